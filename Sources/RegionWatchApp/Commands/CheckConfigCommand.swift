@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+
+/// `regionwatch check-config FILE`: validate a configuration and print every problem.
+struct CheckConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate a configuration file and print every problem with its line number."
+    )
+
+    @Argument(help: ArgumentHelp("The configuration file to check.", valueName: "FILE"))
+    var file: String
+
+    func run() throws {
+        let text: String
+        do {
+            text = try TextFile.read(file)
+        } catch {
+            Console.error("regionwatch: \(error)")
+            throw ExitCode(2)
+        }
+        do {
+            let (configuration, warnings) = try ConfigurationParser.parse(text, file: file)
+            for warning in warnings { Console.output(warning.description + "\n") }
+            let regions = configuration.topology.regions.count
+            let collectors = configuration.collectors.count
+            Console.output("\(file): OK — topology \(configuration.topology.name), \(regions) region\(regions == 1 ? "" : "s"), \(collectors) collector\(collectors == 1 ? "" : "s")\(warnings.isEmpty ? "" : ", \(warnings.count) warning(s)")\n")
+        } catch {
+            for diagnostic in error.diagnostics { Console.output(diagnostic.description + "\n") }
+            let warnings = error.diagnostics.count - error.errors.count
+            Console.output("\(file): \(error.errors.count) error(s)\(warnings > 0 ? ", \(warnings) warning(s)" : "")\n")
+            throw ExitCode(2)
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RegionWatchCore
+
+/// The `regionwatch` command line.
+public struct RegionWatchCommand: ParsableCommand {
+    /// The program's version.
+    public static let version = "0.1.0"
+
+    public static let configuration = CommandConfiguration(
+        commandName: "regionwatch",
+        abstract: "A terminal dashboard for multi-region observability and disaster recovery.",
+        discussion: """
+        With no configuration, regionwatch runs a live built-in demo. Exit status: 0 success, \
+        1 runtime error, 2 invalid configuration or theme, 3 not started because the terminal \
+        cannot show the dashboard (try `regionwatch status`).
+        """,
+        version: "regionwatch \(version)",
+        subcommands: [RunCommand.self, StatusCommand.self, CheckConfigCommand.self],
+        defaultSubcommand: RunCommand.self
+    )
+
+    public init() {}
+}
+
+/// Where the configuration comes from: a file, the built-in demo, or the default search path.
+struct SourceOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Configuration file (default: $XDG_CONFIG_HOME/regionwatch/config.yaml, else the built-in demo).", valueName: "FILE"))
+    var config: String?
+
+    @Flag(name: .long, help: "Run the built-in demo, ignoring any configuration file.")
+    var demo = false
+
+    @Option(name: .long, help: ArgumentHelp("Seed for the simulator, for a reproducible demo.", valueName: "N"))
+    var seed: UInt64?
+
+    func validate() throws {
+        if config != nil, demo { throw ValidationError("--config and --demo cannot be used together") }
+    }
+
+    /// Loads the configuration, printing every problem to standard error when it is invalid.
+    func loadConfiguration(environment: [String: String]) throws -> RegionWatchConfiguration {
+        var path = config
+        if path == nil, !demo, let defaultPath = ConfigurationLocator(environment: environment).defaultConfigurationPath,
+           FileManager.default.fileExists(atPath: defaultPath) {
+            path = defaultPath
+        }
+        var configuration: RegionWatchConfiguration
+        if let path {
+            let text: String
+            do {
+                text = try TextFile.read(path)
+            } catch {
+                Console.error("regionwatch: \(error)")
+                throw ExitCode(2)
+            }
+            do {
+                let (parsed, warnings) = try ConfigurationParser.parse(text, file: path)
+                for warning in warnings { Console.error(warning.description) }
+                configuration = parsed
+            } catch {
+                for diagnostic in error.diagnostics { Console.error(diagnostic.description) }
+                Console.error("regionwatch: \(path) has \(error.errors.count) error(s); not starting (see `regionwatch check-config \(path)`)")
+                throw ExitCode(2)
+            }
+        } else {
+            configuration = .builtInDemo()
+        }
+        if let seed { configuration = configuration.withSeed(seed) }
+        return configuration
+    }
+}
+
+/// Writes to standard error and standard output without buffering surprises.
+enum Console {
+    static func error(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    static func output(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+}
+
+/// Sets up file logging; never logs to the terminal.
+enum LogSetup {
+    static func logger(path: String?, environment: [String: String]) -> Logger {
+        let resolved = path ?? ConfigurationLocator(environment: environment).stateDirectory.map { $0 + "/regionwatch.log" }
+        let sink = resolved.flatMap { try? LogFileSink(path: $0) } ?? LogFileSink(discarding: ())
+        return Logger(label: "regionwatch") { label in FileLogHandler(label: label, sink: sink) }
+    }
+}

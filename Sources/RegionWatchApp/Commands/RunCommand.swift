@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import RegionWatchCore
+import RegionWatchTerminal
+
+/// `regionwatch run` (the default): the interactive dashboard.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Show the live dashboard (the default command)."
+    )
+
+    @OptionGroup var source: SourceOptions
+
+    @Option(name: .long, help: ArgumentHelp("Theme name (default, light, high-contrast, monochrome, or one in $XDG_CONFIG_HOME/regionwatch/themes) or a path to a theme file.", valueName: "NAME|PATH"))
+    var theme: String?
+
+    @Option(name: .long, help: ArgumentHelp("Seconds between redraws of live data (0.1–60; default 1). Keys redraw at once.", valueName: "SECONDS"))
+    var refresh: Double?
+
+    @Option(name: .long, help: ArgumentHelp("Log file (default: $XDG_STATE_HOME/regionwatch/regionwatch.log).", valueName: "FILE"))
+    var log: String?
+
+    func validate() throws {
+        if let refresh, !(0.1...60).contains(refresh) { throw ValidationError("--refresh must be between 0.1 and 60 seconds") }
+    }
+
+    func run() throws {
+        let startedAt = ProcessStart.monotonicSeconds
+        let environment = ProcessInfo.processInfo.environment
+        if let problem = TerminalAvailability.check(environment: environment) {
+            Console.error("regionwatch: cannot show the dashboard: \(problem). For a text report, run `regionwatch status` (add --json for scripts).")
+            throw ExitCode(3)
+        }
+        let configuration = try source.loadConfiguration(environment: environment)
+        let catalog = ThemeCatalog(environment: environment)
+        let themeName = theme ?? configuration.display.theme ?? ThemeCatalog.defaultName
+        let loadedTheme: RegionWatchUI.Theme
+        do {
+            loadedTheme = try catalog.load(themeName)
+        } catch {
+            Console.error("regionwatch: \(error)")
+            throw ExitCode(2)
+        }
+        let logger = LogSetup.logger(path: log, environment: environment)
+        logger.info("starting", metadata: ["version": "\(RegionWatchCommand.version)", "configuration": "\(configuration.source)", "regions": "\(configuration.topology.regions.count)"])
+        let session = DashboardSession(
+            options: .init(
+                configuration: configuration, theme: loadedTheme, themeCatalog: catalog,
+                refreshSeconds: refresh ?? configuration.display.refreshSeconds ?? 1, startedAt: startedAt
+            ),
+            logger: logger
+        )
+        let end: SessionEnd
+        do {
+            end = try session.run()
+        } catch {
+            logger.error("dashboard failed: \(error)")
+            Console.error("regionwatch: \(error)")
+            throw ExitCode(1)
+        }
+        if end.exitStatus != 0 { throw ExitCode(end.exitStatus) }
+    }
+}
+
+import RegionWatchUI
+
+/// Monotonic time at process start (first use happens at the top of `main`).
+public enum ProcessStart {
+    /// Seconds on the monotonic clock when `main` began.
+    public nonisolated(unsafe) static var monotonicSeconds = MonotonicClock.seconds()
+}

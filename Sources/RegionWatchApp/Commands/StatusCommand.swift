@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import RegionWatchCore
+
+/// `regionwatch status`: collect for a while without the UI, then print the state.
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Collect for a moment, then print every region's state as a table or JSON."
+    )
+
+    @OptionGroup var source: SourceOptions
+
+    @Option(name: .long, help: ArgumentHelp("Seconds to collect before printing (default: one collection interval).", valueName: "SECONDS"))
+    var wait: Double?
+
+    @Flag(name: .long, help: "Print JSON (stable names, null where unknown) instead of a table.")
+    var json = false
+
+    @Option(name: .long, help: ArgumentHelp("Log file (default: $XDG_STATE_HOME/regionwatch/regionwatch.log).", valueName: "FILE"))
+    var log: String?
+
+    func validate() throws {
+        if let wait, !(0...3600).contains(wait) { throw ValidationError("--wait must be between 0 and 3600 seconds") }
+    }
+
+    func run() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let configuration = try source.loadConfiguration(environment: environment)
+        let logger = LogSetup.logger(path: log, environment: environment)
+        let state = StatusCollection.collect(configuration: configuration, seconds: wait ?? configuration.longestIntervalSeconds, clock: SystemWallClock())
+        logger.info("status collected", metadata: ["regions": "\(state.regions.count)", "events": "\(state.bus.publishedEvents)"])
+        if json {
+            Console.output(try StatusReport(state: state).json() + "\n")
+        } else {
+            Console.output(StatusTable.render(state))
+        }
+    }
+}
+
+/// Runs the collectors headless for a while and returns the resulting state.
+public enum StatusCollection {
+    /// Collects for `seconds` of real time (a blocking wait: this is the command's job).
+    public static func collect(configuration: RegionWatchConfiguration, seconds: Double, clock: WallClock) -> DashboardState {
+        let pipeline = CollectionPipeline(configuration: configuration, clock: clock)
+        let subscription = pipeline.bus.subscribe(capacity: 1_000_000)
+        var state = DashboardState(topology: configuration.topology, now: clock.now())
+        pipeline.start()
+        let deadline = MonotonicClock.seconds() + seconds
+        repeat {
+            state.apply(contentsOf: subscription.drain())
+            let remaining = deadline - MonotonicClock.seconds()
+            if remaining > 0 { usleep(useconds_t(min(remaining, 0.05) * 1_000_000)) }
+        } while MonotonicClock.seconds() < deadline
+        pipeline.cancel()
+        state.apply(contentsOf: subscription.drain())
+        state.apply(.busStatistics(BusStatistics(droppedEvents: subscription.droppedCount, publishedEvents: pipeline.bus.publishedCount)))
+        state.apply(.tick(clock.now()))
+        return state
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+
+/// Where regionwatch looks for its files, following the XDG base directory conventions.
+public struct ConfigurationLocator: Sendable {
+    public var environment: [String: String]
+
+    public init(environment: [String: String]) {
+        self.environment = environment
+    }
+
+    /// `$XDG_CONFIG_HOME/regionwatch`, else `~/.config/regionwatch`.
+    public var configurationDirectory: String? {
+        if let base = environment["XDG_CONFIG_HOME"], base.hasPrefix("/") { return base + "/regionwatch" }
+        return environment["HOME"].map { $0 + "/.config/regionwatch" }
+    }
+
+    /// `$XDG_STATE_HOME/regionwatch`, else `~/.local/state/regionwatch` (logs, audit log).
+    public var stateDirectory: String? {
+        if let base = environment["XDG_STATE_HOME"], base.hasPrefix("/") { return base + "/regionwatch" }
+        return environment["HOME"].map { $0 + "/.local/state/regionwatch" }
+    }
+
+    /// The default configuration file, whether or not it exists.
+    public var defaultConfigurationPath: String? {
+        configurationDirectory.map { $0 + "/config.yaml" }
+    }
+}
+
+/// Reads text files with clear errors and a size limit.
+public enum TextFile {
+    /// Largest configuration or theme file read.
+    public static let maximumBytes = 4 * 1024 * 1024
+
+    public struct ReadError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The UTF-8 text of the file at `path`.
+    public static func read(_ path: String) throws -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ReadError(description: "\(path): no such file")
+        }
+        guard !isDirectory.boolValue else { throw ReadError(description: "\(path): is a directory, not a file") }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ReadError(description: "\(path): cannot open (permission denied?)")
+        }
+        defer { try? handle.close() }
+        let data = (try? handle.read(upToCount: maximumBytes + 1)) ?? Data()
+        guard data.count <= maximumBytes else {
+            throw ReadError(description: "\(path): larger than \(maximumBytes / 1024 / 1024) MiB; refusing to read it")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ReadError(description: "\(path): not UTF-8 text")
+        }
+        return text
+    }
+}

@@ -1,0 +1,227 @@
+import RegionWatchCollectors
+import RegionWatchCore
+import Yams
+
+/// Parses and validates a configuration file. Every problem is reported with its line; an
+/// invalid file never yields a configuration.
+public enum ConfigurationParser {
+    static let topLevelKeys = ["topology", "pattern", "objectives", "regions", "health", "collectors", "ui"]
+    static let regionKeys = ["name", "provider", "role", "traffic"]
+    static let healthKeys = ["errorRateDegraded", "errorRateDown", "p99DegradedMs", "probeFailuresDegraded", "probeFailuresDown", "staleAfterIntervals", "backupMaxAge"]
+    static let simulatorKeys = ["kind", "name", "interval", "seed", "scriptedIncident", "incidentEvery", "requestsPerSecond", "versions"]
+
+    /// Parses `text` read from `file`. Returns the configuration and any warnings, or throws
+    /// `DiagnosticsError` with every problem found.
+    public static func parse(_ text: String, file: String) throws(DiagnosticsError) -> (RegionWatchConfiguration, [Diagnostic]) {
+        let reader = YAMLReader(file: file)
+        let configuration = read(text, reader: reader, file: file)
+        if reader.hasErrors || configuration == nil {
+            throw DiagnosticsError(reader.diagnostics)
+        }
+        return (configuration!, reader.diagnostics)
+    }
+
+    private static func read(_ text: String, reader: YAMLReader, file: String) -> RegionWatchConfiguration? {
+        guard let root = reader.parse(text), let entries = reader.mapping(root, "", allowedKeys: topLevelKeys) else { return nil }
+
+        var name = "unnamed"
+        if let node = entries["topology"]?.value, let value = reader.string(node, "topology") { name = value }
+        if entries["topology"] == nil { reader.error(root, "topology", "missing: name the topology, for example 'topology: checkout'") }
+
+        var pattern = DisasterRecoveryPattern.activePassive
+        if let node = entries["pattern"]?.value, let value = reader.choice(node, "pattern", as: DisasterRecoveryPattern.self) { pattern = value }
+        if entries["pattern"] == nil { reader.error(root, "pattern", "missing: one of \(DisasterRecoveryPattern.allCases.map(\.rawValue).joined(separator: ", "))") }
+
+        var objectives = RecoveryObjectives(rpoSeconds: 30, rtoSeconds: 300)
+        if let node = entries["objectives"]?.value {
+            objectives = readObjectives(node, reader: reader)
+        } else {
+            reader.error(root, "objectives", "missing: give 'objectives: { rpo: 30s, rto: 5m }'")
+        }
+
+        var regions: [RegionConfiguration] = []
+        if let node = entries["regions"]?.value {
+            regions = readRegions(node, reader: reader)
+        } else {
+            reader.error(root, "regions", "missing: list at least one region")
+        }
+
+        var thresholds = HealthThresholds()
+        if let node = entries["health"]?.value { thresholds = readHealth(node, reader: reader) }
+
+        var display = DisplayConfiguration()
+        if let node = entries["ui"]?.value, let ui = reader.mapping(node, "ui", allowedKeys: ["theme", "refresh"]) {
+            if let value = ui["theme"]?.value { display.theme = reader.string(value, "ui.theme") }
+            if let value = ui["refresh"]?.value { display.refreshSeconds = reader.duration(value, "ui.refresh", range: 0.1...60) }
+        }
+
+        let topology = Topology(name: name, pattern: pattern, objectives: objectives, regions: regions, thresholds: thresholds)
+        var collectors: [CollectorConfiguration] = []
+        if let node = entries["collectors"]?.value {
+            collectors = readCollectors(node, topology: topology, reader: reader)
+        } else {
+            reader.error(root, "collectors", "missing: list at least one collector (kinds: \(CollectorConfiguration.kinds.joined(separator: ", ")))")
+        }
+        return RegionWatchConfiguration(topology: topology, collectors: collectors, display: display, source: file)
+    }
+
+    private static func readObjectives(_ node: Node, reader: YAMLReader) -> RecoveryObjectives {
+        var objectives = RecoveryObjectives(rpoSeconds: 30, rtoSeconds: 300)
+        guard let entries = reader.mapping(node, "objectives", allowedKeys: ["rpo", "rto"]) else { return objectives }
+        if let value = entries["rpo"]?.value, let seconds = reader.duration(value, "objectives.rpo", range: 0...(365 * 86_400)) { objectives.rpoSeconds = seconds }
+        if entries["rpo"] == nil { reader.error(node, "objectives.rpo", "missing: the recovery point objective, for example 30s") }
+        if let value = entries["rto"]?.value, let seconds = reader.duration(value, "objectives.rto", range: 0...(365 * 86_400)) { objectives.rtoSeconds = seconds }
+        if entries["rto"] == nil { reader.error(node, "objectives.rto", "missing: the recovery time objective, for example 5m") }
+        return objectives
+    }
+
+    private static func readRegions(_ node: Node, reader: YAMLReader) -> [RegionConfiguration] {
+        guard let items = reader.sequence(node, "regions") else { return [] }
+        if items.isEmpty { reader.error(node, "regions", "list at least one region") }
+        var regions: [RegionConfiguration] = []
+        var seen: [String: Int] = [:]
+        for (index, item) in items.enumerated() {
+            let path = "regions[\(index)]"
+            guard let entries = reader.mapping(item, path, allowedKeys: regionKeys) else { continue }
+            guard let nameNode = entries["name"]?.value else {
+                reader.error(item, "\(path).name", "missing: every region needs a name")
+                continue
+            }
+            guard let name = reader.string(nameNode, "\(path).name") else { continue }
+            if name.count > 64 || name.contains(where: { $0.isWhitespace || $0.isNewline }) {
+                reader.error(nameNode, "\(path).name", "'\(name)' must be at most 64 characters without spaces")
+                continue
+            }
+            if let first = seen[name] {
+                reader.error(nameNode, "\(path).name", "duplicate region '\(name)' (first at regions[\(first)])")
+                continue
+            }
+            seen[name] = index
+            let provider = entries["provider"].flatMap { reader.string($0.value, "\(path).provider") } ?? "unknown"
+            if entries["provider"] == nil { reader.warning(item, "\(path).provider", "missing: provider shown as 'unknown'") }
+            var role = RegionRole.standby
+            if let value = entries["role"]?.value, let parsed = reader.choice(value, "\(path).role", as: RegionRole.self) { role = parsed }
+            if entries["role"] == nil { reader.error(item, "\(path).role", "missing: one of primary, standby, active") }
+            var traffic = 0.0
+            if let value = entries["traffic"]?.value {
+                let text: String? = if case .scalar(let scalar) = value { scalar.string.trimmed() } else { nil }
+                if let text, let percent = Double(text.hasSuffix("%") ? String(text.dropLast()) : text), (0...100).contains(percent) {
+                    traffic = percent
+                } else {
+                    reader.error(value, "\(path).traffic", "expected a percentage 0–100, found \(reader.describe(value))")
+                }
+            }
+            regions.append(RegionConfiguration(name: name, provider: provider, role: role, trafficPercent: traffic))
+        }
+        let primaries = regions.filter { $0.role == .primary }
+        if primaries.count > 1 {
+            reader.error(node, "regions", "\(primaries.count) regions are primary (\(primaries.map(\.name).joined(separator: ", "))); at most one may be")
+        }
+        let totalTraffic = regions.reduce(0) { $0 + $1.trafficPercent }
+        if !regions.isEmpty, totalTraffic > 0, abs(totalTraffic - 100) > 0.5 {
+            reader.warning(node, "regions", "traffic percentages add up to \(Format.fixed(totalTraffic, decimals: 1)), not 100")
+        }
+        return regions
+    }
+
+    private static func readHealth(_ node: Node, reader: YAMLReader) -> HealthThresholds {
+        var thresholds = HealthThresholds()
+        guard let entries = reader.mapping(node, "health", allowedKeys: healthKeys) else { return thresholds }
+        if let value = entries["errorRateDegraded"]?.value, let parsed = reader.fraction(value, "health.errorRateDegraded") { thresholds.errorRateDegraded = parsed }
+        if let value = entries["errorRateDown"]?.value, let parsed = reader.fraction(value, "health.errorRateDown") { thresholds.errorRateDown = parsed }
+        if let value = entries["p99DegradedMs"]?.value, let parsed = reader.number(value, "health.p99DegradedMs", range: 0.001...3_600_000) { thresholds.p99DegradedMilliseconds = parsed }
+        if let value = entries["probeFailuresDegraded"]?.value, let parsed = reader.integer(value, "health.probeFailuresDegraded", range: 1...1000) { thresholds.probeFailuresDegraded = parsed }
+        if let value = entries["probeFailuresDown"]?.value, let parsed = reader.integer(value, "health.probeFailuresDown", range: 1...1000) { thresholds.probeFailuresDown = parsed }
+        if let value = entries["staleAfterIntervals"]?.value, let parsed = reader.number(value, "health.staleAfterIntervals", range: 1...1000) { thresholds.staleAfterIntervals = parsed }
+        if let value = entries["backupMaxAge"]?.value {
+            if case .scalar(let scalar) = value, ["off", "none", "false"].contains(scalar.string.lowercased()) {
+                thresholds.backupMaxAgeSeconds = nil
+            } else if let parsed = reader.duration(value, "health.backupMaxAge", range: 1...(365 * 86_400)) {
+                thresholds.backupMaxAgeSeconds = parsed
+            }
+        }
+        if thresholds.errorRateDown <= thresholds.errorRateDegraded {
+            reader.error(node, "health.errorRateDown", "must be above errorRateDegraded (\(Format.percent(thresholds.errorRateDown)) ≤ \(Format.percent(thresholds.errorRateDegraded)))")
+        }
+        if thresholds.probeFailuresDown < thresholds.probeFailuresDegraded {
+            reader.error(node, "health.probeFailuresDown", "must be at least probeFailuresDegraded")
+        }
+        return thresholds
+    }
+
+    private static func readCollectors(_ node: Node, topology: Topology, reader: YAMLReader) -> [CollectorConfiguration] {
+        guard let items = reader.sequence(node, "collectors") else { return [] }
+        if items.isEmpty { reader.error(node, "collectors", "list at least one collector") }
+        var collectors: [CollectorConfiguration] = []
+        var names: Set<String> = []
+        for (index, item) in items.enumerated() {
+            let path = "collectors[\(index)]"
+            guard case .mapping(let mapping) = item else {
+                reader.error(item, path, "expected a mapping with a 'kind', found \(reader.describe(item))")
+                continue
+            }
+            guard let kindNode = mapping["kind"], let kind = reader.string(kindNode, "\(path).kind") else {
+                if mapping["kind"] == nil { reader.error(item, "\(path).kind", "missing: one of \(CollectorConfiguration.kinds.joined(separator: ", "))") }
+                continue
+            }
+            let collector: CollectorConfiguration?
+            switch kind {
+            case "simulator":
+                collector = readSimulator(item, path: path, topology: topology, reader: reader)
+            default:
+                let suggestion = YAMLReader.closest(kind, in: CollectorConfiguration.kinds).map { " (did you mean '\($0)'?)" } ?? ""
+                reader.error(kindNode, "\(path).kind", "unknown collector kind '\(kind)'\(suggestion); known kinds: \(CollectorConfiguration.kinds.joined(separator: ", "))")
+                collector = nil
+            }
+            guard let collector else { continue }
+            if names.contains(collector.name) {
+                reader.error(item, "\(path).name", "duplicate collector name '\(collector.name)'; give each collector a unique name")
+                continue
+            }
+            names.insert(collector.name)
+            collectors.append(collector)
+        }
+        return collectors
+    }
+
+    private static func readSimulator(_ node: Node, path: String, topology: Topology, reader: YAMLReader) -> CollectorConfiguration? {
+        guard let entries = reader.mapping(node, path, allowedKeys: simulatorKeys) else { return nil }
+        var settings = SimulatorSettings()
+        if let value = entries["name"]?.value, let name = reader.string(value, "\(path).name") { settings.name = name }
+        if let value = entries["interval"]?.value, let seconds = reader.duration(value, "\(path).interval", range: 0.05...3600) { settings.intervalSeconds = seconds }
+        if let value = entries["seed"]?.value, let seed = reader.unsignedInteger(value, "\(path).seed") { settings.seed = seed }
+        if let value = entries["scriptedIncident"]?.value, let flag = reader.boolean(value, "\(path).scriptedIncident") { settings.scriptedIncident = flag }
+        if let value = entries["incidentEvery"]?.value, let seconds = reader.duration(value, "\(path).incidentEvery", range: 200...(7 * 86_400)) { settings.incidentRepeatSeconds = seconds }
+        if let value = entries["requestsPerSecond"]?.value, let rate = reader.number(value, "\(path).requestsPerSecond", range: 0...10_000_000) { settings.totalRequestsPerSecond = rate }
+        if let value = entries["versions"]?.value {
+            settings.versions = readVersions(value, path: "\(path).versions", topology: topology, reader: reader)
+        }
+        return .simulator(settings)
+    }
+
+    private static func readVersions(_ node: Node, path: String, topology: Topology, reader: YAMLReader) -> [String: [String: String]] {
+        guard case .mapping(let mapping) = node else {
+            reader.error(node, path, "expected a mapping of region to services, found \(reader.describe(node))")
+            return [:]
+        }
+        var result: [String: [String: String]] = [:]
+        for (regionNode, servicesNode) in mapping {
+            guard let region = reader.string(regionNode, path) else { continue }
+            if !topology.regions.contains(where: { $0.name == region }) {
+                reader.error(regionNode, "\(path).\(region)", "region '\(region)' is not in the regions list")
+                continue
+            }
+            guard case .mapping(let services) = servicesNode else {
+                reader.error(servicesNode, "\(path).\(region)", "expected a mapping of service to version, found \(reader.describe(servicesNode))")
+                continue
+            }
+            var versions: [String: String] = [:]
+            for (serviceNode, versionNode) in services {
+                guard let service = reader.string(serviceNode, "\(path).\(region)"), let version = reader.string(versionNode, "\(path).\(region).\(service)") else { continue }
+                versions[service] = version
+            }
+            result[region] = versions
+        }
+        return result
+    }
+}

@@ -1,0 +1,301 @@
+import Yams
+
+/// Reads a YAML document node by node, recording every problem with its line instead of
+/// stopping at the first, so `check-config` can report them all.
+final class YAMLReader {
+    let file: String
+    private(set) var diagnostics: [Diagnostic] = []
+
+    init(file: String) {
+        self.file = file
+    }
+
+    var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+
+    /// Parses `text`; `nil` (with a diagnostic) when it is not valid YAML.
+    func parse(_ text: String) -> Node? {
+        if text.utf8.count > 4 * 1024 * 1024 {
+            report(.error, nil, "", "file is larger than 4 MiB; refusing to read it")
+            return nil
+        }
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                report(.error, nil, "", "file is empty")
+                return nil
+            }
+            return node
+        } catch let error as YamlError {
+            report(yamlError: error)
+            return nil
+        } catch {
+            report(.error, nil, "", "cannot parse YAML: \(error)")
+            return nil
+        }
+    }
+
+    private func report(yamlError error: YamlError) {
+        switch error {
+        case .scanner(let context, let problem, let mark, _):
+            let prefix = context.map { "\($0.text) " } ?? ""
+            diagnostics.append(Diagnostic(severity: .error, file: file, line: mark.line, column: mark.column, path: "", message: "invalid YAML: \(prefix)\(problem)"))
+        case .parser(let context, let problem, let mark, _):
+            let prefix = context.map { "\($0.text) " } ?? ""
+            diagnostics.append(Diagnostic(severity: .error, file: file, line: mark.line, column: mark.column, path: "", message: "invalid YAML: \(prefix)\(problem)"))
+        case .composer(let context, let problem, let mark, _):
+            let prefix = context.map { "\($0.text) " } ?? ""
+            diagnostics.append(Diagnostic(severity: .error, file: file, line: mark.line, column: mark.column, path: "", message: "invalid YAML: \(prefix)\(problem)"))
+        default:
+            diagnostics.append(Diagnostic(severity: .error, file: file, line: nil, column: nil, path: "", message: "invalid YAML: \(error)"))
+        }
+    }
+
+    // MARK: Reporting
+
+    func report(_ severity: DiagnosticSeverity, _ node: Node?, _ path: String, _ message: String) {
+        diagnostics.append(Diagnostic(severity: severity, file: file, line: node?.mark?.line, column: node?.mark?.column, path: path, message: message))
+    }
+
+    func error(_ node: Node?, _ path: String, _ message: String) {
+        report(.error, node, path, message)
+    }
+
+    func warning(_ node: Node?, _ path: String, _ message: String) {
+        report(.warning, node, path, message)
+    }
+
+    // MARK: Structure
+
+    /// The entries of a mapping, checking for unknown and duplicate keys.
+    func mapping(_ node: Node, _ path: String, allowedKeys: [String]) -> [String: (key: Node, value: Node)]? {
+        guard case .mapping(let mapping) = node else {
+            error(node, path, "expected a mapping (key: value pairs), found \(describe(node))")
+            return nil
+        }
+        var entries: [String: (key: Node, value: Node)] = [:]
+        for (key, value) in mapping {
+            guard case .scalar(let scalar) = key else {
+                error(key, path, "keys must be plain strings")
+                continue
+            }
+            let name = scalar.string
+            let keyPath = path.isEmpty ? name : "\(path).\(name)"
+            if entries[name] != nil {
+                error(key, keyPath, "duplicate key '\(name)'")
+                continue
+            }
+            if !allowedKeys.contains(name) {
+                let suggestion = Self.closest(name, in: allowedKeys).map { " (did you mean '\($0)'?)" } ?? ""
+                error(key, keyPath, "unknown key '\(name)'\(suggestion); expected one of: \(allowedKeys.joined(separator: ", "))")
+                continue
+            }
+            entries[name] = (key, value)
+        }
+        return entries
+    }
+
+    /// The items of a sequence.
+    func sequence(_ node: Node, _ path: String) -> [Node]? {
+        guard case .sequence(let sequence) = node else {
+            error(node, path, "expected a list, found \(describe(node))")
+            return nil
+        }
+        return Array(sequence)
+    }
+
+    // MARK: Scalars
+
+    func string(_ node: Node, _ path: String, allowEmpty: Bool = false) -> String? {
+        guard case .scalar(let scalar) = node else {
+            error(node, path, "expected a string, found \(describe(node))")
+            return nil
+        }
+        if scalar.string.isEmpty, !allowEmpty {
+            error(node, path, "must not be empty")
+            return nil
+        }
+        return scalar.string
+    }
+
+    func number(_ node: Node, _ path: String, range: ClosedRange<Double>? = nil) -> Double? {
+        guard case .scalar(let scalar) = node, let value = Double(scalar.string.trimmed()), value.isFinite else {
+            error(node, path, "expected a number, found \(describe(node))")
+            return nil
+        }
+        return checkRange(value, range, node, path)
+    }
+
+    func integer(_ node: Node, _ path: String, range: ClosedRange<Int>? = nil) -> Int? {
+        guard case .scalar(let scalar) = node, let value = Int(scalar.string.trimmed()) else {
+            error(node, path, "expected a whole number, found \(describe(node))")
+            return nil
+        }
+        if let range, !range.contains(value) {
+            error(node, path, "\(value) is out of range \(range.lowerBound)...\(range.upperBound)")
+            return nil
+        }
+        return value
+    }
+
+    func unsignedInteger(_ node: Node, _ path: String) -> UInt64? {
+        guard case .scalar(let scalar) = node, let value = UInt64(scalar.string.trimmed()) else {
+            error(node, path, "expected a whole number ≥ 0, found \(describe(node))")
+            return nil
+        }
+        return value
+    }
+
+    func boolean(_ node: Node, _ path: String) -> Bool? {
+        guard case .scalar(let scalar) = node else {
+            error(node, path, "expected true or false, found \(describe(node))")
+            return nil
+        }
+        switch scalar.string.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default:
+            error(node, path, "expected true or false, found '\(scalar.string)'")
+            return nil
+        }
+    }
+
+    /// A duration: `250ms`, `30s`, `5m`, `1h30m`, `2d`, or a number of seconds.
+    func duration(_ node: Node, _ path: String, range: ClosedRange<Double>? = nil) -> Double? {
+        guard case .scalar(let scalar) = node else {
+            error(node, path, "expected a duration such as 30s or 5m, found \(describe(node))")
+            return nil
+        }
+        guard let seconds = DurationParser.seconds(scalar.string) else {
+            error(node, path, "'\(scalar.string)' is not a duration (use forms like 250ms, 30s, 5m, 1h30m)")
+            return nil
+        }
+        return checkRange(seconds, range, node, path)
+    }
+
+    /// A fraction: `1%` or `0.01`.
+    func fraction(_ node: Node, _ path: String) -> Double? {
+        guard case .scalar(let scalar) = node else {
+            error(node, path, "expected a percentage such as 1% or a fraction such as 0.01, found \(describe(node))")
+            return nil
+        }
+        let text = scalar.string.trimmed()
+        let value: Double?
+        if text.hasSuffix("%") {
+            value = Double(text.dropLast().trimmed()).map { $0 / 100 }
+        } else {
+            value = Double(text)
+        }
+        guard let value, value.isFinite else {
+            error(node, path, "'\(text)' is not a percentage or fraction")
+            return nil
+        }
+        return checkRange(value, 0...1, node, path)
+    }
+
+    /// One of an enum's raw values.
+    func choice<Value: RawRepresentable & CaseIterable>(_ node: Node, _ path: String, as type: Value.Type) -> Value? where Value.RawValue == String {
+        guard let text = string(node, path) else { return nil }
+        if let value = Value(rawValue: text) { return value }
+        let options = Value.allCases.map(\.rawValue)
+        let suggestion = Self.closest(text, in: options).map { " (did you mean '\($0)'?)" } ?? ""
+        error(node, path, "'\(text)' is not one of \(options.joined(separator: ", "))\(suggestion)")
+        return nil
+    }
+
+    private func checkRange(_ value: Double, _ range: ClosedRange<Double>?, _ node: Node, _ path: String) -> Double? {
+        if let range, !range.contains(value) {
+            error(node, path, "\(value) is out of range \(range.lowerBound)...\(range.upperBound)")
+            return nil
+        }
+        return value
+    }
+
+    func describe(_ node: Node) -> String {
+        switch node {
+        case .scalar(let scalar): "'\(scalar.string)'"
+        case .mapping: "a mapping"
+        case .sequence: "a list"
+        case .alias: "an alias"
+        }
+    }
+
+    /// The closest of `candidates` to `word` by edit distance, when close enough to suggest.
+    static func closest(_ word: String, in candidates: [String]) -> String? {
+        let scored = candidates.map { ($0, editDistance(word.lowercased(), $0.lowercased())) }
+        guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, word.count / 3) else { return nil }
+        return best.0
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+}
+
+/// Parses human durations.
+public enum DurationParser {
+    /// Seconds in `text`: `250ms`, `30s`, `5m`, `1h30m`, `2d`, `1.5h`, or a bare number of
+    /// seconds. `nil` when malformed or negative.
+    public static func seconds(_ text: String) -> Double? {
+        let trimmed = text.trimmed().lowercased()
+        guard !trimmed.isEmpty, trimmed.count <= 64 else { return nil }
+        if let plain = Double(trimmed) { return plain >= 0 && plain.isFinite ? plain : nil }
+        var total = 0.0
+        var number = ""
+        var characters = Array(trimmed)
+        var index = 0
+        var sawUnit = false
+        while index < characters.count {
+            let character = characters[index]
+            if character.isNumber || character == "." {
+                number.append(character)
+                index += 1
+                continue
+            }
+            guard let value = Double(number) else { return nil }
+            var unit = String(character)
+            if character == "m", index + 1 < characters.count, characters[index + 1] == "s" {
+                unit = "ms"
+                index += 1
+            }
+            let scale: Double
+            switch unit {
+            case "ms": scale = 0.001
+            case "s": scale = 1
+            case "m": scale = 60
+            case "h": scale = 3600
+            case "d": scale = 86_400
+            default: return nil
+            }
+            total += value * scale
+            number = ""
+            sawUnit = true
+            index += 1
+        }
+        characters.removeAll()
+        guard number.isEmpty, sawUnit, total.isFinite else { return nil }
+        return total
+    }
+}
+
+extension String {
+    func trimmed() -> String {
+        var text = Substring(self)
+        while let first = text.first, first.isWhitespace { text.removeFirst() }
+        while let last = text.last, last.isWhitespace { text.removeLast() }
+        return String(text)
+    }
+}
+
+extension Substring {
+    func trimmed() -> String { String(self).trimmed() }
+}

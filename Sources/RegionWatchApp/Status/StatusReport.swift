@@ -1,0 +1,241 @@
+import Foundation
+import RegionWatchCore
+import RegionWatchTerminal
+
+/// The `status` command's report. The JSON names are an interface scripts depend on: null
+/// where a value is unknown, never a made-up zero.
+public struct StatusReport: Encodable, Sendable {
+    public struct TopologyInfo: Encodable, Sendable {
+        var name: String
+        var pattern: String
+        var rpoSeconds: Double
+        var rtoSeconds: Double
+    }
+
+    public struct RegionInfo: Encodable, Sendable {
+        var name: String
+        var provider: String
+        var role: String
+        var health: String
+        var healthReasons: [String]
+        var errorRate: Double?
+        var p50Ms: Double?
+        var p99Ms: Double?
+        var requestsPerSecond: Double?
+        var trafficShare: Double?
+        var availability: Double?
+        var replicationLagSeconds: Double?
+        var replicationLagBytes: Double?
+        var replicationLagIsLowerBound: Bool?
+        var version: String?
+        var versions: [String: String]
+        var ageSeconds: Double?
+        var lastBackupAt: String?
+        var lastBackupSizeBytes: Double?
+        var lastBackupIntegrity: String?
+
+        enum CodingKeys: String, CodingKey {
+            case name, provider, role, health, healthReasons, errorRate, p50Ms, p99Ms, requestsPerSecond, trafficShare, availability
+            case replicationLagSeconds, replicationLagBytes, replicationLagIsLowerBound, version, versions, ageSeconds
+            case lastBackupAt, lastBackupSizeBytes, lastBackupIntegrity
+        }
+
+        // Written by hand so unknown values are explicit nulls (the synthesised form omits them).
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(provider, forKey: .provider)
+            try container.encode(role, forKey: .role)
+            try container.encode(health, forKey: .health)
+            try container.encode(healthReasons, forKey: .healthReasons)
+            try container.encode(errorRate, forKey: .errorRate)
+            try container.encode(p50Ms, forKey: .p50Ms)
+            try container.encode(p99Ms, forKey: .p99Ms)
+            try container.encode(requestsPerSecond, forKey: .requestsPerSecond)
+            try container.encode(trafficShare, forKey: .trafficShare)
+            try container.encode(availability, forKey: .availability)
+            try container.encode(replicationLagSeconds, forKey: .replicationLagSeconds)
+            try container.encode(replicationLagBytes, forKey: .replicationLagBytes)
+            try container.encode(replicationLagIsLowerBound, forKey: .replicationLagIsLowerBound)
+            try container.encode(version, forKey: .version)
+            try container.encode(versions, forKey: .versions)
+            try container.encode(ageSeconds, forKey: .ageSeconds)
+            try container.encode(lastBackupAt, forKey: .lastBackupAt)
+            try container.encode(lastBackupSizeBytes, forKey: .lastBackupSizeBytes)
+            try container.encode(lastBackupIntegrity, forKey: .lastBackupIntegrity)
+        }
+    }
+
+    public struct ReplicationInfo: Encodable, Sendable {
+        var from: String
+        var to: String
+        var lagSeconds: Double?
+        var lagBytes: Double?
+        var lagIsLowerBound: Bool
+        var state: String
+        var ageSeconds: Double?
+
+        enum CodingKeys: String, CodingKey { case from, to, lagSeconds, lagBytes, lagIsLowerBound, state, ageSeconds }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(from, forKey: .from)
+            try container.encode(to, forKey: .to)
+            try container.encode(lagSeconds, forKey: .lagSeconds)
+            try container.encode(lagBytes, forKey: .lagBytes)
+            try container.encode(lagIsLowerBound, forKey: .lagIsLowerBound)
+            try container.encode(state, forKey: .state)
+            try container.encode(ageSeconds, forKey: .ageSeconds)
+        }
+    }
+
+    public struct FailoverInfo: Encodable, Sendable {
+        var state: String
+        var summary: String
+    }
+
+    public struct CollectorInfo: Encodable, Sendable {
+        var name: String
+        var kind: String
+        var intervalSeconds: Double
+        var lastSuccessAgeSeconds: Double?
+        var lastError: String?
+
+        enum CodingKeys: String, CodingKey { case name, kind, intervalSeconds, lastSuccessAgeSeconds, lastError }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(kind, forKey: .kind)
+            try container.encode(intervalSeconds, forKey: .intervalSeconds)
+            try container.encode(lastSuccessAgeSeconds, forKey: .lastSuccessAgeSeconds)
+            try container.encode(lastError, forKey: .lastError)
+        }
+    }
+
+    public struct EventCounters: Encodable, Sendable {
+        var published: Int
+        var dropped: Int
+    }
+
+    public var generatedAt: String
+    public var topology: TopologyInfo
+    public var regions: [RegionInfo]
+    public var replication: [ReplicationInfo]
+    public var failover: FailoverInfo
+    public var collectors: [CollectorInfo]
+    public var events: EventCounters
+
+    /// The report for `state` at its current time.
+    public init(state: DashboardState) {
+        let now = state.now
+        generatedAt = now.iso8601
+        topology = TopologyInfo(
+            name: state.topology.name, pattern: state.topology.pattern.rawValue,
+            rpoSeconds: state.topology.objectives.rpoSeconds, rtoSeconds: state.topology.objectives.rtoSeconds
+        )
+        regions = state.regions.map { region in
+            let lag = state.replicationLag(of: region.name)
+            let fresh = region.health != .stale
+            return RegionInfo(
+                name: region.name, provider: region.configuration.provider, role: region.role.rawValue,
+                health: region.health.rawValue, healthReasons: region.assessment.reasons,
+                errorRate: fresh ? region.errorRate.latest : nil,
+                p50Ms: fresh ? region.p50Milliseconds.latest : nil,
+                p99Ms: fresh ? region.p99Milliseconds.latest : nil,
+                requestsPerSecond: fresh ? region.requestsPerSecond.latest : nil,
+                trafficShare: fresh ? region.trafficShare.latest : nil,
+                availability: region.probe.availability,
+                replicationLagSeconds: lag?.seconds, replicationLagBytes: lag?.bytes,
+                replicationLagIsLowerBound: lag?.isLowerBound,
+                version: region.primaryVersion, versions: region.versions,
+                ageSeconds: region.dataAge(at: now),
+                lastBackupAt: region.backup?.completedAt.iso8601,
+                lastBackupSizeBytes: region.backup?.sizeBytes,
+                lastBackupIntegrity: region.backup?.integrity.rawValue
+            )
+        }
+        replication = state.replicationLinks.map { link in
+            let lag = link.effectiveLag(at: now, staleAfter: state.staleAfter(source: link.source))
+            return ReplicationInfo(
+                from: link.from, to: link.to, lagSeconds: lag?.seconds, lagBytes: link.lagBytes.latest,
+                lagIsLowerBound: lag?.isLowerBound ?? false, state: link.state.rawValue,
+                ageSeconds: link.observedAt.map { max(0, now.seconds(since: $0)) }
+            )
+        }
+        failover = FailoverInfo(state: state.failover.phase.rawValue, summary: state.failover.summary)
+        collectors = state.collectors.map { collector in
+            CollectorInfo(name: collector.name, kind: collector.kind, intervalSeconds: collector.intervalSeconds, lastSuccessAgeSeconds: collector.age(at: now), lastError: collector.lastError)
+        }
+        events = EventCounters(published: state.bus.publishedEvents, dropped: state.bus.droppedEvents)
+    }
+
+    /// Pretty, stable JSON.
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}
+
+/// The `status` command's plain-text table, rendered with the same table widget as the UI.
+public enum StatusTable {
+    /// The report as text lines, `width` columns wide at most.
+    public static func render(_ state: DashboardState, width: Int = 132) -> String {
+        let now = state.now
+        let objectives = state.topology.objectives
+        var output = "\(state.topology.name) (\(state.topology.pattern.rawValue)) · RPO \(Format.duration(objectives.rpoSeconds)) · RTO \(Format.duration(objectives.rtoSeconds)) · \(now.iso8601)\n\n"
+        let columns = [
+            TableColumn("REGION", width: 16), TableColumn("PROVIDER", width: 8), TableColumn("ROLE", width: 7),
+            TableColumn("HEALTH", width: 8), TableColumn("ERR", width: 6, alignment: .right),
+            TableColumn("P99", width: 7, alignment: .right), TableColumn("REQ/S", width: 6, alignment: .right),
+            TableColumn("TRAFFIC", width: 7, alignment: .right), TableColumn("LAG", width: 8, alignment: .right),
+            TableColumn("VERSION", width: 8), TableColumn("AGE", width: 6, alignment: .right),
+        ]
+        let rows: [[Line]] = state.regions.map { region in
+            let fresh = region.health != .stale
+            let lag = state.replicationLag(of: region.name)
+            let isSource = state.inboundLinks(of: region.name).isEmpty
+            func value(_ text: String) -> Line { Line(fresh ? text : "—") }
+            return [
+                Line(region.name), Line(region.configuration.provider), Line(region.role.rawValue),
+                Line(region.health.label),
+                value(region.errorRate.latest.map(Format.percent) ?? "—"),
+                value(region.p99Milliseconds.latest.map(Format.milliseconds) ?? "—"),
+                value(region.requestsPerSecond.latest.map(Format.rate) ?? "—"),
+                value(region.trafficShare.latest.map { Format.fixed($0 * 100, decimals: 0) + "%" } ?? "—"),
+                Line(isSource ? (region.role == .primary ? "source" : "—") : lag.map { ($0.isLowerBound ? "≥" : "") + Format.duration($0.seconds) } ?? "—"),
+                Line(region.primaryVersion ?? "—"),
+                Line(region.dataAge(at: now).map(Format.age) ?? "never"),
+            ]
+        }
+        output += tableText(columns: columns, rows: rows, width: width)
+        let reasons = state.regions.filter { !$0.assessment.reasons.isEmpty }
+        if !reasons.isEmpty {
+            output += "\nWHY\n"
+            for region in reasons {
+                for reason in region.assessment.reasons { output += "  \(region.name): \(reason)\n" }
+            }
+        }
+        if !state.replicationLinks.isEmpty {
+            output += "\nREPLICATION\n"
+            let linkRows: [[Line]] = state.replicationLinks.map { link in
+                let lag = link.effectiveLag(at: now, staleAfter: state.staleAfter(source: link.source))
+                return [
+                    Line("\(link.from) → \(link.to)"), Line(link.state.rawValue),
+                    Line(lag.map { ($0.isLowerBound ? "≥" : "") + Format.duration($0.seconds) } ?? "—"),
+                    Line(link.lagBytes.latest.map(Format.bytes) ?? "—"),
+                ]
+            }
+            output += tableText(columns: [TableColumn("LINK", width: 34), TableColumn("STATE", width: 11), TableColumn("LAG", width: 8, alignment: .right), TableColumn("BYTES", width: 8, alignment: .right)], rows: linkRows, width: width)
+        }
+        output += "\nFAILOVER  \(state.failover.summary)\n"
+        return output
+    }
+
+    private static func tableText(columns: [TableColumn], rows: [[Line]], width: Int) -> String {
+        var frame = Frame(size: TerminalSize(width: width, height: rows.count + 1))
+        Table(columns: columns, rows: rows, headerStyle: .plain, columnSpacing: 2).render(in: frame.area, into: &frame)
+        return frame.lines.joined(separator: "\n") + "\n"
+    }
+}

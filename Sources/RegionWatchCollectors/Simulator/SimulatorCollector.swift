@@ -1,0 +1,49 @@
+import RegionWatchCore
+import Synchronization
+
+/// Runs a `DemoSimulation` in real time: every interval it steps the model and publishes the
+/// observations. Chaos commands apply at once.
+public final class SimulatorCollector: Collector {
+    public let name: String
+    private let simulation: Mutex<DemoSimulation>
+    private let intervalSeconds: Double
+    private let commandSink = Mutex<(bus: EventBus<DashboardEvent>, clock: WallClock)?>(nil)
+
+    public init(topology: Topology, settings: SimulatorSettings, start: Timestamp) {
+        name = settings.name
+        intervalSeconds = settings.intervalSeconds
+        simulation = Mutex(DemoSimulation(topology: topology, settings: settings, start: start))
+    }
+
+    public func run(publishingTo bus: EventBus<DashboardEvent>, clock: WallClock) async {
+        commandSink.withLock { $0 = (bus, clock) }
+        defer { commandSink.withLock { $0 = nil } }
+        var next = clock.now()
+        while !Task.isCancelled {
+            let events = simulation.withLock { $0.step(at: next) }
+            bus.publish(contentsOf: events)
+            next = next.adding(seconds: intervalSeconds)
+            let wait = next.seconds(since: clock.now())
+            if wait < -intervalSeconds {
+                // Fell behind (suspended, or the clock jumped): resume from now, don't replay.
+                next = clock.now()
+                continue
+            }
+            if wait > 0 {
+                do {
+                    try await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
+                } catch {
+                    return
+                }
+            }
+        }
+    }
+
+    /// Applies a chaos command now and publishes its notice.
+    public func send(_ command: ChaosCommand) {
+        guard let sink = commandSink.withLock({ $0 }) else { return }
+        let now = sink.clock.now()
+        let events = simulation.withLock { $0.apply(command, at: now) }
+        sink.bus.publish(contentsOf: events)
+    }
+}

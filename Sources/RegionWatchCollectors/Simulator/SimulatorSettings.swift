@@ -1,0 +1,48 @@
+import RegionWatchCore
+
+/// Configuration of the built-in simulator collector.
+public struct SimulatorSettings: Equatable, Sendable {
+    /// Collector name.
+    public var name: String
+    /// Seed of the random walk: the same seed and the same tick times give the same demo.
+    public var seed: UInt64
+    /// Seconds between samples.
+    public var intervalSeconds: Double
+    /// Whether the scripted incident plays (lag past the RPO on the last standby, then an
+    /// error and latency rise on the primary), and how often it repeats (seconds).
+    public var scriptedIncident: Bool
+    public var incidentRepeatSeconds: Double
+    /// Total requests per second across all regions, before the slow wave.
+    public var totalRequestsPerSecond: Double
+    /// Service versions per region; regions not listed get the defaults (the last region one
+    /// version behind, so version skew shows).
+    public var versions: [String: [String: String]]
+
+    public init(
+        name: String = "simulator",
+        seed: UInt64 = 42,
+        intervalSeconds: Double = 1,
+        scriptedIncident: Bool = true,
+        incidentRepeatSeconds: Double = 600,
+        totalRequestsPerSecond: Double = 1200,
+        versions: [String: [String: String]] = [:]
+    ) {
+        self.name = name
+        self.seed = seed
+        self.intervalSeconds = intervalSeconds
+        self.scriptedIncident = scriptedIncident
+        self.incidentRepeatSeconds = incidentRepeatSeconds
+        self.totalRequestsPerSecond = totalRequestsPerSecond
+        self.versions = versions
+    }
+}
+
+/// A demo-only disturbance, triggered from the keyboard.
+public enum ChaosCommand: Equatable, Sendable {
+    /// The region stops serving and fails its health probe; links from it break.
+    case takeDown(region: String)
+    /// Replication into the region falls behind by about `seconds` for a minute.
+    case injectLag(region: String, seconds: Double)
+    /// Clears every disturbance of the region.
+    case recover(region: String)
+}

@@ -1,0 +1,215 @@
+/// Everything that changes the dashboard arrives as one of these events (DESIGN.md section 3,
+/// convention 3): collector output, clock ticks and bus statistics.
+public enum DashboardEvent: Sendable, Equatable {
+    /// The clock moved; re-evaluates time-dependent truths such as staleness.
+    case tick(Timestamp)
+    /// Serving signals of one region from one source.
+    case regionSample(RegionSample)
+    /// One health-probe result.
+    case probe(ProbeResult)
+    /// One observation of a replication link.
+    case replication(ReplicationSample)
+    /// The latest known backup of a region.
+    case backup(BackupSample)
+    /// Service versions running in a region.
+    case versions(VersionSample)
+    /// A collector reports success or failure of a collection round.
+    case collectorStatus(CollectorReport)
+    /// Something worth telling the operator, shown in the recent-events panel.
+    case notice(Notice)
+    /// Bus counters, published by the loop that drains the bus.
+    case busStatistics(BusStatistics)
+}
+
+/// Serving signals for a region. A `nil` field means "not reported by this sample", so several
+/// sources can each report what they know.
+public struct RegionSample: Sendable, Equatable {
+    public var region: String
+    public var source: String
+    public var observedAt: Timestamp
+    public var requestsPerSecond: Double?
+    /// Fraction of requests that failed, 0...1.
+    public var errorRate: Double?
+    public var p50Milliseconds: Double?
+    public var p99Milliseconds: Double?
+    /// Observed share of global traffic, 0...1.
+    public var trafficShare: Double?
+    /// Observed role (for example from the database); `nil` keeps the current one.
+    public var role: RegionRole?
+
+    public init(
+        region: String, source: String, observedAt: Timestamp,
+        requestsPerSecond: Double? = nil, errorRate: Double? = nil,
+        p50Milliseconds: Double? = nil, p99Milliseconds: Double? = nil,
+        trafficShare: Double? = nil, role: RegionRole? = nil
+    ) {
+        self.region = region
+        self.source = source
+        self.observedAt = observedAt
+        self.requestsPerSecond = requestsPerSecond
+        self.errorRate = errorRate
+        self.p50Milliseconds = p50Milliseconds
+        self.p99Milliseconds = p99Milliseconds
+        self.trafficShare = trafficShare
+        self.role = role
+    }
+}
+
+/// The result of one health probe of a region.
+public struct ProbeResult: Sendable, Equatable {
+    public var region: String
+    public var source: String
+    public var observedAt: Timestamp
+    public var isSuccess: Bool
+    public var latencyMilliseconds: Double?
+    /// What the probe saw, for example `HTTP 200` or `connection refused`.
+    public var message: String
+
+    public init(region: String, source: String, observedAt: Timestamp, isSuccess: Bool, latencyMilliseconds: Double?, message: String) {
+        self.region = region
+        self.source = source
+        self.observedAt = observedAt
+        self.isSuccess = isSuccess
+        self.latencyMilliseconds = latencyMilliseconds
+        self.message = message
+    }
+}
+
+/// State of a replication link as reported by the data tier.
+public enum ReplicationState: String, Sendable, Equatable, CaseIterable, Codable {
+    case streaming
+    case catchingUp = "catching-up"
+    case paused
+    case broken
+    case unknown
+}
+
+/// One observation of the replication link `from` → `to`.
+public struct ReplicationSample: Sendable, Equatable {
+    public var from: String
+    public var to: String
+    public var source: String
+    public var observedAt: Timestamp
+    public var lagSeconds: Double?
+    public var lagBytes: Double?
+    public var state: ReplicationState
+
+    public init(from: String, to: String, source: String, observedAt: Timestamp, lagSeconds: Double?, lagBytes: Double?, state: ReplicationState) {
+        self.from = from
+        self.to = to
+        self.source = source
+        self.observedAt = observedAt
+        self.lagSeconds = lagSeconds
+        self.lagBytes = lagBytes
+        self.state = state
+    }
+}
+
+/// The outcome of a backup's integrity check.
+public enum BackupIntegrity: String, Sendable, Equatable, Codable {
+    case passed
+    case failed
+    case unchecked
+}
+
+/// The most recent backup of a region.
+public struct BackupSample: Sendable, Equatable {
+    public var region: String
+    public var source: String
+    public var observedAt: Timestamp
+    public var completedAt: Timestamp
+    public var sizeBytes: Double
+    public var integrity: BackupIntegrity
+
+    public init(region: String, source: String, observedAt: Timestamp, completedAt: Timestamp, sizeBytes: Double, integrity: BackupIntegrity) {
+        self.region = region
+        self.source = source
+        self.observedAt = observedAt
+        self.completedAt = completedAt
+        self.sizeBytes = sizeBytes
+        self.integrity = integrity
+    }
+}
+
+/// Versions of the services deployed in a region.
+public struct VersionSample: Sendable, Equatable {
+    public var region: String
+    public var source: String
+    public var observedAt: Timestamp
+    /// Service name to version, for example `api` → `2.14.3`.
+    public var versions: [String: String]
+
+    public init(region: String, source: String, observedAt: Timestamp, versions: [String: String]) {
+        self.region = region
+        self.source = source
+        self.observedAt = observedAt
+        self.versions = versions
+    }
+}
+
+/// A collector's report after a collection round.
+public struct CollectorReport: Sendable, Equatable {
+    public var collector: String
+    public var kind: String
+    public var observedAt: Timestamp
+    /// Collection interval in seconds; the stale threshold is a multiple of it.
+    public var intervalSeconds: Double
+    /// Regions this collector feeds.
+    public var regions: [String]
+    /// `nil` when the round succeeded; otherwise the error, verbatim, secrets redacted.
+    public var error: String?
+
+    public init(collector: String, kind: String, observedAt: Timestamp, intervalSeconds: Double, regions: [String], error: String? = nil) {
+        self.collector = collector
+        self.kind = kind
+        self.observedAt = observedAt
+        self.intervalSeconds = intervalSeconds
+        self.regions = regions
+        self.error = error
+    }
+}
+
+/// How serious a notice is.
+public enum NoticeSeverity: String, Sendable, Equatable, Comparable, Codable {
+    case info
+    case warning
+    case critical
+
+    private var rank: Int {
+        switch self {
+        case .info: 0
+        case .warning: 1
+        case .critical: 2
+        }
+    }
+
+    public static func < (lhs: NoticeSeverity, rhs: NoticeSeverity) -> Bool { lhs.rank < rhs.rank }
+}
+
+/// An entry in the recent-events panel.
+public struct Notice: Sendable, Equatable {
+    public var at: Timestamp
+    public var severity: NoticeSeverity
+    public var region: String?
+    public var message: String
+
+    public init(at: Timestamp, severity: NoticeSeverity, region: String? = nil, message: String) {
+        self.at = at
+        self.severity = severity
+        self.region = region
+        self.message = message
+    }
+}
+
+/// Counters of the event bus as seen by the dashboard's subscription.
+public struct BusStatistics: Sendable, Equatable {
+    /// Events dropped because the subscriber's buffer was full, since start.
+    public var droppedEvents: Int
+    /// Events published since start.
+    public var publishedEvents: Int
+
+    public init(droppedEvents: Int, publishedEvents: Int) {
+        self.droppedEvents = droppedEvents
+        self.publishedEvents = publishedEvents
+    }
+}

@@ -1,0 +1,85 @@
+/// Human-readable, fixed-style formatting of the numbers regionwatch shows, shared by the
+/// screens, the status table and health reasons. Pure and locale-independent.
+public enum Format {
+    /// A fraction as a percentage: `0.0321` → `3.2%`, `0.0004` → `0.04%`.
+    public static func percent(_ fraction: Double) -> String {
+        let value = fraction * 100
+        if value == 0 { return "0%" }
+        // Thresholds sit just below the rounding boundary so 0.0999 shows as 0.1%, not 0.10%.
+        if abs(value) >= 9.95 { return fixed(value, decimals: 0) + "%" }
+        if abs(value) >= 0.095 { return fixed(value, decimals: 1) + "%" }
+        return fixed(value, decimals: 2) + "%"
+    }
+
+    /// A duration in seconds, compact: `0.4s`, `12s`, `2m05s`, `1h02m`, `3d04h`.
+    public static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "∞" }
+        let sign = seconds < 0 ? "-" : ""
+        let value = abs(seconds)
+        if value < 10 { return sign + fixed(value, decimals: value == value.rounded() ? 0 : 1) + "s" }
+        let whole = Int(value.rounded(.down))
+        if whole < 60 { return "\(sign)\(whole)s" }
+        if whole < 3600 { return whole % 60 == 0 ? "\(sign)\(whole / 60)m" : "\(sign)\(whole / 60)m\(twoDigits(whole % 60))s" }
+        if whole < 86_400 { return whole % 3600 == 0 ? "\(sign)\(whole / 3600)h" : "\(sign)\(whole / 3600)h\(twoDigits(whole % 3600 / 60))m" }
+        return whole % 86_400 == 0 ? "\(sign)\(whole / 86_400)d" : "\(sign)\(whole / 86_400)d\(twoDigits(whole % 86_400 / 3600))h"
+    }
+
+    /// An age: like `duration` but whole seconds below a minute (`0s`, `4s`).
+    public static func age(_ seconds: Double) -> String {
+        let value = max(0, seconds)
+        if value < 60 { return "\(Int(value.rounded(.down)))s" }
+        return duration(value)
+    }
+
+    /// Milliseconds: `182ms`, `1.25s`.
+    public static func milliseconds(_ milliseconds: Double) -> String {
+        if milliseconds >= 1000 { return fixed(milliseconds / 1000, decimals: 2) + "s" }
+        if milliseconds >= 10 { return fixed(milliseconds, decimals: 0) + "ms" }
+        return fixed(milliseconds, decimals: 1) + "ms"
+    }
+
+    /// A byte count in binary units: `512B`, `3.4KiB`, `48.2GiB`.
+    public static func bytes(_ bytes: Double) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+        var value = bytes
+        var unit = 0
+        while abs(value) >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        if unit == 0 { return fixed(value, decimals: 0) + units[0] }
+        return fixed(value, decimals: abs(value) >= 100 ? 0 : 1) + units[unit]
+    }
+
+    /// A rate: `0.4`, `12`, `1.2k`, `3.4M`.
+    public static func rate(_ value: Double) -> String {
+        if abs(value) >= 1_000_000 { return fixed(value / 1_000_000, decimals: 1) + "M" }
+        if abs(value) >= 10_000 { return fixed(value / 1000, decimals: 0) + "k" }
+        if abs(value) >= 1000 { return fixed(value / 1000, decimals: 1) + "k" }
+        if abs(value) >= 10 || value == 0 { return fixed(value, decimals: 0) }
+        return fixed(value, decimals: 1)
+    }
+
+    /// `value` rounded to `decimals` places, without exponent notation.
+    public static func fixed(_ value: Double, decimals: Int) -> String {
+        guard value.isFinite else { return value.isNaN ? "NaN" : (value < 0 ? "-∞" : "∞") }
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        let rounded = (abs(value) * scale).rounded()
+        let negative = value < 0 && rounded != 0
+        guard rounded < 9e15 else { return (negative ? "-" : "") + String(Int(abs(value))) }
+        let scaled = Int(rounded)
+        let scaleInt = Int(scale)
+        let integerPart = scaled / scaleInt
+        var text = (negative ? "-" : "") + String(integerPart)
+        if decimals > 0 {
+            let fraction = String(scaled % scaleInt)
+            text += "." + String(repeating: "0", count: decimals - fraction.count) + fraction
+        }
+        return text
+    }
+
+    private static func twoDigits(_ value: Int) -> String {
+        value < 10 ? "0\(value)" : String(value)
+    }
+}

@@ -1,0 +1,46 @@
+import DequeModule
+
+/// A first-in first-out buffer that keeps only the newest `capacity` elements.
+public struct RingBuffer<Element>: Sequence {
+    /// The most elements kept.
+    public let capacity: Int
+    private var storage: Deque<Element>
+
+    public init(capacity: Int) {
+        precondition(capacity > 0, "a ring buffer needs a positive capacity")
+        self.capacity = capacity
+        storage = Deque(minimumCapacity: capacity)
+    }
+
+    /// Appends `element`, discarding the oldest one when full. Returns the discarded element.
+    @discardableResult
+    public mutating func append(_ element: Element) -> Element? {
+        var evicted: Element?
+        if storage.count == capacity {
+            evicted = storage.removeFirst()
+        }
+        storage.append(element)
+        return evicted
+    }
+
+    public var count: Int { storage.count }
+    public var isEmpty: Bool { storage.isEmpty }
+    public var first: Element? { storage.first }
+    public var last: Element? { storage.last }
+
+    /// The newest `count` elements, oldest first.
+    public func suffix(_ count: Int) -> [Element] { Array(storage.suffix(count)) }
+
+    /// All elements, oldest first.
+    public var elements: [Element] { Array(storage) }
+
+    public func makeIterator() -> Deque<Element>.Iterator { storage.makeIterator() }
+}
+
+extension RingBuffer: Equatable where Element: Equatable {
+    public static func == (lhs: RingBuffer, rhs: RingBuffer) -> Bool {
+        lhs.capacity == rhs.capacity && lhs.storage == rhs.storage
+    }
+}
+
+extension RingBuffer: Sendable where Element: Sendable {}

@@ -1,0 +1,273 @@
+/// The whole domain state of the dashboard: a value changed only by `apply(_:)`.
+///
+/// Pure and synchronous: no I/O, no clock reads. Time enters through `.tick` events and the
+/// timestamps carried by observations. Stores inside it are bounded.
+public struct DashboardState: Equatable, Sendable {
+    public let topology: Topology
+    /// The latest time the state has been told about.
+    public private(set) var now: Timestamp
+    /// Regions in configuration order.
+    public private(set) var regions: [RegionState]
+    /// Replication links in first-seen order.
+    public private(set) var replicationLinks: [ReplicationLinkState] = []
+    /// Collectors by name, in first-seen order.
+    public private(set) var collectors: [CollectorState] = []
+    /// Recent notices, oldest first, bounded.
+    public private(set) var recentNotices: RingBuffer<Notice>
+    public private(set) var ingest = IngestMeter()
+    public private(set) var bus = BusStatistics(droppedEvents: 0, publishedEvents: 0)
+    public private(set) var failover = FailoverStatus()
+    /// Observations for regions not in the configuration, by region name (bounded).
+    public private(set) var unknownRegionObservations: [String: Int] = [:]
+    /// Observations for unknown regions beyond the bounded name list.
+    public private(set) var unknownRegionOverflow = 0
+
+    private var regionIndex: [String: Int]
+    private var linkIndex: [LinkKey: Int] = [:]
+    private var collectorIndex: [String: Int] = [:]
+    private let evaluator: HealthEvaluator
+    /// Stale threshold for a source before its collector has reported an interval.
+    public static let defaultIntervalSeconds = 5.0
+    static let unknownRegionNameLimit = 64
+
+    private struct LinkKey: Hashable, Sendable {
+        var from: String
+        var to: String
+    }
+
+    public init(topology: Topology, now: Timestamp, noticeCapacity: Int = 200) {
+        self.topology = topology
+        self.now = now
+        regions = topology.regions.map(RegionState.init(configuration:))
+        regionIndex = Dictionary(uniqueKeysWithValues: topology.regions.enumerated().map { ($1.name, $0) })
+        recentNotices = RingBuffer(capacity: noticeCapacity)
+        evaluator = HealthEvaluator(thresholds: topology.thresholds, objectives: topology.objectives)
+    }
+
+    public static func == (lhs: DashboardState, rhs: DashboardState) -> Bool {
+        lhs.topology == rhs.topology && lhs.now == rhs.now && lhs.regions == rhs.regions
+            && lhs.replicationLinks == rhs.replicationLinks && lhs.collectors == rhs.collectors
+            && lhs.recentNotices == rhs.recentNotices && lhs.ingest == rhs.ingest && lhs.bus == rhs.bus
+            && lhs.failover == rhs.failover && lhs.unknownRegionObservations == rhs.unknownRegionObservations
+    }
+
+    // MARK: Reading
+
+    /// The region called `name`, if configured.
+    public func region(named name: String) -> RegionState? {
+        regionIndex[name].map { regions[$0] }
+    }
+
+    /// Replication links whose target is `region`.
+    public func inboundLinks(of region: String) -> [ReplicationLinkState] {
+        replicationLinks.filter { $0.to == region }
+    }
+
+    /// Replication links that touch `region` at either end.
+    public func links(touching region: String) -> [ReplicationLinkState] {
+        replicationLinks.filter { $0.to == region || $0.from == region }
+    }
+
+    /// The collector called `name`, if it has reported.
+    public func collector(named name: String) -> CollectorState? {
+        collectorIndex[name].map { collectors[$0] }
+    }
+
+    /// Seconds after which data from `source` is stale: `staleAfterIntervals` × its interval.
+    public func staleAfter(source: String?) -> Double {
+        let interval = source.flatMap { collector(named: $0)?.intervalSeconds } ?? Self.defaultIntervalSeconds
+        return topology.thresholds.staleAfterIntervals * interval
+    }
+
+    /// The replication lag of `region` (worst inbound link), or `nil` for a source-only region
+    /// or when unknown.
+    public func replicationLag(of region: String) -> ReplicationLag? {
+        inboundLinks(of: region)
+            .compactMap { $0.effectiveLag(at: now, staleAfter: staleAfter(source: $0.source)) }
+            .max { $0.seconds < $1.seconds }
+    }
+
+    /// Regions that are not in the configuration but were named by observations.
+    public var unknownRegionCount: Int { unknownRegionObservations.count }
+
+    // MARK: Changing
+
+    /// Applies one event. The only way the state changes.
+    public mutating func apply(_ event: DashboardEvent) {
+        switch event {
+        case .tick(let timestamp):
+            if timestamp > now { now = timestamp }
+            ingest.advance(to: now)
+            reassessAllRegions()
+            return
+        case .regionSample(let sample):
+            applyRegionSample(sample)
+        case .probe(let result):
+            withRegion(result.region, observedAt: result.observedAt, source: result.source) { $0.probe.record(result) }
+        case .replication(let sample):
+            applyReplication(sample)
+        case .backup(let sample):
+            withRegion(sample.region, observedAt: sample.observedAt, source: sample.source) { region in
+                if region.backup.map({ sample.completedAt >= $0.completedAt }) ?? true { region.backup = sample }
+            }
+        case .versions(let sample):
+            withRegion(sample.region, observedAt: sample.observedAt, source: sample.source) { region in
+                if region.versionsObservedAt.map({ sample.observedAt >= $0 }) ?? true {
+                    region.versions = sample.versions
+                    region.versionsObservedAt = sample.observedAt
+                }
+            }
+        case .collectorStatus(let report):
+            applyCollectorReport(report)
+        case .notice(let notice):
+            recentNotices.append(notice)
+        case .busStatistics(let statistics):
+            bus = statistics
+            return
+        }
+        ingest.count(at: now)
+    }
+
+    /// Applies events in order.
+    public mutating func apply<Events: Sequence>(contentsOf events: Events) where Events.Element == DashboardEvent {
+        for event in events { apply(event) }
+    }
+
+    private mutating func applyRegionSample(_ sample: RegionSample) {
+        var roleChange: Notice?
+        withRegion(sample.region, observedAt: sample.observedAt, source: sample.source) { region in
+            let at = sample.observedAt
+            let source = sample.source
+            if let value = sample.requestsPerSecond { region.requestsPerSecond.record(value, at: at, source: source) }
+            // Error rate and latency are explicitly unknown when there is no traffic.
+            if sample.requestsPerSecond == 0 {
+                region.errorRate.record(nil, at: at, source: source)
+                region.p50Milliseconds.record(nil, at: at, source: source)
+                region.p99Milliseconds.record(nil, at: at, source: source)
+            }
+            if let value = sample.errorRate { region.errorRate.record(value, at: at, source: source) }
+            if let value = sample.p50Milliseconds { region.p50Milliseconds.record(value, at: at, source: source) }
+            if let value = sample.p99Milliseconds { region.p99Milliseconds.record(value, at: at, source: source) }
+            if let value = sample.trafficShare { region.trafficShare.record(value, at: at, source: source) }
+            if let role = sample.role, role != region.role {
+                let previous = region.role
+                region.role = role
+                roleChange = Notice(
+                    at: at, severity: .warning, region: region.name,
+                    message: "\(region.name) role changed: \(previous.rawValue) → \(role.rawValue)"
+                )
+            }
+        }
+        if let roleChange { recentNotices.append(roleChange) }
+    }
+
+    private mutating func applyReplication(_ sample: ReplicationSample) {
+        let key = LinkKey(from: sample.from, to: sample.to)
+        let index: Int
+        if let existing = linkIndex[key] {
+            index = existing
+        } else {
+            index = replicationLinks.count
+            replicationLinks.append(ReplicationLinkState(from: sample.from, to: sample.to))
+            linkIndex[key] = index
+        }
+        var link = replicationLinks[index]
+        if let observedAt = link.observedAt, sample.observedAt < observedAt { return }
+        let previousState = link.state
+        link.lagSeconds.record(sample.lagSeconds, at: sample.observedAt, source: sample.source)
+        link.lagBytes.record(sample.lagBytes, at: sample.observedAt, source: sample.source)
+        link.state = sample.state
+        link.observedAt = sample.observedAt
+        link.source = sample.source
+        replicationLinks[index] = link
+        if previousState != sample.state, previousState != .unknown || sample.state == .broken {
+            recentNotices.append(Notice(
+                at: sample.observedAt,
+                severity: sample.state == .broken ? .critical : (sample.state == .streaming ? .info : .warning),
+                region: sample.to,
+                message: "replication \(sample.from) → \(sample.to): \(previousState.rawValue) → \(sample.state.rawValue)"
+            ))
+        }
+        for region in [sample.to, sample.from] {
+            guard let regionPosition = regionIndex[region] else { continue }
+            if region == sample.to { regions[regionPosition].noteObservation(at: sample.observedAt, source: sample.source) }
+            reassess(regionAt: regionPosition)
+        }
+    }
+
+    private mutating func applyCollectorReport(_ report: CollectorReport) {
+        if let index = collectorIndex[report.collector] {
+            let previousError = collectors[index].lastError
+            let hadFailed = collectors[index].consecutiveFailures > 0
+            collectors[index].record(report)
+            if let error = report.error, error != previousError || !hadFailed {
+                recentNotices.append(Notice(at: report.observedAt, severity: .warning, message: "collector \(report.collector): \(error)"))
+            } else if report.error == nil, hadFailed {
+                recentNotices.append(Notice(at: report.observedAt, severity: .info, message: "collector \(report.collector) recovered"))
+            }
+        } else {
+            collectorIndex[report.collector] = collectors.count
+            var collector = CollectorState(report: report)
+            collector.record(report)
+            collectors.append(collector)
+            if let error = report.error {
+                recentNotices.append(Notice(at: report.observedAt, severity: .warning, message: "collector \(report.collector): \(error)"))
+            }
+        }
+    }
+
+    private mutating func withRegion(_ name: String, observedAt: Timestamp, source: String, _ change: (inout RegionState) -> Void) {
+        guard let index = regionIndex[name] else {
+            noteUnknownRegion(name)
+            return
+        }
+        change(&regions[index])
+        regions[index].noteObservation(at: observedAt, source: source)
+        reassess(regionAt: index)
+    }
+
+    private mutating func noteUnknownRegion(_ name: String) {
+        if unknownRegionObservations[name] != nil || unknownRegionObservations.count < Self.unknownRegionNameLimit {
+            if unknownRegionObservations[name] == nil {
+                recentNotices.append(Notice(at: now, severity: .warning, region: name, message: "observation for region \(name), which is not in the configuration"))
+            }
+            unknownRegionObservations[name, default: 0] += 1
+        } else {
+            unknownRegionOverflow += 1
+        }
+    }
+
+    private mutating func reassessAllRegions() {
+        for index in regions.indices { reassess(regionAt: index) }
+    }
+
+    private mutating func reassess(regionAt index: Int) {
+        let region = regions[index]
+        let assessment = evaluator.assess(
+            region,
+            inboundLinks: inboundLinks(of: region.name),
+            staleAfter: { self.staleAfter(source: $0) },
+            at: now
+        )
+        guard assessment != region.assessment else { return }
+        let previous = region.assessment
+        regions[index].assessment = assessment
+        if previous.health != assessment.health, previous != .awaitingData {
+            let reason = assessment.reasons.first.map { ": \($0)" } ?? ""
+            recentNotices.append(Notice(
+                at: now,
+                severity: noticeSeverity(for: assessment.health),
+                region: region.name,
+                message: "\(region.name) \(previous.health.label) → \(assessment.health.label)\(reason)"
+            ))
+        }
+    }
+
+    private func noticeSeverity(for health: Health) -> NoticeSeverity {
+        switch health {
+        case .ok: .info
+        case .degraded, .stale: .warning
+        case .down: .critical
+        }
+    }
+}

@@ -1,0 +1,157 @@
+/// Everything known about one region. Changed only by `DashboardState.apply(_:)`.
+public struct RegionState: Equatable, Sendable {
+    public let configuration: RegionConfiguration
+    /// Current role: configured, then as observed by collectors.
+    public internal(set) var role: RegionRole
+    public internal(set) var requestsPerSecond = Signal()
+    public internal(set) var errorRate = Signal()
+    public internal(set) var p50Milliseconds = Signal()
+    public internal(set) var p99Milliseconds = Signal()
+    public internal(set) var trafficShare = Signal()
+    public internal(set) var probe = ProbeState()
+    public internal(set) var backup: BackupSample?
+    public internal(set) var versions: [String: String] = [:]
+    public internal(set) var versionsObservedAt: Timestamp?
+    /// Newest observation of any kind about this region.
+    public internal(set) var newestObservation: Timestamp?
+    /// Collectors that have reported about this region.
+    public internal(set) var sources: Set<String> = []
+    public internal(set) var assessment: HealthAssessment = .awaitingData
+
+    public init(configuration: RegionConfiguration) {
+        self.configuration = configuration
+        role = configuration.role
+    }
+
+    public var name: String { configuration.name }
+    public var health: Health { assessment.health }
+
+    /// Seconds since the newest observation about this region, or `nil` before any.
+    public func dataAge(at now: Timestamp) -> Double? {
+        newestObservation.map { max(0, now.seconds(since: $0)) }
+    }
+
+    /// The version most services run here (the most common one), for the overview column.
+    public var primaryVersion: String? {
+        if let api = versions["api"] { return api }
+        var counts: [String: Int] = [:]
+        for version in versions.values { counts[version, default: 0] += 1 }
+        return counts.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key
+    }
+
+    mutating func noteObservation(at timestamp: Timestamp, source: String) {
+        if newestObservation.map({ timestamp > $0 }) ?? true { newestObservation = timestamp }
+        sources.insert(source)
+    }
+}
+
+/// Health-probe results of a region.
+public struct ProbeState: Equatable, Sendable {
+    public internal(set) var lastResult: ProbeResult?
+    public internal(set) var consecutiveFailures = 0
+    public internal(set) var latencyMilliseconds = Signal()
+    public internal(set) var successCount = 0
+    public internal(set) var failureCount = 0
+
+    public init() {}
+
+    /// Fraction of successful probes since start, or `nil` before any probe.
+    public var availability: Double? {
+        let total = successCount + failureCount
+        return total == 0 ? nil : Double(successCount) / Double(total)
+    }
+
+    mutating func record(_ result: ProbeResult) {
+        if let last = lastResult, result.observedAt < last.observedAt { return }
+        lastResult = result
+        if result.isSuccess {
+            consecutiveFailures = 0
+            successCount += 1
+        } else {
+            consecutiveFailures += 1
+            failureCount += 1
+        }
+        latencyMilliseconds.record(result.latencyMilliseconds, at: result.observedAt, source: result.source)
+    }
+}
+
+/// One replication link `from` → `to` as last observed.
+public struct ReplicationLinkState: Equatable, Sendable {
+    public let from: String
+    public let to: String
+    public internal(set) var lagSeconds = Signal()
+    public internal(set) var lagBytes = Signal()
+    public internal(set) var state: ReplicationState = .unknown
+    public internal(set) var observedAt: Timestamp?
+    public internal(set) var source: String?
+
+    public init(from: String, to: String) {
+        self.from = from
+        self.to = to
+    }
+
+    /// The lag to show at `now`. When the link is broken or its data is stale, the last known
+    /// lag is only a lower bound that grows with time, never a frozen old value.
+    public func effectiveLag(at now: Timestamp, staleAfter: Double) -> ReplicationLag? {
+        guard let observedAt else { return nil }
+        let age = max(0, now.seconds(since: observedAt))
+        let isStale = age > staleAfter
+        guard state == .broken || isStale else {
+            return lagSeconds.latest.map { ReplicationLag(seconds: $0, bytes: lagBytes.latest, isLowerBound: false) }
+        }
+        let known = lagSeconds.latest ?? 0
+        return ReplicationLag(seconds: known + age, bytes: lagBytes.latest, isLowerBound: true)
+    }
+}
+
+/// A replication lag reading, possibly only a lower bound.
+public struct ReplicationLag: Equatable, Sendable {
+    public var seconds: Double
+    public var bytes: Double?
+    /// `true` when the real lag is at least `seconds` (link broken or data stale).
+    public var isLowerBound: Bool
+
+    public init(seconds: Double, bytes: Double?, isLowerBound: Bool) {
+        self.seconds = seconds
+        self.bytes = bytes
+        self.isLowerBound = isLowerBound
+    }
+}
+
+/// What the dashboard knows about one collector.
+public struct CollectorState: Equatable, Sendable {
+    public let name: String
+    public internal(set) var kind: String
+    public internal(set) var intervalSeconds: Double
+    public internal(set) var regions: [String]
+    public internal(set) var lastSuccessAt: Timestamp?
+    public internal(set) var lastErrorAt: Timestamp?
+    public internal(set) var lastError: String?
+    public internal(set) var consecutiveFailures = 0
+
+    init(report: CollectorReport) {
+        name = report.collector
+        kind = report.kind
+        intervalSeconds = report.intervalSeconds
+        regions = report.regions
+    }
+
+    /// Seconds since the last successful round, or `nil` before any.
+    public func age(at now: Timestamp) -> Double? {
+        lastSuccessAt.map { max(0, now.seconds(since: $0)) }
+    }
+
+    mutating func record(_ report: CollectorReport) {
+        kind = report.kind
+        intervalSeconds = report.intervalSeconds
+        regions = report.regions
+        if let error = report.error {
+            lastError = error
+            lastErrorAt = report.observedAt
+            consecutiveFailures += 1
+        } else {
+            lastSuccessAt = report.observedAt
+            consecutiveFailures = 0
+        }
+    }
+}

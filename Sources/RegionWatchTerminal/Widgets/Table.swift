@@ -1,0 +1,105 @@
+/// A column of a `Table`.
+public struct TableColumn: Hashable, Sendable {
+    public var title: String
+    /// Preferred width in cells.
+    public var width: Int
+    public var alignment: Alignment
+    /// When the table is too narrow, columns with lower priority are dropped first.
+    public var priority: Int
+    /// A flexible column also takes leftover width.
+    public var isFlexible: Bool
+
+    public init(_ title: String, width: Int, alignment: Alignment = .left, priority: Int = 0, isFlexible: Bool = false) {
+        self.title = title
+        self.width = width
+        self.alignment = alignment
+        self.priority = priority
+        self.isFlexible = isFlexible
+    }
+}
+
+/// A table with a header row, a selectable row and scrolling that keeps the selection visible.
+/// Columns that do not fit are dropped by priority, so the table degrades on narrow screens.
+public struct Table: Widget {
+    public var columns: [TableColumn]
+    /// Each row holds one line per column.
+    public var rows: [[Line]]
+    public var headerStyle: Style
+    public var selectedRow: Int?
+    public var selectionStyle: Style
+    public var columnSpacing: Int
+
+    public init(columns: [TableColumn], rows: [[Line]], headerStyle: Style = Style(attributes: [.bold]), selectedRow: Int? = nil, selectionStyle: Style = Style(attributes: [.reverse]), columnSpacing: Int = 1) {
+        self.columns = columns
+        self.rows = rows
+        self.headerStyle = headerStyle
+        self.selectedRow = selectedRow
+        self.selectionStyle = selectionStyle
+        self.columnSpacing = columnSpacing
+    }
+
+    /// Indices of the columns shown in `width` cells, with their widths, in column order.
+    public func layout(forWidth width: Int) -> [(index: Int, width: Int)] {
+        var chosen = Set<Int>()
+        var used = 0
+        let byPriority = columns.indices.sorted { columns[$0].priority != columns[$1].priority ? columns[$0].priority > columns[$1].priority : $0 < $1 }
+        for index in byPriority {
+            let extra = columns[index].width + (chosen.isEmpty ? 0 : columnSpacing)
+            if used + extra <= width {
+                chosen.insert(index)
+                used += extra
+            }
+        }
+        var widths = columns.indices.filter(chosen.contains).map { (index: $0, width: columns[$0].width) }
+        let leftover = width - used
+        if leftover > 0, let flexible = widths.firstIndex(where: { columns[$0.index].isFlexible }) {
+            widths[flexible].width += leftover
+        }
+        return widths
+    }
+
+    /// First visible row so that `selectedRow` stays on screen in `visibleRows` rows.
+    public static func scrollOffset(selected: Int?, rowCount: Int, visibleRows: Int) -> Int {
+        guard let selected, visibleRows > 0, rowCount > visibleRows else { return 0 }
+        return min(max(0, selected - visibleRows + 1 + min(visibleRows / 3, rowCount - 1 - selected)), rowCount - visibleRows)
+    }
+
+    public func render(in area: Rect, into frame: inout Frame) {
+        guard !area.isEmpty else { return }
+        let shown = layout(forWidth: area.width)
+        var x = area.x
+        for column in shown {
+            let title = TextFit.fit(columns[column.index].title, to: column.width, alignment: columns[column.index].alignment)
+            frame.write(title, x: x, y: area.y, style: headerStyle, clip: area)
+            x += column.width + columnSpacing
+        }
+        let visibleRows = area.height - 1
+        guard visibleRows > 0 else { return }
+        let offset = Self.scrollOffset(selected: selectedRow, rowCount: rows.count, visibleRows: visibleRows)
+        for (position, rowIndex) in (offset..<min(rows.count, offset + visibleRows)).enumerated() {
+            let y = area.y + 1 + position
+            let row = rows[rowIndex]
+            x = area.x
+            for column in shown {
+                let cell = column.index < row.count ? row[column.index] : Line()
+                let cellArea = Rect(x: x, y: y, width: column.width, height: 1).intersection(area)
+                let width = cell.width
+                var start = x
+                switch columns[column.index].alignment {
+                case .left: break
+                case .right: start = x + max(0, column.width - width)
+                case .center: start = x + max(0, column.width - width) / 2
+                }
+                if width > column.width {
+                    frame.write(TextFit.truncate(cell.text, to: column.width), x: x, y: y, style: cell.spans.first?.style ?? .plain, clip: cellArea)
+                } else {
+                    frame.write(cell, x: start, y: y, clip: cellArea)
+                }
+                x += column.width + columnSpacing
+            }
+            if rowIndex == selectedRow {
+                frame.restyle(Rect(x: area.x, y: y, width: area.width, height: 1)) { $0.patched(with: selectionStyle) }
+            }
+        }
+    }
+}

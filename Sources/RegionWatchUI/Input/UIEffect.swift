@@ -1,0 +1,27 @@
+/// A demo-only disturbance the view asks the simulator for.
+public struct ChaosRequest: Equatable, Sendable {
+    public enum Kind: Equatable, Sendable {
+        case takeDown
+        case injectLag
+        case recover
+    }
+
+    public var kind: Kind
+    public var region: String
+
+    public init(kind: Kind, region: String) {
+        self.kind = kind
+        self.region = region
+    }
+}
+
+/// Something the view cannot do itself (it never does I/O); the run loop carries it out.
+public enum UIEffect: Equatable, Sendable {
+    case quit
+    case switchTheme(String)
+    case chaos(ChaosRequest)
+    /// The display was paused (`true`) or resumed.
+    case pauseChanged(Bool)
+    /// Repaint everything (Ctrl-L, resize).
+    case redraw
+}

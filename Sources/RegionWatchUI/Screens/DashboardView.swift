@@ -1,0 +1,48 @@
+import RegionWatchCore
+import RegionWatchTerminal
+
+/// Which layout a terminal size gets.
+public enum LayoutMode: Equatable, Sendable {
+    /// 80×24 and larger.
+    case standard
+    /// Below 80×24: one line per region.
+    case compact
+
+    public init(size: TerminalSize) {
+        self = size.width < 80 || size.height < 24 ? .compact : .standard
+    }
+}
+
+/// The view: `render(state, view, size, theme) -> Frame`. Pure: no I/O, no curses, no clock.
+public enum DashboardView {
+    /// Renders the whole screen.
+    public static func render(state: DashboardState, view: ViewState, size: TerminalSize, theme: Theme) -> Frame {
+        var frame = Frame(size: size)
+        guard size.width > 0, size.height > 0 else { return frame }
+        let context = ScreenContext(state: state, view: view, theme: theme)
+        let area = frame.area
+        switch LayoutMode(size: size) {
+        case .compact:
+            CompactView(context: context).render(in: area, into: &frame)
+        case .standard:
+            let (header, rest) = area.splitTop(2)
+            let (body, footer) = rest.splitBottom(1)
+            HeaderView(context: context).render(in: header, into: &frame)
+            switch view.screen {
+            case .overview:
+                OverviewScreen(context: context).render(in: body, into: &frame)
+            case .regionDetail(let name):
+                if let region = state.region(named: name) {
+                    RegionDetailScreen(context: context, region: region).render(in: body, into: &frame)
+                } else {
+                    frame.write("region \(name) is not in the configuration", x: body.x + 1, y: body.y, style: theme[.error])
+                }
+            }
+            FooterView(context: context).render(in: footer, into: &frame)
+        }
+        if view.isHelpVisible {
+            HelpOverlay(context: context).render(in: area, into: &frame)
+        }
+        return frame
+    }
+}

@@ -1,0 +1,137 @@
+import RegionWatchCore
+import RegionWatchTerminal
+
+/// The header: topology, pattern, objectives, clock, ingest rate, dropped events, mode badges;
+/// and (when there is room) a second line summarising health and roles.
+struct HeaderView {
+    let context: ScreenContext
+
+    private struct Segment {
+        var line: Line
+        var priority: Int
+    }
+
+    func render(in area: Rect, into frame: inout Frame) {
+        guard !area.isEmpty else { return }
+        let theme = context.theme
+        let state = context.state
+        frame.fill(area.row(0), style: theme[.header])
+        let objectives = state.topology.objectives
+        let left: [Segment] = [
+            Segment(line: Line(" regionwatch ", style: theme[.headerAccent]), priority: 60),
+            Segment(line: Line(" \(state.topology.name) ", style: theme[.headerAccent]), priority: 100),
+            Segment(line: Line(" \(state.topology.pattern.rawValue) ", style: theme[.header]), priority: 50),
+            Segment(line: Line(" RPO \(Format.duration(objectives.rpoSeconds)) · RTO \(Format.duration(objectives.rtoSeconds)) ", style: theme[.header]), priority: 70),
+        ]
+        var right: [Segment] = []
+        if context.view.isPaused {
+            right.append(Segment(line: Line(" PAUSED ", style: theme[.badge]), priority: 110))
+        }
+        if context.view.isDemo {
+            right.append(Segment(line: Line(" DEMO ", style: theme[.badge]), priority: 90))
+        }
+        let dropped = state.bus.droppedEvents
+        right.append(Segment(line: Line(" \(Format.rate(state.ingest.eventsPerSecond)) ev/s ", style: theme[.header]), priority: 40))
+        right.append(Segment(line: Line(" dropped \(dropped) ", style: dropped > 0 ? theme[.badge] : theme[.header]), priority: dropped > 0 ? 95 : 30))
+        right.append(Segment(line: Line(" \(state.now.utcTimeOfDay) UTC ", style: theme[.headerAccent]), priority: 80))
+
+        let chosen = choose(left + right, width: area.width)
+        var x = area.x
+        for (index, segment) in left.enumerated() where chosen.contains(index) {
+            x = frame.write(segment.line, x: x, y: area.y, clip: area.row(0))
+        }
+        let rightLines = right.enumerated().filter { chosen.contains(left.count + $0.offset) }.map(\.element.line)
+        let rightWidth = rightLines.reduce(0) { $0 + $1.width }
+        var rightX = area.maxX - rightWidth
+        for line in rightLines {
+            rightX = frame.write(line, x: rightX, y: area.y, clip: area.row(0))
+        }
+        if area.height >= 2 {
+            frame.write(summaryLine(width: area.width), x: area.x, y: area.y + 1, clip: area.row(1))
+        }
+    }
+
+    /// Indices of the segments that fit, highest priority first.
+    private func choose(_ segments: [Segment], width: Int) -> Set<Int> {
+        var chosen = Set<Int>()
+        var used = 0
+        for index in segments.indices.sorted(by: { segments[$0].priority > segments[$1].priority }) {
+            let segmentWidth = segments[index].line.width
+            if used + segmentWidth <= width {
+                chosen.insert(index)
+                used += segmentWidth
+            }
+        }
+        return chosen
+    }
+
+    /// `3 regions  ● 2 ok  ▲ 1 degraded  ✖ 0 down  ◌ 0 stale │ primary us-east-1 │ failover: …`,
+    /// dropping the least important parts when `width` is short.
+    func summaryLine(width: Int) -> Line {
+        let theme = context.theme
+        let state = context.state
+        var segments: [Segment] = []
+        var counts = Line(" \(state.regions.count) regions ", style: theme[.muted])
+        for health in Health.allCases {
+            let count = state.regions.filter { $0.health == health }.count
+            let style = count == 0 ? theme[.muted] : theme.style(for: health)
+            counts.append(" \(RegionText.glyph(health)) \(count) \(health.rawValue) ", style: style)
+        }
+        segments.append(Segment(line: counts, priority: 100))
+        let primaries = state.regions.filter { $0.role == .primary }.map(\.name)
+        var primary = Line(" │ ", style: theme[.border])
+        primary.append("primary ", style: theme[.muted])
+        primary.append(primaries.isEmpty ? "none" : primaries.joined(separator: ", "), style: primaries.isEmpty ? theme[.down] : theme[.text])
+        segments.append(Segment(line: primary, priority: 90))
+        var failover = Line(" │ ", style: theme[.border])
+        failover.append("failover: ", style: theme[.muted])
+        failover.append(state.failover.summary, style: theme[.text])
+        segments.append(Segment(line: failover, priority: 80))
+        if state.unknownRegionCount > 0 {
+            var unknown = Line(" │ ", style: theme[.border])
+            unknown.append("\(state.unknownRegionCount) unknown region(s) reporting", style: theme[.warning])
+            segments.append(Segment(line: unknown, priority: 95))
+        }
+        let chosen = choose(segments, width: width)
+        return Line(segments.indices.filter(chosen.contains).flatMap { segments[$0].line.spans })
+    }
+}
+
+/// The footer: key hints, or the command line, or a message.
+struct FooterView {
+    let context: ScreenContext
+
+    func render(in area: Rect, into frame: inout Frame) {
+        guard !area.isEmpty else { return }
+        let theme = context.theme
+        let view = context.view
+        if let input = view.commandLine {
+            var line = Line(":", style: theme[.key])
+            line.append(input.text, style: theme[.commandLine])
+            line.append("█", style: theme[.commandLine])
+            line.append("   Enter run · Tab complete · Esc cancel", style: theme[.muted])
+            frame.write(line, x: area.x, y: area.y, clip: area)
+            return
+        }
+        if let message = view.message {
+            frame.write(" " + message.text, x: area.x, y: area.y, style: message.isError ? theme[.error] : theme[.info], clip: area)
+            return
+        }
+        var hints: [(String, String)]
+        switch view.screen {
+        case .overview:
+            hints = [("↑↓", "select"), ("Enter", "open"), ("Tab", "pane"), (":", "command"), ("p", view.isPaused ? "resume" : "pause"), ("?", "help"), ("q", "quit")]
+        case .regionDetail:
+            hints = [("Esc", "back"), ("↑↓", "scroll"), (":", "command"), ("p", view.isPaused ? "resume" : "pause"), ("?", "help"), ("q", "back")]
+        }
+        if view.isDemo { hints.insert(("X I R", "demo chaos"), at: hints.count - 2) }
+        var line = Line()
+        for (key, label) in hints {
+            let addition = CharacterWidth.of(key) + CharacterWidth.of(label) + 3
+            if line.width + addition > area.width { break }
+            line.append(" " + key, style: theme[.key])
+            line.append(" " + label + " ", style: theme[.muted])
+        }
+        frame.write(line, x: area.x, y: area.y, clip: area)
+    }
+}

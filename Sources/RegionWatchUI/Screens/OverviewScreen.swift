@@ -1,0 +1,198 @@
+import RegionWatchCore
+import RegionWatchTerminal
+
+/// The start screen: regions table, replication links, failover panel, recent events.
+struct OverviewScreen {
+    let context: ScreenContext
+
+    func render(in area: Rect, into frame: inout Frame) {
+        let state = context.state
+        let regionsHeight = min(state.regions.count + 3, max(6, area.height * 45 / 100))
+        let linksHeight = min(max(state.replicationLinks.count, 5) + 3, max(6, (area.height - regionsHeight) / 2))
+        let parts = Layout.split(area, .vertical, [.length(regionsHeight), .length(linksHeight), .fill(1)])
+        renderRegions(in: parts[0], into: &frame)
+        let middle = Layout.split(parts[1], .horizontal, [.percentage(area.width >= 100 ? 58 : 50), .fill(1)])
+        renderReplication(in: middle[0], into: &frame)
+        renderFailover(in: middle[1], into: &frame)
+        renderEvents(in: parts[2], into: &frame)
+    }
+
+    // MARK: Regions
+
+    static let regionColumns: [TableColumn] = [
+        TableColumn("", width: 1, priority: 100),
+        TableColumn("REGION", width: 14, priority: 99, isFlexible: true),
+        TableColumn("PROV", width: 5, priority: 30),
+        TableColumn("ROLE", width: 7, priority: 80),
+        TableColumn("HEALTH", width: 8, priority: 95),
+        TableColumn("AVAIL", width: 7, alignment: .right, priority: 20),
+        TableColumn("ERR", width: 6, alignment: .right, priority: 70),
+        TableColumn("P99", width: 7, alignment: .right, priority: 75),
+        TableColumn("REQ/S", width: 6, alignment: .right, priority: 55),
+        TableColumn("TRAFFIC", width: 7, alignment: .right, priority: 50),
+        TableColumn("LAG", width: 7, alignment: .right, priority: 90),
+        TableColumn("%RPO", width: 5, alignment: .right, priority: 65),
+        TableColumn("LAG TREND", width: 10, priority: 35),
+        TableColumn("VERSION", width: 7, priority: 45),
+        TableColumn("AGE", width: 5, alignment: .right, priority: 85),
+    ]
+
+    /// The regions table widget for `context`.
+    static func regionsTable(_ context: ScreenContext, trendWidth: Int = 10) -> Table {
+        let theme = context.theme
+        let state = context.state
+        let versions = state.regions.compactMap(\.primaryVersion)
+        let newestVersion = versions.max { VersionOrder.isOlder($0, than: $1) }
+        let rows: [[Line]] = state.regions.map { region in
+            let isStale = region.health == .stale
+            let base = isStale ? theme[.stale] : theme[.text]
+            let healthStyle = theme.style(for: region.health)
+            let lag = state.replicationLag(of: region.name)
+            let isSource = state.inboundLinks(of: region.name).isEmpty
+            let lagText = isSource ? (region.role == .primary ? "source" : RegionText.unknown()) : RegionText.lag(lag)
+            let history = state.inboundLinks(of: region.name).first?.lagSeconds.recentValues(trendWidth) ?? []
+            let version = region.primaryVersion ?? RegionText.unknown()
+            let isBehind = newestVersion.map { region.primaryVersion != nil && region.primaryVersion != $0 } ?? false
+            let trend = Sparkline(values: history, maximum: max(context.rpo * 1.2, history.max() ?? 0), threshold: context.rpo, style: isStale ? theme[.stale] : theme[.sparkline], alertStyle: isStale ? theme[.stale] : theme[.sparklineAlert])
+                .line(width: trendWidth)
+            return [
+                Line(RegionText.glyph(region.health), style: healthStyle),
+                Line(region.name, style: isStale ? theme[.stale] : theme[.text].adding(.bold)),
+                Line(region.configuration.provider, style: base),
+                Line(region.role.rawValue, style: region.role == .primary && !isStale ? theme[.title] : base),
+                Line(region.health.label, style: healthStyle),
+                Line(RegionText.availability(region), style: base),
+                Line(RegionText.errorRate(region), style: isStale ? base : metricStyle(region.errorRate.latest, degradedAt: state.topology.thresholds.errorRateDegraded, theme: theme)),
+                Line(RegionText.p99(region), style: isStale ? base : metricStyle(region.p99Milliseconds.latest, degradedAt: state.topology.thresholds.p99DegradedMilliseconds, theme: theme)),
+                Line(RegionText.requests(region), style: base),
+                Line(RegionText.traffic(region), style: base),
+                Line(lagText, style: isStale || isSource ? base : theme.lagStyle(lag, rpo: context.rpo)),
+                Line(isSource ? "" : RegionText.rpoShare(lag, rpo: context.rpo), style: isStale ? base : theme.lagStyle(lag, rpo: context.rpo)),
+                trend,
+                Line(version, style: isBehind && !isStale ? theme[.warning] : base),
+                Line(RegionText.age(region, now: context.now), style: isStale ? theme[.stale].adding(.bold) : theme[.muted]),
+            ]
+        }
+        return Table(
+            columns: regionColumns, rows: rows,
+            headerStyle: theme[.tableHeader],
+            selectedRow: state.regions.isEmpty ? nil : context.view.selectedRegion,
+            selectionStyle: theme[.selection]
+        )
+    }
+
+    private static func metricStyle(_ value: Double?, degradedAt threshold: Double, theme: Theme) -> Style {
+        guard let value else { return theme[.muted] }
+        return value >= threshold ? theme[.degraded] : theme[.text]
+    }
+
+    private func renderRegions(in area: Rect, into frame: inout Frame) {
+        let focused = context.view.focusedPane == .regions
+        let block = context.block("Regions", note: Line("Enter: detail", style: context.theme[.muted]), focused: focused)
+        block.render(in: area, into: &frame)
+        Self.regionsTable(context).render(in: block.inner(area).inset(horizontal: 1, vertical: 0), into: &frame)
+    }
+
+    // MARK: Replication
+
+    private func renderReplication(in area: Rect, into frame: inout Frame) {
+        let theme = context.theme
+        let state = context.state
+        let focused = context.view.focusedPane == .replication
+        let block = context.block("Replication", note: Line("RPO \(Format.duration(context.rpo))", style: theme[.threshold]), focused: focused)
+        block.render(in: area, into: &frame)
+        let inner = block.inner(area).inset(horizontal: 1, vertical: 0)
+        guard !state.replicationLinks.isEmpty else {
+            frame.write("no replication links reported yet", x: inner.x, y: inner.y, style: theme[.muted], clip: inner)
+            return
+        }
+        let columns = [
+            TableColumn("LINK", width: 22, priority: 100, isFlexible: true),
+            TableColumn("STATE", width: 11, priority: 90),
+            TableColumn("LAG", width: 7, alignment: .right, priority: 95),
+            TableColumn("BYTES", width: 7, alignment: .right, priority: 40),
+            TableColumn("TREND", width: 10, priority: 30),
+        ]
+        let rows: [[Line]] = state.replicationLinks.map { link in
+            let lag = link.effectiveLag(at: context.now, staleAfter: state.staleAfter(source: link.source))
+            let values = link.lagSeconds.recentValues(10)
+            let trend = Sparkline(values: values, maximum: max(context.rpo * 1.2, values.max() ?? 0), threshold: context.rpo, style: theme[.sparkline], alertStyle: theme[.sparklineAlert])
+                .line(width: 10)
+            return [
+                Line("\(link.from) → \(link.to)", style: theme[.text]),
+                Line(link.state.rawValue, style: theme.style(for: link.state)),
+                Line(RegionText.lag(lag), style: theme.lagStyle(lag, rpo: context.rpo)),
+                Line(link.lagBytes.latest.map(Format.bytes) ?? RegionText.unknown(), style: theme[.muted]),
+                trend,
+            ]
+        }
+        let scroll = min(context.view.replicationScroll, max(0, rows.count - 1))
+        Table(columns: columns, rows: Array(rows.dropFirst(scroll)), headerStyle: theme[.tableHeader]).render(in: inner, into: &frame)
+    }
+
+    // MARK: Failover
+
+    private func renderFailover(in area: Rect, into frame: inout Frame) {
+        let theme = context.theme
+        let state = context.state
+        let block = context.block("Failover", note: Line("RTO \(Format.duration(state.topology.objectives.rtoSeconds))", style: theme[.threshold]))
+        block.render(in: area, into: &frame)
+        let inner = block.inner(area).inset(horizontal: 1, vertical: 0)
+        var lines: [Line] = [context.fact("State", state.failover.summary, width: 9, valueStyle: theme[.ok])]
+        let primaries = state.regions.filter { $0.role == .primary }
+        lines.append(context.fact("Primary", primaries.isEmpty ? "none" : primaries.map { "\($0.name) (\($0.configuration.provider))" }.joined(separator: ", "), width: 9, valueStyle: primaries.isEmpty ? theme[.down] : theme[.text]))
+        for (index, standby) in state.regions.filter({ $0.role != .primary }).enumerated() {
+            let lag = state.replicationLag(of: standby.name)
+            var line = Line(TextFit.fit(index == 0 ? "Standbys" : "", to: 9), style: theme[.muted])
+            line.append("\(RegionText.glyph(standby.health)) ", style: theme.style(for: standby.health))
+            line.append(standby.name, style: theme[.text])
+            if standby.role != .standby { line.append(" \(standby.role.rawValue)", style: theme[.muted]) }
+            if lag != nil {
+                line.append(" lag ", style: theme[.muted])
+                line.append(RegionText.lag(lag), style: theme.lagStyle(lag, rpo: context.rpo))
+            }
+            lines.append(line)
+        }
+        lines.append(context.fact("Last", "no failover or drill recorded", width: 9, valueStyle: theme[.muted]))
+        Paragraph(context.wrap(lines, width: inner.width, indent: 9)).render(in: inner, into: &frame)
+    }
+
+    // MARK: Events
+
+    private func renderEvents(in area: Rect, into frame: inout Frame) {
+        let focused = context.view.focusedPane == .events
+        let block = context.block("Recent events", note: Line("\(context.state.recentNotices.count) kept", style: context.theme[.muted]), focused: focused)
+        block.render(in: area, into: &frame)
+        let inner = block.inner(area).inset(horizontal: 1, vertical: 0)
+        Paragraph(EventLines.lines(context, limit: inner.height + context.view.eventsScroll), scroll: context.view.eventsScroll)
+            .render(in: inner, into: &frame)
+    }
+}
+
+/// Recent notices as lines, newest first.
+enum EventLines {
+    static func lines(_ context: ScreenContext, limit: Int, region: String? = nil) -> [Line] {
+        let theme = context.theme
+        var lines: [Line] = []
+        for notice in context.state.recentNotices.elements.reversed() {
+            if let region, notice.region != region { continue }
+            if lines.count >= limit { break }
+            var line = Line(notice.at.utcTimeOfDay + " ", style: theme[.muted])
+            line.append(RegionText.severityGlyph(notice.severity) + " ", style: theme.style(for: notice.severity))
+            line.append(notice.message, style: notice.severity == .info ? theme[.text] : theme.style(for: notice.severity))
+            lines.append(line)
+        }
+        if lines.isEmpty { lines.append(Line("no events yet", style: theme[.muted])) }
+        return lines
+    }
+}
+
+/// Orders dotted version strings numerically (`2.14.10` is newer than `2.14.9`).
+enum VersionOrder {
+    static func isOlder(_ lhs: String, than rhs: String) -> Bool {
+        let left = lhs.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        let right = rhs.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        for (a, b) in zip(left, right) where a != b { return a < b }
+        return left.count != right.count ? left.count < right.count : lhs < rhs
+    }
+}

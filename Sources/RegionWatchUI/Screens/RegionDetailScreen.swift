@@ -1,0 +1,184 @@
+import RegionWatchCore
+import RegionWatchTerminal
+
+/// Everything about one region: signals with history, why it is not OK, probes, replication,
+/// backups, versions per service, and each collector's freshness and last error.
+struct RegionDetailScreen {
+    let context: ScreenContext
+    let region: RegionState
+
+    func render(in area: Rect, into frame: inout Frame) {
+        let theme = context.theme
+        let (titleArea, body) = area.splitTop(1)
+        var title = Line(" \(RegionText.glyph(region.health)) ", style: theme.style(for: region.health))
+        title.append(region.name, style: theme[.title])
+        title.append(" · \(region.configuration.provider) · \(region.role.rawValue) · ", style: theme[.muted])
+        title.append(region.health.label, style: theme.style(for: region.health))
+        if let reason = region.assessment.reasons.first {
+            title.append(" — " + reason, style: theme.style(for: region.health))
+        }
+        frame.write(title, x: titleArea.x, y: titleArea.y, clip: titleArea)
+
+        let columns = Layout.split(body, .horizontal, [.percentage(56), .fill(1)])
+        renderCharts(in: columns[0], into: &frame)
+        let block = context.block("Details", note: Line("↑↓ scroll", style: theme[.muted]), focused: true)
+        block.render(in: columns[1], into: &frame)
+        let inner = block.inner(columns[1]).inset(horizontal: 1, vertical: 0)
+        let lines = context.wrap(detailLines(width: inner.width), width: inner.width)
+        let scroll = min(context.view.detailScroll, max(0, lines.count - inner.height))
+        Paragraph(lines, scroll: scroll).render(in: inner, into: &frame)
+    }
+
+    // MARK: Charts
+
+    private struct ChartSpec {
+        var title: String
+        var values: [Double?]
+        var current: String
+        var threshold: Double?
+        var thresholdLabel: String?
+        var format: (Double) -> String
+    }
+
+    private func chartSpecs() -> [ChartSpec] {
+        let state = context.state
+        let thresholds = state.topology.thresholds
+        var specs = [
+            ChartSpec(title: "Requests/s", values: region.requestsPerSecond.recentValues(160), current: RegionText.requests(region), format: Format.rate),
+            ChartSpec(title: "Error rate", values: region.errorRate.recentValues(160), current: RegionText.errorRate(region), threshold: thresholds.errorRateDegraded, thresholdLabel: "degraded \(Format.percent(thresholds.errorRateDegraded))", format: Format.percent),
+            ChartSpec(title: "p99 latency", values: region.p99Milliseconds.recentValues(160), current: RegionText.p99(region), threshold: thresholds.p99DegradedMilliseconds, thresholdLabel: "degraded \(Format.milliseconds(thresholds.p99DegradedMilliseconds))", format: Format.milliseconds),
+        ]
+        if let link = state.inboundLinks(of: region.name).first {
+            let lag = state.replicationLag(of: region.name)
+            specs.append(ChartSpec(title: "Replication lag from \(link.from)", values: link.lagSeconds.recentValues(160), current: RegionText.lag(lag), threshold: context.rpo, thresholdLabel: "RPO \(Format.duration(context.rpo))", format: Format.duration))
+        }
+        specs.append(ChartSpec(title: "Probe latency", values: region.probe.latencyMilliseconds.recentValues(160), current: region.probe.latencyMilliseconds.latest.map(Format.milliseconds) ?? RegionText.unknown(), format: Format.milliseconds))
+        return specs
+    }
+
+    private func renderCharts(in area: Rect, into frame: inout Frame) {
+        let theme = context.theme
+        let specs = chartSpecs()
+        let perChart = max(3, area.height / max(1, specs.count))
+        var y = area.y
+        for spec in specs {
+            let height = min(perChart, area.maxY - y)
+            guard height >= 3 else { break }
+            let chartArea = Rect(x: area.x, y: y, width: area.width, height: height)
+            let stale = region.health == .stale
+            let block = context.block(spec.title, note: Line(spec.current, style: stale ? theme[.stale] : theme[.text].adding(.bold)))
+            block.render(in: chartArea, into: &frame)
+            let inner = block.inner(chartArea).inset(horizontal: 1, vertical: 0)
+            if spec.values.isEmpty {
+                frame.write("no data", x: inner.x, y: inner.y, style: theme[.muted], clip: inner)
+            } else if inner.height == 1 {
+                Sparkline(values: spec.values, threshold: spec.threshold, style: stale ? theme[.stale] : theme[.sparkline], alertStyle: stale ? theme[.stale] : theme[.sparklineAlert])
+                    .render(in: inner, into: &frame)
+            } else {
+                BarChart(values: spec.values, threshold: spec.threshold, thresholdLabel: spec.thresholdLabel, style: stale ? theme[.stale] : theme[.sparkline], alertStyle: stale ? theme[.stale] : theme[.sparklineAlert], thresholdStyle: theme[.threshold], formatScale: spec.format)
+                    .render(in: inner, into: &frame)
+            }
+            y += height
+        }
+    }
+
+    // MARK: Facts
+
+    private func section(_ title: String) -> Line {
+        Line(title, style: context.theme[.tableHeader])
+    }
+
+    func detailLines(width: Int) -> [Line] {
+        let theme = context.theme
+        let state = context.state
+        let now = context.now
+        var lines: [Line] = []
+
+        lines.append(section("Health"))
+        lines.append(context.fact("status", "\(RegionText.glyph(region.health)) \(region.health.label)", valueStyle: theme.style(for: region.health)))
+        if region.assessment.reasons.isEmpty {
+            lines.append(context.fact("why", "every signal within thresholds", valueStyle: theme[.muted]))
+        }
+        for (index, reason) in region.assessment.reasons.enumerated() {
+            for (part, text) in TextFit.wrap(reason, width: max(10, width - 11)).enumerated() {
+                lines.append(context.fact(index == 0 && part == 0 ? "why" : "", (part == 0 ? "• " : "  ") + text, valueStyle: theme.style(for: region.health)))
+            }
+        }
+        let staleAfter = region.sources.map { state.staleAfter(source: $0) }.max() ?? state.staleAfter(source: nil)
+        lines.append(context.fact("data age", "\(RegionText.age(region, now: now)) (stale after \(Format.age(staleAfter)))", valueStyle: region.health == .stale ? theme[.stale].adding(.bold) : theme[.text]))
+        lines.append(context.fact("traffic", "\(RegionText.traffic(region)) observed · \(Format.fixed(region.configuration.trafficPercent, decimals: 0))% configured"))
+        lines.append(context.fact("p50 / p99", "\(region.p50Milliseconds.latest.map(Format.milliseconds) ?? RegionText.unknown()) / \(RegionText.p99(region))"))
+        lines.append(Line())
+
+        lines.append(section("Probe"))
+        if let probe = region.probe.lastResult {
+            lines.append(context.fact("last", "\(probe.isSuccess ? "ok" : "FAILED") · \(probe.message) · \(probe.latencyMilliseconds.map(Format.milliseconds) ?? RegionText.unknown())", valueStyle: probe.isSuccess ? theme[.ok] : theme[.down]))
+            lines.append(context.fact("failures", "\(region.probe.consecutiveFailures) in a row · availability \(RegionText.availability(region))"))
+            lines.append(context.fact("checked", "\(Format.age(now.seconds(since: probe.observedAt))) ago by \(probe.source)", valueStyle: theme[.muted]))
+        } else {
+            lines.append(Line("no probe results", style: theme[.muted]))
+        }
+        lines.append(Line())
+
+        lines.append(section("Replication"))
+        let links = state.links(touching: region.name)
+        if links.isEmpty { lines.append(Line("no replication links", style: theme[.muted])) }
+        for link in links {
+            let lag = link.effectiveLag(at: now, staleAfter: state.staleAfter(source: link.source))
+            var line = Line("\(link.from) → \(link.to) ", style: theme[.text])
+            line.append(link.state.rawValue, style: theme.style(for: link.state))
+            line.append(" lag ", style: theme[.muted])
+            line.append(RegionText.lag(lag), style: theme.lagStyle(lag, rpo: context.rpo))
+            if let bytes = link.lagBytes.latest { line.append(" · \(Format.bytes(bytes)) behind", style: theme[.muted]) }
+            lines.append(line)
+        }
+        lines.append(Line())
+
+        lines.append(section("Backup"))
+        if let backup = region.backup {
+            let age = now.seconds(since: backup.completedAt)
+            lines.append(context.fact("last ok", "\(backup.completedAt.utcTimeOfDay) UTC (\(Format.duration(age)) ago)", valueStyle: (state.topology.thresholds.backupMaxAgeSeconds.map { age > $0 } ?? false) ? theme[.degraded] : theme[.text]))
+            lines.append(context.fact("size", Format.bytes(backup.sizeBytes)))
+            lines.append(context.fact("integrity", backup.integrity.rawValue, valueStyle: backup.integrity == .failed ? theme[.down] : (backup.integrity == .passed ? theme[.ok] : theme[.muted])))
+        } else {
+            lines.append(Line("no backup reported", style: theme[.muted]))
+        }
+        lines.append(Line())
+
+        lines.append(section("Versions"))
+        if region.versions.isEmpty { lines.append(Line("no versions reported", style: theme[.muted])) }
+        for service in region.versions.keys.sorted() {
+            let version = region.versions[service] ?? ""
+            let others = state.regions.filter { $0.name != region.name }.compactMap { other in other.versions[service].map { (other.name, $0) } }
+            let newer = others.filter { VersionOrder.isOlder(version, than: $0.1) }
+            var line = context.fact(service, version, valueStyle: newer.isEmpty ? theme[.text] : theme[.warning])
+            if let ahead = newer.first {
+                line.append("  behind \(ahead.0) (\(ahead.1))", style: theme[.warning])
+            }
+            lines.append(line)
+        }
+        lines.append(Line())
+
+        lines.append(section("Collectors"))
+        let collectors = state.collectors.filter { $0.regions.contains(region.name) }
+        if collectors.isEmpty { lines.append(Line("no collector reports this region yet", style: theme[.muted])) }
+        for collector in collectors {
+            let age = collector.age(at: now)
+            let isStale = age.map { $0 > state.staleAfter(source: collector.name) } ?? true
+            var line = Line("\(collector.name) ", style: theme[.text].adding(.bold))
+            line.append("(\(collector.kind), every \(Format.duration(collector.intervalSeconds))) ", style: theme[.muted])
+            line.append(age.map { "last ok \(Format.age($0)) ago" } ?? "never succeeded", style: isStale ? theme[.stale].adding(.bold) : theme[.ok])
+            lines.append(line)
+            if let error = collector.lastError, let at = collector.lastErrorAt {
+                for (index, text) in TextFit.wrap("last error \(Format.age(now.seconds(since: at))) ago: \(error)", width: max(10, width - 2)).enumerated() {
+                    lines.append(Line((index == 0 ? "  " : "    ") + text, style: theme[.error]))
+                }
+            }
+        }
+        lines.append(Line())
+
+        lines.append(section("Recent events"))
+        lines += EventLines.lines(context, limit: 8, region: region.name)
+        return lines
+    }
+}

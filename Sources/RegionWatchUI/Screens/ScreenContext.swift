@@ -1,0 +1,111 @@
+import RegionWatchCore
+import RegionWatchTerminal
+
+/// What every screen renders from: domain state, view state and theme.
+struct ScreenContext {
+    let state: DashboardState
+    let view: ViewState
+    let theme: Theme
+
+    var now: Timestamp { state.now }
+    var rpo: Double { state.topology.objectives.rpoSeconds }
+
+    /// A bordered block, with the focus style when `focused`.
+    func block(_ title: String, note: Line? = nil, focused: Bool = false) -> Block {
+        Block(
+            title: Line(title, style: theme[.title]),
+            note: note,
+            borders: focused ? .heavy : .rounded,
+            borderStyle: focused ? theme[.focusBorder] : theme[.border]
+        )
+    }
+
+    /// `label value` pair line for fact lists.
+    func fact(_ label: String, _ value: String, width: Int = 11, valueStyle: Style? = nil) -> Line {
+        Line([Span(TextFit.fit(TextFit.truncate(label, to: width - 1), to: width), style: theme[.muted]), Span(value, style: valueStyle ?? theme[.text])])
+    }
+
+    /// `lines` wrapped to `width`, continuation lines indented by `indent`.
+    func wrap(_ lines: [Line], width: Int, indent: Int = 11) -> [Line] {
+        lines.flatMap { $0.wrapped(to: width, indent: indent) }
+    }
+}
+
+/// Formatting of region facts, shared by every screen and the compact view.
+enum RegionText {
+    static func glyph(_ health: Health) -> String {
+        switch health {
+        case .ok: "●"
+        case .degraded: "▲"
+        case .down: "✖"
+        case .stale: "◌"
+        }
+    }
+
+    static func severityGlyph(_ severity: NoticeSeverity) -> String {
+        switch severity {
+        case .info: "·"
+        case .warning: "▲"
+        case .critical: "✖"
+        }
+    }
+
+    static func unknown() -> String { "—" }
+
+    static func errorRate(_ region: RegionState) -> String {
+        if region.requestsPerSecond.latest == 0, region.errorRate.latest == nil { return "n/a" }
+        return region.errorRate.latest.map(Format.percent) ?? unknown()
+    }
+
+    static func p99(_ region: RegionState) -> String {
+        if region.requestsPerSecond.latest == 0, region.p99Milliseconds.latest == nil { return "n/a" }
+        return region.p99Milliseconds.latest.map(Format.milliseconds) ?? unknown()
+    }
+
+    static func requests(_ region: RegionState) -> String {
+        region.requestsPerSecond.latest.map(Format.rate) ?? unknown()
+    }
+
+    static func traffic(_ region: RegionState) -> String {
+        region.trafficShare.latest.map { Format.fixed($0 * 100, decimals: 0) + "%" } ?? unknown()
+    }
+
+    static func availability(_ region: RegionState) -> String {
+        guard let availability = region.probe.availability else { return unknown() }
+        return availability >= 1 ? "100%" : Format.fixed(availability * 100, decimals: 2) + "%"
+    }
+
+    static func lag(_ lag: ReplicationLag?) -> String {
+        guard let lag else { return unknown() }
+        return (lag.isLowerBound ? "≥" : "") + Format.duration(lag.seconds)
+    }
+
+    static func rpoShare(_ lag: ReplicationLag?, rpo: Double) -> String {
+        guard let lag, rpo > 0 else { return "" }
+        return Format.fixed(lag.seconds / rpo * 100, decimals: 0) + "%"
+    }
+
+    static func age(_ region: RegionState, now: Timestamp) -> String {
+        region.dataAge(at: now).map(Format.age) ?? "never"
+    }
+}
+
+extension Theme {
+    /// The style of a lag reading against the RPO.
+    func lagStyle(_ lag: ReplicationLag?, rpo: Double) -> Style {
+        guard let lag else { return self[.muted] }
+        if lag.seconds > rpo { return self[.down] }
+        if lag.seconds > rpo * 0.5 || lag.isLowerBound { return self[.degraded] }
+        return self[.text]
+    }
+
+    /// The style of a replication link state.
+    func style(for replication: ReplicationState) -> Style {
+        switch replication {
+        case .streaming: self[.ok]
+        case .catchingUp, .paused: self[.degraded]
+        case .broken: self[.down]
+        case .unknown: self[.stale]
+        }
+    }
+}
