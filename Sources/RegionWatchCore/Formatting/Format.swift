@@ -67,7 +67,8 @@ public enum Format {
         for _ in 0..<decimals { scale *= 10 }
         let rounded = (abs(value) * scale).rounded()
         let negative = value < 0 && rounded != 0
-        guard rounded < 9e15 else { return (negative ? "-" : "") + String(Int(abs(value))) }
+        // Beyond exact integer range, Double's own shortest form is the honest rendering.
+        guard rounded < 9e15 else { return "\(value)" }
         let scaled = Int(rounded)
         let scaleInt = Int(scale)
         let integerPart = scaled / scaleInt

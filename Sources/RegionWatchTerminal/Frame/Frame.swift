@@ -108,15 +108,15 @@ public struct Frame: Equatable, Sendable {
     }
 
     /// Sets one cell, keeping wide characters whole: overwriting either half of a wide
-    /// character blanks its other half.
+    /// character blanks its other half, so no half is ever left orphaned.
     public mutating func setCell(x: Int, y: Int, _ cell: Cell) {
         guard x >= 0, y >= 0, x < width, y < height else { return }
         let index = y * width + x
         let old = cells[index]
-        if old.isContinuation, x > 0, !cell.isContinuation {
+        if old.isContinuation, !cell.isContinuation, x > 0 {
             cells[index - 1] = Cell(character: " ", style: cells[index - 1].style)
         }
-        if !old.isContinuation, x + 1 < width, cells[index + 1].isContinuation, !cell.isContinuation {
+        if !old.isContinuation, x + 1 < width, cells[index + 1].isContinuation {
             cells[index + 1] = Cell(character: " ", style: cells[index + 1].style)
         }
         cells[index] = cell

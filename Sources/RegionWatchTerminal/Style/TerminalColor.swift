@@ -115,25 +115,54 @@ public enum ColorPalette {
         return distance(rgb(ofIndexed: cube), (red, green, blue)) <= distance(rgb(ofIndexed: grey), (red, green, blue)) ? cube : grey
     }
 
-    /// The nearest of the first `count` ANSI colours (8 or 16).
+    /// The nearest of the first `count` ANSI colours (8 or 16), preserving hue: a colour
+    /// stays a colour and a grey stays a grey, so green never turns into the grey that means
+    /// "stale". Among chromatic colours the closest hue wins, then the closer brightness.
     public static func nearestANSI(red: Int, green: Int, blue: Int, count: Int = 16) -> Int {
-        var best = 0
-        var bestDistance = Int.max
-        for index in 0..<min(count, 16) {
-            let d = distance(ansiRGB[index], (red, green, blue))
-            if d < bestDistance {
+        let wanted = hsv(red, green, blue)
+        let greys = count >= 16 ? [0, 8, 7, 15] : [0, 7]
+        let chromatic = count >= 16 ? Array(1...6) + Array(9...14) : Array(1...6)
+        let candidates = wanted.saturation < 0.25 || wanted.value < 0.15 ? greys : chromatic
+        var best = candidates[0]
+        var bestScore = Double.infinity
+        for index in candidates {
+            let (r, g, b) = ansiRGB[index]
+            let candidate = hsv(r, g, b)
+            let hueGap = min(abs(candidate.hue - wanted.hue), 360 - abs(candidate.hue - wanted.hue))
+            let score = (candidates == greys ? 0 : hueGap / 30) + abs(candidate.value - wanted.value) * 2
+            if score < bestScore {
                 best = index
-                bestDistance = d
+                bestScore = score
             }
         }
         return best
+    }
+
+    /// Hue (degrees), saturation and value (0...1).
+    static func hsv(_ red: Int, _ green: Int, _ blue: Int) -> (hue: Double, saturation: Double, value: Double) {
+        let r = Double(red) / 255, g = Double(green) / 255, b = Double(blue) / 255
+        let maximum = max(r, g, b), minimum = min(r, g, b)
+        let delta = maximum - minimum
+        var hue = 0.0
+        if delta > 0 {
+            if maximum == r {
+                hue = 60 * ((g - b) / delta).truncatingRemainder(dividingBy: 6)
+            } else if maximum == g {
+                hue = 60 * ((b - r) / delta + 2)
+            } else {
+                hue = 60 * ((r - g) / delta + 4)
+            }
+        }
+        if hue < 0 { hue += 360 }
+        return (hue, maximum == 0 ? 0 : delta / maximum, maximum)
     }
 
     /// Weighted squared distance ("redmean"), closer to perception than plain RGB distance.
     public static func distance(_ a: (red: Int, green: Int, blue: Int), _ b: (red: Int, green: Int, blue: Int)) -> Int {
         let meanRed = (a.red + b.red) / 2
         let dr = a.red - b.red, dg = a.green - b.green, db = a.blue - b.blue
-        return ((512 + meanRed) * dr * dr >> 8) + 4 * dg * dg + ((767 - meanRed) * db * db >> 8)
+        // Parenthesised on purpose: in Swift `>>` binds tighter than `*`.
+        return (((512 + meanRed) * dr * dr) >> 8) + 4 * dg * dg + (((767 - meanRed) * db * db) >> 8)
     }
 
     /// WCAG relative luminance contrast ratio between two colours (1...21).

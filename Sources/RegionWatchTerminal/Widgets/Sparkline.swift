@@ -41,7 +41,8 @@ public struct Sparkline: Widget {
                 line.append(" ", style: style)
                 continue
             }
-            let level = min(8, max(value > 0 ? 1 : 0, Int((value / top * 8).rounded())))
+            // Every known value shows at least the lowest bar; only unknown values leave a gap.
+            let level = min(8, max(1, Int((value / top * 8).rounded())))
             let isAlert = threshold.map { value > $0 } ?? false
             line.append(String(Bars.eighths[level]), style: isAlert ? alertStyle : style)
         }
@@ -93,8 +94,8 @@ public struct BarChart: Widget {
         if let thresholdRow {
             frame.write(String(repeating: "┄", count: plot.width), x: plot.x, y: thresholdRow, style: thresholdStyle, clip: plot)
             if let thresholdLabel {
-                let text = " " + thresholdLabel
-                frame.write(text, x: plot.maxX - CharacterWidth.of(text), y: thresholdRow, style: thresholdStyle, clip: plot)
+                // Labelled at the left: the newest bars are at the right.
+                frame.write(thresholdLabel + " ", x: plot.x, y: thresholdRow, style: thresholdStyle, clip: plot)
             }
         }
         let shown = values.suffix(plot.width)

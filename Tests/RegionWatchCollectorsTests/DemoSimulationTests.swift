@@ -1,0 +1,189 @@
+import Testing
+@testable import RegionWatchCollectors
+@testable import RegionWatchCore
+
+@Suite("Demo simulation")
+struct DemoSimulationTests {
+    static let start = Timestamp(secondsSinceEpoch: 1_800_000_000)
+
+    /// Steps a fresh simulation once per second up to `seconds`, feeding a dashboard state.
+    static func run(seconds: Int, seed: UInt64 = 42, commands: [Int: ChaosCommand] = [:]) -> (DemoSimulation, DashboardState, [[DashboardEvent]]) {
+        var simulation = DemoSimulation(topology: .demo, settings: SimulatorSettings(seed: seed), start: start)
+        var state = DashboardState(topology: .demo, now: start)
+        var rounds: [[DashboardEvent]] = []
+        for second in 0...seconds {
+            let now = start.adding(seconds: Double(second))
+            if let command = commands[second] { state.apply(contentsOf: simulation.apply(command, at: now)) }
+            let events = simulation.step(at: now)
+            rounds.append(events)
+            state.apply(contentsOf: events)
+            state.apply(.tick(now))
+        }
+        return (simulation, state, rounds)
+    }
+
+    @Test func sameSeedSameWorld() {
+        let (_, _, first) = Self.run(seconds: 30, seed: 7)
+        let (_, _, second) = Self.run(seconds: 30, seed: 7)
+        #expect(first == second)
+        let (_, _, other) = Self.run(seconds: 30, seed: 8)
+        #expect(first != other)
+    }
+
+    @Test func generatorIsDeterministicAndUniform() {
+        var a = SeededGenerator(seed: 1)
+        var b = SeededGenerator(seed: 1)
+        let values = (0..<1000).map { _ in a.unit() }
+        #expect(values == (0..<1000).map { _ in b.unit() })
+        #expect(values.allSatisfy { (0..<1).contains($0) })
+        let mean = values.reduce(0, +) / 1000
+        #expect(abs(mean - 0.5) < 0.05)
+    }
+
+    @Test func normalDayLooksRealistic() {
+        let (_, state, _) = Self.run(seconds: 20)
+        let east = state.region(named: "us-east-1")!
+        let west = state.region(named: "eu-west-1")!
+        let asia = state.region(named: "ap-southeast-1")!
+        #expect(east.health == .ok && west.health == .ok && asia.health == .ok)
+        // Traffic follows the 70/30/0 split.
+        let eastRate = east.requestsPerSecond.latest!, westRate = west.requestsPerSecond.latest!
+        #expect((1.8...3.2).contains(eastRate / westRate))
+        #expect(asia.requestsPerSecond.latest == 0)
+        #expect(asia.errorRate.latest == nil, "no traffic: error rate is unknown, not zero")
+        #expect(east.trafficShare.latest == 0.7)
+        // Error rates near 0.1%, replication lag well inside 0.2–8 s, roles as configured.
+        #expect(east.errorRate.latest! < 0.01)
+        let lags = state.replicationLinks.compactMap(\.lagSeconds.latest)
+        #expect(lags.count == 2 && lags.allSatisfy { (0.2...8).contains($0) })
+        #expect(east.role == .primary && west.role == .standby)
+        // Version skew: the last region runs one version behind.
+        #expect(asia.versions["api"] == "2.14.2" && east.versions["api"] == "2.14.3")
+        #expect(east.backup?.integrity == .passed)
+        #expect(state.collector(named: "simulator")?.intervalSeconds == 1)
+    }
+
+    @Test func scriptedIncidentUnfoldsAndRecoversWithinThreeMinutes() {
+        let (_, atLagPeak, _) = Self.run(seconds: 68)
+        let asia = atLagPeak.region(named: "ap-southeast-1")!
+        #expect(atLagPeak.replicationLag(of: "ap-southeast-1")!.seconds > 30)
+        #expect(asia.health == .degraded)
+        #expect(asia.assessment.reasons.first?.contains("exceeds RPO 30s") == true)
+
+        let (_, atErrorPeak, _) = Self.run(seconds: 130)
+        let east = atErrorPeak.region(named: "us-east-1")!
+        #expect(east.health == .degraded)
+        #expect(east.errorRate.latest! >= 0.01)
+        #expect(east.p99Milliseconds.latest! >= 500)
+        #expect(atErrorPeak.replicationLag(of: "ap-southeast-1")!.seconds < 10, "the lag part is over by then")
+
+        let (_, after, _) = Self.run(seconds: 185)
+        #expect(after.regions.allSatisfy { $0.health == .ok }, "\(after.regions.map { ($0.name, $0.assessment.reasons) })")
+        let messages = after.recentNotices.elements.map(\.message)
+        #expect(messages.contains("ap-southeast-1 OK → DEGRADED: replication lag 30s exceeds RPO 30s") || messages.contains { $0.hasPrefix("ap-southeast-1 OK → DEGRADED: replication lag") })
+        #expect(messages.contains { $0.hasPrefix("us-east-1 OK → DEGRADED") })
+        #expect(messages.contains("demo script: incident over, all regions recovering"))
+    }
+
+    @Test func incidentCanBeSwitchedOff() {
+        var simulation = DemoSimulation(topology: .demo, settings: SimulatorSettings(seed: 42, scriptedIncident: false), start: Self.start)
+        var state = DashboardState(topology: .demo, now: Self.start)
+        for second in 0...130 {
+            let now = Self.start.adding(seconds: Double(second))
+            state.apply(contentsOf: simulation.step(at: now))
+            state.apply(.tick(now))
+        }
+        #expect(state.replicationLag(of: "ap-southeast-1")!.seconds < 10)
+        #expect(state.region(named: "us-east-1")!.p99Milliseconds.latest! < 500)
+    }
+
+    @Test func takingARegionDownFailsProbesShiftsTrafficAndBreaksLinks() {
+        let (_, state, _) = Self.run(seconds: 10, commands: [5: .takeDown(region: "us-east-1")])
+        let east = state.region(named: "us-east-1")!
+        #expect(east.health == .down)
+        #expect(east.probe.consecutiveFailures >= 3)
+        #expect(state.region(named: "eu-west-1")!.trafficShare.latest == 1)
+        #expect(state.replicationLinks.allSatisfy { $0.state == .broken })
+        #expect(state.replicationLag(of: "eu-west-1")!.isLowerBound)
+        #expect(state.recentNotices.elements.contains { $0.message == "demo chaos: us-east-1 taken down" })
+    }
+
+    @Test func recoverBringsTheRegionBack() {
+        let (_, state, _) = Self.run(seconds: 14, commands: [3: .takeDown(region: "eu-west-1"), 8: .recover(region: "eu-west-1")])
+        #expect(state.region(named: "eu-west-1")!.health == .ok)
+        #expect(state.replicationLinks.allSatisfy { $0.state != .broken })
+    }
+
+    @Test func injectedLagPassesTheRPOAndFades() {
+        let (_, during, _) = Self.run(seconds: 18, commands: [2: .injectLag(region: "eu-west-1", seconds: 45)])
+        #expect(during.replicationLag(of: "eu-west-1")!.seconds > 30)
+        let (_, after, _) = Self.run(seconds: 70, commands: [2: .injectLag(region: "eu-west-1", seconds: 45)])
+        #expect(after.replicationLag(of: "eu-west-1")!.seconds < 10)
+    }
+
+    @Test func chaosOnUnknownRegionOrPrimaryLagIsHarmless() {
+        var simulation = DemoSimulation(topology: .demo, settings: SimulatorSettings(), start: Self.start)
+        #expect(simulation.apply(.takeDown(region: "nowhere"), at: Self.start).isEmpty)
+        let notice = simulation.apply(.injectLag(region: "us-east-1", seconds: 45), at: Self.start)
+        #expect(notice == [.notice(Notice(at: Self.start, severity: .info, region: "us-east-1", message: "demo chaos: us-east-1 has no inbound replication to delay"))])
+    }
+
+    @Test func backupsCompleteHourly() {
+        var simulation = DemoSimulation(topology: .demo, settings: SimulatorSettings(seed: 3), start: Self.start)
+        func backup(_ events: [DashboardEvent]) -> BackupSample? {
+            events.compactMap { if case .backup(let sample) = $0, sample.region == "us-east-1" { sample } else { nil } }.first
+        }
+        let first = backup(simulation.step(at: Self.start))!
+        #expect(Self.start.seconds(since: first.completedAt) < 3600)
+        let later = backup(simulation.step(at: first.completedAt.adding(seconds: 3600)))!
+        #expect(later.completedAt == first.completedAt.adding(seconds: 3600))
+        #expect(later.sizeBytes > first.sizeBytes)
+    }
+
+    @Test func incidentShapeFunctions() {
+        #expect(DemoSimulation.lagIncidentSeconds(cycle: 10) == 0)
+        #expect(DemoSimulation.lagIncidentSeconds(cycle: DemoSimulation.Script.lagPeaks - 0.001) > 47)
+        #expect(DemoSimulation.lagIncidentSeconds(cycle: DemoSimulation.Script.lagRecovered) == 0)
+        #expect(DemoSimulation.errorIncidentLevel(cycle: 130) == 1)
+        #expect(DemoSimulation.errorIncidentLevel(cycle: 200) == 0)
+        #expect(DemoSimulation.injectedLag(elapsed: 20, peak: 45) == 45)
+        #expect(DemoSimulation.injectedLag(elapsed: 61, peak: 45) == 0)
+    }
+
+    @Test func worksForAnyTopology() {
+        let topology = Topology(
+            name: "wide", pattern: .routing, objectives: RecoveryObjectives(rpoSeconds: 10, rtoSeconds: 60),
+            regions: (0..<50).map { RegionConfiguration(name: "r\($0)", provider: $0 % 2 == 0 ? "aws" : "azure", role: $0 == 0 ? .primary : .active, trafficPercent: 2) }
+        )
+        var simulation = DemoSimulation(topology: topology, settings: SimulatorSettings(), start: Self.start)
+        var state = DashboardState(topology: topology, now: Self.start)
+        state.apply(contentsOf: simulation.step(at: Self.start))
+        #expect(state.regions.allSatisfy { $0.health == .ok })
+        #expect(state.replicationLinks.count == 49)
+    }
+}
+
+@Suite("Simulator collector")
+struct SimulatorCollectorTests {
+    @Test func publishesRoundsAndAppliesChaos() async throws {
+        let bus = EventBus<DashboardEvent>()
+        let subscription = bus.subscribe(capacity: 10_000)
+        let clock = SystemWallClock()
+        let collector = SimulatorCollector(topology: .demo, settings: SimulatorSettings(intervalSeconds: 0.05), start: clock.now())
+        let task = Task { await collector.run(publishingTo: bus, clock: clock) }
+        var received: [DashboardEvent] = []
+        let deadline = MonotonicClock.seconds() + 10
+        while MonotonicClock.seconds() < deadline {
+            received += subscription.drain()
+            let rounds = received.filter { if case .collectorStatus = $0 { true } else { false } }.count
+            if rounds >= 3 { break }
+            await Task.yield()
+        }
+        collector.send(.takeDown(region: "eu-west-1"))
+        received += subscription.drain()
+        task.cancel()
+        await task.value
+        #expect(received.filter { if case .collectorStatus = $0 { true } else { false } }.count >= 3)
+        #expect(received.contains { if case .notice(let notice) = $0 { notice.message == "demo chaos: eu-west-1 taken down" } else { false } })
+    }
+}

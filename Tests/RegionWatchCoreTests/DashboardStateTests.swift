@@ -1,0 +1,123 @@
+import Testing
+@testable import RegionWatchCore
+
+@Suite("DashboardState reducer")
+struct DashboardStateTests {
+    typealias F = Fixture
+
+    @Test func sampleUpdatesSignalsAndFreshness() {
+        var state = DashboardState(topology: F.topology, now: F.t0)
+        state.apply(F.sample(2, rps: 250, errorRate: 0.004, p99: 180, share: 1))
+        let region = state.regions[0]
+        #expect(region.requestsPerSecond.latest == 250)
+        #expect(region.errorRate.latest == 0.004)
+        #expect(region.p99Milliseconds.latest == 180)
+        #expect(region.trafficShare.latest == 1)
+        #expect(region.newestObservation == F.at(2))
+        #expect(region.sources == ["sim"])
+        state.apply(.tick(F.at(5)))
+        #expect(region.dataAge(at: state.now) == 3)
+    }
+
+    @Test func noTrafficMakesErrorRateAndLatencyUnknownNotZero() {
+        var state = F.healthyState()
+        state.apply(F.sample(1, rps: 0, errorRate: nil, p99: nil))
+        #expect(state.regions[0].errorRate.latest == nil)
+        #expect(state.regions[0].p99Milliseconds.latest == nil)
+        #expect(state.regions[0].requestsPerSecond.latest == 0)
+    }
+
+    @Test func lateSampleNeverOverwritesNewerTruth() {
+        var state = DashboardState(topology: F.topology, now: F.t0)
+        state.apply(F.sample(5, errorRate: 0.002))
+        state.apply(F.sample(3, errorRate: 0.5))
+        #expect(state.regions[0].errorRate.latest == 0.002)
+        state.apply(F.replication(5, lag: 1))
+        state.apply(F.replication(4, lag: 40))
+        #expect(state.replicationLinks[0].lagSeconds.latest == 1)
+    }
+
+    @Test func tickNeverMovesTimeBackwards() {
+        var state = DashboardState(topology: F.topology, now: F.at(10))
+        state.apply(.tick(F.at(5)))
+        #expect(state.now == F.at(10))
+    }
+
+    @Test func unknownRegionsAreCountedBoundedAndNoticedOnce() {
+        var state = DashboardState(topology: F.topology, now: F.t0)
+        state.apply(F.sample("mars-1", 1))
+        state.apply(F.sample("mars-1", 2))
+        #expect(state.unknownRegionObservations == ["mars-1": 2])
+        #expect(state.recentNotices.elements.filter { $0.message.contains("mars-1") }.count == 1)
+        for index in 0..<200 { state.apply(F.sample("unknown-\(index)", 1)) }
+        #expect(state.unknownRegionCount == DashboardState.unknownRegionNameLimit)
+        #expect(state.unknownRegionOverflow == 200 - (DashboardState.unknownRegionNameLimit - 1))
+    }
+
+    @Test func healthTransitionsBecomeNoticesButFirstDataDoesNot() {
+        var state = F.healthyState()
+        #expect(state.recentNotices.isEmpty)
+        state.apply(F.sample(1, errorRate: 0.03))
+        let notice = state.recentNotices.last
+        #expect(notice?.message == "primary-1 OK → DEGRADED: error rate 3.0% ≥ 1.0%")
+        #expect(notice?.severity == .warning)
+        state.apply(F.sample(2, errorRate: 0.001))
+        #expect(state.recentNotices.last?.message == "primary-1 DEGRADED → OK")
+    }
+
+    @Test func observedRoleChangeIsApplied() {
+        var state = F.healthyState()
+        state.apply(F.sample("standby-1", 1, role: .primary))
+        #expect(state.region(named: "standby-1")?.role == .primary)
+        #expect(state.recentNotices.last?.message == "standby-1 role changed: standby → primary")
+    }
+
+    @Test func replicationStateChangesAreNoticed() {
+        var state = F.healthyState()
+        state.apply(F.replication(1, lag: 5, state: .broken))
+        #expect(state.recentNotices.elements.contains { $0.message == "replication primary-1 → standby-1: streaming → broken" && $0.severity == .critical })
+        #expect(state.links(touching: "primary-1").count == 1)
+        #expect(state.inboundLinks(of: "primary-1").isEmpty)
+    }
+
+    @Test func collectorErrorsAreRecordedAndNoticedOnChange() {
+        var state = F.healthyState()
+        state.apply(F.collector(1, error: "connection refused"))
+        state.apply(F.collector(2, error: "connection refused"))
+        let collector = state.collector(named: "sim")!
+        #expect(collector.lastError == "connection refused")
+        #expect(collector.consecutiveFailures == 2)
+        #expect(collector.lastSuccessAt == F.at(0))
+        #expect(state.recentNotices.elements.filter { $0.message == "collector sim: connection refused" }.count == 1)
+        state.apply(F.collector(3))
+        #expect(state.collector(named: "sim")?.consecutiveFailures == 0)
+        #expect(state.recentNotices.last?.message == "collector sim recovered")
+    }
+
+    @Test func busStatisticsAndIngestRate() {
+        var state = DashboardState(topology: F.topology, now: F.t0)
+        for second in 0..<6 {
+            state.apply(.tick(F.at(Double(second))))
+            for _ in 0..<4 { state.apply(F.sample(Double(second))) }
+        }
+        state.apply(.tick(F.at(6)))
+        #expect(state.ingest.eventsPerSecond == 4)
+        state.apply(.busStatistics(BusStatistics(droppedEvents: 7, publishedEvents: 100)))
+        #expect(state.bus.droppedEvents == 7)
+    }
+
+    @Test func noticesAreBounded() {
+        var state = DashboardState(topology: F.topology, now: F.t0, noticeCapacity: 5)
+        for index in 0..<20 { state.apply(.notice(Notice(at: F.t0, severity: .info, message: "n\(index)"))) }
+        #expect(state.recentNotices.elements.map(\.message) == ["n15", "n16", "n17", "n18", "n19"])
+    }
+
+    @Test func backupAndVersionsKeepNewest() {
+        var state = DashboardState(topology: F.topology, now: F.t0)
+        state.apply(.backup(BackupSample(region: "primary-1", source: "sim", observedAt: F.at(1), completedAt: F.at(-100), sizeBytes: 5, integrity: .passed)))
+        state.apply(.backup(BackupSample(region: "primary-1", source: "sim", observedAt: F.at(2), completedAt: F.at(-200), sizeBytes: 4, integrity: .passed)))
+        #expect(state.regions[0].backup?.completedAt == F.at(-100))
+        state.apply(.versions(VersionSample(region: "primary-1", source: "sim", observedAt: F.at(3), versions: ["api": "2.0.0", "worker": "2.0.0", "db": "15"])))
+        #expect(state.regions[0].primaryVersion == "2.0.0")
+    }
+}

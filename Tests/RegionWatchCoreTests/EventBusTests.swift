@@ -1,0 +1,78 @@
+import Dispatch
+import Synchronization
+import Testing
+@testable import RegionWatchCore
+
+@Suite("EventBus")
+struct EventBusTests {
+    @Test func deliversInOrderToEverySubscriber() {
+        let bus = EventBus<Int>()
+        let first = bus.subscribe(capacity: 10)
+        let second = bus.subscribe(capacity: 10)
+        bus.publish(contentsOf: [1, 2, 3])
+        #expect(first.drain() == [1, 2, 3])
+        #expect(second.drain() == [1, 2, 3])
+        #expect(first.drain().isEmpty)
+        #expect(bus.publishedCount == 3)
+    }
+
+    @Test func fullBufferDropsOldestAndCounts() {
+        let bus = EventBus<Int>()
+        let subscription = bus.subscribe(capacity: 3)
+        bus.publish(contentsOf: Array(1...10))
+        #expect(subscription.pendingCount == 3)
+        #expect(subscription.droppedCount == 7)
+        #expect(subscription.drain() == [8, 9, 10])
+    }
+
+    @Test func slowSubscriberDoesNotAffectFastOne() {
+        let bus = EventBus<Int>()
+        let slow = bus.subscribe(capacity: 2)
+        let fast = bus.subscribe(capacity: 100)
+        for value in 0..<50 {
+            bus.publish(value)
+            _ = fast.drain()
+        }
+        #expect(slow.droppedCount == 48)
+        #expect(fast.droppedCount == 0)
+    }
+
+    @Test func drainRespectsLimit() {
+        let bus = EventBus<Int>()
+        let subscription = bus.subscribe(capacity: 10)
+        bus.publish(contentsOf: Array(1...5))
+        #expect(subscription.drain(limit: 2) == [1, 2])
+        #expect(subscription.drain() == [3, 4, 5])
+    }
+
+    @Test func wakesOnlyWhenBufferBecomesNonEmpty() {
+        let wakes = Atomic<Int>(0)
+        let bus = EventBus<Int>()
+        let subscription = bus.subscribe(capacity: 10) { wakes.add(1, ordering: .relaxed) }
+        bus.publish(1)
+        bus.publish(2)
+        #expect(wakes.load(ordering: .relaxed) == 1)
+        _ = subscription.drain()
+        bus.publish(3)
+        #expect(wakes.load(ordering: .relaxed) == 2)
+    }
+
+    @Test func unsubscribedReceivesNothing() {
+        let bus = EventBus<Int>()
+        let subscription = bus.subscribe(capacity: 10)
+        bus.unsubscribe(subscription)
+        bus.publish(1)
+        #expect(subscription.pendingCount == 0)
+    }
+
+    @Test func concurrentPublishersNeverLoseCount() {
+        let bus = EventBus<Int>()
+        let subscription = bus.subscribe(capacity: 1000)
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            for value in 0..<5000 { bus.publish(worker * 10_000 + value) }
+        }
+        #expect(bus.publishedCount == 40_000)
+        #expect(subscription.pendingCount + subscription.droppedCount == 40_000)
+        #expect(subscription.pendingCount == 1000)
+    }
+}
