@@ -79,7 +79,7 @@ struct HealthEvaluatorTests {
         var state = F.healthyState()
         state.apply(F.replication(1, lag: 45))
         let standby = state.region(named: "standby-1")!
-        #expect(standby.assessment == HealthAssessment(health: .degraded, reasons: ["replication lag 45s exceeds RPO 30s"]))
+        #expect(standby.assessment == HealthAssessment(health: .degraded, reasons: ["replication lag 45.0s exceeds RPO 30s"]))
         #expect(state.region(named: "primary-1")?.health == .ok)
     }
 

@@ -74,16 +74,15 @@ struct WidgetTests {
         #expect(Sparkline(values: []).scaleMaximum == 1)
     }
 
-    @Test func barChartDrawsThresholdLineAndScale() {
+    @Test func barChartDrawsAxisThresholdLineAndBars() {
         var frame = Frame(size: TerminalSize(width: 16, height: 4))
-        BarChart(values: [10, 40, 20], maximum: 40, threshold: 20, thresholdLabel: "RPO", formatScale: { "\(Int($0))s" })
+        BarChart(values: [10, 40, 20], maximum: 40, threshold: 20, formatValue: { "\(Int($0))s" })
             .render(in: frame.area, into: &frame)
         #expect(frame.lines == [
             "40s           █",
             "              █",
-            "    RPO ┄┄┄┄┄┄██",
+            "20s ┄┄┄┄┄┄┄┄┄┄██",
             "             ███",
         ])
-        #expect(frame[13, 3].character == "█", "value 10 fills one row")
     }
 }

@@ -70,7 +70,9 @@ public struct HealthEvaluator: Sendable {
             }
             if let lag = link.effectiveLag(at: now, staleAfter: linkStaleAfter), lag.seconds > objectives.rpoSeconds {
                 let prefix = lag.isLowerBound ? "at least " : ""
-                findings.append((.degraded, "replication lag \(prefix)\(Format.duration(lag.seconds)) exceeds RPO \(Format.duration(objectives.rpoSeconds))"))
+                // One decimal below 100 s, so a lag just past the RPO never reads "30s exceeds 30s".
+                let shown = lag.seconds < 100 ? Format.fixed(lag.seconds, decimals: 1) + "s" : Format.duration(lag.seconds)
+                findings.append((.degraded, "replication lag \(prefix)\(shown) exceeds RPO \(Format.duration(objectives.rpoSeconds))"))
             }
         }
 

@@ -55,59 +55,56 @@ public struct Sparkline: Widget {
     }
 }
 
-/// A multi-row bar chart with a dashed threshold line (for example the RPO) and a scale label.
+/// A multi-row bar chart with a Y axis showing the scale's top and a threshold (for example
+/// the RPO), whose level is drawn as a dashed line behind the bars.
 public struct BarChart: Widget {
     public var values: [Double?]
     public var maximum: Double?
     public var threshold: Double?
-    public var thresholdLabel: String?
     public var style: Style
     public var alertStyle: Style
+    public var axisStyle: Style
     public var thresholdStyle: Style
-    /// Formats the scale's top label.
-    public var formatScale: (Double) -> String
+    /// Formats axis labels.
+    public var formatValue: (Double) -> String
 
-    public init(values: [Double?], maximum: Double? = nil, threshold: Double? = nil, thresholdLabel: String? = nil, style: Style = .plain, alertStyle: Style = .plain, thresholdStyle: Style = .plain, formatScale: @escaping (Double) -> String = { String(Int($0)) }) {
+    public init(values: [Double?], maximum: Double? = nil, threshold: Double? = nil, style: Style = .plain, alertStyle: Style = .plain, axisStyle: Style = .plain, thresholdStyle: Style = .plain, formatValue: @escaping (Double) -> String = { String(Int($0)) }) {
         self.values = values
         self.maximum = maximum
         self.threshold = threshold
-        self.thresholdLabel = thresholdLabel
         self.style = style
         self.alertStyle = alertStyle
+        self.axisStyle = axisStyle
         self.thresholdStyle = thresholdStyle
-        self.formatScale = formatScale
+        self.formatValue = formatValue
     }
 
     public func render(in area: Rect, into frame: inout Frame) {
         guard area.height >= 1, area.width >= 2 else { return }
         let top = Sparkline(values: values, maximum: maximum, threshold: threshold).scaleMaximum
-        let label = formatScale(top)
-        let labelWidth = min(CharacterWidth.of(label) + 1, area.width / 3)
-        frame.write(TextFit.fit(label, to: labelWidth - 1, alignment: .right), x: area.x, y: area.y, style: thresholdStyle)
+        let topLabel = formatValue(top)
+        let thresholdLabel = threshold.map(formatValue)
+        let labelWidth = min(max(CharacterWidth.of(topLabel), thresholdLabel.map(CharacterWidth.of) ?? 0) + 1, area.width / 3)
         let plot = Rect(x: area.x + labelWidth, y: area.y, width: area.width - labelWidth, height: area.height)
         let totalEighths = plot.height * 8
-        let thresholdRow: Int? = threshold.flatMap { value in
-            guard value > 0, value <= top else { return nil }
-            let eighths = Int((value / top * Double(totalEighths)).rounded())
-            return plot.maxY - 1 - min(plot.height - 1, max(0, (eighths - 1) / 8))
-        }
-        if let thresholdRow {
-            frame.write(String(repeating: "┄", count: plot.width), x: plot.x, y: thresholdRow, style: thresholdStyle, clip: plot)
-            if let thresholdLabel {
-                // Labelled at the left: the newest bars are at the right.
-                frame.write(thresholdLabel + " ", x: plot.x, y: thresholdRow, style: thresholdStyle, clip: plot)
+        frame.write(TextFit.fit(topLabel, to: labelWidth - 1, alignment: .right), x: area.x, y: area.y, style: axisStyle)
+        if let threshold, threshold > 0, threshold <= top, let thresholdLabel {
+            let eighths = Int((threshold / top * Double(totalEighths)).rounded())
+            let row = plot.maxY - 1 - min(plot.height - 1, max(0, (eighths - 1) / 8))
+            frame.write(String(repeating: "┄", count: plot.width), x: plot.x, y: row, style: thresholdStyle, clip: plot)
+            if row != area.y || plot.height == 1 {
+                frame.write(TextFit.fit(thresholdLabel, to: labelWidth - 1, alignment: .right), x: area.x, y: row, style: thresholdStyle)
             }
         }
         let shown = values.suffix(plot.width)
         var x = plot.maxX - shown.count
         for value in shown {
             defer { x += 1 }
-            guard let value, value.isFinite, value > 0 else { continue }
+            guard let value, value.isFinite, value >= 0 else { continue }
             let eighths = max(1, min(totalEighths, Int((value / top * Double(totalEighths)).rounded())))
             let isAlert = threshold.map { value > $0 } ?? false
             for row in 0..<plot.height {
-                let fromBottom = row * 8
-                let level = min(8, eighths - fromBottom)
+                let level = min(8, eighths - row * 8)
                 guard level > 0 else { break }
                 frame.write(String(Bars.eighths[level]), x: x, y: plot.maxY - 1 - row, style: isAlert ? alertStyle : style, clip: plot)
             }

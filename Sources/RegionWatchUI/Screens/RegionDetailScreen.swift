@@ -36,7 +36,6 @@ struct RegionDetailScreen {
         var values: [Double?]
         var current: String
         var threshold: Double?
-        var thresholdLabel: String?
         var format: (Double) -> String
     }
 
@@ -45,12 +44,12 @@ struct RegionDetailScreen {
         let thresholds = state.topology.thresholds
         var specs = [
             ChartSpec(title: "Requests/s", values: region.requestsPerSecond.recentValues(160), current: RegionText.requests(region), format: Format.rate),
-            ChartSpec(title: "Error rate", values: region.errorRate.recentValues(160), current: RegionText.errorRate(region), threshold: thresholds.errorRateDegraded, thresholdLabel: "degraded \(Format.percent(thresholds.errorRateDegraded))", format: Format.percent),
-            ChartSpec(title: "p99 latency", values: region.p99Milliseconds.recentValues(160), current: RegionText.p99(region), threshold: thresholds.p99DegradedMilliseconds, thresholdLabel: "degraded \(Format.milliseconds(thresholds.p99DegradedMilliseconds))", format: Format.milliseconds),
+            ChartSpec(title: "Error rate", values: region.errorRate.recentValues(160), current: RegionText.errorRate(region), threshold: thresholds.errorRateDegraded, format: Format.percent),
+            ChartSpec(title: "p99 latency", values: region.p99Milliseconds.recentValues(160), current: RegionText.p99(region), threshold: thresholds.p99DegradedMilliseconds, format: Format.milliseconds),
         ]
         if let link = state.inboundLinks(of: region.name).first {
             let lag = state.replicationLag(of: region.name)
-            specs.append(ChartSpec(title: "Replication lag from \(link.from)", values: link.lagSeconds.recentValues(160), current: RegionText.lag(lag), threshold: context.rpo, thresholdLabel: "RPO \(Format.duration(context.rpo))", format: Format.duration))
+            specs.append(ChartSpec(title: "Replication lag from \(link.from)", values: link.lagSeconds.recentValues(160), current: RegionText.lag(lag), threshold: context.rpo, format: Format.duration))
         }
         specs.append(ChartSpec(title: "Probe latency", values: region.probe.latencyMilliseconds.recentValues(160), current: region.probe.latencyMilliseconds.latest.map(Format.milliseconds) ?? RegionText.unknown(), format: Format.milliseconds))
         return specs
@@ -66,7 +65,12 @@ struct RegionDetailScreen {
             guard height >= 3 else { break }
             let chartArea = Rect(x: area.x, y: y, width: area.width, height: height)
             let stale = region.health == .stale
-            let block = context.block(spec.title, note: Line(spec.current, style: stale ? theme[.stale] : theme[.text].adding(.bold)))
+            var note = Line(spec.current, style: stale ? theme[.stale] : theme[.text].adding(.bold))
+            if let threshold = spec.threshold {
+                note.append(spec.title.hasPrefix("Replication") ? "  RPO " : "  limit ", style: theme[.muted])
+                note.append(spec.format(threshold), style: theme[.threshold])
+            }
+            let block = context.block(spec.title, note: note)
             block.render(in: chartArea, into: &frame)
             let inner = block.inner(chartArea).inset(horizontal: 1, vertical: 0)
             if spec.values.isEmpty {
@@ -75,7 +79,7 @@ struct RegionDetailScreen {
                 Sparkline(values: spec.values, threshold: spec.threshold, style: stale ? theme[.stale] : theme[.sparkline], alertStyle: stale ? theme[.stale] : theme[.sparklineAlert])
                     .render(in: inner, into: &frame)
             } else {
-                BarChart(values: spec.values, threshold: spec.threshold, thresholdLabel: spec.thresholdLabel, style: stale ? theme[.stale] : theme[.sparkline], alertStyle: stale ? theme[.stale] : theme[.sparklineAlert], thresholdStyle: theme[.threshold], formatScale: spec.format)
+                BarChart(values: spec.values, threshold: spec.threshold, style: stale ? theme[.stale] : theme[.sparkline], alertStyle: stale ? theme[.stale] : theme[.sparklineAlert], axisStyle: theme[.muted], thresholdStyle: theme[.threshold], formatValue: spec.format)
                     .render(in: inner, into: &frame)
             }
             y += height
