@@ -191,7 +191,7 @@ public struct DashboardState: Equatable, Sendable {
         for region in [sample.to, sample.from] {
             guard let regionPosition = regionIndex[region] else { continue }
             if region == sample.to { regions[regionPosition].noteObservation(at: sample.observedAt, source: sample.source) }
-            reassess(regionAt: regionPosition)
+            reassess(regionAt: regionPosition, at: sample.observedAt)
         }
     }
 
@@ -223,7 +223,7 @@ public struct DashboardState: Equatable, Sendable {
         }
         change(&regions[index])
         regions[index].noteObservation(at: observedAt, source: source)
-        reassess(regionAt: index)
+        reassess(regionAt: index, at: observedAt)
     }
 
     private mutating func noteUnknownRegion(_ name: String) {
@@ -238,10 +238,12 @@ public struct DashboardState: Equatable, Sendable {
     }
 
     private mutating func reassessAllRegions() {
-        for index in regions.indices { reassess(regionAt: index) }
+        for index in regions.indices { reassess(regionAt: index, at: now) }
     }
 
-    private mutating func reassess(regionAt index: Int) {
+    /// Re-derives one region's health; a change becomes a notice stamped with the time of the
+    /// observation (or tick) that caused it.
+    private mutating func reassess(regionAt index: Int, at cause: Timestamp) {
         let region = regions[index]
         let assessment = evaluator.assess(
             region,
@@ -255,7 +257,7 @@ public struct DashboardState: Equatable, Sendable {
         if previous.health != assessment.health, previous != .awaitingData {
             let reason = assessment.reasons.first.map { ": \($0)" } ?? ""
             recentNotices.append(Notice(
-                at: now,
+                at: max(now, cause),
                 severity: noticeSeverity(for: assessment.health),
                 region: region.name,
                 message: "\(region.name) \(previous.health.label) → \(assessment.health.label)\(reason)"

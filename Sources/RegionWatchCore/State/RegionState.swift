@@ -50,27 +50,26 @@ public struct ProbeState: Equatable, Sendable {
     public internal(set) var lastResult: ProbeResult?
     public internal(set) var consecutiveFailures = 0
     public internal(set) var latencyMilliseconds = Signal()
-    public internal(set) var successCount = 0
-    public internal(set) var failureCount = 0
+    /// Outcomes of the most recent probes (`true` = success), for a rolling availability.
+    public internal(set) var recentOutcomes = RingBuffer<Bool>(capacity: ProbeState.availabilityWindow)
+    private var recentSuccesses = 0
+
+    /// Probes the availability figure covers.
+    public static let availabilityWindow = 300
 
     public init() {}
 
-    /// Fraction of successful probes since start, or `nil` before any probe.
+    /// Fraction of successful probes among the last `availabilityWindow`, or `nil` before any.
     public var availability: Double? {
-        let total = successCount + failureCount
-        return total == 0 ? nil : Double(successCount) / Double(total)
+        recentOutcomes.isEmpty ? nil : Double(recentSuccesses) / Double(recentOutcomes.count)
     }
 
     mutating func record(_ result: ProbeResult) {
         if let last = lastResult, result.observedAt < last.observedAt { return }
         lastResult = result
-        if result.isSuccess {
-            consecutiveFailures = 0
-            successCount += 1
-        } else {
-            consecutiveFailures += 1
-            failureCount += 1
-        }
+        consecutiveFailures = result.isSuccess ? 0 : consecutiveFailures + 1
+        if result.isSuccess { recentSuccesses += 1 }
+        if let evicted = recentOutcomes.append(result.isSuccess), evicted { recentSuccesses -= 1 }
         latencyMilliseconds.record(result.latencyMilliseconds, at: result.observedAt, source: result.source)
     }
 }
