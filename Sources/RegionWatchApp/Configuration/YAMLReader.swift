@@ -4,13 +4,22 @@ import Yams
 /// stopping at the first, so `check-config` can report them all.
 final class YAMLReader {
     let file: String
-    private(set) var diagnostics: [Diagnostic] = []
+    private var collected: [Diagnostic] = []
+
+    /// Every problem found, in file order (problems without a line last).
+    var diagnostics: [Diagnostic] {
+        collected.enumerated().sorted { lhs, rhs in
+            let left = (lhs.element.line ?? .max, lhs.element.column ?? 0, lhs.offset)
+            let right = (rhs.element.line ?? .max, rhs.element.column ?? 0, rhs.offset)
+            return left < right
+        }.map(\.element)
+    }
 
     init(file: String) {
         self.file = file
     }
 
-    var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+    var hasErrors: Bool { collected.contains { $0.severity == .error } }
 
     /// Parses `text`; `nil` (with a diagnostic) when it is not valid YAML.
     func parse(_ text: String) -> Node? {
@@ -37,22 +46,27 @@ final class YAMLReader {
         switch error {
         case .scanner(let context, let problem, let mark, _):
             let prefix = context.map { "\($0.text) " } ?? ""
-            diagnostics.append(Diagnostic(severity: .error, file: file, line: mark.line, column: mark.column, path: "", message: "invalid YAML: \(prefix)\(problem)"))
+            collected.append(Diagnostic(severity: .error, file: file, line: mark.line, column: mark.column, path: "", message: "invalid YAML: \(prefix)\(problem)"))
         case .parser(let context, let problem, let mark, _):
             let prefix = context.map { "\($0.text) " } ?? ""
-            diagnostics.append(Diagnostic(severity: .error, file: file, line: mark.line, column: mark.column, path: "", message: "invalid YAML: \(prefix)\(problem)"))
+            collected.append(Diagnostic(severity: .error, file: file, line: mark.line, column: mark.column, path: "", message: "invalid YAML: \(prefix)\(problem)"))
         case .composer(let context, let problem, let mark, _):
             let prefix = context.map { "\($0.text) " } ?? ""
-            diagnostics.append(Diagnostic(severity: .error, file: file, line: mark.line, column: mark.column, path: "", message: "invalid YAML: \(prefix)\(problem)"))
+            collected.append(Diagnostic(severity: .error, file: file, line: mark.line, column: mark.column, path: "", message: "invalid YAML: \(prefix)\(problem)"))
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let keys = duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")
+            collected.append(Diagnostic(severity: .error, file: file, line: context.mark.line, column: context.mark.column, path: "", message: "duplicate key \(keys) in this mapping"))
+        case .reader(let problem, let offset, _, _):
+            collected.append(Diagnostic(severity: .error, file: file, line: nil, column: nil, path: "", message: "unreadable text\(offset.map { " at byte \($0)" } ?? ""): \(problem)"))
         default:
-            diagnostics.append(Diagnostic(severity: .error, file: file, line: nil, column: nil, path: "", message: "invalid YAML: \(error)"))
+            collected.append(Diagnostic(severity: .error, file: file, line: nil, column: nil, path: "", message: "invalid YAML: \(error)"))
         }
     }
 
     // MARK: Reporting
 
     func report(_ severity: DiagnosticSeverity, _ node: Node?, _ path: String, _ message: String) {
-        diagnostics.append(Diagnostic(severity: severity, file: file, line: node?.mark?.line, column: node?.mark?.column, path: path, message: message))
+        collected.append(Diagnostic(severity: severity, file: file, line: node?.mark?.line, column: node?.mark?.column, path: path, message: message))
     }
 
     func error(_ node: Node?, _ path: String, _ message: String) {

@@ -56,7 +56,7 @@ styles:
   selection:       { bg: "#d0ddef", attrs: [bold] }
   ok:              { fg: "#1f7a3a" }
   degraded:        { fg: "#9a5700", attrs: [bold] }
-  down:            { fg: "#c62828", attrs: [bold] }
+  down:            { fg: "#ffffff", bg: "#c62828", attrs: [bold] }
   stale:           { fg: "#767676" }
   sparkline:       { fg: "#2a6fb0" }
   sparkline-alert: { fg: "#c62828" }

@@ -29,13 +29,22 @@ public struct ColorMapper: Sendable {
         if ColorPalette.contrastRatio(ColorPalette.ansiRGB[nearest], backdrop) >= Self.minimumContrast {
             return (Int32(nearest), backgroundNumber)
         }
+        // Colours stay colours: a chromatic colour falls back to the readable palette colour of
+        // the closest hue, never to a grey (grey means "stale").
+        let wantedHSV = ColorPalette.hsv(wanted.red, wanted.green, wanted.blue)
+        let isChromatic = wantedHSV.saturation >= 0.25 && wantedHSV.value >= 0.15
         var best = nearest
-        var bestDistance = Int.max
+        var bestScore = Double.infinity
         for index in 0..<count where ColorPalette.contrastRatio(ColorPalette.ansiRGB[index], backdrop) >= Self.minimumContrast {
-            let distance = ColorPalette.distance(ColorPalette.ansiRGB[index], wanted)
-            if distance < bestDistance {
+            let (r, g, b) = ColorPalette.ansiRGB[index]
+            let candidate = ColorPalette.hsv(r, g, b)
+            let candidateIsChromatic = candidate.saturation >= 0.25
+            guard candidateIsChromatic == isChromatic else { continue }
+            let hueGap = min(abs(candidate.hue - wantedHSV.hue), 360 - abs(candidate.hue - wantedHSV.hue))
+            let score = (isChromatic ? hueGap / 30 : 0) + abs(candidate.value - wantedHSV.value) * 2
+            if score < bestScore {
                 best = index
-                bestDistance = distance
+                bestScore = score
             }
         }
         return (Int32(best), backgroundNumber)

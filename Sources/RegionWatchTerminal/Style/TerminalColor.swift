@@ -139,7 +139,7 @@ public enum ColorPalette {
     }
 
     /// Hue (degrees), saturation and value (0...1).
-    static func hsv(_ red: Int, _ green: Int, _ blue: Int) -> (hue: Double, saturation: Double, value: Double) {
+    public static func hsv(_ red: Int, _ green: Int, _ blue: Int) -> (hue: Double, saturation: Double, value: Double) {
         let r = Double(red) / 255, g = Double(green) / 255, b = Double(blue) / 255
         let maximum = max(r, g, b), minimum = min(r, g, b)
         let delta = maximum - minimum

@@ -1,0 +1,170 @@
+import Foundation
+import Testing
+import RegionWatchCollectors
+import RegionWatchCore
+@testable import RegionWatchApp
+
+/// The repository root, for reading shipped files (examples/, themes/).
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+func parseErrors(_ yaml: String) -> [String] {
+    do {
+        _ = try ConfigurationParser.parse(yaml, file: "c.yaml")
+        return []
+    } catch {
+        return error.diagnostics.map(\.description)
+    }
+}
+
+let minimalRegions = """
+regions:
+  - { name: a, provider: aws, role: primary, traffic: 100 }
+collectors:
+  - kind: simulator
+"""
+
+func minimal(_ extra: String = "", objectives: String = "objectives: { rpo: 30s, rto: 5m }") -> String {
+    "topology: t\npattern: routing\n\(objectives)\n\(minimalRegions)\n\(extra)"
+}
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    @Test func demoExampleReproducesTheBuiltInDemo() throws {
+        let text = try String(contentsOf: repositoryRoot.appendingPathComponent("examples/demo.yaml"), encoding: .utf8)
+        let (configuration, warnings) = try ConfigurationParser.parse(text, file: "examples/demo.yaml")
+        #expect(warnings.isEmpty)
+        var builtIn = RegionWatchConfiguration.builtInDemo()
+        builtIn.source = "examples/demo.yaml"
+        #expect(configuration == builtIn)
+        #expect(configuration.isDemo)
+    }
+
+    @Test func everyShippedExampleIsValid() throws {
+        let directory = repositoryRoot.appendingPathComponent("examples")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yaml") }
+        #expect(files.count >= 2)
+        for file in files {
+            let text = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
+            #expect(throws: Never.self, "\(file)") { try ConfigurationParser.parse(text, file: file) }
+        }
+    }
+
+    @Test func fullConfigurationIsRead() throws {
+        let text = try String(contentsOf: repositoryRoot.appendingPathComponent("examples/routing-simulated.yaml"), encoding: .utf8)
+        let (configuration, _) = try ConfigurationParser.parse(text, file: "x")
+        #expect(configuration.topology.pattern == .routing)
+        #expect(configuration.topology.objectives == RecoveryObjectives(rpoSeconds: 15, rtoSeconds: 120))
+        #expect(configuration.topology.regions.map(\.name) == ["us-east-1", "us-west-2", "europe-west4", "westeurope", "asia-east1"])
+        #expect(configuration.topology.thresholds.errorRateDegraded == 0.005)
+        #expect(configuration.topology.thresholds.staleAfterIntervals == 4)
+        #expect(configuration.display == DisplayConfiguration(theme: "high-contrast", refreshSeconds: 2))
+        guard case .simulator(let settings) = configuration.collectors.first else {
+            Issue.record("expected a simulator")
+            return
+        }
+        #expect(settings.intervalSeconds == 2 && settings.seed == 7 && settings.totalRequestsPerSecond == 5000)
+        #expect(settings.versions["asia-east1"]?["api"] == "3.1.0")
+        #expect(configuration.withSeed(9).collectors == [.simulator({ var s = settings; s.seed = 9; return s }())])
+        #expect(configuration.longestIntervalSeconds == 2)
+    }
+
+    @Test(arguments: [
+        // (YAML, expected diagnostic text)
+        ("topology: [unclosed", "c.yaml:2:1: error: invalid YAML"),
+        ("", "c.yaml: error: file is empty"),
+        ("- just\n- a list\n", "c.yaml:1:1: error: expected a mapping (key: value pairs), found a list"),
+        ("topology: t\ntopology: u\n", "c.yaml:1:1: error: duplicate key 'topology' in this mapping"),
+        ("topologee: t\n", "c.yaml:1:1: error: topologee: unknown key 'topologee' (did you mean 'topology'?)"),
+        ("pattern: active\n", "c.yaml:1:10: error: pattern: 'active' is not one of active-passive, active-active, routing"),
+        ("objectives: { rpo: soon, rto: 5m }\n", "c.yaml:1:20: error: objectives.rpo: 'soon' is not a duration (use forms like 250ms, 30s, 5m, 1h30m)"),
+        ("objectives: { rpo: -5s, rto: 5m }\n", "c.yaml:1:20: error: objectives.rpo: '-5s' is not a duration"),
+        ("objectives: { rpo: 30s }\n", "c.yaml:1:13: error: objectives.rto: missing: the recovery time objective, for example 5m"),
+        ("regions: {}\n", "c.yaml:1:10: error: regions: expected a list, found a mapping"),
+        ("regions: []\n", "c.yaml:1:10: error: regions: list at least one region"),
+        ("regions:\n  - { provider: aws, role: primary }\n", "c.yaml:2:5: error: regions[0].name: missing: every region needs a name"),
+        ("regions:\n  - { name: a b, provider: aws, role: primary }\n", "c.yaml:2:13: error: regions[0].name: 'a b' must be at most 64 characters without spaces"),
+        ("regions:\n  - { name: a, provider: aws, role: leader }\n", "c.yaml:2:37: error: regions[0].role: 'leader' is not one of primary, standby, active"),
+        ("regions:\n  - { name: a, provider: aws, role: primary, traffic: lots }\n", "c.yaml:2:55: error: regions[0].traffic: expected a percentage 0–100, found 'lots'"),
+        ("regions:\n  - { name: a, provider: aws, role: primary, colour: red }\n", "c.yaml:2:46: error: regions[0].colour: unknown key 'colour'"),
+        ("regions:\n  - { name: a, provider: aws, role: primary }\n  - { name: b, provider: aws, role: primary }\n", "c.yaml:2:3: error: regions: 2 regions are primary (a, b); at most one may be"),
+        ("health: { errorRateDegraded: 150% }\n", "c.yaml:1:30: error: health.errorRateDegraded: 1.5 is out of range 0.0...1.0"),
+        ("health: { errorRateDegraded: 10%, errorRateDown: 5% }\n", "c.yaml:1:9: error: health.errorRateDown: must be above errorRateDegraded (5.0% ≤ 10%)"),
+        ("health: { probeFailuresDown: 2.5 }\n", "c.yaml:1:30: error: health.probeFailuresDown: expected a whole number, found '2.5'"),
+        ("collectors:\n  - kind: prometheus-scrap\n", "c.yaml:2:11: error: collectors[0].kind: unknown collector kind 'prometheus-scrap'"),
+        ("collectors:\n  - name: x\n", "c.yaml:2:5: error: collectors[0].kind: missing: one of simulator"),
+        ("collectors:\n  - kind: simulator\n  - kind: simulator\n", "c.yaml:3:5: error: collectors[1].name: duplicate collector name 'simulator'"),
+        ("collectors:\n  - { kind: simulator, interval: 0s }\n", "c.yaml:2:34: error: collectors[0].interval: 0.0 is out of range 0.05...3600.0"),
+        ("collectors:\n  - { kind: simulator, seed: -1 }\n", "c.yaml:2:30: error: collectors[0].seed: expected a whole number ≥ 0, found '-1'"),
+        ("collectors:\n  - { kind: simulator, versions: { mars: { api: '1' } } }\n", "c.yaml:2:36: error: collectors[0].versions.mars: region 'mars' is not in the regions list"),
+        ("ui: { refresh: 0.01s }\n", "c.yaml:1:16: error: ui.refresh: 0.01 is out of range 0.1...60.0"),
+        ("collectors: simulator\n", "c.yaml:1:13: error: collectors: expected a list, found 'simulator'"),
+    ])
+    func badInputNamesTheProblemAndItsLine(yaml: String, expected: String) {
+        let errors = parseErrors(yaml)
+        #expect(errors.contains { $0.hasPrefix(expected) }, "got:\n\(errors.joined(separator: "\n"))")
+    }
+
+    @Test func everyProblemIsReportedNotJustTheFirst() {
+        let errors = parseErrors("pattern: nope\nobjectives: { rpo: x, rto: y }\nregions: []\ncollectors: []\n")
+        #expect(errors.count >= 5)
+        #expect(errors.contains { $0.contains("topology: missing") })
+        let lines = errors.compactMap { Int($0.split(separator: ":")[1]) }
+        #expect(lines == lines.sorted(), "diagnostics come in file order")
+    }
+
+    @Test func warningsDoNotFailTheFile() throws {
+        let (_, warnings) = try ConfigurationParser.parse("""
+        topology: t
+        pattern: active-active
+        objectives: { rpo: 30s, rto: 5m }
+        regions:
+          - { name: a, role: primary, traffic: 50 }
+          - { name: b, provider: gcp, role: active, traffic: 30 }
+        collectors:
+          - kind: simulator
+        """, file: "w.yaml")
+        #expect(warnings.map(\.description) == [
+            "w.yaml:5:3: warning: regions: traffic percentages add up to 80.0, not 100",
+            "w.yaml:5:5: warning: regions[0].provider: missing: provider shown as 'unknown'",
+        ])
+    }
+
+    @Test func hostileInputIsRefusedCleanly() {
+        let huge = String(repeating: "# padding\n", count: 500_000)
+        #expect(parseErrors(huge).first?.contains("larger than 4 MiB") == true)
+        // A billion-laughs style alias bomb must not expand without bound or crash.
+        let bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\ntopology: *c\n"
+        #expect(!parseErrors(bomb).isEmpty)
+        #expect(!parseErrors("\u{0}\u{1}binary\u{7F}").isEmpty)
+        #expect(!parseErrors(String(repeating: "[", count: 10_000)).isEmpty)
+    }
+
+    @Test func durations() {
+        #expect(DurationParser.seconds("250ms") == 0.25)
+        #expect(DurationParser.seconds("1h30m") == 5400)
+        #expect(DurationParser.seconds("2d") == 172_800)
+        #expect(DurationParser.seconds(" 45 ") == 45)
+        #expect(DurationParser.seconds("1.5h") == 5400)
+        for bad in ["", "m", "5x", "5m3", "-1s", "1e400", "nan", String(repeating: "9", count: 100)] {
+            #expect(DurationParser.seconds(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func locatorFollowsXDG() {
+        let xdg = ConfigurationLocator(environment: ["XDG_CONFIG_HOME": "/x/config", "XDG_STATE_HOME": "/x/state", "HOME": "/home/u"])
+        #expect(xdg.defaultConfigurationPath == "/x/config/regionwatch/config.yaml")
+        #expect(xdg.stateDirectory == "/x/state/regionwatch")
+        let home = ConfigurationLocator(environment: ["HOME": "/home/u", "XDG_CONFIG_HOME": "relative/ignored"])
+        #expect(home.defaultConfigurationPath == "/home/u/.config/regionwatch/config.yaml")
+        #expect(home.stateDirectory == "/home/u/.local/state/regionwatch")
+    }
+
+    @Test func textFileErrorsAreClear() throws {
+        #expect(throws: TextFile.ReadError.self) { try TextFile.read("/nonexistent/regionwatch.yaml") }
+        #expect(throws: TextFile.ReadError.self) { try TextFile.read(NSTemporaryDirectory()) }
+        let path = NSTemporaryDirectory() + "regionwatch-binary-\(getpid()).yaml"
+        try Data([0xFF, 0xFE, 0x00, 0xC3]).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(throws: TextFile.ReadError.self) { try TextFile.read(path) }
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+import RegionWatchCollectors
+import RegionWatchCore
+@testable import RegionWatchApp
+
+@Suite("Status report")
+struct StatusReportTests {
+    static let start = Timestamp(secondsSinceEpoch: 1_795_789_800)
+
+    static func state(seconds: Int, commands: [Int: ChaosCommand] = [:]) -> DashboardState {
+        var simulation = DemoSimulation(topology: .demo, settings: SimulatorSettings(seed: 42), start: start)
+        var state = DashboardState(topology: .demo, now: start)
+        for second in 0...seconds {
+            let now = start.adding(seconds: Double(second))
+            if let command = commands[second] { state.apply(contentsOf: simulation.apply(command, at: now)) }
+            state.apply(contentsOf: simulation.step(at: now))
+            state.apply(.tick(now))
+        }
+        return state
+    }
+
+    static func json(_ state: DashboardState) throws -> [String: Any] {
+        let text = try StatusReport(state: state).json()
+        return try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    @Test func jsonHasTheNamesScriptsDependOn() throws {
+        let object = try Self.json(Self.state(seconds: 66))
+        let topology = try #require(object["topology"] as? [String: Any])
+        #expect(topology["name"] as? String == "checkout")
+        #expect(topology["pattern"] as? String == "active-active")
+        #expect(topology["rpoSeconds"] as? Double == 30)
+        #expect(topology["rtoSeconds"] as? Double == 300)
+        let regions = try #require(object["regions"] as? [[String: Any]])
+        #expect(regions.map { $0["name"] as? String } == ["us-east-1", "eu-west-1", "ap-southeast-1"])
+        let required = ["name", "provider", "role", "health", "errorRate", "p99Ms", "requestsPerSecond", "trafficShare", "replicationLagSeconds", "replicationLagBytes", "version", "ageSeconds"]
+        for region in regions {
+            for key in required { #expect(region.keys.contains(key), "region lacks \(key)") }
+            #expect(["ok", "degraded", "down", "stale"].contains(region["health"] as? String ?? ""))
+        }
+        let east = regions[0], asia = regions[2]
+        #expect(east["replicationLagSeconds"] is NSNull, "the primary has no replication lag: null, not 0")
+        #expect(asia["errorRate"] is NSNull, "no traffic: unknown error rate is null, not 0")
+        #expect(asia["health"] as? String == "degraded")
+        #expect((asia["replicationLagSeconds"] as? Double ?? 0) > 30)
+        #expect((east["trafficShare"] as? Double) == 0.7)
+        #expect((east["errorRate"] as? Double ?? 1) < 0.01, "error rate is a fraction")
+        let replication = try #require(object["replication"] as? [[String: Any]])
+        #expect(replication.count == 2)
+        for link in replication {
+            for key in ["from", "to", "lagSeconds", "lagBytes", "state"] { #expect(link.keys.contains(key)) }
+            #expect(["streaming", "catching-up", "paused", "broken", "unknown"].contains(link["state"] as? String ?? ""))
+        }
+        let failover = try #require(object["failover"] as? [String: Any])
+        #expect(failover["state"] as? String == "steady")
+    }
+
+    @Test func staleRegionsReportNullsNotFrozenValues() throws {
+        var state = Self.state(seconds: 5)
+        state.apply(.tick(Self.start.adding(seconds: 60)))
+        let regions = try #require(try Self.json(state)["regions"] as? [[String: Any]])
+        for region in regions {
+            #expect(region["health"] as? String == "stale")
+            #expect(region["errorRate"] is NSNull)
+            #expect(region["requestsPerSecond"] is NSNull)
+            #expect((region["ageSeconds"] as? Double ?? 0) >= 55)
+        }
+    }
+
+    @Test func beforeAnyDataEverythingUnknownIsNull() throws {
+        let regions = try #require(try Self.json(DashboardState(topology: .demo, now: Self.start))["regions"] as? [[String: Any]])
+        #expect(regions.allSatisfy { $0["ageSeconds"] is NSNull && $0["version"] is NSNull && $0["p99Ms"] is NSNull })
+    }
+
+    @Test func tableShowsRegionsReasonsLinksAndFailover() {
+        let text = StatusTable.render(Self.state(seconds: 20, commands: [5: .takeDown(region: "eu-west-1")]))
+        #expect(text.contains("checkout (active-active) · RPO 30s · RTO 5m"))
+        #expect(text.contains("eu-west-1") && text.contains("DOWN"))
+        #expect(text.contains("WHY"))
+        #expect(text.contains("eu-west-1: health probe failed"))
+        #expect(text.contains("us-east-1 → eu-west-1") && text.contains("broken"))
+        #expect(text.contains("FAILOVER  no failover in progress"))
+        #expect(!text.contains("\u{1B}"), "no escape codes in the text report")
+    }
+}
