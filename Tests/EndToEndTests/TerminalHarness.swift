@@ -1,0 +1,222 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built `regionwatch` binary, next to the test bundle.
+enum Binary {
+    static var path: String {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("regionwatch").path
+    }
+
+    /// A fresh, private directory for one test's files (logs, stty captures).
+    static func scratchDirectory(_ name: String) -> String {
+        let path = NSTemporaryDirectory() + "regionwatch-e2e-\(getpid())-\(name)-\(UInt32.random(in: 0...UInt32.max))"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+}
+
+/// Polls `condition` until it holds or `seconds` pass (tests never sleep for time to pass).
+func eventually(within seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(20_000)
+    }
+    return condition()
+}
+
+/// Runs a program and captures its output.
+struct ProcessResult {
+    var status: Int32
+    var standardOutput: String
+    var standardError: String
+}
+
+/// A child process started with `posix_spawn` (Foundation's Process does not reliably reap
+/// short-lived children here) and reaped with `waitpid`.
+final class ChildProcess {
+    let pid: pid_t
+    private(set) var status: Int32?
+
+    /// Starts `arguments[0]` with the given standard descriptors (`-1` keeps the parent's).
+    init(_ arguments: [String], environment: [String: String]? = nil, input: Int32, output: Int32, error: Int32) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for (source, target) in [(input, Int32(0)), (output, 1), (error, 2)] where source >= 0 {
+            posix_spawn_file_actions_adddup2(&actions, source, target)
+        }
+        let environmentStrings = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+        var argv = arguments.map { strdup($0) } + [nil]
+        var envp = environmentStrings.map { strdup($0) } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var child: pid_t = 0
+        let result = posix_spawn(&child, arguments[0], &actions, nil, &argv, &envp)
+        guard result == 0 else { throw HarnessError("posix_spawn \(arguments[0]) failed: \(result)") }
+        pid = child
+    }
+
+    /// Whether the child is still running (reaps it when it has exited).
+    var isRunning: Bool {
+        guard status == nil else { return false }
+        var raw: Int32 = 0
+        let result = waitpid(pid, &raw, WNOHANG)
+        if result == pid {
+            // WIFEXITED / WEXITSTATUS / WTERMSIG without the C macros.
+            status = (raw & 0x7F) == 0 ? (raw >> 8) & 0xFF : 128 + (raw & 0x7F)
+            return false
+        }
+        return result == 0
+    }
+
+    /// Waits up to `seconds` for the child to exit; kills it when it does not.
+    @discardableResult
+    func wait(within seconds: Double) -> Int32 {
+        if !eventually(within: seconds, { !isRunning }) {
+            kill(pid, SIGKILL)
+            _ = eventually(within: 5) { !isRunning }
+        }
+        return status ?? -1
+    }
+}
+
+/// Runs a program and captures its output through temporary files (a daemon the program
+/// starts, such as the tmux server, would hold a pipe open forever).
+func runProcess(_ arguments: [String], environment: [String: String]? = nil, timeout: Double = 60) throws -> ProcessResult {
+    let base = NSTemporaryDirectory() + "regionwatch-run-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+    let output = open(base + ".out", O_CREAT | O_WRONLY | O_TRUNC, 0o600)
+    let error = open(base + ".err", O_CREAT | O_WRONLY | O_TRUNC, 0o600)
+    let input = open("/dev/null", O_RDONLY)
+    defer {
+        unlink(base + ".out")
+        unlink(base + ".err")
+    }
+    let child = try ChildProcess(arguments, environment: environment, input: input, output: output, error: error)
+    close(output)
+    close(error)
+    close(input)
+    let status = child.wait(within: timeout)
+    return ProcessResult(
+        status: status,
+        standardOutput: (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? "",
+        standardError: (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
+    )
+}
+
+/// A real terminal: a private tmux server with one session running a command.
+final class TmuxSession {
+    let socket: String
+    let name = "rw"
+    let scratch: String
+
+    /// Starts `command` (run by /bin/sh) in a `width`×`height` tmux window. The pane stays
+    /// after the command exits so its last screen and exit status can be read.
+    init(_ command: String, width: Int = 120, height: Int = 40, environment: [String: String] = [:], label: String = #function) throws {
+        socket = "rwtest-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        scratch = Binary.scratchDirectory(String(label.prefix(20)).filter { $0.isLetter })
+        let exports = (["TERM": "xterm-256color", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "XDG_STATE_HOME": scratch, "XDG_CONFIG_HOME": scratch + "/config"].merging(environment) { $1 })
+            .map { "export \($0.key)='\($0.value)'" }.joined(separator: "; ")
+        // A clean, explicit environment: nothing from the test runner leaks into the pane.
+        let serverEnvironment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": scratch, "TERM": "xterm-256color"]
+        try tmux(["-f", "/dev/null", "new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)", "/bin/sh", "-c", "\(exports); \(command)"], environment: serverEnvironment)
+        try tmux(["set-option", "-t", name, "remain-on-exit", "on"])
+        try tmux(["set-option", "-g", "window-size", "manual"])
+    }
+
+    deinit {
+        _ = try? tmux(["kill-server"])
+        try? FileManager.default.removeItem(atPath: scratch)
+    }
+
+    @discardableResult
+    func tmux(_ arguments: [String], environment: [String: String]? = nil) throws -> String {
+        let result = try runProcess(["/usr/bin/tmux", "-L", socket] + arguments, environment: environment, timeout: 10)
+        if result.status != 0, arguments.first != "kill-server" {
+            throw HarnessError("tmux \(arguments.joined(separator: " ")) failed: \(result.standardError)")
+        }
+        return result.standardOutput
+    }
+
+    /// What a person sees (text only; `colors` adds escape sequences for colour checks).
+    func screen(colors: Bool = false) -> String {
+        (try? tmux(["capture-pane", "-p", "-t", name] + (colors ? ["-e"] : []))) ?? ""
+    }
+
+    /// Sends tmux key names (`Enter`, `Escape`, `C-c`, `q`).
+    func send(_ keys: String...) throws {
+        try tmux(["send-keys", "-t", name] + keys)
+    }
+
+    /// Sends literal text.
+    func type(_ text: String) throws {
+        try tmux(["send-keys", "-t", name, "-l", text])
+    }
+
+    func resize(width: Int, height: Int) throws {
+        try tmux(["resize-window", "-t", name, "-x", "\(width)", "-y", "\(height)"])
+    }
+
+    /// Waits until the screen contains every one of `texts`.
+    func waitFor(_ texts: String..., within seconds: Double = 15) -> Bool {
+        eventually(within: seconds) { let shown = screen(); return texts.allSatisfy { shown.contains($0) } }
+    }
+
+    /// Whether the command in the pane has exited, and its status.
+    var exitStatus: Int32? {
+        guard let output = try? tmux(["display-message", "-p", "-t", name, "#{pane_dead} #{pane_dead_status}"]) else { return nil }
+        let parts = output.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        guard parts.first == "1", parts.count > 1 else { return nil }
+        return Int32(parts[1])
+    }
+
+    /// Whether the pane shows the alternate screen (a full-screen program is active).
+    var isAlternateScreenOn: Bool {
+        (try? tmux(["display-message", "-p", "-t", name, "#{alternate_on}"]))?.trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+    }
+
+    /// The process id of the pane's command.
+    var panePID: Int32? {
+        (try? tmux(["display-message", "-p", "-t", name, "#{pane_pid}"])).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A pseudo-terminal pair, for driving the binary with a terminal that can be hung up.
+final class PseudoTerminal {
+    let master: Int32
+    let slave: Int32
+
+    init(width: UInt16 = 100, height: UInt16 = 30) throws {
+        var master: Int32 = 0, slave: Int32 = 0
+        var size = winsize(ws_row: height, ws_col: width, ws_xpixel: 0, ws_ypixel: 0)
+        guard openpty(&master, &slave, nil, nil, &size) == 0 else { throw HarnessError("openpty failed: \(errno)") }
+        // The child must not inherit the master: closing it here has to hang the terminal up.
+        _ = fcntl(master, F_SETFD, FD_CLOEXEC)
+        self.master = master
+        self.slave = slave
+    }
+
+    /// Reads whatever the program wrote so far (non-blocking).
+    func readAvailable() -> String {
+        var collected = Data()
+        var descriptor = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while poll(&descriptor, 1, 0) == 1, descriptor.revents & Int16(POLLIN) != 0 {
+            let count = read(master, &buffer, buffer.count)
+            if count <= 0 { break }
+            collected.append(contentsOf: buffer[0..<count])
+        }
+        return String(decoding: collected, as: UTF8.self)
+    }
+}
