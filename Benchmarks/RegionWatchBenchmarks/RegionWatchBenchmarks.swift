@@ -29,15 +29,7 @@ struct RegionWatchBenchmarks {
             name: "fleet", pattern: .routing, objectives: RecoveryObjectives(rpoSeconds: 30, rtoSeconds: 300),
             regions: (0..<count).map { RegionConfiguration(name: "region-\($0)", provider: ["aws", "gcp", "azure"][$0 % 3], role: $0 == 0 ? .primary : .standby, trafficPercent: 100 / Double(count)) }
         )
-        let start = Timestamp(secondsSinceEpoch: 1_795_789_800)
-        var simulation = DemoSimulation(topology: topology, settings: SimulatorSettings(seed: 1), start: start)
-        var state = DashboardState(topology: topology, now: start)
-        for second in 0...180 {
-            let now = start.adding(seconds: Double(second))
-            state.apply(contentsOf: simulation.step(at: now))
-            state.apply(.tick(now))
-        }
-        return state
+        return DemoSimulation.replay(topology: topology, settings: SimulatorSettings(seed: 1), start: Timestamp(secondsSinceEpoch: 1_795_789_800), seconds: 180)
     }
 
     static func renderBenchmarks(regions: Int, iterations: Int) {

@@ -125,8 +125,13 @@ final class TmuxSession {
             .map { "export \($0.key)='\($0.value)'" }.joined(separator: "; ")
         // A clean, explicit environment: nothing from the test runner leaks into the pane.
         let serverEnvironment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": scratch, "TERM": "xterm-256color"]
-        try tmux(["-f", "/dev/null", "new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)", "/bin/sh", "-c", "\(exports); \(command)"], environment: serverEnvironment)
-        try tmux(["set-option", "-t", name, "remain-on-exit", "on"])
+        // Options in the server's configuration apply before the command starts: a command
+        // that exits at once must still leave its pane (and the server) to be inspected.
+        let configuration = scratch + "/tmux.conf"
+        // (tmux 3.3a's server dies when `window-size` is set from a configuration file, so that
+        // option is set once the session exists.)
+        try "set-option -g remain-on-exit on\n".write(toFile: configuration, atomically: true, encoding: .utf8)
+        try tmux(["-f", configuration, "new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)", "/bin/sh", "-c", "\(exports); \(command)"], environment: serverEnvironment)
         try tmux(["set-option", "-g", "window-size", "manual"])
     }
 

@@ -9,15 +9,7 @@ struct StatusReportTests {
     static let start = Timestamp(secondsSinceEpoch: 1_795_789_800)
 
     static func state(seconds: Int, commands: [Int: ChaosCommand] = [:]) -> DashboardState {
-        var simulation = DemoSimulation(topology: .demo, settings: SimulatorSettings(seed: 42), start: start)
-        var state = DashboardState(topology: .demo, now: start)
-        for second in 0...seconds {
-            let now = start.adding(seconds: Double(second))
-            if let command = commands[second] { state.apply(contentsOf: simulation.apply(command, at: now)) }
-            state.apply(contentsOf: simulation.step(at: now))
-            state.apply(.tick(now))
-        }
-        return state
+        DemoSimulation.replay(settings: SimulatorSettings(seed: 42), start: start, seconds: seconds, commands: commands)
     }
 
     static func json(_ state: DashboardState) throws -> [String: Any] {

@@ -6,27 +6,18 @@ import Testing
 struct DemoSimulationTests {
     static let start = Timestamp(secondsSinceEpoch: 1_800_000_000)
 
-    /// Steps a fresh simulation once per second up to `seconds`, feeding a dashboard state.
-    static func run(seconds: Int, seed: UInt64 = 42, commands: [Int: ChaosCommand] = [:]) -> (DemoSimulation, DashboardState, [[DashboardEvent]]) {
-        var simulation = DemoSimulation(topology: .demo, settings: SimulatorSettings(seed: seed), start: start)
-        var state = DashboardState(topology: .demo, now: start)
+    /// Replays the demo once per second up to `seconds`, keeping every round's events.
+    static func run(seconds: Int, seed: UInt64 = 42, commands: [Int: ChaosCommand] = [:]) -> (DashboardState, [[DashboardEvent]]) {
         var rounds: [[DashboardEvent]] = []
-        for second in 0...seconds {
-            let now = start.adding(seconds: Double(second))
-            if let command = commands[second] { state.apply(contentsOf: simulation.apply(command, at: now)) }
-            let events = simulation.step(at: now)
-            rounds.append(events)
-            state.apply(contentsOf: events)
-            state.apply(.tick(now))
-        }
-        return (simulation, state, rounds)
+        let state = DemoSimulation.replay(settings: SimulatorSettings(seed: seed), start: start, seconds: seconds, commands: commands) { rounds.append($0) }
+        return (state, rounds)
     }
 
     @Test func sameSeedSameWorld() {
-        let (_, _, first) = Self.run(seconds: 30, seed: 7)
-        let (_, _, second) = Self.run(seconds: 30, seed: 7)
+        let (_, first) = Self.run(seconds: 30, seed: 7)
+        let (_, second) = Self.run(seconds: 30, seed: 7)
         #expect(first == second)
-        let (_, _, other) = Self.run(seconds: 30, seed: 8)
+        let (_, other) = Self.run(seconds: 30, seed: 8)
         #expect(first != other)
     }
 
@@ -41,7 +32,7 @@ struct DemoSimulationTests {
     }
 
     @Test func normalDayLooksRealistic() {
-        let (_, state, _) = Self.run(seconds: 20)
+        let (state, _) = Self.run(seconds: 20)
         let east = state.region(named: "us-east-1")!
         let west = state.region(named: "eu-west-1")!
         let asia = state.region(named: "ap-southeast-1")!
@@ -64,20 +55,20 @@ struct DemoSimulationTests {
     }
 
     @Test func scriptedIncidentUnfoldsAndRecoversWithinThreeMinutes() {
-        let (_, atLagPeak, _) = Self.run(seconds: 68)
+        let (atLagPeak, _) = Self.run(seconds: 68)
         let asia = atLagPeak.region(named: "ap-southeast-1")!
         #expect(atLagPeak.replicationLag(of: "ap-southeast-1")!.seconds > 30)
         #expect(asia.health == .degraded)
         #expect(asia.assessment.reasons.first?.contains("exceeds RPO 30s") == true)
 
-        let (_, atErrorPeak, _) = Self.run(seconds: 130)
+        let (atErrorPeak, _) = Self.run(seconds: 130)
         let east = atErrorPeak.region(named: "us-east-1")!
         #expect(east.health == .degraded)
         #expect(east.errorRate.latest! >= 0.01)
         #expect(east.p99Milliseconds.latest! >= 500)
         #expect(atErrorPeak.replicationLag(of: "ap-southeast-1")!.seconds < 10, "the lag part is over by then")
 
-        let (_, after, _) = Self.run(seconds: 185)
+        let (after, _) = Self.run(seconds: 185)
         #expect(after.regions.allSatisfy { $0.health == .ok }, "\(after.regions.map { ($0.name, $0.assessment.reasons) })")
         let messages = after.recentNotices.elements.map(\.message)
         #expect(messages.contains("ap-southeast-1 OK → DEGRADED: replication lag 30s exceeds RPO 30s") || messages.contains { $0.hasPrefix("ap-southeast-1 OK → DEGRADED: replication lag") })
@@ -86,19 +77,13 @@ struct DemoSimulationTests {
     }
 
     @Test func incidentCanBeSwitchedOff() {
-        var simulation = DemoSimulation(topology: .demo, settings: SimulatorSettings(seed: 42, scriptedIncident: false), start: Self.start)
-        var state = DashboardState(topology: .demo, now: Self.start)
-        for second in 0...130 {
-            let now = Self.start.adding(seconds: Double(second))
-            state.apply(contentsOf: simulation.step(at: now))
-            state.apply(.tick(now))
-        }
+        let state = DemoSimulation.replay(settings: SimulatorSettings(seed: 42, scriptedIncident: false), start: Self.start, seconds: 130)
         #expect(state.replicationLag(of: "ap-southeast-1")!.seconds < 10)
         #expect(state.region(named: "us-east-1")!.p99Milliseconds.latest! < 500)
     }
 
     @Test func takingARegionDownFailsProbesShiftsTrafficAndBreaksLinks() {
-        let (_, state, _) = Self.run(seconds: 10, commands: [5: .takeDown(region: "us-east-1")])
+        let (state, _) = Self.run(seconds: 10, commands: [5: .takeDown(region: "us-east-1")])
         let east = state.region(named: "us-east-1")!
         #expect(east.health == .down)
         #expect(east.probe.consecutiveFailures >= 3)
@@ -109,15 +94,15 @@ struct DemoSimulationTests {
     }
 
     @Test func recoverBringsTheRegionBack() {
-        let (_, state, _) = Self.run(seconds: 14, commands: [3: .takeDown(region: "eu-west-1"), 8: .recover(region: "eu-west-1")])
+        let (state, _) = Self.run(seconds: 14, commands: [3: .takeDown(region: "eu-west-1"), 8: .recover(region: "eu-west-1")])
         #expect(state.region(named: "eu-west-1")!.health == .ok)
         #expect(state.replicationLinks.allSatisfy { $0.state != .broken })
     }
 
     @Test func injectedLagPassesTheRPOAndFades() {
-        let (_, during, _) = Self.run(seconds: 18, commands: [2: .injectLag(region: "eu-west-1", seconds: 45)])
+        let (during, _) = Self.run(seconds: 18, commands: [2: .injectLag(region: "eu-west-1", seconds: 45)])
         #expect(during.replicationLag(of: "eu-west-1")!.seconds > 30)
-        let (_, after, _) = Self.run(seconds: 70, commands: [2: .injectLag(region: "eu-west-1", seconds: 45)])
+        let (after, _) = Self.run(seconds: 70, commands: [2: .injectLag(region: "eu-west-1", seconds: 45)])
         #expect(after.replicationLag(of: "eu-west-1")!.seconds < 10)
     }
 

@@ -55,15 +55,7 @@ enum SeededState {
     static let start = Timestamp(secondsSinceEpoch: 1_795_789_800)
 
     static func demo(seconds: Int, commands: [Int: ChaosCommand] = [:], topology: Topology = .demo) -> DashboardState {
-        var simulation = DemoSimulation(topology: topology, settings: SimulatorSettings(seed: 42), start: start)
-        var state = DashboardState(topology: topology, now: start)
-        for second in 0...seconds {
-            let now = start.adding(seconds: Double(second))
-            if let command = commands[second] { state.apply(contentsOf: simulation.apply(command, at: now)) }
-            state.apply(contentsOf: simulation.step(at: now))
-            state.apply(.tick(now))
-        }
-        return state
+        DemoSimulation.replay(topology: topology, settings: SimulatorSettings(seed: 42), start: start, seconds: seconds, commands: commands)
     }
 
     static func view(demo: Bool = true) -> ViewState {

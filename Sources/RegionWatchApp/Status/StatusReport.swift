@@ -2,6 +2,22 @@ import Foundation
 import RegionWatchCore
 import RegionWatchTerminal
 
+/// Encodes an optional as an explicit `null` when absent (synthesised `Codable` would omit the
+/// key, and scripts rely on every key being present).
+@propertyWrapper
+public struct ExplicitNull<Value: Encodable & Sendable>: Encodable, Sendable {
+    public var wrappedValue: Value?
+
+    public init(wrappedValue: Value?) {
+        self.wrappedValue = wrappedValue
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
+    }
+}
+
 /// The `status` command's report. The JSON names are an interface scripts depend on: null
 /// where a value is unknown, never a made-up zero.
 public struct StatusReport: Encodable, Sendable {
@@ -18,75 +34,33 @@ public struct StatusReport: Encodable, Sendable {
         var role: String
         var health: String
         var healthReasons: [String]
-        var errorRate: Double?
-        var p50Ms: Double?
-        var p99Ms: Double?
-        var requestsPerSecond: Double?
-        var trafficShare: Double?
-        var availability: Double?
-        var replicationLagSeconds: Double?
-        var replicationLagBytes: Double?
-        var replicationLagIsLowerBound: Bool?
-        var version: String?
+        @ExplicitNull var errorRate: Double?
+        @ExplicitNull var p50Ms: Double?
+        @ExplicitNull var p99Ms: Double?
+        @ExplicitNull var requestsPerSecond: Double?
+        @ExplicitNull var trafficShare: Double?
+        @ExplicitNull var availability: Double?
+        @ExplicitNull var replicationLagSeconds: Double?
+        @ExplicitNull var replicationLagBytes: Double?
+        @ExplicitNull var replicationLagIsLowerBound: Bool?
+        @ExplicitNull var version: String?
         var versions: [String: String]
-        var ageSeconds: Double?
-        var lastBackupAt: String?
-        var lastBackupSizeBytes: Double?
-        var lastBackupIntegrity: String?
+        @ExplicitNull var ageSeconds: Double?
+        @ExplicitNull var lastBackupAt: String?
+        @ExplicitNull var lastBackupSizeBytes: Double?
+        @ExplicitNull var lastBackupIntegrity: String?
 
-        enum CodingKeys: String, CodingKey {
-            case name, provider, role, health, healthReasons, errorRate, p50Ms, p99Ms, requestsPerSecond, trafficShare, availability
-            case replicationLagSeconds, replicationLagBytes, replicationLagIsLowerBound, version, versions, ageSeconds
-            case lastBackupAt, lastBackupSizeBytes, lastBackupIntegrity
-        }
-
-        // Written by hand so unknown values are explicit nulls (the synthesised form omits them).
-        public func encode(to encoder: Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(name, forKey: .name)
-            try container.encode(provider, forKey: .provider)
-            try container.encode(role, forKey: .role)
-            try container.encode(health, forKey: .health)
-            try container.encode(healthReasons, forKey: .healthReasons)
-            try container.encode(errorRate, forKey: .errorRate)
-            try container.encode(p50Ms, forKey: .p50Ms)
-            try container.encode(p99Ms, forKey: .p99Ms)
-            try container.encode(requestsPerSecond, forKey: .requestsPerSecond)
-            try container.encode(trafficShare, forKey: .trafficShare)
-            try container.encode(availability, forKey: .availability)
-            try container.encode(replicationLagSeconds, forKey: .replicationLagSeconds)
-            try container.encode(replicationLagBytes, forKey: .replicationLagBytes)
-            try container.encode(replicationLagIsLowerBound, forKey: .replicationLagIsLowerBound)
-            try container.encode(version, forKey: .version)
-            try container.encode(versions, forKey: .versions)
-            try container.encode(ageSeconds, forKey: .ageSeconds)
-            try container.encode(lastBackupAt, forKey: .lastBackupAt)
-            try container.encode(lastBackupSizeBytes, forKey: .lastBackupSizeBytes)
-            try container.encode(lastBackupIntegrity, forKey: .lastBackupIntegrity)
-        }
     }
 
     public struct ReplicationInfo: Encodable, Sendable {
         var from: String
         var to: String
-        var lagSeconds: Double?
-        var lagBytes: Double?
+        @ExplicitNull var lagSeconds: Double?
+        @ExplicitNull var lagBytes: Double?
         var lagIsLowerBound: Bool
         var state: String
-        var ageSeconds: Double?
+        @ExplicitNull var ageSeconds: Double?
 
-        enum CodingKeys: String, CodingKey { case from, to, lagSeconds, lagBytes, lagIsLowerBound, state, ageSeconds }
-
-        public func encode(to encoder: Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(from, forKey: .from)
-            try container.encode(to, forKey: .to)
-            try container.encode(lagSeconds, forKey: .lagSeconds)
-            try container.encode(lagBytes, forKey: .lagBytes)
-            try container.encode(lagIsLowerBound, forKey: .lagIsLowerBound)
-            try container.encode(state, forKey: .state)
-            try container.encode(ageSeconds, forKey: .ageSeconds)
-        }
     }
 
     public struct FailoverInfo: Encodable, Sendable {
@@ -98,19 +72,9 @@ public struct StatusReport: Encodable, Sendable {
         var name: String
         var kind: String
         var intervalSeconds: Double
-        var lastSuccessAgeSeconds: Double?
-        var lastError: String?
+        @ExplicitNull var lastSuccessAgeSeconds: Double?
+        @ExplicitNull var lastError: String?
 
-        enum CodingKeys: String, CodingKey { case name, kind, intervalSeconds, lastSuccessAgeSeconds, lastError }
-
-        public func encode(to encoder: Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(name, forKey: .name)
-            try container.encode(kind, forKey: .kind)
-            try container.encode(intervalSeconds, forKey: .intervalSeconds)
-            try container.encode(lastSuccessAgeSeconds, forKey: .lastSuccessAgeSeconds)
-            try container.encode(lastError, forKey: .lastError)
-        }
     }
 
     public struct EventCounters: Encodable, Sendable {

@@ -75,6 +75,34 @@ public struct DemoSimulation: Sendable {
     /// The region whose errors and latency the scripted incident raises (the primary).
     public var errorIncidentRegion: String? { topology.primaryRegion?.name ?? topology.regions.first?.name }
 
+    // MARK: Replaying
+
+    /// Replays the demo deterministically into a fresh dashboard state: one step (and one tick)
+    /// per second from `start` through `start + seconds`, applying `commands` at their second.
+    /// Used for snapshots, tests and benchmarks; the same arguments always give the same state.
+    ///
+    /// - Parameter onRound: receives each step's events, in order.
+    public static func replay(
+        topology: Topology = .demo,
+        settings: SimulatorSettings = SimulatorSettings(),
+        start: Timestamp,
+        seconds: Int,
+        commands: [Int: ChaosCommand] = [:],
+        onRound: ([DashboardEvent]) -> Void = { _ in }
+    ) -> DashboardState {
+        var simulation = DemoSimulation(topology: topology, settings: settings, start: start)
+        var state = DashboardState(topology: topology, now: start)
+        for second in 0...max(0, seconds) {
+            let now = start.adding(seconds: Double(second))
+            if let command = commands[second] { state.apply(contentsOf: simulation.apply(command, at: now)) }
+            let events = simulation.step(at: now)
+            onRound(events)
+            state.apply(contentsOf: events)
+            state.apply(.tick(now))
+        }
+        return state
+    }
+
     // MARK: Stepping
 
     /// Advances the world to `now` and returns the observations a collector would publish.

@@ -40,16 +40,8 @@ public struct Table: Widget {
 
     /// Indices of the columns shown in `width` cells, with their widths, in column order.
     public func layout(forWidth width: Int) -> [(index: Int, width: Int)] {
-        var chosen = Set<Int>()
-        var used = 0
-        let byPriority = columns.indices.sorted { columns[$0].priority != columns[$1].priority ? columns[$0].priority > columns[$1].priority : $0 < $1 }
-        for index in byPriority {
-            let extra = columns[index].width + (chosen.isEmpty ? 0 : columnSpacing)
-            if used + extra <= width {
-                chosen.insert(index)
-                used += extra
-            }
-        }
+        let chosen = PriorityFit.choose(widths: columns.map(\.width), priorities: columns.map(\.priority), available: width, separator: columnSpacing)
+        let used = chosen.reduce(0) { $0 + columns[$1].width } + max(0, chosen.count - 1) * columnSpacing
         var widths = columns.indices.filter(chosen.contains).map { (index: $0, width: columns[$0].width) }
         let leftover = width - used
         if leftover > 0, let flexible = widths.firstIndex(where: { columns[$0.index].isFlexible }) {

@@ -64,15 +64,7 @@ struct CompactView {
             (70, Span("err " + TextFit.fit(RegionText.errorRate(region), to: 5, alignment: .right) + " ", style: base)),
             (60, Span("p99 " + TextFit.fit(RegionText.p99(region), to: 6, alignment: .right) + " ", style: base)),
         ]
-        var chosen = Set<Int>()
-        var used = 0
-        for index in fields.indices.sorted(by: { fields[$0].priority > fields[$1].priority }) {
-            let fieldWidth = fields[index].span.width
-            if used + fieldWidth <= width {
-                chosen.insert(index)
-                used += fieldWidth
-            }
-        }
+        let chosen = PriorityFit.choose(widths: fields.map(\.span.width), priorities: fields.map(\.priority), available: width)
         return Line(fields.indices.filter(chosen.contains).map { fields[$0].span })
     }
 }

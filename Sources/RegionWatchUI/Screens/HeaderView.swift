@@ -53,16 +53,7 @@ struct HeaderView {
 
     /// Indices of the segments that fit, highest priority first.
     private func choose(_ segments: [Segment], width: Int) -> Set<Int> {
-        var chosen = Set<Int>()
-        var used = 0
-        for index in segments.indices.sorted(by: { segments[$0].priority > segments[$1].priority }) {
-            let segmentWidth = segments[index].line.width
-            if used + segmentWidth <= width {
-                chosen.insert(index)
-                used += segmentWidth
-            }
-        }
-        return chosen
+        PriorityFit.choose(widths: segments.map(\.line.width), priorities: segments.map(\.priority), available: width)
     }
 
     /// `3 regions  ● 2 ok  ▲ 1 degraded  ✖ 0 down  ◌ 0 stale │ primary us-east-1 │ failover: …`,
