@@ -81,6 +81,17 @@ struct DashboardEndToEndTests {
         #expect(before == after)
     }
 
+    @Test func aCrashStillRestoresTheTerminal() throws {
+        let session = try TmuxSession("stty -g > \"$XDG_STATE_HOME/before\"; '\(binary)' 2> \"$XDG_STATE_HOME/stderr\"; echo \"EXIT=$?\"; stty -g > \"$XDG_STATE_HOME/after\"; echo DONE", environment: ["REGIONWATCH_TEST_CRASH_AFTER_FIRST_FRAME": "1", "SWIFT_BACKTRACE": "enable=no"])
+        #expect(session.waitFor("DONE", within: 20), "\(session.screen())")
+        let screen = session.screen()
+        #expect(screen.contains("EXIT=132") || screen.contains("EXIT=133") || screen.contains("EXIT=134"), "died from the trap: \(screen)")
+        #expect(!session.isAlternateScreenOn)
+        let before = try String(contentsOfFile: session.scratch + "/before", encoding: .utf8)
+        let after = try String(contentsOfFile: session.scratch + "/after", encoding: .utf8)
+        #expect(before == after, "terminal settings restored after a crash")
+    }
+
     @Test func ctrlCTypedAtTheKeyboardQuitsCleanly() throws {
         // The trap keeps the parent shell alive (it gets the same SIGINT) to report the status.
         let session = try TmuxSession("trap 'echo SHELL-INT' INT; '\(binary)'; echo \"EXIT=$?\"")
@@ -222,6 +233,11 @@ struct CommandLineEndToEndTests {
         #expect(!session.isAlternateScreenOn)
         let stderr = try String(contentsOfFile: session.scratch + "/stderr", encoding: .utf8)
         #expect(stderr.contains("invalid YAML") && stderr.contains("not starting"))
+        // Reported even when the output is not a terminal.
+        let piped = try runProcess([binary, "--config", path])
+        #expect(piped.status == 2 && piped.standardError.contains("invalid YAML"))
+        let theme = try runProcess([binary, "--demo", "--theme", "no-such-theme"])
+        #expect(theme.status == 2 && theme.standardError.contains("no theme named 'no-such-theme'"))
     }
 
     @Test func usageErrorsAndVersion() throws {

@@ -87,7 +87,7 @@ enum Console {
 enum LogSetup {
     static func logger(path: String?, environment: [String: String]) -> Logger {
         let resolved = path ?? ConfigurationLocator(environment: environment).stateDirectory.map { $0 + "/regionwatch.log" }
-        let sink = resolved.flatMap { try? LogFileSink(path: $0) } ?? LogFileSink(discarding: ())
+        let sink = resolved.flatMap { try? LogFileSink(path: $0) } ?? LogFileSink.discarding()
         return Logger(label: "regionwatch") { label in FileLogHandler(label: label, sink: sink) }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RegionWatchCore
 import RegionWatchTerminal
+import RegionWatchUI
 
 /// `regionwatch run` (the default): the interactive dashboard.
 struct RunCommand: ParsableCommand {
@@ -28,29 +29,29 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let startedAt = ProcessStart.monotonicSeconds
         let environment = ProcessInfo.processInfo.environment
-        if let problem = TerminalAvailability.check(environment: environment) {
-            Console.error("regionwatch: cannot show the dashboard: \(problem). For a text report, run `regionwatch status` (add --json for scripts).")
-            throw ExitCode(3)
-        }
+        // Configuration and theme first: their errors matter more than where the output goes.
         let configuration = try source.loadConfiguration(environment: environment)
         let catalog = ThemeCatalog(environment: environment)
         let themeName = theme ?? configuration.display.theme ?? ThemeCatalog.defaultName
-        let loadedTheme: RegionWatchUI.Theme
+        let loadedTheme: Theme
         do {
             loadedTheme = try catalog.load(themeName)
         } catch {
             Console.error("regionwatch: \(error)")
             throw ExitCode(2)
         }
+        if let problem = TerminalAvailability.check(environment: environment) {
+            Console.error("regionwatch: cannot show the dashboard: \(problem). For a text report, run `regionwatch status` (add --json for scripts).")
+            throw ExitCode(3)
+        }
         let logger = LogSetup.logger(path: log, environment: environment)
         logger.info("starting", metadata: ["version": "\(RegionWatchCommand.version)", "configuration": "\(configuration.source)", "regions": "\(configuration.topology.regions.count)"])
-        let session = DashboardSession(
-            options: .init(
-                configuration: configuration, theme: loadedTheme, themeCatalog: catalog,
-                refreshSeconds: refresh ?? configuration.display.refreshSeconds ?? 1, startedAt: startedAt
-            ),
-            logger: logger
+        var options = DashboardSession.Options(
+            configuration: configuration, theme: loadedTheme, themeCatalog: catalog,
+            refreshSeconds: refresh ?? configuration.display.refreshSeconds ?? 1, startedAt: startedAt
         )
+        options.crashesAfterFirstFrame = environment["REGIONWATCH_TEST_CRASH_AFTER_FIRST_FRAME"] == "1"
+        let session = DashboardSession(options: options, logger: logger)
         let end: SessionEnd
         do {
             end = try session.run()
@@ -62,8 +63,6 @@ struct RunCommand: ParsableCommand {
         if end.exitStatus != 0 { throw ExitCode(end.exitStatus) }
     }
 }
-
-import RegionWatchUI
 
 /// Monotonic time at process start (first use happens at the top of `main`).
 public enum ProcessStart {

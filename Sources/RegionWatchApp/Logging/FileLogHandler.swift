@@ -58,10 +58,14 @@ public final class LogFileSink: Sendable {
         handle = Mutex(fileHandle)
     }
 
-    /// A sink that discards everything (when no log file can be opened).
-    public init(discarding: Void) {
-        path = "/dev/null"
+    private init(discardingInto path: String) {
+        self.path = path
         handle = Mutex(nil)
+    }
+
+    /// A sink that discards everything (when no log file can be opened).
+    public static func discarding() -> LogFileSink {
+        LogFileSink(discardingInto: "/dev/null")
     }
 
     func write(_ line: String) {

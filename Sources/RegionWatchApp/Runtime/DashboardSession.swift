@@ -29,6 +29,9 @@ public final class DashboardSession {
         public var refreshSeconds: Double
         /// Monotonic seconds at process start, for the time-to-first-frame log line.
         public var startedAt: Double
+        /// Crash on purpose after the first frame, so tests can prove a crash restores the
+        /// terminal (set by `REGIONWATCH_TEST_CRASH_AFTER_FIRST_FRAME=1`).
+        public var crashesAfterFirstFrame = false
 
         public init(configuration: RegionWatchConfiguration, theme: Theme, themeCatalog: ThemeCatalog, refreshSeconds: Double, startedAt: Double) {
             self.configuration = configuration
@@ -138,6 +141,10 @@ public final class DashboardSession {
         if loop.framesRendered == 1 {
             let milliseconds = (MonotonicClock.seconds() - options.startedAt) * 1000
             logger.info("first frame drawn", metadata: ["millisecondsSinceStart": "\(Format.fixed(milliseconds, decimals: 1))"])
+            if options.crashesAfterFirstFrame {
+                logger.critical("crashing on request (REGIONWATCH_TEST_CRASH_AFTER_FIRST_FRAME)")
+                fatalError("crash requested by REGIONWATCH_TEST_CRASH_AFTER_FIRST_FRAME")
+            }
         }
     }
 

@@ -44,13 +44,6 @@ public struct DashboardState: Equatable, Sendable {
         evaluator = HealthEvaluator(thresholds: topology.thresholds, objectives: topology.objectives)
     }
 
-    public static func == (lhs: DashboardState, rhs: DashboardState) -> Bool {
-        lhs.topology == rhs.topology && lhs.now == rhs.now && lhs.regions == rhs.regions
-            && lhs.replicationLinks == rhs.replicationLinks && lhs.collectors == rhs.collectors
-            && lhs.recentNotices == rhs.recentNotices && lhs.ingest == rhs.ingest && lhs.bus == rhs.bus
-            && lhs.failover == rhs.failover && lhs.unknownRegionObservations == rhs.unknownRegionObservations
-    }
-
     // MARK: Reading
 
     /// The region called `name`, if configured.

@@ -4,7 +4,7 @@
 /// probe failures or an error rate past the down threshold → DOWN; error rate, p99 latency,
 /// single probe failures, replication lag past the RPO, a broken inbound link, a failed or old
 /// backup, or any health signal gone stale → DEGRADED. A stale signal can never keep a region OK.
-public struct HealthEvaluator: Sendable {
+public struct HealthEvaluator: Equatable, Sendable {
     public var thresholds: HealthThresholds
     public var objectives: RecoveryObjectives
 

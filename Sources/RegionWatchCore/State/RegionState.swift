@@ -31,7 +31,7 @@ public struct RegionState: Equatable, Sendable {
         newestObservation.map { max(0, now.seconds(since: $0)) }
     }
 
-    /// The version most services run here (the most common one), for the overview column.
+    /// The version shown in the overview: the `api` service's, else the most common one.
     public var primaryVersion: String? {
         if let api = versions["api"] { return api }
         var counts: [String: Int] = [:]

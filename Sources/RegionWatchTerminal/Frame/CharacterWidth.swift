@@ -5,7 +5,7 @@ public enum CharacterWidth {
     /// combining marks and zero-width characters, otherwise 1. Control characters count 1 (the
     /// frame replaces them before drawing).
     public static func of(_ character: Character) -> Int {
-        if let ascii = character.asciiValue { return ascii >= 0x20 && ascii != 0x7F ? 1 : 1 }
+        if character.isASCII { return 1 }
         guard let first = character.unicodeScalars.first else { return 0 }
         if character.unicodeScalars.count > 1 {
             // Emoji sequences (flags, ZWJ, keycaps, VS16) are drawn wide by modern terminals.

@@ -11,7 +11,14 @@ enum CrashRestore {
     private nonisolated(unsafe) static var hasSavedSettings = false
     private nonisolated(unsafe) static var restoreBytes: UnsafeMutablePointer<UInt8>?
     private nonisolated(unsafe) static var restoreByteCount = 0
-    private nonisolated(unsafe) static var previousActions: [Int32: sigaction] = [:]
+    /// Previous handlers, indexed by signal number: a plain array the handler can read without
+    /// allocating or hashing.
+    private nonisolated(unsafe) static var previousActions: UnsafeMutablePointer<sigaction> = {
+        let table = UnsafeMutablePointer<sigaction>.allocate(capacity: 65)
+        table.initialize(repeating: sigaction(), count: 65)
+        return table
+    }()
+    private nonisolated(unsafe) static var isArmed = false
     private static let fatalSignals: [Int32] = [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP]
 
     /// Saves the terminal settings before curses changes them.
@@ -39,27 +46,25 @@ enum CrashRestore {
             }
             sigemptyset(&action.sa_mask)
             action.sa_flags = 0
-            var previous = sigaction()
-            sigaction(signalNumber, &action, &previous)
-            previousActions[signalNumber] = previous
+            sigaction(signalNumber, &action, previousActions + Int(signalNumber))
         }
+        isArmed = true
     }
 
     /// Puts back the previous handlers after a normal shutdown.
     static func disarm() {
-        for (signalNumber, previous) in previousActions {
-            var action = previous
-            sigaction(signalNumber, &action, nil)
+        guard isArmed else { return }
+        isArmed = false
+        for signalNumber in fatalSignals {
+            sigaction(signalNumber, previousActions + Int(signalNumber), nil)
         }
-        previousActions = [:]
     }
 
     /// Async-signal-safe: only tcsetattr, write, sigaction and raise.
     private static func restoreAndReraise(_ signalNumber: Int32) {
         if hasSavedSettings { tcsetattr(STDIN_FILENO, TCSANOW, &savedSettings) }
         if let restoreBytes { _ = write(STDOUT_FILENO, restoreBytes, restoreByteCount) }
-        var action = previousActions[signalNumber] ?? sigaction()
-        sigaction(signalNumber, &action, nil)
+        sigaction(signalNumber, previousActions + Int(signalNumber), nil)
         raise(signalNumber)
     }
 }
