@@ -24,6 +24,8 @@ public struct DashboardState: Equatable, Sendable {
 
     private var regionIndex: [String: Int]
     private var linkIndex: [LinkKey: Int] = [:]
+    /// Positions in `replicationLinks` of the links into each region.
+    private var inboundLinkPositions: [String: [Int]] = [:]
     private var collectorIndex: [String: Int] = [:]
     private let evaluator: HealthEvaluator
     /// Stale threshold for a source before its collector has reported an interval.
@@ -53,7 +55,7 @@ public struct DashboardState: Equatable, Sendable {
 
     /// Replication links whose target is `region`.
     public func inboundLinks(of region: String) -> [ReplicationLinkState] {
-        replicationLinks.filter { $0.to == region }
+        inboundLinkPositions[region]?.map { replicationLinks[$0] } ?? []
     }
 
     /// Replication links that touch `region` at either end.
@@ -163,6 +165,7 @@ public struct DashboardState: Equatable, Sendable {
             index = replicationLinks.count
             replicationLinks.append(ReplicationLinkState(from: sample.from, to: sample.to))
             linkIndex[key] = index
+            inboundLinkPositions[sample.to, default: []].append(index)
         }
         var link = replicationLinks[index]
         if let observedAt = link.observedAt, sample.observedAt < observedAt { return }

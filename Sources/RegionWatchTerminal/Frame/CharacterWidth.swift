@@ -19,6 +19,9 @@ public enum CharacterWidth {
     public static func of(_ scalar: Unicode.Scalar) -> Int {
         let value = scalar.value
         if value < 0x300 { return 1 }
+        // Box drawing, block elements and most geometric shapes: the dashboard's own glyphs,
+        // answered without a Unicode property lookup.
+        if value >= 0x2500, value <= 0x25FC { return 1 }
         switch scalar.properties.generalCategory {
         case .nonspacingMark, .enclosingMark, .format: return 0
         default: break
@@ -29,6 +32,7 @@ public enum CharacterWidth {
 
     /// Total cells taken by `text`.
     public static func of(_ text: String) -> Int {
+        if text.utf8.allSatisfy({ $0 < 0x80 }) { return text.utf8.count }
         var total = 0
         for character in text { total += of(character) }
         return total

@@ -44,6 +44,9 @@ public struct Frame: Equatable, Sendable {
     public mutating func write(_ text: String, x: Int, y: Int, style: Style, clip: Rect? = nil) -> Int {
         let bounds = (clip ?? area).intersection(area)
         guard y >= bounds.y, y < bounds.maxY else { return x + CharacterWidth.of(text) }
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
+            return writePrintableASCII(text, x: x, y: y, style: style, bounds: bounds)
+        }
         var column = x
         for character in text {
             if column >= bounds.maxX { break }
@@ -54,7 +57,10 @@ public struct Frame: Equatable, Sendable {
             } else {
                 cellWidth = CharacterWidth.of(character)
                 if cellWidth == 0 { continue }
-                if character.unicodeScalars.first.map({ $0.properties.generalCategory == .control }) ?? false { shown = "�"; cellWidth = 1 }
+                if let first = character.unicodeScalars.first, (0x80...0x9F).contains(first.value) {
+                    shown = "�"
+                    cellWidth = 1
+                }
             }
             if column < bounds.x {
                 column += cellWidth
@@ -70,6 +76,19 @@ public struct Frame: Equatable, Sendable {
                 setCell(x: column + 1, y: y, Cell(character: " ", style: style, isContinuation: true))
             }
             column += cellWidth
+        }
+        return column
+    }
+
+    /// The common case: printable ASCII, one cell per byte, no grapheme breaking needed.
+    private mutating func writePrintableASCII(_ text: String, x: Int, y: Int, style: Style, bounds: Rect) -> Int {
+        var column = x
+        for byte in text.utf8 {
+            if column >= bounds.maxX { break }
+            if column >= bounds.x {
+                setCell(x: column, y: y, Cell(character: Character(Unicode.Scalar(byte)), style: style))
+            }
+            column += 1
         }
         return column
     }

@@ -41,13 +41,15 @@ public struct Block: Widget {
     public func render(in area: Rect, into frame: inout Frame) {
         guard area.width >= 2, area.height >= 2 else { return }
         if let fillStyle { frame.fill(area, style: fillStyle) }
-        let horizontal = String(repeating: borders.horizontal, count: area.width - 2)
-        frame.write(String(borders.topLeft) + horizontal + String(borders.topRight), x: area.x, y: area.y, style: borderStyle, clip: area)
-        frame.write(String(borders.bottomLeft) + horizontal + String(borders.bottomRight), x: area.x, y: area.maxY - 1, style: borderStyle, clip: area)
-        for row in (area.y + 1)..<(area.maxY - 1) {
-            frame.write(String(borders.vertical), x: area.x, y: row, style: borderStyle)
-            frame.write(String(borders.vertical), x: area.maxX - 1, y: row, style: borderStyle)
-        }
+        // Border characters are all one cell wide: set cells directly (no text layout needed).
+        frame.fill(Rect(x: area.x + 1, y: area.y, width: area.width - 2, height: 1), character: borders.horizontal, style: borderStyle)
+        frame.fill(Rect(x: area.x + 1, y: area.maxY - 1, width: area.width - 2, height: 1), character: borders.horizontal, style: borderStyle)
+        frame.fill(Rect(x: area.x, y: area.y + 1, width: 1, height: area.height - 2), character: borders.vertical, style: borderStyle)
+        frame.fill(Rect(x: area.maxX - 1, y: area.y + 1, width: 1, height: area.height - 2), character: borders.vertical, style: borderStyle)
+        frame.setCell(x: area.x, y: area.y, Cell(character: borders.topLeft, style: borderStyle))
+        frame.setCell(x: area.maxX - 1, y: area.y, Cell(character: borders.topRight, style: borderStyle))
+        frame.setCell(x: area.x, y: area.maxY - 1, Cell(character: borders.bottomLeft, style: borderStyle))
+        frame.setCell(x: area.maxX - 1, y: area.maxY - 1, Cell(character: borders.bottomRight, style: borderStyle))
         let titleClip = Rect(x: area.x + 1, y: area.y, width: area.width - 2, height: 1)
         var noteStart = area.maxX - 1
         if let note, area.width > 8 {
