@@ -72,6 +72,17 @@ struct SourceOptions: ParsableArguments {
     }
 }
 
+/// Where the log goes; shared by every command that collects.
+struct LogOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Log file (default: $XDG_STATE_HOME/regionwatch/regionwatch.log).", valueName: "FILE"))
+    var log: String?
+
+    /// A logger writing to the chosen file (never to the terminal).
+    func logger(environment: [String: String]) -> Logger {
+        LogSetup.logger(path: log, environment: environment)
+    }
+}
+
 /// Writes to standard error and standard output without buffering surprises.
 enum Console {
     static func error(_ line: String) {

@@ -19,8 +19,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds between redraws of live data (0.1–60; default 1). Keys redraw at once.", valueName: "SECONDS"))
     var refresh: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Log file (default: $XDG_STATE_HOME/regionwatch/regionwatch.log).", valueName: "FILE"))
-    var log: String?
+    @OptionGroup var logging: LogOptions
 
     func validate() throws {
         if let refresh, !(0.1...60).contains(refresh) { throw ValidationError("--refresh must be between 0.1 and 60 seconds") }
@@ -44,7 +43,7 @@ struct RunCommand: ParsableCommand {
             Console.error("regionwatch: cannot show the dashboard: \(problem). For a text report, run `regionwatch status` (add --json for scripts).")
             throw ExitCode(3)
         }
-        let logger = LogSetup.logger(path: log, environment: environment)
+        let logger = logging.logger(environment: environment)
         logger.info("starting", metadata: ["version": "\(RegionWatchCommand.version)", "configuration": "\(configuration.source)", "regions": "\(configuration.topology.regions.count)"])
         var options = DashboardSession.Options(
             configuration: configuration, theme: loadedTheme, themeCatalog: catalog,

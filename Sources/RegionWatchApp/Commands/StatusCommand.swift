@@ -17,8 +17,7 @@ struct StatusCommand: ParsableCommand {
     @Flag(name: .long, help: "Print JSON (stable names, null where unknown) instead of a table.")
     var json = false
 
-    @Option(name: .long, help: ArgumentHelp("Log file (default: $XDG_STATE_HOME/regionwatch/regionwatch.log).", valueName: "FILE"))
-    var log: String?
+    @OptionGroup var logging: LogOptions
 
     func validate() throws {
         if let wait, !(0...3600).contains(wait) { throw ValidationError("--wait must be between 0 and 3600 seconds") }
@@ -27,7 +26,7 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
         let configuration = try source.loadConfiguration(environment: environment)
-        let logger = LogSetup.logger(path: log, environment: environment)
+        let logger = logging.logger(environment: environment)
         let state = StatusCollection.collect(configuration: configuration, seconds: wait ?? configuration.longestIntervalSeconds, clock: SystemWallClock())
         logger.info("status collected", metadata: ["regions": "\(state.regions.count)", "events": "\(state.bus.publishedEvents)"])
         if json {
