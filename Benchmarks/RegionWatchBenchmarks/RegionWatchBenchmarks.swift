@@ -16,6 +16,7 @@ struct RegionWatchBenchmarks {
         print("regionwatch benchmarks (\(regions) regions, \(iterations) iterations; lower is better)")
         if which == "render" || which == "all" { renderBenchmarks(regions: regions, iterations: iterations) }
         if which == "apply" || which == "all" { applyBenchmark(regions: regions) }
+        if which == "otlp" || which == "all" { OTLPBenchmarks.run(iterations: max(20, iterations / 20)) }
     }
 
     static func option(_ name: String, in arguments: [String]) -> Int? {

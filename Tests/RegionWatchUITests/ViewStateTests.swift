@@ -142,16 +142,20 @@ struct ViewStateTests {
         #expect(CommandParser.complete("zzz x", regions: ["a"], themes: []) == "zzz x")
     }
 
-    @Test func keyMapHasNoConflictsAndEveryActionIsReachable() {
-        var seen: [Key: UIAction] = [:]
+    @Test func keyMapHasNoConflictsWithinAContext() {
+        var seen: [KeyContext: [Key: UIAction]] = [:]
         for binding in KeyMap.bindings {
             for key in binding.keys {
-                #expect(seen[key] == nil, "\(key) bound twice")
-                seen[key] = binding.action
+                #expect(seen[binding.context]?[key] == nil, "\(key) bound twice in \(binding.context)")
+                seen[binding.context, default: [:]][key] = binding.action
             }
         }
-        #expect(KeyMap.action(for: .character("X"), isDemo: false) == nil)
-        #expect(KeyMap.action(for: .character("X"), isDemo: true) == .chaosTakeDown)
-        #expect(KeyMap.action(for: .character("z"), isDemo: true) == nil)
+        #expect(KeyMap.action(for: .character("X"), in: .overview, isDemo: false) == nil)
+        #expect(KeyMap.action(for: .character("X"), in: .overview, isDemo: true) == .chaosTakeDown)
+        #expect(KeyMap.action(for: .character("z"), in: .overview, isDemo: true) == nil)
+        #expect(KeyMap.action(for: .character("h"), in: .overview, isDemo: false) == .back)
+        #expect(KeyMap.action(for: .character("h"), in: .waterfall, isDemo: false) == .collapse, "screens override global keys")
+        #expect(KeyMap.action(for: .character("s"), in: .traces, isDemo: false) == .cycleSort)
+        #expect(KeyMap.action(for: .character("s"), in: .overview, isDemo: false) == nil)
     }
 }

@@ -20,7 +20,7 @@ struct CheckConfigCommand: ParsableCommand {
             throw ExitCode(2)
         }
         do {
-            let (configuration, warnings) = try ConfigurationParser.parse(text, file: file)
+            let (configuration, warnings) = try ConfigurationParser.parse(text, file: file, environment: ProcessInfo.processInfo.environment)
             for warning in warnings { Console.output(warning.description + "\n") }
             let regions = configuration.topology.regions.count
             let collectors = configuration.collectors.count

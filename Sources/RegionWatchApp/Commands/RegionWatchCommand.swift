@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import RegionWatchCollectors
 import RegionWatchCore
 
 /// The `regionwatch` command line.
@@ -35,8 +36,14 @@ struct SourceOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Seed for the simulator, for a reproducible demo.", valueName: "N"))
     var seed: UInt64?
 
+    @Option(name: .customLong("otlp-listen"), help: ArgumentHelp("Where the OTLP/HTTP trace receiver listens (default 127.0.0.1:4318), or 'off'.", valueName: "HOST:PORT|off"))
+    var otlpListen: String?
+
     func validate() throws {
         if config != nil, demo { throw ValidationError("--config and --demo cannot be used together") }
+        if let otlpListen, otlpListen.lowercased() != "off", OTLPReceiverSettings.parseListenAddress(otlpListen) == nil {
+            throw ValidationError("--otlp-listen must be HOST:PORT (for example 127.0.0.1:4318) or off")
+        }
     }
 
     /// Loads the configuration, printing every problem to standard error when it is invalid.
@@ -56,7 +63,7 @@ struct SourceOptions: ParsableArguments {
                 throw ExitCode(2)
             }
             do {
-                let (parsed, warnings) = try ConfigurationParser.parse(text, file: path)
+                let (parsed, warnings) = try ConfigurationParser.parse(text, file: path, environment: environment)
                 for warning in warnings { Console.error(warning.description) }
                 configuration = parsed
             } catch {
@@ -68,6 +75,7 @@ struct SourceOptions: ParsableArguments {
             configuration = .builtInDemo()
         }
         if let seed { configuration = configuration.withSeed(seed) }
+        if let otlpListen, let moved = configuration.withOTLPListen(otlpListen) { configuration = moved }
         return configuration
     }
 }

@@ -43,16 +43,16 @@ public enum StatusCollection {
     public static func collect(configuration: RegionWatchConfiguration, seconds: Double, clock: WallClock) -> DashboardState {
         let pipeline = CollectionPipeline(configuration: configuration, clock: clock)
         let subscription = pipeline.bus.subscribe(capacity: 1_000_000)
-        var state = DashboardState(topology: configuration.topology, now: clock.now())
+        var state = DashboardState(topology: configuration.topology, now: clock.now(), traceLimits: configuration.traceLimits)
         pipeline.start()
         let deadline = MonotonicClock.seconds() + seconds
         repeat {
-            state.apply(contentsOf: subscription.drain())
+            pipeline.apply(subscription.drain(), to: &state)
             let remaining = deadline - MonotonicClock.seconds()
             if remaining > 0 { usleep(useconds_t(min(remaining, 0.05) * 1_000_000)) }
         } while MonotonicClock.seconds() < deadline
         pipeline.cancel()
-        state.apply(contentsOf: subscription.drain())
+        pipeline.apply(subscription.drain(), to: &state)
         state.apply(.busStatistics(BusStatistics(droppedEvents: subscription.droppedCount, publishedEvents: pipeline.bus.publishedCount)))
         state.apply(.tick(clock.now()))
         return state

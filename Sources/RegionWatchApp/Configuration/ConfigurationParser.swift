@@ -5,15 +5,17 @@ import Yams
 /// Parses and validates a configuration file. Every problem is reported with its line; an
 /// invalid file never yields a configuration.
 public enum ConfigurationParser {
-    static let topLevelKeys = ["topology", "pattern", "objectives", "regions", "health", "collectors", "ui"]
+    static let topLevelKeys = ["topology", "pattern", "objectives", "regions", "health", "collectors", "traces", "ui"]
     static let regionKeys = ["name", "provider", "role", "traffic"]
-    static let healthKeys = ["errorRateDegraded", "errorRateDown", "p99DegradedMs", "probeFailuresDegraded", "probeFailuresDown", "staleAfterIntervals", "backupMaxAge"]
-    static let simulatorKeys = ["kind", "name", "interval", "seed", "scriptedIncident", "incidentEvery", "requestsPerSecond", "versions"]
+    static let healthKeys = ["errorRateDegraded", "errorRateDown", "p99DegradedMs", "probeFailuresDegraded", "probeFailuresDown", "staleAfterIntervals", "backupMaxAge", "hopSlowMs"]
+    static let simulatorKeys = ["kind", "name", "interval", "seed", "scriptedIncident", "incidentEvery", "requestsPerSecond", "tracesPerSecond", "versions"]
+    static let otlpKeys = ["kind", "name", "listen", "maxBodySize", "token", "tokenEnv", "regionFrom"]
 
     /// Parses `text` read from `file`. Returns the configuration and any warnings, or throws
     /// `DiagnosticsError` with every problem found.
-    public static func parse(_ text: String, file: String) throws(DiagnosticsError) -> (RegionWatchConfiguration, [Diagnostic]) {
+    public static func parse(_ text: String, file: String, environment: [String: String] = [:]) throws(DiagnosticsError) -> (RegionWatchConfiguration, [Diagnostic]) {
         let reader = YAMLReader(file: file)
+        reader.environment = environment
         let configuration = read(text, reader: reader, file: file)
         if reader.hasErrors || configuration == nil {
             throw DiagnosticsError(reader.diagnostics)
@@ -55,6 +57,12 @@ public enum ConfigurationParser {
             if let value = ui["refresh"]?.value { display.refreshSeconds = reader.duration(value, "ui.refresh", range: 0.1...60) }
         }
 
+        var traceLimits = TraceStoreLimits()
+        if let node = entries["traces"]?.value, let traces = reader.mapping(node, "traces", allowedKeys: ["maxSpans", "maxMemory"]) {
+            if let value = traces["maxSpans"]?.value, let count = reader.integer(value, "traces.maxSpans", range: 100...100_000_000) { traceLimits.maxSpans = count }
+            if let value = traces["maxMemory"]?.value, let bytes = reader.byteSize(value, "traces.maxMemory", range: 1_048_576...(1 << 40)) { traceLimits.maxBytes = bytes }
+        }
+
         let topology = Topology(name: name, pattern: pattern, objectives: objectives, regions: regions, thresholds: thresholds)
         var collectors: [CollectorConfiguration] = []
         if let node = entries["collectors"]?.value {
@@ -62,7 +70,7 @@ public enum ConfigurationParser {
         } else {
             reader.error(root, "collectors", "missing: list at least one collector (kinds: \(CollectorConfiguration.kinds.joined(separator: ", ")))")
         }
-        return RegionWatchConfiguration(topology: topology, collectors: collectors, display: display, source: file)
+        return RegionWatchConfiguration(topology: topology, collectors: collectors, display: display, traceLimits: traceLimits, source: file)
     }
 
     private static func readObjectives(_ node: Node, reader: YAMLReader) -> RecoveryObjectives {
@@ -140,6 +148,7 @@ public enum ConfigurationParser {
                 thresholds.backupMaxAgeSeconds = parsed
             }
         }
+        if let value = entries["hopSlowMs"]?.value, let parsed = reader.number(value, "health.hopSlowMs", range: 0.001...3_600_000) { thresholds.hopSlowMilliseconds = parsed }
         if thresholds.errorRateDown <= thresholds.errorRateDegraded {
             reader.error(node, "health.errorRateDown", "must be above errorRateDegraded (\(Format.percent(thresholds.errorRateDown)) ≤ \(Format.percent(thresholds.errorRateDegraded)))")
         }
@@ -168,6 +177,8 @@ public enum ConfigurationParser {
             switch kind {
             case "simulator":
                 collector = readSimulator(item, path: path, topology: topology, reader: reader)
+            case "otlp":
+                collector = readOTLP(item, path: path, reader: reader)
             default:
                 let suggestion = YAMLReader.closest(kind, in: CollectorConfiguration.kinds).map { " (did you mean '\($0)'?)" } ?? ""
                 reader.error(kindNode, "\(path).kind", "unknown collector kind '\(kind)'\(suggestion); known kinds: \(CollectorConfiguration.kinds.joined(separator: ", "))")
@@ -193,10 +204,63 @@ public enum ConfigurationParser {
         if let value = entries["scriptedIncident"]?.value, let flag = reader.boolean(value, "\(path).scriptedIncident") { settings.scriptedIncident = flag }
         if let value = entries["incidentEvery"]?.value, let seconds = reader.duration(value, "\(path).incidentEvery", range: 200...(7 * 86_400)) { settings.incidentRepeatSeconds = seconds }
         if let value = entries["requestsPerSecond"]?.value, let rate = reader.number(value, "\(path).requestsPerSecond", range: 0...10_000_000) { settings.totalRequestsPerSecond = rate }
+        if let value = entries["tracesPerSecond"]?.value, let rate = reader.number(value, "\(path).tracesPerSecond", range: 0...10_000) { settings.tracesPerSecond = rate }
         if let value = entries["versions"]?.value {
             settings.versions = readVersions(value, path: "\(path).versions", topology: topology, reader: reader)
         }
         return .simulator(settings)
+    }
+
+    private static func readOTLP(_ node: Node, path: String, reader: YAMLReader) -> CollectorConfiguration? {
+        guard let entries = reader.mapping(node, path, allowedKeys: otlpKeys) else { return nil }
+        var settings = OTLPReceiverSettings()
+        if let value = entries["name"]?.value, let name = reader.string(value, "\(path).name") { settings.name = name }
+        if let value = entries["listen"]?.value, let text = reader.string(value, "\(path).listen") {
+            if let (host, port) = OTLPReceiverSettings.parseListenAddress(text) {
+                settings.host = host
+                settings.port = port
+                if !["127.0.0.1", "::1", "localhost"].contains(host) {
+                    reader.warning(value, "\(path).listen", "listening on \(host), not only on this machine: set a token")
+                }
+            } else {
+                reader.error(value, "\(path).listen", "'\(text)' is not HOST:PORT (for example 127.0.0.1:4318 or [::1]:4318)")
+            }
+        }
+        if let value = entries["maxBodySize"]?.value, let bytes = reader.byteSize(value, "\(path).maxBodySize", range: 1024...(1 << 30)) { settings.maxBodyBytes = bytes }
+        if entries["token"] != nil, entries["tokenEnv"] != nil {
+            reader.error(node, "\(path).token", "give either token or tokenEnv, not both")
+        } else if let value = entries["token"]?.value {
+            settings.bearerToken = reader.string(value, "\(path).token")
+        } else if let value = entries["tokenEnv"]?.value, let variable = reader.string(value, "\(path).tokenEnv") {
+            if let token = reader.environment[variable], !token.isEmpty {
+                settings.bearerToken = token
+            } else {
+                reader.error(value, "\(path).tokenEnv", "environment variable \(variable) is not set")
+            }
+        }
+        if let value = entries["regionFrom"]?.value, let items = reader.sequence(value, "\(path).regionFrom") {
+            for (index, item) in items.enumerated() {
+                let rulePath = "\(path).regionFrom[\(index)]"
+                guard let rule = reader.mapping(item, rulePath, allowedKeys: ["attribute", "map"]) else { continue }
+                guard let attributeNode = rule["attribute"]?.value, let attribute = reader.string(attributeNode, "\(rulePath).attribute") else {
+                    if rule["attribute"] == nil { reader.error(item, "\(rulePath).attribute", "missing: the resource attribute to read the region from") }
+                    continue
+                }
+                var mapping: [String: String] = [:]
+                if let mapNode = rule["map"]?.value {
+                    guard case .mapping(let pairs) = mapNode else {
+                        reader.error(mapNode, "\(rulePath).map", "expected a mapping of attribute value to region, found \(reader.describe(mapNode))")
+                        continue
+                    }
+                    for (from, to) in pairs {
+                        guard let key = reader.string(from, "\(rulePath).map"), let region = reader.string(to, "\(rulePath).map.\(key)") else { continue }
+                        mapping[key] = region
+                    }
+                }
+                settings.attribution.rules.append(RegionAttribution.Rule(attribute: attribute, mapping: mapping))
+            }
+        }
+        return .otlp(settings)
     }
 
     private static func readVersions(_ node: Node, path: String, topology: Topology, reader: YAMLReader) -> [String: [String: String]] {

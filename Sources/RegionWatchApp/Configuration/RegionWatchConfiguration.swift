@@ -4,11 +4,13 @@ import RegionWatchCore
 /// A collector entry of the `collectors:` list.
 public enum CollectorConfiguration: Equatable, Sendable {
     case simulator(SimulatorSettings)
+    case otlp(OTLPReceiverSettings)
 
     /// The collector's unique name.
     public var name: String {
         switch self {
         case .simulator(let settings): settings.name
+        case .otlp(let settings): settings.name
         }
     }
 
@@ -16,11 +18,20 @@ public enum CollectorConfiguration: Equatable, Sendable {
     public var kind: String {
         switch self {
         case .simulator: "simulator"
+        case .otlp: "otlp"
+        }
+    }
+
+    /// Seconds between collection rounds (a push receiver reports every few seconds).
+    public var intervalSeconds: Double {
+        switch self {
+        case .simulator(let settings): settings.intervalSeconds
+        case .otlp: 1
         }
     }
 
     /// Kinds the `collectors:` list accepts.
-    public static let kinds = ["simulator"]
+    public static let kinds = ["simulator", "otlp"]
 }
 
 /// Display settings from the `ui:` section.
@@ -41,23 +52,46 @@ public struct RegionWatchConfiguration: Equatable, Sendable {
     public var topology: Topology
     public var collectors: [CollectorConfiguration]
     public var display: DisplayConfiguration
+    /// Bounds of the trace store.
+    public var traceLimits: TraceStoreLimits
     /// Where it came from: a file path, or "built-in demo".
     public var source: String
 
-    public init(topology: Topology, collectors: [CollectorConfiguration], display: DisplayConfiguration = DisplayConfiguration(), source: String) {
+    public init(topology: Topology, collectors: [CollectorConfiguration], display: DisplayConfiguration = DisplayConfiguration(), traceLimits: TraceStoreLimits = TraceStoreLimits(), source: String) {
         self.topology = topology
         self.collectors = collectors
         self.display = display
+        self.traceLimits = traceLimits
         self.source = source
     }
 
-    /// The built-in demo (examples/demo.yaml says the same in YAML).
+    /// The built-in demo (examples/demo.yaml says the same in YAML): the simulator, and an
+    /// OTLP receiver on 127.0.0.1:4318 so any instrumented service can join in.
     public static func builtInDemo(seed: UInt64 = 42) -> RegionWatchConfiguration {
         RegionWatchConfiguration(
             topology: .demo,
-            collectors: [.simulator(SimulatorSettings(seed: seed))],
+            collectors: [.simulator(SimulatorSettings(seed: seed)), .otlp(OTLPReceiverSettings())],
             source: "built-in demo"
         )
+    }
+
+    /// This configuration with the OTLP receiver moved to `listen` (`HOST:PORT`), added when
+    /// there is none, or removed with `off`. `nil` when `listen` is malformed.
+    public func withOTLPListen(_ listen: String) -> RegionWatchConfiguration? {
+        var copy = self
+        if listen.lowercased() == "off" {
+            copy.collectors.removeAll { $0.kind == "otlp" }
+            return copy
+        }
+        guard let (host, port) = OTLPReceiverSettings.parseListenAddress(listen) else { return nil }
+        if let index = copy.collectors.firstIndex(where: { $0.kind == "otlp" }), case .otlp(var settings) = copy.collectors[index] {
+            settings.host = host
+            settings.port = port
+            copy.collectors[index] = .otlp(settings)
+        } else {
+            copy.collectors.append(.otlp(OTLPReceiverSettings(host: host, port: port)))
+        }
+        return copy
     }
 
     /// Whether a simulator feeds this configuration (enables the demo chaos keys).
@@ -78,10 +112,6 @@ public struct RegionWatchConfiguration: Equatable, Sendable {
 
     /// The longest collection interval, used as "one interval" by `status`.
     public var longestIntervalSeconds: Double {
-        collectors.map { collector in
-            switch collector {
-            case .simulator(let settings): settings.intervalSeconds
-            }
-        }.max() ?? 1
+        collectors.map(\.intervalSeconds).max() ?? 1
     }
 }

@@ -4,6 +4,8 @@ import Yams
 /// stopping at the first, so `check-config` can report them all.
 final class YAMLReader {
     let file: String
+    /// Environment for values the configuration names by variable (tokens, DSNs).
+    var environment: [String: String] = [:]
     private var collected: [Diagnostic] = []
 
     /// Every problem found, in file order (problems without a line last).
@@ -183,6 +185,36 @@ final class YAMLReader {
             return nil
         }
         return checkRange(seconds, range, node, path)
+    }
+
+    /// A byte size: `8MiB`, `512KiB`, `1GiB`, `10MB`, or a number of bytes.
+    func byteSize(_ node: Node, _ path: String, range: ClosedRange<Int>) -> Int? {
+        guard case .scalar(let scalar) = node else {
+            error(node, path, "expected a size such as 8MiB, found \(describe(node))")
+            return nil
+        }
+        let text = scalar.string.trimmed()
+        let units: [(String, Int)] = [("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824), ("KB", 1000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("B", 1)]
+        var bytes: Int?
+        if let plain = Int(text) {
+            bytes = plain
+        } else {
+            for (suffix, scale) in units where text.hasSuffix(suffix) {
+                if let number = Double(text.dropLast(suffix.count).trimmed()), number >= 0, number * Double(scale) < 9e18 {
+                    bytes = Int(number * Double(scale))
+                }
+                break
+            }
+        }
+        guard let bytes else {
+            error(node, path, "'\(text)' is not a size (use forms like 512KiB, 8MiB, 1GiB)")
+            return nil
+        }
+        guard range.contains(bytes) else {
+            error(node, path, "\(bytes) bytes is out of range \(range.lowerBound)...\(range.upperBound)")
+            return nil
+        }
+        return bytes
     }
 
     /// A fraction: `1%` or `0.01`.

@@ -5,6 +5,8 @@ import RegionWatchCore
 /// onto one bus. Used by both the dashboard and the headless `status` command.
 public final class CollectionPipeline: @unchecked Sendable {
     public let bus = EventBus<DashboardEvent>()
+    /// Bounds spans in flight from receivers to whoever applies them.
+    public let gate = IngestGate()
     public let collectors: [Collector]
     /// The simulator, when one runs (the demo chaos keys talk to it).
     public let simulator: SimulatorCollector?
@@ -22,6 +24,8 @@ public final class CollectionPipeline: @unchecked Sendable {
                 let created = SimulatorCollector(topology: configuration.topology, settings: settings, start: start)
                 simulator = simulator ?? created
                 collectors.append(created)
+            case .otlp(let settings):
+                collectors.append(OTLPReceiverCollector(settings: settings, gate: gate))
             }
         }
         self.collectors = collectors
@@ -53,6 +57,19 @@ public final class CollectionPipeline: @unchecked Sendable {
     public func cancel() {
         task?.cancel()
     }
+
+    /// Applies drained events to `state`, releasing the ingest reservations of span batches.
+    public func apply(_ events: [DashboardEvent], to state: inout DashboardState) {
+        for event in events {
+            state.apply(event)
+            if case .spans(let batch) = event, batch.holdsIngestReservation {
+                gate.release(spans: batch.spans.count)
+            }
+        }
+    }
+
+    /// The OTLP receivers that run.
+    public var receivers: [OTLPReceiverCollector] { collectors.compactMap { $0 as? OTLPReceiverCollector } }
 
     /// Maps a view's chaos request to the simulator. Returns `false` when no simulator runs.
     @discardableResult

@@ -75,7 +75,7 @@ public final class DashboardSession {
         logger.info("terminal started", metadata: ["size": "\(terminal.size)", "colors": "\(terminal.terminalColorCapability)", "theme": "\(options.theme.name)"])
 
         var loop = LoopState(
-            state: DashboardState(topology: options.configuration.topology, now: clock.now()),
+            state: DashboardState(topology: options.configuration.topology, now: clock.now(), traceLimits: options.configuration.traceLimits),
             view: ViewState(isDemo: options.configuration.isDemo, themeName: options.theme.name, availableThemes: options.themeCatalog.availableNames),
             theme: options.theme
         )
@@ -113,7 +113,7 @@ public final class DashboardSession {
                 if !keys.isEmpty { needsRender = true }
             }
             let events = subscription.drain(limit: Self.drainBatch)
-            if !events.isEmpty { loop.state.apply(contentsOf: events) }
+            if !events.isEmpty { pipeline.apply(events, to: &loop.state) }
             let now = clock.now()
             if now >= nextRefresh {
                 loop.state.apply(.busStatistics(BusStatistics(droppedEvents: subscription.droppedCount, publishedEvents: pipeline.bus.publishedCount)))

@@ -37,6 +37,13 @@ styles:
   badge:           { fg: "#1c1c1c", bg: "#ffaf00", attrs: [bold] }
   command-line:    { fg: "#ffffff" }
   error:           { fg: "#ff5f5f", attrs: [bold] }
+  critical-path:   { fg: "#ffd866", attrs: [bold] }
+  series-1:        { fg: "#5fafff" }
+  series-2:        { fg: "#d787ff" }
+  series-3:        { fg: "#5fd7d7" }
+  series-4:        { fg: "#afd75f" }
+  series-5:        { fg: "#ffaf5f" }
+  series-6:        { fg: "#ff87af" }
 """#),
         ("light", #"""
 # regionwatch theme: light (for terminals with a light background).
@@ -68,6 +75,13 @@ styles:
   badge:           { fg: "#ffffff", bg: "#9a5700", attrs: [bold] }
   command-line:    { fg: "#000000" }
   error:           { fg: "#c62828", attrs: [bold] }
+  critical-path:   { fg: "#7a4f00", attrs: [bold, underline] }
+  series-1:        { fg: "#1f5fa8" }
+  series-2:        { fg: "#8e3fa8" }
+  series-3:        { fg: "#00707a" }
+  series-4:        { fg: "#4a6b00" }
+  series-5:        { fg: "#a34f00" }
+  series-6:        { fg: "#b0245a" }
 """#),
         ("high-contrast", #"""
 # regionwatch theme: high contrast (bright colours and bold text on a dark background).
@@ -99,6 +113,13 @@ styles:
   badge:           { fg: "#000000", bg: "#ff8700", attrs: [bold] }
   command-line:    { fg: "#ffffff", attrs: [bold] }
   error:           { fg: "#ff3030", attrs: [bold] }
+  critical-path:   { fg: "#ffff00", attrs: [bold, underline] }
+  series-1:        { fg: "#5fafff", attrs: [bold] }
+  series-2:        { fg: "#ff87ff", attrs: [bold] }
+  series-3:        { fg: "#00ffff", attrs: [bold] }
+  series-4:        { fg: "#87ff00", attrs: [bold] }
+  series-5:        { fg: "#ffaf00", attrs: [bold] }
+  series-6:        { fg: "#ff5f87", attrs: [bold] }
 """#),
         ("monochrome", #"""
 # regionwatch theme: monochrome (attributes only, no colours).
@@ -131,6 +152,13 @@ styles:
   badge:           { attrs: [reverse, bold] }
   command-line:    { attrs: [bold] }
   error:           { attrs: [bold, underline] }
+  critical-path:   { attrs: [bold, underline] }
+  series-1:        {}
+  series-2:        { attrs: [bold] }
+  series-3:        { attrs: [underline] }
+  series-4:        { attrs: [dim] }
+  series-5:        { attrs: [bold, underline] }
+  series-6:        { attrs: [italic] }
 """#),
     ]
 }

@@ -127,6 +127,7 @@ public struct DemoSimulation: Sendable {
         for index in links.indices {
             events.append(.replication(stepLink(at: index, cycle: cycle, now: now)))
         }
+        if let traces = makeTraces(shares: shares, now: now) { events.append(.spans(traces)) }
         if lastVersionsAt.map({ now.seconds(since: $0) >= 15 }) ?? true {
             lastVersionsAt = now
             for region in regions {
@@ -161,6 +162,8 @@ public struct DemoSimulation: Sendable {
 
             let requests = settings.totalRequestsPerSecond * share * wave * (1 + 0.03 * random.normal())
             let errorRate = max(0.0002, 0.001 * (1 + 0.3 * random.normal())) + burst + 0.045 * incident
+            region.currentErrorRate = errorRate
+            region.currentLatencyFactor = (1 + 1.5 * incident) * (1 + 2 * burst * 10)
             let p50 = region.baseP50 * (1 + 0.06 * random.normal()) * (1 + 1.5 * incident)
             let p99 = max(p50 * 2, region.baseP99 * (1 + 0.08 * random.normal()) * (1 + 5 * incident) + 400 * burst * 10)
             if requests > 0.5 {
@@ -221,6 +224,35 @@ public struct DemoSimulation: Sendable {
             from: link.from, to: link.to, source: settings.name, observedAt: now,
             lagSeconds: lag, lagBytes: (lag * bytesPerSecond).rounded(), state: falling ? .catchingUp : .streaming
         )
+    }
+
+    // MARK: Traces
+
+    /// This round's traces, spread over serving regions by traffic share.
+    private mutating func makeTraces(shares: [Double], now: Timestamp) -> SpanBatch? {
+        guard settings.tracesPerSecond > 0 else { return nil }
+        let expected = settings.tracesPerSecond * settings.intervalSeconds
+        var count = Int(expected.rounded(.down))
+        if random.unit() < expected - Double(count) { count += 1 }
+        guard count > 0 else { return nil }
+        let primary = topology.primaryRegion
+        var builder = TraceGenerator.BatchBuilder()
+        for _ in 0..<count {
+            // Pick a serving region by share.
+            var pick = random.unit()
+            var chosen: Int?
+            for (index, share) in shares.enumerated() where share > 0 {
+                chosen = index
+                pick -= share
+                if pick < 0 { break }
+            }
+            guard let index = chosen else { return nil }
+            let region = regions[index]
+            let conditions = TraceGenerator.RegionConditions(region: region.configuration, versions: region.versions, latencyFactor: region.currentLatencyFactor, errorRate: region.currentErrorRate)
+            let end = now.adding(seconds: -random.uniform(0...settings.intervalSeconds))
+            TraceGenerator.addTrace(to: &builder, conditions: conditions, primary: primary, end: end, random: &random)
+        }
+        return builder.batch(source: settings.name, at: now)
     }
 
     // MARK: Chaos
@@ -329,6 +361,8 @@ struct SimulatedRegion: Sendable {
     var isDown = false
     var burstRemaining = 0.0
     var burstMagnitude = 0.0
+    var currentErrorRate = 0.001
+    var currentLatencyFactor = 1.0
 
     init(configuration: RegionConfiguration, baseP50: Double, baseP99: Double, versions: [String: String], backupCompletedAt: Timestamp, backupSizeBytes: Double) {
         self.configuration = configuration

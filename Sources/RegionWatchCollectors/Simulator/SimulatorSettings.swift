@@ -17,6 +17,8 @@ public struct SimulatorSettings: Equatable, Sendable {
     /// Service versions per region; regions not listed get the defaults (the last region one
     /// version behind, so version skew shows).
     public var versions: [String: [String: String]]
+    /// Traces produced per second across serving regions (0 turns traces off).
+    public var tracesPerSecond: Double
 
     public init(
         name: String = "simulator",
@@ -25,7 +27,8 @@ public struct SimulatorSettings: Equatable, Sendable {
         scriptedIncident: Bool = true,
         incidentRepeatSeconds: Double = 600,
         totalRequestsPerSecond: Double = 1200,
-        versions: [String: [String: String]] = [:]
+        versions: [String: [String: String]] = [:],
+        tracesPerSecond: Double = 12
     ) {
         self.name = name
         self.seed = seed
@@ -34,6 +37,7 @@ public struct SimulatorSettings: Equatable, Sendable {
         self.incidentRepeatSeconds = incidentRepeatSeconds
         self.totalRequestsPerSecond = totalRequestsPerSecond
         self.versions = versions
+        self.tracesPerSecond = tracesPerSecond
     }
 }
 

@@ -19,6 +19,33 @@ public enum DashboardEvent: Sendable, Equatable {
     case notice(Notice)
     /// Bus counters, published by the loop that drains the bus.
     case busStatistics(BusStatistics)
+    /// Spans received together (from an OTLP request or the simulator).
+    case spans(SpanBatch)
+    /// Counters of a span receiver (requests accepted and refused, by status).
+    case receiverStatistics(ReceiverStatistics)
+}
+
+/// What a span receiver has done since start.
+public struct ReceiverStatistics: Sendable, Equatable {
+    public var receiver: String
+    public var listenAddress: String
+    public var observedAt: Timestamp
+    public var requestsAccepted = 0
+    public var requestsRefused = 0
+    /// Refused requests by HTTP status.
+    public var refusalsByStatus: [Int: Int] = [:]
+    public var spansReceived = 0
+    /// Spans refused inside otherwise accepted requests (partial success).
+    public var spansRejected = 0
+    public var bytesReceived = 0
+    /// The most recent refusal, for the operator.
+    public var lastRefusal: String?
+
+    public init(receiver: String, listenAddress: String, observedAt: Timestamp) {
+        self.receiver = receiver
+        self.listenAddress = listenAddress
+        self.observedAt = observedAt
+    }
 }
 
 /// Serving signals for a region. A `nil` field means "not reported by this sample", so several

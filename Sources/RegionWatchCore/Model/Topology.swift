@@ -41,6 +41,8 @@ public struct HealthThresholds: Equatable, Sendable {
     public var staleAfterIntervals: Double = 3
     /// A backup older than this (seconds) degrades the region; `nil` disables the check.
     public var backupMaxAgeSeconds: Double? = 2 * 3600
+    /// A cross-region hop whose p99 reaches this (ms) is shown as slow.
+    public var hopSlowMilliseconds: Double = 250
 
     public init() {}
 }

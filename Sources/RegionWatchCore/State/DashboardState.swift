@@ -2,7 +2,7 @@
 ///
 /// Pure and synchronous: no I/O, no clock reads. Time enters through `.tick` events and the
 /// timestamps carried by observations. Stores inside it are bounded.
-public struct DashboardState: Equatable, Sendable {
+public struct DashboardState: Sendable {
     public let topology: Topology
     /// The latest time the state has been told about.
     public private(set) var now: Timestamp
@@ -21,6 +21,16 @@ public struct DashboardState: Equatable, Sendable {
     public private(set) var unknownRegionObservations: [String: Int] = [:]
     /// Observations for unknown regions beyond the bounded name list.
     public private(set) var unknownRegionOverflow = 0
+    /// Recent traces, bounded.
+    public private(set) var traces: TraceStore
+    /// Rates, errors and latency per region derived from entry spans.
+    public private(set) var spanSignals = SpanSignalWindow()
+    /// Latency between regions measured from cross-region parent/child spans.
+    public private(set) var hopLatencies = HopLatencyMatrix()
+    /// Span receivers' counters, by receiver name.
+    public private(set) var receivers: [String: ReceiverStatistics] = [:]
+    /// Spans applied per second.
+    public private(set) var spanIngest = IngestMeter()
 
     private var regionIndex: [String: Int]
     private var linkIndex: [LinkKey: Int] = [:]
@@ -37,9 +47,10 @@ public struct DashboardState: Equatable, Sendable {
         var to: String
     }
 
-    public init(topology: Topology, now: Timestamp, noticeCapacity: Int = 200) {
+    public init(topology: Topology, now: Timestamp, noticeCapacity: Int = 200, traceLimits: TraceStoreLimits = TraceStoreLimits()) {
         self.topology = topology
         self.now = now
+        traces = TraceStore(limits: traceLimits)
         regions = topology.regions.map(RegionState.init(configuration:))
         regionIndex = Dictionary(uniqueKeysWithValues: topology.regions.enumerated().map { ($1.name, $0) })
         recentNotices = RingBuffer(capacity: noticeCapacity)
@@ -69,10 +80,22 @@ public struct DashboardState: Equatable, Sendable {
     }
 
     /// Seconds after which data from `source` is stale: `staleAfterIntervals` × its interval.
+    /// Span-derived signals ("COLLECTOR/spans") are stale after their collector's threshold, and
+    /// never before the span window has passed.
     public func staleAfter(source: String?) -> Double {
+        if let source, source.hasSuffix(Self.spanSourceSuffix) {
+            let collector = String(source.dropLast(Self.spanSourceSuffix.count))
+            return max(Double(spanSignals.windowSeconds), staleAfter(source: collector))
+        }
         let interval = source.flatMap { collector(named: $0)?.intervalSeconds } ?? Self.defaultIntervalSeconds
         return topology.thresholds.staleAfterIntervals * interval
     }
+
+    /// Suffix of the source name of signals derived from spans.
+    public static let spanSourceSuffix = "/spans"
+
+    /// Whether `region` is in the configuration.
+    public func isConfigured(region: String) -> Bool { regionIndex[region] != nil }
 
     /// The replication lag of `region` (worst inbound link), or `nil` for a source-only region
     /// or when unknown.
@@ -93,7 +116,14 @@ public struct DashboardState: Equatable, Sendable {
         case .tick(let timestamp):
             if timestamp > now { now = timestamp }
             ingest.advance(to: now)
+            spanIngest.advance(to: now)
+            applySpanSignals()
             reassessAllRegions()
+            return
+        case .spans(let batch):
+            applySpans(batch)
+        case .receiverStatistics(let statistics):
+            receivers[statistics.receiver] = statistics
             return
         case .regionSample(let sample):
             applyRegionSample(sample)
@@ -154,6 +184,44 @@ public struct DashboardState: Equatable, Sendable {
             }
         }
         if let roleChange { recentNotices.append(roleChange) }
+    }
+
+    private mutating func applySpans(_ batch: SpanBatch) {
+        let outcome = traces.insert(batch)
+        spanIngest.count(batch.spans.count, at: now)
+        let source = batch.source + Self.spanSourceSuffix
+        for entry in outcome.entrySpans {
+            spanSignals.record(entry, at: batch.receivedAt, source: source)
+        }
+        for hop in outcome.hops { hopLatencies.record(hop) }
+        for (region, versions) in outcome.versions {
+            guard let index = regionIndex[region] else { continue }
+            regions[index].versions.merge(versions) { $1 }
+            regions[index].versionsObservedAt = max(regions[index].versionsObservedAt ?? batch.receivedAt, batch.receivedAt)
+        }
+        for region in Set(batch.resources.map(\.region)) where regionIndex[region] == nil && region != SpanResource.unknownRegion {
+            noteUnknownRegion(region)
+        }
+    }
+
+    /// Writes span-derived figures into regions whose signal has no fresher non-span source.
+    private mutating func applySpanSignals() {
+        for index in regions.indices {
+            guard let figures = spanSignals.figures(for: regions[index].name, at: now) else { continue }
+            let source = figures.source
+            let at = figures.observedAt
+            func mayWrite(_ signal: Signal) -> Bool {
+                guard let current = signal.source, current != source else { return true }
+                return (signal.age(at: now) ?? .infinity) > staleAfter(source: current)
+            }
+            var region = regions[index]
+            if mayWrite(region.requestsPerSecond) { region.requestsPerSecond.record(figures.requestsPerSecond, at: at, source: source) }
+            if mayWrite(region.errorRate) { region.errorRate.record(figures.errorRate, at: at, source: source) }
+            if mayWrite(region.p50Milliseconds) { region.p50Milliseconds.record(figures.p50Milliseconds, at: at, source: source) }
+            if mayWrite(region.p99Milliseconds) { region.p99Milliseconds.record(figures.p99Milliseconds, at: at, source: source) }
+            region.noteObservation(at: at, source: source)
+            regions[index] = region
+        }
     }
 
     private mutating func applyReplication(_ sample: ReplicationSample) {

@@ -2,6 +2,9 @@
 public enum Command: Equatable, Sendable {
     case region(String)
     case theme(String)
+    case trace(String)
+    case traces
+    case matrix
     case quit
     case help
     case overview
@@ -17,7 +20,7 @@ public struct CommandError: Error, Equatable, CustomStringConvertible {
 /// Parses the `:` command line.
 public enum CommandParser {
     /// Command words, for completion and help.
-    public static let words = ["region", "theme", "overview", "help", "pause", "resume", "quit", "q"]
+    public static let words = ["region", "trace", "traces", "matrix", "theme", "overview", "help", "pause", "resume", "quit", "q"]
 
     /// Parses `text` (without the leading `:`).
     public static func parse(_ text: String) -> Result<Command, CommandError> {
@@ -31,6 +34,13 @@ public enum CommandParser {
         case "theme":
             guard !argument.isEmpty else { return .failure(CommandError(description: "usage: :theme NAME")) }
             return .success(.theme(argument))
+        case "trace":
+            guard !argument.isEmpty else { return .failure(CommandError(description: "usage: :trace ID (or its first hex digits)")) }
+            return .success(.trace(argument))
+        case "traces", "t":
+            return .success(.traces)
+        case "matrix", "latency", "m":
+            return .success(.matrix)
         case "q", "quit", "q!", "qa":
             return .success(.quit)
         case "help", "h":

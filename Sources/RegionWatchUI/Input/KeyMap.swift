@@ -6,14 +6,22 @@ public enum UIAction: Equatable, Sendable {
     case open, back
     case nextPane, previousPane
     case toggleHelp, togglePause, openCommandLine, redraw, quit
+    case showTraces, showLatencyMatrix
+    case cycleSort, openFilter
+    case collapse, expand, toggleCollapse, toggleColoring
     case chaosTakeDown, chaosInjectLag, chaosRecover
 }
 
-/// Groups in the help overlay.
-public enum KeyGroup: String, CaseIterable, Sendable {
-    case navigation = "Navigation"
-    case screens = "Screens"
-    case display = "Display"
+/// Where a binding applies. `global` bindings work on every screen unless a screen binds the
+/// same key.
+public enum KeyContext: String, CaseIterable, Sendable {
+    case global = "Everywhere"
+    case overview = "Overview"
+    case regionDetail = "Region detail"
+    case traces = "Traces"
+    case waterfall = "Waterfall"
+    case spanDetail = "Span detail"
+    case latencyMatrix = "Latency matrix"
     case demo = "Demo only (chaos, simulator)"
 }
 
@@ -23,14 +31,14 @@ public struct KeyBinding: Equatable, Sendable {
     public var label: String
     public var action: UIAction
     public var description: String
-    public var group: KeyGroup
+    public var context: KeyContext
 
-    public init(_ keys: [Key], _ label: String, _ action: UIAction, _ description: String, _ group: KeyGroup) {
+    public init(_ keys: [Key], _ label: String, _ action: UIAction, _ description: String, _ context: KeyContext) {
         self.keys = keys
         self.label = label
         self.action = action
         self.description = description
-        self.group = group
+        self.context = context
     }
 }
 
@@ -38,38 +46,57 @@ public struct KeyBinding: Equatable, Sendable {
 /// so help always shows every key. Conventions follow k9s, htop and btop.
 public enum KeyMap {
     public static let bindings: [KeyBinding] = [
-        KeyBinding([.up, .character("k")], "↑ k", .moveUp, "move up / scroll up", .navigation),
-        KeyBinding([.down, .character("j")], "↓ j", .moveDown, "move down / scroll down", .navigation),
-        KeyBinding([.pageUp, .control("b")], "PgUp", .pageUp, "page up", .navigation),
-        KeyBinding([.pageDown, .control("f")], "PgDn", .pageDown, "page down", .navigation),
-        KeyBinding([.home, .character("g")], "g Home", .first, "first", .navigation),
-        KeyBinding([.end, .character("G")], "G End", .last, "last", .navigation),
-        KeyBinding([.tab], "Tab", .nextPane, "next pane", .navigation),
-        KeyBinding([.backTab], "Shift-Tab", .previousPane, "previous pane", .navigation),
-        KeyBinding([.enter, .right, .character("l")], "Enter → l", .open, "open the selected region", .screens),
-        KeyBinding([.escape, .left, .character("h")], "Esc ← h", .back, "back", .screens),
-        KeyBinding([.character(":")], ":", .openCommandLine, "command line (:region NAME, :theme NAME, :q)", .screens),
-        KeyBinding([.character("?")], "?", .toggleHelp, "show or hide this help", .screens),
-        KeyBinding([.character("q")], "q", .quit, "quit (back, below the top level)", .screens),
-        KeyBinding([.character("p")], "p", .togglePause, "pause / resume the display (collection continues)", .display),
-        KeyBinding([.control("l")], "Ctrl-L", .redraw, "redraw the screen", .display),
+        KeyBinding([.up, .character("k")], "↑ k", .moveUp, "move up / scroll up", .global),
+        KeyBinding([.down, .character("j")], "↓ j", .moveDown, "move down / scroll down", .global),
+        KeyBinding([.pageUp, .control("b")], "PgUp", .pageUp, "page up", .global),
+        KeyBinding([.pageDown, .control("f")], "PgDn", .pageDown, "page down", .global),
+        KeyBinding([.home, .character("g")], "g Home", .first, "first", .global),
+        KeyBinding([.end, .character("G")], "G End", .last, "last", .global),
+        KeyBinding([.tab], "Tab", .nextPane, "next pane", .global),
+        KeyBinding([.backTab], "Shift-Tab", .previousPane, "previous pane", .global),
+        KeyBinding([.enter, .right, .character("l")], "Enter → l", .open, "open the selection", .global),
+        KeyBinding([.escape, .left, .character("h")], "Esc ← h", .back, "back", .global),
+        KeyBinding([.character("t")], "t", .showTraces, "traces", .global),
+        KeyBinding([.character("m")], "m", .showLatencyMatrix, "cross-region latency matrix", .global),
+        KeyBinding([.character(":")], ":", .openCommandLine, "command line (:region NAME, :trace ID, :theme NAME, :q)", .global),
+        KeyBinding([.character("?")], "?", .toggleHelp, "show or hide this help", .global),
+        KeyBinding([.character("p")], "p", .togglePause, "pause / resume the display (collection continues)", .global),
+        KeyBinding([.control("l")], "Ctrl-L", .redraw, "redraw the screen", .global),
+        KeyBinding([.character("q")], "q", .quit, "quit (back, below the top level)", .global),
+        KeyBinding([.enter, .right, .character("l")], "Enter", .open, "open the selected region", .overview),
+        KeyBinding([.tab], "Tab", .nextPane, "focus the error traces (Enter opens one)", .regionDetail),
+        KeyBinding([.enter], "Enter", .open, "open the selected trace's waterfall", .traces),
+        KeyBinding([.character("s")], "s", .cycleSort, "sort by time, duration, errors", .traces),
+        KeyBinding([.character("/")], "/", .openFilter, "filter: words, region=, service=, error, >500ms, <2s (Esc clears)", .traces),
+        KeyBinding([.enter], "Enter", .open, "open the selected span's detail", .waterfall),
+        KeyBinding([.left, .character("h")], "← h", .collapse, "collapse the span (or go to its parent)", .waterfall),
+        KeyBinding([.right, .character("l")], "→ l", .expand, "expand the span", .waterfall),
+        KeyBinding([.character(" ")], "Space", .toggleCollapse, "collapse or expand the span", .waterfall),
+        KeyBinding([.character("c")], "c", .toggleColoring, "colour bars by region or by service", .waterfall),
+        KeyBinding([.escape], "Esc", .back, "back", .waterfall),
         KeyBinding([.character("X")], "X", .chaosTakeDown, "take the selected region down", .demo),
         KeyBinding([.character("I")], "I", .chaosInjectLag, "inject replication lag into the selected region", .demo),
         KeyBinding([.character("R")], "R", .chaosRecover, "recover the selected region", .demo),
     ]
 
-    private static let index: [Key: KeyBinding] = {
-        var result: [Key: KeyBinding] = [:]
+    private static let index: [KeyContext: [Key: KeyBinding]] = {
+        var result: [KeyContext: [Key: KeyBinding]] = [:]
         for binding in bindings {
-            for key in binding.keys where result[key] == nil { result[key] = binding }
+            for key in binding.keys where result[binding.context]?[key] == nil {
+                result[binding.context, default: [:]][key] = binding
+            }
         }
         return result
     }()
 
-    /// The action bound to `key`; demo-only actions only when `isDemo`.
-    public static func action(for key: Key, isDemo: Bool) -> UIAction? {
-        guard let binding = index[key] else { return nil }
-        if binding.group == .demo, !isDemo { return nil }
-        return binding.action
+    /// The action bound to `key` on a screen with `context`: that screen's binding, else a
+    /// demo binding (only when `isDemo`), else the global one.
+    public static func action(for key: Key, in context: KeyContext, isDemo: Bool) -> UIAction? {
+        if let binding = index[context]?[key] { return binding.action }
+        if isDemo, let binding = index[.demo]?[key] { return binding.action }
+        return index[.global]?[key]?.action
     }
+
+    /// Whether `key` is a demo-only key.
+    public static func isDemoKey(_ key: Key) -> Bool { index[.demo]?[key] != nil }
 }

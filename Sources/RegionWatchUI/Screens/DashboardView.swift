@@ -21,11 +21,15 @@ public enum DashboardView {
         guard size.width > 0, size.height > 0 else { return frame }
         let context = ScreenContext(state: state, view: view, theme: theme)
         let area = frame.area
-        switch LayoutMode(size: size) {
-        case .compact:
+        let isCompact = LayoutMode(size: size) == .compact
+        let hasCompactForm: Bool = switch view.screen {
+        case .overview, .regionDetail: true
+        default: false
+        }
+        if isCompact, hasCompactForm {
             CompactView(context: context).render(in: area, into: &frame)
-        case .standard:
-            let (header, rest) = area.splitTop(2)
+        } else {
+            let (header, rest) = area.splitTop(isCompact ? 1 : 2)
             let (body, footer) = rest.splitBottom(1)
             HeaderView(context: context).render(in: header, into: &frame)
             switch view.screen {
@@ -37,6 +41,14 @@ public enum DashboardView {
                 } else {
                     frame.write("region \(name) is not in the configuration", x: body.x + 1, y: body.y, style: theme[.error])
                 }
+            case .traces:
+                TracesScreen(context: context).render(in: body, into: &frame)
+            case .waterfall(let trace):
+                WaterfallScreen(context: context, traceID: trace).render(in: body, into: &frame)
+            case .spanDetail(let trace, let span):
+                SpanDetailScreen(context: context, traceID: trace, spanID: span).render(in: body, into: &frame)
+            case .latencyMatrix:
+                LatencyMatrixScreen(context: context).render(in: body, into: &frame)
             }
             FooterView(context: context).render(in: footer, into: &frame)
         }

@@ -32,6 +32,9 @@ struct HeaderView {
         }
         let dropped = state.bus.droppedEvents
         right.append(Segment(line: Line(" \(Format.rate(state.ingest.eventsPerSecond)) ev/s ", style: theme[.header]), priority: 40))
+        if state.traces.spanCount > 0 {
+            right.append(Segment(line: Line(" \(Format.rate(state.spanIngest.eventsPerSecond)) spans/s ", style: theme[.header]), priority: 35))
+        }
         right.append(Segment(line: Line(" dropped \(dropped) ", style: dropped > 0 ? theme[.badge] : theme[.header]), priority: dropped > 0 ? 95 : 30))
         right.append(Segment(line: Line(" \(state.now.utcTimeOfDay) UTC ", style: theme[.headerAccent]), priority: 80))
 
@@ -96,11 +99,12 @@ struct FooterView {
         guard !area.isEmpty else { return }
         let theme = context.theme
         let view = context.view
-        if let input = view.commandLine {
-            var line = Line(":", style: theme[.key])
+        if let input = view.commandLine ?? view.traceList.filterInput {
+            let isFilter = view.commandLine == nil
+            var line = Line(isFilter ? "/" : ":", style: theme[.key])
             line.append(input.text, style: theme[.commandLine])
             line.append("█", style: theme[.commandLine])
-            line.append("   Enter run · Tab complete · Esc cancel", style: theme[.muted])
+            line.append(isFilter ? "   words region= service= error >500ms <2s · Enter apply · Esc cancel" : "   Enter run · Tab complete · Esc cancel", style: theme[.muted])
             frame.write(line, x: area.x, y: area.y, clip: area)
             return
         }
@@ -108,14 +112,25 @@ struct FooterView {
             frame.write(" " + message.text, x: area.x, y: area.y, style: message.isError ? theme[.error] : theme[.info], clip: area)
             return
         }
+        let pause = ("p", view.isPaused ? "resume" : "pause")
         var hints: [(String, String)]
         switch view.screen {
         case .overview:
-            hints = [("↑↓", "select"), ("Enter", "open"), ("Tab", "pane"), (":", "command"), ("p", view.isPaused ? "resume" : "pause"), ("?", "help"), ("q", "quit")]
+            hints = [("↑↓", "select"), ("Enter", "open"), ("t", "traces"), ("m", "latency"), ("Tab", "pane"), (":", "command"), pause, ("?", "help"), ("q", "quit")]
         case .regionDetail:
-            hints = [("Esc", "back"), ("↑↓", "scroll"), (":", "command"), ("p", view.isPaused ? "resume" : "pause"), ("?", "help"), ("q", "back")]
+            hints = [("Esc", "back"), ("↑↓", "scroll"), ("Tab", "error traces"), ("t", "traces"), pause, ("?", "help"), ("q", "back")]
+        case .traces:
+            hints = [("↑↓", "select"), ("Enter", "waterfall"), ("s", "sort"), ("/", "filter"), ("Esc", view.traceList.filterText.isEmpty ? "back" : "clear filter"), pause, ("?", "help")]
+        case .waterfall:
+            hints = [("↑↓", "span"), ("← →", "fold"), ("Space", "toggle"), ("Enter", "detail"), ("c", "colour"), ("Esc", "back"), ("?", "help")]
+        case .spanDetail:
+            hints = [("↑↓", "scroll"), ("Esc", "back"), ("?", "help")]
+        case .latencyMatrix:
+            hints = [("Esc", "back"), ("t", "traces"), pause, ("?", "help")]
         }
-        if view.isDemo { hints.insert(("X I R", "demo chaos"), at: hints.count - 2) }
+        if view.isDemo, view.screen == .overview || { if case .regionDetail = view.screen { true } else { false } }() {
+            hints.insert(("X I R", "demo chaos"), at: hints.count - 2)
+        }
         var line = Line()
         for (key, label) in hints {
             let addition = CharacterWidth.of(key) + CharacterWidth.of(label) + 3

@@ -8,11 +8,12 @@ struct HelpOverlay {
     func lines() -> [Line] {
         let theme = context.theme
         var lines: [Line] = []
-        for group in KeyGroup.allCases {
-            let bindings = KeyMap.bindings.filter { $0.group == group }
+        for group in KeyContext.allCases {
+            let bindings = KeyMap.bindings.filter { $0.context == group }
             guard !bindings.isEmpty else { continue }
             var heading = Line(group.rawValue, style: theme[.tableHeader])
             if group == .demo, !context.view.isDemo { heading.append("  (inactive: the simulator is not running)", style: theme[.muted]) }
+            if group == context.view.screen.keyContext { heading.append("  (this screen)", style: theme[.key]) }
             lines.append(heading)
             for binding in bindings {
                 lines.append(Line([Span("  " + TextFit.fit(binding.label, to: 12), style: theme[.key]), Span(binding.description, style: theme[.text])]))
@@ -23,6 +24,8 @@ struct HelpOverlay {
         let commands = [
             (":region NAME", "open a region by name or prefix (Tab completes)"),
             (":theme NAME", "switch theme (\(context.view.availableThemes.joined(separator: ", ")))"),
+            (":trace ID", "open a trace by its id or first hex digits"),
+            (":traces :matrix", "the trace list, the latency matrix"),
             (":overview", "back to the overview"),
             (":pause :resume", "freeze or resume the display"),
             (":help", "this help"),

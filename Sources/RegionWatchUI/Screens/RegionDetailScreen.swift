@@ -21,12 +21,41 @@ struct RegionDetailScreen {
 
         let columns = Layout.split(body, .horizontal, [.percentage(56), .fill(1)])
         renderCharts(in: columns[0], into: &frame)
-        let block = context.block("Details", note: Line("↑↓ scroll", style: theme[.muted]), focused: true)
-        block.render(in: columns[1], into: &frame)
-        let inner = block.inner(columns[1]).inset(horizontal: 1, vertical: 0)
+        let errorTraces = RegionErrorTraces.traces(in: context.state, region: region.name)
+        let (factsArea, tracesArea) = columns[1].splitBottom(min(RegionErrorTraces.limit, max(1, errorTraces.count)) + 2)
+        renderErrorTraces(errorTraces, in: tracesArea, into: &frame)
+        let block = context.block("Details", note: Line("↑↓ scroll", style: theme[.muted]), focused: context.view.detailPane == .facts)
+        block.render(in: factsArea, into: &frame)
+        let inner = block.inner(factsArea).inset(horizontal: 1, vertical: 0)
         let lines = context.wrap(detailLines(width: inner.width), width: inner.width)
         let scroll = min(context.view.detailScroll, max(0, lines.count - inner.height))
         Paragraph(lines, scroll: scroll).render(in: inner, into: &frame)
+    }
+
+    // MARK: Error traces
+
+    private func renderErrorTraces(_ traces: [TraceSummary], in area: Rect, into frame: inout Frame) {
+        let theme = context.theme
+        let focused = context.view.detailPane == .errorTraces
+        let block = context.block("Error traces", note: Line(focused ? "Enter opens" : "Tab to select", style: theme[.muted]), focused: focused)
+        block.render(in: area, into: &frame)
+        let inner = block.inner(area).inset(horizontal: 1, vertical: 0)
+        guard !traces.isEmpty else {
+            frame.write("no error traces kept for this region", x: inner.x, y: inner.y, style: theme[.muted], clip: inner)
+            return
+        }
+        for (index, trace) in traces.prefix(inner.height).enumerated() {
+            let start = Timestamp(secondsSinceEpoch: Double(trace.startUnixNano) / 1e9)
+            var line = Line(start.utcTimeOfDay + " ", style: theme[.muted])
+            line.append("✖ ", style: theme[.down])
+            line.append((trace.rootName ?? "(root not received)") + " ", style: theme[.text])
+            line.append(Format.milliseconds(trace.durationMilliseconds), style: theme[.muted])
+            line.append(" " + String(trace.traceID.hex.prefix(8)), style: theme[.muted])
+            frame.write(line, x: inner.x, y: inner.y + index, clip: inner)
+            if focused, index == context.view.selectedErrorTrace {
+                frame.restyle(inner.row(index)) { $0.patched(with: theme[.selection]) }
+            }
+        }
     }
 
     // MARK: Charts

@@ -9,10 +9,11 @@ extension ViewState {
     public mutating func handle(_ key: Key, state: DashboardState) -> [UIEffect] {
         if key == .resize { return [.redraw] }
         if commandLine != nil { return handleCommandLineKey(key, state: state) }
+        if traceList.filterInput != nil { return handleFilterKey(key) }
         message = nil
         if isHelpVisible { return handleHelpKey(key) }
-        guard let action = KeyMap.action(for: key, isDemo: isDemo) else {
-            if case .character(let character) = key, isDemo == false, ["X", "I", "R"].contains(character) {
+        guard let action = KeyMap.action(for: key, in: screen.keyContext, isDemo: isDemo) else {
+            if KeyMap.isDemoKey(key), !isDemo {
                 message = StatusMessage("chaos keys work only in the demo (the simulator is not running)", isError: true)
             }
             return []
@@ -20,28 +21,34 @@ extension ViewState {
         return perform(action, state: state)
     }
 
-    /// Carries out `action`.
+    /// Carries out `action` on the current screen.
     public mutating func perform(_ action: UIAction, state: DashboardState) -> [UIEffect] {
-        let regionCount = state.regions.count
         switch action {
-        case .moveUp: move(by: -1, regionCount: regionCount)
-        case .moveDown: move(by: 1, regionCount: regionCount)
-        case .pageUp: move(by: -Self.pageSize, regionCount: regionCount)
-        case .pageDown: move(by: Self.pageSize, regionCount: regionCount)
-        case .first: move(by: -Int.max / 2, regionCount: regionCount)
-        case .last: move(by: Int.max / 2, regionCount: regionCount)
+        case .moveUp: move(by: -1, state: state)
+        case .moveDown: move(by: 1, state: state)
+        case .pageUp: move(by: -Self.pageSize, state: state)
+        case .pageDown: move(by: Self.pageSize, state: state)
+        case .first: move(by: -Int.max / 2, state: state)
+        case .last: move(by: Int.max / 2, state: state)
         case .nextPane, .previousPane:
-            guard screen == .overview else { return [] }
-            let panes = OverviewPane.allCases
-            let current = panes.firstIndex(of: focusedPane) ?? 0
-            let step = action == .nextPane ? 1 : panes.count - 1
-            focusedPane = panes[(current + step) % panes.count]
+            switchPane(forward: action == .nextPane)
         case .open:
-            guard screen == .overview, focusedPane == .regions, state.regions.indices.contains(selectedRegion) else { return [] }
-            screens.append(.regionDetail(region: state.regions[selectedRegion].name))
-            detailScroll = 0
+            open(state: state)
         case .back:
-            if screens.count > 1 { screens.removeLast() }
+            back()
+        case .showTraces:
+            push(.traces)
+        case .showLatencyMatrix:
+            push(.latencyMatrix)
+        case .cycleSort:
+            traceList.sort = traceList.sort.next
+            message = StatusMessage("traces sorted by \(traceList.sort.rawValue)")
+        case .openFilter:
+            traceList.filterInput = CommandLineInput(text: traceList.filterText)
+        case .collapse, .expand, .toggleCollapse:
+            fold(action, state: state)
+        case .toggleColoring:
+            waterfall.coloring = waterfall.coloring == .region ? .service : .region
         case .toggleHelp:
             isHelpVisible = true
             helpScroll = 0
@@ -79,19 +86,122 @@ extension ViewState {
         self.message = message
     }
 
-    private mutating func move(by delta: Int, regionCount: Int) {
+    // MARK: Moving
+
+    private mutating func move(by delta: Int, state: DashboardState) {
         func clamp(_ value: Int, _ upper: Int) -> Int { max(0, min(max(0, upper), value)) }
+        func step(_ value: Int) -> Int { value.addingReportingOverflow(delta).partialValue }
         switch screen {
-        case .regionDetail:
-            detailScroll = clamp(detailScroll.addingReportingOverflow(delta).partialValue, 500)
+        case .regionDetail(let region):
+            if detailPane == .errorTraces {
+                selectedErrorTrace = clamp(step(selectedErrorTrace), RegionErrorTraces.traces(in: state, region: region).count - 1)
+            } else {
+                detailScroll = clamp(step(detailScroll), 500)
+            }
         case .overview:
             switch focusedPane {
-            case .regions: selectedRegion = clamp(selectedRegion.addingReportingOverflow(delta).partialValue, regionCount - 1)
-            case .replication: replicationScroll = clamp(replicationScroll.addingReportingOverflow(delta).partialValue, 500)
-            case .events: eventsScroll = clamp(eventsScroll.addingReportingOverflow(delta).partialValue, 500)
+            case .regions: selectedRegion = clamp(step(selectedRegion), state.regions.count - 1)
+            case .replication: replicationScroll = clamp(step(replicationScroll), 500)
+            case .events: eventsScroll = clamp(step(eventsScroll), 500)
+            }
+        case .traces:
+            let model = TraceListModel(state: state, list: traceList)
+            guard let current = model.selectedIndex else { return }
+            traceList.selected = model.rows[clamp(step(current), model.rows.count - 1)].traceID
+        case .waterfall(let trace):
+            guard let model = WaterfallModel(state: state, trace: trace, waterfall: waterfall), !model.visible.isEmpty else { return }
+            let row = clamp(step(model.selectedRow), model.visible.count - 1)
+            waterfall.selected = model.tree.nodes[model.visible[row]].span.spanID
+        case .spanDetail:
+            spanDetailScroll = clamp(step(spanDetailScroll), 10_000)
+        case .latencyMatrix:
+            break
+        }
+    }
+
+    private mutating func switchPane(forward: Bool) {
+        switch screen {
+        case .overview:
+            let panes = OverviewPane.allCases
+            let current = panes.firstIndex(of: focusedPane) ?? 0
+            focusedPane = panes[(current + (forward ? 1 : panes.count - 1)) % panes.count]
+        case .regionDetail:
+            detailPane = detailPane == .facts ? .errorTraces : .facts
+        default:
+            break
+        }
+    }
+
+    // MARK: Opening and going back
+
+    private mutating func open(state: DashboardState) {
+        switch screen {
+        case .overview:
+            guard focusedPane == .regions, state.regions.indices.contains(selectedRegion) else { return }
+            push(.regionDetail(region: state.regions[selectedRegion].name))
+            detailScroll = 0
+            detailPane = .facts
+            selectedErrorTrace = 0
+        case .regionDetail(let region):
+            let traces = RegionErrorTraces.traces(in: state, region: region)
+            guard detailPane == .errorTraces, traces.indices.contains(selectedErrorTrace) else {
+                if traces.isEmpty { message = StatusMessage("no error traces for \(region) yet") } else { message = StatusMessage("Tab focuses the error traces; Enter opens one") }
+                return
+            }
+            openWaterfall(traces[selectedErrorTrace].traceID)
+        case .traces:
+            guard let trace = TraceListModel(state: state, list: traceList).selected else { return }
+            traceList.selected = trace.traceID
+            openWaterfall(trace.traceID)
+        case .waterfall(let trace):
+            guard let node = WaterfallModel(state: state, trace: trace, waterfall: waterfall)?.selectedNode else { return }
+            push(.spanDetail(trace: trace, span: node.span.spanID))
+            spanDetailScroll = 0
+        case .spanDetail, .latencyMatrix:
+            break
+        }
+    }
+
+    /// Opens the waterfall of `trace` with a fresh selection.
+    mutating func openWaterfall(_ trace: TraceID) {
+        waterfall = WaterfallState()
+        waterfall.coloring = waterfall.coloring
+        push(.waterfall(trace: trace))
+    }
+
+    private mutating func back() {
+        if screen == .traces, !traceList.filterText.isEmpty {
+            traceList.filterText = ""
+            traceList.filter = TraceQuery()
+            message = StatusMessage("filter cleared")
+            return
+        }
+        if screens.count > 1 { screens.removeLast() }
+    }
+
+    // MARK: Folding
+
+    private mutating func fold(_ action: UIAction, state: DashboardState) {
+        guard case .waterfall(let trace) = screen,
+              let model = WaterfallModel(state: state, trace: trace, waterfall: waterfall),
+              let node = model.selectedNode else { return }
+        let id = node.span.spanID
+        let isCollapsed = waterfall.collapsed.contains(id)
+        switch action {
+        case .expand:
+            waterfall.collapsed.remove(id)
+        case .toggleCollapse:
+            if isCollapsed { waterfall.collapsed.remove(id) } else if !node.children.isEmpty { waterfall.collapsed.insert(id) }
+        default:
+            if !node.children.isEmpty, !isCollapsed {
+                waterfall.collapsed.insert(id)
+            } else if let parent = node.parent {
+                waterfall.selected = model.tree.nodes[parent].span.spanID
             }
         }
     }
+
+    // MARK: Overlays and typed input
 
     private mutating func handleHelpKey(_ key: Key) -> [UIEffect] {
         switch key {
@@ -104,6 +214,30 @@ extension ViewState {
         default: break
         }
         return []
+    }
+
+    private mutating func handleFilterKey(_ key: Key) -> [UIEffect] {
+        guard var input = traceList.filterInput else { return [] }
+        switch key {
+        case .escape:
+            traceList.filterInput = nil
+            return []
+        case .enter:
+            traceList.filterInput = nil
+            switch TraceQuery.parse(input.text) {
+            case .success(let query):
+                traceList.filterText = input.text.trimmingCharacters(in: " ")
+                traceList.filter = query
+                message = StatusMessage(query.isEmpty ? "filter cleared" : "filter: \(traceList.filterText)")
+            case .failure(let error):
+                message = StatusMessage(error.description, isError: true)
+            }
+            return []
+        default:
+            input.text = LineEditor.edit(input.text, with: key) ?? input.text
+            traceList.filterInput = input
+            return []
+        }
     }
 
     private mutating func handleCommandLineKey(_ key: Key, state: DashboardState) -> [UIEffect] {
@@ -119,12 +253,9 @@ extension ViewState {
             commandHistory.append(text)
             if commandHistory.count > 50 { commandHistory.removeFirst() }
             return execute(text, state: state)
-        case .backspace:
-            if input.text.isEmpty {
-                commandLine = nil
-                return []
-            }
-            input.text.removeLast()
+        case .backspace where input.text.isEmpty:
+            commandLine = nil
+            return []
         case .tab:
             input.text = CommandParser.complete(input.text, regions: state.regions.map(\.name), themes: availableThemes)
         case .up:
@@ -141,12 +272,8 @@ extension ViewState {
                 input.historyPosition = nil
                 input.text = ""
             }
-        case .control("u"):
-            input.text = ""
-        case .character(let character):
-            if input.text.count < 200 { input.text.append(character) }
         default:
-            break
+            input.text = LineEditor.edit(input.text, with: key) ?? input.text
         }
         commandLine = input
         return []
@@ -167,12 +294,24 @@ extension ViewState {
                 helpScroll = 0
             case .overview:
                 screens = [.overview]
+            case .traces:
+                push(.traces)
+            case .matrix:
+                push(.latencyMatrix)
             case .pause, .resume:
                 let pause = command == .pause
                 guard pause != isPaused else { return [] }
                 return perform(.togglePause, state: state)
             case .theme(let name):
                 return [.switchTheme(name)]
+            case .trace(let prefix):
+                let lowered = prefix.lowercased()
+                let matches = state.traces.summaries().filter { $0.traceID.hex.hasPrefix(lowered) }
+                guard matches.count == 1 else {
+                    message = StatusMessage(matches.isEmpty ? "no kept trace starts with '\(prefix)'" : "\(matches.count) traces start with '\(prefix)'; type more", isError: true)
+                    return []
+                }
+                openWaterfall(matches[0].traceID)
             case .region(let query):
                 guard let index = Self.findRegion(query, in: state.regions.map(\.name)) else {
                     message = StatusMessage("no region matches '\(query)'", isError: true)
@@ -182,6 +321,7 @@ extension ViewState {
                 focusedPane = .regions
                 screens = [.overview, .regionDetail(region: state.regions[index].name)]
                 detailScroll = 0
+                detailPane = .facts
             }
             return []
         }
@@ -195,6 +335,30 @@ extension ViewState {
         if prefixed.count == 1 { return prefixed[0] }
         let containing = names.indices.filter { names[$0].lowercased().contains(lowered) }
         return containing.count == 1 ? containing[0] : nil
+    }
+}
+
+/// Editing keys shared by the command line and the filter.
+enum LineEditor {
+    static let maximumLength = 200
+
+    /// The text after `key`, or `nil` when the key does not edit.
+    static func edit(_ text: String, with key: Key) -> String? {
+        switch key {
+        case .backspace:
+            return text.isEmpty ? text : String(text.dropLast())
+        case .control("u"):
+            return ""
+        case .control("w"):
+            var trimmed = text
+            while trimmed.last == " " { trimmed.removeLast() }
+            while let last = trimmed.last, last != " " { trimmed.removeLast() }
+            return trimmed
+        case .character(let character):
+            return text.count < maximumLength ? text + String(character) : text
+        default:
+            return nil
+        }
     }
 }
 

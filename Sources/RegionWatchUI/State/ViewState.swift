@@ -4,6 +4,22 @@ import RegionWatchCore
 public enum Screen: Equatable, Sendable {
     case overview
     case regionDetail(region: String)
+    case traces
+    case waterfall(trace: TraceID)
+    case spanDetail(trace: TraceID, span: SpanID)
+    case latencyMatrix
+
+    /// The key context of this screen.
+    public var keyContext: KeyContext {
+        switch self {
+        case .overview: .overview
+        case .regionDetail: .regionDetail
+        case .traces: .traces
+        case .waterfall: .waterfall
+        case .spanDetail: .spanDetail
+        case .latencyMatrix: .latencyMatrix
+        }
+    }
 }
 
 /// Panes of the overview that Tab moves focus between.
@@ -11,6 +27,18 @@ public enum OverviewPane: CaseIterable, Equatable, Sendable {
     case regions
     case replication
     case events
+}
+
+/// Parts of the region detail screen that Tab moves focus between.
+public enum RegionDetailPane: Equatable, Sendable {
+    case facts
+    case errorTraces
+}
+
+/// How the waterfall colours span bars.
+public enum WaterfallColoring: Equatable, Sendable {
+    case region
+    case service
 }
 
 /// A message in the footer, such as a command's result.
@@ -24,11 +52,35 @@ public struct StatusMessage: Equatable, Sendable {
     }
 }
 
-/// The `:` command line being typed.
+/// Text being typed on the bottom line (the `:` command line or the `/` filter).
 public struct CommandLineInput: Equatable, Sendable {
     public var text = ""
-    public var history: [String] = []
     public var historyPosition: Int?
+
+    public init(text: String = "") {
+        self.text = text
+    }
+}
+
+/// The trace list's sort, filter and selection.
+public struct TraceListState: Equatable, Sendable {
+    public var sort = TraceSortOrder.time
+    /// The filter as typed.
+    public var filterText = ""
+    public var filter = TraceQuery()
+    /// The selected trace; kept across live updates.
+    public var selected: TraceID?
+    /// The `/` filter being typed.
+    public var filterInput: CommandLineInput?
+
+    public init() {}
+}
+
+/// The waterfall's selection, folding and colouring.
+public struct WaterfallState: Equatable, Sendable {
+    public var selected: SpanID?
+    public var collapsed: Set<SpanID> = []
+    public var coloring = WaterfallColoring.region
 
     public init() {}
 }
@@ -44,6 +96,11 @@ public struct ViewState: Equatable, Sendable {
     public internal(set) var eventsScroll = 0
     public internal(set) var replicationScroll = 0
     public internal(set) var detailScroll = 0
+    public internal(set) var detailPane = RegionDetailPane.facts
+    public internal(set) var selectedErrorTrace = 0
+    public internal(set) var traceList = TraceListState()
+    public internal(set) var waterfall = WaterfallState()
+    public internal(set) var spanDetailScroll = 0
     public internal(set) var isHelpVisible = false
     public internal(set) var helpScroll = 0
     public internal(set) var commandLine: CommandLineInput?
@@ -66,4 +123,11 @@ public struct ViewState: Equatable, Sendable {
 
     /// The screen shown.
     public var screen: Screen { screens.last ?? .overview }
+
+    /// Opens `screen` on top of the current one.
+    mutating func push(_ screen: Screen) {
+        guard self.screen != screen else { return }
+        if screens.count >= 16 { screens.removeFirst(screens.count - 15) }
+        screens.append(screen)
+    }
 }

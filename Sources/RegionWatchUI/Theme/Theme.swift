@@ -26,6 +26,16 @@ public enum ThemeRole: String, CaseIterable, Sendable {
     case badge
     case commandLine = "command-line"
     case error
+    case criticalPath = "critical-path"
+    case series1 = "series-1"
+    case series2 = "series-2"
+    case series3 = "series-3"
+    case series4 = "series-4"
+    case series5 = "series-5"
+    case series6 = "series-6"
+
+    /// The colours that tell regions (or services) apart, in order.
+    public static let series: [ThemeRole] = [.series1, .series2, .series3, .series4, .series5, .series6]
 }
 
 /// A typed theme: one style per role, passed into `render`. No globals.
@@ -71,6 +81,11 @@ public struct Theme: Equatable, Sendable {
         }
     }
 
+    /// The style of the `index`-th item of a series (regions, services), cycling.
+    public func series(_ index: Int) -> Style {
+        self[ThemeRole.series[((index % ThemeRole.series.count) + ThemeRole.series.count) % ThemeRole.series.count]]
+    }
+
     /// The style for a notice severity.
     public func style(for severity: NoticeSeverity) -> Style {
         switch severity {
@@ -106,5 +121,12 @@ public struct Theme: Equatable, Sendable {
         .badge: Style(foreground: .ansi(0), background: .ansi(11), attributes: [.bold]),
         .commandLine: Style(foreground: .ansi(15)),
         .error: Style(foreground: .ansi(9), attributes: [.bold]),
+        .criticalPath: Style(foreground: .ansi(11), attributes: [.bold]),
+        .series1: Style(foreground: .ansi(12)),
+        .series2: Style(foreground: .ansi(13)),
+        .series3: Style(foreground: .ansi(14)),
+        .series4: Style(foreground: .ansi(10)),
+        .series5: Style(foreground: .ansi(11)),
+        .series6: Style(foreground: .ansi(9)),
     ])
 }

@@ -1,0 +1,62 @@
+import RegionWatchCore
+
+/// One decoded OTLP export request: the valid spans, and what was rejected and why.
+public struct DecodedExport: Sendable {
+    public var batch: SpanBatch
+    public var rejectedSpans: Int
+    /// Rejection reasons with counts, for the partial-success message.
+    public var rejectionReasons: [(reason: String, count: Int)]
+
+    /// The `partial_success.error_message` text, or `nil` when nothing was rejected.
+    public var rejectionMessage: String? {
+        guard rejectedSpans > 0 else { return nil }
+        let total = rejectedSpans + batch.spans.count
+        let reasons = rejectionReasons.prefix(5).map { "\($0.reason) (\($0.count))" }.joined(separator: ", ")
+        return "rejected \(rejectedSpans) of \(total) spans: \(reasons)"
+    }
+}
+
+/// A request body that cannot be decoded at all (the client gets 400 with this message).
+public struct OTLPDecodingError: Error, Equatable, CustomStringConvertible {
+    public var description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// Collects valid spans and rejection reasons while decoding.
+struct ExportAccumulator {
+    var resources: [SpanResource] = []
+    var scopes: [SpanScope] = []
+    var spans: [IncomingSpan] = []
+    var rejected = 0
+    var reasons: [String: Int] = [:]
+    var reasonOrder: [String] = []
+
+    mutating func reject(_ reason: String) {
+        rejected += 1
+        if reasons[reason] == nil {
+            guard reasons.count < 16 else { return }
+            reasonOrder.append(reason)
+        }
+        reasons[reason, default: 0] += 1
+    }
+
+    /// Adds `span` unless it is invalid.
+    mutating func add(_ span: IncomingSpan) {
+        if let problem = SpanValidation.problem(of: span) {
+            reject(problem)
+        } else {
+            spans.append(span)
+        }
+    }
+
+    func export(source: String, receivedAt: Timestamp) -> DecodedExport {
+        DecodedExport(
+            batch: SpanBatch(source: source, receivedAt: receivedAt, resources: resources, scopes: scopes, spans: spans),
+            rejectedSpans: rejected,
+            rejectionReasons: reasonOrder.map { ($0, reasons[$0] ?? 0) }
+        )
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import RegionWatchCore
+import RegionWatchOTLPProtocol
+import SwiftProtobuf
+
+typealias ExportTraceServiceRequest = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest
+typealias ExportTraceServiceResponse = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceResponse
+
+/// Decodes `application/x-protobuf` OTLP trace exports with swift-protobuf.
+public enum OTLPProtobufDecoder {
+    /// Nesting allowed in attribute values (arrays and maps inside each other).
+    static let depthLimit = 64
+
+    /// Decodes `bytes` into spans. Throws for a body that is not an ExportTraceServiceRequest.
+    public static func decode(_ bytes: [UInt8], attribution: RegionAttribution, source: String, receivedAt: Timestamp) throws(OTLPDecodingError) -> DecodedExport {
+        guard !bytes.isEmpty else { throw OTLPDecodingError("empty body: expected an ExportTraceServiceRequest") }
+        var options = BinaryDecodingOptions()
+        options.messageDepthLimit = depthLimit
+        let request: ExportTraceServiceRequest
+        do {
+            request = try ExportTraceServiceRequest(serializedBytes: bytes, options: options)
+        } catch {
+            throw OTLPDecodingError("malformed protobuf body: \(describe(error))")
+        }
+        var accumulator = ExportAccumulator()
+        for resourceSpans in request.resourceSpans {
+            let resourceIndex = accumulator.resources.count
+            accumulator.resources.append(attribution.resource(from: attributes(resourceSpans.resource.attributes)))
+            for scopeSpans in resourceSpans.scopeSpans {
+                let scopeIndex = accumulator.scopes.count
+                accumulator.scopes.append(SpanScope(name: scopeSpans.scope.name, version: scopeSpans.scope.version))
+                for span in scopeSpans.spans {
+                    convert(span, resourceIndex: resourceIndex, scopeIndex: scopeIndex, into: &accumulator)
+                }
+            }
+        }
+        return accumulator.export(source: source, receivedAt: receivedAt)
+    }
+
+    private static func convert(_ span: Opentelemetry_Proto_Trace_V1_Span, resourceIndex: Int, scopeIndex: Int, into accumulator: inout ExportAccumulator) {
+        guard let traceID = TraceID(bytes: span.traceID) else {
+            accumulator.reject("invalid trace id (\(span.traceID.count) bytes)")
+            return
+        }
+        guard let spanID = SpanID(bytes: span.spanID) else {
+            accumulator.reject("invalid span id (\(span.spanID.count) bytes)")
+            return
+        }
+        var parent = SpanID.none
+        if !span.parentSpanID.isEmpty {
+            guard let parsed = SpanID(bytes: span.parentSpanID) else {
+                accumulator.reject("invalid parent span id (\(span.parentSpanID.count) bytes)")
+                return
+            }
+            parent = parsed
+        }
+        accumulator.add(IncomingSpan(
+            traceID: traceID, spanID: spanID, parentSpanID: parent, name: span.name,
+            kind: SpanKind(rawValue: UInt8(clamping: span.kind.rawValue)) ?? .unspecified,
+            startUnixNano: span.startTimeUnixNano, endUnixNano: span.endTimeUnixNano,
+            statusCode: SpanStatusCode(rawValue: UInt8(clamping: span.status.code.rawValue)) ?? .unset,
+            statusMessage: span.status.message,
+            attributes: attributes(span.attributes),
+            events: span.events.map { SpanEvent(timeUnixNano: $0.timeUnixNano, name: $0.name, attributes: attributes($0.attributes)) },
+            links: span.links.compactMap { link in
+                guard let traceID = TraceID(bytes: link.traceID), let spanID = SpanID(bytes: link.spanID) else { return nil }
+                return SpanLink(traceID: traceID, spanID: spanID, attributes: attributes(link.attributes))
+            },
+            resourceIndex: resourceIndex, scopeIndex: scopeIndex
+        ))
+    }
+
+    static func attributes(_ keyValues: [Opentelemetry_Proto_Common_V1_KeyValue]) -> [Attribute] {
+        keyValues.map { Attribute($0.key, value($0.value)) }
+    }
+
+    static func value(_ any: Opentelemetry_Proto_Common_V1_AnyValue) -> AttributeValue {
+        switch any.value {
+        case .stringValue(let value): .string(value)
+        case .boolValue(let value): .bool(value)
+        case .intValue(let value): .int(value)
+        case .doubleValue(let value): .double(value)
+        case .bytesValue(let value): .bytes([UInt8](value))
+        case .arrayValue(let array): .array(array.values.map(value))
+        case .kvlistValue(let list): .map(attributes(list.values))
+        // Profiles' string-table references mean nothing in a trace export.
+        case .stringValueStrindex, .none: .empty
+        }
+    }
+
+    static func describe(_ error: Error) -> String {
+        switch error {
+        case BinaryDecodingError.truncated: "truncated message"
+        case BinaryDecodingError.malformedProtobuf: "malformed protobuf"
+        case BinaryDecodingError.invalidUTF8: "a string field is not valid UTF-8"
+        case BinaryDecodingError.messageDepthLimit: "nesting deeper than \(depthLimit) levels"
+        default: String(describing: error)
+        }
+    }
+
+    /// An ExportTraceServiceResponse, with `partial_success` when spans were rejected.
+    public static func response(for export: DecodedExport) -> [UInt8] {
+        var response = ExportTraceServiceResponse()
+        if let message = export.rejectionMessage {
+            response.partialSuccess.rejectedSpans = Int64(export.rejectedSpans)
+            response.partialSuccess.errorMessage = message
+        }
+        return (try? response.serializedBytes()) ?? []
+    }
+
+    /// A `google.rpc.Status` (code 1, message 2), the body OTLP asks for with failure statuses.
+    public static func status(code: Int32, message: String) -> [UInt8] {
+        var bytes: [UInt8] = [0x08]
+        var value = UInt64(UInt32(bitPattern: code))
+        while value >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        bytes.append(UInt8(value))
+        let utf8 = Array(message.utf8)
+        bytes.append(0x12)
+        var length = UInt64(utf8.count)
+        while length >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: length) | 0x80)
+            length >>= 7
+        }
+        bytes.append(UInt8(length))
+        return bytes + utf8
+    }
+}

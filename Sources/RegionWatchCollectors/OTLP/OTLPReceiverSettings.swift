@@ -1,0 +1,44 @@
+import RegionWatchCore
+
+/// Configuration of the OTLP/HTTP trace receiver.
+public struct OTLPReceiverSettings: Equatable, Sendable {
+    public var name: String
+    public var host: String
+    /// 0 picks a free port (tests).
+    public var port: Int
+    /// Largest request body accepted, also after decompression.
+    public var maxBodyBytes: Int
+    /// When set, requests must carry `Authorization: Bearer <token>`.
+    public var bearerToken: String?
+    public var attribution: RegionAttribution
+
+    public init(name: String = "otlp", host: String = "127.0.0.1", port: Int = 4318, maxBodyBytes: Int = 8 * 1024 * 1024, bearerToken: String? = nil, attribution: RegionAttribution = RegionAttribution()) {
+        self.name = name
+        self.host = host
+        self.port = port
+        self.maxBodyBytes = maxBodyBytes
+        self.bearerToken = bearerToken
+        self.attribution = attribution
+    }
+
+    /// `host:port` (IPv6 hosts in brackets).
+    public var listenAddress: String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
+    /// Parses `HOST:PORT` (`[::1]:4318` for IPv6). `nil` when malformed.
+    public static func parseListenAddress(_ text: String) -> (host: String, port: Int)? {
+        let host: Substring, port: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            port = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            host = text[..<colon]
+            port = text[text.index(after: colon)...]
+        }
+        guard !host.isEmpty, let number = Int(port), (0...65535).contains(number) else { return nil }
+        return (String(host), number)
+    }
+}

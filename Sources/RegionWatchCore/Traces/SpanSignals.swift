@@ -1,0 +1,180 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Latency counts in logarithmic buckets (4 per doubling, from 10 µs to about 20 minutes), so
+/// percentiles cost a fixed amount of memory with about ±9% precision.
+public struct LatencyHistogram: Equatable, Sendable {
+    static let bucketCount = 108
+    static let smallestMilliseconds = 0.01
+    private(set) var counts = [UInt32](repeating: 0, count: bucketCount)
+    public private(set) var total = 0
+
+    public init() {}
+
+    static func bucket(for milliseconds: Double) -> Int {
+        guard milliseconds > smallestMilliseconds else { return 0 }
+        let index = Int((log2(milliseconds / smallestMilliseconds) * 4).rounded(.up))
+        return min(bucketCount - 1, max(0, index))
+    }
+
+    /// The upper bound of bucket `index`, in milliseconds.
+    static func upperBound(of index: Int) -> Double {
+        smallestMilliseconds * pow(2, Double(index) / 4)
+    }
+
+    public mutating func record(_ milliseconds: Double) {
+        guard milliseconds.isFinite, milliseconds >= 0 else { return }
+        counts[Self.bucket(for: milliseconds)] &+= 1
+        total += 1
+    }
+
+    public mutating func merge(_ other: LatencyHistogram) {
+        for index in counts.indices { counts[index] &+= other.counts[index] }
+        total += other.total
+    }
+
+    /// The `fraction` quantile (0...1), or `nil` when empty.
+    public func quantile(_ fraction: Double) -> Double? {
+        guard total > 0 else { return nil }
+        let rank = max(1, Int((fraction * Double(total)).rounded(.up)))
+        var seen = 0
+        for (index, count) in counts.enumerated() {
+            seen += Int(count)
+            if seen >= rank {
+                // Geometric middle of the bucket.
+                return index == 0 ? Self.smallestMilliseconds : Self.upperBound(of: index) / pow(2, 0.125)
+            }
+        }
+        return Self.upperBound(of: Self.bucketCount - 1)
+    }
+}
+
+/// Request rate, error rate and latency percentiles per region from entry spans (SERVER and
+/// CONSUMER) over the last `windowSeconds` seconds of receipt time.
+public struct SpanSignalWindow: Equatable, Sendable {
+    public let windowSeconds: Int
+    private var regions: [String: RegionWindow] = [:]
+
+    struct Second: Equatable, Sendable {
+        var second = Int.min
+        var count = 0
+        var errors = 0
+        var latency = LatencyHistogram()
+    }
+
+    struct RegionWindow: Equatable, Sendable {
+        var seconds: [Second]
+        var lastObservation: Timestamp
+        var source: String
+    }
+
+    /// Figures for one region.
+    public struct Figures: Equatable, Sendable {
+        public var requestsPerSecond: Double
+        public var errorRate: Double?
+        public var p50Milliseconds: Double?
+        public var p99Milliseconds: Double?
+        /// Receipt time of the newest span counted.
+        public var observedAt: Timestamp
+        public var source: String
+    }
+
+    public init(windowSeconds: Int = 10) {
+        self.windowSeconds = windowSeconds
+    }
+
+    /// Regions with span data.
+    public var regionNames: [String] { Array(regions.keys) }
+
+    /// Counts one entry span received at `time` from `source`.
+    public mutating func record(_ observation: EntrySpanObservation, at time: Timestamp, source: String) {
+        let second = Int(time.secondsSinceEpoch.rounded(.down))
+        var window = regions[observation.region] ?? RegionWindow(seconds: Array(repeating: Second(), count: windowSeconds + 1), lastObservation: time, source: source)
+        let slot = ((second % window.seconds.count) + window.seconds.count) % window.seconds.count
+        if window.seconds[slot].second != second { window.seconds[slot] = Second(second: second) }
+        window.seconds[slot].count += 1
+        if observation.isError { window.seconds[slot].errors += 1 }
+        window.seconds[slot].latency.record(observation.durationMilliseconds)
+        window.lastObservation = max(window.lastObservation, time)
+        window.source = source
+        regions[observation.region] = window
+    }
+
+    /// The figures of `region` over the window ending at `now`, or `nil` without spans in it.
+    public func figures(for region: String, at now: Timestamp) -> Figures? {
+        guard let window = regions[region] else { return nil }
+        let current = Int(now.secondsSinceEpoch.rounded(.down))
+        var count = 0, errors = 0
+        var latency = LatencyHistogram()
+        for second in window.seconds where second.second > current - windowSeconds && second.second <= current {
+            count += second.count
+            errors += second.errors
+            latency.merge(second.latency)
+        }
+        guard count > 0 else { return nil }
+        return Figures(
+            requestsPerSecond: Double(count) / Double(windowSeconds),
+            errorRate: Double(errors) / Double(count),
+            p50Milliseconds: latency.quantile(0.5),
+            p99Milliseconds: latency.quantile(0.99),
+            observedAt: window.lastObservation,
+            source: window.source
+        )
+    }
+}
+
+/// Latency between regions measured from spans: for each ordered pair of regions, recent hop
+/// latencies (bounded) and a total count.
+public struct HopLatencyMatrix: Equatable, Sendable {
+    public struct Pair: Hashable, Sendable {
+        public var from: String
+        public var to: String
+    }
+
+    /// Statistics of one pair.
+    public struct Statistics: Equatable, Sendable {
+        public var count: Int
+        public var p50Milliseconds: Double
+        public var p99Milliseconds: Double
+    }
+
+    /// Most recent samples kept per pair.
+    public static let samplesPerPair = 512
+    /// Most pairs tracked; hops between further pairs are counted as overflow.
+    public static let maximumPairs = 1024
+    private var samples: [Pair: RingBuffer<Double>] = [:]
+    private var totals: [Pair: Int] = [:]
+    public private(set) var overflow = 0
+
+    public init() {}
+
+    public mutating func record(_ hop: CrossRegionHop) {
+        let pair = Pair(from: hop.from, to: hop.to)
+        if samples[pair] == nil {
+            guard samples.count < Self.maximumPairs else {
+                overflow += 1
+                return
+            }
+            samples[pair] = RingBuffer(capacity: Self.samplesPerPair)
+        }
+        samples[pair]!.append(hop.latencyMilliseconds)
+        totals[pair, default: 0] += 1
+    }
+
+    /// Pairs with at least one hop.
+    public var pairs: [Pair] { Array(samples.keys) }
+
+    /// Statistics for `from` → `to` over the kept samples, or `nil` without hops.
+    public func statistics(from: String, to: String) -> Statistics? {
+        let pair = Pair(from: from, to: to)
+        guard let ring = samples[pair], !ring.isEmpty else { return nil }
+        let sorted = ring.elements.sorted()
+        func quantile(_ fraction: Double) -> Double {
+            sorted[min(sorted.count - 1, max(0, Int((fraction * Double(sorted.count)).rounded(.up)) - 1))]
+        }
+        return Statistics(count: totals[pair] ?? sorted.count, p50Milliseconds: quantile(0.5), p99Milliseconds: quantile(0.99))
+    }
+}

@@ -1,0 +1,171 @@
+/// One kept span: a fixed-size record. Names index the trace's string table; details live in
+/// the trace's byte blob.
+struct StoredSpan: Sendable {
+    var spanID: UInt64
+    var parentSpanID: UInt64
+    var startUnixNano: UInt64
+    var durationNanos: UInt64
+    var detailOffset: UInt32
+    var name: UInt32
+    var resource: UInt32
+    var scope: UInt32
+    var region: UInt16
+    var kind: SpanKind
+    var status: SpanStatusCode
+
+    static let noDetails = UInt32.max
+}
+
+/// One kept trace with everything needed to list, filter and draw it.
+struct StoredTrace: Sendable {
+    let traceID: TraceID
+    let generation: UInt32
+    let ownerRegion: UInt16
+    let firstSeen: Timestamp
+    var lastUpdated: Timestamp
+    var spans: ContiguousArray<StoredSpan> = []
+    var details: ContiguousArray<UInt8> = []
+    var strings: [String] = []
+    private var stringIndex: [String: UInt32] = [:]
+    private var spanIndex: [UInt64: Int32]?
+    private(set) var resourceIDs: [UInt32] = []
+    private(set) var scopeIDs: [UInt32] = []
+    private(set) var regionIDs: [UInt16] = []
+    private(set) var errorCount = 0
+    private(set) var startUnixNano: UInt64 = .max
+    private(set) var endUnixNano: UInt64 = 0
+    private(set) var rootPosition: Int?
+    private(set) var orphans = 0
+    private(set) var crossRegionHops = 0
+    private(set) var approximateBytes = 0
+    private var stringBytes = 0
+
+    /// Bytes of bookkeeping per trace besides its spans (record, table entries, queue entry).
+    static let baseBytes = 320
+    /// Above this many spans a trace keeps a span-id index instead of scanning.
+    static let indexThreshold = 32
+
+    init(traceID: TraceID, generation: UInt32, ownerRegion: UInt16, firstSeen: Timestamp) {
+        self.traceID = traceID
+        self.generation = generation
+        self.ownerRegion = ownerRegion
+        self.firstSeen = firstSeen
+        lastUpdated = firstSeen
+    }
+
+    /// Position of the span with `spanID`, if kept.
+    func position(of spanID: UInt64) -> Int? {
+        if let spanIndex { return spanIndex[spanID].map(Int.init) }
+        return spans.firstIndex { $0.spanID == spanID }
+    }
+
+    /// Records that this trace uses a resource; `true` the first time.
+    mutating func retain(resource id: UInt32) -> Bool {
+        guard !resourceIDs.contains(id) else { return false }
+        resourceIDs.append(id)
+        return true
+    }
+
+    /// Records that this trace uses a scope; `true` the first time.
+    mutating func retain(scope id: UInt32) -> Bool {
+        guard !scopeIDs.contains(id) else { return false }
+        scopeIDs.append(id)
+        return true
+    }
+
+    /// Appends a span and returns the cross-region hops it completes (with its parent, or with
+    /// children that arrived before it).
+    mutating func append(_ span: IncomingSpan, resourceID: UInt32, scopeID: UInt32, regionID: UInt16, limits: TraceStoreLimits, at now: Timestamp) -> [(from: UInt16, to: UInt16, latencyMilliseconds: Double)] {
+        var detailOffset = StoredSpan.noDetails
+        if !SpanDetailCodec.isEmpty(span) {
+            detailOffset = UInt32(details.count)
+            let (limited, dropped) = Self.limited(span, limits)
+            SpanDetailCodec.encode(limited, droppedAttributes: dropped, into: &details)
+        }
+        let stored = StoredSpan(
+            spanID: span.spanID.value, parentSpanID: span.parentSpanID.value,
+            startUnixNano: span.startUnixNano, durationNanos: span.endUnixNano - span.startUnixNano,
+            detailOffset: detailOffset, name: intern(Self.truncated(span.name, to: 512)),
+            resource: resourceID, scope: scopeID, region: regionID, kind: span.kind, status: span.statusCode
+        )
+        let position = spans.count
+        spans.append(stored)
+        if spanIndex != nil {
+            spanIndex![stored.spanID] = Int32(position)
+        } else if spans.count > Self.indexThreshold {
+            var built: [UInt64: Int32] = [:]
+            built.reserveCapacity(spans.count * 2)
+            for (offset, kept) in spans.enumerated() { built[kept.spanID] = Int32(offset) }
+            spanIndex = built
+        }
+
+        var hops: [(from: UInt16, to: UInt16, latencyMilliseconds: Double)] = []
+        func hop(parent: StoredSpan, child: StoredSpan) {
+            guard parent.region != child.region else { return }
+            crossRegionHops += 1
+            let latency = Double(parent.durationNanos > child.durationNanos ? parent.durationNanos - child.durationNanos : 0) / 1e6
+            hops.append((parent.region, child.region, latency))
+        }
+        let waitingChildren = orphans
+        if stored.parentSpanID == 0 {
+            if rootPosition.map({ spans[$0].startUnixNano > stored.startUnixNano }) ?? true { rootPosition = position }
+        } else if let parent = self.position(of: stored.parentSpanID), parent != position {
+            hop(parent: spans[parent], child: stored)
+        } else {
+            orphans += 1
+        }
+        if waitingChildren > 0 {
+            for child in spans.indices where child != position && spans[child].parentSpanID == stored.spanID {
+                orphans -= 1
+                hop(parent: stored, child: spans[child])
+            }
+        }
+
+        if stored.status == .error { errorCount += 1 }
+        startUnixNano = min(startUnixNano, stored.startUnixNano)
+        endUnixNano = max(endUnixNano, span.endUnixNano)
+        if !regionIDs.contains(regionID) { regionIDs.append(regionID) }
+        lastUpdated = max(lastUpdated, now)
+        approximateBytes = spans.count * MemoryLayout<StoredSpan>.stride + details.count + stringBytes
+            + (spanIndex.map { $0.count * 24 } ?? 0) + (resourceIDs.count + scopeIDs.count) * 4
+        return hops
+    }
+
+    private mutating func intern(_ string: String) -> UInt32 {
+        if let existing = stringIndex[string] { return existing }
+        let id = UInt32(strings.count)
+        strings.append(string)
+        stringIndex[string] = id
+        stringBytes += string.utf8.count + 48
+        return id
+    }
+
+    static func truncated(_ string: String, to bytes: Int) -> String {
+        guard string.utf8.count > bytes else { return string }
+        var cut = String(decoding: string.utf8.prefix(bytes), as: UTF8.self)
+        while cut.utf8.count > bytes - 3, !cut.isEmpty { cut.removeLast() }
+        return cut + "…"
+    }
+
+    /// The span with its details cut to the limits, and how many attributes were dropped.
+    static func limited(_ span: IncomingSpan, _ limits: TraceStoreLimits) -> (IncomingSpan, Int) {
+        func cut(_ attributes: [Attribute]) -> [Attribute] {
+            attributes.prefix(limits.maxAttributesPerSpan).map { attribute in
+                if case .string(let value) = attribute.value, value.utf8.count > limits.maxValueBytes {
+                    return Attribute(truncated(attribute.key, to: 256), .string(truncated(value, to: limits.maxValueBytes)))
+                }
+                return attribute.key.utf8.count > 256 ? Attribute(truncated(attribute.key, to: 256), attribute.value) : attribute
+            }
+        }
+        let needsCut = span.attributes.count > limits.maxAttributesPerSpan || span.events.count > limits.maxEventsPerSpan
+            || span.links.count > limits.maxLinksPerSpan || span.statusMessage.utf8.count > limits.maxValueBytes
+            || span.attributes.contains { if case .string(let value) = $0.value { value.utf8.count > limits.maxValueBytes } else { $0.key.utf8.count > 256 } }
+        guard needsCut else { return (span, 0) }
+        var copy = span
+        copy.statusMessage = truncated(span.statusMessage, to: limits.maxValueBytes)
+        copy.attributes = cut(span.attributes)
+        copy.events = span.events.prefix(limits.maxEventsPerSpan).map { SpanEvent(timeUnixNano: $0.timeUnixNano, name: truncated($0.name, to: 512), attributes: cut($0.attributes)) }
+        copy.links = span.links.prefix(limits.maxLinksPerSpan).map { SpanLink(traceID: $0.traceID, spanID: $0.spanID, attributes: cut($0.attributes)) }
+        return (copy, max(0, span.attributes.count - limits.maxAttributesPerSpan))
+    }
+}

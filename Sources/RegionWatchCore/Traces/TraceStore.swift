@@ -1,0 +1,351 @@
+import DequeModule
+
+/// The bounded store of recent traces.
+///
+/// Spans are kept as fixed-size records (about 56 bytes) in their trace, with names in a small
+/// per-trace string table and details (attributes, events, links, status message) in a
+/// per-trace byte blob; resources and scopes are shared, reference-counted tables. Limits are
+/// by span count and approximate bytes. Eviction removes whole traces, oldest first, from the
+/// region that owns the most spans, so a flood from one region evicts that region's traces and
+/// not the others'. Spans may arrive in any order; they join their trace by trace ID.
+public struct TraceStore: Sendable {
+    public let limits: TraceStoreLimits
+    public private(set) var counters = TraceStoreCounters()
+    public private(set) var spanCount = 0
+    public private(set) var approximateBytes = 0
+
+    private var slots: [StoredTrace?] = []
+    private var freeSlots: [Int32] = []
+    private var index: [TraceID: Int32] = [:]
+    private var nextGeneration: UInt32 = 1
+    private var regions = RegionTable()
+    /// Per owner region: traces in arrival order (slot and generation; stale entries skipped).
+    private var regionQueues: [Deque<(slot: Int32, generation: UInt32)>] = []
+    private var regionSpanCounts: [Int] = []
+    private var resources = SharedTable<SpanResource>()
+    private var scopes = SharedTable<SpanScope>()
+
+    public init(limits: TraceStoreLimits = TraceStoreLimits()) {
+        self.limits = limits
+    }
+
+    /// Traces currently kept.
+    public var traceCount: Int { index.count }
+
+    /// Region names seen in spans, in first-seen order.
+    public var regionNames: [String] { regions.names }
+
+    /// Spans kept per owning region.
+    public func spanCount(ownedBy region: String) -> Int {
+        regions.id(of: region).map { Int($0) < regionSpanCounts.count ? regionSpanCounts[Int($0)] : 0 } ?? 0
+    }
+
+    // MARK: Inserting
+
+    /// Adds a batch. Invalid spans are rejected and counted with their reason; the rest join
+    /// their traces. Returns what derived signals need.
+    public mutating func insert(_ batch: SpanBatch) -> SpanInsertOutcome {
+        var outcome = SpanInsertOutcome()
+        counters.receivedSpans += batch.spans.count
+        var resourceIDs = [UInt32?](repeating: nil, count: batch.resources.count)
+        var scopeIDs = [UInt32?](repeating: nil, count: batch.scopes.count)
+        for resource in batch.resources {
+            if let version = resource.serviceVersion, !version.isEmpty {
+                outcome.versions[resource.region, default: [:]][resource.service] = version
+            }
+        }
+        for span in batch.spans {
+            if let reason = Self.rejection(of: span, in: batch) {
+                reject(reason, &outcome)
+                continue
+            }
+            let resourceID: UInt32
+            if let known = resourceIDs[span.resourceIndex] {
+                resourceID = known
+            } else {
+                resourceID = resources.intern(batch.resources[span.resourceIndex])
+                resourceIDs[span.resourceIndex] = resourceID
+            }
+            let scopeID: UInt32
+            if let known = scopeIDs[span.scopeIndex] {
+                scopeID = known
+            } else {
+                scopeID = scopes.intern(batch.scopes[span.scopeIndex])
+                scopeIDs[span.scopeIndex] = scopeID
+            }
+            let resource = batch.resources[span.resourceIndex]
+            let regionID = regions.id(for: resource.region, limit: limits.maxRegions)
+            guard insert(span, resourceID: resourceID, scopeID: scopeID, regionID: regionID, at: batch.receivedAt, outcome: &outcome) else {
+                continue
+            }
+            if span.kind.isEntry {
+                outcome.entrySpans.append(EntrySpanObservation(
+                    region: regions.name(of: regionID),
+                    durationMilliseconds: Double(span.endUnixNano &- span.startUnixNano) / 1e6,
+                    isError: span.statusCode == .error
+                ))
+            }
+        }
+        // Resources and scopes interned for spans that were all rejected are not kept.
+        for id in resourceIDs.compactMap({ $0 }) { resources.release(id, ifUnreferenced: true) }
+        for id in scopeIDs.compactMap({ $0 }) { scopes.release(id, ifUnreferenced: true) }
+        enforceLimits()
+        return outcome
+    }
+
+    /// Why a span cannot be stored, or `nil` when it is valid.
+    static func rejection(of span: IncomingSpan, in batch: SpanBatch) -> String? {
+        if !batch.resources.indices.contains(span.resourceIndex) || !batch.scopes.indices.contains(span.scopeIndex) { return "inconsistent batch" }
+        return SpanValidation.problem(of: span)
+    }
+
+    private mutating func reject(_ reason: String, _ outcome: inout SpanInsertOutcome) {
+        counters.rejectedSpans += 1
+        outcome.rejected += 1
+        if counters.rejectionReasons[reason] != nil || counters.rejectionReasons.count < 32 {
+            counters.rejectionReasons[reason, default: 0] += 1
+        }
+    }
+
+    private mutating func insert(_ span: IncomingSpan, resourceID: UInt32, scopeID: UInt32, regionID: UInt16, at now: Timestamp, outcome: inout SpanInsertOutcome) -> Bool {
+        let slot: Int32
+        if let existing = index[span.traceID] {
+            slot = existing
+        } else {
+            slot = allocateSlot(for: span.traceID, ownerRegion: regionID, at: now)
+        }
+        // Moved out so the trace's arrays stay uniquely referenced (no copy on append).
+        var trace = slots[Int(slot)]!
+        slots[Int(slot)] = nil
+        defer { slots[Int(slot)] = trace }
+        if trace.spans.count >= limits.maxSpansPerTrace {
+            reject("trace has more than \(limits.maxSpansPerTrace) spans", &outcome)
+            return false
+        }
+        if trace.position(of: span.spanID.value) != nil {
+            reject("duplicate span id", &outcome)
+            return false
+        }
+        let before = trace.approximateBytes
+        let hops = trace.append(span, resourceID: resourceID, scopeID: scopeID, regionID: regionID, limits: limits, at: now)
+        if trace.retain(resource: resourceID) { resources.retain(resourceID) }
+        if trace.retain(scope: scopeID) { scopes.retain(scopeID) }
+        approximateBytes += trace.approximateBytes - before
+        spanCount += 1
+        regionSpanCounts[Int(trace.ownerRegion)] += 1
+        counters.acceptedSpans += 1
+        outcome.accepted += 1
+        for hop in hops {
+            outcome.hops.append(CrossRegionHop(from: regions.name(of: hop.from), to: regions.name(of: hop.to), latencyMilliseconds: hop.latencyMilliseconds))
+        }
+        return true
+    }
+
+    private mutating func allocateSlot(for traceID: TraceID, ownerRegion: UInt16, at now: Timestamp) -> Int32 {
+        let generation = nextGeneration
+        nextGeneration &+= 1
+        let trace = StoredTrace(traceID: traceID, generation: generation, ownerRegion: ownerRegion, firstSeen: now)
+        let slot: Int32
+        if let free = freeSlots.popLast() {
+            slot = free
+            slots[Int(slot)] = trace
+        } else {
+            slot = Int32(slots.count)
+            slots.append(trace)
+        }
+        index[traceID] = slot
+        while regionQueues.count <= Int(ownerRegion) {
+            regionQueues.append(Deque())
+            regionSpanCounts.append(0)
+        }
+        regionQueues[Int(ownerRegion)].append((slot, generation))
+        approximateBytes += StoredTrace.baseBytes
+        return slot
+    }
+
+    // MARK: Evicting
+
+    private mutating func enforceLimits() {
+        while spanCount > limits.maxSpans || approximateBytes > limits.maxBytes {
+            guard evictOneTrace() else { break }
+        }
+    }
+
+    /// Evicts the oldest trace of the region owning the most spans.
+    private mutating func evictOneTrace() -> Bool {
+        var candidates = regionSpanCounts.indices.filter { regionSpanCounts[$0] > 0 }
+        candidates.sort { regionSpanCounts[$0] > regionSpanCounts[$1] }
+        for region in candidates {
+            while let (slot, generation) = regionQueues[region].popFirst() {
+                guard let trace = slots[Int(slot)], trace.generation == generation else { continue }
+                remove(slotAt: slot, trace: trace)
+                counters.evictedTraces += 1
+                counters.evictedSpans += trace.spans.count
+                return true
+            }
+        }
+        return false
+    }
+
+    private mutating func remove(slotAt slot: Int32, trace: StoredTrace) {
+        slots[Int(slot)] = nil
+        freeSlots.append(slot)
+        index[trace.traceID] = nil
+        spanCount -= trace.spans.count
+        regionSpanCounts[Int(trace.ownerRegion)] -= trace.spans.count
+        approximateBytes -= trace.approximateBytes + StoredTrace.baseBytes
+        for resource in trace.resourceIDs { resources.release(resource) }
+        for scope in trace.scopeIDs { scopes.release(scope) }
+    }
+
+    // MARK: Reading
+
+    /// The trace with `id`, ready for display.
+    public func trace(_ id: TraceID) -> TraceSnapshot? {
+        guard let slot = index[id], let trace = slots[Int(slot)] else { return nil }
+        return snapshot(of: trace)
+    }
+
+    /// Summaries of every kept trace (unordered).
+    public func summaries() -> [TraceSummary] {
+        slots.compactMap { $0.map(summary(of:)) }
+    }
+
+    /// Summaries of the traces matching `query`.
+    public func summaries(matching query: TraceQuery) -> [TraceSummary] {
+        let regionID = query.region.flatMap { regions.id(of: $0) }
+        if query.region != nil, regionID == nil { return [] }
+        var results: [TraceSummary] = []
+        for case let trace? in slots where matches(trace, query, regionID: regionID) {
+            results.append(summary(of: trace))
+        }
+        return results
+    }
+
+    /// The details of one span (decoded from the trace's blob).
+    public func details(of spanID: SpanID, in traceID: TraceID) -> SpanDetails? {
+        guard let slot = index[traceID], let trace = slots[Int(slot)], let position = trace.position(of: spanID.value) else { return nil }
+        let span = trace.spans[position]
+        let decoded = span.detailOffset == StoredSpan.noDetails
+            ? SpanDetailCodec.Details(statusMessage: "", attributes: [], events: [], links: [], droppedAttributes: 0)
+            : SpanDetailCodec.decode(trace.details, at: Int(span.detailOffset))
+        return SpanDetails(
+            span: info(of: span, in: trace), statusMessage: decoded.statusMessage, attributes: decoded.attributes,
+            events: decoded.events, links: decoded.links, droppedAttributes: decoded.droppedAttributes,
+            resource: resources[span.resource], scope: scopes[span.scope]
+        )
+    }
+
+    private func matches(_ trace: StoredTrace, _ query: TraceQuery, regionID: UInt16?) -> Bool {
+        if query.errorsOnly, trace.errorCount == 0 { return false }
+        let duration = Double(trace.endUnixNano &- trace.startUnixNano) / 1e6
+        if let minimum = query.minimumMilliseconds, duration < minimum { return false }
+        if let maximum = query.maximumMilliseconds, duration > maximum { return false }
+        if let regionID, !trace.regionIDs.contains(regionID) { return false }
+        if let service = query.service?.lowercased() {
+            guard trace.resourceIDs.contains(where: { resources[$0].service.lowercased() == service }) else { return false }
+        }
+        for word in query.words {
+            if trace.traceID.hex.hasPrefix(word) { continue }
+            if trace.strings.contains(where: { $0.lowercased().contains(word) }) { continue }
+            if trace.resourceIDs.contains(where: { resources[$0].service.lowercased().contains(word) }) { continue }
+            if trace.regionIDs.contains(where: { regions.name(of: $0).lowercased().contains(word) }) { continue }
+            return false
+        }
+        return true
+    }
+
+    private func summary(of trace: StoredTrace) -> TraceSummary {
+        let root = trace.rootPosition.map { trace.spans[$0] }
+        return TraceSummary(
+            traceID: trace.traceID,
+            rootName: root.map { trace.strings[Int($0.name)] },
+            rootService: root.map { resources[$0.resource].service },
+            rootRegion: root.map { regions.name(of: $0.region) },
+            startUnixNano: trace.startUnixNano,
+            durationNanos: trace.endUnixNano &- trace.startUnixNano,
+            spanCount: trace.spans.count,
+            errorCount: trace.errorCount,
+            regions: trace.regionIDs.map { regions.name(of: $0) },
+            firstSeen: trace.firstSeen,
+            lastUpdated: trace.lastUpdated,
+            hasCrossRegionHop: trace.crossRegionHops > 0
+        )
+    }
+
+    private func info(of span: StoredSpan, in trace: StoredTrace) -> SpanInfo {
+        SpanInfo(
+            spanID: SpanID(span.spanID), parentSpanID: SpanID(span.parentSpanID),
+            name: trace.strings[Int(span.name)], service: resources[span.resource].service,
+            region: regions.name(of: span.region), kind: span.kind, status: span.status,
+            startUnixNano: span.startUnixNano, durationNanos: span.durationNanos
+        )
+    }
+
+    private func snapshot(of trace: StoredTrace) -> TraceSnapshot {
+        TraceSnapshot(summary: summary(of: trace), spans: trace.spans.map { info(of: $0, in: trace) })
+    }
+}
+
+/// Region names ↔ compact ids.
+struct RegionTable: Sendable {
+    private(set) var names: [String] = []
+    private var ids: [String: UInt16] = [:]
+
+    func id(of name: String) -> UInt16? { ids[name] }
+
+    func name(of id: UInt16) -> String {
+        Int(id) < names.count ? names[Int(id)] : SpanResource.unknownRegion
+    }
+
+    /// The id of `name`, adding it unless the table is full (then "unknown").
+    mutating func id(for name: String, limit: Int) -> UInt16 {
+        if let existing = ids[name] { return existing }
+        if names.count >= limit, name != SpanResource.unknownRegion {
+            return id(for: SpanResource.unknownRegion, limit: .max)
+        }
+        let id = UInt16(names.count)
+        names.append(name)
+        ids[name] = id
+        return id
+    }
+}
+
+/// A deduplicating table of shared values with reference counts, so values no kept trace uses
+/// are freed.
+struct SharedTable<Value: Hashable & Sendable>: Sendable {
+    private var values: [Value?] = []
+    private var counts: [Int] = []
+    private var ids: [Value: UInt32] = [:]
+    private var free: [UInt32] = []
+
+    subscript(id: UInt32) -> Value { values[Int(id)]! }
+
+    /// The id of `value`, adding it (with no references yet) when new.
+    mutating func intern(_ value: Value) -> UInt32 {
+        if let id = ids[value] { return id }
+        let id: UInt32
+        if let reused = free.popLast() {
+            id = reused
+            values[Int(id)] = value
+            counts[Int(id)] = 0
+        } else {
+            id = UInt32(values.count)
+            values.append(value)
+            counts.append(0)
+        }
+        ids[value] = id
+        return id
+    }
+
+    mutating func retain(_ id: UInt32) { counts[Int(id)] += 1 }
+
+    /// Drops one reference (or, with `ifUnreferenced`, only frees a value nobody references).
+    mutating func release(_ id: UInt32, ifUnreferenced: Bool = false) {
+        if !ifUnreferenced { counts[Int(id)] -= 1 }
+        guard counts[Int(id)] <= 0, let value = values[Int(id)] else { return }
+        values[Int(id)] = nil
+        ids[value] = nil
+        free.append(id)
+    }
+}
