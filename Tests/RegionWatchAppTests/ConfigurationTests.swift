@@ -45,7 +45,7 @@ struct ConfigurationTests {
         #expect(files.count >= 2)
         for file in files {
             let text = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
-            #expect(throws: Never.self, "\(file)") { try ConfigurationParser.parse(text, file: file) }
+            #expect(throws: Never.self, "\(file)") { try ConfigurationParser.parse(text, file: file, environment: ["REGIONWATCH_OTLP_TOKEN": "test-token"]) }
         }
     }
 
@@ -91,7 +91,7 @@ struct ConfigurationTests {
         ("health: { errorRateDegraded: 10%, errorRateDown: 5% }\n", "c.yaml:1:9: error: health.errorRateDown: must be above errorRateDegraded (5.0% ≤ 10%)"),
         ("health: { probeFailuresDown: 2.5 }\n", "c.yaml:1:30: error: health.probeFailuresDown: expected a whole number, found '2.5'"),
         ("collectors:\n  - kind: prometheus-scrap\n", "c.yaml:2:11: error: collectors[0].kind: unknown collector kind 'prometheus-scrap'"),
-        ("collectors:\n  - name: x\n", "c.yaml:2:5: error: collectors[0].kind: missing: one of simulator"),
+        ("collectors:\n  - name: x\n", "c.yaml:2:5: error: collectors[0].kind: missing: one of simulator, otlp"),
         ("collectors:\n  - kind: simulator\n  - kind: simulator\n", "c.yaml:3:5: error: collectors[1].name: duplicate collector name 'simulator'"),
         ("collectors:\n  - { kind: simulator, interval: 0s }\n", "c.yaml:2:34: error: collectors[0].interval: 0.0 is out of range 0.05...3600.0"),
         ("collectors:\n  - { kind: simulator, seed: -1 }\n", "c.yaml:2:30: error: collectors[0].seed: expected a whole number ≥ 0, found '-1'"),
@@ -166,5 +166,72 @@ struct ConfigurationTests {
         try Data([0xFF, 0xFE, 0x00, 0xC3]).write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(throws: TextFile.ReadError.self) { try TextFile.read(path) }
+    }
+}
+
+@Suite("OTLP configuration")
+struct OTLPConfigurationTests {
+    @Test func otlpCollectorAndTraceLimitsAreRead() throws {
+        let text = try String(contentsOf: repositoryRoot.appendingPathComponent("examples/traces-only.yaml"), encoding: .utf8)
+        let (configuration, _) = try ConfigurationParser.parse(text, file: "t.yaml", environment: ["REGIONWATCH_OTLP_TOKEN": "abc"])
+        guard case .otlp(let settings) = configuration.collectors.first else {
+            Issue.record("expected an otlp collector")
+            return
+        }
+        #expect(settings.host == "127.0.0.1" && settings.port == 4318)
+        #expect(settings.bearerToken == "abc")
+        #expect(settings.maxBodyBytes == 16 * 1_048_576)
+        #expect(settings.attribution.rules == [
+            RegionAttribution.Rule(attribute: "k8s.cluster.name", mapping: ["prod-use1": "us-east-1", "prod-euw4": "europe-west4"]),
+            RegionAttribution.Rule(attribute: "deployment.region"),
+        ])
+        #expect(configuration.traceLimits.maxSpans == 500_000)
+        #expect(configuration.traceLimits.maxBytes == 512 * 1_048_576)
+    }
+
+    @Test func missingTokenVariableIsAnError() {
+        let errors = parseErrors(minimal(objectives: "objectives: { rpo: 30s, rto: 5m }").replacingOccurrences(of: "  - kind: simulator", with: "  - { kind: otlp, tokenEnv: NOT_SET_ANYWHERE }"))
+        #expect(errors.contains { $0.contains("collectors[0].tokenEnv: environment variable NOT_SET_ANYWHERE is not set") }, "\(errors)")
+    }
+
+    @Test(arguments: [
+        ("  - { kind: otlp, listen: nowhere }", "collectors[0].listen: 'nowhere' is not HOST:PORT"),
+        ("  - { kind: otlp, listen: '127.0.0.1:99999' }", "collectors[0].listen: '127.0.0.1:99999' is not HOST:PORT"),
+        ("  - { kind: otlp, maxBodySize: lots }", "collectors[0].maxBodySize: 'lots' is not a size"),
+        ("  - { kind: otlp, maxBodySize: 10 }", "collectors[0].maxBodySize: 10 bytes is out of range"),
+        ("  - { kind: otlp, token: a, tokenEnv: B }", "collectors[0].token: give either token or tokenEnv, not both"),
+        ("  - { kind: otlp, regionFrom: [ { map: { a: b } } ] }", "collectors[0].regionFrom[0].attribute: missing"),
+        ("  - { kind: otlp, regionFrom: [ { attribute: x, map: [a] } ] }", "collectors[0].regionFrom[0].map: expected a mapping"),
+        ("  - { kind: otlp, lissen: x }", "collectors[0].lissen: unknown key 'lissen' (did you mean 'listen'?)"),
+    ])
+    func badOTLPSettingsAreReported(entry: String, expected: String) {
+        let errors = parseErrors(minimal().replacingOccurrences(of: "  - kind: simulator", with: entry))
+        #expect(errors.contains { $0.contains(expected) }, "\(errors)")
+    }
+
+    @Test func nonLoopbackListenWarns() throws {
+        let (_, warnings) = try ConfigurationParser.parse(minimal().replacingOccurrences(of: "  - kind: simulator", with: "  - { kind: otlp, listen: '0.0.0.0:4318', token: t }"), file: "c.yaml")
+        #expect(warnings.contains { $0.message.contains("listening on 0.0.0.0") })
+    }
+
+    @Test func otlpListenFlagMovesAddsOrRemovesTheReceiver() {
+        let demo = RegionWatchConfiguration.builtInDemo()
+        #expect(demo.withOTLPListen("off")?.collectors.map(\.kind) == ["simulator"])
+        guard case .otlp(let moved)? = demo.withOTLPListen("[::1]:9999")?.collectors.last else {
+            Issue.record("expected an otlp collector")
+            return
+        }
+        #expect(moved.host == "::1" && moved.port == 9999 && moved.listenAddress == "[::1]:9999")
+        let withoutReceiver = demo.withOTLPListen("off")!
+        #expect(withoutReceiver.withOTLPListen("127.0.0.1:1234")?.collectors.map(\.kind) == ["simulator", "otlp"])
+        #expect(demo.withOTLPListen("bogus") == nil)
+        #expect(OTLPReceiverSettings.parseListenAddress("localhost:4318")! == ("localhost", 4318))
+        #expect(OTLPReceiverSettings.parseListenAddress(":4318") == nil)
+    }
+
+    @Test func byteSizes() {
+        #expect(parseErrors("traces: { maxMemory: 1GiB }\n").allSatisfy { !$0.contains("maxMemory") })
+        #expect(parseErrors("traces: { maxMemory: 12 }\n").contains { $0.contains("traces.maxMemory: 12 bytes is out of range") })
+        #expect(parseErrors("traces: { maxSpans: 10 }\n").contains { $0.contains("traces.maxSpans: 10 is out of range") })
     }
 }

@@ -76,3 +76,17 @@ struct StatusReportTests {
         #expect(!text.contains("\u{1B}"), "no escape codes in the text report")
     }
 }
+
+@Suite("Status report traces")
+struct StatusReportTraceTests {
+    @Test func tracesAndHopsAreReported() throws {
+        let state = StatusReportTests.state(seconds: 20)
+        let object = try StatusReportTests.json(state)
+        let traces = try #require(object["traces"] as? [String: Any])
+        #expect((traces["spans"] as? Int ?? 0) > 100)
+        #expect(traces["rejectedSpans"] as? Int == 0)
+        let hops = try #require(object["crossRegionLatency"] as? [[String: Any]])
+        let euToUs = try #require(hops.first { $0["from"] as? String == "eu-west-1" && $0["to"] as? String == "us-east-1" })
+        #expect((70...90).contains(euToUs["p50Ms"] as? Double ?? 0), "the demo's eu-west-1 → us-east-1 round trip")
+    }
+}

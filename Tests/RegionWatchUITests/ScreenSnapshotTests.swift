@@ -61,18 +61,22 @@ struct ScreenSnapshotTests {
         _ = view.handle(.character("?"), state: state)
         let frame = render(state, view, TerminalSize(width: 120, height: 40))
         Snapshot.assert(frame, named: "help-120x40")
-        let text = frame.text
+        let text = HelpOverlay(context: ScreenContext(state: state, view: view, theme: .fallback)).lines().map(\.text).joined(separator: "\n")
         for binding in KeyMap.bindings {
             #expect(text.contains(binding.description), "help shows \(binding.label)")
         }
         #expect(text.contains("Demo only"))
+        // Scrolling reaches the end of the help.
+        for _ in 0..<80 { _ = view.handle(.down, state: state) }
+        #expect(render(state, view, TerminalSize(width: 120, height: 40)).text.contains("Health: ● ok"))
     }
 
     @Test func helpMarksDemoKeysInactiveOutsideTheDemo() {
         let state = SeededState.demo(seconds: 5)
         var view = SeededState.view(demo: false)
         _ = view.handle(.character("?"), state: state)
-        #expect(render(state, view, TerminalSize(width: 120, height: 40)).text.contains("inactive: the simulator is not running"))
+        let text = HelpOverlay(context: ScreenContext(state: state, view: view, theme: .fallback)).lines().map(\.text).joined(separator: "\n")
+        #expect(text.contains("inactive: the simulator is not running"))
     }
 
     @Test func commandLineAndMessagesShowInTheFooter() {
@@ -143,11 +147,18 @@ struct ScreenSnapshotTests {
         var withCommand = view
         _ = withCommand.handle(.character(":"), state: state)
         used.formUnion(DashboardView.render(state: state, view: withCommand, size: TerminalSize(width: 120, height: 40), theme: theme).cells.map(\.style))
+        var traces = view
+        _ = traces.handle(.character("t"), state: state)
+        used.formUnion(DashboardView.render(state: state, view: traces, size: TerminalSize(width: 120, height: 40), theme: theme).cells.map(\.style))
+        _ = traces.handle(.enter, state: state)
+        used.formUnion(DashboardView.render(state: state, view: traces, size: TerminalSize(width: 120, height: 40), theme: theme).cells.map(\.style))
         var withError = view
         _ = withError.execute("bogus", state: state)
         used.formUnion(DashboardView.render(state: state, view: withError, size: TerminalSize(width: 120, height: 40), theme: theme).cells.map(\.style))
         let usedColors = Set(used.map(\.foreground))
-        let unused = ThemeRole.allCases.filter { !usedColors.contains(theme[$0].foreground) }
+        // Series colours beyond the first two appear with more regions or services than the
+        // demo has; `regionsGetDistinctSeriesColours` covers them.
+        let unused = ThemeRole.allCases.filter { !usedColors.contains(theme[$0].foreground) && !ThemeRole.series.dropFirst(2).contains($0) }
         #expect(unused.isEmpty, "roles never rendered: \(unused)")
     }
 }

@@ -82,6 +82,36 @@ public struct StatusReport: Encodable, Sendable {
         var dropped: Int
     }
 
+    public struct TraceCounters: Encodable, Sendable {
+        var traces: Int
+        var spans: Int
+        var approximateBytes: Int
+        var receivedSpans: Int
+        var rejectedSpans: Int
+        var evictedSpans: Int
+        var evictedTraces: Int
+        var rejectionReasons: [String: Int]
+    }
+
+    public struct HopInfo: Encodable, Sendable {
+        var from: String
+        var to: String
+        var count: Int
+        var p50Ms: Double
+        var p99Ms: Double
+    }
+
+    public struct ReceiverInfo: Encodable, Sendable {
+        var name: String
+        var listen: String
+        var requestsAccepted: Int
+        var requestsRefused: Int
+        var refusalsByStatus: [String: Int]
+        var spansReceived: Int
+        var spansRejected: Int
+        @ExplicitNull var lastRefusal: String?
+    }
+
     public var generatedAt: String
     public var topology: TopologyInfo
     public var regions: [RegionInfo]
@@ -89,6 +119,9 @@ public struct StatusReport: Encodable, Sendable {
     public var failover: FailoverInfo
     public var collectors: [CollectorInfo]
     public var events: EventCounters
+    public var traces: TraceCounters
+    public var crossRegionLatency: [HopInfo]
+    public var receivers: [ReceiverInfo]
 
     /// The report for `state` at its current time.
     public init(state: DashboardState) {
@@ -132,6 +165,23 @@ public struct StatusReport: Encodable, Sendable {
             CollectorInfo(name: collector.name, kind: collector.kind, intervalSeconds: collector.intervalSeconds, lastSuccessAgeSeconds: collector.age(at: now), lastError: collector.lastError)
         }
         events = EventCounters(published: state.bus.publishedEvents, dropped: state.bus.droppedEvents)
+        let counters = state.traces.counters
+        traces = TraceCounters(
+            traces: state.traces.traceCount, spans: state.traces.spanCount, approximateBytes: state.traces.approximateBytes,
+            receivedSpans: counters.receivedSpans, rejectedSpans: counters.rejectedSpans, evictedSpans: counters.evictedSpans,
+            evictedTraces: counters.evictedTraces, rejectionReasons: counters.rejectionReasons
+        )
+        crossRegionLatency = state.hopLatencies.pairs.sorted { ($0.from, $0.to) < ($1.from, $1.to) }.compactMap { pair in
+            state.hopLatencies.statistics(from: pair.from, to: pair.to).map { HopInfo(from: pair.from, to: pair.to, count: $0.count, p50Ms: $0.p50Milliseconds, p99Ms: $0.p99Milliseconds) }
+        }
+        receivers = state.receivers.values.sorted { $0.receiver < $1.receiver }.map { statistics in
+            ReceiverInfo(
+                name: statistics.receiver, listen: statistics.listenAddress, requestsAccepted: statistics.requestsAccepted,
+                requestsRefused: statistics.requestsRefused,
+                refusalsByStatus: Dictionary(uniqueKeysWithValues: statistics.refusalsByStatus.map { (String($0.key), $0.value) }),
+                spansReceived: statistics.spansReceived, spansRejected: statistics.spansRejected, lastRefusal: statistics.lastRefusal
+            )
+        }
     }
 
     /// Pretty, stable JSON.

@@ -197,7 +197,7 @@ struct JSONScanner {
         switch try peekKind() {
         case .object: try object { scanner, _ throws(Failure) in try scanner.skipValue() }
         case .array: try array { scanner, _ throws(Failure) in try scanner.skipValue() }
-        case .string: _ = try rawString()
+        case .string: _ = try string()
         case .number: _ = try numberText()
         case .bool: bytes[position] == UInt8(ascii: "t") ? try literal("true") : try literal("false")
         case .null: try literal("null")

@@ -13,6 +13,7 @@ public final class OTLPReceiverCollector: Collector {
     public let settings: OTLPReceiverSettings
     private let gate: IngestGate
     private let bound = Mutex<Int?>(nil)
+    private let context = Mutex<OTLPReceiverContext?>(nil)
     /// Seconds between statistics reports (and binding retries ×5).
     static let reportInterval = 1.0
 
@@ -25,9 +26,15 @@ public final class OTLPReceiverCollector: Collector {
     /// The port actually listened on (useful with port 0), once bound.
     public var boundPort: Int? { bound.withLock { $0 } }
 
+    /// The receiver's counters right now.
+    public var currentStatistics: ReceiverStatistics {
+        context.withLock { $0?.statistics.withLock { $0 } } ?? ReceiverStatistics(receiver: name, listenAddress: settings.listenAddress, observedAt: SystemWallClock().now())
+    }
+
     public func run(publishingTo bus: EventBus<DashboardEvent>, clock: WallClock) async {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(2, System.coreCount)))
         let context = OTLPReceiverContext(settings: settings, bus: bus, gate: gate, clock: clock)
+        self.context.withLock { $0 = context }
         if let channel = await bindRetrying(group: group, context: context, bus: bus, clock: clock) {
             await serve(channel: channel, context: context, bus: bus, clock: clock)
             bound.withLock { $0 = nil }
