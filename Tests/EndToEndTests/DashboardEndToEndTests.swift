@@ -35,9 +35,11 @@ struct DashboardEndToEndTests {
         let session = try TmuxSession("'\(binary)'")
         #expect(session.waitFor("us-east-1"))
         try session.type("?")
-        #expect(session.waitFor("Keys", "Navigation", "Demo only", "take the selected region down"))
+        #expect(session.waitFor("Keys", "Everywhere", "move up / scroll up"))
+        for _ in 0..<6 { try session.send("PageDown") }
+        #expect(session.waitFor("Demo only", "take the selected region down"), "\(session.screen())")
         try session.send("Escape")
-        #expect(eventually { !session.screen().contains("Navigation") })
+        #expect(eventually { !session.screen().contains("Keys") })
         #expect(session.screen().contains("Regions"))
     }
 

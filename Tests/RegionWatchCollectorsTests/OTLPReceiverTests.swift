@@ -87,28 +87,36 @@ enum RawHTTP {
 
 /// A receiver on a free port, with the bus it publishes to.
 final class ReceiverHarness {
-    let bus = EventBus<DashboardEvent>()
     let subscription: EventSubscription<DashboardEvent>
     let gate: IngestGate
     let collector: OTLPReceiverCollector
     private let task: Task<Void, Never>
     let port: Int
 
-    init(settings: OTLPReceiverSettings = OTLPReceiverSettings(port: 0, maxBodyBytes: 1_048_576), gate: IngestGate = IngestGate()) throws {
-        subscription = bus.subscribe(capacity: 100_000)
+    private init(collector: OTLPReceiverCollector, gate: IngestGate, bus: EventBus<DashboardEvent>, subscription: EventSubscription<DashboardEvent>, task: Task<Void, Never>, port: Int) {
+        self.collector = collector
         self.gate = gate
-        collector = OTLPReceiverCollector(settings: settings, gate: gate)
-        let collector = collector, bus = bus
-        task = Task { await collector.run(publishingTo: bus, clock: SystemWallClock()) }
-        var bound: Int?
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            bound = collector.boundPort
-            if bound != nil { break }
-            usleep(10_000)
+        self.subscription = subscription
+        self.task = task
+        self.port = port
+        _ = bus
+    }
+
+    /// Starts a receiver and waits (without blocking a concurrency thread) until it listens.
+    static func start(settings: OTLPReceiverSettings = OTLPReceiverSettings(port: 0, maxBodyBytes: 1_048_576), gate: IngestGate = IngestGate()) async throws -> ReceiverHarness {
+        let bus = EventBus<DashboardEvent>()
+        let subscription = bus.subscribe(capacity: 100_000)
+        let collector = OTLPReceiverCollector(settings: settings, gate: gate)
+        let task = Task { await collector.run(publishingTo: bus, clock: SystemWallClock()) }
+        let deadline = MonotonicClock.seconds() + 15
+        while MonotonicClock.seconds() < deadline {
+            if let port = collector.boundPort {
+                return ReceiverHarness(collector: collector, gate: gate, bus: bus, subscription: subscription, task: task, port: port)
+            }
+            try await Task.sleep(for: .milliseconds(10))
         }
-        guard let bound else { throw RawHTTP.Failure("receiver did not bind") }
-        port = bound
+        task.cancel()
+        throw RawHTTP.Failure("receiver did not bind")
     }
 
     deinit { task.cancel() }
@@ -124,8 +132,8 @@ struct OTLPReceiverTests {
     static let protobuf = [("Content-Type", "application/x-protobuf")]
     static let json = [("Content-Type", "application/json")]
 
-    @Test func acceptsProtobufAndJSONAndAnswersInKind() throws {
-        let receiver = try ReceiverHarness()
+    @Test func acceptsProtobufAndJSONAndAnswersInKind() async throws {
+        let receiver = try await ReceiverHarness.start()
         let batch = Spans.sample(count: 3)
         let protobufResponse = try RawHTTP.send(port: receiver.port, headers: Self.protobuf, body: OTLPEncoder.protobuf(batch))
         #expect(protobufResponse.status == 200)
@@ -139,8 +147,8 @@ struct OTLPReceiverTests {
         #expect(receiver.gate.spansInFlight == 6, "reserved until the consumer applies them")
     }
 
-    @Test func partialSuccessCountsRejectedSpans() throws {
-        let receiver = try ReceiverHarness()
+    @Test func partialSuccessCountsRejectedSpans() async throws {
+        let receiver = try await ReceiverHarness.start()
         var batch = Spans.sample(count: 4)
         batch.spans[0].spanID = SpanID(0)
         let response = try RawHTTP.send(port: receiver.port, headers: Self.protobuf, body: OTLPEncoder.protobuf(batch))
@@ -151,15 +159,15 @@ struct OTLPReceiverTests {
         #expect(receiver.publishedBatches().map(\.spans.count) == [3])
     }
 
-    @Test func gzipBodiesAreAccepted() throws {
-        let receiver = try ReceiverHarness()
+    @Test func gzipBodiesAreAccepted() async throws {
+        let receiver = try await ReceiverHarness.start()
         let response = try RawHTTP.send(port: receiver.port, headers: Self.json + [("Content-Encoding", "gzip")], body: RawHTTP.gzip(OTLPEncoder.json(Spans.sample(count: 2))))
         #expect(response.status == 200)
         #expect(receiver.publishedBatches().map(\.spans.count) == [2])
     }
 
-    @Test func refusalsHaveTheRightStatusAndMessageAndPublishNothing() throws {
-        let receiver = try ReceiverHarness()
+    @Test func refusalsHaveTheRightStatusAndMessageAndPublishNothing() async throws {
+        let receiver = try await ReceiverHarness.start()
         let body = OTLPEncoder.protobuf(Spans.sample(count: 1))
         let cases: [(RawHTTPResponse, Int, String)] = [
             (try RawHTTP.send(port: receiver.port, headers: Self.json, body: Array(#"{"resourceSpans":[{"#.utf8)), 400, "malformed JSON body"),
@@ -184,8 +192,8 @@ struct OTLPReceiverTests {
         #expect(statistics.refusalsByStatus[400] == 4)
     }
 
-    @Test func oversizedBodiesAreRefusedEvenWhenCompressed() throws {
-        let receiver = try ReceiverHarness(settings: OTLPReceiverSettings(port: 0, maxBodyBytes: 64 * 1024))
+    @Test func oversizedBodiesAreRefusedEvenWhenCompressed() async throws {
+        let receiver = try await ReceiverHarness.start(settings: OTLPReceiverSettings(port: 0, maxBodyBytes: 64 * 1024))
         let large = [UInt8](repeating: 0x20, count: 200 * 1024)
         // Declared too large: refused before reading.
         let declared = try RawHTTP.send(port: receiver.port, headers: Self.json, body: large)
@@ -198,8 +206,8 @@ struct OTLPReceiverTests {
         #expect(receiver.publishedBatches().isEmpty)
     }
 
-    @Test func bearerTokenIsRequiredWhenConfigured() throws {
-        let receiver = try ReceiverHarness(settings: OTLPReceiverSettings(port: 0, bearerToken: "s3cret"))
+    @Test func bearerTokenIsRequiredWhenConfigured() async throws {
+        let receiver = try await ReceiverHarness.start(settings: OTLPReceiverSettings(port: 0, bearerToken: "s3cret"))
         let body = OTLPEncoder.json(Spans.sample(count: 1))
         let missing = try RawHTTP.send(port: receiver.port, headers: Self.json, body: body)
         #expect(missing.status == 401 && missing.text.contains("missing bearer token"))
@@ -210,9 +218,9 @@ struct OTLPReceiverTests {
         #expect(right.status == 200)
     }
 
-    @Test func saturatedIngestAnswers429WithRetryAfter() throws {
+    @Test func saturatedIngestAnswers429WithRetryAfter() async throws {
         let gate = IngestGate(spanCapacity: 5, batchCapacity: 100)
-        let receiver = try ReceiverHarness(gate: gate)
+        let receiver = try await ReceiverHarness.start(gate: gate)
         let body = OTLPEncoder.protobuf(Spans.sample(count: 4))
         #expect(try RawHTTP.send(port: receiver.port, headers: Self.protobuf, body: body).status == 200)
         let refused = try RawHTTP.send(port: receiver.port, headers: Self.protobuf, body: body)
@@ -224,8 +232,8 @@ struct OTLPReceiverTests {
         #expect(try RawHTTP.send(port: receiver.port, headers: Self.protobuf, body: body).status == 200)
     }
 
-    @Test func keepAliveServesSeveralRequestsOnOneConnection() throws {
-        let receiver = try ReceiverHarness()
+    @Test func keepAliveServesSeveralRequestsOnOneConnection() async throws {
+        let receiver = try await ReceiverHarness.start()
         // Two pipelined requests on one connection, both answered.
         let body = OTLPEncoder.json(Spans.sample(count: 1))
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -253,7 +261,7 @@ struct OTLPReceiverTests {
     }
 
     @Test func aTakenPortIsReportedAndRetried() async throws {
-        let first = try ReceiverHarness()
+        let first = try await ReceiverHarness.start()
         let bus = EventBus<DashboardEvent>()
         let subscription = bus.subscribe(capacity: 100)
         let second = OTLPReceiverCollector(settings: OTLPReceiverSettings(port: first.port), gate: IngestGate())
