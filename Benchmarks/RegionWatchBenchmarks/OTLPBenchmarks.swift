@@ -16,6 +16,11 @@ enum OTLPBenchmarks {
         return builder.batch(source: "bench", at: end)
     }
 
+    /// The batch as the protobuf receiver hands it over (details still encoded).
+    static func received(_ batch: SpanBatch) -> SpanBatch {
+        (try? OTLPProtobufDecoder.decode(OTLPEncoder.protobuf(batch), attribution: RegionAttribution(), source: "bench", receivedAt: batch.receivedAt).batch) ?? batch
+    }
+
     static func run(iterations: Int) {
         let request = batch(spans: 1000)
         let spanCount = request.spans.count
@@ -28,12 +33,20 @@ enum OTLPBenchmarks {
             _ = try? OTLPProtobufDecoder.decode(protobuf, attribution: attribution, source: "bench", receivedAt: now)
         }
         report("decode protobuf", protobufTiming, spans: spanCount)
+        let parseTiming = RegionWatchBenchmarks.measure(iterations: iterations) {
+            _ = try? OTLPProtobufDecoder.parseOnly(protobuf)
+        }
+        report("  of which swift-protobuf parsing", parseTiming, spans: spanCount)
+        let lazyTiming = RegionWatchBenchmarks.measure(iterations: iterations) {
+            _ = try? OTLPProtobufDecoder.parseLazyOnly(protobuf)
+        }
+        report("  lazy view parsing (same bytes)", lazyTiming, spans: spanCount)
         let jsonTiming = RegionWatchBenchmarks.measure(iterations: iterations) {
             _ = try? OTLPJSONDecoder.decode(json, attribution: attribution, source: "bench", receivedAt: now)
         }
         report("decode JSON", jsonTiming, spans: spanCount)
-        // Storing: fresh traces every round (ids differ per batch), in a store at its limit.
-        let batches = (0..<40).map { batch(spans: 1000, seed: UInt64(100 + $0)) }
+        // Storing: fresh traces every round (ids differ per batch), as received over protobuf.
+        let batches = (0..<40).map { received(batch(spans: 1000, seed: UInt64(100 + $0))) }
         var state = DashboardState(topology: .demo, now: now)
         var round = 0
         let insertTiming = RegionWatchBenchmarks.measure(iterations: iterations) {
@@ -41,6 +54,16 @@ enum OTLPBenchmarks {
             round += 1
         }
         report("apply to state (store insert, signals)", insertTiming, spans: spanCount)
+        // At capacity: every batch evicts about as many spans as it brings.
+        var full = DashboardState(topology: .demo, now: now)
+        let distinct = (0..<260).map { received(batch(spans: 1000, seed: UInt64(5000 + $0))) }
+        for batch in distinct.prefix(210) { full.apply(.spans(batch)) }
+        var next = 210
+        let evictingTiming = RegionWatchBenchmarks.measure(iterations: 40) {
+            full.apply(.spans(distinct[next % distinct.count]))
+            next += 1
+        }
+        report("apply at capacity (with eviction)", evictingTiming, spans: spanCount)
     }
 
     static func report(_ name: String, _ timing: RegionWatchBenchmarks.Timing, spans: Int) {

@@ -24,7 +24,8 @@ public enum OTLPEncoder {
         return (try? request.serializedBytes()) ?? []
     }
 
-    private static func protobufSpan(_ span: IncomingSpan) -> Opentelemetry_Proto_Trace_V1_Span {
+    private static func protobufSpan(_ typedOrEncoded: IncomingSpan) -> Opentelemetry_Proto_Trace_V1_Span {
+        let span = typed(typedOrEncoded)
         var message = Opentelemetry_Proto_Trace_V1_Span()
         message.traceID = Data(bytes(of: span.traceID))
         message.spanID = Data(bytes(of: span.spanID))
@@ -108,7 +109,20 @@ public enum OTLPEncoder {
         return out
     }
 
-    private static func writeSpan(_ span: IncomingSpan, into out: inout [UInt8]) {
+    /// The span with typed details (decoding received wire bytes when present).
+    static func typed(_ span: IncomingSpan) -> IncomingSpan {
+        guard span.encodedDetails != nil else { return span }
+        var copy = span
+        let details = span.details
+        copy.attributes = details.attributes
+        copy.events = details.events
+        copy.links = details.links
+        copy.encodedDetails = nil
+        return copy
+    }
+
+    private static func writeSpan(_ typedOrEncoded: IncomingSpan, into out: inout [UInt8]) {
+        let span = typed(typedOrEncoded)
         out += Array(#"{"traceId":""#.utf8) + Array(span.traceID.hex.utf8)
         out += Array(#"","spanId":""#.utf8) + Array(span.spanID.hex.utf8) + [UInt8(ascii: "\"")]
         if span.parentSpanID.isValid { out += Array(#","parentSpanId":""#.utf8) + Array(span.parentSpanID.hex.utf8) + [UInt8(ascii: "\"")] }
@@ -240,11 +254,13 @@ public enum OTLPEncoder {
         return groups
     }
 
-    static func bytes(of id: TraceID) -> [UInt8] {
+    /// The 16 big-endian bytes of a trace id.
+    public static func bytes(of id: TraceID) -> [UInt8] {
         (0..<8).map { UInt8(truncatingIfNeeded: id.high >> (56 - 8 * $0)) } + (0..<8).map { UInt8(truncatingIfNeeded: id.low >> (56 - 8 * $0)) }
     }
 
-    static func bytes(of id: SpanID) -> [UInt8] {
+    /// The 8 big-endian bytes of a span id.
+    public static func bytes(of id: SpanID) -> [UInt8] {
         (0..<8).map { UInt8(truncatingIfNeeded: id.value >> (56 - 8 * $0)) }
     }
 }

@@ -69,16 +69,15 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .head(let head):
             state = start(head)
         case .body(var part):
-            switch state {
-            case .receiving(let keepAlive, let encoding, var body):
-                if body.readableBytes + part.readableBytes > shared.settings.maxBodyBytes {
-                    state = .refusing(keepAlive: false, status: .payloadTooLarge, message: "request body larger than \(shared.settings.maxBodyBytes) bytes (after decompression)", encoding: encoding, extraHeaders: [])
-                } else {
-                    body.writeBuffer(&part)
-                    state = .receiving(keepAlive: keepAlive, encoding: encoding, body: body)
-                }
-            default:
-                break
+            guard case .receiving(let keepAlive, let encoding, var body) = state else { break }
+            // Drop the state's reference first so `body` is unique: appending must not copy the
+            // whole body received so far (that made large requests quadratic).
+            state = .idle
+            if body.readableBytes + part.readableBytes > shared.settings.maxBodyBytes {
+                state = .refusing(keepAlive: false, status: .payloadTooLarge, message: "request body larger than \(shared.settings.maxBodyBytes) bytes (after decompression)", encoding: encoding, extraHeaders: [])
+            } else {
+                body.writeBuffer(&part)
+                state = .receiving(keepAlive: keepAlive, encoding: encoding, body: body)
             }
         case .end:
             finish(context: context)

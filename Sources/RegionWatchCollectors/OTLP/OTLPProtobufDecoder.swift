@@ -4,6 +4,7 @@ import RegionWatchOTLPProtocol
 import SwiftProtobuf
 
 typealias ExportTraceServiceRequest = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest
+typealias LazyExportRequest = Regionwatch_Otlp_Lazy_ExportTraceServiceRequest
 typealias ExportTraceServiceResponse = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceResponse
 
 /// Decodes `application/x-protobuf` OTLP trace exports with swift-protobuf.
@@ -12,17 +13,22 @@ public enum OTLPProtobufDecoder {
     static let depthLimit = 64
 
     /// Decodes `bytes` into spans. Throws for a body that is not an ExportTraceServiceRequest.
+    ///
+    /// Uses the lazy view of the request (Protos/regionwatch/otlp_trace_lazy.proto, generated
+    /// like the OTLP code): span attributes, events and links stay in their wire encoding and
+    /// are decoded only when a span's detail is shown (see docs/DECISIONS.md).
     public static func decode(_ bytes: [UInt8], attribution: RegionAttribution, source: String, receivedAt: Timestamp) throws(OTLPDecodingError) -> DecodedExport {
         guard !bytes.isEmpty else { throw OTLPDecodingError("empty body: expected an ExportTraceServiceRequest") }
         var options = BinaryDecodingOptions()
         options.messageDepthLimit = depthLimit
-        let request: ExportTraceServiceRequest
+        let request: LazyExportRequest
         do {
-            request = try ExportTraceServiceRequest(serializedBytes: bytes, options: options)
+            request = try LazyExportRequest(serializedBytes: bytes, options: options)
         } catch {
             throw OTLPDecodingError("malformed protobuf body: \(describe(error))")
         }
         var accumulator = ExportAccumulator()
+        accumulator.spans.reserveCapacity(request.resourceSpans.reduce(0) { $0 + $1.scopeSpans.reduce(0) { $0 + $1.spans.count } })
         for resourceSpans in request.resourceSpans {
             let resourceIndex = accumulator.resources.count
             accumulator.resources.append(attribution.resource(from: attributes(resourceSpans.resource.attributes)))
@@ -37,18 +43,28 @@ public enum OTLPProtobufDecoder {
         return accumulator.export(source: source, receivedAt: receivedAt)
     }
 
-    private static func convert(_ span: Opentelemetry_Proto_Trace_V1_Span, resourceIndex: Int, scopeIndex: Int, into accumulator: inout ExportAccumulator) {
-        guard let traceID = TraceID(bytes: span.traceID) else {
+    /// Only the swift-protobuf parse of the full OTLP graph (for benchmarks).
+    public static func parseOnly(_ bytes: [UInt8]) throws -> Int {
+        try ExportTraceServiceRequest(serializedBytes: bytes).resourceSpans.count
+    }
+
+    /// Only the lazy view's parse (for benchmarks).
+    public static func parseLazyOnly(_ bytes: [UInt8]) throws -> Int {
+        try LazyExportRequest(serializedBytes: bytes).resourceSpans.count
+    }
+
+    private static func convert(_ span: Regionwatch_Otlp_Lazy_Span, resourceIndex: Int, scopeIndex: Int, into accumulator: inout ExportAccumulator) {
+        guard let traceID = span.traceID.withUnsafeBytes({ TraceID(bytes: $0) }) else {
             accumulator.reject("invalid trace id (\(span.traceID.count) bytes)")
             return
         }
-        guard let spanID = SpanID(bytes: span.spanID) else {
+        guard let spanID = span.spanID.withUnsafeBytes({ SpanID(bytes: $0) }) else {
             accumulator.reject("invalid span id (\(span.spanID.count) bytes)")
             return
         }
         var parent = SpanID.none
         if !span.parentSpanID.isEmpty {
-            guard let parsed = SpanID(bytes: span.parentSpanID) else {
+            guard let parsed = span.parentSpanID.withUnsafeBytes({ SpanID(bytes: $0) }) else {
                 accumulator.reject("invalid parent span id (\(span.parentSpanID.count) bytes)")
                 return
             }
@@ -56,18 +72,48 @@ public enum OTLPProtobufDecoder {
         }
         accumulator.add(IncomingSpan(
             traceID: traceID, spanID: spanID, parentSpanID: parent, name: span.name,
-            kind: SpanKind(rawValue: UInt8(clamping: span.kind.rawValue)) ?? .unspecified,
+            kind: SpanKind(rawValue: UInt8(clamping: span.kind)) ?? .unspecified,
             startUnixNano: span.startTimeUnixNano, endUnixNano: span.endTimeUnixNano,
-            statusCode: SpanStatusCode(rawValue: UInt8(clamping: span.status.code.rawValue)) ?? .unset,
+            statusCode: SpanStatusCode(rawValue: UInt8(clamping: span.status.code)) ?? .unset,
             statusMessage: span.status.message,
-            attributes: attributes(span.attributes),
-            events: span.events.map { SpanEvent(timeUnixNano: $0.timeUnixNano, name: $0.name, attributes: attributes($0.attributes)) },
-            links: span.links.compactMap { link in
-                guard let traceID = TraceID(bytes: link.traceID), let spanID = SpanID(bytes: link.spanID) else { return nil }
-                return SpanLink(traceID: traceID, spanID: spanID, attributes: attributes(link.attributes))
-            },
+            encodedDetails: encodedDetails(of: span),
             resourceIndex: resourceIndex, scopeIndex: scopeIndex
         ))
+    }
+
+    /// The span's attribute, event and link fields, re-tagged exactly as OTLP encodes them.
+    private static func encodedDetails(of span: Regionwatch_Otlp_Lazy_Span) -> [UInt8]? {
+        guard !span.attributes.isEmpty || !span.events.isEmpty || !span.links.isEmpty || span.droppedAttributesCount > 0 else { return nil }
+        var capacity = 6
+        for field in span.attributes { capacity += field.count + 6 }
+        for field in span.events { capacity += field.count + 6 }
+        for field in span.links { capacity += field.count + 6 }
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(capacity)
+        // Data's own byte iterator is slow; copy through its buffer.
+        func append(_ tag: UInt8, _ field: Data) {
+            bytes.append(tag)
+            var length = UInt64(field.count)
+            while length >= 0x80 {
+                bytes.append(UInt8(truncatingIfNeeded: length) | 0x80)
+                length >>= 7
+            }
+            bytes.append(UInt8(length))
+            field.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        }
+        for field in span.attributes { append(OTLPWire.SpanTag.attribute, field) }
+        if span.droppedAttributesCount > 0 {
+            bytes.append(OTLPWire.SpanTag.droppedAttributes)
+            var count = UInt64(span.droppedAttributesCount)
+            while count >= 0x80 {
+                bytes.append(UInt8(truncatingIfNeeded: count) | 0x80)
+                count >>= 7
+            }
+            bytes.append(UInt8(count))
+        }
+        for field in span.events { append(OTLPWire.SpanTag.event, field) }
+        for field in span.links { append(OTLPWire.SpanTag.link, field) }
+        return bytes
     }
 
     static func attributes(_ keyValues: [Opentelemetry_Proto_Common_V1_KeyValue]) -> [Attribute] {

@@ -154,6 +154,9 @@ public struct IncomingSpan: Hashable, Sendable {
     public var attributes: [Attribute]
     public var events: [SpanEvent]
     public var links: [SpanLink]
+    /// Attributes, events and links still in OTLP's wire encoding (`Span` fields 9–13), as a
+    /// protobuf receiver keeps them; when set, the typed arrays above are empty.
+    public var encodedDetails: [UInt8]?
     /// Index into the batch's `resources`.
     public var resourceIndex: Int
     /// Index into the batch's `scopes`.
@@ -162,7 +165,8 @@ public struct IncomingSpan: Hashable, Sendable {
     public init(
         traceID: TraceID, spanID: SpanID, parentSpanID: SpanID = .none, name: String, kind: SpanKind,
         startUnixNano: UInt64, endUnixNano: UInt64, statusCode: SpanStatusCode = .unset, statusMessage: String = "",
-        attributes: [Attribute] = [], events: [SpanEvent] = [], links: [SpanLink] = [], resourceIndex: Int, scopeIndex: Int
+        attributes: [Attribute] = [], events: [SpanEvent] = [], links: [SpanLink] = [], encodedDetails: [UInt8]? = nil,
+        resourceIndex: Int, scopeIndex: Int
     ) {
         self.traceID = traceID
         self.spanID = spanID
@@ -176,8 +180,24 @@ public struct IncomingSpan: Hashable, Sendable {
         self.attributes = attributes
         self.events = events
         self.links = links
+        self.encodedDetails = encodedDetails
         self.resourceIndex = resourceIndex
         self.scopeIndex = scopeIndex
+    }
+
+    /// Attributes, events and links, decoding `encodedDetails` when present.
+    public var details: OTLPWire.Details {
+        guard let encodedDetails else {
+            return OTLPWire.Details(attributes: attributes, events: events, links: links, statusMessage: statusMessage)
+        }
+        var decoded = OTLPWire.readDetails(encodedDetails)
+        decoded.statusMessage = statusMessage
+        return decoded
+    }
+
+    /// Whether the span carries any details besides its timing and names.
+    var hasDetails: Bool {
+        !statusMessage.isEmpty || !attributes.isEmpty || !events.isEmpty || !links.isEmpty || !(encodedDetails?.isEmpty ?? true)
     }
 }
 

@@ -69,6 +69,17 @@ public struct SpanSignalWindow: Equatable, Sendable {
         var seconds: [Second]
         var lastObservation: Timestamp
         var source: String
+
+        mutating func record(_ observation: EntrySpanObservation, at time: Timestamp, source: String) {
+            let second = Int(time.secondsSinceEpoch.rounded(.down))
+            let slot = ((second % seconds.count) + seconds.count) % seconds.count
+            if seconds[slot].second != second { seconds[slot] = Second(second: second) }
+            seconds[slot].count += 1
+            if observation.isError { seconds[slot].errors += 1 }
+            seconds[slot].latency.record(observation.durationMilliseconds)
+            lastObservation = max(lastObservation, time)
+            if self.source != source { self.source = source }
+        }
     }
 
     /// Figures for one region.
@@ -91,16 +102,12 @@ public struct SpanSignalWindow: Equatable, Sendable {
 
     /// Counts one entry span received at `time` from `source`.
     public mutating func record(_ observation: EntrySpanObservation, at time: Timestamp, source: String) {
-        let second = Int(time.secondsSinceEpoch.rounded(.down))
-        var window = regions[observation.region] ?? RegionWindow(seconds: Array(repeating: Second(), count: windowSeconds + 1), lastObservation: time, source: source)
-        let slot = ((second % window.seconds.count) + window.seconds.count) % window.seconds.count
-        if window.seconds[slot].second != second { window.seconds[slot] = Second(second: second) }
-        window.seconds[slot].count += 1
-        if observation.isError { window.seconds[slot].errors += 1 }
-        window.seconds[slot].latency.record(observation.durationMilliseconds)
-        window.lastObservation = max(window.lastObservation, time)
-        window.source = source
-        regions[observation.region] = window
+        if regions[observation.region] == nil {
+            regions[observation.region] = RegionWindow(seconds: Array(repeating: Second(), count: windowSeconds + 1), lastObservation: time, source: source)
+        }
+        // Mutated in place through the dictionary: copying the window out and back would copy
+        // its histograms on every span.
+        regions[observation.region]!.record(observation, at: time, source: source)
     }
 
     /// The figures of `region` over the window ending at `now`, or `nil` without spans in it.

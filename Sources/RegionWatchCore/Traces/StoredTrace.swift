@@ -77,10 +77,9 @@ struct StoredTrace: Sendable {
     /// children that arrived before it).
     mutating func append(_ span: IncomingSpan, resourceID: UInt32, scopeID: UInt32, regionID: UInt16, limits: TraceStoreLimits, at now: Timestamp) -> [(from: UInt16, to: UInt16, latencyMilliseconds: Double)] {
         var detailOffset = StoredSpan.noDetails
-        if !SpanDetailCodec.isEmpty(span) {
+        if span.hasDetails {
             detailOffset = UInt32(details.count)
-            let (limited, dropped) = Self.limited(span, limits)
-            SpanDetailCodec.encode(limited, droppedAttributes: dropped, into: &details)
+            Self.appendDetailRecord(of: span, limits: limits, into: &details)
         }
         let stored = StoredSpan(
             spanID: span.spanID.value, parentSpanID: span.parentSpanID.value,
@@ -147,25 +146,44 @@ struct StoredTrace: Sendable {
         return cut + "…"
     }
 
-    /// The span with its details cut to the limits, and how many attributes were dropped.
-    static func limited(_ span: IncomingSpan, _ limits: TraceStoreLimits) -> (IncomingSpan, Int) {
-        func cut(_ attributes: [Attribute]) -> [Attribute] {
-            attributes.prefix(limits.maxAttributesPerSpan).map { attribute in
-                if case .string(let value) = attribute.value, value.utf8.count > limits.maxValueBytes {
-                    return Attribute(truncated(attribute.key, to: 256), .string(truncated(value, to: limits.maxValueBytes)))
-                }
-                return attribute.key.utf8.count > 256 ? Attribute(truncated(attribute.key, to: 256), attribute.value) : attribute
-            }
+    /// Appends one span's details as a length-prefixed record of OTLP `Span` fields. Received
+    /// protobuf bytes are kept as they are when within the limits; anything else is written
+    /// from typed values, cut to the limits.
+    static func appendDetailRecord(of span: IncomingSpan, limits: TraceStoreLimits, into details: inout ContiguousArray<UInt8>) {
+        var record = ContiguousArray<UInt8>()
+        if let encoded = span.encodedDetails, encoded.count <= limits.maxDetailBytes {
+            record.append(contentsOf: encoded)
+            OTLPWire.writeDetails(attributes: [], droppedAttributes: 0, events: [], links: [], statusMessage: truncated(span.statusMessage, to: limits.maxValueBytes), into: &record)
+        } else {
+            let decoded = span.details
+            let (attributes, dropped) = limited(decoded.attributes, limits)
+            OTLPWire.writeDetails(
+                attributes: attributes, droppedAttributes: dropped + decoded.droppedAttributes,
+                events: decoded.events.prefix(limits.maxEventsPerSpan).map { SpanEvent(timeUnixNano: $0.timeUnixNano, name: truncated($0.name, to: 512), attributes: limited($0.attributes, limits).0) },
+                links: decoded.links.prefix(limits.maxLinksPerSpan).map { SpanLink(traceID: $0.traceID, spanID: $0.spanID, attributes: limited($0.attributes, limits).0) },
+                statusMessage: truncated(span.statusMessage, to: limits.maxValueBytes), into: &record
+            )
         }
-        let needsCut = span.attributes.count > limits.maxAttributesPerSpan || span.events.count > limits.maxEventsPerSpan
-            || span.links.count > limits.maxLinksPerSpan || span.statusMessage.utf8.count > limits.maxValueBytes
-            || span.attributes.contains { if case .string(let value) = $0.value { value.utf8.count > limits.maxValueBytes } else { $0.key.utf8.count > 256 } }
-        guard needsCut else { return (span, 0) }
-        var copy = span
-        copy.statusMessage = truncated(span.statusMessage, to: limits.maxValueBytes)
-        copy.attributes = cut(span.attributes)
-        copy.events = span.events.prefix(limits.maxEventsPerSpan).map { SpanEvent(timeUnixNano: $0.timeUnixNano, name: truncated($0.name, to: 512), attributes: cut($0.attributes)) }
-        copy.links = span.links.prefix(limits.maxLinksPerSpan).map { SpanLink(traceID: $0.traceID, spanID: $0.spanID, attributes: cut($0.attributes)) }
-        return (copy, max(0, span.attributes.count - limits.maxAttributesPerSpan))
+        OTLPWire.writeVarint(UInt64(record.count), into: &details)
+        details.append(contentsOf: record)
+    }
+
+    /// Reads the record at `offset`.
+    static func detailRecord(in details: ContiguousArray<UInt8>, at offset: Int) -> OTLPWire.Details {
+        var reader = OTLPWire.Reader(bytes: details[offset...])
+        guard let body = reader.lengthDelimited() else { return OTLPWire.Details() }
+        return OTLPWire.readDetails(body)
+    }
+
+    /// Attributes cut to the limits, and how many were dropped.
+    static func limited(_ attributes: [Attribute], _ limits: TraceStoreLimits) -> ([Attribute], Int) {
+        let kept = attributes.prefix(limits.maxAttributesPerSpan).map { attribute -> Attribute in
+            let key = attribute.key.utf8.count > 256 ? truncated(attribute.key, to: 256) : attribute.key
+            if case .string(let value) = attribute.value, value.utf8.count > limits.maxValueBytes {
+                return Attribute(key, .string(truncated(value, to: limits.maxValueBytes)))
+            }
+            return Attribute(key, attribute.value)
+        }
+        return (kept, max(0, attributes.count - limits.maxAttributesPerSpan))
     }
 }

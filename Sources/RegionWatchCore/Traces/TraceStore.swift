@@ -114,25 +114,24 @@ public struct TraceStore: Sendable {
         } else {
             slot = allocateSlot(for: span.traceID, ownerRegion: regionID, at: now)
         }
-        // Moved out so the trace's arrays stay uniquely referenced (no copy on append).
-        var trace = slots[Int(slot)]!
-        slots[Int(slot)] = nil
-        defer { slots[Int(slot)] = trace }
-        if trace.spans.count >= limits.maxSpansPerTrace {
+        let index = Int(slot)
+        // Mutated in place in its slot: moving the trace out and back would retain and release
+        // every one of its arrays for each span.
+        if slots[index]!.spans.count >= limits.maxSpansPerTrace {
             reject("trace has more than \(limits.maxSpansPerTrace) spans", &outcome)
             return false
         }
-        if trace.position(of: span.spanID.value) != nil {
+        if slots[index]!.position(of: span.spanID.value) != nil {
             reject("duplicate span id", &outcome)
             return false
         }
-        let before = trace.approximateBytes
-        let hops = trace.append(span, resourceID: resourceID, scopeID: scopeID, regionID: regionID, limits: limits, at: now)
-        if trace.retain(resource: resourceID) { resources.retain(resourceID) }
-        if trace.retain(scope: scopeID) { scopes.retain(scopeID) }
-        approximateBytes += trace.approximateBytes - before
+        let before = slots[index]!.approximateBytes
+        let hops = slots[index]!.append(span, resourceID: resourceID, scopeID: scopeID, regionID: regionID, limits: limits, at: now)
+        if slots[index]!.retain(resource: resourceID) { resources.retain(resourceID) }
+        if slots[index]!.retain(scope: scopeID) { scopes.retain(scopeID) }
+        approximateBytes += slots[index]!.approximateBytes - before
         spanCount += 1
-        regionSpanCounts[Int(trace.ownerRegion)] += 1
+        regionSpanCounts[Int(slots[index]!.ownerRegion)] += 1
         counters.acceptedSpans += 1
         outcome.accepted += 1
         for hop in hops {
@@ -226,9 +225,7 @@ public struct TraceStore: Sendable {
     public func details(of spanID: SpanID, in traceID: TraceID) -> SpanDetails? {
         guard let slot = index[traceID], let trace = slots[Int(slot)], let position = trace.position(of: spanID.value) else { return nil }
         let span = trace.spans[position]
-        let decoded = span.detailOffset == StoredSpan.noDetails
-            ? SpanDetailCodec.Details(statusMessage: "", attributes: [], events: [], links: [], droppedAttributes: 0)
-            : SpanDetailCodec.decode(trace.details, at: Int(span.detailOffset))
+        let decoded = span.detailOffset == StoredSpan.noDetails ? OTLPWire.Details() : StoredTrace.detailRecord(in: trace.details, at: Int(span.detailOffset))
         return SpanDetails(
             span: info(of: span, in: trace), statusMessage: decoded.statusMessage, attributes: decoded.attributes,
             events: decoded.events, links: decoded.links, droppedAttributes: decoded.droppedAttributes,

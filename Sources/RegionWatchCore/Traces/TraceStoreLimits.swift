@@ -11,6 +11,9 @@ public struct TraceStoreLimits: Equatable, Sendable {
     /// Longer string values are cut (with "…").
     public var maxValueBytes = 4096
     public var maxEventsPerSpan = 128
+    /// Received details up to this size are kept as they came; larger ones are cut to the
+    /// attribute, event and link limits.
+    public var maxDetailBytes = 16 * 1024
     public var maxLinksPerSpan = 128
     /// Distinct region names kept; further unknown names are folded into "unknown".
     public var maxRegions = 128
