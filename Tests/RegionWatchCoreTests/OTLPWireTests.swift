@@ -68,7 +68,7 @@ struct OTLPWireTests {
     @Test func storeKeepsReceivedBytesAndCutsOversizedOnes() {
         var store = TraceStore()
         var span = Spans.span(trace: 1, id: 1, start: 0, duration: 1)
-        span.encodedDetails = Array(Self.encoded(statusMessage: ""))
+        span.encodedDetails = Array(Self.encoded(statusMessage: ""))[...]
         span.statusMessage = "from status"
         _ = store.insert(Spans.batch([span]))
         let kept = store.details(of: SpanID(1), in: Spans.trace(1))!

@@ -49,7 +49,8 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private enum State {
         case idle
-        case receiving(keepAlive: Bool, encoding: OTLPEncoding, body: ByteBuffer)
+        /// The body accumulates in `body`, which the connection reuses across requests.
+        case receiving(keepAlive: Bool, encoding: OTLPEncoding)
         /// The request will be refused once its body has been read (or skipped).
         case refusing(keepAlive: Bool, status: HTTPResponseStatus, message: String, encoding: OTLPEncoding?, extraHeaders: [(String, String)])
         /// A response was sent and the connection is closing.
@@ -58,7 +59,8 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private let shared: OTLPReceiverContext
     private var state = State.idle
-    private static let allocator = ByteBufferAllocator()
+    /// The request body; kept (cleared) between requests so its memory is reused.
+    private var body = ByteBufferAllocator().buffer(capacity: 0)
 
     init(context: OTLPReceiverContext) {
         shared = context
@@ -69,15 +71,12 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .head(let head):
             state = start(head)
         case .body(var part):
-            guard case .receiving(let keepAlive, let encoding, var body) = state else { break }
-            // Drop the state's reference first so `body` is unique: appending must not copy the
-            // whole body received so far (that made large requests quadratic).
-            state = .idle
+            guard case .receiving(_, let encoding) = state else { break }
             if body.readableBytes + part.readableBytes > shared.settings.maxBodyBytes {
                 state = .refusing(keepAlive: false, status: .payloadTooLarge, message: "request body larger than \(shared.settings.maxBodyBytes) bytes (after decompression)", encoding: encoding, extraHeaders: [])
+                body.clear()
             } else {
                 body.writeBuffer(&part)
-                state = .receiving(keepAlive: keepAlive, encoding: encoding, body: body)
             }
         case .end:
             finish(context: context)
@@ -87,7 +86,7 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         let encoding: OTLPEncoding?
         switch state {
-        case .receiving(_, let current, _): encoding = current
+        case .receiving(_, let current): encoding = current
         case .refusing(_, _, _, let current, _): encoding = current
         default: encoding = nil
         }
@@ -134,8 +133,11 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > shared.settings.maxBodyBytes {
             return .refusing(keepAlive: false, status: .payloadTooLarge, message: "request body of \(length) bytes is larger than \(shared.settings.maxBodyBytes) bytes", encoding: encoding, extraHeaders: [])
         }
-        let expected = head.headers.first(name: "content-length").flatMap(Int.init) ?? 16_384
-        return .receiving(keepAlive: keepAlive, encoding: encoding, body: Self.allocator.buffer(capacity: min(expected, shared.settings.maxBodyBytes)))
+        body.clear()
+        if let expected = head.headers.first(name: "content-length").flatMap(Int.init) {
+            body.reserveCapacity(min(expected, shared.settings.maxBodyBytes))
+        }
+        return .receiving(keepAlive: keepAlive, encoding: encoding)
     }
 
     private func finish(context: ChannelHandlerContext) {
@@ -146,22 +148,32 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         case .refusing(let keepAlive, let status, let message, let encoding, let extraHeaders):
             refuse(context: context, status: status, message: message, encoding: encoding, keepAlive: keepAlive, extraHeaders: extraHeaders)
-        case .receiving(let keepAlive, let encoding, var body):
-            let bytes = body.readBytes(length: body.readableBytes) ?? []
-            accept(bytes, encoding: encoding, keepAlive: keepAlive, context: context)
+        case .receiving(let keepAlive, let encoding):
+            accept(encoding: encoding, keepAlive: keepAlive, context: context)
+            body.clear()
         }
     }
 
-    private func accept(_ bytes: [UInt8], encoding: OTLPEncoding, keepAlive: Bool, context: ChannelHandlerContext) {
+    private func accept(encoding: OTLPEncoding, keepAlive: Bool, context: ChannelHandlerContext) {
         let settings = shared.settings
         let now = shared.clock.now()
-        var export: DecodedExport
-        do {
-            switch encoding {
-            case .protobuf: export = try OTLPProtobufDecoder.decode(bytes, attribution: settings.attribution, source: settings.name, receivedAt: now)
-            case .json: export = try OTLPJSONDecoder.decode(bytes, attribution: settings.attribution, source: settings.name, receivedAt: now)
+        let byteCount = body.readableBytes
+        // Decoded in place from the connection's buffer: no copy of the body.
+        let decoded: Result<DecodedExport, OTLPDecodingError> = body.withUnsafeReadableBytes { bytes in
+            do throws(OTLPDecodingError) {
+                switch encoding {
+                case .protobuf: return .success(try OTLPProtobufDecoder.decode(bytes, attribution: settings.attribution, source: settings.name, receivedAt: now))
+                case .json: return .success(try OTLPJSONDecoder.decode(bytes, attribution: settings.attribution, source: settings.name, receivedAt: now))
+                }
+            } catch {
+                return .failure(error)
             }
-        } catch {
+        }
+        var export: DecodedExport
+        switch decoded {
+        case .success(let value):
+            export = value
+        case .failure(let error):
             refuse(context: context, status: .badRequest, message: error.description, encoding: encoding, keepAlive: keepAlive)
             return
         }
@@ -178,7 +190,7 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             $0.requestsAccepted += 1
             $0.spansReceived += spanCount
             $0.spansRejected += export.rejectedSpans
-            $0.bytesReceived += bytes.count
+            $0.bytesReceived += byteCount
         }
         let body: [UInt8] = switch encoding {
         case .protobuf: OTLPProtobufDecoder.response(for: export)

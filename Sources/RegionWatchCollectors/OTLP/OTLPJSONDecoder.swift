@@ -8,10 +8,22 @@ import RegionWatchCore
 /// intermediate tree, which is several times faster (see docs/DECISIONS.md).
 public enum OTLPJSONDecoder {
     public static func decode(_ bytes: [UInt8], attribution: RegionAttribution, source: String, receivedAt: Timestamp) throws(OTLPDecodingError) -> DecodedExport {
+        let result: Result<DecodedExport, OTLPDecodingError> = bytes.withUnsafeBytes { buffer in
+            do throws(OTLPDecodingError) {
+                return .success(try decode(buffer, attribution: attribution, source: source, receivedAt: receivedAt))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// Decodes bytes the caller owns (the receiver's connection buffer), without copying them.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, attribution: RegionAttribution, source: String, receivedAt: Timestamp) throws(OTLPDecodingError) -> DecodedExport {
         guard !bytes.isEmpty else { throw OTLPDecodingError("empty body: expected an ExportTraceServiceRequest") }
         var accumulator = ExportAccumulator()
-        let result: Result<Void, JSONScanner.Failure> = bytes.withUnsafeBufferPointer { buffer in
-            var scanner = JSONScanner(buffer)
+        let result: Result<Void, JSONScanner.Failure> = {
+            var scanner = JSONScanner(bytes.bindMemory(to: UInt8.self))
             do throws(JSONScanner.Failure) {
                 guard try scanner.peekKind() == .object else {
                     throw scanner.fail("expected an object (an ExportTraceServiceRequest), found \(JSONScanner.describe(try scanner.peekKind()))")
@@ -30,7 +42,7 @@ public enum OTLPJSONDecoder {
             } catch {
                 return .failure(error)
             }
-        }
+        }()
         if case .failure(let failure) = result {
             throw OTLPDecodingError("malformed JSON body: \(failure.description)")
         }

@@ -18,16 +18,29 @@ public enum OTLPProtobufDecoder {
     /// like the OTLP code): span attributes, events and links stay in their wire encoding and
     /// are decoded only when a span's detail is shown (see docs/DECISIONS.md).
     public static func decode(_ bytes: [UInt8], attribution: RegionAttribution, source: String, receivedAt: Timestamp) throws(OTLPDecodingError) -> DecodedExport {
+        let result: Result<DecodedExport, OTLPDecodingError> = bytes.withUnsafeBytes { buffer in
+            do throws(OTLPDecodingError) {
+                return .success(try decode(buffer, attribution: attribution, source: source, receivedAt: receivedAt))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// Decodes bytes the caller owns (the receiver's connection buffer), without copying them.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, attribution: RegionAttribution, source: String, receivedAt: Timestamp) throws(OTLPDecodingError) -> DecodedExport {
         guard !bytes.isEmpty else { throw OTLPDecodingError("empty body: expected an ExportTraceServiceRequest") }
         var options = BinaryDecodingOptions()
         options.messageDepthLimit = depthLimit
-        let request: LazyExportRequest
+        var request = LazyExportRequest()
         do {
-            request = try LazyExportRequest(serializedBytes: bytes, options: options)
+            try request.merge(serializedBytes: bytes.bytes, options: options)
         } catch {
             throw OTLPDecodingError("malformed protobuf body: \(describe(error))")
         }
         var accumulator = ExportAccumulator()
+        var details = DetailBuffer()
         accumulator.spans.reserveCapacity(request.resourceSpans.reduce(0) { $0 + $1.scopeSpans.reduce(0) { $0 + $1.spans.count } })
         for resourceSpans in request.resourceSpans {
             let resourceIndex = accumulator.resources.count
@@ -36,11 +49,22 @@ public enum OTLPProtobufDecoder {
                 let scopeIndex = accumulator.scopes.count
                 accumulator.scopes.append(SpanScope(name: scopeSpans.scope.name, version: scopeSpans.scope.version))
                 for span in scopeSpans.spans {
-                    convert(span, resourceIndex: resourceIndex, scopeIndex: scopeIndex, into: &accumulator)
+                    convert(span, resourceIndex: resourceIndex, scopeIndex: scopeIndex, details: &details, into: &accumulator)
                 }
             }
         }
+        // Every span's details are a slice of one buffer.
+        let shared = details.bytes
+        for (position, range) in details.ranges {
+            accumulator.spans[position].encodedDetails = shared[range]
+        }
         return accumulator.export(source: source, receivedAt: receivedAt)
+    }
+
+    /// The details of a batch's spans, written one after another.
+    private struct DetailBuffer {
+        var bytes: [UInt8] = []
+        var ranges: [(position: Int, range: Range<Int>)] = []
     }
 
     /// Only the swift-protobuf parse of the full OTLP graph (for benchmarks).
@@ -53,7 +77,7 @@ public enum OTLPProtobufDecoder {
         try LazyExportRequest(serializedBytes: bytes).resourceSpans.count
     }
 
-    private static func convert(_ span: Regionwatch_Otlp_Lazy_Span, resourceIndex: Int, scopeIndex: Int, into accumulator: inout ExportAccumulator) {
+    private static func convert(_ span: Regionwatch_Otlp_Lazy_Span, resourceIndex: Int, scopeIndex: Int, details: inout DetailBuffer, into accumulator: inout ExportAccumulator) {
         guard let traceID = span.traceID.withUnsafeBytes({ TraceID(bytes: $0) }) else {
             accumulator.reject("invalid trace id (\(span.traceID.count) bytes)")
             return
@@ -70,50 +94,47 @@ public enum OTLPProtobufDecoder {
             }
             parent = parsed
         }
+        let before = accumulator.spans.count
         accumulator.add(IncomingSpan(
             traceID: traceID, spanID: spanID, parentSpanID: parent, name: span.name,
             kind: SpanKind(rawValue: UInt8(clamping: span.kind)) ?? .unspecified,
             startUnixNano: span.startTimeUnixNano, endUnixNano: span.endTimeUnixNano,
             statusCode: SpanStatusCode(rawValue: UInt8(clamping: span.status.code)) ?? .unset,
             statusMessage: span.status.message,
-            encodedDetails: encodedDetails(of: span),
             resourceIndex: resourceIndex, scopeIndex: scopeIndex
         ))
+        guard accumulator.spans.count > before else { return }
+        let start = details.bytes.count
+        appendDetails(of: span, to: &details.bytes)
+        if details.bytes.count > start {
+            details.ranges.append((before, start..<details.bytes.count))
+        }
     }
 
     /// The span's attribute, event and link fields, re-tagged exactly as OTLP encodes them.
-    private static func encodedDetails(of span: Regionwatch_Otlp_Lazy_Span) -> [UInt8]? {
-        guard !span.attributes.isEmpty || !span.events.isEmpty || !span.links.isEmpty || span.droppedAttributesCount > 0 else { return nil }
-        var capacity = 6
-        for field in span.attributes { capacity += field.count + 6 }
-        for field in span.events { capacity += field.count + 6 }
-        for field in span.links { capacity += field.count + 6 }
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(capacity)
+    private static func appendDetails(of span: Regionwatch_Otlp_Lazy_Span, to bytes: inout [UInt8]) {
+        guard !span.attributes.isEmpty || !span.events.isEmpty || !span.links.isEmpty || span.droppedAttributesCount > 0 else { return }
+        func appendVarint(_ value: UInt64) {
+            var remaining = value
+            while remaining >= 0x80 {
+                bytes.append(UInt8(truncatingIfNeeded: remaining) | 0x80)
+                remaining >>= 7
+            }
+            bytes.append(UInt8(remaining))
+        }
         // Data's own byte iterator is slow; copy through its buffer.
         func append(_ tag: UInt8, _ field: Data) {
             bytes.append(tag)
-            var length = UInt64(field.count)
-            while length >= 0x80 {
-                bytes.append(UInt8(truncatingIfNeeded: length) | 0x80)
-                length >>= 7
-            }
-            bytes.append(UInt8(length))
+            appendVarint(UInt64(field.count))
             field.withUnsafeBytes { bytes.append(contentsOf: $0) }
         }
         for field in span.attributes { append(OTLPWire.SpanTag.attribute, field) }
         if span.droppedAttributesCount > 0 {
             bytes.append(OTLPWire.SpanTag.droppedAttributes)
-            var count = UInt64(span.droppedAttributesCount)
-            while count >= 0x80 {
-                bytes.append(UInt8(truncatingIfNeeded: count) | 0x80)
-                count >>= 7
-            }
-            bytes.append(UInt8(count))
+            appendVarint(UInt64(span.droppedAttributesCount))
         }
         for field in span.events { append(OTLPWire.SpanTag.event, field) }
         for field in span.links { append(OTLPWire.SpanTag.link, field) }
-        return bytes
     }
 
     static func attributes(_ keyValues: [Opentelemetry_Proto_Common_V1_KeyValue]) -> [Attribute] {

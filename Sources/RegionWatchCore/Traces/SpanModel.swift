@@ -155,8 +155,9 @@ public struct IncomingSpan: Hashable, Sendable {
     public var events: [SpanEvent]
     public var links: [SpanLink]
     /// Attributes, events and links still in OTLP's wire encoding (`Span` fields 9–13), as a
-    /// protobuf receiver keeps them; when set, the typed arrays above are empty.
-    public var encodedDetails: [UInt8]?
+    /// protobuf receiver keeps them; when set, the typed arrays above are empty. A slice of one
+    /// buffer shared by the whole batch (one allocation per request, not per span).
+    public var encodedDetails: ArraySlice<UInt8>?
     /// Index into the batch's `resources`.
     public var resourceIndex: Int
     /// Index into the batch's `scopes`.
@@ -165,7 +166,7 @@ public struct IncomingSpan: Hashable, Sendable {
     public init(
         traceID: TraceID, spanID: SpanID, parentSpanID: SpanID = .none, name: String, kind: SpanKind,
         startUnixNano: UInt64, endUnixNano: UInt64, statusCode: SpanStatusCode = .unset, statusMessage: String = "",
-        attributes: [Attribute] = [], events: [SpanEvent] = [], links: [SpanLink] = [], encodedDetails: [UInt8]? = nil,
+        attributes: [Attribute] = [], events: [SpanEvent] = [], links: [SpanLink] = [], encodedDetails: ArraySlice<UInt8>? = nil,
         resourceIndex: Int, scopeIndex: Int
     ) {
         self.traceID = traceID
