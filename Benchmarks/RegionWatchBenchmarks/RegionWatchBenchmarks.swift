@@ -5,7 +5,7 @@ import RegionWatchUI
 
 /// Microbenchmarks that print figures (targets live here, not in unit tests).
 ///
-///     swift run -c release regionwatch-bench [render|apply|all] [--regions N] [--iterations N]
+///     swift run -c release regionwatch-bench [render|apply|otlp|traces|all] [--regions N] [--iterations N] [--retained-spans N]
 @main
 struct RegionWatchBenchmarks {
     static func main() {
@@ -17,6 +17,7 @@ struct RegionWatchBenchmarks {
         if which == "render" || which == "all" { renderBenchmarks(regions: regions, iterations: iterations) }
         if which == "apply" || which == "all" { applyBenchmark(regions: regions) }
         if which == "otlp" || which == "all" { OTLPBenchmarks.run(iterations: max(20, iterations / 20)) }
+        if which == "traces" || which == "all" { TraceBenchmarks.run(iterations: iterations, retainedSpans: option("--retained-spans", in: arguments) ?? 1_000_000) }
     }
 
     static func option(_ name: String, in arguments: [String]) -> Int? {

@@ -159,6 +159,36 @@ struct TraceStoreTests {
         #expect(ids("<1s") == [1, 2])
         #expect(ids("000000000000abcd") == [1, 2], "trace id prefix")
         #expect(ids("post error >0.5s") == [2])
+        #expect(ids("SHOP") == [2], "a word matches a service")
+        #expect(ids("east") == [1], "a word matches a region")
+        #expect(ids("cart checkout") == [], "every word must match")
+        #expect(ids("service=nobody") == [])
+    }
+
+    @Test func listingMatchesSummariesAndSortsWithoutThem() {
+        var store = TraceStore()
+        _ = store.insert(Spans.batch([Spans.span(trace: 1, id: 1, name: "GET /cart", start: 5, duration: 10)], resources: [Spans.resource("us-east-1")]))
+        _ = store.insert(Spans.batch([Spans.span(trace: 2, id: 1, name: "POST /checkout", start: 1, duration: 900, status: .error)], resources: [Spans.resource("eu-west-1", service: "shop")]))
+        let query = try! TraceQuery.parse("<1s").get()
+        let entries = TraceSortOrder.time.sorted(store.listing(matching: query))
+        #expect(entries.map(\.traceID.low) == [1, 2])
+        #expect(TraceSortOrder.duration.sorted(store.listing()).map(\.traceID.low) == [2, 1])
+        #expect(entries.map(\.traceID) == TraceSortOrder.time.sorted(store.summaries(matching: query)).map(\.traceID))
+        #expect(store.summary(of: Spans.trace(2))?.errorCount == 1)
+        #expect(store.summary(of: Spans.trace(3)) == nil)
+    }
+
+    @Test func caseInsensitiveSearchHandlesASCIIAndUnicodeNames() {
+        func contains(_ haystack: String, _ needle: String) -> Bool {
+            TraceMatcher.contains(haystack, lowercasedNeedle: Array(needle.lowercased().utf8))
+        }
+        #expect(contains("POST /Checkout", "checkout"))
+        #expect(contains("checkout", "checkout"))
+        #expect(contains("abc", ""))
+        #expect(!contains("check", "checkout"), "needle longer than the name")
+        #expect(!contains("CHECKOUX", "checkout"))
+        #expect(contains("ÜBERWEISUNG senden", "überweisung"), "non-ASCII names fall back to Unicode lower-casing")
+        #expect(contains("xxcheckoucheckout", "checkout"), "a partial match does not hide a later one")
     }
 
     @Test func resourcesAndScopesAreFreedWithTheirTraces() {

@@ -71,9 +71,10 @@ public enum TraceSortOrder: String, CaseIterable, Sendable {
         return all[(all.firstIndex(of: self)! + 1) % all.count]
     }
 
-    /// `summaries` sorted: newest, slowest or most errors first; ties by newest then trace id.
-    public func sorted(_ summaries: [TraceSummary]) -> [TraceSummary] {
-        summaries.sorted { lhs, rhs in
+    /// `traces` sorted: newest, slowest or most errors first; ties by newest then trace id.
+    @inlinable
+    public func sorted<Trace: TraceSortable>(_ traces: [Trace]) -> [Trace] {
+        traces.sorted { lhs, rhs in
             switch self {
             case .time:
                 if lhs.startUnixNano != rhs.startUnixNano { return lhs.startUnixNano > rhs.startUnixNano }

@@ -210,15 +210,31 @@ public struct TraceStore: Sendable {
         slots.compactMap { $0.map(summary(of:)) }
     }
 
-    /// Summaries of the traces matching `query`.
+    /// Summaries of the traces matching `query` (unordered).
     public func summaries(matching query: TraceQuery) -> [TraceSummary] {
-        let regionID = query.region.flatMap { regions.id(of: $0) }
-        if query.region != nil, regionID == nil { return [] }
-        var results: [TraceSummary] = []
-        for case let trace? in slots where matches(trace, query, regionID: regionID) {
-            results.append(summary(of: trace))
+        listing(matching: query).compactMap { summary(of: $0.traceID) }
+    }
+
+    /// The traces matching `query` as sortable entries, unordered. Cheaper than summaries: the
+    /// trace list sorts and selects on these and builds summaries only for the rows it shows.
+    public func listing(matching query: TraceQuery = TraceQuery()) -> [TraceListEntry] {
+        var entries: [TraceListEntry] = []
+        if query.isEmpty {
+            entries.reserveCapacity(index.count)
+            for case let trace? in slots { entries.append(TraceListEntry(trace)) }
+            return entries
         }
-        return results
+        guard let matcher = TraceMatcher(query: query, regions: regions, resources: resources) else { return [] }
+        for case let trace? in slots where matcher.matches(trace) {
+            entries.append(TraceListEntry(trace))
+        }
+        return entries
+    }
+
+    /// The summary of the trace with `id`, if it is kept.
+    public func summary(of id: TraceID) -> TraceSummary? {
+        guard let slot = index[id], let trace = slots[Int(slot)] else { return nil }
+        return summary(of: trace)
     }
 
     /// The details of one span (decoded from the trace's blob).
@@ -231,25 +247,6 @@ public struct TraceStore: Sendable {
             events: decoded.events, links: decoded.links, droppedAttributes: decoded.droppedAttributes,
             resource: resources[span.resource], scope: scopes[span.scope]
         )
-    }
-
-    private func matches(_ trace: StoredTrace, _ query: TraceQuery, regionID: UInt16?) -> Bool {
-        if query.errorsOnly, trace.errorCount == 0 { return false }
-        let duration = Double(trace.endUnixNano &- trace.startUnixNano) / 1e6
-        if let minimum = query.minimumMilliseconds, duration < minimum { return false }
-        if let maximum = query.maximumMilliseconds, duration > maximum { return false }
-        if let regionID, !trace.regionIDs.contains(regionID) { return false }
-        if let service = query.service?.lowercased() {
-            guard trace.resourceIDs.contains(where: { resources[$0].service.lowercased() == service }) else { return false }
-        }
-        for word in query.words {
-            if trace.traceID.hex.hasPrefix(word) { continue }
-            if trace.strings.contains(where: { $0.lowercased().contains(word) }) { continue }
-            if trace.resourceIDs.contains(where: { resources[$0].service.lowercased().contains(word) }) { continue }
-            if trace.regionIDs.contains(where: { regions.name(of: $0).lowercased().contains(word) }) { continue }
-            return false
-        }
-        return true
     }
 
     private func summary(of trace: StoredTrace) -> TraceSummary {
@@ -317,6 +314,12 @@ struct SharedTable<Value: Hashable & Sendable>: Sendable {
     private var free: [UInt32] = []
 
     subscript(id: UInt32) -> Value { values[Int(id)]! }
+
+    /// One more than the largest id ever handed out.
+    var idLimit: Int { values.count }
+
+    /// The value with `id`, or `nil` when the id is free.
+    func value(at id: Int) -> Value? { values[id] }
 
     /// The id of `value`, adding it (with no references yet) when new.
     mutating func intern(_ value: Value) -> UInt32 {

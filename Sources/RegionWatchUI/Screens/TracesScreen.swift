@@ -35,7 +35,7 @@ struct TracesScreen {
         let shown = model.rows[offset..<min(model.rows.count, offset + visibleRows)]
         let table = Table(
             columns: Self.columns,
-            rows: shown.map(row),
+            rows: shown.compactMap { state.traces.summary(of: $0.traceID) }.map(row),
             headerStyle: theme[.tableHeader],
             selectedRow: model.selectedIndex.map { $0 - offset },
             selectionStyle: theme[.selection]

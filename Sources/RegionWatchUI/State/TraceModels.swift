@@ -1,13 +1,14 @@
 import RegionWatchCore
 
-/// The traces screen's rows: the store's traces, filtered and sorted as the view asks.
+/// The traces screen's rows: the store's traces, filtered and sorted as the view asks. Rows are
+/// light entries; summaries (with their strings) are built only for rows that show.
 struct TraceListModel {
-    let rows: [TraceSummary]
+    let rows: [TraceListEntry]
     /// Position of the selected trace (the first row when the selection is gone).
     let selectedIndex: Int?
 
     init(state: DashboardState, list: TraceListState) {
-        rows = list.sort.sorted(list.filter.isEmpty ? state.traces.summaries() : state.traces.summaries(matching: list.filter))
+        rows = list.sort.sorted(state.traces.listing(matching: list.filter))
         if rows.isEmpty {
             selectedIndex = nil
         } else if let selected = list.selected, let index = rows.firstIndex(where: { $0.traceID == selected }) {
@@ -17,7 +18,7 @@ struct TraceListModel {
         }
     }
 
-    var selected: TraceSummary? { selectedIndex.map { rows[$0] } }
+    var selected: TraceListEntry? { selectedIndex.map { rows[$0] } }
 }
 
 /// The waterfall of one trace: its tree and which nodes show.
@@ -56,6 +57,6 @@ enum RegionErrorTraces {
         var query = TraceQuery()
         query.region = region
         query.errorsOnly = true
-        return Array(TraceSortOrder.time.sorted(state.traces.summaries(matching: query)).prefix(limit))
+        return TraceSortOrder.time.sorted(state.traces.listing(matching: query)).prefix(limit).compactMap { state.traces.summary(of: $0.traceID) }
     }
 }
