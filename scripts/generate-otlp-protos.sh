@@ -1,5 +1,8 @@
 #!/bin/sh
-# Regenerates the OTLP protobuf Swift code in Sources/RegionWatchOTLPProtocol/Generated.
+# Regenerates the OTLP protobuf Swift code in Sources/RegionWatchOTLPProtocol/Generated: the
+# OTLP trace messages, and regionwatch's own wire-compatible lazy view of them
+# (Protos/regionwatch/otlp_trace_lazy.proto, see docs/DECISIONS.md), which imports OTLP's
+# common.proto from the same descriptor set.
 #
 # The .proto definitions are not vendored: they come from the `opentelemetry-proto` package on
 # PyPI, whose generated Python modules embed the exact FileDescriptorProtos. Those are written
@@ -14,7 +17,7 @@ SWIFT_PROTOBUF_VERSION=${SWIFT_PROTOBUF_VERSION:-1.39.0}
 WORK=${WORK:-$(mktemp -d)}
 OUT="$ROOT/Sources/RegionWatchOTLPProtocol/Generated"
 
-python3 -m venv "$WORK/venv"
+[ -x "$WORK/venv/bin/python" ] || python3 -m venv "$WORK/venv"
 "$WORK/venv/bin/pip" install -q "opentelemetry-proto==$OTLP_VERSION" grpcio-tools
 
 if [ ! -x "$WORK/swift-protobuf/.build/release/protoc-gen-swift" ]; then
@@ -54,4 +57,12 @@ rm -f "$OUT"/*.pb.swift
     opentelemetry/proto/resource/v1/resource.proto \
     opentelemetry/proto/trace/v1/trace.proto \
     opentelemetry/proto/collector/trace/v1/trace_service.proto
+"$WORK/venv/bin/python" -m grpc_tools.protoc \
+    --descriptor_set_in="$WORK/otlp.descriptors" \
+    -I "$ROOT/Protos" \
+    --plugin=protoc-gen-swift="$WORK/swift-protobuf/.build/release/protoc-gen-swift" \
+    --swift_opt=Visibility=Public \
+    --swift_opt=FileNaming=PathToUnderscores \
+    --swift_out="$OUT" \
+    regionwatch/otlp_trace_lazy.proto
 ls -l "$OUT"
