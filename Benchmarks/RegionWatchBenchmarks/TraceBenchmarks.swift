@@ -19,6 +19,7 @@ enum TraceBenchmarks {
     static func run(iterations: Int, retainedSpans: Int) {
         memoryPerSpan(spans: retainedSpans)
         waterfall(spans: 10_000, iterations: max(20, iterations / 10))
+        rootlessTrace(spans: 10_000, iterations: max(5, iterations / 40))
         listFilter(spans: 200_000, iterations: max(10, iterations / 40))
     }
 
@@ -103,6 +104,22 @@ enum TraceBenchmarks {
         })
         RegionWatchBenchmarks.report("  of which building the tree", RegionWatchBenchmarks.measure(iterations: iterations) {
             _ = TraceTree(spans: state.traces.trace(traceID)!.spans)
+        })
+    }
+
+    /// Storing a 10,000-span trace whose root never arrives (an uninstrumented entry point):
+    /// every span waits for a parent, which must not make each insert scan the trace.
+    static func rootlessTrace(spans: Int, iterations: Int) {
+        let traceID = TraceID(high: 7, low: 7)
+        let resources = [SpanResource(region: "us-east-1", provider: "aws", service: "api", serviceVersion: nil, attributes: [])]
+        let base: UInt64 = 1_795_789_800_000_000_000
+        let generated = (0..<spans).map { index in
+            IncomingSpan(traceID: traceID, spanID: SpanID(UInt64(index + 2)), parentSpanID: SpanID(1), name: "call", kind: .client, startUnixNano: base + UInt64(index) * 1000, endUnixNano: base + UInt64(index) * 1000 + 500, statusCode: .unset, resourceIndex: 0, scopeIndex: 0)
+        }
+        let batches = stride(from: 0, to: spans, by: 1000).map { SpanBatch(source: "bench", receivedAt: start, resources: resources, scopes: [SpanScope(name: "b", version: "1")], spans: Array(generated[$0..<min(spans, $0 + 1000)])) }
+        RegionWatchBenchmarks.report("store a rootless \(spans)-span trace", RegionWatchBenchmarks.measure(iterations: iterations) {
+            var store = TraceStore()
+            for batch in batches { _ = store.insert(batch) }
         })
     }
 

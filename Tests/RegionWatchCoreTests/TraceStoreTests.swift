@@ -28,6 +28,25 @@ struct TraceStoreTests {
         #expect(outcome.hops == [CrossRegionHop(from: "eu-west-1", to: "us-east-1", latencyMilliseconds: 80)])
     }
 
+    @Test func everyWaitingChildIsJoinedWhenItsParentArrives() {
+        var store = TraceStore()
+        // Three children in two regions wait for span 5; an unrelated span waits for 99 (never sent).
+        let children = [
+            Spans.span(trace: 4, id: 6, parent: 5, start: 2, duration: 1, resource: 0),
+            Spans.span(trace: 4, id: 7, parent: 5, start: 3, duration: 2, resource: 1),
+            Spans.span(trace: 4, id: 8, parent: 5, start: 4, duration: 3, resource: 1),
+            Spans.span(trace: 4, id: 9, parent: 99, start: 4, duration: 3, resource: 0),
+        ]
+        let early = store.insert(Spans.batch(children, resources: [Spans.resource("us-east-1"), Spans.resource("eu-west-1", service: "db")]))
+        #expect(early.hops.isEmpty)
+        let outcome = store.insert(Spans.batch([Spans.span(trace: 4, id: 5, start: 0, duration: 10)]))
+        #expect(outcome.hops.map(\.latencyMilliseconds).sorted() == [7, 8], "the two eu-west-1 children, each found once")
+        #expect(outcome.hops.allSatisfy { $0.from == "us-east-1" && $0.to == "eu-west-1" })
+        #expect(store.summary(of: Spans.trace(4))?.hasCrossRegionHop == true)
+        let tree = TraceTree(spans: store.trace(Spans.trace(4))!.spans)
+        #expect(tree.roots.count == 2, "span 5 and the orphan of the missing span 99")
+    }
+
     @Test func invalidAndDuplicateSpansAreRejectedWithReasons() {
         var store = TraceStore()
         var bad = Spans.span(trace: 1, id: 1, start: 10, duration: 1)

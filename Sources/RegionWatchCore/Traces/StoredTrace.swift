@@ -35,7 +35,9 @@ struct StoredTrace: Sendable {
     private(set) var startUnixNano: UInt64 = .max
     private(set) var endUnixNano: UInt64 = 0
     private(set) var rootPosition: Int?
-    private(set) var orphans = 0
+    /// Parent span ids not (yet) kept, with how many kept children wait for each. Empty (and
+    /// allocation-free) once a trace is whole; a trace whose root never arrives keeps one entry.
+    private var awaitedParents: [UInt64: Int32] = [:]
     private(set) var crossRegionHops = 0
     private(set) var approximateBytes = 0
     private var stringBytes = 0
@@ -105,18 +107,22 @@ struct StoredTrace: Sendable {
             let latency = Double(parent.durationNanos > child.durationNanos ? parent.durationNanos - child.durationNanos : 0) / 1e6
             hops.append((parent.region, child.region, latency))
         }
-        let waitingChildren = orphans
+        let waitingChildren = awaitedParents.removeValue(forKey: stored.spanID) ?? 0
         if stored.parentSpanID == 0 {
             if rootPosition.map({ spans[$0].startUnixNano > stored.startUnixNano }) ?? true { rootPosition = position }
         } else if let parent = self.position(of: stored.parentSpanID), parent != position {
             hop(parent: spans[parent], child: stored)
         } else {
-            orphans += 1
+            awaitedParents[stored.parentSpanID, default: 0] += 1
         }
         if waitingChildren > 0 {
+            // Only when this span is a parent others were waiting for: a scan per arrival would
+            // make a trace whose root never arrives quadratic.
+            var found: Int32 = 0
             for child in spans.indices where child != position && spans[child].parentSpanID == stored.spanID {
-                orphans -= 1
                 hop(parent: stored, child: spans[child])
+                found += 1
+                if found == waitingChildren { break }
             }
         }
 
@@ -126,7 +132,7 @@ struct StoredTrace: Sendable {
         if !regionIDs.contains(regionID) { regionIDs.append(regionID) }
         lastUpdated = max(lastUpdated, now)
         approximateBytes = spans.count * MemoryLayout<StoredSpan>.stride + details.count + stringBytes
-            + (spanIndex.map { $0.count * 24 } ?? 0) + (resourceIDs.count + scopeIDs.count) * 4
+            + (spanIndex.map { $0.count * 24 } ?? 0) + awaitedParents.count * 24 + (resourceIDs.count + scopeIDs.count) * 4
         return hops
     }
 
