@@ -23,14 +23,7 @@ tmux -L "$SOCKET" new-session -d -s htop -x "$WIDTH" -y "$HEIGHT" \
 RW_PID=$(tmux -L "$SOCKET" display-message -p -t rw '#{pane_pid}')
 HTOP_PID=$(tmux -L "$SOCKET" display-message -p -t htop '#{pane_pid}')
 
-# CPU time of every thread of a process, in nanoseconds.
-cpu_ns() {
-    total=0
-    for stat in /proc/"$1"/task/*/schedstat; do
-        read -r run _ < "$stat" && total=$((total + run))
-    done
-    echo "$total"
-}
+. scripts/lib/cpu.sh
 
 sleep 5   # let both start up; this is a benchmark, not a test
 RW_START=$(cpu_ns "$RW_PID"); HTOP_START=$(cpu_ns "$HTOP_PID")

@@ -21,13 +21,7 @@ SOCKET="rwingest-$$"
 STATE=$(mktemp -d)
 trap 'tmux -L "$SOCKET" kill-server 2>/dev/null || true; rm -rf "$STATE"' EXIT INT TERM
 
-cpu_ns() {
-    total=0
-    for stat in /proc/"$1"/task/*/schedstat; do
-        read -r run _ < "$stat" && total=$((total + run))
-    done
-    echo "$total"
-}
+. scripts/lib/cpu.sh
 
 tmux -L "$SOCKET" -f /dev/null new-session -d -s rw -x 120 -y 40 \
     "exec env TERM=xterm-256color LANG=C.UTF-8 XDG_STATE_HOME=$STATE ${EXTRA_ENV:-} $BIN --demo --otlp-listen 127.0.0.1:$PORT"

@@ -16,6 +16,21 @@ public struct DecodedExport: Sendable {
     }
 }
 
+extension DecodedExport {
+    /// Runs a decoder over an array's bytes without copying them, keeping its typed error
+    /// (`withUnsafeBytes` only rethrows untyped errors).
+    static func decoding(_ bytes: [UInt8], with decode: (UnsafeRawBufferPointer) throws(OTLPDecodingError) -> DecodedExport) throws(OTLPDecodingError) -> DecodedExport {
+        let result: Result<DecodedExport, OTLPDecodingError> = bytes.withUnsafeBytes { buffer in
+            do throws(OTLPDecodingError) {
+                return .success(try decode(buffer))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+}
+
 /// A request body that cannot be decoded at all (the client gets 400 with this message).
 public struct OTLPDecodingError: Error, Equatable, CustomStringConvertible {
     public var description: String

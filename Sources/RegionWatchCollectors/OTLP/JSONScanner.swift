@@ -97,72 +97,62 @@ struct JSONScanner {
     /// Reads an object, calling `member` with each key (raw bytes) positioned at its value.
     /// `member` must consume the value.
     mutating func object(_ member: (inout JSONScanner, UnsafeBufferPointer<UInt8>) throws(Failure) -> Void) throws(Failure) {
-        try expect(UInt8(ascii: "{"))
-        depth += 1
-        guard depth <= Self.depthLimit else { throw fail("nesting deeper than \(Self.depthLimit) levels") }
-        skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
-            position += 1
-            depth -= 1
-            return
-        }
-        while true {
-            skipWhitespace()
-            let keyStart = position
+        try container(open: UInt8(ascii: "{"), close: UInt8(ascii: "}")) { scanner, _ throws(Failure) in
+            scanner.skipWhitespace()
+            let keyStart = scanner.position
             var decodedKey: [UInt8]?
             var key: UnsafeBufferPointer<UInt8>
             do {
-                key = try rawString()
+                key = try scanner.rawString()
             } catch {
                 // A key with escapes: decode it (rare; field names never need escapes).
-                position = keyStart
-                decodedKey = Array(try string().utf8)
+                scanner.position = keyStart
+                decodedKey = Array(try scanner.string().utf8)
                 key = UnsafeBufferPointer(start: nil, count: 0)
             }
-            try expect(UInt8(ascii: ":"))
-            do {
+            try scanner.expect(UInt8(ascii: ":"))
+            do throws(Failure) {
                 if let decodedKey {
-                    try decodedKey.withUnsafeBufferPointer { buffer throws(Failure) in try member(&self, buffer) }
+                    try decodedKey.withUnsafeBufferPointer { buffer throws(Failure) in try member(&scanner, buffer) }
                 } else {
-                    try member(&self, key)
+                    try member(&scanner, key)
                 }
             } catch {
                 var failure = error
                 failure.path.insert(decodedKey.map { String(decoding: $0, as: UTF8.self) } ?? String(decoding: key, as: UTF8.self), at: 0)
                 throw failure
             }
-            skipWhitespace()
-            guard position < bytes.count else { throw fail("unexpected end of input (truncated body?)") }
-            if bytes[position] == UInt8(ascii: ",") {
-                position += 1
-                continue
-            }
-            try expect(UInt8(ascii: "}"))
-            depth -= 1
-            return
         }
     }
 
     /// Reads an array, calling `element` with each index positioned at the element.
     mutating func array(_ element: (inout JSONScanner, Int) throws(Failure) -> Void) throws(Failure) {
-        try expect(UInt8(ascii: "["))
+        try container(open: UInt8(ascii: "["), close: UInt8(ascii: "]")) { scanner, index throws(Failure) in
+            do throws(Failure) {
+                try element(&scanner, index)
+            } catch {
+                var failure = error
+                failure.path.insert("[\(index)]", at: 0)
+                throw failure
+            }
+        }
+    }
+
+    /// Reads the items of an object or array between `open` and `close` (separators, nesting
+    /// limit, truncation); `item` reads one member or element.
+    private mutating func container(open: UInt8, close: UInt8, _ item: (inout JSONScanner, Int) throws(Failure) -> Void) throws(Failure) {
+        try expect(open)
         depth += 1
         guard depth <= Self.depthLimit else { throw fail("nesting deeper than \(Self.depthLimit) levels") }
         skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
+        if position < bytes.count, bytes[position] == close {
             position += 1
             depth -= 1
             return
         }
         var index = 0
         while true {
-            do {
-                try element(&self, index)
-            } catch {
-                var failure = error
-                failure.path.insert("[\(index)]", at: 0)
-                throw failure
-            }
+            try item(&self, index)
             index += 1
             skipWhitespace()
             guard position < bytes.count else { throw fail("unexpected end of input (truncated body?)") }
@@ -170,7 +160,7 @@ struct JSONScanner {
                 position += 1
                 continue
             }
-            try expect(UInt8(ascii: "]"))
+            try expect(close)
             depth -= 1
             return
         }

@@ -8,14 +8,9 @@ import RegionWatchCore
 /// intermediate tree, which is several times faster (see docs/DECISIONS.md).
 public enum OTLPJSONDecoder {
     public static func decode(_ bytes: [UInt8], attribution: RegionAttribution, source: String, receivedAt: Timestamp) throws(OTLPDecodingError) -> DecodedExport {
-        let result: Result<DecodedExport, OTLPDecodingError> = bytes.withUnsafeBytes { buffer in
-            do throws(OTLPDecodingError) {
-                return .success(try decode(buffer, attribution: attribution, source: source, receivedAt: receivedAt))
-            } catch {
-                return .failure(error)
-            }
+        try DecodedExport.decoding(bytes) { buffer throws(OTLPDecodingError) in
+            try decode(buffer, attribution: attribution, source: source, receivedAt: receivedAt)
         }
-        return try result.get()
     }
 
     /// Decodes bytes the caller owns (the receiver's connection buffer), without copying them.

@@ -18,14 +18,9 @@ public enum OTLPProtobufDecoder {
     /// like the OTLP code): span attributes, events and links stay in their wire encoding and
     /// are decoded only when a span's detail is shown (see docs/DECISIONS.md).
     public static func decode(_ bytes: [UInt8], attribution: RegionAttribution, source: String, receivedAt: Timestamp) throws(OTLPDecodingError) -> DecodedExport {
-        let result: Result<DecodedExport, OTLPDecodingError> = bytes.withUnsafeBytes { buffer in
-            do throws(OTLPDecodingError) {
-                return .success(try decode(buffer, attribution: attribution, source: source, receivedAt: receivedAt))
-            } catch {
-                return .failure(error)
-            }
+        try DecodedExport.decoding(bytes) { buffer throws(OTLPDecodingError) in
+            try decode(buffer, attribution: attribution, source: source, receivedAt: receivedAt)
         }
-        return try result.get()
     }
 
     /// Decodes bytes the caller owns (the receiver's connection buffer), without copying them.
