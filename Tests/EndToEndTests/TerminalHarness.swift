@@ -1,8 +1,15 @@
 import Foundation
+import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// Every end-to-end suite, one test at a time. They wait by blocking (on processes and tmux),
+/// and Swift Testing runs tests on the concurrency pool, which has one thread per core: run in
+/// parallel, the end-to-end suites took every pool thread and starved the async tests (a
+/// receiver's start-up stalled for over ten seconds on two cores).
+@Suite(.serialized) enum EndToEnd {}
 
 /// The built `regionwatch` binary, next to the test bundle.
 enum Binary {
@@ -57,8 +64,21 @@ final class ChildProcess {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
+        // The test runner's worker threads block most signals and a spawned program inherits
+        // that mask: a tmux server started from one never saw the SIGTERM of `kill-server`
+        // and outlived its test. Children start with no signal blocked and default handlers.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        var allSignals = sigset_t()
+        sigemptyset(&noSignals)
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var child: pid_t = 0
-        let result = posix_spawn(&child, arguments[0], &actions, nil, &argv, &envp)
+        let result = posix_spawn(&child, arguments[0], &actions, &attributes, &argv, &envp)
         guard result == 0 else { throw HarnessError("posix_spawn \(arguments[0]) failed: \(result)") }
         pid = child
     }
@@ -131,14 +151,24 @@ final class TmuxSession {
         // (tmux 3.3a's server dies when `window-size` is set from a configuration file, so that
         // option is set once the session exists.)
         try "set-option -g remain-on-exit on\n".write(toFile: configuration, atomically: true, encoding: .utf8)
-        try tmux(["-f", configuration, "new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)", "/bin/sh", "-c", "\(exports); \(command)"], environment: serverEnvironment)
+        // When the command exits, tmux 3.3a writes "Pane is dead" below the last line, which
+        // scrolls the screen up by one: a blank first line is what scrolls away.
+        LiveTmuxServers.add(socket)
+        try tmux(["-f", configuration, "new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)", "/bin/sh", "-c", "\(exports); echo; \(command)"], environment: serverEnvironment)
         try tmux(["set-option", "-g", "window-size", "manual"])
     }
 
-    deinit {
-        _ = try? tmux(["kill-server"])
+    /// Stops the tmux server (and with it the program in the pane) and removes the scratch
+    /// files. Tests call it with `defer`: a session must not outlive its test, and `deinit`
+    /// cannot be relied on (expectations keep references to the values they captured until
+    /// the run ends, which had left every test's server and dashboard running).
+    func close() {
+        guard LiveTmuxServers.remove(socket) else { return }
+        _ = try? runProcess(["/usr/bin/tmux", "-L", socket, "kill-server"], timeout: 10)
         try? FileManager.default.removeItem(atPath: scratch)
     }
+
+    deinit { close() }
 
     @discardableResult
     func tmux(_ arguments: [String], environment: [String: String]? = nil) throws -> String {
@@ -189,6 +219,29 @@ final class TmuxSession {
     /// The process id of the pane's command.
     var panePID: Int32? {
         (try? tmux(["display-message", "-p", "-t", name, "#{pane_pid}"])).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+}
+
+/// The tmux servers tests started and have not stopped; whatever is left when the test process
+/// exits (a test that threw before its `defer`, a crash in the harness) is killed then.
+enum LiveTmuxServers {
+    private static let sockets = Mutex<Set<String>>([])
+    private static let exitHook: Void = {
+        atexit {
+            for socket in LiveTmuxServers.sockets.withLock({ $0 }) {
+                _ = try? runProcess(["/usr/bin/tmux", "-L", socket, "kill-server"], timeout: 5)
+            }
+        }
+    }()
+
+    static func add(_ socket: String) {
+        _ = exitHook
+        sockets.withLock { _ = $0.insert(socket) }
+    }
+
+    /// Whether `socket` was live (and now is not).
+    static func remove(_ socket: String) -> Bool {
+        sockets.withLock { $0.remove(socket) != nil }
     }
 }
 

@@ -4,94 +4,98 @@ import Testing
 import Glibc
 #endif
 
-/// Traces in the real binary, in a real terminal: the demo's own traces, and traces sent by the
-/// real OpenTelemetry Python SDK.
-@Suite("Traces end to end", .serialized)
-struct TracesEndToEndTests {
-    let binary = Binary.path
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+extension EndToEnd {
+    /// Traces in the real binary, in a real terminal: the demo's own traces, and traces sent by the
+    /// real OpenTelemetry Python SDK.
+    @Suite("Traces end to end", .serialized)
+    struct TracesEndToEndTests {
+        let binary = Binary.path
+        static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// A free loopback port (bound then released).
-    static func freePort() -> Int {
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
+        /// A free loopback port (bound then released).
+        static func freePort() -> Int {
+            let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(socket) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = 0
+            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
+            return Int(UInt16(bigEndian: address.sin_port))
+        }
 
-    /// The Python with the OpenTelemetry SDK and the given exporter (.ci/run makes these).
-    static func python(for exporter: String) -> String {
-        let variable = exporter == "proto" ? "REGIONWATCH_OTEL_PROTO_PYTHON" : "REGIONWATCH_OTEL_JSON_PYTHON"
-        if let configured = ProcessInfo.processInfo.environment[variable] { return configured }
-        return repository.appendingPathComponent(".venv-otel-\(exporter)/bin/python").path
-    }
+        /// The Python with the OpenTelemetry SDK and the given exporter (.ci/run makes these).
+        static func python(for exporter: String) -> String {
+            let variable = exporter == "proto" ? "REGIONWATCH_OTEL_PROTO_PYTHON" : "REGIONWATCH_OTEL_JSON_PYTHON"
+            if let configured = ProcessInfo.processInfo.environment[variable] { return configured }
+            return repository.appendingPathComponent(".venv-otel-\(exporter)/bin/python").path
+        }
 
-    @Test func demoTracesOpenIntoAWaterfall() throws {
-        let session = try TmuxSession("'\(binary)' --otlp-listen off", width: 140, height: 42)
-        #expect(session.waitFor("us-east-1"))
-        try session.type("t")
-        #expect(session.waitFor("Traces (", "POST /api/checkout", within: 20), "\(session.screen())")
-        try session.type("/")
-        try session.type("region=eu-west-1 checkout")
-        try session.send("Enter")
-        #expect(session.waitFor("filter: region=eu-west-1 checkout", "eu-west-1⇢us-east-1", within: 20), "\(session.screen())")
-        try session.send("Enter")
-        #expect(session.waitFor("Waterfall", "⇢INSERT orders postgres·us-east-1", "critical path"), "\(session.screen())")
-        try session.type("m")
-        #expect(session.waitFor("Cross-region latency", "n="), "\(session.screen())")
-    }
+        @Test func demoTracesOpenIntoAWaterfall() throws {
+            let session = try TmuxSession("'\(binary)' --otlp-listen off", width: 140, height: 42)
+            defer { session.close() }
+            #expect(session.waitFor("us-east-1"))
+            try session.type("t")
+            #expect(session.waitFor("Traces (", "POST /api/checkout", within: 20), "\(session.screen())")
+            try session.type("/")
+            try session.type("region=eu-west-1 checkout")
+            try session.send("Enter")
+            #expect(session.waitFor("filter: region=eu-west-1 checkout", "eu-west-1⇢us-east-1", within: 20), "\(session.screen())")
+            try session.send("Enter")
+            #expect(session.waitFor("Waterfall", "⇢INSERT orders postgres·us-east-1", "critical path"), "\(session.screen())")
+            try session.type("m")
+            #expect(session.waitFor("Cross-region latency", "n="), "\(session.screen())")
+        }
 
-    @Test(arguments: ["proto", "json"])
-    func tracesFromTheOpenTelemetrySDKShowInTheList(exporter: String) throws {
-        let python = Self.python(for: exporter)
-        #expect(FileManager.default.isExecutableFile(atPath: python), "missing \(python): run .ci/run, or create the virtual environment with `pip install opentelemetry-sdk opentelemetry-exporter-otlp-\(exporter == "proto" ? "proto" : "json")-http`")
-        let port = Self.freePort()
-        let configuration = NSTemporaryDirectory() + "regionwatch-otel-\(getpid())-\(exporter).yaml"
-        try """
-        topology: integration
-        pattern: active-active
-        objectives: { rpo: 30s, rto: 5m }
-        regions:
-          - { name: eu-west-1, provider: aws, role: primary, traffic: 60 }
-          - { name: us-east-1, provider: aws, role: standby, traffic: 40 }
-          - { name: ap-southeast-1, provider: gcp, role: standby, traffic: 0 }
-        collectors:
-          - { kind: otlp, listen: "127.0.0.1:\(port)" }
-        """.write(toFile: configuration, atomically: true, encoding: .utf8)
-        defer { unlink(configuration) }
-        let session = try TmuxSession("'\(binary)' --config '\(configuration)'", width: 150, height: 44)
-        #expect(session.waitFor("integration", "eu-west-1"))
-        // The SDK sends to the running dashboard.
-        let sent = try runProcess([python, Self.repository.appendingPathComponent("Tests/Integration/otel_send.py").path, "--exporter", exporter, "--endpoint", "http://127.0.0.1:\(port)/v1/traces", "--name", "sdk-\(exporter)"], timeout: 60)
-        #expect(sent.status == 0, "otel_send.py failed: \(sent.standardError)")
-        let traceIDs = sent.standardOutput.split(separator: "\n").map(String.init).filter { $0.count == 32 }
-        #expect(traceIDs.count == 2)
-        try session.type("t")
-        #expect(session.waitFor("sdk-\(exporter) POST /checkout", "sdk-\(exporter) GET /orders", within: 20), "\(session.screen())")
-        #expect(session.screen().contains("storefront"))
-        #expect(session.screen().contains("✖"), "the failed checkout is marked")
-        try session.type("/")
-        try session.type("error")
-        try session.send("Enter")
-        #expect(session.waitFor("filter: error"))
-        try session.send("Enter")
-        #expect(session.waitFor("Waterfall", "5 of 5 spans shown"), "\(session.screen())")
-        let waterfall = session.screen()
-        #expect(waterfall.contains("trace \(traceIDs[0])"))
-        #expect(waterfall.contains("storefront·eu-west-1"))
-        #expect(waterfall.contains("⇢INSERT orders orders-db·us-east-1"))
-        #expect(waterfall.contains("⇢Reserve inventory·ap-southeast-1"))
-        #expect(waterfall.contains("✖"), "the error is marked on the failing span")
-        #expect(waterfall.contains("○") || waterfall.contains("✖sdk-\(exporter) POST /checkout"), "and on its ancestors")
-        // Open the failing span's detail.
-        for _ in 0..<4 { try session.send("Down") }
-        try session.send("Enter")
-        #expect(session.waitFor("Span Reserve", "out of stock", "exception", "ap-southeast-1"), "\(session.screen())")
+        @Test(arguments: ["proto", "json"])
+        func tracesFromTheOpenTelemetrySDKShowInTheList(exporter: String) throws {
+            let python = Self.python(for: exporter)
+            #expect(FileManager.default.isExecutableFile(atPath: python), "missing \(python): run .ci/run, or create the virtual environment with `pip install opentelemetry-sdk opentelemetry-exporter-otlp-\(exporter == "proto" ? "proto" : "json")-http`")
+            let port = Self.freePort()
+            let configuration = NSTemporaryDirectory() + "regionwatch-otel-\(getpid())-\(exporter).yaml"
+            try """
+            topology: integration
+            pattern: active-active
+            objectives: { rpo: 30s, rto: 5m }
+            regions:
+              - { name: eu-west-1, provider: aws, role: primary, traffic: 60 }
+              - { name: us-east-1, provider: aws, role: standby, traffic: 40 }
+              - { name: ap-southeast-1, provider: gcp, role: standby, traffic: 0 }
+            collectors:
+              - { kind: otlp, listen: "127.0.0.1:\(port)" }
+            """.write(toFile: configuration, atomically: true, encoding: .utf8)
+            defer { unlink(configuration) }
+            let session = try TmuxSession("'\(binary)' --config '\(configuration)'", width: 150, height: 44)
+            defer { session.close() }
+            #expect(session.waitFor("integration", "eu-west-1"))
+            // The SDK sends to the running dashboard.
+            let sent = try runProcess([python, Self.repository.appendingPathComponent("Tests/Integration/otel_send.py").path, "--exporter", exporter, "--endpoint", "http://127.0.0.1:\(port)/v1/traces", "--name", "sdk-\(exporter)"], timeout: 60)
+            #expect(sent.status == 0, "otel_send.py failed: \(sent.standardError)")
+            let traceIDs = sent.standardOutput.split(separator: "\n").map(String.init).filter { $0.count == 32 }
+            #expect(traceIDs.count == 2)
+            try session.type("t")
+            #expect(session.waitFor("sdk-\(exporter) POST /checkout", "sdk-\(exporter) GET /orders", within: 20), "\(session.screen())")
+            #expect(session.screen().contains("storefront"))
+            #expect(session.screen().contains("✖"), "the failed checkout is marked")
+            try session.type("/")
+            try session.type("error")
+            try session.send("Enter")
+            #expect(session.waitFor("filter: error"))
+            try session.send("Enter")
+            #expect(session.waitFor("Waterfall", "5 of 5 spans shown"), "\(session.screen())")
+            let waterfall = session.screen()
+            #expect(waterfall.contains("trace \(traceIDs[0])"))
+            #expect(waterfall.contains("storefront·eu-west-1"))
+            #expect(waterfall.contains("⇢INSERT orders orders-db·us-east-1"))
+            #expect(waterfall.contains("⇢Reserve inventory·ap-southeast-1"))
+            #expect(waterfall.contains("✖"), "the error is marked on the failing span")
+            #expect(waterfall.contains("○") || waterfall.contains("✖sdk-\(exporter) POST /checkout"), "and on its ancestors")
+            // Open the failing span's detail.
+            for _ in 0..<4 { try session.send("Down") }
+            try session.send("Enter")
+            #expect(session.waitFor("Span Reserve", "out of stock", "exception", "ap-southeast-1"), "\(session.screen())")
+        }
     }
 }

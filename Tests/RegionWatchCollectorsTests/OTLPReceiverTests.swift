@@ -108,7 +108,9 @@ final class ReceiverHarness {
         let subscription = bus.subscribe(capacity: 100_000)
         let collector = OTLPReceiverCollector(settings: settings, gate: gate)
         let task = Task { await collector.run(publishingTo: bus, clock: SystemWallClock()) }
-        let deadline = MonotonicClock.seconds() + 15
+        // Generous: only a broken receiver reaches it, and a busy concurrency pool (two cores,
+        // tests in parallel) can delay the receiver's task by seconds.
+        let deadline = MonotonicClock.seconds() + 60
         while MonotonicClock.seconds() < deadline {
             if let port = collector.boundPort {
                 return ReceiverHarness(collector: collector, gate: gate, bus: bus, subscription: subscription, task: task, port: port)
@@ -267,7 +269,7 @@ struct OTLPReceiverTests {
         let second = OTLPReceiverCollector(settings: OTLPReceiverSettings(port: first.port), gate: IngestGate())
         let task = Task { await second.run(publishingTo: bus, clock: SystemWallClock()) }
         var error: String?
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(60)
         while error == nil, Date() < deadline {
             for event in subscription.drain() {
                 if case .collectorStatus(let report) = event { error = report.error }
