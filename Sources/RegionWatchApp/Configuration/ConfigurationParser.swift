@@ -179,6 +179,14 @@ public enum ConfigurationParser {
                 collector = readSimulator(item, path: path, topology: topology, reader: reader)
             case "otlp":
                 collector = readOTLP(item, path: path, reader: reader)
+            case "postgres":
+                collector = readPostgres(item, path: path, topology: topology, reader: reader)
+            case "prometheus-scrape":
+                collector = readScrape(item, path: path, topology: topology, reader: reader)
+            case "promql":
+                collector = readPromQL(item, path: path, topology: topology, reader: reader)
+            case "http-probe":
+                collector = readProbe(item, path: path, topology: topology, reader: reader)
             default:
                 let suggestion = YAMLReader.closest(kind, in: CollectorConfiguration.kinds).map { " (did you mean '\($0)'?)" } ?? ""
                 reader.error(kindNode, "\(path).kind", "unknown collector kind '\(kind)'\(suggestion); known kinds: \(CollectorConfiguration.kinds.joined(separator: ", "))")

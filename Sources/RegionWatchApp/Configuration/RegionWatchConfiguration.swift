@@ -5,12 +5,20 @@ import RegionWatchCore
 public enum CollectorConfiguration: Equatable, Sendable {
     case simulator(SimulatorSettings)
     case otlp(OTLPReceiverSettings)
+    case postgres(PostgresSettings)
+    case prometheusScrape(PrometheusScrapeSettings)
+    case promql(PromQLSettings)
+    case httpProbe(HTTPProbeSettings)
 
     /// The collector's unique name.
     public var name: String {
         switch self {
         case .simulator(let settings): settings.name
         case .otlp(let settings): settings.name
+        case .postgres(let settings): settings.name
+        case .prometheusScrape(let settings): settings.name
+        case .promql(let settings): settings.name
+        case .httpProbe(let settings): settings.name
         }
     }
 
@@ -19,6 +27,10 @@ public enum CollectorConfiguration: Equatable, Sendable {
         switch self {
         case .simulator: "simulator"
         case .otlp: "otlp"
+        case .postgres: "postgres"
+        case .prometheusScrape: "prometheus-scrape"
+        case .promql: "promql"
+        case .httpProbe: "http-probe"
         }
     }
 
@@ -27,11 +39,15 @@ public enum CollectorConfiguration: Equatable, Sendable {
         switch self {
         case .simulator(let settings): settings.intervalSeconds
         case .otlp: 1
+        case .postgres(let settings): settings.intervalSeconds
+        case .prometheusScrape(let settings): settings.intervalSeconds
+        case .promql(let settings): settings.intervalSeconds
+        case .httpProbe(let settings): settings.intervalSeconds
         }
     }
 
     /// Kinds the `collectors:` list accepts.
-    public static let kinds = ["simulator", "otlp"]
+    public static let kinds = ["simulator", "otlp", "postgres", "prometheus-scrape", "promql", "http-probe"]
 }
 
 /// Display settings from the `ui:` section.

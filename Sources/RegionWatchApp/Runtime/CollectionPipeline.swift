@@ -26,6 +26,14 @@ public final class CollectionPipeline: @unchecked Sendable {
                 collectors.append(created)
             case .otlp(let settings):
                 collectors.append(OTLPReceiverCollector(settings: settings, gate: gate))
+            case .postgres(let settings):
+                collectors.append(PollingCollector(source: PostgresSource(settings: settings)))
+            case .prometheusScrape(let settings):
+                collectors.append(PollingCollector(source: PrometheusScrapeSource(settings: settings)))
+            case .promql(let settings):
+                collectors.append(PollingCollector(source: PromQLSource(settings: settings)))
+            case .httpProbe(let settings):
+                collectors.append(PollingCollector(source: HTTPProbeSource(settings: settings)))
             }
         }
         self.collectors = collectors

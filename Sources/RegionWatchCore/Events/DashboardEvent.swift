@@ -91,14 +91,21 @@ public struct ProbeResult: Sendable, Equatable {
     public var latencyMilliseconds: Double?
     /// What the probe saw, for example `HTTP 200` or `connection refused`.
     public var message: String
+    /// A failure that is itself proof the service is down (a database server that refuses
+    /// connections), not only a missed answer: the region is DOWN at once.
+    public var isDefinitive: Bool
+    /// Expiry of the TLS certificate the probe saw, when it used https.
+    public var certificateExpiry: Timestamp?
 
-    public init(region: String, source: String, observedAt: Timestamp, isSuccess: Bool, latencyMilliseconds: Double?, message: String) {
+    public init(region: String, source: String, observedAt: Timestamp, isSuccess: Bool, latencyMilliseconds: Double?, message: String, isDefinitive: Bool = false, certificateExpiry: Timestamp? = nil) {
         self.region = region
         self.source = source
         self.observedAt = observedAt
         self.isSuccess = isSuccess
         self.latencyMilliseconds = latencyMilliseconds
         self.message = message
+        self.isDefinitive = isDefinitive
+        self.certificateExpiry = certificateExpiry
     }
 }
 
@@ -145,10 +152,11 @@ public struct BackupSample: Sendable, Equatable {
     public var source: String
     public var observedAt: Timestamp
     public var completedAt: Timestamp
-    public var sizeBytes: Double
+    /// `nil` when the source does not say (a metric that only gives the backup's age).
+    public var sizeBytes: Double?
     public var integrity: BackupIntegrity
 
-    public init(region: String, source: String, observedAt: Timestamp, completedAt: Timestamp, sizeBytes: Double, integrity: BackupIntegrity) {
+    public init(region: String, source: String, observedAt: Timestamp, completedAt: Timestamp, sizeBytes: Double?, integrity: BackupIntegrity) {
         self.region = region
         self.source = source
         self.observedAt = observedAt

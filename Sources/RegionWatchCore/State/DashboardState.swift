@@ -128,7 +128,7 @@ public struct DashboardState: Sendable {
         case .regionSample(let sample):
             applyRegionSample(sample)
         case .probe(let result):
-            withRegion(result.region, observedAt: result.observedAt, source: result.source) { $0.probe.record(result) }
+            withRegion(result.region, observedAt: result.observedAt, source: result.source) { $0.recordProbe(result) }
         case .replication(let sample):
             applyReplication(sample)
         case .backup(let sample):
@@ -236,20 +236,16 @@ public struct DashboardState: Sendable {
             inboundLinkPositions[sample.to, default: []].append(index)
         }
         var link = replicationLinks[index]
-        if let observedAt = link.observedAt, sample.observedAt < observedAt { return }
         let previousState = link.state
-        link.lagSeconds.record(sample.lagSeconds, at: sample.observedAt, source: sample.source)
-        link.lagBytes.record(sample.lagBytes, at: sample.observedAt, source: sample.source)
-        link.state = sample.state
-        link.observedAt = sample.observedAt
-        link.source = sample.source
+        link.record(sample, now: now) { self.staleAfter(source: $0) }
         replicationLinks[index] = link
-        if previousState != sample.state, previousState != .unknown || sample.state == .broken {
+        let state = link.state
+        if previousState != state, previousState != .unknown || state == .broken {
             recentNotices.append(Notice(
                 at: sample.observedAt,
-                severity: sample.state == .broken ? .critical : (sample.state == .streaming ? .info : .warning),
+                severity: state == .broken ? .critical : (state == .streaming ? .info : .warning),
                 region: sample.to,
-                message: "replication \(sample.from) → \(sample.to): \(previousState.rawValue) → \(sample.state.rawValue)"
+                message: "replication \(sample.from) → \(sample.to): \(previousState.rawValue) → \(state.rawValue)"
             ))
         }
         for region in [sample.to, sample.from] {

@@ -8,6 +8,9 @@ public struct HealthEvaluator: Equatable, Sendable {
     public var thresholds: HealthThresholds
     public var objectives: RecoveryObjectives
 
+    /// A certificate closer than this to expiry degrades the region (7 days).
+    public static let certificateWarningSeconds = 7.0 * 86_400
+
     public init(thresholds: HealthThresholds, objectives: RecoveryObjectives) {
         self.thresholds = thresholds
         self.objectives = objectives
@@ -45,8 +48,16 @@ public struct HealthEvaluator: Equatable, Sendable {
             }
         }
 
-        assessProbe(region.probe, isFresh: isFresh, into: &findings)
-        staleFinding(region.probe.latencyMilliseconds, "health probe")
+        for probe in region.probes {
+            assessProbe(probe, isFresh: isFresh, into: &findings)
+            if let expiry = probe.lastResult?.certificateExpiry, isFresh(probe.latencyMilliseconds) || probe.lastResult.map({ now.seconds(since: $0.observedAt) <= staleAfter($0.source) }) == true {
+                let remaining = expiry.seconds(since: now)
+                if remaining < Self.certificateWarningSeconds {
+                    findings.append((.degraded, remaining < 0 ? "TLS certificate expired \(Format.duration(-remaining)) ago" : "TLS certificate expires in \(Format.duration(remaining))"))
+                }
+            }
+            staleFinding(probe.latencyMilliseconds, region.probes.count > 1 ? "health probe \(probe.lastResult?.source ?? "")" : "health probe")
+        }
 
         if isFresh(region.errorRate), let errorRate = region.errorRate.latest {
             if errorRate >= thresholds.errorRateDown {
@@ -97,7 +108,7 @@ public struct HealthEvaluator: Equatable, Sendable {
         guard let last = probe.lastResult, !last.isSuccess else { return }
         let failures = probe.consecutiveFailures
         let detail = "health probe failed \(failures) time\(failures == 1 ? "" : "s") in a row: \(last.message)"
-        if failures >= thresholds.probeFailuresDown {
+        if failures >= thresholds.probeFailuresDown || last.isDefinitive {
             findings.append((.down, detail))
         } else if failures >= thresholds.probeFailuresDegraded {
             findings.append((.degraded, detail))

@@ -8,7 +8,9 @@ public struct RegionState: Equatable, Sendable {
     public internal(set) var p50Milliseconds = Signal()
     public internal(set) var p99Milliseconds = Signal()
     public internal(set) var trafficShare = Signal()
-    public internal(set) var probe = ProbeState()
+    /// Probe results by source (an HTTP probe and a database check each count their own
+    /// failures), in first-seen order.
+    public internal(set) var probes: [ProbeState] = []
     public internal(set) var backup: BackupSample?
     public internal(set) var versions: [String: String] = [:]
     public internal(set) var versionsObservedAt: Timestamp?
@@ -24,6 +26,23 @@ public struct RegionState: Equatable, Sendable {
     }
 
     public var name: String { configuration.name }
+
+    /// The probe that matters most: the one failing longest, else the most recent.
+    public var probe: ProbeState {
+        probes.max { lhs, rhs in
+            (lhs.consecutiveFailures, lhs.lastResult?.observedAt.secondsSinceEpoch ?? 0) < (rhs.consecutiveFailures, rhs.lastResult?.observedAt.secondsSinceEpoch ?? 0)
+        } ?? ProbeState()
+    }
+
+    mutating func recordProbe(_ result: ProbeResult) {
+        if let index = probes.firstIndex(where: { $0.lastResult?.source == result.source }) {
+            probes[index].record(result)
+        } else {
+            var probe = ProbeState()
+            probe.record(result)
+            probes.append(probe)
+        }
+    }
     public var health: Health { assessment.health }
 
     /// Seconds since the newest observation about this region, or `nil` before any.
@@ -74,15 +93,28 @@ public struct ProbeState: Equatable, Sendable {
     }
 }
 
-/// One replication link `from` → `to` as last observed.
+/// One replication link `from` → `to`, combined from every source that observes it (for
+/// example the primary's `pg_stat_replication` and the standby's own WAL receiver).
 public struct ReplicationLinkState: Equatable, Sendable {
     public let from: String
     public let to: String
+    /// Combined lag history: the worst fresh view at each observation.
     public internal(set) var lagSeconds = Signal()
     public internal(set) var lagBytes = Signal()
+    /// The most severe state among fresh views.
     public internal(set) var state: ReplicationState = .unknown
     public internal(set) var observedAt: Timestamp?
+    /// The source whose view decided the combined figures.
     public internal(set) var source: String?
+    /// The latest observation from each source, in first-seen order.
+    public internal(set) var views: [ReplicationSample] = []
+    /// The last time the link was seen working, and its lag then: a broken link's lag is at
+    /// least that lag plus the time since.
+    public internal(set) var lastWorkingAt: Timestamp?
+    public internal(set) var lastWorkingLagSeconds: Double?
+
+    /// Sources kept per link (a link has two ends and perhaps a metrics source).
+    static let viewLimit = 8
 
     public init(from: String, to: String) {
         self.from = from
@@ -94,12 +126,61 @@ public struct ReplicationLinkState: Equatable, Sendable {
     public func effectiveLag(at now: Timestamp, staleAfter: Double) -> ReplicationLag? {
         guard let observedAt else { return nil }
         let age = max(0, now.seconds(since: observedAt))
-        let isStale = age > staleAfter
-        guard state == .broken || isStale else {
+        if state == .broken {
+            guard let since = lastWorkingAt else {
+                return ReplicationLag(seconds: age, bytes: lagBytes.latest, isLowerBound: true)
+            }
+            let known = lastWorkingLagSeconds ?? 0
+            return ReplicationLag(seconds: known + max(0, now.seconds(since: since)), bytes: lagBytes.latest, isLowerBound: true)
+        }
+        guard age > staleAfter else {
             return lagSeconds.latest.map { ReplicationLag(seconds: $0, bytes: lagBytes.latest, isLowerBound: false) }
         }
         let known = lagSeconds.latest ?? 0
         return ReplicationLag(seconds: known + age, bytes: lagBytes.latest, isLowerBound: true)
+    }
+
+    /// Records `sample` as its source's view and recombines the fresh views.
+    mutating func record(_ sample: ReplicationSample, now: Timestamp, staleAfter: (String) -> Double) {
+        if let index = views.firstIndex(where: { $0.source == sample.source }) {
+            guard sample.observedAt >= views[index].observedAt else { return }
+            views[index] = sample
+        } else {
+            if views.count >= Self.viewLimit, let oldest = views.indices.min(by: { views[$0].observedAt < views[$1].observedAt }) {
+                views.remove(at: oldest)
+            }
+            views.append(sample)
+        }
+        let reference = max(now, sample.observedAt)
+        let fresh = views.filter { reference.seconds(since: $0.observedAt) <= staleAfter($0.source) }
+        let considered = fresh.isEmpty ? [sample] : fresh
+        let worst = considered.max { lhs, rhs in
+            (lhs.state.severity, lhs.lagSeconds ?? -1, lhs.lagBytes ?? -1) < (rhs.state.severity, rhs.lagSeconds ?? -1, rhs.lagBytes ?? -1)
+        } ?? sample
+        let combinedSeconds = considered.compactMap(\.lagSeconds).max()
+        let combinedBytes = considered.compactMap(\.lagBytes).max()
+        state = worst.state
+        source = worst.source
+        observedAt = max(observedAt ?? sample.observedAt, sample.observedAt)
+        lagSeconds.record(combinedSeconds, at: sample.observedAt, source: worst.source)
+        lagBytes.record(combinedBytes, at: sample.observedAt, source: worst.source)
+        if state != .broken, state != .unknown || combinedSeconds != nil {
+            lastWorkingAt = sample.observedAt
+            lastWorkingLagSeconds = combinedSeconds
+        }
+    }
+}
+
+extension ReplicationState {
+    /// How bad a state is when views disagree: unknown < streaming < catching-up < paused < broken.
+    var severity: Int {
+        switch self {
+        case .unknown: 0
+        case .streaming: 1
+        case .catchingUp: 2
+        case .paused: 3
+        case .broken: 4
+        }
     }
 }
 

@@ -144,12 +144,17 @@ struct RegionDetailScreen {
         lines.append(Line())
 
         lines.append(section("Probe"))
-        if let probe = region.probe.lastResult {
-            lines.append(context.fact("last", "\(probe.isSuccess ? "ok" : "FAILED") · \(probe.message) · \(probe.latencyMilliseconds.map(Format.milliseconds) ?? RegionText.unknown())", valueStyle: probe.isSuccess ? theme[.ok] : theme[.down]))
-            lines.append(context.fact("failures", "\(region.probe.consecutiveFailures) in a row · availability \(RegionText.availability(region))"))
-            lines.append(context.fact("checked", "\(Format.age(now.seconds(since: probe.observedAt))) ago by \(probe.source)", valueStyle: theme[.muted]))
-        } else {
-            lines.append(Line("no probe results", style: theme[.muted]))
+        if region.probes.isEmpty { lines.append(Line("no probe results", style: theme[.muted])) }
+        for probe in region.probes {
+            guard let last = probe.lastResult else { continue }
+            lines.append(context.fact("last", "\(last.isSuccess ? "ok" : "FAILED") · \(last.message) · \(last.latencyMilliseconds.map(Format.milliseconds) ?? RegionText.unknown())", valueStyle: last.isSuccess ? theme[.ok] : theme[.down]))
+            lines.append(context.fact("failures", "\(probe.consecutiveFailures) in a row · availability \(RegionText.availability(probe))"))
+            lines.append(context.fact("checked", "\(Format.age(now.seconds(since: last.observedAt))) ago by \(last.source)", valueStyle: theme[.muted]))
+            if let expiry = last.certificateExpiry {
+                let remaining = expiry.seconds(since: now)
+                let text = remaining < 0 ? "EXPIRED \(Format.duration(-remaining)) ago" : "expires in \(Format.duration(remaining))"
+                lines.append(context.fact("TLS cert", text, valueStyle: remaining < HealthEvaluator.certificateWarningSeconds ? theme[.degraded] : theme[.text]))
+            }
         }
         lines.append(Line())
 
@@ -164,6 +169,17 @@ struct RegionDetailScreen {
             line.append(RegionText.lag(lag), style: theme.lagStyle(lag, rpo: context.rpo))
             if let bytes = link.lagBytes.latest { line.append(" · \(Format.bytes(bytes)) behind", style: theme[.muted]) }
             lines.append(line)
+            // Each end's own view, when more than one source observes the link.
+            if link.views.count > 1 {
+                for view in link.views {
+                    let age = now.seconds(since: view.observedAt)
+                    let isStale = age > state.staleAfter(source: view.source)
+                    var viewLine = Line("  seen by \(view.source): ", style: theme[.muted])
+                    viewLine.append(view.state.rawValue, style: isStale ? theme[.stale] : theme.style(for: view.state))
+                    viewLine.append(" lag \(view.lagSeconds.map(Format.duration) ?? RegionText.unknown())\(view.lagBytes.map { " · \(Format.bytes($0))" } ?? "") · \(Format.age(age)) ago\(isStale ? " (stale)" : "")", style: isStale ? theme[.stale] : theme[.muted])
+                    lines.append(viewLine)
+                }
+            }
         }
         lines.append(Line())
 
@@ -171,7 +187,7 @@ struct RegionDetailScreen {
         if let backup = region.backup {
             let age = now.seconds(since: backup.completedAt)
             lines.append(context.fact("last ok", "\(backup.completedAt.utcTimeOfDay) UTC (\(Format.duration(age)) ago)", valueStyle: (state.topology.thresholds.backupMaxAgeSeconds.map { age > $0 } ?? false) ? theme[.degraded] : theme[.text]))
-            lines.append(context.fact("size", Format.bytes(backup.sizeBytes)))
+            lines.append(context.fact("size", backup.sizeBytes.map(Format.bytes) ?? RegionText.unknown()))
             lines.append(context.fact("integrity", backup.integrity.rawValue, valueStyle: backup.integrity == .failed ? theme[.down] : (backup.integrity == .passed ? theme[.ok] : theme[.muted])))
         } else {
             lines.append(Line("no backup reported", style: theme[.muted]))

@@ -71,7 +71,11 @@ enum RegionText {
     }
 
     static func availability(_ region: RegionState) -> String {
-        guard let availability = region.probe.availability else { return unknown() }
+        availability(region.probe)
+    }
+
+    static func availability(_ probe: ProbeState) -> String {
+        guard let availability = probe.availability else { return unknown() }
         return availability >= 1 ? "100%" : Format.fixed(availability * 100, decimals: 2) + "%"
     }
 

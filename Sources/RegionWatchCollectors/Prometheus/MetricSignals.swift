@@ -1,0 +1,245 @@
+import RegionWatchCore
+
+/// The dashboard signals a metric can feed.
+public enum MetricSignal: String, Sendable, Equatable, CaseIterable, Hashable {
+    case requestsPerSecond
+    case errorRate
+    case p50Ms
+    case p99Ms
+    case trafficShare
+    case replicationLagSeconds
+    case replicationLagBytes
+    case backupAgeSeconds
+    /// Whether the target that exports the region's metrics is being scraped (`up`): 0 means
+    /// the telemetry is missing, never that the region is down.
+    case up
+}
+
+/// The value of one signal for one region at one moment.
+public struct SignalReading: Equatable, Sendable {
+    public var region: String
+    public var signal: MetricSignal
+    public var value: Double
+
+    public init(region: String, signal: MetricSignal, value: Double) {
+        self.region = region
+        self.signal = signal
+        self.value = value
+    }
+}
+
+/// Turns signal readings into dashboard events, and `up = 0` into a telemetry error.
+public struct SignalPublisher: Sendable {
+    public var source: String
+    /// The region replication lag is measured from (the configured primary).
+    public var replicationUpstream: String?
+
+    public init(source: String, replicationUpstream: String?) {
+        self.source = source
+        self.replicationUpstream = replicationUpstream
+    }
+
+    /// Events for `readings` observed at `now`; regions whose telemetry is down get none (their
+    /// data goes stale) and an error each.
+    public func events(for readings: [SignalReading], at now: Timestamp) -> CollectionRound {
+        var round = CollectionRound()
+        let telemetryDown = Set(readings.filter { $0.signal == .up && $0.value < 1 }.map(\.region))
+        for region in telemetryDown.sorted() { round.errors.append("\(region): target down (up = 0)") }
+        var byRegion: [String: [MetricSignal: Double]] = [:]
+        var order: [String] = []
+        for reading in readings where !telemetryDown.contains(reading.region) && reading.signal != .up {
+            if byRegion[reading.region] == nil { order.append(reading.region) }
+            byRegion[reading.region, default: [:]][reading.signal] = reading.value
+        }
+        for region in order {
+            let values = byRegion[region] ?? [:]
+            var sample = RegionSample(region: region, source: source, observedAt: now)
+            sample.requestsPerSecond = values[.requestsPerSecond]
+            sample.errorRate = values[.errorRate].map { min(1, max(0, $0)) }
+            sample.p50Milliseconds = values[.p50Ms]
+            sample.p99Milliseconds = values[.p99Ms]
+            sample.trafficShare = values[.trafficShare].map { min(1, max(0, $0)) }
+            if [sample.requestsPerSecond, sample.errorRate, sample.p50Milliseconds, sample.p99Milliseconds, sample.trafficShare].contains(where: { $0 != nil }) {
+                round.events.append(.regionSample(sample))
+            }
+            if let upstream = replicationUpstream, upstream != region,
+               values[.replicationLagSeconds] != nil || values[.replicationLagBytes] != nil {
+                round.events.append(.replication(ReplicationSample(
+                    from: upstream, to: region, source: source, observedAt: now,
+                    lagSeconds: values[.replicationLagSeconds].map { max(0, $0) },
+                    lagBytes: values[.replicationLagBytes].map { max(0, $0) },
+                    state: .unknown
+                )))
+            }
+            if let age = values[.backupAgeSeconds], age >= 0 {
+                round.events.append(.backup(BackupSample(region: region, source: source, observedAt: now, completedAt: now.adding(seconds: -age), sizeBytes: nil, integrity: .unchecked)))
+            }
+        }
+        return round
+    }
+}
+
+/// How one signal is read from a scraped exposition.
+public struct ScrapedSignal: Equatable, Sendable {
+    public var signal: MetricSignal
+    /// The metric family (a gauge, a counter read as a per-second rate, a summary's quantile or
+    /// a histogram's buckets read as a quantile of the last interval).
+    public var metric: String
+    /// For `errorRate`: a second counter family, so the signal is rate(metric) / rate(total).
+    public var denominator: String?
+    /// Multiplier to the signal's unit (for example 1000 for seconds → milliseconds).
+    public var scale: Double
+
+    public init(signal: MetricSignal, metric: String, denominator: String? = nil, scale: Double? = nil) {
+        self.signal = signal
+        self.metric = metric
+        self.denominator = denominator
+        self.scale = scale ?? Self.defaultScale(signal: signal, metric: metric)
+    }
+
+    /// Latency signals are in milliseconds; metrics named in seconds are converted.
+    public static func defaultScale(signal: MetricSignal, metric: String) -> Double {
+        (signal == .p50Ms || signal == .p99Ms) && metric.contains("seconds") ? 1000 : 1
+    }
+
+    /// The quantile a latency signal asks for.
+    var quantile: Double? {
+        switch signal {
+        case .p50Ms: 0.5
+        case .p99Ms: 0.99
+        default: nil
+        }
+    }
+}
+
+/// Reads signals out of consecutive scrapes: counters become rates and histograms become
+/// quantiles of the interval between two scrapes, so a quantile describes now, not all time.
+public struct ScrapeInterpreter: Sendable {
+    public var signals: [ScrapedSignal]
+    /// Label naming the region, when no fixed region is set.
+    public var regionLabel: String
+    public var fixedRegion: String?
+    private var previous: [CounterKey: (value: Double, at: Timestamp)] = [:]
+
+    public init(signals: [ScrapedSignal], regionLabel: String = "region", fixedRegion: String? = nil) {
+        self.signals = signals
+        self.regionLabel = regionLabel
+        self.fixedRegion = fixedRegion
+    }
+
+    /// Families the parser must keep.
+    public var families: Set<String> {
+        var names = Set(signals.map(\.metric))
+        names.formUnion(signals.compactMap(\.denominator))
+        return names
+    }
+
+    private struct CounterKey: Hashable {
+        var metric: String
+        var region: String
+        var le: String?
+    }
+
+    /// The readings in `document`, scraped at `now`. Rates and histogram quantiles need two
+    /// scrapes: the first one only remembers the counters.
+    public mutating func readings(from document: ExpositionDocument, at now: Timestamp) -> [SignalReading] {
+        var byFamily: [String: [ExpositionSample]] = [:]
+        for sample in document.samples { byFamily[ExpositionParser.familyName(of: sample.name), default: []].append(sample) }
+        var readings: [SignalReading] = []
+        var counters: [CounterKey: Double] = [:]
+        for spec in signals {
+            let samples = byFamily[spec.metric] ?? byFamily[ExpositionParser.familyName(of: spec.metric)] ?? []
+            let type = document.types[spec.metric] ?? document.types[ExpositionParser.familyName(of: spec.metric)]
+            for (region, regionSamples) in group(samples) {
+                if let value = value(of: spec, type: type, samples: regionSamples, region: region, document: document, byFamily: byFamily, now: now, counters: &counters) {
+                    readings.append(SignalReading(region: region, signal: spec.signal, value: value * spec.scale))
+                }
+            }
+        }
+        for (key, value) in counters { previous[key] = (value, now) }
+        return readings
+    }
+
+    private func group(_ samples: [ExpositionSample]) -> [(String, [ExpositionSample])] {
+        var groups: [String: [ExpositionSample]] = [:]
+        var order: [String] = []
+        for sample in samples {
+            guard let region = fixedRegion ?? sample.label(regionLabel) else { continue }
+            if groups[region] == nil { order.append(region) }
+            groups[region, default: []].append(sample)
+        }
+        return order.map { ($0, groups[$0] ?? []) }
+    }
+
+    private func value(
+        of spec: ScrapedSignal, type: ExpositionMetricType?, samples: [ExpositionSample], region: String,
+        document: ExpositionDocument, byFamily: [String: [ExpositionSample]], now: Timestamp, counters: inout [CounterKey: Double]
+    ) -> Double? {
+        let buckets = samples.filter { $0.name.hasSuffix("_bucket") && $0.label("le") != nil }
+        if let quantile = spec.quantile, !buckets.isEmpty {
+            return histogramQuantile(quantile, buckets: buckets, metric: spec.metric, region: region, now: now, counters: &counters)
+        }
+        if let quantile = spec.quantile, samples.contains(where: { $0.label("quantile") != nil }) {
+            let matching = samples.filter { $0.label("quantile").flatMap { ExpositionParser.parseValue($0) }.map { abs($0 - quantile) < 1e-9 } ?? false }
+            return matching.map(\.value).filter { !$0.isNaN }.max()
+        }
+        let isCounter = type == .counter || spec.metric.hasSuffix("_total") || spec.denominator != nil
+        let plain = samples.filter { !$0.name.hasSuffix("_created") && !$0.name.hasSuffix("_bucket") }
+        guard !plain.isEmpty else { return nil }
+        let total = plain.reduce(0) { $0 + $1.value }
+        guard isCounter else { return plain.count == 1 ? plain[0].value : plain.map(\.value).max() }
+        guard let rate = rate(total, key: CounterKey(metric: spec.metric, region: region), now: now, counters: &counters) else { return nil }
+        guard let denominator = spec.denominator else { return rate }
+        let denominatorSamples = group(byFamily[denominator] ?? byFamily[ExpositionParser.familyName(of: denominator)] ?? []).first { $0.0 == region }?.1 ?? []
+        let denominatorTotal = denominatorSamples.filter { !$0.name.hasSuffix("_created") }.reduce(0) { $0 + $1.value }
+        guard let denominatorRate = self.rate(denominatorTotal, key: CounterKey(metric: denominator, region: region), now: now, counters: &counters) else { return nil }
+        return denominatorRate > 0 ? rate / denominatorRate : nil
+    }
+
+    /// Per-second increase since the previous scrape; `nil` on the first scrape. A counter that
+    /// went down was reset: its current value is the increase.
+    private func rate(_ value: Double, key: CounterKey, now: Timestamp, counters: inout [CounterKey: Double]) -> Double? {
+        counters[key] = value
+        guard let last = previous[key] else { return nil }
+        let elapsed = now.seconds(since: last.at)
+        guard elapsed > 0 else { return nil }
+        let increase = value >= last.value ? value - last.value : value
+        return increase / elapsed
+    }
+
+    private func histogramQuantile(_ quantile: Double, buckets: [ExpositionSample], metric: String, region: String, now: Timestamp, counters: inout [CounterKey: Double]) -> Double? {
+        var cumulative: [Double: Double] = [:]
+        for bucket in buckets {
+            guard let text = bucket.label("le"), let bound = ExpositionParser.parseValue(text) else { continue }
+            cumulative[bound, default: 0] += bucket.value
+        }
+        var increases: [(bound: Double, count: Double)] = []
+        for (bound, count) in cumulative.sorted(by: { $0.key < $1.key }) {
+            let key = CounterKey(metric: metric, region: region, le: "\(bound)")
+            counters[key] = count
+            guard let last = previous[key] else { return nil }
+            increases.append((bound, count >= last.value ? count - last.value : count))
+        }
+        return Self.quantile(quantile, cumulativeBuckets: increases)
+    }
+
+    /// `histogram_quantile` over cumulative bucket counts (linear inside a bucket; the `+Inf`
+    /// bucket answers with the highest finite bound). `nil` without observations.
+    static func quantile(_ q: Double, cumulativeBuckets buckets: [(bound: Double, count: Double)]) -> Double? {
+        guard let total = buckets.last?.count, total > 0 else { return nil }
+        let rank = q * total
+        var lowerBound = 0.0
+        var lowerCount = 0.0
+        for (bound, count) in buckets {
+            if count >= rank {
+                if bound.isInfinite { return lowerBound }
+                let inBucket = count - lowerCount
+                guard inBucket > 0 else { return bound }
+                return lowerBound + (bound - lowerBound) * ((rank - lowerCount) / inBucket)
+            }
+            lowerBound = bound
+            lowerCount = count
+        }
+        return lowerBound
+    }
+}
