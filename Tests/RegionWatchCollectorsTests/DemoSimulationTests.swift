@@ -113,7 +113,7 @@ struct DemoSimulationTests {
         #expect(notice == [.notice(Notice(at: Self.start, severity: .info, region: "us-east-1", message: "demo chaos: us-east-1 has no inbound replication to delay"))])
     }
 
-    @Test func backupsCompleteHourly() {
+    @Test func backupsCompleteHourly() throws {
         var simulation = DemoSimulation(topology: .demo, settings: SimulatorSettings(seed: 3), start: Self.start)
         func backup(_ events: [DashboardEvent]) -> BackupSample? {
             events.compactMap { if case .backup(let sample) = $0, sample.region == "us-east-1" { sample } else { nil } }.first

@@ -235,11 +235,7 @@ public struct PostgresDSN: Equatable, Sendable {
                 }
             }
         } else if text.contains("=") {
-            for pair in text.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
-                let parts = pair.split(separator: "=", maxSplits: 1)
-                guard parts.count == 2 else { throw PostgresDSNError("'\(parts.first ?? "")' is not key=value") }
-                fields[String(parts[0])] = String(parts[1]).trimmingQuotes()
-            }
+            fields = try Self.keywordPairs(text)
         } else {
             throw PostgresDSNError("expected postgres://user:password@host:port/database or key=value pairs")
         }
@@ -280,6 +276,44 @@ public struct PostgresDSN: Equatable, Sendable {
         }
     }
 
+    /// `key=value key='quoted value'` (libpq's keyword form; `\\'` escapes a quote).
+    private static func keywordPairs(_ text: String) throws(PostgresDSNError) -> [String: String] {
+        var fields: [String: String] = [:]
+        var characters = Substring(text)
+        while true {
+            characters = characters.drop { $0 == " " || $0 == "\t" }
+            guard !characters.isEmpty else { return fields }
+            guard let equals = characters.firstIndex(of: "="), !characters[..<equals].contains(" ") else {
+                throw PostgresDSNError("'\(characters.prefix { $0 != " " })' is not key=value")
+            }
+            let key = String(characters[..<equals])
+            characters = characters[characters.index(after: equals)...]
+            var value = ""
+            if characters.first == "'" {
+                characters = characters.dropFirst()
+                var closed = false
+                while let character = characters.first {
+                    characters = characters.dropFirst()
+                    if character == "\\", let next = characters.first {
+                        value.append(next)
+                        characters = characters.dropFirst()
+                    } else if character == "'" {
+                        closed = true
+                        break
+                    } else {
+                        value.append(character)
+                    }
+                }
+                guard closed else { throw PostgresDSNError("the value of '\(key)' is not closed with '") }
+            } else {
+                let end = characters.firstIndex { $0 == " " || $0 == "\t" } ?? characters.endIndex
+                value = String(characters[..<end])
+                characters = characters[end...]
+            }
+            fields[key] = value
+        }
+    }
+
     private static func percentDecoded(_ text: Substring) -> String {
         var bytes: [UInt8] = []
         var iterator = Array(text.utf8).makeIterator()
@@ -299,11 +333,4 @@ public struct PostgresDSN: Equatable, Sendable {
 public struct PostgresDSNError: Error, Equatable, CustomStringConvertible {
     public var description: String
     init(_ description: String) { self.description = description }
-}
-
-extension String {
-    func trimmingQuotes() -> String {
-        guard count >= 2, first == "'", last == "'" else { return self }
-        return String(dropFirst().dropLast())
-    }
 }

@@ -214,13 +214,17 @@ public struct ScrapeInterpreter: Sendable {
             cumulative[bound, default: 0] += bucket.value
         }
         var increases: [(bound: Double, count: Double)] = []
+        var isComplete = true
         for (bound, count) in cumulative.sorted(by: { $0.key < $1.key }) {
             let key = CounterKey(metric: metric, region: region, le: "\(bound)")
             counters[key] = count
-            guard let last = previous[key] else { return nil }
-            increases.append((bound, count >= last.value ? count - last.value : count))
+            if let last = previous[key] {
+                increases.append((bound, count >= last.value ? count - last.value : count))
+            } else {
+                isComplete = false
+            }
         }
-        return Self.quantile(quantile, cumulativeBuckets: increases)
+        return isComplete ? Self.quantile(quantile, cumulativeBuckets: increases) : nil
     }
 
     /// `histogram_quantile` over cumulative bucket counts (linear inside a bucket; the `+Inf`

@@ -127,11 +127,16 @@ public struct ReplicationLinkState: Equatable, Sendable {
         guard let observedAt else { return nil }
         let age = max(0, now.seconds(since: observedAt))
         if state == .broken {
-            guard let since = lastWorkingAt else {
-                return ReplicationLag(seconds: age, bytes: lagBytes.latest, isLowerBound: true)
+            // At least the lag when it was last seen working plus the time since, and at least
+            // any lag the broken view itself reported plus the time since that.
+            var bound = age
+            if let since = lastWorkingAt {
+                bound = max(bound, (lastWorkingLagSeconds ?? 0) + max(0, now.seconds(since: since)))
             }
-            let known = lastWorkingLagSeconds ?? 0
-            return ReplicationLag(seconds: known + max(0, now.seconds(since: since)), bytes: lagBytes.latest, isLowerBound: true)
+            if let reported = lagSeconds.latest {
+                bound = max(bound, reported + age)
+            }
+            return ReplicationLag(seconds: bound, bytes: lagBytes.latest, isLowerBound: true)
         }
         guard age > staleAfter else {
             return lagSeconds.latest.map { ReplicationLag(seconds: $0, bytes: lagBytes.latest, isLowerBound: false) }
