@@ -121,3 +121,63 @@ struct DashboardStateTests {
         #expect(state.regions[0].primaryVersion == "2.0.0")
     }
 }
+
+@Suite("Replication link views")
+struct ReplicationLinkViewTests {
+    typealias F = Fixture
+
+    func sample(_ at: Double, source: String, lag: Double?, bytes: Double? = nil, state: ReplicationState) -> DashboardEvent {
+        .replication(ReplicationSample(from: "primary-1", to: "standby-1", source: source, observedAt: F.at(at), lagSeconds: lag, lagBytes: bytes, state: state))
+    }
+
+    @Test func bothEndsAreKeptAndTheWorstFreshViewDecides() {
+        var state = F.healthyState()
+        state.apply(sample(1, source: "pg-primary", lag: 4, bytes: 9000, state: .streaming))
+        state.apply(sample(1.5, source: "pg-standby", lag: 6, bytes: 100, state: .paused))
+        let link = state.inboundLinks(of: "standby-1").first!
+        #expect(link.views.map(\.source).contains("pg-primary"))
+        #expect(link.views.map(\.source).contains("pg-standby"))
+        #expect(link.state == .paused)
+        #expect(link.lagSeconds.latest == 6)
+        #expect(link.lagBytes.latest == 9000)
+    }
+
+    @Test func aStaleViewNoLongerDecides() {
+        var state = F.healthyState()
+        state.apply(sample(1, source: "pg-standby", lag: nil, state: .broken))
+        // 100 s later only the primary still reports: its view alone counts.
+        state.apply(.tick(F.at(101)))
+        state.apply(sample(101, source: "pg-primary", lag: 0.5, bytes: 0, state: .streaming))
+        #expect(state.inboundLinks(of: "standby-1").first?.state == .streaming)
+    }
+
+    @Test func brokenLinkLowerBoundStartsFromTheLastWorkingObservation() {
+        var state = F.healthyState()
+        state.apply(sample(1, source: "pg-primary", lag: 3, state: .streaming))
+        state.apply(.tick(F.at(10)))
+        state.apply(sample(10, source: "pg-primary", lag: nil, state: .broken))
+        state.apply(.tick(F.at(20)))
+        state.apply(sample(20, source: "pg-primary", lag: nil, state: .broken))
+        let lag = state.replicationLag(of: "standby-1")
+        #expect(lag == ReplicationLag(seconds: 22, bytes: nil, isLowerBound: true), "3 s behind when last working at t=1, 19 s ago")
+    }
+
+    @Test func aPromotedRegionIgnoresLinksFromTheOldPrimary() {
+        var state = F.healthyState()
+        state.apply(sample(1, source: "pg-primary", lag: nil, state: .broken))
+        #expect(state.region(named: "standby-1")?.health == .degraded)
+        state.apply(.regionSample(RegionSample(region: "standby-1", source: "pg-standby", observedAt: F.at(2), role: .primary)))
+        #expect(state.region(named: "standby-1")?.health == .ok)
+        #expect(state.replicationLag(of: "standby-1") == nil)
+    }
+
+    @Test func probesCountFailuresPerSourceAndRefusalIsDownAtOnce() {
+        var state = F.healthyState()
+        state.apply(.probe(ProbeResult(region: "primary-1", source: "pg", observedAt: F.at(1), isSuccess: false, latencyMilliseconds: nil, message: "PostgreSQL: connection refused", isDefinitive: true)))
+        state.apply(.probe(ProbeResult(region: "primary-1", source: "http", observedAt: F.at(1.5), isSuccess: true, latencyMilliseconds: 3, message: "HTTP 200")))
+        let region = state.region(named: "primary-1")!
+        #expect(region.probes.count >= 2)
+        #expect(region.health == .down, "an HTTP success does not reset the database's failure")
+        #expect(region.assessment.reasons.first == "health probe failed 1 time in a row: PostgreSQL: connection refused")
+    }
+}

@@ -100,7 +100,8 @@ public struct DashboardState: Sendable {
     /// The replication lag of `region` (worst inbound link), or `nil` for a source-only region
     /// or when unknown.
     public func replicationLag(of region: String) -> ReplicationLag? {
-        inboundLinks(of: region)
+        guard self.region(named: region)?.role != .primary else { return nil }
+        return inboundLinks(of: region)
             .compactMap { $0.effectiveLag(at: now, staleAfter: staleAfter(source: $0.source)) }
             .max { $0.seconds < $1.seconds }
     }

@@ -74,7 +74,9 @@ public struct HealthEvaluator: Equatable, Sendable {
         }
         staleFinding(region.p99Milliseconds, "p99 latency")
 
-        for link in inboundLinks {
+        // A primary replicates from nobody: links into a region that has been promoted (from a
+        // primary that is gone) say nothing about its health.
+        for link in inboundLinks where region.role != .primary {
             let linkStaleAfter = staleAfter(link.source)
             if link.state == .broken {
                 findings.append((.degraded, "replication from \(link.from) broken"))
