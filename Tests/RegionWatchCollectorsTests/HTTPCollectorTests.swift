@@ -1,0 +1,225 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import RegionWatchCore
+import Testing
+@testable import RegionWatchCollectors
+
+/// A local HTTP(S) server with fixed routes: `/ok`, `/slow` (never answers), `/fail` (503),
+/// `/metrics` (an exposition whose value changes per request), `/api/v1/query` (PromQL JSON),
+/// `/big` (a body larger than clients allow).
+final class FixtureServer: @unchecked Sendable {
+    let channel: Channel
+    var port: Int { channel.localAddress?.port ?? 0 }
+
+    init(tls: NIOSSLContext? = nil) async throws {
+        channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(FixtureHandler())
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+    }
+
+    func close() async { try? await channel.close() }
+
+    /// A self-signed certificate valid for `days`, made by openssl.
+    static func temporaryTLS(days: Int) throws -> NIOSSLContext {
+        let directory = NSTemporaryDirectory() + "regionwatch-tls-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "\(days)", "-subj", "/CN=localhost", "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem"]
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        let configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(directory + "/cert.pem").map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: directory + "/key.pem", format: .pem))
+        )
+        return try NIOSSLContext(configuration: configuration)
+    }
+}
+
+private final class FixtureHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+    nonisolated(unsafe) static var scrapes = 0
+    private var path = "/"
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head): path = head.uri
+        case .body: break
+        case .end: respond(context: context)
+        }
+    }
+
+    private func respond(context: ChannelHandlerContext) {
+        let (status, body): (HTTPResponseStatus, String)
+        switch path {
+        case "/ok": (status, body) = (.ok, "status: ok")
+        case "/slow": return
+        case "/fail": (status, body) = (.serviceUnavailable, "maintenance")
+        case "/big": (status, body) = (.ok, String(repeating: "x", count: 2 << 20))
+        case "/metrics":
+            Self.scrapes += 1
+            (status, body) = (.ok, "# TYPE pg_replication_lag gauge\npg_replication_lag{region=\"eu-west-1\"} \(Self.scrapes)\npg_replication_lag{region=\"ap\"} notanumber\npg_up 1\n")
+        default:
+            if path.hasPrefix("/api/v1/query?query=bad") {
+                (status, body) = (.badRequest, #"{"status":"error","errorType":"bad_data","error":"parse error at char 4"}"#)
+            } else if path.hasPrefix("/api/v1/query") {
+                (status, body) = (.ok, #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"region":"eu-west-1"},"value":[1700000000,"0.25"]}]}}"#)
+            } else {
+                (status, body) = (.notFound, "no such path")
+            }
+        }
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Length", value: "\(body.utf8.count)")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+}
+
+@Suite("HTTP collectors against a local server", .serialized)
+struct HTTPCollectorTests {
+    static let now = Timestamp(secondsSinceEpoch: 1_800_000_000)
+
+    func probe(_ url: String, timeout: Double = 1, expect: Set<Int> = Set(200...399), body: String? = nil, verify: Bool = true) async throws -> ProbeResult {
+        let settings = HTTPProbeSettings(name: "probe", targets: [.init(region: "eu-west-1", target: try HTTPTarget(parsing: url))], expectedStatus: expect, bodyContains: body, timeoutSeconds: timeout, verifiesCertificates: verify)
+        let round = await HTTPProbeSource(settings: settings).collect(at: Self.now)
+        guard case .probe(let result) = round.events.first else { throw RawHTTP.Failure("no probe result") }
+        return result
+    }
+
+    @Test func probeOutcomes() async throws {
+        let server = try await FixtureServer()
+        defer { Task { await server.close() } }
+        let base = "http://127.0.0.1:\(server.port)"
+
+        let up = try await probe(base + "/ok", body: "ok")
+        #expect(up.isSuccess)
+        #expect(up.message.hasPrefix("HTTP 200 in "))
+        #expect(up.latencyMilliseconds != nil)
+
+        let slow = try await probe(base + "/slow", timeout: 0.3)
+        #expect(!slow.isSuccess)
+        #expect(slow.message == "timed out after 0.3s")
+
+        let wrong = try await probe(base + "/fail")
+        #expect(!wrong.isSuccess)
+        #expect(wrong.message == "HTTP 503, expected 200–399")
+
+        let missingText = try await probe(base + "/ok", body: "healthy")
+        #expect(missingText.message == "HTTP 200 but the body lacks \"healthy\"")
+
+        let closedPort = LoopbackPortForTests.unused()
+        let refused = try await probe("http://127.0.0.1:\(closedPort)/ok")
+        #expect(!refused.isSuccess)
+        #expect(refused.message == "connection refused by 127.0.0.1:\(closedPort)")
+    }
+
+    @Test func bodiesAreBounded() async throws {
+        let server = try await FixtureServer()
+        defer { Task { await server.close() } }
+        let request = HTTPFetchRequest(target: try HTTPTarget(parsing: "http://127.0.0.1:\(server.port)/big"), timeoutSeconds: 5, maxBodyBytes: 1 << 20)
+        await #expect(throws: HTTPFetchError.bodyTooLarge(limit: 1 << 20)) { try await HTTPFetcher().fetch(request) }
+    }
+
+    @Test func httpsProbeReportsCertificateExpiry() async throws {
+        let server = try await FixtureServer(tls: try FixtureServer.temporaryTLS(days: 3))
+        defer { Task { await server.close() } }
+        let url = "https://127.0.0.1:\(server.port)/ok"
+        let verified = try await probe(url)
+        #expect(!verified.isSuccess, "a self-signed certificate fails verification")
+        #expect(verified.message.hasPrefix("TLS: "))
+        let unverified = try await probe(url, verify: false)
+        #expect(unverified.isSuccess, "\(unverified.message)")
+        let expiry = try #require(unverified.certificateExpiry)
+        let days = expiry.seconds(since: SystemWallClock().now()) / 86_400
+        #expect(days > 2.9 && days <= 3.01)
+        // Fewer than seven days left degrades the region.
+        var result = unverified
+        result.observedAt = SystemWallClock().now()
+        var state = DashboardState(topology: .demo, now: result.observedAt)
+        state.apply(.probe(result))
+        #expect(state.region(named: "eu-west-1")?.assessment.reasons.contains { $0.hasPrefix("TLS certificate expires in ") } == true, "\(String(describing: state.region(named: "eu-west-1")?.assessment))")
+    }
+
+    @Test func scrapeReadsSignalsAndCountsRejectedLines() async throws {
+        let server = try await FixtureServer()
+        defer { Task { await server.close() } }
+        let settings = PrometheusScrapeSettings(
+            name: "exporter", target: try HTTPTarget(parsing: "http://127.0.0.1:\(server.port)/metrics"),
+            signals: [ScrapedSignal(signal: .replicationLagSeconds, metric: "pg_replication_lag")], replicationUpstream: "us-east-1"
+        )
+        let round = await PrometheusScrapeSource(settings: settings).collect(at: Self.now)
+        guard case .replication(let sample) = round.events.first else { throw RawHTTP.Failure("no replication sample: \(round)") }
+        #expect(sample.from == "us-east-1" && sample.to == "eu-west-1")
+        #expect((sample.lagSeconds ?? 0) >= 1)
+        #expect(round.errors == ["1 line rejected (first: line 3: value of pg_replication_lag is not a number)"])
+
+        var failing = settings
+        failing.target = try HTTPTarget(parsing: "http://127.0.0.1:\(server.port)/fail")
+        let failed = await PrometheusScrapeSource(settings: failing).collect(at: Self.now)
+        #expect(failed.events.isEmpty, "no data is better than a made-up zero")
+        #expect(failed.errors == ["scrape http://127.0.0.1:\(server.port)/fail: HTTP 503: maintenance"])
+    }
+
+    @Test func promQLErrorsArePerSignal() async throws {
+        let server = try await FixtureServer()
+        defer { Task { await server.close() } }
+        let settings = PromQLSettings(
+            name: "prom", target: try HTTPTarget(parsing: "http://127.0.0.1:\(server.port)"),
+            queries: [(.errorRate, "sum by (region) (rate(errors[1m]))"), (.p99Ms, "bad((")]
+        )
+        let round = await PromQLSource(settings: settings).collect(at: Self.now)
+        #expect(round.events == [.regionSample(RegionSample(region: "eu-west-1", source: "prom", observedAt: Self.now, errorRate: 0.25))])
+        #expect(round.errors == ["p99Ms: HTTP 400: bad_data: parse error at char 4"])
+    }
+
+    @Test func pollingLoopReportsEveryRoundAndAbandonsOverruns() async throws {
+        let server = try await FixtureServer()
+        defer { Task { await server.close() } }
+        let settings = HTTPProbeSettings(name: "probe", targets: [.init(region: "eu-west-1", target: try HTTPTarget(parsing: "http://127.0.0.1:\(server.port)/slow"))], intervalSeconds: 0.3, timeoutSeconds: 0.1)
+        let bus = EventBus<DashboardEvent>()
+        let subscription = bus.subscribe(capacity: 100)
+        let task = Task { await PollingCollector(source: HTTPProbeSource(settings: settings)).run(publishingTo: bus, clock: SystemWallClock()) }
+        defer { task.cancel() }
+        var reports: [CollectorReport] = []
+        let deadline = MonotonicClock.seconds() + 30
+        while reports.count < 2, MonotonicClock.seconds() < deadline {
+            for event in subscription.drain() {
+                if case .collectorStatus(let report) = event { reports.append(report) }
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(reports.count >= 2)
+        #expect(reports.first?.error == "eu-west-1: timed out after 0.1s")
+        #expect(reports.first?.regions == ["eu-west-1"])
+    }
+}
+
+/// A loopback port with nothing listening.
+enum LoopbackPortForTests {
+    static func unused() -> Int {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
