@@ -39,13 +39,19 @@ struct ConfigurationTests {
         #expect(configuration.isDemo)
     }
 
+    static let exampleEnvironment = [
+        "REGIONWATCH_OTLP_TOKEN": "test-token", "PROM_TOKEN": "prom-token",
+        "PG_US_EAST_1_DSN": "postgres://monitor:pw@db1:5432/postgres", "PG_EU_WEST_1_DSN": "postgres://monitor@db2/postgres",
+        "PG_AP_SOUTHEAST_1_DSN": "host=db3 user=monitor",
+    ]
+
     @Test func everyShippedExampleIsValid() throws {
         let directory = repositoryRoot.appendingPathComponent("examples")
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yaml") }
         #expect(files.count >= 2)
         for file in files {
             let text = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
-            #expect(throws: Never.self, "\(file)") { try ConfigurationParser.parse(text, file: file, environment: ["REGIONWATCH_OTLP_TOKEN": "test-token"]) }
+            #expect(throws: Never.self, "\(file)") { try ConfigurationParser.parse(text, file: file, environment: Self.exampleEnvironment) }
         }
     }
 

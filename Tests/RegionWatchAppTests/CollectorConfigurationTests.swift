@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+import RegionWatchCollectors
+import RegionWatchCore
+@testable import RegionWatchApp
+
+@Suite("Configuration of the real collectors")
+struct CollectorConfigurationTests {
+    func configuration(_ collectors: String, environment: [String: String] = [:]) throws(DiagnosticsError) -> RegionWatchConfiguration {
+        let text = """
+            topology: t
+            pattern: active-passive
+            objectives: { rpo: 30s, rto: 5m }
+            regions:
+              - { name: us-east-1, provider: aws, role: primary, traffic: 100 }
+              - { name: eu-west-1, provider: aws, role: standby, traffic: 0 }
+            collectors:
+            \(collectors)
+            """
+        return try ConfigurationParser.parse(text, file: "c.yaml", environment: environment).0
+    }
+
+    func errors(_ collectors: String, environment: [String: String] = [:]) -> [String] {
+        do {
+            _ = try configuration(collectors, environment: environment)
+            return []
+        } catch {
+            return error.diagnostics.map(\.description)
+        }
+    }
+
+    @Test func shippedExamplesReadAsExpected() throws {
+        let text = try String(contentsOf: repositoryRoot.appendingPathComponent("examples/postgres-active-passive.yaml"), encoding: .utf8)
+        let (postgres, _) = try ConfigurationParser.parse(text, file: "x", environment: ConfigurationTests.exampleEnvironment)
+        #expect(postgres.collectors.map(\.kind) == ["postgres", "postgres", "postgres", "http-probe", "prometheus-scrape"])
+        guard case .postgres(let primary) = postgres.collectors[0], case .postgres(let standby) = postgres.collectors[1] else { throw ConfigurationTestFailure() }
+        #expect(primary.name == "postgres-us-east-1")
+        #expect(primary.connection == PostgresDSN(host: "db1", user: "monitor", password: "pw", database: "postgres"))
+        #expect(primary.mapping.expectedStandbys == ["ap-southeast-1", "eu-west-1"])
+        #expect(primary.intervalSeconds == 5 && primary.timeoutSeconds == 2)
+        #expect(standby.mapping.upstream == "us-east-1")
+        guard case .httpProbe(let probe) = postgres.collectors[3] else { throw ConfigurationTestFailure() }
+        #expect(probe.targets.count == 3 && probe.expectedStatus == [200] && probe.bodyContains == "ok")
+
+        let activeText = try String(contentsOf: repositoryRoot.appendingPathComponent("examples/promql-active-active.yaml"), encoding: .utf8)
+        let (active, _) = try ConfigurationParser.parse(activeText, file: "x", environment: ConfigurationTests.exampleEnvironment)
+        guard case .promql(let promql) = active.collectors[0] else { throw ConfigurationTestFailure() }
+        #expect(promql.queries.map(\.signal) == [.requestsPerSecond, .errorRate, .p99Ms, .trafficShare, .replicationLagSeconds, .up])
+        #expect(promql.headers == ["Authorization": "Bearer prom-token"])
+        #expect(promql.target.isTLS && promql.target.port == 10902)
+        #expect(promql.replicationUpstream == "us-east-1")
+    }
+
+    @Test func scrapeSignalsInBothForms() throws {
+        let parsed = try configuration("""
+              - kind: prometheus-scrape
+                url: http://127.0.0.1:9187/metrics
+                region: eu-west-1
+                signals:
+                  replicationLagSeconds: pg_replication_lag
+                  errorRate: { metric: http_errors_total, denominator: http_requests_total }
+                  p99Ms: { metric: rpc_latency, scale: 1 }
+            """)
+        guard case .prometheusScrape(let scrape) = parsed.collectors[0] else { throw ConfigurationTestFailure() }
+        #expect(scrape.fixedRegion == "eu-west-1")
+        #expect(scrape.replicationUpstream == "us-east-1", "defaults to the configured primary")
+        #expect(scrape.signals == [
+            ScrapedSignal(signal: .replicationLagSeconds, metric: "pg_replication_lag"),
+            ScrapedSignal(signal: .errorRate, metric: "http_errors_total", denominator: "http_requests_total"),
+            ScrapedSignal(signal: .p99Ms, metric: "rpc_latency", scale: 1),
+        ])
+    }
+
+    @Test func problemsAreNamedWithTheirLines() {
+        #expect(errors("""
+              - kind: postgres
+                region: eu-west-2
+                dsn: postgres://u@h/d
+            """) == ["c.yaml:9:13: error: collectors[0].region: region 'eu-west-2' is not in the regions list (did you mean 'eu-west-1'?)"])
+        #expect(errors("""
+              - kind: postgres
+                region: eu-west-1
+                dsn: "postgres://u:secretpw@h:70000/d"
+            """) == ["c.yaml:10:10: error: collectors[0].dsn: invalid DSN: port '70000' is not 1–65535"])
+        #expect(errors("""
+              - kind: postgres
+                region: eu-west-1
+                dsnEnv: MISSING_DSN
+            """) == ["c.yaml:10:13: error: collectors[0].dsnEnv: environment variable MISSING_DSN is not set"])
+        #expect(errors("""
+              - kind: promql
+                url: ftp://prom
+                queries: { errorRate: x }
+            """) == ["c.yaml:9:10: error: collectors[0].url: 'ftp://prom' must start with http:// or https://"])
+        #expect(errors("""
+              - kind: promql
+                url: http://prom:9090
+                queries: { errorRat: x }
+            """) == ["c.yaml:10:16: error: collectors[0].queries.errorRat: unknown signal 'errorRat' (did you mean 'errorRate'?); known: requestsPerSecond, errorRate, p50Ms, p99Ms, trafficShare, replicationLagSeconds, replicationLagBytes, backupAgeSeconds, up"])
+        #expect(errors("""
+              - kind: http-probe
+                region: eu-west-1
+                url: http://x/
+                interval: 1s
+                timeout: 2s
+            """) == ["c.yaml:12:14: error: collectors[0].timeout: must be shorter than the interval (2s ≥ 1s)"])
+        #expect(errors("""
+              - kind: prometheus-scrape
+                url: http://x/metrics
+                signals: { p99Ms: "bad name" }
+            """) == ["c.yaml:10:23: error: collectors[0].signals.p99Ms: 'bad name' is not a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)"])
+    }
+
+    @Test func dsnPasswordNeverAppearsInDiagnostics() {
+        let problems = errors("""
+              - kind: postgres
+                region: eu-west-1
+                dsn: "postgres://u:hunter2secret@h:0/d"
+            """)
+        #expect(!problems.isEmpty)
+        #expect(problems.allSatisfy { !$0.contains("hunter2secret") })
+    }
+}
+
+struct ConfigurationTestFailure: Error {}
