@@ -17,6 +17,7 @@ struct RegionWatchBenchmarks {
         if which == "render" || which == "all" { renderBenchmarks(regions: regions, iterations: iterations) }
         if which == "apply" || which == "all" { applyBenchmark(regions: regions) }
         if which == "otlp" || which == "all" { OTLPBenchmarks.run(iterations: max(20, iterations / 20)) }
+        if which == "exposition" || which == "all" { ExpositionBenchmarks.run(iterations: max(20, iterations / 10)) }
         if which == "traces" || which == "all" { TraceBenchmarks.run(iterations: iterations, retainedSpans: option("--retained-spans", in: arguments) ?? 1_000_000) }
     }
 
