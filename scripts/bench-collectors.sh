@@ -1,7 +1,7 @@
 #!/bin/sh
-# CPU of regionwatch watching 50 regions through 200 collectors at 5 s intervals (100
-# prometheus-scrape, 50 promql, 50 http-probe), all answered by one local static HTTP server
-# (python3 -m http.server on 127.0.0.1), with the dashboard drawing in tmux. Prints the share
+# CPU of regionwatch watching 50 regions through 200 collectors at 5 s intervals (per region:
+# two exporters scraped, one PromQL query, one HTTP probe), all answered by one local static
+# HTTP server (Python's ThreadingHTTPServer on 127.0.0.1), with the dashboard drawing in tmux. Prints the share
 # of one core used by regionwatch alone (target: under 5%).
 #
 #   scripts/bench-collectors.sh            # 60 s, release binary
@@ -19,19 +19,20 @@ trap 'tmux -L "$SOCKET" kill-server 2>/dev/null || true; kill "$SERVER" 2>/dev/n
 # What the server answers: an exposition with a series per region, and a PromQL vector.
 mkdir -p "$WORK/www/api/v1"
 python3 - "$WORK" <<'PY'
-import json, sys
+import json, os, sys
 work = sys.argv[1]
 regions = [f"region-{i:02d}" for i in range(50)]
-with open(f"{work}/www/metrics", "w") as out:
-    out.write("# TYPE pg_replication_lag gauge\n")
-    for region in regions:
+for i, region in enumerate(regions):
+    # Each region's exporter: its own series and some unrelated ones, as a node would expose.
+    with open(f"{work}/www/metrics-{i}", "w") as out:
+        out.write("# TYPE pg_replication_lag gauge\n")
         out.write(f'pg_replication_lag{{region="{region}"}} 0.4\n')
         out.write(f'http_requests_total{{region="{region}",code="200"}} 12345\n')
-    for i in range(400):
-        out.write(f'unrelated_metric{{instance="{i}"}} {i}\n')
-with open(f"{work}/www/api/v1/query", "w") as out:
-    json.dump({"status": "success", "data": {"resultType": "vector", "result": [
-        {"metric": {"region": r}, "value": [1700000000, "0.001"]} for r in regions]}}, out)
+        for j in range(400):
+            out.write(f'unrelated_metric{{instance="{j}"}} {j}\n')
+    os.makedirs(f"{work}/www/r{i}/api/v1", exist_ok=True)
+    with open(f"{work}/www/r{i}/api/v1/query", "w") as out:
+        json.dump({"status": "success", "data": {"resultType": "vector", "result": [{"metric": {"region": region}, "value": [1700000000, "0.001"]}]}}, out)
 with open(f"{work}/www/healthz", "w") as out:
     out.write("ok\n")
 lines = ["topology: bench", "pattern: active-passive", "objectives: { rpo: 30s, rto: 5m }", "regions:"]
@@ -39,18 +40,26 @@ lines.append(f"  - {{ name: {regions[0]}, provider: local, role: primary, traffi
 lines += [f"  - {{ name: {r}, provider: local, role: standby, traffic: 0 }}" for r in regions[1:]]
 lines.append("collectors:")
 port = "PORT"
-for i in range(100):
-    lines += [f"  - kind: prometheus-scrape", f"    name: scrape-{i}", f"    url: http://127.0.0.1:{port}/metrics",
-              f"    interval: 5s", f"    signals: {{ replicationLagSeconds: pg_replication_lag, requestsPerSecond: http_requests_total }}"]
-for i in range(50):
-    lines += [f"  - kind: promql", f"    name: promql-{i}", f"    url: http://127.0.0.1:{port}", f"    interval: 5s",
-              f"    queries: {{ errorRate: 'sum by (region) (rate(errors[1m]))' }}"]
+# Four collectors per region: two exporters scraped, one PromQL query, one health probe.
 for i, region in enumerate(regions):
+    for k in range(2):
+        lines += [f"  - kind: prometheus-scrape", f"    name: scrape-{i}-{k}", f"    url: http://127.0.0.1:{port}/metrics-{i}", f"    region: {region}",
+                  f"    interval: 5s", f"    signals: {{ replicationLagSeconds: pg_replication_lag, requestsPerSecond: http_requests_total }}"]
+    lines += [f"  - kind: promql", f"    name: promql-{i}", f"    url: http://127.0.0.1:{port}/r{i}", f"    interval: 5s",
+              f"    queries: {{ errorRate: 'sum by (region) (rate(errors[1m]))' }}"]
     lines += [f"  - kind: http-probe", f"    name: probe-{i}", f"    region: {region}", f"    url: http://127.0.0.1:{port}/healthz", f"    interval: 5s"]
 open(f"{work}/bench.yaml", "w").write("\n".join(lines) + "\n")
+with open(f"{work}/server.py", "w") as out:
+    out.write("""import http.server, sys
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        sys.stderr.write("GET\\n")
+http.server.ThreadingHTTPServer.request_queue_size = 512
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Quiet).serve_forever()
+""")
 PY
 sed -i "s/PORT/$PORT/g" "$WORK/bench.yaml"
-(cd "$WORK/www" && exec python3 -m http.server "$PORT" --bind 127.0.0.1 > "$WORK/server.log" 2>&1) &
+(cd "$WORK/www" && exec python3 "$WORK/server.py" "$PORT" > /dev/null 2> "$WORK/server.log") &
 SERVER=$!
 "$BIN" check-config "$WORK/bench.yaml"
 
@@ -64,7 +73,7 @@ sleep 10   # let every collector start; this is a benchmark, not a test
 RW_START=$(cpu_ns "$RW_PID"); SERVER_START=$(cpu_ns "$SERVER")
 sleep "$DURATION"
 RW_END=$(cpu_ns "$RW_PID"); SERVER_END=$(cpu_ns "$SERVER")
-REQUESTS=$(grep -c '"GET ' "$WORK/server.log" || true)
+REQUESTS=$(grep -c 'GET' "$WORK/server.log" || true)
 tmux -L "$SOCKET" capture-pane -p -t rw | head -4
 
 awk -v rw=$((RW_END - RW_START)) -v server=$((SERVER_END - SERVER_START)) -v d="$DURATION" -v requests="$REQUESTS" 'BEGIN {
