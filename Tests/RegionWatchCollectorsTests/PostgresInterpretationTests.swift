@@ -118,3 +118,11 @@ extension PostgresInterpretationTests {
         #expect(throws: PostgresDSNError("the value of 'password' is not closed with '")) { try PostgresDSN(parsing: "host=h user=u password='open") }
     }
 }
+
+extension PostgresInterpretationTests {
+    @Test func probeMessageNamesRoleTimelineAndReceiver() {
+        #expect(PostgresReplicationInterpreter.describe(.primary(PrimaryReading(timeline: 3, currentLSN: 1, standbys: []))) == "PostgreSQL primary, timeline 3, 0 standbys connected")
+        let standby = StandbyReading(timeline: 2, isReplayPaused: true, receivedNotReplayedBytes: 0, secondsSinceLastReplayedTransaction: nil, receiverStatus: "streaming", senderHost: "127.0.0.1", receiveLSN: "0/3000148", replayLSN: "0/3000060")
+        #expect(PostgresReplicationInterpreter.describe(.standby(standby)) == "PostgreSQL standby, timeline 2, receiver streaming from 127.0.0.1, replay PAUSED, received 0/3000148, replayed 0/3000060")
+    }
+}

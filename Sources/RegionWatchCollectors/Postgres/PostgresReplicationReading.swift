@@ -147,7 +147,7 @@ public enum PostgresReplicationInterpreter {
     /// Events for a successful round.
     public static func events(for reading: PostgresReading, mapping: PostgresTopologyMapping, history: WALPositionHistory, source: String, at now: Timestamp, roundMilliseconds: Double) -> CollectionRound {
         var round = CollectionRound()
-        round.events.append(.probe(ProbeResult(region: mapping.region, source: source, observedAt: now, isSuccess: true, latencyMilliseconds: roundMilliseconds, message: "PostgreSQL answered")))
+        round.events.append(.probe(ProbeResult(region: mapping.region, source: source, observedAt: now, isSuccess: true, latencyMilliseconds: roundMilliseconds, message: describe(reading))))
         switch reading {
         case .primary(let primary):
             round.events.append(.regionSample(RegionSample(region: mapping.region, source: source, observedAt: now, role: .primary)))
@@ -174,6 +174,22 @@ public enum PostgresReplicationInterpreter {
             }
         }
         return round
+    }
+
+    /// What the server said, for the detail screen: role, timeline and, on a standby, its
+    /// receiver and positions.
+    static func describe(_ reading: PostgresReading) -> String {
+        switch reading {
+        case .primary(let primary):
+            let timeline = primary.timeline.map { ", timeline \($0)" } ?? ""
+            return "PostgreSQL primary\(timeline), \(primary.standbys.count) standby\(primary.standbys.count == 1 ? "" : "s") connected"
+        case .standby(let standby):
+            let timeline = standby.timeline.map { ", timeline \($0)" } ?? ""
+            let receiver = standby.receiverStatus.map { "receiver \($0)\(standby.senderHost.map { " from \($0)" } ?? "")" } ?? "no WAL receiver"
+            let positions = standby.receiveLSN.map { ", received \($0)" } ?? ""
+            let replayed = standby.replayLSN.map { ", replayed \($0)" } ?? ""
+            return "PostgreSQL standby\(timeline), \(receiver)\(standby.isReplayPaused ? ", replay PAUSED" : "")\(positions)\(replayed)"
+        }
     }
 
     /// Events for a round that could not reach the server.
