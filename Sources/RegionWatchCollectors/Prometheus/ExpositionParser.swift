@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One sample of a text exposition: `name{labels} value [timestamp]`.
 public struct ExpositionSample: Equatable, Sendable {
     public var name: String
@@ -104,7 +110,8 @@ public struct ExpositionParser: Sendable {
     /// Parses a whole exposition from raw bytes.
     public func parse(_ buffer: UnsafeBufferPointer<UInt8>) -> ExpositionDocument {
         var document = ExpositionDocument()
-        var seen = Set<SeriesKey>()
+        var seen = Set<Int>()
+        var interner = NameInterner()
         var lineNumber = 0
         var start = 0
         let count = buffer.count
@@ -125,7 +132,7 @@ public struct ExpositionParser: Sendable {
             }
             let line = UnsafeBufferPointer(rebasing: buffer[start..<lineEnd])
             do {
-                try parseLine(line, into: &document, seen: &seen)
+                try parseLine(line, into: &document, seen: &seen, interner: &interner)
             } catch {
                 reject(&document, lineNumber, error.message)
             }
@@ -140,12 +147,20 @@ public struct ExpositionParser: Sendable {
         }
     }
 
-    private struct SeriesKey: Hashable {
-        var name: String
-        var labels: [ExpositionLabel]
+    /// A series' identity: its name and labels in name order (a 64-bit hash; equal series always
+    /// collide, distinct ones practically never).
+    private static func seriesHash(_ name: String, _ labels: [ExpositionLabel]) -> Int {
+        var hasher = Hasher()
+        hasher.combine(name)
+        let isSorted = zip(labels, labels.dropFirst()).allSatisfy { $0.name < $1.name }
+        for label in isSorted ? labels : labels.sorted(by: { $0.name < $1.name }) {
+            hasher.combine(label.name)
+            hasher.combine(label.value)
+        }
+        return hasher.finalize()
     }
 
-    private func parseLine(_ line: UnsafeBufferPointer<UInt8>, into document: inout ExpositionDocument, seen: inout Set<SeriesKey>) throws(LineError) {
+    private func parseLine(_ line: UnsafeBufferPointer<UInt8>, into document: inout ExpositionDocument, seen: inout Set<Int>, interner: inout NameInterner) throws(LineError) {
         var cursor = LineCursor(line)
         cursor.skipSpaces()
         guard !cursor.atEnd else { return }
@@ -153,14 +168,14 @@ public struct ExpositionParser: Sendable {
             try parseComment(&cursor, into: &document)
             return
         }
-        guard let name = cursor.readName() else { throw LineError("expected a metric name, found \(cursor.describeNext())") }
+        guard let name = cursor.readName(interner: &interner) else { throw LineError("expected a metric name, found \(cursor.describeNext())") }
         if let families, !families.contains(name), !families.contains(Self.familyName(of: name)) { return }
         var labels: [ExpositionLabel] = []
         if cursor.peek == UInt8(ascii: "{") {
-            labels = try parseLabels(&cursor)
+            labels = try parseLabels(&cursor, interner: &interner)
         }
         guard cursor.skipSpaces() > 0 else { throw LineError("expected a space before the value of \(name)") }
-        guard let valueText = cursor.readToken(), let value = Self.parseValue(valueText) else {
+        guard let value = cursor.readNumber() else {
             throw LineError("value of \(name) is not a number")
         }
         var timestamp: Int64?
@@ -178,8 +193,7 @@ public struct ExpositionParser: Sendable {
         guard document.samples.count < limits.maxSamples else {
             throw LineError("more than \(limits.maxSamples) samples")
         }
-        let key = SeriesKey(name: name, labels: labels.sorted { $0.name < $1.name })
-        guard seen.insert(key).inserted else { throw LineError("duplicate series \(name)\(Self.describe(labels))") }
+        guard seen.insert(Self.seriesHash(name, labels)).inserted else { throw LineError("duplicate series \(name)\(Self.describe(labels))") }
         document.samples.append(ExpositionSample(name: name, labels: labels, value: value, timestampMilliseconds: timestamp))
     }
 
@@ -203,7 +217,7 @@ public struct ExpositionParser: Sendable {
         }
     }
 
-    private func parseLabels(_ cursor: inout LineCursor) throws(LineError) -> [ExpositionLabel] {
+    private func parseLabels(_ cursor: inout LineCursor, interner: inout NameInterner) throws(LineError) -> [ExpositionLabel] {
         cursor.advance()
         var labels: [ExpositionLabel] = []
         while true {
@@ -212,7 +226,7 @@ public struct ExpositionParser: Sendable {
                 cursor.advance()
                 return labels
             }
-            guard let name = cursor.readLabelName() else {
+            guard let name = cursor.readLabelName(interner: &interner) else {
                 throw LineError(cursor.atEnd ? "labels not closed with }" : "expected a label name, found \(cursor.describeNext())")
             }
             cursor.skipSpaces()
@@ -267,6 +281,32 @@ public struct ExpositionParser: Sendable {
     }
 }
 
+/// Gives the same `String` for the same name bytes: metric and label names repeat on nearly
+/// every line, and making a new heap string for each was most of the parse time. Bounded: past
+/// `capacity` names it stops remembering and simply makes strings.
+struct NameInterner {
+    private var table: [Int: [String]] = [:]
+    private var count = 0
+    static let capacity = 4096
+
+    mutating func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        // Short names are stored inline in the String itself: nothing to share.
+        if bytes.count <= 15 { return String(decoding: bytes, as: UTF8.self) }
+        var hasher = Hasher()
+        hasher.combine(bytes: UnsafeRawBufferPointer(bytes))
+        let hash = hasher.finalize()
+        if let candidates = table[hash] {
+            for candidate in candidates where candidate.utf8.elementsEqual(bytes) { return candidate }
+        }
+        let created = String(decoding: bytes, as: UTF8.self)
+        if count < Self.capacity {
+            table[hash, default: []].append(created)
+            count += 1
+        }
+        return created
+    }
+}
+
 /// Why a line was rejected.
 struct LineError: Error {
     var message: String
@@ -302,18 +342,48 @@ struct LineCursor {
 
     /// A metric name `[a-zA-Z_:][a-zA-Z0-9_:]*`.
     mutating func readName() -> String? {
+        var interner = NameInterner()
+        return readName(interner: &interner)
+    }
+
+    /// A metric name, the same `String` for the same bytes (names repeat on every line).
+    mutating func readName(interner: inout NameInterner) -> String? {
         guard let first = peek, Self.isNameStart(first) else { return nil }
         let start = position
         while let byte = peek, Self.isNameByte(byte) { position += 1 }
-        return string(start, position)
+        return interner.string(UnsafeBufferPointer(rebasing: bytes[start..<position]))
     }
 
     /// A label name `[a-zA-Z_][a-zA-Z0-9_]*`.
-    mutating func readLabelName() -> String? {
+    mutating func readLabelName(interner: inout NameInterner) -> String? {
         guard let first = peek, Self.isNameStart(first), first != UInt8(ascii: ":") else { return nil }
         let start = position
         while let byte = peek, Self.isNameByte(byte), byte != UInt8(ascii: ":") { position += 1 }
-        return string(start, position)
+        return interner.string(UnsafeBufferPointer(rebasing: bytes[start..<position]))
+    }
+
+    /// A sample value (`NaN`, `±Inf` or a decimal number) read in place, without a `String`.
+    mutating func readNumber() -> Double? {
+        let start = position
+        while let byte = peek, byte != UInt8(ascii: " "), byte != UInt8(ascii: "\t") { position += 1 }
+        let length = position - start
+        guard length > 0, length < 64 else { return nil }
+        let first = bytes[start]
+        guard first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) || first == UInt8(ascii: "N") || first == UInt8(ascii: "I") || first == UInt8(ascii: "i") else { return nil }
+        if first == UInt8(ascii: "N") || first == UInt8(ascii: "I") || first == UInt8(ascii: "i") || (length > 1 && (bytes[start + 1] == UInt8(ascii: "I") || bytes[start + 1] == UInt8(ascii: "i"))) {
+            return ExpositionParser.parseValue(Substring(string(start, position)))
+        }
+        // A NUL-terminated copy on the stack for strtod, which must consume every byte.
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: length + 1) { buffer -> Double? in
+            for index in 0..<length { buffer[index] = CChar(bitPattern: bytes[start + index]) }
+            buffer[length] = 0
+            var end: UnsafeMutablePointer<CChar>?
+            let value = strtod(buffer.baseAddress!, &end)
+            guard let end, end == buffer.baseAddress! + length, value.isFinite else { return nil }
+            // strtod also reads hexadecimal and "infinity"/"nan" spellings; the format does not.
+            for index in 0..<length where buffer[index] == CChar(UInt8(ascii: "x")) || buffer[index] == CChar(UInt8(ascii: "X")) { return nil }
+            return value
+        }
     }
 
     /// Bytes up to the next space or tab.
