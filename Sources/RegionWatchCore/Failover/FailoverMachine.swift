@@ -1,0 +1,261 @@
+/// Where a failover attempt is.
+public enum FailoverMachineState: Sendable, Equatable {
+    case steady
+    /// Gates are being evaluated.
+    case preflight
+    /// Gates allow it; waiting for the operator to type the target's name and a reason.
+    case awaitingConfirmation
+    /// Step `step` (0-based) of `of` is running.
+    case executing(step: Int, of: Int)
+    case completed
+    /// A step failed (or timed out) and its policy was to abort.
+    case failed
+    /// The operator aborted, before or between steps.
+    case aborted
+    /// A gate refused, and it was not forced.
+    case refused
+
+    /// Whether the attempt is over.
+    public var isFinal: Bool {
+        switch self {
+        case .completed, .failed, .aborted, .refused: true
+        default: false
+        }
+    }
+
+    /// The name used on screen and in the audit log.
+    public var name: String {
+        switch self {
+        case .steady: "steady"
+        case .preflight: "preflight"
+        case .awaitingConfirmation: "awaiting-confirmation"
+        case .executing(let step, let count): "executing step \(step + 1) of \(count)"
+        case .completed: "completed"
+        case .failed: "failed"
+        case .aborted: "aborted"
+        case .refused: "refused"
+        }
+    }
+}
+
+/// What the operator asked for.
+public struct FailoverRequest: Sendable, Equatable {
+    public var id: String
+    public var kind: FailoverKind
+    public var from: String
+    public var to: String
+    /// `user@host`.
+    public var operatorName: String
+    public var steps: [FailoverPlanStep]
+    /// Gates the operator forces, each with a reason.
+    public var forcedGates: [FailoverGateKind: String]
+
+    public init(id: String, kind: FailoverKind, from: String, to: String, operatorName: String, steps: [FailoverPlanStep], forcedGates: [FailoverGateKind: String] = [:]) {
+        self.id = id
+        self.kind = kind
+        self.from = from
+        self.to = to
+        self.operatorName = operatorName
+        self.steps = steps
+        self.forcedGates = forcedGates
+    }
+}
+
+/// Inputs to the machine.
+public enum FailoverEvent: Sendable, Equatable {
+    case start(FailoverRequest, at: Timestamp)
+    /// The gates' verdicts, with the estimated data loss at that moment.
+    case gatesEvaluated([FailoverGateResult], dataLoss: DataLossEstimate, at: Timestamp)
+    /// The operator typed a target name and a reason.
+    case confirm(typedTarget: String, reason: String, at: Timestamp)
+    /// Esc: before confirmation it cancels; during execution it aborts between steps.
+    case abort(at: Timestamp)
+    case stepStarted(index: Int, at: Timestamp)
+    case stepFinished(index: Int, outcome: FailoverStepOutcome, output: String, at: Timestamp)
+    /// The operator acknowledged a finished attempt.
+    case acknowledge
+}
+
+/// What the machine asks its driver to do.
+public enum FailoverAction: Sendable, Equatable {
+    case evaluateGates
+    case askForConfirmation
+    /// The confirmation was not accepted; stay and say why.
+    case rejectConfirmation(String)
+    case runStep(Int)
+    /// Append this record to the audit log (and fsync) before anything else happens.
+    case audit(FailoverAuditRecord)
+    case finished(FailoverMachineState)
+}
+
+/// The data a failover would lose if the target were promoted now.
+public struct DataLossEstimate: Sendable, Equatable, Codable {
+    public var seconds: Double?
+    public var bytes: Double?
+    /// The lag is only a lower bound (link broken or data stale).
+    public var isLowerBound: Bool
+
+    public init(seconds: Double?, bytes: Double?, isLowerBound: Bool) {
+        self.seconds = seconds
+        self.bytes = bytes
+        self.isLowerBound = isLowerBound
+    }
+
+    public static let unknown = DataLossEstimate(seconds: nil, bytes: nil, isLowerBound: false)
+}
+
+/// One attempt as it unfolds: the audit record's content.
+public struct FailoverAttempt: Sendable, Equatable {
+    public var request: FailoverRequest
+    public var requestedAt: Timestamp
+    public var gates: [FailoverGateResult] = []
+    public var dataLoss = DataLossEstimate.unknown
+    public var reason: String?
+    public var confirmedAt: Timestamp?
+    public var steps: [FailoverStepRecord]
+    public var endedAt: Timestamp?
+    public var abortRequested = false
+
+    public init(request: FailoverRequest, requestedAt: Timestamp) {
+        self.request = request
+        self.requestedAt = requestedAt
+        steps = request.steps.map { FailoverStepRecord(name: $0.name, kind: $0.action.kind) }
+    }
+
+    /// Measured RTO: from confirmation to the end of the last step.
+    public func measuredRTO(at now: Timestamp) -> Double? {
+        confirmedAt.map { (endedAt ?? now).seconds(since: $0) }
+    }
+}
+
+/// The failover state machine: a value, events in, actions out. It never performs I/O; the
+/// driver (dashboard or headless command) evaluates gates, runs steps and writes the audit log
+/// as asked, and feeds back what happened. The same machine runs switchovers, failovers,
+/// failbacks and drills.
+public struct FailoverMachine: Sendable, Equatable {
+    public private(set) var state: FailoverMachineState = .steady
+    public private(set) var attempt: FailoverAttempt?
+
+    public init() {}
+
+    /// Applies one event and returns what to do, in order.
+    public mutating func handle(_ event: FailoverEvent) -> [FailoverAction] {
+        switch (state, event) {
+        case (_, .start(let request, let at)) where state == .steady || state.isFinal:
+            attempt = FailoverAttempt(request: request, requestedAt: at)
+            state = .preflight
+            return [.evaluateGates]
+
+        case (.preflight, .gatesEvaluated(let results, let dataLoss, let at)):
+            guard var attempt else { return [] }
+            attempt.gates = results.map { result in
+                var result = result
+                if !result.passed, result.gate.isForceable, let reason = attempt.request.forcedGates[result.gate] { result.forcedReason = reason }
+                return result
+            }
+            attempt.dataLoss = dataLoss
+            self.attempt = attempt
+            if attempt.gates.contains(where: { !$0.allows }) {
+                return finish(.refused, at: at)
+            }
+            state = .awaitingConfirmation
+            return [.askForConfirmation]
+
+        case (.awaitingConfirmation, .confirm(let typed, let reason, let at)):
+            guard var attempt else { return [] }
+            guard typed.trimmingCharacters() == attempt.request.to else {
+                return [.rejectConfirmation("type the target region's name exactly: \(attempt.request.to)")]
+            }
+            let trimmedReason = reason.trimmingCharacters()
+            guard !trimmedReason.isEmpty else { return [.rejectConfirmation("give a reason: it goes into the audit log")] }
+            attempt.reason = trimmedReason
+            attempt.confirmedAt = at
+            self.attempt = attempt
+            var actions: [FailoverAction] = [.audit(.confirmed(attempt))]
+            guard !attempt.steps.isEmpty else { return actions + finish(.completed, at: at) }
+            state = .executing(step: 0, of: attempt.steps.count)
+            actions.append(.runStep(0))
+            return actions
+
+        case (.preflight, .abort(let at)), (.awaitingConfirmation, .abort(let at)):
+            return finish(.aborted, at: at)
+
+        case (.executing, .abort):
+            attempt?.abortRequested = true
+            return []
+
+        case (.executing(let step, _), .stepStarted(let index, let at)) where index == step:
+            attempt?.steps[index].startedAt = at
+            guard let attempt else { return [] }
+            return [.audit(.stepStarted(id: attempt.request.id, index: index, step: attempt.steps[index]))]
+
+        case (.executing(let step, let count), .stepFinished(let index, let outcome, let output, let at)) where index == step:
+            guard var attempt else { return [] }
+            if attempt.steps[index].startedAt == nil { attempt.steps[index].startedAt = at }
+            attempt.steps[index].endedAt = at
+            attempt.steps[index].outcome = outcome
+            attempt.steps[index].output = output
+            self.attempt = attempt
+            var actions: [FailoverAction] = [.audit(.stepFinished(id: attempt.request.id, index: index, step: attempt.steps[index]))]
+            let failed = outcome == .failed || outcome == .timedOut
+            if failed, attempt.request.steps[index].onFailure == .abort {
+                return actions + finish(.failed, at: at)
+            }
+            if attempt.abortRequested {
+                return actions + finish(.aborted, at: at)
+            }
+            if index + 1 == count {
+                return actions + finish(.completed, at: at)
+            }
+            state = .executing(step: index + 1, of: count)
+            actions.append(.runStep(index + 1))
+            return actions
+
+        case (_, .acknowledge) where state.isFinal:
+            state = .steady
+            attempt = nil
+            return []
+
+        default:
+            return []
+        }
+    }
+
+    private mutating func finish(_ final: FailoverMachineState, at: Timestamp) -> [FailoverAction] {
+        guard var attempt else { return [] }
+        attempt.endedAt = at
+        for index in attempt.steps.indices where attempt.steps[index].outcome == nil {
+            attempt.steps[index].outcome = .skipped
+        }
+        self.attempt = attempt
+        state = final
+        return [.audit(.finished(attempt, state: final)), .finished(final)]
+    }
+}
+
+/// One line of the audit log.
+public enum FailoverAuditRecord: Sendable, Equatable {
+    /// The operator confirmed: gates, forced gates, reason, the plan.
+    case confirmed(FailoverAttempt)
+    case stepStarted(id: String, index: Int, step: FailoverStepRecord)
+    case stepFinished(id: String, index: Int, step: FailoverStepRecord)
+    /// The attempt ended (completed, failed, aborted or refused), with every step and the RTO.
+    case finished(FailoverAttempt, state: FailoverMachineState)
+
+    /// The attempt this record belongs to.
+    public var attemptID: String {
+        switch self {
+        case .confirmed(let attempt), .finished(let attempt, _): attempt.request.id
+        case .stepStarted(let id, _, _), .stepFinished(let id, _, _): id
+        }
+    }
+}
+
+extension String {
+    func trimmingCharacters() -> String {
+        var text = Substring(self)
+        while let first = text.first, first.isWhitespace { text = text.dropFirst() }
+        while let last = text.last, last.isWhitespace { text = text.dropLast() }
+        return String(text)
+    }
+}
