@@ -143,7 +143,7 @@ public final class PostgresSource: PollingSource {
 
     /// An operator's description of a postgres-nio error (its own description hides details
     /// on purpose; passwords never appear in what it reports here).
-    static func describe(_ error: Error) -> (message: String, isRefused: Bool) {
+    public static func describe(_ error: Error) -> (message: String, isRefused: Bool) {
         guard let error = error as? PSQLError else {
             let text = "\(error)"
             return (text, text.contains("refused"))
@@ -263,7 +263,7 @@ public struct PostgresDSN: Equatable, Sendable {
         }
     }
 
-    func tls() throws -> PostgresConnection.Configuration.TLS {
+    public func tls() throws -> PostgresConnection.Configuration.TLS {
         switch tlsMode {
         case .disable:
             return .disable

@@ -1,0 +1,181 @@
+import Foundation
+import RegionWatchCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One line of the audit log (JSON Lines). Every transition of an attempt is one line.
+public struct AuditEntry: Codable, Sendable, Equatable {
+    /// `confirmed`, `step-started`, `step-finished`, `finished` or `acknowledged`.
+    public var type: String
+    public var at: String
+    public var atEpochSeconds: Double
+    public var id: String
+    public var kind: String?
+    public var from: String?
+    public var to: String?
+    public var operatorName: String?
+    public var reason: String?
+    public var gates: [FailoverGateResult]?
+    public var dataLoss: DataLossEstimate?
+    public var rtoObjectiveSeconds: Double?
+    public var stepIndex: Int?
+    public var step: FailoverStepRecord?
+    public var steps: [FailoverStepRecord]?
+    /// For `finished`: completed, failed, aborted or refused.
+    public var state: String?
+    public var measuredRtoSeconds: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case type, at, atEpochSeconds, id, kind, from, to
+        case operatorName = "operator"
+        case reason, gates, dataLoss, rtoObjectiveSeconds, stepIndex, step, steps, state, measuredRtoSeconds
+    }
+
+    /// The entry for a machine's audit record.
+    public init(_ record: FailoverAuditRecord, at time: Timestamp, rtoObjectiveSeconds: Double) {
+        at = time.iso8601
+        atEpochSeconds = time.secondsSinceEpoch
+        id = record.attemptID
+        switch record {
+        case .confirmed(let attempt):
+            type = "confirmed"
+            fill(from: attempt)
+            self.rtoObjectiveSeconds = rtoObjectiveSeconds
+        case .stepStarted(_, let index, let step):
+            type = "step-started"
+            stepIndex = index
+            self.step = step
+        case .stepFinished(_, let index, let step):
+            type = "step-finished"
+            stepIndex = index
+            self.step = step
+        case .finished(let attempt, let final):
+            type = "finished"
+            fill(from: attempt)
+            state = final.name
+            steps = attempt.steps
+            self.rtoObjectiveSeconds = rtoObjectiveSeconds
+            measuredRtoSeconds = final == .refused ? nil : attempt.measuredRTO(at: time)
+        }
+    }
+
+    /// An operator's acknowledgement of an interrupted attempt.
+    public init(acknowledging id: String, at time: Timestamp, operatorName: String) {
+        type = "acknowledged"
+        at = time.iso8601
+        atEpochSeconds = time.secondsSinceEpoch
+        self.id = id
+        self.operatorName = operatorName
+    }
+
+    private mutating func fill(from attempt: FailoverAttempt) {
+        kind = attempt.request.kind.rawValue
+        from = attempt.request.from
+        to = attempt.request.to
+        operatorName = attempt.request.operatorName
+        reason = attempt.reason
+        gates = attempt.gates
+        dataLoss = attempt.dataLoss
+    }
+}
+
+/// What the audit log says: finished attempts, and attempts that started and never finished.
+public struct AuditHistory: Sendable, Equatable {
+    /// Attempts in log order, each with its entries.
+    public var attempts: [AuditedAttempt] = []
+    /// Lines that could not be read (a torn last line after a crash, hand edits).
+    public var unreadableLines: [Int] = []
+
+    /// Confirmed, never finished, not acknowledged: a failover interrupted by a crash.
+    public var interrupted: [AuditedAttempt] {
+        attempts.filter { $0.confirmed != nil && $0.finished == nil && !$0.isAcknowledged }
+    }
+
+    /// The most recent finished attempt of `kinds`.
+    public func lastFinished(kinds: Set<String>) -> AuditedAttempt? {
+        attempts.last { $0.finished != nil && kinds.contains($0.kind ?? "") }
+    }
+}
+
+/// One attempt's entries.
+public struct AuditedAttempt: Sendable, Equatable {
+    public var id: String
+    public var confirmed: AuditEntry?
+    public var finished: AuditEntry?
+    public var stepEntries: [AuditEntry] = []
+    public var isAcknowledged = false
+
+    public var kind: String? { finished?.kind ?? confirmed?.kind }
+    public var summaryEntry: AuditEntry? { finished ?? confirmed }
+}
+
+/// The append-only audit log: one JSON object per line, written with `O_APPEND` and made
+/// durable (`fsync`) before the transition it records takes effect.
+public final class AuditLog: Sendable {
+    public let path: String
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    /// `$XDG_STATE_HOME/regionwatch/audit.jsonl` (default `~/.local/state/...`).
+    public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        let base = environment["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? ((environment["HOME"] ?? NSHomeDirectory()) + "/.local/state")
+        return base + "/regionwatch/audit.jsonl"
+    }
+
+    /// Appends `entry` and syncs it to disk.
+    public func append(_ entry: AuditEntry) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var line = try encoder.encode(entry)
+        line.append(UInt8(ascii: "\n"))
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw AuditLogError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        guard written == line.count else { throw AuditLogError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        guard fsync(descriptor) == 0 else { throw AuditLogError("cannot sync \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    /// Reads the whole log. A missing file is an empty history.
+    public func read() -> AuditHistory {
+        guard let data = FileManager.default.contents(atPath: path) else { return AuditHistory() }
+        return Self.parse(data)
+    }
+
+    /// Parses log bytes; unreadable lines are reported by number and skipped.
+    public static func parse(_ data: Data) -> AuditHistory {
+        var history = AuditHistory()
+        var positions: [String: Int] = [:]
+        let decoder = JSONDecoder()
+        for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+            guard let entry = try? decoder.decode(AuditEntry.self, from: Data(line)) else {
+                history.unreadableLines.append(index + 1)
+                continue
+            }
+            let position: Int
+            if let existing = positions[entry.id] {
+                position = existing
+            } else {
+                position = history.attempts.count
+                positions[entry.id] = position
+                history.attempts.append(AuditedAttempt(id: entry.id))
+            }
+            switch entry.type {
+            case "confirmed": history.attempts[position].confirmed = entry
+            case "finished": history.attempts[position].finished = entry
+            case "acknowledged": history.attempts[position].isAcknowledged = true
+            default: history.attempts[position].stepEntries.append(entry)
+            }
+        }
+        return history
+    }
+}
+
+public struct AuditLogError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
