@@ -18,7 +18,7 @@ public struct RegionWatchCommand: ParsableCommand {
         cannot show the dashboard (try `regionwatch status`).
         """,
         version: "regionwatch \(version)",
-        subcommands: [RunCommand.self, StatusCommand.self, CheckConfigCommand.self, LoadGeneratorCommand.self],
+        subcommands: [RunCommand.self, StatusCommand.self, CheckConfigCommand.self, FailoverCommand.self, AuditCommand.self, LoadGeneratorCommand.self],
         defaultSubcommand: RunCommand.self
     )
 

@@ -5,7 +5,7 @@ import Yams
 /// Parses and validates a configuration file. Every problem is reported with its line; an
 /// invalid file never yields a configuration.
 public enum ConfigurationParser {
-    static let topLevelKeys = ["topology", "pattern", "objectives", "regions", "health", "collectors", "traces", "ui"]
+    static let topLevelKeys = ["topology", "pattern", "objectives", "regions", "health", "collectors", "traces", "ui", "failover"]
     static let regionKeys = ["name", "provider", "role", "traffic"]
     static let healthKeys = ["errorRateDegraded", "errorRateDown", "p99DegradedMs", "probeFailuresDegraded", "probeFailuresDown", "staleAfterIntervals", "backupMaxAge", "hopSlowMs"]
     static let simulatorKeys = ["kind", "name", "interval", "seed", "scriptedIncident", "incidentEvery", "requestsPerSecond", "tracesPerSecond", "versions"]
@@ -70,7 +70,13 @@ public enum ConfigurationParser {
         } else {
             reader.error(root, "collectors", "missing: list at least one collector (kinds: \(CollectorConfiguration.kinds.joined(separator: ", ")))")
         }
-        return RegionWatchConfiguration(topology: topology, collectors: collectors, display: display, traceLimits: traceLimits, source: file)
+        var failover = FailoverSettings()
+        if let node = entries["failover"]?.value {
+            failover = readFailover(node, topology: topology, reader: reader)
+        } else if collectors.contains(where: { $0.kind == "simulator" }) {
+            failover.plan = FailoverSettings.demoPlan
+        }
+        return RegionWatchConfiguration(topology: topology, collectors: collectors, display: display, traceLimits: traceLimits, failover: failover, source: file)
     }
 
     private static func readObjectives(_ node: Node, reader: YAMLReader) -> RecoveryObjectives {

@@ -70,14 +70,17 @@ public struct RegionWatchConfiguration: Equatable, Sendable {
     public var display: DisplayConfiguration
     /// Bounds of the trace store.
     public var traceLimits: TraceStoreLimits
+    /// The failover plan, lock, audit log and safety settings.
+    public var failover = FailoverSettings()
     /// Where it came from: a file path, or "built-in demo".
     public var source: String
 
-    public init(topology: Topology, collectors: [CollectorConfiguration], display: DisplayConfiguration = DisplayConfiguration(), traceLimits: TraceStoreLimits = TraceStoreLimits(), source: String) {
+    public init(topology: Topology, collectors: [CollectorConfiguration], display: DisplayConfiguration = DisplayConfiguration(), traceLimits: TraceStoreLimits = TraceStoreLimits(), failover: FailoverSettings = FailoverSettings(), source: String) {
         self.topology = topology
         self.collectors = collectors
         self.display = display
         self.traceLimits = traceLimits
+        self.failover = failover
         self.source = source
     }
 
@@ -87,6 +90,7 @@ public struct RegionWatchConfiguration: Equatable, Sendable {
         RegionWatchConfiguration(
             topology: .demo,
             collectors: [.simulator(SimulatorSettings(seed: seed)), .otlp(OTLPReceiverSettings())],
+            failover: FailoverSettings(plan: FailoverSettings.demoPlan),
             source: "built-in demo"
         )
     }

@@ -52,9 +52,11 @@ public struct StepRunner: Sendable {
             return await Self.exec(program, arguments.map(context.substitute), context: context, timeout: step.timeoutSeconds)
         case .http(let method, let url, let headers, let body, let expectStatus):
             return await http(method: method, url: context.substitute(url), headers: headers.mapValues(context.substitute), body: body.map(context.substitute), expectStatus: expectStatus, timeout: step.timeoutSeconds)
-        case .postgresPromote(let dsn):
+        case .postgresPromote(let dsns):
+            guard let dsn = dsns[context.to] ?? dsns[""] else { return (.failed, "no DSN for \(context.to) in this step") }
             return await PostgresSteps.promote(dsn: dsn, timeout: step.timeoutSeconds)
-        case .postgresFence(let dsn):
+        case .postgresFence(let dsns):
+            guard let dsn = dsns[context.from] ?? dsns[""] else { return (.failed, "no DSN for \(context.from) in this step") }
             return await PostgresSteps.fence(dsn: dsn, timeout: step.timeoutSeconds)
         case .waitFor(let condition):
             return await waitFor(condition, context: context, timeout: step.timeoutSeconds)

@@ -148,7 +148,7 @@ public struct DemoSimulation: Sendable {
         var events: [DashboardEvent] = []
 
         if region.isDown {
-            events.append(.regionSample(RegionSample(region: name, source: settings.name, observedAt: now, requestsPerSecond: 0, trafficShare: 0)))
+            events.append(.regionSample(RegionSample(region: name, source: settings.name, observedAt: now, requestsPerSecond: 0, trafficShare: 0, role: region.configuration.role)))
             events.append(.probe(ProbeResult(region: name, source: settings.name, observedAt: now, isSuccess: false, latencyMilliseconds: nil, message: "connection refused")))
         } else {
             // Error bursts: rare, short, a fraction of a percent to a percent.
@@ -170,10 +170,10 @@ public struct DemoSimulation: Sendable {
                 events.append(.regionSample(RegionSample(
                     region: name, source: settings.name, observedAt: now,
                     requestsPerSecond: requests, errorRate: errorRate,
-                    p50Milliseconds: p50, p99Milliseconds: p99, trafficShare: share
+                    p50Milliseconds: p50, p99Milliseconds: p99, trafficShare: share, role: region.configuration.role
                 )))
             } else {
-                events.append(.regionSample(RegionSample(region: name, source: settings.name, observedAt: now, requestsPerSecond: 0, trafficShare: 0)))
+                events.append(.regionSample(RegionSample(region: name, source: settings.name, observedAt: now, requestsPerSecond: 0, trafficShare: 0, role: region.configuration.role)))
             }
             let probeLatency = max(2, region.baseP50 * 0.4 * (1 + 0.1 * random.normal()) * (1 + incident))
             events.append(.probe(ProbeResult(region: name, source: settings.name, observedAt: now, isSuccess: true, latencyMilliseconds: probeLatency, message: "HTTP 200")))
@@ -203,6 +203,13 @@ public struct DemoSimulation: Sendable {
             return ReplicationSample(from: link.from, to: link.to, source: settings.name, observedAt: now, lagSeconds: lag, lagBytes: nil, state: .broken)
         }
         link.brokenSince = nil
+
+        // A fenced source takes no more writes: what is in flight drains and the standby catches up.
+        if regions.first(where: { $0.configuration.name == link.from })?.isFenced == true {
+            let lag = link.lastLag < 0.3 ? 0 : link.lastLag * 0.3
+            link.lastLag = lag
+            return ReplicationSample(from: link.from, to: link.to, source: settings.name, observedAt: now, lagSeconds: lag, lagBytes: lag == 0 ? 0 : (lag * 1.8 * 1_048_576).rounded(), state: .streaming)
+        }
 
         if link.spikeRemaining <= 0, random.chance(0.01) {
             link.spikeRemaining = random.uniform(3...8)
@@ -278,6 +285,30 @@ public struct DemoSimulation: Sendable {
                 links[linkIndex].injectedAt = nil
             }
             return [.notice(Notice(at: now, severity: .info, region: name, message: "demo chaos: \(name) recovered"))]
+        case .fence(let name):
+            guard let index = regions.firstIndex(where: { $0.configuration.name == name }) else { return [] }
+            regions[index].isFenced = true
+            return [.notice(Notice(at: now, severity: .warning, region: name, message: "demo failover: \(name) fenced, refusing writes"))]
+        case .promote(let name):
+            guard let target = regions.firstIndex(where: { $0.configuration.name == name }) else { return [] }
+            for index in regions.indices where regions[index].configuration.role == .primary {
+                regions[index].configuration.role = .standby
+            }
+            regions[target].configuration.role = .primary
+            regions[target].isFenced = false
+            var random = self.random
+            links = regions.filter { $0.configuration.name != name }.map { other in
+                let previous = links.first { $0.to == other.configuration.name }
+                return SimulatedLink(from: name, to: other.configuration.name, baseLag: previous?.baseLag ?? random.uniform(0.3...0.9))
+            }
+            self.random = random
+            return [.notice(Notice(at: now, severity: .warning, region: name, message: "demo failover: \(name) promoted to primary"))]
+        case .shiftTraffic(let from, let to):
+            guard let source = regions.firstIndex(where: { $0.configuration.name == from }),
+                  let target = regions.firstIndex(where: { $0.configuration.name == to }), source != target else { return [] }
+            regions[target].configuration.trafficPercent += regions[source].configuration.trafficPercent
+            regions[source].configuration.trafficPercent = 0
+            return [.notice(Notice(at: now, severity: .info, region: to, message: "demo failover: traffic of \(from) shifted to \(to)"))]
         }
     }
 
@@ -352,7 +383,8 @@ public struct DemoSimulation: Sendable {
 
 /// Mutable per-region model state.
 struct SimulatedRegion: Sendable {
-    let configuration: RegionConfiguration
+    var configuration: RegionConfiguration
+    var isFenced = false
     let baseP50: Double
     let baseP99: Double
     var versions: [String: String]

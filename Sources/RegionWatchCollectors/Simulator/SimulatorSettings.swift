@@ -49,4 +49,11 @@ public enum ChaosCommand: Equatable, Sendable {
     case injectLag(region: String, seconds: Double)
     /// Clears every disturbance of the region.
     case recover(region: String)
+    /// Failover step (demo): the region refuses writes from now on.
+    case fence(region: String)
+    /// Failover step (demo): the region becomes the primary; the old primary a standby, and
+    /// replication runs from the new primary to every other region.
+    case promote(region: String)
+    /// Failover step (demo): `to` takes over the traffic of `from`.
+    case shiftTraffic(from: String, to: String)
 }

@@ -57,9 +57,10 @@ public enum FailoverStepAction: Sendable, Equatable {
     /// An HTTP request; placeholders in URL, headers and body.
     case http(method: String, url: String, headers: [String: String], body: String?, expectStatus: Set<Int>)
     /// On the target: `pg_promote(wait => true)`, then verify it left recovery and takes writes.
-    case postgresPromote(dsn: String)
-    /// On the old primary when reachable: refuse writes and end open sessions.
-    case postgresFence(dsn: String)
+    /// DSNs by region (the key `""` is the default).
+    case postgresPromote(dsns: [String: String])
+    /// On the old primary when reachable: refuse writes and end open sessions. DSNs by region.
+    case postgresFence(dsns: [String: String])
     /// Waits until a condition on collected state holds.
     case waitFor(FailoverCondition)
     /// Demo: the simulator performs the change.

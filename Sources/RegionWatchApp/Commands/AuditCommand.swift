@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import RegionWatchCore
+
+/// `regionwatch audit`: the failover audit log, newest last; interrupted attempts first.
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Show the failover audit log (failovers, switchovers, failbacks, drills, refusals)."
+    )
+
+    @OptionGroup var source: SourceOptions
+
+    @Flag(name: .long, help: "Print the entries as JSON Lines, as stored.")
+    var json = false
+
+    @Option(name: .long, help: ArgumentHelp("Mark an interrupted attempt as seen.", valueName: "ID"))
+    var acknowledge: String?
+
+    func run() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let configuration = try source.loadConfiguration(environment: environment)
+        let log = AuditLog(path: configuration.failover.auditLogPath ?? AuditLog.defaultPath(environment: environment))
+        if let acknowledge {
+            try log.append(AuditEntry(acknowledging: acknowledge, at: SystemWallClock().now(), operatorName: FailoverCoordinator.defaultOperatorName(environment: environment)))
+            Console.error("acknowledged \(acknowledge)")
+            return
+        }
+        if json {
+            Console.output((try? String(contentsOfFile: log.path, encoding: .utf8)) ?? "")
+            return
+        }
+        Console.output(AuditText.render(log.read(), path: log.path))
+    }
+}
+
+/// The audit log as a table.
+public enum AuditText {
+    public static func render(_ history: AuditHistory, path: String) -> String {
+        var lines = ["AUDIT LOG \(path)"]
+        for attempt in history.interrupted {
+            let entry = attempt.confirmed
+            lines.append("INTERRUPTED \(entry?.kind ?? "failover") \(entry?.from ?? "?") → \(entry?.to ?? "?") confirmed \(entry?.at ?? "?") by \(entry?.operatorName ?? "?"): started, never finished (acknowledge with --acknowledge \(attempt.id))")
+            for step in attempt.stepEntries {
+                lines.append("    \(step.type) \(step.step?.name ?? "") \(step.step?.outcome?.rawValue ?? "")")
+            }
+        }
+        if history.attempts.isEmpty { lines.append("no failover, drill or refusal recorded") }
+        for attempt in history.attempts {
+            guard let entry = attempt.finished else { continue }
+            let rto = entry.measuredRtoSeconds.map { "RTO \(Format.fixed($0, decimals: 2))s" } ?? "RTO n/a"
+            let loss = entry.dataLoss?.seconds.map { "loss \(Format.fixed($0, decimals: 1))s" } ?? "loss unknown"
+            lines.append("\(entry.at)  \((entry.state ?? "?").uppercased().padding(toLength: 9, withPad: " ", startingAt: 0)) \(entry.kind ?? "?") \(entry.from ?? "?") → \(entry.to ?? "?")  \(rto)  \(loss)  by \(entry.operatorName ?? "?")\(entry.reason.map { ": \($0)" } ?? "")")
+            for gate in entry.gates ?? [] where !gate.passed {
+                lines.append("    gate \(gate.gate.rawValue): \(gate.measured)\(gate.forcedReason.map { " — FORCED: \($0)" } ?? "")")
+            }
+            for step in entry.steps ?? [] {
+                let seconds = step.startedAt.flatMap { start in step.endedAt.map { $0.seconds(since: start) } }.map { " \(Format.fixed($0, decimals: 2))s" } ?? ""
+                lines.append("    step \(step.name): \(step.outcome?.rawValue ?? "pending")\(seconds)")
+            }
+        }
+        if !history.unreadableLines.isEmpty {
+            lines.append("unreadable lines: \(history.unreadableLines.map(String.init).joined(separator: ", "))")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,230 @@
+import Foundation
+import RegionWatchCollectors
+import RegionWatchCore
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `failover:` section of the configuration.
+public struct FailoverSettings: Equatable, Sendable {
+    public enum LockKind: Equatable, Sendable {
+        /// An OS file lock next to the audit log (one machine).
+        case file
+        /// A PostgreSQL advisory lock (operators on different machines exclude each other).
+        case postgres(PostgresDSN)
+    }
+
+    public var plan: [FailoverPlanStep]
+    public var coolDownSeconds: Double
+    public var lock: LockKind
+    /// Default `$XDG_STATE_HOME/regionwatch/audit.jsonl`.
+    public var auditLogPath: String?
+    public var isReadOnly: Bool
+
+    public init(plan: [FailoverPlanStep] = [], coolDownSeconds: Double = 600, lock: LockKind = .file, auditLogPath: String? = nil, isReadOnly: Bool = false) {
+        self.plan = plan
+        self.coolDownSeconds = coolDownSeconds
+        self.lock = lock
+        self.auditLogPath = auditLogPath
+        self.isReadOnly = isReadOnly
+    }
+
+    /// The demo's plan: every step simulated (and so safe in a drill).
+    public static let demoPlan: [FailoverPlanStep] = [
+        FailoverPlanStep(name: "fence the old primary", action: .simulated(.fence), timeoutSeconds: 30, isDrillSafe: true),
+        FailoverPlanStep(name: "promote the target", action: .simulated(.promote), timeoutSeconds: 30, isDrillSafe: true),
+        FailoverPlanStep(name: "shift traffic", action: .simulated(.shiftTraffic), timeoutSeconds: 30, isDrillSafe: true),
+        FailoverPlanStep(name: "verify the new primary", action: .waitFor(.targetIsPrimary), timeoutSeconds: 30, isDrillSafe: true),
+    ]
+
+    /// The steps an attempt of `kind` runs: only drill-safe ones in a drill; a switchover waits
+    /// for the target to catch up before its first promotion unless the plan already does.
+    public func steps(for kind: FailoverKind) -> [FailoverPlanStep] {
+        var steps = kind == .drill ? plan.filter(\.isDrillSafe) : plan
+        if kind == .switchover || kind == .failback,
+           !steps.contains(where: { $0.action == .waitFor(.targetCaughtUp) }),
+           let promote = steps.firstIndex(where: { step in
+               if case .postgresPromote = step.action { return true }
+               return step.action == .simulated(.promote)
+           }) {
+            steps.insert(FailoverPlanStep(name: "wait for the target to catch up", action: .waitFor(.targetCaughtUp), timeoutSeconds: 120, isDrillSafe: true), at: promote)
+        }
+        return steps
+    }
+}
+
+/// What the coordinator shows: the machine, plus messages for the operator.
+public struct FailoverSnapshot: Sendable, Equatable {
+    public var machine: FailoverMachine
+    /// Why the last confirmation was not accepted.
+    public var confirmationProblem: String?
+    /// A problem outside the machine (audit log not writable, no plan).
+    public var problem: String?
+}
+
+/// Drives a `FailoverMachine` for real: evaluates gates (taking the lock), writes every
+/// transition to the audit log before it takes effect, runs the steps, and reports each change.
+/// The dashboard and the headless command both use it.
+public actor FailoverCoordinator {
+    public let settings: FailoverSettings
+    public let audit: AuditLog
+    let lock: FailoverLock
+    let runner: StepRunner
+    let clock: WallClock
+    public let operatorName: String
+    let rtoObjectiveSeconds: Double
+    private var machine = FailoverMachine()
+    private var confirmationProblem: String?
+    private var problem: String?
+    private var holdsLock = false
+    private var execution: Task<Void, Never>?
+    private let observer: @Sendable (FailoverSnapshot) -> Void
+
+    public init(settings: FailoverSettings, audit: AuditLog, lock: FailoverLock, runner: StepRunner, clock: WallClock, operatorName: String, rtoObjectiveSeconds: Double, observer: @escaping @Sendable (FailoverSnapshot) -> Void = { _ in }) {
+        self.settings = settings
+        self.audit = audit
+        self.lock = lock
+        self.runner = runner
+        self.clock = clock
+        self.operatorName = operatorName
+        self.rtoObjectiveSeconds = rtoObjectiveSeconds
+        self.observer = observer
+    }
+
+    /// `user@host`.
+    public static func defaultOperatorName(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        let user = environment["USER"] ?? environment["LOGNAME"] ?? getpwuid(getuid()).flatMap { $0.pointee.pw_name.map { String(cString: $0) } } ?? "uid \(getuid())"
+        return "\(user)@\(ProcessInfo.processInfo.hostName)"
+    }
+
+    public var snapshot: FailoverSnapshot { FailoverSnapshot(machine: machine, confirmationProblem: confirmationProblem, problem: problem) }
+
+    /// Starts an attempt: takes the lock (or learns its holder) and evaluates every gate.
+    @discardableResult
+    public func begin(kind: FailoverKind, to target: String, forcedGates: [FailoverGateKind: String] = [:]) async -> FailoverSnapshot {
+        let state = runner.world.currentState()
+        let from = FailoverGates.currentPrimary(in: state) ?? "unknown"
+        let steps = settings.steps(for: kind)
+        problem = nil
+        confirmationProblem = nil
+        let request = FailoverRequest(id: Self.newID(at: clock.now()), kind: kind, from: from, to: target, operatorName: operatorName, steps: steps, forcedGates: forcedGates)
+        perform(machine.handle(.start(request, at: clock.now())))
+        var lockHolder: String?
+        if !settings.isReadOnly {
+            switch await lock.acquire(holder: "\(operatorName) (pid \(getpid()), \(kind.rawValue) to \(target))") {
+            case .acquired: holdsLock = true
+            case .heldBy(let holder): lockHolder = holder
+            case .unavailable(let reason): lockHolder = "unavailable: \(reason)"
+            }
+        }
+        let history = audit.read()
+        let lastFailover = history.lastFinished(kinds: ["switchover", "failover", "failback"]).flatMap { entry -> Timestamp? in
+            guard entry.finished?.state == "completed", let at = entry.finished?.atEpochSeconds else { return nil }
+            return Timestamp(secondsSinceEpoch: at)
+        }
+        let context = FailoverGateContext(lockHolder: lockHolder, lastFailoverAt: kind == .drill ? nil : lastFailover, coolDownSeconds: settings.coolDownSeconds, isReadOnly: settings.isReadOnly)
+        var (gates, loss) = FailoverGates.evaluate(kind: kind, target: target, in: state, context: context)
+        if steps.isEmpty {
+            problem = kind == .drill ? "no plan step is marked drill: true" : "no failover plan is configured (failover.plan)"
+            gates.append(FailoverGateResult(gate: .targetHealthy, passed: false, measured: problem ?? ""))
+        }
+        if kind == .drill {
+            // A drill changes nothing real: the data-loss gate is informative only.
+            gates = gates.map { gate in
+                var gate = gate
+                if gate.gate == .lagWithinRPO, !gate.passed { gate.forcedReason = gate.forcedReason ?? "drill: nothing is promoted for real" }
+                return gate
+            }
+        }
+        perform(machine.handle(.gatesEvaluated(gates, dataLoss: loss, at: clock.now())))
+        await releaseIfFinished()
+        return snapshot
+    }
+
+    /// The operator's typed confirmation. Runs the plan in the background when accepted.
+    @discardableResult
+    public func confirm(typedTarget: String, reason: String) async -> FailoverSnapshot {
+        let actions = machine.handle(.confirm(typedTarget: typedTarget, reason: reason, at: clock.now()))
+        confirmationProblem = nil
+        for action in actions {
+            if case .rejectConfirmation(let message) = action { confirmationProblem = message }
+        }
+        guard perform(actions) else {
+            await releaseIfFinished()
+            return snapshot
+        }
+        if case .executing = machine.state, let first = actions.compactMap({ if case .runStep(let index) = $0 { index } else { nil } }).first {
+            execution = Task { await self.execute(from: first) }
+        }
+        await releaseIfFinished()
+        return snapshot
+    }
+
+    /// Esc: cancels before confirmation; between steps during execution.
+    public func abort() async {
+        perform(machine.handle(.abort(at: clock.now())))
+        await releaseIfFinished()
+    }
+
+    /// Clears a finished attempt from the screen.
+    public func acknowledge() {
+        perform(machine.handle(.acknowledge))
+    }
+
+    /// Waits until the running plan (if any) has finished.
+    public func waitUntilFinished() async {
+        await execution?.value
+    }
+
+    private func execute(from first: Int) async {
+        var next: Int? = first
+        while let index = next {
+            next = nil
+            perform(machine.handle(.stepStarted(index: index, at: clock.now())))
+            guard let attempt = machine.attempt else { return }
+            let context = StepContext(kind: attempt.request.kind, from: attempt.request.from, to: attempt.request.to, reason: attempt.reason ?? "")
+            let (outcome, output) = await runner.run(attempt.request.steps[index], context: context)
+            let actions = machine.handle(.stepFinished(index: index, outcome: outcome, output: output, at: clock.now()))
+            guard perform(actions) else { break }
+            for action in actions { if case .runStep(let following) = action { next = following } }
+        }
+        await releaseIfFinished()
+    }
+
+    /// Writes audit records first; returns `false` when the log could not be written (the
+    /// attempt then stops: nothing happens that is not recorded).
+    @discardableResult
+    private func perform(_ actions: [FailoverAction]) -> Bool {
+        var ok = true
+        for action in actions {
+            guard case .audit(let record) = action else { continue }
+            do {
+                try audit.append(AuditEntry(record, at: clock.now(), rtoObjectiveSeconds: rtoObjectiveSeconds))
+            } catch {
+                problem = "audit log: \(error); stopping"
+                ok = false
+            }
+        }
+        if !ok, !machine.state.isFinal {
+            _ = machine.handle(.abort(at: clock.now()))
+            if case .executing = machine.state {
+                // Abort takes effect between steps; with no audit log nothing more may run.
+                execution?.cancel()
+            }
+        }
+        observer(snapshot)
+        return ok
+    }
+
+    private func releaseIfFinished() async {
+        if machine.state.isFinal || machine.state == .steady, holdsLock {
+            holdsLock = false
+            await lock.release()
+        }
+    }
+
+    static func newID(at time: Timestamp) -> String {
+        "\(time.iso8601.filter { $0.isNumber })-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import RegionWatchCollectors
+import RegionWatchCore
+import Synchronization
+
+/// The failover world of a running pipeline: the latest collected state (a copy published by
+/// whoever applies events) and the demo simulator.
+public final class LiveFailoverWorld: FailoverWorld {
+    private let latest: Mutex<DashboardState>
+    private let pipeline: CollectionPipeline
+
+    public init(pipeline: CollectionPipeline, initial: DashboardState) {
+        self.pipeline = pipeline
+        latest = Mutex(initial)
+    }
+
+    /// Publishes the state steps will see.
+    public func publish(_ state: DashboardState) {
+        latest.withLock { $0 = state }
+    }
+
+    public func currentState() -> DashboardState {
+        latest.withLock { $0 }
+    }
+
+    public func simulate(_ change: SimulatedFailoverChange, from: String, to: String) -> Bool {
+        guard let simulator = pipeline.simulator else { return false }
+        switch change {
+        case .fence: simulator.send(.fence(region: from))
+        case .promote: simulator.send(.promote(region: to))
+        case .shiftTraffic: simulator.send(.shiftTraffic(from: from, to: to))
+        case .verify: break
+        }
+        return true
+    }
+}
+
+/// Runs a pipeline headless, applying its events in the background and publishing the state to
+/// a `LiveFailoverWorld` (for the `failover` command).
+final class HeadlessCollection: @unchecked Sendable {
+    let pipeline: CollectionPipeline
+    let world: LiveFailoverWorld
+    private let subscription: EventSubscription<DashboardEvent>
+    private let stop = StopFlag()
+    private var thread: Thread?
+
+    init(configuration: RegionWatchConfiguration, clock: WallClock) {
+        pipeline = CollectionPipeline(configuration: configuration, clock: clock)
+        subscription = pipeline.bus.subscribe(capacity: 1_000_000)
+        let state = DashboardState(topology: configuration.topology, now: clock.now(), traceLimits: configuration.traceLimits)
+        world = LiveFailoverWorld(pipeline: pipeline, initial: state)
+        pipeline.start()
+        let pipeline = pipeline
+        let subscription = subscription
+        let world = world
+        let stop = stop
+        let thread = Thread {
+            var state = state
+            while !stop.isSet {
+                pipeline.apply(subscription.drain(), to: &state)
+                state.apply(.tick(clock.now()))
+                world.publish(state)
+                usleep(50_000)
+            }
+        }
+        thread.start()
+        self.thread = thread
+    }
+
+    /// Collects for `seconds` (a blocking wait: the command's job).
+    func collect(for seconds: Double) {
+        usleep(useconds_t(max(0, seconds) * 1_000_000))
+    }
+
+    func shutdown() {
+        stop.set()
+        pipeline.cancel()
+    }
+}
+
+/// A flag set once, read from another thread.
+final class StopFlag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
+}
