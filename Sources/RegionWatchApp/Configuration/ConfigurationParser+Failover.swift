@@ -55,10 +55,11 @@ extension ConfigurationParser {
         let action: FailoverStepAction
         switch kind {
         case "exec":
-            guard let commandNode = entries["command"]?.value, let parts = reader.sequence(commandNode, "\(path).command") else {
+            guard let commandNode = entries["command"]?.value else {
                 reader.error(node, "\(path).command", "missing: the program and its arguments as a list, for example [/usr/local/bin/dns-switch, --to, \"{to}\"] (never run through a shell)")
                 return nil
             }
+            guard let parts = reader.sequence(commandNode, "\(path).command") else { return nil }
             let words = parts.enumerated().compactMap { reader.string($1, "\(path).command[\($0)]", allowEmpty: true) }
             guard let program = words.first, !program.isEmpty else {
                 reader.error(commandNode, "\(path).command", "the first item must be the program")

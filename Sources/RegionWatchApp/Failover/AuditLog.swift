@@ -132,9 +132,15 @@ public final class AuditLog: Sendable {
         var line = try encoder.encode(entry)
         line.append(UInt8(ascii: "\n"))
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        let descriptor = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw AuditLogError("cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
+        // A crash can leave a torn last line: start on a fresh line so this entry stays whole.
+        let size = lseek(descriptor, 0, SEEK_END)
+        if size > 0 {
+            var last: UInt8 = 0
+            if pread(descriptor, &last, 1, size - 1) == 1, last != UInt8(ascii: "\n") { line.insert(UInt8(ascii: "\n"), at: 0) }
+        }
         let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
         guard written == line.count else { throw AuditLogError("cannot write \(path): \(String(cString: strerror(errno)))") }
         guard fsync(descriptor) == 0 else { throw AuditLogError("cannot sync \(path): \(String(cString: strerror(errno)))") }
