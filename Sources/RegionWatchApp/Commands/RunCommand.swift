@@ -19,6 +19,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds between redraws of live data (0.1–60; default 1). Keys redraw at once.", valueName: "SECONDS"))
     var refresh: Double?
 
+    @Flag(name: .long, help: "Watch only: failover, failback and drill keys refuse (also failover.readOnly in the configuration).")
+    var readOnly = false
+
     @OptionGroup var logging: LogOptions
 
     func validate() throws {
@@ -29,7 +32,8 @@ struct RunCommand: ParsableCommand {
         let startedAt = ProcessStart.monotonicSeconds
         let environment = ProcessInfo.processInfo.environment
         // Configuration and theme first: their errors matter more than where the output goes.
-        let configuration = try source.loadConfiguration(environment: environment)
+        var configuration = try source.loadConfiguration(environment: environment)
+        if readOnly { configuration.failover.isReadOnly = true }
         let catalog = ThemeCatalog(environment: environment)
         let themeName = theme ?? configuration.display.theme ?? ThemeCatalog.defaultName
         let loadedTheme: Theme

@@ -74,8 +74,13 @@ public final class DashboardSession {
         defer { terminal.shutdown() }
         logger.info("terminal started", metadata: ["size": "\(terminal.size)", "colors": "\(terminal.terminalColorCapability)", "theme": "\(options.theme.name)"])
 
+        let initialState = DashboardState(topology: options.configuration.topology, now: clock.now(), traceLimits: options.configuration.traceLimits)
+        let world = LiveFailoverWorld(pipeline: pipeline, initial: initialState)
+        let failover = FailoverDriver(configuration: options.configuration, world: world, bus: pipeline.bus, clock: clock, logger: logger)
+        failover.publishHistory()
+
         var loop = LoopState(
-            state: DashboardState(topology: options.configuration.topology, now: clock.now(), traceLimits: options.configuration.traceLimits),
+            state: initialState,
             view: ViewState(isDemo: options.configuration.isDemo, themeName: options.theme.name, availableThemes: options.themeCatalog.availableNames),
             theme: options.theme
         )
@@ -108,16 +113,22 @@ public final class DashboardSession {
                 for key in keys {
                     let displayed = loop.frozen ?? loop.state
                     let effects = loop.view.handle(key, state: displayed)
-                    if perform(effects, on: &loop, pipeline: pipeline, renderer: renderer, terminal: terminal) { return .quit }
+                    if perform(effects, on: &loop, pipeline: pipeline, failover: failover, renderer: renderer, terminal: terminal) { return .quit }
                 }
                 if !keys.isEmpty { needsRender = true }
             }
             let events = subscription.drain(limit: Self.drainBatch)
-            if !events.isEmpty { pipeline.apply(events, to: &loop.state) }
+            if !events.isEmpty {
+                pipeline.apply(events, to: &loop.state)
+                // Steps that wait for a condition look at what the screen shows.
+                if loop.state.failover.machine.state != .steady { world.publish(loop.state) }
+                needsRender = needsRender || events.contains { if case .failoverProgress = $0 { true } else { false } }
+            }
             let now = clock.now()
             if now >= nextRefresh {
                 loop.state.apply(.busStatistics(BusStatistics(droppedEvents: subscription.droppedCount, publishedEvents: pipeline.bus.publishedCount)))
                 loop.state.apply(.tick(now))
+                world.publish(loop.state)
                 nextRefresh = alignedRefresh(after: now)
                 needsRender = true
             }
@@ -149,9 +160,11 @@ public final class DashboardSession {
     }
 
     /// Carries out view effects; returns `true` to quit.
-    private func perform(_ effects: [UIEffect], on loop: inout LoopState, pipeline: CollectionPipeline, renderer: TerminalRenderer, terminal: NcursesTerminal) -> Bool {
+    private func perform(_ effects: [UIEffect], on loop: inout LoopState, pipeline: CollectionPipeline, failover: FailoverDriver, renderer: TerminalRenderer, terminal: NcursesTerminal) -> Bool {
         for effect in effects {
             switch effect {
+            case .failover(let intent):
+                failover.handle(intent)
             case .quit:
                 logger.info("exiting: operator quit")
                 return true

@@ -160,7 +160,7 @@ public struct StatusReport: Encodable, Sendable {
                 ageSeconds: link.observedAt.map { max(0, now.seconds(since: $0)) }
             )
         }
-        failover = FailoverInfo(state: state.failover.phase.rawValue, summary: state.failover.summary)
+        failover = FailoverInfo(state: state.failover.stateName, summary: state.failover.summary)
         collectors = state.collectors.map { collector in
             CollectorInfo(name: collector.name, kind: collector.kind, intervalSeconds: collector.intervalSeconds, lastSuccessAgeSeconds: collector.age(at: now), lastError: collector.lastError)
         }

@@ -23,6 +23,10 @@ public enum DashboardEvent: Sendable, Equatable {
     case spans(SpanBatch)
     /// Counters of a span receiver (requests accepted and refused, by status).
     case receiverStatistics(ReceiverStatistics)
+    /// The failover driver's current attempt changed.
+    case failoverProgress(FailoverProgress)
+    /// The audit log was (re)read; `isReadOnly` says whether failover keys refuse.
+    case failoverHistory(FailoverHistorySummary, isReadOnly: Bool)
 }
 
 /// What a span receiver has done since start.

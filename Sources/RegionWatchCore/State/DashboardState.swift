@@ -65,8 +65,13 @@ public struct DashboardState: Sendable {
     }
 
     /// Replication links whose target is `region`.
+    /// After a failover the old primary's links linger (stale); while a link from the current
+    /// primary exists, only links from it count.
     public func inboundLinks(of region: String) -> [ReplicationLinkState] {
-        inboundLinkPositions[region]?.map { replicationLinks[$0] } ?? []
+        let links = inboundLinkPositions[region]?.map { replicationLinks[$0] } ?? []
+        guard links.count > 1, let primary = regions.first(where: { $0.role == .primary })?.name,
+              links.contains(where: { $0.from == primary }) else { return links }
+        return links.filter { $0.from == primary }
     }
 
     /// Replication links that touch `region` at either end.
@@ -125,6 +130,22 @@ public struct DashboardState: Sendable {
             applySpans(batch)
         case .receiverStatistics(let statistics):
             receivers[statistics.receiver] = statistics
+            return
+        case .failoverProgress(let progress):
+            let previous = failover.progress.machine.state
+            failover.progress = progress
+            if previous != progress.machine.state, let attempt = progress.machine.attempt, progress.machine.state != .steady {
+                let severity: NoticeSeverity = switch progress.machine.state {
+                case .failed, .refused: .critical
+                case .aborted, .executing: .warning
+                default: .info
+                }
+                recentNotices.append(Notice(at: now, severity: severity, region: attempt.request.to, message: "\(attempt.request.kind.rawValue) \(attempt.request.from) → \(attempt.request.to): \(progress.machine.state.name)"))
+            }
+            return
+        case .failoverHistory(let history, let isReadOnly):
+            failover.history = history
+            failover.isReadOnly = isReadOnly
             return
         case .regionSample(let sample):
             applyRegionSample(sample)

@@ -1,19 +1,93 @@
-/// Phase of the failover process as the dashboard shows it.
-public enum FailoverPhase: String, Sendable, Equatable, Codable {
-    /// No failover in progress.
-    case steady
+/// A finished attempt as the dashboard lists it (from the audit log).
+public struct FailoverRecordSummary: Sendable, Equatable {
+    public var id: String
+    public var at: Timestamp
+    public var kind: String
+    public var from: String
+    public var to: String
+    /// completed, failed, aborted or refused.
+    public var state: String
+    public var measuredRTOSeconds: Double?
+    public var dataLossSeconds: Double?
+    public var operatorName: String
+    public var reason: String?
+    /// `gate: measured` for every gate that failed (forced or not).
+    public var failedGates: [String]
+    /// `name: outcome (seconds)` per step.
+    public var steps: [String]
+
+    public init(id: String, at: Timestamp, kind: String, from: String, to: String, state: String, measuredRTOSeconds: Double?, dataLossSeconds: Double?, operatorName: String, reason: String?, failedGates: [String], steps: [String]) {
+        self.id = id
+        self.at = at
+        self.kind = kind
+        self.from = from
+        self.to = to
+        self.state = state
+        self.measuredRTOSeconds = measuredRTOSeconds
+        self.dataLossSeconds = dataLossSeconds
+        self.operatorName = operatorName
+        self.reason = reason
+        self.failedGates = failedGates
+        self.steps = steps
+    }
 }
 
-/// The failover panel's facts: what is happening now and what happened last.
+/// What the audit log says, for the dashboard: recent records, and interrupted attempts.
+public struct FailoverHistorySummary: Sendable, Equatable {
+    /// Newest last, bounded.
+    public var recent: [FailoverRecordSummary]
+    /// Attempts confirmed and never finished (a crash): shown until acknowledged.
+    public var interrupted: [FailoverRecordSummary]
+    public var auditLogPath: String
+    public var unreadableLines: Int
+
+    public init(recent: [FailoverRecordSummary] = [], interrupted: [FailoverRecordSummary] = [], auditLogPath: String = "", unreadableLines: Int = 0) {
+        self.recent = recent
+        self.interrupted = interrupted
+        self.auditLogPath = auditLogPath
+        self.unreadableLines = unreadableLines
+    }
+
+    public var lastFailover: FailoverRecordSummary? { recent.last { $0.kind != "drill" && $0.state == "completed" } }
+    public var lastDrill: FailoverRecordSummary? { recent.last { $0.kind == "drill" && $0.state != "refused" } }
+}
+
+/// The current attempt as the driver reports it.
+public struct FailoverProgress: Sendable, Equatable {
+    public var machine: FailoverMachine
+    public var confirmationProblem: String?
+    public var problem: String?
+
+    public init(machine: FailoverMachine, confirmationProblem: String? = nil, problem: String? = nil) {
+        self.machine = machine
+        self.confirmationProblem = confirmationProblem
+        self.problem = problem
+    }
+}
+
+/// The failover panel's facts: what is happening now and what happened before.
 public struct FailoverStatus: Equatable, Sendable {
-    public internal(set) var phase: FailoverPhase = .steady
+    public internal(set) var progress = FailoverProgress(machine: FailoverMachine())
+    public internal(set) var history = FailoverHistorySummary()
+    public internal(set) var isReadOnly = false
 
     public init() {}
 
+    public var machine: FailoverMachine { progress.machine }
+
+    /// The state's name for `status` (steady, preflight, executing step 2 of 5, …).
+    public var stateName: String { progress.machine.state.name }
+
     /// One-line description for the panel.
     public var summary: String {
-        switch phase {
-        case .steady: "no failover in progress"
+        guard let attempt = progress.machine.attempt else { return "no failover in progress" }
+        let request = attempt.request
+        switch progress.machine.state {
+        case .steady: return "no failover in progress"
+        case .preflight: return "\(request.kind.rawValue) to \(request.to): preflight"
+        case .awaitingConfirmation: return "\(request.kind.rawValue) to \(request.to): awaiting confirmation"
+        case .executing(let step, let count): return "\(request.kind.rawValue) \(request.from) → \(request.to): step \(step + 1)/\(count) \(attempt.steps[step].name)"
+        case .completed, .failed, .aborted, .refused: return "\(request.kind.rawValue) \(request.from) → \(request.to): \(progress.machine.state.name.uppercased())"
         }
     }
 }

@@ -40,6 +40,12 @@ public struct Timestamp: Comparable, Hashable, Sendable, Codable, CustomStringCo
         return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)).\(pad(milliseconds, 3))Z"
     }
 
+    /// `YYYY-MM-DD` in UTC.
+    public var utcDate: String {
+        let c = utcComponents
+        return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))"
+    }
+
     /// `HH:MM:SS` in UTC.
     public var utcTimeOfDay: String {
         let c = utcComponents

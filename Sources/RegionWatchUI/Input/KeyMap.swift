@@ -10,6 +10,7 @@ public enum UIAction: Equatable, Sendable {
     case cycleSort, openFilter
     case collapse, expand, toggleCollapse, toggleColoring
     case chaosTakeDown, chaosInjectLag, chaosRecover
+    case beginFailover, beginFailback, beginDrill, showAudit, acknowledgeInterrupted
 }
 
 /// Where a binding applies. `global` bindings work on every screen unless a screen binds the
@@ -22,6 +23,8 @@ public enum KeyContext: String, CaseIterable, Sendable {
     case waterfall = "Waterfall"
     case spanDetail = "Span detail"
     case latencyMatrix = "Latency matrix"
+    case audit = "Audit log"
+    case failoverDialog = "Failover dialog"
     case demo = "Demo only (chaos, simulator)"
 }
 
@@ -74,6 +77,14 @@ public enum KeyMap {
         KeyBinding([.character(" ")], "Space", .toggleCollapse, "collapse or expand the span", .waterfall),
         KeyBinding([.character("c")], "c", .toggleColoring, "colour bars by region or by service", .waterfall),
         KeyBinding([.escape], "Esc", .back, "back", .waterfall),
+        KeyBinding([.character("F")], "F", .beginFailover, "fail over (or switch over) to the selected region: gates, typed confirmation, plan", .global),
+        KeyBinding([.character("B")], "B", .beginFailback, "fail back: return the primary role to the configured primary", .global),
+        KeyBinding([.character("D")], "D", .beginDrill, "drill: rehearse a failover to the selected region (safe steps only)", .global),
+        KeyBinding([.character("a")], "a", .showAudit, "failover audit log", .global),
+        KeyBinding([.tab], "Tab", .nextPane, "switch between the name and reason fields", .failoverDialog),
+        KeyBinding([.enter], "Enter", .open, "next field / confirm; acknowledge a finished attempt", .failoverDialog),
+        KeyBinding([.escape], "Esc", .back, "cancel before confirmation; abort the remaining steps while running", .failoverDialog),
+        KeyBinding([.character("A")], "A", .acknowledgeInterrupted, "acknowledge an interrupted failover (shown in red)", .audit),
         KeyBinding([.character("X")], "X", .chaosTakeDown, "take the selected region down", .demo),
         KeyBinding([.character("I")], "I", .chaosInjectLag, "inject replication lag into the selected region", .demo),
         KeyBinding([.character("R")], "R", .chaosRecover, "recover the selected region", .demo),

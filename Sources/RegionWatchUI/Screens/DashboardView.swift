@@ -49,8 +49,13 @@ public enum DashboardView {
                 SpanDetailScreen(context: context, traceID: trace, spanID: span).render(in: body, into: &frame)
             case .latencyMatrix:
                 LatencyMatrixScreen(context: context).render(in: body, into: &frame)
+            case .audit:
+                AuditScreen(context: context).render(in: body, into: &frame)
             }
             FooterView(context: context).render(in: footer, into: &frame)
+        }
+        if state.failover.machine.state != .steady {
+            FailoverDialog(context: context).render(in: area, into: &frame)
         }
         if view.isHelpVisible {
             HelpOverlay(context: context).render(in: area, into: &frame)

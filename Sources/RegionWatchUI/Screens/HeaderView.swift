@@ -30,6 +30,12 @@ struct HeaderView {
         if context.view.isDemo {
             right.append(Segment(line: Line(" DEMO ", style: theme[.badge]), priority: 90))
         }
+        if state.failover.isReadOnly {
+            right.append(Segment(line: Line(" READ-ONLY ", style: theme[.badge]), priority: 105))
+        }
+        if !state.failover.history.interrupted.isEmpty {
+            right.append(Segment(line: Line(" INTERRUPTED FAILOVER: press a ", style: theme.style(for: .down).adding(.bold).adding(.reverse)), priority: 120))
+        }
         let dropped = state.bus.droppedEvents
         right.append(Segment(line: Line(" \(Format.rate(state.ingest.eventsPerSecond)) ev/s ", style: theme[.header]), priority: 40))
         if state.traces.spanCount > 0 {
@@ -127,6 +133,11 @@ struct FooterView {
             hints = [("↑↓", "scroll"), ("Esc", "back"), ("?", "help")]
         case .latencyMatrix:
             hints = [("Esc", "back"), ("t", "traces"), pause, ("?", "help")]
+        case .audit:
+            hints = [("↑↓", "scroll"), ("A", "acknowledge interrupted"), ("Esc", "back"), ("?", "help")]
+        }
+        if view.screen == .overview || { if case .regionDetail = view.screen { true } else { false } }() {
+            hints.insert(("F B D", "failover"), at: max(0, hints.count - 2))
         }
         if view.isDemo, view.screen == .overview || { if case .regionDetail = view.screen { true } else { false } }() {
             hints.insert(("X I R", "demo chaos"), at: hints.count - 2)

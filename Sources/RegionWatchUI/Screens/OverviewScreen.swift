@@ -138,7 +138,16 @@ struct OverviewScreen {
         let block = context.block("Failover", note: Line("RTO \(Format.duration(state.topology.objectives.rtoSeconds))", style: theme[.threshold]))
         block.render(in: area, into: &frame)
         let inner = block.inner(area).inset(horizontal: 1, vertical: 0)
-        var lines: [Line] = [context.fact("State", state.failover.summary, width: 9, valueStyle: theme[.ok])]
+        let machineState = state.failover.machine.state
+        let stateStyle: Style = switch machineState {
+        case .steady, .completed: theme[.ok]
+        case .failed, .refused: theme[.down]
+        default: theme[.warning]
+        }
+        var lines: [Line] = [context.fact("State", state.failover.summary, width: 9, valueStyle: stateStyle)]
+        for interrupted in state.failover.history.interrupted {
+            lines.append(context.fact("", "INTERRUPTED \(interrupted.kind) \(interrupted.from) → \(interrupted.to) at \(interrupted.at.utcTimeOfDay) UTC: started, never finished (a: audit)", width: 9, valueStyle: theme.style(for: .down).adding(.bold)))
+        }
         let primaries = state.regions.filter { $0.role == .primary }
         lines.append(context.fact("Primary", primaries.isEmpty ? "none" : primaries.map { "\($0.name) (\($0.configuration.provider))" }.joined(separator: ", "), width: 9, valueStyle: primaries.isEmpty ? theme[.down] : theme[.text]))
         for (index, standby) in state.regions.filter({ $0.role != .primary }).enumerated() {
@@ -153,7 +162,24 @@ struct OverviewScreen {
             }
             lines.append(line)
         }
-        lines.append(context.fact("Last", "no failover or drill recorded", width: 9, valueStyle: theme[.muted]))
+        let history = state.failover.history
+        let rto = state.topology.objectives.rtoSeconds
+        func describe(_ record: FailoverRecordSummary) -> (String, Style) {
+            let measured = record.measuredRTOSeconds.map { "RTO \(Format.fixed($0, decimals: 1))s of \(Format.duration(rto))" } ?? "RTO n/a"
+            let within = record.measuredRTOSeconds.map { $0 <= rto } ?? false
+            return ("\(record.kind) \(record.from) → \(record.to) \(record.state), \(record.at.utcDate) \(record.at.utcTimeOfDay) UTC, \(measured)", record.state == "completed" && within ? theme[.text] : theme[.warning])
+        }
+        if let last = history.lastFailover {
+            let (text, style) = describe(last)
+            lines.append(context.fact("Last", text, width: 9, valueStyle: style))
+        }
+        if let drill = history.lastDrill {
+            let (text, style) = describe(drill)
+            lines.append(context.fact("Drill", text, width: 9, valueStyle: style))
+        }
+        if history.lastFailover == nil, history.lastDrill == nil {
+            lines.append(context.fact("Last", "no failover or drill recorded", width: 9, valueStyle: theme[.muted]))
+        }
         Paragraph(context.wrap(lines, width: inner.width, indent: 9)).render(in: inner, into: &frame)
     }
 

@@ -12,6 +12,7 @@ extension ViewState {
         if traceList.filterInput != nil { return handleFilterKey(key) }
         message = nil
         if isHelpVisible { return handleHelpKey(key) }
+        if state.failover.machine.state != .steady { return handleFailoverKey(key, state: state) }
         guard let action = KeyMap.action(for: key, in: screen.keyContext, isDemo: isDemo) else {
             if KeyMap.isDemoKey(key), !isDemo {
                 message = StatusMessage("chaos keys work only in the demo (the simulator is not running)", isError: true)
@@ -66,10 +67,91 @@ extension ViewState {
                 return []
             }
             return [.quit]
+        case .beginFailover, .beginFailback, .beginDrill:
+            return beginFailover(action, state: state)
+        case .showAudit:
+            auditScroll = 0
+            push(.audit)
+        case .acknowledgeInterrupted:
+            guard let interrupted = state.failover.history.interrupted.first else {
+                message = StatusMessage("no interrupted failover to acknowledge")
+                return []
+            }
+            message = StatusMessage("acknowledged the interrupted \(interrupted.kind) \(interrupted.from) → \(interrupted.to)")
+            return [.failover(.acknowledgeInterrupted(id: interrupted.id))]
         case .chaosTakeDown, .chaosInjectLag, .chaosRecover:
             guard let region = selectedRegionName(in: state) else { return [] }
             let kind: ChaosRequest.Kind = action == .chaosTakeDown ? .takeDown : (action == .chaosInjectLag ? .injectLag : .recover)
             return [.chaos(ChaosRequest(kind: kind, region: region))]
+        }
+        return []
+    }
+
+    /// F, B, D: refused at once in read-only mode; otherwise the driver evaluates the gates.
+    private mutating func beginFailover(_ action: UIAction, state: DashboardState) -> [UIEffect] {
+        if state.failover.isReadOnly {
+            message = StatusMessage("read-only mode: failover, failback and drills are disabled", isError: true)
+            return []
+        }
+        let kind: FailoverKind
+        let target: String?
+        switch action {
+        case .beginFailback:
+            kind = .failback
+            target = state.topology.regions.first { $0.role == .primary }?.name
+        case .beginDrill:
+            kind = .drill
+            target = selectedRegionName(in: state)
+        default:
+            target = selectedRegionName(in: state)
+            kind = FailoverGates.kind(from: FailoverGates.currentPrimary(in: state), in: state)
+        }
+        guard let target else { return [] }
+        if kind != .drill, target == FailoverGates.currentPrimary(in: state) {
+            message = StatusMessage("\(target) is already the primary: select the region to promote", isError: true)
+            return []
+        }
+        failoverInput = FailoverDialogInput()
+        return [.failover(.begin(kind: kind, target: target))]
+    }
+
+    /// Keys while an attempt is shown: typing the confirmation, Esc, Enter.
+    private mutating func handleFailoverKey(_ key: Key, state: DashboardState) -> [UIEffect] {
+        let machine = state.failover.machine.state
+        if machine.isFinal {
+            switch key {
+            case .enter, .escape, .character("q"):
+                failoverInput = FailoverDialogInput()
+                return [.failover(.acknowledge)]
+            default:
+                return []
+            }
+        }
+        guard machine == .awaitingConfirmation else {
+            return key == .escape ? [.failover(.abort)] : []
+        }
+        switch key {
+        case .escape:
+            return [.failover(.abort)]
+        case .tab, .backTab:
+            failoverInput.field = failoverInput.field == .target ? .reason : .target
+        case .enter:
+            if failoverInput.field == .target {
+                failoverInput.field = .reason
+            } else {
+                return [.failover(.confirm(typedTarget: failoverInput.target, reason: failoverInput.reason))]
+            }
+        case .backspace:
+            if failoverInput.field == .target { _ = failoverInput.target.popLast() } else { _ = failoverInput.reason.popLast() }
+        case .character(let character):
+            guard !character.isNewline else { return [] }
+            if failoverInput.field == .target {
+                if failoverInput.target.count < 64 { failoverInput.target.append(character) }
+            } else if failoverInput.reason.count < 500 {
+                failoverInput.reason.append(character)
+            }
+        default:
+            break
         }
         return []
     }
@@ -116,6 +198,8 @@ extension ViewState {
             spanDetailScroll = clamp(step(spanDetailScroll), 10_000)
         case .latencyMatrix:
             break
+        case .audit:
+            auditScroll = clamp(step(auditScroll), 10_000)
         }
     }
 
@@ -157,7 +241,7 @@ extension ViewState {
             guard let node = WaterfallModel(state: state, trace: trace, waterfall: waterfall)?.selectedNode else { return }
             push(.spanDetail(trace: trace, span: node.span.spanID))
             spanDetailScroll = 0
-        case .spanDetail, .latencyMatrix:
+        case .spanDetail, .latencyMatrix, .audit:
             break
         }
     }

@@ -8,6 +8,7 @@ public enum Screen: Equatable, Sendable {
     case waterfall(trace: TraceID)
     case spanDetail(trace: TraceID, span: SpanID)
     case latencyMatrix
+    case audit
 
     /// The key context of this screen.
     public var keyContext: KeyContext {
@@ -18,6 +19,7 @@ public enum Screen: Equatable, Sendable {
         case .waterfall: .waterfall
         case .spanDetail: .spanDetail
         case .latencyMatrix: .latencyMatrix
+        case .audit: .audit
         }
     }
 }
@@ -50,6 +52,16 @@ public struct StatusMessage: Equatable, Sendable {
         self.text = text
         self.isError = isError
     }
+}
+
+/// The failover dialog's two fields.
+public struct FailoverDialogInput: Equatable, Sendable {
+    public enum Field: Equatable, Sendable { case target, reason }
+    public var field = Field.target
+    public var target = ""
+    public var reason = ""
+
+    public init() {}
 }
 
 /// Text being typed on the bottom line (the `:` command line or the `/` filter).
@@ -106,6 +118,9 @@ public struct ViewState: Equatable, Sendable {
     public internal(set) var commandLine: CommandLineInput?
     public internal(set) var commandHistory: [String] = []
     public internal(set) var message: StatusMessage?
+    /// What the operator has typed into the failover dialog.
+    public internal(set) var failoverInput = FailoverDialogInput()
+    public internal(set) var auditScroll = 0
     /// Whether the display is frozen (ingest continues).
     public internal(set) var isPaused = false
     /// Whether demo-only chaos keys are active (the simulator is running).

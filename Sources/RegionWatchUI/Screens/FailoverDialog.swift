@@ -1,0 +1,214 @@
+import RegionWatchCore
+import RegionWatchTerminal
+
+/// The failover dialog, over whatever screen is shown: candidates, gates, plan and the typed
+/// confirmation; then step-by-step progress against the RTO clock; then the outcome.
+struct FailoverDialog {
+    let context: ScreenContext
+
+    func lines(width: Int) -> [Line] {
+        let theme = context.theme
+        let state = context.state
+        let failover = state.failover
+        guard let attempt = failover.machine.attempt else { return [] }
+        let request = attempt.request
+        let machineState = failover.machine.state
+        let now = state.now
+        let rto = state.topology.objectives.rtoSeconds
+        var lines: [Line] = []
+
+        var title = Line(request.kind.rawValue.uppercased(), style: theme[.title])
+        title.append("  \(request.from) → \(request.to)", style: theme[.text].adding(.bold))
+        title.append("  by \(request.operatorName)", style: theme[.muted])
+        lines.append(title)
+        let kindNote: String = switch request.kind {
+        case .switchover: "planned: the primary is healthy; the target catches up before it is promoted"
+        case .failover: "emergency: the primary is down or unreachable; promote now and accept the data loss shown"
+        case .failback: "return the primary role to the configured primary"
+        case .drill: "rehearsal: only steps marked safe run; the result is recorded as a drill"
+        }
+        lines.append(Line(kindNote, style: theme[.muted]))
+        lines.append(Line())
+
+        if machineState == .preflight || machineState == .awaitingConfirmation || machineState == .refused {
+            lines += candidateLines()
+            lines.append(Line())
+        }
+
+        lines.append(Line("Gates", style: theme[.tableHeader]))
+        if attempt.gates.isEmpty { lines.append(Line("  evaluating…", style: theme[.muted])) }
+        for gate in attempt.gates {
+            let (mark, style): (String, Style) = gate.passed ? ("✓ pass  ", theme[.ok]) : (gate.forcedReason != nil ? ("! FORCED", theme[.warning]) : ("✗ FAIL  ", theme[.down].adding(.bold)))
+            var line = Line("  " + mark + " ", style: style)
+            line.append(TextFit.fit(gate.gate.rawValue, to: 15), style: theme[.text])
+            line.append(gate.measured, style: gate.passed ? theme[.muted] : style)
+            if let reason = gate.forcedReason { line.append(" (forced: \(reason))", style: theme[.warning]) }
+            lines.append(line)
+        }
+        if let loss = attempt.dataLoss.seconds {
+            lines.append(Line("  estimated data loss: \(attempt.dataLoss.isLowerBound ? "at least " : "")\(Format.fixed(loss, decimals: 1))s\(attempt.dataLoss.bytes.map { " (\(Format.bytes($0)))" } ?? "")", style: loss > context.rpo ? theme[.down] : theme[.muted]))
+        }
+        lines.append(Line())
+
+        lines.append(Line("Plan", style: theme[.tableHeader]))
+        let executing: Int? = if case .executing(let step, _) = machineState { step } else { nil }
+        for (index, step) in attempt.steps.enumerated() {
+            let glyph: String
+            let style: Style
+            switch step.outcome {
+            case .succeeded?: (glyph, style) = ("✓", theme[.ok])
+            case .failed?, .timedOut?: (glyph, style) = ("✗", theme[.down].adding(.bold))
+            case .skipped?: (glyph, style) = ("–", theme[.muted])
+            case nil: (glyph, style) = index == executing ? ("▶", theme[.warning].adding(.bold)) : ("·", theme[.muted])
+            }
+            var line = Line("  \(glyph) \(index + 1). ", style: style)
+            line.append(step.name, style: index == executing ? theme[.text].adding(.bold) : theme[.text])
+            line.append("  [\(step.kind)", style: theme[.muted])
+            if index < request.steps.count { line.append(", timeout \(Format.duration(request.steps[index].timeoutSeconds))", style: theme[.muted]) }
+            line.append("]", style: theme[.muted])
+            if let seconds = step.seconds(at: now) {
+                line.append("  \(Format.fixed(seconds, decimals: 1))s", style: style)
+            }
+            if let outcome = step.outcome, outcome != .succeeded { line.append("  \(outcome.rawValue)", style: style) }
+            lines.append(line)
+            if let outcome = step.outcome, outcome == .failed || outcome == .timedOut {
+                for output in step.output.split(separator: "\n").suffix(3) {
+                    lines.append(Line("       " + output, style: theme[.error]))
+                }
+            }
+        }
+        lines.append(Line())
+
+        if let elapsed = attempt.measuredRTO(at: now) {
+            var clock = Line("RTO clock  ", style: theme[.tableHeader])
+            clock.append("\(Format.fixed(elapsed, decimals: 1))s", style: elapsed > rto ? theme[.down].adding(.bold) : theme[.text].adding(.bold))
+            clock.append(" of \(Format.duration(rto))", style: theme[.muted])
+            lines.append(clock)
+        }
+
+        switch machineState {
+        case .awaitingConfirmation:
+            let input = context.view.failoverInput
+            lines.append(Line("Type the target region's name and a reason to proceed.", style: theme[.text]))
+            var name = Line("  target  ", style: input.field == .target ? theme[.key] : theme[.muted])
+            name.append(input.target + (input.field == .target ? "█" : ""), style: theme[.commandLine])
+            if input.target != request.to { name.append("   (type: \(request.to))", style: theme[.muted]) }
+            lines.append(name)
+            var reason = Line("  reason  ", style: input.field == .reason ? theme[.key] : theme[.muted])
+            reason.append(input.reason + (input.field == .reason ? "█" : ""), style: theme[.commandLine])
+            lines.append(reason)
+            if let problem = failover.progress.confirmationProblem { lines.append(Line("  " + problem, style: theme[.error])) }
+        case .refused:
+            let refusing = attempt.gates.filter { !$0.allows }
+            for gate in refusing {
+                lines.append(Line("REFUSED by \(gate.gate.rawValue): \(gate.measured)", style: theme[.down].adding(.bold)))
+            }
+            if refusing.isEmpty, let problem = failover.progress.problem { lines.append(Line("REFUSED: \(problem)", style: theme[.down].adding(.bold))) }
+            lines.append(Line("Forcing a gate takes a reason: regionwatch failover --force GATE --reason TEXT", style: theme[.muted]))
+        case .completed, .failed, .aborted:
+            let rtoText = attempt.measuredRTO(at: attempt.endedAt ?? now).map { "\(Format.fixed($0, decimals: 1))s" } ?? "n/a"
+            let loss = attempt.dataLoss.seconds.map { "\(attempt.dataLoss.isLowerBound ? "at least " : "")\(Format.fixed($0, decimals: 1))s" } ?? "unknown"
+            let style = machineState == .completed ? theme[.ok].adding(.bold) : theme[.down].adding(.bold)
+            lines.append(Line("\(machineState.name.uppercased()) · measured RTO \(rtoText) of \(Format.duration(rto)) · estimated data loss \(loss)", style: style))
+        default:
+            if failover.machine.attempt?.abortRequested == true {
+                lines.append(Line("abort requested: the remaining steps will not run", style: theme[.warning]))
+            }
+        }
+        if let problem = failover.progress.problem, machineState != .refused { lines.append(Line(problem, style: theme[.error])) }
+        return lines
+    }
+
+    /// Every possible target with health, lag, bytes behind and the gate that blocks it.
+    private func candidateLines() -> [Line] {
+        let theme = context.theme
+        let state = context.state
+        guard let attempt = state.failover.machine.attempt else { return [] }
+        var lines = [Line("Candidates", style: theme[.tableHeader])]
+        let gateContext = FailoverGateContext(isReadOnly: state.failover.isReadOnly)
+        for region in state.regions where region.role != .primary || attempt.request.kind == .drill {
+            let (gates, loss) = FailoverGates.evaluate(kind: attempt.request.kind, target: region.name, in: state, context: gateContext)
+            let blocking = gates.first { !$0.passed }
+            var line = Line(region.name == attempt.request.to ? "  ▸ " : "    ", style: theme[.key])
+            line.append(TextFit.fit(region.name, to: 16), style: theme[.text])
+            line.append("\(RegionText.glyph(region.health)) \(TextFit.fit(region.health.label, to: 9))", style: theme.style(for: region.health))
+            line.append(" lag \(TextFit.fit(loss.seconds.map { "\(loss.isLowerBound ? "≥" : "")\(Format.fixed($0, decimals: 1))s" } ?? "—", to: 8))", style: theme.lagStyle(state.replicationLag(of: region.name), rpo: context.rpo))
+            line.append(" \(TextFit.fit(loss.bytes.map(Format.bytes) ?? "—", to: 8)) behind ", style: theme[.muted])
+            line.append(blocking.map { "blocked by \($0.gate.rawValue)" } ?? "ready", style: blocking == nil ? theme[.ok] : theme[.warning])
+            lines.append(line)
+        }
+        return lines
+    }
+
+    func render(in area: Rect, into frame: inout Frame) {
+        let width = min(area.width - 2, 100)
+        guard width >= 30 else { return }
+        let content = context.wrap(lines(width: width - 4), width: width - 4, indent: 4)
+        let height = min(area.height - 2, content.count + 2)
+        guard height >= 3 else { return }
+        let box = area.centered(width: width, height: height)
+        let machineState = context.state.failover.machine.state
+        let note: String = switch machineState {
+        case .awaitingConfirmation: "Tab field · Enter confirm · Esc cancel"
+        case .executing: "Esc aborts the remaining steps"
+        case .preflight: "evaluating gates · Esc cancel"
+        default: "Enter or Esc closes"
+        }
+        let block = Block(
+            title: Line("Failover", style: context.theme[.title]),
+            note: Line(note, style: context.theme[.muted]),
+            borders: .double, borderStyle: context.theme[.focusBorder], fillStyle: context.theme[.text]
+        )
+        frame.fill(box, style: .plain)
+        block.render(in: box, into: &frame)
+        let inner = block.inner(box).inset(horizontal: 1, vertical: 0)
+        // Keep the end (confirmation, progress, outcome) in view when the dialog is too tall.
+        let scroll = max(0, content.count - inner.height)
+        Paragraph(content, scroll: scroll).render(in: inner, into: &frame)
+    }
+}
+
+/// The audit screen (`a`): interrupted attempts first, then every record, newest first.
+struct AuditScreen {
+    let context: ScreenContext
+
+    func lines() -> [Line] {
+        let theme = context.theme
+        let history = context.state.failover.history
+        var lines: [Line] = [Line("audit log \(history.auditLogPath.isEmpty ? "(not read yet)" : history.auditLogPath)", style: theme[.muted])]
+        for record in history.interrupted {
+            lines.append(Line("INTERRUPTED \(record.kind) \(record.from) → \(record.to), confirmed \(record.at.utcDate) \(record.at.utcTimeOfDay) UTC by \(record.operatorName): started, never finished. A acknowledges.", style: theme.style(for: .down).adding(.bold)))
+            for step in record.steps { lines.append(Line("    " + step, style: theme[.error])) }
+        }
+        if history.unreadableLines > 0 {
+            lines.append(Line("\(history.unreadableLines) unreadable line(s) in the audit log", style: theme[.warning]))
+        }
+        if history.recent.isEmpty { lines.append(Line("no failover, drill or refusal recorded", style: theme[.muted])) }
+        for record in history.recent.reversed() {
+            let style: Style = switch record.state {
+            case "completed": theme[.ok]
+            case "refused", "failed": theme[.down]
+            default: theme[.warning]
+            }
+            var line = Line("\(record.at.utcDate) \(record.at.utcTimeOfDay)  ", style: theme[.muted])
+            line.append(TextFit.fit(record.state.uppercased(), to: 10), style: style.adding(.bold))
+            line.append("\(record.kind) \(record.from) → \(record.to)", style: theme[.text].adding(.bold))
+            line.append("  RTO \(record.measuredRTOSeconds.map { Format.fixed($0, decimals: 1) + "s" } ?? "n/a")", style: theme[.text])
+            line.append("  loss \(record.dataLossSeconds.map { Format.fixed($0, decimals: 1) + "s" } ?? "unknown")", style: theme[.text])
+            line.append("  by \(record.operatorName)\(record.reason.map { ": \($0)" } ?? "")", style: theme[.muted])
+            lines.append(line)
+            for gate in record.failedGates { lines.append(Line("    gate " + gate, style: theme[.warning])) }
+            for step in record.steps { lines.append(Line("    " + step, style: theme[.muted])) }
+        }
+        return lines
+    }
+
+    func render(in area: Rect, into frame: inout Frame) {
+        let block = context.block("Audit log", note: Line("A acknowledges an interrupted failover", style: context.theme[.muted]), focused: true)
+        block.render(in: area, into: &frame)
+        let inner = block.inner(area).inset(horizontal: 1, vertical: 0)
+        let content = context.wrap(lines(), width: inner.width, indent: 4)
+        let scroll = min(context.view.auditScroll, max(0, content.count - inner.height))
+        Paragraph(content, scroll: scroll).render(in: inner, into: &frame)
+    }
+}
