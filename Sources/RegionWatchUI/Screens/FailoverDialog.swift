@@ -36,7 +36,7 @@ struct FailoverDialog {
         }
 
         lines.append(Line("Gates", style: theme[.tableHeader]))
-        if attempt.gates.isEmpty { lines.append(Line("  evaluating…", style: theme[.muted])) }
+        if attempt.gates.isEmpty { lines.append(Line(machineState == .preflight ? "  evaluating…" : "  none recorded", style: theme[.muted])) }
         for gate in attempt.gates {
             let (mark, style): (String, Style) = gate.passed ? ("✓ pass  ", theme[.ok]) : (gate.forcedReason != nil ? ("! FORCED", theme[.warning]) : ("✗ FAIL  ", theme[.down].adding(.bold)))
             var line = Line("  " + mark + " ", style: style)
