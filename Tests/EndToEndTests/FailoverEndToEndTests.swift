@@ -1,0 +1,170 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension EndToEnd {
+    /// Failover from the keyboard and headless, on the demo and with exec steps.
+    @Suite("Failover end to end", .serialized)
+    struct FailoverEndToEndTests {
+        let binary = Binary.path
+
+        /// A demo configuration whose plan is `steps` (YAML list items).
+        func configuration(in directory: String, steps: String, extra: String = "") throws -> String {
+            let path = directory + "/failover.yaml"
+            try """
+                topology: checkout
+                pattern: active-passive
+                objectives: { rpo: 30s, rto: 5m }
+                regions:
+                  - { name: us-east-1, provider: aws, role: primary, traffic: 70 }
+                  - { name: eu-west-1, provider: aws, role: standby, traffic: 30 }
+                  - { name: ap-southeast-1, provider: gcp, role: standby, traffic: 0 }
+                collectors:
+                  - kind: simulator
+                    interval: 1s
+                    scriptedIncident: false
+                failover:
+                  auditLog: \(directory)/audit.jsonl
+                \(extra)
+                  plan:
+                \(steps)
+                """.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+
+        @Test func demoFailoverFromTheKeyboardSwapsRolesAndIsAudited() throws {
+            let session = try TmuxSession("'\(binary)' --otlp-listen off --seed 7", width: 140, height: 45)
+            defer { session.close() }
+            // Wait until every region has data and replication is measured: gates judge what is known.
+            #expect(session.waitFor("● 3 ok", "us-east-1 → eu-west-1"), "\(session.screen())")
+            try session.send("j")
+            try session.send("F")
+            #expect(session.waitFor("SWITCHOVER  us-east-1 → eu-west-1", "Type the target region's name"), "\(session.screen())")
+            #expect(session.screen().contains("lag-within-rpo"))
+            try session.type("eu-west-1")
+            try session.send("Enter")
+            try session.type("planned maintenance")
+            try session.send("Enter")
+            #expect(session.waitFor("RTO clock"), "\(session.screen())")
+            #expect(session.waitFor("COMPLETED · measured RTO", within: 60), "\(session.screen())")
+            try session.send("Enter")
+            #expect(session.waitFor("primary eu-west-1"), "\(session.screen())")
+            let screen = session.screen()
+            let euRow = screen.split(separator: "\n").first { $0.contains("eu-west-1") && $0.contains("┃") }
+            #expect(euRow?.contains("primary") == true, "\(screen)")
+            #expect(euRow?.contains("100%") == true, "traffic shifted: \(screen)")
+            let usRow = screen.split(separator: "\n").first { $0.contains("us-east-1") && $0.contains("┃") }
+            #expect(usRow?.contains("standby") == true)
+            try session.send("a")
+            #expect(session.waitFor("Audit log", "COMPLETED", "switchover us-east-1 → eu-west-1", "planned maintenance"), "\(session.screen())")
+            let audit = try String(contentsOfFile: session.scratch + "/regionwatch/audit.jsonl", encoding: .utf8)
+            let types = audit.split(separator: "\n").compactMap { line -> String? in
+                (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["type"] as? String
+            }
+            #expect(types.first == "confirmed")
+            #expect(types.last == "finished")
+            #expect(types.filter { $0 == "step-finished" }.count == 5)
+        }
+
+        @Test func aTargetLaggingPastTheRPOIsRefusedNamingTheGate() throws {
+            let session = try TmuxSession("'\(binary)' --otlp-listen off --seed 7", width: 140, height: 45)
+            defer { session.close() }
+            #expect(session.waitFor("● 3 ok", "us-east-1 → ap-southeast-1"), "\(session.screen())")
+            try session.send("j", "j")
+            try session.send("I")
+            // The injected lag climbs past the 30 s RPO within about ten seconds.
+            #expect(session.waitFor("exceeds RPO", within: 30), "\(session.screen())")
+            try session.send("F")
+            #expect(session.waitFor("REFUSED by lag-within-rpo: estimated data loss"), "\(session.screen())")
+            try session.send("Escape")
+            #expect(eventually(within: 10) { !session.screen().contains("REFUSED by") }, "Esc closes the refusal")
+            let audit = try String(contentsOfFile: session.scratch + "/regionwatch/audit.jsonl", encoding: .utf8)
+            #expect(audit.contains(#""state":"refused""#) && audit.contains("lag-within-rpo"), "refusals are audited too")
+        }
+
+        @Test func headlessExitStatusesDryRunAndConfirmation() throws {
+            let scratch = Binary.scratchDirectory("headless")
+            let script = scratch + "/fail.sh"
+            try "#!/bin/sh\necho \"dns api refused: $REGIONWATCH_TO\" >&2\nexit 4\n".write(toFile: script, atomically: true, encoding: .utf8)
+            chmod(script, 0o755)
+            let failing = try configuration(in: scratch, steps: """
+                    - { name: fence, kind: simulated, change: fence }
+                    - { name: switch dns, kind: exec, command: [\(script), "{to}"], timeout: 10s }
+                """)
+            let environment = ["PATH": "/usr/bin:/bin", "XDG_STATE_HOME": scratch]
+            let dryRun = try runProcess([binary, "failover", "--config", failing, "--to", "eu-west-1", "--dry-run", "--wait", "2"], environment: environment, timeout: 60)
+            #expect(dryRun.status == 0, "\(dryRun.standardError)")
+            #expect(dryRun.standardError.contains("PLAN"))
+            let afterDryRun = (try? String(contentsOfFile: scratch + "/audit.jsonl", encoding: .utf8)) ?? ""
+            #expect(!afterDryRun.contains("confirmed"), "a dry run executes nothing")
+
+            let notTerminal = try runProcess([binary, "failover", "--config", failing, "--to", "eu-west-1", "--reason", "x", "--wait", "2"], environment: environment, timeout: 60)
+            #expect(notTerminal.status == 2)
+            #expect(notTerminal.standardError.contains("not confirmed: standard input is not a terminal"))
+
+            let failed = try runProcess([binary, "failover", "--config", failing, "--to", "eu-west-1", "--reason", "dns cutover", "--yes", "--wait", "2", "--json"], environment: environment, timeout: 120)
+            #expect(failed.status == 1, "\(failed.standardError)")
+            #expect(failed.standardError.contains("dns api refused: eu-west-1"))
+            let record = try JSONSerialization.jsonObject(with: Data(failed.standardOutput.utf8)) as? [String: Any]
+            #expect(record?["state"] as? String == "failed")
+            let steps = record?["steps"] as? [[String: Any]]
+            #expect(steps?.map { $0["outcome"] as? String } == ["succeeded", "failed"])
+            #expect((steps?.last?["output"] as? String)?.contains("[exit status 4]") == true)
+
+            let unknown = try runProcess([binary, "failover", "--config", failing, "--to", "mars-1", "--reason", "x", "--yes", "--wait", "1"], environment: environment, timeout: 60)
+            #expect(unknown.status == 2)
+            #expect(unknown.standardError.contains("target-healthy: mars-1 is not a configured region"))
+            let audit = try runProcess([binary, "audit", "--config", failing], environment: environment, timeout: 30)
+            #expect(audit.standardOutput.contains("FAILED"), "\(audit.standardOutput)")
+            #expect(audit.standardOutput.contains("REFUSED"))
+        }
+
+        @Test func aSecondRegionwatchIsRefusedByTheLockAndACrashIsShownAtTheNextStart() throws {
+            let scratch = Binary.scratchDirectory("lock")
+            let slow = try configuration(in: scratch, steps: """
+                    - { name: slow step, kind: exec, command: [/bin/sleep, "30"], timeout: 60s }
+                """)
+            let environment = ["PATH": "/usr/bin:/bin", "XDG_STATE_HOME": scratch]
+            let output = open(scratch + "/first.log", O_CREAT | O_WRONLY | O_TRUNC, 0o600)
+            let input = open("/dev/null", O_RDONLY)
+            let first = try ChildProcess([binary, "failover", "--config", slow, "--to", "eu-west-1", "--reason", "first", "--yes", "--wait", "2"], environment: environment, input: input, output: output, error: output)
+            close(output)
+            close(input)
+            defer {
+                kill(first.pid, SIGKILL)
+                first.wait(within: 10)
+            }
+            #expect(eventually(within: 60) {
+                ((try? String(contentsOfFile: scratch + "/audit.jsonl", encoding: .utf8)) ?? "").contains("step-started")
+            })
+            let second = try runProcess([binary, "failover", "--config", slow, "--to", "ap-southeast-1", "--reason", "second", "--yes", "--wait", "1"], environment: environment, timeout: 60)
+            #expect(second.status == 2)
+            #expect(second.standardError.contains("lock: another failover holds the lock:"), "\(second.standardError)")
+            #expect(second.standardError.contains("(pid \(first.pid), failover to eu-west-1)") || second.standardError.contains("(pid \(first.pid), switchover to eu-west-1)"), "names the holder: \(second.standardError)")
+
+            // The first dies mid-step: the next start shows the interrupted failover.
+            kill(first.pid, SIGKILL)
+            first.wait(within: 10)
+            let audit = try runProcess([binary, "audit", "--config", slow], environment: environment, timeout: 30)
+            #expect(audit.standardOutput.contains("INTERRUPTED"), "\(audit.standardOutput)")
+            let session = try TmuxSession("'\(binary)' --config '\(slow)'", width: 140, height: 45, environment: ["XDG_STATE_HOME": scratch])
+            defer { session.close() }
+            #expect(session.waitFor("INTERRUPTED FAILOVER: press a"), "\(session.screen())")
+            try session.send("a")
+            #expect(session.waitFor("started, never finished"), "\(session.screen())")
+            try session.send("A")
+            #expect(session.waitFor("acknowledged the interrupted"), "\(session.screen())")
+            #expect(eventually(within: 10) { !session.screen().contains("INTERRUPTED FAILOVER: press a") })
+        }
+
+        @Test func readOnlyRefusesFromTheKeyboard() throws {
+            let session = try TmuxSession("'\(binary)' --otlp-listen off --read-only", width: 140, height: 45)
+            defer { session.close() }
+            #expect(session.waitFor("READ-ONLY", "eu-west-1"))
+            try session.send("j", "F")
+            #expect(session.waitFor("read-only mode: failover, failback and drills are disabled"), "\(session.screen())")
+        }
+    }
+}
