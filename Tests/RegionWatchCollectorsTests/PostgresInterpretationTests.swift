@@ -126,3 +126,9 @@ extension PostgresInterpretationTests {
         #expect(PostgresReplicationInterpreter.describe(.standby(standby)) == "PostgreSQL standby, timeline 2, receiver streaming from 127.0.0.1, replay PAUSED, received 0/3000148, replayed 0/3000060")
     }
 }
+
+extension PostgresInterpretationTests {
+    @Test func aFencedPrimarySaysSo() {
+        #expect(PostgresReplicationInterpreter.describe(.primary(PrimaryReading(timeline: 1, currentLSN: 1, standbys: [], isFenced: true))) == "PostgreSQL primary FENCED (default_transaction_read_only), timeline 1, 0 standbys connected")
+    }
+}

@@ -40,9 +40,10 @@ public struct FailoverSettings: Equatable, Sendable {
 
     /// The steps an attempt of `kind` runs: only drill-safe ones in a drill; a switchover waits
     /// for the target to catch up before its first promotion unless the plan already does.
-    public func steps(for kind: FailoverKind) -> [FailoverPlanStep] {
+    /// A forced data-loss gate means the operator accepts the loss: no waiting to catch up.
+    public func steps(for kind: FailoverKind, acceptingDataLoss: Bool = false) -> [FailoverPlanStep] {
         var steps = kind == .drill ? plan.filter(\.isDrillSafe) : plan
-        if kind == .switchover || kind == .failback,
+        if kind == .switchover || kind == .failback, !acceptingDataLoss,
            !steps.contains(where: { $0.action == .waitFor(.targetCaughtUp) }),
            let promote = steps.firstIndex(where: { step in
                if case .postgresPromote = step.action { return true }
@@ -105,7 +106,7 @@ public actor FailoverCoordinator {
     public func begin(kind: FailoverKind, to target: String, forcedGates: [FailoverGateKind: String] = [:]) async -> FailoverSnapshot {
         let state = runner.world.currentState()
         let from = FailoverGates.currentPrimary(in: state) ?? "unknown"
-        let steps = settings.steps(for: kind)
+        let steps = settings.steps(for: kind, acceptingDataLoss: forcedGates[.lagWithinRPO] != nil)
         problem = nil
         confirmationProblem = nil
         let request = FailoverRequest(id: Self.newID(at: clock.now()), kind: kind, from: from, to: target, operatorName: operatorName, steps: steps, forcedGates: forcedGates)

@@ -223,7 +223,7 @@ enum PostgresSteps {
             var inRecovery = true
             for try await value in try await connection.query("SELECT pg_is_in_recovery()", logger: logger).decode(Bool.self) { inRecovery = value }
             if inRecovery {
-                let waitSeconds = max(1, Int(timeout))
+                let waitSeconds = Int32(max(1, min(3600, Int(timeout))))
                 var promoted = false
                 for try await value in try await connection.query("SELECT pg_promote(true, \(waitSeconds))", logger: logger).decode(Bool.self) { promoted = value }
                 log.append("pg_promote(wait => true): \(promoted)")

@@ -122,8 +122,9 @@ public final class PostgresSource: PollingSource {
             return .standby(reading)
         }
         var primary = PrimaryReading(timeline: timeline, currentLSN: 0, standbys: [])
-        for try await lsn in try await connection.query("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::float8", logger: logger).decode(Double.self) {
+        for try await (lsn, readOnly) in try await connection.query("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::float8, current_setting('default_transaction_read_only')", logger: logger).decode((Double, String).self) {
             primary.currentLSN = lsn
+            primary.isFenced = readOnly == "on"
         }
         let standbys: PostgresQuery = """
             SELECT application_name, host(client_addr), state,

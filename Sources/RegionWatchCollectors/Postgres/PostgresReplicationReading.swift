@@ -12,11 +12,14 @@ public struct PrimaryReading: Equatable, Sendable {
     /// `pg_current_wal_lsn()` in bytes.
     public var currentLSN: Double
     public var standbys: [StandbyRow]
+    /// `default_transaction_read_only` is on: the primary has been fenced.
+    public var isFenced: Bool
 
-    public init(timeline: Int?, currentLSN: Double, standbys: [StandbyRow]) {
+    public init(timeline: Int?, currentLSN: Double, standbys: [StandbyRow], isFenced: Bool = false) {
         self.timeline = timeline
         self.currentLSN = currentLSN
         self.standbys = standbys
+        self.isFenced = isFenced
     }
 }
 
@@ -182,7 +185,8 @@ public enum PostgresReplicationInterpreter {
         switch reading {
         case .primary(let primary):
             let timeline = primary.timeline.map { ", timeline \($0)" } ?? ""
-            return "PostgreSQL primary\(timeline), \(primary.standbys.count) standby\(primary.standbys.count == 1 ? "" : "s") connected"
+            let fenced = primary.isFenced ? " FENCED (default_transaction_read_only)" : ""
+            return "PostgreSQL primary\(fenced)\(timeline), \(primary.standbys.count) standby\(primary.standbys.count == 1 ? "" : "s") connected"
         case .standby(let standby):
             let timeline = standby.timeline.map { ", timeline \($0)" } ?? ""
             let receiver = standby.receiverStatus.map { "receiver \($0)\(standby.senderHost.map { " from \($0)" } ?? "")" } ?? "no WAL receiver"
