@@ -273,3 +273,32 @@ struct FailoverRuntimeTests {
         }
     }
 }
+
+extension FailoverRuntimeTests {
+    @Test func drillsRunOnlySafeStepsAndFailbackNeedsTheOriginalPrimaryRejoined() async throws {
+        let directory = scratch("drill")
+        let world = FixedWorld(demoState())
+        let plan = [
+            FailoverPlanStep(name: "promote for real", action: .exec(program: "/bin/false", arguments: []), timeoutSeconds: 5),
+            FailoverPlanStep(name: "safe check", action: .waitFor(.targetHealthy), timeoutSeconds: 5, isDrillSafe: true),
+        ]
+        let drill = coordinator(world: world, directory: directory, plan: plan)
+        let begun = await drill.begin(kind: .drill, to: "eu-west-1")
+        #expect(begun.machine.attempt?.request.steps.map(\.name) == ["safe check"])
+        _ = await drill.confirm(typedTarget: "eu-west-1", reason: "quarterly drill")
+        await drill.waitUntilFinished()
+        #expect(await drill.snapshot.machine.state == .completed)
+        let recorded = AuditLog(path: directory + "/audit.jsonl").read().attempts.last?.finished
+        #expect(recorded?.kind == "drill")
+        #expect(recorded?.measuredRtoSeconds != nil)
+
+        // Failback: the original primary (us-east-1) is still the primary, so nothing has
+        // rejoined to fail back to; and a failback to any other region is refused.
+        let failback = coordinator(world: world, directory: scratch("failback"), plan: plan)
+        let refused = await failback.begin(kind: .failback, to: "eu-west-1")
+        #expect(refused.machine.state == .refused)
+        #expect(refused.machine.attempt?.gates.first { $0.gate == .rejoined }?.measured == "failback returns the role to us-east-1, not eu-west-1")
+        let notRejoined = await failback.begin(kind: .failback, to: "us-east-1")
+        #expect(notRejoined.machine.attempt?.gates.first { $0.gate == .rejoined }?.passed == false)
+    }
+}

@@ -27,7 +27,9 @@ struct StatusCommand: ParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let configuration = try source.loadConfiguration(environment: environment)
         let logger = logging.logger(environment: environment)
-        let state = StatusCollection.collect(configuration: configuration, seconds: wait ?? configuration.longestIntervalSeconds, clock: SystemWallClock())
+        var state = StatusCollection.collect(configuration: configuration, seconds: wait ?? configuration.longestIntervalSeconds, clock: SystemWallClock())
+        let audit = AuditLog(path: configuration.failover.auditLogPath ?? AuditLog.defaultPath(environment: environment))
+        state.apply(.failoverHistory(FailoverHistoryReader.summary(audit.read(), path: audit.path), isReadOnly: configuration.failover.isReadOnly))
         logger.info("status collected", metadata: ["regions": "\(state.regions.count)", "events": "\(state.bus.publishedEvents)"])
         if json {
             Console.output(try StatusReport(state: state).json() + "\n")

@@ -66,6 +66,33 @@ public struct StatusReport: Encodable, Sendable {
     public struct FailoverInfo: Encodable, Sendable {
         var state: String
         var summary: String
+        var readOnly: Bool
+        @ExplicitNull var lastFailover: FailoverRecordInfo?
+        @ExplicitNull var lastDrill: FailoverRecordInfo?
+        /// Attempts confirmed and never finished (a crash), until acknowledged.
+        var interrupted: [FailoverRecordInfo]
+    }
+
+    public struct FailoverRecordInfo: Encodable, Sendable {
+        var id: String
+        var at: String
+        var kind: String
+        var from: String
+        var to: String
+        var state: String
+        @ExplicitNull var measuredRtoSeconds: Double?
+        @ExplicitNull var dataLossSeconds: Double?
+
+        init(_ record: FailoverRecordSummary) {
+            id = record.id
+            at = record.at.iso8601
+            kind = record.kind
+            from = record.from
+            to = record.to
+            state = record.state
+            measuredRtoSeconds = record.measuredRTOSeconds
+            dataLossSeconds = record.dataLossSeconds
+        }
     }
 
     public struct CollectorInfo: Encodable, Sendable {
@@ -160,7 +187,12 @@ public struct StatusReport: Encodable, Sendable {
                 ageSeconds: link.observedAt.map { max(0, now.seconds(since: $0)) }
             )
         }
-        failover = FailoverInfo(state: state.failover.stateName, summary: state.failover.summary)
+        let history = state.failover.history
+        failover = FailoverInfo(
+            state: state.failover.stateName, summary: state.failover.summary, readOnly: state.failover.isReadOnly,
+            lastFailover: history.lastFailover.map(FailoverRecordInfo.init), lastDrill: history.lastDrill.map(FailoverRecordInfo.init),
+            interrupted: history.interrupted.map(FailoverRecordInfo.init)
+        )
         collectors = state.collectors.map { collector in
             CollectorInfo(name: collector.name, kind: collector.kind, intervalSeconds: collector.intervalSeconds, lastSuccessAgeSeconds: collector.age(at: now), lastError: collector.lastError)
         }
@@ -243,7 +275,16 @@ public enum StatusTable {
             }
             output += tableText(columns: [TableColumn("LINK", width: 34), TableColumn("STATE", width: 11), TableColumn("LAG", width: 8, alignment: .right), TableColumn("BYTES", width: 8, alignment: .right)], rows: linkRows, width: width)
         }
-        output += "\nFAILOVER  \(state.failover.summary)\n"
+        output += "\nFAILOVER  \(state.failover.summary)\(state.failover.isReadOnly ? " (read-only)" : "")\n"
+        for interrupted in state.failover.history.interrupted {
+            output += "  INTERRUPTED \(interrupted.kind) \(interrupted.from) → \(interrupted.to) at \(interrupted.at.iso8601): started, never finished (regionwatch audit)\n"
+        }
+        if let last = state.failover.history.lastFailover {
+            output += "  last \(last.kind) \(last.from) → \(last.to) \(last.state) at \(last.at.iso8601), RTO \(last.measuredRTOSeconds.map { Format.fixed($0, decimals: 2) + "s" } ?? "n/a")\n"
+        }
+        if let drill = state.failover.history.lastDrill {
+            output += "  last drill \(drill.from) → \(drill.to) \(drill.state) at \(drill.at.iso8601), RTO \(drill.measuredRTOSeconds.map { Format.fixed($0, decimals: 2) + "s" } ?? "n/a")\n"
+        }
         return output
     }
 
