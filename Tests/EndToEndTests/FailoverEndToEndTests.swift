@@ -159,6 +159,36 @@ extension EndToEnd {
             #expect(eventually(within: 10) { !session.screen().contains("INTERRUPTED FAILOVER: press a") })
         }
 
+        @Test func httpStepAndTypedConfirmationOnATerminal() throws {
+            let scratch = Binary.scratchDirectory("http")
+            let served = scratch + "/www"
+            try FileManager.default.createDirectory(atPath: served, withIntermediateDirectories: true)
+            try "switched\n".write(toFile: served + "/eu-west-1", atomically: true, encoding: .utf8)
+            let port = LoopbackPort.free()
+            let server = try BackgroundService("http-server", ["/usr/bin/python3", "-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory", served], directory: scratch)
+            defer { server.kill() }
+            #expect(server.waitUntilReady("http://127.0.0.1:\(port)/eu-west-1"), "\(server.output)")
+            let configuration = try configuration(in: scratch, steps: """
+                    - { name: notify, kind: http, method: GET, url: "http://127.0.0.1:\(port)/{to}", expectStatus: 200, timeout: 5s }
+                    - { name: missing page, kind: http, method: GET, url: "http://127.0.0.1:\(port)/{from}", expectStatus: 200, timeout: 5s, onFailure: continue }
+                """)
+            // No --yes: the command asks for the target's name on the terminal.
+            let session = try TmuxSession("'\(binary)' failover --config '\(configuration)' --to eu-west-1 --reason 'typed on a terminal' --wait 2; echo \"EXIT=$?\"", width: 140, height: 45, environment: ["XDG_STATE_HOME": scratch])
+            defer { session.close() }
+            #expect(session.waitFor("Type the target region's name (eu-west-1) to confirm:"), "\(session.screen())")
+            try session.type("eu-west-1")
+            try session.send("Enter")
+            #expect(session.waitFor("EXIT=0", within: 60), "\(session.screen())")
+            let screen = session.screen()
+            #expect(screen.contains("1. notify: succeeded"), "\(screen)")
+            #expect(screen.contains("2. missing page: failed"), "\(screen)")
+            #expect(screen.contains("Error code: 404"), "\(screen)")
+            let audit = try String(contentsOfFile: scratch + "/audit.jsonl", encoding: .utf8)
+            #expect(audit.contains("HTTP 404"), "the response is in the audit record")
+            #expect(audit.contains("typed on a terminal"))
+            #expect(screen.contains("COMPLETED"), "onFailure: continue")
+        }
+
         @Test func readOnlyRefusesFromTheKeyboard() throws {
             let session = try TmuxSession("'\(binary)' --otlp-listen off --read-only", width: 140, height: 45)
             defer { session.close() }

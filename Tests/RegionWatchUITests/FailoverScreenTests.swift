@@ -96,6 +96,11 @@ struct FailoverScreenTests {
         Snapshot.assert(frame, named: "failover-refused-120x40")
         #expect(frame.text.contains("REFUSED by lag-within-rpo: estimated data loss 45.2s, 80MiB vs RPO 30s"))
         var view = SeededState.view()
+        #expect(frame.text.contains("f forces this gate with a reason"))
+        #expect(view.handle(.character("f"), state: refused).isEmpty)
+        for character in "primary lost" { _ = view.handle(.character(character), state: refused) }
+        #expect(render(refused, view).text.contains("reason  primary lost█"))
+        #expect(view.handle(.enter, state: refused) == [.failover(.begin(kind: .switchover, target: "eu-west-1", forcedGates: [.lagWithinRPO: "primary lost"]))])
         #expect(view.handle(.enter, state: refused) == [.failover(.acknowledge)])
     }
 

@@ -41,9 +41,9 @@ final class FailoverDriver: Sendable {
         let coordinator = coordinator
         let logger = logger
         switch intent {
-        case .begin(let kind, let target):
-            logger.info("failover requested", metadata: ["kind": "\(kind.rawValue)", "to": "\(target)"])
-            Task { await coordinator.begin(kind: kind, to: target) }
+        case .begin(let kind, let target, let forced):
+            logger.info("failover requested", metadata: ["kind": "\(kind.rawValue)", "to": "\(target)", "forced": "\(forced.keys.map(\.rawValue).sorted())"])
+            Task { await coordinator.begin(kind: kind, to: target, forcedGates: forced) }
         case .confirm(let typed, let reason):
             Task {
                 let snapshot = await coordinator.confirm(typedTarget: typed, reason: reason)

@@ -31,7 +31,7 @@ public enum UIEffect: Equatable, Sendable {
 
 /// What the operator asks of the failover driver.
 public enum FailoverIntent: Equatable, Sendable {
-    case begin(kind: FailoverKind, target: String)
+    case begin(kind: FailoverKind, target: String, forcedGates: [FailoverGateKind: String] = [:])
     case confirm(typedTarget: String, reason: String)
     /// Esc: cancel before confirmation, abort between steps while running.
     case abort

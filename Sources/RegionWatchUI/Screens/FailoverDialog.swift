@@ -104,7 +104,17 @@ struct FailoverDialog {
                 lines.append(Line("REFUSED by \(gate.gate.rawValue): \(gate.measured)", style: theme[.down].adding(.bold)))
             }
             if refusing.isEmpty, let problem = failover.progress.problem { lines.append(Line("REFUSED: \(problem)", style: theme[.down].adding(.bold))) }
-            lines.append(Line("Forcing a gate takes a reason: regionwatch failover --force GATE --reason TEXT", style: theme[.muted]))
+            let forceable = !refusing.isEmpty && refusing.allSatisfy(\.gate.isForceable)
+            if let reason = context.view.failoverInput.forceReason {
+                lines.append(Line("Force \(refusing.map(\.gate.rawValue).joined(separator: ", ")): type the reason (recorded), Enter retries, Esc cancels", style: theme[.warning]))
+                var input = Line("  reason  ", style: theme[.key])
+                input.append(reason + "█", style: theme[.commandLine])
+                lines.append(input)
+            } else if forceable {
+                lines.append(Line("f forces \(refusing.count == 1 ? "this gate" : "these gates") with a reason (recorded) · Enter or Esc closes", style: theme[.muted]))
+            } else {
+                lines.append(Line("This gate cannot be forced.", style: theme[.muted]))
+            }
         case .completed, .failed, .aborted:
             let rtoText = attempt.measuredRTO(at: attempt.endedAt ?? now).map { "\(Format.fixed($0, decimals: 1))s" } ?? "n/a"
             let loss = attempt.dataLoss.seconds.map { "\(attempt.dataLoss.isLowerBound ? "at least " : "")\(Format.fixed($0, decimals: 1))s" } ?? "unknown"

@@ -118,6 +118,34 @@ extension ViewState {
     /// Keys while an attempt is shown: typing the confirmation, Esc, Enter.
     private mutating func handleFailoverKey(_ key: Key, state: DashboardState) -> [UIEffect] {
         let machine = state.failover.machine.state
+        if machine == .refused, let attempt = state.failover.machine.attempt {
+            let forceable = attempt.gates.filter { !$0.allows && $0.gate.isForceable }.map(\.gate)
+            if var reason = failoverInput.forceReason {
+                switch key {
+                case .escape:
+                    failoverInput.forceReason = nil
+                case .backspace:
+                    _ = reason.popLast()
+                    failoverInput.forceReason = reason
+                case .character(let character) where reason.count < 500:
+                    reason.append(character)
+                    failoverInput.forceReason = reason
+                case .enter:
+                    let trimmed = String(reason.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+                    guard !trimmed.isEmpty else { return [] }
+                    failoverInput = FailoverDialogInput()
+                    let forced = Dictionary(uniqueKeysWithValues: forceable.map { ($0, trimmed) })
+                    return [.failover(.begin(kind: attempt.request.kind, target: attempt.request.to, forcedGates: forced))]
+                default:
+                    break
+                }
+                return []
+            }
+            if key == .character("f"), !forceable.isEmpty, forceable.count == attempt.gates.filter({ !$0.allows }).count {
+                failoverInput.forceReason = ""
+                return []
+            }
+        }
         if machine.isFinal {
             switch key {
             case .enter, .escape, .character("q"):

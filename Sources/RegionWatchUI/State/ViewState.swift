@@ -60,6 +60,8 @@ public struct FailoverDialogInput: Equatable, Sendable {
     public var field = Field.target
     public var target = ""
     public var reason = ""
+    /// After a refusal: the reason for forcing the refusing gates, being typed.
+    public var forceReason: String?
 
     public init() {}
 }
