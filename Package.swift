@@ -76,7 +76,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            ]
+            ],
+            exclude: ["Fixtures"]
         ),
         .testTarget(name: "RegionWatchTerminalTests", dependencies: ["RegionWatchTerminal"]),
         .testTarget(

@@ -137,10 +137,10 @@ struct FooterView {
             hints = [("↑↓", "scroll"), ("A", "acknowledge interrupted"), ("Esc", "back"), ("?", "help")]
         }
         if view.screen == .overview || { if case .regionDetail = view.screen { true } else { false } }() {
-            hints.insert(("F B D", "failover"), at: max(0, hints.count - 2))
+            hints.insert(("F", "failover"), at: max(0, hints.count - 2))
         }
         if view.isDemo, view.screen == .overview || { if case .regionDetail = view.screen { true } else { false } }() {
-            hints.insert(("X I R", "demo chaos"), at: hints.count - 2)
+            hints.insert(("X I R", "chaos"), at: hints.count - 2)
         }
         var line = Line()
         for (key, label) in hints {
