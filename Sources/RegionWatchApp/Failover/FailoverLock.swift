@@ -34,6 +34,7 @@ public final class FileFailoverLock: FailoverLock {
     }
 
     public func acquire(holder: String) async -> FailoverLockOutcome {
+        if descriptor.withLock({ $0 }) >= 0 { return .acquired }
         try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let opened = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard opened >= 0 else { return .unavailable("cannot open \(path): \(String(cString: strerror(errno)))") }
