@@ -181,3 +181,25 @@ struct ReplicationLinkViewTests {
         #expect(region.assessment.reasons.first == "health probe failed 1 time in a row: PostgreSQL: connection refused")
     }
 }
+
+@Suite("State snapshots for other threads")
+struct StateSnapshotTests {
+    @Test func snapshotKeepsRegionsAndDropsTraces() {
+        let state = DemoStateFixture.withTraces()
+        #expect(state.traces.spanCount > 0)
+        let snapshot = state.snapshotWithoutTraces()
+        #expect(snapshot.traces.spanCount == 0, "sharing the store would make the owner copy it on its next batch")
+        #expect(snapshot.regions == state.regions)
+        #expect(snapshot.replicationLinks == state.replicationLinks)
+        #expect(snapshot.now == state.now)
+        #expect(state.traces.spanCount > 0, "the original keeps its traces")
+    }
+}
+
+enum DemoStateFixture {
+    static func withTraces() -> DashboardState {
+        var state = Fixture.healthyState()
+        state.apply(.spans(Spans.batch([Spans.span(trace: 1, id: 1, kind: .server, start: 0, duration: 0.05)], resources: [Spans.resource("primary-1")], at: 1)))
+        return state
+    }
+}

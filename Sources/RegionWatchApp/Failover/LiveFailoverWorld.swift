@@ -14,7 +14,8 @@ public final class LiveFailoverWorld: FailoverWorld {
         latest = Mutex(initial)
     }
 
-    /// Publishes the state steps will see.
+    /// Publishes the state steps will see (give it `snapshotWithoutTraces()`: a full copy
+    /// shared across threads makes the owner's next span batch copy the trace store).
     public func publish(_ state: DashboardState) {
         latest.withLock { $0 = state }
     }
@@ -59,7 +60,7 @@ final class HeadlessCollection: @unchecked Sendable {
             while !stop.isSet {
                 pipeline.apply(subscription.drain(), to: &state)
                 state.apply(.tick(clock.now()))
-                world.publish(state)
+                world.publish(state.snapshotWithoutTraces())
                 usleep(50_000)
             }
         }

@@ -121,14 +121,14 @@ public final class DashboardSession {
             if !events.isEmpty {
                 pipeline.apply(events, to: &loop.state)
                 // Steps that wait for a condition look at what the screen shows.
-                if loop.state.failover.machine.state != .steady { world.publish(loop.state) }
+                if loop.state.failover.machine.state != .steady { world.publish(loop.state.snapshotWithoutTraces()) }
                 needsRender = needsRender || events.contains { if case .failoverProgress = $0 { true } else { false } }
             }
             let now = clock.now()
             if now >= nextRefresh {
                 loop.state.apply(.busStatistics(BusStatistics(droppedEvents: subscription.droppedCount, publishedEvents: pipeline.bus.publishedCount)))
                 loop.state.apply(.tick(now))
-                world.publish(loop.state)
+                world.publish(loop.state.snapshotWithoutTraces())
                 nextRefresh = alignedRefresh(after: now)
                 needsRender = true
             }

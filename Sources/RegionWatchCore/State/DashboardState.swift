@@ -111,6 +111,17 @@ public struct DashboardState: Sendable {
             .max { $0.seconds < $1.seconds }
     }
 
+    /// A copy for readers on other threads (failover gates and steps): regions, links,
+    /// collectors and failover facts, without the trace store and span windows. Sharing those
+    /// would make the next span batch copy the whole store (copy-on-write), once per publish.
+    public func snapshotWithoutTraces() -> DashboardState {
+        var copy = self
+        copy.traces = TraceStore(limits: traces.limits)
+        copy.spanSignals = SpanSignalWindow(windowSeconds: spanSignals.windowSeconds)
+        copy.hopLatencies = HopLatencyMatrix()
+        return copy
+    }
+
     /// Regions that are not in the configuration but were named by observations.
     public var unknownRegionCount: Int { unknownRegionObservations.count }
 
