@@ -42,7 +42,7 @@ struct ConfigurationTests {
     static let exampleEnvironment = [
         "REGIONWATCH_OTLP_TOKEN": "test-token", "PROM_TOKEN": "prom-token",
         "PG_US_EAST_1_DSN": "postgres://monitor:pw@db1:5432/postgres", "PG_EU_WEST_1_DSN": "postgres://monitor@db2/postgres",
-        "PG_AP_SOUTHEAST_1_DSN": "host=db3 user=monitor",
+        "PG_AP_SOUTHEAST_1_DSN": "host=db3 user=monitor", "PG_ADMIN_PASSWORD": "admin-pw",
     ]
 
     @Test func everyShippedExampleIsValid() throws {
