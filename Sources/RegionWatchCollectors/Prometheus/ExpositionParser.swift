@@ -287,23 +287,40 @@ public struct ExpositionParser: Sendable {
 struct NameInterner {
     private var table: [Int: [String]] = [:]
     private var count = 0
+    /// The most recent names: consecutive lines mostly repeat them, found without hashing.
+    private var recent: [String] = []
     static let capacity = 4096
+    static let recentCapacity = 8
 
     mutating func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
         // Short names are stored inline in the String itself: nothing to share.
         if bytes.count <= 15 { return String(decoding: bytes, as: UTF8.self) }
+        for candidate in recent where Self.equal(candidate, bytes) { return candidate }
         var hasher = Hasher()
         hasher.combine(bytes: UnsafeRawBufferPointer(bytes))
         let hash = hasher.finalize()
+        var found: String?
         if let candidates = table[hash] {
-            for candidate in candidates where candidate.utf8.elementsEqual(bytes) { return candidate }
+            for candidate in candidates where Self.equal(candidate, bytes) {
+                found = candidate
+                break
+            }
         }
-        let created = String(decoding: bytes, as: UTF8.self)
-        if count < Self.capacity {
-            table[hash, default: []].append(created)
+        let result = found ?? String(decoding: bytes, as: UTF8.self)
+        if found == nil, count < Self.capacity {
+            table[hash, default: []].append(result)
             count += 1
         }
-        return created
+        if recent.count >= Self.recentCapacity { recent.removeFirst() }
+        recent.append(result)
+        return result
+    }
+
+    private static func equal(_ string: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var string = string
+        return string.withUTF8 { utf8 in
+            utf8.count == bytes.count && memcmp(utf8.baseAddress!, bytes.baseAddress!, bytes.count) == 0
+        }
     }
 }
 
