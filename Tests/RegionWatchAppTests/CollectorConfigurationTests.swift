@@ -50,9 +50,9 @@ struct CollectorConfigurationTests {
         let (active, _) = try ConfigurationParser.parse(activeText, file: "x", environment: ConfigurationTests.exampleEnvironment)
         guard case .promql(let promql) = active.collectors[0] else { throw ConfigurationTestFailure() }
         #expect(promql.queries.map(\.signal) == [.requestsPerSecond, .errorRate, .p99Ms, .trafficShare, .replicationLagSeconds, .up])
-        #expect(promql.headers == ["Authorization": "Bearer prom-token"])
-        #expect(promql.target.isTLS && promql.target.port == 10902)
-        #expect(promql.replicationUpstream == "us-east-1")
+        #expect(promql.endpoint.headers == ["Authorization": "Bearer prom-token"])
+        #expect(promql.endpoint.target.isTLS && promql.endpoint.target.port == 10902)
+        #expect(promql.endpoint.replicationUpstream == "us-east-1")
     }
 
     @Test func scrapeSignalsInBothForms() throws {
@@ -66,8 +66,8 @@ struct CollectorConfigurationTests {
                   p99Ms: { metric: rpc_latency, scale: 1 }
             """)
         guard case .prometheusScrape(let scrape) = parsed.collectors[0] else { throw ConfigurationTestFailure() }
-        #expect(scrape.fixedRegion == "eu-west-1")
-        #expect(scrape.replicationUpstream == "us-east-1", "defaults to the configured primary")
+        #expect(scrape.endpoint.fixedRegion == "eu-west-1")
+        #expect(scrape.endpoint.replicationUpstream == "us-east-1", "defaults to the configured primary")
         #expect(scrape.signals == [
             ScrapedSignal(signal: .replicationLagSeconds, metric: "pg_replication_lag"),
             ScrapedSignal(signal: .errorRate, metric: "http_errors_total", denominator: "http_requests_total"),

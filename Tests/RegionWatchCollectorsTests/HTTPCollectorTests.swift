@@ -169,7 +169,7 @@ struct HTTPCollectorTests {
         #expect(round.errors == ["1 line rejected (first: line 3: value of pg_replication_lag is not a number)"])
 
         var failing = settings
-        failing.target = try HTTPTarget(parsing: "http://127.0.0.1:\(server.port)/fail")
+        failing.endpoint.target = try HTTPTarget(parsing: "http://127.0.0.1:\(server.port)/fail")
         let failed = await PrometheusScrapeSource(settings: failing).collect(at: Self.now)
         #expect(failed.events.isEmpty, "no data is better than a made-up zero")
         #expect(failed.errors == ["scrape http://127.0.0.1:\(server.port)/fail: HTTP 503: maintenance"])

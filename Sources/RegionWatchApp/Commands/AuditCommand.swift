@@ -20,7 +20,7 @@ struct AuditCommand: ParsableCommand {
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
         let configuration = try source.loadConfiguration(environment: environment)
-        let log = AuditLog(path: configuration.failover.auditLogPath ?? AuditLog.defaultPath(environment: environment))
+        let log = AuditLog(configuration: configuration, environment: environment)
         if let acknowledge {
             try log.append(AuditEntry(acknowledging: acknowledge, at: SystemWallClock().now(), operatorName: FailoverCoordinator.defaultOperatorName(environment: environment)))
             Console.error("acknowledged \(acknowledge)")

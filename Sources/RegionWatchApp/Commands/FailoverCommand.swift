@@ -147,9 +147,9 @@ private final class ResultBox<Value>: @unchecked Sendable {
 
 /// Builds coordinators from configuration (for the command and the dashboard).
 public enum FailoverRuntime {
-    public static func coordinator(configuration: RegionWatchConfiguration, world: FailoverWorld, clock: WallClock, environment: [String: String], observer: @escaping @Sendable (FailoverSnapshot) -> Void) -> FailoverCoordinator {
+    public static func coordinator(configuration: RegionWatchConfiguration, world: FailoverWorld, clock: WallClock, environment: [String: String], audit: AuditLog? = nil, observer: @escaping @Sendable (FailoverSnapshot) -> Void) -> FailoverCoordinator {
         let settings = configuration.failover
-        let audit = AuditLog(path: settings.auditLogPath ?? AuditLog.defaultPath(environment: environment))
+        let audit = audit ?? AuditLog(configuration: configuration, environment: environment)
         let lock: FailoverLock = switch settings.lock {
         case .file: FileFailoverLock(auditLogPath: audit.path)
         case .postgres(let dsn): PostgresFailoverLock(dsn: dsn)

@@ -28,7 +28,7 @@ struct StatusCommand: ParsableCommand {
         let configuration = try source.loadConfiguration(environment: environment)
         let logger = logging.logger(environment: environment)
         var state = StatusCollection.collect(configuration: configuration, seconds: wait ?? configuration.longestIntervalSeconds, clock: SystemWallClock())
-        let audit = AuditLog(path: configuration.failover.auditLogPath ?? AuditLog.defaultPath(environment: environment))
+        let audit = AuditLog(configuration: configuration, environment: environment)
         state.apply(.failoverHistory(FailoverHistoryReader.summary(audit.read(), path: audit.path), isReadOnly: configuration.failover.isReadOnly))
         logger.info("status collected", metadata: ["regions": "\(state.regions.count)", "events": "\(state.bus.publishedEvents)"])
         if json {

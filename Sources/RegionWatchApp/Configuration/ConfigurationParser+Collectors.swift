@@ -136,11 +136,7 @@ extension ConfigurationParser {
     static func readScrape(_ node: Node, path: String, topology: Topology, reader: YAMLReader) -> CollectorConfiguration? {
         guard let entries = reader.mapping(node, path, allowedKeys: scrapeKeys),
               let source = readMetricsSource(entries, node: node, path: path, topology: topology, reader: reader, defaultName: "scrape", example: "the exposition endpoint, for example http://127.0.0.1:9187/metrics") else { return nil }
-        var settings = PrometheusScrapeSettings(
-            name: source.name, target: source.target, intervalSeconds: source.interval, timeoutSeconds: source.timeout,
-            regionLabel: source.regionLabel, fixedRegion: source.fixedRegion, headers: source.headers,
-            replicationUpstream: source.upstream, regions: source.regions
-        )
+        var settings = PrometheusScrapeSettings(endpoint: source)
         guard let signalsNode = entries["signals"]?.value else {
             reader.error(node, "\(path).signals", "missing: map signals to metrics, for example 'signals: { replicationLagSeconds: pg_replication_lag_seconds }'")
             return nil
@@ -171,11 +167,7 @@ extension ConfigurationParser {
     static func readPromQL(_ node: Node, path: String, topology: Topology, reader: YAMLReader) -> CollectorConfiguration? {
         guard let entries = reader.mapping(node, path, allowedKeys: promqlKeys),
               let source = readMetricsSource(entries, node: node, path: path, topology: topology, reader: reader, defaultName: "promql", example: "the API's base URL, for example http://127.0.0.1:9090") else { return nil }
-        var settings = PromQLSettings(
-            name: source.name, target: source.target, intervalSeconds: source.interval, timeoutSeconds: source.timeout,
-            regionLabel: source.regionLabel, fixedRegion: source.fixedRegion, headers: source.headers,
-            replicationUpstream: source.upstream, regions: source.regions
-        )
+        var settings = PromQLSettings(endpoint: source)
         guard let queriesNode = entries["queries"]?.value else {
             reader.error(node, "\(path).queries", "missing: one PromQL expression per signal, for example 'queries: { errorRate: ... }'")
             return nil
@@ -247,31 +239,19 @@ extension ConfigurationParser {
 
     /// What `prometheus-scrape` and `promql` entries share: URL, name, timing, region mapping,
     /// headers and the replication upstream.
-    private struct MetricsSource {
-        var name: String
-        var target: HTTPTarget
-        var interval: Double
-        var timeout: Double
-        var regionLabel = "region"
-        var fixedRegion: String?
-        var headers: [String: String] = [:]
-        var upstream: String?
-        var regions: [String] = []
-    }
-
-    private static func readMetricsSource(_ entries: [String: (key: Node, value: Node)], node: Node, path: String, topology: Topology, reader: YAMLReader, defaultName: String, example: String) -> MetricsSource? {
+    private static func readMetricsSource(_ entries: [String: (key: Node, value: Node)], node: Node, path: String, topology: Topology, reader: YAMLReader, defaultName: String, example: String) -> MetricsEndpoint? {
         let timing = readTiming(entries, node: node, path: path, reader: reader)
         guard let urlNode = entries["url"]?.value else {
             reader.error(node, "\(path).url", "missing: \(example)")
             return nil
         }
         guard let target = readURL(urlNode, "\(path).url", reader: reader) else { return nil }
-        var source = MetricsSource(name: "\(defaultName)-\(target.host):\(target.port)", target: target, interval: timing.interval, timeout: timing.timeout)
+        var source = MetricsEndpoint(name: "\(defaultName)-\(target.host):\(target.port)", target: target, intervalSeconds: timing.interval, timeoutSeconds: timing.timeout)
         if let value = entries["name"]?.value, let name = reader.string(value, "\(path).name") { source.name = name }
         if let value = entries["region"]?.value { source.fixedRegion = readRegion(value, "\(path).region", topology: topology, reader: reader) }
         if let value = entries["regionLabel"]?.value, let label = reader.string(value, "\(path).regionLabel") { source.regionLabel = label }
         source.headers = readHeaders(entries, path: path, reader: reader)
-        source.upstream = readUpstream(entries, path: path, topology: topology, reader: reader)
+        source.replicationUpstream = readUpstream(entries, path: path, topology: topology, reader: reader)
         source.regions = source.fixedRegion.map { [$0] } ?? topology.regions.map(\.name)
         return source
     }

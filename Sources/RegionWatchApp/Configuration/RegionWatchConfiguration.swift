@@ -16,8 +16,8 @@ public enum CollectorConfiguration: Equatable, Sendable {
         case .simulator(let settings): settings.name
         case .otlp(let settings): settings.name
         case .postgres(let settings): settings.name
-        case .prometheusScrape(let settings): settings.name
-        case .promql(let settings): settings.name
+        case .prometheusScrape(let settings): settings.endpoint.name
+        case .promql(let settings): settings.endpoint.name
         case .httpProbe(let settings): settings.name
         }
     }
@@ -40,8 +40,8 @@ public enum CollectorConfiguration: Equatable, Sendable {
         case .simulator(let settings): settings.intervalSeconds
         case .otlp: 1
         case .postgres(let settings): settings.intervalSeconds
-        case .prometheusScrape(let settings): settings.intervalSeconds
-        case .promql(let settings): settings.intervalSeconds
+        case .prometheusScrape(let settings): settings.endpoint.intervalSeconds
+        case .promql(let settings): settings.endpoint.intervalSeconds
         case .httpProbe(let settings): settings.intervalSeconds
         }
     }

@@ -1,4 +1,5 @@
 import Yams
+import RegionWatchCore
 
 /// Reads a YAML document node by node, recording every problem with its line instead of
 /// stopping at the first, so `check-config` can report them all.
@@ -333,15 +334,3 @@ public enum DurationParser {
     }
 }
 
-extension String {
-    func trimmed() -> String {
-        var text = Substring(self)
-        while let first = text.first, first.isWhitespace { text.removeFirst() }
-        while let last = text.last, last.isWhitespace { text.removeLast() }
-        return String(text)
-    }
-}
-
-extension Substring {
-    func trimmed() -> String { String(self).trimmed() }
-}

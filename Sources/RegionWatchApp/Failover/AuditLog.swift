@@ -119,6 +119,11 @@ public final class AuditLog: Sendable {
         self.path = path
     }
 
+    /// The log a configuration names (`failover.auditLog`), else the default path.
+    public convenience init(configuration: RegionWatchConfiguration, environment: [String: String]) {
+        self.init(path: configuration.failover.auditLogPath ?? Self.defaultPath(environment: environment))
+    }
+
     /// `$XDG_STATE_HOME/regionwatch/audit.jsonl` (default `~/.local/state/...`).
     public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         let base = environment["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? ((environment["HOME"] ?? NSHomeDirectory()) + "/.local/state")

@@ -7,41 +7,45 @@ import RegionWatchUI
 /// audit history come back as events on the bus, so the state changes only through `apply`.
 final class FailoverDriver: Sendable {
     let coordinator: FailoverCoordinator
+    private let world: LiveFailoverWorld
     private let bus: EventBus<DashboardEvent>
     private let clock: WallClock
     private let logger: Logger
     private let isReadOnly: Bool
 
-    init(configuration: RegionWatchConfiguration, world: FailoverWorld, bus: EventBus<DashboardEvent>, clock: WallClock, logger: Logger) {
+    init(configuration: RegionWatchConfiguration, world: LiveFailoverWorld, bus: EventBus<DashboardEvent>, clock: WallClock, logger: Logger) {
+        self.world = world
         self.bus = bus
         self.clock = clock
         self.logger = logger
         isReadOnly = configuration.failover.isReadOnly
         let environment = ProcessInfo.processInfo.environment
-        let historyRefresh = HistoryRefresh()
-        coordinator = FailoverRuntime.coordinator(configuration: configuration, world: world, clock: clock, environment: environment) { snapshot in
-            bus.publish(.failoverProgress(FailoverProgress(machine: snapshot.machine, confirmationProblem: snapshot.confirmationProblem, problem: snapshot.problem)))
-            if snapshot.machine.state.isFinal { historyRefresh.request() }
-        }
-        let coordinator = coordinator
+        let audit = AuditLog(configuration: configuration, environment: environment)
         let readOnly = isReadOnly
-        historyRefresh.action = {
-            let audit = coordinator.audit
-            bus.publish(.failoverHistory(FailoverHistoryReader.summary(audit.read(), path: audit.path), isReadOnly: readOnly))
+        coordinator = FailoverRuntime.coordinator(configuration: configuration, world: world, clock: clock, environment: environment, audit: audit) { snapshot in
+            bus.publish(.failoverProgress(FailoverProgress(machine: snapshot.machine, confirmationProblem: snapshot.confirmationProblem, problem: snapshot.problem)))
+            // A finished attempt is in the log now: show it in the panel and audit screen.
+            if snapshot.machine.state.isFinal { Self.publishHistory(of: audit, readOnly: readOnly, on: bus) }
         }
     }
 
     /// Reads the audit log and publishes what it says (interrupted attempts included).
     func publishHistory() {
-        let audit = coordinator.audit
-        bus.publish(.failoverHistory(FailoverHistoryReader.summary(audit.read(), path: audit.path), isReadOnly: isReadOnly))
+        Self.publishHistory(of: coordinator.audit, readOnly: isReadOnly, on: bus)
     }
 
-    func handle(_ intent: FailoverIntent) {
+    private static func publishHistory(of audit: AuditLog, readOnly: Bool, on bus: EventBus<DashboardEvent>) {
+        bus.publish(.failoverHistory(FailoverHistoryReader.summary(audit.read(), path: audit.path), isReadOnly: readOnly))
+    }
+
+    /// Acts on `intent`; `state` is what the operator sees now. The gates judge that (the loop
+    /// publishes state to the world only while an attempt runs, not on every refresh).
+    func handle(_ intent: FailoverIntent, seeing state: DashboardState) {
         let coordinator = coordinator
         let logger = logger
         switch intent {
         case .begin(let kind, let target, let forced):
+            world.publish(state.snapshotWithoutTraces())
             logger.info("failover requested", metadata: ["kind": "\(kind.rawValue)", "to": "\(target)", "forced": "\(forced.keys.map(\.rawValue).sorted())"])
             Task { await coordinator.begin(kind: kind, to: target, forcedGates: forced) }
         case .confirm(let typed, let reason):
@@ -62,12 +66,6 @@ final class FailoverDriver: Sendable {
             publishHistory()
         }
     }
-}
-
-/// Runs a refresh once asked (set after construction).
-private final class HistoryRefresh: @unchecked Sendable {
-    var action: (@Sendable () -> Void)?
-    func request() { action?() }
 }
 
 /// Turns the audit log into what the dashboard shows.

@@ -12,8 +12,6 @@ import Glibc
 public protocol FailoverLock: Sendable {
     /// Takes the lock for `holder`, or returns who holds it.
     func acquire(holder: String) async -> FailoverLockOutcome
-    /// Who holds the lock now, if anyone else does (for the gate, before confirmation).
-    func currentHolder() async -> String?
     func release() async
 }
 
@@ -48,16 +46,6 @@ public final class FileFailoverLock: FailoverLock {
         fsync(opened)
         descriptor.withLock { $0 = opened }
         return .acquired
-    }
-
-    public func currentHolder() async -> String? {
-        if descriptor.withLock({ $0 }) >= 0 { return nil }
-        let opened = open(path, O_RDWR | O_CLOEXEC)
-        guard opened >= 0 else { return nil }
-        defer { close(opened) }
-        guard flock(opened, LOCK_EX | LOCK_NB) == 0 else { return readHolder() }
-        flock(opened, LOCK_UN)
-        return nil
     }
 
     public func release() async {
@@ -113,20 +101,6 @@ public final class PostgresFailoverLock: FailoverLock {
         } catch {
             return .unavailable("PostgreSQL lock at \(dsn.displayAddress): \(PostgresSource.describe(error).message)")
         }
-    }
-
-    public func currentHolder() async -> String? {
-        if connection.withLock({ $0 }) != nil { return nil }
-        guard let opened = try? await connect(applicationName: "regionwatch preflight") else { return nil }
-        defer { Task { try? await opened.close() } }
-        var held = false
-        do {
-            let query: PostgresQuery = "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND granted AND ((classid::int8 << 32) | objid::int8) = \(key)"
-            for try await value in try await opened.query(query, logger: logger).decode(Bool.self) { held = value }
-        } catch {
-            return nil
-        }
-        return held ? await holderName(using: opened) : nil
     }
 
     private func holderName(using connection: PostgresConnection) async -> String {

@@ -128,7 +128,7 @@ public final class DashboardSession {
             if now >= nextRefresh {
                 loop.state.apply(.busStatistics(BusStatistics(droppedEvents: subscription.droppedCount, publishedEvents: pipeline.bus.publishedCount)))
                 loop.state.apply(.tick(now))
-                world.publish(loop.state.snapshotWithoutTraces())
+                if loop.state.failover.machine.state != .steady { world.publish(loop.state.snapshotWithoutTraces()) }
                 nextRefresh = alignedRefresh(after: now)
                 needsRender = true
             }
@@ -164,7 +164,7 @@ public final class DashboardSession {
         for effect in effects {
             switch effect {
             case .failover(let intent):
-                failover.handle(intent)
+                failover.handle(intent, seeing: loop.state)
             case .quit:
                 logger.info("exiting: operator quit")
                 return true

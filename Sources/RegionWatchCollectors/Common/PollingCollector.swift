@@ -104,6 +104,19 @@ public final class PollingCollector<Source: PollingSource>: Collector {
     }
 }
 
+/// Runs `transform` on every element concurrently; the results come back in the elements' order.
+func concurrentMap<Element: Sendable, Transformed: Sendable>(_ elements: [Element], _ transform: @escaping @Sendable (Element) async -> Transformed) async -> [Transformed] {
+    await withTaskGroup(of: (Int, Transformed).self) { group in
+        for (index, element) in elements.enumerated() {
+            group.addTask { (index, await transform(element)) }
+        }
+        var results: [(Int, Transformed)] = []
+        results.reserveCapacity(elements.count)
+        for await result in group { results.append(result) }
+        return results.sorted { $0.0 < $1.0 }.map(\.1)
+    }
+}
+
 /// A one-shot signal: `wait()` returns once `fire()` has been called (before or after).
 final class AsyncSignal: Sendable {
     private let state = Mutex<(fired: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))

@@ -59,13 +59,8 @@ public final class HTTPProbeSource: PollingSource {
     public func collect(at now: Timestamp) async -> CollectionRound {
         let settings = settings
         let fetcher = fetcher
-        let results = await withTaskGroup(of: (Int, ProbeResult).self) { group in
-            for (index, target) in settings.targets.enumerated() {
-                group.addTask { (index, await Self.probe(target, settings: settings, fetcher: fetcher, at: now)) }
-            }
-            var results: [(Int, ProbeResult)] = []
-            for await result in group { results.append(result) }
-            return results.sorted { $0.0 < $1.0 }.map(\.1)
+        let results = await concurrentMap(settings.targets) { target in
+            await Self.probe(target, settings: settings, fetcher: fetcher, at: now)
         }
         return CollectionRound(
             events: results.map { .probe($0) },

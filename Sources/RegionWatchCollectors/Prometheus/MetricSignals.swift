@@ -15,6 +15,60 @@ public enum MetricSignal: String, Sendable, Equatable, CaseIterable, Hashable {
     case up
 }
 
+/// Where a metrics collector (`prometheus-scrape`, `promql`) reads and how its series map to
+/// regions: what both kinds share.
+public struct MetricsEndpoint: Equatable, Sendable {
+    public var name: String
+    public var target: HTTPTarget
+    public var intervalSeconds: Double
+    public var timeoutSeconds: Double
+    /// Label naming the region, unless `fixedRegion` is set.
+    public var regionLabel: String
+    /// For series (or results) without a region label.
+    public var fixedRegion: String?
+    /// Extra request headers (for example `Authorization`); values are secrets.
+    public var headers: [String: String]
+    /// The region replication lag is measured from.
+    public var replicationUpstream: String?
+    /// Regions this collector is expected to feed (for the detail screen).
+    public var regions: [String]
+
+    public init(name: String, target: HTTPTarget, intervalSeconds: Double = 5, timeoutSeconds: Double = 2, regionLabel: String = "region", fixedRegion: String? = nil, headers: [String: String] = [:], replicationUpstream: String? = nil, regions: [String] = []) {
+        self.name = name
+        self.target = target
+        self.intervalSeconds = intervalSeconds
+        self.timeoutSeconds = timeoutSeconds
+        self.regionLabel = regionLabel
+        self.fixedRegion = fixedRegion
+        self.headers = headers
+        self.replicationUpstream = replicationUpstream
+        self.regions = regions
+    }
+}
+
+/// A polling source reading one metrics endpoint: its schedule, regions and secrets come from it.
+protocol MetricsEndpointSource: PollingSource {
+    var endpoint: MetricsEndpoint { get }
+}
+
+extension MetricsEndpointSource {
+    public var name: String { endpoint.name }
+    public var regions: [String] { endpoint.regions }
+    public var intervalSeconds: Double { endpoint.intervalSeconds }
+    public var timeoutSeconds: Double { endpoint.timeoutSeconds }
+    public var secrets: [String] { Array(endpoint.headers.values) }
+
+    /// Request headers: the endpoint's, in a stable order, after `first`.
+    func requestHeaders(_ first: (String, String)) -> [(String, String)] {
+        [first] + endpoint.headers.sorted { $0.key < $1.key }
+    }
+
+    /// Turns readings into events for this endpoint.
+    func publish(_ readings: [SignalReading], at now: Timestamp) -> CollectionRound {
+        SignalPublisher(source: endpoint.name, replicationUpstream: endpoint.replicationUpstream).events(for: readings, at: now)
+    }
+}
+
 /// The value of one signal for one region at one moment.
 public struct SignalReading: Equatable, Sendable {
     public var region: String

@@ -1,45 +1,33 @@
 import Foundation
 import RegionWatchCore
 
-/// Configuration of a `promql` collector: instant queries against a Prometheus-compatible API.
+/// Configuration of a `promql` collector: instant queries against a Prometheus-compatible API
+/// (the endpoint's target is the API's base URL, or a Thanos/Mimir prefix).
 public struct PromQLSettings: Equatable, Sendable {
-    public var name: String
-    /// Base URL of the API (`http://127.0.0.1:9090`, or a Thanos/Mimir prefix).
-    public var target: HTTPTarget
-    public var intervalSeconds: Double
-    public var timeoutSeconds: Double
-    public var regionLabel: String
-    /// For queries whose result has no region label (or is a scalar).
-    public var fixedRegion: String?
+    public var endpoint: MetricsEndpoint
     /// One expression per signal, in configuration order.
     public var queries: [(signal: MetricSignal, expression: String)]
-    public var headers: [String: String]
-    public var replicationUpstream: String?
-    public var regions: [String]
+
+    public init(endpoint: MetricsEndpoint, queries: [(signal: MetricSignal, expression: String)] = []) {
+        self.endpoint = endpoint
+        self.queries = queries
+    }
 
     public init(name: String, target: HTTPTarget, intervalSeconds: Double = 5, timeoutSeconds: Double = 2, regionLabel: String = "region", fixedRegion: String? = nil, queries: [(signal: MetricSignal, expression: String)] = [], headers: [String: String] = [:], replicationUpstream: String? = nil, regions: [String] = []) {
-        self.name = name
-        self.target = target
-        self.intervalSeconds = intervalSeconds
-        self.timeoutSeconds = timeoutSeconds
-        self.regionLabel = regionLabel
-        self.fixedRegion = fixedRegion
-        self.queries = queries
-        self.headers = headers
-        self.replicationUpstream = replicationUpstream
-        self.regions = regions
+        self.init(
+            endpoint: MetricsEndpoint(name: name, target: target, intervalSeconds: intervalSeconds, timeoutSeconds: timeoutSeconds, regionLabel: regionLabel, fixedRegion: fixedRegion, headers: headers, replicationUpstream: replicationUpstream, regions: regions),
+            queries: queries
+        )
     }
 
     public static func == (lhs: PromQLSettings, rhs: PromQLSettings) -> Bool {
-        lhs.name == rhs.name && lhs.target == rhs.target && lhs.intervalSeconds == rhs.intervalSeconds && lhs.timeoutSeconds == rhs.timeoutSeconds
-            && lhs.regionLabel == rhs.regionLabel && lhs.fixedRegion == rhs.fixedRegion && lhs.headers == rhs.headers
-            && lhs.replicationUpstream == rhs.replicationUpstream && lhs.regions == rhs.regions
+        lhs.endpoint == rhs.endpoint
             && lhs.queries.map(\.signal) == rhs.queries.map(\.signal) && lhs.queries.map(\.expression) == rhs.queries.map(\.expression)
     }
 
     /// The request path of an instant query.
     public func queryPath(_ expression: String) -> String {
-        var base = target.pathAndQuery
+        var base = endpoint.target.pathAndQuery
         if base.hasSuffix("/") { base.removeLast() }
         return "\(base)/api/v1/query?query=\(PercentEncoding.encodeQueryComponent(expression))"
     }
@@ -151,7 +139,7 @@ public struct PromQLError: Error, Equatable, CustomStringConvertible {
 }
 
 /// Runs each signal's PromQL expression every interval and splits results by region.
-public final class PromQLSource: PollingSource {
+public final class PromQLSource: MetricsEndpointSource {
     public let settings: PromQLSettings
     private let fetcher: HTTPFetcher
 
@@ -160,53 +148,44 @@ public final class PromQLSource: PollingSource {
         self.fetcher = fetcher
     }
 
-    public var name: String { settings.name }
+    var endpoint: MetricsEndpoint { settings.endpoint }
     public var kind: String { "promql" }
-    public var regions: [String] { settings.regions }
-    public var intervalSeconds: Double { settings.intervalSeconds }
-    public var timeoutSeconds: Double { settings.timeoutSeconds }
-    public var secrets: [String] { Array(settings.headers.values) }
 
     public func collect(at now: Timestamp) async -> CollectionRound {
         let settings = settings
+        let endpoint = endpoint
         let fetcher = fetcher
-        let outcomes = await withTaskGroup(of: (Int, Result<[PromQLSeries], PromQLError>).self) { group in
-            for (index, query) in settings.queries.enumerated() {
-                group.addTask {
-                    let request = HTTPFetchRequest(
-                        target: settings.target.with(pathAndQuery: settings.queryPath(query.expression)),
-                        headers: [("Accept", "application/json")] + settings.headers.sorted { $0.key < $1.key },
-                        timeoutSeconds: settings.timeoutSeconds,
-                        maxBodyBytes: 8 << 20
-                    )
-                    do {
-                        let response = try await fetcher.fetch(request)
-                        return (index, Result { () throws(PromQLError) in try PromQLResponse.parse(response.body, status: response.status) })
-                    } catch {
-                        return (index, .failure(PromQLError("\(error)")))
-                    }
-                }
+        let headers = requestHeaders(("Accept", "application/json"))
+        let outcomes = await concurrentMap(settings.queries.map(\.expression)) { expression -> Result<[PromQLSeries], PromQLError> in
+            let request = HTTPFetchRequest(
+                target: endpoint.target.with(pathAndQuery: settings.queryPath(expression)),
+                headers: headers,
+                timeoutSeconds: endpoint.timeoutSeconds,
+                maxBodyBytes: 8 << 20
+            )
+            do {
+                let response = try await fetcher.fetch(request)
+                return Result { () throws(PromQLError) in try PromQLResponse.parse(response.body, status: response.status) }
+            } catch {
+                return .failure(PromQLError("\(error)"))
             }
-            var results: [(Int, Result<[PromQLSeries], PromQLError>)] = []
-            for await outcome in group { results.append(outcome) }
-            return results.sorted { $0.0 < $1.0 }
         }
         var readings: [SignalReading] = []
         var errors: [String] = []
-        for (index, outcome) in outcomes {
+        for (index, outcome) in outcomes.enumerated() {
             let signal = settings.queries[index].signal
             switch outcome {
             case .success(let series):
                 for item in series {
-                    guard let region = item.labels[settings.regionLabel] ?? settings.fixedRegion, !item.value.isNaN else { continue }
-                    let scale = (signal == .p50Ms || signal == .p99Ms) && settings.queries[index].expression.contains("seconds") ? 1000.0 : 1.0
+                    guard let region = item.labels[endpoint.regionLabel] ?? endpoint.fixedRegion, !item.value.isNaN else { continue }
+                    let scale = ScrapedSignal.defaultScale(signal: signal, metric: settings.queries[index].expression)
                     readings.append(SignalReading(region: region, signal: signal, value: item.value * scale))
                 }
             case .failure(let error):
                 errors.append("\(signal.rawValue): \(error)")
             }
         }
-        var round = SignalPublisher(source: settings.name, replicationUpstream: settings.replicationUpstream).events(for: readings, at: now)
+        var round = publish(readings, at: now)
         round.errors.insert(contentsOf: errors, at: 0)
         return round
     }

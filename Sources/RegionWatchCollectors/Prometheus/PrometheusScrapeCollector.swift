@@ -3,39 +3,26 @@ import Synchronization
 
 /// Configuration of a `prometheus-scrape` collector: one exposition endpoint.
 public struct PrometheusScrapeSettings: Equatable, Sendable {
-    public var name: String
-    public var target: HTTPTarget
-    public var intervalSeconds: Double
-    public var timeoutSeconds: Double
-    /// Label naming the region (default `region`), unless `fixedRegion` is set.
-    public var regionLabel: String
-    public var fixedRegion: String?
+    public var endpoint: MetricsEndpoint
     public var signals: [ScrapedSignal]
-    /// Extra request headers (for example `Authorization`); values are secrets.
-    public var headers: [String: String]
-    /// The region replication lag is measured from.
-    public var replicationUpstream: String?
-    /// Regions this collector is expected to feed (for the detail screen).
-    public var regions: [String]
     public var maxBodyBytes: Int
 
-    public init(name: String, target: HTTPTarget, intervalSeconds: Double = 5, timeoutSeconds: Double = 2, regionLabel: String = "region", fixedRegion: String? = nil, signals: [ScrapedSignal] = [], headers: [String: String] = [:], replicationUpstream: String? = nil, regions: [String] = [], maxBodyBytes: Int = 16 << 20) {
-        self.name = name
-        self.target = target
-        self.intervalSeconds = intervalSeconds
-        self.timeoutSeconds = timeoutSeconds
-        self.regionLabel = regionLabel
-        self.fixedRegion = fixedRegion
+    public init(endpoint: MetricsEndpoint, signals: [ScrapedSignal] = [], maxBodyBytes: Int = 16 << 20) {
+        self.endpoint = endpoint
         self.signals = signals
-        self.headers = headers
-        self.replicationUpstream = replicationUpstream
-        self.regions = regions
         self.maxBodyBytes = maxBodyBytes
+    }
+
+    public init(name: String, target: HTTPTarget, intervalSeconds: Double = 5, timeoutSeconds: Double = 2, regionLabel: String = "region", fixedRegion: String? = nil, signals: [ScrapedSignal] = [], headers: [String: String] = [:], replicationUpstream: String? = nil, regions: [String] = [], maxBodyBytes: Int = 16 << 20) {
+        self.init(
+            endpoint: MetricsEndpoint(name: name, target: target, intervalSeconds: intervalSeconds, timeoutSeconds: timeoutSeconds, regionLabel: regionLabel, fixedRegion: fixedRegion, headers: headers, replicationUpstream: replicationUpstream, regions: regions),
+            signals: signals, maxBodyBytes: maxBodyBytes
+        )
     }
 }
 
 /// Scrapes a Prometheus or OpenMetrics text endpoint and maps series to region signals.
-public final class PrometheusScrapeSource: PollingSource {
+public final class PrometheusScrapeSource: MetricsEndpointSource {
     public let settings: PrometheusScrapeSettings
     private let fetcher: HTTPFetcher
     private let interpreter: Mutex<ScrapeInterpreter>
@@ -44,37 +31,33 @@ public final class PrometheusScrapeSource: PollingSource {
     public init(settings: PrometheusScrapeSettings, fetcher: HTTPFetcher = HTTPFetcher()) {
         self.settings = settings
         self.fetcher = fetcher
-        let interpreter = ScrapeInterpreter(signals: settings.signals, regionLabel: settings.regionLabel, fixedRegion: settings.fixedRegion)
+        let interpreter = ScrapeInterpreter(signals: settings.signals, regionLabel: settings.endpoint.regionLabel, fixedRegion: settings.endpoint.fixedRegion)
         parser = ExpositionParser(families: interpreter.families)
         self.interpreter = Mutex(interpreter)
     }
 
-    public var name: String { settings.name }
+    var endpoint: MetricsEndpoint { settings.endpoint }
     public var kind: String { "prometheus-scrape" }
-    public var regions: [String] { settings.regions }
-    public var intervalSeconds: Double { settings.intervalSeconds }
-    public var timeoutSeconds: Double { settings.timeoutSeconds }
-    public var secrets: [String] { Array(settings.headers.values) }
 
     public func collect(at now: Timestamp) async -> CollectionRound {
         let request = HTTPFetchRequest(
-            target: settings.target,
-            headers: [("Accept", "application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")] + settings.headers.sorted { $0.key < $1.key },
-            timeoutSeconds: settings.timeoutSeconds,
+            target: endpoint.target,
+            headers: requestHeaders(("Accept", "application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")),
+            timeoutSeconds: endpoint.timeoutSeconds,
             maxBodyBytes: settings.maxBodyBytes
         )
         let response: HTTPFetchResponse
         do {
             response = try await fetcher.fetch(request)
         } catch {
-            return CollectionRound(errors: ["scrape \(settings.target): \(error)"])
+            return CollectionRound(errors: ["scrape \(endpoint.target): \(error)"])
         }
         guard response.status == 200 else {
-            return CollectionRound(errors: ["scrape \(settings.target): HTTP \(response.status)\(Self.excerpt(response.body))"])
+            return CollectionRound(errors: ["scrape \(endpoint.target): HTTP \(response.status)\(Self.excerpt(response.body))"])
         }
         let document = parser.parse(response.body)
         let readings = interpreter.withLock { $0.readings(from: document, at: now) }
-        var round = SignalPublisher(source: settings.name, replicationUpstream: settings.replicationUpstream).events(for: readings, at: now)
+        var round = publish(readings, at: now)
         if document.rejectedLines > 0, let first = document.errors.first {
             round.errors.append("\(document.rejectedLines) line\(document.rejectedLines == 1 ? "" : "s") rejected (first: \(first))")
         }

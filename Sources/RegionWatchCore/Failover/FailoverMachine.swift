@@ -163,10 +163,10 @@ public struct FailoverMachine: Sendable, Equatable {
 
         case (.awaitingConfirmation, .confirm(let typed, let reason, let at)):
             guard var attempt else { return [] }
-            guard typed.trimmingCharacters() == attempt.request.to else {
+            guard typed.trimmed() == attempt.request.to else {
                 return [.rejectConfirmation("type the target region's name exactly: \(attempt.request.to)")]
             }
-            let trimmedReason = reason.trimmingCharacters()
+            let trimmedReason = reason.trimmed()
             guard !trimmedReason.isEmpty else { return [.rejectConfirmation("give a reason: it goes into the audit log")] }
             attempt.reason = trimmedReason
             attempt.confirmedAt = at
@@ -248,14 +248,5 @@ public enum FailoverAuditRecord: Sendable, Equatable {
         case .confirmed(let attempt), .finished(let attempt, _): attempt.request.id
         case .stepStarted(let id, _, _), .stepFinished(let id, _, _): id
         }
-    }
-}
-
-extension String {
-    func trimmingCharacters() -> String {
-        var text = Substring(self)
-        while let first = text.first, first.isWhitespace { text = text.dropFirst() }
-        while let last = text.last, last.isWhitespace { text = text.dropLast() }
-        return String(text)
     }
 }

@@ -84,3 +84,13 @@ public enum Format {
         value < 10 ? "0\(value)" : String(value)
     }
 }
+
+extension StringProtocol {
+    /// The text without leading and trailing whitespace.
+    public func trimmed() -> String {
+        var text = Substring(self)
+        while let first = text.first, first.isWhitespace { text.removeFirst() }
+        while let last = text.last, last.isWhitespace { text.removeLast() }
+        return String(text)
+    }
+}

@@ -131,7 +131,7 @@ extension ViewState {
                     reason.append(character)
                     failoverInput.forceReason = reason
                 case .enter:
-                    let trimmed = String(reason.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+                    let trimmed = reason.trimmed()
                     guard !trimmed.isEmpty else { return [] }
                     failoverInput = FailoverDialogInput()
                     let forced = Dictionary(uniqueKeysWithValues: forceable.map { ($0, trimmed) })
