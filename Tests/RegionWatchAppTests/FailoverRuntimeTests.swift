@@ -97,7 +97,7 @@ struct FailoverRuntimeTests {
         var records: [FailoverAuditRecord] = []
         func collect(_ actions: [FailoverAction]) { for case .audit(let record) in actions { records.append(record) } }
         collect(machine.handle(.start(request, at: t0)))
-        collect(machine.handle(.gatesEvaluated([FailoverGateResult(gate: .lagWithinRPO, passed: false, measured: "45s", forcedReason: nil)], dataLoss: DataLossEstimate(seconds: 45, bytes: 9, isLowerBound: false), at: t0)))
+        collect(machine.handle(.gatesEvaluated([FailoverGateResult(gate: .lagWithinRPO, passed: false, measured: "45s", forcedReason: nil)], dataLoss: DataLossEstimate(known: .exact(45), knownBytes: 9), at: t0)))
         #expect(machine.state == .refused)
         for record in records { try log.append(AuditEntry(record, at: t0, rtoObjectiveSeconds: 300)) }
         var history = log.read()

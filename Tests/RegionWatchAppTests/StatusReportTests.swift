@@ -18,7 +18,7 @@ struct StatusReportTests {
     }
 
     @Test func jsonHasTheNamesScriptsDependOn() throws {
-        let object = try Self.json(Self.state(seconds: 66))
+        let object = try Self.json(Self.state(seconds: 72))
         let topology = try #require(object["topology"] as? [String: Any])
         #expect(topology["name"] as? String == "checkout")
         #expect(topology["pattern"] as? String == "active-active")

@@ -54,10 +54,10 @@ struct DemoSimulationTests {
         #expect(state.collector(named: "simulator")?.intervalSeconds == 1)
     }
 
-    @Test func scriptedIncidentUnfoldsAndRecoversWithinThreeMinutes() {
+    @Test func scriptedIncidentUnfoldsAndRecoversWithinThreeAndAHalfMinutes() {
         let (atLagPeak, _) = Self.run(seconds: 68)
         let asia = atLagPeak.region(named: "ap-southeast-1")!
-        #expect(atLagPeak.replicationLag(of: "ap-southeast-1")!.seconds > 30)
+        #expect(atLagPeak.replicationLag(of: "ap-southeast-1")!.time!.seconds > 30)
         #expect(asia.health == .degraded)
         #expect(asia.assessment.reasons.first?.contains("exceeds RPO 30s") == true)
 
@@ -66,9 +66,10 @@ struct DemoSimulationTests {
         #expect(east.health == .degraded)
         #expect(east.errorRate.latest! >= 0.01)
         #expect(east.p99Milliseconds.latest! >= 500)
-        #expect(atErrorPeak.replicationLag(of: "ap-southeast-1")!.seconds < 10, "the lag part is over by then")
+        #expect(atErrorPeak.replicationLag(of: "ap-southeast-1")!.time!.seconds < 10, "the lag part is over by then")
 
-        let (after, _) = Self.run(seconds: 185)
+        // The errors are over at 175 s; health returns once within thresholds for 30 s.
+        let (after, _) = Self.run(seconds: 210)
         #expect(after.regions.allSatisfy { $0.health == .ok }, "\(after.regions.map { ($0.name, $0.assessment.reasons) })")
         let messages = after.recentNotices.elements.map(\.message)
         #expect(messages.contains("ap-southeast-1 OK → DEGRADED: replication lag 30s exceeds RPO 30s") || messages.contains { $0.hasPrefix("ap-southeast-1 OK → DEGRADED: replication lag") })
@@ -78,7 +79,7 @@ struct DemoSimulationTests {
 
     @Test func incidentCanBeSwitchedOff() {
         let state = DemoSimulation.replay(settings: SimulatorSettings(seed: 42, scriptedIncident: false), start: Self.start, seconds: 130)
-        #expect(state.replicationLag(of: "ap-southeast-1")!.seconds < 10)
+        #expect(state.replicationLag(of: "ap-southeast-1")!.time!.seconds < 10)
         #expect(state.region(named: "us-east-1")!.p99Milliseconds.latest! < 500)
     }
 
@@ -89,21 +90,26 @@ struct DemoSimulationTests {
         #expect(east.probe.consecutiveFailures >= 3)
         #expect(state.region(named: "eu-west-1")!.trafficShare.latest == 1)
         #expect(state.replicationLinks.allSatisfy { $0.state == .broken })
-        #expect(state.replicationLag(of: "eu-west-1")!.isLowerBound)
+        let lag = state.replicationLag(of: "eu-west-1")!
+        #expect(lag.unknownAfter != nil, "the primary cannot be observed: what it wrote since is unknown")
+        #expect(lag.time!.seconds < 3, "the known lag does not grow with the outage")
+        #expect(east.role == .unknown)
+        #expect(east.lastKnownRole == .primary)
         #expect(state.recentNotices.elements.contains { $0.message == "demo chaos: us-east-1 taken down" })
     }
 
     @Test func recoverBringsTheRegionBack() {
-        let (state, _) = Self.run(seconds: 14, commands: [3: .takeDown(region: "eu-west-1"), 8: .recover(region: "eu-west-1")])
-        #expect(state.region(named: "eu-west-1")!.health == .ok)
+        // Health and the link return once they have been fine for the recover time (30 s).
+        let (state, _) = Self.run(seconds: 40, commands: [3: .takeDown(region: "eu-west-1"), 8: .recover(region: "eu-west-1")])
+        #expect(state.region(named: "eu-west-1")!.health == .ok, "\(state.region(named: "eu-west-1")!.assessment.reasons)")
         #expect(state.replicationLinks.allSatisfy { $0.state != .broken })
     }
 
     @Test func injectedLagPassesTheRPOAndFades() {
         let (during, _) = Self.run(seconds: 18, commands: [2: .injectLag(region: "eu-west-1", seconds: 45)])
-        #expect(during.replicationLag(of: "eu-west-1")!.seconds > 30)
+        #expect(during.replicationLag(of: "eu-west-1")!.time!.seconds > 30)
         let (after, _) = Self.run(seconds: 70, commands: [2: .injectLag(region: "eu-west-1", seconds: 45)])
-        #expect(after.replicationLag(of: "eu-west-1")!.seconds < 10)
+        #expect(after.replicationLag(of: "eu-west-1")!.time!.seconds < 10)
     }
 
     @Test func chaosOnUnknownRegionOrPrimaryLagIsHarmless() {

@@ -12,83 +12,111 @@ struct PostgresInterpretationTests {
         round.events.compactMap { if case .replication(let sample) = $0 { sample } else { nil } }
     }
 
-    func primaryRound(_ rows: [StandbyRow], history: WALPositionHistory = WALPositionHistory(), at now: Timestamp = t0) -> CollectionRound {
-        PostgresReplicationInterpreter.events(for: .primary(PrimaryReading(timeline: 1, currentLSN: 5000, standbys: rows)), mapping: Self.primaryMapping, history: history, source: "pg-us", at: now, roundMilliseconds: 3)
+    func servers(_ round: CollectionRound) -> [ServerSample] {
+        round.events.compactMap { if case .server(let sample) = $0 { sample } else { nil } }
     }
 
-    @Test func idlePrimaryWithNullLagColumnsIsCaughtUpNotUnknown() {
-        let round = primaryRound([StandbyRow(applicationName: "eu-app", clientAddress: "127.0.0.1", state: "streaming", replayLagSeconds: nil, replayBytesBehind: 0, replayLSN: 5000)])
-        #expect(replication(round) == [ReplicationSample(from: "us", to: "eu", source: "pg-us", observedAt: Self.t0, lagSeconds: 0, lagBytes: 0, state: .streaming)])
+    static func position(_ text: String) -> WALPosition { WALPosition(text: text)! }
+
+    func primaryRound(_ rows: [StandbyRow], isFenced: Bool = false, at now: Timestamp = t0) -> CollectionRound {
+        PostgresReplicationInterpreter.events(for: .primary(PrimaryReading(timeline: 1, version: "15.18", currentLSN: Self.position("0/5000"), readWindow: 0.001...0.003, standbys: rows, isFenced: isFenced)), mapping: Self.primaryMapping, source: "pg-us", at: now, roundMilliseconds: 3)
+    }
+
+    @Test func aPrimaryReportsItselfWritableWithItsPositionAndTheStandbysItLists() {
+        let round = primaryRound([StandbyRow(applicationName: "eu-app", clientAddress: "127.0.0.1", state: "streaming", flushLSN: Self.position("0/5000"), replayLSN: Self.position("0/4F00"))])
+        let server = servers(round).first
+        #expect(server?.facts?.role == .writable)
+        #expect(server?.facts?.walPosition == Self.position("0/5000"))
+        #expect(server?.facts?.walPositionReadBetween == Self.t0.adding(seconds: 0.001)...Self.t0.adding(seconds: 0.003))
+        #expect(server?.facts?.version == "15.18")
+        #expect(replication(round) == [ReplicationSample(
+            from: "us", to: "eu", source: "pg-us", observedAt: Self.t0, lagSeconds: nil, lagBytes: nil, state: .streaming,
+            positions: StandbyPositions(flushed: Self.position("0/5000"), replayed: Self.position("0/4F00"))
+        )])
         #expect(round.errors.isEmpty)
-        #expect(round.events.contains(.regionSample(RegionSample(region: "us", source: "pg-us", observedAt: Self.t0, role: .primary))))
-    }
-
-    @Test func lagGrowsFromWALHistoryWhenReplayLagIsFrozenOrNull() {
-        var history = WALPositionHistory()
-        history.record(lsn: 1000, at: Self.t0)
-        history.record(lsn: 2000, at: Self.t0.adding(seconds: 5))
-        history.record(lsn: 3000, at: Self.t0.adding(seconds: 10))
-        // Replay stopped at 1500: the first unreplayed write was seen at t0+5.
-        let row = StandbyRow(applicationName: "eu-app", clientAddress: nil, state: "streaming", replayLagSeconds: 0.2, replayBytesBehind: 1500, replayLSN: 1500)
-        let sample = replication(primaryRound([row], history: history, at: Self.t0.adding(seconds: 30))).first
-        #expect(sample?.lagSeconds == 25)
-        #expect(sample?.lagBytes == 1500)
-        // A larger reported replay_lag wins.
-        var slow = row
-        slow.replayLagSeconds = 40
-        #expect(replication(primaryRound([slow], history: history, at: Self.t0.adding(seconds: 30))).first?.lagSeconds == 40)
     }
 
     @Test func applicationNameEqualToARegionMapsAndUnknownStandbysAreReported() {
         let round = primaryRound([
-            StandbyRow(applicationName: "ap", clientAddress: "10.0.0.9", state: "catchup", replayLagSeconds: 3, replayBytesBehind: 10, replayLSN: 4990),
-            StandbyRow(applicationName: "walreceiver", clientAddress: "10.0.0.7", state: "streaming", replayLagSeconds: nil, replayBytesBehind: 0, replayLSN: 5000),
+            StandbyRow(applicationName: "ap", clientAddress: "10.0.0.9", state: "catchup", flushLSN: nil, replayLSN: nil),
+            StandbyRow(applicationName: "walreceiver", clientAddress: "10.0.0.7", state: "streaming", flushLSN: nil, replayLSN: nil),
         ])
         let samples = replication(round)
         #expect(samples.map(\.to) == ["ap", "eu"])
         #expect(samples[0].state == .catchingUp)
-        #expect(samples[1].state == .broken, "eu-app is expected but not connected")
+        #expect(samples[1].state == .broken && samples[1].isExpectationOnly, "eu-app is expected but not listed: a claim about an absence")
         #expect(round.errors == [
             "standby 'walreceiver' from 10.0.0.7 is not mapped to a region (set standbys: or hosts:)",
             "standby eu is not connected (no row in pg_stat_replication)",
         ])
     }
 
-    @Test func standbyCaughtUpOnAnIdlePrimaryIsNotLagging() {
-        // now() - pg_last_xact_replay_timestamp() is 600 s only because nothing was written.
-        let reading = StandbyReading(timeline: 1, isReplayPaused: false, receivedNotReplayedBytes: 0, secondsSinceLastReplayedTransaction: 600, receiverStatus: "streaming")
-        let round = PostgresReplicationInterpreter.events(for: .standby(reading), mapping: Self.standbyMapping, history: WALPositionHistory(), source: "pg-eu", at: Self.t0, roundMilliseconds: 2)
-        #expect(replication(round) == [ReplicationSample(from: "us", to: "eu", source: "pg-eu", observedAt: Self.t0, lagSeconds: 0, lagBytes: 0, state: .streaming)])
+    @Test func aFencedFormerPrimaryClaimsNoMissingStandbys() {
+        let round = primaryRound([], isFenced: true)
+        #expect(servers(round).first?.facts?.role == .fenced)
+        #expect(replication(round).isEmpty, "after a switchover the fenced server's standbys follow the new primary: not news")
+        #expect(round.errors.isEmpty)
     }
 
-    @Test func pausedStandbyWithUnreplayedWALShowsPausedAndGrowingLag() {
-        let reading = StandbyReading(timeline: 1, isReplayPaused: true, receivedNotReplayedBytes: 8192, secondsSinceLastReplayedTransaction: 42, receiverStatus: "streaming")
-        let round = PostgresReplicationInterpreter.events(for: .standby(reading), mapping: Self.standbyMapping, history: WALPositionHistory(), source: "pg-eu", at: Self.t0, roundMilliseconds: 2)
-        #expect(replication(round).first == ReplicationSample(from: "us", to: "eu", source: "pg-eu", observedAt: Self.t0, lagSeconds: 42, lagBytes: 8192, state: .paused))
+    @Test func aStandbyNamesWhatItFollowsFromItsSenderAddress() {
+        var mapping = Self.standbyMapping
+        mapping.regionsByAddress = ["127.0.0.1:5432": "us", "127.0.0.1:5434": "ap"]
+        let reading = StandbyReading(
+            timeline: 2, version: "15.18", isReplayPaused: true, receiveLSN: Self.position("0/9000"), replayLSN: Self.position("0/8000"),
+            lastReplayedCommitAgeSeconds: 42, receiverStatus: "streaming", senderHost: "127.0.0.1", senderPort: 5434,
+            senderEndLSN: Self.position("0/9000"), senderEndAgeSeconds: 3, configuredSenderHost: "127.0.0.1", configuredSenderPort: 5434
+        )
+        let round = PostgresReplicationInterpreter.events(for: .standby(reading), mapping: mapping, source: "pg-eu", at: Self.t0, roundMilliseconds: 2)
+        let facts = servers(round).first?.facts
+        #expect(facts?.role == .recovering)
+        #expect(facts?.receiver?.upstream == "ap", "the sender at 127.0.0.1:5434 is ap's server, whatever the configuration said")
+        #expect(facts?.upstream == "ap")
+        #expect(facts?.lastReplayedCommitAt == Self.t0.adding(seconds: -42))
+        #expect(facts?.receiver?.senderEndAt == Self.t0.adding(seconds: -3))
+        #expect(replication(round) == [ReplicationSample(
+            from: "ap", to: "eu", source: "pg-eu", observedAt: Self.t0, lagSeconds: nil, lagBytes: nil, state: .paused,
+            positions: StandbyPositions(flushed: Self.position("0/9000"), replayed: Self.position("0/8000"))
+        )], "the age of the last replayed commit is never reported as lag")
     }
 
-    @Test func standbyWithoutAWALReceiverIsDisconnectedNotHealthy() {
-        let reading = StandbyReading(timeline: 1, isReplayPaused: false, receivedNotReplayedBytes: 0, secondsSinceLastReplayedTransaction: 5, receiverStatus: nil)
-        let round = PostgresReplicationInterpreter.events(for: .standby(reading), mapping: Self.standbyMapping, history: WALPositionHistory(), source: "pg-eu", at: Self.t0, roundMilliseconds: 2)
+    @Test func aDisconnectedStandbyFollowsWhatItsSettingsName() {
+        var mapping = Self.standbyMapping
+        mapping.regionsByAddress = ["db-us:5432": "us", "db-ap:6432": "ap"]
+        let reading = StandbyReading(timeline: 1, isReplayPaused: false, receiveLSN: Self.position("0/10"), replayLSN: Self.position("0/10"), receiverStatus: nil, configuredSenderHost: "db-ap", configuredSenderPort: 6432)
+        let round = PostgresReplicationInterpreter.events(for: .standby(reading), mapping: mapping, source: "pg-eu", at: Self.t0, roundMilliseconds: 2)
+        #expect(servers(round).first?.facts?.upstream == "ap")
+        #expect(replication(round).first?.from == "ap")
         #expect(replication(round).first?.state == .broken)
-        #expect(replication(round).first?.lagSeconds == nil)
-        #expect(round.errors == ["WAL receiver is not running: disconnected from us"])
+        #expect(round.errors == ["WAL receiver is not running: disconnected from ap"])
     }
 
-    @Test func unreachablePrimaryBreaksItsLinksAndRefusalIsDefinitive() {
+    @Test func unreachableServerSaysSoAndClaimsNothingAboutItsLinks() {
         let events = PostgresReplicationInterpreter.unreachableEvents(mapping: Self.primaryMapping, source: "pg-us", at: Self.t0, message: "connection refused", isRefused: true)
         #expect(events == [
             .probe(ProbeResult(region: "us", source: "pg-us", observedAt: Self.t0, isSuccess: false, latencyMilliseconds: nil, message: "PostgreSQL: connection refused", isDefinitive: true)),
-            .replication(ReplicationSample(from: "us", to: "eu", source: "pg-us", observedAt: Self.t0, lagSeconds: nil, lagBytes: nil, state: .broken)),
+            .server(ServerSample(region: "us", source: "pg-us", observedAt: Self.t0, unreachable: "connection refused")),
         ])
     }
 
-    @Test func historyBeforeItsOldestPointIsALowerBound() {
-        var history = WALPositionHistory()
-        history.record(lsn: 100, at: Self.t0)
-        history.record(lsn: 100, at: Self.t0.adding(seconds: 1))
-        #expect(history.secondsBehind(replayed: 100, now: Self.t0.adding(seconds: 9)) == 0)
-        #expect(history.secondsBehind(replayed: 50, now: Self.t0.adding(seconds: 9)) == 9)
+    @Test func connectionStringsNameHostAndPort() {
+        typealias I = PostgresReplicationInterpreter
+        #expect(I.hostAndPort(inConnectionString: "user=postgres passfile='/var/lib/postgresql/.pgpass' host=10.0.0.5 port=5433 application_name=eu") == ("10.0.0.5", 5433))
+        #expect(I.hostAndPort(inConnectionString: "host='db primary' sslmode=prefer") == ("db primary", nil))
+        #expect(I.hostAndPort(inConnectionString: "hostaddr=10.1.1.1 port=6000") == ("10.1.1.1", 6000))
+        #expect(I.hostAndPort(inConnectionString: "postgres://rep:secret@db-us:5432/postgres") == ("db-us", 5432))
+        #expect(I.hostAndPort(inConnectionString: "") == (nil, nil))
+        #expect(I.hostAndPort(inConnectionString: "garbage without equals") == (nil, nil))
+        #expect(I.hostAndPort(inConnectionString: "host='unterminated") == ("unterminated", nil))
+    }
+
+    @Test func sendersResolveByAddressThenHost() {
+        var mapping = PostgresTopologyMapping(region: "eu", standbysByHost: ["10.0.0.9": "ap"], regionsByAddress: ["10.0.0.5:5432": "us", "10.0.0.6:5432": "ap", "10.0.0.6:5433": "sa"])
+        #expect(mapping.region(host: "10.0.0.5", port: nil) == "us", "the default port")
+        #expect(mapping.region(host: "10.0.0.9", port: 7000) == "ap", "client address mapping")
+        #expect(mapping.region(host: "10.0.0.6", port: 9999) == nil, "two servers on that host: ambiguous")
+        mapping.regionsByAddress = ["db:5432": "us"]
+        #expect(mapping.region(host: "db", port: 6432) == "us", "only one server on that host")
+        #expect(mapping.region(host: nil, port: 5432) == nil)
     }
 
     @Test func dsnForms() throws {
@@ -121,14 +149,14 @@ extension PostgresInterpretationTests {
 
 extension PostgresInterpretationTests {
     @Test func probeMessageNamesRoleTimelineAndReceiver() {
-        #expect(PostgresReplicationInterpreter.describe(.primary(PrimaryReading(timeline: 3, currentLSN: 1, standbys: []))) == "PostgreSQL primary, timeline 3, 0 standbys connected")
-        let standby = StandbyReading(timeline: 2, isReplayPaused: true, receivedNotReplayedBytes: 0, secondsSinceLastReplayedTransaction: nil, receiverStatus: "streaming", senderHost: "127.0.0.1", receiveLSN: "0/3000148", replayLSN: "0/3000060")
-        #expect(PostgresReplicationInterpreter.describe(.standby(standby)) == "PostgreSQL standby, timeline 2, receiver streaming from 127.0.0.1, replay PAUSED, received 0/3000148, replayed 0/3000060")
+        #expect(PostgresReplicationInterpreter.describe(.primary(PrimaryReading(timeline: 3, version: "15.18", currentLSN: Self.position("0/1"), standbys: []))) == "PostgreSQL 15.18 primary, timeline 3, at 0/1, 0 standbys connected")
+        let standby = StandbyReading(timeline: 2, isReplayPaused: true, receiveLSN: Self.position("0/3000148"), replayLSN: Self.position("0/3000060"), receiverStatus: "streaming", senderHost: "127.0.0.1", senderPort: 5432)
+        #expect(PostgresReplicationInterpreter.describe(.standby(standby)) == "PostgreSQL standby, timeline 2, receiver streaming from 127.0.0.1:5432, replay PAUSED, received 0/3000148, replayed 0/3000060")
     }
 }
 
 extension PostgresInterpretationTests {
     @Test func aFencedPrimarySaysSo() {
-        #expect(PostgresReplicationInterpreter.describe(.primary(PrimaryReading(timeline: 1, currentLSN: 1, standbys: [], isFenced: true))) == "PostgreSQL primary FENCED (default_transaction_read_only), timeline 1, 0 standbys connected")
+        #expect(PostgresReplicationInterpreter.describe(.primary(PrimaryReading(timeline: 1, currentLSN: Self.position("0/1"), standbys: [], isFenced: true))) == "PostgreSQL primary FENCED (default_transaction_read_only), timeline 1, at 0/1, 0 standbys connected")
     }
 }

@@ -67,9 +67,9 @@ struct DashboardStateTests {
 
     @Test func observedRoleChangeIsApplied() {
         var state = F.healthyState()
-        state.apply(F.sample("standby-1", 1, role: .primary))
+        state.apply(F.server("standby-1", 1, role: .writable, at: 100))
         #expect(state.region(named: "standby-1")?.role == .primary)
-        #expect(state.recentNotices.last?.message == "standby-1 role changed: standby → primary")
+        #expect(state.recentNotices.elements.contains { $0.message == "standby-1 role: standby → primary" })
     }
 
     @Test func replicationStateChangesAreNoticed() {
@@ -138,8 +138,9 @@ struct ReplicationLinkViewTests {
         #expect(link.views.map(\.source).contains("pg-primary"))
         #expect(link.views.map(\.source).contains("pg-standby"))
         #expect(link.state == .paused)
+        #expect(link.reading.time == .exact(6), "the view with the larger reported lag decides, with its own bytes")
+        #expect(link.reading.bytesBehind == 100)
         #expect(link.lagSeconds.latest == 6)
-        #expect(link.lagBytes.latest == 9000)
     }
 
     @Test func aStaleViewNoLongerDecides() {
@@ -151,7 +152,7 @@ struct ReplicationLinkViewTests {
         #expect(state.inboundLinks(of: "standby-1").first?.state == .streaming)
     }
 
-    @Test func brokenLinkLowerBoundStartsFromTheLastWorkingObservation() {
+    @Test func aBrokenLinkKeepsWhatWasKnownAndNeverCountsTimeSinceItBroke() {
         var state = F.healthyState()
         state.apply(sample(1, source: "pg-primary", lag: 3, state: .streaming))
         state.apply(.tick(F.at(10)))
@@ -159,14 +160,17 @@ struct ReplicationLinkViewTests {
         state.apply(.tick(F.at(20)))
         state.apply(sample(20, source: "pg-primary", lag: nil, state: .broken))
         let lag = state.replicationLag(of: "standby-1")
-        #expect(lag == ReplicationLag(seconds: 22, bytes: nil, isLowerBound: true), "3 s behind when last working at t=1, 19 s ago")
+        #expect(lag?.time == .exact(3), "3 s behind when last reported; time since the link broke is not lag")
+        #expect(state.inboundLinks(of: "standby-1").first?.state == .broken)
+        #expect(state.region(named: "standby-1")?.assessment.reasons.contains("replication from primary-1 broken") == true)
     }
 
     @Test func aPromotedRegionIgnoresLinksFromTheOldPrimary() {
         var state = F.healthyState()
         state.apply(sample(1, source: "pg-primary", lag: nil, state: .broken))
         #expect(state.region(named: "standby-1")?.health == .degraded)
-        state.apply(.regionSample(RegionSample(region: "standby-1", source: "pg-standby", observedAt: F.at(2), role: .primary)))
+        state.apply(F.server("standby-1", 2, role: .writable, at: 100, timeline: 2))
+        #expect(state.region(named: "standby-1")?.role == .primary)
         #expect(state.region(named: "standby-1")?.health == .ok)
         #expect(state.replicationLag(of: "standby-1") == nil)
     }

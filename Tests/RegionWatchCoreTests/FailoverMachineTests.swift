@@ -57,7 +57,7 @@ struct FailoverMachineTests {
         var machine = FailoverMachine()
         _ = machine.handle(.start(Self.request(), at: Self.at(0)))
         let refusing = [FailoverGateResult(gate: .lagWithinRPO, passed: false, measured: "estimated data loss 45.0s vs RPO 30s")]
-        let actions = machine.handle(.gatesEvaluated(refusing, dataLoss: DataLossEstimate(seconds: 45, bytes: 1000, isLowerBound: false), at: Self.at(1)))
+        let actions = machine.handle(.gatesEvaluated(refusing, dataLoss: DataLossEstimate(known: .exact(45), knownBytes: 1000), at: Self.at(1)))
         #expect(machine.state == .refused)
         #expect(actions.last == .finished(.refused))
         #expect(machine.attempt?.gates.first?.measured == "estimated data loss 45.0s vs RPO 30s")
@@ -162,9 +162,9 @@ struct FailoverGateTests {
         state.apply(F.replication(1, lag: 45))
         let (gates, loss) = FailoverGates.evaluate(kind: .switchover, target: "standby-1", in: state, context: FailoverGateContext())
         #expect(gate(.lagWithinRPO, gates)?.passed == false)
-        #expect(gate(.lagWithinRPO, gates)?.measured == "estimated data loss 45.0s, 1000B vs RPO 30s")
+        #expect(gate(.lagWithinRPO, gates)?.measured == "data loss 45.0s, 1000B known vs RPO 30s")
         #expect(gate(.targetHealthy, gates)?.passed == true, "replication findings are the lag gate's business")
-        #expect(loss == DataLossEstimate(seconds: 45, bytes: 1000, isLowerBound: false))
+        #expect(loss == DataLossEstimate(known: .exact(45), knownBytes: 1000))
     }
 
     @Test func lockCoolDownAndReadOnly() {
@@ -182,7 +182,7 @@ struct FailoverGateTests {
         #expect(FailoverGates.kind(from: "primary-1", in: state) == .failover)
         let (gates, _) = FailoverGates.evaluate(kind: .failover, target: "nowhere", in: state, context: FailoverGateContext())
         #expect(gate(.targetHealthy, gates)?.passed == false)
-        #expect(gate(.lagWithinRPO, gates)?.measured == "replication lag of nowhere unknown vs RPO 30s")
+        #expect(gate(.lagWithinRPO, gates)?.measured == "data loss of nowhere unknown vs RPO 30s")
     }
 
     @Test func failbackNeedsTheOriginalPrimaryRejoinedAndCaughtUp() {

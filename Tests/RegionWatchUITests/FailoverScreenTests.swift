@@ -63,7 +63,7 @@ struct FailoverScreenTests {
     }
 
     @Test func dialogAwaitingConfirmation() {
-        let state = state { request in [.start(request, at: SeededState.start), .gatesEvaluated(gates(SeededState.demo(seconds: 8)), dataLoss: DataLossEstimate(seconds: 0.6, bytes: 1_200_000, isLowerBound: false), at: SeededState.start)] }
+        let state = state { request in [.start(request, at: SeededState.start), .gatesEvaluated(gates(SeededState.demo(seconds: 8)), dataLoss: DataLossEstimate(known: .exact(0.6), knownBytes: 1_200_000), at: SeededState.start)] }
         var view = SeededState.view()
         for character in "eu-w" { _ = view.handle(.character(character), state: state) }
         let frame = render(state, view)
@@ -90,7 +90,7 @@ struct FailoverScreenTests {
 
         let refused = state { request in [
             .start(request, at: t),
-            .gatesEvaluated([FailoverGateResult(gate: .lagWithinRPO, passed: false, measured: "estimated data loss 45.2s, 80MiB vs RPO 30s")], dataLoss: DataLossEstimate(seconds: 45.2, bytes: 83_886_080, isLowerBound: false), at: t),
+            .gatesEvaluated([FailoverGateResult(gate: .lagWithinRPO, passed: false, measured: "estimated data loss 45.2s, 80MiB vs RPO 30s")], dataLoss: DataLossEstimate(known: .exact(45.2), knownBytes: 83_886_080), at: t),
         ] }
         let frame = render(refused, SeededState.view())
         Snapshot.assert(frame, named: "failover-refused-120x40")

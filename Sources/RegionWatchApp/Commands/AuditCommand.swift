@@ -49,7 +49,7 @@ public enum AuditText {
         for attempt in history.attempts {
             guard let entry = attempt.finished else { continue }
             let rto = entry.measuredRtoSeconds.map { "RTO \(Format.fixed($0, decimals: 2))s" } ?? "RTO n/a"
-            let loss = entry.dataLoss?.seconds.map { "loss \(Format.fixed($0, decimals: 1))s" } ?? "loss unknown"
+            let loss = "loss " + (entry.dataLoss?.text(at: Timestamp(secondsSinceEpoch: entry.atEpochSeconds)) ?? "unknown")
             lines.append("\(entry.at)  \((entry.state ?? "?").uppercased().padding(toLength: 9, withPad: " ", startingAt: 0)) \(entry.kind ?? "?") \(entry.from ?? "?") → \(entry.to ?? "?")  \(rto)  \(loss)  by \(entry.operatorName ?? "?")\(entry.reason.map { ": \($0)" } ?? "")")
             for gate in entry.gates ?? [] where !gate.passed {
                 lines.append("    gate \(gate.gate.rawValue): \(gate.measured)\(gate.forcedReason.map { " — FORCED: \($0)" } ?? "")")

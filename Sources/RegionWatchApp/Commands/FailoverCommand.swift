@@ -193,8 +193,8 @@ enum FailoverText {
             }
         }
         let rto = attempt.measuredRTO(at: attempt.endedAt ?? attempt.requestedAt).map { "\(Format.fixed($0, decimals: 2))s" } ?? "n/a"
-        let loss = attempt.dataLoss.seconds.map { "\(attempt.dataLoss.isLowerBound ? "at least " : "")\(Format.fixed($0, decimals: 1))s\(attempt.dataLoss.bytes.map { ", \(Format.bytes($0))" } ?? "")" } ?? "unknown"
-        lines.append("\(state.name.uppercased()) · measured RTO \(rto) (objective \(Format.duration(rtoObjective))) · estimated data loss \(loss)")
+        let loss = attempt.dataLoss.text(at: attempt.requestedAt)
+        lines.append("\(state.name.uppercased()) · measured RTO \(rto) (objective \(Format.duration(rtoObjective))) · data loss \(loss)")
         return lines.joined(separator: "\n")
     }
 

@@ -17,6 +17,9 @@ struct StatusCommand: ParsableCommand {
     @Flag(name: .long, help: "Print JSON (stable names, null where unknown) instead of a table.")
     var json = false
 
+    @Flag(name: .long, help: "Exit like a monitoring plugin: 0 all OK, 1 degraded, 2 down or split brain, 3 stale or unknown; a summary line comes first.")
+    var check = false
+
     @OptionGroup var logging: LogOptions
 
     func validate() throws {
@@ -31,11 +34,14 @@ struct StatusCommand: ParsableCommand {
         let audit = AuditLog(configuration: configuration, environment: environment)
         state.apply(.failoverHistory(FailoverHistoryReader.summary(audit.read(), path: audit.path), isReadOnly: configuration.failover.isReadOnly))
         logger.info("status collected", metadata: ["regions": "\(state.regions.count)", "events": "\(state.bus.publishedEvents)"])
+        let verdict = check ? StatusCheck(state: state) : nil
+        if let verdict { Console.output(verdict.summary + "\n") }
         if json {
             Console.output(try StatusReport(state: state).json() + "\n")
         } else {
             Console.output(StatusTable.render(state))
         }
+        if let verdict, verdict.verdict != .ok { throw ExitCode(verdict.verdict.rawValue) }
     }
 }
 
@@ -45,7 +51,12 @@ public enum StatusCollection {
     public static func collect(configuration: RegionWatchConfiguration, seconds: Double, clock: WallClock) -> DashboardState {
         let pipeline = CollectionPipeline(configuration: configuration, clock: clock)
         let subscription = pipeline.bus.subscribe(capacity: 1_000_000)
-        var state = DashboardState(topology: configuration.topology, now: clock.now(), traceLimits: configuration.traceLimits)
+        // One look, not a watch: health says what the signals say now. Hysteresis suppresses
+        // flapping over time, which a single look does not have (a monitor that runs this
+        // repeatedly has its own retry rules).
+        var topology = configuration.topology
+        topology.thresholds.hysteresis = .immediate
+        var state = DashboardState(topology: topology, now: clock.now(), traceLimits: configuration.traceLimits)
         pipeline.start()
         let deadline = MonotonicClock.seconds() + seconds
         repeat {

@@ -1,3 +1,4 @@
+import Foundation
 import RegionWatchCollectors
 import RegionWatchCore
 import Yams
@@ -5,7 +6,7 @@ import Yams
 /// The real collectors' entries: `postgres`, `prometheus-scrape`, `promql`, `http-probe`.
 extension ConfigurationParser {
     static let commonPollingKeys = ["kind", "name", "interval", "timeout"]
-    static let postgresKeys = commonPollingKeys + ["region", "dsn", "dsnEnv", "standbys", "hosts", "upstream"]
+    static let postgresKeys = commonPollingKeys + ["region", "dsn", "dsnEnv", "standbys", "hosts", "upstream", "heartbeat"]
     static let scrapeKeys = commonPollingKeys + ["url", "region", "regionLabel", "signals", "headers", "tokenEnv", "replicationFrom"]
     static let promqlKeys = commonPollingKeys + ["url", "region", "regionLabel", "queries", "headers", "tokenEnv", "replicationFrom"]
     static let probeKeys = commonPollingKeys + ["targets", "region", "url", "method", "expectStatus", "bodyContains", "tlsVerify", "headers", "tokenEnv"]
@@ -130,7 +131,11 @@ extension ConfigurationParser {
             mapping.upstream = primary
         }
         let name = entries["name"].flatMap { reader.string($0.value, "\(path).name") } ?? "postgres-\(region)"
-        return .postgres(PostgresSettings(name: name, connection: dsn, mapping: mapping, intervalSeconds: timing.interval, timeoutSeconds: timing.timeout))
+        let heartbeat = entries["heartbeat"].flatMap { reader.boolean($0.value, "\(path).heartbeat") } ?? false
+        return .postgres(PostgresSettings(
+            name: name, connection: dsn, mapping: mapping, intervalSeconds: timing.interval, timeoutSeconds: timing.timeout,
+            writesHeartbeat: heartbeat, heartbeatWriter: "\(ProcessInfo.processInfo.hostName)/\(name)"
+        ))
     }
 
     static func readScrape(_ node: Node, path: String, topology: Topology, reader: YAMLReader) -> CollectorConfiguration? {

@@ -7,7 +7,7 @@ import Yams
 public enum ConfigurationParser {
     static let topLevelKeys = ["topology", "pattern", "objectives", "regions", "health", "collectors", "traces", "ui", "failover"]
     static let regionKeys = ["name", "provider", "role", "traffic"]
-    static let healthKeys = ["errorRateDegraded", "errorRateDown", "p99DegradedMs", "probeFailuresDegraded", "probeFailuresDown", "staleAfterIntervals", "backupMaxAge", "hopSlowMs"]
+    static let healthKeys = ["errorRateDegraded", "errorRateDown", "p99DegradedMs", "probeFailuresDegraded", "probeFailuresDown", "staleAfterIntervals", "backupMaxAge", "hopSlowMs", "sustain", "recover"]
     static let simulatorKeys = ["kind", "name", "interval", "seed", "scriptedIncident", "incidentEvery", "requestsPerSecond", "tracesPerSecond", "versions"]
     static let otlpKeys = ["kind", "name", "listen", "maxBodySize", "token", "tokenEnv", "regionFrom"]
 
@@ -66,7 +66,7 @@ public enum ConfigurationParser {
         let topology = Topology(name: name, pattern: pattern, objectives: objectives, regions: regions, thresholds: thresholds)
         var collectors: [CollectorConfiguration] = []
         if let node = entries["collectors"]?.value {
-            collectors = readCollectors(node, topology: topology, reader: reader)
+            collectors = Self.resolvingDatabaseAddresses(readCollectors(node, topology: topology, reader: reader))
         } else {
             reader.error(root, "collectors", "missing: list at least one collector (kinds: \(CollectorConfiguration.kinds.joined(separator: ", ")))")
         }
@@ -114,7 +114,7 @@ public enum ConfigurationParser {
             let provider = entries["provider"].flatMap { reader.string($0.value, "\(path).provider") } ?? "unknown"
             if entries["provider"] == nil { reader.warning(item, "\(path).provider", "missing: provider shown as 'unknown'") }
             var role = RegionRole.standby
-            if let value = entries["role"]?.value, let parsed = reader.choice(value, "\(path).role", as: RegionRole.self) { role = parsed }
+            if let value = entries["role"]?.value, let parsed = reader.choice(value, "\(path).role", among: [RegionRole.primary, .standby, .active]) { role = parsed }
             if entries["role"] == nil { reader.error(item, "\(path).role", "missing: one of primary, standby, active") }
             var traffic = 0.0
             if let value = entries["traffic"]?.value {
@@ -155,6 +155,8 @@ public enum ConfigurationParser {
             }
         }
         if let value = entries["hopSlowMs"]?.value, let parsed = reader.number(value, "health.hopSlowMs", range: 0.001...3_600_000) { thresholds.hopSlowMilliseconds = parsed }
+        if let value = entries["sustain"]?.value, let parsed = reader.duration(value, "health.sustain", range: 0...3600) { thresholds.hysteresis.sustainSeconds = parsed }
+        if let value = entries["recover"]?.value, let parsed = reader.duration(value, "health.recover", range: 0...3600) { thresholds.hysteresis.recoverSeconds = parsed }
         if thresholds.errorRateDown <= thresholds.errorRateDegraded {
             reader.error(node, "health.errorRateDown", "must be above errorRateDegraded (\(Format.percent(thresholds.errorRateDown)) ≤ \(Format.percent(thresholds.errorRateDegraded)))")
         }
@@ -162,6 +164,20 @@ public enum ConfigurationParser {
             reader.error(node, "health.probeFailuresDown", "must be at least probeFailuresDegraded")
         }
         return thresholds
+    }
+
+    /// Gives every postgres collector the `host:port` of every configured server, so a
+    /// standby's sender address (or `primary_conninfo`) names the region it follows.
+    static func resolvingDatabaseAddresses(_ collectors: [CollectorConfiguration]) -> [CollectorConfiguration] {
+        var addresses: [String: String] = [:]
+        for case .postgres(let settings) in collectors {
+            addresses["\(settings.connection.host):\(settings.connection.port)"] = settings.mapping.region
+        }
+        return collectors.map { collector in
+            guard case .postgres(var settings) = collector else { return collector }
+            settings.mapping.regionsByAddress = addresses
+            return .postgres(settings)
+        }
     }
 
     private static func readCollectors(_ node: Node, topology: Topology, reader: YAMLReader) -> [CollectorConfiguration] {

@@ -240,9 +240,14 @@ final class YAMLReader {
 
     /// One of an enum's raw values.
     func choice<Value: RawRepresentable & CaseIterable>(_ node: Node, _ path: String, as type: Value.Type) -> Value? where Value.RawValue == String {
+        choice(node, path, among: Array(Value.allCases))
+    }
+
+    /// One of `allowed`, by its raw value.
+    func choice<Value: RawRepresentable>(_ node: Node, _ path: String, among allowed: [Value]) -> Value? where Value.RawValue == String {
         guard let text = string(node, path) else { return nil }
-        if let value = Value(rawValue: text) { return value }
-        let options = Value.allCases.map(\.rawValue)
+        if let value = allowed.first(where: { $0.rawValue == text }) { return value }
+        let options = allowed.map(\.rawValue)
         let suggestion = Self.closest(text, in: options).map { " (did you mean '\($0)'?)" } ?? ""
         error(node, path, "'\(text)' is not one of \(options.joined(separator: ", "))\(suggestion)")
         return nil

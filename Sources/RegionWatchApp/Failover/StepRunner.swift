@@ -184,13 +184,14 @@ public struct StepRunner: Sendable {
         guard let region = state.region(named: target) else { return (false, "\(target) is not configured") }
         switch condition {
         case .targetCaughtUp:
-            guard let lag = state.replicationLag(of: target) else {
-                return region.role == .primary ? (true, "\(target) is primary") : (false, "lag of \(target) unknown")
-            }
-            let caughtUp = !lag.isLowerBound && lag.seconds < 0.5 && (lag.bytes ?? 0) == 0
-            return (caughtUp, "lag \(Format.fixed(lag.seconds, decimals: 1))s\(lag.bytes.map { ", \(Format.bytes($0))" } ?? "")")
+            if region.role == .primary { return (true, "\(target) is primary") }
+            // Caught up: it has received everything the primary wrote (promotion replays the rest).
+            let loss = state.dataLoss(promoting: target)
+            guard let known = loss.known else { return (false, "data loss of \(target) unknown") }
+            let caughtUp = loss.unknownAfter == nil && known.certainlyWithin(0.5) && (loss.knownBytes ?? 0) == 0
+            return (caughtUp, "not received: \(loss.text(at: state.now))")
         case .targetIsPrimary:
-            return (region.role == .primary, "\(target) is \(region.role.rawValue)")
+            return (region.role == .primary, "\(target) is \(region.roleDescription)")
         case .targetHealthy:
             return (region.health == .ok, "\(target) is \(region.health.label)")
         }

@@ -28,12 +28,92 @@ public struct StatusReport: Encodable, Sendable {
         var rtoSeconds: Double
     }
 
+    /// A lag with how well it is known: `bound` is `exact`, `lower` (at least), `upper` (at
+    /// most) or `range`; `seconds` is the figure shown. `unknownAfter` is set when the primary
+    /// is not observed: what it wrote after that time is not counted.
+    public struct LagInfo: Encodable, Sendable {
+        @ExplicitNull var seconds: Double?
+        @ExplicitNull var bound: String?
+        @ExplicitNull var atLeastSeconds: Double?
+        @ExplicitNull var atMostSeconds: Double?
+        @ExplicitNull var bytesNotReceived: Double?
+        @ExplicitNull var bytesNotReplayed: Double?
+        @ExplicitNull var bytesBehind: Double?
+        @ExplicitNull var unknownAfter: String?
+        @ExplicitNull var observedAgeSeconds: Double?
+
+        init(_ reading: ReplicationReading, now: Timestamp) {
+            seconds = reading.time?.seconds
+            bound = reading.time?.bound.rawValue
+            atLeastSeconds = reading.time?.atLeast
+            atMostSeconds = reading.time?.atMost
+            bytesNotReceived = reading.bytesNotReceived
+            bytesNotReplayed = reading.bytesNotReplayed
+            bytesBehind = reading.bytesBehind
+            unknownAfter = reading.unknownAfter?.iso8601
+            observedAgeSeconds = reading.observedAt.map { max(0, now.seconds(since: $0)) }
+        }
+    }
+
+    /// WAL archiving of a primary.
+    public struct ArchivingInfo: Encodable, Sendable {
+        var mode: String
+        var archivedCount: Int
+        @ExplicitNull var lastArchivedSegment: String?
+        @ExplicitNull var lastArchivedAgeSeconds: Double?
+        var failedCount: Int
+        @ExplicitNull var lastFailedSegment: String?
+        @ExplicitNull var lastFailedAgeSeconds: Double?
+        var failing: Bool
+        /// Age of the oldest write not yet archived.
+        @ExplicitNull var unarchivedSeconds: Double?
+        @ExplicitNull var unarchivedBound: String?
+
+        init(_ archive: ArchiveStatus, now: Timestamp) {
+            let facts = archive.facts
+            mode = facts.mode
+            archivedCount = facts.archivedCount
+            lastArchivedSegment = facts.lastArchivedSegment
+            lastArchivedAgeSeconds = facts.lastArchivedAt.map { max(0, now.seconds(since: $0)) }
+            failedCount = facts.failedCount
+            lastFailedSegment = facts.lastFailedSegment
+            lastFailedAgeSeconds = facts.lastFailedAt.map { max(0, now.seconds(since: $0)) }
+            failing = facts.isFailing
+            unarchivedSeconds = archive.unarchived?.seconds
+            unarchivedBound = archive.unarchived?.bound.rawValue
+        }
+    }
+
+    /// The topology's primary and split brain.
+    public struct PrimaryInfo: Encodable, Sendable {
+        @ExplicitNull var current: String?
+        @ExplicitNull var lastKnown: String?
+        @ExplicitNull var splitBrain: SplitBrainInfo?
+    }
+
+    /// Regions that accept writes at the same time.
+    public struct SplitBrainInfo: Encodable, Sendable {
+        var regions: [String]
+        var since: String
+        var sinceSeconds: Double
+        var message: String
+    }
+
     public struct RegionInfo: Encodable, Sendable {
         var name: String
         var provider: String
         var role: String
+        /// While the role is unknown: the role it had when last known.
+        @ExplicitNull var lastKnownRole: String?
+        @ExplicitNull var timeline: Int?
+        @ExplicitNull var serverVersion: String?
+        /// The region it replicates from.
+        @ExplicitNull var upstream: String?
+        @ExplicitNull var followingFormerPrimary: String?
         var health: String
         var healthReasons: [String]
+        /// Published health changes in the last ten minutes.
+        var healthChanges: Int
         @ExplicitNull var errorRate: Double?
         @ExplicitNull var p50Ms: Double?
         @ExplicitNull var p99Ms: Double?
@@ -43,13 +123,14 @@ public struct StatusReport: Encodable, Sendable {
         @ExplicitNull var replicationLagSeconds: Double?
         @ExplicitNull var replicationLagBytes: Double?
         @ExplicitNull var replicationLagIsLowerBound: Bool?
+        @ExplicitNull var replicationLag: LagInfo?
         @ExplicitNull var version: String?
         var versions: [String: String]
         @ExplicitNull var ageSeconds: Double?
         @ExplicitNull var lastBackupAt: String?
         @ExplicitNull var lastBackupSizeBytes: Double?
         @ExplicitNull var lastBackupIntegrity: String?
-
+        @ExplicitNull var archiving: ArchivingInfo?
     }
 
     public struct ReplicationInfo: Encodable, Sendable {
@@ -58,9 +139,9 @@ public struct StatusReport: Encodable, Sendable {
         @ExplicitNull var lagSeconds: Double?
         @ExplicitNull var lagBytes: Double?
         var lagIsLowerBound: Bool
+        var lag: LagInfo
         var state: String
         @ExplicitNull var ageSeconds: Double?
-
     }
 
     public struct FailoverInfo: Encodable, Sendable {
@@ -141,6 +222,7 @@ public struct StatusReport: Encodable, Sendable {
 
     public var generatedAt: String
     public var topology: TopologyInfo
+    public var primary: PrimaryInfo
     public var regions: [RegionInfo]
     public var replication: [ReplicationInfo]
     public var failover: FailoverInfo
@@ -158,32 +240,45 @@ public struct StatusReport: Encodable, Sendable {
             name: state.topology.name, pattern: state.topology.pattern.rawValue,
             rpoSeconds: state.topology.objectives.rpoSeconds, rtoSeconds: state.topology.objectives.rtoSeconds
         )
+        primary = PrimaryInfo(
+            current: state.primary.current, lastKnown: state.primary.lastKnown,
+            splitBrain: state.primary.splitBrain.map { split in
+                SplitBrainInfo(regions: split.regions, since: split.since.iso8601, sinceSeconds: max(0, now.seconds(since: split.since)), message: split.message)
+            }
+        )
         regions = state.regions.map { region in
             let lag = state.replicationLag(of: region.name)
             let fresh = region.health != .stale
             return RegionInfo(
                 name: region.name, provider: region.configuration.provider, role: region.role.rawValue,
+                lastKnownRole: region.role == .unknown ? region.lastKnownRole?.rawValue : nil,
+                timeline: region.timeline, serverVersion: region.server?.facts?.version,
+                upstream: region.role == .primary ? nil : state.upstream(of: region.name),
+                followingFormerPrimary: region.followingFormerPrimary,
                 health: region.health.rawValue, healthReasons: region.assessment.reasons,
+                healthChanges: region.healthChanges(at: now),
                 errorRate: fresh ? region.errorRate.latest : nil,
                 p50Ms: fresh ? region.p50Milliseconds.latest : nil,
                 p99Ms: fresh ? region.p99Milliseconds.latest : nil,
                 requestsPerSecond: fresh ? region.requestsPerSecond.latest : nil,
                 trafficShare: fresh ? region.trafficShare.latest : nil,
                 availability: region.probe.availability,
-                replicationLagSeconds: lag?.seconds, replicationLagBytes: lag?.bytes,
-                replicationLagIsLowerBound: lag?.isLowerBound,
+                replicationLagSeconds: lag?.time?.seconds, replicationLagBytes: lag?.bytesBehind,
+                replicationLagIsLowerBound: lag?.time.map { $0.bound == .lower },
+                replicationLag: lag.map { LagInfo($0, now: now) },
                 version: region.primaryVersion, versions: region.versions,
                 ageSeconds: region.dataAge(at: now),
                 lastBackupAt: region.backup?.completedAt.iso8601,
                 lastBackupSizeBytes: region.backup?.sizeBytes,
-                lastBackupIntegrity: region.backup?.integrity.rawValue
+                lastBackupIntegrity: region.backup?.integrity.rawValue,
+                archiving: region.archive.map { ArchivingInfo($0, now: now) }
             )
         }
         replication = state.replicationLinks.map { link in
-            let lag = link.effectiveLag(at: now, staleAfter: state.staleAfter(source: link.source))
+            let lag = link.reading
             return ReplicationInfo(
-                from: link.from, to: link.to, lagSeconds: lag?.seconds, lagBytes: link.lagBytes.latest,
-                lagIsLowerBound: lag?.isLowerBound ?? false, state: link.state.rawValue,
+                from: link.from, to: link.to, lagSeconds: lag.time?.seconds, lagBytes: lag.bytesBehind,
+                lagIsLowerBound: lag.time?.bound == .lower, lag: LagInfo(lag, now: now), state: link.state.rawValue,
                 ageSeconds: link.observedAt.map { max(0, now.seconds(since: $0)) }
             )
         }
@@ -230,9 +325,15 @@ public enum StatusTable {
     public static func render(_ state: DashboardState, width: Int = 132) -> String {
         let now = state.now
         let objectives = state.topology.objectives
-        var output = "\(state.topology.name) (\(state.topology.pattern.rawValue)) · RPO \(Format.duration(objectives.rpoSeconds)) · RTO \(Format.duration(objectives.rtoSeconds)) · \(now.iso8601)\n\n"
+        var output = "\(state.topology.name) (\(state.topology.pattern.rawValue)) · RPO \(Format.duration(objectives.rpoSeconds)) · RTO \(Format.duration(objectives.rtoSeconds)) · \(now.iso8601)\n"
+        if let split = state.primary.splitBrain {
+            output += "SPLIT BRAIN since \(split.since.iso8601): \(split.message)\n"
+        } else {
+            output += "primary \(state.primary.current ?? "none (last known \(state.primary.lastKnown ?? "none"))")\n"
+        }
+        output += "\n"
         let columns = [
-            TableColumn("REGION", width: 16), TableColumn("PROVIDER", width: 8), TableColumn("ROLE", width: 7),
+            TableColumn("REGION", width: 16), TableColumn("PROVIDER", width: 8), TableColumn("ROLE", width: 8),
             TableColumn("HEALTH", width: 8), TableColumn("ERR", width: 6, alignment: .right),
             TableColumn("P99", width: 7, alignment: .right), TableColumn("REQ/S", width: 6, alignment: .right),
             TableColumn("TRAFFIC", width: 7, alignment: .right), TableColumn("LAG", width: 8, alignment: .right),
@@ -243,14 +344,15 @@ public enum StatusTable {
             let lag = state.replicationLag(of: region.name)
             let isSource = state.inboundLinks(of: region.name).isEmpty
             func value(_ text: String) -> Line { Line(fresh ? text : "—") }
+            let role = region.role == .unknown ? (region.lastKnownRole.map { "\($0.rawValue)?" } ?? "unknown") : region.role.rawValue
             return [
-                Line(region.name), Line(region.configuration.provider), Line(region.role.rawValue),
+                Line(region.name), Line(region.configuration.provider), Line(role),
                 Line(region.health.label),
                 value(region.errorRate.latest.map(Format.percent) ?? "—"),
                 value(region.p99Milliseconds.latest.map(Format.milliseconds) ?? "—"),
                 value(region.requestsPerSecond.latest.map(Format.rate) ?? "—"),
                 value(region.trafficShare.latest.map { Format.fixed($0 * 100, decimals: 0) + "%" } ?? "—"),
-                Line(isSource ? (region.role == .primary ? "source" : "—") : lag.map { ($0.isLowerBound ? "≥" : "") + Format.duration($0.seconds) } ?? "—"),
+                Line(isSource ? (region.role == .primary || region.role == .fenced ? "source" : "—") : lag?.compactText ?? "—"),
                 Line(region.primaryVersion ?? "—"),
                 Line(region.dataAge(at: now).map(Format.age) ?? "never"),
             ]
@@ -266,14 +368,16 @@ public enum StatusTable {
         if !state.replicationLinks.isEmpty {
             output += "\nREPLICATION\n"
             let linkRows: [[Line]] = state.replicationLinks.map { link in
-                let lag = link.effectiveLag(at: now, staleAfter: state.staleAfter(source: link.source))
+                let lag = link.reading
                 return [
                     Line("\(link.from) → \(link.to)"), Line(link.state.rawValue),
-                    Line(lag.map { ($0.isLowerBound ? "≥" : "") + Format.duration($0.seconds) } ?? "—"),
-                    Line(link.lagBytes.latest.map(Format.bytes) ?? "—"),
+                    Line(lag.time?.text ?? (lag.unknownAfter == nil ? "—" : "?")),
+                    Line(lag.bytesNotReceived.map(Format.bytes) ?? "—"),
+                    Line(lag.bytesNotReplayed.map(Format.bytes) ?? lag.bytesBehind.map(Format.bytes) ?? "—"),
+                    Line(lag.unknownAfter.map { "primary not observed since \($0.utcTimeOfDay) UTC" } ?? ""),
                 ]
             }
-            output += tableText(columns: [TableColumn("LINK", width: 34), TableColumn("STATE", width: 11), TableColumn("LAG", width: 8, alignment: .right), TableColumn("BYTES", width: 8, alignment: .right)], rows: linkRows, width: width)
+            output += tableText(columns: [TableColumn("LINK", width: 34), TableColumn("STATE", width: 11), TableColumn("LAG", width: 12, alignment: .right), TableColumn("NOT RECV", width: 9, alignment: .right), TableColumn("NOT REPLAYED", width: 12, alignment: .right), TableColumn("", width: 40)], rows: linkRows, width: width)
         }
         output += "\nFAILOVER  \(state.failover.summary)\(state.failover.isReadOnly ? " (read-only)" : "")\n"
         for interrupted in state.failover.history.interrupted {

@@ -13,14 +13,57 @@ public struct PostgresSettings: Equatable, Sendable {
     public var mapping: PostgresTopologyMapping
     public var intervalSeconds: Double
     public var timeoutSeconds: Double
+    /// Write a heartbeat row every round while the server takes writes (`heartbeat: true`).
+    public var writesHeartbeat: Bool
+    /// Identifies this writer's row in the heartbeat table (`user@host/collector`).
+    public var heartbeatWriter: String
 
-    public init(name: String, connection: PostgresDSN, mapping: PostgresTopologyMapping, intervalSeconds: Double = 5, timeoutSeconds: Double = 2) {
+    public init(name: String, connection: PostgresDSN, mapping: PostgresTopologyMapping, intervalSeconds: Double = 5, timeoutSeconds: Double = 2, writesHeartbeat: Bool = false, heartbeatWriter: String? = nil) {
         self.name = name
         self.connection = connection
         self.mapping = mapping
         self.intervalSeconds = intervalSeconds
         self.timeoutSeconds = timeoutSeconds
+        self.writesHeartbeat = writesHeartbeat
+        self.heartbeatWriter = heartbeatWriter ?? "regionwatch/\(name)"
     }
+}
+
+/// The heartbeat table (like pt-heartbeat): one row per writer, updated every round while the
+/// server takes writes, read on the standbys. Created on first use.
+enum PostgresHeartbeat {
+    static let table = "regionwatch.heartbeat"
+    static let create: PostgresQuery = """
+        CREATE SCHEMA IF NOT EXISTS regionwatch;
+        """
+    static let createTable: PostgresQuery = """
+        CREATE TABLE IF NOT EXISTS regionwatch.heartbeat (
+            writer text PRIMARY KEY,
+            written_at timestamptz NOT NULL,
+            interval_seconds float8 NOT NULL,
+            running_since timestamptz NOT NULL
+        )
+        """
+
+    /// Upserts this writer's beat; a gap longer than 1.5 intervals restarts `running_since`.
+    static func beat(writer: String, intervalSeconds: Double) -> PostgresQuery {
+        """
+        INSERT INTO regionwatch.heartbeat AS h (writer, written_at, interval_seconds, running_since)
+        VALUES (\(writer), clock_timestamp(), \(intervalSeconds), clock_timestamp())
+        ON CONFLICT (writer) DO UPDATE SET
+            running_since = CASE WHEN h.written_at < excluded.written_at - make_interval(secs => 1.5 * excluded.interval_seconds)
+                                 THEN excluded.written_at ELSE h.running_since END,
+            written_at = excluded.written_at,
+            interval_seconds = excluded.interval_seconds
+        """
+    }
+
+    /// The newest beat of any writer, as ages on the server's clock.
+    static let newest: PostgresQuery = """
+        SELECT EXTRACT(EPOCH FROM clock_timestamp() - written_at)::float8, interval_seconds,
+               EXTRACT(EPOCH FROM clock_timestamp() - running_since)::float8
+        FROM regionwatch.heartbeat ORDER BY written_at DESC LIMIT 1
+        """
 }
 
 /// Watches one PostgreSQL server through postgres-nio: its role and timeline, and replication
@@ -28,7 +71,8 @@ public struct PostgresSettings: Equatable, Sendable {
 public final class PostgresSource: PollingSource {
     public let settings: PostgresSettings
     private let connection = Mutex<PostgresConnection?>(nil)
-    private let history = Mutex(WALPositionHistory())
+    /// Whether this connection has created the heartbeat table.
+    private let heartbeatReady = Mutex(false)
     private let logger = Logger(label: "regionwatch.postgres")
 
     public init(settings: PostgresSettings) {
@@ -46,15 +90,14 @@ public final class PostgresSource: PollingSource {
         let started = MonotonicClock.seconds()
         do {
             let connection = try await connected()
-            let reading = try await Self.read(connection, logger: logger)
-            if case .primary(let primary) = reading {
-                history.withLock { $0.record(lsn: primary.currentLSN, at: now) }
-            }
-            let history = history.withLock { $0 }
-            return PostgresReplicationInterpreter.events(
-                for: reading, mapping: settings.mapping, history: history, source: settings.name, at: now,
+            var problems: [String] = []
+            let reading = try await read(connection, roundStarted: started, problems: &problems)
+            var round = PostgresReplicationInterpreter.events(
+                for: reading, mapping: settings.mapping, source: settings.name, at: now,
                 roundMilliseconds: (MonotonicClock.seconds() - started) * 1000
             )
+            round.errors += problems
+            return round
         } catch {
             await drop()
             let description = Self.describe(error)
@@ -90,56 +133,153 @@ public final class PostgresSource: PollingSource {
             defer { current = nil }
             return current
         }
+        heartbeatReady.withLock { $0 = false }
         try? await existing?.close()
     }
 
-    static func read(_ connection: PostgresConnection, logger: Logger) async throws -> PostgresReading {
+    /// One round of queries. Problems that leave the reading usable (a heartbeat that cannot be
+    /// written, archiver statistics that cannot be read) are added to `problems`.
+    func read(_ connection: PostgresConnection, roundStarted: Double, problems: inout [String]) async throws -> PostgresReading {
         var isStandby = false
-        var timeline: Int?
-        for try await (recovery, line) in try await connection.query("SELECT pg_is_in_recovery(), (SELECT timeline_id FROM pg_control_checkpoint())::int8", logger: logger).decode((Bool, Int64?).self) {
+        var version: String?
+        for try await (recovery, serverVersion) in try await connection.query("SELECT pg_is_in_recovery(), current_setting('server_version')", logger: logger).decode((Bool, String).self) {
             isStandby = recovery
-            timeline = line.map(Int.init)
+            version = serverVersion
         }
-        if isStandby {
-            var reading = StandbyReading(timeline: timeline, isReplayPaused: false, receivedNotReplayedBytes: nil, secondsSinceLastReplayedTransaction: nil, receiverStatus: nil)
-            let query: PostgresQuery = """
-                SELECT pg_is_wal_replay_paused(),
-                       pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::float8,
-                       EXTRACT(EPOCH FROM (now() - pg_last_xact_replay_timestamp()))::float8,
-                       (SELECT status FROM pg_stat_wal_receiver LIMIT 1),
-                       (SELECT sender_host FROM pg_stat_wal_receiver LIMIT 1),
-                       pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text
-                """
-            for try await row in try await connection.query(query, logger: logger).decode((Bool, Double?, Double?, String?, String?, String?, String?).self) {
-                reading.isReplayPaused = row.0
-                reading.receivedNotReplayedBytes = row.1
-                reading.secondsSinceLastReplayedTransaction = row.2
-                reading.receiverStatus = row.3
-                reading.senderHost = row.4
-                reading.receiveLSN = row.5
-                reading.replayLSN = row.6
+        if isStandby { return .standby(try await readStandby(connection, version: version, problems: &problems)) }
+        return .primary(try await readPrimary(connection, version: version, roundStarted: roundStarted, problems: &problems))
+    }
+
+    private func readPrimary(_ connection: PostgresConnection, version: String?, roundStarted: Double, problems: inout [String]) async throws -> PrimaryReading {
+        var isFenced = false
+        for try await (readOnly,) in try await connection.query("SELECT current_setting('default_transaction_read_only')", logger: logger).decode((String,).self) {
+            isFenced = readOnly == "on"
+        }
+        var heartbeat: HeartbeatAges?
+        if settings.writesHeartbeat, !isFenced {
+            do {
+                heartbeat = try await writeHeartbeat(connection)
+            } catch {
+                problems.append("heartbeat not written: \(Self.describe(error).message)")
             }
-            return .standby(reading)
         }
-        var primary = PrimaryReading(timeline: timeline, currentLSN: 0, standbys: [])
-        for try await (lsn, readOnly) in try await connection.query("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::float8, current_setting('default_transaction_read_only')", logger: logger).decode((Double, String).self) {
-            primary.currentLSN = lsn
-            primary.isFenced = readOnly == "on"
+        // The position is read after the heartbeat, so it includes the beat; the window brackets
+        // the read.
+        let before = MonotonicClock.seconds() - roundStarted
+        var reading = PrimaryReading(timeline: nil, version: version, currentLSN: WALPosition(offset: 0), standbys: [], isFenced: isFenced, heartbeat: heartbeat)
+        for try await (lsn, walFile) in try await connection.query("SELECT pg_current_wal_lsn()::text, pg_walfile_name(pg_current_wal_lsn())", logger: logger).decode((String, String).self) {
+            reading.currentLSN = WALPosition(text: lsn) ?? WALPosition(offset: 0)
+            reading.timeline = Int(walFile.prefix(8), radix: 16)
         }
+        reading.readWindow = before...(MonotonicClock.seconds() - roundStarted)
         let standbys: PostgresQuery = """
-            SELECT application_name, host(client_addr), state,
-                   EXTRACT(EPOCH FROM write_lag)::float8, EXTRACT(EPOCH FROM flush_lag)::float8, EXTRACT(EPOCH FROM replay_lag)::float8,
-                   pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::float8, pg_wal_lsn_diff(replay_lsn, '0/0')::float8
+            SELECT application_name, host(client_addr), state, flush_lsn::text, replay_lsn::text
             FROM pg_stat_replication
             """
-        for try await row in try await connection.query(standbys, logger: logger).decode((String?, String?, String?, Double?, Double?, Double?, Double?, Double?).self) {
-            primary.standbys.append(StandbyRow(
+        for try await row in try await connection.query(standbys, logger: logger).decode((String?, String?, String?, String?, String?).self) {
+            reading.standbys.append(StandbyRow(
                 applicationName: row.0, clientAddress: row.1, state: row.2,
-                writeLagSeconds: row.3, flushLagSeconds: row.4, replayLagSeconds: row.5,
-                replayBytesBehind: row.6, replayLSN: row.7
+                flushLSN: row.3.flatMap { WALPosition(text: $0) }, replayLSN: row.4.flatMap { WALPosition(text: $0) }
             ))
         }
-        return .primary(primary)
+        do {
+            reading.archiver = try await readArchiver(connection)
+        } catch {
+            problems.append("WAL archiving not read: \(Self.describe(error).message)")
+        }
+        if heartbeat == nil, !settings.writesHeartbeat || isFenced {
+            reading.heartbeat = try? await readHeartbeat(connection)
+        }
+        return reading
+    }
+
+    private func writeHeartbeat(_ connection: PostgresConnection) async throws -> HeartbeatAges? {
+        if !heartbeatReady.withLock({ $0 }) {
+            try await connection.query(PostgresHeartbeat.create, logger: logger)
+            try await connection.query(PostgresHeartbeat.createTable, logger: logger)
+            heartbeatReady.withLock { $0 = true }
+        }
+        try await connection.query(PostgresHeartbeat.beat(writer: settings.heartbeatWriter, intervalSeconds: settings.intervalSeconds), logger: logger)
+        return try await readHeartbeat(connection)
+    }
+
+    /// The newest beat, when the heartbeat table exists.
+    private func readHeartbeat(_ connection: PostgresConnection) async throws -> HeartbeatAges? {
+        var exists = false
+        for try await (present,) in try await connection.query("SELECT to_regclass('regionwatch.heartbeat') IS NOT NULL", logger: logger).decode((Bool,).self) {
+            exists = present
+        }
+        guard exists else { return nil }
+        var beat: HeartbeatAges?
+        for try await (written, interval, running) in try await connection.query(PostgresHeartbeat.newest, logger: logger).decode((Double, Double, Double).self) {
+            beat = HeartbeatAges(writtenAgeSeconds: written, intervalSeconds: interval, runningAgeSeconds: running)
+        }
+        return beat
+    }
+
+    private func readArchiver(_ connection: PostgresConnection) async throws -> ArchiverReading? {
+        let query: PostgresQuery = """
+            SELECT current_setting('archive_mode'), current_setting('wal_segment_size')::int8,
+                   archived_count, last_archived_wal, EXTRACT(EPOCH FROM clock_timestamp() - last_archived_time)::float8,
+                   failed_count, last_failed_wal, EXTRACT(EPOCH FROM clock_timestamp() - last_failed_time)::float8
+            FROM pg_stat_archiver
+            """
+        var reading: ArchiverReading?
+        for try await row in try await connection.query(query, logger: logger).decode((String, Int64, Int64, String?, Double?, Int64, String?, Double?).self) {
+            reading = ArchiverReading(
+                mode: row.0, archivedCount: Int(row.2), lastArchivedSegment: row.3, lastArchivedAgeSeconds: row.4,
+                failedCount: Int(row.5), lastFailedSegment: row.6, lastFailedAgeSeconds: row.7, segmentSizeBytes: UInt64(max(1, row.1))
+            )
+        }
+        return reading
+    }
+
+    private func readStandby(_ connection: PostgresConnection, version: String?, problems: inout [String]) async throws -> StandbyReading {
+        var reading = StandbyReading(timeline: nil, version: version, isReplayPaused: false, receiveLSN: nil, replayLSN: nil, receiverStatus: nil)
+        let query: PostgresQuery = """
+            SELECT pg_is_wal_replay_paused(), pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text,
+                   EXTRACT(EPOCH FROM (clock_timestamp() - pg_last_xact_replay_timestamp()))::float8,
+                   (SELECT timeline_id FROM pg_control_checkpoint())::int8
+            """
+        var checkpointTimeline: Int?
+        for try await row in try await connection.query(query, logger: logger).decode((Bool, String?, String?, Double?, Int64?).self) {
+            reading.isReplayPaused = row.0
+            reading.receiveLSN = row.1.flatMap { WALPosition(text: $0) }
+            reading.replayLSN = row.2.flatMap { WALPosition(text: $0) }
+            reading.lastReplayedCommitAgeSeconds = row.3
+            checkpointTimeline = row.4.map(Int.init)
+        }
+        let receiver: PostgresQuery = """
+            SELECT status, sender_host, sender_port::int8, latest_end_lsn::text,
+                   EXTRACT(EPOCH FROM clock_timestamp() - latest_end_time)::float8, received_tli::int8
+            FROM pg_stat_wal_receiver LIMIT 1
+            """
+        var receivedTimeline: Int?
+        for try await row in try await connection.query(receiver, logger: logger).decode((String?, String?, Int64?, String?, Double?, Int64?).self) {
+            reading.receiverStatus = row.0
+            reading.senderHost = row.1
+            reading.senderPort = row.2.map(Int.init)
+            reading.senderEndLSN = row.3.flatMap { WALPosition(text: $0) }
+            reading.senderEndAgeSeconds = row.4
+            receivedTimeline = row.5.map(Int.init)
+        }
+        reading.timeline = receivedTimeline ?? checkpointTimeline
+        // What it follows while disconnected; readable by superusers and pg_read_all_settings.
+        if let conninfo = try? await setting("primary_conninfo", connection), !conninfo.isEmpty {
+            let (host, port) = PostgresReplicationInterpreter.hostAndPort(inConnectionString: conninfo)
+            reading.configuredSenderHost = host
+            reading.configuredSenderPort = port
+        }
+        reading.heartbeat = try? await readHeartbeat(connection)
+        return reading
+    }
+
+    private func setting(_ name: String, _ connection: PostgresConnection) async throws -> String? {
+        var value: String?
+        for try await (text,) in try await connection.query("SELECT current_setting(\(name))", logger: logger).decode((String,).self) {
+            value = text
+        }
+        return value
     }
 
     /// An operator's description of a postgres-nio error (its own description hides details

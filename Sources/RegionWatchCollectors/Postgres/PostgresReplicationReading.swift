@@ -6,20 +6,31 @@ public enum PostgresReading: Equatable, Sendable {
     case standby(StandbyReading)
 }
 
-/// A primary's view: its WAL position and `pg_stat_replication`.
+/// A server not in recovery: its WAL position, `pg_stat_replication`, archiving, heartbeat.
 public struct PrimaryReading: Equatable, Sendable {
     public var timeline: Int?
-    /// `pg_current_wal_lsn()` in bytes.
-    public var currentLSN: Double
+    public var version: String?
+    /// `pg_current_wal_lsn()`.
+    public var currentLSN: WALPosition
+    /// Seconds from the round's start to just before and just after the position was read: the
+    /// position was reached no later than the end and, if new, not known before the start.
+    public var readWindow: ClosedRange<Double>
     public var standbys: [StandbyRow]
-    /// `default_transaction_read_only` is on: the primary has been fenced.
+    /// `default_transaction_read_only` is on: the server has been fenced.
     public var isFenced: Bool
+    /// The newest heartbeat, by age in seconds (when heartbeats are written).
+    public var heartbeat: HeartbeatAges?
+    public var archiver: ArchiverReading?
 
-    public init(timeline: Int?, currentLSN: Double, standbys: [StandbyRow], isFenced: Bool = false) {
+    public init(timeline: Int?, version: String? = nil, currentLSN: WALPosition, readWindow: ClosedRange<Double> = 0...0, standbys: [StandbyRow], isFenced: Bool = false, heartbeat: HeartbeatAges? = nil, archiver: ArchiverReading? = nil) {
         self.timeline = timeline
+        self.version = version
         self.currentLSN = currentLSN
+        self.readWindow = readWindow
         self.standbys = standbys
         self.isFenced = isFenced
+        self.heartbeat = heartbeat
+        self.archiver = archiver
     }
 }
 
@@ -29,51 +40,111 @@ public struct StandbyRow: Equatable, Sendable {
     public var clientAddress: String?
     /// `startup`, `catchup`, `streaming`, `backup` or `stopping`.
     public var state: String?
-    public var writeLagSeconds: Double?
-    public var flushLagSeconds: Double?
-    /// NULL after about ten seconds without writes.
-    public var replayLagSeconds: Double?
-    /// `pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)`.
-    public var replayBytesBehind: Double?
-    /// `replay_lsn` in bytes.
-    public var replayLSN: Double?
+    /// `flush_lsn`: received and durable on the standby.
+    public var flushLSN: WALPosition?
+    /// `replay_lsn`: replayed on the standby.
+    public var replayLSN: WALPosition?
 
-    public init(applicationName: String?, clientAddress: String?, state: String?, writeLagSeconds: Double? = nil, flushLagSeconds: Double? = nil, replayLagSeconds: Double?, replayBytesBehind: Double?, replayLSN: Double?) {
+    public init(applicationName: String?, clientAddress: String?, state: String?, flushLSN: WALPosition?, replayLSN: WALPosition?) {
         self.applicationName = applicationName
         self.clientAddress = clientAddress
         self.state = state
-        self.writeLagSeconds = writeLagSeconds
-        self.flushLagSeconds = flushLagSeconds
-        self.replayLagSeconds = replayLagSeconds
-        self.replayBytesBehind = replayBytesBehind
+        self.flushLSN = flushLSN
         self.replayLSN = replayLSN
     }
 }
 
-/// A standby's own view: receive and replay positions and its WAL receiver.
+/// A server in recovery: its positions, its WAL receiver, what it follows.
 public struct StandbyReading: Equatable, Sendable {
     public var timeline: Int?
+    public var version: String?
     public var isReplayPaused: Bool
-    /// `pg_wal_lsn_diff(receive, replay)`.
-    public var receivedNotReplayedBytes: Double?
-    /// `now() - pg_last_xact_replay_timestamp()`: grows on an idle primary, so it is lag only
-    /// while something received is not yet replayed.
-    public var secondsSinceLastReplayedTransaction: Double?
+    /// `pg_last_wal_receive_lsn()`: received and flushed.
+    public var receiveLSN: WALPosition?
+    /// `pg_last_wal_replay_lsn()`.
+    public var replayLSN: WALPosition?
+    /// `now() - pg_last_xact_replay_timestamp()`: the age of the last replayed commit. An upper
+    /// bound of the lag (on an idle primary it is idle time), never the lag itself.
+    public var lastReplayedCommitAgeSeconds: Double?
     /// `pg_stat_wal_receiver.status`; `nil` when the receiver has no row (disconnected).
     public var receiverStatus: String?
     public var senderHost: String?
-    public var receiveLSN: String?
-    public var replayLSN: String?
+    public var senderPort: Int?
+    /// `latest_end_lsn` and the age of `latest_end_time`: the primary had written up to that
+    /// position that long ago.
+    public var senderEndLSN: WALPosition?
+    public var senderEndAgeSeconds: Double?
+    /// Host and port from `primary_conninfo` (what it follows even while disconnected).
+    public var configuredSenderHost: String?
+    public var configuredSenderPort: Int?
+    /// The newest heartbeat replayed.
+    public var heartbeat: HeartbeatAges?
 
-    public init(timeline: Int?, isReplayPaused: Bool, receivedNotReplayedBytes: Double?, secondsSinceLastReplayedTransaction: Double?, receiverStatus: String?, senderHost: String? = nil, receiveLSN: String? = nil, replayLSN: String? = nil) {
+    public init(timeline: Int?, version: String? = nil, isReplayPaused: Bool, receiveLSN: WALPosition?, replayLSN: WALPosition?, lastReplayedCommitAgeSeconds: Double? = nil, receiverStatus: String?, senderHost: String? = nil, senderPort: Int? = nil, senderEndLSN: WALPosition? = nil, senderEndAgeSeconds: Double? = nil, configuredSenderHost: String? = nil, configuredSenderPort: Int? = nil, heartbeat: HeartbeatAges? = nil) {
         self.timeline = timeline
+        self.version = version
         self.isReplayPaused = isReplayPaused
-        self.receivedNotReplayedBytes = receivedNotReplayedBytes
-        self.secondsSinceLastReplayedTransaction = secondsSinceLastReplayedTransaction
-        self.receiverStatus = receiverStatus
-        self.senderHost = senderHost
         self.receiveLSN = receiveLSN
         self.replayLSN = replayLSN
+        self.lastReplayedCommitAgeSeconds = lastReplayedCommitAgeSeconds
+        self.receiverStatus = receiverStatus
+        self.senderHost = senderHost
+        self.senderPort = senderPort
+        self.senderEndLSN = senderEndLSN
+        self.senderEndAgeSeconds = senderEndAgeSeconds
+        self.configuredSenderHost = configuredSenderHost
+        self.configuredSenderPort = configuredSenderPort
+        self.heartbeat = heartbeat
+    }
+}
+
+/// A heartbeat row read as ages (the server's clock minus the row's times), so that the
+/// dashboard's clock never has to agree with the server's.
+public struct HeartbeatAges: Equatable, Sendable {
+    public var writtenAgeSeconds: Double
+    public var intervalSeconds: Double
+    public var runningAgeSeconds: Double
+
+    public init(writtenAgeSeconds: Double, intervalSeconds: Double, runningAgeSeconds: Double) {
+        self.writtenAgeSeconds = writtenAgeSeconds
+        self.intervalSeconds = intervalSeconds
+        self.runningAgeSeconds = runningAgeSeconds
+    }
+
+    func reading(at now: Timestamp) -> HeartbeatReading {
+        HeartbeatReading(writtenAt: now.adding(seconds: -writtenAgeSeconds), intervalSeconds: intervalSeconds, runningSince: now.adding(seconds: -runningAgeSeconds))
+    }
+}
+
+/// `pg_stat_archiver` with `archive_mode` and `wal_segment_size`, times as ages.
+public struct ArchiverReading: Equatable, Sendable {
+    public var mode: String
+    public var archivedCount: Int
+    public var lastArchivedSegment: String?
+    public var lastArchivedAgeSeconds: Double?
+    public var failedCount: Int
+    public var lastFailedSegment: String?
+    public var lastFailedAgeSeconds: Double?
+    public var segmentSizeBytes: UInt64
+
+    public init(mode: String, archivedCount: Int = 0, lastArchivedSegment: String? = nil, lastArchivedAgeSeconds: Double? = nil, failedCount: Int = 0, lastFailedSegment: String? = nil, lastFailedAgeSeconds: Double? = nil, segmentSizeBytes: UInt64 = 16 * 1_048_576) {
+        self.mode = mode
+        self.archivedCount = archivedCount
+        self.lastArchivedSegment = lastArchivedSegment
+        self.lastArchivedAgeSeconds = lastArchivedAgeSeconds
+        self.failedCount = failedCount
+        self.lastFailedSegment = lastFailedSegment
+        self.lastFailedAgeSeconds = lastFailedAgeSeconds
+        self.segmentSizeBytes = segmentSizeBytes
+    }
+
+    func facts(at now: Timestamp) -> ArchiverFacts {
+        ArchiverFacts(
+            mode: mode, archivedCount: archivedCount, lastArchivedSegment: lastArchivedSegment,
+            lastArchivedAt: lastArchivedAgeSeconds.map { now.adding(seconds: -$0) }, failedCount: failedCount,
+            lastFailedSegment: lastFailedSegment, lastFailedAt: lastFailedAgeSeconds.map { now.adding(seconds: -$0) },
+            segmentSizeBytes: segmentSizeBytes
+        )
     }
 }
 
@@ -87,15 +158,20 @@ public struct PostgresTopologyMapping: Equatable, Sendable {
     public var standbysByHost: [String: String]
     /// Regions known in the configuration (an `application_name` equal to one maps to it).
     public var knownRegions: Set<String>
-    /// For a standby: the region it replicates from.
+    /// For a standby: the region it replicates from when its server does not say (configured,
+    /// else the configured primary).
     public var upstream: String?
+    /// `host:port` of every configured database server → its region: turns a standby's
+    /// sender address into the region it follows.
+    public var regionsByAddress: [String: String]
 
-    public init(region: String, standbysByApplicationName: [String: String] = [:], standbysByHost: [String: String] = [:], knownRegions: Set<String> = [], upstream: String? = nil) {
+    public init(region: String, standbysByApplicationName: [String: String] = [:], standbysByHost: [String: String] = [:], knownRegions: Set<String> = [], upstream: String? = nil, regionsByAddress: [String: String] = [:]) {
         self.region = region
         self.standbysByApplicationName = standbysByApplicationName
         self.standbysByHost = standbysByHost
         self.knownRegions = knownRegions
         self.upstream = upstream
+        self.regionsByAddress = regionsByAddress
     }
 
     /// Regions this server should see as standbys (those named by the mappings).
@@ -111,49 +187,27 @@ public struct PostgresTopologyMapping: Equatable, Sendable {
         if let host = row.clientAddress, let region = standbysByHost[host] { return region }
         return nil
     }
-}
 
-/// Primary WAL positions over time, to tell how long ago a standby's replay position was the
-/// primary's current position: a truthful time lag even when `replay_lag` is NULL (idle) or
-/// frozen (replay paused, no new confirmations).
-public struct WALPositionHistory: Equatable, Sendable {
-    private var points = RingBuffer<Point>(capacity: 1024)
-
-    struct Point: Equatable, Sendable {
-        var lsn: Double
-        var at: Timestamp
-    }
-
-    public init() {}
-
-    public mutating func record(lsn: Double, at time: Timestamp) {
-        if let last = points.last, last.lsn == lsn { return }
-        _ = points.append(Point(lsn: lsn, at: time))
-    }
-
-    /// Seconds since the primary's position first passed `replayed`: the age of the oldest
-    /// write the standby has not replayed. `nil` when history does not reach back that far
-    /// beyond its oldest point (then the age of that point is a lower bound, returned).
-    public func secondsBehind(replayed: Double, now: Timestamp) -> Double? {
-        var firstAfter: Point?
-        for point in points.reversed() {
-            if point.lsn > replayed { firstAfter = point } else { break }
-        }
-        guard let firstAfter else { return 0 }
-        return max(0, now.seconds(since: firstAfter.at))
+    /// The region of the server at `host:port`, when it is a configured one.
+    func region(host: String?, port: Int?) -> String? {
+        guard let host else { return nil }
+        if let region = regionsByAddress["\(host):\(port ?? 5432)"] { return region }
+        if let region = standbysByHost[host] { return region }
+        let byHost = Set(regionsByAddress.filter { $0.key.hasPrefix(host + ":") }.values)
+        return byHost.count == 1 ? byHost.first : nil
     }
 }
 
 /// Turns readings into dashboard events. Pure: the known traps of PostgreSQL's lag columns are
-/// handled here, where tests can reach them.
+/// handled here and in Core (`ReplicationEvidence`), where tests can reach them.
 public enum PostgresReplicationInterpreter {
-    /// Events for a successful round.
-    public static func events(for reading: PostgresReading, mapping: PostgresTopologyMapping, history: WALPositionHistory, source: String, at now: Timestamp, roundMilliseconds: Double) -> CollectionRound {
+    /// Events for a successful round started at `now`.
+    public static func events(for reading: PostgresReading, mapping: PostgresTopologyMapping, source: String, at now: Timestamp, roundMilliseconds: Double) -> CollectionRound {
         var round = CollectionRound()
         round.events.append(.probe(ProbeResult(region: mapping.region, source: source, observedAt: now, isSuccess: true, latencyMilliseconds: roundMilliseconds, message: describe(reading))))
         switch reading {
         case .primary(let primary):
-            round.events.append(.regionSample(RegionSample(region: mapping.region, source: source, observedAt: now, role: .primary)))
+            round.events.append(.server(ServerSample(region: mapping.region, source: source, observedAt: now, facts: facts(primary, at: now))))
             var seen: Set<String> = []
             for row in primary.standbys {
                 guard let standby = mapping.region(of: row) else {
@@ -161,88 +215,166 @@ public enum PostgresReplicationInterpreter {
                     continue
                 }
                 seen.insert(standby)
-                round.events.append(.replication(sample(for: row, standby: standby, primary: primary, history: history, mapping: mapping, source: source, at: now)))
+                round.events.append(.replication(sample(for: row, standby: standby, mapping: mapping, source: source, at: now)))
             }
-            for missing in mapping.expectedStandbys where !seen.contains(missing) {
-                round.events.append(.replication(ReplicationSample(from: mapping.region, to: missing, source: source, observedAt: now, lagSeconds: nil, lagBytes: nil, state: .broken)))
-                round.errors.append("standby \(missing) is not connected (no row in pg_stat_replication)")
+            // Only a server taking writes expects its standbys: a fenced former primary that
+            // lost them is not news.
+            if !primary.isFenced {
+                for missing in mapping.expectedStandbys where !seen.contains(missing) {
+                    round.events.append(.replication(ReplicationSample(from: mapping.region, to: missing, source: source, observedAt: now, lagSeconds: nil, lagBytes: nil, state: .broken, isExpectationOnly: true)))
+                    round.errors.append("standby \(missing) is not connected (no row in pg_stat_replication)")
+                }
             }
         case .standby(let standby):
-            round.events.append(.regionSample(RegionSample(region: mapping.region, source: source, observedAt: now, role: .standby)))
-            if let upstream = mapping.upstream {
+            let facts = facts(standby, mapping: mapping, at: now)
+            round.events.append(.server(ServerSample(region: mapping.region, source: source, observedAt: now, facts: facts)))
+            if let upstream = facts.upstream, upstream != mapping.region {
                 round.events.append(.replication(sample(for: standby, upstream: upstream, mapping: mapping, source: source, at: now)))
             }
             if standby.receiverStatus == nil {
-                round.errors.append("WAL receiver is not running: disconnected from \(mapping.upstream ?? "the primary")")
+                round.errors.append("WAL receiver is not running: disconnected from \(facts.upstream ?? "its primary")")
             }
         }
         return round
     }
 
-    /// What the server said, for the detail screen: role, timeline and, on a standby, its
-    /// receiver and positions.
+    /// The server facts of a primary (or fenced former primary).
+    static func facts(_ primary: PrimaryReading, at now: Timestamp) -> ServerFacts {
+        ServerFacts(
+            role: primary.isFenced ? .fenced : .writable, timeline: primary.timeline, version: primary.version,
+            walPosition: primary.currentLSN,
+            walPositionReadBetween: now.adding(seconds: primary.readWindow.lowerBound)...now.adding(seconds: primary.readWindow.upperBound),
+            heartbeat: primary.heartbeat?.reading(at: now), archiver: primary.archiver?.facts(at: now)
+        )
+    }
+
+    /// The server facts of a standby, its sender resolved to a region.
+    static func facts(_ standby: StandbyReading, mapping: PostgresTopologyMapping, at now: Timestamp) -> ServerFacts {
+        let receiver = standby.receiverStatus.map { status in
+            WALReceiverFacts(
+                status: status,
+                upstream: mapping.region(host: standby.senderHost, port: standby.senderPort),
+                senderAddress: standby.senderHost.map { "\($0):\(standby.senderPort ?? 5432)" },
+                senderEnd: standby.senderEndLSN,
+                senderEndAt: standby.senderEndAgeSeconds.map { now.adding(seconds: -$0) }
+            )
+        }
+        let configured = mapping.region(host: standby.configuredSenderHost, port: standby.configuredSenderPort) ?? mapping.upstream
+        return ServerFacts(
+            role: .recovering, timeline: standby.timeline, version: standby.version,
+            walPosition: standby.replayLSN, receivedPosition: standby.receiveLSN,
+            isReplayPaused: standby.isReplayPaused, receiver: receiver,
+            configuredUpstream: configured == mapping.region ? nil : configured,
+            lastReplayedCommitAt: standby.lastReplayedCommitAgeSeconds.map { now.adding(seconds: -max(0, $0)) },
+            heartbeat: standby.heartbeat?.reading(at: now)
+        )
+    }
+
+    /// What the server said, for the detail screen: role, version, timeline and, on a standby,
+    /// its receiver and positions.
     static func describe(_ reading: PostgresReading) -> String {
         switch reading {
         case .primary(let primary):
+            let version = primary.version.map { " \($0)" } ?? ""
             let timeline = primary.timeline.map { ", timeline \($0)" } ?? ""
             let fenced = primary.isFenced ? " FENCED (default_transaction_read_only)" : ""
-            return "PostgreSQL primary\(fenced)\(timeline), \(primary.standbys.count) standby\(primary.standbys.count == 1 ? "" : "s") connected"
+            return "PostgreSQL\(version) primary\(fenced)\(timeline), at \(primary.currentLSN), \(primary.standbys.count) standby\(primary.standbys.count == 1 ? "" : "s") connected"
         case .standby(let standby):
+            let version = standby.version.map { " \($0)" } ?? ""
             let timeline = standby.timeline.map { ", timeline \($0)" } ?? ""
-            let receiver = standby.receiverStatus.map { "receiver \($0)\(standby.senderHost.map { " from \($0)" } ?? "")" } ?? "no WAL receiver"
+            let sender = standby.senderHost.map { " from \($0)\(standby.senderPort.map { ":\($0)" } ?? "")" } ?? ""
+            let receiver = standby.receiverStatus.map { "receiver \($0)\(sender)" } ?? "no WAL receiver"
             let positions = standby.receiveLSN.map { ", received \($0)" } ?? ""
             let replayed = standby.replayLSN.map { ", replayed \($0)" } ?? ""
-            return "PostgreSQL standby\(timeline), \(receiver)\(standby.isReplayPaused ? ", replay PAUSED" : "")\(positions)\(replayed)"
+            return "PostgreSQL\(version) standby\(timeline), \(receiver)\(standby.isReplayPaused ? ", replay PAUSED" : "")\(positions)\(replayed)"
         }
     }
 
-    /// Events for a round that could not reach the server.
+    /// Events for a round that could not reach the server. A server that cannot be reached says
+    /// nothing about its links: they are judged by who else observes them.
     public static func unreachableEvents(mapping: PostgresTopologyMapping, source: String, at now: Timestamp, message: String, isRefused: Bool) -> [DashboardEvent] {
-        var events: [DashboardEvent] = [.probe(ProbeResult(region: mapping.region, source: source, observedAt: now, isSuccess: false, latencyMilliseconds: nil, message: "PostgreSQL: \(message)", isDefinitive: isRefused))]
-        // A primary that cannot be reached replicates to nobody.
-        for standby in mapping.expectedStandbys {
-            events.append(.replication(ReplicationSample(from: mapping.region, to: standby, source: source, observedAt: now, lagSeconds: nil, lagBytes: nil, state: .broken)))
-        }
-        return events
+        [
+            .probe(ProbeResult(region: mapping.region, source: source, observedAt: now, isSuccess: false, latencyMilliseconds: nil, message: "PostgreSQL: \(message)", isDefinitive: isRefused)),
+            .server(ServerSample(region: mapping.region, source: source, observedAt: now, unreachable: message)),
+        ]
     }
 
-    static func sample(for row: StandbyRow, standby: String, primary: PrimaryReading, history: WALPositionHistory, mapping: PostgresTopologyMapping, source: String, at now: Timestamp) -> ReplicationSample {
-        let bytes = row.replayBytesBehind.map { max(0, $0) }
-        let seconds: Double?
-        if bytes == 0 {
-            // Caught up: the time columns may be NULL (idle for ~10 s) but nothing is behind.
-            seconds = 0
-        } else {
-            let fromHistory = row.replayLSN.flatMap { history.secondsBehind(replayed: $0, now: now) }
-            let candidates = [row.replayLagSeconds, fromHistory].compactMap { $0 }
-            seconds = candidates.max()
-        }
+    static func sample(for row: StandbyRow, standby: String, mapping: PostgresTopologyMapping, source: String, at now: Timestamp) -> ReplicationSample {
         let state: ReplicationState = switch row.state {
         case "streaming": .streaming
         case "catchup", "startup", "backup": .catchingUp
         case "stopping": .broken
         default: .unknown
         }
-        return ReplicationSample(from: mapping.region, to: standby, source: source, observedAt: now, lagSeconds: seconds, lagBytes: bytes, state: state)
+        return ReplicationSample(
+            from: mapping.region, to: standby, source: source, observedAt: now, lagSeconds: nil, lagBytes: nil, state: state,
+            positions: StandbyPositions(flushed: row.flushLSN, replayed: row.replayLSN)
+        )
     }
 
     static func sample(for standby: StandbyReading, upstream: String, mapping: PostgresTopologyMapping, source: String, at now: Timestamp) -> ReplicationSample {
-        let bytes = standby.receivedNotReplayedBytes.map { max(0, $0) }
-        let seconds: Double?
-        if bytes == 0 {
-            // Everything received is replayed: `now() - last replay timestamp` only measures how
-            // idle the primary is, not lag.
-            seconds = 0
-        } else {
-            seconds = standby.secondsSinceLastReplayedTransaction.map { max(0, $0) }
-        }
         let state: ReplicationState
         switch standby.receiverStatus {
         case nil: state = .broken
         case "streaming": state = standby.isReplayPaused ? .paused : .streaming
-        case "starting", "restarting": state = .catchingUp
+        case "starting", "restarting", "waiting": state = .catchingUp
         default: state = .broken
         }
-        return ReplicationSample(from: upstream, to: mapping.region, source: source, observedAt: now, lagSeconds: state == .broken ? nil : seconds, lagBytes: bytes, state: state)
+        return ReplicationSample(
+            from: upstream, to: mapping.region, source: source, observedAt: now, lagSeconds: nil, lagBytes: nil, state: state,
+            positions: StandbyPositions(flushed: standby.receiveLSN, replayed: standby.replayLSN)
+        )
+    }
+
+    /// Host and port in a libpq connection string (`host=… port=…` or a URI), for
+    /// `primary_conninfo`. Passwords are never kept.
+    public static func hostAndPort(inConnectionString text: String) -> (host: String?, port: Int?) {
+        if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://"), let dsn = try? PostgresDSN(parsing: text) {
+            return (dsn.host, dsn.port)
+        }
+        var host: String?
+        var hostaddr: String?
+        var port: Int?
+        for (key, value) in keywordPairs(text) {
+            switch key {
+            case "host": host = value
+            case "hostaddr": hostaddr = value
+            case "port": port = Int(value)
+            default: break
+            }
+        }
+        return (host ?? hostaddr, port)
+    }
+
+    /// `key=value key='quoted value'` pairs, leniently (unknown keys are fine here).
+    static func keywordPairs(_ text: String) -> [(String, String)] {
+        var pairs: [(String, String)] = []
+        var rest = Substring(text)
+        while true {
+            rest = rest.drop { $0 == " " || $0 == "\t" || $0 == "\n" }
+            guard let equals = rest.firstIndex(of: "=") else { return pairs }
+            let key = rest[..<equals].trimmed()
+            rest = rest[rest.index(after: equals)...].drop { $0 == " " }
+            var value = ""
+            if rest.first == "'" {
+                rest = rest.dropFirst()
+                while let character = rest.first {
+                    rest = rest.dropFirst()
+                    if character == "\\", let next = rest.first {
+                        value.append(next)
+                        rest = rest.dropFirst()
+                    } else if character == "'" {
+                        break
+                    } else {
+                        value.append(character)
+                    }
+                }
+            } else {
+                let end = rest.firstIndex { $0 == " " || $0 == "\t" || $0 == "\n" } ?? rest.endIndex
+                value = String(rest[..<end])
+                rest = rest[end...]
+            }
+            pairs.append((key, value))
+        }
     }
 }

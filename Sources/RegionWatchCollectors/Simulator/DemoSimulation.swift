@@ -147,8 +147,9 @@ public struct DemoSimulation: Sendable {
         let name = region.configuration.name
         var events: [DashboardEvent] = []
 
+        if let server = serverSample(for: region, at: now) { events.append(.server(server)) }
         if region.isDown {
-            events.append(.regionSample(RegionSample(region: name, source: settings.name, observedAt: now, requestsPerSecond: 0, trafficShare: 0, role: region.configuration.role)))
+            events.append(.regionSample(RegionSample(region: name, source: settings.name, observedAt: now, requestsPerSecond: 0, trafficShare: 0)))
             events.append(.probe(ProbeResult(region: name, source: settings.name, observedAt: now, isSuccess: false, latencyMilliseconds: nil, message: "connection refused")))
         } else {
             // Error bursts: rare, short, a fraction of a percent to a percent.
@@ -170,10 +171,10 @@ public struct DemoSimulation: Sendable {
                 events.append(.regionSample(RegionSample(
                     region: name, source: settings.name, observedAt: now,
                     requestsPerSecond: requests, errorRate: errorRate,
-                    p50Milliseconds: p50, p99Milliseconds: p99, trafficShare: share, role: region.configuration.role
+                    p50Milliseconds: p50, p99Milliseconds: p99, trafficShare: share
                 )))
             } else {
-                events.append(.regionSample(RegionSample(region: name, source: settings.name, observedAt: now, requestsPerSecond: 0, trafficShare: 0, role: region.configuration.role)))
+                events.append(.regionSample(RegionSample(region: name, source: settings.name, observedAt: now, requestsPerSecond: 0, trafficShare: 0)))
             }
             let probeLatency = max(2, region.baseP50 * 0.4 * (1 + 0.1 * random.normal()) * (1 + incident))
             events.append(.probe(ProbeResult(region: name, source: settings.name, observedAt: now, isSuccess: true, latencyMilliseconds: probeLatency, message: "HTTP 200")))
@@ -191,12 +192,36 @@ public struct DemoSimulation: Sendable {
         return events
     }
 
+    /// What the region's simulated database says about itself: primary (or fenced), standby,
+    /// or unreachable while the region is down. Active regions have no database role.
+    private func serverSample(for region: SimulatedRegion, at now: Timestamp) -> ServerSample? {
+        let name = region.configuration.name
+        let role: ServerRole
+        switch region.configuration.role {
+        case .primary: role = region.isFenced ? .fenced : .writable
+        case .standby: role = .recovering
+        default: return nil
+        }
+        if region.isDown { return ServerSample(region: name, source: settings.name, observedAt: now, unreachable: "connection refused") }
+        let upstream = role == .recovering ? links.first { $0.to == name }?.from : nil
+        return ServerSample(region: name, source: settings.name, observedAt: now, facts: ServerFacts(
+            role: role, timeline: region.timeline, version: "15.8",
+            receiver: upstream.map { WALReceiverFacts(status: "streaming", upstream: $0) }, configuredUpstream: upstream
+        ))
+    }
+
     private mutating func stepLink(at index: Int, cycle: Double, now: Timestamp) -> ReplicationSample {
         var link = links[index]
         defer { links[index] = link }
         let sourceDown = regions.first { $0.configuration.name == link.from }?.isDown ?? false
         let targetDown = regions.first { $0.configuration.name == link.to }?.isDown ?? false
-        if sourceDown || targetDown {
+        if sourceDown {
+            // The primary takes no writes while down: the standby is as far behind as it was.
+            link.brokenSince = link.brokenSince ?? now
+            return ReplicationSample(from: link.from, to: link.to, source: settings.name, observedAt: now, lagSeconds: link.lastLag, lagBytes: nil, state: .broken)
+        }
+        if targetDown {
+            // The primary keeps writing: the standby falls further behind.
             let brokenSince = link.brokenSince ?? now
             link.brokenSince = brokenSince
             let lag = link.lastLag + now.seconds(since: brokenSince)
@@ -296,6 +321,10 @@ public struct DemoSimulation: Sendable {
             }
             regions[target].configuration.role = .primary
             regions[target].isFenced = false
+            let timeline = (regions.map(\.timeline).max() ?? 1) + 1
+            for index in regions.indices where regions[index].configuration.role != .active {
+                regions[index].timeline = timeline
+            }
             var random = self.random
             links = regions.filter { $0.configuration.name != name }.map { other in
                 let previous = links.first { $0.to == other.configuration.name }
@@ -385,6 +414,8 @@ public struct DemoSimulation: Sendable {
 struct SimulatedRegion: Sendable {
     var configuration: RegionConfiguration
     var isFenced = false
+    /// The simulated database's timeline: a promotion starts a new one.
+    var timeline = 1
     let baseP50: Double
     let baseP99: Double
     var versions: [String: String]

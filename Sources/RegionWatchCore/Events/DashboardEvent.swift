@@ -9,6 +9,9 @@ public enum DashboardEvent: Sendable, Equatable {
     case probe(ProbeResult)
     /// One observation of a replication link.
     case replication(ReplicationSample)
+    /// One round of a database collector: the server's role, positions and settings, or that
+    /// it could not be reached.
+    case server(ServerSample)
     /// The latest known backup of a region.
     case backup(BackupSample)
     /// Service versions running in a region.
@@ -65,14 +68,12 @@ public struct RegionSample: Sendable, Equatable {
     public var p99Milliseconds: Double?
     /// Observed share of global traffic, 0...1.
     public var trafficShare: Double?
-    /// Observed role (for example from the database); `nil` keeps the current one.
-    public var role: RegionRole?
 
     public init(
         region: String, source: String, observedAt: Timestamp,
         requestsPerSecond: Double? = nil, errorRate: Double? = nil,
         p50Milliseconds: Double? = nil, p99Milliseconds: Double? = nil,
-        trafficShare: Double? = nil, role: RegionRole? = nil
+        trafficShare: Double? = nil
     ) {
         self.region = region
         self.source = source
@@ -82,7 +83,6 @@ public struct RegionSample: Sendable, Equatable {
         self.p50Milliseconds = p50Milliseconds
         self.p99Milliseconds = p99Milliseconds
         self.trafficShare = trafficShare
-        self.role = role
     }
 }
 
@@ -119,20 +119,45 @@ public enum ReplicationState: String, Sendable, Equatable, CaseIterable, Codable
     case catchingUp = "catching-up"
     case paused
     case broken
+    /// Reported, but by nobody recently: what is shown is old.
+    case stale
     case unknown
 }
 
+/// Where a standby was in the log, as its sender saw it.
+public struct StandbyPositions: Sendable, Equatable {
+    /// Received and flushed: what a promotion keeps.
+    public var flushed: WALPosition?
+    /// Replayed: what reads on the standby see.
+    public var replayed: WALPosition?
+
+    public init(flushed: WALPosition?, replayed: WALPosition?) {
+        self.flushed = flushed
+        self.replayed = replayed
+    }
+}
+
 /// One observation of the replication link `from` → `to`.
+///
+/// Database collectors report positions, from which the dashboard derives lag against the
+/// primary's log; other sources (metrics, the simulator) report a lag they measured.
 public struct ReplicationSample: Sendable, Equatable {
     public var from: String
     public var to: String
     public var source: String
     public var observedAt: Timestamp
+    /// A lag the source measured itself, in seconds.
     public var lagSeconds: Double?
+    /// Bytes behind as the source measured them.
     public var lagBytes: Double?
     public var state: ReplicationState
+    /// The standby's positions as the sender lists them.
+    public var positions: StandbyPositions?
+    /// The sender was expected to list this standby and does not: a claim about an absence,
+    /// which says nothing when the standby streams from someone else.
+    public var isExpectationOnly: Bool
 
-    public init(from: String, to: String, source: String, observedAt: Timestamp, lagSeconds: Double?, lagBytes: Double?, state: ReplicationState) {
+    public init(from: String, to: String, source: String, observedAt: Timestamp, lagSeconds: Double?, lagBytes: Double?, state: ReplicationState, positions: StandbyPositions? = nil, isExpectationOnly: Bool = false) {
         self.from = from
         self.to = to
         self.source = source
@@ -140,6 +165,8 @@ public struct ReplicationSample: Sendable, Equatable {
         self.lagSeconds = lagSeconds
         self.lagBytes = lagBytes
         self.state = state
+        self.positions = positions
+        self.isExpectationOnly = isExpectationOnly
     }
 }
 

@@ -17,22 +17,24 @@ public struct FailoverGateContext: Sendable, Equatable {
 
 /// The preflight gates, evaluated from what the dashboard knows now. Pure.
 public enum FailoverGates {
-    /// The current primary: the region whose role is primary now.
+    /// The current primary: the region accepting writes on the newest timeline, else the one
+    /// last known as primary (unreachable now: the `from` of an emergency failover).
     public static func currentPrimary(in state: DashboardState) -> String? {
-        state.regions.first { $0.role == .primary }?.name
+        state.primary.current ?? state.primary.lastKnown
     }
 
     /// Switchover when the current primary is healthy enough to hand over; failover when it is
     /// down, stale or unknown.
     public static func kind(from: String?, in state: DashboardState) -> FailoverKind {
         guard let from, let region = state.region(named: from) else { return .failover }
-        return region.health == .down || region.health == .stale || region.assessment == .awaitingData ? .failover : .switchover
+        let health = max(region.health, region.rawAssessment.health)
+        let unreachable = region.role == .unknown || region.assessment == .awaitingData
+        return health == .down || health == .stale || unreachable ? .failover : .switchover
     }
 
-    /// The data a promotion of `target` would lose now.
+    /// The data a promotion of `target` would lose now: known, plus the unknown window.
     public static func dataLoss(promoting target: String, in state: DashboardState) -> DataLossEstimate {
-        guard let lag = state.replicationLag(of: target) else { return .unknown }
-        return DataLossEstimate(seconds: lag.seconds, bytes: lag.bytes, isLowerBound: lag.isLowerBound)
+        state.dataLoss(promoting: target)
     }
 
     /// Every gate for moving the primary role to `target`.
@@ -42,25 +44,29 @@ public enum FailoverGates {
         let region = state.region(named: target)
         let loss = dataLoss(promoting: target, in: state)
 
-        // Healthy and fresh. Findings about replication from the old primary are expected in a
-        // failover (that is why it is one) and are judged by the lag gate instead.
+        // Healthy and fresh, as published and as the signals say right now (a target that has
+        // just started failing is not promoted while its health waits out the sustain time).
+        // Findings about replication from the old primary are expected in a failover (that is
+        // why it is one) and are judged by the lag gate instead.
         if let region {
             let age = region.dataAge(at: now).map(Format.age) ?? "no data"
-            let otherReasons = region.assessment.reasons.filter { !$0.hasPrefix("replication ") }
-            let healthy = region.health == .ok || (region.health == .degraded && otherReasons.isEmpty)
-            let detail = healthy ? "" : ": " + (otherReasons.first ?? region.assessment.reasons.first ?? "")
-            gates.append(FailoverGateResult(gate: .targetHealthy, passed: healthy, measured: "\(region.health.label), data \(age) old\(detail)"))
+            let health = max(region.health, region.rawAssessment.health)
+            let reasons = region.assessment.reasons + region.rawAssessment.reasons.filter { !region.assessment.reasons.contains($0) }
+            let otherReasons = reasons.filter { !$0.hasPrefix("replication ") && !$0.hasPrefix("not yet ") && !$0.hasPrefix("recovering (") && !$0.hasPrefix("was: ") }
+            let healthy = health == .ok || (health == .degraded && otherReasons.isEmpty)
+            let detail = healthy ? "" : ": " + (otherReasons.first ?? reasons.first ?? "")
+            gates.append(FailoverGateResult(gate: .targetHealthy, passed: healthy, measured: "\(health.label), data \(age) old\(detail)"))
         } else {
             gates.append(FailoverGateResult(gate: .targetHealthy, passed: false, measured: "\(target) is not a configured region"))
         }
 
+        // Decided on the known loss; the unknown window (the primary not observed) is shown,
+        // never added to it.
         let rpo = state.topology.objectives.rpoSeconds
-        if let seconds = loss.seconds {
-            let bytes = loss.bytes.map { ", \(Format.bytes($0))" } ?? ""
-            let shown = "\(loss.isLowerBound ? "at least " : "")\(Format.fixed(seconds, decimals: 1))s\(bytes)"
-            gates.append(FailoverGateResult(gate: .lagWithinRPO, passed: seconds <= rpo, measured: "estimated data loss \(shown) vs RPO \(Format.duration(rpo))"))
+        if let known = loss.known {
+            gates.append(FailoverGateResult(gate: .lagWithinRPO, passed: known.certainlyWithin(rpo), measured: "data loss \(loss.text(at: now)) vs RPO \(Format.duration(rpo))"))
         } else {
-            gates.append(FailoverGateResult(gate: .lagWithinRPO, passed: false, measured: "replication lag of \(target) unknown vs RPO \(Format.duration(rpo))"))
+            gates.append(FailoverGateResult(gate: .lagWithinRPO, passed: false, measured: "data loss of \(target) unknown vs RPO \(Format.duration(rpo))\(loss.unknownAfter == nil ? "" : "; " + loss.text(at: now))"))
         }
 
         if let holder = context.lockHolder {
@@ -83,9 +89,9 @@ public enum FailoverGates {
             if target != original {
                 gates.append(FailoverGateResult(gate: .rejoined, passed: false, measured: "failback returns the role to \(original ?? "the configured primary"), not \(target)"))
             } else if let region {
-                let caughtUp = (loss.seconds ?? .infinity) < 1 && !loss.isLowerBound
+                let caughtUp = loss.known?.certainlyWithin(1) ?? false
                 let rejoined = region.role == .standby && region.health == .ok && caughtUp
-                gates.append(FailoverGateResult(gate: .rejoined, passed: rejoined, measured: "\(target) is \(region.role.rawValue), \(region.health.label), lag \(loss.seconds.map { Format.fixed($0, decimals: 1) + "s" } ?? "unknown")"))
+                gates.append(FailoverGateResult(gate: .rejoined, passed: rejoined, measured: "\(target) is \(region.roleDescription), \(region.health.label), lag \(loss.known?.text ?? "unknown")"))
             }
         }
         return (gates, loss)

@@ -88,22 +88,6 @@ public enum FailoverAction: Sendable, Equatable {
     case finished(FailoverMachineState)
 }
 
-/// The data a failover would lose if the target were promoted now.
-public struct DataLossEstimate: Sendable, Equatable, Codable {
-    public var seconds: Double?
-    public var bytes: Double?
-    /// The lag is only a lower bound (link broken or data stale).
-    public var isLowerBound: Bool
-
-    public init(seconds: Double?, bytes: Double?, isLowerBound: Bool) {
-        self.seconds = seconds
-        self.bytes = bytes
-        self.isLowerBound = isLowerBound
-    }
-
-    public static let unknown = DataLossEstimate(seconds: nil, bytes: nil, isLowerBound: false)
-}
-
 /// One attempt as it unfolds: the audit record's content.
 public struct FailoverAttempt: Sendable, Equatable {
     public var request: FailoverRequest

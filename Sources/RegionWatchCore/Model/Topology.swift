@@ -7,9 +7,17 @@ public enum DisasterRecoveryPattern: String, Sendable, CaseIterable, Codable {
 
 /// The role a region's data tier plays.
 public enum RegionRole: String, Sendable, CaseIterable, Codable {
+    /// Accepts writes.
     case primary
+    /// Replays a primary's log (in recovery).
     case standby
+    /// Serves traffic in an active/active topology (no database role observed).
     case active
+    /// Not in recovery, but refusing writes: a former primary that was fenced.
+    case fenced
+    /// Its database cannot be reached (or its data is stale); the last known role is kept
+    /// beside it.
+    case unknown
 }
 
 /// Recovery objectives: how much data (RPO) and how much time (RTO) a failover may cost.
@@ -43,6 +51,10 @@ public struct HealthThresholds: Equatable, Sendable {
     public var backupMaxAgeSeconds: Double? = 2 * 3600
     /// A cross-region hop whose p99 reaches this (ms) is shown as slow.
     public var hopSlowMilliseconds: Double = 250
+    /// How long a threshold must be crossed before health (and a link's state) gets worse,
+    /// and how long it must be back within before it gets better (`health.sustain`,
+    /// `health.recover`).
+    public var hysteresis = HysteresisTiming()
 
     public init() {}
 }

@@ -7,13 +7,16 @@ public struct DashboardState: Sendable {
     /// The latest time the state has been told about.
     public private(set) var now: Timestamp
     /// Regions in configuration order.
-    public private(set) var regions: [RegionState]
-    /// Replication links in first-seen order.
-    public private(set) var replicationLinks: [ReplicationLinkState] = []
+    public internal(set) var regions: [RegionState]
+    /// Replication links in first-seen order; a link nobody observes any more, from a server
+    /// that is no longer the primary, is removed.
+    public internal(set) var replicationLinks: [ReplicationLinkState] = []
+    /// The topology's current primary, and split brain when more than one region takes writes.
+    public internal(set) var primary = PrimaryStatus()
     /// Collectors by name, in first-seen order.
     public private(set) var collectors: [CollectorState] = []
     /// Recent notices, oldest first, bounded.
-    public private(set) var recentNotices: RingBuffer<Notice>
+    public internal(set) var recentNotices: RingBuffer<Notice>
     public private(set) var ingest = IngestMeter()
     public private(set) var bus = BusStatistics(droppedEvents: 0, publishedEvents: 0)
     public private(set) var failover = FailoverStatus()
@@ -32,17 +35,15 @@ public struct DashboardState: Sendable {
     /// Spans applied per second.
     public private(set) var spanIngest = IngestMeter()
 
-    private var regionIndex: [String: Int]
-    private var linkIndex: [LinkKey: Int] = [:]
-    /// Positions in `replicationLinks` of the links into each region.
-    private var inboundLinkPositions: [String: [Int]] = [:]
+    var regionIndex: [String: Int]
+    var linkIndex: [LinkKey: Int] = [:]
     private var collectorIndex: [String: Int] = [:]
-    private let evaluator: HealthEvaluator
+    let evaluator: HealthEvaluator
     /// Stale threshold for a source before its collector has reported an interval.
     public static let defaultIntervalSeconds = 5.0
     static let unknownRegionNameLimit = 64
 
-    private struct LinkKey: Hashable, Sendable {
+    struct LinkKey: Hashable, Sendable {
         var from: String
         var to: String
     }
@@ -64,14 +65,11 @@ public struct DashboardState: Sendable {
         regionIndex[name].map { regions[$0] }
     }
 
-    /// Replication links whose target is `region`.
-    /// After a failover the old primary's links linger (stale); while a link from the current
-    /// primary exists, only links from it count.
+    /// The replication link that feeds `region`: from the server it follows (its own view),
+    /// else from the current primary, else the most recently observed link into it. Empty for
+    /// a region nothing replicates into.
     public func inboundLinks(of region: String) -> [ReplicationLinkState] {
-        let links = inboundLinkPositions[region]?.map { replicationLinks[$0] } ?? []
-        guard links.count > 1, let primary = regions.first(where: { $0.role == .primary })?.name,
-              links.contains(where: { $0.from == primary }) else { return links }
-        return links.filter { $0.from == primary }
+        upstreamLinkIndex(of: region).map { [replicationLinks[$0]] } ?? []
     }
 
     /// Replication links that touch `region` at either end.
@@ -102,13 +100,11 @@ public struct DashboardState: Sendable {
     /// Whether `region` is in the configuration.
     public func isConfigured(region: String) -> Bool { regionIndex[region] != nil }
 
-    /// The replication lag of `region` (worst inbound link), or `nil` for a source-only region
-    /// or when unknown.
-    public func replicationLag(of region: String) -> ReplicationLag? {
-        guard self.region(named: region)?.role != .primary else { return nil }
-        return inboundLinks(of: region)
-            .compactMap { $0.effectiveLag(at: now, staleAfter: staleAfter(source: $0.source)) }
-            .max { $0.seconds < $1.seconds }
+    /// What is known of `region`'s replication from the server it follows, or `nil` for a
+    /// region that replicates from nobody (a primary, a fenced former primary, a source).
+    public func replicationLag(of region: String) -> ReplicationReading? {
+        guard let state = self.region(named: region), state.role != .primary, state.role != .fenced else { return nil }
+        return inboundLinks(of: region).first?.reading
     }
 
     /// A copy for readers on other threads (failover gates and steps): regions, links,
@@ -135,7 +131,7 @@ public struct DashboardState: Sendable {
             ingest.advance(to: now)
             spanIngest.advance(to: now)
             applySpanSignals()
-            reassessAllRegions()
+            reassessTopology()
             return
         case .spans(let batch):
             applySpans(batch)
@@ -164,6 +160,8 @@ public struct DashboardState: Sendable {
             withRegion(result.region, observedAt: result.observedAt, source: result.source) { $0.recordProbe(result) }
         case .replication(let sample):
             applyReplication(sample)
+        case .server(let sample):
+            applyServer(sample)
         case .backup(let sample):
             withRegion(sample.region, observedAt: sample.observedAt, source: sample.source) { region in
                 if region.backup.map({ sample.completedAt >= $0.completedAt }) ?? true { region.backup = sample }
@@ -192,7 +190,6 @@ public struct DashboardState: Sendable {
     }
 
     private mutating func applyRegionSample(_ sample: RegionSample) {
-        var roleChange: Notice?
         withRegion(sample.region, observedAt: sample.observedAt, source: sample.source) { region in
             let at = sample.observedAt
             let source = sample.source
@@ -207,16 +204,7 @@ public struct DashboardState: Sendable {
             if let value = sample.p50Milliseconds { region.p50Milliseconds.record(value, at: at, source: source) }
             if let value = sample.p99Milliseconds { region.p99Milliseconds.record(value, at: at, source: source) }
             if let value = sample.trafficShare { region.trafficShare.record(value, at: at, source: source) }
-            if let role = sample.role, role != region.role {
-                let previous = region.role
-                region.role = role
-                roleChange = Notice(
-                    at: at, severity: .warning, region: region.name,
-                    message: "\(region.name) role changed: \(previous.rawValue) → \(role.rawValue)"
-                )
-            }
         }
-        if let roleChange { recentNotices.append(roleChange) }
     }
 
     private mutating func applySpans(_ batch: SpanBatch) {
@@ -257,37 +245,6 @@ public struct DashboardState: Sendable {
         }
     }
 
-    private mutating func applyReplication(_ sample: ReplicationSample) {
-        let key = LinkKey(from: sample.from, to: sample.to)
-        let index: Int
-        if let existing = linkIndex[key] {
-            index = existing
-        } else {
-            index = replicationLinks.count
-            replicationLinks.append(ReplicationLinkState(from: sample.from, to: sample.to))
-            linkIndex[key] = index
-            inboundLinkPositions[sample.to, default: []].append(index)
-        }
-        var link = replicationLinks[index]
-        let previousState = link.state
-        link.record(sample, now: now) { self.staleAfter(source: $0) }
-        replicationLinks[index] = link
-        let state = link.state
-        if previousState != state, previousState != .unknown || state == .broken {
-            recentNotices.append(Notice(
-                at: sample.observedAt,
-                severity: state == .broken ? .critical : (state == .streaming ? .info : .warning),
-                region: sample.to,
-                message: "replication \(sample.from) → \(sample.to): \(previousState.rawValue) → \(state.rawValue)"
-            ))
-        }
-        for region in [sample.to, sample.from] {
-            guard let regionPosition = regionIndex[region] else { continue }
-            if region == sample.to { regions[regionPosition].noteObservation(at: sample.observedAt, source: sample.source) }
-            reassess(regionAt: regionPosition, at: sample.observedAt)
-        }
-    }
-
     private mutating func applyCollectorReport(_ report: CollectorReport) {
         if let index = collectorIndex[report.collector] {
             let previousError = collectors[index].lastError
@@ -309,7 +266,7 @@ public struct DashboardState: Sendable {
         }
     }
 
-    private mutating func withRegion(_ name: String, observedAt: Timestamp, source: String, _ change: (inout RegionState) -> Void) {
+    mutating func withRegion(_ name: String, observedAt: Timestamp, source: String, _ change: (inout RegionState) -> Void) {
         guard let index = regionIndex[name] else {
             noteUnknownRegion(name)
             return
@@ -319,7 +276,7 @@ public struct DashboardState: Sendable {
         reassess(regionAt: index, at: observedAt)
     }
 
-    private mutating func noteUnknownRegion(_ name: String) {
+    mutating func noteUnknownRegion(_ name: String) {
         if unknownRegionObservations[name] != nil || unknownRegionObservations.count < Self.unknownRegionNameLimit {
             if unknownRegionObservations[name] == nil {
                 recentNotices.append(Notice(at: now, severity: .warning, region: name, message: "observation for region \(name), which is not in the configuration"))
@@ -330,35 +287,7 @@ public struct DashboardState: Sendable {
         }
     }
 
-    private mutating func reassessAllRegions() {
-        for index in regions.indices { reassess(regionAt: index, at: now) }
-    }
-
-    /// Re-derives one region's health; a change becomes a notice stamped with the time of the
-    /// observation (or tick) that caused it.
-    private mutating func reassess(regionAt index: Int, at cause: Timestamp) {
-        let region = regions[index]
-        let assessment = evaluator.assess(
-            region,
-            inboundLinks: inboundLinks(of: region.name),
-            staleAfter: { self.staleAfter(source: $0) },
-            at: now
-        )
-        guard assessment != region.assessment else { return }
-        let previous = region.assessment
-        regions[index].assessment = assessment
-        if previous.health != assessment.health, previous != .awaitingData {
-            let reason = assessment.reasons.first.map { ": \($0)" } ?? ""
-            recentNotices.append(Notice(
-                at: max(now, cause),
-                severity: noticeSeverity(for: assessment.health),
-                region: region.name,
-                message: "\(region.name) \(previous.health.label) → \(assessment.health.label)\(reason)"
-            ))
-        }
-    }
-
-    private func noticeSeverity(for health: Health) -> NoticeSeverity {
+    func noticeSeverity(for health: Health) -> NoticeSeverity {
         switch health {
         case .ok: .info
         case .degraded, .stale: .warning

@@ -1,9 +1,49 @@
+/// What a region's health depends on besides its own signals.
+public struct HealthContext: Equatable, Sendable {
+    /// The link the region replicates through (from the server it follows).
+    public var upstreamLink: ReplicationLinkState?
+    /// Split brain the region is part of.
+    public var splitBrain: SplitBrain?
+    /// Why its replication follows a server that is no longer the primary.
+    public var followingFormerPrimary: String?
+    /// The current primary, for advice to a fenced former primary.
+    public var currentPrimary: String?
+    /// WAL archiving of a primary.
+    public var archive: ArchiveStatus?
+
+    public init(upstreamLink: ReplicationLinkState? = nil, splitBrain: SplitBrain? = nil, followingFormerPrimary: String? = nil, currentPrimary: String? = nil, archive: ArchiveStatus? = nil) {
+        self.upstreamLink = upstreamLink
+        self.splitBrain = splitBrain
+        self.followingFormerPrimary = followingFormerPrimary
+        self.currentPrimary = currentPrimary
+        self.archive = archive
+    }
+}
+
+/// One reason a region is not OK.
+public struct HealthFinding: Equatable, Sendable {
+    public var health: Health
+    public var reason: String
+    /// Published at once, without waiting for the sustain time: a refused connection, a probe
+    /// failure streak, split brain.
+    public var isImmediate: Bool
+
+    public init(_ health: Health, _ reason: String, isImmediate: Bool = false) {
+        self.health = health
+        self.reason = reason
+        self.isImmediate = isImmediate
+    }
+}
+
 /// Derives a region's health from its signals, the configured thresholds and the time.
 ///
-/// Rules, most severe first: no fresh data at all → STALE (never the last colour); consecutive
-/// probe failures or an error rate past the down threshold → DOWN; error rate, p99 latency,
-/// single probe failures, replication lag past the RPO, a broken inbound link, a failed or old
-/// backup, or any health signal gone stale → DEGRADED. A stale signal can never keep a region OK.
+/// Rules, most severe first: no fresh data at all → STALE (never the last colour); split brain,
+/// consecutive probe failures or an error rate past the down threshold → DOWN; error rate, p99
+/// latency, single probe failures, replication lag past the RPO, a broken or unobserved
+/// upstream link, following a former primary, being fenced, WAL archiving failing or behind
+/// the RPO, a failed or old backup, or any health signal gone stale → DEGRADED. A stale signal
+/// can never keep a region OK. This is the raw verdict; `DashboardState` publishes it through
+/// the hysteresis.
 public struct HealthEvaluator: Equatable, Sendable {
     public var thresholds: HealthThresholds
     public var objectives: RecoveryObjectives
@@ -16,35 +56,35 @@ public struct HealthEvaluator: Equatable, Sendable {
         self.objectives = objectives
     }
 
-    /// Assesses `region` at `now`.
+    /// Assesses `region` at `now`: the raw verdict (stale, or OK with findings).
     ///
     /// - Parameters:
-    ///   - inboundLinks: replication links that feed this region.
+    ///   - context: the upstream link, split brain, and what else depends on the topology.
     ///   - staleAfter: the stale threshold, in seconds, of data from a given source.
     public func assess(
         _ region: RegionState,
-        inboundLinks: [ReplicationLinkState],
+        context: HealthContext,
         staleAfter: (String?) -> Double,
         at now: Timestamp
-    ) -> HealthAssessment {
-        guard let newest = region.newestObservation else { return .awaitingData }
+    ) -> (stale: HealthAssessment?, findings: [HealthFinding]) {
+        guard let newest = region.newestObservation else { return (.awaitingData, []) }
         let regionStaleAfter = region.sources.map { staleAfter($0) }.max() ?? staleAfter(nil)
         let age = max(0, now.seconds(since: newest))
         if age > regionStaleAfter {
-            return HealthAssessment(
+            return (HealthAssessment(
                 health: .stale,
                 reasons: ["no data for \(Format.age(age)) (stale after \(Format.age(regionStaleAfter)))"]
-            )
+            ), [])
         }
 
-        var findings: [(Health, String)] = []
+        var findings: [HealthFinding] = []
         func isFresh(_ signal: Signal) -> Bool {
             guard let signalAge = signal.age(at: now) else { return false }
             return signalAge <= staleAfter(signal.source)
         }
         func staleFinding(_ signal: Signal, _ name: String) {
             if let signalAge = signal.age(at: now), !isFresh(signal) {
-                findings.append((.degraded, "\(name) data stale (last \(Format.age(signalAge)) ago)"))
+                findings.append(HealthFinding(.degraded, "\(name) data stale (last \(Format.age(signalAge)) ago)"))
             }
         }
 
@@ -53,7 +93,7 @@ public struct HealthEvaluator: Equatable, Sendable {
             if let expiry = probe.lastResult?.certificateExpiry, isFresh(probe.latencyMilliseconds) || probe.lastResult.map({ now.seconds(since: $0.observedAt) <= staleAfter($0.source) }) == true {
                 let remaining = expiry.seconds(since: now)
                 if remaining < Self.certificateWarningSeconds {
-                    findings.append((.degraded, remaining < 0 ? "TLS certificate expired \(Format.duration(-remaining)) ago" : "TLS certificate expires in \(Format.duration(remaining))"))
+                    findings.append(HealthFinding(.degraded, remaining < 0 ? "TLS certificate expired \(Format.duration(-remaining)) ago" : "TLS certificate expires in \(Format.duration(remaining))"))
                 }
             }
             staleFinding(probe.latencyMilliseconds, region.probes.count > 1 ? "health probe \(probe.lastResult?.source ?? "")" : "health probe")
@@ -61,59 +101,94 @@ public struct HealthEvaluator: Equatable, Sendable {
 
         if isFresh(region.errorRate), let errorRate = region.errorRate.latest {
             if errorRate >= thresholds.errorRateDown {
-                findings.append((.down, "error rate \(Format.percent(errorRate)) ≥ \(Format.percent(thresholds.errorRateDown))"))
+                findings.append(HealthFinding(.down, "error rate \(Format.percent(errorRate)) ≥ \(Format.percent(thresholds.errorRateDown))"))
             } else if errorRate >= thresholds.errorRateDegraded {
-                findings.append((.degraded, "error rate \(Format.percent(errorRate)) ≥ \(Format.percent(thresholds.errorRateDegraded))"))
+                findings.append(HealthFinding(.degraded, "error rate \(Format.percent(errorRate)) ≥ \(Format.percent(thresholds.errorRateDegraded))"))
             }
         }
         staleFinding(region.errorRate, "error rate")
 
         if isFresh(region.p99Milliseconds), let p99 = region.p99Milliseconds.latest,
            p99 >= thresholds.p99DegradedMilliseconds {
-            findings.append((.degraded, "p99 latency \(Format.milliseconds(p99)) ≥ \(Format.milliseconds(thresholds.p99DegradedMilliseconds))"))
+            findings.append(HealthFinding(.degraded, "p99 latency \(Format.milliseconds(p99)) ≥ \(Format.milliseconds(thresholds.p99DegradedMilliseconds))"))
         }
         staleFinding(region.p99Milliseconds, "p99 latency")
 
-        // A primary replicates from nobody: links into a region that has been promoted (from a
-        // primary that is gone) say nothing about its health.
-        for link in inboundLinks where region.role != .primary {
-            let linkStaleAfter = staleAfter(link.source)
-            if link.state == .broken {
-                findings.append((.degraded, "replication from \(link.from) broken"))
-            }
-            if let lag = link.effectiveLag(at: now, staleAfter: linkStaleAfter), lag.seconds > objectives.rpoSeconds {
-                let prefix = lag.isLowerBound ? "at least " : ""
-                // One decimal below 100 s, so a lag just past the RPO never reads "30s exceeds 30s".
-                let shown = lag.seconds < 100 ? Format.fixed(lag.seconds, decimals: 1) + "s" : Format.duration(lag.seconds)
-                findings.append((.degraded, "replication lag \(prefix)\(shown) exceeds RPO \(Format.duration(objectives.rpoSeconds))"))
-            }
+        if let splitBrain = context.splitBrain {
+            findings.append(HealthFinding(.down, splitBrain.message, isImmediate: true))
+        }
+        assessReplication(region, context: context, staleAfter: staleAfter, at: now, into: &findings)
+        if let archive = context.archive, region.role == .primary {
+            assessArchive(archive, into: &findings)
         }
 
         if let backup = region.backup {
             if backup.integrity == .failed {
-                findings.append((.degraded, "last backup failed its integrity check"))
+                findings.append(HealthFinding(.degraded, "last backup failed its integrity check"))
             }
             let backupAge = now.seconds(since: backup.completedAt)
             if let maximum = thresholds.backupMaxAgeSeconds, backupAge > maximum {
-                findings.append((.degraded, "last backup \(Format.duration(backupAge)) old (max \(Format.duration(maximum)))"))
+                findings.append(HealthFinding(.degraded, "last backup \(Format.duration(backupAge)) old (max \(Format.duration(maximum)))"))
             }
         }
 
-        guard let worst = findings.map(\.0).max() else { return HealthAssessment(health: .ok) }
         let ordered = findings.enumerated().sorted { lhs, rhs in
-            lhs.element.0 != rhs.element.0 ? lhs.element.0 > rhs.element.0 : lhs.offset < rhs.offset
+            lhs.element.health != rhs.element.health ? lhs.element.health > rhs.element.health : lhs.offset < rhs.offset
         }
-        return HealthAssessment(health: worst, reasons: ordered.map(\.element.1))
+        return (nil, ordered.map(\.element))
     }
 
-    private func assessProbe(_ probe: ProbeState, isFresh: (Signal) -> Bool, into findings: inout [(Health, String)]) {
+    /// The upstream link (broken, unobserved, lag past the RPO), following a former primary,
+    /// being fenced. A primary replicates from nobody.
+    private func assessReplication(_ region: RegionState, context: HealthContext, staleAfter: (String?) -> Double, at now: Timestamp, into findings: inout [HealthFinding]) {
+        if region.role == .fenced {
+            let advice = context.currentPrimary.map { "; rebuild it as a standby of \($0)" } ?? ""
+            findings.append(HealthFinding(.degraded, "fenced: refuses writes and replicates from nobody\(advice)"))
+        }
+        if let following = context.followingFormerPrimary {
+            findings.append(HealthFinding(.degraded, following))
+        }
+        guard region.role != .primary, region.role != .fenced, let link = context.upstreamLink else { return }
+        // The link's raw state: the region's own hysteresis smooths it (never twice).
+        switch link.rawState {
+        case .broken:
+            findings.append(HealthFinding(.degraded, "replication from \(link.from) broken"))
+        case .stale:
+            let age = link.observedAt.map { " (last seen \(Format.age(now.seconds(since: $0))) ago)" } ?? ""
+            findings.append(HealthFinding(.degraded, "replication from \(link.from) not observed\(age)"))
+        default:
+            break
+        }
+        if let lag = link.reading.time, lag.certainlyExceeds(objectives.rpoSeconds) {
+            let prefix = lag.bound == .exact ? "" : "at least "
+            // One decimal below 100 s, so a lag just past the RPO never reads "30s exceeds 30s".
+            let shown = lag.atLeast < 100 ? Format.fixed(lag.atLeast, decimals: 1) + "s" : Format.duration(lag.atLeast)
+            findings.append(HealthFinding(.degraded, "replication lag \(prefix)\(shown) exceeds RPO \(Format.duration(objectives.rpoSeconds))"))
+        }
+    }
+
+    /// WAL archiving failing, or the oldest write not archived older than the RPO.
+    private func assessArchive(_ archive: ArchiveStatus, into findings: inout [HealthFinding]) {
+        let facts = archive.facts
+        if facts.isFailing {
+            let segment = facts.lastFailedSegment.map { " \($0)" } ?? ""
+            let at = facts.lastFailedAt.map { " at \($0.utcTimeOfDay) UTC" } ?? ""
+            findings.append(HealthFinding(.degraded, "WAL archiving failing: last failure\(segment)\(at)"))
+        }
+        if let unarchived = archive.unarchived, unarchived.certainlyExceeds(objectives.rpoSeconds) {
+            let prefix = unarchived.bound == .exact ? "" : "at least "
+            findings.append(HealthFinding(.degraded, "WAL archive behind: oldest unarchived write \(prefix)\(Format.duration(unarchived.atLeast)) old exceeds RPO \(Format.duration(objectives.rpoSeconds))"))
+        }
+    }
+
+    private func assessProbe(_ probe: ProbeState, isFresh: (Signal) -> Bool, into findings: inout [HealthFinding]) {
         guard let last = probe.lastResult, !last.isSuccess else { return }
         let failures = probe.consecutiveFailures
         let detail = "health probe failed \(failures) time\(failures == 1 ? "" : "s") in a row: \(last.message)"
         if failures >= thresholds.probeFailuresDown || last.isDefinitive {
-            findings.append((.down, detail))
+            findings.append(HealthFinding(.down, detail, isImmediate: true))
         } else if failures >= thresholds.probeFailuresDegraded {
-            findings.append((.degraded, detail))
+            findings.append(HealthFinding(.degraded, detail))
         }
     }
 }

@@ -1,8 +1,13 @@
 /// Everything known about one region. Changed only by `DashboardState.apply(_:)`.
 public struct RegionState: Equatable, Sendable {
     public let configuration: RegionConfiguration
-    /// Current role: configured, then as observed by collectors.
+    /// Current role: what its database server says (primary, fenced, standby, or unknown when
+    /// it cannot be reached), else what the configuration says.
     public internal(set) var role: RegionRole
+    /// While the role is unknown: the role it had when last known.
+    public internal(set) var lastKnownRole: RegionRole?
+    /// The region's database server, when a database collector watches it.
+    public internal(set) var server: ServerState?
     public internal(set) var requestsPerSecond = Signal()
     public internal(set) var errorRate = Signal()
     public internal(set) var p50Milliseconds = Signal()
@@ -18,7 +23,16 @@ public struct RegionState: Equatable, Sendable {
     public internal(set) var newestObservation: Timestamp?
     /// Collectors that have reported about this region.
     public internal(set) var sources: Set<String> = []
+    /// The published health: changes only after a threshold has held (see `HysteresisTiming`).
     public internal(set) var assessment: HealthAssessment = .awaitingData
+    /// The health the signals give right now, before hysteresis.
+    public internal(set) var rawAssessment: HealthAssessment = .awaitingData
+    var healthLevels = Hysteresis(levels: 3)
+    /// WAL archiving as judged at the last assessment (primaries with archiving only).
+    public internal(set) var archive: ArchiveStatus?
+    /// When the region's own replication was judged to follow a server that is no longer the
+    /// primary, why (shown and counted in health).
+    public internal(set) var followingFormerPrimary: String?
 
     public init(configuration: RegionConfiguration) {
         self.configuration = configuration
@@ -44,6 +58,25 @@ public struct RegionState: Equatable, Sendable {
         }
     }
     public var health: Health { assessment.health }
+
+    /// Published health changes in the last `window` seconds (a region that still flaps).
+    public func healthChanges(within window: Double = RegionState.flapWindowSeconds, at now: Timestamp) -> Int {
+        healthLevels.changeCount(within: window, at: now)
+    }
+
+    /// The window the flap count covers.
+    public static let flapWindowSeconds = 600.0
+    /// Changes within the window from which a region is shown as flapping.
+    public static let flapThreshold = 4
+
+    /// The server's timeline, when a database collector reports one.
+    public var timeline: Int? { server?.facts?.timeline }
+
+    /// The role to show: `primary`, or `unknown (was primary)`.
+    public var roleDescription: String {
+        guard role == .unknown, let lastKnownRole, lastKnownRole != .unknown else { return role.rawValue }
+        return "unknown (was \(lastKnownRole.rawValue))"
+    }
 
     /// Seconds since the newest observation about this region, or `nil` before any.
     public func dataAge(at now: Timestamp) -> Double? {
@@ -93,150 +126,3 @@ public struct ProbeState: Equatable, Sendable {
     }
 }
 
-/// One replication link `from` → `to`, combined from every source that observes it (for
-/// example the primary's `pg_stat_replication` and the standby's own WAL receiver).
-public struct ReplicationLinkState: Equatable, Sendable {
-    public let from: String
-    public let to: String
-    /// Combined lag history: the worst fresh view at each observation.
-    public internal(set) var lagSeconds = Signal()
-    public internal(set) var lagBytes = Signal()
-    /// The most severe state among fresh views.
-    public internal(set) var state: ReplicationState = .unknown
-    public internal(set) var observedAt: Timestamp?
-    /// The source whose view decided the combined figures.
-    public internal(set) var source: String?
-    /// The latest observation from each source, in first-seen order.
-    public internal(set) var views: [ReplicationSample] = []
-    /// The last time the link was seen working, and its lag then: a broken link's lag is at
-    /// least that lag plus the time since.
-    public internal(set) var lastWorkingAt: Timestamp?
-    public internal(set) var lastWorkingLagSeconds: Double?
-
-    /// Sources kept per link (a link has two ends and perhaps a metrics source).
-    static let viewLimit = 8
-
-    public init(from: String, to: String) {
-        self.from = from
-        self.to = to
-    }
-
-    /// The lag to show at `now`. When the link is broken or its data is stale, the last known
-    /// lag is only a lower bound that grows with time, never a frozen old value.
-    public func effectiveLag(at now: Timestamp, staleAfter: Double) -> ReplicationLag? {
-        guard let observedAt else { return nil }
-        let age = max(0, now.seconds(since: observedAt))
-        if state == .broken {
-            // At least the lag when it was last seen working plus the time since, and at least
-            // any lag the broken view itself reported plus the time since that.
-            var bound = age
-            if let since = lastWorkingAt {
-                bound = max(bound, (lastWorkingLagSeconds ?? 0) + max(0, now.seconds(since: since)))
-            }
-            if let reported = lagSeconds.latest {
-                bound = max(bound, reported + age)
-            }
-            return ReplicationLag(seconds: bound, bytes: lagBytes.latest, isLowerBound: true)
-        }
-        guard age > staleAfter else {
-            return lagSeconds.latest.map { ReplicationLag(seconds: $0, bytes: lagBytes.latest, isLowerBound: false) }
-        }
-        let known = lagSeconds.latest ?? 0
-        return ReplicationLag(seconds: known + age, bytes: lagBytes.latest, isLowerBound: true)
-    }
-
-    /// Records `sample` as its source's view and recombines the fresh views.
-    mutating func record(_ sample: ReplicationSample, now: Timestamp, staleAfter: (String) -> Double) {
-        if let index = views.firstIndex(where: { $0.source == sample.source }) {
-            guard sample.observedAt >= views[index].observedAt else { return }
-            views[index] = sample
-        } else {
-            if views.count >= Self.viewLimit, let oldest = views.indices.min(by: { views[$0].observedAt < views[$1].observedAt }) {
-                views.remove(at: oldest)
-            }
-            views.append(sample)
-        }
-        let reference = max(now, sample.observedAt)
-        let fresh = views.filter { reference.seconds(since: $0.observedAt) <= staleAfter($0.source) }
-        let considered = fresh.isEmpty ? [sample] : fresh
-        let worst = considered.max { lhs, rhs in
-            (lhs.state.severity, lhs.lagSeconds ?? -1, lhs.lagBytes ?? -1) < (rhs.state.severity, rhs.lagSeconds ?? -1, rhs.lagBytes ?? -1)
-        } ?? sample
-        let combinedSeconds = considered.compactMap(\.lagSeconds).max()
-        let combinedBytes = considered.compactMap(\.lagBytes).max()
-        state = worst.state
-        source = worst.source
-        observedAt = max(observedAt ?? sample.observedAt, sample.observedAt)
-        lagSeconds.record(combinedSeconds, at: sample.observedAt, source: worst.source)
-        lagBytes.record(combinedBytes, at: sample.observedAt, source: worst.source)
-        if state != .broken, state != .unknown || combinedSeconds != nil {
-            lastWorkingAt = sample.observedAt
-            lastWorkingLagSeconds = combinedSeconds
-        }
-    }
-}
-
-extension ReplicationState {
-    /// How bad a state is when views disagree: unknown < streaming < catching-up < paused < broken.
-    var severity: Int {
-        switch self {
-        case .unknown: 0
-        case .streaming: 1
-        case .catchingUp: 2
-        case .paused: 3
-        case .broken: 4
-        }
-    }
-}
-
-/// A replication lag reading, possibly only a lower bound.
-public struct ReplicationLag: Equatable, Sendable {
-    public var seconds: Double
-    public var bytes: Double?
-    /// `true` when the real lag is at least `seconds` (link broken or data stale).
-    public var isLowerBound: Bool
-
-    public init(seconds: Double, bytes: Double?, isLowerBound: Bool) {
-        self.seconds = seconds
-        self.bytes = bytes
-        self.isLowerBound = isLowerBound
-    }
-}
-
-/// What the dashboard knows about one collector.
-public struct CollectorState: Equatable, Sendable {
-    public let name: String
-    public internal(set) var kind: String
-    public internal(set) var intervalSeconds: Double
-    public internal(set) var regions: [String]
-    public internal(set) var lastSuccessAt: Timestamp?
-    public internal(set) var lastErrorAt: Timestamp?
-    public internal(set) var lastError: String?
-    public internal(set) var consecutiveFailures = 0
-
-    init(report: CollectorReport) {
-        name = report.collector
-        kind = report.kind
-        intervalSeconds = report.intervalSeconds
-        regions = report.regions
-    }
-
-    /// Seconds since the last successful round, or `nil` before any.
-    public func age(at now: Timestamp) -> Double? {
-        lastSuccessAt.map { max(0, now.seconds(since: $0)) }
-    }
-
-    mutating func record(_ report: CollectorReport) {
-        kind = report.kind
-        intervalSeconds = report.intervalSeconds
-        regions = report.regions
-        if let error = report.error {
-            lastError = error
-            lastErrorAt = report.observedAt
-            consecutiveFailures += 1
-        } else {
-            lastSuccessAt = report.observedAt
-            consecutiveFailures = 0
-        }
-    }
-}

@@ -11,6 +11,10 @@ struct CompactView {
         guard !area.isEmpty else { return }
         frame.fill(area.row(0), style: theme[.header])
         var header = Line(" \(state.topology.name) ", style: theme[.headerAccent])
+        if state.primary.splitBrain != nil {
+            header = Line(" SPLIT BRAIN ", style: theme.style(for: .down).adding(.bold).adding(.reverse))
+            header.append(" \(state.topology.name) ", style: theme[.headerAccent])
+        }
         header.append(" RPO \(Format.duration(state.topology.objectives.rpoSeconds)) ", style: theme[.header])
         header.append(" \(state.now.utcTimeOfDay) ", style: theme[.header])
         if context.view.isPaused { header.append(" PAUSED ", style: theme[.badge]) }
@@ -59,6 +63,7 @@ struct CompactView {
             (100, Span(RegionText.glyph(region.health) + " ", style: theme.style(for: region.health))),
             (99, Span(TextFit.fit(region.name, to: min(14, max(6, width / 4))) + " ", style: base.adding(.bold))),
             (98, Span(TextFit.fit(region.health.label, to: 8) + " ", style: theme.style(for: region.health))),
+            (95, Span(TextFit.fit(RegionText.role(region), to: 8) + " ", style: theme.style(for: region.role, isStale: isStale))),
             (90, Span("lag " + TextFit.fit(lagText, to: 6, alignment: .right) + " ", style: isStale ? base : theme.lagStyle(lag, rpo: context.rpo))),
             (80, Span("age " + TextFit.fit(RegionText.age(region, now: context.now), to: 4) + " ", style: isStale ? theme[.stale].adding(.bold) : theme[.muted])),
             (70, Span("err " + TextFit.fit(RegionText.errorRate(region), to: 5, alignment: .right) + " ", style: base)),

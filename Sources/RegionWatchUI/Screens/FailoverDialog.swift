@@ -45,8 +45,9 @@ struct FailoverDialog {
             if let reason = gate.forcedReason { line.append(" (forced: \(reason))", style: theme[.warning]) }
             lines.append(line)
         }
-        if let loss = attempt.dataLoss.seconds {
-            lines.append(Line("  estimated data loss: \(attempt.dataLoss.isLowerBound ? "at least " : "")\(Format.fixed(loss, decimals: 1))s\(attempt.dataLoss.bytes.map { " (\(Format.bytes($0)))" } ?? "")", style: loss > context.rpo ? theme[.down] : theme[.muted]))
+        if attempt.dataLoss != .unknown {
+            let within = attempt.dataLoss.known?.certainlyWithin(context.rpo) ?? false
+            lines.append(Line("  data loss: \(attempt.dataLoss.text(at: context.now))", style: within ? theme[.muted] : theme[.down]))
         }
         lines.append(Line())
 
@@ -117,9 +118,9 @@ struct FailoverDialog {
             }
         case .completed, .failed, .aborted:
             let rtoText = attempt.measuredRTO(at: attempt.endedAt ?? now).map { "\(Format.fixed($0, decimals: 1))s" } ?? "n/a"
-            let loss = attempt.dataLoss.seconds.map { "\(attempt.dataLoss.isLowerBound ? "at least " : "")\(Format.fixed($0, decimals: 1))s" } ?? "unknown"
+            let loss = attempt.dataLoss.text(at: attempt.requestedAt)
             let style = machineState == .completed ? theme[.ok].adding(.bold) : theme[.down].adding(.bold)
-            lines.append(Line("\(machineState.name.uppercased()) · measured RTO \(rtoText) of \(Format.duration(rto)) · estimated data loss \(loss)", style: style))
+            lines.append(Line("\(machineState.name.uppercased()) · measured RTO \(rtoText) of \(Format.duration(rto)) · data loss \(loss)", style: style))
         default:
             if failover.machine.attempt?.abortRequested == true {
                 lines.append(Line("abort requested: the remaining steps will not run", style: theme[.warning]))
@@ -142,8 +143,9 @@ struct FailoverDialog {
             var line = Line(region.name == attempt.request.to ? "  ▸ " : "    ", style: theme[.key])
             line.append(TextFit.fit(region.name, to: 16), style: theme[.text])
             line.append("\(RegionText.glyph(region.health)) \(TextFit.fit(region.health.label, to: 9))", style: theme.style(for: region.health))
-            line.append(" lag \(TextFit.fit(loss.seconds.map { "\(loss.isLowerBound ? "≥" : "")\(Format.fixed($0, decimals: 1))s" } ?? "—", to: 8))", style: theme.lagStyle(state.replicationLag(of: region.name), rpo: context.rpo))
-            line.append(" \(TextFit.fit(loss.bytes.map(Format.bytes) ?? "—", to: 8)) behind ", style: theme[.muted])
+            let lossText = (loss.known?.compactText ?? "—") + (loss.unknownAfter == nil ? "" : "+?")
+            line.append(" loss \(TextFit.fit(lossText, to: 8))", style: theme.lagStyle(state.replicationLag(of: region.name), rpo: context.rpo))
+            line.append(" \(TextFit.fit(loss.knownBytes.map(Format.bytes) ?? "—", to: 8)) not received ", style: theme[.muted])
             line.append(blocking.map { "blocked by \($0.gate.rawValue)" } ?? "ready", style: blocking == nil ? theme[.ok] : theme[.warning])
             lines.append(line)
         }

@@ -33,6 +33,9 @@ struct HeaderView {
         if state.failover.isReadOnly {
             right.append(Segment(line: Line(" READ-ONLY ", style: theme[.badge]), priority: 105))
         }
+        if state.primary.splitBrain != nil {
+            right.append(Segment(line: Line(" SPLIT BRAIN ", style: theme.style(for: .down).adding(.bold).adding(.reverse)), priority: 130))
+        }
         if !state.failover.history.interrupted.isEmpty {
             right.append(Segment(line: Line(" INTERRUPTED FAILOVER: press a ", style: theme.style(for: .down).adding(.bold).adding(.reverse)), priority: 120))
         }
@@ -78,11 +81,23 @@ struct HeaderView {
             counts.append(" \(RegionText.glyph(health)) \(count) \(health.rawValue) ", style: style)
         }
         segments.append(Segment(line: counts, priority: 100))
-        let primaries = state.regions.filter { $0.role == .primary }.map(\.name)
         var primary = Line(" │ ", style: theme[.border])
-        primary.append("primary ", style: theme[.muted])
-        primary.append(primaries.isEmpty ? "none" : primaries.joined(separator: ", "), style: primaries.isEmpty ? theme[.down] : theme[.text])
-        segments.append(Segment(line: primary, priority: 90))
+        if let split = state.primary.splitBrain {
+            primary.append(" \(split.message.uppercased()) ", style: theme.style(for: .down).adding(.bold).adding(.reverse))
+            segments.append(Segment(line: primary, priority: 110))
+        } else {
+            primary.append("primary ", style: theme[.muted])
+            if let current = state.primary.current {
+                primary.append(current, style: theme[.text])
+            } else {
+                primary.append("none\(state.primary.lastKnown.map { " (was \($0))" } ?? "")", style: theme[.down])
+            }
+            let fenced = state.regions.filter { $0.role == .fenced }.map(\.name)
+            if !fenced.isEmpty { primary.append(" · fenced \(fenced.joined(separator: ", "))", style: theme[.warning]) }
+            let unknown = state.regions.filter { $0.role == .unknown }.count
+            if unknown > 0 { primary.append(" · \(unknown) role\(unknown == 1 ? "" : "s") unknown", style: theme[.warning]) }
+            segments.append(Segment(line: primary, priority: 90))
+        }
         var failover = Line(" │ ", style: theme[.border])
         failover.append("failover: ", style: theme[.muted])
         failover.append(state.failover.summary, style: theme[.text])

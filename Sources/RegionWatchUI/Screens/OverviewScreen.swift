@@ -23,9 +23,9 @@ struct OverviewScreen {
         TableColumn("", width: 1, priority: 100),
         TableColumn("REGION", width: 14, priority: 99, isFlexible: true),
         TableColumn("PROV", width: 5, priority: 30),
-        TableColumn("ROLE", width: 7, priority: 80),
+        TableColumn("ROLE", width: 8, priority: 80),
         TableColumn("HEALTH", width: 8, priority: 95),
-        TableColumn("AVAIL", width: 7, alignment: .right, priority: 20),
+        TableColumn("AVAIL", width: 6, alignment: .right, priority: 20),
         TableColumn("ERR", width: 6, alignment: .right, priority: 70),
         TableColumn("P99", width: 7, alignment: .right, priority: 75),
         TableColumn("REQ/S", width: 6, alignment: .right, priority: 55),
@@ -49,7 +49,8 @@ struct OverviewScreen {
             let healthStyle = theme.style(for: region.health)
             let lag = state.replicationLag(of: region.name)
             let isSource = state.inboundLinks(of: region.name).isEmpty
-            let lagText = isSource ? (region.role == .primary ? "source" : RegionText.unknown()) : RegionText.lag(lag)
+            let isWriter = region.role == .primary || region.role == .fenced || region.lastKnownRole == .primary
+            let lagText = isSource ? (isWriter ? "source" : RegionText.unknown()) : RegionText.lag(lag)
             let history = state.inboundLinks(of: region.name).first?.lagSeconds.recentValues(trendWidth) ?? []
             let version = region.primaryVersion ?? RegionText.unknown()
             let isBehind = newestVersion.map { region.primaryVersion != nil && region.primaryVersion != $0 } ?? false
@@ -59,7 +60,7 @@ struct OverviewScreen {
                 Line(RegionText.glyph(region.health), style: healthStyle),
                 Line(region.name, style: isStale ? theme[.stale] : theme[.text].adding(.bold)),
                 Line(region.configuration.provider, style: base),
-                Line(region.role.rawValue, style: region.role == .primary && !isStale ? theme[.title] : base),
+                Line(RegionText.role(region), style: theme.style(for: region.role, isStale: isStale)),
                 Line(region.health.label, style: healthStyle),
                 Line(RegionText.availability(region), style: base),
                 Line(RegionText.errorRate(region), style: isStale ? base : metricStyle(region.errorRate.latest, degradedAt: state.topology.thresholds.errorRateDegraded, theme: theme)),
@@ -114,15 +115,15 @@ struct OverviewScreen {
             TableColumn("TREND", width: 10, priority: 30),
         ]
         let rows: [[Line]] = state.replicationLinks.map { link in
-            let lag = link.effectiveLag(at: context.now, staleAfter: state.staleAfter(source: link.source))
+            let lag = link.reading
             let values = link.lagSeconds.recentValues(10)
             let trend = Sparkline(values: values, maximum: max(context.rpo * 1.2, values.max() ?? 0), threshold: context.rpo, style: theme[.sparkline], alertStyle: theme[.sparklineAlert])
                 .line(width: 10)
             return [
                 Line("\(link.from) → \(link.to)", style: theme[.text]),
                 Line(link.state.rawValue, style: theme.style(for: link.state)),
-                Line(RegionText.lag(lag), style: theme.lagStyle(lag, rpo: context.rpo)),
-                Line(link.lagBytes.latest.map(Format.bytes) ?? RegionText.unknown(), style: theme[.muted]),
+                Line(RegionText.lag(lag), style: link.state == .stale ? theme[.stale] : theme.lagStyle(lag, rpo: context.rpo)),
+                Line(link.reading.bytesBehind.map(Format.bytes) ?? RegionText.unknown(), style: theme[.muted]),
                 trend,
             ]
         }
@@ -148,14 +149,21 @@ struct OverviewScreen {
         for interrupted in state.failover.history.interrupted {
             lines.append(context.fact("", "INTERRUPTED \(interrupted.kind) \(interrupted.from) → \(interrupted.to) at \(interrupted.at.utcTimeOfDay) UTC: started, never finished (a: audit)", width: 9, valueStyle: theme.style(for: .down).adding(.bold)))
         }
-        let primaries = state.regions.filter { $0.role == .primary }
-        lines.append(context.fact("Primary", primaries.isEmpty ? "none" : primaries.map { "\($0.name) (\($0.configuration.provider))" }.joined(separator: ", "), width: 9, valueStyle: primaries.isEmpty ? theme[.down] : theme[.text]))
-        for (index, standby) in state.regions.filter({ $0.role != .primary }).enumerated() {
+        if let split = state.primary.splitBrain {
+            lines.append(context.fact("Primary", "SPLIT BRAIN: \(split.regions.joined(separator: ", ")) accept writes", width: 9, valueStyle: theme[.down].adding(.bold)))
+        } else if let primary = state.primary.current.flatMap(state.region(named:)) {
+            lines.append(context.fact("Primary", "\(primary.name) (\(primary.configuration.provider))\(primary.timeline.map { ", timeline \($0)" } ?? "")", width: 9))
+        } else {
+            let last = state.primary.lastKnown.map { " (last known \($0))" } ?? ""
+            lines.append(context.fact("Primary", "none accepts writes\(last)", width: 9, valueStyle: theme[.down]))
+        }
+        let primaryName = state.primary.current ?? state.primary.lastKnown
+        for (index, standby) in state.regions.filter({ $0.role != .primary && $0.name != primaryName }).enumerated() {
             let lag = state.replicationLag(of: standby.name)
             var line = Line(TextFit.fit(index == 0 ? "Standbys" : "", to: 9), style: theme[.muted])
             line.append("\(RegionText.glyph(standby.health)) ", style: theme.style(for: standby.health))
             line.append(standby.name, style: theme[.text])
-            if standby.role != .standby { line.append(" \(standby.role.rawValue)", style: theme[.muted]) }
+            if standby.role != .standby { line.append(" \(standby.roleDescription)", style: theme.style(for: standby.role)) }
             if lag != nil {
                 line.append(" lag ", style: theme[.muted])
                 line.append(RegionText.lag(lag), style: theme.lagStyle(lag, rpo: context.rpo))

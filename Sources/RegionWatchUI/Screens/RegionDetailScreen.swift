@@ -12,7 +12,9 @@ struct RegionDetailScreen {
         let (titleArea, body) = area.splitTop(1)
         var title = Line(" \(RegionText.glyph(region.health)) ", style: theme.style(for: region.health))
         title.append(region.name, style: theme[.title])
-        title.append(" · \(region.configuration.provider) · \(region.role.rawValue) · ", style: theme[.muted])
+        title.append(" · \(region.configuration.provider) · ", style: theme[.muted])
+        title.append(region.roleDescription, style: theme.style(for: region.role))
+        title.append(" · ", style: theme[.muted])
         title.append(region.health.label, style: theme.style(for: region.health))
         if let reason = region.assessment.reasons.first {
             title.append(" — " + reason, style: theme.style(for: region.health))
@@ -117,6 +119,73 @@ struct RegionDetailScreen {
 
     // MARK: Facts
 
+    /// What a link view saw: positions or a measured lag.
+    private static func describe(_ view: ReplicationSample) -> String {
+        if let positions = view.positions {
+            let replayed = positions.replayed.map { "replayed \($0)" } ?? "replay position unknown"
+            return replayed + (positions.flushed.map { ", flushed \($0)" } ?? "")
+        }
+        if view.isExpectationOnly { return "not listed by the sender" }
+        return "lag \(view.lagSeconds.map(Format.duration) ?? RegionText.unknown())\(view.lagBytes.map { " · \(Format.bytes($0))" } ?? "")"
+    }
+
+    /// The region's database server: role, version, timeline, what it follows, positions.
+    private func databaseLines() -> [Line] {
+        let theme = context.theme
+        let state = context.state
+        guard let server = region.server else { return [] }
+        var lines = [section("Database")]
+        lines.append(context.fact("role", region.roleDescription, valueStyle: theme.style(for: region.role)))
+        if !server.isReachable, let failure = server.failure, let at = server.failedAt {
+            lines.append(context.fact("reach", "cannot reach it since \(at.utcTimeOfDay) UTC: \(failure)", valueStyle: theme[.down]))
+        }
+        if let facts = server.facts {
+            let seen = server.factsObservedAt.map { " (seen \(Format.age(context.now.seconds(since: $0))) ago)" } ?? ""
+            lines.append(context.fact("server", "\(facts.version.map { "PostgreSQL \($0)" } ?? "version unknown")\(facts.timeline.map { ", timeline \($0)" } ?? "")\(seen)"))
+            if let position = facts.walPosition {
+                let label = facts.role == .recovering ? "replayed" : "WAL at"
+                let received = facts.receivedPosition.map { ", received \($0)" } ?? ""
+                lines.append(context.fact(label, "\(position)\(received)\(facts.isReplayPaused ? " · replay PAUSED" : "")", valueStyle: facts.isReplayPaused ? theme[.warning] : theme[.text]))
+            }
+            if facts.role == .recovering {
+                let upstream = state.upstream(of: region.name) ?? "unknown"
+                let receiver = facts.receiver.map { "receiver \($0.status)\($0.senderAddress.map { " from \($0)" } ?? "")" } ?? "no WAL receiver (disconnected)"
+                lines.append(context.fact("follows", "\(upstream) · \(receiver)", valueStyle: facts.receiver == nil ? theme[.down] : theme[.text]))
+            }
+            if let beat = facts.heartbeat {
+                let label = facts.role == .recovering ? "replayed heartbeat" : "heartbeat"
+                lines.append(context.fact("heartbeat", "\(label) \(Format.age(context.now.seconds(since: beat.writtenAt))) ago (every \(Format.duration(beat.intervalSeconds)))"))
+            }
+        }
+        if let following = region.followingFormerPrimary {
+            lines.append(context.fact("warning", following, valueStyle: theme[.degraded].adding(.bold)))
+        }
+        lines.append(Line())
+        return lines
+    }
+
+    /// WAL archiving of a primary.
+    private func archiveLines() -> [Line] {
+        let theme = context.theme
+        guard let archive = region.archive else { return [] }
+        let facts = archive.facts
+        guard facts.isEnabled else { return [context.fact("WAL archive", "off (archive_mode = off)", valueStyle: theme[.muted])] }
+        var lines: [Line] = []
+        let last = facts.lastArchivedSegment.map { segment in
+            "\(segment)\(facts.lastArchivedAt.map { " \(Format.age(context.now.seconds(since: $0))) ago" } ?? "")"
+        } ?? "nothing archived yet"
+        lines.append(context.fact("archived", "\(last) · \(facts.archivedCount) segments", valueStyle: theme[.text]))
+        if let unarchived = archive.unarchived {
+            let style = unarchived.certainlyExceeds(context.rpo) ? theme[.down] : theme[.text]
+            lines.append(context.fact("unarchived", "oldest unarchived write \(unarchived.text) old (RPO \(Format.duration(context.rpo)))", valueStyle: style))
+        }
+        if facts.failedCount > 0 {
+            let last = facts.lastFailedSegment.map { " · last \($0)\(facts.lastFailedAt.map { " at \($0.utcTimeOfDay) UTC" } ?? "")" } ?? ""
+            lines.append(context.fact("failures", "\(facts.failedCount)\(last)\(facts.isFailing ? " · FAILING" : "")", valueStyle: facts.isFailing ? theme[.down] : theme[.muted]))
+        }
+        return lines
+    }
+
     private func section(_ title: String) -> Line {
         Line(title, style: context.theme[.tableHeader])
     }
@@ -158,17 +227,28 @@ struct RegionDetailScreen {
         }
         lines.append(Line())
 
+        lines += databaseLines()
+
         lines.append(section("Replication"))
         let links = state.links(touching: region.name)
         if links.isEmpty { lines.append(Line("no replication links", style: theme[.muted])) }
         for link in links {
-            let lag = link.effectiveLag(at: now, staleAfter: state.staleAfter(source: link.source))
+            let lag = link.reading
             var line = Line("\(link.from) → \(link.to) ", style: theme[.text])
             line.append(link.state.rawValue, style: theme.style(for: link.state))
             line.append(" lag ", style: theme[.muted])
-            line.append(RegionText.lag(lag), style: theme.lagStyle(lag, rpo: context.rpo))
-            if let bytes = link.lagBytes.latest { line.append(" · \(Format.bytes(bytes)) behind", style: theme[.muted]) }
+            line.append(RegionText.lagInFull(lag), style: theme.lagStyle(lag, rpo: context.rpo))
             lines.append(line)
+            if lag.bytesNotReceived != nil || lag.bytesNotReplayed != nil {
+                let received = lag.bytesNotReceived.map(Format.bytes) ?? RegionText.unknown()
+                let replayed = lag.bytesNotReplayed.map(Format.bytes) ?? RegionText.unknown()
+                lines.append(Line("  \(received) not received (lost if promoted now) · \(replayed) received, not replayed", style: theme[.muted]))
+            } else if let bytes = lag.bytesBehind {
+                lines.append(Line("  \(Format.bytes(bytes)) behind", style: theme[.muted]))
+            }
+            if let unknownAfter = lag.unknownAfter {
+                lines.append(Line("  \(link.from) not observed since \(unknownAfter.utcTimeOfDay) UTC (\(Format.age(now.seconds(since: unknownAfter))) ago): what it wrote since is unknown", style: theme[.warning]))
+            }
             // Each end's own view, when more than one source observes the link.
             if link.views.count > 1 {
                 for view in link.views {
@@ -176,7 +256,7 @@ struct RegionDetailScreen {
                     let isStale = age > state.staleAfter(source: view.source)
                     var viewLine = Line("  seen by \(view.source): ", style: theme[.muted])
                     viewLine.append(view.state.rawValue, style: isStale ? theme[.stale] : theme.style(for: view.state))
-                    viewLine.append(" lag \(view.lagSeconds.map(Format.duration) ?? RegionText.unknown())\(view.lagBytes.map { " · \(Format.bytes($0))" } ?? "") · \(Format.age(age)) ago\(isStale ? " (stale)" : "")", style: isStale ? theme[.stale] : theme[.muted])
+                    viewLine.append(" \(Self.describe(view)) · \(Format.age(age)) ago\(isStale ? " (stale)" : "")", style: isStale ? theme[.stale] : theme[.muted])
                     lines.append(viewLine)
                 }
             }
@@ -184,12 +264,13 @@ struct RegionDetailScreen {
         lines.append(Line())
 
         lines.append(section("Backup"))
+        lines += archiveLines()
         if let backup = region.backup {
             let age = now.seconds(since: backup.completedAt)
             lines.append(context.fact("last ok", "\(backup.completedAt.utcTimeOfDay) UTC (\(Format.duration(age)) ago)", valueStyle: (state.topology.thresholds.backupMaxAgeSeconds.map { age > $0 } ?? false) ? theme[.degraded] : theme[.text]))
             lines.append(context.fact("size", backup.sizeBytes.map(Format.bytes) ?? RegionText.unknown()))
             lines.append(context.fact("integrity", backup.integrity.rawValue, valueStyle: backup.integrity == .failed ? theme[.down] : (backup.integrity == .passed ? theme[.ok] : theme[.muted])))
-        } else {
+        } else if region.archive == nil {
             lines.append(Line("no backup reported", style: theme[.muted]))
         }
         lines.append(Line())

@@ -79,14 +79,28 @@ enum RegionText {
         return availability >= 1 ? "100%" : Format.fixed(availability * 100, decimals: 2) + "%"
     }
 
-    static func lag(_ lag: ReplicationLag?) -> String {
-        guard let lag else { return unknown() }
-        return (lag.isLowerBound ? "≥" : "") + Format.duration(lag.seconds)
+    /// A lag for a table cell: `3.2s`, `≥3.2s`, `≤15s`, `0s+?` (primary not observed).
+    static func lag(_ reading: ReplicationReading?) -> String {
+        reading?.compactText ?? unknown()
     }
 
-    static func rpoShare(_ lag: ReplicationLag?, rpo: Double) -> String {
-        guard let lag, rpo > 0 else { return "" }
-        return Format.fixed(lag.seconds / rpo * 100, decimals: 0) + "%"
+    /// A lag with its full interval, for detail lines: `3.2s–15s`.
+    static func lagInFull(_ reading: ReplicationReading?) -> String {
+        guard let reading else { return unknown() }
+        let time = reading.time?.text ?? unknown()
+        return reading.unknownAfter == nil ? time : "\(time) known, later writes unknown"
+    }
+
+    static func rpoShare(_ reading: ReplicationReading?, rpo: Double) -> String {
+        guard let time = reading?.time, rpo > 0 else { return "" }
+        return (time.bound == .exact ? "" : time.bound == .lower ? "≥" : "≤") + Format.fixed(time.seconds / rpo * 100, decimals: 0) + "%"
+    }
+
+    /// The role to show in a narrow column: `primary`, `fenced`, `primary?` when its server
+    /// cannot be observed and it was last known as primary.
+    static func role(_ region: RegionState) -> String {
+        guard region.role == .unknown else { return region.role.rawValue }
+        return region.lastKnownRole.map { "\($0.rawValue)?" } ?? "unknown"
     }
 
     static func age(_ region: RegionState, now: Timestamp) -> String {
@@ -96,11 +110,21 @@ enum RegionText {
 
 extension Theme {
     /// The style of a lag reading against the RPO.
-    func lagStyle(_ lag: ReplicationLag?, rpo: Double) -> Style {
-        guard let lag else { return self[.muted] }
-        if lag.seconds > rpo { return self[.down] }
-        if lag.seconds > rpo * 0.5 || lag.isLowerBound { return self[.degraded] }
+    func lagStyle(_ reading: ReplicationReading?, rpo: Double) -> Style {
+        guard let time = reading?.time else { return reading?.unknownAfter == nil ? self[.muted] : self[.degraded] }
+        if time.certainlyExceeds(rpo) { return self[.down] }
+        if !time.certainlyWithin(rpo * 0.5) || reading?.unknownAfter != nil { return self[.degraded] }
         return self[.text]
+    }
+
+    /// The style of a role: fenced and unknown stand out.
+    func style(for role: RegionRole, isStale: Bool = false) -> Style {
+        if isStale { return self[.stale] }
+        switch role {
+        case .primary: return self[.title]
+        case .fenced, .unknown: return self[.warning].adding(.bold)
+        case .standby, .active: return self[.text]
+        }
     }
 
     /// The style of a replication link state.
@@ -109,7 +133,7 @@ extension Theme {
         case .streaming: self[.ok]
         case .catchingUp, .paused: self[.degraded]
         case .broken: self[.down]
-        case .unknown: self[.stale]
+        case .unknown, .stale: self[.stale]
         }
     }
 }

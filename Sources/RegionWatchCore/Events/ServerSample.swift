@@ -1,0 +1,157 @@
+/// Whether a database server takes writes, as it says itself.
+public enum ServerRole: String, Sendable, Equatable, Codable {
+    /// Not in recovery and accepting writes.
+    case writable
+    /// Not in recovery, but refusing writes (fenced: `default_transaction_read_only`).
+    case fenced
+    /// In recovery: a standby replaying a primary's log.
+    case recovering
+}
+
+/// One round of a database collector: the server's own facts, or that it could not be reached.
+public struct ServerSample: Sendable, Equatable {
+    public var region: String
+    public var source: String
+    public var observedAt: Timestamp
+    /// The server's facts; `nil` when it could not be reached.
+    public var facts: ServerFacts?
+    /// Why it could not be reached (when `facts` is `nil`).
+    public var failure: String?
+
+    public init(region: String, source: String, observedAt: Timestamp, facts: ServerFacts) {
+        self.region = region
+        self.source = source
+        self.observedAt = observedAt
+        self.facts = facts
+    }
+
+    public init(region: String, source: String, observedAt: Timestamp, unreachable failure: String) {
+        self.region = region
+        self.source = source
+        self.observedAt = observedAt
+        self.failure = failure
+    }
+}
+
+/// What a database server said about itself in one round.
+public struct ServerFacts: Sendable, Equatable {
+    public var role: ServerRole
+    public var timeline: Int?
+    /// `server_version`, for example `15.18`.
+    public var version: String?
+    /// Not in recovery: the current log position. In recovery: the replay position.
+    public var walPosition: WALPosition?
+    /// When `walPosition` was read: reached by the end, not passed at the start. `nil` means
+    /// at the sample's observation time.
+    public var walPositionReadBetween: ClosedRange<Timestamp>?
+    /// In recovery: the position received and flushed (what a promotion keeps).
+    public var receivedPosition: WALPosition?
+    public var isReplayPaused: Bool
+    /// In recovery: the WAL receiver, `nil` when none runs (disconnected).
+    public var receiver: WALReceiverFacts?
+    /// In recovery: the region the server is configured to follow (from its connection
+    /// settings), even while disconnected.
+    public var configuredUpstream: String?
+    /// In recovery: when the last transaction it replayed was committed on the primary.
+    /// Everything it has not replayed was committed after this.
+    public var lastReplayedCommitAt: Timestamp?
+    /// Not in recovery: the newest heartbeat written (by this collector, when enabled). In
+    /// recovery: the newest heartbeat replayed.
+    public var heartbeat: HeartbeatReading?
+    /// Not in recovery: WAL archiving.
+    public var archiver: ArchiverFacts?
+
+    public init(role: ServerRole, timeline: Int? = nil, version: String? = nil, walPosition: WALPosition? = nil, walPositionReadBetween: ClosedRange<Timestamp>? = nil, receivedPosition: WALPosition? = nil, isReplayPaused: Bool = false, receiver: WALReceiverFacts? = nil, configuredUpstream: String? = nil, lastReplayedCommitAt: Timestamp? = nil, heartbeat: HeartbeatReading? = nil, archiver: ArchiverFacts? = nil) {
+        self.role = role
+        self.timeline = timeline
+        self.version = version
+        self.walPosition = walPosition
+        self.walPositionReadBetween = walPositionReadBetween
+        self.receivedPosition = receivedPosition
+        self.isReplayPaused = isReplayPaused
+        self.receiver = receiver
+        self.configuredUpstream = configuredUpstream
+        self.lastReplayedCommitAt = lastReplayedCommitAt
+        self.heartbeat = heartbeat
+        self.archiver = archiver
+    }
+
+    /// The region this standby replicates from: its connected sender, else its settings.
+    public var upstream: String? { receiver?.upstream ?? configuredUpstream }
+}
+
+/// A standby's WAL receiver (`pg_stat_wal_receiver`).
+public struct WALReceiverFacts: Sendable, Equatable {
+    /// `streaming`, `starting`, `waiting`, `restarting`, `stopping`.
+    public var status: String
+    /// The region of the sender, when its address maps to one.
+    public var upstream: String?
+    /// `host:port` of the sender, as the standby sees it.
+    public var senderAddress: String?
+    /// The primary's log end as last reported by the sender, and the sender's clock then:
+    /// at that time the primary had written up to that position.
+    public var senderEnd: WALPosition?
+    public var senderEndAt: Timestamp?
+
+    public init(status: String, upstream: String? = nil, senderAddress: String? = nil, senderEnd: WALPosition? = nil, senderEndAt: Timestamp? = nil) {
+        self.status = status
+        self.upstream = upstream
+        self.senderAddress = senderAddress
+        self.senderEnd = senderEnd
+        self.senderEndAt = senderEndAt
+    }
+}
+
+/// A heartbeat row (like pt-heartbeat): a timestamp written on the primary every interval.
+public struct HeartbeatReading: Sendable, Equatable, Codable {
+    /// The newest beat's time (the primary's clock).
+    public var writtenAt: Timestamp
+    /// The writer's interval, seconds.
+    public var intervalSeconds: Double
+    /// Since when the writer has beaten without a gap longer than 1.5 intervals.
+    public var runningSince: Timestamp
+
+    public init(writtenAt: Timestamp, intervalSeconds: Double, runningSince: Timestamp) {
+        self.writtenAt = writtenAt
+        self.intervalSeconds = intervalSeconds
+        self.runningSince = runningSince
+    }
+}
+
+/// WAL archiving on a primary (`pg_stat_archiver` and `archive_mode`).
+public struct ArchiverFacts: Sendable, Equatable, Codable {
+    /// `archive_mode`: `off`, `on` or `always`.
+    public var mode: String
+    public var archivedCount: Int
+    public var lastArchivedSegment: String?
+    public var lastArchivedAt: Timestamp?
+    public var failedCount: Int
+    public var lastFailedSegment: String?
+    public var lastFailedAt: Timestamp?
+    /// `wal_segment_size`, bytes: turns a segment name into the position archived up to.
+    public var segmentSizeBytes: UInt64
+
+    public init(mode: String, archivedCount: Int = 0, lastArchivedSegment: String? = nil, lastArchivedAt: Timestamp? = nil, failedCount: Int = 0, lastFailedSegment: String? = nil, lastFailedAt: Timestamp? = nil, segmentSizeBytes: UInt64 = 16 * 1_048_576) {
+        self.mode = mode
+        self.archivedCount = archivedCount
+        self.lastArchivedSegment = lastArchivedSegment
+        self.lastArchivedAt = lastArchivedAt
+        self.failedCount = failedCount
+        self.lastFailedSegment = lastFailedSegment
+        self.lastFailedAt = lastFailedAt
+        self.segmentSizeBytes = segmentSizeBytes
+    }
+
+    public var isEnabled: Bool { mode != "off" }
+
+    /// The most recent attempt failed: a failure newer than the last success.
+    public var isFailing: Bool {
+        guard let lastFailedAt else { return false }
+        return lastArchivedAt.map { lastFailedAt > $0 } ?? true
+    }
+
+    /// Everything before this position is archived.
+    public var archivedThrough: WALPosition? {
+        lastArchivedSegment.flatMap { WALSegmentName($0, segmentSize: segmentSizeBytes)?.end }
+    }
+}

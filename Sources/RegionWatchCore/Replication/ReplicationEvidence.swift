@@ -1,0 +1,75 @@
+/// Pure rules that turn log positions and timestamps into lag intervals. Each rule gives an
+/// interval the truth is known to lie in at the moment of observation; the dashboard
+/// intersects the intervals it has (see `LagEstimate.intersected(with:)`).
+public enum ReplicationEvidence {
+    /// The lag at `observedAt` of a standby whose replay position was `position`, from the
+    /// primary's log history: the oldest write it has not replayed is the first one after its
+    /// position. `nil` when the history knows nothing.
+    public static func lag(replayed position: WALPosition, observedAt: Timestamp, history: WALHistory, resolution: Double) -> LagEstimate? {
+        switch history.firstWrite(after: position) {
+        case .unknown:
+            return nil
+        case .none:
+            return .exact(0, resolution: resolution)
+        case .within(let after, let notLaterThan):
+            return LagEstimate(
+                atLeast: observedAt.seconds(since: notLaterThan),
+                atMost: after.map { max(0, observedAt.seconds(since: $0)) },
+                resolution: resolution
+            )
+        }
+    }
+
+    /// What a standby's own view says of its lag at `observedAt`:
+    /// - everything it has not replayed was committed after its last replayed transaction, so
+    ///   the lag is at most the age of that commit (never "the lag" itself: on an idle primary
+    ///   that age is idle time);
+    /// - when the sender had written beyond its replay position at some time, the lag is at
+    ///   least the time since then;
+    /// - when all it received is replayed and the sender had nothing more, it is caught up.
+    public static func standbyBounds(_ facts: ServerFacts, observedAt: Timestamp) -> LagEstimate? {
+        guard facts.role == .recovering else { return nil }
+        var estimate: LagEstimate?
+        func add(_ bound: LagEstimate) { estimate = estimate.map { $0.intersected(with: bound) } ?? bound }
+        if let replayed = facts.walPosition, let received = facts.receivedPosition, received <= replayed,
+           let receiver = facts.receiver, receiver.status == "streaming",
+           receiver.senderEnd.map({ $0 <= replayed }) ?? true {
+            add(.caughtUp)
+        }
+        if let commit = facts.lastReplayedCommitAt {
+            add(LagEstimate(atLeast: 0, atMost: max(0, observedAt.seconds(since: commit)), resolution: 0))
+        }
+        if let replayed = facts.walPosition, let end = facts.receiver?.senderEnd, end > replayed, let at = facts.receiver?.senderEndAt {
+            add(LagEstimate(atLeast: observedAt.seconds(since: at), atMost: nil, resolution: 0))
+        }
+        return estimate
+    }
+
+    /// What heartbeats say (like pt-heartbeat): everything up to the newest beat the standby
+    /// replayed is replayed, so the lag is at most that beat's age; and when the writer has beaten
+    /// without a gap since then, the next beat (written within 1.5 intervals) is not replayed,
+    /// so the lag is at least the time since that beat. Exact to about one interval, idle or not.
+    ///
+    /// - Parameters:
+    ///   - replayed: the newest beat the standby has replayed, observed at `observedAt`.
+    ///   - written: the primary's newest beat, when its writer is observed.
+    public static func heartbeatBounds(replayed: HeartbeatReading?, written: HeartbeatReading?, observedAt: Timestamp) -> LagEstimate? {
+        guard let replayed else { return nil }
+        let interval = max(replayed.intervalSeconds, written?.intervalSeconds ?? 0)
+        let resolution = 1.5 * interval
+        let atMost = max(0, observedAt.seconds(since: replayed.writtenAt))
+        guard let written, written.writtenAt > replayed.writtenAt, written.runningSince <= replayed.writtenAt else {
+            return LagEstimate(atLeast: 0, atMost: atMost, resolution: resolution)
+        }
+        let nextBeatLatest = replayed.writtenAt.adding(seconds: 1.5 * written.intervalSeconds)
+        return LagEstimate(atLeast: observedAt.seconds(since: nextBeatLatest), atMost: atMost, resolution: resolution)
+    }
+
+    /// How long ago the oldest write not yet archived happened, at `observedAt`: the archive's
+    /// lag, read from the same history as a standby's. `nil` when archiving is off or the
+    /// archived position is unknown.
+    public static func archiveLag(_ archiver: ArchiverFacts, observedAt: Timestamp, history: WALHistory, resolution: Double) -> LagEstimate? {
+        guard archiver.isEnabled, let archived = archiver.archivedThrough else { return nil }
+        return lag(replayed: archived, observedAt: observedAt, history: history, resolution: resolution)
+    }
+}

@@ -1,0 +1,61 @@
+/// What the dashboard knows of one region's database server, from the collector watching it.
+public struct ServerState: Equatable, Sendable {
+    /// The collector that reported last.
+    public internal(set) var source: String
+    /// The facts of the latest round that reached the server.
+    public internal(set) var facts: ServerFacts?
+    public internal(set) var factsObservedAt: Timestamp?
+    /// The latest round that could not reach it, and why.
+    public internal(set) var failure: String?
+    public internal(set) var failedAt: Timestamp?
+    /// Start of the current run of rounds that found the server accepting writes.
+    public internal(set) var writableSince: Timestamp?
+    /// The latest round that found it accepting writes.
+    public internal(set) var lastWritableAt: Timestamp?
+    /// Its log positions over time while it is not in recovery: the clock that turns a
+    /// standby's position into a time lag.
+    public internal(set) var history = WALHistory()
+
+    init(source: String) {
+        self.source = source
+    }
+
+    /// The newest round, successful or not.
+    public var lastRoundAt: Timestamp? {
+        switch (factsObservedAt, failedAt) {
+        case (let a?, let b?): max(a, b)
+        case (let a, let b): a ?? b
+        }
+    }
+
+    /// Whether the newest round reached the server.
+    public var isReachable: Bool {
+        guard let factsObservedAt else { return false }
+        return failedAt.map { factsObservedAt > $0 } ?? true
+    }
+
+    mutating func record(_ sample: ServerSample) {
+        if let last = lastRoundAt, sample.observedAt < last { return }
+        source = sample.source
+        guard let facts = sample.facts else {
+            failure = sample.failure ?? "unreachable"
+            failedAt = sample.observedAt
+            writableSince = nil
+            return
+        }
+        let wasWritable = self.facts?.role == .writable && isReachable
+        self.facts = facts
+        factsObservedAt = sample.observedAt
+        if facts.role == .writable {
+            if !wasWritable || writableSince == nil { writableSince = sample.observedAt }
+            lastWritableAt = sample.observedAt
+        } else {
+            writableSince = nil
+        }
+        if facts.role == .recovering {
+            if history.count > 0 { history = WALHistory(capacity: history.capacity) }
+        } else if let position = facts.walPosition {
+            history.record(position, timeline: facts.timeline, readBetween: facts.walPositionReadBetween ?? sample.observedAt...sample.observedAt)
+        }
+    }
+}
