@@ -66,13 +66,12 @@ public final class CollectionPipeline: @unchecked Sendable {
         task?.cancel()
     }
 
-    /// Applies drained events to `state`, releasing the ingest reservations of span batches.
+    /// Applies drained events to `state` as one batch (roles, links and health are derived
+    /// once for it), then releases the ingest reservations of span batches.
     public func apply(_ events: [DashboardEvent], to state: inout DashboardState) {
-        for event in events {
-            state.apply(event)
-            if case .spans(let batch) = event, batch.holdsIngestReservation {
-                gate.release(spans: batch.spans.count)
-            }
+        state.apply(contentsOf: events)
+        for case .spans(let batch) in events where batch.holdsIngestReservation {
+            gate.release(spans: batch.spans.count)
         }
     }
 

@@ -142,7 +142,7 @@ public final class PostgresSource: PollingSource {
     func read(_ connection: PostgresConnection, roundStarted: Double, problems: inout [String]) async throws -> PostgresReading {
         var isStandby = false
         var version: String?
-        for try await (recovery, serverVersion) in try await connection.query("SELECT pg_is_in_recovery(), current_setting('server_version')", logger: logger).decode((Bool, String).self) {
+        for try await (recovery, serverVersion) in try await connection.query("SELECT pg_is_in_recovery(), split_part(current_setting('server_version'), ' ', 1)", logger: logger).decode((Bool, String).self) {
             isStandby = recovery
             version = serverVersion
         }
@@ -219,7 +219,7 @@ public final class PostgresSource: PollingSource {
 
     private func readArchiver(_ connection: PostgresConnection) async throws -> ArchiverReading? {
         let query: PostgresQuery = """
-            SELECT current_setting('archive_mode'), current_setting('wal_segment_size')::int8,
+            SELECT current_setting('archive_mode'), (SELECT setting::int8 FROM pg_settings WHERE name = 'wal_segment_size'),
                    archived_count, last_archived_wal, EXTRACT(EPOCH FROM clock_timestamp() - last_archived_time)::float8,
                    failed_count, last_failed_wal, EXTRACT(EPOCH FROM clock_timestamp() - last_failed_time)::float8
             FROM pg_stat_archiver

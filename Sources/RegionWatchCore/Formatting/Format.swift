@@ -24,6 +24,14 @@ public enum Format {
         return whole % 86_400 == 0 ? "\(sign)\(whole / 86_400)d" : "\(sign)\(whole / 86_400)d\(twoDigits(whole % 86_400 / 3600))h"
     }
 
+    /// A lag or data loss: one decimal below 100 s so that a value near a limit is never
+    /// rounded across it (`0s`, `3.2s`, `10.6s`, `2m05s`).
+    public static func lag(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "∞" }
+        if seconds == 0 { return "0s" }
+        return abs(seconds) < 100 ? fixed(seconds, decimals: 1) + "s" : duration(seconds)
+    }
+
     /// An age: like `duration` but whole seconds below a minute (`0s`, `4s`).
     public static func age(_ seconds: Double) -> String {
         let value = max(0, seconds)

@@ -70,16 +70,16 @@ public struct LagEstimate: Equatable, Sendable, Codable {
     /// `3.2s`, `≥3.2s`, `≤15s`, `3.2s–15s`.
     public var text: String {
         switch bound {
-        case .exact: Format.duration(atLeast)
-        case .lower: "≥" + Format.duration(atLeast)
-        case .upper: "≤" + Format.duration(atMost ?? atLeast)
-        case .range: Format.duration(atLeast) + "–" + Format.duration(atMost ?? atLeast)
+        case .exact: Format.lag(atLeast)
+        case .lower: "≥" + Format.lag(atLeast)
+        case .upper: "≤" + Format.lag(atMost ?? atLeast)
+        case .range: Format.lag(atLeast) + "–" + Format.lag(atMost ?? atLeast)
         }
     }
 
     /// Like `text`, but a range shows only its worst case (`≤15s`), for narrow columns.
     public var compactText: String {
-        bound == .range ? "≤" + Format.duration(atMost ?? atLeast) : text
+        bound == .range ? "≤" + Format.lag(atMost ?? atLeast) : text
     }
 
     /// Whether the lag is known to exceed `limit`.
@@ -198,10 +198,10 @@ public struct DataLossEstimate: Sendable, Equatable, Codable {
         var parts: [String] = []
         if let known {
             let amount: String = switch known.bound {
-            case .exact: Format.fixed(known.atLeast, decimals: 1) + "s"
-            case .lower: "at least " + Format.fixed(known.atLeast, decimals: 1) + "s"
-            case .upper: "at most " + Format.fixed(known.atMost ?? known.atLeast, decimals: 1) + "s"
-            case .range: "\(Format.fixed(known.atLeast, decimals: 1))–\(Format.fixed(known.atMost ?? known.atLeast, decimals: 1))s"
+            case .exact: Format.lag(known.atLeast)
+            case .lower: "at least " + Format.lag(known.atLeast)
+            case .upper: "at most " + Format.lag(known.atMost ?? known.atLeast)
+            case .range: "between \(Format.lag(known.atLeast)) and \(Format.lag(known.atMost ?? known.atLeast))"
             }
             parts.append(amount + (knownBytes.map { ", " + Format.bytes($0) } ?? "") + " known")
         } else if let knownBytes {

@@ -26,12 +26,13 @@ public enum ReplicationEvidence {
     ///   that age is idle time);
     /// - when the sender had written beyond its replay position at some time, the lag is at
     ///   least the time since then;
-    /// - when all it received is replayed and the sender had nothing more, it is caught up.
-    public static func standbyBounds(_ facts: ServerFacts, observedAt: Timestamp) -> LagEstimate? {
+    /// - when all it received is replayed and the sender had nothing more, it is caught up, if
+    ///   the sender is the primary itself (a cascading sender may be behind in turn).
+    public static func standbyBounds(_ facts: ServerFacts, observedAt: Timestamp, senderIsPrimary: Bool = true) -> LagEstimate? {
         guard facts.role == .recovering else { return nil }
         var estimate: LagEstimate?
         func add(_ bound: LagEstimate) { estimate = estimate.map { $0.intersected(with: bound) } ?? bound }
-        if let replayed = facts.walPosition, let received = facts.receivedPosition, received <= replayed,
+        if senderIsPrimary, let replayed = facts.walPosition, let received = facts.receivedPosition, received <= replayed,
            let receiver = facts.receiver, receiver.status == "streaming",
            receiver.senderEnd.map({ $0 <= replayed }) ?? true {
             add(.caughtUp)

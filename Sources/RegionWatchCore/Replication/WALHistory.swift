@@ -74,6 +74,13 @@ public struct WALHistory: Equatable, Sendable {
         }
     }
 
+    /// The position the server is known to have reached by `time`: the newest one first seen
+    /// no later than then. `nil` when nothing was seen by then.
+    public func position(asOf time: Timestamp) -> WALPosition? {
+        for point in points.reversed() where point.firstSeen <= time { return point.position }
+        return nil
+    }
+
     /// When the first write after `position` happened.
     public func firstWrite(after position: WALPosition) -> FirstWrite {
         guard let last = points.last else { return .unknown }

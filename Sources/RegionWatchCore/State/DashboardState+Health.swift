@@ -64,7 +64,8 @@ extension DashboardState {
         region.followingFormerPrimary = context.followingFormerPrimary
         region.archive = context.archive
         let previous = region.assessment
-        let (stale, findings) = evaluator.assess(region, context: context, staleAfter: { self.staleAfter(source: $0) }, at: now)
+        let staleness = self.staleness
+        let (stale, findings) = evaluator.assess(region, context: context, staleAfter: { staleness.staleAfter($0) }, at: now)
         let raw = stale ?? HealthAssessment(health: findings.map(\.health).max() ?? .ok, reasons: findings.map(\.reason))
         region.rawAssessment = raw
         if stale != nil {

@@ -12,7 +12,7 @@ extension DashboardState {
         if regions[index].server == nil { regions[index].server = ServerState(source: sample.source) }
         regions[index].server?.record(sample)
         regions[index].noteObservation(at: sample.observedAt, source: sample.source)
-        reassessTopology(cause: sample.observedAt, affected: [sample.region])
+        requestReassessment(PendingReassessment(cause: sample.observedAt, regions: [sample.region], topology: true))
     }
 
     mutating func applyReplication(_ sample: ReplicationSample) {
@@ -34,7 +34,7 @@ extension DashboardState {
         if let position = regionIndex[sample.to] {
             regions[position].noteObservation(at: sample.observedAt, source: sample.source)
         }
-        reassessTopology(cause: sample.observedAt, affected: [sample.from, sample.to])
+        requestReassessment(PendingReassessment(cause: sample.observedAt, regions: [sample.from, sample.to], topology: true))
     }
 
     // MARK: Reading
@@ -80,8 +80,9 @@ extension DashboardState {
         guard let from, root == from else { return .unknown }
         let rootRegion = self.region(named: from)
         let unknownAfter = link.reading.unknownAfter
-        guard let server = rootRegion?.server, let newest = server.history.newest,
-              let flushed = bestPositions(for: link, standby: region)?.positions?.flushed else {
+        // What the standby has for certain: the furthest flushed position any source saw.
+        let flushedPositions = link.views.compactMap { $0.positions?.flushed }
+        guard let server = rootRegion?.server, let newest = server.history.newest, let flushed = flushedPositions.max() else {
             return DataLossEstimate(known: link.reading.time, knownBytes: link.reading.bytesBehind, unknownAfter: unknownAfter)
         }
         let resolution = 1.5 * collectorInterval(server.source)
@@ -103,7 +104,7 @@ extension DashboardState {
     }
 
     func collectorInterval(_ source: String?) -> Double {
-        source.flatMap { collector(named: $0)?.intervalSeconds } ?? Self.defaultIntervalSeconds
+        staleness.interval(of: source)
     }
 
     func isPrimaryOrLastKnown(_ region: String) -> Bool {
@@ -223,7 +224,7 @@ extension DashboardState {
         for index in replicationLinks.indices {
             var link = replicationLinks[index]
             let fresh = link.views.filter { isFresh($0) && isCredible($0, in: link) }
-            if fresh.isEmpty, !isPrimaryOrLastKnown(link.from) {
+            if fresh.isEmpty, !isPrimaryOrLastKnown(link.from) || followsSomeoneElse(link.to, than: link.from) {
                 ended.append(index)
                 continue
             }
@@ -251,11 +252,13 @@ extension DashboardState {
     /// while the standby does not say it follows someone else.
     private func isCredible(_ view: ReplicationSample, in link: ReplicationLinkState) -> Bool {
         guard view.isExpectationOnly else { return true }
-        guard isPrimaryOrLastKnown(link.from) else { return false }
-        if let standby = region(named: link.to), let facts = freshFacts(of: standby), let upstream = facts.upstream, upstream != link.from {
-            return false
-        }
-        return true
+        return isPrimaryOrLastKnown(link.from) && !followsSomeoneElse(link.to, than: link.from)
+    }
+
+    /// Whether `standby`'s own server says it follows a server other than `sender`.
+    private func followsSomeoneElse(_ standby: String, than sender: String) -> Bool {
+        guard let region = region(named: standby), let upstream = freshFacts(of: region)?.upstream else { return false }
+        return upstream != sender
     }
 
     /// The view whose positions decide a link's reading: the standby's own when it has one,
@@ -293,7 +296,7 @@ extension DashboardState {
             if isCurrent, chosen.source == standby.server?.source, let facts = standby.server?.facts, standby.server?.factsObservedAt == chosen.observedAt {
                 senderEnd = facts.receiver?.senderEnd
                 let bounds = [
-                    ReplicationEvidence.standbyBounds(facts, observedAt: observedAt),
+                    ReplicationEvidence.standbyBounds(facts, observedAt: observedAt, senderIsPrimary: rootName == link.from),
                     ReplicationEvidence.heartbeatBounds(replayed: facts.heartbeat, written: rootFacts?.heartbeat, observedAt: observedAt),
                 ]
                 for bound in bounds.compactMap({ $0 }) {
@@ -301,7 +304,9 @@ extension DashboardState {
                 }
             }
             let flushed = chosen.positions?.flushed
-            let primaryPosition = [root?.server?.history.newest?.position, senderEnd].compactMap { $0 }.max()
+            // Only what the primary is known to have had by the standby's observation: comparing
+            // positions read at different moments would count writes still in flight.
+            let primaryPosition = [root?.server?.history.position(asOf: chosen.observedAt), senderEnd].compactMap { $0 }.max()
             return ReplicationReading(
                 time: time,
                 bytesNotReceived: primaryPosition.flatMap { position in flushed.map { position.bytes(after: $0) } },

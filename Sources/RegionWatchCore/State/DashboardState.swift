@@ -35,13 +35,32 @@ public struct DashboardState: Sendable {
     /// Spans applied per second.
     public private(set) var spanIngest = IngestMeter()
 
+    /// While a batch of events is applied: what to reassess once it is in.
+    var pendingReassessment: PendingReassessment?
     var regionIndex: [String: Int]
     var linkIndex: [LinkKey: Int] = [:]
     private var collectorIndex: [String: Int] = [:]
     let evaluator: HealthEvaluator
     /// Stale threshold for a source before its collector has reported an interval.
-    public static let defaultIntervalSeconds = 5.0
+    public static let defaultIntervalSeconds = StalenessRule.defaultIntervalSeconds
+    /// When data from each source is stale.
+    public private(set) var staleness: StalenessRule
     static let unknownRegionNameLimit = 64
+
+    /// What to reassess: some regions' health, or the topology (roles, links) as well.
+    struct PendingReassessment: Sendable {
+        var cause: Timestamp?
+        var regions: Set<String> = []
+        var topology = false
+        var everyRegion = false
+
+        mutating func merge(_ other: PendingReassessment) {
+            if let time = other.cause { cause = max(cause ?? time, time) }
+            regions.formUnion(other.regions)
+            topology = topology || other.topology
+            everyRegion = everyRegion || other.everyRegion
+        }
+    }
 
     struct LinkKey: Hashable, Sendable {
         var from: String
@@ -56,6 +75,7 @@ public struct DashboardState: Sendable {
         regionIndex = Dictionary(uniqueKeysWithValues: topology.regions.enumerated().map { ($1.name, $0) })
         recentNotices = RingBuffer(capacity: noticeCapacity)
         evaluator = HealthEvaluator(thresholds: topology.thresholds, objectives: topology.objectives)
+        staleness = StalenessRule(staleAfterIntervals: topology.thresholds.staleAfterIntervals, spanWindowSeconds: Double(SpanSignalWindow().windowSeconds))
     }
 
     // MARK: Reading
@@ -86,16 +106,11 @@ public struct DashboardState: Sendable {
     /// Span-derived signals ("COLLECTOR/spans") are stale after their collector's threshold, and
     /// never before the span window has passed.
     public func staleAfter(source: String?) -> Double {
-        if let source, source.hasSuffix(Self.spanSourceSuffix) {
-            let collector = String(source.dropLast(Self.spanSourceSuffix.count))
-            return max(Double(spanSignals.windowSeconds), staleAfter(source: collector))
-        }
-        let interval = source.flatMap { collector(named: $0)?.intervalSeconds } ?? Self.defaultIntervalSeconds
-        return topology.thresholds.staleAfterIntervals * interval
+        staleness.staleAfter(source)
     }
 
     /// Suffix of the source name of signals derived from spans.
-    public static let spanSourceSuffix = "/spans"
+    public static let spanSourceSuffix = StalenessRule.spanSourceSuffix
 
     /// Whether `region` is in the configuration.
     public func isConfigured(region: String) -> Bool { regionIndex[region] != nil }
@@ -131,7 +146,7 @@ public struct DashboardState: Sendable {
             ingest.advance(to: now)
             spanIngest.advance(to: now)
             applySpanSignals()
-            reassessTopology()
+            requestReassessment(PendingReassessment(cause: nil, regions: [], topology: true, everyRegion: true))
             return
         case .spans(let batch):
             applySpans(batch)
@@ -184,9 +199,34 @@ public struct DashboardState: Sendable {
         ingest.count(at: now)
     }
 
-    /// Applies events in order.
+    /// Applies events in order, then reassesses roles, links and health once for the batch
+    /// (the same result as one at a time, without re-deriving the topology per event).
     public mutating func apply<Events: Sequence>(contentsOf events: Events) where Events.Element == DashboardEvent {
+        let isOutermost = pendingReassessment == nil
+        if isOutermost { pendingReassessment = PendingReassessment() }
         for event in events { apply(event) }
+        guard isOutermost, let pending = pendingReassessment else { return }
+        pendingReassessment = nil
+        perform(pending)
+    }
+
+    /// Reassesses now, or once the batch being applied is in.
+    mutating func requestReassessment(_ request: PendingReassessment) {
+        if pendingReassessment != nil {
+            pendingReassessment?.merge(request)
+        } else {
+            perform(request)
+        }
+    }
+
+    private mutating func perform(_ request: PendingReassessment) {
+        if request.topology {
+            reassessTopology(cause: request.cause, affected: request.everyRegion ? nil : request.regions)
+        } else {
+            for name in request.regions.sorted() {
+                if let index = regionIndex[name] { reassess(regionAt: index, at: request.cause ?? now) }
+            }
+        }
     }
 
     private mutating func applyRegionSample(_ sample: RegionSample) {
@@ -246,6 +286,7 @@ public struct DashboardState: Sendable {
     }
 
     private mutating func applyCollectorReport(_ report: CollectorReport) {
+        staleness.intervals[report.collector] = report.intervalSeconds
         if let index = collectorIndex[report.collector] {
             let previousError = collectors[index].lastError
             let hadFailed = collectors[index].consecutiveFailures > 0
@@ -273,7 +314,7 @@ public struct DashboardState: Sendable {
         }
         change(&regions[index])
         regions[index].noteObservation(at: observedAt, source: source)
-        reassess(regionAt: index, at: observedAt)
+        requestReassessment(PendingReassessment(cause: observedAt, regions: [name]))
     }
 
     mutating func noteUnknownRegion(_ name: String) {

@@ -1,0 +1,80 @@
+import Testing
+@testable import RegionWatchCore
+
+@Suite("Replication evidence")
+struct ReplicationEvidenceTests {
+    static let t0 = Timestamp(secondsSinceEpoch: 1_800_000_000)
+    static func at(_ seconds: Double) -> Timestamp { t0.adding(seconds: seconds) }
+    static func position(_ offset: UInt64) -> WALPosition { WALPosition(offset: offset) }
+
+    /// The history of issue 9, item 1: one write, 30 s idle, a burst.
+    static func idleThenBurst() -> WALHistory {
+        var history = WALHistory()
+        for second in 0...30 { history.record(position(100), timeline: 1, at: at(Double(second))) }
+        for second in 31...40 { history.record(position(9_000_000), timeline: 1, at: at(Double(second))) }
+        return history
+    }
+
+    @Test func idleTimeIsNotLag() {
+        // Replay paused at 100 before the burst; three seconds after it, the lag is about three
+        // seconds, not the 34 s since the last replayed transaction.
+        let lag = ReplicationEvidence.lag(replayed: Self.position(100), observedAt: Self.at(34), history: Self.idleThenBurst(), resolution: 1.5)
+        #expect(lag == LagEstimate(atLeast: 3, atMost: 4, resolution: 1.5))
+        #expect(lag?.bound == .exact)
+        let standby = ServerFacts(role: .recovering, walPosition: Self.position(100), receivedPosition: Self.position(9_000_000), isReplayPaused: true, receiver: WALReceiverFacts(status: "streaming"), lastReplayedCommitAt: Self.at(0))
+        let bounds = ReplicationEvidence.standbyBounds(standby, observedAt: Self.at(34))
+        #expect(bounds == LagEstimate(atLeast: 0, atMost: 34, resolution: 0), "the age of the last replayed commit is only an upper bound")
+        #expect(lag.map { $0.intersected(with: bounds!) } == LagEstimate(atLeast: 3, atMost: 4, resolution: 1.5))
+    }
+
+    @Test func aCaughtUpStandbyHasNoLagHoweverIdleThePrimary() {
+        #expect(ReplicationEvidence.lag(replayed: Self.position(9_000_000), observedAt: Self.at(600), history: Self.idleThenBurst(), resolution: 1.5) == .exact(0, resolution: 1.5))
+        let idle = ServerFacts(role: .recovering, walPosition: Self.position(100), receivedPosition: Self.position(100), receiver: WALReceiverFacts(status: "streaming", senderEnd: Self.position(100), senderEndAt: Self.at(0)), lastReplayedCommitAt: Self.at(0))
+        #expect(ReplicationEvidence.standbyBounds(idle, observedAt: Self.at(600)) == .caughtUp)
+    }
+
+    @Test func aStandbyAloneGivesBoundsNotNothing() {
+        // Replay paused, 12.7 MiB received and not replayed, no view of the primary.
+        let paused = ServerFacts(
+            role: .recovering, walPosition: Self.position(1000), receivedPosition: Self.position(13_318_000), isReplayPaused: true,
+            receiver: WALReceiverFacts(status: "streaming", senderEnd: Self.position(13_318_000), senderEndAt: Self.at(8)), lastReplayedCommitAt: Self.at(0)
+        )
+        let bounds = ReplicationEvidence.standbyBounds(paused, observedAt: Self.at(20))
+        #expect(bounds == LagEstimate(atLeast: 12, atMost: 20, resolution: 0), "the sender had written past it 12 s ago; the last replayed commit is 20 s old")
+        #expect(bounds?.bound == .range)
+        let disconnected = ServerFacts(role: .recovering, walPosition: Self.position(1000), receivedPosition: Self.position(1000), lastReplayedCommitAt: Self.at(0))
+        #expect(ReplicationEvidence.standbyBounds(disconnected, observedAt: Self.at(20)) == LagEstimate(atLeast: 0, atMost: 20, resolution: 0), "disconnected: never claimed caught up")
+        #expect(ReplicationEvidence.standbyBounds(ServerFacts(role: .writable), observedAt: Self.at(1)) == nil)
+    }
+
+    @Test func heartbeatsMakeTheLagExactToAnInterval() {
+        let written = HeartbeatReading(writtenAt: Self.at(59.5), intervalSeconds: 1, runningSince: Self.at(0))
+        // Replay paused after the beat of t=40: the next beat (at most 1.5 s later) is missing.
+        let replayed = HeartbeatReading(writtenAt: Self.at(40), intervalSeconds: 1, runningSince: Self.at(0))
+        let lag = ReplicationEvidence.heartbeatBounds(replayed: replayed, written: written, observedAt: Self.at(60))
+        #expect(lag == LagEstimate(atLeast: 18.5, atMost: 20, resolution: 1.5))
+        #expect(lag?.bound == .exact)
+        // The writer restarted after that beat: no claim that a later beat was written soon after.
+        let restarted = HeartbeatReading(writtenAt: Self.at(59.5), intervalSeconds: 1, runningSince: Self.at(50))
+        #expect(ReplicationEvidence.heartbeatBounds(replayed: replayed, written: restarted, observedAt: Self.at(60)) == LagEstimate(atLeast: 0, atMost: 20, resolution: 1.5))
+        // Up to date with the newest beat: at most the age of that beat.
+        #expect(ReplicationEvidence.heartbeatBounds(replayed: written, written: written, observedAt: Self.at(60)) == LagEstimate(atLeast: 0, atMost: 0.5, resolution: 1.5))
+        #expect(ReplicationEvidence.heartbeatBounds(replayed: nil, written: written, observedAt: Self.at(60)) == nil)
+    }
+
+    @Test func archiveLagIsTheAgeOfTheOldestUnarchivedWrite() {
+        let size: UInt64 = 16 * 1_048_576
+        var history = WALHistory()
+        history.record(Self.position(size + 100), timeline: 1, at: Self.at(0))
+        history.record(Self.position(2 * size + 100), timeline: 1, at: Self.at(50))
+        let archiver = ArchiverFacts(mode: "on", archivedCount: 1, lastArchivedSegment: "000000010000000000000001", lastArchivedAt: Self.at(55), segmentSizeBytes: size)
+        #expect(ReplicationEvidence.archiveLag(archiver, observedAt: Self.at(80), history: history, resolution: 1.5) == LagEstimate(atLeast: 30, atMost: 80, resolution: 1.5))
+        var off = archiver
+        off.mode = "off"
+        #expect(ReplicationEvidence.archiveLag(off, observedAt: Self.at(80), history: history, resolution: 1.5) == nil)
+        var failing = archiver
+        failing.lastFailedAt = Self.at(70)
+        #expect(failing.isFailing)
+        #expect(!archiver.isFailing)
+    }
+}
