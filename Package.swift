@@ -86,7 +86,9 @@ let package = Package(
             exclude: ["Snapshots"]
         ),
         .testTarget(name: "RegionWatchAppTests", dependencies: ["RegionWatchApp"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["regionwatch"]),
+        // The real binary in a terminal, and the App library in process (live state on real
+        // services, with an independent oracle).
+        .testTarget(name: "EndToEndTests", dependencies: ["regionwatch", "RegionWatchApp"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -25,7 +25,9 @@ extension EndToEnd {
             #expect(session.waitFor("eu-west-1"))
             try session.send("Down")
             try session.send("Enter")
-            #expect(session.waitFor("eu-west-1 · aws · standby", "Details", "Replication lag from us-east-1", "Backup", "Versions", "Collectors"), "\(session.screen())")
+            #expect(session.waitFor("eu-west-1 · aws · standby", "Details", "Replication lag from us-east-1", "Database", "PostgreSQL 15.8, timeline 1", "Replication"), "\(session.screen())")
+            for _ in 0..<12 { try session.send("Down") }
+            #expect(session.waitFor("Backup", "Versions", "Collectors"), "the details scroll: \(session.screen())")
             try session.send("Escape")
             #expect(session.waitFor("Regions", "Enter: detail"))
             try session.type(":region ap")

@@ -77,7 +77,7 @@ extension EndToEnd {
             // The injected lag climbs past the 30 s RPO within about ten seconds.
             #expect(session.waitFor("exceeds RPO", within: 30), "\(session.screen())")
             try session.send("F")
-            #expect(session.waitFor("REFUSED by lag-within-rpo: estimated data loss"), "\(session.screen())")
+            #expect(session.waitFor("REFUSED by lag-within-rpo: data loss"), "\(session.screen())")
             try session.send("Escape")
             #expect(eventually(within: 10) { !session.screen().contains("REFUSED by") }, "Esc closes the refusal")
             let audit = try String(contentsOfFile: session.scratch + "/regionwatch/audit.jsonl", encoding: .utf8)

@@ -3,6 +3,12 @@
 #
 #   pg_cluster.sh start DIR PRIMARY_PORT STANDBY_PORT[:APPLICATION_NAME] ...
 #   pg_cluster.sh stop DIR
+#   pg_cluster.sh stop-one DIR NAME       (immediate: a crash)
+#   pg_cluster.sh start-one DIR NAME
+#   pg_cluster.sh promote DIR NAME
+#
+# With PG_CLUSTER_ARCHIVE=on the primary archives WAL into DIR/archive (archive_timeout 60s).
+# Autovacuum is off so that the only writes are the tests' own.
 #
 # The primary is initialised with trust authentication on loopback only; each standby is a
 # pg_basebackup -R copy streaming from it under its own application_name. When run as root,
@@ -37,7 +43,17 @@ hot_standby = on
 fsync = off
 synchronous_commit = on
 wal_receiver_status_interval = 1s
+autovacuum = off
 CONF
+    if [ "${PG_CLUSTER_ARCHIVE:-off}" = on ]; then
+        mkdir -p "$dir/archive"
+        if [ "$(id -u)" -eq 0 ]; then chown postgres "$dir/archive"; fi
+        cat >> "$dir/primary/postgresql.conf" <<CONF
+archive_mode = on
+archive_command = 'test ! -f $dir/archive/%f && cp %p $dir/archive/%f'
+archive_timeout = 60
+CONF
+    fi
     as_postgres "$BIN/pg_ctl" -D "$dir/primary" -l "$dir/primary.log" -w -t 60 start > /dev/null
     for standby in "$@"; do
         port=${standby%%:*}
@@ -61,11 +77,14 @@ stop)
 stop-one)
     as_postgres "$BIN/pg_ctl" -D "$dir/$1" -m immediate -w stop > /dev/null
     ;;
+start-one)
+    as_postgres "$BIN/pg_ctl" -D "$dir/$1" -l "$dir/$1.log" -w -t 60 start > /dev/null
+    ;;
 promote)
     as_postgres "$BIN/pg_ctl" -D "$dir/$1" -w promote > /dev/null
     ;;
 *)
-    echo "usage: $0 start DIR PRIMARY_PORT STANDBY_PORT[:NAME]... | stop DIR | stop-one DIR NAME | promote DIR NAME" >&2
+    echo "usage: $0 start DIR PRIMARY_PORT STANDBY_PORT[:NAME]... | stop DIR | stop-one DIR NAME | start-one DIR NAME | promote DIR NAME" >&2
     exit 2
     ;;
 esac

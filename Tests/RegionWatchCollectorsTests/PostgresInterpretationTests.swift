@@ -110,12 +110,13 @@ struct PostgresInterpretationTests {
     }
 
     @Test func sendersResolveByAddressThenHost() {
-        var mapping = PostgresTopologyMapping(region: "eu", standbysByHost: ["10.0.0.9": "ap"], regionsByAddress: ["10.0.0.5:5432": "us", "10.0.0.6:5432": "ap", "10.0.0.6:5433": "sa"])
+        let mapping = PostgresTopologyMapping(region: "eu", standbysByHost: ["10.0.0.9": "ap"], regionsByAddress: ["10.0.0.5:5432": "us", "10.0.0.6:5432": "ap", "10.0.0.6:5433": "sa", "127.0.0.1:5433": "eu"])
         #expect(mapping.region(host: "10.0.0.5", port: nil) == "us", "the default port")
+        #expect(mapping.region(host: "10.0.0.6", port: 5433) == "sa")
         #expect(mapping.region(host: "10.0.0.9", port: 7000) == "ap", "client address mapping")
-        #expect(mapping.region(host: "10.0.0.6", port: 9999) == nil, "two servers on that host: ambiguous")
-        mapping.regionsByAddress = ["db:5432": "us"]
-        #expect(mapping.region(host: "db", port: 6432) == "us", "only one server on that host")
+        #expect(mapping.region(host: "10.0.0.6", port: 9999) == nil, "no server configured at that port")
+        #expect(mapping.region(host: "127.0.0.1", port: 5433) == nil, "never its own region")
+        #expect(mapping.region(host: "127.0.0.1", port: 5432) == nil, "an unconfigured server on the same host is not this one")
         #expect(mapping.region(host: nil, port: 5432) == nil)
     }
 

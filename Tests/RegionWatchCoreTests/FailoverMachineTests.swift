@@ -182,7 +182,7 @@ struct FailoverGateTests {
         #expect(FailoverGates.kind(from: "primary-1", in: state) == .failover)
         let (gates, _) = FailoverGates.evaluate(kind: .failover, target: "nowhere", in: state, context: FailoverGateContext())
         #expect(gate(.targetHealthy, gates)?.passed == false)
-        #expect(gate(.lagWithinRPO, gates)?.measured == "data loss of nowhere unknown vs RPO 30s")
+        #expect(gate(.lagWithinRPO, gates)?.measured == "data loss of nowhere unknown (not a configured region) vs RPO 30s")
     }
 
     @Test func failbackNeedsTheOriginalPrimaryRejoinedAndCaughtUp() {

@@ -188,13 +188,12 @@ public struct PostgresTopologyMapping: Equatable, Sendable {
         return nil
     }
 
-    /// The region of the server at `host:port`, when it is a configured one.
+    /// The region of the server at `host:port`, when it is a configured one (never this
+    /// server's own region: a server does not replicate from itself).
     func region(host: String?, port: Int?) -> String? {
         guard let host else { return nil }
-        if let region = regionsByAddress["\(host):\(port ?? 5432)"] { return region }
-        if let region = standbysByHost[host] { return region }
-        let byHost = Set(regionsByAddress.filter { $0.key.hasPrefix(host + ":") }.values)
-        return byHost.count == 1 ? byHost.first : nil
+        let found = regionsByAddress["\(host):\(port ?? 5432)"] ?? standbysByHost[host]
+        return found == region ? nil : found
     }
 }
 

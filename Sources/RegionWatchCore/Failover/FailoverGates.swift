@@ -37,6 +37,18 @@ public enum FailoverGates {
         state.dataLoss(promoting: target)
     }
 
+    /// Why the data a promotion of `target` would lose cannot be known.
+    static func unknownLossReason(_ target: String, in state: DashboardState) -> String {
+        guard let region = state.region(named: target) else { return "not a configured region" }
+        guard region.role == .standby || region.role == .unknown else { return "\(target) is \(region.roleDescription), not a standby" }
+        let primary = currentPrimary(in: state)
+        if let source = state.writeSource(of: target), let primary, source != primary {
+            return "\(target) replicates from \(source), not from the primary \(primary)"
+        }
+        if state.inboundLinks(of: target).isEmpty { return "nothing is known of replication into \(target)" }
+        return primary.map { "\($0) has not been observed" } ?? "no primary is known"
+    }
+
     /// Every gate for moving the primary role to `target`.
     public static func evaluate(kind: FailoverKind, target: String, in state: DashboardState, context: FailoverGateContext) -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate) {
         let now = state.now
@@ -66,7 +78,7 @@ public enum FailoverGates {
         if let known = loss.known {
             gates.append(FailoverGateResult(gate: .lagWithinRPO, passed: known.certainlyWithin(rpo), measured: "data loss \(loss.text(at: now)) vs RPO \(Format.duration(rpo))"))
         } else {
-            gates.append(FailoverGateResult(gate: .lagWithinRPO, passed: false, measured: "data loss of \(target) unknown vs RPO \(Format.duration(rpo))\(loss.unknownAfter == nil ? "" : "; " + loss.text(at: now))"))
+            gates.append(FailoverGateResult(gate: .lagWithinRPO, passed: false, measured: "data loss of \(target) unknown (\(unknownLossReason(target, in: state))) vs RPO \(Format.duration(rpo))"))
         }
 
         if let holder = context.lockHolder {

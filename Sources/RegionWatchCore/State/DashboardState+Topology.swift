@@ -82,8 +82,13 @@ extension DashboardState {
         let unknownAfter = link.reading.unknownAfter
         // What the standby has for certain: the furthest flushed position any source saw.
         let flushedPositions = link.views.compactMap { $0.positions?.flushed }
-        guard let server = rootRegion?.server, let newest = server.history.newest, let flushed = flushedPositions.max() else {
+        guard let flushed = flushedPositions.max() else {
+            // A source that measures lag itself (metrics, the simulator): its figure.
             return DataLossEstimate(known: link.reading.time, knownBytes: link.reading.bytesBehind, unknownAfter: unknownAfter)
+        }
+        guard let server = rootRegion?.server, let newest = server.history.newest else {
+            // Positions, but the primary never observed: nothing is known of what it wrote.
+            return DataLossEstimate(known: nil, knownBytes: nil, unknownAfter: rootRegion?.server?.failedAt)
         }
         let resolution = 1.5 * collectorInterval(server.source)
         let known = ReplicationEvidence.lag(replayed: flushed, observedAt: newest.lastSeen, history: server.history, resolution: resolution)
