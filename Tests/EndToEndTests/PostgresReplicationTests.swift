@@ -71,7 +71,7 @@ extension EndToEnd {
             // One write, an idle primary (long enough for PostgreSQL's own periodic records to be
             // written and replayed), then replay paused and 10,000 rows written.
             try oracle.write()
-            idle(seconds: 20)
+            idle(seconds: 30)
             try cluster.sql("eu-west-1", "SELECT pg_wal_replay_pause()")
             let burst = try oracle.write(rows: 10_000)
             let afterBurst = watch.wait(within: 15) { state in
@@ -286,6 +286,49 @@ extension EndToEnd {
             let session = try TmuxSession("PG_PRIMARY_DSN='\(cluster.primaryDSN)' '\(binary)' --config '\(configuration)'", width: 150, height: 42)
             defer { session.close() }
             #expect(session.waitFor("primary eu-west-1 · fenced us-east-1"), "\(session.screen())")
+        }
+
+        /// A standby that crashes is DOWN at once and falls behind truthfully (a lower bound that
+        /// grows with the primary's writes, never more than the truth); back, it catches up.
+        @Test func aStandbyStoppedAndRestartedIsDownThenCatchesUp() throws {
+            let cluster = try PostgresCluster(standbys: ["eu-west-1", "ap-southeast-1"])
+            defer { cluster.close() }
+            let scratch = Binary.scratchDirectory("pgrestart")
+            let configuration = try cluster.configuration(in: scratch)
+            let environment = cluster.environment(scratch)
+            let oracle = try ReplicationOracle(cluster)
+            let watch = try LiveWatch(configuration: configuration, environment: environment)
+            defer { watch.close() }
+            #expect(watch.wait(within: 20) { $0.replicationLag(of: "ap-southeast-1")?.bytesBehind == 0 } != nil)
+            try cluster.stopAbruptly("ap-southeast-1")
+            let down = watch.wait(within: 5) { $0.region(named: "ap-southeast-1")?.health == .down }
+            #expect(down != nil, "a refused connection is DOWN at once")
+            #expect(down?.region(named: "ap-southeast-1")?.role == .unknown)
+            let writes = Date()
+            while Date().timeIntervalSince(writes) < 5 {
+                try oracle.write(rows: 100)
+                usleep(300_000)
+            }
+            let behind = watch.state
+            let reading = try #require(behind.replicationLag(of: "ap-southeast-1"))
+            // It was caught up when it stopped and has none of the rows written since: the truth
+            // is the age of the first of them (the oracle cannot ask a server that is down).
+            let oldest = Double(try cluster.sql("us-east-1", "SELECT min(at) FROM oracle")) ?? 0
+            let truth = behind.now.secondsSinceEpoch - oldest
+            #expect((reading.time?.atLeast ?? 99) <= truth + Self.tolerance, "never more than the truth \(truth): \(String(describing: reading.time))")
+            #expect((reading.time?.atMost ?? .infinity) >= truth - Self.tolerance, "never less than the truth \(truth): \(String(describing: reading.time))")
+            #expect((reading.time?.atLeast ?? 0) >= 2, "it grows with the primary's writes: \(String(describing: reading.time))")
+            #expect(behind.inboundLinks(of: "ap-southeast-1").first?.state == .broken)
+            let once = try status(configuration, environment: environment)
+            #expect(region(once.json, "ap-southeast-1")?["health"] as? String == "down")
+
+            try cluster.start("ap-southeast-1")
+            let back = watch.wait(within: 20) { state in
+                state.replicationLag(of: "ap-southeast-1")?.bytesBehind == 0 && state.region(named: "ap-southeast-1")?.health == .ok
+            }
+            #expect(back != nil, "\(String(describing: watch.state.replicationLag(of: "ap-southeast-1"))) \(watch.state.region(named: "ap-southeast-1")?.assessment.reasons ?? [])")
+            #expect(back?.region(named: "ap-southeast-1")?.role == .standby)
+            #expect(back?.replicationLag(of: "ap-southeast-1")?.time?.seconds == 0)
         }
 
         /// A cascading standby (streaming from another standby, observed fresh) is legitimate.

@@ -13,7 +13,10 @@ import Glibc
 
 /// The built `regionwatch` binary, next to the test bundle.
 enum Binary {
+    /// The binary under test: the one built beside the tests, or `REGIONWATCH_BINARY` (to run
+    /// the same scenarios against another build, an earlier commit's for example).
     static var path: String {
+        if let other = ProcessInfo.processInfo.environment["REGIONWATCH_BINARY"], !other.isEmpty { return other }
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("regionwatch").path
     }

@@ -127,3 +127,35 @@ struct CollectorConfigurationTests {
 }
 
 struct ConfigurationTestFailure: Error {}
+
+extension CollectorConfigurationTests {
+    @Test func oneDatabaseServerPerRegion() throws {
+        let text = """
+            topology: t
+            pattern: active-passive
+            objectives: { rpo: 30s, rto: 5m }
+            regions:
+              - { name: us-east-1, provider: aws, role: primary, traffic: 100 }
+              - { name: eu-west-1, provider: aws, role: standby, traffic: 0 }
+            health: { sustain: 5s, recover: 1m }
+            collectors:
+              - { kind: postgres, name: a, region: us-east-1, dsn: "postgres://u@db-a:5432/p", heartbeat: true }
+              - { kind: postgres, name: b, region: us-east-1, dsn: "postgres://u@db-b:5432/p" }
+              - { kind: postgres, name: c, region: eu-west-1, dsn: "postgres://u@db-c:6432/p" }
+            """
+        do {
+            _ = try ConfigurationParser.parse(text, file: "c.yaml")
+            Issue.record("two postgres collectors for one region must be refused")
+        } catch {
+            #expect(error.description.contains("c.yaml:10:5: error: collectors[1].region: region 'us-east-1' already has a postgres collector ('a')"), "\(error.description)")
+        }
+        let fixed = text.replacingOccurrences(of: "  - { kind: postgres, name: b, region: us-east-1, dsn: \"postgres://u@db-b:5432/p\" }\n", with: "")
+        let (configuration, _) = try ConfigurationParser.parse(fixed, file: "c.yaml")
+        #expect(configuration.topology.thresholds.hysteresis == HysteresisTiming(sustainSeconds: 5, recoverSeconds: 60))
+        let settings = configuration.collectors.compactMap { if case .postgres(let settings) = $0 { settings } else { nil } }
+        #expect(settings.first?.writesHeartbeat == true)
+        #expect(settings.last?.writesHeartbeat == false)
+        #expect(settings.first?.heartbeatWriter.hasSuffix("/a") == true)
+        #expect(settings.allSatisfy { $0.mapping.regionsByAddress == ["db-a:5432": "us-east-1", "db-c:6432": "eu-west-1"] }, "every collector can name every configured server")
+    }
+}

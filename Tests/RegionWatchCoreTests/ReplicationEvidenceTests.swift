@@ -28,9 +28,19 @@ struct ReplicationEvidenceTests {
     }
 
     @Test func aCaughtUpStandbyHasNoLagHoweverIdleThePrimary() {
-        #expect(ReplicationEvidence.lag(replayed: Self.position(9_000_000), observedAt: Self.at(600), history: Self.idleThenBurst(), resolution: 1.5) == .exact(0, resolution: 1.5))
-        let idle = ServerFacts(role: .recovering, walPosition: Self.position(100), receivedPosition: Self.position(100), receiver: WALReceiverFacts(status: "streaming", senderEnd: Self.position(100), senderEndAt: Self.at(0)), lastReplayedCommitAt: Self.at(0))
-        #expect(ReplicationEvidence.standbyBounds(idle, observedAt: Self.at(600)) == .caughtUp)
+        var history = Self.idleThenBurst()
+        history.record(Self.position(9_000_000), timeline: 1, at: Self.at(600))
+        #expect(ReplicationEvidence.lag(replayed: Self.position(9_000_000), observedAt: Self.at(600), history: history, resolution: 1.5) == .exact(0, resolution: 1.5))
+        // The primary last seen 560 s ago: nothing known to be missing, but it may have written since.
+        #expect(ReplicationEvidence.lag(replayed: Self.position(9_000_000), observedAt: Self.at(600), history: Self.idleThenBurst(), resolution: 1.5) == LagEstimate(atLeast: 0, atMost: 560, resolution: 1.5))
+        let idle = ServerFacts(role: .recovering, walPosition: Self.position(100), receivedPosition: Self.position(100), receiver: WALReceiverFacts(status: "streaming", senderEnd: Self.position(100), senderEndAt: Self.at(0), lastMessageAt: Self.at(599.5)), lastReplayedCommitAt: Self.at(0))
+        #expect(ReplicationEvidence.standbyBounds(idle, observedAt: Self.at(600)) == LagEstimate(atLeast: 0, atMost: 0.5, resolution: 0), "nothing more to send at the sender's last message, half a second ago")
+        // A receiver that still says streaming, whose sender has been silent: at most that long.
+        var silent = idle
+        silent.receiver?.lastMessageAt = Self.at(550)
+        #expect(ReplicationEvidence.standbyBounds(silent, observedAt: Self.at(600)) == LagEstimate(atLeast: 0, atMost: 50, resolution: 0))
+        silent.receiver?.lastMessageAt = nil
+        #expect(ReplicationEvidence.standbyBounds(silent, observedAt: Self.at(600)) == LagEstimate(atLeast: 0, atMost: 600, resolution: 0), "no claim without the sender's last message")
     }
 
     @Test func aStandbyAloneGivesBoundsNotNothing() {
@@ -52,8 +62,9 @@ struct ReplicationEvidenceTests {
         // Replay paused after the beat of t=40: the next beat (at most 1.5 s later) is missing.
         let replayed = HeartbeatReading(writtenAt: Self.at(40), intervalSeconds: 1, runningSince: Self.at(0))
         let lag = ReplicationEvidence.heartbeatBounds(replayed: replayed, written: written, observedAt: Self.at(60))
-        #expect(lag == LagEstimate(atLeast: 18.5, atMost: 20, resolution: 1.5))
+        #expect(lag == LagEstimate(atLeast: 18.5, atMost: 20, resolution: 1.5, likely: 19))
         #expect(lag?.bound == .exact)
+        #expect(lag?.seconds == 19, "the next beat was due one interval after the last one replayed")
         // The writer restarted after that beat: no claim that a later beat was written soon after.
         let restarted = HeartbeatReading(writtenAt: Self.at(59.5), intervalSeconds: 1, runningSince: Self.at(50))
         #expect(ReplicationEvidence.heartbeatBounds(replayed: replayed, written: restarted, observedAt: Self.at(60)) == LagEstimate(atLeast: 0, atMost: 20, resolution: 1.5))

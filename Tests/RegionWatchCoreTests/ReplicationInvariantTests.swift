@@ -63,13 +63,20 @@ struct ReplicationInvariantTests {
             let expected: RegionRole = !(observed.contains(region.name)) ? .unknown : server?.role == .fenced ? .fenced : server?.role == .writable ? .primary : .standby
             if region.role != expected { problems.append("\(region.name) shown \(region.role), is \(expected)") }
         }
-        // One primary, or split brain: never two primaries shown as fine.
+        // One primary, or split brain: never two primaries shown as fine. An alarm stays while a
+        // member is merely unobserved (it may still take writes), never for a member seen down.
         if writable.count >= 2, state.primary.splitBrain == nil { problems.append("two writable servers \(writable) without a split-brain alarm") }
-        if writable.count < 2, state.primary.splitBrain != nil { problems.append("split brain shown with writable \(writable)") }
+        if let split = state.primary.splitBrain {
+            for member in split.regions {
+                let server = model.servers[member]
+                let possible = server?.isUp == true && (server?.role == .writable || server?.isObservable == false)
+                if !possible { problems.append("split brain names \(member), which cannot take writes") }
+            }
+        }
         if let current = state.primary.current, !writable.contains(current) { problems.append("primary \(current) does not take writes") }
         if writable.count == 1, state.primary.current != writable[0] { problems.append("primary shown \(String(describing: state.primary.current)), is \(writable[0])") }
-        for name in writable where state.primary.splitBrain == nil || !(state.primary.splitBrain?.regions.contains(name) ?? false) {
-            if writable.count >= 2 { problems.append("\(name) takes writes but is not in the split-brain alarm") }
+        for name in writable where writable.count >= 2 && !(state.primary.splitBrain?.regions.contains(name) ?? false) {
+            problems.append("\(name) takes writes but is not in the split-brain alarm")
         }
         // Lag readings never claim more than the truth, nor (with the primary observed) less.
         for standby in M.regions where model.servers[standby]?.role == .recovering && observed.contains(standby) {

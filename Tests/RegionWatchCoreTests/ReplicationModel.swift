@@ -171,7 +171,7 @@ struct ReplicationModel {
             let source = "pg-\(name)"
             guard server.isUp, server.isObservable else {
                 events.append(.probe(ProbeResult(region: name, source: source, observedAt: time, isSuccess: false, latencyMilliseconds: nil, message: server.isUp ? "timed out" : "connection refused", isDefinitive: !server.isUp)))
-                events.append(.server(ServerSample(region: name, source: source, observedAt: time, unreachable: server.isUp ? "timed out" : "connection refused")))
+                events.append(.server(ServerSample(region: name, source: source, observedAt: time, unreachable: server.isUp ? "timed out" : "connection refused", isRefused: !server.isUp)))
                 continue
             }
             events.append(.probe(ProbeResult(region: name, source: source, observedAt: time, isSuccess: true, latencyMilliseconds: 1, message: "ok")))
@@ -200,7 +200,7 @@ struct ReplicationModel {
                 let facts = ServerFacts(
                     role: .recovering, timeline: server.timeline, walPosition: WALPosition(offset: server.position),
                     receivedPosition: WALPosition(offset: server.received), isReplayPaused: server.isPaused,
-                    receiver: connected ? WALReceiverFacts(status: "streaming", upstream: server.upstream, senderEnd: senderEnd, senderEndAt: senderEndAt) : nil,
+                    receiver: connected ? WALReceiverFacts(status: "streaming", upstream: server.upstream, senderEnd: senderEnd, senderEndAt: senderEndAt, lastMessageAt: time) : nil,
                     configuredUpstream: server.upstream,
                     lastReplayedCommitAt: lastCommit(atOrBefore: server.position, lineage: root).map(Self.at)
                 )

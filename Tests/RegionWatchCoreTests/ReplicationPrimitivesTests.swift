@@ -132,7 +132,9 @@ struct LagEstimateTests {
         #expect(LagEstimate(atLeast: 31, atMost: nil, resolution: 1).certainlyExceeds(30))
         #expect(!LagEstimate(atLeast: 0, atMost: 45, resolution: 1).certainlyExceeds(30), "an upper bound past the RPO is not a breach")
         #expect(!LagEstimate(atLeast: 0, atMost: 45, resolution: 1).certainlyWithin(30), "nor a pass")
-        #expect(LagEstimate(atLeast: 29, atMost: 30.5, resolution: 1.5).certainlyWithin(30), "exact: the shown figure decides")
+        #expect(!LagEstimate(atLeast: 29, atMost: 30.5, resolution: 1.5).certainlyWithin(30), "decisions use the bounds, never the shown figure")
+        #expect(LagEstimate(atLeast: 29, atMost: 30, resolution: 1.5).certainlyWithin(30))
+        #expect(!LagEstimate(atLeast: 30, atMost: 31, resolution: 1.5, likely: 30.9).certainlyExceeds(30), "a likely value past the limit is not a breach")
         #expect(!LagEstimate(atLeast: 1, atMost: nil, resolution: 1).certainlyWithin(30))
     }
 

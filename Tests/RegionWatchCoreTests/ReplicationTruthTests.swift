@@ -169,7 +169,7 @@ struct ReplicationTruthTests {
         #expect(state.primary.current == "eu-west-1")
         #expect(FailoverGates.currentPrimary(in: state) == "eu-west-1", "a failback goes eu-west-1 → us-east-1, never us-east-1 → us-east-1")
         #expect(state.regions.filter { $0.role == .primary }.map(\.name) == ["eu-west-1"])
-        #expect(state.region(named: "us-east-1")?.assessment.reasons.contains { $0.hasPrefix("fenced: refuses writes") } == true)
+        #expect(state.region(named: "us-east-1")?.assessment.reasons.contains { $0.hasPrefix("fenced: transactions are read-only by default") } == true)
         Self.run(&model, &state, steps: 6, each: collect)
         let links = state.replicationLinks.map { "\($0.from)→\($0.to)" }.sorted()
         #expect(links == ["eu-west-1→ap-southeast-1"], "links from the fenced server end once nobody observes them: \(links)")

@@ -185,6 +185,7 @@ public enum ConfigurationParser {
         if items.isEmpty { reader.error(node, "collectors", "list at least one collector") }
         var collectors: [CollectorConfiguration] = []
         var names: Set<String> = []
+        var databaseRegions: [String: String] = [:]
         for (index, item) in items.enumerated() {
             let path = "collectors[\(index)]"
             guard case .mapping(let mapping) = item else {
@@ -220,6 +221,14 @@ public enum ConfigurationParser {
                 continue
             }
             names.insert(collector.name)
+            // A region's role, timeline and positions come from one server.
+            if case .postgres(let settings) = collector {
+                if let other = databaseRegions[settings.mapping.region] {
+                    reader.error(item, "\(path).region", "region '\(settings.mapping.region)' already has a postgres collector ('\(other)'); watch one server per region (its primary or its standby)")
+                    continue
+                }
+                databaseRegions[settings.mapping.region] = collector.name
+            }
             collectors.append(collector)
         }
         return collectors

@@ -58,10 +58,10 @@ enum PostgresHeartbeat {
         """
     }
 
-    /// The newest beat of any writer, as ages on the server's clock.
+    /// The newest beat of any writer, as ages on the server's clock, and its own timestamp.
     static let newest: PostgresQuery = """
         SELECT EXTRACT(EPOCH FROM clock_timestamp() - written_at)::float8, interval_seconds,
-               EXTRACT(EPOCH FROM clock_timestamp() - running_since)::float8
+               EXTRACT(EPOCH FROM clock_timestamp() - running_since)::float8, EXTRACT(EPOCH FROM written_at)::float8
         FROM regionwatch.heartbeat ORDER BY written_at DESC LIMIT 1
         """
 }
@@ -146,7 +146,7 @@ public final class PostgresSource: PollingSource {
             isStandby = recovery
             version = serverVersion
         }
-        if isStandby { return .standby(try await readStandby(connection, version: version, problems: &problems)) }
+        if isStandby { return .standby(try await readStandby(connection, version: version, roundStarted: roundStarted, problems: &problems)) }
         return .primary(try await readPrimary(connection, version: version, roundStarted: roundStarted, problems: &problems))
     }
 
@@ -164,7 +164,8 @@ public final class PostgresSource: PollingSource {
             }
         }
         // The position is read after the heartbeat, so it includes the beat; the window brackets
-        // the read.
+        // the read. The write position, as standbys count it (the insert position runs ahead by
+        // page headers even when nothing is written).
         let before = MonotonicClock.seconds() - roundStarted
         var reading = PrimaryReading(timeline: nil, version: version, currentLSN: WALPosition(offset: 0), standbys: [], isFenced: isFenced, heartbeat: heartbeat)
         for try await (lsn, walFile) in try await connection.query("SELECT pg_current_wal_lsn()::text, pg_walfile_name(pg_current_wal_lsn())", logger: logger).decode((String, String).self) {
@@ -211,8 +212,8 @@ public final class PostgresSource: PollingSource {
         }
         guard exists else { return nil }
         var beat: HeartbeatAges?
-        for try await (written, interval, running) in try await connection.query(PostgresHeartbeat.newest, logger: logger).decode((Double, Double, Double).self) {
-            beat = HeartbeatAges(writtenAgeSeconds: written, intervalSeconds: interval, runningAgeSeconds: running)
+        for try await (written, interval, running, stamp) in try await connection.query(PostgresHeartbeat.newest, logger: logger).decode((Double, Double, Double, Double).self) {
+            beat = HeartbeatAges(writtenAgeSeconds: written, intervalSeconds: interval, runningAgeSeconds: running, stamp: stamp)
         }
         return beat
     }
@@ -234,7 +235,7 @@ public final class PostgresSource: PollingSource {
         return reading
     }
 
-    private func readStandby(_ connection: PostgresConnection, version: String?, problems: inout [String]) async throws -> StandbyReading {
+    private func readStandby(_ connection: PostgresConnection, version: String?, roundStarted: Double, problems: inout [String]) async throws -> StandbyReading {
         var reading = StandbyReading(timeline: nil, version: version, isReplayPaused: false, receiveLSN: nil, replayLSN: nil, receiverStatus: nil)
         let query: PostgresQuery = """
             SELECT pg_is_wal_replay_paused(), pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text,
@@ -251,18 +252,21 @@ public final class PostgresSource: PollingSource {
         }
         let receiver: PostgresQuery = """
             SELECT status, sender_host, sender_port::int8, latest_end_lsn::text,
-                   EXTRACT(EPOCH FROM clock_timestamp() - latest_end_time)::float8, received_tli::int8
+                   EXTRACT(EPOCH FROM clock_timestamp() - latest_end_time)::float8, received_tli::int8,
+                   EXTRACT(EPOCH FROM clock_timestamp() - last_msg_send_time)::float8
             FROM pg_stat_wal_receiver LIMIT 1
             """
         var receivedTimeline: Int?
-        for try await row in try await connection.query(receiver, logger: logger).decode((String?, String?, Int64?, String?, Double?, Int64?).self) {
+        for try await row in try await connection.query(receiver, logger: logger).decode((String?, String?, Int64?, String?, Double?, Int64?, Double?).self) {
             reading.receiverStatus = row.0
             reading.senderHost = row.1
             reading.senderPort = row.2.map(Int.init)
             reading.senderEndLSN = row.3.flatMap { WALPosition(text: $0) }
             reading.senderEndAgeSeconds = row.4
             receivedTimeline = row.5.map(Int.init)
+            reading.lastMessageAgeSeconds = row.6
         }
+        reading.receiverReadAfterSeconds = MonotonicClock.seconds() - roundStarted
         reading.timeline = receivedTimeline ?? checkpointTimeline
         // What it follows while disconnected; readable by superusers and pg_read_all_settings.
         if let conninfo = try? await setting("primary_conninfo", connection), !conninfo.isEmpty {

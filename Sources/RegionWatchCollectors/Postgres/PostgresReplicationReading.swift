@@ -74,6 +74,11 @@ public struct StandbyReading: Equatable, Sendable {
     /// position that long ago.
     public var senderEndLSN: WALPosition?
     public var senderEndAgeSeconds: Double?
+    /// The age of `last_msg_send_time`: the sender's last message (data or keepalive).
+    public var lastMessageAgeSeconds: Double?
+    /// Seconds from the round's start to when the receiver's ages were read (they are ages at
+    /// that moment, not at the round's start).
+    public var receiverReadAfterSeconds: Double = 0
     /// Host and port from `primary_conninfo` (what it follows even while disconnected).
     public var configuredSenderHost: String?
     public var configuredSenderPort: Int?
@@ -105,14 +110,18 @@ public struct HeartbeatAges: Equatable, Sendable {
     public var intervalSeconds: Double
     public var runningAgeSeconds: Double
 
-    public init(writtenAgeSeconds: Double, intervalSeconds: Double, runningAgeSeconds: Double) {
+    public init(writtenAgeSeconds: Double, intervalSeconds: Double, runningAgeSeconds: Double, stamp: Double? = nil) {
         self.writtenAgeSeconds = writtenAgeSeconds
         self.intervalSeconds = intervalSeconds
         self.runningAgeSeconds = runningAgeSeconds
+        self.stamp = stamp
     }
 
+    /// The row's own `written_at` (the primary's clock, seconds since the epoch): identifies the beat.
+    public var stamp: Double?
+
     func reading(at now: Timestamp) -> HeartbeatReading {
-        HeartbeatReading(writtenAt: now.adding(seconds: -writtenAgeSeconds), intervalSeconds: intervalSeconds, runningSince: now.adding(seconds: -runningAgeSeconds))
+        HeartbeatReading(writtenAt: now.adding(seconds: -writtenAgeSeconds), intervalSeconds: intervalSeconds, runningSince: now.adding(seconds: -runningAgeSeconds), stamp: stamp)
     }
 }
 
@@ -158,8 +167,8 @@ public struct PostgresTopologyMapping: Equatable, Sendable {
     public var standbysByHost: [String: String]
     /// Regions known in the configuration (an `application_name` equal to one maps to it).
     public var knownRegions: Set<String>
-    /// For a standby: the region it replicates from when its server does not say (configured,
-    /// else the configured primary).
+    /// For a standby: the region the configuration assumes it replicates from (`upstream:`,
+    /// else the configured primary), used only when its server cannot say.
     public var upstream: String?
     /// `host:port` of every configured database server → its region: turns a standby's
     /// sender address into the region it follows.
@@ -225,13 +234,12 @@ public enum PostgresReplicationInterpreter {
                 }
             }
         case .standby(let standby):
+            // The standby's own view of its link is derived from these facts by the dashboard,
+            // towards the server it follows (which another collector may know better).
             let facts = facts(standby, mapping: mapping, at: now)
             round.events.append(.server(ServerSample(region: mapping.region, source: source, observedAt: now, facts: facts)))
-            if let upstream = facts.upstream, upstream != mapping.region {
-                round.events.append(.replication(sample(for: standby, upstream: upstream, mapping: mapping, source: source, at: now)))
-            }
             if standby.receiverStatus == nil {
-                round.errors.append("WAL receiver is not running: disconnected from \(facts.upstream ?? "its primary")")
+                round.errors.append("WAL receiver is not running: disconnected from \(facts.upstream ?? facts.assumedUpstream ?? "its primary")")
             }
         }
         return round
@@ -249,21 +257,26 @@ public enum PostgresReplicationInterpreter {
 
     /// The server facts of a standby, its sender resolved to a region.
     static func facts(_ standby: StandbyReading, mapping: PostgresTopologyMapping, at now: Timestamp) -> ServerFacts {
+        // The receiver's ages were measured when its row was read, after the round started:
+        // times taken from them are never earlier than the truth, so lower bounds stay sound.
+        let readAt = now.adding(seconds: standby.receiverReadAfterSeconds)
         let receiver = standby.receiverStatus.map { status in
             WALReceiverFacts(
                 status: status,
                 upstream: mapping.region(host: standby.senderHost, port: standby.senderPort),
                 senderAddress: standby.senderHost.map { "\($0):\(standby.senderPort ?? 5432)" },
                 senderEnd: standby.senderEndLSN,
-                senderEndAt: standby.senderEndAgeSeconds.map { now.adding(seconds: -$0) }
+                senderEndAt: standby.senderEndAgeSeconds.map { readAt.adding(seconds: -$0) },
+                lastMessageAt: standby.lastMessageAgeSeconds.map { now.adding(seconds: -$0) }
             )
         }
-        let configured = mapping.region(host: standby.configuredSenderHost, port: standby.configuredSenderPort) ?? mapping.upstream
+        let assumed = mapping.upstream == mapping.region ? nil : mapping.upstream
         return ServerFacts(
             role: .recovering, timeline: standby.timeline, version: standby.version,
             walPosition: standby.replayLSN, receivedPosition: standby.receiveLSN,
             isReplayPaused: standby.isReplayPaused, receiver: receiver,
-            configuredUpstream: configured == mapping.region ? nil : configured,
+            configuredUpstream: mapping.region(host: standby.configuredSenderHost, port: standby.configuredSenderPort),
+            assumedUpstream: assumed,
             lastReplayedCommitAt: standby.lastReplayedCommitAgeSeconds.map { now.adding(seconds: -max(0, $0)) },
             heartbeat: standby.heartbeat?.reading(at: now)
         )
@@ -294,7 +307,7 @@ public enum PostgresReplicationInterpreter {
     public static func unreachableEvents(mapping: PostgresTopologyMapping, source: String, at now: Timestamp, message: String, isRefused: Bool) -> [DashboardEvent] {
         [
             .probe(ProbeResult(region: mapping.region, source: source, observedAt: now, isSuccess: false, latencyMilliseconds: nil, message: "PostgreSQL: \(message)", isDefinitive: isRefused)),
-            .server(ServerSample(region: mapping.region, source: source, observedAt: now, unreachable: message)),
+            .server(ServerSample(region: mapping.region, source: source, observedAt: now, unreachable: message, isRefused: isRefused)),
         ]
     }
 
@@ -308,20 +321,6 @@ public enum PostgresReplicationInterpreter {
         return ReplicationSample(
             from: mapping.region, to: standby, source: source, observedAt: now, lagSeconds: nil, lagBytes: nil, state: state,
             positions: StandbyPositions(flushed: row.flushLSN, replayed: row.replayLSN)
-        )
-    }
-
-    static func sample(for standby: StandbyReading, upstream: String, mapping: PostgresTopologyMapping, source: String, at now: Timestamp) -> ReplicationSample {
-        let state: ReplicationState
-        switch standby.receiverStatus {
-        case nil: state = .broken
-        case "streaming": state = standby.isReplayPaused ? .paused : .streaming
-        case "starting", "restarting", "waiting": state = .catchingUp
-        default: state = .broken
-        }
-        return ReplicationSample(
-            from: upstream, to: mapping.region, source: source, observedAt: now, lagSeconds: nil, lagBytes: nil, state: state,
-            positions: StandbyPositions(flushed: standby.receiveLSN, replayed: standby.replayLSN)
         )
     }
 

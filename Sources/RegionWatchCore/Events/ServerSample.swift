@@ -17,6 +17,9 @@ public struct ServerSample: Sendable, Equatable {
     public var facts: ServerFacts?
     /// Why it could not be reached (when `facts` is `nil`).
     public var failure: String?
+    /// It refused the connection: the server process is not running (so it takes no writes),
+    /// as opposed to a timeout, after which it may well be running.
+    public var isRefused = false
 
     public init(region: String, source: String, observedAt: Timestamp, facts: ServerFacts) {
         self.region = region
@@ -25,11 +28,12 @@ public struct ServerSample: Sendable, Equatable {
         self.facts = facts
     }
 
-    public init(region: String, source: String, observedAt: Timestamp, unreachable failure: String) {
+    public init(region: String, source: String, observedAt: Timestamp, unreachable failure: String, isRefused: Bool = false) {
         self.region = region
         self.source = source
         self.observedAt = observedAt
         self.failure = failure
+        self.isRefused = isRefused
     }
 }
 
@@ -49,9 +53,12 @@ public struct ServerFacts: Sendable, Equatable {
     public var isReplayPaused: Bool
     /// In recovery: the WAL receiver, `nil` when none runs (disconnected).
     public var receiver: WALReceiverFacts?
-    /// In recovery: the region the server is configured to follow (from its connection
-    /// settings), even while disconnected.
+    /// In recovery: the region the server is configured to follow (from its own connection
+    /// settings, `primary_conninfo`), even while disconnected.
     public var configuredUpstream: String?
+    /// In recovery: the region regionwatch's configuration assumes it follows, used only when
+    /// nothing better is known (the server's own settings could not be read or matched).
+    public var assumedUpstream: String?
     /// In recovery: when the last transaction it replayed was committed on the primary.
     /// Everything it has not replayed was committed after this.
     public var lastReplayedCommitAt: Timestamp?
@@ -61,7 +68,7 @@ public struct ServerFacts: Sendable, Equatable {
     /// Not in recovery: WAL archiving.
     public var archiver: ArchiverFacts?
 
-    public init(role: ServerRole, timeline: Int? = nil, version: String? = nil, walPosition: WALPosition? = nil, walPositionReadBetween: ClosedRange<Timestamp>? = nil, receivedPosition: WALPosition? = nil, isReplayPaused: Bool = false, receiver: WALReceiverFacts? = nil, configuredUpstream: String? = nil, lastReplayedCommitAt: Timestamp? = nil, heartbeat: HeartbeatReading? = nil, archiver: ArchiverFacts? = nil) {
+    public init(role: ServerRole, timeline: Int? = nil, version: String? = nil, walPosition: WALPosition? = nil, walPositionReadBetween: ClosedRange<Timestamp>? = nil, receivedPosition: WALPosition? = nil, isReplayPaused: Bool = false, receiver: WALReceiverFacts? = nil, configuredUpstream: String? = nil, assumedUpstream: String? = nil, lastReplayedCommitAt: Timestamp? = nil, heartbeat: HeartbeatReading? = nil, archiver: ArchiverFacts? = nil) {
         self.role = role
         self.timeline = timeline
         self.version = version
@@ -71,13 +78,25 @@ public struct ServerFacts: Sendable, Equatable {
         self.isReplayPaused = isReplayPaused
         self.receiver = receiver
         self.configuredUpstream = configuredUpstream
+        self.assumedUpstream = assumedUpstream
         self.lastReplayedCommitAt = lastReplayedCommitAt
         self.heartbeat = heartbeat
         self.archiver = archiver
     }
 
-    /// The region this standby replicates from: its connected sender, else its settings.
+    /// The region this standby says it replicates from: its connected sender, else its
+    /// settings (never the configuration's assumption).
     public var upstream: String? { receiver?.upstream ?? configuredUpstream }
+
+    /// The state of its link as a standby sees it: no WAL receiver is a broken link.
+    public var replicationState: ReplicationState {
+        switch receiver?.status {
+        case nil: .broken
+        case "streaming": isReplayPaused ? .paused : .streaming
+        case "starting", "restarting", "waiting": .catchingUp
+        default: .broken
+        }
+    }
 }
 
 /// A standby's WAL receiver (`pg_stat_wal_receiver`).
@@ -88,17 +107,21 @@ public struct WALReceiverFacts: Sendable, Equatable {
     public var upstream: String?
     /// `host:port` of the sender, as the standby sees it.
     public var senderAddress: String?
-    /// The primary's log end as last reported by the sender, and the sender's clock then:
-    /// at that time the primary had written up to that position.
+    /// The primary's log end as last reported by the sender, and when: at that time the
+    /// primary had written up to that position.
     public var senderEnd: WALPosition?
     public var senderEndAt: Timestamp?
+    /// When the sender sent its last message (data or keepalive): at that time it had nothing
+    /// beyond `senderEnd` to send.
+    public var lastMessageAt: Timestamp?
 
-    public init(status: String, upstream: String? = nil, senderAddress: String? = nil, senderEnd: WALPosition? = nil, senderEndAt: Timestamp? = nil) {
+    public init(status: String, upstream: String? = nil, senderAddress: String? = nil, senderEnd: WALPosition? = nil, senderEndAt: Timestamp? = nil, lastMessageAt: Timestamp? = nil) {
         self.status = status
         self.upstream = upstream
         self.senderAddress = senderAddress
         self.senderEnd = senderEnd
         self.senderEndAt = senderEndAt
+        self.lastMessageAt = lastMessageAt
     }
 }
 
@@ -110,11 +133,15 @@ public struct HeartbeatReading: Sendable, Equatable, Codable {
     public var intervalSeconds: Double
     /// Since when the writer has beaten without a gap longer than 1.5 intervals.
     public var runningSince: Timestamp
+    /// The beat's own timestamp as stored (the primary's clock, seconds): tells one beat from
+    /// another exactly, whatever the clocks of the servers that read it.
+    public var stamp: Double
 
-    public init(writtenAt: Timestamp, intervalSeconds: Double, runningSince: Timestamp) {
+    public init(writtenAt: Timestamp, intervalSeconds: Double, runningSince: Timestamp, stamp: Double? = nil) {
         self.writtenAt = writtenAt
         self.intervalSeconds = intervalSeconds
         self.runningSince = runningSince
+        self.stamp = stamp ?? writtenAt.secondsSinceEpoch
     }
 }
 

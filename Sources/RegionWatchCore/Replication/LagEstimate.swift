@@ -22,12 +22,16 @@ public struct LagEstimate: Equatable, Sendable, Codable {
     public var atMost: Double?
     /// Intervals no wider than this count as exact: the resolution of the evidence.
     public var resolution: Double
+    /// The most likely value inside the interval, when the evidence has one (a heartbeat: the
+    /// next beat was due one interval after the last one replayed); else the lower end is shown.
+    public var likely: Double?
 
-    public init(atLeast: Double, atMost: Double?, resolution: Double) {
+    public init(atLeast: Double, atMost: Double?, resolution: Double, likely: Double? = nil) {
         let lower = max(0, atLeast)
         self.atLeast = lower
         self.atMost = atMost.map { max(lower, $0) }
         self.resolution = max(0, resolution)
+        self.likely = likely.map { min(max(lower, $0), atMost.map { max(lower, $0) } ?? $0) }
     }
 
     /// A lag known exactly (a source that measures it directly).
@@ -45,9 +49,15 @@ public struct LagEstimate: Equatable, Sendable, Codable {
         return atLeast <= resolution ? .upper : .range
     }
 
-    /// The figure to show and compare: the lower end, or the upper end for an upper bound.
+    /// The figure to show and compare: for an exact interval its likely value (else its lower
+    /// end, never above the truth); the lower end of a lower bound or a range; the upper end of an
+    /// upper bound.
     public var seconds: Double {
-        bound == .upper ? (atMost ?? atLeast) : atLeast
+        switch bound {
+        case .exact: likely ?? atLeast
+        case .lower, .range: atLeast
+        case .upper: atMost ?? atLeast
+        }
     }
 
     /// The worst case: the upper end, or `nil` when unbounded.
@@ -64,13 +74,13 @@ public struct LagEstimate: Equatable, Sendable, Codable {
         case (nil, nil): nil
         }
         let lower = min(max(atLeast, other.atLeast), upper ?? .infinity)
-        return LagEstimate(atLeast: lower, atMost: upper, resolution: max(resolution, other.resolution))
+        return LagEstimate(atLeast: lower, atMost: upper, resolution: max(resolution, other.resolution), likely: likely ?? other.likely)
     }
 
     /// `3.2s`, `≥3.2s`, `≤15s`, `3.2s–15s`.
     public var text: String {
         switch bound {
-        case .exact: Format.lag(atLeast)
+        case .exact: Format.lag(seconds)
         case .lower: "≥" + Format.lag(atLeast)
         case .upper: "≤" + Format.lag(atMost ?? atLeast)
         case .range: Format.lag(atLeast) + "–" + Format.lag(atMost ?? atLeast)
@@ -82,14 +92,12 @@ public struct LagEstimate: Equatable, Sendable, Codable {
         bound == .range ? "≤" + Format.lag(atMost ?? atLeast) : text
     }
 
-    /// Whether the lag is known to exceed `limit`.
+    /// Whether the lag is known to exceed `limit`: even its lower end does. Decisions use
+    /// the bounds, never the shown figure.
     public func certainlyExceeds(_ limit: Double) -> Bool { atLeast > limit }
 
-    /// Whether the lag is known to be within `limit`: the shown figure when exact, otherwise
-    /// the worst case.
-    public func certainlyWithin(_ limit: Double) -> Bool {
-        bound == .exact ? atLeast <= limit : (atMost.map { $0 <= limit } ?? false)
-    }
+    /// Whether the lag is known to be within `limit`: even its upper end is.
+    public func certainlyWithin(_ limit: Double) -> Bool { atMost.map { $0 <= limit } ?? false }
 }
 
 /// What is known of one standby's replication at one instant.

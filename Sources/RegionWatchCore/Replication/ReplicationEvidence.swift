@@ -9,8 +9,10 @@ public enum ReplicationEvidence {
         switch history.firstWrite(after: position) {
         case .unknown:
             return nil
-        case .none:
-            return .exact(0, resolution: resolution)
+        case .none(let asOf):
+            // Nothing after it up to the primary's newest observation; what came later is not
+            // known, so at most the time since then.
+            return LagEstimate(atLeast: 0, atMost: max(0, observedAt.seconds(since: asOf)), resolution: resolution)
         case .within(let after, let notLaterThan):
             return LagEstimate(
                 atLeast: observedAt.seconds(since: notLaterThan),
@@ -26,16 +28,19 @@ public enum ReplicationEvidence {
     ///   that age is idle time);
     /// - when the sender had written beyond its replay position at some time, the lag is at
     ///   least the time since then;
-    /// - when all it received is replayed and the sender had nothing more, it is caught up, if
-    ///   the sender is the primary itself (a cascading sender may be behind in turn).
+    /// - when all it received is replayed and the sender had nothing more to send at its last
+    ///   message, anything it lacks was written after that message, so the lag is at most the
+    ///   time since (only when the sender is the primary itself: a cascading sender may be
+    ///   behind in turn; and never "caught up" outright: a receiver still says `streaming` for
+    ///   a while after its network is cut).
     public static func standbyBounds(_ facts: ServerFacts, observedAt: Timestamp, senderIsPrimary: Bool = true) -> LagEstimate? {
         guard facts.role == .recovering else { return nil }
         var estimate: LagEstimate?
         func add(_ bound: LagEstimate) { estimate = estimate.map { $0.intersected(with: bound) } ?? bound }
         if senderIsPrimary, let replayed = facts.walPosition, let received = facts.receivedPosition, received <= replayed,
-           let receiver = facts.receiver, receiver.status == "streaming",
-           receiver.senderEnd.map({ $0 <= replayed }) ?? true {
-            add(.caughtUp)
+           let receiver = facts.receiver, receiver.status == "streaming", let end = receiver.senderEnd, end <= replayed,
+           let lastMessage = receiver.lastMessageAt {
+            add(LagEstimate(atLeast: 0, atMost: max(0, observedAt.seconds(since: lastMessage)), resolution: 0))
         }
         if let commit = facts.lastReplayedCommitAt {
             add(LagEstimate(atLeast: 0, atMost: max(0, observedAt.seconds(since: commit)), resolution: 0))
@@ -59,11 +64,13 @@ public enum ReplicationEvidence {
         let interval = max(replayed.intervalSeconds, written?.intervalSeconds ?? 0)
         let resolution = 1.5 * interval
         let atMost = max(0, observedAt.seconds(since: replayed.writtenAt))
-        guard let written, written.writtenAt > replayed.writtenAt, written.runningSince <= replayed.writtenAt else {
+        guard let written, written.stamp > replayed.stamp, written.runningSince <= replayed.writtenAt else {
             return LagEstimate(atLeast: 0, atMost: atMost, resolution: resolution)
         }
         let nextBeatLatest = replayed.writtenAt.adding(seconds: 1.5 * written.intervalSeconds)
-        return LagEstimate(atLeast: observedAt.seconds(since: nextBeatLatest), atMost: atMost, resolution: resolution)
+        // The next beat was due one interval after the last one replayed.
+        let likely = atMost - written.intervalSeconds
+        return LagEstimate(atLeast: observedAt.seconds(since: nextBeatLatest), atMost: atMost, resolution: resolution, likely: likely)
     }
 
     /// How long ago the oldest write not yet archived happened, at `observedAt`: the archive's

@@ -41,7 +41,12 @@ extension DashboardState {
             }
             return nil
         }
-        guard root != primaryName else { return nil }
+        guard root != primaryName else {
+            // Following the primary but still on an older timeline: it has not crossed over to
+            // the promotion's timeline (one that replayed past the fork never will).
+            guard let timeline = facts.timeline, let newest = current.timeline, timeline < newest else { return nil }
+            return "on timeline \(timeline), not on primary \(primaryName)'s timeline \(newest): it has not followed the promotion (past the fork it needs pg_rewind)"
+        }
         let rootTimeline = self.region(named: root)?.timeline.map { ", timeline \($0)" } ?? ""
         return "following former primary \(root)\(rootTimeline); primary \(primaryName)\(primaryTimeline)"
     }

@@ -27,11 +27,13 @@ extension DashboardState {
             // An absence claim creates no link from a server that is not the primary.
             if sample.isExpectationOnly, !isPrimaryOrLastKnown(sample.from) { return }
             linkIndex[key] = replicationLinks.count
+            inboundIndex[sample.to, default: []].append(replicationLinks.count)
             var link = ReplicationLinkState(from: sample.from, to: sample.to)
             link.record(sample)
             replicationLinks.append(link)
         }
-        if let position = regionIndex[sample.to] {
+        // A claim that the standby is absent is not news about the standby.
+        if !sample.isExpectationOnly, let position = regionIndex[sample.to] {
             regions[position].noteObservation(at: sample.observedAt, source: sample.source)
         }
         requestReassessment(PendingReassessment(cause: sample.observedAt, regions: [sample.from, sample.to], topology: true))
@@ -40,33 +42,54 @@ extension DashboardState {
     // MARK: Reading
 
     /// The region `standby` replicates from: what its own server says (its connected sender,
-    /// else its settings), else the sender that lists it most recently. `nil` when unknown.
+    /// else its settings), else the sender that lists it most recently, else what the
+    /// configuration assumes. `nil` when unknown.
     public func upstream(of standby: String) -> String? {
         guard let region = region(named: standby) else { return nil }
-        if let facts = freshFacts(of: region), facts.role == .recovering, let upstream = facts.upstream, upstream != standby {
-            return upstream
-        }
+        let facts = freshFacts(of: region).flatMap { $0.role == .recovering ? $0 : nil }
+        if let upstream = facts?.upstream, upstream != standby { return upstream }
         let own = region.server?.source
         var best: (from: String, at: Timestamp)?
-        for link in replicationLinks where link.to == standby {
+        for index in inboundIndex[standby] ?? [] {
+            let link = replicationLinks[index]
             for view in link.views where view.source != own && !view.isExpectationOnly && isFresh(view) {
                 if best.map({ view.observedAt > $0.at }) ?? true { best = (link.from, view.observedAt) }
             }
         }
-        return best?.from
+        return best?.from ?? facts?.assumedUpstream
     }
 
     /// The server at the root of `standby`'s replication chain: following upstreams through
-    /// cascading standbys to the first server that is not a standby. `nil` when unknown.
+    /// cascading standbys (and standbys not observed now) to the first server that is not one.
+    /// `nil` when unknown.
     public func writeSource(of standby: String) -> String? {
         var current = standby
         var seen: Set<String> = [standby]
         while let next = upstream(of: current) {
             guard seen.insert(next).inserted, let region = region(named: next) else { return nil }
-            if region.role != .standby { return next }
+            if !Self.isStandbyLike(region) { return next }
             current = next
         }
         return nil
+    }
+
+    /// A standby, or a server not observed now that was one when last seen.
+    static func isStandbyLike(_ region: RegionState) -> Bool {
+        region.role == .standby || (region.role == .unknown && region.lastKnownRole == .standby)
+    }
+
+    /// The server whose log a link's standby lacks writes of: its sender, or the root of the
+    /// sender's chain when the sender is itself a standby.
+    func root(of link: ReplicationLinkState) -> String? {
+        guard let sender = region(named: link.from) else { return nil }
+        return Self.isStandbyLike(sender) ? writeSource(of: link.from) : link.from
+    }
+
+    /// When the root server was last observed, if it is not observed now (never observed:
+    /// `nil`, nothing to say "after").
+    func unobservedSince(_ root: RegionState?) -> Timestamp? {
+        guard let root, let server = root.server, freshFacts(of: root) == nil else { return nil }
+        return server.factsObservedAt
     }
 
     /// The data a promotion of `target` would lose now: what it had not received at the last
@@ -75,26 +98,27 @@ extension DashboardState {
         guard let region = region(named: target), region.role == .standby || region.role == .unknown,
               let index = upstreamLinkIndex(of: target) else { return .unknown }
         let link = replicationLinks[index]
-        let from = primary.current ?? primary.lastKnown
-        let root = self.region(named: link.from)?.role == .standby ? writeSource(of: link.from) : link.from
-        guard let from, root == from else { return .unknown }
+        guard let from = primary.current ?? primary.lastKnown, root(of: link) == from else { return .unknown }
         let rootRegion = self.region(named: from)
-        let unknownAfter = link.reading.unknownAfter
+        let unknownAfter = unobservedSince(rootRegion)
         // What the standby has for certain: the furthest flushed position any source saw.
-        let flushedPositions = link.views.compactMap { $0.positions?.flushed }
-        guard let flushed = flushedPositions.max() else {
+        guard let flushed = link.views.compactMap({ $0.positions?.flushed }).max() else {
             // A source that measures lag itself (metrics, the simulator): its figure.
-            return DataLossEstimate(known: link.reading.time, knownBytes: link.reading.bytesBehind, unknownAfter: unknownAfter)
+            return DataLossEstimate(known: link.reading.time, knownBytes: link.reading.bytesBehind, unknownAfter: unknownAfter ?? link.reading.unknownAfter)
         }
-        guard let server = rootRegion?.server, let newest = server.history.newest else {
+        guard let server = rootRegion?.server, server.history.newest != nil else {
             // Positions, but the primary never observed: nothing is known of what it wrote.
-            return DataLossEstimate(known: nil, knownBytes: nil, unknownAfter: rootRegion?.server?.failedAt)
+            return .unknown
         }
-        let resolution = 1.5 * collectorInterval(server.source)
-        let known = ReplicationEvidence.lag(replayed: flushed, observedAt: newest.lastSeen, history: server.history, resolution: resolution)
-        var primaryPosition = newest.position
-        if let end = freshFacts(of: region)?.receiver?.senderEnd, end > primaryPosition { primaryPosition = end }
-        return DataLossEstimate(known: known, knownBytes: primaryPosition.bytes(after: flushed), unknownAfter: unknownAfter)
+        // The standby's own view of the sender's log end extends what is known of the primary.
+        var history = server.history
+        if let receiver = freshFacts(of: region)?.receiver, let end = receiver.senderEnd, let at = receiver.senderEndAt,
+           let newest = history.newest, end > newest.position {
+            history.record(end, timeline: history.timeline, at: at)
+        }
+        guard let newest = history.newest else { return .unknown }
+        let known = ReplicationEvidence.lag(replayed: flushed, observedAt: max(newest.lastSeen, newest.firstSeen), history: history, resolution: 1.5 * collectorInterval(server.source))
+        return DataLossEstimate(known: known, knownBytes: newest.position.bytes(after: flushed), unknownAfter: unknownAfter)
     }
 
     /// Facts of the region's server when its latest round reached it and is fresh.
@@ -120,7 +144,7 @@ extension DashboardState {
     func upstreamLinkIndex(of region: String) -> Int? {
         if let upstream = upstream(of: region), let index = linkIndex[LinkKey(from: upstream, to: region)] { return index }
         if let primary = primary.current ?? primary.lastKnown, let index = linkIndex[LinkKey(from: primary, to: region)] { return index }
-        return replicationLinks.indices.filter { replicationLinks[$0].to == region }
+        return (inboundIndex[region] ?? [])
             .max { (replicationLinks[$0].observedAt?.secondsSinceEpoch ?? 0) < (replicationLinks[$1].observedAt?.secondsSinceEpoch ?? 0) }
     }
 
@@ -194,8 +218,13 @@ extension DashboardState {
         } else if primary.lastKnown == nil {
             primary.lastKnown = regions.first { $0.lastKnownRole == .primary }?.name ?? topology.primaryRegion?.name
         }
-        // Split brain: two servers each seen accepting writes after the other started to.
-        let observed = writable.compactMap { region -> (String, Timestamp, Timestamp)? in
+        // Split brain: two servers each seen accepting writes after the other started to. A
+        // member that goes quiet (a timeout, not a refusal) stays in the alarm.
+        let quiet = regions.filter { region in
+            region.role == .unknown && region.lastKnownRole == .primary && !(region.server?.isRefusing ?? true)
+                && previous.splitBrain?.regions.contains(region.name) == true
+        }
+        let observed = (writable + quiet).compactMap { region -> (String, Timestamp, Timestamp)? in
             guard let since = region.server?.writableSince, let last = region.server?.lastWritableAt else { return nil }
             return (region.name, since, last)
         }
@@ -203,9 +232,12 @@ extension DashboardState {
             observed.contains { other in other.0 != candidate.0 && candidate.2 >= other.1 && other.2 >= candidate.1 }
         }
         if split.count >= 2 {
-            let names = split.map(\.0)
+            let names = regions.map(\.name).filter { name in split.contains { $0.0 == name } }
             let since = previous.splitBrain.map { $0.regions == names ? $0.since : time } ?? split.map(\.1).max() ?? time
-            primary.splitBrain = SplitBrain(regions: names, since: since)
+            let unobserved = Dictionary(uniqueKeysWithValues: quiet.filter { names.contains($0.name) }.compactMap { region in
+                region.server?.lastWritableAt.map { (region.name, $0) }
+            })
+            primary.splitBrain = SplitBrain(regions: names, since: since, unobserved: unobserved)
             if previous.splitBrain?.regions != names {
                 recentNotices.append(Notice(at: time, severity: .critical, message: "SPLIT BRAIN: \(primary.splitBrain?.message ?? "")"))
             }
@@ -221,16 +253,45 @@ extension DashboardState {
         return previous != primary
     }
 
+    /// Each standby's own view of its link, derived from its server's facts: on the link from
+    /// the server it follows now (as it says, else a sender that lists it, else the
+    /// configuration's assumption), and on no other.
+    private mutating func attachOwnViews() {
+        for region in regions {
+            guard let server = region.server, let facts = freshFacts(of: region), facts.role == .recovering,
+                  facts.walPosition != nil, let at = server.factsObservedAt else { continue }
+            let follows = upstream(of: region.name)
+            for index in inboundIndex[region.name] ?? [] where replicationLinks[index].from != follows {
+                replicationLinks[index].views.removeAll { $0.source == server.source }
+            }
+            guard let follows, follows != region.name, regionIndex[follows] != nil else { continue }
+            let view = ReplicationSample(
+                from: follows, to: region.name, source: server.source, observedAt: at, lagSeconds: nil, lagBytes: nil,
+                state: facts.replicationState, positions: StandbyPositions(flushed: facts.receivedPosition, replayed: facts.walPosition)
+            )
+            if let index = linkIndex[LinkKey(from: follows, to: region.name)] {
+                replicationLinks[index].record(view)
+            } else {
+                linkIndex[LinkKey(from: follows, to: region.name)] = replicationLinks.count
+                inboundIndex[region.name, default: []].append(replicationLinks.count)
+                var link = ReplicationLinkState(from: follows, to: region.name)
+                link.record(view)
+                replicationLinks.append(link)
+            }
+        }
+    }
+
     /// Re-derives every link's state and reading; removes links nobody observes that come from
     /// a server that is no longer the primary.
     private mutating func updateLinks(at time: Timestamp) {
-        var ended: [Int] = []
+        attachOwnViews()
+        var ended: [(index: Int, reason: String)] = []
         let timing = topology.thresholds.hysteresis
         for index in replicationLinks.indices {
             var link = replicationLinks[index]
             let fresh = link.views.filter { isFresh($0) && isCredible($0, in: link) }
-            if fresh.isEmpty, !isPrimaryOrLastKnown(link.from) || followsSomeoneElse(link.to, than: link.from) {
-                ended.append(index)
+            if fresh.isEmpty, let why = endingReason(link) {
+                ended.append((index, why))
                 continue
             }
             let previous = link.reassessState(fresh: fresh, at: time, timing: timing)
@@ -242,15 +303,26 @@ extension DashboardState {
                 }
                 recentNotices.append(Notice(at: time, severity: severity, region: link.to, message: "replication \(link.from) → \(link.to): \(previous.rawValue) → \(link.state.rawValue)"))
             }
-            if !fresh.isEmpty { link.update(reading: reading(for: link, fresh: fresh)) }
+            link.update(reading: reading(for: link, fresh: fresh))
             replicationLinks[index] = link
         }
         guard !ended.isEmpty else { return }
-        for index in ended.reversed() {
+        for (index, reason) in ended.reversed() {
             let link = replicationLinks.remove(at: index)
-            recentNotices.append(Notice(at: time, severity: .info, region: link.to, message: "replication \(link.from) → \(link.to) ended: nobody observes it and \(link.from) is not the primary"))
+            recentNotices.append(Notice(at: time, severity: .info, region: link.to, message: "replication \(link.from) → \(link.to) ended: nobody observes it and \(reason)"))
         }
         linkIndex = Dictionary(uniqueKeysWithValues: replicationLinks.enumerated().map { (LinkKey(from: $1.from, to: $1.to), $0) })
+        inboundIndex = Dictionary(grouping: replicationLinks.indices) { replicationLinks[$0].to }
+    }
+
+    /// Why a link nobody observes ends, or `nil` while it is kept (it comes from the primary and
+    /// the standby does not say it follows someone else).
+    private func endingReason(_ link: ReplicationLinkState) -> String? {
+        if !isPrimaryOrLastKnown(link.from) { return "\(link.from) is not the primary" }
+        if let upstream = region(named: link.to).flatMap(freshFacts(of:))?.upstream, upstream != link.from {
+            return "\(link.to) follows \(upstream)"
+        }
+        return nil
     }
 
     /// An absence claim ("expected standby not listed") counts only from the primary, and only
@@ -266,43 +338,37 @@ extension DashboardState {
         return upstream != sender
     }
 
-    /// The view whose positions decide a link's reading: the standby's own when it has one,
-    /// else the sender's freshest.
-    private func bestPositions(for link: ReplicationLinkState, standby: RegionState) -> ReplicationSample? {
-        let positional = link.views.filter { $0.positions?.replayed != nil && isFresh($0) }
-        let own = standby.server?.source
-        return positional.first { $0.source == own } ?? positional.max { $0.observedAt < $1.observedAt }
-            ?? link.views.filter { $0.positions?.replayed != nil }.max { $0.observedAt < $1.observedAt }
-    }
-
-    /// What is known of the standby's lag and bytes behind on `link`.
+    /// What is known of the standby's lag and bytes behind on `link`, recomputed every pass:
+    /// from fresh positions (the standby's own view first), else a fresh measured lag, else the
+    /// last positions seen (what still holds of them: see `unobservedLag`).
     private func reading(for link: ReplicationLinkState, fresh: [ReplicationSample]) -> ReplicationReading {
         guard let standby = region(named: link.to) else { return link.reading }
-        let rootName = region(named: link.from)?.role == .standby ? writeSource(of: link.from) : link.from
+        let rootName = root(of: link)
         let root = rootName.flatMap { region(named: $0) }
         let rootFacts = root.flatMap(freshFacts(of:))
-        let unknownAfter: Timestamp? = root.flatMap { root in
-            guard let server = root.server, rootFacts == nil else { return nil }
-            return server.factsObservedAt ?? server.failedAt
-        }
-        if let chosen = bestPositions(for: link, standby: standby), let replayed = chosen.positions?.replayed {
-            let isCurrent = isFresh(chosen)
-            let observedAt = isCurrent ? chosen.observedAt : now
+        let unknownAfter = unobservedSince(root)
+        let own = standby.server?.source
+        let positional = fresh.filter { $0.positions?.replayed != nil }
+        if let chosen = positional.first(where: { $0.source == own }) ?? positional.max(by: { $0.observedAt < $1.observedAt }),
+           let replayed = chosen.positions?.replayed {
             let resolution = 1.5 * max(collectorInterval(root?.server?.source), collectorInterval(chosen.source))
+            // With the primary not observed now, the known lag is as of its last observation;
+            // what came after is the unknown window, reported apart.
+            let knownAsOf = unknownAfter.map { min($0, chosen.observedAt) } ?? chosen.observedAt
             var time = root?.server.flatMap { server in
-                ReplicationEvidence.lag(replayed: replayed, observedAt: observedAt, history: server.history, resolution: resolution)
-            }
-            if !isCurrent {
-                // Nobody sees the standby now: its position can only have moved forward, so
-                // only the lower end still holds.
-                time = time.map { LagEstimate(atLeast: $0.atLeast, atMost: nil, resolution: $0.resolution) }
+                ReplicationEvidence.lag(replayed: replayed, observedAt: knownAsOf, history: server.history, resolution: resolution)
             }
             var senderEnd: WALPosition?
-            if isCurrent, chosen.source == standby.server?.source, let facts = standby.server?.facts, standby.server?.factsObservedAt == chosen.observedAt {
+            if unknownAfter == nil, chosen.source == own, let facts = standby.server?.facts, standby.server?.factsObservedAt == chosen.observedAt {
                 senderEnd = facts.receiver?.senderEnd
+                if let timeline = facts.timeline, let rootTimeline = root?.timeline, timeline < rootTimeline {
+                    // On an older timeline than its source: positions past the fork are not the
+                    // source's, so only a lower bound holds.
+                    time = time.map { LagEstimate(atLeast: $0.atLeast, atMost: nil, resolution: $0.resolution) }
+                }
                 let bounds = [
-                    ReplicationEvidence.standbyBounds(facts, observedAt: observedAt, senderIsPrimary: rootName == link.from),
-                    ReplicationEvidence.heartbeatBounds(replayed: facts.heartbeat, written: rootFacts?.heartbeat, observedAt: observedAt),
+                    ReplicationEvidence.standbyBounds(facts, observedAt: chosen.observedAt, senderIsPrimary: link.from == rootName && rootFacts?.role != .recovering),
+                    ReplicationEvidence.heartbeatBounds(replayed: facts.heartbeat, written: rootFacts?.heartbeat, observedAt: chosen.observedAt),
                 ]
                 for bound in bounds.compactMap({ $0 }) {
                     time = time.map { $0.intersected(with: bound) } ?? bound
@@ -329,8 +395,26 @@ extension DashboardState {
                 unknownAfter: unknownAfter
             )
         }
-        var kept = link.reading
-        kept.unknownAfter = unknownAfter
-        return kept
+        if let last = link.views.filter({ $0.positions?.replayed != nil }).max(by: { $0.observedAt < $1.observedAt }),
+           let replayed = last.positions?.replayed, let history = root?.server?.history {
+            let time = unobservedLag(replayed: replayed, standby: standby, history: history, resolution: 1.5 * collectorInterval(root?.server?.source))
+            return ReplicationReading(time: time, observedAt: now, unknownAfter: unknownAfter)
+        }
+        return ReplicationReading(time: nil, observedAt: link.reading.observedAt, unknownAfter: unknownAfter)
+    }
+
+    /// The lag now of a standby nobody observes, last seen replayed up to `replayed`. Its position
+    /// can only have moved forward since, which lowers its lag: what it was then is an upper
+    /// bound now. A standby whose server refuses connections is not running: it certainly lacks
+    /// what the primary wrote after it was found down, which bounds the lag from below.
+    private func unobservedLag(replayed: WALPosition, standby: RegionState, history: WALHistory, resolution: Double) -> LagEstimate? {
+        guard let then = ReplicationEvidence.lag(replayed: replayed, observedAt: now, history: history, resolution: resolution) else { return nil }
+        var lower = 0.0
+        if let server = standby.server, server.isRefusing, let downAt = server.refusingSince,
+           let had = history.position(asOf: downAt) ?? history.oldest?.position,
+           let lacking = ReplicationEvidence.lag(replayed: max(had, replayed), observedAt: now, history: history, resolution: resolution) {
+            lower = lacking.atLeast
+        }
+        return LagEstimate(atLeast: lower, atMost: then.atMost, resolution: resolution)
     }
 }

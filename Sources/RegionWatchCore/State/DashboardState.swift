@@ -39,6 +39,8 @@ public struct DashboardState: Sendable {
     var pendingReassessment: PendingReassessment?
     var regionIndex: [String: Int]
     var linkIndex: [LinkKey: Int] = [:]
+    /// Positions in `replicationLinks` of the links into each region.
+    var inboundIndex: [String: [Int]] = [:]
     private var collectorIndex: [String: Int] = [:]
     let evaluator: HealthEvaluator
     /// Stale threshold for a source before its collector has reported an interval.

@@ -143,7 +143,7 @@ public struct HealthEvaluator: Equatable, Sendable {
     private func assessReplication(_ region: RegionState, context: HealthContext, staleAfter: (String?) -> Double, at now: Timestamp, into findings: inout [HealthFinding]) {
         if region.role == .fenced {
             let advice = context.currentPrimary.map { "; rebuild it as a standby of \($0)" } ?? ""
-            findings.append(HealthFinding(.degraded, "fenced: refuses writes and replicates from nobody\(advice)"))
+            findings.append(HealthFinding(.degraded, "fenced: transactions are read-only by default (default_transaction_read_only), it replicates from nobody\(advice)"))
         }
         if let following = context.followingFormerPrimary {
             findings.append(HealthFinding(.degraded, following))
@@ -162,7 +162,7 @@ public struct HealthEvaluator: Equatable, Sendable {
         if let lag = link.reading.time, lag.certainlyExceeds(objectives.rpoSeconds) {
             let prefix = lag.bound == .exact ? "" : "at least "
             // One decimal below 100 s, so a lag just past the RPO never reads "30s exceeds 30s".
-            let shown = lag.atLeast < 100 ? Format.fixed(lag.atLeast, decimals: 1) + "s" : Format.duration(lag.atLeast)
+            let shown = Format.lag(lag.bound == .exact ? max(lag.seconds, lag.atLeast) : lag.atLeast)
             findings.append(HealthFinding(.degraded, "replication lag \(prefix)\(shown) exceeds RPO \(Format.duration(objectives.rpoSeconds))"))
         }
     }

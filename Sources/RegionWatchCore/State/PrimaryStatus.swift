@@ -24,17 +24,24 @@ public struct SplitBrain: Equatable, Sendable {
     public var regions: [String]
     /// When it was first seen.
     public var since: Timestamp
+    /// Members not observed now (not refusing connections, so possibly still taking writes),
+    /// with when they were last seen accepting writes: the alarm stays until they are seen
+    /// fenced, in recovery or down.
+    public var unobserved: [String: Timestamp]
 
-    public init(regions: [String], since: Timestamp) {
+    public init(regions: [String], since: Timestamp, unobserved: [String: Timestamp] = [:]) {
         self.regions = regions
         self.since = since
+        self.unobserved = unobserved
     }
 
-    /// `split brain: us-east-1 and eu-west-1 both accept writes`.
+    /// `split brain: us-east-1 and eu-west-1 both accept writes`, and which member is not
+    /// observed now.
     public var message: String {
         let names = regions.count <= 2
             ? regions.joined(separator: " and ")
             : regions.dropLast().joined(separator: ", ") + " and " + (regions.last ?? "")
-        return "split brain: \(names) \(regions.count == 2 ? "both" : "all") accept writes"
+        let quiet = regions.compactMap { name in unobserved[name].map { "\(name) not observed since \($0.utcTimeOfDay) UTC" } }
+        return "split brain: \(names) \(regions.count == 2 ? "both" : "all") accept writes" + (quiet.isEmpty ? "" : " (\(quiet.joined(separator: ", ")))")
     }
 }

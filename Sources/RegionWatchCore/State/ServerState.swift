@@ -8,6 +8,10 @@ public struct ServerState: Equatable, Sendable {
     /// The latest round that could not reach it, and why.
     public internal(set) var failure: String?
     public internal(set) var failedAt: Timestamp?
+    /// The latest failure was a refused connection: the server is not running.
+    public internal(set) var isRefusing = false
+    /// Since when every round has been refused: the server has not been running since then.
+    public internal(set) var refusingSince: Timestamp?
     /// Start of the current run of rounds that found the server accepting writes.
     public internal(set) var writableSince: Timestamp?
     /// The latest round that found it accepting writes.
@@ -40,15 +44,24 @@ public struct ServerState: Equatable, Sendable {
         guard let facts = sample.facts else {
             failure = sample.failure ?? "unreachable"
             failedAt = sample.observedAt
-            writableSince = nil
+            isRefusing = sample.isRefused
+            refusingSince = sample.isRefused ? (refusingSince ?? sample.observedAt) : nil
+            // A writable run survives a missed round (split brain must not clear because one
+            // side went quiet); a refusal ends it: a server that is not running takes no writes.
+            if sample.isRefused { writableSince = nil }
             return
         }
         let wasWritable = self.facts?.role == .writable && isReachable
         self.facts = facts
         factsObservedAt = sample.observedAt
+        isRefusing = false
+        refusingSince = nil
+        // Conservative for split brain: writable no earlier than the read's end, and known to be
+        // writable only up to its start.
+        let read = facts.walPositionReadBetween ?? sample.observedAt...sample.observedAt
         if facts.role == .writable {
-            if !wasWritable || writableSince == nil { writableSince = sample.observedAt }
-            lastWritableAt = sample.observedAt
+            if !wasWritable || writableSince == nil { writableSince = read.upperBound }
+            lastWritableAt = read.lowerBound
         } else {
             writableSince = nil
         }

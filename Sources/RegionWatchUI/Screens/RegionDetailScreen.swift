@@ -206,6 +206,11 @@ struct RegionDetailScreen {
                 lines.append(context.fact(index == 0 && part == 0 ? "why" : "", (part == 0 ? "• " : "  ") + text, valueStyle: theme.style(for: region.health)))
             }
         }
+        let changes = region.healthChanges(at: now)
+        if changes > 0 {
+            let flapping = changes >= RegionState.flapThreshold
+            lines.append(context.fact("changes", "\(changes) in the last \(Format.duration(RegionState.flapWindowSeconds))\(flapping ? " · FLAPPING" : "")", valueStyle: flapping ? theme[.warning].adding(.bold) : theme[.muted]))
+        }
         let staleAfter = region.sources.map { state.staleAfter(source: $0) }.max() ?? state.staleAfter(source: nil)
         lines.append(context.fact("data age", "\(RegionText.age(region, now: now)) (stale after \(Format.age(staleAfter)))", valueStyle: region.health == .stale ? theme[.stale].adding(.bold) : theme[.text]))
         lines.append(context.fact("traffic", "\(RegionText.traffic(region)) observed · \(Format.fixed(region.configuration.trafficPercent, decimals: 0))% configured"))
