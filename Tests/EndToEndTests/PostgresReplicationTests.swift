@@ -202,17 +202,27 @@ extension EndToEnd {
             #expect(watch.wait(within: 10) { $0.primary.current == "eu-west-1" } != nil)
             try cluster.start("us-east-1")
             let restartedAt = Date()
-            let alarmed = watch.wait(within: 10) { $0.primary.splitBrain != nil }
-            let detection = Date().timeIntervalSince(restartedAt)
-            SplitBrainDetection.record(detection)
-            #expect(alarmed != nil && detection <= 2.5, "alarm within two 1 s intervals: \(detection) s")
+            var alarmed: DashboardState?
+            var inState: Double?
+            var onScreen: Double?
+            while Date().timeIntervalSince(restartedAt) < 10, inState == nil || onScreen == nil {
+                let state = watch.state
+                if inState == nil, state.primary.splitBrain != nil {
+                    alarmed = state
+                    inState = Date().timeIntervalSince(restartedAt)
+                }
+                if onScreen == nil, session.screen().contains("SPLIT BRAIN") { onScreen = Date().timeIntervalSince(restartedAt) }
+                usleep(50_000)
+            }
+            SplitBrainDetection.record(state: inState, screen: onScreen)
+            #expect((inState ?? 99) <= 2.5, "alarm within two 1 s intervals: \(String(describing: inState)) s")
+            #expect((onScreen ?? 99) <= 3.5, "on screen within two intervals and a redraw: \(String(describing: onScreen)) s\n\(session.screen())")
             #expect(try cluster.sql("us-east-1", "SELECT pg_is_in_recovery()") == "f", "both accept writes")
             #expect(alarmed?.primary.splitBrain?.regions == ["us-east-1", "eu-west-1"])
             for name in ["us-east-1", "eu-west-1"] {
                 #expect(alarmed?.region(named: name)?.health == .down)
                 #expect(alarmed?.region(named: name)?.assessment.reasons.first == "split brain: us-east-1 and eu-west-1 both accept writes")
             }
-            #expect(session.waitFor("SPLIT BRAIN", within: 10), "\(session.screen())")
             try cluster.repoint("ap-southeast-1", to: "us-east-1")
             let flagged = watch.wait(within: 15) { $0.region(named: "ap-southeast-1")?.followingFormerPrimary != nil }
             #expect(flagged?.region(named: "ap-southeast-1")?.followingFormerPrimary == "following former primary us-east-1, timeline 1; primary eu-west-1 is on timeline 2")
@@ -435,6 +445,12 @@ extension EndToEnd {
             let down = try status(configuration, environment: environment, check: true)
             #expect(down.status == 2, "\(down.summary)")
             #expect(down.summary.contains("ap-southeast-1 DOWN"), "\(down.summary)")
+            // A reader that takes only the summary line (`| head -1`) closes the pipe: the
+            // exit status stays, and nothing crashes on the broken pipe.
+            let piped = try runProcess(["/bin/bash", "-c", "'\(binary)' status --config '\(configuration)' --wait 1.5 --check | head -1; exit ${PIPESTATUS[0]}"], environment: environment, timeout: 60)
+            #expect(piped.status == 2, "\(piped.standardOutput) \(piped.standardError)")
+            #expect(piped.standardOutput.hasPrefix("CRITICAL: "))
+            #expect(!piped.standardError.contains("Fatal error"), "\(piped.standardError)")
             try cluster.start("ap-southeast-1")
 
             let unwatched = try cluster.configuration(in: scratch, name: "unwatched.yaml", extraRegions: ["sa-east-1"])
@@ -479,8 +495,11 @@ extension EndToEnd {
             if let worst = LagDeviations.worst {
                 print("FIGURE worst deviation of shown lag from the oracle: \(Format.fixed(worst.deviation, decimals: 2)) s (\(worst.scenario))")
             }
-            if let detection = SplitBrainDetection.seconds {
-                print("FIGURE split brain: second writable server to alarm: \(Format.fixed(detection, decimals: 2)) s (1 s collection interval)")
+            if let state = SplitBrainDetection.inState {
+                print("FIGURE split brain: second writable server to alarm in the state: \(Format.fixed(state, decimals: 2)) s (1 s collection interval)")
+            }
+            if let screen = SplitBrainDetection.onScreen {
+                print("FIGURE split brain: second writable server to the banner on screen: \(Format.fixed(screen, decimals: 2)) s (1 s collection interval, 1 s refresh)")
             }
         }
     }
@@ -508,9 +527,10 @@ final class BackgroundWriter: @unchecked Sendable {
     }
 }
 
-/// Time from a second writable server to the alarm, for the closing figures.
+/// Time from a second writable server to the alarm (in the state, on screen), for the figures.
 enum SplitBrainDetection {
-    private static let value = Mutex<Double?>(nil)
-    static func record(_ seconds: Double) { value.withLock { $0 = seconds } }
-    static var seconds: Double? { value.withLock { $0 } }
+    private static let values = Mutex<(state: Double?, screen: Double?)>((nil, nil))
+    static func record(state: Double?, screen: Double?) { values.withLock { $0 = (state, screen) } }
+    static var inState: Double? { values.withLock { $0.state } }
+    static var onScreen: Double? { values.withLock { $0.screen } }
 }
