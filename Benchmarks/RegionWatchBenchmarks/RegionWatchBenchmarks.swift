@@ -5,7 +5,7 @@ import RegionWatchUI
 
 /// Microbenchmarks that print figures (targets live here, not in unit tests).
 ///
-///     swift run -c release regionwatch-bench [render|apply|otlp|traces|all] [--regions N] [--iterations N] [--retained-spans N]
+///     swift run -c release regionwatch-bench [render|apply|replication|otlp|traces|all] [--regions N] [--iterations N] [--retained-spans N]
 @main
 struct RegionWatchBenchmarks {
     static func main() {
@@ -16,6 +16,7 @@ struct RegionWatchBenchmarks {
         print("regionwatch benchmarks (\(regions) regions, \(iterations) iterations; lower is better)")
         if which == "render" || which == "all" { renderBenchmarks(regions: regions, iterations: iterations) }
         if which == "apply" || which == "all" { applyBenchmark(regions: regions) }
+        if which == "replication" || which == "all" { replicationBenchmark(regions: regions) }
         if which == "otlp" || which == "all" { OTLPBenchmarks.run(iterations: max(20, iterations / 20)) }
         if which == "exposition" || which == "all" { ExpositionBenchmarks.run(iterations: max(20, iterations / 10)) }
         if which == "traces" || which == "all" { TraceBenchmarks.run(iterations: iterations, retainedSpans: option("--retained-spans", in: arguments) ?? 1_000_000) }
@@ -72,6 +73,56 @@ struct RegionWatchBenchmarks {
         }
         let perEvent = timing.median / Double(events.count)
         print(pad("apply \(events.count) events", 46) + "median \(format(timing.median)) → \(format(perEvent)) per event, \(Int(1 / perEvent)) events/s")
+    }
+
+    /// Database rounds as the postgres collectors publish them, one per server per second: a
+    /// primary (its position and `pg_stat_replication`) and `regions - 1` standbys (their own
+    /// positions). Each second's events are applied as one batch with a tick, as the loop does.
+    static func replicationBenchmark(regions count: Int) {
+        let topology = Topology(
+            name: "fleet", pattern: .activePassive, objectives: RecoveryObjectives(rpoSeconds: 30, rtoSeconds: 300),
+            regions: (0..<count).map { RegionConfiguration(name: "region-\($0)", provider: "aws", role: $0 == 0 ? .primary : .standby, trafficPercent: $0 == 0 ? 100 : 0) }
+        )
+        let start = Timestamp(secondsSinceEpoch: 1_795_789_800)
+        var rounds: [[DashboardEvent]] = []
+        for second in 1...300 {
+            let now = start.adding(seconds: Double(second))
+            let position = WALPosition(offset: UInt64(second) * 65_536)
+            var events: [DashboardEvent] = [.server(ServerSample(region: "region-0", source: "pg-region-0", observedAt: now, facts: ServerFacts(role: .writable, timeline: 1, walPosition: position)))]
+            for index in 1..<count {
+                let replayed = WALPosition(offset: position.offset - UInt64(index % 7) * 4096)
+                events.append(.replication(ReplicationSample(from: "region-0", to: "region-\(index)", source: "pg-region-0", observedAt: now, lagSeconds: nil, lagBytes: nil, state: .streaming, positions: StandbyPositions(flushed: position, replayed: replayed))))
+                events.append(.server(ServerSample(region: "region-\(index)", source: "pg-region-\(index)", observedAt: now, facts: ServerFacts(
+                    role: .recovering, timeline: 1, walPosition: replayed, receivedPosition: position,
+                    receiver: WALReceiverFacts(status: "streaming", upstream: "region-0", senderEnd: position, senderEndAt: now, lastMessageAt: now),
+                    lastReplayedCommitAt: now.adding(seconds: -0.5)
+                ))))
+            }
+            events.append(.tick(now))
+            rounds.append(events)
+        }
+        var state = DashboardState(topology: topology, now: start)
+        for index in 0..<count {
+            state.apply(.collectorStatus(CollectorReport(collector: "pg-region-\(index)", kind: "postgres", observedAt: start, intervalSeconds: 1, regions: ["region-\(index)"])))
+        }
+        let initial = state
+        let eventsPerRound = rounds[0].count
+        var batched = initial
+        var round = 0
+        let perRound = measure(iterations: 250) {
+            if round == rounds.count { round = 0; batched = initial }
+            batched.apply(contentsOf: rounds[round])
+            round += 1
+        }
+        print(pad("apply one second of \(count) database rounds", 46) + "median \(format(perRound.median)) (\(eventsPerRound) events, \(format(perRound.median / Double(eventsPerRound))) per event) p99 \(format(perRound.p99))")
+        var single = initial
+        round = 0
+        let oneByOne = measure(iterations: 60) {
+            if round == rounds.count { round = 0; single = initial }
+            for event in rounds[round] { single.apply(event) }
+            round += 1
+        }
+        print(pad("  the same, one event at a time", 46) + "median \(format(oneByOne.median)) (×\(Format.fixed(oneByOne.median / perRound.median, decimals: 1)) the batch)")
     }
 
     struct Timing {

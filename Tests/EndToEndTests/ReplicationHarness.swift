@@ -144,6 +144,35 @@ final class PostgresCluster: Sendable {
     }
 }
 
+/// One scenario's real servers: a cluster, a scratch folder, a configuration for it, the oracle.
+final class ReplicationScenario {
+    let cluster: PostgresCluster
+    let scratch: String
+    let configuration: String
+    let environment: [String: String]
+    let oracle: ReplicationOracle
+
+    init(_ name: String, standbys: [String] = ["eu-west-1", "ap-southeast-1"], archive: Bool = false, rpo: String = "10s") throws {
+        cluster = try PostgresCluster(standbys: standbys, archive: archive)
+        do {
+            scratch = Binary.scratchDirectory(name)
+            configuration = try cluster.configuration(in: scratch, rpo: rpo)
+            environment = cluster.environment(scratch)
+            oracle = try ReplicationOracle(cluster)
+        } catch {
+            cluster.close()
+            throw error
+        }
+    }
+
+    /// The dashboard's collection of this scenario's servers, in process.
+    func watch() throws -> LiveWatch {
+        try LiveWatch(configuration: configuration, environment: environment)
+    }
+
+    func close() { cluster.close() }
+}
+
 /// The truth, measured by the test itself: rows carrying their commit time are written on the
 /// primary, and the newest one replayed on a standby tells which transactions it lacks.
 final class ReplicationOracle: Sendable {

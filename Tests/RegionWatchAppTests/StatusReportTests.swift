@@ -90,3 +90,56 @@ struct StatusReportTraceTests {
         #expect((70...90).contains(euToUs["p50Ms"] as? Double ?? 0), "the demo's eu-west-1 → us-east-1 round trip")
     }
 }
+
+@Suite("Status check")
+struct StatusCheckTests {
+    static let start = Timestamp(secondsSinceEpoch: 1_800_000_000)
+
+    static func topology() -> Topology {
+        Topology(name: "t", pattern: .activePassive, objectives: RecoveryObjectives(rpoSeconds: 10, rtoSeconds: 300), regions: [
+            RegionConfiguration(name: "a", provider: "aws", role: .primary, trafficPercent: 100),
+            RegionConfiguration(name: "b", provider: "aws", role: .standby, trafficPercent: 0),
+        ])
+    }
+
+    static func server(_ region: String, _ role: ServerRole, refused: Bool = false) -> DashboardEvent {
+        refused
+            ? .server(ServerSample(region: region, source: "pg-\(region)", observedAt: start, unreachable: "connection refused", isRefused: true))
+            : .server(ServerSample(region: region, source: "pg-\(region)", observedAt: start, facts: ServerFacts(role: role, timeline: 1, walPosition: WALPosition(offset: 100), receivedPosition: role == .recovering ? WALPosition(offset: 100) : nil)))
+    }
+
+    @Test func verdictsAndTheirExitStatuses() {
+        var ok = DashboardState(topology: Self.topology(), now: Self.start)
+        ok.apply(contentsOf: [Self.server("a", .writable), Self.server("b", .recovering), .tick(Self.start)])
+        #expect(StatusCheck(state: ok).verdict == .ok)
+        #expect(StatusCheck(state: ok).summary == "OK: t 2 ok of 2 regions")
+
+        var noWriter = DashboardState(topology: Self.topology(), now: Self.start)
+        noWriter.apply(contentsOf: [Self.server("a", .fenced), .tick(Self.start)])
+        let check = StatusCheck(state: noWriter)
+        #expect(check.verdict == .critical, "nothing accepts writes, whatever else is stale: \(check.summary)")
+        #expect(check.verdict.rawValue == 2)
+        #expect(check.summary.contains("no region accepts writes (last known primary a)"))
+
+        var stale = DashboardState(topology: Self.topology(), now: Self.start)
+        stale.apply(contentsOf: [.regionSample(RegionSample(region: "a", source: "sim", observedAt: Self.start, requestsPerSecond: 1, errorRate: 0)), .tick(Self.start)])
+        #expect(StatusCheck(state: stale).verdict == .unknown, "b never reported: STALE; no database is watched, so no writer is expected")
+        #expect(StatusCheck.Verdict.unknown.rawValue == 3)
+    }
+
+    @Test func boundFlagsTellScriptsWhatIsExact() throws {
+        var state = DashboardState(topology: Self.topology(), now: Self.start)
+        state.apply(contentsOf: [
+            Self.server("a", .writable),
+            .replication(ReplicationSample(from: "a", to: "b", source: "prom", observedAt: Self.start, lagSeconds: 4, lagBytes: 10, state: .streaming)),
+            .tick(Self.start),
+        ])
+        let object = try JSONSerialization.jsonObject(with: Data(try StatusReport(state: state).json().utf8)) as? [String: Any]
+        let b = (object?["regions"] as? [[String: Any]])?.first { $0["name"] as? String == "b" }
+        #expect(b?["replicationLagIsExact"] as? Bool == true)
+        #expect(b?["replicationLagIsLowerBound"] as? Bool == false)
+        #expect((b?["replicationLag"] as? [String: Any])?["bound"] as? String == "exact")
+        let link = (object?["replication"] as? [[String: Any]])?.first
+        #expect(link?["lagIsExact"] as? Bool == true)
+    }
+}

@@ -138,3 +138,47 @@ struct HealthHysteresisTests {
         #expect(state.regions[0].health == .down)
     }
 }
+
+@Suite("Link states with hysteresis")
+struct LinkStateHysteresisTests {
+    typealias F = Fixture
+
+    static func state() -> DashboardState {
+        var topology = F.topology
+        topology.thresholds.hysteresis = HysteresisTiming(sustainSeconds: 10, recoverSeconds: 30)
+        var state = DashboardState(topology: topology, now: F.t0)
+        state.apply(F.collector(0))
+        state.apply(F.replication(0, lag: 0.5))
+        return state
+    }
+
+    static func observe(_ state: inout DashboardState, _ seconds: Double, _ link: ReplicationState) {
+        state.apply(contentsOf: [F.collector(seconds), F.replication(seconds, lag: 0.5, state: link), .tick(F.at(seconds))])
+    }
+
+    @Test func streamingAndCatchingUpDoNotFlap() {
+        var state = Self.state()
+        for second in 1...120 { Self.observe(&state, Double(second), second % 3 == 0 ? .catchingUp : .streaming) }
+        #expect(state.replicationLinks[0].state == .streaming)
+        #expect(!state.recentNotices.elements.contains { $0.message.contains("catching-up") }, "a state that never holds for 10 s is never published")
+    }
+
+    @Test func aStateThatHoldsIsPublishedOnceAndRecoversAfterTheRecoverTime() {
+        var state = Self.state()
+        for second in 1...11 { Self.observe(&state, Double(second), .paused) }
+        #expect(state.replicationLinks[0].state == .paused)
+        #expect(state.replicationLinks[0].rawState == .paused)
+        for second in 12...40 { Self.observe(&state, Double(second), .streaming) }
+        #expect(state.replicationLinks[0].state == .paused, "still within the recover time")
+        Self.observe(&state, 41, .streaming)
+        #expect(state.replicationLinks[0].state == .streaming)
+        let notices = state.recentNotices.elements.map(\.message).filter { $0.hasPrefix("replication primary-1 → standby-1") }
+        #expect(notices == ["replication primary-1 → standby-1: streaming → paused", "replication primary-1 → standby-1: paused → streaming"])
+    }
+
+    @Test func brokenIsPublishedAtOnce() {
+        var state = Self.state()
+        Self.observe(&state, 1, .broken)
+        #expect(state.replicationLinks[0].state == .broken)
+    }
+}

@@ -186,3 +186,35 @@ struct ReplicationEdgeCaseTests {
         #expect(state.region(named: "eu-west-1")?.health == .stale, "nobody has seen eu-west-1 itself")
     }
 }
+
+extension ReplicationEdgeCaseTests {
+    @Test func aFencedServerThatIsWrittenToAnywayIsPartOfSplitBrain() {
+        func fenced(_ seconds: Double, transaction: UInt64, rows: UInt64) -> DashboardEvent {
+            .server(ServerSample(region: "us-east-1", source: "pg-us-east-1", observedAt: M.at(seconds), facts: ServerFacts(
+                role: .fenced, timeline: 1, walPosition: WALPosition(offset: 100), nextTransaction: transaction, tableRowChanges: rows
+            )))
+        }
+        var state = M.freshState()
+        state.apply(contentsOf: [fenced(1, transaction: 500, rows: 7000), Self.writable("eu-west-1", 1, at: 200, timeline: 2), .tick(M.at(1))])
+        state.apply(contentsOf: [fenced(2, transaction: 500, rows: 7000), Self.writable("eu-west-1", 2, at: 200, timeline: 2), .tick(M.at(2))])
+        #expect(state.primary.splitBrain == nil, "fenced and quiet: one primary")
+        #expect(state.region(named: "us-east-1")?.role == .fenced)
+        // Autovacuum analyzes a table: a transaction id, no table row changed.
+        state.apply(contentsOf: [fenced(3, transaction: 501, rows: 7000), Self.writable("eu-west-1", 3, at: 200, timeline: 2), .tick(M.at(3))])
+        #expect(state.primary.splitBrain == nil, "an ANALYZE on a fenced server is not a write")
+        #expect(state.region(named: "us-east-1")?.assessment.reasons.contains { $0.contains("yet") } == false)
+        // A session overrides the read-only default and writes.
+        state.apply(contentsOf: [fenced(4, transaction: 502, rows: 7001), Self.writable("eu-west-1", 4, at: 200, timeline: 2), .tick(M.at(4))])
+        state.apply(contentsOf: [fenced(5, transaction: 502, rows: 7001), Self.writable("eu-west-1", 5, at: 200, timeline: 2), .tick(M.at(5))])
+        #expect(state.primary.splitBrain?.regions == ["us-east-1", "eu-west-1"])
+        #expect(state.primary.splitBrain?.message == "split brain: us-east-1 and eu-west-1 both accept writes (us-east-1 is fenced, yet written to since \(M.at(4).utcTimeOfDay) UTC)")
+        #expect(state.primary.current == "eu-west-1")
+    }
+
+    @Test func aServerNeverReachedHasNoLastKnownRole() {
+        let state = Self.state([Self.refused("us-east-1", 1), Self.writable("eu-west-1", 1, at: 100)], at: 1)
+        #expect(state.region(named: "us-east-1")?.role == .unknown)
+        #expect(state.region(named: "us-east-1")?.lastKnownRole == nil, "its configured role is a guess, not something seen")
+        #expect(state.recentNotices.elements.contains { $0.message == "us-east-1 role unknown: its server cannot be observed (never reached)" })
+    }
+}

@@ -50,11 +50,36 @@ struct ReplicationEvidenceTests {
             receiver: WALReceiverFacts(status: "streaming", senderEnd: Self.position(13_318_000), senderEndAt: Self.at(8)), lastReplayedCommitAt: Self.at(0)
         )
         let bounds = ReplicationEvidence.standbyBounds(paused, observedAt: Self.at(20))
-        #expect(bounds == LagEstimate(atLeast: 12, atMost: 20, resolution: 0), "the sender had written past it 12 s ago; the last replayed commit is 20 s old")
-        #expect(bounds?.bound == .range)
+        #expect(bounds == LagEstimate(atLeast: 0, atMost: 20, resolution: 0), "the last replayed commit is 20 s old")
+        // The sender's log beyond it proves no write: an idle primary logs checkpoints and
+        // snapshots of running transactions too, so it gives no lower bound.
+        #expect(bounds?.bound == .upper)
         let disconnected = ServerFacts(role: .recovering, walPosition: Self.position(1000), receivedPosition: Self.position(1000), lastReplayedCommitAt: Self.at(0))
         #expect(ReplicationEvidence.standbyBounds(disconnected, observedAt: Self.at(20)) == LagEstimate(atLeast: 0, atMost: 20, resolution: 0), "disconnected: never claimed caught up")
         #expect(ReplicationEvidence.standbyBounds(ServerFacts(role: .writable), observedAt: Self.at(1)) == nil)
+    }
+
+    @Test func transactionIdsGiveALowerBoundFromTheFirstObservation() {
+        // One observation of the primary: its newest completed transaction is 741 (next 742).
+        var history = WALHistory()
+        history.record(Self.position(5000), timeline: 1, nextTransaction: 742, at: Self.at(10))
+        // A standby that replayed the end of 740 only lacks 741, completed by t=10.
+        #expect(ReplicationEvidence.transactionBounds(standbyNext: 741, observedAt: Self.at(12), history: history) == LagEstimate(atLeast: 2, atMost: nil, resolution: 0))
+        // With every transaction's end replayed: no claim either way (a transaction with a lower
+        // id may still end after a higher one, so equal ids do not prove it caught up).
+        #expect(ReplicationEvidence.transactionBounds(standbyNext: 742, observedAt: Self.at(12), history: history) == nil)
+        // Checkpoints move the position, not the transaction ids: no claim from upkeep.
+        history.record(Self.position(5200), timeline: 1, nextTransaction: 742, at: Self.at(20))
+        #expect(ReplicationEvidence.transactionBounds(standbyNext: 742, observedAt: Self.at(25), history: history) == nil)
+        // A later transaction: the first point beyond counts.
+        history.record(Self.position(5400), timeline: 1, nextTransaction: 743, at: Self.at(30))
+        #expect(history.firstSeen(completingTransactionsFrom: 742) == Self.at(30))
+        #expect(history.firstSeen(completingTransactionsFrom: 740) == Self.at(10))
+        #expect(history.firstSeen(completingTransactionsFrom: 743) == nil)
+        #expect(ReplicationEvidence.transactionBounds(standbyNext: 742, observedAt: Self.at(31), history: history) == LagEstimate(atLeast: 1, atMost: nil, resolution: 0))
+        // Nothing claimed from a primary seen only after the standby's observation.
+        #expect(ReplicationEvidence.transactionBounds(standbyNext: 741, observedAt: Self.at(5), history: history) == nil)
+        #expect(ReplicationEvidence.transactionBounds(standbyNext: nil, observedAt: Self.at(31), history: history) == nil)
     }
 
     @Test func heartbeatsMakeTheLagExactToAnInterval() {
@@ -76,10 +101,17 @@ struct ReplicationEvidenceTests {
     @Test func archiveLagIsTheAgeOfTheOldestUnarchivedWrite() {
         let size: UInt64 = 16 * 1_048_576
         var history = WALHistory()
-        history.record(Self.position(size + 100), timeline: 1, at: Self.at(0))
-        history.record(Self.position(2 * size + 100), timeline: 1, at: Self.at(50))
+        history.record(Self.position(size + 100), timeline: 1, nextTransaction: 10, at: Self.at(0))
+        history.record(Self.position(2 * size + 100), timeline: 1, nextTransaction: 11, at: Self.at(50))
+        var upkeepOnly = history
+        history.record(Self.position(2 * size + 200), timeline: 1, nextTransaction: 12, at: Self.at(60))
+        upkeepOnly.record(Self.position(2 * size + 200), timeline: 1, nextTransaction: 11, at: Self.at(60))
+        // Archived through segment 1 (up to 2 × size). The step to t=50 straddles that end: its
+        // transaction may lie before it. The step to t=60 lies wholly beyond and brought one.
         let archiver = ArchiverFacts(mode: "on", archivedCount: 1, lastArchivedSegment: "000000010000000000000001", lastArchivedAt: Self.at(55), segmentSizeBytes: size)
-        #expect(ReplicationEvidence.archiveLag(archiver, observedAt: Self.at(80), history: history, resolution: 1.5) == LagEstimate(atLeast: 30, atMost: 80, resolution: 1.5))
+        #expect(ReplicationEvidence.archiveLag(archiver, observedAt: Self.at(80), history: history, resolution: 1.5) == LagEstimate(atLeast: 20, atMost: 80, resolution: 1.5))
+        // Only upkeep beyond the end: no lower bound.
+        #expect(ReplicationEvidence.archiveLag(archiver, observedAt: Self.at(80), history: upkeepOnly, resolution: 1.5) == LagEstimate(atLeast: 0, atMost: 80, resolution: 1.5))
         var off = archiver
         off.mode = "off"
         #expect(ReplicationEvidence.archiveLag(off, observedAt: Self.at(80), history: history, resolution: 1.5) == nil)

@@ -19,6 +19,17 @@ struct ReplicationInvariantTests {
         for name in names where model.servers[name]?.role == .writable && chance(0.6) {
             model.write(UInt64(1 + random.next() % 50_000), on: name, fraction: Double(random.next() % 100) / 100)
         }
+        for name in names where model.servers[name]?.role != .recovering && chance(0.15) {
+            model.upkeep(UInt64(1 + random.next() % 500), on: name)
+        }
+        for name in names where model.servers[name]?.role != .recovering && chance(0.05) {
+            model.analyze(on: name)
+            log.append("analyze \(name)")
+        }
+        if chance(0.05), let name = pick(names.filter { model.servers[$0]?.role == .fenced }) {
+            model.writeDespiteFence(UInt64(1 + random.next() % 5000), on: name)
+            log.append("write despite the fence on \(name)")
+        }
         let standbys = names.filter { model.servers[$0]?.role == .recovering }
         if chance(0.06), let name = pick(standbys) {
             model.servers[name]?.isPaused.toggle()
@@ -65,11 +76,19 @@ struct ReplicationInvariantTests {
         }
         // One primary, or split brain: never two primaries shown as fine. An alarm stays while a
         // member is merely unobserved (it may still take writes), never for a member seen down.
+        // A fenced server written to since it was seen fenced takes writes too; one that only
+        // ran ANALYZE does not.
+        let fencedWriters = observed.filter { model.servers[$0]?.isWrittenWhileFenced == true }
         if writable.count >= 2, state.primary.splitBrain == nil { problems.append("two writable servers \(writable) without a split-brain alarm") }
+        if !writable.isEmpty {
+            for name in fencedWriters where !(state.primary.splitBrain?.regions.contains(name) ?? false) {
+                problems.append("\(name) is fenced yet written to, beside \(writable), and not in the split-brain alarm")
+            }
+        }
         if let split = state.primary.splitBrain {
             for member in split.regions {
                 let server = model.servers[member]
-                let possible = server?.isUp == true && (server?.role == .writable || server?.isObservable == false)
+                let possible = server?.isUp == true && (server?.role == .writable || server?.isObservable == false || server?.isWrittenWhileFenced == true)
                 if !possible { problems.append("split brain names \(member), which cannot take writes") }
             }
         }

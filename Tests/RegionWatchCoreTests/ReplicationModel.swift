@@ -25,6 +25,18 @@ struct ReplicationModel {
         var isReceiving = true
         /// Promoted: the position its timeline forked at (a standby further on cannot follow).
         var forkPosition: UInt64?
+        /// Writable or fenced: the next transaction id (advances with every write, not upkeep).
+        var nextTransaction: UInt64 = 100
+        /// Rows changed in its tables so far (every write changes some; ANALYZE none).
+        var rowChanges: UInt64 = 0
+        /// Fenced: its row changes when regionwatch first observed it fenced.
+        var rowChangesWhenFirstSeenFenced: UInt64?
+
+        /// Fenced, and rows written since regionwatch first saw it fenced.
+        var isWrittenWhileFenced: Bool {
+            guard role == .fenced, let before = rowChangesWhenFirstSeenFenced else { return false }
+            return rowChanges > before
+        }
     }
 
     static let start = Timestamp(secondsSinceEpoch: 1_800_000_000)
@@ -46,9 +58,9 @@ struct ReplicationModel {
 
     private(set) var now = 0.0
     var servers: [String: Server]
-    /// Every commit of each timeline (position, time); a new timeline starts with its parent's
-    /// commits up to the fork.
-    private(set) var commits: [Int: [(position: UInt64, at: Double)]] = [1: [(1000, -1)]]
+    /// Every commit of each timeline (position, time, and the writer's next transaction id once
+    /// it ended); a new timeline starts with its parent's commits up to the fork.
+    private(set) var commits: [Int: [(position: UInt64, at: Double, next: UInt64)]] = [1: [(1000, -1, 100)]]
     /// The standbys the first primary's collector was configured to expect.
     let expectedStandbys = ["eu-west-1", "ap-southeast-1"]
 
@@ -77,7 +89,36 @@ struct ReplicationModel {
     mutating func write(_ bytes: UInt64, on server: String, fraction: Double = 0.5) {
         guard var writer = servers[server], writer.isUp, writer.role == .writable else { return }
         writer.position += bytes
-        commits[writer.timeline, default: []].append((writer.position, now + fraction))
+        writer.nextTransaction += 1
+        writer.rowChanges += 1
+        commits[writer.timeline, default: []].append((writer.position, now + fraction, writer.nextTransaction))
+        servers[server] = writer
+    }
+
+    /// A session that overrides a fence's read-only default and writes.
+    mutating func writeDespiteFence(_ bytes: UInt64, on server: String) {
+        guard var writer = servers[server], writer.isUp, writer.role == .fenced else { return }
+        writer.position += bytes
+        writer.nextTransaction += 1
+        writer.rowChanges += 1
+        commits[writer.timeline, default: []].append((writer.position, now + 0.5, writer.nextTransaction))
+        servers[server] = writer
+    }
+
+    /// Autovacuum's ANALYZE: a transaction (its statistics replicate) that changes no table row,
+    /// fenced or not.
+    mutating func analyze(on server: String) {
+        guard var writer = servers[server], writer.isUp, writer.role != .recovering else { return }
+        writer.position += 200
+        writer.nextTransaction += 1
+        commits[writer.timeline, default: []].append((writer.position, now + 0.5, writer.nextTransaction))
+        servers[server] = writer
+    }
+
+    /// Log written without a transaction (a checkpoint, vacuum): not a write a standby lags on.
+    mutating func upkeep(_ bytes: UInt64, on server: String) {
+        guard var writer = servers[server], writer.isUp, writer.role != .recovering else { return }
+        writer.position += bytes
         servers[server] = writer
     }
 
@@ -90,6 +131,8 @@ struct ReplicationModel {
         server.role = .writable
         server.isPaused = false
         server.timeline = timeline
+        // Its transaction ids go on from what it replayed.
+        server.nextTransaction = replayedNextTransaction(server)
         server.forkPosition = server.position
         server.upstream = nil
         servers[name] = server
@@ -98,6 +141,7 @@ struct ReplicationModel {
     mutating func fence(_ name: String) {
         guard servers[name]?.role == .writable else { return }
         servers[name]?.role = .fenced
+        servers[name]?.rowChangesWhenFirstSeenFenced = nil
     }
 
     mutating func repoint(_ name: String, to upstream: String) {
@@ -158,12 +202,17 @@ struct ReplicationModel {
         }
     }
 
+    /// The next transaction id as of what `server` replayed, on its own timeline.
+    private func replayedNextTransaction(_ server: Server) -> UInt64 {
+        commits[server.timeline]?.last { $0.position <= server.position }?.next ?? 100
+    }
+
     private func lastCommit(atOrBefore position: UInt64, lineage root: String?) -> Double? {
         guard let root, let timeline = servers[root]?.timeline, let log = commits[timeline] else { return nil }
         return log.last { $0.position <= position }?.at
     }
 
-    private func observe() -> [DashboardEvent] {
+    private mutating func observe() -> [DashboardEvent] {
         let time = Self.at(now)
         var events: [DashboardEvent] = []
         for name in Self.regions {
@@ -177,7 +226,13 @@ struct ReplicationModel {
             events.append(.probe(ProbeResult(region: name, source: source, observedAt: time, isSuccess: true, latencyMilliseconds: 1, message: "ok")))
             switch server.role {
             case .writable, .fenced:
-                events.append(.server(ServerSample(region: name, source: source, observedAt: time, facts: ServerFacts(role: server.role, timeline: server.timeline, walPosition: WALPosition(offset: server.position)))))
+                events.append(.server(ServerSample(region: name, source: source, observedAt: time, facts: ServerFacts(
+                    role: server.role, timeline: server.timeline, walPosition: WALPosition(offset: server.position),
+                    nextTransaction: server.nextTransaction, tableRowChanges: server.role == .fenced ? server.rowChanges : nil
+                ))))
+                if server.role == .fenced, server.rowChangesWhenFirstSeenFenced == nil {
+                    servers[name]?.rowChangesWhenFirstSeenFenced = server.rowChanges
+                }
                 var listed: Set<String> = []
                 for standby in servers.values.sorted(by: { $0.name < $1.name }) where standby.isUp && standby.role == .recovering && standby.upstream == name && standby.isReceiving {
                     listed.insert(standby.name)
@@ -199,6 +254,7 @@ struct ReplicationModel {
                 let senderEndAt = connected ? lastCommit(atOrBefore: senderEnd?.offset ?? 0, lineage: root).map(Self.at) : nil
                 let facts = ServerFacts(
                     role: .recovering, timeline: server.timeline, walPosition: WALPosition(offset: server.position),
+                    nextTransaction: replayedNextTransaction(server),
                     receivedPosition: WALPosition(offset: server.received), isReplayPaused: server.isPaused,
                     receiver: connected ? WALReceiverFacts(status: "streaming", upstream: server.upstream, senderEnd: senderEnd, senderEndAt: senderEndAt, lastMessageAt: time) : nil,
                     configuredUpstream: server.upstream,

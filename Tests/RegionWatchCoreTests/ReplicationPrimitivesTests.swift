@@ -56,10 +56,39 @@ struct WALHistoryTests {
         #expect(history.firstWrite(after: Self.position(9000)) == .none(asOf: Self.at(31)))
     }
 
+    @Test func upkeepInTheLogIsNotAWrite() {
+        // Replay paused at 100 (seen there at t=0…10); a checkpoint moves the log at t=13 with no
+        // transaction; a transaction writes at t=30.
+        var history = WALHistory()
+        for second in 0...10 { history.record(Self.position(100), timeline: 1, nextTransaction: 7, at: Self.at(Double(second))) }
+        for second in 13...29 { history.record(Self.position(180), timeline: 1, nextTransaction: 7, at: Self.at(Double(second))) }
+        history.record(Self.position(9000), timeline: 1, nextTransaction: 8, at: Self.at(31))
+        #expect(history.firstWrite(after: Self.position(100)) == .within(after: Self.at(10), notLaterThan: Self.at(31)),
+                "at least from the transaction, at most from the checkpoint")
+        // Without transaction ids, any log counts (the upper end is the same).
+        var plain = WALHistory()
+        plain.record(Self.position(100), timeline: 1, at: Self.at(10))
+        plain.record(Self.position(180), timeline: 1, at: Self.at(13))
+        #expect(plain.firstWrite(after: Self.position(100)) == .within(after: Self.at(10), notLaterThan: Self.at(13)))
+    }
+
+    @Test func aStepThatStraddlesThePositionDoesNotProveAWriteAfterIt() {
+        var history = WALHistory()
+        history.record(Self.position(100), timeline: 1, nextTransaction: 1, at: Self.at(0))
+        history.record(Self.position(300), timeline: 1, nextTransaction: 2, at: Self.at(1))
+        // Replayed to 200: the transaction between 100 and 300 may have been before 200.
+        #expect(history.firstWrite(after: Self.position(200)) == .within(after: Self.at(0), notLaterThan: nil))
+        history.record(Self.position(400), timeline: 1, nextTransaction: 3, at: Self.at(2))
+        #expect(history.firstWrite(after: Self.position(200)) == .within(after: Self.at(0), notLaterThan: Self.at(2)))
+        #expect(history.firstWrite(after: Self.position(100)) == .within(after: Self.at(0), notLaterThan: Self.at(1)), "a whole step beyond it")
+    }
+
     @Test func positionsBeforeTheHistoryHaveOnlyALatestTime() {
         var history = WALHistory()
         history.record(Self.position(500), timeline: 1, at: Self.at(10))
-        #expect(history.firstWrite(after: Self.position(100)) == .within(after: nil, notLaterThan: Self.at(10)))
+        #expect(history.firstWrite(after: Self.position(100)) == .within(after: nil, notLaterThan: nil), "log beyond it is not proof of a write")
+        history.record(Self.position(600), timeline: 1, at: Self.at(11))
+        #expect(history.firstWrite(after: Self.position(100)) == .within(after: nil, notLaterThan: Self.at(11)))
         #expect(WALHistory().firstWrite(after: Self.position(0)) == .unknown)
     }
 
@@ -94,7 +123,7 @@ struct WALHistoryTests {
         #expect(history.count == 8)
         #expect(history.oldest?.position == Self.position(920))
         // Older than the oldest point kept: only a latest time is known.
-        #expect(history.firstWrite(after: Self.position(5)) == .within(after: nil, notLaterThan: Self.at(92)))
+        #expect(history.firstWrite(after: Self.position(5)) == .within(after: nil, notLaterThan: Self.at(93)))
     }
 }
 

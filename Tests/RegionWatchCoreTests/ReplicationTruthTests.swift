@@ -146,7 +146,7 @@ struct ReplicationTruthTests {
         model.fence("us-east-1")
         Self.run(&model, &state, steps: 2)
         #expect(state.primary.splitBrain == nil)
-        #expect(state.recentNotices.elements.contains { $0.message == "split brain over: only eu-west-1 accepts writes" })
+        #expect(state.recentNotices.elements.contains { $0.message == "split brain over: only eu-west-1 is seen accepting writes" })
     }
 
     @Test func aFencedFormerPrimaryIsFencedNotAPrimaryAndLinksEndWithoutDegradingAnyone() {

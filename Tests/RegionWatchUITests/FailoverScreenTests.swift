@@ -106,8 +106,8 @@ struct FailoverScreenTests {
 
     @Test func auditScreenAndInterruptedBadge() {
         var state = SeededState.demo(seconds: 8)
-        let record = FailoverRecordSummary(id: "r1", at: SeededState.start, kind: "drill", from: "us-east-1", to: "eu-west-1", state: "completed", measuredRTOSeconds: 4.2, dataLossSeconds: 0.5, operatorName: "ops@host", reason: "quarterly drill", failedGates: [], steps: ["fence: succeeded 1.00s"])
-        let interrupted = FailoverRecordSummary(id: "r2", at: SeededState.start.adding(seconds: 60), kind: "failover", from: "us-east-1", to: "ap-southeast-1", state: "interrupted", measuredRTOSeconds: nil, dataLossSeconds: nil, operatorName: "ops@host", reason: "region down", failedGates: [], steps: ["promote: started"])
+        let record = FailoverRecordSummary(id: "r1", at: SeededState.start, kind: "drill", from: "us-east-1", to: "eu-west-1", state: "completed", measuredRTOSeconds: 4.2, dataLoss: DataLossEstimate(known: .exact(0.5), knownBytes: nil), operatorName: "ops@host", reason: "quarterly drill", failedGates: [], steps: ["fence: succeeded 1.00s"])
+        let interrupted = FailoverRecordSummary(id: "r2", at: SeededState.start.adding(seconds: 60), kind: "failover", from: "us-east-1", to: "ap-southeast-1", state: "interrupted", measuredRTOSeconds: nil, dataLoss: nil, operatorName: "ops@host", reason: "region down", failedGates: [], steps: ["promote: started"])
         state.apply(.failoverHistory(FailoverHistorySummary(recent: [record], interrupted: [interrupted], auditLogPath: "/var/lib/rw/audit.jsonl"), isReadOnly: false))
         var view = SeededState.view()
         let overview = render(state, view)
@@ -120,7 +120,7 @@ struct FailoverScreenTests {
         let frame = render(state, view)
         Snapshot.assert(frame, named: "audit-120x40")
         #expect(frame.text.contains("INTERRUPTED failover us-east-1 → ap-southeast-1"))
-        #expect(frame.text.contains("COMPLETED drill us-east-1 → eu-west-1  RTO 4.2s  loss 0.5s  by ops@host: quarterly drill"))
+        #expect(frame.text.contains("COMPLETED drill us-east-1 → eu-west-1  RTO 4.2s  loss 0.5s known  by ops@host: quarterly drill"))
         #expect(view.handle(.character("A"), state: state) == [.failover(.acknowledgeInterrupted(id: "r2"))])
     }
 }

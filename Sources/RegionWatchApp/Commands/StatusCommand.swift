@@ -28,7 +28,15 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
-        let configuration = try source.loadConfiguration(environment: environment)
+        let configuration: RegionWatchConfiguration
+        do {
+            configuration = try source.loadConfiguration(environment: environment)
+        } catch {
+            // A monitor reads its own failure as UNKNOWN, never as the state of the regions.
+            guard check else { throw error }
+            Console.output("UNKNOWN: \(error)\n")
+            throw ExitCode(StatusCheck.Verdict.unknown.rawValue)
+        }
         let logger = logging.logger(environment: environment)
         var state = StatusCollection.collect(configuration: configuration, seconds: wait ?? configuration.longestIntervalSeconds, clock: SystemWallClock())
         let audit = AuditLog(configuration: configuration, environment: environment)

@@ -90,7 +90,7 @@ public enum FailoverHistoryReader {
         FailoverRecordSummary(
             id: entry.id, at: Timestamp(secondsSinceEpoch: entry.atEpochSeconds), kind: entry.kind ?? "failover",
             from: entry.from ?? "?", to: entry.to ?? "?", state: entry.state ?? "confirmed",
-            measuredRTOSeconds: entry.measuredRtoSeconds, dataLossSeconds: entry.dataLoss?.seconds,
+            measuredRTOSeconds: entry.measuredRtoSeconds, dataLoss: entry.dataLoss,
             operatorName: entry.operatorName ?? "?", reason: entry.reason,
             failedGates: (entry.gates ?? []).filter { !$0.passed }.map { "\($0.gate.rawValue): \($0.measured)\($0.forcedReason.map { " (FORCED: \($0))" } ?? "")" },
             steps: steps.map { step in

@@ -48,7 +48,7 @@ public struct StatusCheck: Equatable, Sendable {
         }
         if state.primary.current == nil, state.primary.splitBrain == nil, state.regions.contains(where: { $0.server != nil }) {
             problems.append("no region accepts writes\(state.primary.lastKnown.map { " (last known primary \($0))" } ?? "")")
-            if verdict == .ok || verdict == .warning { verdict = .critical }
+            verdict = .critical
         }
         let tally = Health.allCases.compactMap { health in counts[health].map { "\($0) \(health.rawValue)" } }.joined(separator: ", ")
         let details = problems.isEmpty ? "" : " · " + problems.joined(separator: "; ")

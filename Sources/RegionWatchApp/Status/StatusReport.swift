@@ -123,6 +123,9 @@ public struct StatusReport: Encodable, Sendable {
         @ExplicitNull var replicationLagSeconds: Double?
         @ExplicitNull var replicationLagBytes: Double?
         @ExplicitNull var replicationLagIsLowerBound: Bool?
+        /// Whether `replicationLagSeconds` is exact (to the evidence's resolution); otherwise read
+        /// `replicationLag.bound`.
+        @ExplicitNull var replicationLagIsExact: Bool?
         @ExplicitNull var replicationLag: LagInfo?
         @ExplicitNull var version: String?
         var versions: [String: String]
@@ -139,6 +142,7 @@ public struct StatusReport: Encodable, Sendable {
         @ExplicitNull var lagSeconds: Double?
         @ExplicitNull var lagBytes: Double?
         var lagIsLowerBound: Bool
+        var lagIsExact: Bool
         var lag: LagInfo
         var state: String
         @ExplicitNull var ageSeconds: Double?
@@ -162,7 +166,9 @@ public struct StatusReport: Encodable, Sendable {
         var to: String
         var state: String
         @ExplicitNull var measuredRtoSeconds: Double?
+        /// The known data loss in seconds as shown (see `dataLoss` for its bound and window).
         @ExplicitNull var dataLossSeconds: Double?
+        @ExplicitNull var dataLoss: DataLossEstimate?
 
         init(_ record: FailoverRecordSummary) {
             id = record.id
@@ -172,7 +178,8 @@ public struct StatusReport: Encodable, Sendable {
             to = record.to
             state = record.state
             measuredRtoSeconds = record.measuredRTOSeconds
-            dataLossSeconds = record.dataLossSeconds
+            dataLossSeconds = record.dataLoss?.seconds
+            dataLoss = record.dataLoss
         }
     }
 
@@ -264,7 +271,8 @@ public struct StatusReport: Encodable, Sendable {
                 trafficShare: fresh ? region.trafficShare.latest : nil,
                 availability: region.probe.availability,
                 replicationLagSeconds: lag?.time?.seconds, replicationLagBytes: lag?.bytesBehind,
-                replicationLagIsLowerBound: lag?.time.map { $0.bound == .lower },
+                replicationLagIsLowerBound: lag?.time.map { $0.bound == .lower || $0.bound == .range },
+                replicationLagIsExact: lag?.time.map { $0.bound == .exact },
                 replicationLag: lag.map { LagInfo($0, now: now) },
                 version: region.primaryVersion, versions: region.versions,
                 ageSeconds: region.dataAge(at: now),
@@ -278,7 +286,8 @@ public struct StatusReport: Encodable, Sendable {
             let lag = link.reading
             return ReplicationInfo(
                 from: link.from, to: link.to, lagSeconds: lag.time?.seconds, lagBytes: lag.bytesBehind,
-                lagIsLowerBound: lag.time?.bound == .lower, lag: LagInfo(lag, now: now), state: link.state.rawValue,
+                lagIsLowerBound: lag.time.map { $0.bound == .lower || $0.bound == .range } ?? false,
+                lagIsExact: lag.time?.bound == .exact, lag: LagInfo(lag, now: now), state: link.state.rawValue,
                 ageSeconds: link.observedAt.map { max(0, now.seconds(since: $0)) }
             )
         }

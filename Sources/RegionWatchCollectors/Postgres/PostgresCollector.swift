@@ -18,7 +18,15 @@ public struct PostgresSettings: Equatable, Sendable {
     /// Identifies this writer's row in the heartbeat table (`user@host/collector`).
     public var heartbeatWriter: String
 
-    public init(name: String, connection: PostgresDSN, mapping: PostgresTopologyMapping, intervalSeconds: Double = 5, timeoutSeconds: Double = 2, writesHeartbeat: Bool = false, heartbeatWriter: String? = nil) {
+    public init(
+        name: String,
+        connection: PostgresDSN,
+        mapping: PostgresTopologyMapping,
+        intervalSeconds: Double = 5,
+        timeoutSeconds: Double = 2,
+        writesHeartbeat: Bool = false,
+        heartbeatWriter: String? = nil
+    ) {
         self.name = name
         self.connection = connection
         self.mapping = mapping
@@ -151,9 +159,12 @@ public final class PostgresSource: PollingSource {
     }
 
     private func readPrimary(_ connection: PostgresConnection, version: String?, roundStarted: Double, problems: inout [String]) async throws -> PrimaryReading {
+        // Fenced when read-only is the server's default (configuration file or ALTER SYSTEM, as
+        // the fence step sets it), not merely this monitoring session's (a role setting).
         var isFenced = false
-        for try await (readOnly,) in try await connection.query("SELECT current_setting('default_transaction_read_only')", logger: logger).decode((String,).self) {
-            isFenced = readOnly == "on"
+        let fence: PostgresQuery = "SELECT setting, source FROM pg_settings WHERE name = 'default_transaction_read_only'"
+        for try await (setting, source) in try await connection.query(fence, logger: logger).decode((String, String).self) {
+            isFenced = setting == "on" && ["configuration file", "command line", "environment variable", "database"].contains(source)
         }
         var heartbeat: HeartbeatAges?
         if settings.writesHeartbeat, !isFenced {
@@ -168,9 +179,24 @@ public final class PostgresSource: PollingSource {
         // page headers even when nothing is written).
         let before = MonotonicClock.seconds() - roundStarted
         var reading = PrimaryReading(timeline: nil, version: version, currentLSN: WALPosition(offset: 0), standbys: [], isFenced: isFenced, heartbeat: heartbeat)
-        for try await (lsn, walFile) in try await connection.query("SELECT pg_current_wal_lsn()::text, pg_walfile_name(pg_current_wal_lsn())", logger: logger).decode((String, String).self) {
+        let position: PostgresQuery = """
+            SELECT pg_current_wal_lsn()::text, pg_walfile_name(pg_current_wal_lsn()), txid_snapshot_xmax(txid_current_snapshot())
+            """
+        for try await (lsn, walFile, next) in try await connection.query(position, logger: logger).decode((String, String, Int64).self) {
             reading.currentLSN = WALPosition(text: lsn) ?? WALPosition(offset: 0)
             reading.timeline = Int(walFile.prefix(8), radix: 16)
+            reading.nextTransaction = UInt64(max(0, next))
+        }
+        if isFenced {
+            // Writes despite the fence show as changed table rows. The transaction id is no sign:
+            // autovacuum's ANALYZE takes one on a fenced server and changes no table row.
+            let rows: PostgresQuery = """
+                SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::int8 FROM pg_stat_user_tables
+                WHERE schemaname NOT LIKE 'pg\\_temp%'
+                """
+            for try await (changes,) in try await connection.query(rows, logger: logger).decode((Int64,).self) {
+                reading.tableRowChanges = UInt64(max(0, changes))
+            }
         }
         reading.readWindow = before...(MonotonicClock.seconds() - roundStarted)
         let standbys: PostgresQuery = """
@@ -196,6 +222,10 @@ public final class PostgresSource: PollingSource {
 
     private func writeHeartbeat(_ connection: PostgresConnection) async throws -> HeartbeatAges? {
         if !heartbeatReady.withLock({ $0 }) {
+            // A beat never waits for a synchronous standby (one that is down would block it and
+            // make the primary look unreachable), nor for longer than the round may take.
+            try await connection.query("SET synchronous_commit = local", logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: "SET statement_timeout = \(Int(settings.timeoutSeconds * 1000))"), logger: logger)
             try await connection.query(PostgresHeartbeat.create, logger: logger)
             try await connection.query(PostgresHeartbeat.createTable, logger: logger)
             heartbeatReady.withLock { $0 = true }
@@ -240,15 +270,17 @@ public final class PostgresSource: PollingSource {
         let query: PostgresQuery = """
             SELECT pg_is_wal_replay_paused(), pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text,
                    EXTRACT(EPOCH FROM (clock_timestamp() - pg_last_xact_replay_timestamp()))::float8,
-                   (SELECT timeline_id FROM pg_control_checkpoint())::int8
+                   (SELECT timeline_id FROM pg_control_checkpoint())::int8,
+                   txid_snapshot_xmax(txid_current_snapshot())
             """
         var checkpointTimeline: Int?
-        for try await row in try await connection.query(query, logger: logger).decode((Bool, String?, String?, Double?, Int64?).self) {
+        for try await row in try await connection.query(query, logger: logger).decode((Bool, String?, String?, Double?, Int64?, Int64).self) {
             reading.isReplayPaused = row.0
             reading.receiveLSN = row.1.flatMap { WALPosition(text: $0) }
             reading.replayLSN = row.2.flatMap { WALPosition(text: $0) }
             reading.lastReplayedCommitAgeSeconds = row.3
             checkpointTimeline = row.4.map(Int.init)
+            reading.nextTransaction = UInt64(max(0, row.5))
         }
         let receiver: PostgresQuery = """
             SELECT status, sender_host, sender_port::int8, latest_end_lsn::text,

@@ -12,6 +12,11 @@ public struct PrimaryReading: Equatable, Sendable {
     public var version: String?
     /// `pg_current_wal_lsn()`.
     public var currentLSN: WALPosition
+    /// One past its newest completed transaction (`txid_snapshot_xmax(txid_current_snapshot())`).
+    public var nextTransaction: UInt64?
+    /// Fenced: rows inserted, updated or deleted so far in the monitored database's tables
+    /// (`pg_stat_user_tables`, temporary tables aside).
+    public var tableRowChanges: UInt64?
     /// Seconds from the round's start to just before and just after the position was read: the
     /// position was reached no later than the end and, if new, not known before the start.
     public var readWindow: ClosedRange<Double>
@@ -22,7 +27,16 @@ public struct PrimaryReading: Equatable, Sendable {
     public var heartbeat: HeartbeatAges?
     public var archiver: ArchiverReading?
 
-    public init(timeline: Int?, version: String? = nil, currentLSN: WALPosition, readWindow: ClosedRange<Double> = 0...0, standbys: [StandbyRow], isFenced: Bool = false, heartbeat: HeartbeatAges? = nil, archiver: ArchiverReading? = nil) {
+    public init(
+        timeline: Int?,
+        version: String? = nil,
+        currentLSN: WALPosition,
+        readWindow: ClosedRange<Double> = 0...0,
+        standbys: [StandbyRow],
+        isFenced: Bool = false,
+        heartbeat: HeartbeatAges? = nil,
+        archiver: ArchiverReading? = nil
+    ) {
         self.timeline = timeline
         self.version = version
         self.currentLSN = currentLSN
@@ -66,6 +80,9 @@ public struct StandbyReading: Equatable, Sendable {
     /// `now() - pg_last_xact_replay_timestamp()`: the age of the last replayed commit. An upper
     /// bound of the lag (on an idle primary it is idle time), never the lag itself.
     public var lastReplayedCommitAgeSeconds: Double?
+    /// One past the newest transaction it has replayed the end of
+    /// (`txid_snapshot_xmax(txid_current_snapshot())` on a hot standby).
+    public var nextTransaction: UInt64?
     /// `pg_stat_wal_receiver.status`; `nil` when the receiver has no row (disconnected).
     public var receiverStatus: String?
     public var senderHost: String?
@@ -85,7 +102,22 @@ public struct StandbyReading: Equatable, Sendable {
     /// The newest heartbeat replayed.
     public var heartbeat: HeartbeatAges?
 
-    public init(timeline: Int?, version: String? = nil, isReplayPaused: Bool, receiveLSN: WALPosition?, replayLSN: WALPosition?, lastReplayedCommitAgeSeconds: Double? = nil, receiverStatus: String?, senderHost: String? = nil, senderPort: Int? = nil, senderEndLSN: WALPosition? = nil, senderEndAgeSeconds: Double? = nil, configuredSenderHost: String? = nil, configuredSenderPort: Int? = nil, heartbeat: HeartbeatAges? = nil) {
+    public init(
+        timeline: Int?,
+        version: String? = nil,
+        isReplayPaused: Bool,
+        receiveLSN: WALPosition?,
+        replayLSN: WALPosition?,
+        lastReplayedCommitAgeSeconds: Double? = nil,
+        receiverStatus: String?,
+        senderHost: String? = nil,
+        senderPort: Int? = nil,
+        senderEndLSN: WALPosition? = nil,
+        senderEndAgeSeconds: Double? = nil,
+        configuredSenderHost: String? = nil,
+        configuredSenderPort: Int? = nil,
+        heartbeat: HeartbeatAges? = nil
+    ) {
         self.timeline = timeline
         self.version = version
         self.isReplayPaused = isReplayPaused
@@ -136,7 +168,16 @@ public struct ArchiverReading: Equatable, Sendable {
     public var lastFailedAgeSeconds: Double?
     public var segmentSizeBytes: UInt64
 
-    public init(mode: String, archivedCount: Int = 0, lastArchivedSegment: String? = nil, lastArchivedAgeSeconds: Double? = nil, failedCount: Int = 0, lastFailedSegment: String? = nil, lastFailedAgeSeconds: Double? = nil, segmentSizeBytes: UInt64 = 16 * 1_048_576) {
+    public init(
+        mode: String,
+        archivedCount: Int = 0,
+        lastArchivedSegment: String? = nil,
+        lastArchivedAgeSeconds: Double? = nil,
+        failedCount: Int = 0,
+        lastFailedSegment: String? = nil,
+        lastFailedAgeSeconds: Double? = nil,
+        segmentSizeBytes: UInt64 = 16 * 1_048_576
+    ) {
         self.mode = mode
         self.archivedCount = archivedCount
         self.lastArchivedSegment = lastArchivedSegment
@@ -174,7 +215,14 @@ public struct PostgresTopologyMapping: Equatable, Sendable {
     /// sender address into the region it follows.
     public var regionsByAddress: [String: String]
 
-    public init(region: String, standbysByApplicationName: [String: String] = [:], standbysByHost: [String: String] = [:], knownRegions: Set<String> = [], upstream: String? = nil, regionsByAddress: [String: String] = [:]) {
+    public init(
+        region: String,
+        standbysByApplicationName: [String: String] = [:],
+        standbysByHost: [String: String] = [:],
+        knownRegions: Set<String> = [],
+        upstream: String? = nil,
+        regionsByAddress: [String: String] = [:]
+    ) {
         self.region = region
         self.standbysByApplicationName = standbysByApplicationName
         self.standbysByHost = standbysByHost
@@ -226,11 +274,11 @@ public enum PostgresReplicationInterpreter {
                 round.events.append(.replication(sample(for: row, standby: standby, mapping: mapping, source: source, at: now)))
             }
             // Only a server taking writes expects its standbys: a fenced former primary that
-            // lost them is not news.
+            // lost them is not news. An absent standby is an observation, not a failure of this
+            // collector (it may cascade from another standby): the dashboard weighs the claim.
             if !primary.isFenced {
                 for missing in mapping.expectedStandbys where !seen.contains(missing) {
                     round.events.append(.replication(ReplicationSample(from: mapping.region, to: missing, source: source, observedAt: now, lagSeconds: nil, lagBytes: nil, state: .broken, isExpectationOnly: true)))
-                    round.errors.append("standby \(missing) is not connected (no row in pg_stat_replication)")
                 }
             }
         case .standby(let standby):
@@ -251,6 +299,8 @@ public enum PostgresReplicationInterpreter {
             role: primary.isFenced ? .fenced : .writable, timeline: primary.timeline, version: primary.version,
             walPosition: primary.currentLSN,
             walPositionReadBetween: now.adding(seconds: primary.readWindow.lowerBound)...now.adding(seconds: primary.readWindow.upperBound),
+            nextTransaction: primary.nextTransaction,
+            tableRowChanges: primary.tableRowChanges,
             heartbeat: primary.heartbeat?.reading(at: now), archiver: primary.archiver?.facts(at: now)
         )
     }
@@ -273,7 +323,7 @@ public enum PostgresReplicationInterpreter {
         let assumed = mapping.upstream == mapping.region ? nil : mapping.upstream
         return ServerFacts(
             role: .recovering, timeline: standby.timeline, version: standby.version,
-            walPosition: standby.replayLSN, receivedPosition: standby.receiveLSN,
+            walPosition: standby.replayLSN, nextTransaction: standby.nextTransaction, receivedPosition: standby.receiveLSN,
             isReplayPaused: standby.isReplayPaused, receiver: receiver,
             configuredUpstream: mapping.region(host: standby.configuredSenderHost, port: standby.configuredSenderPort),
             assumedUpstream: assumed,

@@ -101,7 +101,16 @@ public struct ProbeResult: Sendable, Equatable {
     /// Expiry of the TLS certificate the probe saw, when it used https.
     public var certificateExpiry: Timestamp?
 
-    public init(region: String, source: String, observedAt: Timestamp, isSuccess: Bool, latencyMilliseconds: Double?, message: String, isDefinitive: Bool = false, certificateExpiry: Timestamp? = nil) {
+    public init(
+        region: String,
+        source: String,
+        observedAt: Timestamp,
+        isSuccess: Bool,
+        latencyMilliseconds: Double?,
+        message: String,
+        isDefinitive: Bool = false,
+        certificateExpiry: Timestamp? = nil
+    ) {
         self.region = region
         self.source = source
         self.observedAt = observedAt
@@ -157,7 +166,17 @@ public struct ReplicationSample: Sendable, Equatable {
     /// which says nothing when the standby streams from someone else.
     public var isExpectationOnly: Bool
 
-    public init(from: String, to: String, source: String, observedAt: Timestamp, lagSeconds: Double?, lagBytes: Double?, state: ReplicationState, positions: StandbyPositions? = nil, isExpectationOnly: Bool = false) {
+    public init(
+        from: String,
+        to: String,
+        source: String,
+        observedAt: Timestamp,
+        lagSeconds: Double?,
+        lagBytes: Double?,
+        state: ReplicationState,
+        positions: StandbyPositions? = nil,
+        isExpectationOnly: Bool = false
+    ) {
         self.from = from
         self.to = to
         self.source = source

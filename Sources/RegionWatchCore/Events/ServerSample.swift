@@ -48,6 +48,16 @@ public struct ServerFacts: Sendable, Equatable {
     /// When `walPosition` was read: reached by the end, not passed at the start. `nil` means
     /// at the sample's observation time.
     public var walPositionReadBetween: ClosedRange<Timestamp>?
+    /// One past the newest transaction completed (committed or aborted) as far as the server
+    /// knows: on a primary its own, in recovery what it has replayed
+    /// (`txid_snapshot_xmax(txid_current_snapshot())`). Only a transaction's end advances it,
+    /// never a checkpoint, vacuum or other upkeep: it tells writes from upkeep in the log, and
+    /// comparing a standby's with the primary's tells whether it lacks a transaction.
+    public var nextTransaction: UInt64?
+    /// Fenced: rows inserted, updated or deleted so far in the tables of the database observed
+    /// (`pg_stat_user_tables`). They change only when a session writes despite the fence;
+    /// autovacuum's ANALYZE takes a transaction id there, yet changes no table row.
+    public var tableRowChanges: UInt64?
     /// In recovery: the position received and flushed (what a promotion keeps).
     public var receivedPosition: WALPosition?
     public var isReplayPaused: Bool
@@ -68,12 +78,30 @@ public struct ServerFacts: Sendable, Equatable {
     /// Not in recovery: WAL archiving.
     public var archiver: ArchiverFacts?
 
-    public init(role: ServerRole, timeline: Int? = nil, version: String? = nil, walPosition: WALPosition? = nil, walPositionReadBetween: ClosedRange<Timestamp>? = nil, receivedPosition: WALPosition? = nil, isReplayPaused: Bool = false, receiver: WALReceiverFacts? = nil, configuredUpstream: String? = nil, assumedUpstream: String? = nil, lastReplayedCommitAt: Timestamp? = nil, heartbeat: HeartbeatReading? = nil, archiver: ArchiverFacts? = nil) {
+    public init(
+        role: ServerRole,
+        timeline: Int? = nil,
+        version: String? = nil,
+        walPosition: WALPosition? = nil,
+        walPositionReadBetween: ClosedRange<Timestamp>? = nil,
+        nextTransaction: UInt64? = nil,
+        tableRowChanges: UInt64? = nil,
+        receivedPosition: WALPosition? = nil,
+        isReplayPaused: Bool = false,
+        receiver: WALReceiverFacts? = nil,
+        configuredUpstream: String? = nil,
+        assumedUpstream: String? = nil,
+        lastReplayedCommitAt: Timestamp? = nil,
+        heartbeat: HeartbeatReading? = nil,
+        archiver: ArchiverFacts? = nil
+    ) {
         self.role = role
         self.timeline = timeline
         self.version = version
         self.walPosition = walPosition
         self.walPositionReadBetween = walPositionReadBetween
+        self.nextTransaction = nextTransaction
+        self.tableRowChanges = tableRowChanges
         self.receivedPosition = receivedPosition
         self.isReplayPaused = isReplayPaused
         self.receiver = receiver
@@ -115,7 +143,14 @@ public struct WALReceiverFacts: Sendable, Equatable {
     /// beyond `senderEnd` to send.
     public var lastMessageAt: Timestamp?
 
-    public init(status: String, upstream: String? = nil, senderAddress: String? = nil, senderEnd: WALPosition? = nil, senderEndAt: Timestamp? = nil, lastMessageAt: Timestamp? = nil) {
+    public init(
+        status: String,
+        upstream: String? = nil,
+        senderAddress: String? = nil,
+        senderEnd: WALPosition? = nil,
+        senderEndAt: Timestamp? = nil,
+        lastMessageAt: Timestamp? = nil
+    ) {
         self.status = status
         self.upstream = upstream
         self.senderAddress = senderAddress
@@ -158,7 +193,16 @@ public struct ArchiverFacts: Sendable, Equatable, Codable {
     /// `wal_segment_size`, bytes: turns a segment name into the position archived up to.
     public var segmentSizeBytes: UInt64
 
-    public init(mode: String, archivedCount: Int = 0, lastArchivedSegment: String? = nil, lastArchivedAt: Timestamp? = nil, failedCount: Int = 0, lastFailedSegment: String? = nil, lastFailedAt: Timestamp? = nil, segmentSizeBytes: UInt64 = 16 * 1_048_576) {
+    public init(
+        mode: String,
+        archivedCount: Int = 0,
+        lastArchivedSegment: String? = nil,
+        lastArchivedAt: Timestamp? = nil,
+        failedCount: Int = 0,
+        lastFailedSegment: String? = nil,
+        lastFailedAt: Timestamp? = nil,
+        segmentSizeBytes: UInt64 = 16 * 1_048_576
+    ) {
         self.mode = mode
         self.archivedCount = archivedCount
         self.lastArchivedSegment = lastArchivedSegment

@@ -117,14 +117,26 @@ public struct ReplicationReading: Equatable, Sendable {
     /// The primary has not been observed since this time: what it committed afterwards is
     /// unknown, and is never counted in the figures above.
     public var unknownAfter: Timestamp?
+    /// The region whose primary is not observed since `unknownAfter` (the root of the chain,
+    /// which is not the link's own upstream when the standby cascades).
+    public var unobservedSource: String?
 
-    public init(time: LagEstimate?, bytesNotReceived: Double? = nil, bytesNotReplayed: Double? = nil, bytesBehind: Double? = nil, observedAt: Timestamp? = nil, unknownAfter: Timestamp? = nil) {
+    public init(
+        time: LagEstimate?,
+        bytesNotReceived: Double? = nil,
+        bytesNotReplayed: Double? = nil,
+        bytesBehind: Double? = nil,
+        observedAt: Timestamp? = nil,
+        unknownAfter: Timestamp? = nil,
+        unobservedSource: String? = nil
+    ) {
         self.time = time
         self.bytesNotReceived = bytesNotReceived
         self.bytesNotReplayed = bytesNotReplayed
         reportedBytesBehind = bytesBehind
         self.observedAt = observedAt
         self.unknownAfter = unknownAfter
+        self.unobservedSource = unknownAfter == nil ? nil : unobservedSource
     }
 
     /// Bytes behind in all: not received plus received but not replayed.
@@ -201,8 +213,9 @@ public struct DataLossEstimate: Sendable, Equatable, Codable {
     public var seconds: Double? { known?.seconds }
 
     /// `0B known (0s)`, `at most 15s, 12.0MiB known`, plus `; writes after 23:14:02 UTC (41s
-    /// ago) unknown` when the primary is not observed.
-    public func text(at now: Timestamp) -> String {
+    /// ago) unknown` when the primary is not observed. `ageWord` words the age of that window
+    /// relative to `now` (`earlier` for a record read later).
+    public func text(at now: Timestamp, ageWord: String = "ago") -> String {
         var parts: [String] = []
         if let known {
             let amount: String = switch known.bound {
@@ -219,7 +232,7 @@ public struct DataLossEstimate: Sendable, Equatable, Codable {
         }
         var text = parts.joined()
         if let unknownAfter {
-            text += "; writes after \(unknownAfter.utcTimeOfDay) UTC (\(Format.age(now.seconds(since: unknownAfter))) ago) unknown"
+            text += "; writes after \(unknownAfter.utcTimeOfDay) UTC (\(Format.age(now.seconds(since: unknownAfter))) \(ageWord)) unknown"
         }
         return text
     }

@@ -15,7 +15,7 @@ public enum ReplicationEvidence {
             return LagEstimate(atLeast: 0, atMost: max(0, observedAt.seconds(since: asOf)), resolution: resolution)
         case .within(let after, let notLaterThan):
             return LagEstimate(
-                atLeast: observedAt.seconds(since: notLaterThan),
+                atLeast: notLaterThan.map { observedAt.seconds(since: $0) } ?? 0,
                 atMost: after.map { max(0, observedAt.seconds(since: $0)) },
                 resolution: resolution
             )
@@ -26,8 +26,9 @@ public enum ReplicationEvidence {
     /// - everything it has not replayed was committed after its last replayed transaction, so
     ///   the lag is at most the age of that commit (never "the lag" itself: on an idle primary
     ///   that age is idle time);
-    /// - when the sender had written beyond its replay position at some time, the lag is at
-    ///   least the time since then;
+    /// - log the sender had beyond its replay position is no lower bound: it may be upkeep (a
+    ///   checkpoint, a snapshot of running transactions) rather than a write; only the
+    ///   primary's history, which counts transactions, tells (see `WALHistory`);
     /// - when all it received is replayed and the sender had nothing more to send at its last
     ///   message, anything it lacks was written after that message, so the lag is at most the
     ///   time since (only when the sender is the primary itself: a cascading sender may be
@@ -45,10 +46,16 @@ public enum ReplicationEvidence {
         if let commit = facts.lastReplayedCommitAt {
             add(LagEstimate(atLeast: 0, atMost: max(0, observedAt.seconds(since: commit)), resolution: 0))
         }
-        if let replayed = facts.walPosition, let end = facts.receiver?.senderEnd, end > replayed, let at = facts.receiver?.senderEndAt {
-            add(LagEstimate(atLeast: observedAt.seconds(since: at), atMost: nil, resolution: 0))
-        }
         return estimate
+    }
+
+    /// What transaction ids say: a standby whose own next transaction id (as replayed) is
+    /// `next` lacks the end of every transaction from `next` on; once the primary is seen to have
+    /// completed one of them, the lag is at least the time since. Concurrent transactions end
+    /// out of id order, so an equal id is no proof of being caught up: this is a lower bound only.
+    public static func transactionBounds(standbyNext next: UInt64?, observedAt: Timestamp, history: WALHistory) -> LagEstimate? {
+        guard let next, let completed = history.firstSeen(completingTransactionsFrom: next), completed <= observedAt else { return nil }
+        return LagEstimate(atLeast: observedAt.seconds(since: completed), atMost: nil, resolution: 0)
     }
 
     /// What heartbeats say (like pt-heartbeat): everything up to the newest beat the standby

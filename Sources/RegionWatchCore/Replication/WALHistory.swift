@@ -13,6 +13,9 @@ public struct WALHistory: Equatable, Sendable {
         public var position: WALPosition
         public var firstSeen: Timestamp
         public var lastSeen: Timestamp
+        /// One past the server's newest completed transaction, when known: it advances only
+        /// when a transaction ends, not for checkpoints, vacuum or other upkeep.
+        public var nextTransaction: UInt64?
     }
 
     /// When the first write after a position happened, as far as the history tells.
@@ -20,8 +23,9 @@ public struct WALHistory: Equatable, Sendable {
         /// Nothing was written after the position up to `asOf`, the newest observation.
         case none(asOf: Timestamp)
         /// The first write after the position happened after `after` (unknown when the history
-        /// does not reach back that far) and no later than `notLaterThan`.
-        case within(after: Timestamp?, notLaterThan: Timestamp)
+        /// does not reach back that far) and no later than `notLaterThan` (unknown when all that
+        /// followed may have been upkeep: a checkpoint, vacuum, no transaction).
+        case within(after: Timestamp?, notLaterThan: Timestamp?)
         /// Nothing is known about the server's position.
         case unknown
     }
@@ -46,18 +50,18 @@ public struct WALHistory: Equatable, Sendable {
     public var count: Int { points.count }
 
     /// Records that the server's log was at `position` at `time`.
-    public mutating func record(_ position: WALPosition, timeline: Int?, at time: Timestamp) {
-        record(position, timeline: timeline, readBetween: time...time)
+    public mutating func record(_ position: WALPosition, timeline: Int?, nextTransaction: UInt64? = nil, at time: Timestamp) {
+        record(position, timeline: timeline, nextTransaction: nextTransaction, readBetween: time...time)
     }
 
     /// Records that the server's log was at `position` when read during `window`: it had
     /// reached the position by the window's end, and had not passed it at the window's start.
     /// Out-of-order observations are ignored; a position that moved backwards or a new timeline
     /// starts the history again.
-    public mutating func record(_ position: WALPosition, timeline: Int?, readBetween window: ClosedRange<Timestamp>) {
+    public mutating func record(_ position: WALPosition, timeline: Int?, nextTransaction: UInt64? = nil, readBetween window: ClosedRange<Timestamp>) {
         if let timeline, let current = self.timeline, timeline != current { points.removeAll() }
         if timeline != nil { self.timeline = timeline }
-        let fresh = Point(position: position, firstSeen: window.upperBound, lastSeen: window.lowerBound)
+        let fresh = Point(position: position, firstSeen: window.upperBound, lastSeen: window.lowerBound, nextTransaction: nextTransaction)
         guard let last = points.last else {
             points.append(fresh)
             return
@@ -93,6 +97,41 @@ public struct WALHistory: Equatable, Sendable {
             if points[middle].position > position { high = middle } else { low = middle + 1 }
         }
         let after = low > 0 ? points[low - 1].lastSeen : nil
-        return .within(after: after, notLaterThan: points[low].firstSeen)
+        // The write is known to have happened by the first point beyond the position whose
+        // step brought a transaction; a step that straddles the position may have brought it
+        // before the position (already replayed), so only whole steps beyond it count.
+        var notLaterThan: Timestamp?
+        // Before the history nothing is known: the first point proves log beyond the position,
+        // not that a transaction wrote it.
+        for index in max(low, 1)..<points.count {
+            let previous = points[index - 1]
+            guard previous.position >= position else { continue }
+            if Self.broughtTransaction(from: previous, to: points[index]) {
+                notLaterThan = points[index].firstSeen
+                break
+            }
+        }
+        return .within(after: after, notLaterThan: notLaterThan)
+    }
+
+    /// When the server was first seen to have completed a transaction with an id of at least
+    /// `next`: the first point whose `nextTransaction` is beyond it. `nil` when no point is.
+    /// (A server whose own `nextTransaction` is `next` has replayed the end of none of them.)
+    public func firstSeen(completingTransactionsFrom next: UInt64) -> Timestamp? {
+        guard let last = points.last?.nextTransaction, last > next else { return nil }
+        // Transaction ids never go back on one timeline of one server: a binary search.
+        var low = 0
+        var high = points.count - 1
+        while low < high {
+            let middle = (low + high) / 2
+            if (points[middle].nextTransaction ?? 0) > next { high = middle } else { low = middle + 1 }
+        }
+        return points[low].firstSeen
+    }
+
+    /// Whether a transaction wrote between two points (unknown counts as yes).
+    private static func broughtTransaction(from previous: Point?, to point: Point) -> Bool {
+        guard let before = previous?.nextTransaction, let after = point.nextTransaction else { return true }
+        return after != before
     }
 }

@@ -96,7 +96,15 @@ extension DashboardState {
 
     /// The published assessment: the raw one when the levels agree; otherwise the published
     /// level with reasons that say what is pending or recovering.
-    private static func published(level: Int, raw: HealthAssessment, findings: [HealthFinding], previous: HealthAssessment, levels: Hysteresis, timing: HysteresisTiming, at now: Timestamp) -> HealthAssessment {
+    private static func published(
+        level: Int,
+        raw: HealthAssessment,
+        findings: [HealthFinding],
+        previous: HealthAssessment,
+        levels: Hysteresis,
+        timing: HysteresisTiming,
+        at now: Timestamp
+    ) -> HealthAssessment {
         let rawLevel = Self.level(raw.health)
         guard level != rawLevel else { return raw }
         let health = health(level: level)

@@ -103,8 +103,10 @@ extension DashboardState {
         let unknownAfter = unobservedSince(rootRegion)
         // What the standby has for certain: the furthest flushed position any source saw.
         guard let flushed = link.views.compactMap({ $0.positions?.flushed }).max() else {
-            // A source that measures lag itself (metrics, the simulator): its figure.
-            return DataLossEstimate(known: link.reading.time, knownBytes: link.reading.bytesBehind, unknownAfter: unknownAfter ?? link.reading.unknownAfter)
+            // A source that measures lag itself (metrics, the simulator): a replay lag, which
+            // bounds the age of what was not received from above (and its bytes likewise).
+            let upper = link.reading.time.map { LagEstimate(atLeast: 0, atMost: $0.atMost, resolution: $0.resolution) }
+            return DataLossEstimate(known: upper, knownBytes: nil, unknownAfter: unknownAfter ?? link.reading.unknownAfter)
         }
         guard let server = rootRegion?.server, server.history.newest != nil else {
             // Positions, but the primary never observed: nothing is known of what it wrote.
@@ -179,13 +181,15 @@ extension DashboardState {
             changed = true
             regions[index].role = role
             if role == .unknown {
-                regions[index].lastKnownRole = previous == .unknown ? regions[index].lastKnownRole : previous
+                // A server never reached has no last known role (its configured one is a guess).
+                let wasObserved = regions[index].server?.facts != nil
+                regions[index].lastKnownRole = previous == .unknown ? regions[index].lastKnownRole : (wasObserved ? previous : nil)
             } else {
                 regions[index].lastKnownRole = nil
             }
             let name = regions[index].name
             let message = role == .unknown
-                ? "\(name) role unknown: its server cannot be observed (was \(previous.rawValue))"
+                ? "\(name) role unknown: its server cannot be observed (\(regions[index].lastKnownRole.map { "was \($0.rawValue)" } ?? "never reached"))"
                 : "\(name) role: \(previous.rawValue) → \(role.rawValue)"
             recentNotices.append(Notice(at: time, severity: role == .unknown || role == .fenced ? .warning : .info, region: name, message: message))
         }
@@ -224,8 +228,14 @@ extension DashboardState {
             region.role == .unknown && region.lastKnownRole == .primary && !(region.server?.isRefusing ?? true)
                 && previous.splitBrain?.regions.contains(region.name) == true
         }
-        let observed = (writable + quiet).compactMap { region -> (String, Timestamp, Timestamp)? in
+        var observed = (writable + quiet).compactMap { region -> (String, Timestamp, Timestamp)? in
             guard let since = region.server?.writableSince, let last = region.server?.lastWritableAt else { return nil }
+            return (region.name, since, last)
+        }
+        // Fenced, yet written to: it takes writes all the same.
+        let fencedWriters = regions.filter { $0.role == .fenced && $0.server?.writesWhileFenced != nil }
+        observed += fencedWriters.compactMap { region in
+            guard let since = region.server?.writesWhileFenced, let last = region.server?.factsObservedAt else { return nil }
             return (region.name, since, last)
         }
         let split = observed.filter { candidate in
@@ -237,14 +247,17 @@ extension DashboardState {
             let unobserved = Dictionary(uniqueKeysWithValues: quiet.filter { names.contains($0.name) }.compactMap { region in
                 region.server?.lastWritableAt.map { (region.name, $0) }
             })
-            primary.splitBrain = SplitBrain(regions: names, since: since, unobserved: unobserved)
+            let written = Dictionary(uniqueKeysWithValues: fencedWriters.filter { names.contains($0.name) }.compactMap { region in
+                region.server?.writesWhileFenced.map { (region.name, $0) }
+            })
+            primary.splitBrain = SplitBrain(regions: names, since: since, unobserved: unobserved, writtenWhileFenced: written)
             if previous.splitBrain?.regions != names {
                 recentNotices.append(Notice(at: time, severity: .critical, message: "SPLIT BRAIN: \(primary.splitBrain?.message ?? "")"))
             }
         } else {
             primary.splitBrain = nil
             if previous.splitBrain != nil {
-                recentNotices.append(Notice(at: time, severity: .info, message: "split brain over: \(primary.current.map { "only \($0) accepts writes" } ?? "no region accepts writes")"))
+                recentNotices.append(Notice(at: time, severity: .info, message: "split brain over: \(primary.current.map { "only \($0) is seen accepting writes" } ?? "no region is seen accepting writes")"))
             }
         }
         if previous.current != primary.current, let current = primary.current, previous.current != nil {
@@ -369,6 +382,9 @@ extension DashboardState {
                 let bounds = [
                     ReplicationEvidence.standbyBounds(facts, observedAt: chosen.observedAt, senderIsPrimary: link.from == rootName && rootFacts?.role != .recovering),
                     ReplicationEvidence.heartbeatBounds(replayed: facts.heartbeat, written: rootFacts?.heartbeat, observedAt: chosen.observedAt),
+                    root?.server.flatMap { server in
+                        ReplicationEvidence.transactionBounds(standbyNext: facts.nextTransaction, observedAt: chosen.observedAt, history: server.history)
+                    },
                 ]
                 for bound in bounds.compactMap({ $0 }) {
                     time = time.map { $0.intersected(with: bound) } ?? bound
@@ -383,7 +399,8 @@ extension DashboardState {
                 bytesNotReceived: primaryPosition.flatMap { position in flushed.map { position.bytes(after: $0) } },
                 bytesNotReplayed: flushed.map { $0.bytes(after: replayed) },
                 observedAt: chosen.observedAt,
-                unknownAfter: unknownAfter
+                unknownAfter: unknownAfter,
+                unobservedSource: rootName
             )
         }
         let reported = fresh.filter { !$0.isExpectationOnly && ($0.lagSeconds != nil || $0.lagBytes != nil) }
@@ -392,15 +409,16 @@ extension DashboardState {
                 time: worst.lagSeconds.map { LagEstimate.exact(max(0, $0)) },
                 bytesBehind: worst.lagBytes.map { max(0, $0) },
                 observedAt: worst.observedAt,
-                unknownAfter: unknownAfter
+                unknownAfter: unknownAfter,
+                unobservedSource: rootName
             )
         }
         if let last = link.views.filter({ $0.positions?.replayed != nil }).max(by: { $0.observedAt < $1.observedAt }),
            let replayed = last.positions?.replayed, let history = root?.server?.history {
             let time = unobservedLag(replayed: replayed, standby: standby, history: history, resolution: 1.5 * collectorInterval(root?.server?.source))
-            return ReplicationReading(time: time, observedAt: now, unknownAfter: unknownAfter)
+            return ReplicationReading(time: time, observedAt: now, unknownAfter: unknownAfter, unobservedSource: rootName)
         }
-        return ReplicationReading(time: nil, observedAt: link.reading.observedAt, unknownAfter: unknownAfter)
+        return ReplicationReading(time: nil, observedAt: link.reading.observedAt, unknownAfter: unknownAfter, unobservedSource: rootName)
     }
 
     /// The lag now of a standby nobody observes, last seen replayed up to `replayed`. Its position

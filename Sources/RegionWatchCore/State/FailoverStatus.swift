@@ -8,7 +8,8 @@ public struct FailoverRecordSummary: Sendable, Equatable {
     /// completed, failed, aborted or refused.
     public var state: String
     public var measuredRTOSeconds: Double?
-    public var dataLossSeconds: Double?
+    /// The data loss recorded: known, and the window when the primary was not observed.
+    public var dataLoss: DataLossEstimate?
     public var operatorName: String
     public var reason: String?
     /// `gate: measured` for every gate that failed (forced or not).
@@ -16,7 +17,7 @@ public struct FailoverRecordSummary: Sendable, Equatable {
     /// `name: outcome (seconds)` per step.
     public var steps: [String]
 
-    public init(id: String, at: Timestamp, kind: String, from: String, to: String, state: String, measuredRTOSeconds: Double?, dataLossSeconds: Double?, operatorName: String, reason: String?, failedGates: [String], steps: [String]) {
+    public init(id: String, at: Timestamp, kind: String, from: String, to: String, state: String, measuredRTOSeconds: Double?, dataLoss: DataLossEstimate?, operatorName: String, reason: String?, failedGates: [String], steps: [String]) {
         self.id = id
         self.at = at
         self.kind = kind
@@ -24,7 +25,7 @@ public struct FailoverRecordSummary: Sendable, Equatable {
         self.to = to
         self.state = state
         self.measuredRTOSeconds = measuredRTOSeconds
-        self.dataLossSeconds = dataLossSeconds
+        self.dataLoss = dataLoss
         self.operatorName = operatorName
         self.reason = reason
         self.failedGates = failedGates

@@ -11,7 +11,13 @@ public struct HealthContext: Equatable, Sendable {
     /// WAL archiving of a primary.
     public var archive: ArchiveStatus?
 
-    public init(upstreamLink: ReplicationLinkState? = nil, splitBrain: SplitBrain? = nil, followingFormerPrimary: String? = nil, currentPrimary: String? = nil, archive: ArchiveStatus? = nil) {
+    public init(
+        upstreamLink: ReplicationLinkState? = nil,
+        splitBrain: SplitBrain? = nil,
+        followingFormerPrimary: String? = nil,
+        currentPrimary: String? = nil,
+        archive: ArchiveStatus? = nil
+    ) {
         self.upstreamLink = upstreamLink
         self.splitBrain = splitBrain
         self.followingFormerPrimary = followingFormerPrimary
@@ -143,7 +149,11 @@ public struct HealthEvaluator: Equatable, Sendable {
     private func assessReplication(_ region: RegionState, context: HealthContext, staleAfter: (String?) -> Double, at now: Timestamp, into findings: inout [HealthFinding]) {
         if region.role == .fenced {
             let advice = context.currentPrimary.map { "; rebuild it as a standby of \($0)" } ?? ""
-            findings.append(HealthFinding(.degraded, "fenced: transactions are read-only by default (default_transaction_read_only), it replicates from nobody\(advice)"))
+            if let written = region.server?.writesWhileFenced {
+                findings.append(HealthFinding(.degraded, "fenced, yet table rows have changed there since \(written.utcTimeOfDay) UTC (read-only is only a default)\(advice)"))
+            } else {
+                findings.append(HealthFinding(.degraded, "fenced: transactions are read-only by default (default_transaction_read_only), it replicates from nobody\(advice)"))
+            }
         }
         if let following = context.followingFormerPrimary {
             findings.append(HealthFinding(.degraded, following))

@@ -28,11 +28,15 @@ public struct SplitBrain: Equatable, Sendable {
     /// with when they were last seen accepting writes: the alarm stays until they are seen
     /// fenced, in recovery or down.
     public var unobserved: [String: Timestamp]
+    /// Members fenced (read-only by default) in which a transaction has written all the same,
+    /// with when that was first seen.
+    public var writtenWhileFenced: [String: Timestamp]
 
-    public init(regions: [String], since: Timestamp, unobserved: [String: Timestamp] = [:]) {
+    public init(regions: [String], since: Timestamp, unobserved: [String: Timestamp] = [:], writtenWhileFenced: [String: Timestamp] = [:]) {
         self.regions = regions
         self.since = since
         self.unobserved = unobserved
+        self.writtenWhileFenced = writtenWhileFenced
     }
 
     /// `split brain: us-east-1 and eu-west-1 both accept writes`, and which member is not
@@ -41,7 +45,10 @@ public struct SplitBrain: Equatable, Sendable {
         let names = regions.count <= 2
             ? regions.joined(separator: " and ")
             : regions.dropLast().joined(separator: ", ") + " and " + (regions.last ?? "")
-        let quiet = regions.compactMap { name in unobserved[name].map { "\(name) not observed since \($0.utcTimeOfDay) UTC" } }
-        return "split brain: \(names) \(regions.count == 2 ? "both" : "all") accept writes" + (quiet.isEmpty ? "" : " (\(quiet.joined(separator: ", ")))")
+        let notes = regions.compactMap { name in
+            unobserved[name].map { "\(name) not observed since \($0.utcTimeOfDay) UTC" }
+                ?? writtenWhileFenced[name].map { "\(name) is fenced, yet written to since \($0.utcTimeOfDay) UTC" }
+        }
+        return "split brain: \(names) \(regions.count == 2 ? "both" : "all") accept writes" + (notes.isEmpty ? "" : " (\(notes.joined(separator: ", ")))")
     }
 }

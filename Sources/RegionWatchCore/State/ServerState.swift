@@ -19,6 +19,11 @@ public struct ServerState: Equatable, Sendable {
     /// Its log positions over time while it is not in recovery: the clock that turns a
     /// standby's position into a time lag.
     public internal(set) var history = WALHistory()
+    /// Fenced, yet table rows changed since it was first seen fenced: it takes writes
+    /// (`default_transaction_read_only` is a default a session can override).
+    public internal(set) var writesWhileFenced: Timestamp?
+    /// The table row changes when it was first seen fenced.
+    private var rowChangesWhenFenced: UInt64?
 
     init(source: String) {
         self.source = source
@@ -65,10 +70,20 @@ public struct ServerState: Equatable, Sendable {
         } else {
             writableSince = nil
         }
+        if facts.role == .fenced, let changes = facts.tableRowChanges {
+            let before = rowChangesWhenFenced ?? changes
+            rowChangesWhenFenced = before
+            // Counters reset (a statistics reset, a restart after a crash) start a new baseline.
+            if changes < before { rowChangesWhenFenced = changes }
+            if changes > before, writesWhileFenced == nil { writesWhileFenced = sample.observedAt }
+        } else if facts.role != .fenced {
+            rowChangesWhenFenced = nil
+            writesWhileFenced = nil
+        }
         if facts.role == .recovering {
             if history.count > 0 { history = WALHistory(capacity: history.capacity) }
         } else if let position = facts.walPosition {
-            history.record(position, timeline: facts.timeline, readBetween: facts.walPositionReadBetween ?? sample.observedAt...sample.observedAt)
+            history.record(position, timeline: facts.timeline, nextTransaction: facts.nextTransaction, readBetween: facts.walPositionReadBetween ?? sample.observedAt...sample.observedAt)
         }
     }
 }

@@ -118,7 +118,7 @@ struct FailoverDialog {
             }
         case .completed, .failed, .aborted:
             let rtoText = attempt.measuredRTO(at: attempt.endedAt ?? now).map { "\(Format.fixed($0, decimals: 1))s" } ?? "n/a"
-            let loss = attempt.dataLoss.text(at: attempt.requestedAt)
+            let loss = attempt.dataLoss.text(at: now)
             let style = machineState == .completed ? theme[.ok].adding(.bold) : theme[.down].adding(.bold)
             lines.append(Line("\(machineState.name.uppercased()) · measured RTO \(rtoText) of \(Format.duration(rto)) · data loss \(loss)", style: style))
         default:
@@ -206,7 +206,7 @@ struct AuditScreen {
             line.append(TextFit.fit(record.state.uppercased(), to: 10), style: style.adding(.bold))
             line.append("\(record.kind) \(record.from) → \(record.to)", style: theme[.text].adding(.bold))
             line.append("  RTO \(record.measuredRTOSeconds.map { Format.fixed($0, decimals: 1) + "s" } ?? "n/a")", style: theme[.text])
-            line.append("  loss \(record.dataLossSeconds.map { Format.fixed($0, decimals: 1) + "s" } ?? "unknown")", style: theme[.text])
+            line.append("  loss \(record.dataLoss?.text(at: record.at, ageWord: "earlier") ?? "unknown")", style: theme[.text])
             line.append("  by \(record.operatorName)\(record.reason.map { ": \($0)" } ?? "")", style: theme[.muted])
             lines.append(line)
             for gate in record.failedGates { lines.append(Line("    gate " + gate, style: theme[.warning])) }

@@ -252,7 +252,7 @@ struct RegionDetailScreen {
                 lines.append(Line("  \(Format.bytes(bytes)) behind", style: theme[.muted]))
             }
             if let unknownAfter = lag.unknownAfter {
-                lines.append(Line("  \(link.from) not observed since \(unknownAfter.utcTimeOfDay) UTC (\(Format.age(now.seconds(since: unknownAfter))) ago): what it wrote since is unknown", style: theme[.warning]))
+                lines.append(Line("  \(lag.unobservedSource ?? link.from) not observed since \(unknownAfter.utcTimeOfDay) UTC (\(Format.age(now.seconds(since: unknownAfter))) ago): what it wrote since is unknown", style: theme[.warning]))
             }
             // Each end's own view, when more than one source observes the link.
             if link.views.count > 1 {

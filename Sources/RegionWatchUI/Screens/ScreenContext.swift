@@ -91,9 +91,15 @@ enum RegionText {
         return reading.unknownAfter == nil ? time : "\(time) known, later writes unknown"
     }
 
+    /// The lag as a share of the RPO, bounded like the lag: `42%`, `≥42%`, `≤90%`.
     static func rpoShare(_ reading: ReplicationReading?, rpo: Double) -> String {
         guard let time = reading?.time, rpo > 0 else { return "" }
-        return (time.bound == .exact ? "" : time.bound == .lower ? "≥" : "≤") + Format.fixed(time.seconds / rpo * 100, decimals: 0) + "%"
+        func share(_ seconds: Double) -> String { Format.fixed(seconds / rpo * 100, decimals: 0) + "%" }
+        switch time.bound {
+        case .exact: return share(time.seconds)
+        case .lower: return "≥" + share(time.atLeast)
+        case .upper, .range: return "≤" + share(time.atMost ?? time.atLeast)
+        }
     }
 
     /// The role to show in a narrow column: `primary`, `fenced`, `primary?` when its server
