@@ -85,11 +85,7 @@ struct HealthHysteresisTests {
     typealias F = Fixture
 
     static func state() -> DashboardState {
-        var topology = F.topology
-        topology.thresholds.hysteresis = HysteresisTiming(sustainSeconds: 10, recoverSeconds: 30)
-        var state = DashboardState(topology: topology, now: F.t0)
-        state.apply(F.collector(0))
-        state.apply(F.sample(0))
+        var state = F.stateWithHysteresis(first: F.sample(0))
         state.apply(.tick(F.at(0)))
         return state
     }
@@ -143,14 +139,7 @@ struct HealthHysteresisTests {
 struct LinkStateHysteresisTests {
     typealias F = Fixture
 
-    static func state() -> DashboardState {
-        var topology = F.topology
-        topology.thresholds.hysteresis = HysteresisTiming(sustainSeconds: 10, recoverSeconds: 30)
-        var state = DashboardState(topology: topology, now: F.t0)
-        state.apply(F.collector(0))
-        state.apply(F.replication(0, lag: 0.5))
-        return state
-    }
+    static func state() -> DashboardState { F.stateWithHysteresis(first: F.replication(0, lag: 0.5)) }
 
     static func observe(_ state: inout DashboardState, _ seconds: Double, _ link: ReplicationState) {
         state.apply(contentsOf: [F.collector(seconds), F.replication(seconds, lag: 0.5, state: link), .tick(F.at(seconds))])
@@ -180,5 +169,18 @@ struct LinkStateHysteresisTests {
         var state = Self.state()
         Self.observe(&state, 1, .broken)
         #expect(state.replicationLinks[0].state == .broken)
+    }
+}
+
+extension Fixture {
+    /// The fixture's topology waiting 10 s before worse and 30 s before better, its collector
+    /// announced and `first` applied at t0.
+    static func stateWithHysteresis(first: DashboardEvent) -> DashboardState {
+        var topology = topology
+        topology.thresholds.hysteresis = HysteresisTiming(sustainSeconds: 10, recoverSeconds: 30)
+        var state = DashboardState(topology: topology, now: t0)
+        state.apply(collector(0))
+        state.apply(first)
+        return state
     }
 }
