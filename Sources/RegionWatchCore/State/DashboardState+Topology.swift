@@ -45,10 +45,12 @@ extension DashboardState {
     /// else its settings), else the sender that lists it most recently, else what the
     /// configuration assumes. `nil` when unknown.
     public func upstream(of standby: String) -> String? {
-        guard let region = region(named: standby) else { return nil }
-        let facts = freshFacts(of: region).flatMap { $0.role == .recovering ? $0 : nil }
+        // Reads the region in place: copying a whole region here, called for every row and
+        // link at every refresh, was most of a refresh's cost.
+        guard let position = regionIndex[standby] else { return nil }
+        let facts = freshFacts(of: regions[position]).flatMap { $0.role == .recovering ? $0 : nil }
         if let upstream = facts?.upstream, upstream != standby { return upstream }
-        let own = region.server?.source
+        let own = regions[position].server?.source
         var best: (from: String, at: Timestamp)?
         for index in inboundIndex[standby] ?? [] {
             let link = replicationLinks[index]

@@ -75,8 +75,10 @@ struct HeaderView {
         let state = context.state
         var segments: [Segment] = []
         var counts = Line(" \(state.regions.count) regions ", style: theme[.muted])
+        var healthCounts: [Health: Int] = [:]
+        for index in state.regions.indices { healthCounts[state.regions[index].health, default: 0] += 1 }
         for health in Health.allCases {
-            let count = state.regions.filter { $0.health == health }.count
+            let count = healthCounts[health] ?? 0
             let style = count == 0 ? theme[.muted] : theme.style(for: health)
             counts.append(" \(RegionText.glyph(health)) \(count) \(health.rawValue) ", style: style)
         }
@@ -92,9 +94,9 @@ struct HeaderView {
             } else {
                 primary.append("none\(state.primary.lastKnown.map { " (was \($0))" } ?? "")", style: theme[.down])
             }
-            let fenced = state.regions.filter { $0.role == .fenced }.map(\.name)
+            let fenced = state.regions.indices.filter { state.regions[$0].role == .fenced }.map { state.regions[$0].name }
             if !fenced.isEmpty { primary.append(" · fenced \(fenced.joined(separator: ", "))", style: theme[.warning]) }
-            let unknown = state.regions.filter { $0.role == .unknown }.count
+            let unknown = state.regions.indices.filter { state.regions[$0].role == .unknown }.count
             if unknown > 0 { primary.append(" · \(unknown) role\(unknown == 1 ? "" : "s") unknown", style: theme[.warning]) }
             segments.append(Segment(line: primary, priority: 90))
         }
