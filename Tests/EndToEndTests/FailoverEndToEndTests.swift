@@ -96,9 +96,11 @@ extension EndToEnd {
             let environment = ["PATH": "/usr/bin:/bin", "XDG_STATE_HOME": scratch]
             let dryRun = try runProcess([binary, "failover", "--config", failing, "--to", "eu-west-1", "--dry-run", "--wait", "2"], environment: environment, timeout: 60)
             #expect(dryRun.status == 0, "\(dryRun.standardError)")
-            #expect(dryRun.standardError.contains("PLAN"))
-            let afterDryRun = (try? String(contentsOfFile: scratch + "/audit.jsonl", encoding: .utf8)) ?? ""
-            #expect(!afterDryRun.contains("confirmed"), "a dry run executes nothing")
+            // The result goes to standard output (`--dry-run > plan.txt` keeps it) and says so.
+            #expect(dryRun.standardOutput.contains("PLAN"), "\(dryRun.standardOutput)")
+            #expect(dryRun.standardOutput.contains("CANDIDATES"))
+            #expect(dryRun.standardOutput.hasSuffix("dry run: nothing executed\n"))
+            #expect(!FileManager.default.fileExists(atPath: scratch + "/audit.jsonl"), "a dry run records nothing")
 
             let notTerminal = try runProcess([binary, "failover", "--config", failing, "--to", "eu-west-1", "--reason", "x", "--wait", "2"], environment: environment, timeout: 60)
             #expect(notTerminal.status == 2)
@@ -113,12 +115,13 @@ extension EndToEnd {
             #expect(steps?.map { $0["outcome"] as? String } == ["succeeded", "failed"])
             #expect((steps?.last?["output"] as? String)?.contains("[exit status 4]") == true)
 
-            let unknown = try runProcess([binary, "failover", "--config", failing, "--to", "mars-1", "--reason", "x", "--yes", "--wait", "1"], environment: environment, timeout: 60)
+            let recordsBefore = try String(contentsOfFile: scratch + "/audit.jsonl", encoding: .utf8)
+            let unknown = try runProcess([binary, "failover", "--config", failing, "--to", "mars-1", "--reason", "x", "--yes", "--force", "target-healthy", "--wait", "1"], environment: environment, timeout: 60)
             #expect(unknown.status == 2)
-            #expect(unknown.standardError.contains("target-healthy: mars-1 is not a configured region"))
+            #expect(unknown.standardError.contains("mars-1 is not a configured region; regions: us-east-1, eu-west-1, ap-southeast-1"), "\(unknown.standardError)")
+            #expect(try String(contentsOfFile: scratch + "/audit.jsonl", encoding: .utf8) == recordsBefore, "an impossible target records nothing")
             let audit = try runProcess([binary, "audit", "--config", failing], environment: environment, timeout: 30)
             #expect(audit.standardOutput.contains("FAILED"), "\(audit.standardOutput)")
-            #expect(audit.standardOutput.contains("REFUSED"))
         }
 
         @Test func aSecondRegionwatchIsRefusedByTheLockAndACrashIsShownAtTheNextStart() throws {
@@ -155,8 +158,13 @@ extension EndToEnd {
             try session.send("a")
             #expect(session.waitFor("started, never finished"), "\(session.screen())")
             try session.send("A")
+            #expect(session.waitFor("A again confirms"), "acknowledging asks first: \(session.screen())")
+            try session.send("A")
             #expect(session.waitFor("acknowledged the interrupted"), "\(session.screen())")
             #expect(eventually(within: 10) { !session.screen().contains("INTERRUPTED FAILOVER: press a") })
+            #expect(session.waitFor("acknowledged by"), "the record stays listed: \(session.screen())")
+            let listed = try runProcess([binary, "audit", "--config", slow], environment: environment, timeout: 30)
+            #expect(listed.standardOutput.contains("INTERRUPTED") && listed.standardOutput.contains("acknowledged by"), "\(listed.standardOutput)")
         }
 
         @Test func httpStepAndTypedConfirmationOnATerminal() throws {
@@ -196,5 +204,69 @@ extension EndToEnd {
             try session.send("j", "F")
             #expect(session.waitFor("read-only mode: failover, failback and drills are disabled"), "\(session.screen())")
         }
+    }
+}
+
+extension EndToEnd.FailoverEndToEndTests {
+    /// A demo plan of simulated steps with a ten-minute cool-down.
+    func coolingConfiguration(in scratch: String) throws -> String {
+        try configuration(in: scratch, steps: """
+                - { name: fence, kind: simulated, change: fence, timeout: 4s }
+                - { name: promote, kind: simulated, change: promote, timeout: 4s }
+            """, extra: "  coolDown: 10m")
+    }
+
+    @Test func retriesRefusalsAndDryRunsNeverResetTheCoolDown() throws {
+        let scratch = Binary.scratchDirectory("cooldown")
+        let configuration = try coolingConfiguration(in: scratch)
+        let environment = ["PATH": "/usr/bin:/bin", "XDG_STATE_HOME": scratch]
+        func failover(_ extra: [String]) throws -> ProcessResult {
+            try runProcess([binary, "failover", "--config", configuration, "--to", "eu-west-1", "--wait", "2"] + extra, environment: environment, timeout: 120)
+        }
+        let first = try failover(["--reason", "first", "--yes"])
+        #expect(first.status == 0, "\(first.standardOutput)\(first.standardError)")
+        for attempt in 2...3 {
+            let again = try failover(["--reason", "retry \(attempt)", "--yes"])
+            #expect(again.status == 2, "attempt \(attempt) is refused: \(again.standardOutput)")
+            #expect(again.standardError.contains("cool-down: eu-west-1 ← us-east-1 switchover completed"), "names the completed one: \(again.standardError)")
+            #expect(again.standardError.contains("ago by "), "\(again.standardError)")
+            let dryRun = try failover(["--dry-run"])
+            #expect(dryRun.status == 2)
+            #expect(dryRun.standardOutput.contains("FAIL    cool-down"), "\(dryRun.standardOutput)")
+        }
+        let forced = try failover(["--reason", "second region failing", "--force", "cool-down", "--yes", "--json"])
+        #expect(forced.status == 0, "\(forced.standardError)")
+        let record = try JSONSerialization.jsonObject(with: Data(forced.standardOutput.utf8)) as? [String: Any]
+        let coolDown = (record?["gates"] as? [[String: Any]])?.first { $0["gate"] as? String == "cool-down" }
+        #expect(coolDown?["forcedReason"] as? String == "second region failing", "the force and its reason are recorded")
+        let records = try String(contentsOfFile: scratch + "/audit.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(records.filter { $0.contains(#""state":"refused""#) }.count == 2)
+        #expect(records.filter { $0.contains(#""state":"completed""#) }.count == 2)
+        #expect(!records.contains { $0.contains(#""state":"aborted""#) }, "dry runs record nothing")
+    }
+
+    @Test func impossibleRequestsAreUsageErrorsBeforeAnythingRuns() throws {
+        let scratch = Binary.scratchDirectory("usage")
+        let configuration = try coolingConfiguration(in: scratch)
+        let environment = ["PATH": "/usr/bin:/bin", "XDG_STATE_HOME": scratch]
+        func run(_ arguments: [String]) throws -> ProcessResult {
+            try runProcess([binary, "failover", "--config", configuration, "--wait", "2"] + arguments, environment: environment, timeout: 60)
+        }
+        let unknownGate = try run(["--to", "eu-west-1", "--reason", "r", "--force", "nosuch"])
+        #expect(unknownGate.status == 2)
+        #expect(unknownGate.standardError.contains("--force nosuch: not a gate; one of target-healthy, lag-within-rpo, lock, cool-down, rejoined"), "\(unknownGate.standardError)")
+        let noReason = try run(["--to", "eu-west-1", "--yes"])
+        #expect(noReason.status == 2)
+        #expect(noReason.standardError.contains("--reason TEXT is required"), "\(noReason.standardError)")
+        let toThePrimary = try run(["--to", "us-east-1", "--reason", "r", "--force", "lag-within-rpo", "--yes"])
+        #expect(toThePrimary.status == 2)
+        #expect(toThePrimary.standardError.contains("us-east-1 is the current primary; valid targets now: eu-west-1, ap-southeast-1"), "\(toThePrimary.standardError)")
+        // A failback needs no --to: it returns the role to the configured primary, which is
+        // the primary already here.
+        let failback = try run(["--failback", "--reason", "r", "--yes"])
+        #expect(failback.status == 2)
+        #expect(failback.standardError.contains("us-east-1 is the current primary"), "\(failback.standardError)")
+        #expect(!(failback.standardOutput + failback.standardError).contains("us-east-1 → us-east-1"))
+        #expect(!FileManager.default.fileExists(atPath: scratch + "/audit.jsonl"), "nothing recorded")
     }
 }

@@ -18,6 +18,10 @@ final class FixedWorld: FailoverWorld {
         changes.withLock { $0.append("\(change.rawValue) \(from)->\(to)") }
         return true
     }
+
+    func rehearse(_ change: SimulatedFailoverChange, from: String, to: String) -> String? {
+        "would \(change.rawValue) \(from)->\(to)"
+    }
 }
 
 /// The demo after a few seconds: us-east-1 primary, standbys caught up within the RPO.
@@ -163,7 +167,8 @@ struct FailoverRuntimeTests {
         let attempt = try #require(history.attempts.last)
         #expect(attempt.confirmed?.reason == "region drill")
         #expect(attempt.confirmed?.operatorName == "tester@host")
-        #expect(attempt.stepEntries.map(\.type) == ["step-started", "step-finished", "step-started", "step-finished"])
+        // Gates are re-checked (and recorded) just before each step with side effects.
+        #expect(attempt.stepEntries.map(\.type) == ["gates-rechecked", "step-started", "step-finished", "gates-rechecked", "step-started", "step-finished"])
         #expect(attempt.finished?.state == "completed")
         #expect(attempt.finished?.steps?.last?.output.contains("recorded 2 arguments") == true)
         #expect((attempt.finished?.measuredRtoSeconds ?? 0) > 0)
@@ -291,13 +296,13 @@ extension FailoverRuntimeTests {
         #expect(recorded?.kind == "drill")
         #expect(recorded?.measuredRtoSeconds != nil)
 
-        // Failback: the original primary (us-east-1) is still the primary, so nothing has
-        // rejoined to fail back to; and a failback to any other region is refused.
+        // Failback: the original primary (us-east-1) is still the primary, so there is nothing
+        // to fail back to; and a failback to any other region is no failback. Neither starts.
         let failback = coordinator(world: world, directory: scratch("failback"), plan: plan)
-        let refused = await failback.begin(kind: .failback, to: "eu-west-1")
-        #expect(refused.machine.state == .refused)
-        #expect(refused.machine.attempt?.gates.first { $0.gate == .rejoined }?.measured == "failback returns the role to us-east-1, not eu-west-1")
-        let notRejoined = await failback.begin(kind: .failback, to: "us-east-1")
-        #expect(notRejoined.machine.attempt?.gates.first { $0.gate == .rejoined }?.passed == false)
+        let elsewhere = await failback.begin(kind: .failback, to: "eu-west-1")
+        #expect(elsewhere.machine.state == .steady)
+        #expect(elsewhere.targetProblem?.description == "a failback returns the role to the configured primary us-east-1, not eu-west-1")
+        let home = await failback.begin(kind: .failback, to: "us-east-1")
+        #expect(home.targetProblem?.description == "us-east-1 is the current primary")
     }
 }

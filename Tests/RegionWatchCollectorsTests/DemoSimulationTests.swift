@@ -213,4 +213,23 @@ struct SimulatorCollectorTests {
         #expect(received.filter { if case .collectorStatus = $0 { true } else { false } }.count >= 3)
         #expect(received.contains { if case .notice(let notice) = $0 { notice.message == "demo chaos: eu-west-1 taken down" } else { false } })
     }
+
+    // A drill's rehearsal runs on a copy of the simulation.
+    @Test func theDemoSimulatorRehearsesWithoutChangingRolesOrTraffic() {
+        let start = Timestamp(secondsSinceEpoch: 1_800_000_000)
+        let simulator = SimulatorCollector(topology: .demo, settings: SimulatorSettings(), start: start)
+        let notices = simulator.rehearse(.promote(region: "eu-west-1"))
+        #expect(notices.map(\.message) == ["demo failover: eu-west-1 promoted to primary"])
+        #expect(simulator.rehearse(.promote(region: "mars-1")).isEmpty)
+        #expect(simulator.rehearse(.fence(region: "us-east-1")).count == 1)
+        // The simulation itself still has us-east-1 as the primary with its traffic.
+        var simulation = simulator.simulation.withLock { $0 }
+        let round = simulation.step(at: start.adding(seconds: 1))
+        var state = DashboardState(topology: .demo, now: start)
+        state.apply(contentsOf: round)
+        state.apply(.tick(start.adding(seconds: 1)))
+        #expect(state.region(named: "us-east-1")?.role == .primary)
+        #expect(state.region(named: "eu-west-1")?.role == .standby)
+        #expect((state.region(named: "us-east-1")?.trafficShare.latest ?? 0) > 0.5)
+    }
 }

@@ -94,7 +94,7 @@ private final class FixtureHandler: ChannelInboundHandler {
 struct HTTPCollectorTests {
     static let now = Timestamp(secondsSinceEpoch: 1_800_000_000)
 
-    func probe(_ url: String, timeout: Double = 1, expect: Set<Int> = Set(200...399), body: String? = nil, verify: Bool = true) async throws -> ProbeResult {
+    func probe(_ url: String, timeout: Double = 10, expect: Set<Int> = Set(200...399), body: String? = nil, verify: Bool = true) async throws -> ProbeResult {
         let settings = HTTPProbeSettings(name: "probe", targets: [.init(region: "eu-west-1", target: try HTTPTarget(parsing: url))], expectedStatus: expect, bodyContains: body, timeoutSeconds: timeout, verifiesCertificates: verify)
         let round = await HTTPProbeSource(settings: settings).collect(at: Self.now)
         guard case .probe(let result) = round.events.first else { throw RawHTTP.Failure("no probe result") }

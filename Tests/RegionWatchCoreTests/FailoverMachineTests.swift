@@ -172,10 +172,10 @@ struct FailoverGateTests {
 
     @Test func lockCoolDownAndReadOnly() {
         let state = F.healthyState(at: 1000)
-        let context = FailoverGateContext(lockHolder: "alice@ops-1 (pid 42)", lastFailoverAt: F.at(800), coolDownSeconds: 600, isReadOnly: true)
+        let context = FailoverGateContext(lockHolder: "alice@ops-1 (pid 42)", lastFailover: CompletedFailover(kind: "failover", from: "standby-2", to: "primary-1", operatorName: "alice@ops-1", at: F.at(800)), coolDownSeconds: 600, isReadOnly: true)
         let (gates, _) = FailoverGates.evaluate(kind: .switchover, target: "standby-1", in: state, context: context)
         #expect(gate(.lock, gates) == FailoverGateResult(gate: .lock, passed: false, measured: "another failover holds the lock: alice@ops-1 (pid 42)"))
-        #expect(gate(.coolDown, gates) == FailoverGateResult(gate: .coolDown, passed: false, measured: "last failover 3m20s ago, cool-down 10m"))
+        #expect(gate(.coolDown, gates) == FailoverGateResult(gate: .coolDown, passed: false, measured: "primary-1 ← standby-2 failover completed 3m20s ago by alice@ops-1, cool-down 10m"))
         #expect(gate(.readOnly, gates)?.passed == false)
     }
 

@@ -38,7 +38,7 @@ struct FailoverScreenTests {
         #expect(view.handle(.character("D"), state: base) == [.failover(.begin(kind: .drill, target: "eu-west-1"))])
         var atPrimary = SeededState.view()
         #expect(atPrimary.handle(.character("F"), state: base).isEmpty)
-        #expect(atPrimary.message?.text == "us-east-1 is already the primary: select the region to promote")
+        #expect(atPrimary.message?.text == "us-east-1 is the current primary: select the region to promote (valid now: eu-west-1, ap-southeast-1)")
 
         let awaiting = state { request in [.start(request, at: SeededState.start), .gatesEvaluated(gates(SeededState.demo(seconds: 8)), dataLoss: .unknown, at: SeededState.start)] }
         for character in "eu-west-1" { _ = view.handle(.character(character), state: awaiting) }
@@ -120,7 +120,24 @@ struct FailoverScreenTests {
         let frame = render(state, view)
         Snapshot.assert(frame, named: "audit-120x40")
         #expect(frame.text.contains("INTERRUPTED failover us-east-1 → ap-southeast-1"))
-        #expect(frame.text.contains("COMPLETED drill us-east-1 → eu-west-1  RTO 4.2s  loss 0.5s known  by ops@host: quarterly drill"))
+        #expect(frame.text.contains("COMPLETED   drill us-east-1 → eu-west-1  RTO 4.2s  loss 0.5s known  by ops@host: quarterly"))
+        // Acknowledging asks first: A alone changes nothing, another key cancels, A twice acts.
+        #expect(view.handle(.character("A"), state: state).isEmpty)
+        #expect(view.message?.text.hasPrefix("acknowledge the interrupted failover us-east-1 → ap-southeast-1 (confirmed by ops@host)?") == true)
+        #expect(view.handle(.character("j"), state: state).isEmpty)
+        #expect(view.message?.text == "not acknowledged")
+        #expect(view.handle(.character("A"), state: state).isEmpty)
         #expect(view.handle(.character("A"), state: state) == [.failover(.acknowledgeInterrupted(id: "r2"))])
+        #expect(view.message?.text.contains("it stays in the audit log") == true)
+
+        // Once acknowledged it stays listed, saying by whom and when.
+        var acknowledged = interrupted
+        acknowledged.acknowledged = "acknowledged by bob@ops2 at 2027-01-15T08:01:00Z"
+        var after = SeededState.demo(seconds: 8)
+        after.apply(.failoverHistory(FailoverHistorySummary(recent: [record, acknowledged], auditLogPath: "/var/lib/rw/audit.jsonl"), isReadOnly: false))
+        let listed = render(after, view).text
+        #expect(listed.contains("INTERRUPTED failover us-east-1 → ap-southeast-1"))
+        #expect(listed.contains("started, never finished; acknowledged by bob@ops2 at 2027-01-15T08:01:00Z"))
+        #expect(!render(after, SeededState.view()).text.contains("INTERRUPTED FAILOVER: press a"))
     }
 }

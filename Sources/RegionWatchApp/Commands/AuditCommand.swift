@@ -47,9 +47,16 @@ public enum AuditText {
         }
         if history.attempts.isEmpty { lines.append("no failover, drill or refusal recorded") }
         for attempt in history.attempts {
+            if attempt.finished == nil, let entry = attempt.confirmed, let acknowledgement = attempt.acknowledgement {
+                lines.append("\(entry.at)  INTERRUPTED \(entry.kind ?? "?") \(entry.from ?? "?") → \(entry.to ?? "?")  by \(entry.operatorName ?? "?")\(entry.reason.map { ": \($0)" } ?? "") — acknowledged by \(acknowledgement.operatorName ?? "?") at \(acknowledgement.at)")
+                for step in attempt.stepEntries where step.type == "step-finished" {
+                    lines.append("    step \(step.step?.name ?? ""): \(step.step?.outcome?.rawValue ?? "")")
+                }
+                continue
+            }
             guard let entry = attempt.finished else { continue }
             let rto = entry.measuredRtoSeconds.map { "RTO \(Format.fixed($0, decimals: 2))s" } ?? "RTO n/a"
-            let loss = "loss " + (entry.dataLoss?.text(at: Timestamp(secondsSinceEpoch: entry.atEpochSeconds)) ?? "unknown")
+            let loss = "loss " + (entry.dataLoss?.text(at: Timestamp(secondsSinceEpoch: entry.atEpochSeconds)) ?? "none (nothing promoted)")
             lines.append("\(entry.at)  \((entry.state ?? "?").uppercased().padding(toLength: 9, withPad: " ", startingAt: 0)) \(entry.kind ?? "?") \(entry.from ?? "?") → \(entry.to ?? "?")  \(rto)  \(loss)  by \(entry.operatorName ?? "?")\(entry.reason.map { ": \($0)" } ?? "")")
             for gate in entry.gates ?? [] where !gate.passed {
                 lines.append("    gate \(gate.gate.rawValue): \(gate.measured)\(gate.forcedReason.map { " — FORCED: \($0)" } ?? "")")

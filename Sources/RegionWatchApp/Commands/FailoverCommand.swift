@@ -11,13 +11,18 @@ struct FailoverCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "failover",
         abstract: "Move the primary role to another region: gates, typed confirmation, the plan, the audit log.",
-        discussion: "Exit status: 0 completed (or a dry run that gates allow), 1 a step failed or the run was aborted, 2 refused by a gate or not confirmed."
+        discussion: """
+            Exit status: 0 completed (or a dry run that gates allow), 1 a step failed or the run was aborted, \
+            2 refused by a gate, not confirmed, or a usage error (an unknown or impossible target, a missing \
+            reason, an unknown gate name). The result (gates, plan, outcome) goes to standard output; progress \
+            and diagnostics to standard error.
+            """
     )
 
     @OptionGroup var source: SourceOptions
 
-    @Option(name: .long, help: ArgumentHelp("The region to promote.", valueName: "REGION"))
-    var to: String
+    @Option(name: .long, help: ArgumentHelp("The region to promote (a failback needs none: the configured primary).", valueName: "REGION"))
+    var to: String?
 
     @Option(name: .long, help: ArgumentHelp("Why: recorded in the audit log.", valueName: "TEXT"))
     var reason: String?
@@ -47,18 +52,54 @@ struct FailoverCommand: ParsableCommand {
 
     func validate() throws {
         if drill, failback { throw ValidationError("--drill and --failback cannot be used together") }
-        for gate in force {
-            guard let kind = FailoverGateKind(rawValue: gate) else {
-                throw ValidationError("--force \(gate): not a gate (one of \(FailoverGateKind.allCases.filter(\.isForceable).map(\.rawValue).joined(separator: ", ")))")
-            }
-            guard kind.isForceable else { throw ValidationError("--force read-only: read-only mode cannot be forced") }
+    }
+
+    /// The command's result in words: on standard output, unless `--json` makes the JSON
+    /// record the result (then the words go to standard error, beside the progress).
+    private func report(_ text: String) {
+        if json { Console.error(text) } else { Console.output(text + "\n") }
+    }
+
+    /// Exits 2 with `message` on standard error: a usage problem found before anything ran.
+    private func usage(_ message: String) -> ExitCode {
+        Console.error("regionwatch failover: \(message)")
+        return ExitCode(2)
+    }
+
+    /// The gates to force, each with the reason; exits 2 naming an unknown or unforceable gate.
+    private func forcedGates() throws -> [FailoverGateKind: String] {
+        let forceable = FailoverGateKind.allCases.filter(\.isForceable).map(\.rawValue).joined(separator: ", ")
+        var forced: [FailoverGateKind: String] = [:]
+        for name in force {
+            guard let gate = FailoverGateKind(rawValue: name) else { throw usage("--force \(name): not a gate; one of \(forceable)") }
+            guard gate.isForceable else { throw usage("--force \(name): read-only mode cannot be forced; forceable: \(forceable)") }
+            forced[gate] = reason ?? ""
         }
-        if !force.isEmpty, (reason ?? "").isEmpty { throw ValidationError("--force needs --reason: a forced gate is recorded with its reason") }
+        return forced
+    }
+
+    /// The target: `--to`, or for a failback the configured primary. Exits 2 when it names no
+    /// configured region (checked before anything is collected, locked or recorded).
+    private func target(in topology: Topology) throws -> String {
+        let names = topology.regions.map(\.name)
+        let configuredPrimary = topology.regions.first { $0.role == .primary }?.name
+        guard let target = to ?? (failback ? configuredPrimary : nil) else {
+            throw usage("--to REGION is required (one of \(names.joined(separator: ", ")))")
+        }
+        guard names.contains(target) else {
+            throw usage("\(target) is not a configured region; regions: \(names.joined(separator: ", "))")
+        }
+        return target
     }
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
         let configuration = try source.loadConfiguration(environment: environment)
+        let forced = try forcedGates()
+        let target = try target(in: configuration.topology)
+        if !dryRun, (reason ?? "").trimmed().isEmpty {
+            throw usage("--reason TEXT is required: it goes into the audit log\(force.isEmpty ? "" : " with every forced gate")")
+        }
         let clock = SystemWallClock()
         let collection = HeadlessCollection(configuration: configuration, clock: clock)
         defer { collection.shutdown() }
@@ -69,37 +110,37 @@ struct FailoverCommand: ParsableCommand {
         let coordinator = FailoverRuntime.coordinator(configuration: configuration, world: collection.world, clock: clock, environment: environment) { snapshot in
             FailoverCommand.progress(snapshot)
         }
-        let forced = Dictionary(force.compactMap { FailoverGateKind(rawValue: $0) }.map { ($0, reason ?? "") }) { first, _ in first }
-        let begun = blocking { await coordinator.begin(kind: kind, to: to, forcedGates: forced) }
-        guard let attempt = begun.machine.attempt else { throw ExitCode(2) }
-        Console.error(FailoverText.gates(attempt))
         if dryRun {
-            Console.error(FailoverText.plan(attempt))
-            if begun.machine.state == .awaitingConfirmation { blocking { await coordinator.abort() } }
-            throw ExitCode(begun.machine.state == .refused ? 2 : 0)
+            switch blocking({ await coordinator.preview(kind: kind, to: target, forcedGates: forced) }) {
+            case .failure(let problem): throw usage(FailoverText.targetProblem(problem))
+            case .success(let preview):
+                if json { Console.output(FailoverText.previewJSON(preview)) } else { Console.output(FailoverText.preview(preview)) }
+                throw ExitCode(preview.isAllowed ? 0 : 2)
+            }
         }
+        let begun = blocking { await coordinator.begin(kind: kind, to: target, forcedGates: forced) }
+        if let problem = begun.targetProblem { throw usage(FailoverText.targetProblem(problem)) }
+        guard let attempt = begun.machine.attempt else {
+            throw usage(begun.problem ?? "the attempt did not start")
+        }
+        report(FailoverText.gates(attempt))
         if begun.machine.state == .refused {
             if json { Console.output(FailoverText.json(blocking { await coordinator.snapshot }, rtoObjective: configuration.topology.objectives.rtoSeconds)) }
             Console.error("refused: " + FailoverText.refusal(attempt))
             throw ExitCode(2)
         }
-        Console.error(FailoverText.plan(attempt))
-        var typed = to
+        report(FailoverText.plan(attempt))
+        var typed = target
         if !yes {
             guard isatty(STDIN_FILENO) == 1 else {
                 blocking { await coordinator.abort() }
                 Console.error("not confirmed: standard input is not a terminal; type the confirmation on a terminal or pass --yes")
                 throw ExitCode(2)
             }
-            Console.error("Type the target region's name (\(to)) to confirm: ", newline: false)
+            Console.error("Type the target region's name (\(target)) to confirm: ", newline: false)
             typed = readLine() ?? ""
         }
-        var reasonText = reason ?? ""
-        if reasonText.isEmpty, !yes, isatty(STDIN_FILENO) == 1 {
-            Console.error("Reason (recorded in the audit log): ", newline: false)
-            reasonText = readLine() ?? ""
-        }
-        let (finalTyped, finalReason) = (typed, reasonText)
+        let (finalTyped, finalReason) = (typed, reason ?? "")
         let confirmed = blocking { await coordinator.confirm(typedTarget: finalTyped, reason: finalReason) }
         if let problem = confirmed.confirmationProblem {
             blocking { await coordinator.abort() }
@@ -109,7 +150,7 @@ struct FailoverCommand: ParsableCommand {
         blocking { await coordinator.waitUntilFinished() }
         let final = blocking { await coordinator.snapshot }
         if json { Console.output(FailoverText.json(final, rtoObjective: configuration.topology.objectives.rtoSeconds)) }
-        if let finished = final.machine.attempt { Console.error(FailoverText.summary(finished, state: final.machine.state, rtoObjective: configuration.topology.objectives.rtoSeconds)) }
+        if let finished = final.machine.attempt { report(FailoverText.summary(finished, state: final.machine.state, rtoObjective: configuration.topology.objectives.rtoSeconds)) }
         switch final.machine.state {
         case .completed: return
         case .refused: throw ExitCode(2)
@@ -174,9 +215,34 @@ enum FailoverText {
     }
 
     static func plan(_ attempt: FailoverAttempt) -> String {
-        (["PLAN"] + attempt.request.steps.enumerated().map { index, step in
-            "  \(index + 1). \(step.name) [\(step.action.kind), timeout \(Format.duration(step.timeoutSeconds))\(step.onFailure == .continue ? ", continue on failure" : "")]"
+        plan(attempt.request)
+    }
+
+    static func plan(_ request: FailoverRequest) -> String {
+        (["PLAN"] + request.steps.enumerated().map { index, step in
+            let effects = step.action.hasSideEffects ? "" : ", only looks"
+            return "  \(index + 1). \(step.name) [\(step.action.kind), timeout \(Format.duration(step.timeoutSeconds))\(effects)\(step.onFailure == .continue ? ", continue on failure" : "")]"
         }).joined(separator: "\n")
+    }
+
+    /// A target that cannot be one, with the regions that can.
+    static func targetProblem(_ problem: FailoverTargetProblem) -> String {
+        "\(problem.description); valid targets now: \(problem.validTargets.isEmpty ? "none" : problem.validTargets.joined(separator: ", "))"
+    }
+
+    /// A dry run's result: gates, candidates, the plan, and that nothing ran.
+    static func preview(_ preview: FailoverPreview) -> String {
+        var attempt = FailoverAttempt(request: preview.request, requestedAt: Timestamp(secondsSinceEpoch: 0))
+        attempt.gates = preview.gates
+        var lines = [gates(attempt), "data loss if promoted now: \(preview.dataLoss.text(at: preview.evaluatedAt))", "CANDIDATES"]
+        for candidate in preview.candidates {
+            let verdict = candidate.blockedBy.map { "blocked by \($0.gate.rawValue): \($0.measured)" } ?? "ready"
+            lines.append("  \(candidate.region == preview.request.to ? "▸" : " ") \(candidate.region.padding(toLength: 16, withPad: " ", startingAt: 0)) \(verdict)")
+        }
+        lines.append(plan(preview.request))
+        lines.append(preview.isAllowed ? "gates allow it" : "REFUSED: " + preview.gates.filter { !$0.allows }.map { "\($0.gate.rawValue): \($0.measured)" }.joined(separator: "; "))
+        lines.append("dry run: nothing executed")
+        return lines.joined(separator: "\n") + "\n"
     }
 
     static func refusal(_ attempt: FailoverAttempt) -> String {
@@ -193,9 +259,36 @@ enum FailoverText {
             }
         }
         let rto = attempt.measuredRTO(at: attempt.endedAt ?? attempt.requestedAt).map { "\(Format.fixed($0, decimals: 2))s" } ?? "n/a"
-        let loss = attempt.dataLoss.text(at: attempt.requestedAt)
-        lines.append("\(state.name.uppercased()) · measured RTO \(rto) (objective \(Format.duration(rtoObjective))) · data loss \(loss)")
+        let loss = attempt.recordedDataLoss?.text(at: attempt.requestedAt) ?? "none (nothing promoted)"
+        let outcome = state.name.uppercased() + (state == .completed && attempt.hasWarnings ? " WITH WARNINGS" : "")
+        lines.append("\(outcome) · measured RTO \(rto) (objective \(Format.duration(rtoObjective))) · data loss \(loss)")
         return lines.joined(separator: "\n")
+    }
+
+    /// A dry run as JSON: the request, gates, candidates and plan; `executed` is always false.
+    static func previewJSON(_ preview: FailoverPreview) -> String {
+        struct Candidate: Encodable { var region: String; var blockedBy: FailoverGateResult? }
+        struct Preview: Encodable {
+            var dryRun = true
+            var executed = false
+            var kind: String
+            var from: String
+            var to: String
+            var allowed: Bool
+            var gates: [FailoverGateResult]
+            var dataLoss: DataLossEstimate
+            var candidates: [Candidate]
+            var plan: [String]
+        }
+        let request = preview.request
+        let value = Preview(
+            kind: request.kind.rawValue, from: request.from, to: request.to, allowed: preview.isAllowed, gates: preview.gates,
+            dataLoss: preview.dataLoss, candidates: preview.candidates.map { Candidate(region: $0.region, blockedBy: $0.blockedBy) },
+            plan: request.steps.map(\.name)
+        )
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return ((try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}") + "\n"
     }
 
     static func json(_ snapshot: FailoverSnapshot, rtoObjective: Double) -> String {

@@ -6,7 +6,8 @@ import Glibc
 
 /// One line of the audit log (JSON Lines). Every transition of an attempt is one line.
 public struct AuditEntry: Codable, Sendable, Equatable {
-    /// `confirmed`, `step-started`, `step-finished`, `finished` or `acknowledged`.
+    /// `confirmed`, `gates-rechecked`, `step-started`, `step-finished`, `finished` or
+    /// `acknowledged`.
     public var type: String
     public var at: String
     public var atEpochSeconds: Double
@@ -17,7 +18,12 @@ public struct AuditEntry: Codable, Sendable, Equatable {
     public var operatorName: String?
     public var reason: String?
     public var gates: [FailoverGateResult]?
+    /// `finished`: the data the attempt lost, measured at promotion; absent when nothing was
+    /// promoted. `gates-rechecked`: the estimate at that moment.
     public var dataLoss: DataLossEstimate?
+    /// `confirmed`: the data a promotion would have lost at confirmation (an estimate, not a
+    /// loss).
+    public var estimatedDataLoss: DataLossEstimate?
     public var rtoObjectiveSeconds: Double?
     public var stepIndex: Int?
     public var step: FailoverStepRecord?
@@ -29,7 +35,7 @@ public struct AuditEntry: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case type, at, atEpochSeconds, id, kind, from, to
         case operatorName = "operator"
-        case reason, gates, dataLoss, rtoObjectiveSeconds, stepIndex, step, steps, state, measuredRtoSeconds
+        case reason, gates, dataLoss, estimatedDataLoss, rtoObjectiveSeconds, stepIndex, step, steps, state, measuredRtoSeconds
     }
 
     /// The entry for a machine's audit record.
@@ -41,7 +47,13 @@ public struct AuditEntry: Codable, Sendable, Equatable {
         case .confirmed(let attempt):
             type = "confirmed"
             fill(from: attempt)
+            estimatedDataLoss = attempt.dataLoss
             self.rtoObjectiveSeconds = rtoObjectiveSeconds
+        case .gatesRechecked(_, let index, let gates, let loss):
+            type = "gates-rechecked"
+            stepIndex = index
+            self.gates = gates
+            dataLoss = loss
         case .stepStarted(_, let index, let step):
             type = "step-started"
             stepIndex = index
@@ -53,6 +65,7 @@ public struct AuditEntry: Codable, Sendable, Equatable {
         case .finished(let attempt, let final):
             type = "finished"
             fill(from: attempt)
+            dataLoss = attempt.recordedDataLoss
             state = final.name
             steps = attempt.steps
             self.rtoObjectiveSeconds = rtoObjectiveSeconds
@@ -76,7 +89,6 @@ public struct AuditEntry: Codable, Sendable, Equatable {
         operatorName = attempt.request.operatorName
         reason = attempt.reason
         gates = attempt.gates
-        dataLoss = attempt.dataLoss
     }
 }
 
@@ -92,9 +104,16 @@ public struct AuditHistory: Sendable, Equatable {
         attempts.filter { $0.confirmed != nil && $0.finished == nil && !$0.isAcknowledged }
     }
 
-    /// The most recent finished attempt of `kinds`.
-    public func lastFinished(kinds: Set<String>) -> AuditedAttempt? {
-        attempts.last { $0.finished != nil && kinds.contains($0.kind ?? "") }
+    /// The most recent attempt of `kinds` that completed (the cool-down counts from it: a
+    /// refused, aborted or failed attempt after it changes nothing).
+    public func lastCompleted(kinds: Set<String>) -> CompletedFailover? {
+        attempts.compactMap { attempt -> CompletedFailover? in
+            guard let finished = attempt.finished, finished.state == "completed", let kind = finished.kind, kinds.contains(kind) else { return nil }
+            return CompletedFailover(
+                kind: kind, from: finished.from ?? "?", to: finished.to ?? "?", operatorName: finished.operatorName ?? "?",
+                at: Timestamp(secondsSinceEpoch: finished.atEpochSeconds)
+            )
+        }.max { $0.at < $1.at }
     }
 }
 
@@ -104,7 +123,10 @@ public struct AuditedAttempt: Sendable, Equatable {
     public var confirmed: AuditEntry?
     public var finished: AuditEntry?
     public var stepEntries: [AuditEntry] = []
-    public var isAcknowledged = false
+    /// An operator's acknowledgement of it (interrupted attempts only): who and when.
+    public var acknowledgement: AuditEntry?
+
+    public var isAcknowledged: Bool { acknowledgement != nil }
 
     public var kind: String? { finished?.kind ?? confirmed?.kind }
     public var summaryEntry: AuditEntry? { finished ?? confirmed }
@@ -178,7 +200,7 @@ public final class AuditLog: Sendable {
             switch entry.type {
             case "confirmed": history.attempts[position].confirmed = entry
             case "finished": history.attempts[position].finished = entry
-            case "acknowledged": history.attempts[position].isAcknowledged = true
+            case "acknowledged": history.attempts[position].acknowledgement = entry
             default: history.attempts[position].stepEntries.append(entry)
             }
         }

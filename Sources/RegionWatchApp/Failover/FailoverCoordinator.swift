@@ -30,12 +30,13 @@ public struct FailoverSettings: Equatable, Sendable {
         self.isReadOnly = isReadOnly
     }
 
-    /// The demo's plan: every step simulated (and so safe in a drill).
+    /// The demo's plan. Simulated steps are safe in a drill (there they rehearse on a copy of
+    /// the simulation); verifying the new primary is not (a drill promotes nothing).
     public static let demoPlan: [FailoverPlanStep] = [
         FailoverPlanStep(name: "fence the old primary", action: .simulated(.fence), timeoutSeconds: 30, isDrillSafe: true),
         FailoverPlanStep(name: "promote the target", action: .simulated(.promote), timeoutSeconds: 30, isDrillSafe: true),
         FailoverPlanStep(name: "shift traffic", action: .simulated(.shiftTraffic), timeoutSeconds: 30, isDrillSafe: true),
-        FailoverPlanStep(name: "verify the new primary", action: .waitFor(.targetIsPrimary), timeoutSeconds: 30, isDrillSafe: true),
+        FailoverPlanStep(name: "verify the new primary", action: .waitFor(.targetIsPrimary), timeoutSeconds: 30),
     ]
 
     /// The steps an attempt of `kind` runs: only drill-safe ones in a drill; a switchover waits
@@ -62,6 +63,28 @@ public struct FailoverSnapshot: Sendable, Equatable {
     public var confirmationProblem: String?
     /// A problem outside the machine (audit log not writable, no plan).
     public var problem: String?
+    /// Why the last request named a target that cannot be promoted at all (nothing started).
+    public var targetProblem: FailoverTargetProblem?
+}
+
+/// What a dry run would do: gates, candidates and the plan, with nothing executed, locked for
+/// longer than a look, or recorded.
+public struct FailoverPreview: Sendable, Equatable {
+    public var request: FailoverRequest
+    public var gates: [FailoverGateResult]
+    public var dataLoss: DataLossEstimate
+    /// The state's time the gates judged.
+    public var evaluatedAt: Timestamp
+    /// Every region a move could target, with the first gate that blocks it (`nil`: ready).
+    public var candidates: [(region: String, blockedBy: FailoverGateResult?)]
+
+    public var isAllowed: Bool { gates.allSatisfy(\.allows) }
+
+    public static func == (left: Self, right: Self) -> Bool {
+        left.request == right.request && left.gates == right.gates && left.dataLoss == right.dataLoss && left.evaluatedAt == right.evaluatedAt
+            && left.candidates.map(\.region) == right.candidates.map(\.region)
+            && left.candidates.map(\.blockedBy) == right.candidates.map(\.blockedBy)
+    }
 }
 
 /// Drives a `FailoverMachine` for real: evaluates gates (taking the lock), writes every
@@ -78,6 +101,7 @@ public actor FailoverCoordinator {
     private var machine = FailoverMachine()
     private var confirmationProblem: String?
     private var problem: String?
+    private var targetProblem: FailoverTargetProblem?
     private var holdsLock = false
     private var execution: Task<Void, Never>?
     private let observer: @Sendable (FailoverSnapshot) -> Void
@@ -99,17 +123,60 @@ public actor FailoverCoordinator {
         return "\(user)@\(ProcessInfo.processInfo.hostName)"
     }
 
-    public var snapshot: FailoverSnapshot { FailoverSnapshot(machine: machine, confirmationProblem: confirmationProblem, problem: problem) }
+    public var snapshot: FailoverSnapshot {
+        FailoverSnapshot(machine: machine, confirmationProblem: confirmationProblem, problem: problem, targetProblem: targetProblem)
+    }
 
-    /// Starts an attempt: takes the lock (or learns its holder) and evaluates every gate.
+    /// The request for a move of `kind` to `target` now, or why `target` cannot be one.
+    private func request(kind: FailoverKind, to target: String, forcedGates: [FailoverGateKind: String], in state: DashboardState) -> Result<FailoverRequest, FailoverTargetProblem> {
+        if let problem = FailoverGates.targetProblem(kind: kind, target: target, in: state) { return .failure(problem) }
+        let from = FailoverGates.currentPrimary(in: state) ?? "unknown"
+        let steps = settings.steps(for: kind, acceptingDataLoss: forcedGates[.lagWithinRPO] != nil)
+        return .success(FailoverRequest(id: Self.newID(at: clock.now()), kind: kind, from: from, to: target, operatorName: operatorName, steps: steps, forcedGates: forcedGates))
+    }
+
+    /// Every gate for `request` as the state and the shared history say now. `lockHolder` is
+    /// someone else holding the lock.
+    private func evaluateGates(for request: FailoverRequest, in state: DashboardState, lockHolder: String?) -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate) {
+        let lastFailover = request.kind == .drill ? nil : audit.read().lastCompleted(kinds: ["switchover", "failover", "failback"])
+        let context = FailoverGateContext(lockHolder: lockHolder, lastFailover: lastFailover, coolDownSeconds: settings.coolDownSeconds, isReadOnly: settings.isReadOnly)
+        var (gates, loss) = FailoverGates.evaluate(kind: request.kind, target: request.to, in: state, context: context)
+        if request.steps.isEmpty {
+            let missing = request.kind == .drill ? "no plan step is marked drill: true" : "no failover plan is configured (failover.plan)"
+            gates.append(FailoverGateResult(gate: .targetHealthy, passed: false, measured: missing))
+        }
+        if request.kind == .drill {
+            // A drill changes nothing real: the data-loss gate is informative only.
+            gates = gates.map { gate in
+                var gate = gate
+                if gate.gate == .lagWithinRPO, !gate.passed { gate.forcedReason = gate.forcedReason ?? "drill: nothing is promoted for real" }
+                return gate
+            }
+        }
+        return (gates, loss)
+    }
+
+    /// Starts an attempt: checks the target can be one at all (else nothing starts, nothing is
+    /// locked or recorded), takes the lock (or learns its holder) and evaluates every gate.
     @discardableResult
     public func begin(kind: FailoverKind, to target: String, forcedGates: [FailoverGateKind: String] = [:]) async -> FailoverSnapshot {
         let state = runner.world.currentState()
-        let from = FailoverGates.currentPrimary(in: state) ?? "unknown"
-        let steps = settings.steps(for: kind, acceptingDataLoss: forcedGates[.lagWithinRPO] != nil)
         problem = nil
         confirmationProblem = nil
-        let request = FailoverRequest(id: Self.newID(at: clock.now()), kind: kind, from: from, to: target, operatorName: operatorName, steps: steps, forcedGates: forcedGates)
+        targetProblem = nil
+        guard machine.state == .steady || machine.state.isFinal else {
+            problem = "an attempt is under way (\(machine.state.name)): finish or abort it first"
+            observer(snapshot)
+            return snapshot
+        }
+        let request: FailoverRequest
+        switch self.request(kind: kind, to: target, forcedGates: forcedGates, in: state) {
+        case .failure(let invalid):
+            targetProblem = invalid
+            observer(snapshot)
+            return snapshot
+        case .success(let valid): request = valid
+        }
         perform(machine.handle(.start(request, at: clock.now())))
         var lockHolder: String?
         if !settings.isReadOnly {
@@ -119,33 +186,53 @@ public actor FailoverCoordinator {
             case .unavailable(let reason): lockHolder = "unavailable: \(reason)"
             }
         }
-        let history = audit.read()
-        let lastFailover = history.lastFinished(kinds: ["switchover", "failover", "failback"]).flatMap { entry -> Timestamp? in
-            guard entry.finished?.state == "completed", let at = entry.finished?.atEpochSeconds else { return nil }
-            return Timestamp(secondsSinceEpoch: at)
-        }
-        let context = FailoverGateContext(lockHolder: lockHolder, lastFailoverAt: kind == .drill ? nil : lastFailover, coolDownSeconds: settings.coolDownSeconds, isReadOnly: settings.isReadOnly)
-        var (gates, loss) = FailoverGates.evaluate(kind: kind, target: target, in: state, context: context)
-        if steps.isEmpty {
-            problem = kind == .drill ? "no plan step is marked drill: true" : "no failover plan is configured (failover.plan)"
-            gates.append(FailoverGateResult(gate: .targetHealthy, passed: false, measured: problem ?? ""))
-        }
-        if kind == .drill {
-            // A drill changes nothing real: the data-loss gate is informative only.
-            gates = gates.map { gate in
-                var gate = gate
-                if gate.gate == .lagWithinRPO, !gate.passed { gate.forcedReason = gate.forcedReason ?? "drill: nothing is promoted for real" }
-                return gate
-            }
-        }
+        let (gates, loss) = evaluateGates(for: request, in: state, lockHolder: lockHolder)
+        if request.steps.isEmpty { problem = gates.last?.measured }
         perform(machine.handle(.gatesEvaluated(gates, dataLoss: loss, at: clock.now())))
         await releaseIfFinished()
         return snapshot
     }
 
-    /// The operator's typed confirmation. Runs the plan in the background when accepted.
+    /// What a move of `kind` to `target` would do now: gates, candidates and the plan. Starts
+    /// nothing and records nothing; the lock is only looked at (taken and given back at once).
+    public func preview(kind: FailoverKind, to target: String, forcedGates: [FailoverGateKind: String] = [:]) async -> Result<FailoverPreview, FailoverTargetProblem> {
+        let state = runner.world.currentState()
+        let request: FailoverRequest
+        switch self.request(kind: kind, to: target, forcedGates: forcedGates, in: state) {
+        case .failure(let invalid): return .failure(invalid)
+        case .success(let valid): request = valid
+        }
+        var lockHolder: String?
+        if !settings.isReadOnly, !holdsLock {
+            switch await lock.acquire(holder: "\(operatorName) (pid \(getpid()), dry run)") {
+            case .acquired: await lock.release()
+            case .heldBy(let holder): lockHolder = holder
+            case .unavailable(let reason): lockHolder = "unavailable: \(reason)"
+            }
+        }
+        let (gates, loss) = evaluateGates(for: request, in: state, lockHolder: lockHolder)
+        let candidates = state.regions.map(\.name).filter { FailoverGates.targetProblem(kind: kind, target: $0, in: state) == nil }.map { name in
+            var candidate = request
+            candidate.to = name
+            return (region: name, blockedBy: candidate.applyingForces(to: evaluateGates(for: candidate, in: state, lockHolder: lockHolder).gates).first { !$0.allows })
+        }
+        return .success(FailoverPreview(request: request, gates: request.applyingForces(to: gates), dataLoss: loss, evaluatedAt: state.now, candidates: candidates))
+    }
+
+    /// Re-evaluates the gates of an attempt awaiting confirmation against the state now, so the
+    /// dialog shows what confirming would use. The dashboard calls it as new state arrives.
+    public func recheck() {
+        guard machine.state == .awaitingConfirmation, let attempt = machine.attempt else { return }
+        let (gates, loss) = evaluateGates(for: attempt.request, in: runner.world.currentState(), lockHolder: nil)
+        let before = machine
+        perform(machine.handle(.gatesEvaluated(gates, dataLoss: loss, at: clock.now())), notify: machine != before)
+    }
+
+    /// The operator's typed confirmation: the gates are evaluated once more first (a gate red
+    /// now refuses, recorded); runs the plan in the background when accepted.
     @discardableResult
     public func confirm(typedTarget: String, reason: String) async -> FailoverSnapshot {
+        recheck()
         let actions = machine.handle(.confirm(typedTarget: typedTarget, reason: reason, at: clock.now()))
         confirmationProblem = nil
         for action in actions {
@@ -182,8 +269,15 @@ public actor FailoverCoordinator {
         var next: Int? = first
         while let index = next {
             next = nil
+            guard var attempt = machine.attempt else { return }
+            if attempt.request.steps[index].action.hasSideEffects {
+                // Just before anything changes: the gates as they are now.
+                let gates = attempt.isPromoted ? promotedGates() : evaluateGates(for: attempt.request, in: runner.world.currentState(), lockHolder: nil)
+                guard perform(machine.handle(.gatesEvaluated(gates.gates, dataLoss: gates.dataLoss, at: clock.now()))), !machine.state.isFinal else { break }
+            }
             perform(machine.handle(.stepStarted(index: index, at: clock.now())))
-            guard let attempt = machine.attempt else { return }
+            guard let started = machine.attempt else { return }
+            attempt = started
             let context = StepContext(kind: attempt.request.kind, from: attempt.request.from, to: attempt.request.to, reason: attempt.reason ?? "")
             let (outcome, output) = await runner.run(attempt.request.steps[index], context: context)
             let actions = machine.handle(.stepFinished(index: index, outcome: outcome, output: output, at: clock.now()))
@@ -193,10 +287,17 @@ public actor FailoverCoordinator {
         await releaseIfFinished()
     }
 
+    /// After the promotion, the gates about whether to promote have done their work (the
+    /// target is the primary now); only read-only mode still stops the remaining steps.
+    private func promotedGates() -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate) {
+        let readOnly = FailoverGateResult(gate: .readOnly, passed: !settings.isReadOnly, measured: settings.isReadOnly ? "regionwatch runs read-only" : "read-write")
+        return ([readOnly], machine.attempt?.dataLoss ?? .unknown)
+    }
+
     /// Writes audit records first; returns `false` when the log could not be written (the
     /// attempt then stops: nothing happens that is not recorded).
     @discardableResult
-    private func perform(_ actions: [FailoverAction]) -> Bool {
+    private func perform(_ actions: [FailoverAction], notify: Bool = true) -> Bool {
         var ok = true
         for action in actions {
             guard case .audit(let record) = action else { continue }
@@ -214,7 +315,7 @@ public actor FailoverCoordinator {
                 execution?.cancel()
             }
         }
-        observer(snapshot)
+        if notify || !ok { observer(snapshot) }
         return ok
     }
 

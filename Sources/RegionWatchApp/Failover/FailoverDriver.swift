@@ -22,11 +22,39 @@ final class FailoverDriver: Sendable {
         let environment = ProcessInfo.processInfo.environment
         let audit = AuditLog(configuration: configuration, environment: environment)
         let readOnly = isReadOnly
-        coordinator = FailoverRuntime.coordinator(configuration: configuration, world: world, clock: clock, environment: environment, audit: audit) { snapshot in
-            bus.publish(.failoverProgress(FailoverProgress(machine: snapshot.machine, confirmationProblem: snapshot.confirmationProblem, problem: snapshot.problem)))
+        let coordinator = FailoverRuntime.coordinator(configuration: configuration, world: world, clock: clock, environment: environment, audit: audit) { snapshot in
+            let problem = snapshot.targetProblem.map { FailoverText.targetProblem($0) } ?? snapshot.problem
+            bus.publish(.failoverProgress(FailoverProgress(machine: snapshot.machine, confirmationProblem: snapshot.confirmationProblem, problem: problem)))
             // A finished attempt is in the log now: show it in the panel and audit screen.
             if snapshot.machine.state.isFinal { Self.publishHistory(of: audit, readOnly: readOnly, on: bus) }
         }
+        self.coordinator = coordinator
+        let (stream, continuation) = AsyncStream.makeStream(of: Request.self, bufferingPolicy: .unbounded)
+        requests = continuation
+        consumer = Task {
+            for await request in stream {
+                switch request {
+                case .recheck:
+                    await coordinator.recheck()
+                case .intent(.begin(let kind, let target, let forced)):
+                    await coordinator.begin(kind: kind, to: target, forcedGates: forced)
+                case .intent(.confirm(let typed, let reason)):
+                    let snapshot = await coordinator.confirm(typedTarget: typed, reason: reason)
+                    if snapshot.confirmationProblem == nil { logger.info("failover confirmed", metadata: ["state": "\(snapshot.machine.state.name)"]) }
+                case .intent(.abort):
+                    await coordinator.abort()
+                case .intent(.acknowledge):
+                    await coordinator.acknowledge()
+                case .intent(.acknowledgeInterrupted):
+                    break
+                }
+            }
+        }
+    }
+
+    deinit {
+        requests.finish()
+        consumer.cancel()
     }
 
     /// Reads the audit log and publishes what it says (interrupted attempts included).
@@ -38,25 +66,32 @@ final class FailoverDriver: Sendable {
         bus.publish(.failoverHistory(FailoverHistoryReader.summary(audit.read(), path: audit.path), isReadOnly: readOnly))
     }
 
-    /// Acts on `intent`; `state` is what the operator sees now. The gates judge that (the loop
-    /// publishes state to the world only while an attempt runs, not on every refresh).
+    /// What the coordinator is asked to do, in the order the operator asked.
+    private enum Request: Sendable {
+        case intent(FailoverIntent)
+        case recheck
+    }
+
+    /// One ordered stream into the coordinator: a key press never overtakes an earlier one.
+    private let requests: AsyncStream<Request>.Continuation
+    private let consumer: Task<Void, Never>
+
+    /// The gates of an attempt awaiting confirmation, re-evaluated against the state the loop
+    /// has just published (the dialog shows what confirming would use).
+    func recheck() {
+        requests.yield(.recheck)
+    }
+
+    /// Acts on `intent`; `state` is what the operator sees now (live, even while the display
+    /// is paused). The gates judge that.
     func handle(_ intent: FailoverIntent, seeing state: DashboardState) {
-        let coordinator = coordinator
-        let logger = logger
         switch intent {
         case .begin(let kind, let target, let forced):
             world.publish(state.snapshotWithoutTraces())
             logger.info("failover requested", metadata: ["kind": "\(kind.rawValue)", "to": "\(target)", "forced": "\(forced.keys.map(\.rawValue).sorted())"])
-            Task { await coordinator.begin(kind: kind, to: target, forcedGates: forced) }
-        case .confirm(let typed, let reason):
-            Task {
-                let snapshot = await coordinator.confirm(typedTarget: typed, reason: reason)
-                if snapshot.confirmationProblem == nil { logger.info("failover confirmed", metadata: ["state": "\(snapshot.machine.state.name)"]) }
-            }
-        case .abort:
-            Task { await coordinator.abort() }
-        case .acknowledge:
-            Task { await coordinator.acknowledge() }
+            requests.yield(.intent(intent))
+        case .confirm, .abort, .acknowledge:
+            requests.yield(.intent(intent))
         case .acknowledgeInterrupted(let id):
             do {
                 try coordinator.audit.append(AuditEntry(acknowledging: id, at: clock.now(), operatorName: coordinator.operatorName))
@@ -73,9 +108,18 @@ public enum FailoverHistoryReader {
     public static let recentLimit = 100
 
     public static func summary(_ history: AuditHistory, path: String) -> FailoverHistorySummary {
+        // Finished attempts, and interrupted ones an operator acknowledged (they stay listed).
         let recent = history.attempts.compactMap { attempt -> FailoverRecordSummary? in
-            guard let entry = attempt.finished else { return nil }
-            return record(entry, steps: entry.steps ?? [])
+            if let entry = attempt.finished {
+                let steps = entry.steps ?? []
+                let unfenced = entry.state == "completed" && steps.contains { $0.outcome == .warning && ["postgres-fence", "simulated"].contains($0.kind) }
+                return record(entry, steps: steps).noting(notFenced: unfenced ? entry.from : nil)
+            }
+            guard let entry = attempt.confirmed, let acknowledgement = attempt.acknowledgement else { return nil }
+            var summary = record(entry, steps: attempt.stepEntries.compactMap(\.step))
+            summary.state = "interrupted"
+            summary.acknowledged = "acknowledged by \(acknowledgement.operatorName ?? "?") at \(acknowledgement.at)"
+            return summary
         }
         let interrupted = history.interrupted.compactMap { attempt -> FailoverRecordSummary? in
             guard let entry = attempt.confirmed else { return nil }

@@ -26,13 +26,24 @@ public final class LiveFailoverWorld: FailoverWorld {
 
     public func simulate(_ change: SimulatedFailoverChange, from: String, to: String) -> Bool {
         guard let simulator = pipeline.simulator else { return false }
-        switch change {
-        case .fence: simulator.send(.fence(region: from))
-        case .promote: simulator.send(.promote(region: to))
-        case .shiftTraffic: simulator.send(.shiftTraffic(from: from, to: to))
-        case .verify: break
-        }
+        if let command = Self.command(for: change, from: from, to: to) { simulator.send(command) }
         return true
+    }
+
+    public func rehearse(_ change: SimulatedFailoverChange, from: String, to: String) -> String? {
+        guard let simulator = pipeline.simulator else { return nil }
+        guard let command = Self.command(for: change, from: from, to: to) else { return "nothing to change" }
+        let notices = simulator.rehearse(command)
+        return notices.isEmpty ? "" : notices.map(\.message).joined(separator: "; ")
+    }
+
+    static func command(for change: SimulatedFailoverChange, from: String, to: String) -> ChaosCommand? {
+        switch change {
+        case .fence: .fence(region: from)
+        case .promote: .promote(region: to)
+        case .shiftTraffic: .shiftTraffic(from: from, to: to)
+        case .verify: nil
+        }
     }
 }
 

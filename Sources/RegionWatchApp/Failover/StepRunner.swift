@@ -32,6 +32,9 @@ public protocol FailoverWorld: Sendable {
     func currentState() -> DashboardState
     /// Applies a simulated change; `false` when no simulator runs.
     func simulate(_ change: SimulatedFailoverChange, from: String, to: String) -> Bool
+    /// A drill's rehearsal of a simulated change on a copy of the simulation: what it would do
+    /// (empty when it would do nothing), `nil` when no simulator runs. Changes nothing.
+    func rehearse(_ change: SimulatedFailoverChange, from: String, to: String) -> String?
 }
 
 /// Runs one plan step and says how it ended, with its captured output (bounded).
@@ -60,6 +63,13 @@ public struct StepRunner: Sendable {
             return await PostgresSteps.fence(dsn: dsn, timeout: step.timeoutSeconds)
         case .waitFor(let condition):
             return await waitFor(condition, context: context, timeout: step.timeoutSeconds)
+        case .simulated(let change) where context.kind == .drill:
+            // A drill changes nothing real: the step is rehearsed on a copy of the simulation.
+            guard let rehearsal = world.rehearse(change, from: context.from, to: context.to) else {
+                return (.failed, "no simulator runs: simulated steps are for the demo")
+            }
+            guard !rehearsal.isEmpty else { return (.failed, "rehearsal of \(change.rawValue) \(context.from) → \(context.to) would change nothing") }
+            return (.succeeded, "rehearsed on a copy of the simulation, nothing changed: \(rehearsal)")
         case .simulated(let change):
             guard world.simulate(change, from: context.from, to: context.to) else {
                 return (.failed, "no simulator runs: simulated steps are for the demo")
@@ -253,7 +263,7 @@ enum PostgresSteps {
         } catch {
             let description = describe(error)
             if PostgresSource.describe(error).isRefused || description.contains("timed out") || description.contains("cannot connect") {
-                return (.succeeded, "old primary unreachable (\(description)): nothing to fence")
+                return (.warning, "not fenced: unreachable (\(description)); it may take writes if it comes back")
             }
             return (.failed, description)
         }

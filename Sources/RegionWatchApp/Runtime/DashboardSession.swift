@@ -111,7 +111,7 @@ public final class DashboardSession {
                     return .inputClosed
                 }
                 for key in keys {
-                    let displayed = loop.frozen ?? loop.state
+                    let displayed = loop.displayed
                     let effects = loop.view.handle(key, state: displayed)
                     if perform(effects, on: &loop, pipeline: pipeline, failover: failover, renderer: renderer, terminal: terminal) { return .quit }
                 }
@@ -121,14 +121,14 @@ public final class DashboardSession {
             if !events.isEmpty {
                 pipeline.apply(events, to: &loop.state)
                 // Steps that wait for a condition look at what the screen shows.
-                if loop.state.failover.machine.state != .steady { world.publish(loop.state.snapshotWithoutTraces()) }
+                publishWhileAttempting(loop.state, to: world, failover: failover)
                 needsRender = needsRender || events.contains { if case .failoverProgress = $0 { true } else { false } }
             }
             let now = clock.now()
             if now >= nextRefresh {
                 loop.state.apply(.busStatistics(BusStatistics(droppedEvents: subscription.droppedCount, publishedEvents: pipeline.bus.publishedCount)))
                 loop.state.apply(.tick(now))
-                if loop.state.failover.machine.state != .steady { world.publish(loop.state.snapshotWithoutTraces()) }
+                publishWhileAttempting(loop.state, to: world, failover: failover)
                 nextRefresh = alignedRefresh(after: now)
                 needsRender = true
             }
@@ -143,10 +143,25 @@ public final class DashboardSession {
         /// The state shown while the display is paused.
         var frozen: DashboardState?
         var framesRendered = 0
+
+        /// What the screen shows: the frozen state while paused, yet always the live failover
+        /// (pause never hides or freezes a dialog or a running attempt).
+        var displayed: DashboardState {
+            frozen.map { $0.showingFailover(of: state) } ?? state
+        }
+    }
+
+    /// While an attempt is open, steps that wait for a condition and the gates look at the
+    /// state as it is now; an attempt awaiting confirmation has its gates re-evaluated.
+    private func publishWhileAttempting(_ state: DashboardState, to world: LiveFailoverWorld, failover: FailoverDriver) {
+        let machineState = state.failover.machine.state
+        guard machineState != .steady, !machineState.isFinal else { return }
+        world.publish(state.snapshotWithoutTraces())
+        if machineState == .awaitingConfirmation { failover.recheck() }
     }
 
     private func render(_ loop: inout LoopState, renderer: TerminalRenderer, terminal: NcursesTerminal) {
-        let frame = DashboardView.render(state: loop.frozen ?? loop.state, view: loop.view, size: terminal.size, theme: loop.theme)
+        let frame = DashboardView.render(state: loop.displayed, view: loop.view, size: terminal.size, theme: loop.theme)
         renderer.present(frame)
         loop.framesRendered += 1
         if loop.framesRendered == 1 {

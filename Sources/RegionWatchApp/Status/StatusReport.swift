@@ -156,6 +156,8 @@ public struct StatusReport: Encodable, Sendable {
         @ExplicitNull var lastDrill: FailoverRecordInfo?
         /// Attempts confirmed and never finished (a crash), until acknowledged.
         var interrupted: [FailoverRecordInfo]
+        /// Old primaries a fence step could not reach, until seen fenced or in recovery.
+        var notFenced: [String]
     }
 
     public struct FailoverRecordInfo: Encodable, Sendable {
@@ -295,7 +297,8 @@ public struct StatusReport: Encodable, Sendable {
         failover = FailoverInfo(
             state: state.failover.stateName, summary: state.failover.summary, readOnly: state.failover.isReadOnly,
             lastFailover: history.lastFailover.map(FailoverRecordInfo.init), lastDrill: history.lastDrill.map(FailoverRecordInfo.init),
-            interrupted: history.interrupted.map(FailoverRecordInfo.init)
+            interrupted: history.interrupted.map(FailoverRecordInfo.init),
+            notFenced: state.failover.notFenced.map(\.region)
         )
         collectors = state.collectors.map { collector in
             CollectorInfo(name: collector.name, kind: collector.kind, intervalSeconds: collector.intervalSeconds, lastSuccessAgeSeconds: collector.age(at: now), lastError: collector.lastError)

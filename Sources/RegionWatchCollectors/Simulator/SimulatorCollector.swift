@@ -5,7 +5,7 @@ import Synchronization
 /// observations. Chaos commands apply at once.
 public final class SimulatorCollector: Collector {
     public let name: String
-    private let simulation: Mutex<DemoSimulation>
+    let simulation: Mutex<DemoSimulation>
     private let intervalSeconds: Double
     private let commandSink = Mutex<(bus: EventBus<DashboardEvent>, clock: WallClock)?>(nil)
 
@@ -36,6 +36,16 @@ public final class SimulatorCollector: Collector {
                     return
                 }
             }
+        }
+    }
+
+    /// What `command` would do, applied to a copy of the simulation (a drill's rehearsal):
+    /// the notices it would publish; empty when it would do nothing (an unknown region).
+    /// Nothing changes and nothing is published.
+    public func rehearse(_ command: ChaosCommand) -> [Notice] {
+        var copy = simulation.withLock { $0 }
+        return copy.apply(command, at: commandSink.withLock { $0 }?.clock.now() ?? Timestamp(secondsSinceEpoch: 0)).compactMap { event in
+            if case .notice(let notice) = event { notice } else { nil }
         }
     }
 

@@ -1,18 +1,44 @@
+/// The last switchover, failover or failback that completed, as the shared history says: the
+/// cool-down counts from it (refused, aborted, failed and dry-run attempts never reset it).
+public struct CompletedFailover: Sendable, Equatable {
+    public var kind: String
+    public var from: String
+    public var to: String
+    public var operatorName: String
+    /// When it finished.
+    public var at: Timestamp
+
+    public init(kind: String, from: String, to: String, operatorName: String, at: Timestamp) {
+        self.kind = kind
+        self.from = from
+        self.to = to
+        self.operatorName = operatorName
+        self.at = at
+    }
+}
+
 /// What the gates need besides the dashboard state.
 public struct FailoverGateContext: Sendable, Equatable {
     /// Who holds the failover lock, when someone else does.
     public var lockHolder: String?
-    /// When the last failover (not drill) finished.
-    public var lastFailoverAt: Timestamp?
+    /// The last completed failover (not drill).
+    public var lastFailover: CompletedFailover?
     public var coolDownSeconds: Double
     public var isReadOnly: Bool
 
-    public init(lockHolder: String? = nil, lastFailoverAt: Timestamp? = nil, coolDownSeconds: Double = 600, isReadOnly: Bool = false) {
+    public init(lockHolder: String? = nil, lastFailover: CompletedFailover? = nil, coolDownSeconds: Double = 600, isReadOnly: Bool = false) {
         self.lockHolder = lockHolder
-        self.lastFailoverAt = lastFailoverAt
+        self.lastFailover = lastFailover
         self.coolDownSeconds = coolDownSeconds
         self.isReadOnly = isReadOnly
     }
+}
+
+/// Why a region cannot be the target of a move at all (never forceable).
+public struct FailoverTargetProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    public var description: String
+    /// The regions that can be targets now.
+    public var validTargets: [String]
 }
 
 /// The preflight gates, evaluated from what the dashboard knows now. Pure.
@@ -47,6 +73,34 @@ public enum FailoverGates {
         }
         if state.inboundLinks(of: target).isEmpty { return "nothing is known of replication into \(target)" }
         return primary.map { "\($0) has not been observed" } ?? "no primary is known"
+    }
+
+    /// Regions a move could target now: standbys (not the primary, not fenced, not unknown).
+    public static func validTargets(kind: FailoverKind, in state: DashboardState) -> [String] {
+        state.regions.map(\.name).filter { whyNoTarget(kind: kind, target: $0, in: state) == nil }
+    }
+
+    /// Why `target` cannot be promoted by a move of `kind` at all, or `nil` when it can be
+    /// (whether it should is for the gates): it must be a configured region that is not the
+    /// current primary, not fenced and whose role is known. A failback targets the configured
+    /// primary. Checked before anything is collected, locked or recorded; never forceable.
+    public static func targetProblem(kind: FailoverKind, target: String, in state: DashboardState) -> FailoverTargetProblem? {
+        whyNoTarget(kind: kind, target: target, in: state).map { reason in
+            FailoverTargetProblem(description: reason, validTargets: validTargets(kind: kind, in: state).filter { $0 != target })
+        }
+    }
+
+    private static func whyNoTarget(kind: FailoverKind, target: String, in state: DashboardState) -> String? {
+        guard let region = state.region(named: target) else { return "\(target) is not a configured region" }
+        if kind == .failback, let original = state.topology.regions.first(where: { $0.role == .primary })?.name, target != original {
+            return "a failback returns the role to the configured primary \(original), not \(target)"
+        }
+        if target == currentPrimary(in: state) || region.role == .primary { return "\(target) is the current primary" }
+        switch region.role {
+        case .fenced: return "\(target) is fenced (a former primary that refuses writes), not a standby"
+        case .unknown: return "the role of \(target) is unknown (its server cannot be reached)"
+        case .primary, .standby, .active: return nil
+        }
     }
 
     /// Every gate for moving the primary role to `target`.
@@ -87,9 +141,10 @@ public enum FailoverGates {
             gates.append(FailoverGateResult(gate: .lock, passed: true, measured: "free"))
         }
 
-        if let last = context.lastFailoverAt {
-            let elapsed = now.seconds(since: last)
-            gates.append(FailoverGateResult(gate: .coolDown, passed: elapsed >= context.coolDownSeconds, measured: "last failover \(Format.duration(max(0, elapsed))) ago, cool-down \(Format.duration(context.coolDownSeconds))"))
+        if let last = context.lastFailover {
+            let elapsed = now.seconds(since: last.at)
+            let measured = "\(last.to) ← \(last.from) \(last.kind) completed \(Format.duration(max(0, elapsed))) ago by \(last.operatorName), cool-down \(Format.duration(context.coolDownSeconds))"
+            gates.append(FailoverGateResult(gate: .coolDown, passed: elapsed >= context.coolDownSeconds, measured: measured))
         } else {
             gates.append(FailoverGateResult(gate: .coolDown, passed: true, measured: "no earlier failover recorded"))
         }

@@ -59,12 +59,24 @@ public struct FailoverRequest: Sendable, Equatable {
         self.steps = steps
         self.forcedGates = forcedGates
     }
+
+    /// `results` with the operator's reason on each failed gate it forces (per gate; never
+    /// read-only).
+    public func applyingForces(to results: [FailoverGateResult]) -> [FailoverGateResult] {
+        results.map { result in
+            var result = result
+            if !result.passed, result.gate.isForceable, let reason = forcedGates[result.gate] { result.forcedReason = reason }
+            return result
+        }
+    }
 }
 
 /// Inputs to the machine.
 public enum FailoverEvent: Sendable, Equatable {
     case start(FailoverRequest, at: Timestamp)
-    /// The gates' verdicts, with the estimated data loss at that moment.
+    /// The gates' verdicts, with the estimated data loss at that moment: first in preflight,
+    /// then again while the operator confirms (what is shown is what will be used), and just
+    /// before every step with side effects (a gate turned red stops the plan there).
     case gatesEvaluated([FailoverGateResult], dataLoss: DataLossEstimate, at: Timestamp)
     /// The operator typed a target name and a reason.
     case confirm(typedTarget: String, reason: String, at: Timestamp)
@@ -93,10 +105,15 @@ public struct FailoverAttempt: Sendable, Equatable {
     public var request: FailoverRequest
     public var requestedAt: Timestamp
     public var gates: [FailoverGateResult] = []
+    /// The data a promotion would lose, as estimated when the gates were last evaluated.
     public var dataLoss = DataLossEstimate.unknown
+    /// The data loss measured just before the promotion step ran.
+    public var dataLossAtPromotion: DataLossEstimate?
+    /// Whether a promotion step succeeded: only then is data lost.
     public var reason: String?
     public var confirmedAt: Timestamp?
     public var steps: [FailoverStepRecord]
+    public var isPromoted = false
     public var endedAt: Timestamp?
     public var abortRequested = false
 
@@ -106,10 +123,25 @@ public struct FailoverAttempt: Sendable, Equatable {
         steps = request.steps.map { FailoverStepRecord(name: $0.name, kind: $0.action.kind) }
     }
 
-    /// Measured RTO: from confirmation to the end of the last step.
+    /// Measured RTO: from confirmation to the end of the last step (or `now`). Never negative
+    /// and never less than the steps already finished took, even when `now` comes from a clock
+    /// a moment behind the one that timed the steps.
     public func measuredRTO(at now: Timestamp) -> Double? {
-        confirmedAt.map { (endedAt ?? now).seconds(since: $0) }
+        guard let confirmedAt else { return nil }
+        let latestStepTime = steps.compactMap { $0.endedAt ?? $0.startedAt }.max()
+        let end = endedAt ?? max(now, latestStepTime ?? now)
+        let finished = steps.compactMap { step in step.endedAt.flatMap { _ in step.seconds(at: end) } }.reduce(0, +)
+        return max(0, end.seconds(since: confirmedAt), finished)
     }
+
+    /// The data this attempt lost: what was measured at promotion, once a promotion succeeded;
+    /// `nil` when nothing was promoted (nothing was lost).
+    public var recordedDataLoss: DataLossEstimate? {
+        isPromoted ? (dataLossAtPromotion ?? dataLoss) : nil
+    }
+
+    /// Whether a step ended with a warning (a fence that could not reach the old primary).
+    public var hasWarnings: Bool { steps.contains { $0.outcome == .warning } }
 }
 
 /// The failover state machine: a value, events in, actions out. It never performs I/O; the
@@ -132,11 +164,7 @@ public struct FailoverMachine: Sendable, Equatable {
 
         case (.preflight, .gatesEvaluated(let results, let dataLoss, let at)):
             guard var attempt else { return [] }
-            attempt.gates = results.map { result in
-                var result = result
-                if !result.passed, result.gate.isForceable, let reason = attempt.request.forcedGates[result.gate] { result.forcedReason = reason }
-                return result
-            }
+            attempt.gates = attempt.request.applyingForces(to: results)
             attempt.dataLoss = dataLoss
             self.attempt = attempt
             if attempt.gates.contains(where: { !$0.allows }) {
@@ -144,6 +172,34 @@ public struct FailoverMachine: Sendable, Equatable {
             }
             state = .awaitingConfirmation
             return [.askForConfirmation]
+
+        case (.awaitingConfirmation, .gatesEvaluated(let results, let dataLoss, _)):
+            // Shown as they are now; a gate that is red at confirmation refuses then.
+            guard var attempt else { return [] }
+            attempt.gates = attempt.request.applyingForces(to: results)
+            attempt.dataLoss = dataLoss
+            self.attempt = attempt
+            return []
+
+        case (.executing(let step, _), .gatesEvaluated(let results, let dataLoss, let at)):
+            guard var attempt, attempt.steps[step].startedAt == nil else { return [] }
+            let gates = attempt.request.applyingForces(to: results)
+            attempt.dataLoss = dataLoss
+            if attempt.request.steps[step].action.isPromotion { attempt.dataLossAtPromotion = dataLoss }
+            var actions: [FailoverAction] = [.audit(.gatesRechecked(id: attempt.request.id, index: step, gates: gates, dataLoss: dataLoss))]
+            let refusing = gates.filter { !$0.allows }
+            if !refusing.isEmpty {
+                attempt.steps[step].startedAt = at
+                attempt.steps[step].endedAt = at
+                attempt.steps[step].outcome = .blocked
+                attempt.steps[step].output = "stopped before this step: " + refusing.map { "\($0.gate.rawValue): \($0.measured)" }.joined(separator: "; ")
+                attempt.gates = gates
+                self.attempt = attempt
+                actions.append(.audit(.stepFinished(id: attempt.request.id, index: step, step: attempt.steps[step])))
+                return actions + finish(.failed, at: at)
+            }
+            self.attempt = attempt
+            return actions
 
         case (.awaitingConfirmation, .confirm(let typed, let reason, let at)):
             guard var attempt else { return [] }
@@ -155,6 +211,10 @@ public struct FailoverMachine: Sendable, Equatable {
             attempt.reason = trimmedReason
             attempt.confirmedAt = at
             self.attempt = attempt
+            if attempt.gates.contains(where: { !$0.allows }) {
+                // A gate turned red while the dialog was open: nothing runs.
+                return finish(.refused, at: at)
+            }
             var actions: [FailoverAction] = [.audit(.confirmed(attempt))]
             guard !attempt.steps.isEmpty else { return actions + finish(.completed, at: at) }
             state = .executing(step: 0, of: attempt.steps.count)
@@ -179,6 +239,7 @@ public struct FailoverMachine: Sendable, Equatable {
             attempt.steps[index].endedAt = at
             attempt.steps[index].outcome = outcome
             attempt.steps[index].output = output
+            if outcome == .succeeded, attempt.request.steps[index].action.isPromotion { attempt.isPromoted = true }
             self.attempt = attempt
             var actions: [FailoverAction] = [.audit(.stepFinished(id: attempt.request.id, index: index, step: attempt.steps[index]))]
             let failed = outcome == .failed || outcome == .timedOut
@@ -223,6 +284,8 @@ public enum FailoverAuditRecord: Sendable, Equatable {
     case confirmed(FailoverAttempt)
     case stepStarted(id: String, index: Int, step: FailoverStepRecord)
     case stepFinished(id: String, index: Int, step: FailoverStepRecord)
+    /// The gates as re-checked just before step `index` (which has side effects).
+    case gatesRechecked(id: String, index: Int, gates: [FailoverGateResult], dataLoss: DataLossEstimate)
     /// The attempt ended (completed, failed, aborted or refused), with every step and the RTO.
     case finished(FailoverAttempt, state: FailoverMachineState)
 
@@ -230,7 +293,7 @@ public enum FailoverAuditRecord: Sendable, Equatable {
     public var attemptID: String {
         switch self {
         case .confirmed(let attempt), .finished(let attempt, _): attempt.request.id
-        case .stepStarted(let id, _, _), .stepFinished(let id, _, _): id
+        case .stepStarted(let id, _, _), .stepFinished(let id, _, _), .gatesRechecked(let id, _, _, _): id
         }
     }
 }

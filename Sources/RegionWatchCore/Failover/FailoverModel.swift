@@ -66,6 +66,27 @@ public enum FailoverStepAction: Sendable, Equatable {
     /// Demo: the simulator performs the change.
     case simulated(SimulatedFailoverChange)
 
+    /// Whether running it changes something outside regionwatch (a server, traffic, a program
+    /// or endpoint that may act): gates are re-checked just before such a step. Waiting, a
+    /// simulated verification and a `GET`/`HEAD` request only look.
+    public var hasSideEffects: Bool {
+        switch self {
+        case .waitFor: false
+        case .simulated(let change): change != .verify
+        case .http(let method, _, _, _, _): !["GET", "HEAD"].contains(method.uppercased())
+        case .exec, .postgresPromote, .postgresFence: true
+        }
+    }
+
+    /// Whether it promotes the target (the moment data loss becomes real).
+    public var isPromotion: Bool {
+        switch self {
+        case .postgresPromote: true
+        case .simulated(let change): change == .promote
+        default: false
+        }
+    }
+
     /// The kind as written in the configuration.
     public var kind: String {
         switch self {
@@ -128,6 +149,14 @@ public enum FailoverStepOutcome: String, Sendable, Equatable, Codable {
     case timedOut = "timed-out"
     /// Not run: the operator aborted or an earlier step failed.
     case skipped
+    /// Not run: a gate re-checked just before it refused (the output says which and why).
+    case blocked
+    /// Ran without doing its work, and the attempt may go on: a fence that could not reach the
+    /// old primary (the output says why). The attempt completes "with warnings".
+    case warning
+
+    /// Whether the step did what it is for (a warning did not, yet lets the plan go on).
+    public var isSuccess: Bool { self == .succeeded }
 }
 
 /// A step's record: when it ran, how it ended, what it printed.
@@ -149,9 +178,10 @@ public struct FailoverStepRecord: Sendable, Equatable, Codable {
         self.output = output
     }
 
-    /// Seconds the step took (or has taken by `now`).
+    /// Seconds the step took (or has taken by `now`); never negative, even when `now` comes from
+    /// a clock a moment behind the one that started it.
     public func seconds(at now: Timestamp) -> Double? {
-        startedAt.map { (endedAt ?? now).seconds(since: $0) }
+        startedAt.map { max(0, (endedAt ?? now).seconds(since: $0)) }
     }
 }
 

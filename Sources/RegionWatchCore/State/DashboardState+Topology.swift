@@ -161,10 +161,18 @@ extension DashboardState {
         let rolesChanged = updateRoles(at: time)
         let primaryChanged = updatePrimary(at: time)
         updateLinks(at: time)
+        if rolesChanged { resolveNotFenced() }
         let everyone = affected == nil || rolesChanged || primaryChanged
         for index in regions.indices where everyone || affected?.contains(regions[index].name) == true || isDownstream(regions[index], of: affected) {
             reassess(regionAt: index, at: time)
         }
+    }
+
+    /// Drops "not fenced" notices of old primaries now seen fenced or in recovery.
+    mutating func resolveNotFenced() {
+        guard !failover.notFenced.isEmpty else { return }
+        let safe = Set(regions.filter { $0.role == .fenced || $0.role == .standby }.map(\.name))
+        failover.resolveNotFenced(where: safe.contains)
     }
 
     /// Whether `region` replicates from one of `names` (its health reads their links).

@@ -19,7 +19,7 @@ public struct DashboardState: Sendable {
     public internal(set) var recentNotices: RingBuffer<Notice>
     public private(set) var ingest = IngestMeter()
     public private(set) var bus = BusStatistics(droppedEvents: 0, publishedEvents: 0)
-    public private(set) var failover = FailoverStatus()
+    public internal(set) var failover = FailoverStatus()
     /// Observations for regions not in the configuration, by region name (bounded).
     public private(set) var unknownRegionObservations: [String: Int] = [:]
     /// Observations for unknown regions beyond the bounded name list.
@@ -135,6 +135,14 @@ public struct DashboardState: Sendable {
         return copy
     }
 
+    /// This state with `live`'s failover facts: a paused display still shows the failover
+    /// dialog and a running attempt as they are now.
+    public func showingFailover(of live: DashboardState) -> DashboardState {
+        var shown = self
+        shown.failover = live.failover
+        return shown
+    }
+
     /// Regions that are not in the configuration but were named by observations.
     public var unknownRegionCount: Int { unknownRegionObservations.count }
 
@@ -166,10 +174,19 @@ public struct DashboardState: Sendable {
                 }
                 recentNotices.append(Notice(at: now, severity: severity, region: attempt.request.to, message: "\(attempt.request.kind.rawValue) \(attempt.request.from) → \(attempt.request.to): \(progress.machine.state.name)"))
             }
+            if let attempt = progress.machine.attempt, attempt.request.kind != .drill,
+               attempt.steps.contains(where: { $0.outcome == .warning && ["postgres-fence", "simulated"].contains($0.kind) }) {
+                failover.noteNotFenced(attempt.request.from, attemptID: attempt.request.id, at: now)
+                resolveNotFenced()
+            }
             return
         case .failoverHistory(let history, let isReadOnly):
             failover.history = history
             failover.isReadOnly = isReadOnly
+            for record in history.recent where record.kind != "drill" {
+                if let region = record.notFenced { failover.noteNotFenced(region, attemptID: record.id, at: record.at) }
+            }
+            resolveNotFenced()
             return
         case .regionSample(let sample):
             applyRegionSample(sample)

@@ -16,6 +16,10 @@ public struct FailoverRecordSummary: Sendable, Equatable {
     public var failedGates: [String]
     /// `name: outcome (seconds)` per step.
     public var steps: [String]
+    /// The old primary a fence step could not reach (it may still take writes).
+    public var notFenced: String?
+    /// For an interrupted attempt an operator acknowledged: by whom and when.
+    public var acknowledged: String?
 
     public init(id: String, at: Timestamp, kind: String, from: String, to: String, state: String, measuredRTOSeconds: Double?, dataLoss: DataLossEstimate?, operatorName: String, reason: String?, failedGates: [String], steps: [String]) {
         self.id = id
@@ -30,6 +34,13 @@ public struct FailoverRecordSummary: Sendable, Equatable {
         self.reason = reason
         self.failedGates = failedGates
         self.steps = steps
+    }
+
+    /// Builds a record that also names a server its fence step could not reach.
+    public func noting(notFenced region: String?) -> Self {
+        var record = self
+        record.notFenced = region
+        return record
     }
 }
 
@@ -66,11 +77,36 @@ public struct FailoverProgress: Sendable, Equatable {
     }
 }
 
+/// An old primary that a failover's fence step could not reach: it may take writes when it
+/// comes back. Shown until the server is seen fenced or in recovery.
+public struct NotFencedServer: Equatable, Sendable {
+    public var region: String
+    /// The attempt whose fence did not reach it.
+    public var attemptID: String
+    public var since: Timestamp
+}
+
 /// The failover panel's facts: what is happening now and what happened before.
 public struct FailoverStatus: Equatable, Sendable {
     public internal(set) var progress = FailoverProgress(machine: FailoverMachine())
     public internal(set) var history = FailoverHistorySummary()
     public internal(set) var isReadOnly = false
+    /// Old primaries left unfenced, until seen fenced or in recovery.
+    public internal(set) var notFenced: [NotFencedServer] = []
+    /// Attempts whose unfenced server has since been seen fenced or in recovery.
+    var resolvedNotFenced: Set<String> = []
+
+    /// Notes `region` as not fenced by `attemptID` (unless already noted or resolved).
+    mutating func noteNotFenced(_ region: String, attemptID: String, at time: Timestamp) {
+        guard !resolvedNotFenced.contains(attemptID), !notFenced.contains(where: { $0.attemptID == attemptID }) else { return }
+        notFenced.append(NotFencedServer(region: region, attemptID: attemptID, since: time))
+    }
+
+    /// Drops the notices of servers now seen refusing writes (`isSafe`).
+    mutating func resolveNotFenced(where isSafe: (String) -> Bool) {
+        for server in notFenced where isSafe(server.region) { resolvedNotFenced.insert(server.attemptID) }
+        notFenced.removeAll { resolvedNotFenced.contains($0.attemptID) }
+    }
 
     public init() {}
 

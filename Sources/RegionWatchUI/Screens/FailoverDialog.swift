@@ -58,7 +58,8 @@ struct FailoverDialog {
             let style: Style
             switch step.outcome {
             case .succeeded?: (glyph, style) = ("✓", theme[.ok])
-            case .failed?, .timedOut?: (glyph, style) = ("✗", theme[.down].adding(.bold))
+            case .failed?, .timedOut?, .blocked?: (glyph, style) = ("✗", theme[.down].adding(.bold))
+            case .warning?: (glyph, style) = ("⚠", theme[.warning].adding(.bold))
             case .skipped?: (glyph, style) = ("–", theme[.muted])
             case nil: (glyph, style) = index == executing ? ("▶", theme[.warning].adding(.bold)) : ("·", theme[.muted])
             }
@@ -72,7 +73,7 @@ struct FailoverDialog {
             }
             if let outcome = step.outcome, outcome != .succeeded { line.append("  \(outcome.rawValue)", style: style) }
             lines.append(line)
-            if let outcome = step.outcome, outcome == .failed || outcome == .timedOut {
+            if let outcome = step.outcome, [.failed, .timedOut, .blocked, .warning].contains(outcome) {
                 for output in step.output.split(separator: "\n").suffix(3) {
                     lines.append(Line("       " + output, style: theme[.error]))
                 }
@@ -118,9 +119,11 @@ struct FailoverDialog {
             }
         case .completed, .failed, .aborted:
             let rtoText = attempt.measuredRTO(at: attempt.endedAt ?? now).map { "\(Format.fixed($0, decimals: 1))s" } ?? "n/a"
-            let loss = attempt.dataLoss.text(at: now)
-            let style = machineState == .completed ? theme[.ok].adding(.bold) : theme[.down].adding(.bold)
-            lines.append(Line("\(machineState.name.uppercased()) · measured RTO \(rtoText) of \(Format.duration(rto)) · data loss \(loss)", style: style))
+            let loss = attempt.recordedDataLoss?.text(at: now) ?? "none (nothing promoted)"
+            let warned = machineState == .completed && attempt.hasWarnings
+            let style = machineState == .completed ? (warned ? theme[.warning] : theme[.ok]).adding(.bold) : theme[.down].adding(.bold)
+            let outcome = machineState.name.uppercased() + (warned ? " WITH WARNINGS" : "")
+            lines.append(Line("\(outcome) · measured RTO \(rtoText) of \(Format.duration(rto)) · data loss \(loss)", style: style))
         default:
             if failover.machine.attempt?.abortRequested == true {
                 lines.append(Line("abort requested: the remaining steps will not run", style: theme[.warning]))
@@ -203,12 +206,15 @@ struct AuditScreen {
             default: theme[.warning]
             }
             var line = Line("\(record.at.utcDate) \(record.at.utcTimeOfDay)  ", style: theme[.muted])
-            line.append(TextFit.fit(record.state.uppercased(), to: 10), style: style.adding(.bold))
+            line.append(TextFit.fit(record.state.uppercased(), to: 12), style: style.adding(.bold))
             line.append("\(record.kind) \(record.from) → \(record.to)", style: theme[.text].adding(.bold))
             line.append("  RTO \(record.measuredRTOSeconds.map { Format.fixed($0, decimals: 1) + "s" } ?? "n/a")", style: theme[.text])
-            line.append("  loss \(record.dataLoss?.text(at: record.at, ageWord: "earlier") ?? "unknown")", style: theme[.text])
+            let noLoss = record.state == "interrupted" ? "unknown (interrupted)" : "none (nothing promoted)"
+            line.append("  loss \(record.dataLoss?.text(at: record.at, ageWord: "earlier") ?? noLoss)", style: theme[.text])
             line.append("  by \(record.operatorName)\(record.reason.map { ": \($0)" } ?? "")", style: theme[.muted])
             lines.append(line)
+            if let acknowledged = record.acknowledged { lines.append(Line("    started, never finished; " + acknowledged, style: theme[.warning])) }
+            if let region = record.notFenced { lines.append(Line("    ⚠ \(region) was not fenced (unreachable)", style: theme[.warning])) }
             for gate in record.failedGates { lines.append(Line("    gate " + gate, style: theme[.warning])) }
             for step in record.steps { lines.append(Line("    " + step, style: theme[.muted])) }
         }

@@ -94,6 +94,9 @@ struct HeaderView {
             } else {
                 primary.append("none\(state.primary.lastKnown.map { " (was \($0))" } ?? "")", style: theme[.down])
             }
+            for server in state.failover.notFenced {
+                primary.append(" · \(server.region) NOT FENCED", style: theme.style(for: .down).adding(.bold))
+            }
             let fenced = state.regions.indices.filter { state.regions[$0].role == .fenced }.map { state.regions[$0].name }
             if !fenced.isEmpty { primary.append(" · fenced \(fenced.joined(separator: ", "))", style: theme[.warning]) }
             let unknown = state.regions.indices.filter { state.regions[$0].role == .unknown }.count

@@ -11,14 +11,23 @@ extension ViewState {
         if commandLine != nil { return handleCommandLineKey(key, state: state) }
         if traceList.filterInput != nil { return handleFilterKey(key) }
         message = nil
+        let acknowledging = pendingAcknowledgement
+        pendingAcknowledgement = nil
         if isHelpVisible { return handleHelpKey(key) }
         if state.failover.machine.state != .steady { return handleFailoverKey(key, state: state) }
         guard let action = KeyMap.action(for: key, in: screen.keyContext, isDemo: isDemo) else {
             if KeyMap.isDemoKey(key), !isDemo {
                 message = StatusMessage("chaos keys work only in the demo (the simulator is not running)", isError: true)
             }
+            if acknowledging != nil { message = StatusMessage("not acknowledged") }
             return []
         }
+        if action == .acknowledgeInterrupted, let id = acknowledging,
+           let interrupted = state.failover.history.interrupted.first(where: { $0.id == id }) {
+            message = StatusMessage("acknowledged the interrupted \(interrupted.kind) \(interrupted.from) → \(interrupted.to); it stays in the audit log")
+            return [.failover(.acknowledgeInterrupted(id: id))]
+        }
+        if acknowledging != nil, action != .acknowledgeInterrupted { message = StatusMessage("not acknowledged") }
         return perform(action, state: state)
     }
 
@@ -77,8 +86,9 @@ extension ViewState {
                 message = StatusMessage("no interrupted failover to acknowledge")
                 return []
             }
-            message = StatusMessage("acknowledged the interrupted \(interrupted.kind) \(interrupted.from) → \(interrupted.to)")
-            return [.failover(.acknowledgeInterrupted(id: interrupted.id))]
+            pendingAcknowledgement = interrupted.id
+            message = StatusMessage("acknowledge the interrupted \(interrupted.kind) \(interrupted.from) → \(interrupted.to) (confirmed by \(interrupted.operatorName))? A again confirms, any other key cancels", isError: true)
+            return []
         case .chaosTakeDown, .chaosInjectLag, .chaosRecover:
             guard let region = selectedRegionName(in: state) else { return [] }
             let kind: ChaosRequest.Kind = action == .chaosTakeDown ? .takeDown : (action == .chaosInjectLag ? .injectLag : .recover)
@@ -107,8 +117,9 @@ extension ViewState {
             kind = FailoverGates.kind(from: FailoverGates.currentPrimary(in: state), in: state)
         }
         guard let target else { return [] }
-        if kind != .drill, target == FailoverGates.currentPrimary(in: state) {
-            message = StatusMessage("\(target) is already the primary: select the region to promote", isError: true)
+        if let problem = FailoverGates.targetProblem(kind: kind, target: target, in: state) {
+            let valid = problem.validTargets.isEmpty ? "none" : problem.validTargets.joined(separator: ", ")
+            message = StatusMessage("\(problem.description): select the region to promote (valid now: \(valid))", isError: true)
             return []
         }
         failoverInput = FailoverDialogInput()

@@ -122,6 +122,9 @@ public struct ViewState: Equatable, Sendable {
     public internal(set) var message: StatusMessage?
     /// What the operator has typed into the failover dialog.
     public internal(set) var failoverInput = FailoverDialogInput()
+    /// The interrupted attempt `A` asked to acknowledge: a second `A` confirms, any other key
+    /// cancels.
+    public internal(set) var pendingAcknowledgement: String?
     public internal(set) var auditScroll = 0
     /// Whether the display is frozen (ingest continues).
     public internal(set) var isPaused = false

@@ -1,0 +1,258 @@
+import Foundation
+import Synchronization
+import Testing
+import RegionWatchCollectors
+import RegionWatchCore
+@testable import RegionWatchApp
+
+/// `coordinator(world:directory:plan:readOnly:clock:)`, callable where a local is named so.
+func makeCoordinator(world: FailoverWorld, directory: String, plan: [FailoverPlanStep], clock: WallClock = SystemWallClock()) -> FailoverCoordinator {
+    coordinator(world: world, directory: directory, plan: plan, clock: clock)
+}
+
+/// The demo with replication into eu-west-1 delayed past the 30 s RPO.
+func laggingDemoState() -> DashboardState {
+    DemoSimulation.replay(start: Timestamp(secondsSinceEpoch: 1_800_000_000), seconds: 45, commands: [2: .injectLag(region: "eu-west-1", seconds: 90)])
+}
+
+/// A world whose state turns to `after` when the first simulated change is made: what the
+/// gates see changes between steps.
+final class ChangingWorld: FailoverWorld {
+    let state: Mutex<DashboardState>
+    let after: DashboardState
+    let changes = Mutex<[String]>([])
+
+    init(before: DashboardState, after: DashboardState) {
+        state = Mutex(before)
+        self.after = after
+    }
+
+    func currentState() -> DashboardState { state.withLock { $0 } }
+
+    func simulate(_ change: SimulatedFailoverChange, from: String, to: String) -> Bool {
+        changes.withLock { $0.append("\(change.rawValue) \(from)->\(to)") }
+        state.withLock { $0 = after }
+        return true
+    }
+
+    func rehearse(_ change: SimulatedFailoverChange, from: String, to: String) -> String? { "would \(change.rawValue)" }
+}
+
+@Suite("Failover safety: targets, cool-down, gates that stay true, the record", .serialized)
+struct FailoverSafetyTests {
+    static let fence = FailoverPlanStep(name: "fence", action: .simulated(.fence), timeoutSeconds: 2)
+    static let promote = FailoverPlanStep(name: "promote", action: .simulated(.promote), timeoutSeconds: 2)
+
+    func records(in directory: String) -> [AuditEntry] {
+        let data = FileManager.default.contents(atPath: directory + "/audit.jsonl") ?? Data()
+        return data.split(separator: UInt8(ascii: "\n")).compactMap { try? JSONDecoder().decode(AuditEntry.self, from: Data($0)) }
+    }
+
+    @Test func impossibleTargetsStartNothingLockNothingAndRecordNothing() async throws {
+        let directory = scratch("targets")
+        let world = FixedWorld(demoState())
+        let coordinator = makeCoordinator(world: world, directory: directory, plan: [Self.fence, Self.promote])
+        for target in ["mars-1", "us-east-1"] {
+            let forced: [FailoverGateKind: String] = [.targetHealthy: "x", .lagWithinRPO: "x", .coolDown: "x", .lock: "x"]
+            let snapshot = await coordinator.begin(kind: .failover, to: target, forcedGates: forced)
+            #expect(snapshot.machine.state == .steady, "\(target)")
+            #expect(snapshot.machine.attempt == nil)
+            #expect(snapshot.targetProblem?.validTargets == ["eu-west-1", "ap-southeast-1"])
+        }
+        #expect(await coordinator.begin(kind: .failover, to: "mars-1").targetProblem?.description == "mars-1 is not a configured region")
+        #expect(await coordinator.begin(kind: .switchover, to: "us-east-1").targetProblem?.description == "us-east-1 is the current primary")
+        #expect(world.changes.withLock { $0 }.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: directory + "/audit.jsonl"))
+        // Nothing held the lock: another operator can start at once.
+        let other = makeCoordinator(world: world, directory: directory, plan: [Self.fence])
+        #expect(await other.begin(kind: .failover, to: "eu-west-1").machine.state == .awaitingConfirmation)
+        await other.abort()
+    }
+
+    @Test func fencedAndUnknownRegionsAreNoTargets() {
+        var state = demoState()
+        state.apply(.server(ServerSample(region: "eu-west-1", source: "pg-eu", observedAt: state.now, facts: ServerFacts(role: .fenced, timeline: 1, walPosition: WALPosition(offset: 1)))))
+        #expect(FailoverGates.targetProblem(kind: .failover, target: "eu-west-1", in: state)?.description == "eu-west-1 is fenced (a former primary that refuses writes), not a standby")
+        #expect(FailoverGates.targetProblem(kind: .failover, target: "ap-southeast-1", in: state) == nil)
+        #expect(FailoverGates.targetProblem(kind: .failback, target: "ap-southeast-1", in: state)?.description == "a failback returns the role to the configured primary us-east-1, not ap-southeast-1")
+    }
+
+    @Test func coolDownCountsFromTheLastCompletedOneWhateverCameAfter() async throws {
+        let directory = scratch("cooldown")
+        let world = FixedWorld(demoState())
+        let clock = ManualWallClock(world.currentState().now.adding(seconds: -120))
+        let coordinator = makeCoordinator(world: world, directory: directory, plan: [Self.fence], clock: clock)
+        _ = await coordinator.begin(kind: .failover, to: "eu-west-1")
+        _ = await coordinator.confirm(typedTarget: "eu-west-1", reason: "first")
+        await coordinator.waitUntilFinished()
+        #expect(await coordinator.snapshot.machine.state == .completed)
+        // Refused, aborted and previewed attempts come after it: none resets the cool-down.
+        clock.advance(by: 30)
+        #expect(await coordinator.begin(kind: .failover, to: "ap-southeast-1").machine.state == .refused)
+        #expect(await coordinator.begin(kind: .failover, to: "ap-southeast-1", forcedGates: [.coolDown: "testing"]).machine.state == .awaitingConfirmation)
+        await coordinator.abort()
+        _ = await coordinator.preview(kind: .failover, to: "ap-southeast-1")
+        let again = await coordinator.begin(kind: .failover, to: "ap-southeast-1")
+        #expect(again.machine.state == .refused)
+        let gate = try #require(again.machine.attempt?.gates.first { $0.gate == .coolDown })
+        #expect(!gate.passed)
+        #expect(gate.measured == "eu-west-1 ← us-east-1 failover completed 2m ago by tester@host, cool-down 10m", "\(gate.measured)")
+        // A forced cool-down keeps its reason in the record.
+        _ = await coordinator.begin(kind: .failover, to: "ap-southeast-1", forcedGates: [.coolDown: "second region failing"])
+        _ = await coordinator.confirm(typedTarget: "ap-southeast-1", reason: "second")
+        await coordinator.waitUntilFinished()
+        let last = try #require(records(in: directory).last)
+        #expect(last.state == "completed")
+        #expect(last.gates?.first { $0.gate == .coolDown }?.forcedReason == "second region failing")
+    }
+
+    @Test func aGateThatTurnsRedWhileConfirmingRefusesAtConfirmation() async throws {
+        let directory = scratch("confirm-red")
+        let world = FixedWorld(demoState(seconds: 45))
+        let coordinator = makeCoordinator(world: world, directory: directory, plan: [Self.fence, Self.promote])
+        let begun = await coordinator.begin(kind: .failover, to: "eu-west-1")
+        #expect(begun.machine.state == .awaitingConfirmation)
+        world.state.withLock { $0 = laggingDemoState() }
+        // The dialog shows what confirming would use.
+        await coordinator.recheck()
+        let shown = await coordinator.snapshot.machine.attempt?.gates.first { $0.gate == .lagWithinRPO }
+        #expect(shown?.passed == false, "\(String(describing: shown))")
+        let confirmed = await coordinator.confirm(typedTarget: "eu-west-1", reason: "go")
+        #expect(confirmed.machine.state == .refused)
+        #expect(world.changes.withLock { $0 }.isEmpty, "nothing ran")
+        let finished = try #require(records(in: directory).last)
+        #expect(finished.state == "refused")
+        #expect(finished.gates?.first { $0.gate == .lagWithinRPO }?.measured.hasPrefix("data loss ") == true)
+    }
+
+    @Test func aGateThatTurnsRedBetweenStepsStopsThePlanBeforeTheSideEffect() async throws {
+        let directory = scratch("step-red")
+        let world = ChangingWorld(before: demoState(seconds: 45), after: laggingDemoState())
+        let marker = directory + "/promoted"
+        let plan = [Self.fence, FailoverPlanStep(name: "promote for real", action: .exec(program: "/usr/bin/touch", arguments: [marker]), timeoutSeconds: 5)]
+        let coordinator = makeCoordinator(world: world, directory: directory, plan: plan)
+        _ = await coordinator.begin(kind: .failover, to: "eu-west-1")
+        _ = await coordinator.confirm(typedTarget: "eu-west-1", reason: "go")
+        await coordinator.waitUntilFinished()
+        let final = await coordinator.snapshot
+        #expect(final.machine.state == .failed)
+        #expect(final.machine.attempt?.steps.map(\.outcome) == [.succeeded, .blocked])
+        #expect(final.machine.attempt?.steps.last?.output.hasPrefix("stopped before this step: lag-within-rpo: data loss") == true)
+        #expect(!FileManager.default.fileExists(atPath: marker), "the side effect never ran")
+        let entries = records(in: directory)
+        let recheck = try #require(entries.last { $0.type == "gates-rechecked" })
+        #expect(recheck.stepIndex == 1)
+        #expect(recheck.gates?.first { $0.gate == .lagWithinRPO }?.passed == false)
+        #expect(entries.last?.dataLoss == nil, "nothing was promoted: nothing lost")
+
+        // Forced up front, the same plan runs to the end, and the force is in every re-check.
+        let forcedWorld = ChangingWorld(before: demoState(seconds: 45), after: laggingDemoState())
+        let forced = makeCoordinator(world: forcedWorld, directory: scratch("step-forced"), plan: plan)
+        _ = await forced.begin(kind: .failover, to: "eu-west-1", forcedGates: [.lagWithinRPO: "accept the loss"])
+        _ = await forced.confirm(typedTarget: "eu-west-1", reason: "go")
+        await forced.waitUntilFinished()
+        #expect(await forced.snapshot.machine.state == .completed)
+        #expect(FileManager.default.fileExists(atPath: marker))
+    }
+
+    @Test func theRecordHoldsTheLossMeasuredAtPromotionAndNoneWithoutOne() async throws {
+        let directory = scratch("loss")
+        let world = FixedWorld(demoState(seconds: 45))
+        let coordinator = makeCoordinator(world: world, directory: directory, plan: [Self.fence, Self.promote])
+        _ = await coordinator.begin(kind: .failover, to: "eu-west-1")
+        _ = await coordinator.confirm(typedTarget: "eu-west-1", reason: "go")
+        await coordinator.waitUntilFinished()
+        let entries = records(in: directory)
+        let atPromotion = try #require(entries.last { $0.type == "gates-rechecked" && $0.stepIndex == 1 })
+        #expect(entries.last?.dataLoss == atPromotion.dataLoss)
+        #expect(entries.first { $0.type == "confirmed" }?.dataLoss == nil, "an estimate is not a loss")
+        #expect(entries.first { $0.type == "confirmed" }?.estimatedDataLoss != nil)
+
+        // Aborted before the promotion: no loss recorded.
+        let aborted = makeCoordinator(world: FixedWorld(demoState(seconds: 45)), directory: scratch("loss-abort"), plan: [Self.fence, Self.promote])
+        _ = await aborted.begin(kind: .failover, to: "eu-west-1")
+        _ = await aborted.confirm(typedTarget: "eu-west-1", reason: "go")
+        await aborted.abort()
+        await aborted.waitUntilFinished()
+        let snapshot = await aborted.snapshot
+        #expect(snapshot.machine.state == .aborted)
+        #expect(snapshot.machine.attempt?.recordedDataLoss == nil)
+        #expect(FailoverText.summary(try #require(snapshot.machine.attempt), state: .aborted, rtoObjective: 300).contains("data loss none (nothing promoted)"))
+    }
+
+    @Test func aDryRunPreviewsWithoutRecordingOrHoldingTheLock() async throws {
+        let directory = scratch("preview")
+        let world = FixedWorld(demoState())
+        let coordinator = makeCoordinator(world: world, directory: directory, plan: [Self.fence, Self.promote])
+        let preview = try await coordinator.preview(kind: .switchover, to: "eu-west-1").get()
+        #expect(preview.isAllowed)
+        #expect(preview.candidates.map(\.region) == ["eu-west-1", "ap-southeast-1"])
+        let text = FailoverText.preview(preview)
+        #expect(text.hasSuffix("dry run: nothing executed\n"))
+        #expect(text.contains("PLAN\n  1. fence [simulated"))
+        #expect(!FileManager.default.fileExists(atPath: directory + "/audit.jsonl"))
+        #expect(await coordinator.snapshot.machine.state == .steady)
+        let other = FailoverSafetyTests.otherCoordinator(world: world, directory: directory)
+        #expect(await other.begin(kind: .switchover, to: "eu-west-1").machine.state == .awaitingConfirmation, "the lock is free")
+        await other.abort()
+        if case .failure(let problem) = await coordinator.preview(kind: .switchover, to: "mars-1") {
+            #expect(FailoverText.targetProblem(problem) == "mars-1 is not a configured region; valid targets now: eu-west-1, ap-southeast-1")
+        } else {
+            Issue.record("mars-1 previewed")
+        }
+    }
+
+    static func otherCoordinator(world: FailoverWorld, directory: String) -> FailoverCoordinator {
+        makeCoordinator(world: world, directory: directory, plan: [fence])
+    }
+
+    @Test func aDrillRehearsesOnACopyAndChangesNothing() async throws {
+        let directory = scratch("drill-copy")
+        let world = FixedWorld(demoState())
+        let coordinator = makeCoordinator(world: world, directory: directory, plan: FailoverSettings.demoPlan)
+        let begun = await coordinator.begin(kind: .drill, to: "eu-west-1")
+        #expect(begun.machine.attempt?.request.steps.map(\.name) == ["fence the old primary", "promote the target", "shift traffic"], "verifying a promotion is no drill step")
+        _ = await coordinator.confirm(typedTarget: "eu-west-1", reason: "quarterly")
+        await coordinator.waitUntilFinished()
+        #expect(await coordinator.snapshot.machine.state == .completed)
+        #expect(world.changes.withLock { $0 }.isEmpty, "nothing real changed")
+        #expect(await coordinator.snapshot.machine.attempt?.steps.allSatisfy { $0.output.hasPrefix("rehearsed on a copy") } == true)
+    }
+
+    @Test func anUnreachableOldPrimaryIsAWarningNotAFence() async throws {
+        let (outcome, output) = await PostgresSteps.fence(dsn: "postgres://nobody@127.0.0.1:\(Self.closedPort())/postgres", timeout: 2)
+        #expect(outcome == .warning)
+        #expect(output.hasPrefix("not fenced: unreachable ("), "\(output)")
+    }
+
+    /// A loopback port nothing listens on.
+    static func closedPort() -> Int {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    @Test func anAcknowledgedInterruptionStaysListedWithWhoAndWhen() throws {
+        let directory = scratch("ack")
+        let log = AuditLog(path: directory + "/audit.jsonl")
+        let t0 = Timestamp(secondsSinceEpoch: 1_800_000_000)
+        var attempt = FailoverAttempt(request: FailoverRequest(id: "a1", kind: .failover, from: "us-east-1", to: "eu-west-1", operatorName: "alice@ops1", steps: [Self.fence]), requestedAt: t0)
+        attempt.reason = "region down"
+        attempt.confirmedAt = t0
+        try log.append(AuditEntry(.confirmed(attempt), at: t0, rtoObjectiveSeconds: 300))
+        try log.append(AuditEntry(acknowledging: "a1", at: t0.adding(seconds: 600), operatorName: "bob@ops2"))
+        let history = log.read()
+        #expect(history.interrupted.isEmpty)
+        let summary = FailoverHistoryReader.summary(history, path: log.path)
+        #expect(summary.recent.map(\.state) == ["interrupted"])
+        #expect(summary.recent.first?.acknowledged == "acknowledged by bob@ops2 at \(t0.adding(seconds: 600).iso8601)")
+        let text = AuditText.render(history, path: log.path)
+        #expect(text.contains("INTERRUPTED failover us-east-1 → eu-west-1  by alice@ops1: region down — acknowledged by bob@ops2"), "\(text)")
+    }
+}
