@@ -1,0 +1,132 @@
+import Testing
+@testable import RegionWatchCore
+
+/// The machine's re-checks, the recorded loss, timers, the not-fenced notice and pause.
+@Suite("Failover machine: re-checks, record, timers, notices")
+struct FailoverSafetyMachineTests {
+    typealias M = FailoverMachineTests
+    static let red = FailoverGateResult(gate: .lagWithinRPO, passed: false, measured: "data loss 31.0s vs RPO 30s")
+
+    @Test func gatesShownWhileConfirmingAreTheOnesConfirmationUses() {
+        var machine = FailoverMachine()
+        _ = machine.handle(.start(M.request(), at: M.at(0)))
+        _ = machine.handle(.gatesEvaluated(M.passing, dataLoss: .unknown, at: M.at(1)))
+        #expect(machine.handle(.gatesEvaluated([M.passing[0], Self.red], dataLoss: .unknown, at: M.at(2))).isEmpty)
+        #expect(machine.state == .awaitingConfirmation)
+        #expect(machine.attempt?.gates.last == Self.red, "the dialog shows it red")
+        let actions = machine.handle(.confirm(typedTarget: "eu-west-1", reason: "go", at: M.at(3)))
+        #expect(machine.state == .refused)
+        #expect(!actions.contains(.runStep(0)), "nothing runs")
+        guard case .audit(.finished(let attempt, .refused))? = actions.first else {
+            Issue.record("no refusal record: \(actions)")
+            return
+        }
+        #expect(attempt.gates.last == Self.red)
+    }
+
+    @Test func aRedRecheckBlocksTheStepAndEndsTheAttempt() {
+        var machine = FailoverMachine()
+        _ = machine.handle(.start(M.request(), at: M.at(0)))
+        _ = machine.handle(.gatesEvaluated(M.passing, dataLoss: .unknown, at: M.at(1)))
+        _ = machine.handle(.confirm(typedTarget: "eu-west-1", reason: "go", at: M.at(2)))
+        _ = machine.handle(.gatesEvaluated(M.passing, dataLoss: .unknown, at: M.at(3)))
+        _ = machine.handle(.stepStarted(index: 0, at: M.at(3)))
+        _ = machine.handle(.stepFinished(index: 0, outcome: .succeeded, output: "", at: M.at(4)))
+        let actions = machine.handle(.gatesEvaluated([Self.red], dataLoss: DataLossEstimate(known: .exact(31), knownBytes: 10), at: M.at(5)))
+        #expect(machine.state == .failed)
+        #expect(machine.attempt?.steps.map(\.outcome) == [.succeeded, .blocked, .skipped])
+        #expect(machine.attempt?.steps[1].output == "stopped before this step: lag-within-rpo: data loss 31.0s vs RPO 30s")
+        #expect(actions.first == .audit(.gatesRechecked(id: "f1", index: 1, gates: [Self.red], dataLoss: DataLossEstimate(known: .exact(31), knownBytes: 10))))
+        #expect(machine.attempt?.recordedDataLoss == nil, "the promotion never ran")
+
+        // Forced up front, the same verdict lets the step run, with the reason attached.
+        var forced = FailoverMachine()
+        _ = forced.handle(.start(M.request(forced: [.lagWithinRPO: "accept"]), at: M.at(0)))
+        _ = forced.handle(.gatesEvaluated(M.passing, dataLoss: .unknown, at: M.at(1)))
+        _ = forced.handle(.confirm(typedTarget: "eu-west-1", reason: "go", at: M.at(2)))
+        let allowed = forced.handle(.gatesEvaluated([Self.red], dataLoss: .unknown, at: M.at(3)))
+        #expect(forced.state == .executing(step: 0, of: 3))
+        guard case .audit(.gatesRechecked(_, _, let gates, _))? = allowed.first else {
+            Issue.record("\(allowed)")
+            return
+        }
+        #expect(gates.first?.forcedReason == "accept")
+    }
+
+    @Test func theLossIsRecordedOnlyOnceAPromotionSucceeded() {
+        var machine = FailoverMachine()
+        _ = machine.handle(.start(M.request(), at: M.at(0)))
+        _ = machine.handle(.gatesEvaluated(M.passing, dataLoss: DataLossEstimate(known: .exact(5), knownBytes: 500), at: M.at(1)))
+        _ = machine.handle(.confirm(typedTarget: "eu-west-1", reason: "go", at: M.at(2)))
+        _ = machine.handle(.stepStarted(index: 0, at: M.at(3)))
+        _ = machine.handle(.stepFinished(index: 0, outcome: .succeeded, output: "", at: M.at(4)))
+        #expect(machine.attempt?.recordedDataLoss == nil)
+        let caughtUp = DataLossEstimate(known: .exact(0), knownBytes: 0)
+        _ = machine.handle(.gatesEvaluated(M.passing, dataLoss: caughtUp, at: M.at(5)))
+        _ = machine.handle(.stepStarted(index: 1, at: M.at(5)))
+        _ = machine.handle(.stepFinished(index: 1, outcome: .succeeded, output: "", at: M.at(6)))
+        #expect(machine.attempt?.recordedDataLoss == caughtUp, "measured at promotion, not at the dialog")
+    }
+
+    @Test func timersAreNeverNegativeNorBehindTheFinishedSteps() {
+        var attempt = FailoverAttempt(request: M.request(), requestedAt: M.at(0))
+        attempt.confirmedAt = M.at(10)
+        attempt.steps[0].startedAt = M.at(10.2)
+        attempt.steps[0].endedAt = M.at(11.2)
+        attempt.steps[1].startedAt = M.at(11.3)
+        // The screen's clock is a moment behind the coordinator's.
+        let screenNow = M.at(10.9)
+        #expect(attempt.steps[1].seconds(at: screenNow) == 0)
+        let rto = attempt.measuredRTO(at: screenNow) ?? -1
+        #expect(rto >= 1.0, "at least step 1's second: \(rto)")
+        #expect(rto >= (attempt.steps[0].seconds(at: screenNow) ?? 0))
+        #expect(abs(rto - 1.3) < 1e-6, "up to the newest step time: \(rto)")
+    }
+
+    @Test func anUnfencedOldPrimaryStaysNoticedUntilSeenFencedOrInRecovery() {
+        var state = Fixture.healthyState(at: 0)
+        var machine = FailoverMachine()
+        let steps = [FailoverPlanStep(name: "fence", action: .postgresFence(dsns: [:])), FailoverPlanStep(name: "promote", action: .postgresPromote(dsns: [:]))]
+        let request = FailoverRequest(id: "f9", kind: .failover, from: "primary-1", to: "standby-1", operatorName: "ops@host", steps: steps)
+        _ = machine.handle(.start(request, at: Fixture.at(1)))
+        _ = machine.handle(.gatesEvaluated([], dataLoss: .unknown, at: Fixture.at(1)))
+        _ = machine.handle(.confirm(typedTarget: "standby-1", reason: "down", at: Fixture.at(1)))
+        _ = machine.handle(.stepStarted(index: 0, at: Fixture.at(1)))
+        _ = machine.handle(.stepFinished(index: 0, outcome: .warning, output: "not fenced: unreachable", at: Fixture.at(2)))
+        #expect(machine.state == .executing(step: 1, of: 2), "a warning lets the plan go on")
+        _ = machine.handle(.stepStarted(index: 1, at: Fixture.at(2)))
+        _ = machine.handle(.stepFinished(index: 1, outcome: .succeeded, output: "", at: Fixture.at(3)))
+        #expect(machine.state == .completed)
+        #expect(machine.attempt?.hasWarnings == true)
+        state.apply(.failoverProgress(FailoverProgress(machine: machine)))
+        #expect(state.failover.notFenced.map(\.region) == ["primary-1"])
+        // Still there after acknowledging the dialog, and after ticks.
+        _ = machine.handle(.acknowledge)
+        state.apply(.failoverProgress(FailoverProgress(machine: machine)))
+        state.apply(.tick(Fixture.at(5)))
+        #expect(state.failover.notFenced.map(\.region) == ["primary-1"])
+        // Seen fenced: the notice goes, and a history re-read does not bring it back.
+        state.apply(.server(ServerSample(region: "primary-1", source: "pg", observedAt: Fixture.at(6), facts: ServerFacts(role: .fenced, timeline: 1, walPosition: WALPosition(offset: 9)))))
+        state.apply(.tick(Fixture.at(6)))
+        #expect(state.failover.notFenced.isEmpty)
+        let record = FailoverRecordSummary(id: "f9", at: Fixture.at(3), kind: "failover", from: "primary-1", to: "standby-1", state: "completed", measuredRTOSeconds: 2, dataLoss: nil, operatorName: "ops@host", reason: "down", failedGates: [], steps: []).noting(notFenced: "primary-1")
+        state.apply(.failoverHistory(FailoverHistorySummary(recent: [record]), isReadOnly: false))
+        #expect(state.failover.notFenced.isEmpty)
+        // A fresh dashboard reading the same history while it is still writable shows it.
+        var fresh = Fixture.healthyState(at: 0)
+        fresh.apply(.failoverHistory(FailoverHistorySummary(recent: [record]), isReadOnly: false))
+        #expect(fresh.failover.notFenced.map(\.region) == ["primary-1"])
+    }
+
+    @Test func aPausedDisplayStillShowsTheLiveAttempt() {
+        let frozen = Fixture.healthyState(at: 0)
+        var live = frozen
+        var machine = FailoverMachine()
+        _ = machine.handle(.start(M.request(), at: M.at(0)))
+        live.apply(.failoverProgress(FailoverProgress(machine: machine)))
+        live.apply(.tick(Fixture.at(30)))
+        let shown = frozen.showingFailover(of: live)
+        #expect(shown.failover.machine.state == .preflight)
+        #expect(shown.now == frozen.now, "the rest stays frozen")
+    }
+}
