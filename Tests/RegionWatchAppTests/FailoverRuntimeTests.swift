@@ -272,7 +272,7 @@ struct FailoverRuntimeTests {
             #expect(error.diagnostics.map(\.description) == [
                 "f.yaml:10:30: error: failover.plan[0].command: expected a list, found 'dns-switch --to {to}'",
                 "f.yaml:11:36: error: failover.plan[1].condition: 'caught-up' is not one of target-caught-up, target-is-primary, target-healthy",
-                "f.yaml:12:15: error: failover.plan[2].kind: unknown step kind 'teleport'; one of exec, http, postgres-promote, postgres-fence, wait-for, simulated",
+                "f.yaml:12:15: error: failover.plan[2].kind: unknown step kind 'teleport'; one of exec, http, postgres-promote, postgres-fence, postgres-unfence, wait-for, simulated",
             ])
         }
     }

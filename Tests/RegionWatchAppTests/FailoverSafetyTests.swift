@@ -255,4 +255,140 @@ struct FailoverSafetyTests {
         let text = AuditText.render(history, path: log.path)
         #expect(text.contains("INTERRUPTED failover us-east-1 → eu-west-1  by alice@ops1: region down — acknowledged by bob@ops2"), "\(text)")
     }
+
+    // MARK: Abort, resume, roll back
+
+    /// An attempt aborted right after its first step (the fence) ran.
+    func abortedAfterFence(world: FailoverWorld, directory: String, plan: [FailoverPlanStep]) async -> FailoverCoordinator {
+        let coordinator = makeCoordinator(world: world, directory: directory, plan: plan)
+        _ = await coordinator.begin(kind: .failover, to: "eu-west-1")
+        _ = await coordinator.confirm(typedTarget: "eu-west-1", reason: "go")
+        await coordinator.abort()
+        await coordinator.waitUntilFinished()
+        return coordinator
+    }
+
+    static let shift = FailoverPlanStep(name: "shift", action: .simulated(.shiftTraffic), timeoutSeconds: 2)
+
+    @Test func anAbortAfterTheFenceStaysUnresolvedAndResumesWithoutFencingTwice() async throws {
+        let directory = scratch("resume")
+        let world = FixedWorld(demoState(seconds: 45))
+        let first = await abortedAfterFence(world: world, directory: directory, plan: [Self.fence, Self.promote, Self.shift])
+        let stopped = await first.snapshot.machine
+        #expect(stopped.state == .aborted)
+        #expect(stopped.unresolved?.steps.map(\.outcome) == [.succeeded, .skipped, .skipped])
+        #expect(world.changes.withLock { $0 } == ["fence us-east-1->eu-west-1"])
+        // Acknowledging the dialog does not forget it.
+        await first.acknowledge()
+        #expect(await first.snapshot.machine.unresolved != nil)
+        // Another operator's regionwatch (or this one after a restart) finds it in the log.
+        let restarted = makeCoordinator(world: world, directory: directory, plan: [Self.fence, Self.promote, Self.shift])
+        #expect(await restarted.snapshot.machine.unresolved?.request.id == stopped.attempt?.request.id)
+        let resumed = await restarted.resume()
+        #expect(resumed.machine.state == .awaitingConfirmation)
+        #expect(resumed.machine.attempt?.request.continuation == .resumes(try #require(stopped.attempt?.request.id)))
+        _ = await restarted.confirm(typedTarget: "eu-west-1", reason: "finish it")
+        await restarted.waitUntilFinished()
+        let done = await restarted.snapshot.machine
+        #expect(done.state == .completed)
+        #expect(done.unresolved == nil)
+        #expect(world.changes.withLock { $0 } == ["fence us-east-1->eu-west-1", "promote us-east-1->eu-west-1", "shift-traffic us-east-1->eu-west-1"], "the fence ran once")
+        let finished = records(in: directory).filter { $0.type == "finished" }
+        #expect(finished.map(\.state) == ["aborted", "completed"], "one finish record per attempt")
+        #expect(finished.last?.resumes == stopped.attempt?.request.id)
+        #expect(UnresolvedAttempts.find(in: AuditLog(path: directory + "/audit.jsonl").read(), settings: FailoverSettings(plan: [Self.fence, Self.promote, Self.shift])) == nil)
+    }
+
+    @Test func aRollBackUndoesTheCompletedStepsNewestFirst() async throws {
+        let directory = scratch("rollback")
+        let world = FixedWorld(demoState(seconds: 45))
+        let plan = [Self.fence, Self.shift, Self.promote]
+        let coordinator = makeCoordinator(world: world, directory: directory, plan: plan)
+        _ = await coordinator.begin(kind: .failover, to: "eu-west-1")
+        _ = await coordinator.confirm(typedTarget: "eu-west-1", reason: "go")
+        // Let the fence and the shift run, then abort before the promotion.
+        #expect(await eventually { await coordinator.snapshot.machine.attempt?.steps[1].startedAt != nil })
+        await coordinator.abort()
+        await coordinator.waitUntilFinished()
+        #expect(await coordinator.snapshot.machine.unresolved?.steps.map(\.outcome) == [.succeeded, .succeeded, .skipped])
+        let rollBack = await coordinator.rollBack()
+        #expect(rollBack.machine.attempt?.request.steps.map(\.name) == ["undo: shift", "undo: fence"])
+        #expect(rollBack.machine.attempt?.gates.map(\.gate) == [.lock, .readOnly], "a roll back restores: only the lock and read-only mode judge it")
+        _ = await coordinator.confirm(typedTarget: "eu-west-1", reason: "back out")
+        await coordinator.waitUntilFinished()
+        #expect(await coordinator.snapshot.machine.state == .completed)
+        #expect(await coordinator.snapshot.machine.unresolved == nil)
+        #expect(world.changes.withLock { $0 }.suffix(2) == ["unshift-traffic us-east-1->eu-west-1", "unfence us-east-1->eu-west-1"])
+        // A roll back is no move of the primary role: the cool-down does not count from it.
+        #expect(AuditLog(path: directory + "/audit.jsonl").read().lastCompleted(kinds: ["failover"]) == nil)
+    }
+
+    @Test func nothingPromotedCanBeRolledBackAndNothingUnresolvedCanBeContinued() async throws {
+        let directory = scratch("no-rollback")
+        let world = FixedWorld(demoState(seconds: 45))
+        let coordinator = makeCoordinator(world: world, directory: directory, plan: [Self.promote, FailoverPlanStep(name: "fail", action: .exec(program: "/bin/false", arguments: []), timeoutSeconds: 5)])
+        #expect(await coordinator.resume().problem == "nothing to resume: no attempt stopped half-way")
+        _ = await coordinator.begin(kind: .failover, to: "eu-west-1")
+        _ = await coordinator.confirm(typedTarget: "eu-west-1", reason: "go")
+        await coordinator.waitUntilFinished()
+        #expect(await coordinator.snapshot.machine.state == .failed)
+        #expect(await coordinator.rollBack().problem == "cannot roll back: eu-west-1 was promoted: fail back instead")
+    }
+
+    @Test func aCrashMidPlanIsRebuiltFromTheLogWithTheStepThatNeverFinished() throws {
+        let directory = scratch("crash")
+        let log = AuditLog(path: directory + "/audit.jsonl")
+        let plan = [Self.fence, Self.promote, Self.shift]
+        let t0 = Timestamp(secondsSinceEpoch: 1_800_000_000)
+        var attempt = FailoverAttempt(request: FailoverRequest(id: "c1", kind: .failover, from: "us-east-1", to: "eu-west-1", operatorName: "alice@ops1", steps: plan), requestedAt: t0)
+        attempt.reason = "down"
+        attempt.confirmedAt = t0
+        try log.append(AuditEntry(.confirmed(attempt), at: t0, rtoObjectiveSeconds: 300))
+        attempt.steps[0] = FailoverStepRecord(name: "fence", kind: "simulated", startedAt: t0, endedAt: t0.adding(seconds: 1), outcome: .succeeded)
+        try log.append(AuditEntry(.stepStarted(id: "c1", index: 0, step: attempt.steps[0]), at: t0, rtoObjectiveSeconds: 300))
+        try log.append(AuditEntry(.stepFinished(id: "c1", index: 0, step: attempt.steps[0]), at: t0.adding(seconds: 1), rtoObjectiveSeconds: 300))
+        attempt.steps[1].startedAt = t0.adding(seconds: 1)
+        try log.append(AuditEntry(.stepStarted(id: "c1", index: 1, step: attempt.steps[1]), at: t0.adding(seconds: 1), rtoObjectiveSeconds: 300))
+        // …killed here.
+        let rebuilt = try #require(UnresolvedAttempts.find(in: log.read(), settings: FailoverSettings(plan: plan)))
+        #expect(rebuilt.steps.map(\.outcome) == [.succeeded, nil, nil])
+        #expect(rebuilt.stepsDone.map(\.name) == ["fence"], "a resume runs the promotion again, never the fence")
+        #expect(rebuilt.reason == "down")
+        // A changed plan cannot be matched: shown in the log, not resumable.
+        #expect(UnresolvedAttempts.find(in: log.read(), settings: FailoverSettings(plan: [Self.promote])) == nil)
+    }
+
+    @Test func aRollBackStepIsReadFromTheConfiguration() throws {
+        let text = """
+            topology: t
+            pattern: active-passive
+            objectives: { rpo: 30s, rto: 5m }
+            regions:
+              - { name: us-east-1, provider: aws, role: primary, traffic: 100 }
+              - { name: eu-west-1, provider: aws, role: standby, traffic: 0 }
+            collectors:
+              - kind: simulator
+            failover:
+              plan:
+                - { name: fence, kind: postgres-fence, dsn: "postgres://u@127.0.0.1:5432/p" }
+                - name: dns
+                  kind: exec
+                  command: [/usr/local/bin/dns, --to, "{to}"]
+                  undo: { kind: exec, command: [/usr/local/bin/dns, --to, "{from}"] }
+            """
+        let (configuration, _) = try ConfigurationParser.parse(text, file: "f.yaml")
+        let plan = configuration.failover.plan
+        #expect(plan[0].undoStep?.action == .postgresUnfence(dsns: ["": "postgres://u@127.0.0.1:5432/p"]))
+        #expect(plan[1].undoStep?.action == .exec(program: "/usr/local/bin/dns", arguments: ["--to", "{from}"]))
+    }
+}
+
+/// Polls `condition` until it holds or `seconds` pass.
+func eventually(within seconds: Double = 10, _ condition: () async -> Bool) async -> Bool {
+    let deadline = MonotonicClock.seconds() + seconds
+    while MonotonicClock.seconds() < deadline {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return await condition()
 }

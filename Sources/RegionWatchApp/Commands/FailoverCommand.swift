@@ -42,6 +42,12 @@ struct FailoverCommand: ParsableCommand {
     @Flag(name: .long, help: "Return the primary role to the configured primary (a failback).")
     var failback = false
 
+    @Flag(name: .long, help: "Resume the attempt that stopped half-way (aborted, failed or interrupted): its remaining steps, gates re-checked.")
+    var resume = false
+
+    @Flag(name: .customLong("roll-back"), help: "Roll back the attempt that stopped half-way: undo its completed steps, newest first.")
+    var rollBack = false
+
     @Flag(name: .long, help: "Print the outcome as JSON (the audit record).")
     var json = false
 
@@ -51,7 +57,9 @@ struct FailoverCommand: ParsableCommand {
     @OptionGroup var logging: LogOptions
 
     func validate() throws {
-        if drill, failback { throw ValidationError("--drill and --failback cannot be used together") }
+        if [drill, failback, resume, rollBack].filter({ $0 }).count > 1 {
+            throw ValidationError("--drill, --failback, --resume and --roll-back exclude each other")
+        }
     }
 
     /// The command's result in words: on standard output, unless `--json` makes the JSON
@@ -96,7 +104,9 @@ struct FailoverCommand: ParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let configuration = try source.loadConfiguration(environment: environment)
         let forced = try forcedGates()
-        let target = try target(in: configuration.topology)
+        let continuing = resume || rollBack
+        if continuing, dryRun { throw usage("--dry-run previews a new move; --resume and --roll-back show their plan before the confirmation") }
+        let target = continuing ? (to ?? "") : try target(in: configuration.topology)
         if !dryRun, (reason ?? "").trimmed().isEmpty {
             throw usage("--reason TEXT is required: it goes into the audit log\(force.isEmpty ? "" : " with every forced gate")")
         }
@@ -118,7 +128,11 @@ struct FailoverCommand: ParsableCommand {
                 throw ExitCode(preview.isAllowed ? 0 : 2)
             }
         }
-        let begun = blocking { await coordinator.begin(kind: kind, to: target, forcedGates: forced) }
+        let begun = blocking { [resume, rollBack] in
+            if resume { return await coordinator.resume() }
+            if rollBack { return await coordinator.rollBack() }
+            return await coordinator.begin(kind: kind, to: target, forcedGates: forced)
+        }
         if let problem = begun.targetProblem { throw usage(FailoverText.targetProblem(problem)) }
         guard let attempt = begun.machine.attempt else {
             throw usage(begun.problem ?? "the attempt did not start")
@@ -130,14 +144,14 @@ struct FailoverCommand: ParsableCommand {
             throw ExitCode(2)
         }
         report(FailoverText.plan(attempt))
-        var typed = target
+        var typed = attempt.request.to
         if !yes {
             guard isatty(STDIN_FILENO) == 1 else {
                 blocking { await coordinator.abort() }
                 Console.error("not confirmed: standard input is not a terminal; type the confirmation on a terminal or pass --yes")
                 throw ExitCode(2)
             }
-            Console.error("Type the target region's name (\(target)) to confirm: ", newline: false)
+            Console.error("Type the target region's name (\(attempt.request.to)) to confirm: ", newline: false)
             typed = readLine() ?? ""
         }
         let (finalTyped, finalReason) = (typed, reason ?? "")

@@ -5,7 +5,7 @@ import Yams
 /// The `failover:` section: plan steps, cool-down, lock, audit log, read-only.
 extension ConfigurationParser {
     static let failoverKeys = ["plan", "coolDown", "lock", "lockDsn", "lockDsnEnv", "auditLog", "readOnly"]
-    static let stepKeys = ["name", "kind", "timeout", "onFailure", "drill", "command", "method", "url", "headers", "body", "expectStatus", "dsn", "dsnEnv", "dsnByRegion", "condition", "change"]
+    static let stepKeys = ["name", "kind", "timeout", "onFailure", "drill", "command", "method", "url", "headers", "body", "expectStatus", "dsn", "dsnEnv", "dsnByRegion", "condition", "change", "undo"]
 
     static func readFailover(_ node: Node, topology: Topology, reader: YAMLReader) -> FailoverSettings {
         var settings = FailoverSettings()
@@ -79,7 +79,7 @@ extension ConfigurationParser {
                 statuses = Set(items.compactMap { reader.integer($0, "\(path).expectStatus", range: 100...599) })
             }
             action = .http(method: method, url: url, headers: readHeaders(entries, path: path, reader: reader), body: entries["body"].flatMap { reader.string($0.value, "\(path).body", allowEmpty: true) }, expectStatus: statuses)
-        case "postgres-promote", "postgres-fence":
+        case "postgres-promote", "postgres-fence", "postgres-unfence":
             var dsns: [String: String] = [:]
             if let value = entries["dsnByRegion"]?.value {
                 guard case .mapping(let pairs) = value else {
@@ -99,7 +99,11 @@ extension ConfigurationParser {
             for (region, dsn) in dsns {
                 do { _ = try PostgresDSN(parsing: dsn) } catch { reader.error(node, "\(path).\(region.isEmpty ? "dsn" : "dsnByRegion.\(region)")", "invalid DSN: \(error)") }
             }
-            action = kind == "postgres-promote" ? .postgresPromote(dsns: dsns) : .postgresFence(dsns: dsns)
+            action = switch kind {
+            case "postgres-promote": .postgresPromote(dsns: dsns)
+            case "postgres-fence": .postgresFence(dsns: dsns)
+            default: .postgresUnfence(dsns: dsns)
+            }
         case "wait-for":
             guard let value = entries["condition"]?.value, let text = reader.string(value, "\(path).condition") else {
                 reader.error(node, "\(path).condition", "missing: one of target-caught-up, target-is-primary, target-healthy")
@@ -113,16 +117,18 @@ extension ConfigurationParser {
         case "simulated":
             let text = entries["change"].flatMap { reader.string($0.value, "\(path).change") } ?? "verify"
             guard let change = SimulatedFailoverChange(rawValue: text) else {
-                reader.error(entries["change"]?.value, "\(path).change", "'\(text)' is not one of fence, promote, shift-traffic, verify")
+                reader.error(entries["change"]?.value, "\(path).change", "'\(text)' is not one of fence, promote, shift-traffic, verify, unfence, unshift-traffic")
                 return nil
             }
             action = .simulated(change)
         default:
-            reader.error(kindNode, "\(path).kind", "unknown step kind '\(kind)'; one of exec, http, postgres-promote, postgres-fence, wait-for, simulated")
+            reader.error(kindNode, "\(path).kind", "unknown step kind '\(kind)'; one of exec, http, postgres-promote, postgres-fence, postgres-unfence, wait-for, simulated")
             return nil
         }
         let name = entries["name"].flatMap { reader.string($0.value, "\(path).name") } ?? kind
-        return FailoverPlanStep(name: name, action: action, timeoutSeconds: timeout, onFailure: onFailure, isDrillSafe: drill || kind == "simulated")
+        // `undo:` is a step of its own (exec, http, postgres-unfence…) that a roll back runs.
+        let undo = entries["undo"].flatMap { readStep($0.value, path: "\(path).undo", topology: topology, reader: reader)?.action }
+        return FailoverPlanStep(name: name, action: action, timeoutSeconds: timeout, onFailure: onFailure, isDrillSafe: drill || kind == "simulated", undo: undo)
     }
 
     /// `${NAME}` in a DSN comes from the environment, so passwords stay out of the file.

@@ -28,6 +28,9 @@ public struct AuditEntry: Codable, Sendable, Equatable {
     public var stepIndex: Int?
     public var step: FailoverStepRecord?
     public var steps: [FailoverStepRecord]?
+    /// The attempt this one resumes or rolls back.
+    public var resumes: String?
+    public var rollsBack: String?
     /// For `finished`: completed, failed, aborted or refused.
     public var state: String?
     public var measuredRtoSeconds: Double?
@@ -35,7 +38,7 @@ public struct AuditEntry: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case type, at, atEpochSeconds, id, kind, from, to
         case operatorName = "operator"
-        case reason, gates, dataLoss, estimatedDataLoss, rtoObjectiveSeconds, stepIndex, step, steps, state, measuredRtoSeconds
+        case reason, gates, dataLoss, estimatedDataLoss, resumes, rollsBack, rtoObjectiveSeconds, stepIndex, step, steps, state, measuredRtoSeconds
     }
 
     /// The entry for a machine's audit record.
@@ -89,6 +92,11 @@ public struct AuditEntry: Codable, Sendable, Equatable {
         operatorName = attempt.request.operatorName
         reason = attempt.reason
         gates = attempt.gates
+        switch attempt.request.continuation {
+        case .resumes(let id): resumes = id
+        case .rollsBack(let id): rollsBack = id
+        case nil: break
+        }
     }
 }
 
@@ -108,7 +116,9 @@ public struct AuditHistory: Sendable, Equatable {
     /// refused, aborted or failed attempt after it changes nothing).
     public func lastCompleted(kinds: Set<String>) -> CompletedFailover? {
         attempts.compactMap { attempt -> CompletedFailover? in
-            guard let finished = attempt.finished, finished.state == "completed", let kind = finished.kind, kinds.contains(kind) else { return nil }
+            // A roll back restores; it is no move of the primary role.
+            guard let finished = attempt.finished, finished.state == "completed", finished.rollsBack == nil,
+                  let kind = finished.kind, kinds.contains(kind) else { return nil }
             return CompletedFailover(
                 kind: kind, from: finished.from ?? "?", to: finished.to ?? "?", operatorName: finished.operatorName ?? "?",
                 at: Timestamp(secondsSinceEpoch: finished.atEpochSeconds)

@@ -115,6 +115,8 @@ public actor FailoverCoordinator {
         self.operatorName = operatorName
         self.rtoObjectiveSeconds = rtoObjectiveSeconds
         self.observer = observer
+        // An attempt a crash, an abort or a failure left half-done stays resumable.
+        machine = FailoverMachine(unresolved: UnresolvedAttempts.find(in: audit.read(), settings: settings))
     }
 
     /// `user@host`.
@@ -136,8 +138,12 @@ public actor FailoverCoordinator {
     }
 
     /// Every gate for `request` as the state and the shared history say now. `lockHolder` is
-    /// someone else holding the lock.
+    /// someone else holding the lock. A roll back, and a resume after the promotion, are
+    /// judged only by the lock and read-only mode: they restore or finish what was decided.
     private func evaluateGates(for request: FailoverRequest, in state: DashboardState, lockHolder: String?) -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate) {
+        let promotedBefore = request.priorSteps.indices.contains { request.priorSteps[$0].outcome == .succeeded && request.steps[$0].action.isPromotion }
+        if case .rollsBack = request.continuation { return restoringGates(lockHolder: lockHolder) }
+        if promotedBefore { return restoringGates(lockHolder: lockHolder) }
         let lastFailover = request.kind == .drill ? nil : audit.read().lastCompleted(kinds: ["switchover", "failover", "failback"])
         let context = FailoverGateContext(lockHolder: lockHolder, lastFailover: lastFailover, coolDownSeconds: settings.coolDownSeconds, isReadOnly: settings.isReadOnly)
         var (gates, loss) = FailoverGates.evaluate(kind: request.kind, target: request.to, in: state, context: context)
@@ -177,6 +183,56 @@ public actor FailoverCoordinator {
             return snapshot
         case .success(let valid): request = valid
         }
+        return await start(request, in: state)
+    }
+
+    /// Resumes the unresolved attempt: the same plan from the first step that did not run (the
+    /// steps that ran are not run again), with gates evaluated now and a new confirmation.
+    @discardableResult
+    public func resume() async -> FailoverSnapshot {
+        guard let stopped = machine.unresolved, machine.state == .steady || machine.state.isFinal else {
+            return report(problem: "nothing to resume: no attempt stopped half-way")
+        }
+        var request = stopped.request
+        request.id = Self.newID(at: clock.now())
+        request.operatorName = operatorName
+        request.continuation = .resumes(stopped.request.id)
+        request.priorSteps = stopped.stepsDone
+        return await start(request, in: runner.world.currentState())
+    }
+
+    /// Rolls back the unresolved attempt: undoes its completed steps, newest first (a fence is
+    /// lifted, traffic shifted back, configured `undo:` run), with a new confirmation.
+    @discardableResult
+    public func rollBack() async -> FailoverSnapshot {
+        guard let stopped = machine.unresolved, machine.state == .steady || machine.state.isFinal else {
+            return report(problem: "nothing to roll back: no attempt stopped half-way")
+        }
+        switch stopped.rollbackSteps {
+        case .failure(let problem):
+            return report(problem: "cannot roll back: \(problem)")
+        case .success(let steps):
+            let request = FailoverRequest(
+                id: Self.newID(at: clock.now()), kind: stopped.request.kind, from: stopped.request.from, to: stopped.request.to,
+                operatorName: operatorName, steps: steps, continuation: .rollsBack(stopped.request.id)
+            )
+            return await start(request, in: runner.world.currentState())
+        }
+    }
+
+    private func report(problem text: String) -> FailoverSnapshot {
+        problem = text
+        observer(snapshot)
+        return snapshot
+    }
+
+    /// Starts `request`: takes the lock (or learns its holder) and evaluates every gate.
+    private func start(_ request: FailoverRequest, in state: DashboardState) async -> FailoverSnapshot {
+        problem = nil
+        confirmationProblem = nil
+        targetProblem = nil
+        let kind = request.kind
+        let target = request.to
         perform(machine.handle(.start(request, at: clock.now())))
         var lockHolder: String?
         if !settings.isReadOnly {
@@ -290,8 +346,14 @@ public actor FailoverCoordinator {
     /// After the promotion, the gates about whether to promote have done their work (the
     /// target is the primary now); only read-only mode still stops the remaining steps.
     private func promotedGates() -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate) {
+        restoringGates(lockHolder: nil)
+    }
+
+    /// The lock and read-only mode: all that judges a roll back or the rest of a promoted plan.
+    private func restoringGates(lockHolder: String?) -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate) {
         let readOnly = FailoverGateResult(gate: .readOnly, passed: !settings.isReadOnly, measured: settings.isReadOnly ? "regionwatch runs read-only" : "read-write")
-        return ([readOnly], machine.attempt?.dataLoss ?? .unknown)
+        let lock = FailoverGateResult(gate: .lock, passed: lockHolder == nil, measured: lockHolder.map { "another failover holds the lock: \($0)" } ?? "free")
+        return ([lock, readOnly], machine.attempt?.dataLoss ?? .unknown)
     }
 
     /// Writes audit records first; returns `false` when the log could not be written (the

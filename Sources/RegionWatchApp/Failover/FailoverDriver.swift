@@ -22,11 +22,12 @@ final class FailoverDriver: Sendable {
         let environment = ProcessInfo.processInfo.environment
         let audit = AuditLog(configuration: configuration, environment: environment)
         let readOnly = isReadOnly
+        let settings = configuration.failover
         let coordinator = FailoverRuntime.coordinator(configuration: configuration, world: world, clock: clock, environment: environment, audit: audit) { snapshot in
             let problem = snapshot.targetProblem.map { FailoverText.targetProblem($0) } ?? snapshot.problem
             bus.publish(.failoverProgress(FailoverProgress(machine: snapshot.machine, confirmationProblem: snapshot.confirmationProblem, problem: problem)))
             // A finished attempt is in the log now: show it in the panel and audit screen.
-            if snapshot.machine.state.isFinal { Self.publishHistory(of: audit, readOnly: readOnly, on: bus) }
+            if snapshot.machine.state.isFinal { Self.publishHistory(of: audit, settings: settings, readOnly: readOnly, on: bus) }
         }
         self.coordinator = coordinator
         let (stream, continuation) = AsyncStream.makeStream(of: Request.self, bufferingPolicy: .unbounded)
@@ -45,6 +46,10 @@ final class FailoverDriver: Sendable {
                     await coordinator.abort()
                 case .intent(.acknowledge):
                     await coordinator.acknowledge()
+                case .intent(.resume):
+                    await coordinator.resume()
+                case .intent(.rollBack):
+                    await coordinator.rollBack()
                 case .intent(.acknowledgeInterrupted):
                     break
                 }
@@ -59,11 +64,11 @@ final class FailoverDriver: Sendable {
 
     /// Reads the audit log and publishes what it says (interrupted attempts included).
     func publishHistory() {
-        Self.publishHistory(of: coordinator.audit, readOnly: isReadOnly, on: bus)
+        Self.publishHistory(of: coordinator.audit, settings: coordinator.settings, readOnly: isReadOnly, on: bus)
     }
 
-    private static func publishHistory(of audit: AuditLog, readOnly: Bool, on bus: EventBus<DashboardEvent>) {
-        bus.publish(.failoverHistory(FailoverHistoryReader.summary(audit.read(), path: audit.path), isReadOnly: readOnly))
+    private static func publishHistory(of audit: AuditLog, settings: FailoverSettings, readOnly: Bool, on bus: EventBus<DashboardEvent>) {
+        bus.publish(.failoverHistory(FailoverHistoryReader.summary(audit.read(), path: audit.path, settings: settings), isReadOnly: readOnly))
     }
 
     /// What the coordinator is asked to do, in the order the operator asked.
@@ -90,7 +95,7 @@ final class FailoverDriver: Sendable {
             world.publish(state.snapshotWithoutTraces())
             logger.info("failover requested", metadata: ["kind": "\(kind.rawValue)", "to": "\(target)", "forced": "\(forced.keys.map(\.rawValue).sorted())"])
             requests.yield(.intent(intent))
-        case .confirm, .abort, .acknowledge:
+        case .confirm, .abort, .acknowledge, .resume, .rollBack:
             requests.yield(.intent(intent))
         case .acknowledgeInterrupted(let id):
             do {
@@ -107,7 +112,7 @@ final class FailoverDriver: Sendable {
 public enum FailoverHistoryReader {
     public static let recentLimit = 100
 
-    public static func summary(_ history: AuditHistory, path: String) -> FailoverHistorySummary {
+    public static func summary(_ history: AuditHistory, path: String, settings: FailoverSettings = FailoverSettings()) -> FailoverHistorySummary {
         // Finished attempts, and interrupted ones an operator acknowledged (they stay listed).
         let recent = history.attempts.compactMap { attempt -> FailoverRecordSummary? in
             if let entry = attempt.finished {
@@ -127,7 +132,10 @@ public enum FailoverHistoryReader {
             summary.state = "interrupted"
             return summary
         }
-        return FailoverHistorySummary(recent: Array(recent.suffix(recentLimit)), interrupted: interrupted, auditLogPath: path, unreadableLines: history.unreadableLines.count)
+        return FailoverHistorySummary(
+            recent: Array(recent.suffix(recentLimit)), interrupted: interrupted, auditLogPath: path,
+            unreadableLines: history.unreadableLines.count, unresolved: UnresolvedAttempts.find(in: history, settings: settings)
+        )
     }
 
     static func record(_ entry: AuditEntry, steps: [FailoverStepRecord]) -> FailoverRecordSummary {

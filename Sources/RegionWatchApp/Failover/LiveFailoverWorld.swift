@@ -42,6 +42,8 @@ public final class LiveFailoverWorld: FailoverWorld {
         case .fence: .fence(region: from)
         case .promote: .promote(region: to)
         case .shiftTraffic: .shiftTraffic(from: from, to: to)
+        case .unfence: .unfence(region: from)
+        case .unshiftTraffic: .shiftTraffic(from: to, to: from)
         case .verify: nil
         }
     }

@@ -61,6 +61,9 @@ public struct StepRunner: Sendable {
         case .postgresFence(let dsns):
             guard let dsn = dsns[context.from] ?? dsns[""] else { return (.failed, "no DSN for \(context.from) in this step") }
             return await PostgresSteps.fence(dsn: dsn, timeout: step.timeoutSeconds)
+        case .postgresUnfence(let dsns):
+            guard let dsn = dsns[context.from] ?? dsns[""] else { return (.failed, "no DSN for \(context.from) in this step") }
+            return await PostgresSteps.unfence(dsn: dsn, timeout: step.timeoutSeconds)
         case .waitFor(let condition):
             return await waitFor(condition, context: context, timeout: step.timeoutSeconds)
         case .simulated(let change) where context.kind == .drill:
@@ -249,6 +252,29 @@ enum PostgresSteps {
             for try await value in try await connection.query("SELECT txid_current()", logger: logger).decode(Int64.self) { transaction = value }
             log.append("write check: txid_current() = \(transaction)")
             return (.succeeded, log.joined(separator: "\n"))
+        } catch {
+            return (.failed, (log + [describe(error)]).joined(separator: "\n"))
+        }
+    }
+
+    /// Lifts a fence (a roll back): `ALTER SYSTEM RESET default_transaction_read_only`,
+    /// reloaded, then verifies a write transaction is possible again.
+    static func unfence(dsn: String, timeout: Double) async -> (FailoverStepOutcome, String) {
+        var log: [String] = []
+        do {
+            let connection = try await connect(dsn, timeout: timeout)
+            defer { Task { try? await connection.close() } }
+            _ = try await connection.query("ALTER SYSTEM RESET default_transaction_read_only", logger: logger)
+            log.append("ALTER SYSTEM RESET default_transaction_read_only")
+            _ = try await connection.query("SELECT pg_reload_conf()", logger: logger)
+            log.append("pg_reload_conf()")
+            // A new session reads the reloaded default: check there that writes are allowed.
+            let check = try await connect(dsn, timeout: timeout)
+            defer { Task { try? await check.close() } }
+            var readOnly = "on"
+            for try await value in try await check.query("SELECT current_setting('default_transaction_read_only')", logger: logger).decode(String.self) { readOnly = value }
+            log.append("default_transaction_read_only = \(readOnly)")
+            return (readOnly == "off" ? .succeeded : .failed, log.joined(separator: "\n"))
         } catch {
             return (.failed, (log + [describe(error)]).joined(separator: "\n"))
         }

@@ -158,6 +158,37 @@ public struct StatusReport: Encodable, Sendable {
         var interrupted: [FailoverRecordInfo]
         /// Old primaries a fence step could not reach, until seen fenced or in recovery.
         var notFenced: [String]
+        /// An attempt that aborted or failed after changing something, until resumed, rolled
+        /// back or superseded by a completed move.
+        @ExplicitNull var unresolved: UnresolvedInfo?
+    }
+
+    /// The plan state of an attempt that stopped half-way.
+    public struct UnresolvedInfo: Encodable, Sendable {
+        struct Step: Encodable, Sendable {
+            var name: String
+            var outcome: String
+        }
+        struct RegionRole: Encodable, Sendable {
+            var region: String
+            var role: String
+        }
+        var id: String
+        var kind: String
+        var from: String
+        var to: String
+        var steps: [Step]
+        var regions: [RegionRole]
+
+        init(_ unresolved: UnresolvedFailover) {
+            let request = unresolved.attempt.request
+            id = request.id
+            kind = request.kind.rawValue
+            from = request.from
+            to = request.to
+            steps = unresolved.attempt.steps.map { Step(name: $0.name, outcome: $0.outcome?.rawValue ?? "not run") }
+            regions = unresolved.regionRoles.map { RegionRole(region: $0.region, role: $0.role) }
+        }
     }
 
     public struct FailoverRecordInfo: Encodable, Sendable {
@@ -298,7 +329,8 @@ public struct StatusReport: Encodable, Sendable {
             state: state.failover.stateName, summary: state.failover.summary, readOnly: state.failover.isReadOnly,
             lastFailover: history.lastFailover.map(FailoverRecordInfo.init), lastDrill: history.lastDrill.map(FailoverRecordInfo.init),
             interrupted: history.interrupted.map(FailoverRecordInfo.init),
-            notFenced: state.failover.notFenced.map(\.region)
+            notFenced: state.failover.notFenced.map(\.region),
+            unresolved: state.unresolvedFailover.map(UnresolvedInfo.init)
         )
         collectors = state.collectors.map { collector in
             CollectorInfo(name: collector.name, kind: collector.kind, intervalSeconds: collector.intervalSeconds, lastSuccessAgeSeconds: collector.age(at: now), lastError: collector.lastError)

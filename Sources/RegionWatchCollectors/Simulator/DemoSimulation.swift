@@ -314,6 +314,10 @@ public struct DemoSimulation: Sendable {
             guard let index = regions.firstIndex(where: { $0.configuration.name == name }) else { return [] }
             regions[index].isFenced = true
             return [.notice(Notice(at: now, severity: .warning, region: name, message: "demo failover: \(name) fenced, refusing writes"))]
+        case .unfence(let name):
+            guard let index = regions.firstIndex(where: { $0.configuration.name == name }) else { return [] }
+            regions[index].isFenced = false
+            return [.notice(Notice(at: now, severity: .info, region: name, message: "demo roll back: \(name) takes writes again"))]
         case .promote(let name):
             guard let target = regions.firstIndex(where: { $0.configuration.name == name }) else { return [] }
             for index in regions.indices where regions[index].configuration.role == .primary {

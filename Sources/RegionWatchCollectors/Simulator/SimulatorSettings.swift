@@ -51,6 +51,8 @@ public enum ChaosCommand: Equatable, Sendable {
     case recover(region: String)
     /// Failover step (demo): the region refuses writes from now on.
     case fence(region: String)
+    /// Roll back (demo): the region takes writes again.
+    case unfence(region: String)
     /// Failover step (demo): the region becomes the primary; the old primary a standby, and
     /// replication runs from the new primary to every other region.
     case promote(region: String)

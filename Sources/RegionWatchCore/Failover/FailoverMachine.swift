@@ -38,6 +38,21 @@ public enum FailoverMachineState: Sendable, Equatable {
     }
 }
 
+/// How an attempt relates to an earlier one that stopped half-way.
+public enum FailoverContinuation: Sendable, Equatable, Codable {
+    /// Runs the remaining steps of the attempt with this id.
+    case resumes(String)
+    /// Undoes, in reverse, the completed steps of the attempt with this id.
+    case rollsBack(String)
+
+    /// The earlier attempt's id.
+    public var attemptID: String {
+        switch self {
+        case .resumes(let id), .rollsBack(let id): id
+        }
+    }
+}
+
 /// What the operator asked for.
 public struct FailoverRequest: Sendable, Equatable {
     public var id: String
@@ -49,8 +64,22 @@ public struct FailoverRequest: Sendable, Equatable {
     public var steps: [FailoverPlanStep]
     /// Gates the operator forces, each with a reason.
     public var forcedGates: [FailoverGateKind: String]
+    /// Set when it resumes or rolls back an attempt that stopped half-way.
+    public var continuation: FailoverContinuation?
+    /// A resume: the records of the steps the resumed attempt ran (they are not run again).
+    public var priorSteps: [FailoverStepRecord] = []
 
-    public init(id: String, kind: FailoverKind, from: String, to: String, operatorName: String, steps: [FailoverPlanStep], forcedGates: [FailoverGateKind: String] = [:]) {
+    public init(
+        id: String,
+        kind: FailoverKind,
+        from: String,
+        to: String,
+        operatorName: String,
+        steps: [FailoverPlanStep],
+        forcedGates: [FailoverGateKind: String] = [:],
+        continuation: FailoverContinuation? = nil,
+        priorSteps: [FailoverStepRecord] = []
+    ) {
         self.id = id
         self.kind = kind
         self.from = from
@@ -58,6 +87,8 @@ public struct FailoverRequest: Sendable, Equatable {
         self.operatorName = operatorName
         self.steps = steps
         self.forcedGates = forcedGates
+        self.continuation = continuation
+        self.priorSteps = priorSteps
     }
 
     /// `results` with the operator's reason on each failed gate it forces (per gate; never
@@ -121,6 +152,10 @@ public struct FailoverAttempt: Sendable, Equatable {
         self.request = request
         self.requestedAt = requestedAt
         steps = request.steps.map { FailoverStepRecord(name: $0.name, kind: $0.action.kind) }
+        for index in request.priorSteps.indices where index < steps.count {
+            steps[index] = request.priorSteps[index]
+            if request.priorSteps[index].outcome == .succeeded, request.steps[index].action.isPromotion { isPromoted = true }
+        }
     }
 
     /// Measured RTO: from confirmation to the end of the last step (or `now`). Never negative
@@ -142,6 +177,32 @@ public struct FailoverAttempt: Sendable, Equatable {
 
     /// Whether a step ended with a warning (a fence that could not reach the old primary).
     public var hasWarnings: Bool { steps.contains { $0.outcome == .warning } }
+
+    /// Indices of steps that changed something and ran (succeeded, or ran with a warning).
+    public var completedSideEffects: [Int] {
+        steps.indices.filter { index in
+            [.succeeded, .warning].contains(steps[index].outcome) && request.steps[index].action.hasSideEffects
+        }
+    }
+
+    /// The records a resume carries over: the steps that ran, up to the first that did not.
+    public var stepsDone: [FailoverStepRecord] {
+        Array(steps.prefix { [.succeeded, .warning].contains($0.outcome) })
+    }
+
+    /// The steps a roll back runs: the undo of each completed step, newest first; or why it
+    /// cannot be rolled back (a promotion ran, or a completed step has no undo).
+    public var rollbackSteps: Result<[FailoverPlanStep], FailoverRollbackProblem> {
+        if isPromoted { return .failure(FailoverRollbackProblem(description: "\(request.to) was promoted: fail back instead")) }
+        var undo: [FailoverPlanStep] = []
+        for index in completedSideEffects.reversed() {
+            guard let step = request.steps[index].undoStep else {
+                return .failure(FailoverRollbackProblem(description: "step \(index + 1) (\(request.steps[index].name)) has no undo: configure one with undo:"))
+            }
+            undo.append(step)
+        }
+        return .success(undo)
+    }
 }
 
 /// The failover state machine: a value, events in, actions out. It never performs I/O; the
@@ -151,8 +212,15 @@ public struct FailoverAttempt: Sendable, Equatable {
 public struct FailoverMachine: Sendable, Equatable {
     public private(set) var state: FailoverMachineState = .steady
     public private(set) var attempt: FailoverAttempt?
+    /// An attempt that aborted or failed after changing something (a fence, a promotion, a
+    /// program): kept, even once acknowledged, until a resume or roll back of it completes or
+    /// a later move completes. The operator sees which steps ran and chooses.
+    public private(set) var unresolved: FailoverAttempt?
 
-    public init() {}
+    /// A machine at rest; `unresolved` is an attempt found half-done in the audit log.
+    public init(unresolved: FailoverAttempt? = nil) {
+        self.unresolved = unresolved
+    }
 
     /// Applies one event and returns what to do, in order.
     public mutating func handle(_ event: FailoverEvent) -> [FailoverAction] {
@@ -216,9 +284,10 @@ public struct FailoverMachine: Sendable, Equatable {
                 return finish(.refused, at: at)
             }
             var actions: [FailoverAction] = [.audit(.confirmed(attempt))]
-            guard !attempt.steps.isEmpty else { return actions + finish(.completed, at: at) }
-            state = .executing(step: 0, of: attempt.steps.count)
-            actions.append(.runStep(0))
+            // A resume starts after the steps its earlier attempt ran.
+            guard let first = attempt.steps.firstIndex(where: { $0.outcome == nil }) else { return actions + finish(.completed, at: at) }
+            state = .executing(step: first, of: attempt.steps.count)
+            actions.append(.runStep(first))
             return actions
 
         case (.preflight, .abort(let at)), (.awaitingConfirmation, .abort(let at)):
@@ -274,8 +343,21 @@ public struct FailoverMachine: Sendable, Equatable {
         }
         self.attempt = attempt
         state = final
+        switch final {
+        case .completed:
+            if attempt.request.kind != .drill { unresolved = nil }
+        case .aborted, .failed:
+            if !attempt.completedSideEffects.isEmpty { unresolved = attempt }
+        default:
+            break
+        }
         return [.audit(.finished(attempt, state: final)), .finished(final)]
     }
+}
+
+/// Why an attempt cannot be rolled back.
+public struct FailoverRollbackProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    public var description: String
 }
 
 /// One line of the audit log.

@@ -61,6 +61,8 @@ public enum FailoverStepAction: Sendable, Equatable {
     case postgresPromote(dsns: [String: String])
     /// On the old primary when reachable: refuse writes and end open sessions. DSNs by region.
     case postgresFence(dsns: [String: String])
+    /// Undoes a fence on the old primary: takes writes again (a roll back). DSNs by region.
+    case postgresUnfence(dsns: [String: String])
     /// Waits until a condition on collected state holds.
     case waitFor(FailoverCondition)
     /// Demo: the simulator performs the change.
@@ -74,7 +76,19 @@ public enum FailoverStepAction: Sendable, Equatable {
         case .waitFor: false
         case .simulated(let change): change != .verify
         case .http(let method, _, _, _, _): !["GET", "HEAD"].contains(method.uppercased())
-        case .exec, .postgresPromote, .postgresFence: true
+        case .exec, .postgresPromote, .postgresFence, .postgresUnfence: true
+        }
+    }
+
+    /// What undoes it when a plan is rolled back, unless the step configures its own `undo`:
+    /// a fence is lifted, traffic shifted back; looking needs no undo (`nil`); a promotion has
+    /// none (fail back instead), nor has a program or request without a configured `undo`.
+    public var defaultUndo: FailoverStepAction? {
+        switch self {
+        case .postgresFence(let dsns): .postgresUnfence(dsns: dsns)
+        case .simulated(.fence): .simulated(.unfence)
+        case .simulated(.shiftTraffic): .simulated(.unshiftTraffic)
+        default: nil
         }
     }
 
@@ -94,6 +108,7 @@ public enum FailoverStepAction: Sendable, Equatable {
         case .http: "http"
         case .postgresPromote: "postgres-promote"
         case .postgresFence: "postgres-fence"
+        case .postgresUnfence: "postgres-unfence"
         case .waitFor: "wait-for"
         case .simulated: "simulated"
         }
@@ -116,6 +131,10 @@ public enum SimulatedFailoverChange: String, Sendable, Equatable, Codable {
     case promote
     case shiftTraffic = "shift-traffic"
     case verify
+    /// Rolls back a fence: the old primary takes writes again.
+    case unfence
+    /// Rolls back a traffic shift: the target's traffic goes back to the old primary.
+    case unshiftTraffic = "unshift-traffic"
 }
 
 /// What to do when a step fails.
@@ -132,13 +151,22 @@ public struct FailoverPlanStep: Sendable, Equatable {
     public var onFailure: FailoverStepFailurePolicy
     /// Safe to run in a drill.
     public var isDrillSafe: Bool
+    /// What undoes it when the plan is rolled back (`undo:` in the configuration); `nil` uses
+    /// `action.defaultUndo`.
+    public var undo: FailoverStepAction?
 
-    public init(name: String, action: FailoverStepAction, timeoutSeconds: Double = 60, onFailure: FailoverStepFailurePolicy = .abort, isDrillSafe: Bool = false) {
+    public init(name: String, action: FailoverStepAction, timeoutSeconds: Double = 60, onFailure: FailoverStepFailurePolicy = .abort, isDrillSafe: Bool = false, undo: FailoverStepAction? = nil) {
         self.name = name
         self.action = action
         self.timeoutSeconds = timeoutSeconds
         self.onFailure = onFailure
         self.isDrillSafe = isDrillSafe
+        self.undo = undo
+    }
+
+    /// The step that undoes this one in a roll back, if any.
+    public var undoStep: FailoverPlanStep? {
+        (undo ?? action.defaultUndo).map { FailoverPlanStep(name: "undo: \(name)", action: $0, timeoutSeconds: timeoutSeconds) }
     }
 }
 

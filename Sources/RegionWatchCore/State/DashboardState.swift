@@ -135,6 +135,19 @@ public struct DashboardState: Sendable {
         return copy
     }
 
+    /// The attempt that stopped half-way, as it stands: which steps ran, and each touched
+    /// region's role as the collectors see it now. `nil` when nothing is unresolved.
+    public var unresolvedFailover: UnresolvedFailover? {
+        // The running machine's, else what the audit log says (a fresh process).
+        guard let attempt = failover.machine.unresolved ?? failover.history.unresolved else { return nil }
+        let request = attempt.request
+        let done = attempt.steps.filter { [.succeeded, .warning].contains($0.outcome) }.map(\.name)
+        let regions = [request.from, request.to].map { name in
+            (name, region(named: name).map(\.roleDescription) ?? "unknown")
+        }
+        return UnresolvedFailover(attempt: attempt, stepsDone: done, regionRoles: regions)
+    }
+
     /// This state with `live`'s failover facts: a paused display still shows the failover
     /// dialog and a running attempt as they are now.
     public func showingFailover(of live: DashboardState) -> DashboardState {

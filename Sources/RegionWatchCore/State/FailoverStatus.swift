@@ -52,15 +52,24 @@ public struct FailoverHistorySummary: Sendable, Equatable {
     public var interrupted: [FailoverRecordSummary]
     public var auditLogPath: String
     public var unreadableLines: Int
+    /// The attempt the log shows stopped half-way (see `FailoverMachine.unresolved`).
+    public var unresolved: FailoverAttempt?
 
-    public init(recent: [FailoverRecordSummary] = [], interrupted: [FailoverRecordSummary] = [], auditLogPath: String = "", unreadableLines: Int = 0) {
+    public init(recent: [FailoverRecordSummary] = [], interrupted: [FailoverRecordSummary] = [], auditLogPath: String = "", unreadableLines: Int = 0, unresolved: FailoverAttempt? = nil) {
         self.recent = recent
         self.interrupted = interrupted
         self.auditLogPath = auditLogPath
         self.unreadableLines = unreadableLines
+        self.unresolved = unresolved
     }
 
     public var lastFailover: FailoverRecordSummary? { recent.last { $0.kind != "drill" && $0.state == "completed" } }
+    /// The newest move that did not complete (aborted, failed, refused), when it came after
+    /// the last completed one: the panel shows it too.
+    public var lastUnfinished: FailoverRecordSummary? {
+        guard let newest = recent.last(where: { $0.kind != "drill" }), newest.state != "completed" else { return nil }
+        return newest
+    }
     public var lastDrill: FailoverRecordSummary? { recent.last { $0.kind == "drill" && $0.state != "refused" } }
 }
 
@@ -126,5 +135,27 @@ public struct FailoverStatus: Equatable, Sendable {
         case .executing(let step, let count): return "\(request.kind.rawValue) \(request.from) → \(request.to): step \(step + 1)/\(count) \(attempt.steps[step].name)"
         case .completed, .failed, .aborted, .refused: return "\(request.kind.rawValue) \(request.from) → \(request.to): \(progress.machine.state.name.uppercased())"
         }
+    }
+}
+
+/// An attempt that aborted or failed after changing something, as it stands now.
+public struct UnresolvedFailover: Sendable, Equatable {
+    public var attempt: FailoverAttempt
+    /// Names of the steps that ran.
+    public var stepsDone: [String]
+    /// The old primary's and the target's role as observed now.
+    public var regionRoles: [(region: String, role: String)]
+
+    public static func == (left: Self, right: Self) -> Bool {
+        left.attempt == right.attempt && left.stepsDone == right.stepsDone
+            && left.regionRoles.map(\.region) == right.regionRoles.map(\.region) && left.regionRoles.map(\.role) == right.regionRoles.map(\.role)
+    }
+
+    /// One line for the panel and the dialog.
+    public var summary: String {
+        let request = attempt.request
+        let roles = regionRoles.map { "\($0.region) \($0.role)" }.joined(separator: ", ")
+        let ran = stepsDone.isEmpty ? "no step" : stepsDone.joined(separator: ", ")
+        return "\(request.kind.rawValue) \(request.from) → \(request.to) stopped after: \(ran); now \(roles). C resumes, U rolls back"
     }
 }

@@ -149,10 +149,14 @@ public struct HealthEvaluator: Equatable, Sendable {
     private func assessReplication(_ region: RegionState, context: HealthContext, staleAfter: (String?) -> Double, at now: Timestamp, into findings: inout [HealthFinding]) {
         if region.role == .fenced {
             let advice = context.currentPrimary.map { "; rebuild it as a standby of \($0)" } ?? ""
+            // Never shown OK, not even for the sustain time: a fenced server refuses writes now.
             if let written = region.server?.writesWhileFenced {
-                findings.append(HealthFinding(.degraded, "fenced, yet table rows have changed there since \(written.utcTimeOfDay) UTC (read-only is only a default)\(advice)"))
+                findings.append(HealthFinding(.degraded, "fenced, yet table rows have changed there since \(written.utcTimeOfDay) UTC (read-only is only a default)\(advice)", isImmediate: true))
             } else {
-                findings.append(HealthFinding(.degraded, "fenced: transactions are read-only by default (default_transaction_read_only), it replicates from nobody\(advice)"))
+                findings.append(HealthFinding(.degraded, "fenced: transactions are read-only by default (default_transaction_read_only), it replicates from nobody\(advice)", isImmediate: true))
+            }
+            if let share = region.trafficShare.latest, share >= 0.005 {
+                findings.append(HealthFinding(.down, "fenced, yet it serves \(Format.percent(share)) of the traffic: writes there fail", isImmediate: true))
             }
         }
         if let following = context.followingFormerPrimary {

@@ -11,6 +11,7 @@ public enum UIAction: Equatable, Sendable {
     case collapse, expand, toggleCollapse, toggleColoring
     case chaosTakeDown, chaosInjectLag, chaosRecover
     case beginFailover, beginFailback, beginDrill, showAudit, acknowledgeInterrupted
+    case resumeUnresolved, rollBackUnresolved
 }
 
 /// Where a binding applies. `global` bindings work on every screen unless a screen binds the
@@ -81,6 +82,8 @@ public enum KeyMap {
         KeyBinding([.character("B")], "B", .beginFailback, "fail back: return the primary role to the configured primary", .global),
         KeyBinding([.character("D")], "D", .beginDrill, "drill: rehearse a failover to the selected region (safe steps only)", .global),
         KeyBinding([.character("a")], "a", .showAudit, "failover audit log", .global),
+        KeyBinding([.character("C")], "C", .resumeUnresolved, "resume a failover that stopped half-way (its remaining steps)", .global),
+        KeyBinding([.character("U")], "U", .rollBackUnresolved, "roll back a failover that stopped half-way (undo its steps)", .global),
         KeyBinding([.tab], "Tab", .nextPane, "switch between the name and reason fields", .failoverDialog),
         KeyBinding([.enter], "Enter", .open, "next field / confirm; acknowledge a finished attempt", .failoverDialog),
         KeyBinding([.escape], "Esc", .back, "cancel before confirmation; abort the remaining steps while running", .failoverDialog),

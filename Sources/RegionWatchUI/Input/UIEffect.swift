@@ -39,4 +39,8 @@ public enum FailoverIntent: Equatable, Sendable {
     case acknowledge
     /// Mark an interrupted attempt (found in the audit log) as seen.
     case acknowledgeInterrupted(id: String)
+    /// Continue the attempt that stopped half-way from its next step.
+    case resume
+    /// Undo the completed steps of the attempt that stopped half-way.
+    case rollBack
 }

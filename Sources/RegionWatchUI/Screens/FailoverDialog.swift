@@ -118,6 +118,9 @@ struct FailoverDialog {
                 lines.append(Line("This gate cannot be forced.", style: theme[.muted]))
             }
         case .completed, .failed, .aborted:
+            if machineState != .completed, let unresolved = state.unresolvedFailover {
+                lines.append(Line("UNRESOLVED: " + unresolved.summary, style: theme[.warning].adding(.bold)))
+            }
             let rtoText = attempt.measuredRTO(at: attempt.endedAt ?? now).map { "\(Format.fixed($0, decimals: 1))s" } ?? "n/a"
             let loss = attempt.recordedDataLoss?.text(at: now) ?? "none (nothing promoted)"
             let warned = machineState == .completed && attempt.hasWarnings

@@ -146,6 +146,9 @@ struct OverviewScreen {
         default: theme[.warning]
         }
         var lines: [Line] = [context.fact("State", state.failover.summary, width: 9, valueStyle: stateStyle)]
+        if let unresolved = state.unresolvedFailover {
+            lines.append(context.fact("", "UNRESOLVED \(unresolved.summary)", width: 9, valueStyle: theme.style(for: .down).adding(.bold)))
+        }
         for interrupted in state.failover.history.interrupted {
             lines.append(context.fact("", "INTERRUPTED \(interrupted.kind) \(interrupted.from) → \(interrupted.to) at \(interrupted.at.utcTimeOfDay) UTC: started, never finished (a: audit)", width: 9, valueStyle: theme.style(for: .down).adding(.bold)))
         }
@@ -180,6 +183,10 @@ struct OverviewScreen {
         if let last = history.lastFailover {
             let (text, style) = describe(last)
             lines.append(context.fact("Last", text, width: 9, valueStyle: style))
+        }
+        if let unfinished = history.lastUnfinished {
+            let (text, _) = describe(unfinished)
+            lines.append(context.fact("Latest", text, width: 9, valueStyle: theme[.warning]))
         }
         if let drill = history.lastDrill {
             let (text, style) = describe(drill)

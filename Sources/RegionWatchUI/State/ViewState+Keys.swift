@@ -78,6 +78,8 @@ extension ViewState {
             return [.quit]
         case .beginFailover, .beginFailback, .beginDrill:
             return beginFailover(action, state: state)
+        case .resumeUnresolved, .rollBackUnresolved:
+            return continueUnresolved(resume: action == .resumeUnresolved, state: state)
         case .showAudit:
             auditScroll = 0
             push(.audit)
@@ -95,6 +97,20 @@ extension ViewState {
             return [.chaos(ChaosRequest(kind: kind, region: region))]
         }
         return []
+    }
+
+    /// C, U: resume or roll back the attempt that stopped half-way.
+    private mutating func continueUnresolved(resume: Bool, state: DashboardState) -> [UIEffect] {
+        if state.failover.isReadOnly {
+            message = StatusMessage("read-only mode: failover, failback and drills are disabled", isError: true)
+            return []
+        }
+        guard state.unresolvedFailover != nil else {
+            message = StatusMessage("no failover stopped half-way: nothing to \(resume ? "resume" : "roll back")")
+            return []
+        }
+        failoverInput = FailoverDialogInput()
+        return [.failover(resume ? .resume : .rollBack)]
     }
 
     /// F, B, D: refused at once in read-only mode; otherwise the driver evaluates the gates.
@@ -162,6 +178,8 @@ extension ViewState {
             case .enter, .escape, .character("q"):
                 failoverInput = FailoverDialogInput()
                 return [.failover(.acknowledge)]
+            case .character("C"), .character("U"):
+                return continueUnresolved(resume: key == .character("C"), state: state)
             default:
                 return []
             }
