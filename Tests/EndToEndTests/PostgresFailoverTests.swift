@@ -103,15 +103,6 @@ extension EndToEnd {
             }, "\(refused.standardError)")
             #expect(refused.standardError.contains("refused: lag-within-rpo: data loss"), "\(refused.standardError)")
 
-            let forced = try runProcess([binary, "failover", "--config", configuration, "--to", "eu-west-1", "--reason", "primary region lost", "--force", "lag-within-rpo", "--yes", "--wait", "2", "--json"], environment: environment, timeout: 120)
-            #expect(forced.status == 0, "\(forced.standardError)")
-            let record = try JSONSerialization.jsonObject(with: Data(forced.standardOutput.utf8)) as? [String: Any]
-            let gate = (record?["gates"] as? [[String: Any]])?.first { $0["gate"] as? String == "lag-within-rpo" }
-            #expect(gate?["passed"] as? Bool == false)
-            #expect(gate?["forcedReason"] as? String == "primary region lost")
-            #expect(((record?["dataLoss"] as? [String: Any])?["knownBytes"] as? Double ?? 0) > 0, "the known data loss is recorded: \(record?["dataLoss"] ?? "")")
-            try cluster.sql("eu-west-1", "CREATE TABLE accepted(x int)")
-
             // A step that fails stops the attempt, with its output in the audit log.
             let failing = scratch + "/failing.yaml"
             let original = try String(contentsOfFile: configuration, encoding: .utf8)
@@ -123,12 +114,21 @@ extension EndToEnd {
                   plan:
                     - { name: broken step, kind: exec, command: [/bin/sh, -c, "echo step broke >&2; exit 7"], timeout: 10s }
                 """).write(toFile: failing, atomically: true, encoding: .utf8)
-            let failed = try runProcess([binary, "failover", "--config", failing, "--to", "us-east-1", "--reason", "fail back", "--force", "target-healthy", "--force", "lag-within-rpo", "--yes", "--wait", "2", "--json"], environment: environment, timeout: 120)
+            let failed = try runProcess([binary, "failover", "--config", failing, "--to", "eu-west-1", "--reason", "try the runbook", "--force", "lag-within-rpo", "--yes", "--wait", "2", "--json"], environment: environment, timeout: 120)
             #expect(failed.status == 1, "\(failed.standardError)")
             let failedRecord = try JSONSerialization.jsonObject(with: Data(failed.standardOutput.utf8)) as? [String: Any]
             let lastStep = (failedRecord?["steps"] as? [[String: Any]])?.last
             #expect(lastStep?["outcome"] as? String == "failed")
             #expect((lastStep?["output"] as? String)?.contains("step broke") == true)
+
+            let forced = try runProcess([binary, "failover", "--config", configuration, "--to", "eu-west-1", "--reason", "primary region lost", "--force", "lag-within-rpo", "--yes", "--wait", "2", "--json"], environment: environment, timeout: 120)
+            #expect(forced.status == 0, "\(forced.standardError)")
+            let record = try JSONSerialization.jsonObject(with: Data(forced.standardOutput.utf8)) as? [String: Any]
+            let gate = (record?["gates"] as? [[String: Any]])?.first { $0["gate"] as? String == "lag-within-rpo" }
+            #expect(gate?["passed"] as? Bool == false)
+            #expect(gate?["forcedReason"] as? String == "primary region lost")
+            #expect(((record?["dataLoss"] as? [String: Any])?["knownBytes"] as? Double ?? 0) > 0, "the known data loss is recorded: \(record?["dataLoss"] ?? "")")
+            try cluster.sql("eu-west-1", "CREATE TABLE accepted(x int)")
         }
 
         @Test func aPostgresAdvisoryLockExcludesASecondOperator() throws {
@@ -162,3 +162,54 @@ extension EndToEnd {
         }
     }
 }
+
+extension EndToEnd.PostgresFailoverTests {
+    /// Two operators on different machines (different state directories) sharing the lock and
+    /// the history on PostgreSQL: the second sees the first's failover in its cool-down.
+    @Test func twoOperatorsShareTheHistoryAndItsCoolDown() throws {
+        let cluster = try PostgresCluster(standbys: [])
+        defer { cluster.close() }
+        let scratch = Binary.scratchDirectory("shared-history")
+        let lockDSN = "postgres://postgres@127.0.0.1:\(cluster.primaryPort)/postgres?sslmode=disable"
+        let configuration = scratch + "/shared.yaml"
+        try """
+            topology: checkout
+            pattern: active-passive
+            objectives: { rpo: 30s, rto: 5m }
+            regions:
+              - { name: us-east-1, provider: aws, role: primary, traffic: 70 }
+              - { name: eu-west-1, provider: aws, role: standby, traffic: 30 }
+              - { name: ap-southeast-1, provider: gcp, role: standby, traffic: 0 }
+            collectors:
+              - { kind: simulator, interval: 1s, scriptedIncident: false }
+            failover:
+              coolDown: 10m
+              lock: postgres
+              lockDsn: "\(lockDSN)"
+              plan:
+                - { name: fence, kind: simulated, change: fence, timeout: 4s }
+                - { name: promote, kind: simulated, change: promote, timeout: 4s }
+            """.write(toFile: configuration, atomically: true, encoding: .utf8)
+        func operatorEnvironment(_ name: String) -> [String: String] {
+            ["PATH": "/usr/bin:/bin", "XDG_STATE_HOME": scratch + "/" + name, "USER": name]
+        }
+        let first = try runProcess([binary, "failover", "--config", configuration, "--to", "eu-west-1", "--reason", "alice's drill", "--yes", "--wait", "2"], environment: operatorEnvironment("alice"), timeout: 120)
+        #expect(first.status == 0, "\(first.standardOutput)\(first.standardError)")
+        let second = try runProcess([binary, "failover", "--config", configuration, "--to", "ap-southeast-1", "--reason", "bob's", "--yes", "--wait", "2"], environment: operatorEnvironment("bob"), timeout: 120)
+        #expect(second.status == 2, "\(second.standardOutput)\(second.standardError)")
+        #expect(second.standardError.contains("cool-down: eu-west-1 ← us-east-1 switchover completed"), "\(second.standardError)")
+        #expect(second.standardError.contains("ago by alice@"), "names the other operator: \(second.standardError)")
+        // Bob's machine lists Alice's failover; Bob's local file holds only his own refusal.
+        let audit = try runProcess([binary, "audit", "--config", configuration], environment: operatorEnvironment("bob"), timeout: 60)
+        #expect(audit.standardOutput.contains("COMPLETED switchover us-east-1 → eu-west-1"), "\(audit.standardOutput)")
+        #expect(audit.standardOutput.contains("by alice@"))
+        let bobsFile = try String(contentsOfFile: scratch + "/bob/regionwatch/audit.jsonl", encoding: .utf8)
+        #expect(!bobsFile.contains(#""operator":"alice@"#), "\(bobsFile)")
+        #expect(bobsFile.contains(#""operator":"bob@"#))
+        // The table is append-only.
+        #expect(try cluster.sql("primary", "SELECT count(*) FROM regionwatch_audit WHERE operator LIKE 'alice@%'").trimmingCharacters(in: .whitespacesAndNewlines) != "0")
+        #expect(throws: (any Error).self) { try cluster.sql("primary", "UPDATE regionwatch_audit SET operator = 'mallory'") }
+        #expect(throws: (any Error).self) { try cluster.sql("primary", "DELETE FROM regionwatch_audit") }
+    }
+}
+

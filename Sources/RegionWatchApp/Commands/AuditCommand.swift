@@ -22,7 +22,15 @@ struct AuditCommand: ParsableCommand {
         let configuration = try source.loadConfiguration(environment: environment)
         let log = AuditLog(configuration: configuration, environment: environment)
         if let acknowledge {
-            try log.append(AuditEntry(acknowledging: acknowledge, at: SystemWallClock().now(), operatorName: FailoverCoordinator.defaultOperatorName(environment: environment)))
+            let entry = AuditEntry(acknowledging: acknowledge, at: SystemWallClock().now(), operatorName: FailoverCoordinator.defaultOperatorName(environment: environment))
+            let failure = blocking { () -> String? in
+                do { try await log.record(entry) } catch { return "\(error)" }
+                return nil
+            }
+            if let failure {
+                Console.error("cannot acknowledge \(acknowledge): \(failure)")
+                throw ExitCode(1)
+            }
             Console.error("acknowledged \(acknowledge)")
             return
         }
@@ -30,7 +38,9 @@ struct AuditCommand: ParsableCommand {
             Console.output((try? String(contentsOfFile: log.path, encoding: .utf8)) ?? "")
             return
         }
-        Console.output(AuditText.render(log.read(), path: log.path))
+        let (history, problem) = blocking { await log.history() }
+        if let problem { Console.error("warning: \(problem)") }
+        Console.output(AuditText.render(history, path: log.shared.map { "\($0.dsn.displayAddress) (\(SharedAuditHistory.table)), local copy \(log.path)" } ?? log.path))
     }
 }
 

@@ -40,7 +40,7 @@ struct StatusCommand: ParsableCommand {
         let logger = logging.logger(environment: environment)
         var state = StatusCollection.collect(configuration: configuration, seconds: wait ?? configuration.longestIntervalSeconds, clock: SystemWallClock())
         let audit = AuditLog(configuration: configuration, environment: environment)
-        state.apply(.failoverHistory(FailoverHistoryReader.summary(audit.read(), path: audit.path, settings: configuration.failover), isReadOnly: configuration.failover.isReadOnly))
+        state.apply(.failoverHistory(FailoverHistoryReader.summary(blocking { await audit.history() }.history, path: audit.path, settings: configuration.failover), isReadOnly: configuration.failover.isReadOnly))
         logger.info("status collected", metadata: ["regions": "\(state.regions.count)", "events": "\(state.bus.publishedEvents)"])
         let verdict = check ? StatusCheck(state: state) : nil
         if let verdict { Console.output(verdict.summary + "\n") }

@@ -4,7 +4,7 @@ import Yams
 
 /// The `failover:` section: plan steps, cool-down, lock, audit log, read-only.
 extension ConfigurationParser {
-    static let failoverKeys = ["plan", "coolDown", "lock", "lockDsn", "lockDsnEnv", "auditLog", "readOnly"]
+    static let failoverKeys = ["plan", "coolDown", "lock", "lockDsn", "lockDsnEnv", "auditLog", "audit", "readOnly"]
     static let stepKeys = ["name", "kind", "timeout", "onFailure", "drill", "command", "method", "url", "headers", "body", "expectStatus", "dsn", "dsnEnv", "dsnByRegion", "condition", "change", "undo"]
 
     static func readFailover(_ node: Node, topology: Topology, reader: YAMLReader) -> FailoverSettings {
@@ -30,6 +30,18 @@ extension ConfigurationParser {
             default:
                 reader.error(value, "failover.lock", "'\(kind)' is not file or postgres")
             }
+        }
+        // Operators who share a lock share the history: the lock's server holds it too.
+        let audit = entries["audit"].flatMap { reader.string($0.value, "failover.audit") }
+        switch (audit, settings.lock) {
+        case (nil, .postgres(let dsn)), ("postgres", .postgres(let dsn)):
+            settings.sharedHistory = dsn
+        case ("postgres", .file):
+            reader.error(entries["audit"]?.value, "failover.audit", "a shared history lives on the lock's server: set lock: postgres with lockDsn or lockDsnEnv")
+        case (nil, .file), ("file", _):
+            break
+        case (let other?, _):
+            reader.error(entries["audit"]?.value, "failover.audit", "'\(other)' is not file or postgres")
         }
         if let value = entries["plan"]?.value, let items = reader.sequence(value, "failover.plan") {
             for (index, item) in items.enumerated() {

@@ -146,14 +146,47 @@ public struct AuditedAttempt: Sendable, Equatable {
 /// durable (`fsync`) before the transition it records takes effect.
 public final class AuditLog: Sendable {
     public let path: String
+    /// The history shared by every operator, when configured (`lock: postgres`): every record
+    /// goes there first, and history is read from there.
+    public let shared: SharedAuditHistory?
 
-    public init(path: String) {
+    public init(path: String, shared: SharedAuditHistory? = nil) {
         self.path = path
+        self.shared = shared
     }
 
-    /// The log a configuration names (`failover.auditLog`), else the default path.
+    /// The log a configuration names (`failover.auditLog`), else the default path; shared
+    /// through the PostgreSQL server `failover.sharedHistory` names.
     public convenience init(configuration: RegionWatchConfiguration, environment: [String: String]) {
-        self.init(path: configuration.failover.auditLogPath ?? Self.defaultPath(environment: environment))
+        self.init(
+            path: configuration.failover.auditLogPath ?? Self.defaultPath(environment: environment),
+            shared: configuration.failover.sharedHistory.map(SharedAuditHistory.init)
+        )
+    }
+
+    /// Records `entry`: in the shared history first (when configured), then in the local file.
+    /// Throws when either cannot be written: the transition it records must not take effect.
+    public func record(_ entry: AuditEntry) async throws {
+        try await shared?.append(entry)
+        try append(entry)
+    }
+
+    /// The history: the shared one when configured, else the local file. When the shared one
+    /// cannot be read, the local copy with the reason (gates that need the history say so).
+    public func history() async -> (history: AuditHistory, problem: String?) {
+        guard let shared else { return (read(), nil) }
+        do {
+            return (try await shared.read(), nil)
+        } catch {
+            return (read(), "\(error); read the local copy \(path)")
+        }
+    }
+
+    /// One entry as a JSON line (without the newline).
+    static func encode(_ entry: AuditEntry) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(entry)
     }
 
     /// `$XDG_STATE_HOME/regionwatch/audit.jsonl` (default `~/.local/state/...`).
@@ -164,9 +197,7 @@ public final class AuditLog: Sendable {
 
     /// Appends `entry` and syncs it to disk.
     public func append(_ entry: AuditEntry) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var line = try encoder.encode(entry)
+        var line = try Self.encode(entry)
         line.append(UInt8(ascii: "\n"))
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let descriptor = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)

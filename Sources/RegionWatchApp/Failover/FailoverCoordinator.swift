@@ -20,6 +20,9 @@ public struct FailoverSettings: Equatable, Sendable {
     public var lock: LockKind
     /// Default `$XDG_STATE_HOME/regionwatch/audit.jsonl`.
     public var auditLogPath: String?
+    /// The PostgreSQL server every operator's records also go to, and history is read from
+    /// (`lock: postgres` uses the lock's server unless `audit: file`).
+    public var sharedHistory: PostgresDSN?
     public var isReadOnly: Bool
 
     public init(plan: [FailoverPlanStep] = [], coolDownSeconds: Double = 600, lock: LockKind = .file, auditLogPath: String? = nil, isReadOnly: Bool = false) {
@@ -140,13 +143,18 @@ public actor FailoverCoordinator {
     /// Every gate for `request` as the state and the shared history say now. `lockHolder` is
     /// someone else holding the lock. A roll back, and a resume after the promotion, are
     /// judged only by the lock and read-only mode: they restore or finish what was decided.
-    private func evaluateGates(for request: FailoverRequest, in state: DashboardState, lockHolder: String?) -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate) {
+    private func evaluateGates(for request: FailoverRequest, in state: DashboardState, lockHolder: String?) async -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate) {
         let promotedBefore = request.priorSteps.indices.contains { request.priorSteps[$0].outcome == .succeeded && request.steps[$0].action.isPromotion }
         if case .rollsBack = request.continuation { return restoringGates(lockHolder: lockHolder) }
         if promotedBefore { return restoringGates(lockHolder: lockHolder) }
-        let lastFailover = request.kind == .drill ? nil : audit.read().lastCompleted(kinds: ["switchover", "failover", "failback"])
+        let (history, historyProblem) = request.kind == .drill ? (AuditHistory(), nil) : await audit.history()
+        let lastFailover = history.lastCompleted(kinds: ["switchover", "failover", "failback"])
         let context = FailoverGateContext(lockHolder: lockHolder, lastFailover: lastFailover, coolDownSeconds: settings.coolDownSeconds, isReadOnly: settings.isReadOnly)
         var (gates, loss) = FailoverGates.evaluate(kind: request.kind, target: request.to, in: state, context: context)
+        if let historyProblem, let index = gates.firstIndex(where: { $0.gate == .coolDown }) {
+            // Another operator's failover minutes ago cannot be ruled out.
+            gates[index] = FailoverGateResult(gate: .coolDown, passed: false, measured: "history unknown: \(historyProblem)")
+        }
         if request.steps.isEmpty {
             let missing = request.kind == .drill ? "no plan step is marked drill: true" : "no failover plan is configured (failover.plan)"
             gates.append(FailoverGateResult(gate: .targetHealthy, passed: false, measured: missing))
@@ -233,7 +241,7 @@ public actor FailoverCoordinator {
         targetProblem = nil
         let kind = request.kind
         let target = request.to
-        perform(machine.handle(.start(request, at: clock.now())))
+        await perform(machine.handle(.start(request, at: clock.now())))
         var lockHolder: String?
         if !settings.isReadOnly {
             switch await lock.acquire(holder: "\(operatorName) (pid \(getpid()), \(kind.rawValue) to \(target))") {
@@ -242,9 +250,9 @@ public actor FailoverCoordinator {
             case .unavailable(let reason): lockHolder = "unavailable: \(reason)"
             }
         }
-        let (gates, loss) = evaluateGates(for: request, in: state, lockHolder: lockHolder)
+        let (gates, loss) = await evaluateGates(for: request, in: state, lockHolder: lockHolder)
         if request.steps.isEmpty { problem = gates.last?.measured }
-        perform(machine.handle(.gatesEvaluated(gates, dataLoss: loss, at: clock.now())))
+        await perform(machine.handle(.gatesEvaluated(gates, dataLoss: loss, at: clock.now())))
         await releaseIfFinished()
         return snapshot
     }
@@ -266,35 +274,37 @@ public actor FailoverCoordinator {
             case .unavailable(let reason): lockHolder = "unavailable: \(reason)"
             }
         }
-        let (gates, loss) = evaluateGates(for: request, in: state, lockHolder: lockHolder)
-        let candidates = state.regions.map(\.name).filter { FailoverGates.targetProblem(kind: kind, target: $0, in: state) == nil }.map { name in
+        let (gates, loss) = await evaluateGates(for: request, in: state, lockHolder: lockHolder)
+        var candidates: [(region: String, blockedBy: FailoverGateResult?)] = []
+        for name in FailoverGates.validTargets(kind: kind, in: state) {
             var candidate = request
             candidate.to = name
-            return (region: name, blockedBy: candidate.applyingForces(to: evaluateGates(for: candidate, in: state, lockHolder: lockHolder).gates).first { !$0.allows })
+            let verdicts = candidate.applyingForces(to: await evaluateGates(for: candidate, in: state, lockHolder: lockHolder).gates)
+            candidates.append((region: name, blockedBy: verdicts.first { !$0.allows }))
         }
         return .success(FailoverPreview(request: request, gates: request.applyingForces(to: gates), dataLoss: loss, evaluatedAt: state.now, candidates: candidates))
     }
 
     /// Re-evaluates the gates of an attempt awaiting confirmation against the state now, so the
     /// dialog shows what confirming would use. The dashboard calls it as new state arrives.
-    public func recheck() {
+    public func recheck() async {
         guard machine.state == .awaitingConfirmation, let attempt = machine.attempt else { return }
-        let (gates, loss) = evaluateGates(for: attempt.request, in: runner.world.currentState(), lockHolder: nil)
+        let (gates, loss) = await evaluateGates(for: attempt.request, in: runner.world.currentState(), lockHolder: nil)
         let before = machine
-        perform(machine.handle(.gatesEvaluated(gates, dataLoss: loss, at: clock.now())), notify: machine != before)
+        await perform(machine.handle(.gatesEvaluated(gates, dataLoss: loss, at: clock.now())), notify: machine != before)
     }
 
     /// The operator's typed confirmation: the gates are evaluated once more first (a gate red
     /// now refuses, recorded); runs the plan in the background when accepted.
     @discardableResult
     public func confirm(typedTarget: String, reason: String) async -> FailoverSnapshot {
-        recheck()
+        await recheck()
         let actions = machine.handle(.confirm(typedTarget: typedTarget, reason: reason, at: clock.now()))
         confirmationProblem = nil
         for action in actions {
             if case .rejectConfirmation(let message) = action { confirmationProblem = message }
         }
-        guard perform(actions) else {
+        guard await perform(actions) else {
             await releaseIfFinished()
             return snapshot
         }
@@ -307,13 +317,13 @@ public actor FailoverCoordinator {
 
     /// Esc: cancels before confirmation; between steps during execution.
     public func abort() async {
-        perform(machine.handle(.abort(at: clock.now())))
+        await perform(machine.handle(.abort(at: clock.now())))
         await releaseIfFinished()
     }
 
     /// Clears a finished attempt from the screen.
-    public func acknowledge() {
-        perform(machine.handle(.acknowledge))
+    public func acknowledge() async {
+        await perform(machine.handle(.acknowledge))
     }
 
     /// Waits until the running plan (if any) has finished.
@@ -328,16 +338,16 @@ public actor FailoverCoordinator {
             guard var attempt = machine.attempt else { return }
             if attempt.request.steps[index].action.hasSideEffects {
                 // Just before anything changes: the gates as they are now.
-                let gates = attempt.isPromoted ? promotedGates() : evaluateGates(for: attempt.request, in: runner.world.currentState(), lockHolder: nil)
-                guard perform(machine.handle(.gatesEvaluated(gates.gates, dataLoss: gates.dataLoss, at: clock.now()))), !machine.state.isFinal else { break }
+                let gates = attempt.isPromoted ? promotedGates() : await evaluateGates(for: attempt.request, in: runner.world.currentState(), lockHolder: nil)
+                guard await perform(machine.handle(.gatesEvaluated(gates.gates, dataLoss: gates.dataLoss, at: clock.now()))), !machine.state.isFinal else { break }
             }
-            perform(machine.handle(.stepStarted(index: index, at: clock.now())))
+            await perform(machine.handle(.stepStarted(index: index, at: clock.now())))
             guard let started = machine.attempt else { return }
             attempt = started
             let context = StepContext(kind: attempt.request.kind, from: attempt.request.from, to: attempt.request.to, reason: attempt.reason ?? "")
             let (outcome, output) = await runner.run(attempt.request.steps[index], context: context)
             let actions = machine.handle(.stepFinished(index: index, outcome: outcome, output: output, at: clock.now()))
-            guard perform(actions) else { break }
+            guard await perform(actions) else { break }
             for action in actions { if case .runStep(let following) = action { next = following } }
         }
         await releaseIfFinished()
@@ -359,12 +369,12 @@ public actor FailoverCoordinator {
     /// Writes audit records first; returns `false` when the log could not be written (the
     /// attempt then stops: nothing happens that is not recorded).
     @discardableResult
-    private func perform(_ actions: [FailoverAction], notify: Bool = true) -> Bool {
+    private func perform(_ actions: [FailoverAction], notify: Bool = true) async -> Bool {
         var ok = true
         for action in actions {
             guard case .audit(let record) = action else { continue }
             do {
-                try audit.append(AuditEntry(record, at: clock.now(), rtoObjectiveSeconds: rtoObjectiveSeconds))
+                try await audit.record(AuditEntry(record, at: clock.now(), rtoObjectiveSeconds: rtoObjectiveSeconds))
             } catch {
                 problem = "audit log: \(error); stopping"
                 ok = false

@@ -50,8 +50,13 @@ final class FailoverDriver: Sendable {
                     await coordinator.resume()
                 case .intent(.rollBack):
                     await coordinator.rollBack()
-                case .intent(.acknowledgeInterrupted):
-                    break
+                case .intent(.acknowledgeInterrupted(let id)):
+                    do {
+                        try await coordinator.audit.record(AuditEntry(acknowledging: id, at: clock.now(), operatorName: coordinator.operatorName))
+                    } catch {
+                        logger.error("cannot acknowledge \(id): \(error)")
+                    }
+                    Self.publishHistory(of: coordinator.audit, settings: settings, readOnly: readOnly, on: bus)
                 }
             }
         }
@@ -67,8 +72,12 @@ final class FailoverDriver: Sendable {
         Self.publishHistory(of: coordinator.audit, settings: coordinator.settings, readOnly: isReadOnly, on: bus)
     }
 
+    /// Reads the history (the shared one when configured) in the background and publishes it.
     private static func publishHistory(of audit: AuditLog, settings: FailoverSettings, readOnly: Bool, on bus: EventBus<DashboardEvent>) {
-        bus.publish(.failoverHistory(FailoverHistoryReader.summary(audit.read(), path: audit.path, settings: settings), isReadOnly: readOnly))
+        Task {
+            let (history, _) = await audit.history()
+            bus.publish(.failoverHistory(FailoverHistoryReader.summary(history, path: audit.path, settings: settings), isReadOnly: readOnly))
+        }
     }
 
     /// What the coordinator is asked to do, in the order the operator asked.
@@ -95,15 +104,8 @@ final class FailoverDriver: Sendable {
             world.publish(state.snapshotWithoutTraces())
             logger.info("failover requested", metadata: ["kind": "\(kind.rawValue)", "to": "\(target)", "forced": "\(forced.keys.map(\.rawValue).sorted())"])
             requests.yield(.intent(intent))
-        case .confirm, .abort, .acknowledge, .resume, .rollBack:
+        case .confirm, .abort, .acknowledge, .resume, .rollBack, .acknowledgeInterrupted:
             requests.yield(.intent(intent))
-        case .acknowledgeInterrupted(let id):
-            do {
-                try coordinator.audit.append(AuditEntry(acknowledging: id, at: clock.now(), operatorName: coordinator.operatorName))
-            } catch {
-                logger.error("cannot acknowledge \(id): \(error)")
-            }
-            publishHistory()
         }
     }
 }
