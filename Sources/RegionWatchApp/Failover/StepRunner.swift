@@ -44,9 +44,23 @@ public struct StepRunner: Sendable {
     /// Output kept per step, in bytes (the end is kept: errors come last).
     static let outputLimit = 16_384
 
-    public init(world: FailoverWorld, fetcher: HTTPFetcher = HTTPFetcher()) {
+    /// How long the demo's simulated steps take, and how often `wait-for` looks again.
+    public struct Pacing: Sendable {
+        /// Simulated steps take a moment, as real ones do, so progress can be followed.
+        public var simulatedSteps: Bool
+        public var pollSeconds: Double
+
+        public static let realistic = Pacing(simulatedSteps: true, pollSeconds: 0.2)
+        /// No pauses (tests that run thousands of attempts).
+        public static let immediate = Pacing(simulatedSteps: false, pollSeconds: 0.001)
+    }
+
+    let pacing: Pacing
+
+    public init(world: FailoverWorld, fetcher: HTTPFetcher = HTTPFetcher(), pacing: Pacing = .realistic) {
         self.world = world
         self.fetcher = fetcher
+        self.pacing = pacing
     }
 
     public func run(_ step: FailoverPlanStep, context: StepContext) async -> (FailoverStepOutcome, String) {
@@ -79,7 +93,7 @@ public struct StepRunner: Sendable {
             }
             // The demo's steps take a moment, as real ones do, so progress can be followed.
             let seconds = min(step.timeoutSeconds / 2, change == .promote ? 2.0 : 1.0)
-            try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            if pacing.simulatedSteps { try? await Task.sleep(for: .milliseconds(Int(seconds * 1000))) } else { await Task.yield() }
             return (.succeeded, "simulated \(change.rawValue): \(context.from) → \(context.to)")
         }
     }
@@ -188,7 +202,7 @@ public struct StepRunner: Sendable {
             let (holds, description) = Self.check(condition, target: context.to, in: state)
             last = description
             if holds { return (.succeeded, description) }
-            try? await Task.sleep(for: .milliseconds(200))
+            try? await Task.sleep(for: .milliseconds(Int(pacing.pollSeconds * 1000)))
         }
         return (.timedOut, "still not \(condition.rawValue) after \(Format.duration(timeout)): \(last)")
     }
