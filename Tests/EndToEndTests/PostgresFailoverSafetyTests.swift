@@ -145,5 +145,46 @@ extension EndToEnd {
             #expect(split?.sorted() == ["eu-west-1", "us-east-1"], "\(after["primary"] ?? "")")
             #expect((after["failover"] as? [String: Any])?["notFenced"] as? [String] == ["us-east-1"])
         }
+
+        @Test func aKillDuringAStepIsShownInterruptedAndResumesWithoutRepeatingTheFence() throws {
+            let scenario = try ReplicationScenario("pgkill")
+            defer { scenario.close() }
+            let cluster = scenario.cluster
+            let configuration = try plannedConfiguration(scenario)
+            let environment = scenario.environment.merging(["PATH": "/usr/bin:/bin"]) { _, new in new }
+            let auditPath = scenario.scratch + "/audit.jsonl"
+            let output = open(scenario.scratch + "/first.log", O_CREAT | O_WRONLY | O_TRUNC, 0o600)
+            let input = open("/dev/null", O_RDONLY)
+            let first = try ChildProcess([binary, "failover", "--config", configuration, "--to", "eu-west-1", "--reason", "maintenance", "--yes", "--wait", "3"], environment: environment, input: input, output: output, error: output)
+            close(output)
+            close(input)
+            defer {
+                kill(first.pid, SIGKILL)
+                first.wait(within: 10)
+            }
+            // Killed while the second step runs (the fence has finished).
+            #expect(eventually(within: 60) { ((try? String(contentsOfFile: auditPath, encoding: .utf8)) ?? "").contains(#""name":"tell the team""#) })
+            kill(first.pid, SIGKILL)
+            first.wait(within: 10)
+            #expect(!acceptsWrites(cluster, "us-east-1"), "the fence ran")
+
+            let status = try runProcess([binary, "status", "--config", configuration, "--json", "--wait", "2.5"], environment: environment, timeout: 60)
+            let failover = (try JSONSerialization.jsonObject(with: Data(status.standardOutput.utf8)) as? [String: Any])?["failover"] as? [String: Any]
+            #expect((failover?["interrupted"] as? [[String: Any]])?.count == 1, "\(status.standardOutput)")
+            let steps = ((failover?["unresolved"] as? [String: Any])?["steps"] as? [[String: Any]])?.map { $0["outcome"] as? String }
+            #expect(steps == ["succeeded", "not run", "not run", "not run"], "resume is offered from the step that never finished: \(String(describing: steps))")
+
+            let resumed = try runProcess([binary, "failover", "--config", configuration, "--resume", "--reason", "after the crash", "--yes", "--wait", "3"], environment: environment, timeout: 120)
+            #expect(resumed.status == 0, "\(resumed.standardOutput)\(resumed.standardError)")
+            #expect(try cluster.sql("eu-west-1", "SELECT pg_is_in_recovery()") == "f")
+            #expect(acceptsWrites(cluster, "eu-west-1"))
+            let entries = try String(contentsOfFile: auditPath, encoding: .utf8).split(separator: "\n").compactMap {
+                try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+            let fences = entries.filter { $0["type"] as? String == "step-started" && ($0["step"] as? [String: Any])?["name"] as? String == "fence the old primary" }
+            #expect(fences.count == 1, "the fence ran once")
+            let after = try runProcess([binary, "audit", "--config", configuration], environment: environment, timeout: 60)
+            #expect(!after.standardOutput.contains("INTERRUPTED"), "resumed, it is no longer interrupted: \(after.standardOutput)")
+        }
     }
 }

@@ -107,9 +107,11 @@ public struct AuditHistory: Sendable, Equatable {
     /// Lines that could not be read (a torn last line after a crash, hand edits).
     public var unreadableLines: [Int] = []
 
-    /// Confirmed, never finished, not acknowledged: a failover interrupted by a crash.
+    /// Confirmed, never finished, not acknowledged, and not since resumed or rolled back: a
+    /// failover interrupted by a crash.
     public var interrupted: [AuditedAttempt] {
-        attempts.filter { $0.confirmed != nil && $0.finished == nil && !$0.isAcknowledged }
+        let continued = Set(attempts.compactMap { $0.confirmed?.resumes ?? $0.confirmed?.rollsBack })
+        return attempts.filter { $0.confirmed != nil && $0.finished == nil && !$0.isAcknowledged && !continued.contains($0.id) }
     }
 
     /// The most recent attempt of `kinds` that completed (the cool-down counts from it: a
