@@ -56,4 +56,16 @@ for run in range(1, runs + 1):
     print(f"run {run}: {record['state']}, confirmation → standby accepts writes {writable*1000:.0f} ms (promote step {promote_only*1000:.0f} ms)")
 print(f"median over {runs} runs: confirmation → writes accepted {statistics.median(totals)*1000:.0f} ms (target < 1000 ms); "
       f"promote step {statistics.median(promotes)*1000:.0f} ms; regionwatch's share {statistics.median([t - p for t, p in zip(totals, promotes)])*1000:.0f} ms")
+# Gates are re-checked (and recorded) just before every step with side effects: the time from
+# the record before to the re-check's record is the re-check's cost (evaluation + history read).
+rechecks = []
+for run in range(1, runs + 1):
+    entries = [json.loads(line) for line in open(f"{work}/audit-{run}.jsonl") if line.strip()]
+    for before, entry in zip(entries, entries[1:]):
+        if entry["type"] == "gates-rechecked":
+            rechecks.append(entry["atEpochSeconds"] - before["atEpochSeconds"])
+if rechecks:
+    print(f"gate re-checks: {len(rechecks)}, median {statistics.median(rechecks)*1000:.1f} ms, max {max(rechecks)*1000:.1f} ms each")
+else:
+    print("gate re-checks: none recorded (a binary from before they existed)")
 PY
