@@ -52,9 +52,17 @@ let package = Package(
         .target(name: "RegionWatchTerminal", dependencies: ["CNcurses"]),
         .target(name: "RegionWatchUI", dependencies: ["RegionWatchCore", "RegionWatchTerminal"]),
         .target(
+            name: "RegionWatchFailover",
+            dependencies: [
+                "RegionWatchCore", "RegionWatchCollectors",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
+        ),
+        .target(
             name: "RegionWatchApp",
             dependencies: [
-                "RegionWatchCore", "RegionWatchCollectors", "RegionWatchTerminal", "RegionWatchUI",
+                "RegionWatchCore", "RegionWatchCollectors", "RegionWatchFailover", "RegionWatchTerminal", "RegionWatchUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -85,10 +93,10 @@ let package = Package(
             dependencies: ["RegionWatchUI", "RegionWatchCollectors"],
             exclude: ["Snapshots"]
         ),
-        .testTarget(name: "RegionWatchAppTests", dependencies: ["RegionWatchApp"]),
+        .testTarget(name: "RegionWatchAppTests", dependencies: ["RegionWatchApp", "RegionWatchFailover"]),
         // The real binary in a terminal, and the App library in process (live state on real
         // services, with an independent oracle).
-        .testTarget(name: "EndToEndTests", dependencies: ["regionwatch", "RegionWatchApp"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["regionwatch", "RegionWatchApp", "RegionWatchFailover"]),
     ],
     swiftLanguageModes: [.v6]
 )

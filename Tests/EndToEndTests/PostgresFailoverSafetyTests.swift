@@ -4,6 +4,7 @@ import RegionWatchCore
 @testable import RegionWatchApp
 #if canImport(Glibc)
 import Glibc
+@testable import RegionWatchFailover
 #endif
 
 extension EndToEnd {

@@ -4,6 +4,7 @@ import RegionWatchCore
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+@testable import RegionWatchFailover
 #endif
 
 /// A real PostgreSQL primary with streaming standbys on loopback (Tests/Integration/pg_cluster.sh).

@@ -4,6 +4,7 @@ import Testing
 import RegionWatchCollectors
 import RegionWatchCore
 @testable import RegionWatchApp
+@testable import RegionWatchFailover
 
 /// A world with a fixed state and a record of simulated changes.
 final class FixedWorld: FailoverWorld {

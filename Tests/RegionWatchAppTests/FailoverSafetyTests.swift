@@ -4,6 +4,7 @@ import Testing
 import RegionWatchCollectors
 import RegionWatchCore
 @testable import RegionWatchApp
+@testable import RegionWatchFailover
 
 /// `coordinator(world:directory:plan:readOnly:clock:)`, callable where a local is named so.
 func makeCoordinator(world: FailoverWorld, directory: String, plan: [FailoverPlanStep], clock: WallClock = SystemWallClock()) -> FailoverCoordinator {

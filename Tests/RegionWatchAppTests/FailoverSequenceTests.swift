@@ -4,6 +4,7 @@ import Testing
 import RegionWatchCollectors
 import RegionWatchCore
 @testable import RegionWatchApp
+@testable import RegionWatchFailover
 
 /// The demo simulation as a failover world: simulated steps change it at once, and time moves
 /// one simulated second per change or fault. It is also the coordinator's clock.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RegionWatchCore
+import RegionWatchFailover
 
 /// `regionwatch audit`: the failover audit log, newest last; interrupted attempts first.
 struct AuditCommand: ParsableCommand {
@@ -20,7 +21,7 @@ struct AuditCommand: ParsableCommand {
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
         let configuration = try source.loadConfiguration(environment: environment)
-        let log = AuditLog(configuration: configuration, environment: environment)
+        let log = AuditLog(settings: configuration.failover, environment: environment)
         if let acknowledge {
             let entry = AuditEntry(acknowledging: acknowledge, at: SystemWallClock().now(), operatorName: FailoverCoordinator.defaultOperatorName(environment: environment))
             let failure = blocking { () -> String? in

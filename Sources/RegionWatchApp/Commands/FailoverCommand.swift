@@ -4,6 +4,7 @@ import RegionWatchCollectors
 import RegionWatchCore
 #if canImport(Glibc)
 import Glibc
+import RegionWatchFailover
 #endif
 
 /// `regionwatch failover`: the same machine, gates and audit as the dashboard, without the UI.
@@ -204,7 +205,7 @@ private final class ResultBox<Value>: @unchecked Sendable {
 public enum FailoverRuntime {
     public static func coordinator(configuration: RegionWatchConfiguration, world: FailoverWorld, clock: WallClock, environment: [String: String], audit: AuditLog? = nil, observer: @escaping @Sendable (FailoverSnapshot) -> Void) -> FailoverCoordinator {
         let settings = configuration.failover
-        let audit = audit ?? AuditLog(configuration: configuration, environment: environment)
+        let audit = audit ?? AuditLog(settings: configuration.failover, environment: environment)
         let lock: FailoverLock = switch settings.lock {
         case .file: FileFailoverLock(auditLogPath: audit.path)
         case .postgres(let dsn): PostgresFailoverLock(dsn: dsn)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RegionWatchCore
+import RegionWatchFailover
 
 /// `regionwatch status`: collect for a while without the UI, then print the state.
 struct StatusCommand: ParsableCommand {
@@ -39,7 +40,7 @@ struct StatusCommand: ParsableCommand {
         }
         let logger = logging.logger(environment: environment)
         var state = StatusCollection.collect(configuration: configuration, seconds: wait ?? configuration.longestIntervalSeconds, clock: SystemWallClock())
-        let audit = AuditLog(configuration: configuration, environment: environment)
+        let audit = AuditLog(settings: configuration.failover, environment: environment)
         state.apply(.failoverHistory(FailoverHistoryReader.summary(blocking { await audit.history() }.history, path: audit.path, settings: configuration.failover), isReadOnly: configuration.failover.isReadOnly))
         logger.info("status collected", metadata: ["regions": "\(state.regions.count)", "events": "\(state.bus.publishedEvents)"])
         let verdict = check ? StatusCheck(state: state) : nil

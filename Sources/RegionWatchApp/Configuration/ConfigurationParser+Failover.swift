@@ -1,6 +1,7 @@
 import RegionWatchCollectors
 import RegionWatchCore
 import Yams
+import RegionWatchFailover
 
 /// The `failover:` section: plan steps, cool-down, lock, audit log, read-only.
 extension ConfigurationParser {

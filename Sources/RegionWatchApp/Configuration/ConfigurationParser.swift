@@ -1,6 +1,7 @@
 import RegionWatchCollectors
 import RegionWatchCore
 import Yams
+import RegionWatchFailover
 
 /// Parses and validates a configuration file. Every problem is reported with its line; an
 /// invalid file never yields a configuration.

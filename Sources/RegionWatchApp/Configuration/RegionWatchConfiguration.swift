@@ -1,5 +1,6 @@
 import RegionWatchCollectors
 import RegionWatchCore
+import RegionWatchFailover
 
 /// A collector entry of the `collectors:` list.
 public enum CollectorConfiguration: Equatable, Sendable {

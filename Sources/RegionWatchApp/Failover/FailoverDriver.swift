@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import RegionWatchCore
 import RegionWatchUI
+import RegionWatchFailover
 
 /// Connects the dashboard to a `FailoverCoordinator`: key intents go in, progress and the
 /// audit history come back as events on the bus, so the state changes only through `apply`.
@@ -20,7 +21,7 @@ final class FailoverDriver: Sendable {
         self.logger = logger
         isReadOnly = configuration.failover.isReadOnly
         let environment = ProcessInfo.processInfo.environment
-        let audit = AuditLog(configuration: configuration, environment: environment)
+        let audit = AuditLog(settings: configuration.failover, environment: environment)
         let readOnly = isReadOnly
         let settings = configuration.failover
         let coordinator = FailoverRuntime.coordinator(configuration: configuration, world: world, clock: clock, environment: environment, audit: audit) { snapshot in

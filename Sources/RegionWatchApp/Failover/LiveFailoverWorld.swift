@@ -2,6 +2,7 @@ import Foundation
 import RegionWatchCollectors
 import RegionWatchCore
 import Synchronization
+import RegionWatchFailover
 
 /// The failover world of a running pipeline: the latest collected state (a copy published by
 /// whoever applies events) and the demo simulator.

@@ -3,6 +3,7 @@ import Logging
 import RegionWatchCore
 import RegionWatchTerminal
 import RegionWatchUI
+import RegionWatchFailover
 
 /// Why the dashboard stopped.
 public enum SessionEnd: Equatable, Sendable {

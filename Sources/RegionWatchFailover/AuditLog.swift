@@ -157,12 +157,12 @@ public final class AuditLog: Sendable {
         self.shared = shared
     }
 
-    /// The log a configuration names (`failover.auditLog`), else the default path; shared
-    /// through the PostgreSQL server `failover.sharedHistory` names.
-    public convenience init(configuration: RegionWatchConfiguration, environment: [String: String]) {
+    /// The log `settings` name (`failover.auditLog`), else the default path; shared through
+    /// the PostgreSQL server `failover.sharedHistory` names.
+    public convenience init(settings: FailoverSettings, environment: [String: String]) {
         self.init(
-            path: configuration.failover.auditLogPath ?? Self.defaultPath(environment: environment),
-            shared: configuration.failover.sharedHistory.map(SharedAuditHistory.init)
+            path: settings.auditLogPath ?? Self.defaultPath(environment: environment),
+            shared: settings.sharedHistory.map(SharedAuditHistory.init)
         )
     }
 

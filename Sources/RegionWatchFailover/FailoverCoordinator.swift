@@ -94,12 +94,12 @@ public struct FailoverPreview: Sendable, Equatable {
 /// transition to the audit log before it takes effect, runs the steps, and reports each change.
 /// The dashboard and the headless command both use it.
 public actor FailoverCoordinator {
-    public let settings: FailoverSettings
-    public let audit: AuditLog
+    public nonisolated let settings: FailoverSettings
+    public nonisolated let audit: AuditLog
     let lock: FailoverLock
     let runner: StepRunner
     let clock: WallClock
-    public let operatorName: String
+    public nonisolated let operatorName: String
     let rtoObjectiveSeconds: Double
     private var machine = FailoverMachine()
     private var confirmationProblem: String?
