@@ -241,7 +241,7 @@ public actor FailoverCoordinator {
         targetProblem = nil
         let kind = request.kind
         let target = request.to
-        await perform(machine.handle(.start(request, at: clock.now())))
+        guard await perform(machine.handle(.start(request, at: clock.now()))).evaluatesGates else { return snapshot }
         var lockHolder: String?
         if !settings.isReadOnly {
             switch await lock.acquire(holder: "\(operatorName) (pid \(getpid()), \(kind.rawValue) to \(target))") {
@@ -299,16 +299,9 @@ public actor FailoverCoordinator {
     @discardableResult
     public func confirm(typedTarget: String, reason: String) async -> FailoverSnapshot {
         await recheck()
-        let actions = machine.handle(.confirm(typedTarget: typedTarget, reason: reason, at: clock.now()))
         confirmationProblem = nil
-        for action in actions {
-            if case .rejectConfirmation(let message) = action { confirmationProblem = message }
-        }
-        guard await perform(actions) else {
-            await releaseIfFinished()
-            return snapshot
-        }
-        if case .executing = machine.state, let first = actions.compactMap({ if case .runStep(let index) = $0 { index } else { nil } }).first {
+        let outcome = await perform(machine.handle(.confirm(typedTarget: typedTarget, reason: reason, at: clock.now())))
+        if outcome.isRecorded, let first = outcome.nextStep {
             execution = Task { await self.execute(from: first) }
         }
         await releaseIfFinished()
@@ -339,16 +332,16 @@ public actor FailoverCoordinator {
             if attempt.request.steps[index].action.hasSideEffects {
                 // Just before anything changes: the gates as they are now.
                 let gates = attempt.isPromoted ? promotedGates() : await evaluateGates(for: attempt.request, in: runner.world.currentState(), lockHolder: nil)
-                guard await perform(machine.handle(.gatesEvaluated(gates.gates, dataLoss: gates.dataLoss, at: clock.now()))), !machine.state.isFinal else { break }
+                guard await perform(machine.handle(.gatesEvaluated(gates.gates, dataLoss: gates.dataLoss, at: clock.now()))).isRecorded, !machine.state.isFinal else { break }
             }
             await perform(machine.handle(.stepStarted(index: index, at: clock.now())))
             guard let started = machine.attempt else { return }
             attempt = started
             let context = StepContext(kind: attempt.request.kind, from: attempt.request.from, to: attempt.request.to, reason: attempt.reason ?? "")
             let (outcome, output) = await runner.run(attempt.request.steps[index], context: context)
-            let actions = machine.handle(.stepFinished(index: index, outcome: outcome, output: output, at: clock.now()))
-            guard await perform(actions) else { break }
-            for action in actions { if case .runStep(let following) = action { next = following } }
+            let finished = await perform(machine.handle(.stepFinished(index: index, outcome: outcome, output: output, at: clock.now())))
+            guard finished.isRecorded else { break }
+            next = finished.nextStep
         }
         await releaseIfFinished()
     }
@@ -366,20 +359,45 @@ public actor FailoverCoordinator {
         return ([lock, readOnly], machine.attempt?.dataLoss ?? .unknown)
     }
 
-    /// Writes audit records first; returns `false` when the log could not be written (the
-    /// attempt then stops: nothing happens that is not recorded).
+    /// What the machine's actions left for the caller to do.
+    private struct ActionOutcome {
+        /// Every audit record was written (otherwise nothing more may happen).
+        var isRecorded = true
+        /// The machine asks for the gates (after a start).
+        var evaluatesGates = false
+        /// The step to run next.
+        var nextStep: Int?
+    }
+
+    /// Carries out every action the machine returned, in order: audit records first (a record
+    /// that cannot be written stops the attempt: nothing happens that is not recorded).
     @discardableResult
-    private func perform(_ actions: [FailoverAction], notify: Bool = true) async -> Bool {
+    private func perform(_ actions: [FailoverAction], notify: Bool = true) async -> ActionOutcome {
+        var outcome = ActionOutcome()
         var ok = true
         for action in actions {
-            guard case .audit(let record) = action else { continue }
-            do {
-                try await audit.record(AuditEntry(record, at: clock.now(), rtoObjectiveSeconds: rtoObjectiveSeconds))
-            } catch {
-                problem = "audit log: \(error); stopping"
-                ok = false
+            switch action {
+            case .audit(let record):
+                do {
+                    try await audit.record(AuditEntry(record, at: clock.now(), rtoObjectiveSeconds: rtoObjectiveSeconds))
+                } catch {
+                    problem = "audit log: \(error); stopping"
+                    ok = false
+                }
+            case .evaluateGates:
+                outcome.evaluatesGates = true
+            case .askForConfirmation:
+                confirmationProblem = nil
+            case .rejectConfirmation(let message):
+                confirmationProblem = message
+            case .runStep(let index):
+                outcome.nextStep = ok ? index : nil
+            case .finished:
+                // The lock is released once the caller is done with this transition.
+                outcome.nextStep = nil
             }
         }
+        outcome.isRecorded = ok
         if !ok, !machine.state.isFinal {
             _ = machine.handle(.abort(at: clock.now()))
             if case .executing = machine.state {
@@ -388,7 +406,7 @@ public actor FailoverCoordinator {
             }
         }
         if notify || !ok { observer(snapshot) }
-        return ok
+        return outcome
     }
 
     private func releaseIfFinished() async {

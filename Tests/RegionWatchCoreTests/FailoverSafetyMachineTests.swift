@@ -129,4 +129,29 @@ struct FailoverSafetyMachineTests {
         #expect(shown.failover.machine.state == .preflight)
         #expect(shown.now == frozen.now, "the rest stays frozen")
     }
+
+    @Test func gatesReadOnlyTheFactsTheyAreGiven() {
+        let t = M.at(0)
+        let facts = FailoverFacts(now: t, rpoSeconds: 30, configuredPrimary: "us-east-1", regions: [
+            "eu-west-1": .init(role: .standby, health: .degraded, reasons: ["replication from us-east-1 broken"], dataAgeSeconds: 1, dataLoss: DataLossEstimate(known: .exact(2), knownBytes: 100)),
+            "ap-southeast-1": .init(role: .standby, health: .ok, dataAgeSeconds: 1, dataLoss: .unknown, unknownLossReason: "us-east-1 has not been observed"),
+        ])
+        let (eu, loss) = FailoverGates.evaluate(kind: .failover, target: "eu-west-1", facts: facts, context: FailoverGateContext())
+        #expect(eu.first { $0.gate == .targetHealthy }?.passed == true, "a broken link from the old primary is why it is a failover")
+        #expect(eu.first { $0.gate == .lagWithinRPO }?.passed == true)
+        #expect(loss.knownBytes == 100)
+        let (ap, _) = FailoverGates.evaluate(kind: .failover, target: "ap-southeast-1", facts: facts, context: FailoverGateContext())
+        #expect(ap.first { $0.gate == .lagWithinRPO }?.measured == "data loss of ap-southeast-1 unknown (us-east-1 has not been observed) vs RPO 30s")
+        let (failback, _) = FailoverGates.evaluate(kind: .failback, target: "eu-west-1", facts: facts, context: FailoverGateContext())
+        #expect(failback.first { $0.gate == .rejoined }?.measured == "failback returns the role to us-east-1, not eu-west-1")
+    }
+
+    @Test func factsFromTheStateAreWhatTheStateSays() {
+        let state = Fixture.healthyState(at: 0)
+        let facts = FailoverFacts(state)
+        #expect(facts.regions["standby-1"]?.dataLoss == state.dataLoss(promoting: "standby-1"))
+        #expect(facts.regions["standby-1"]?.health == state.region(named: "standby-1")?.health)
+        #expect(FailoverGates.evaluate(kind: .switchover, target: "standby-1", in: state, context: FailoverGateContext()).gates
+            == FailoverGates.evaluate(kind: .switchover, target: "standby-1", facts: facts, context: FailoverGateContext()).gates)
+    }
 }

@@ -103,21 +103,27 @@ public enum FailoverGates {
         }
     }
 
-    /// Every gate for moving the primary role to `target`.
+    /// Every gate for moving the primary role to `target`, judged on the facts `state` gives.
     public static func evaluate(kind: FailoverKind, target: String, in state: DashboardState, context: FailoverGateContext) -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate) {
-        let now = state.now
+        evaluate(kind: kind, target: target, facts: FailoverFacts(state, about: [target]), context: context)
+    }
+
+    /// Every gate for moving the primary role to `target`. Reads only `facts`: what the gates
+    /// need, taken from the state at one moment.
+    public static func evaluate(kind: FailoverKind, target: String, facts: FailoverFacts, context: FailoverGateContext) -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate) {
+        let now = facts.now
         var gates: [FailoverGateResult] = []
-        let region = state.region(named: target)
-        let loss = dataLoss(promoting: target, in: state)
+        let region = facts.regions[target]
+        let loss = region?.dataLoss ?? .unknown
 
         // Healthy and fresh, as published and as the signals say right now (a target that has
         // just started failing is not promoted while its health waits out the sustain time).
         // Findings about replication from the old primary are expected in a failover (that is
         // why it is one) and are judged by the lag gate instead.
         if let region {
-            let age = region.dataAge(at: now).map(Format.age) ?? "no data"
-            let health = max(region.health, region.rawAssessment.health)
-            let reasons = region.assessment.reasons + region.rawAssessment.reasons.filter { !region.assessment.reasons.contains($0) }
+            let age = region.dataAgeSeconds.map(Format.age) ?? "no data"
+            let health = max(region.health, region.rawHealth)
+            let reasons = region.reasons
             let otherReasons = reasons.filter { !$0.hasPrefix("replication ") && !$0.hasPrefix("not yet ") && !$0.hasPrefix("recovering (") && !$0.hasPrefix("was: ") }
             let healthy = health == .ok || (health == .degraded && otherReasons.isEmpty)
             let detail = healthy ? "" : ": " + (otherReasons.first ?? reasons.first ?? "")
@@ -128,11 +134,12 @@ public enum FailoverGates {
 
         // Decided on the known loss; the unknown window (the primary not observed) is shown,
         // never added to it.
-        let rpo = state.topology.objectives.rpoSeconds
+        let rpo = facts.rpoSeconds
         if let known = loss.known {
             gates.append(FailoverGateResult(gate: .lagWithinRPO, passed: known.certainlyWithin(rpo), measured: "data loss \(loss.text(at: now)) vs RPO \(Format.duration(rpo))"))
         } else {
-            gates.append(FailoverGateResult(gate: .lagWithinRPO, passed: false, measured: "data loss of \(target) unknown (\(unknownLossReason(target, in: state))) vs RPO \(Format.duration(rpo))"))
+            let reason = region?.unknownLossReason ?? "not a configured region"
+            gates.append(FailoverGateResult(gate: .lagWithinRPO, passed: false, measured: "data loss of \(target) unknown (\(reason)) vs RPO \(Format.duration(rpo))"))
         }
 
         if let holder = context.lockHolder {
@@ -152,7 +159,7 @@ public enum FailoverGates {
         gates.append(FailoverGateResult(gate: .readOnly, passed: !context.isReadOnly, measured: context.isReadOnly ? "regionwatch runs read-only" : "read-write"))
 
         if kind == .failback {
-            let original = state.topology.regions.first { $0.role == .primary }?.name
+            let original = facts.configuredPrimary
             if target != original {
                 gates.append(FailoverGateResult(gate: .rejoined, passed: false, measured: "failback returns the role to \(original ?? "the configured primary"), not \(target)"))
             } else if let region {
@@ -162,5 +169,68 @@ public enum FailoverGates {
             }
         }
         return (gates, loss)
+    }
+}
+
+/// What the gates read, taken from the dashboard state at one moment: a narrow value, not the
+/// state (gates cannot depend on anything else, and a test can state the facts directly).
+public struct FailoverFacts: Sendable, Equatable {
+    /// One region as the gates see it.
+    public struct Region: Sendable, Equatable {
+        public var role: RegionRole
+        public var roleDescription: String
+        /// Published health, and the health the signals give right now.
+        public var health: Health
+        public var rawHealth: Health
+        /// Published reasons, then the raw ones not among them.
+        public var reasons: [String]
+        public var dataAgeSeconds: Double?
+        /// What promoting it would lose now.
+        public var dataLoss: DataLossEstimate
+        /// Why `dataLoss` has no known part, when it has none.
+        public var unknownLossReason: String
+
+        public init(role: RegionRole, roleDescription: String? = nil, health: Health, rawHealth: Health? = nil, reasons: [String] = [], dataAgeSeconds: Double?, dataLoss: DataLossEstimate, unknownLossReason: String = "") {
+            self.role = role
+            self.roleDescription = roleDescription ?? role.rawValue
+            self.health = health
+            self.rawHealth = rawHealth ?? health
+            self.reasons = reasons
+            self.dataAgeSeconds = dataAgeSeconds
+            self.dataLoss = dataLoss
+            self.unknownLossReason = unknownLossReason
+        }
+    }
+
+    public var now: Timestamp
+    public var rpoSeconds: Double
+    /// The region the configuration names primary (a failback's target).
+    public var configuredPrimary: String?
+    public var regions: [String: Region]
+
+    public init(now: Timestamp, rpoSeconds: Double, configuredPrimary: String?, regions: [String: Region]) {
+        self.now = now
+        self.rpoSeconds = rpoSeconds
+        self.configuredPrimary = configuredPrimary
+        self.regions = regions
+    }
+
+    /// The facts about `names` (every region when `nil`).
+    public init(_ state: DashboardState, about names: Set<String>? = nil) {
+        now = state.now
+        rpoSeconds = state.topology.objectives.rpoSeconds
+        configuredPrimary = state.topology.regions.first { $0.role == .primary }?.name
+        var regions: [String: Region] = [:]
+        for region in state.regions where names?.contains(region.name) ?? true {
+            let loss = state.dataLoss(promoting: region.name)
+            regions[region.name] = Region(
+                role: region.role, roleDescription: region.roleDescription,
+                health: region.health, rawHealth: region.rawAssessment.health,
+                reasons: region.assessment.reasons + region.rawAssessment.reasons.filter { !region.assessment.reasons.contains($0) },
+                dataAgeSeconds: region.dataAge(at: state.now), dataLoss: loss,
+                unknownLossReason: loss.known == nil ? FailoverGates.unknownLossReason(region.name, in: state) : ""
+            )
+        }
+        self.regions = regions
     }
 }
