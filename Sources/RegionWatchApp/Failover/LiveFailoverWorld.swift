@@ -52,34 +52,41 @@ public final class LiveFailoverWorld: FailoverWorld {
 
 /// Runs a pipeline headless, applying its events in the background and publishing the state to
 /// a `LiveFailoverWorld` (for the `failover` command).
-final class HeadlessCollection: @unchecked Sendable {
+final class HeadlessCollection: Sendable {
     let pipeline: CollectionPipeline
     let world: LiveFailoverWorld
-    private let subscription: EventSubscription<DashboardEvent>
-    private let stop = StopFlag()
-    private var thread: Thread?
+    private let applier: Task<Void, Never>
+    private let ticker: Task<Void, Never>
+
+    /// How often the state's clock moves on when no event arrives (freshness and staleness
+    /// are judged against it).
+    static let tickSeconds = 0.5
 
     init(configuration: RegionWatchConfiguration, clock: WallClock) {
         pipeline = CollectionPipeline(configuration: configuration, clock: clock)
-        subscription = pipeline.bus.subscribe(capacity: 1_000_000)
+        let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        // Woken when events arrive, and by the ticker: no thread polls.
+        let subscription = pipeline.bus.subscribe(capacity: 1_000_000) { wake.yield() }
         let state = DashboardState(topology: configuration.topology, now: clock.now(), traceLimits: configuration.traceLimits)
         world = LiveFailoverWorld(pipeline: pipeline, initial: state)
-        pipeline.start()
         let pipeline = pipeline
-        let subscription = subscription
         let world = world
-        let stop = stop
-        let thread = Thread {
+        applier = Task {
             var state = state
-            while !stop.isSet {
+            for await _ in wakes {
                 pipeline.apply(subscription.drain(), to: &state)
                 state.apply(.tick(clock.now()))
                 world.publish(state.snapshotWithoutTraces())
-                usleep(50_000)
             }
         }
-        thread.start()
-        self.thread = thread
+        ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(Int(Self.tickSeconds * 1000)))
+                wake.yield()
+            }
+            wake.finish()
+        }
+        pipeline.start()
     }
 
     /// Collects for `seconds` (a blocking wait: the command's job).
@@ -88,7 +95,8 @@ final class HeadlessCollection: @unchecked Sendable {
     }
 
     func shutdown() {
-        stop.set()
+        ticker.cancel()
+        applier.cancel()
         pipeline.cancel()
     }
 }
