@@ -68,6 +68,8 @@ public struct FailoverSnapshot: Sendable, Equatable {
     public var problem: String?
     /// Why the last request named a target that cannot be promoted at all (nothing started).
     public var targetProblem: FailoverTargetProblem?
+    /// Why the machine last turned a request down (a key pressed in the wrong state).
+    public var rejection: String?
 }
 
 /// What a dry run would do: gates, candidates and the plan, with nothing executed, locked for
@@ -105,6 +107,8 @@ public actor FailoverCoordinator {
     private var confirmationProblem: String?
     private var problem: String?
     private var targetProblem: FailoverTargetProblem?
+    /// Why the machine last turned a request down (nothing changed then).
+    private var rejection: String?
     private var holdsLock = false
     private var execution: Task<Void, Never>?
     private let observer: @Sendable (FailoverSnapshot) -> Void
@@ -129,7 +133,7 @@ public actor FailoverCoordinator {
     }
 
     public var snapshot: FailoverSnapshot {
-        FailoverSnapshot(machine: machine, confirmationProblem: confirmationProblem, problem: problem, targetProblem: targetProblem)
+        FailoverSnapshot(machine: machine, confirmationProblem: confirmationProblem, problem: problem, targetProblem: targetProblem, rejection: rejection)
     }
 
     /// The request for a move of `kind` to `target` now, or why `target` cannot be one.
@@ -395,6 +399,8 @@ public actor FailoverCoordinator {
             case .finished:
                 // The lock is released once the caller is done with this transition.
                 outcome.nextStep = nil
+            case .rejected(let reason):
+                rejection = reason
             }
         }
         outcome.isRecorded = ok

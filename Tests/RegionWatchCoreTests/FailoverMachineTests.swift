@@ -122,14 +122,23 @@ struct FailoverMachineTests {
         #expect(tolerant.handle(.stepFinished(index: 2, outcome: .failed, output: "dns api 500", at: Self.at(5))).last == .finished(.completed), "onFailure: continue")
     }
 
-    @Test func eventsOutOfPlaceAreIgnored() {
+    @Test func requestsOutOfPlaceAreRejectedWithAReason() {
         var machine = FailoverMachine()
-        #expect(machine.handle(.confirm(typedTarget: "x", reason: "y", at: Self.at(0))).isEmpty)
-        #expect(machine.handle(.stepFinished(index: 0, outcome: .succeeded, output: "", at: Self.at(0))).isEmpty)
+        #expect(machine.handle(.confirm(typedTarget: "x", reason: "y", at: Self.at(0))) == [.rejected("nothing awaits confirmation (steady)")])
+        #expect(machine.handle(.abort(at: Self.at(0))) == [.rejected("nothing to abort (steady)")])
+        #expect(machine.handle(.gatesEvaluated([], dataLoss: .unknown, at: Self.at(0))) == [.rejected("gates evaluated after the attempt moved on (steady): not used")])
         confirmed(&machine)
-        #expect(machine.handle(.stepFinished(index: 2, outcome: .succeeded, output: "", at: Self.at(3))).isEmpty, "not the running step")
-        #expect(machine.handle(.start(Self.request(), at: Self.at(4))).isEmpty, "one attempt at a time")
-        #expect(machine.handle(.acknowledge).isEmpty)
+        let before = machine
+        #expect(machine.handle(.start(Self.request(), at: Self.at(4))) == [.rejected("an attempt is under way (executing step 1 of 3): finish or abort it first")])
+        #expect(machine.handle(.acknowledge) == [.rejected("nothing finished to acknowledge (executing step 1 of 3)")])
+        #expect(machine == before, "nothing changed")
+    }
+
+    @Test func aStepReportedOutOfPlaceIsAProgrammingError() async {
+        await #expect(processExitsWith: .failure) {
+            var machine = FailoverMachine()
+            _ = machine.handle(.stepFinished(index: 0, outcome: .succeeded, output: "", at: Timestamp(secondsSinceEpoch: 0)))
+        }
     }
 
     @Test func placeholdersStayInsideTheirArgument() {

@@ -128,6 +128,9 @@ public enum FailoverAction: Sendable, Equatable {
     case runStep(Int)
     /// Append this record to the audit log (and fsync) before anything else happens.
     case audit(FailoverAuditRecord)
+    /// An operator's request (or gates that arrived after the attempt ended) does not apply in
+    /// this state: nothing changed, and why.
+    case rejected(String)
     case finished(FailoverMachineState)
 }
 
@@ -330,8 +333,21 @@ public struct FailoverMachine: Sendable, Equatable {
             attempt = nil
             return []
 
-        default:
-            return []
+        // What an operator (or a gate evaluation that an abort overtook) may send at any time.
+        case (_, .start):
+            return [.rejected("an attempt is under way (\(state.name)): finish or abort it first")]
+        case (_, .confirm):
+            return [.rejected("nothing awaits confirmation (\(state.name))")]
+        case (_, .abort):
+            return [.rejected("nothing to abort (\(state.name))")]
+        case (_, .acknowledge):
+            return [.rejected("nothing finished to acknowledge (\(state.name))")]
+        case (_, .gatesEvaluated):
+            return [.rejected("gates evaluated after the attempt moved on (\(state.name)): not used")]
+
+        // Steps are reported only by the runner of the step the machine asked for.
+        case (_, .stepStarted), (_, .stepFinished):
+            preconditionFailure("impossible failover transition: \(event) in state \(state.name)")
         }
     }
 
