@@ -270,3 +270,39 @@ extension EndToEnd.FailoverEndToEndTests {
         #expect(!FileManager.default.fileExists(atPath: scratch + "/audit.jsonl"), "nothing recorded")
     }
 }
+
+extension EndToEnd.FailoverEndToEndTests {
+    @Test func aPausedDisplayStillShowsTheDialogAndAnAbortedPlanIsResolvedFromTheKeyboard() throws {
+        let session = try TmuxSession("'\(binary)' --otlp-listen off --seed 7", width: 140, height: 45)
+        defer { session.close() }
+        #expect(session.waitFor("● 3 ok", "us-east-1 → eu-west-1"), "\(session.screen())")
+        try session.send("p")
+        #expect(session.waitFor("PAUSED"), "\(session.screen())")
+        try session.send("j", "F")
+        #expect(session.waitFor("SWITCHOVER  us-east-1 → eu-west-1", "Type the target region's name"), "paused, the dialog shows: \(session.screen())")
+        try session.type("eu-west-1")
+        try session.send("Enter")
+        try session.type("abort test")
+        try session.send("Enter")
+        // Abort while the first step runs: the fence completes, nothing else does.
+        #expect(session.waitFor("▶ 1. fence the old primary"), "\(session.screen())")
+        try session.send("Escape")
+        #expect(session.waitFor("ABORTED", "UNRESOLVED"), "\(session.screen())")
+        try session.send("Enter")
+        try session.send("p")
+        #expect(session.waitFor("UNRESOLVED switchover us-east-1 → eu-west-1"), "the plan state stays after the dialog closes")
+        // Rolled back from the keyboard: the fence is lifted.
+        try session.send("U")
+        #expect(session.waitFor("undo: fence the old primary", "Type the target region's name"), "\(session.screen())")
+        try session.type("eu-west-1")
+        try session.send("Enter")
+        try session.type("back out")
+        try session.send("Enter")
+        #expect(session.waitFor("COMPLETED · measured RTO", within: 60), "\(session.screen())")
+        try session.send("Enter")
+        #expect(eventually(within: 15) { !session.screen().contains("UNRESOLVED") && session.screen().contains("primary us-east-1") }, "\(session.screen())")
+        let usRow = session.screen().split(separator: "\n").first { $0.contains("us-east-1") && $0.contains("┃") }
+        #expect(usRow?.contains("primary") == true, "unfenced: \(session.screen())")
+        #expect(!session.screen().contains("Last     switchover"), "a roll back is no switchover: \(session.screen())")
+    }
+}

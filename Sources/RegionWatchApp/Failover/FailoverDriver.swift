@@ -121,7 +121,10 @@ public enum FailoverHistoryReader {
             if let entry = attempt.finished {
                 let steps = entry.steps ?? []
                 let unfenced = entry.state == "completed" && steps.contains { $0.outcome == .warning && ["postgres-fence", "simulated"].contains($0.kind) }
-                return record(entry, steps: steps).noting(notFenced: unfenced ? entry.from : nil)
+                var summary = record(entry, steps: steps).noting(notFenced: unfenced ? entry.from : nil)
+                summary.rollsBack = entry.rollsBack
+                if entry.rollsBack != nil { summary.kind = "roll back of \(entry.kind ?? "failover")" }
+                return summary
             }
             guard let entry = attempt.confirmed, let acknowledgement = attempt.acknowledgement else { return nil }
             var summary = record(entry, steps: attempt.stepEntries.compactMap(\.step))

@@ -91,6 +91,17 @@ public struct FailoverRequest: Sendable, Equatable {
         self.priorSteps = priorSteps
     }
 
+    /// What it is, in words: `switchover us-east-1 → eu-west-1`, or `roll back of …` /
+    /// `resume of …` for a continuation.
+    public var title: String {
+        let move = "\(kind.rawValue) \(from) → \(to)"
+        switch continuation {
+        case .resumes?: return "resume of " + move
+        case .rollsBack?: return "roll back of " + move
+        case nil: return move
+        }
+    }
+
     /// `results` with the operator's reason on each failed gate it forces (per gate; never
     /// read-only).
     public func applyingForces(to results: [FailoverGateResult]) -> [FailoverGateResult] {

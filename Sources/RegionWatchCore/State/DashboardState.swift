@@ -185,7 +185,7 @@ public struct DashboardState: Sendable {
                 case .aborted, .executing: .warning
                 default: .info
                 }
-                recentNotices.append(Notice(at: now, severity: severity, region: attempt.request.to, message: "\(attempt.request.kind.rawValue) \(attempt.request.from) → \(attempt.request.to): \(progress.machine.state.name)"))
+                recentNotices.append(Notice(at: now, severity: severity, region: attempt.request.to, message: "\(attempt.request.title): \(progress.machine.state.name)"))
             }
             if let attempt = progress.machine.attempt, attempt.request.kind != .drill,
                attempt.steps.contains(where: { $0.outcome == .warning && ["postgres-fence", "simulated"].contains($0.kind) }) {

@@ -20,6 +20,8 @@ public struct FailoverRecordSummary: Sendable, Equatable {
     public var notFenced: String?
     /// For an interrupted attempt an operator acknowledged: by whom and when.
     public var acknowledged: String?
+    /// Set when the attempt rolled back another (it restores; it is no move of the role).
+    public var rollsBack: String?
 
     public init(id: String, at: Timestamp, kind: String, from: String, to: String, state: String, measuredRTOSeconds: Double?, dataLoss: DataLossEstimate?, operatorName: String, reason: String?, failedGates: [String], steps: [String]) {
         self.id = id
@@ -63,11 +65,11 @@ public struct FailoverHistorySummary: Sendable, Equatable {
         self.unresolved = unresolved
     }
 
-    public var lastFailover: FailoverRecordSummary? { recent.last { $0.kind != "drill" && $0.state == "completed" } }
+    public var lastFailover: FailoverRecordSummary? { recent.last { $0.kind != "drill" && $0.rollsBack == nil && $0.state == "completed" } }
     /// The newest move that did not complete (aborted, failed, refused), when it came after
     /// the last completed one: the panel shows it too.
     public var lastUnfinished: FailoverRecordSummary? {
-        guard let newest = recent.last(where: { $0.kind != "drill" }), newest.state != "completed" else { return nil }
+        guard let newest = recent.last(where: { $0.kind != "drill" && $0.rollsBack == nil }), newest.state != "completed" else { return nil }
         return newest
     }
     public var lastDrill: FailoverRecordSummary? { recent.last { $0.kind == "drill" && $0.state != "refused" } }
@@ -132,8 +134,8 @@ public struct FailoverStatus: Equatable, Sendable {
         case .steady: return "no failover in progress"
         case .preflight: return "\(request.kind.rawValue) to \(request.to): preflight"
         case .awaitingConfirmation: return "\(request.kind.rawValue) to \(request.to): awaiting confirmation"
-        case .executing(let step, let count): return "\(request.kind.rawValue) \(request.from) → \(request.to): step \(step + 1)/\(count) \(attempt.steps[step].name)"
-        case .completed, .failed, .aborted, .refused: return "\(request.kind.rawValue) \(request.from) → \(request.to): \(progress.machine.state.name.uppercased())"
+        case .executing(let step, let count): return "\(request.title): step \(step + 1)/\(count) \(attempt.steps[step].name)"
+        case .completed, .failed, .aborted, .refused: return "\(request.title): \(progress.machine.state.name.uppercased())"
         }
     }
 }

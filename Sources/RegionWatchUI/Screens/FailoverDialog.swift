@@ -17,7 +17,12 @@ struct FailoverDialog {
         let rto = state.topology.objectives.rtoSeconds
         var lines: [Line] = []
 
-        var title = Line(request.kind.rawValue.uppercased(), style: theme[.title])
+        let prefix: String = switch request.continuation {
+        case .resumes?: "RESUME OF "
+        case .rollsBack?: "ROLL BACK OF "
+        case nil: ""
+        }
+        var title = Line(prefix + request.kind.rawValue.uppercased(), style: theme[.title])
         title.append("  \(request.from) → \(request.to)", style: theme[.text].adding(.bold))
         title.append("  by \(request.operatorName)", style: theme[.muted])
         lines.append(title)
