@@ -187,5 +187,56 @@ extension EndToEnd {
             let after = try runProcess([binary, "audit", "--config", configuration], environment: environment, timeout: 60)
             #expect(!after.standardOutput.contains("INTERRUPTED"), "resumed, it is no longer interrupted: \(after.standardOutput)")
         }
+
+        @Test func anAbortAfterThePromotionCannotBeRolledBackAndResumesToTheEnd() async throws {
+            let scenario = try ReplicationScenario("pgabortpromoted")
+            defer { scenario.close() }
+            let cluster = scenario.cluster
+            // A step after the promotion that holds until the test lets it go: the abort is
+            // requested while it runs, so the attempt stops right after it.
+            let release = scenario.scratch + "/release"
+            let hold = "    - { name: announce, kind: exec, command: [/bin/sh, -c, \"while [ ! -f \(release) ]; do sleep 0.05; done\"], timeout: 60s, undo: { kind: exec, command: [/bin/true] } }\n"
+            let text = try String(contentsOfFile: try plannedConfiguration(scenario), encoding: .utf8)
+            let configuration = scenario.scratch + "/held.yaml"
+            try (text.trimmingCharacters(in: .newlines) + "\n" + hold).write(toFile: configuration, atomically: true, encoding: .utf8)
+            let watch = try LiveWatch(configuration: configuration, environment: scenario.environment)
+            defer { watch.close() }
+            #expect(watch.wait(within: 20) { $0.replicationLag(of: "eu-west-1")?.bytesBehind == 0 && $0.region(named: "eu-west-1")?.health == .ok } != nil)
+
+            let coordinator = watch.coordinator()
+            _ = await coordinator.begin(kind: .switchover, to: "eu-west-1")
+            _ = await coordinator.confirm(typedTarget: "eu-west-1", reason: "maintenance")
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline, await coordinator.snapshot.machine.attempt?.steps.last?.startedAt == nil {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(await coordinator.snapshot.machine.attempt?.steps.last?.startedAt != nil, "the last step runs")
+            await coordinator.abort()
+            FileManager.default.createFile(atPath: release, contents: Data())
+            await coordinator.waitUntilFinished()
+            let stopped = await coordinator.snapshot.machine
+            #expect(stopped.state == .aborted, "\(stopped)")
+            #expect(stopped.attempt?.isPromoted == true)
+            #expect(try cluster.sql("eu-west-1", "SELECT pg_is_in_recovery()") == "f")
+            #expect(!acceptsWrites(cluster, "us-east-1"))
+
+            // A promotion cannot be undone: the operator is told to fail back instead.
+            #expect(await coordinator.rollBack().problem == "cannot roll back: eu-west-1 was promoted: fail back instead")
+            // Resuming runs only what is left (the announcement), judged by the lock and
+            // read-only mode: the target is the primary now.
+            try? FileManager.default.removeItem(atPath: release)
+            let resumed = await coordinator.resume()
+            #expect(resumed.machine.attempt?.gates.map(\.gate) == [.lock, .readOnly], "\(resumed)")
+            _ = await coordinator.confirm(typedTarget: "eu-west-1", reason: "finish")
+            FileManager.default.createFile(atPath: release, contents: Data())
+            await coordinator.waitUntilFinished()
+            let done = await coordinator.snapshot.machine
+            #expect(done.state == .completed, "\(done)")
+            #expect(done.unresolved == nil)
+            let started = try String(contentsOfFile: scenario.scratch + "/audit.jsonl", encoding: .utf8).split(separator: "\n").filter {
+                $0.contains(#""type":"step-started""#) && $0.contains(#""name":"promote""#)
+            }
+            #expect(started.count == 1, "promoted once")
+        }
     }
 }
