@@ -149,7 +149,14 @@ public actor FailoverCoordinator {
     /// judged only by the lock and read-only mode: they restore or finish what was decided.
     private func evaluateGates(for request: FailoverRequest, in state: DashboardState, lockHolder: String?) async -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate) {
         let promotedBefore = request.priorSteps.indices.contains { request.priorSteps[$0].outcome == .succeeded && request.steps[$0].action.isPromotion }
-        if case .rollsBack = request.continuation { return restoringGates(lockHolder: lockHolder) }
+        if case .rollsBack = request.continuation {
+            // Undoing a fence while the target takes writes would make two primaries.
+            var restoring = restoringGates(lockHolder: lockHolder)
+            let role = state.region(named: request.to)?.roleDescription ?? "unknown"
+            let standby = state.region(named: request.to)?.role == .standby
+            restoring.gates.insert(FailoverGateResult(gate: .targetHealthy, passed: standby, measured: standby ? "\(request.to) is a standby: not promoted" : "\(request.to) is \(role): undoing the fence could make two primaries"), at: 0)
+            return restoring
+        }
         if promotedBefore { return restoringGates(lockHolder: lockHolder) }
         let (history, historyProblem) = request.kind == .drill ? (AuditHistory(), nil) : await audit.history()
         let lastFailover = history.lastCompleted(kinds: ["switchover", "failover", "failback"])
@@ -205,12 +212,16 @@ public actor FailoverCoordinator {
         guard let stopped = machine.unresolved, machine.state == .steady || machine.state.isFinal else {
             return report(problem: "nothing to resume: no attempt stopped half-way")
         }
+        let state = runner.world.currentState()
+        if !stopped.mayHavePromoted, let invalid = FailoverGates.targetProblem(kind: stopped.request.kind, target: stopped.request.to, in: state) {
+            return report(problem: "cannot resume: \(invalid.description)")
+        }
         var request = stopped.request
         request.id = Self.newID(at: clock.now())
         request.operatorName = operatorName
         request.continuation = .resumes(stopped.request.id)
         request.priorSteps = stopped.stepsDone
-        return await start(request, in: runner.world.currentState())
+        return await start(request, in: state)
     }
 
     /// Rolls back the unresolved attempt: undoes its completed steps, newest first (a fence is
@@ -332,14 +343,17 @@ public actor FailoverCoordinator {
         var next: Int? = first
         while let index = next {
             next = nil
-            guard var attempt = machine.attempt else { return }
+            guard var attempt = machine.attempt, machine.state == .executing(step: index, of: attempt.steps.count) else { break }
             if attempt.request.steps[index].action.hasSideEffects {
                 // Just before anything changes: the gates as they are now.
                 let gates = attempt.isPromoted ? promotedGates() : await evaluateGates(for: attempt.request, in: runner.world.currentState(), lockHolder: nil)
                 guard await perform(machine.handle(.gatesEvaluated(gates.gates, dataLoss: gates.dataLoss, at: clock.now()))).isRecorded, !machine.state.isFinal else { break }
             }
-            await perform(machine.handle(.stepStarted(index: index, at: clock.now())))
-            guard let started = machine.attempt else { return }
+            // An abort may have landed while the gates were read: the step runs only if it is
+            // still the one the machine waits for, and only once its start is recorded.
+            guard machine.state == .executing(step: index, of: attempt.steps.count),
+                  await perform(machine.handle(.stepStarted(index: index, at: clock.now()))).isRecorded,
+                  let started = machine.attempt else { break }
             attempt = started
             let context = StepContext(kind: attempt.request.kind, from: attempt.request.from, to: attempt.request.to, reason: attempt.reason ?? "")
             let (outcome, output) = await runner.run(attempt.request.steps[index], context: context)
@@ -405,11 +419,11 @@ public actor FailoverCoordinator {
         }
         outcome.isRecorded = ok
         if !ok, !machine.state.isFinal {
-            _ = machine.handle(.abort(at: clock.now()))
-            if case .executing = machine.state {
-                // Abort takes effect between steps; with no audit log nothing more may run.
-                execution?.cancel()
-            }
+            // Nothing more may happen unrecorded: the attempt ends (its finish record cannot be
+            // written either; the next start finds it interrupted) and the lock is released.
+            _ = machine.handle(.auditFailed(at: clock.now()))
+            outcome.nextStep = nil
+            await releaseIfFinished()
         }
         if notify || !ok { observer(snapshot) }
         return outcome

@@ -60,7 +60,14 @@ public final class SharedAuditHistory: Sendable {
         do {
             // Never wait for a synchronous standby that may be the server being failed over.
             try await connection.query("SET synchronous_commit = local", logger: logger)
-            for statement in schema { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+            // Created once: later sessions (other operators' roles, a read-only default) only
+            // insert and read.
+            var missing = false
+            let exists: PostgresQuery = "SELECT to_regclass('regionwatch_audit') IS NULL"
+            for try await value in try await connection.query(exists, logger: logger).decode(Bool.self) { missing = value }
+            if missing {
+                for statement in schema { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+            }
             let value = try await work(connection)
             try? await connection.close()
             return value

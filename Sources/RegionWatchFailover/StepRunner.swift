@@ -318,7 +318,11 @@ enum PostgresSteps {
             _ = try await connection.query("SELECT pg_reload_conf()", logger: logger)
             log.append("pg_reload_conf()")
             var ended = 0
-            let terminate: PostgresQuery = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            // Client sessions end, except regionwatch's own (a lock or history held there).
+            let terminate: PostgresQuery = """
+                SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                WHERE pid <> pg_backend_pid() AND backend_type = 'client backend' AND application_name NOT LIKE 'regionwatch%'
+                """
             for try await value in try await connection.query(terminate, logger: logger).decode(Int64.self) { ended = Int(value) }
             log.append("ended \(ended) client session\(ended == 1 ? "" : "s")")
             return (.succeeded, log.joined(separator: "\n"))

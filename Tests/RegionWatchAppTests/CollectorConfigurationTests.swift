@@ -40,7 +40,10 @@ struct CollectorConfigurationTests {
         #expect(primary.intervalSeconds == 5 && primary.timeoutSeconds == 2)
         #expect(standby.mapping.upstream == "us-east-1")
         #expect(postgres.failover.plan.map(\.action.kind) == ["postgres-fence", "postgres-promote", "exec", "http", "wait-for"])
-        #expect(postgres.failover.lock == .postgres(PostgresDSN(host: "db1", user: "monitor", password: "pw", database: "postgres")))
+        // The lock and the shared history live on a server that is never failed over.
+        let lockServer = PostgresDSN(host: "ops-db", user: "failover", database: "regionwatch")
+        #expect(postgres.failover.lock == .postgres(lockServer))
+        #expect(postgres.failover.sharedHistory == lockServer)
         guard case .postgresPromote(let dsns) = postgres.failover.plan[1].action else { throw ConfigurationTestFailure() }
         #expect(dsns["eu-west-1"] == "postgres://admin:admin-pw@db-euw1.internal:5432/postgres?sslmode=require")
         guard case .httpProbe(let probe) = postgres.collectors[3] else { throw ConfigurationTestFailure() }

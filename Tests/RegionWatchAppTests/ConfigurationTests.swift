@@ -43,6 +43,7 @@ struct ConfigurationTests {
         "REGIONWATCH_OTLP_TOKEN": "test-token", "PROM_TOKEN": "prom-token",
         "PG_US_EAST_1_DSN": "postgres://monitor:pw@db1:5432/postgres", "PG_EU_WEST_1_DSN": "postgres://monitor@db2/postgres",
         "PG_AP_SOUTHEAST_1_DSN": "host=db3 user=monitor", "PG_ADMIN_PASSWORD": "admin-pw",
+        "FAILOVER_LOCK_DSN": "postgres://failover@ops-db:5432/regionwatch",
     ]
 
     @Test func everyShippedExampleIsValid() throws {

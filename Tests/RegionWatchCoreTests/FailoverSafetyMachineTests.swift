@@ -154,4 +154,86 @@ struct FailoverSafetyMachineTests {
         #expect(FailoverGates.evaluate(kind: .switchover, target: "standby-1", in: state, context: FailoverGateContext()).gates
             == FailoverGates.evaluate(kind: .switchover, target: "standby-1", facts: facts, context: FailoverGateContext()).gates)
     }
+
+    @Test func escBetweenStepsEndsTheAttemptBeforeTheNextStepStarts() {
+        var machine = FailoverMachine()
+        _ = machine.handle(.start(M.request(), at: M.at(0)))
+        _ = machine.handle(.gatesEvaluated(M.passing, dataLoss: .unknown, at: M.at(1)))
+        _ = machine.handle(.confirm(typedTarget: "eu-west-1", reason: "go", at: M.at(2)))
+        _ = machine.handle(.stepStarted(index: 0, at: M.at(3)))
+        #expect(machine.handle(.abort(at: M.at(3.5))).isEmpty, "a running step finishes")
+        _ = machine.handle(.stepFinished(index: 0, outcome: .succeeded, output: "", at: M.at(4)))
+        #expect(machine.state == .aborted)
+
+        // Esc while the gates for the next step are being read: that step never starts.
+        var between = FailoverMachine()
+        _ = between.handle(.start(M.request(), at: M.at(0)))
+        _ = between.handle(.gatesEvaluated(M.passing, dataLoss: .unknown, at: M.at(1)))
+        _ = between.handle(.confirm(typedTarget: "eu-west-1", reason: "go", at: M.at(2)))
+        let aborted = between.handle(.abort(at: M.at(2.1)))
+        #expect(between.state == .aborted)
+        #expect(aborted.contains(.finished(.aborted)))
+        #expect(between.attempt?.steps.allSatisfy { $0.outcome == .skipped } == true)
+        #expect(between.handle(.gatesEvaluated(M.passing, dataLoss: .unknown, at: M.at(3))) == [.rejected("gates evaluated after the attempt moved on (aborted): not used")])
+    }
+
+    @Test func anUnwritableAuditLogEndsTheAttempt() {
+        var machine = FailoverMachine()
+        _ = machine.handle(.start(M.request(), at: M.at(0)))
+        _ = machine.handle(.gatesEvaluated(M.passing, dataLoss: .unknown, at: M.at(1)))
+        _ = machine.handle(.confirm(typedTarget: "eu-west-1", reason: "go", at: M.at(2)))
+        _ = machine.handle(.stepStarted(index: 0, at: M.at(3)))
+        _ = machine.handle(.auditFailed(at: M.at(3.2)))
+        #expect(machine.state == .failed, "never stuck executing")
+        #expect(machine.attempt?.steps.first?.outcome == .failed)
+        #expect(machine.attempt?.steps.first?.output == "the audit log could not be written: stopped")
+    }
+
+    @Test func aDrillNeitherLeavesNorResolvesAHalfDoneMove() {
+        var machine = FailoverMachine()
+        _ = machine.handle(.start(M.request(), at: M.at(0)))
+        _ = machine.handle(.gatesEvaluated(M.passing, dataLoss: .unknown, at: M.at(1)))
+        _ = machine.handle(.confirm(typedTarget: "eu-west-1", reason: "go", at: M.at(2)))
+        _ = machine.handle(.stepStarted(index: 0, at: M.at(3)))
+        _ = machine.handle(.abort(at: M.at(3.1)))
+        _ = machine.handle(.stepFinished(index: 0, outcome: .succeeded, output: "", at: M.at(4)))
+        let unresolved = machine.unresolved
+        #expect(unresolved != nil)
+        var drill = M.request()
+        drill.kind = .drill
+        drill.id = "d1"
+        for final in [true, false] {
+            _ = machine.handle(.acknowledge)
+            _ = machine.handle(.start(drill, at: M.at(5)))
+            _ = machine.handle(.gatesEvaluated(M.passing, dataLoss: .unknown, at: M.at(5)))
+            _ = machine.handle(.confirm(typedTarget: "eu-west-1", reason: "drill", at: M.at(6)))
+            _ = machine.handle(.stepStarted(index: 0, at: M.at(6)))
+            if !final { _ = machine.handle(.abort(at: M.at(6.1))) }
+            for index in 0..<3 where machine.state == .executing(step: index, of: 3) {
+                if index > 0 { _ = machine.handle(.stepStarted(index: index, at: M.at(7))) }
+                _ = machine.handle(.stepFinished(index: index, outcome: .succeeded, output: "", at: M.at(7)))
+            }
+            #expect(machine.unresolved == unresolved, "drill \(final ? "completed" : "aborted")")
+        }
+    }
+
+    @Test func aResumeCarriesEveryStepThatRanAndRunsTheRest() {
+        var attempt = FailoverAttempt(request: M.request(), requestedAt: M.at(0))
+        attempt.steps[0].outcome = .succeeded
+        attempt.steps[1].outcome = .failed
+        attempt.steps[2].outcome = .succeeded
+        #expect(attempt.stepsDone.map(\.outcome) == [.succeeded, nil, .succeeded])
+        var request = M.request()
+        request.priorSteps = attempt.stepsDone
+        var machine = FailoverMachine()
+        _ = machine.handle(.start(request, at: M.at(0)))
+        _ = machine.handle(.gatesEvaluated(M.passing, dataLoss: .unknown, at: M.at(1)))
+        let confirmed = machine.handle(.confirm(typedTarget: "eu-west-1", reason: "go", at: M.at(2)))
+        #expect(confirmed.last == .runStep(1))
+        _ = machine.handle(.stepStarted(index: 1, at: M.at(3)))
+        let finished = machine.handle(.stepFinished(index: 1, outcome: .succeeded, output: "", at: M.at(4)))
+        #expect(machine.state == .completed, "step 3 had run: not again")
+        #expect(finished.contains(.finished(.completed)))
+    }
 }
+

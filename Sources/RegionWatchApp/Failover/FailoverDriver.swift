@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import RegionWatchCore
 import RegionWatchUI
@@ -33,10 +34,12 @@ final class FailoverDriver: Sendable {
         self.coordinator = coordinator
         let (stream, continuation) = AsyncStream.makeStream(of: Request.self, bufferingPolicy: .unbounded)
         requests = continuation
+        let pending = recheckPending
         consumer = Task {
             for await request in stream {
                 switch request {
                 case .recheck:
+                    pending.lower()
                     await coordinator.recheck()
                 case .intent(.begin(let kind, let target, let forced)):
                     await coordinator.begin(kind: kind, to: target, forcedGates: forced)
@@ -94,8 +97,12 @@ final class FailoverDriver: Sendable {
     /// The gates of an attempt awaiting confirmation, re-evaluated against the state the loop
     /// has just published (the dialog shows what confirming would use).
     func recheck() {
+        // One pending re-check at most: a burst of events never queues ahead of Esc or Enter.
+        guard recheckPending.raise() else { return }
         requests.yield(.recheck)
     }
+
+    private let recheckPending = PendingFlag()
 
     /// Acts on `intent`; `state` is what the operator sees now (live, even while the display
     /// is paused). The gates judge that.
@@ -156,5 +163,22 @@ public enum FailoverHistoryReader {
                 return "\(step.name): \(step.outcome?.rawValue ?? "started")\(seconds)"
             }
         )
+    }
+}
+
+/// A flag raised by one thread and lowered by another: at most one request pending.
+final class PendingFlag: Sendable {
+    private let raised = Mutex(false)
+
+    /// Raises it; `false` when it was raised already.
+    func raise() -> Bool {
+        raised.withLock { value in
+            defer { value = true }
+            return !value
+        }
+    }
+
+    func lower() {
+        raised.withLock { $0 = false }
     }
 }

@@ -128,6 +128,9 @@ public enum FailoverEvent: Sendable, Equatable {
     case stepFinished(index: Int, outcome: FailoverStepOutcome, output: String, at: Timestamp)
     /// The operator acknowledged a finished attempt.
     case acknowledge
+    /// The audit log could not be written: nothing more may happen unrecorded. Ends any attempt
+    /// under way as failed.
+    case auditFailed(at: Timestamp)
 }
 
 /// What the machine asks its driver to do.
@@ -199,15 +202,24 @@ public struct FailoverAttempt: Sendable, Equatable {
         }
     }
 
-    /// The records a resume carries over: the steps that ran, up to the first that did not.
+    /// The records a resume carries over: every step that ran to its end (succeeded, or with a
+    /// warning), by position; the others are run again.
     public var stepsDone: [FailoverStepRecord] {
-        Array(steps.prefix { [.succeeded, .warning].contains($0.outcome) })
+        steps.map { [.succeeded, .warning].contains($0.outcome) ? $0 : FailoverStepRecord(name: $0.name, kind: $0.kind) }
+    }
+
+    /// Whether a promotion may have happened: it succeeded, or it started and its end is not
+    /// known (a crash, a timeout: the server may have promoted anyway).
+    public var mayHavePromoted: Bool {
+        isPromoted || steps.indices.contains { index in
+            request.steps[index].action.isPromotion && steps[index].startedAt != nil && ![.failed, .blocked, .skipped].contains(steps[index].outcome)
+        }
     }
 
     /// The steps a roll back runs: the undo of each completed step, newest first; or why it
     /// cannot be rolled back (a promotion ran, or a completed step has no undo).
     public var rollbackSteps: Result<[FailoverPlanStep], FailoverRollbackProblem> {
-        if isPromoted { return .failure(FailoverRollbackProblem(description: "\(request.to) was promoted: fail back instead")) }
+        if mayHavePromoted { return .failure(FailoverRollbackProblem(description: "\(request.to) was promoted: fail back instead")) }
         var undo: [FailoverPlanStep] = []
         for index in completedSideEffects.reversed() {
             guard let step = request.steps[index].undoStep else {
@@ -265,6 +277,8 @@ public struct FailoverMachine: Sendable, Equatable {
 
         case (.executing(let step, _), .gatesEvaluated(let results, let dataLoss, let at)):
             guard var attempt, attempt.steps[step].startedAt == nil else { return [] }
+            // Esc while the gates were re-checked: the step does not run.
+            if attempt.abortRequested { return finish(.aborted, at: at) }
             let gates = attempt.request.applyingForces(to: results)
             attempt.dataLoss = dataLoss
             if attempt.request.steps[step].action.isPromotion { attempt.dataLossAtPromotion = dataLoss }
@@ -307,8 +321,10 @@ public struct FailoverMachine: Sendable, Equatable {
         case (.preflight, .abort(let at)), (.awaitingConfirmation, .abort(let at)):
             return finish(.aborted, at: at)
 
-        case (.executing, .abort):
+        case (.executing(let step, _), .abort(let at)):
             attempt?.abortRequested = true
+            // Between steps (the next one not started yet): it ends now, not after that step.
+            if attempt?.steps[step].startedAt == nil { return finish(.aborted, at: at) }
             return []
 
         case (.executing(let step, _), .stepStarted(let index, let at)) where index == step:
@@ -322,7 +338,7 @@ public struct FailoverMachine: Sendable, Equatable {
             attempt.steps[index].endedAt = at
             attempt.steps[index].outcome = outcome
             attempt.steps[index].output = output
-            if outcome == .succeeded, attempt.request.steps[index].action.isPromotion { attempt.isPromoted = true }
+            if outcome == .succeeded, attempt.request.steps[index].action.isPromotion, attempt.request.kind != .drill { attempt.isPromoted = true }
             self.attempt = attempt
             var actions: [FailoverAction] = [.audit(.stepFinished(id: attempt.request.id, index: index, step: attempt.steps[index]))]
             let failed = outcome == .failed || outcome == .timedOut
@@ -332,16 +348,29 @@ public struct FailoverMachine: Sendable, Equatable {
             if attempt.abortRequested {
                 return actions + finish(.aborted, at: at)
             }
-            if index + 1 == count {
+            // The next step not already done (a resume carries the steps that ran).
+            guard let next = attempt.steps.indices.first(where: { $0 > index && attempt.steps[$0].outcome == nil }) else {
                 return actions + finish(.completed, at: at)
             }
-            state = .executing(step: index + 1, of: count)
-            actions.append(.runStep(index + 1))
+            state = .executing(step: next, of: count)
+            actions.append(.runStep(next))
             return actions
 
         case (_, .acknowledge) where state.isFinal:
             state = .steady
             attempt = nil
+            return []
+
+        case (_, .auditFailed(let at)) where !state.isFinal && state != .steady:
+            guard var attempt else { return [] }
+            if case .executing(let step, _) = state, attempt.steps[step].startedAt != nil, attempt.steps[step].outcome == nil {
+                attempt.steps[step].endedAt = at
+                attempt.steps[step].outcome = .failed
+                attempt.steps[step].output = "the audit log could not be written: stopped"
+                self.attempt = attempt
+            }
+            return finish(.failed, at: at)
+        case (_, .auditFailed):
             return []
 
         // What an operator (or a gate evaluation that an abort overtook) may send at any time.
@@ -370,10 +399,11 @@ public struct FailoverMachine: Sendable, Equatable {
         }
         self.attempt = attempt
         state = final
+        // A drill changes nothing real: it neither leaves nor resolves a half-done move.
         switch final {
-        case .completed:
-            if attempt.request.kind != .drill { unresolved = nil }
-        case .aborted, .failed:
+        case .completed where attempt.request.kind != .drill:
+            unresolved = nil
+        case .aborted where attempt.request.kind != .drill, .failed where attempt.request.kind != .drill:
             if !attempt.completedSideEffects.isEmpty { unresolved = attempt }
         default:
             break

@@ -196,8 +196,10 @@ public struct DashboardState: Sendable {
         case .failoverHistory(let history, let isReadOnly):
             failover.history = history
             failover.isReadOnly = isReadOnly
-            for record in history.recent where record.kind != "drill" {
-                if let region = record.notFenced { failover.noteNotFenced(region, attemptID: record.id, at: record.at) }
+            // Only the newest completed move can have left its old primary unfenced: a later one
+            // (a failback) supersedes it.
+            if let latest = history.lastFailover, let region = latest.notFenced {
+                failover.noteNotFenced(region, attemptID: latest.id, at: latest.at)
             }
             resolveNotFenced()
             return
