@@ -221,6 +221,7 @@ public actor FailoverCoordinator {
         request.operatorName = operatorName
         request.continuation = .resumes(stopped.request.id)
         request.priorSteps = stopped.stepsDone
+        request.priorDataLossAtPromotion = stopped.isPromoted ? stopped.recordedDataLoss : nil
         return await start(request, in: state)
     }
 

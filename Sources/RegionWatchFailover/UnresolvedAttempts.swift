@@ -48,7 +48,14 @@ public enum UnresolvedAttempts {
         attempt.confirmedAt = Timestamp(secondsSinceEpoch: confirmed.atEpochSeconds)
         attempt.steps = records
         attempt.isPromoted = records.indices.contains { records[$0].outcome == .succeeded && plan[$0].action.isPromotion }
-        if let finished = audited.finished { attempt.endedAt = Timestamp(secondsSinceEpoch: finished.atEpochSeconds) }
+        if let finished = audited.finished {
+            attempt.endedAt = Timestamp(secondsSinceEpoch: finished.atEpochSeconds)
+            attempt.dataLossAtPromotion = finished.dataLoss
+        } else if attempt.isPromoted {
+            // Interrupted after the promotion: the re-check just before it measured the loss.
+            let promotion = plan.indices.first { plan[$0].action.isPromotion }
+            attempt.dataLossAtPromotion = audited.stepEntries.last { $0.type == "gates-rechecked" && $0.stepIndex == promotion }?.dataLoss
+        }
         return attempt
     }
 

@@ -116,10 +116,14 @@ extension EndToEnd {
             #expect(watch.wait(within: 20) { $0.replicationLag(of: "eu-west-1")?.bytesBehind == 0 } != nil)
             try cluster.stopAbruptly("us-east-1")
             #expect(watch.wait(within: 20) { $0.region(named: "us-east-1")?.role == .unknown } != nil)
+            // Under load the standby's freshness can lag a moment: wait until the gates allow it.
+            #expect(watch.wait(within: 30) { state in
+                FailoverGates.evaluate(kind: .failover, target: "eu-west-1", in: state, context: FailoverGateContext()).gates.allSatisfy(\.allows)
+            } != nil, "\(FailoverGates.evaluate(kind: .failover, target: "eu-west-1", in: watch.state, context: FailoverGateContext()).gates)")
 
             let coordinator = watch.coordinator()
             let begun = await coordinator.begin(kind: .failover, to: "eu-west-1")
-            #expect(begun.machine.state == .awaitingConfirmation, "\(begun)")
+            #expect(begun.machine.state == .awaitingConfirmation, "\(String(describing: begun.machine.attempt?.gates))")
             _ = await coordinator.confirm(typedTarget: "eu-west-1", reason: "region lost")
             await coordinator.waitUntilFinished()
             let done = await coordinator.snapshot

@@ -339,6 +339,29 @@ struct FailoverSafetyTests {
         #expect(await coordinator.rollBack().problem == "cannot roll back: eu-west-1 was promoted: fail back instead")
     }
 
+    @Test func aResumeAfterThePromotionKeepsTheLossMeasuredAtIt() async throws {
+        let directory = scratch("resume-loss")
+        let world = FixedWorld(demoState(seconds: 45))
+        let marker = directory + "/tried"
+        // Fails the first time, succeeds when resumed.
+        let announce = FailoverPlanStep(name: "announce", action: .exec(program: "/bin/sh", arguments: ["-c", "test -f \(marker) || { touch \(marker); exit 1; }"]), timeoutSeconds: 5)
+        let coordinator = makeCoordinator(world: world, directory: directory, plan: [Self.promote, announce])
+        _ = await coordinator.begin(kind: .failover, to: "eu-west-1")
+        _ = await coordinator.confirm(typedTarget: "eu-west-1", reason: "go")
+        await coordinator.waitUntilFinished()
+        let failed = await coordinator.snapshot.machine
+        #expect(failed.state == .failed)
+        let measured = try #require(failed.attempt?.recordedDataLoss)
+        _ = await coordinator.resume()
+        _ = await coordinator.confirm(typedTarget: "eu-west-1", reason: "finish")
+        await coordinator.waitUntilFinished()
+        #expect(await coordinator.snapshot.machine.state == .completed)
+        #expect(records(in: directory).last?.dataLoss == measured, "the loss of the promotion the resume carries")
+        // Rebuilt from the log after a restart, too.
+        let rebuilt = UnresolvedAttempts.rebuild(try #require(AuditLog(path: directory + "/audit.jsonl").read().attempts.first), settings: FailoverSettings(plan: [Self.promote, announce]))
+        #expect(rebuilt?.recordedDataLoss == measured)
+    }
+
     @Test func aCrashMidPlanIsRebuiltFromTheLogWithTheStepThatNeverFinished() throws {
         let directory = scratch("crash")
         let log = AuditLog(path: directory + "/audit.jsonl")

@@ -68,6 +68,8 @@ public struct FailoverRequest: Sendable, Equatable {
     public var continuation: FailoverContinuation?
     /// A resume: the records of the steps the resumed attempt ran (they are not run again).
     public var priorSteps: [FailoverStepRecord] = []
+    /// A resume after a promotion: the loss measured then (the record keeps it).
+    public var priorDataLossAtPromotion: DataLossEstimate?
 
     public init(
         id: String,
@@ -173,6 +175,7 @@ public struct FailoverAttempt: Sendable, Equatable {
             steps[index] = request.priorSteps[index]
             if request.priorSteps[index].outcome == .succeeded, request.steps[index].action.isPromotion { isPromoted = true }
         }
+        dataLossAtPromotion = request.priorDataLossAtPromotion
     }
 
     /// Measured RTO: from confirmation to the end of the last step (or `now`). Never negative
