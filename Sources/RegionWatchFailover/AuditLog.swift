@@ -253,5 +253,5 @@ public final class AuditLog: Sendable {
 
 public struct AuditLogError: Error, CustomStringConvertible {
     public var description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }

@@ -95,6 +95,11 @@ public final class SharedAuditHistory: Sendable {
 
     /// Every record, in the order they were appended.
     public func read() async throws -> AuditHistory {
+        AuditLog.parse(try await lines())
+    }
+
+    /// Every record as a JSON line, in the order they were appended (`audit --json`).
+    public func lines() async throws -> Data {
         do {
             return try await withConnection { connection in
                 var lines = Data()
@@ -103,7 +108,7 @@ public final class SharedAuditHistory: Sendable {
                     lines.append(contentsOf: Data(text.utf8))
                     lines.append(UInt8(ascii: "\n"))
                 }
-                return AuditLog.parse(lines)
+                return lines
             }
         } catch {
             throw AuditLogError("shared history at \(dsn.displayAddress): \(Self.describe(error))")

@@ -203,6 +203,11 @@ extension EndToEnd.PostgresFailoverTests {
         let audit = try runProcess([binary, "audit", "--config", configuration], environment: operatorEnvironment("bob"), timeout: 60)
         #expect(audit.standardOutput.contains("COMPLETED switchover us-east-1 → eu-west-1"), "\(audit.standardOutput)")
         #expect(audit.standardOutput.contains("by alice@"))
+        let lines = try runProcess([binary, "audit", "--config", configuration, "--json"], environment: operatorEnvironment("bob"), timeout: 60)
+        let operators = Set(lines.standardOutput.split(separator: "\n").compactMap { line in
+            ((try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any])?["operator"] as? String
+        }.map { String($0.prefix { $0 != "@" }) })
+        #expect(operators == ["alice", "bob"], "every operator's records, as JSON lines: \(lines.standardOutput)")
         let bobsFile = try String(contentsOfFile: scratch + "/bob/regionwatch/audit.jsonl", encoding: .utf8)
         #expect(!bobsFile.contains(#""operator":"alice@"#), "\(bobsFile)")
         #expect(bobsFile.contains(#""operator":"bob@"#))

@@ -36,6 +36,19 @@ struct AuditCommand: ParsableCommand {
             return
         }
         if json {
+            // The shared history when configured (every operator's records), else the file.
+            if let shared = log.shared {
+                let result = blocking { () -> Result<Data, AuditLogError> in
+                    do { return .success(try await shared.lines()) } catch { return .failure(error as? AuditLogError ?? AuditLogError("\(error)")) }
+                }
+                switch result {
+                case .success(let lines):
+                    Console.output(String(decoding: lines, as: UTF8.self))
+                    return
+                case .failure(let error):
+                    Console.error("warning: \(error); the local copy \(log.path) follows")
+                }
+            }
             Console.output((try? String(contentsOfFile: log.path, encoding: .utf8)) ?? "")
             return
         }
