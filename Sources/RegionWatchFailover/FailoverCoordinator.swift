@@ -80,16 +80,16 @@ public struct FailoverPreview: Sendable, Equatable {
     public var dataLoss: DataLossEstimate
     /// The state's time the gates judged.
     public var evaluatedAt: Timestamp
-    /// Every region a move could target, with the first gate that blocks it (`nil`: ready).
-    public var candidates: [(region: String, blockedBy: FailoverGateResult?)]
+    /// Every region a move could target, with the first gate that blocks it.
+    public var candidates: [FailoverCandidate]
 
     public var isAllowed: Bool { gates.allSatisfy(\.allows) }
+}
 
-    public static func == (left: Self, right: Self) -> Bool {
-        left.request == right.request && left.gates == right.gates && left.dataLoss == right.dataLoss && left.evaluatedAt == right.evaluatedAt
-            && left.candidates.map(\.region) == right.candidates.map(\.region)
-            && left.candidates.map(\.blockedBy) == right.candidates.map(\.blockedBy)
-    }
+/// A region a move could target, and the first gate that blocks it (`nil`: ready).
+public struct FailoverCandidate: Sendable, Equatable, Encodable {
+    public var region: String
+    public var blockedBy: FailoverGateResult?
 }
 
 /// Drives a `FailoverMachine` for real: evaluates gates (taking the lock), writes every
@@ -291,12 +291,12 @@ public actor FailoverCoordinator {
             }
         }
         let (gates, loss) = await evaluateGates(for: request, in: state, lockHolder: lockHolder)
-        var candidates: [(region: String, blockedBy: FailoverGateResult?)] = []
+        var candidates: [FailoverCandidate] = []
         for name in FailoverGates.validTargets(kind: kind, in: state) {
             var candidate = request
             candidate.to = name
             let verdicts = candidate.applyingForces(to: await evaluateGates(for: candidate, in: state, lockHolder: lockHolder).gates)
-            candidates.append((region: name, blockedBy: verdicts.first { !$0.allows }))
+            candidates.append(FailoverCandidate(region: name, blockedBy: verdicts.first { !$0.allows }))
         }
         return .success(FailoverPreview(request: request, gates: request.applyingForces(to: gates), dataLoss: loss, evaluatedAt: state.now, candidates: candidates))
     }

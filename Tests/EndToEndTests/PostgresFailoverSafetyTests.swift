@@ -32,12 +32,15 @@ extension EndToEnd {
             (try? cluster.sql(server, "CREATE TABLE IF NOT EXISTS probe_\(UInt32.random(in: 0...UInt32.max))(x int)")) != nil
         }
 
-        /// Starts a switchover to eu-west-1 and aborts once the fence has run.
+        /// Starts a switchover to eu-west-1 and aborts once the fence has run, during the step
+        /// after it.
         func abortAfterTheFence(_ coordinator: FailoverCoordinator) async -> FailoverSnapshot {
             _ = await coordinator.begin(kind: .switchover, to: "eu-west-1")
             _ = await coordinator.confirm(typedTarget: "eu-west-1", reason: "maintenance")
             let deadline = Date().addingTimeInterval(30)
-            while Date() < deadline, await coordinator.snapshot.machine.attempt?.steps.first?.outcome == nil {
+            // Esc while the slow second step runs: it finishes, nothing after it starts (an Esc
+            // between steps would stop at once; this keeps the stopping point deterministic).
+            while Date() < deadline, await coordinator.snapshot.machine.attempt?.steps[1].startedAt == nil {
                 try? await Task.sleep(for: .milliseconds(20))
             }
             await coordinator.abort()

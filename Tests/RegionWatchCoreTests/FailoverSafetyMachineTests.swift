@@ -7,6 +7,15 @@ struct FailoverSafetyMachineTests {
     typealias M = FailoverMachineTests
     static let red = FailoverGateResult(gate: .lagWithinRPO, passed: false, measured: "data loss 31.0s vs RPO 30s")
 
+    /// A machine whose attempt was confirmed with passing gates (about to run step 1).
+    static func confirmed(_ request: FailoverRequest = M.request()) -> FailoverMachine {
+        var machine = FailoverMachine()
+        _ = machine.handle(.start(request, at: M.at(0)))
+        _ = machine.handle(.gatesEvaluated(M.passing, dataLoss: .unknown, at: M.at(1)))
+        _ = machine.handle(.confirm(typedTarget: "eu-west-1", reason: "go", at: M.at(2)))
+        return machine
+    }
+
     @Test func gatesShownWhileConfirmingAreTheOnesConfirmationUses() {
         var machine = FailoverMachine()
         _ = machine.handle(.start(M.request(), at: M.at(0)))
@@ -25,10 +34,7 @@ struct FailoverSafetyMachineTests {
     }
 
     @Test func aRedRecheckBlocksTheStepAndEndsTheAttempt() {
-        var machine = FailoverMachine()
-        _ = machine.handle(.start(M.request(), at: M.at(0)))
-        _ = machine.handle(.gatesEvaluated(M.passing, dataLoss: .unknown, at: M.at(1)))
-        _ = machine.handle(.confirm(typedTarget: "eu-west-1", reason: "go", at: M.at(2)))
+        var machine = Self.confirmed()
         _ = machine.handle(.gatesEvaluated(M.passing, dataLoss: .unknown, at: M.at(3)))
         _ = machine.handle(.stepStarted(index: 0, at: M.at(3)))
         _ = machine.handle(.stepFinished(index: 0, outcome: .succeeded, output: "", at: M.at(4)))
@@ -40,10 +46,7 @@ struct FailoverSafetyMachineTests {
         #expect(machine.attempt?.recordedDataLoss == nil, "the promotion never ran")
 
         // Forced up front, the same verdict lets the step run, with the reason attached.
-        var forced = FailoverMachine()
-        _ = forced.handle(.start(M.request(forced: [.lagWithinRPO: "accept"]), at: M.at(0)))
-        _ = forced.handle(.gatesEvaluated(M.passing, dataLoss: .unknown, at: M.at(1)))
-        _ = forced.handle(.confirm(typedTarget: "eu-west-1", reason: "go", at: M.at(2)))
+        var forced = Self.confirmed(M.request(forced: [.lagWithinRPO: "accept"]))
         let allowed = forced.handle(.gatesEvaluated([Self.red], dataLoss: .unknown, at: M.at(3)))
         #expect(forced.state == .executing(step: 0, of: 3))
         guard case .audit(.gatesRechecked(_, _, let gates, _))? = allowed.first else {
@@ -156,20 +159,14 @@ struct FailoverSafetyMachineTests {
     }
 
     @Test func escBetweenStepsEndsTheAttemptBeforeTheNextStepStarts() {
-        var machine = FailoverMachine()
-        _ = machine.handle(.start(M.request(), at: M.at(0)))
-        _ = machine.handle(.gatesEvaluated(M.passing, dataLoss: .unknown, at: M.at(1)))
-        _ = machine.handle(.confirm(typedTarget: "eu-west-1", reason: "go", at: M.at(2)))
+        var machine = Self.confirmed()
         _ = machine.handle(.stepStarted(index: 0, at: M.at(3)))
         #expect(machine.handle(.abort(at: M.at(3.5))).isEmpty, "a running step finishes")
         _ = machine.handle(.stepFinished(index: 0, outcome: .succeeded, output: "", at: M.at(4)))
         #expect(machine.state == .aborted)
 
         // Esc while the gates for the next step are being read: that step never starts.
-        var between = FailoverMachine()
-        _ = between.handle(.start(M.request(), at: M.at(0)))
-        _ = between.handle(.gatesEvaluated(M.passing, dataLoss: .unknown, at: M.at(1)))
-        _ = between.handle(.confirm(typedTarget: "eu-west-1", reason: "go", at: M.at(2)))
+        var between = Self.confirmed()
         let aborted = between.handle(.abort(at: M.at(2.1)))
         #expect(between.state == .aborted)
         #expect(aborted.contains(.finished(.aborted)))
@@ -178,10 +175,7 @@ struct FailoverSafetyMachineTests {
     }
 
     @Test func anUnwritableAuditLogEndsTheAttempt() {
-        var machine = FailoverMachine()
-        _ = machine.handle(.start(M.request(), at: M.at(0)))
-        _ = machine.handle(.gatesEvaluated(M.passing, dataLoss: .unknown, at: M.at(1)))
-        _ = machine.handle(.confirm(typedTarget: "eu-west-1", reason: "go", at: M.at(2)))
+        var machine = Self.confirmed()
         _ = machine.handle(.stepStarted(index: 0, at: M.at(3)))
         _ = machine.handle(.auditFailed(at: M.at(3.2)))
         #expect(machine.state == .failed, "never stuck executing")
@@ -190,10 +184,7 @@ struct FailoverSafetyMachineTests {
     }
 
     @Test func aDrillNeitherLeavesNorResolvesAHalfDoneMove() {
-        var machine = FailoverMachine()
-        _ = machine.handle(.start(M.request(), at: M.at(0)))
-        _ = machine.handle(.gatesEvaluated(M.passing, dataLoss: .unknown, at: M.at(1)))
-        _ = machine.handle(.confirm(typedTarget: "eu-west-1", reason: "go", at: M.at(2)))
+        var machine = Self.confirmed()
         _ = machine.handle(.stepStarted(index: 0, at: M.at(3)))
         _ = machine.handle(.abort(at: M.at(3.1)))
         _ = machine.handle(.stepFinished(index: 0, outcome: .succeeded, output: "", at: M.at(4)))

@@ -282,7 +282,6 @@ enum FailoverText {
 
     /// A dry run as JSON: the request, gates, candidates and plan; `executed` is always false.
     static func previewJSON(_ preview: FailoverPreview) -> String {
-        struct Candidate: Encodable { var region: String; var blockedBy: FailoverGateResult? }
         struct Preview: Encodable {
             var dryRun = true
             var executed = false
@@ -292,13 +291,13 @@ enum FailoverText {
             var allowed: Bool
             var gates: [FailoverGateResult]
             var dataLoss: DataLossEstimate
-            var candidates: [Candidate]
+            var candidates: [FailoverCandidate]
             var plan: [String]
         }
         let request = preview.request
         let value = Preview(
             kind: request.kind.rawValue, from: request.from, to: request.to, allowed: preview.isAllowed, gates: preview.gates,
-            dataLoss: preview.dataLoss, candidates: preview.candidates.map { Candidate(region: $0.region, blockedBy: $0.blockedBy) },
+            dataLoss: preview.dataLoss, candidates: preview.candidates,
             plan: request.steps.map(\.name)
         )
         let encoder = JSONEncoder()

@@ -143,7 +143,7 @@ public struct DashboardState: Sendable {
         let request = attempt.request
         let done = attempt.steps.filter { [.succeeded, .warning].contains($0.outcome) }.map(\.name)
         let regions = [request.from, request.to].map { name in
-            (name, region(named: name).map(\.roleDescription) ?? "unknown")
+            UnresolvedFailover.RegionRoleNow(region: name, role: region(named: name).map(\.roleDescription) ?? "unknown")
         }
         return UnresolvedFailover(attempt: attempt, stepsDone: done, regionRoles: regions)
     }

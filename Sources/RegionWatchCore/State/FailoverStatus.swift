@@ -146,11 +146,12 @@ public struct UnresolvedFailover: Sendable, Equatable {
     /// Names of the steps that ran.
     public var stepsDone: [String]
     /// The old primary's and the target's role as observed now.
-    public var regionRoles: [(region: String, role: String)]
+    public var regionRoles: [RegionRoleNow]
 
-    public static func == (left: Self, right: Self) -> Bool {
-        left.attempt == right.attempt && left.stepsDone == right.stepsDone
-            && left.regionRoles.map(\.region) == right.regionRoles.map(\.region) && left.regionRoles.map(\.role) == right.regionRoles.map(\.role)
+    /// A region and its role as observed now.
+    public struct RegionRoleNow: Sendable, Equatable {
+        public var region: String
+        public var role: String
     }
 
     /// One line for the panel and the dialog.
