@@ -19,7 +19,8 @@ public struct AuditEntry: Codable, Sendable, Equatable {
     public var reason: String?
     public var gates: [FailoverGateResult]?
     /// `finished`: the data the attempt lost, measured at promotion; absent when nothing was
-    /// promoted. `gates-rechecked`: the estimate at that moment.
+    /// promoted. `gates-rechecked`: the estimate at that moment. `confirmed` of a resume after
+    /// the promotion: the loss measured at it.
     public var dataLoss: DataLossEstimate?
     /// `confirmed`: the data a promotion would have lost at confirmation (an estimate, not a
     /// loss).
@@ -27,6 +28,8 @@ public struct AuditEntry: Codable, Sendable, Equatable {
     public var rtoObjectiveSeconds: Double?
     public var stepIndex: Int?
     public var step: FailoverStepRecord?
+    /// `finished`: every step and its outcome. `confirmed`: the plan as confirmed (a resume's
+    /// steps that already ran carry their outcome).
     public var steps: [FailoverStepRecord]?
     /// The attempt this one resumes or rolls back.
     public var resumes: String?
@@ -51,6 +54,11 @@ public struct AuditEntry: Codable, Sendable, Equatable {
             type = "confirmed"
             fill(from: attempt)
             estimatedDataLoss = attempt.dataLoss
+            // The plan as confirmed, with the steps a resumed attempt already ran: a crash
+            // before the finish record leaves enough to rebuild it.
+            steps = attempt.steps
+            // A resume after the promotion: the loss measured at it.
+            if attempt.isPromoted { dataLoss = attempt.dataLossAtPromotion }
             self.rtoObjectiveSeconds = rtoObjectiveSeconds
         case .gatesRechecked(_, let index, let gates, let loss):
             type = "gates-rechecked"

@@ -122,8 +122,19 @@ public actor FailoverCoordinator {
         self.operatorName = operatorName
         self.rtoObjectiveSeconds = rtoObjectiveSeconds
         self.observer = observer
-        // An attempt a crash, an abort or a failure left half-done stays resumable.
+        // An attempt a crash, an abort or a failure left half-done stays resumable; the local
+        // copy until `readHistory()` has read the shared history.
         machine = FailoverMachine(unresolved: UnresolvedAttempts.find(in: audit.read(), settings: settings))
+    }
+
+    /// Reads the audit history again (the shared one when configured: another operator's
+    /// half-done attempt is as much ours to resolve) and takes from it the attempt that stopped
+    /// half-way. When the shared history cannot be read, what is known stays.
+    public func readHistory() async {
+        guard machine.state == .steady || machine.state.isFinal else { return }
+        let (history, historyProblem) = await audit.history()
+        guard historyProblem == nil else { return }
+        await perform(machine.historyRead(unresolved: UnresolvedAttempts.find(in: history, settings: settings)), notify: false)
     }
 
     /// `user@host`.
@@ -185,6 +196,7 @@ public actor FailoverCoordinator {
     /// locked or recorded), takes the lock (or learns its holder) and evaluates every gate.
     @discardableResult
     public func begin(kind: FailoverKind, to target: String, forcedGates: [FailoverGateKind: String] = [:]) async -> FailoverSnapshot {
+        await readHistory()
         let state = runner.world.currentState()
         problem = nil
         confirmationProblem = nil
@@ -209,6 +221,7 @@ public actor FailoverCoordinator {
     /// steps that ran are not run again), with gates evaluated now and a new confirmation.
     @discardableResult
     public func resume() async -> FailoverSnapshot {
+        await readHistory()
         guard let stopped = machine.unresolved, machine.state == .steady || machine.state.isFinal else {
             return report(problem: "nothing to resume: no attempt stopped half-way")
         }
@@ -229,6 +242,7 @@ public actor FailoverCoordinator {
     /// lifted, traffic shifted back, configured `undo:` run), with a new confirmation.
     @discardableResult
     public func rollBack() async -> FailoverSnapshot {
+        await readHistory()
         guard let stopped = machine.unresolved, machine.state == .steady || machine.state.isFinal else {
             return report(problem: "nothing to roll back: no attempt stopped half-way")
         }
@@ -257,7 +271,7 @@ public actor FailoverCoordinator {
         targetProblem = nil
         let kind = request.kind
         let target = request.to
-        guard await perform(machine.handle(.start(request, at: clock.now()))).evaluatesGates else { return snapshot }
+        guard await perform(machine.start(request, at: clock.now())).evaluatesGates else { return snapshot }
         var lockHolder: String?
         if !settings.isReadOnly {
             switch await lock.acquire(holder: "\(operatorName) (pid \(getpid()), \(kind.rawValue) to \(target))") {
@@ -268,7 +282,7 @@ public actor FailoverCoordinator {
         }
         let (gates, loss) = await evaluateGates(for: request, in: state, lockHolder: lockHolder)
         if request.steps.isEmpty { problem = gates.last?.measured }
-        await perform(machine.handle(.gatesEvaluated(gates, dataLoss: loss, at: clock.now())))
+        await perform(machine.gatesEvaluated(gates, dataLoss: loss, at: clock.now()))
         await releaseIfFinished()
         return snapshot
     }
@@ -307,7 +321,7 @@ public actor FailoverCoordinator {
         guard machine.state == .awaitingConfirmation, let attempt = machine.attempt else { return }
         let (gates, loss) = await evaluateGates(for: attempt.request, in: runner.world.currentState(), lockHolder: nil)
         let before = machine
-        await perform(machine.handle(.gatesEvaluated(gates, dataLoss: loss, at: clock.now())), notify: machine != before)
+        await perform(machine.gatesEvaluated(gates, dataLoss: loss, at: clock.now()), notify: machine != before)
     }
 
     /// The operator's typed confirmation: the gates are evaluated once more first (a gate red
@@ -316,7 +330,7 @@ public actor FailoverCoordinator {
     public func confirm(typedTarget: String, reason: String) async -> FailoverSnapshot {
         await recheck()
         confirmationProblem = nil
-        let outcome = await perform(machine.handle(.confirm(typedTarget: typedTarget, reason: reason, at: clock.now())))
+        let outcome = await perform(machine.confirm(typedTarget: typedTarget, reason: reason, at: clock.now()))
         if outcome.isRecorded, let first = outcome.nextStep {
             execution = Task { await self.execute(from: first) }
         }
@@ -326,13 +340,13 @@ public actor FailoverCoordinator {
 
     /// Esc: cancels before confirmation; between steps during execution.
     public func abort() async {
-        await perform(machine.handle(.abort(at: clock.now())))
+        await perform(machine.abort(at: clock.now()))
         await releaseIfFinished()
     }
 
     /// Clears a finished attempt from the screen.
     public func acknowledge() async {
-        await perform(machine.handle(.acknowledge))
+        await perform(machine.acknowledge())
     }
 
     /// Waits until the running plan (if any) has finished.
@@ -348,17 +362,17 @@ public actor FailoverCoordinator {
             if attempt.request.steps[index].action.hasSideEffects {
                 // Just before anything changes: the gates as they are now.
                 let gates = attempt.isPromoted ? promotedGates() : await evaluateGates(for: attempt.request, in: runner.world.currentState(), lockHolder: nil)
-                guard await perform(machine.handle(.gatesEvaluated(gates.gates, dataLoss: gates.dataLoss, at: clock.now()))).isRecorded, !machine.state.isFinal else { break }
+                guard await perform(machine.gatesEvaluated(gates.gates, dataLoss: gates.dataLoss, at: clock.now())).isRecorded, !machine.state.isFinal else { break }
             }
             // An abort may have landed while the gates were read: the step runs only if it is
             // still the one the machine waits for, and only once its start is recorded.
             guard machine.state == .executing(step: index, of: attempt.steps.count),
-                  await perform(machine.handle(.stepStarted(index: index, at: clock.now()))).isRecorded,
+                  await perform(machine.stepStarted(index: index, at: clock.now())).isRecorded,
                   let started = machine.attempt else { break }
             attempt = started
             let context = StepContext(kind: attempt.request.kind, from: attempt.request.from, to: attempt.request.to, reason: attempt.reason ?? "")
             let (outcome, output) = await runner.run(attempt.request.steps[index], context: context)
-            let finished = await perform(machine.handle(.stepFinished(index: index, outcome: outcome, output: output, at: clock.now())))
+            let finished = await perform(machine.stepFinished(index: index, outcome: outcome, output: output, at: clock.now()))
             guard finished.isRecorded else { break }
             next = finished.nextStep
         }
@@ -422,7 +436,7 @@ public actor FailoverCoordinator {
         if !ok, !machine.state.isFinal {
             // Nothing more may happen unrecorded: the attempt ends (its finish record cannot be
             // written either; the next start finds it interrupted) and the lock is released.
-            _ = machine.handle(.auditFailed(at: clock.now()))
+            _ = machine.auditFailed(at: clock.now())
             outcome.nextStep = nil
             await releaseIfFinished()
         }

@@ -1,28 +1,35 @@
 import RegionWatchCore
 
-/// Finds, in the audit log, the attempt that stopped half-way (aborted, failed or interrupted by
-/// a crash after a step changed something) and rebuilds it against the configured plan, so a
-/// restarted regionwatch shows it and can resume or roll it back without running a finished
-/// step again.
+/// Finds, in the audit history, the attempt that stopped half-way (aborted, failed or
+/// interrupted by a crash after a step changed something) and rebuilds it against the
+/// configured plan, so a restarted regionwatch, or another operator, shows it and can resume or
+/// roll it back without running a finished step again.
 public enum UnresolvedAttempts {
-    /// The newest such attempt, unless a later move completed. `nil` when none, or when the
-    /// plan changed so that its steps can no longer be matched by name.
+    /// Replays the history as the failover machine would have lived it: a completed move
+    /// resolves everything; a move (or resume) stopped after a side effect is the half-done
+    /// one; a roll back stopped half-way leaves that attempt minus what it undid. `nil` when
+    /// nothing is half-done, or when the plan changed so that steps no longer match by name.
     public static func find(in history: AuditHistory, settings: FailoverSettings) -> FailoverAttempt? {
-        for audited in history.attempts.reversed() where audited.kind != "drill" {
-            guard let state = audited.finished?.state else {
-                // Confirmed and never finished: a crash. Resumable once its steps are known.
-                guard audited.confirmed != nil else { continue }
-                return rebuild(audited, settings: settings).flatMap { $0.completedSideEffects.isEmpty ? nil : $0 }
+        var unresolved: FailoverAttempt?
+        for audited in history.attempts where audited.kind != "drill" && audited.confirmed != nil {
+            let final = audited.finished?.state
+            if final == "completed" {
+                unresolved = nil
+                continue
             }
-            switch state {
-            case "completed": return nil
-            case "aborted", "failed":
-                if let attempt = rebuild(audited, settings: settings), !attempt.completedSideEffects.isEmpty { return attempt }
-                return nil
-            default: continue
+            // Refused attempts change nothing; any other end, or none (a crash), may have.
+            guard final == nil || final == "aborted" || final == "failed" else { continue }
+            if let rolledBack = audited.confirmed?.rollsBack {
+                if unresolved?.request.id == rolledBack {
+                    unresolved = unresolved?.undoing(audited.finished?.steps ?? stepRecords(audited), by: audited.id)
+                }
+                continue
             }
+            guard let attempt = rebuild(audited, settings: settings) else { continue }
+            // A crash leaves no finish: the machine's rules apply as if it had failed.
+            unresolved = FailoverMachine.unresolved(after: attempt, ended: .failed, before: unresolved)
         }
-        return nil
+        return unresolved
     }
 
     /// The attempt as its records say: request, reason, gates, and each step's outcome (a step
@@ -34,6 +41,7 @@ public enum UnresolvedAttempts {
         let names = records.map(\.name)
         let candidates = [settings.steps(for: kind), settings.steps(for: kind, acceptingDataLoss: true)]
         guard let plan = candidates.first(where: { $0.count >= names.count && $0.prefix(names.count).map(\.name) == names }) else { return nil }
+        // Logs written before confirmations listed the plan name only the steps that started.
         records += plan.dropFirst(records.count).map { FailoverStepRecord(name: $0.name, kind: $0.action.kind) }
         var forced: [FailoverGateKind: String] = [:]
         for gate in confirmed.gates ?? [] { if let reason = gate.forcedReason { forced[gate.gate] = reason } }
@@ -52,22 +60,24 @@ public enum UnresolvedAttempts {
             attempt.endedAt = Timestamp(secondsSinceEpoch: finished.atEpochSeconds)
             attempt.dataLossAtPromotion = finished.dataLoss
         } else if attempt.isPromoted {
-            // Interrupted after the promotion: the re-check just before it measured the loss.
+            // Interrupted after the promotion: the re-check just before it measured the loss
+            // (a resume's confirmation carries the loss its earlier attempt measured).
             let promotion = plan.indices.first { plan[$0].action.isPromotion }
             attempt.dataLossAtPromotion = audited.stepEntries.last { $0.type == "gates-rechecked" && $0.stepIndex == promotion }?.dataLoss
+                ?? confirmed.dataLoss
         }
         return attempt
     }
 
-    /// Step records from `step-started` and `step-finished` entries (an interrupted attempt
-    /// has no `finished` entry listing them all).
+    /// Step records of an attempt that never finished: the plan as confirmed (with a resume's
+    /// steps that ran before), updated by its `step-started` and `step-finished` entries.
     private static func stepRecords(_ audited: AuditedAttempt) -> [FailoverStepRecord] {
-        var records: [Int: FailoverStepRecord] = [:]
+        var records = audited.confirmed?.steps ?? []
         for entry in audited.stepEntries {
             guard let index = entry.stepIndex, let step = entry.step, entry.type == "step-started" || entry.type == "step-finished" else { continue }
+            while records.count <= index { records.append(FailoverStepRecord(name: "?", kind: "?")) }
             records[index] = step
         }
-        guard let last = records.keys.max() else { return [] }
-        return (0...last).map { records[$0] ?? FailoverStepRecord(name: "?", kind: "?") }
+        return records
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import RegionWatchCore
 @testable import RegionWatchApp
@@ -32,81 +33,114 @@ extension EndToEnd {
             (try? cluster.sql(server, "CREATE TABLE IF NOT EXISTS probe_\(UInt32.random(in: 0...UInt32.max))(x int)")) != nil
         }
 
-        /// Starts a switchover to eu-west-1 and aborts once the fence has run, during the step
-        /// after it.
-        func abortAfterTheFence(_ coordinator: FailoverCoordinator) async -> FailoverSnapshot {
+        /// The planned configuration's steps, in order (the catch-up wait is added before the
+        /// promotion of a switchover).
+        static let plannedSteps = ["fence the old primary", "tell the team", "wait for the target to catch up", "promote"]
+
+        /// Starts a switchover to eu-west-1 on a fresh coordinator and presses Esc the moment
+        /// step `index` starts (from the coordinator's own report of it, so the abort lands
+        /// while that step runs): it finishes, nothing after it starts.
+        func abort(after index: Int, on watch: LiveWatch) async -> FailoverSnapshot {
+            let pressed = Mutex(false)
+            let target = Mutex<FailoverCoordinator?>(nil)
+            let coordinator = watch.coordinator { snapshot in
+                guard snapshot.machine.state == .executing(step: index, of: Self.plannedSteps.count),
+                      snapshot.machine.attempt?.steps[index].startedAt != nil,
+                      pressed.withLock({ let first = !$0; $0 = true; return first }),
+                      let coordinator = target.withLock({ $0 }) else { return }
+                Task { await coordinator.abort() }
+            }
+            target.withLock { $0 = coordinator }
             _ = await coordinator.begin(kind: .switchover, to: "eu-west-1")
             _ = await coordinator.confirm(typedTarget: "eu-west-1", reason: "maintenance")
-            let deadline = Date().addingTimeInterval(30)
-            // Esc while the slow second step runs: it finishes, nothing after it starts (an Esc
-            // between steps would stop at once; this keeps the stopping point deterministic).
-            while Date() < deadline, await coordinator.snapshot.machine.attempt?.steps[1].startedAt == nil {
-                try? await Task.sleep(for: .milliseconds(20))
-            }
-            await coordinator.abort()
             await coordinator.waitUntilFinished()
             return await coordinator.snapshot
         }
 
-        @Test func anAbortAfterTheFenceRollsBackAndThenResumesOnRealServers() async throws {
-            let scenario = try ReplicationScenario("pgabort")
+        /// Every `step-started` entry's step name, in log order.
+        func startedSteps(_ scenario: ReplicationScenario) throws -> [String] {
+            try auditEntries(scenario).filter { $0["type"] as? String == "step-started" }.compactMap { ($0["step"] as? [String: Any])?["name"] as? String }
+        }
+
+        func auditEntries(_ scenario: ReplicationScenario) throws -> [[String: Any]] {
+            try String(contentsOfFile: scenario.scratch + "/audit.jsonl", encoding: .utf8).split(separator: "\n").compactMap {
+                try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+        }
+
+        /// Aborted after each step in turn, on real servers: the plan state says which steps
+        /// ran and what each region is now; a roll back (by a fresh coordinator: the plan state
+        /// comes from the audit log) restores the old primary, unless the promotion ran; aborted
+        /// again and resumed, the rest of the plan completes and no finished step runs twice.
+        @Test(arguments: 0..<4)
+        func anAbortAfterEachStepRollsBackAndResumesOnRealServers(stoppedAfter: Int) async throws {
+            let scenario = try ReplicationScenario("pgabort\(stoppedAfter)")
             defer { scenario.close() }
             let cluster = scenario.cluster
             let configuration = try plannedConfiguration(scenario)
             let watch = try LiveWatch(configuration: configuration, environment: scenario.environment)
             defer { watch.close() }
+            let steps = Self.plannedSteps
+            let promoted = stoppedAfter == steps.firstIndex(of: "promote")
+            let outcomes = steps.indices.map { $0 <= stoppedAfter ? "succeeded" : "skipped" }
             #expect(watch.wait(within: 20) { $0.replicationLag(of: "eu-west-1")?.bytesBehind == 0 && $0.region(named: "eu-west-1")?.health == .ok } != nil)
 
-            // Aborted after the fence: the primary refuses writes, nothing was promoted, and the
-            // plan state says so (here, in status --json and in the audit).
-            let aborted = await abortAfterTheFence(watch.coordinator())
-            #expect(aborted.machine.state == .aborted)
-            #expect(aborted.machine.unresolved?.steps.map(\.outcome) == [.succeeded, .succeeded, .skipped, .skipped])
+            var aborted = await abort(after: stoppedAfter, on: watch)
+            #expect(aborted.machine.state == .aborted, "\(aborted)")
+            #expect(aborted.machine.attempt?.request.steps.map(\.name) == steps)
+            #expect(aborted.machine.unresolved?.steps.map { $0.outcome?.rawValue } == outcomes)
             #expect(!acceptsWrites(cluster, "us-east-1"), "fenced")
-            #expect(try cluster.sql("eu-west-1", "SELECT pg_is_in_recovery()") == "t")
+            #expect(try cluster.sql("eu-west-1", "SELECT pg_is_in_recovery()") == (promoted ? "f" : "t"))
             let status = try runProcess([binary, "status", "--config", configuration, "--json", "--wait", "2.5"], environment: scenario.environment, timeout: 60)
             let report = try JSONSerialization.jsonObject(with: Data(status.standardOutput.utf8)) as? [String: Any]
             let unresolved = (report?["failover"] as? [String: Any])?["unresolved"] as? [String: Any]
-            #expect((unresolved?["steps"] as? [[String: Any]])?.map { $0["outcome"] as? String } == ["succeeded", "succeeded", "skipped", "skipped"], "\(status.standardOutput)")
+            #expect((unresolved?["steps"] as? [[String: Any]])?.map { $0["outcome"] as? String } == outcomes, "\(status.standardOutput)")
             let roles = (unresolved?["regions"] as? [[String: Any]])?.map { "\($0["region"] ?? "") \($0["role"] ?? "")" }
-            #expect(roles == ["us-east-1 fenced", "eu-west-1 standby"], "\(String(describing: roles))")
+            #expect(roles == ["us-east-1 fenced", "eu-west-1 \(promoted ? "primary" : "standby")"], "\(String(describing: roles))")
             let usRow = (report?["regions"] as? [[String: Any]])?.first { $0["name"] as? String == "us-east-1" }
             #expect(usRow?["health"] as? String != "ok", "a fenced primary is never shown OK: \(String(describing: usRow))")
 
-            // Rolled back (by a fresh process: the plan state comes from the audit log): the
-            // fence is lifted and the primary takes writes again.
             let rollback = watch.coordinator()
             let plan = await rollback.rollBack()
-            #expect(plan.machine.attempt?.request.steps.map(\.name) == ["undo: tell the team", "undo: fence the old primary"], "\(plan)")
-            _ = await rollback.confirm(typedTarget: "eu-west-1", reason: "back out")
-            await rollback.waitUntilFinished()
-            let rolledBack = await rollback.snapshot
-            #expect(rolledBack.machine.state == .completed, "\(rolledBack)")
-            #expect(acceptsWrites(cluster, "us-east-1"), "unfenced")
-            #expect(try cluster.sql("us-east-1", "SELECT pg_is_in_recovery()") == "f")
+            if promoted {
+                #expect(plan.problem == "cannot roll back: eu-west-1 was promoted: fail back instead")
+            } else {
+                let undo = stoppedAfter == 0 ? ["undo: fence the old primary"] : ["undo: tell the team", "undo: fence the old primary"]
+                #expect(plan.machine.attempt?.request.steps.map(\.name) == undo, "\(plan)")
+                _ = await rollback.confirm(typedTarget: "eu-west-1", reason: "back out")
+                await rollback.waitUntilFinished()
+                let rolledBack = await rollback.snapshot
+                #expect(rolledBack.machine.state == .completed, "\(rolledBack)")
+                #expect(rolledBack.machine.unresolved == nil)
+                #expect(acceptsWrites(cluster, "us-east-1"), "unfenced")
+                #expect(try cluster.sql("us-east-1", "SELECT pg_is_in_recovery()") == "f")
+                #expect(try cluster.sql("eu-west-1", "SELECT pg_is_in_recovery()") == "t")
+                // Aborted at the same point once more, to resume this time.
+                #expect(watch.wait(within: 20) { $0.region(named: "us-east-1")?.role == .primary && $0.replicationLag(of: "eu-west-1")?.bytesBehind == 0 } != nil)
+                aborted = await abort(after: stoppedAfter, on: watch)
+                #expect(aborted.machine.state == .aborted, "\(aborted)")
+            }
 
-            // Aborted again, then resumed: the rest of the plan promotes eu-west-1; the fence is
-            // not run twice.
-            #expect(watch.wait(within: 20) { $0.region(named: "us-east-1")?.role == .primary && $0.replicationLag(of: "eu-west-1")?.bytesBehind == 0 } != nil)
-            let again = await abortAfterTheFence(watch.coordinator())
-            #expect(again.machine.state == .aborted)
             let resumer = watch.coordinator()
             let resumed = await resumer.resume()
             #expect(resumed.machine.state == .awaitingConfirmation, "\(resumed)")
+            #expect(resumed.machine.attempt?.request.continuation == .resumes(try #require(aborted.machine.attempt?.request.id)))
             _ = await resumer.confirm(typedTarget: "eu-west-1", reason: "finish the switchover")
             await resumer.waitUntilFinished()
             let done = await resumer.snapshot
             #expect(done.machine.state == .completed, "\(done)")
-            #expect(done.machine.attempt?.steps.first?.startedAt == again.machine.attempt?.steps.first?.startedAt, "the fence's record is carried over, not run again")
+            #expect(done.machine.unresolved == nil)
             #expect(try cluster.sql("eu-west-1", "SELECT pg_is_in_recovery()") == "f")
             #expect(acceptsWrites(cluster, "eu-west-1"))
             #expect(!acceptsWrites(cluster, "us-east-1"), "the old primary stays fenced")
-            let entries = try String(contentsOfFile: scenario.scratch + "/audit.jsonl", encoding: .utf8).split(separator: "\n").compactMap {
-                try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            // Each aborted attempt ran steps 1…stoppedAfter once; the resume ran only the rest.
+            let attempts = promoted ? 1 : 2
+            let started = try startedSteps(scenario)
+            for (index, name) in steps.enumerated() {
+                let runs = (index <= stoppedAfter ? attempts : 0) + (index > stoppedAfter ? 1 : 0)
+                #expect(started.filter { $0 == name }.count == runs, "\(name): \(started)")
             }
-            let fences = entries.filter { $0["type"] as? String == "step-started" && ($0["step"] as? [String: Any])?["name"] as? String == "fence the old primary" }
-            #expect(fences.count == 2, "one fence per aborted attempt, none in the resume")
-            #expect(entries.last?["resumes"] as? String == again.machine.attempt?.request.id)
+            #expect(try auditEntries(scenario).last?["resumes"] as? String == aborted.machine.attempt?.request.id)
         }
 
         @Test func anUnreachableOldPrimaryIsNotFencedAndIsSplitBrainWhenItReturns() async throws {
@@ -154,13 +188,19 @@ extension EndToEnd {
             #expect((after["failover"] as? [String: Any])?["notFenced"] as? [String] == ["us-east-1"])
         }
 
-        @Test func aKillDuringAStepIsShownInterruptedAndResumesWithoutRepeatingTheFence() throws {
-            let scenario = try ReplicationScenario("pgkill")
+        /// `regionwatch failover` killed (SIGKILL) the moment each step's start is in the audit
+        /// log, then a fresh process: the attempt is shown interrupted with the steps that ran,
+        /// the one whose end is unknown, and a resume that completes the switchover without
+        /// running any finished step again.
+        @Test(arguments: 0..<4)
+        func aKillDuringEachStepIsShownInterruptedAndResumesWithoutRepeatingAFinishedStep(killedIn: Int) throws {
+            let scenario = try ReplicationScenario("pgkill\(killedIn)")
             defer { scenario.close() }
             let cluster = scenario.cluster
             let configuration = try plannedConfiguration(scenario)
             let environment = scenario.environment.merging(["PATH": "/usr/bin:/bin"]) { _, new in new }
             let auditPath = scenario.scratch + "/audit.jsonl"
+            let steps = Self.plannedSteps
             let output = open(scenario.scratch + "/first.log", O_CREAT | O_WRONLY | O_TRUNC, 0o600)
             let input = open("/dev/null", O_RDONLY)
             let first = try ChildProcess([binary, "failover", "--config", configuration, "--to", "eu-west-1", "--reason", "maintenance", "--yes", "--wait", "3"], environment: environment, input: input, output: output, error: output)
@@ -170,29 +210,48 @@ extension EndToEnd {
                 kill(first.pid, SIGKILL)
                 first.wait(within: 10)
             }
-            // Killed while the second step runs (the fence has finished).
-            #expect(eventually(within: 60) { ((try? String(contentsOfFile: auditPath, encoding: .utf8)) ?? "").contains(#""name":"tell the team""#) })
+            let marker = "\"name\":\"\(steps[killedIn])\""
+            let deadline = Date().addingTimeInterval(60)
+            var seen = false
+            while !seen, Date() < deadline {
+                let log = (try? String(contentsOfFile: auditPath, encoding: .utf8)) ?? ""
+                seen = log.split(separator: "\n").contains { $0.contains(marker) && $0.contains(#""type":"step-started""#) }
+                if !seen { usleep(2_000) }
+            }
+            #expect(seen, "step \(killedIn + 1) started")
             kill(first.pid, SIGKILL)
             first.wait(within: 10)
-            #expect(!acceptsWrites(cluster, "us-east-1"), "the fence ran")
+            let fenced = !acceptsWrites(cluster, "us-east-1")
+            #expect(killedIn == 0 || fenced, "the fence had run")
 
             let status = try runProcess([binary, "status", "--config", configuration, "--json", "--wait", "2.5"], environment: environment, timeout: 60)
             let failover = (try JSONSerialization.jsonObject(with: Data(status.standardOutput.utf8)) as? [String: Any])?["failover"] as? [String: Any]
             #expect((failover?["interrupted"] as? [[String: Any]])?.count == 1, "\(status.standardOutput)")
-            let steps = ((failover?["unresolved"] as? [String: Any])?["steps"] as? [[String: Any]])?.map { $0["outcome"] as? String }
-            #expect(steps == ["succeeded", "not run", "not run", "not run"], "resume is offered from the step that never finished: \(String(describing: steps))")
+            let outcomes = ((failover?["unresolved"] as? [String: Any])?["steps"] as? [[String: Any]])?.compactMap { $0["outcome"] as? String } ?? []
+            // The steps before the kill succeeded; then (the kill lands during or just after
+            // step killedIn) at most one step whose end is unknown; nothing after it ran.
+            let ran = outcomes.prefix { $0 == "succeeded" }.count
+            #expect(outcomes.count == steps.count && ran >= killedIn, "\(outcomes)")
+            #expect(outcomes.dropFirst(ran).drop { $0 == "unknown" }.allSatisfy { $0 == "not run" } && outcomes.filter { $0 == "unknown" }.count <= 1, "\(outcomes)")
+            let finishedBefore = try startedSteps(scenario)
+            let unknownStep = outcomes.firstIndex(of: "unknown")
 
             let resumed = try runProcess([binary, "failover", "--config", configuration, "--resume", "--reason", "after the crash", "--yes", "--wait", "3"], environment: environment, timeout: 120)
             #expect(resumed.status == 0, "\(resumed.standardOutput)\(resumed.standardError)")
             #expect(try cluster.sql("eu-west-1", "SELECT pg_is_in_recovery()") == "f")
             #expect(acceptsWrites(cluster, "eu-west-1"))
-            let entries = try String(contentsOfFile: auditPath, encoding: .utf8).split(separator: "\n").compactMap {
-                try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            #expect(!acceptsWrites(cluster, "us-east-1"), "the old primary is fenced")
+            let all = try startedSteps(scenario)
+            for (index, name) in steps.enumerated() {
+                // A finished step is never run again; the unknown one and those after run once more.
+                let expected = index < ran ? 1 : (index == unknownStep ? 2 : 1)
+                #expect(all.filter { $0 == name }.count == expected, "\(name): before \(finishedBefore), after \(all)")
             }
-            let fences = entries.filter { $0["type"] as? String == "step-started" && ($0["step"] as? [String: Any])?["name"] as? String == "fence the old primary" }
-            #expect(fences.count == 1, "the fence ran once")
             let after = try runProcess([binary, "audit", "--config", configuration], environment: environment, timeout: 60)
             #expect(!after.standardOutput.contains("INTERRUPTED"), "resumed, it is no longer interrupted: \(after.standardOutput)")
+            let again = try runProcess([binary, "status", "--config", configuration, "--json", "--wait", "1"], environment: environment, timeout: 60)
+            let resolved = (try JSONSerialization.jsonObject(with: Data(again.standardOutput.utf8)) as? [String: Any])?["failover"] as? [String: Any]
+            #expect(resolved?["unresolved"] is NSNull, "resolved: \(again.standardOutput)")
         }
 
         @Test func anAbortAfterThePromotionCannotBeRolledBackAndResumesToTheEnd() async throws {

@@ -227,8 +227,8 @@ final class LiveWatch {
     }
 
     /// A failover coordinator acting on what this watch has seen, as the dashboard's does.
-    func coordinator() -> FailoverCoordinator {
-        FailoverRuntime.coordinator(configuration: configuration, world: collection.world, clock: SystemWallClock(), environment: environment) { _ in }
+    func coordinator(observer: @escaping @Sendable (FailoverSnapshot) -> Void = { _ in }) -> FailoverCoordinator {
+        FailoverRuntime.coordinator(configuration: configuration, world: collection.world, clock: SystemWallClock(), environment: environment, observer: observer)
     }
 
     var state: DashboardState { collection.world.currentState() }

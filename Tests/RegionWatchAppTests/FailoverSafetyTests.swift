@@ -385,6 +385,77 @@ struct FailoverSafetyTests {
         #expect(UnresolvedAttempts.find(in: log.read(), settings: FailoverSettings(plan: [Self.promote])) == nil)
     }
 
+    @Test func aCrashDuringAResumeIsRebuiltWithTheStepsItsEarlierAttemptRan() async throws {
+        let directory = scratch("crash-resume")
+        let plan = [Self.fence, Self.promote, Self.shift]
+        let world = FixedWorld(demoState(seconds: 45))
+        let first = await abortedAfterFence(world: world, directory: directory, plan: plan)
+        let stoppedID = try #require(await first.snapshot.machine.unresolved?.request.id)
+        // The resume is confirmed and starts the promotion; then regionwatch is killed.
+        let resumed = makeCoordinator(world: world, directory: directory, plan: plan)
+        _ = await resumed.resume()
+        var attempt = try #require(await resumed.snapshot.machine.attempt)
+        attempt.reason = "finish it"
+        attempt.confirmedAt = attempt.requestedAt
+        let log = AuditLog(path: directory + "/audit.jsonl")
+        try log.append(AuditEntry(.confirmed(attempt), at: attempt.requestedAt, rtoObjectiveSeconds: 300))
+        attempt.steps[1].startedAt = attempt.requestedAt
+        try log.append(AuditEntry(.stepStarted(id: attempt.request.id, index: 1, step: attempt.steps[1]), at: attempt.requestedAt, rtoObjectiveSeconds: 300))
+        let rebuilt = try #require(UnresolvedAttempts.find(in: log.read(), settings: FailoverSettings(plan: plan)), "the interrupted resume is what is half-done now")
+        #expect(rebuilt.request.id == attempt.request.id)
+        #expect(rebuilt.request.continuation == .resumes(stoppedID))
+        #expect(rebuilt.steps.map(\.outcome) == [.succeeded, nil, nil], "the fence its earlier attempt ran, the promotion it started")
+        #expect(rebuilt.stepsDone.map(\.outcome) == [.succeeded, nil, nil], "resumed again: the promotion runs again, the fence never")
+        #expect(rebuilt.mayHavePromoted, "the promotion started: no roll back")
+    }
+
+    /// Three programs; undoing the first fails, the last fails forward.
+    static let rollBackPlan = [
+        FailoverPlanStep(name: "a", action: .exec(program: "/bin/true", arguments: []), timeoutSeconds: 5, undo: .exec(program: "/bin/false", arguments: [])),
+        FailoverPlanStep(name: "b", action: .exec(program: "/bin/true", arguments: []), timeoutSeconds: 5, undo: .exec(program: "/bin/true", arguments: [])),
+        FailoverPlanStep(name: "c", action: .exec(program: "/bin/false", arguments: []), timeoutSeconds: 5),
+    ]
+
+    @Test func aRollBackStoppedHalfWayLeavesWhatItDidNotUndo() async throws {
+        let directory = scratch("rollback-half")
+        let world = FixedWorld(demoState(seconds: 45))
+        let coordinator = makeCoordinator(world: world, directory: directory, plan: Self.rollBackPlan)
+        _ = await coordinator.begin(kind: .failover, to: "eu-west-1")
+        _ = await coordinator.confirm(typedTarget: "eu-west-1", reason: "go")
+        await coordinator.waitUntilFinished()
+        let original = try #require(await coordinator.snapshot.machine.unresolved)
+        #expect(original.changedSteps == [0, 1])
+        _ = await coordinator.rollBack()
+        _ = await coordinator.confirm(typedTarget: "eu-west-1", reason: "back out")
+        await coordinator.waitUntilFinished()
+        let stopped = await coordinator.snapshot.machine
+        #expect(stopped.state == .failed, "undoing a failed")
+        let remaining = try #require(stopped.unresolved, "a is still done")
+        #expect(remaining.request.id == original.request.id, "still the attempt rolled back, not the roll back")
+        #expect(remaining.changedSteps == [0])
+        #expect(remaining.steps[1].output.hasPrefix("undone by roll back"))
+        // A restart (or another operator) reads the same from the log.
+        let fromLog = UnresolvedAttempts.find(in: AuditLog(path: directory + "/audit.jsonl").read(), settings: FailoverSettings(plan: Self.rollBackPlan))
+        #expect(fromLog?.request.id == original.request.id)
+        #expect(fromLog?.changedSteps == [0])
+        // Rolled back again: only a's undo runs; it fails again, a stays.
+        let again = await coordinator.rollBack()
+        #expect(again.machine.attempt?.request.steps.map(\.name) == ["undo: a"])
+    }
+
+    @Test func aRollBackKilledHalfWayCountsTheUndoItStartedAsUndone() throws {
+        var original = FailoverAttempt(request: FailoverRequest(id: "o1", kind: .failover, from: "us-east-1", to: "eu-west-1", operatorName: "alice@ops1", steps: Self.rollBackPlan), requestedAt: Timestamp(secondsSinceEpoch: 0))
+        original.steps[0].outcome = .succeeded
+        original.steps[1].outcome = .succeeded
+        original.steps[2].outcome = .failed
+        let undo = [FailoverStepRecord(name: "undo: b", kind: "exec", startedAt: Timestamp(secondsSinceEpoch: 5)), FailoverStepRecord(name: "undo: a", kind: "exec")]
+        let remaining = try #require(original.undoing(undo, by: "r1"))
+        #expect(remaining.changedSteps == [0])
+        #expect(remaining.stepsDone.map(\.outcome) == [.succeeded, nil, nil], "a resume runs b again: doing twice is safer than undoing twice")
+        let undoneBoth = [FailoverStepRecord(name: "undo: b", kind: "exec", outcome: .succeeded), FailoverStepRecord(name: "undo: a", kind: "exec", outcome: .warning)]
+        #expect(original.undoing(undoneBoth, by: "r1") == nil, "nothing left half-done")
+    }
+
     @Test func aRollBackStepIsReadFromTheConfiguration() throws {
         let text = """
             topology: t

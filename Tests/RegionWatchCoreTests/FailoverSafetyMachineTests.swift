@@ -226,5 +226,41 @@ struct FailoverSafetyMachineTests {
         #expect(machine.state == .completed, "step 3 had run: not again")
         #expect(finished.contains(.finished(.completed)))
     }
-}
 
+    @Test func theHistoryNamesTheHalfDoneAttemptOnlyAtRest() {
+        let other = FailoverAttempt(request: M.request(), requestedAt: M.at(0))
+        var machine = FailoverMachine()
+        #expect(machine.historyRead(unresolved: other).isEmpty)
+        #expect(machine.unresolved == other, "another operator's half-done attempt, read from the shared history")
+        var busy = Self.confirmed()
+        let actions = busy.historyRead(unresolved: nil)
+        #expect(actions == [.rejected("history read while an attempt is under way (executing step 1 of 3): not used")])
+        #expect(busy.attempt?.request.id == M.request().id, "the attempt under way is untouched")
+        _ = busy.stepStarted(index: 0, at: M.at(3))
+        _ = busy.stepFinished(index: 0, outcome: .failed, output: "no", at: M.at(4))
+        #expect(busy.state == .failed)
+        #expect(busy.historyRead(unresolved: nil).isEmpty, "finished: at rest")
+        #expect(busy.unresolved == nil)
+    }
+
+    @Test func aRollBackThatStopsHalfWayLeavesTheAttemptItRolledBackMinusWhatItUndid() {
+        var original = FailoverAttempt(request: M.request(), requestedAt: M.at(0))
+        original.steps[0].outcome = .succeeded
+        original.steps[1].outcome = .succeeded
+        original.steps[2].outcome = .skipped
+        let undo = FailoverPlanStep(name: "undo", action: .exec(program: "/bin/true", arguments: []))
+        let rollBack = FailoverRequest(id: "r1", kind: .failover, from: "us-east-1", to: "eu-west-1", operatorName: "bob@ops2", steps: [undo, undo], continuation: .rollsBack(original.request.id))
+        var machine = FailoverMachine(unresolved: original)
+        _ = machine.start(rollBack, at: M.at(10))
+        _ = machine.gatesEvaluated(M.passing, dataLoss: .unknown, at: M.at(10))
+        _ = machine.confirm(typedTarget: "eu-west-1", reason: "back", at: M.at(11))
+        _ = machine.stepStarted(index: 0, at: M.at(11))
+        _ = machine.stepFinished(index: 0, outcome: .succeeded, output: "", at: M.at(12))
+        _ = machine.stepStarted(index: 1, at: M.at(12))
+        _ = machine.stepFinished(index: 1, outcome: .failed, output: "refused", at: M.at(13))
+        #expect(machine.state == .failed)
+        #expect(machine.unresolved?.request.id == original.request.id)
+        // Undo 1 undid step 2 (newest first); undo 2 failed: step 1 stays done.
+        #expect(machine.unresolved?.changedSteps == [0])
+    }
+}

@@ -186,7 +186,9 @@ public struct StatusReport: Encodable, Sendable {
             kind = request.kind.rawValue
             from = request.from
             to = request.to
-            steps = unresolved.attempt.steps.map { Step(name: $0.name, outcome: $0.outcome?.rawValue ?? "not run") }
+            steps = unresolved.attempt.steps.map { step in
+                Step(name: step.name, outcome: step.outcome?.rawValue ?? (step.startedAt == nil ? "not run" : "unknown"))
+            }
             regions = unresolved.regionRoles.map { RegionRole(region: $0.region, role: $0.role) }
         }
     }

@@ -198,10 +198,14 @@ public struct FailoverAttempt: Sendable, Equatable {
     /// Whether a step ended with a warning (a fence that could not reach the old primary).
     public var hasWarnings: Bool { steps.contains { $0.outcome == .warning } }
 
-    /// Indices of steps that changed something and ran (succeeded, or ran with a warning).
-    public var completedSideEffects: [Int] {
+    /// Indices of steps with side effects that changed something, or may have: they ran to
+    /// their end (succeeded, or with a warning), or started and their end is unknown (a crash;
+    /// a roll back undoes them too, which is harmless when they did nothing).
+    public var changedSteps: [Int] {
         steps.indices.filter { index in
-            [.succeeded, .warning].contains(steps[index].outcome) && request.steps[index].action.hasSideEffects
+            let ran = [.succeeded, .warning].contains(steps[index].outcome)
+            let unknown = steps[index].startedAt != nil && steps[index].outcome == nil
+            return (ran || unknown) && request.steps[index].action.hasSideEffects
         }
     }
 
@@ -219,12 +223,28 @@ public struct FailoverAttempt: Sendable, Equatable {
         }
     }
 
+    /// This attempt after a roll back of it (attempt `rollbackID`, whose steps ended as
+    /// `undoSteps`) stopped half-way, or `nil` when nothing it changed remains. Undo step `i`
+    /// undid completed step `changedSteps.reversed()[i]`. An undo that started and
+    /// whose end is unknown (a crash) counts as undone: a resume runs the step again (fencing
+    /// twice is harmless), while undoing twice is never assumed safe.
+    public func undoing(_ undoSteps: [FailoverStepRecord], by rollbackID: String) -> FailoverAttempt? {
+        var remaining = self
+        for (undo, original) in zip(undoSteps, changedSteps.reversed()) {
+            let undone = [.succeeded, .warning].contains(undo.outcome) || (undo.startedAt != nil && undo.endedAt == nil)
+            guard undone else { continue }
+            remaining.steps[original].outcome = .skipped
+            remaining.steps[original].output = "undone by roll back \(rollbackID)"
+        }
+        return remaining.changedSteps.isEmpty ? nil : remaining
+    }
+
     /// The steps a roll back runs: the undo of each completed step, newest first; or why it
     /// cannot be rolled back (a promotion ran, or a completed step has no undo).
     public var rollbackSteps: Result<[FailoverPlanStep], FailoverRollbackProblem> {
         if mayHavePromoted { return .failure(FailoverRollbackProblem(description: "\(request.to) was promoted: fail back instead")) }
         var undo: [FailoverPlanStep] = []
-        for index in completedSideEffects.reversed() {
+        for index in changedSteps.reversed() {
             guard let step = request.steps[index].undoStep else {
                 return .failure(FailoverRollbackProblem(description: "step \(index + 1) (\(request.steps[index].name)) has no undo: configure one with undo:"))
             }
@@ -234,184 +254,265 @@ public struct FailoverAttempt: Sendable, Equatable {
     }
 }
 
-/// The failover state machine: a value, events in, actions out. It never performs I/O; the
-/// driver (dashboard or headless command) evaluates gates, runs steps and writes the audit log
-/// as asked, and feeds back what happened. The same machine runs switchovers, failovers,
-/// failbacks and drills.
+/// The failover state machine, in the style of swift-nio's `*StateMachine` types: a value whose
+/// attempt lives inside its states, one method per input, each returning what the driver must
+/// do, in order. It never performs I/O; the driver (dashboard or headless command) evaluates
+/// gates, runs steps and writes the audit log as asked, and feeds back what happened. The same
+/// machine runs switchovers, failovers, failbacks, drills, resumes and roll backs.
+///
+/// An operator's input that does not apply in the current state changes nothing and returns
+/// `.rejected(why)`; a step report the machine did not ask for is a programming error.
 public struct FailoverMachine: Sendable, Equatable {
-    public private(set) var state: FailoverMachineState = .steady
-    public private(set) var attempt: FailoverAttempt?
+    private enum State: Sendable, Equatable {
+        case steady
+        case preflight(FailoverAttempt)
+        case awaitingConfirmation(FailoverAttempt)
+        /// Step `step` is the one the machine asked to run (it may not have started yet).
+        case executing(FailoverAttempt, step: Int)
+        /// Completed, failed, aborted or refused: shown until acknowledged or replaced.
+        case finished(FailoverAttempt, FailoverMachineState)
+    }
+
+    private var current = State.steady
     /// An attempt that aborted or failed after changing something (a fence, a promotion, a
     /// program): kept, even once acknowledged, until a resume or roll back of it completes or
     /// a later move completes. The operator sees which steps ran and chooses.
     public private(set) var unresolved: FailoverAttempt?
 
-    /// A machine at rest; `unresolved` is an attempt found half-done in the audit log.
+    /// A machine at rest; `unresolved` is an attempt found half-done in the audit history.
     public init(unresolved: FailoverAttempt? = nil) {
         self.unresolved = unresolved
     }
 
-    /// Applies one event and returns what to do, in order.
-    public mutating func handle(_ event: FailoverEvent) -> [FailoverAction] {
-        switch (state, event) {
-        case (_, .start(let request, let at)) where state == .steady || state.isFinal:
-            attempt = FailoverAttempt(request: request, requestedAt: at)
-            state = .preflight
-            return [.evaluateGates]
+    /// Where the attempt is.
+    public var state: FailoverMachineState {
+        switch current {
+        case .steady: .steady
+        case .preflight: .preflight
+        case .awaitingConfirmation: .awaitingConfirmation
+        case .executing(let attempt, let step): .executing(step: step, of: attempt.steps.count)
+        case .finished(_, let final): final
+        }
+    }
 
-        case (.preflight, .gatesEvaluated(let results, let dataLoss, let at)):
-            guard var attempt else { return [] }
+    /// The attempt under way or last finished; `nil` at rest.
+    public var attempt: FailoverAttempt? {
+        switch current {
+        case .steady: nil
+        case .preflight(let attempt), .awaitingConfirmation(let attempt), .executing(let attempt, _), .finished(let attempt, _): attempt
+        }
+    }
+
+    /// Applies one event by calling the method for it (for drivers that queue events).
+    public mutating func handle(_ event: FailoverEvent) -> [FailoverAction] {
+        switch event {
+        case .start(let request, let at): start(request, at: at)
+        case .gatesEvaluated(let results, let dataLoss, let at): gatesEvaluated(results, dataLoss: dataLoss, at: at)
+        case .confirm(let typed, let reason, let at): confirm(typedTarget: typed, reason: reason, at: at)
+        case .abort(let at): abort(at: at)
+        case .stepStarted(let index, let at): stepStarted(index: index, at: at)
+        case .stepFinished(let index, let outcome, let output, let at): stepFinished(index: index, outcome: outcome, output: output, at: at)
+        case .acknowledge: acknowledge()
+        case .auditFailed(let at): auditFailed(at: at)
+        }
+    }
+
+    /// The operator asks for a move: the gates are evaluated next.
+    public mutating func start(_ request: FailoverRequest, at: Timestamp) -> [FailoverAction] {
+        switch current {
+        case .steady, .finished:
+            current = .preflight(FailoverAttempt(request: request, requestedAt: at))
+            return [.evaluateGates]
+        case .preflight, .awaitingConfirmation, .executing:
+            return [.rejected("an attempt is under way (\(state.name)): finish or abort it first")]
+        }
+    }
+
+    /// The gates' verdicts, with the estimated data loss at that moment: first in preflight,
+    /// then again while the operator confirms (what is shown is what will be used), and just
+    /// before every step with side effects (a gate turned red stops the plan there).
+    public mutating func gatesEvaluated(_ results: [FailoverGateResult], dataLoss: DataLossEstimate, at: Timestamp) -> [FailoverAction] {
+        switch current {
+        case .preflight(var attempt):
             attempt.gates = attempt.request.applyingForces(to: results)
             attempt.dataLoss = dataLoss
-            self.attempt = attempt
-            if attempt.gates.contains(where: { !$0.allows }) {
-                return finish(.refused, at: at)
-            }
-            state = .awaitingConfirmation
+            if attempt.gates.contains(where: { !$0.allows }) { return finish(attempt, as: .refused, at: at) }
+            current = .awaitingConfirmation(attempt)
             return [.askForConfirmation]
 
-        case (.awaitingConfirmation, .gatesEvaluated(let results, let dataLoss, _)):
+        case .awaitingConfirmation(var attempt):
             // Shown as they are now; a gate that is red at confirmation refuses then.
-            guard var attempt else { return [] }
             attempt.gates = attempt.request.applyingForces(to: results)
             attempt.dataLoss = dataLoss
-            self.attempt = attempt
+            current = .awaitingConfirmation(attempt)
             return []
 
-        case (.executing(let step, _), .gatesEvaluated(let results, let dataLoss, let at)):
-            guard var attempt, attempt.steps[step].startedAt == nil else { return [] }
+        case .executing(var attempt, let step):
+            guard attempt.steps[step].startedAt == nil else {
+                return [.rejected("gates evaluated after step \(step + 1) started: not used")]
+            }
             // Esc while the gates were re-checked: the step does not run.
-            if attempt.abortRequested { return finish(.aborted, at: at) }
+            if attempt.abortRequested { return finish(attempt, as: .aborted, at: at) }
             let gates = attempt.request.applyingForces(to: results)
             attempt.dataLoss = dataLoss
             if attempt.request.steps[step].action.isPromotion { attempt.dataLossAtPromotion = dataLoss }
-            var actions: [FailoverAction] = [.audit(.gatesRechecked(id: attempt.request.id, index: step, gates: gates, dataLoss: dataLoss))]
+            let recheck = FailoverAction.audit(.gatesRechecked(id: attempt.request.id, index: step, gates: gates, dataLoss: dataLoss))
             let refusing = gates.filter { !$0.allows }
-            if !refusing.isEmpty {
+            guard refusing.isEmpty else {
+                attempt.gates = gates
                 attempt.steps[step].startedAt = at
                 attempt.steps[step].endedAt = at
                 attempt.steps[step].outcome = .blocked
                 attempt.steps[step].output = "stopped before this step: " + refusing.map { "\($0.gate.rawValue): \($0.measured)" }.joined(separator: "; ")
-                attempt.gates = gates
-                self.attempt = attempt
-                actions.append(.audit(.stepFinished(id: attempt.request.id, index: step, step: attempt.steps[step])))
-                return actions + finish(.failed, at: at)
+                let blocked = FailoverAction.audit(.stepFinished(id: attempt.request.id, index: step, step: attempt.steps[step]))
+                return [recheck, blocked] + finish(attempt, as: .failed, at: at)
             }
-            self.attempt = attempt
-            return actions
+            current = .executing(attempt, step: step)
+            return [recheck]
 
-        case (.awaitingConfirmation, .confirm(let typed, let reason, let at)):
-            guard var attempt else { return [] }
-            guard typed.trimmed() == attempt.request.to else {
-                return [.rejectConfirmation("type the target region's name exactly: \(attempt.request.to)")]
-            }
-            let trimmedReason = reason.trimmed()
-            guard !trimmedReason.isEmpty else { return [.rejectConfirmation("give a reason: it goes into the audit log")] }
-            attempt.reason = trimmedReason
-            attempt.confirmedAt = at
-            self.attempt = attempt
-            if attempt.gates.contains(where: { !$0.allows }) {
-                // A gate turned red while the dialog was open: nothing runs.
-                return finish(.refused, at: at)
-            }
-            var actions: [FailoverAction] = [.audit(.confirmed(attempt))]
-            // A resume starts after the steps its earlier attempt ran.
-            guard let first = attempt.steps.firstIndex(where: { $0.outcome == nil }) else { return actions + finish(.completed, at: at) }
-            state = .executing(step: first, of: attempt.steps.count)
-            actions.append(.runStep(first))
-            return actions
-
-        case (.preflight, .abort(let at)), (.awaitingConfirmation, .abort(let at)):
-            return finish(.aborted, at: at)
-
-        case (.executing(let step, _), .abort(let at)):
-            attempt?.abortRequested = true
-            // Between steps (the next one not started yet): it ends now, not after that step.
-            if attempt?.steps[step].startedAt == nil { return finish(.aborted, at: at) }
-            return []
-
-        case (.executing(let step, _), .stepStarted(let index, let at)) where index == step:
-            attempt?.steps[index].startedAt = at
-            guard let attempt else { return [] }
-            return [.audit(.stepStarted(id: attempt.request.id, index: index, step: attempt.steps[index]))]
-
-        case (.executing(let step, let count), .stepFinished(let index, let outcome, let output, let at)) where index == step:
-            guard var attempt else { return [] }
-            if attempt.steps[index].startedAt == nil { attempt.steps[index].startedAt = at }
-            attempt.steps[index].endedAt = at
-            attempt.steps[index].outcome = outcome
-            attempt.steps[index].output = output
-            if outcome == .succeeded, attempt.request.steps[index].action.isPromotion, attempt.request.kind != .drill { attempt.isPromoted = true }
-            self.attempt = attempt
-            var actions: [FailoverAction] = [.audit(.stepFinished(id: attempt.request.id, index: index, step: attempt.steps[index]))]
-            let failed = outcome == .failed || outcome == .timedOut
-            if failed, attempt.request.steps[index].onFailure == .abort {
-                return actions + finish(.failed, at: at)
-            }
-            if attempt.abortRequested {
-                return actions + finish(.aborted, at: at)
-            }
-            // The next step not already done (a resume carries the steps that ran).
-            guard let next = attempt.steps.indices.first(where: { $0 > index && attempt.steps[$0].outcome == nil }) else {
-                return actions + finish(.completed, at: at)
-            }
-            state = .executing(step: next, of: count)
-            actions.append(.runStep(next))
-            return actions
-
-        case (_, .acknowledge) where state.isFinal:
-            state = .steady
-            attempt = nil
-            return []
-
-        case (_, .auditFailed(let at)) where !state.isFinal && state != .steady:
-            guard var attempt else { return [] }
-            if case .executing(let step, _) = state, attempt.steps[step].startedAt != nil, attempt.steps[step].outcome == nil {
-                attempt.steps[step].endedAt = at
-                attempt.steps[step].outcome = .failed
-                attempt.steps[step].output = "the audit log could not be written: stopped"
-                self.attempt = attempt
-            }
-            return finish(.failed, at: at)
-        case (_, .auditFailed):
-            return []
-
-        // What an operator (or a gate evaluation that an abort overtook) may send at any time.
-        case (_, .start):
-            return [.rejected("an attempt is under way (\(state.name)): finish or abort it first")]
-        case (_, .confirm):
-            return [.rejected("nothing awaits confirmation (\(state.name))")]
-        case (_, .abort):
-            return [.rejected("nothing to abort (\(state.name))")]
-        case (_, .acknowledge):
-            return [.rejected("nothing finished to acknowledge (\(state.name))")]
-        case (_, .gatesEvaluated):
+        case .steady, .finished:
             return [.rejected("gates evaluated after the attempt moved on (\(state.name)): not used")]
-
-        // Steps are reported only by the runner of the step the machine asked for.
-        case (_, .stepStarted), (_, .stepFinished):
-            preconditionFailure("impossible failover transition: \(event) in state \(state.name)")
         }
     }
 
-    private mutating func finish(_ final: FailoverMachineState, at: Timestamp) -> [FailoverAction] {
-        guard var attempt else { return [] }
+    /// The operator typed a target name and a reason.
+    public mutating func confirm(typedTarget: String, reason: String, at: Timestamp) -> [FailoverAction] {
+        guard case .awaitingConfirmation(var attempt) = current else {
+            return [.rejected("nothing awaits confirmation (\(state.name))")]
+        }
+        guard typedTarget.trimmed() == attempt.request.to else {
+            return [.rejectConfirmation("type the target region's name exactly: \(attempt.request.to)")]
+        }
+        let trimmedReason = reason.trimmed()
+        guard !trimmedReason.isEmpty else { return [.rejectConfirmation("give a reason: it goes into the audit log")] }
+        attempt.reason = trimmedReason
+        attempt.confirmedAt = at
+        // A gate that turned red while the dialog was open: nothing runs.
+        if attempt.gates.contains(where: { !$0.allows }) { return finish(attempt, as: .refused, at: at) }
+        let confirmed = FailoverAction.audit(.confirmed(attempt))
+        // A resume starts after the steps its earlier attempt ran.
+        guard let first = attempt.steps.firstIndex(where: { $0.outcome == nil }) else {
+            return [confirmed] + finish(attempt, as: .completed, at: at)
+        }
+        current = .executing(attempt, step: first)
+        return [confirmed, .runStep(first)]
+    }
+
+    /// Esc: before confirmation it cancels; during execution it stops before the next step
+    /// (at once when that step has not started).
+    public mutating func abort(at: Timestamp) -> [FailoverAction] {
+        switch current {
+        case .preflight(let attempt), .awaitingConfirmation(let attempt):
+            return finish(attempt, as: .aborted, at: at)
+        case .executing(var attempt, let step):
+            if attempt.steps[step].startedAt == nil { return finish(attempt, as: .aborted, at: at) }
+            attempt.abortRequested = true
+            current = .executing(attempt, step: step)
+            return []
+        case .steady, .finished:
+            return [.rejected("nothing to abort (\(state.name))")]
+        }
+    }
+
+    /// The runner started the step the machine asked for.
+    public mutating func stepStarted(index: Int, at: Timestamp) -> [FailoverAction] {
+        guard case .executing(var attempt, let step) = current, index == step, attempt.steps[step].startedAt == nil else {
+            preconditionFailure("impossible failover transition: step \(index + 1) started in state \(state.name)")
+        }
+        attempt.steps[index].startedAt = at
+        current = .executing(attempt, step: step)
+        return [.audit(.stepStarted(id: attempt.request.id, index: index, step: attempt.steps[index]))]
+    }
+
+    /// The runner finished the step the machine asked for: the next step, or the end.
+    public mutating func stepFinished(index: Int, outcome: FailoverStepOutcome, output: String, at: Timestamp) -> [FailoverAction] {
+        guard case .executing(var attempt, let step) = current, index == step else {
+            preconditionFailure("impossible failover transition: step \(index + 1) finished in state \(state.name)")
+        }
+        if attempt.steps[index].startedAt == nil { attempt.steps[index].startedAt = at }
+        attempt.steps[index].endedAt = at
+        attempt.steps[index].outcome = outcome
+        attempt.steps[index].output = output
+        if outcome == .succeeded, attempt.request.steps[index].action.isPromotion, attempt.request.kind != .drill { attempt.isPromoted = true }
+        let recorded = FailoverAction.audit(.stepFinished(id: attempt.request.id, index: index, step: attempt.steps[index]))
+        if outcome == .failed || outcome == .timedOut, attempt.request.steps[index].onFailure == .abort {
+            return [recorded] + finish(attempt, as: .failed, at: at)
+        }
+        if attempt.abortRequested { return [recorded] + finish(attempt, as: .aborted, at: at) }
+        // The next step not already done (a resume carries the steps that ran).
+        guard let next = attempt.steps.indices.first(where: { $0 > index && attempt.steps[$0].outcome == nil }) else {
+            return [recorded] + finish(attempt, as: .completed, at: at)
+        }
+        current = .executing(attempt, step: next)
+        return [recorded, .runStep(next)]
+    }
+
+    /// The operator acknowledged a finished attempt: it leaves the screen.
+    public mutating func acknowledge() -> [FailoverAction] {
+        guard case .finished = current else { return [.rejected("nothing finished to acknowledge (\(state.name))")] }
+        current = .steady
+        return []
+    }
+
+    /// The audit history (read again, possibly another operator's) names the attempt that
+    /// stopped half-way, or none. Taken only at rest: an attempt under way knows better.
+    public mutating func historyRead(unresolved found: FailoverAttempt?) -> [FailoverAction] {
+        switch current {
+        case .steady, .finished:
+            unresolved = found
+            return []
+        case .preflight, .awaitingConfirmation, .executing:
+            return [.rejected("history read while an attempt is under way (\(state.name)): not used")]
+        }
+    }
+
+    /// The audit log could not be written: nothing more may happen unrecorded. Ends any attempt
+    /// under way as failed (a step that started is marked failed: its end was not recorded).
+    public mutating func auditFailed(at: Timestamp) -> [FailoverAction] {
+        switch current {
+        case .preflight(let attempt), .awaitingConfirmation(let attempt):
+            return finish(attempt, as: .failed, at: at)
+        case .executing(var attempt, let step):
+            if attempt.steps[step].startedAt != nil, attempt.steps[step].outcome == nil {
+                attempt.steps[step].endedAt = at
+                attempt.steps[step].outcome = .failed
+                attempt.steps[step].output = "the audit log could not be written: stopped"
+            }
+            return finish(attempt, as: .failed, at: at)
+        case .steady, .finished:
+            return []
+        }
+    }
+
+    private mutating func finish(_ ending: FailoverAttempt, as final: FailoverMachineState, at: Timestamp) -> [FailoverAction] {
+        var attempt = ending
         attempt.endedAt = at
         for index in attempt.steps.indices where attempt.steps[index].outcome == nil {
             attempt.steps[index].outcome = .skipped
         }
-        self.attempt = attempt
-        state = final
-        // A drill changes nothing real: it neither leaves nor resolves a half-done move.
-        switch final {
-        case .completed where attempt.request.kind != .drill:
-            unresolved = nil
-        case .aborted where attempt.request.kind != .drill, .failed where attempt.request.kind != .drill:
-            if !attempt.completedSideEffects.isEmpty { unresolved = attempt }
-        default:
-            break
-        }
+        current = .finished(attempt, final)
+        unresolved = Self.unresolved(after: attempt, ended: final, before: unresolved)
         return [.audit(.finished(attempt, state: final)), .finished(final)]
+    }
+
+    /// What stays half-done once `attempt` ended as `final`: a completed move resolves
+    /// everything; a move stopped after a side effect is the new half-done one; a roll back
+    /// stopped half-way leaves the attempt it rolled back minus what it undid. A drill changes
+    /// nothing real: it neither leaves nor resolves a half-done move.
+    public static func unresolved(after attempt: FailoverAttempt, ended final: FailoverMachineState, before: FailoverAttempt?) -> FailoverAttempt? {
+        guard attempt.request.kind != .drill else { return before }
+        switch final {
+        case .completed:
+            return nil
+        case .aborted, .failed:
+            if case .rollsBack(let id) = attempt.request.continuation {
+                guard let rolledBack = before, rolledBack.request.id == id else { return before }
+                return rolledBack.undoing(attempt.steps, by: attempt.request.id)
+            }
+            return attempt.changedSteps.isEmpty ? before : attempt
+        default:
+            return before
+        }
     }
 }
 

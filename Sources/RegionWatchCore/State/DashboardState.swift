@@ -141,7 +141,11 @@ public struct DashboardState: Sendable {
         // The running machine's, else what the audit log says (a fresh process).
         guard let attempt = failover.machine.unresolved ?? failover.history.unresolved else { return nil }
         let request = attempt.request
-        let done = attempt.steps.filter { [.succeeded, .warning].contains($0.outcome) }.map(\.name)
+        // A step that started and never recorded its end (a crash) may have run.
+        let done = attempt.steps.compactMap { step -> String? in
+            if [.succeeded, .warning].contains(step.outcome) { return step.name }
+            return step.startedAt != nil && step.outcome == nil ? step.name + " (started, end unknown)" : nil
+        }
         let regions = [request.from, request.to].map { name in
             UnresolvedFailover.RegionRoleNow(region: name, role: region(named: name).map(\.roleDescription) ?? "unknown")
         }
