@@ -71,7 +71,7 @@ public enum UnresolvedAttempts {
 
     /// Step records of an attempt that never finished: the plan as confirmed (with a resume's
     /// steps that ran before), updated by its `step-started` and `step-finished` entries.
-    private static func stepRecords(_ audited: AuditedAttempt) -> [FailoverStepRecord] {
+    public static func stepRecords(_ audited: AuditedAttempt) -> [FailoverStepRecord] {
         var records = audited.confirmed?.steps ?? []
         for entry in audited.stepEntries {
             guard let index = entry.stepIndex, let step = entry.step, entry.type == "step-started" || entry.type == "step-finished" else { continue }

@@ -216,5 +216,49 @@ extension EndToEnd.PostgresFailoverTests {
         #expect(throws: (any Error).self) { try cluster.sql("primary", "UPDATE regionwatch_audit SET operator = 'mallory'") }
         #expect(throws: (any Error).self) { try cluster.sql("primary", "DELETE FROM regionwatch_audit") }
     }
-}
 
+    /// Alice's failover fails half-way; Bob, on another machine (another state directory),
+    /// sees it half-done in the shared history and rolls it back.
+    @Test func anotherOperatorSeesAHalfDoneAttemptInTheSharedHistoryAndRollsItBack() throws {
+        let cluster = try PostgresCluster(standbys: [])
+        defer { cluster.close() }
+        let scratch = Binary.scratchDirectory("shared-unresolved")
+        let lockDSN = "postgres://postgres@127.0.0.1:\(cluster.primaryPort)/postgres?sslmode=disable"
+        let configuration = scratch + "/shared.yaml"
+        try """
+            topology: checkout
+            pattern: active-passive
+            objectives: { rpo: 30s, rto: 5m }
+            regions:
+              - { name: us-east-1, provider: aws, role: primary, traffic: 70 }
+              - { name: eu-west-1, provider: aws, role: standby, traffic: 30 }
+            collectors:
+              - { kind: simulator, interval: 1s, scriptedIncident: false }
+            failover:
+              coolDown: 10m
+              lock: postgres
+              lockDsn: "\(lockDSN)"
+              plan:
+                - { name: fence, kind: simulated, change: fence, timeout: 4s }
+                - { name: page the team, kind: exec, command: [/bin/sh, -c, "echo pager down >&2; exit 3"], timeout: 4s }
+                - { name: promote, kind: simulated, change: promote, timeout: 4s }
+            """.write(toFile: configuration, atomically: true, encoding: .utf8)
+        func operatorEnvironment(_ name: String) -> [String: String] {
+            ["PATH": "/usr/bin:/bin", "XDG_STATE_HOME": scratch + "/" + name, "USER": name]
+        }
+        let alice = try runProcess([binary, "failover", "--config", configuration, "--to", "eu-west-1", "--reason", "alice's move", "--yes", "--wait", "2"], environment: operatorEnvironment("alice"), timeout: 120)
+        #expect(alice.status == 1, "\(alice.standardOutput)\(alice.standardError)")
+        func unresolved(_ name: String) throws -> [String: Any]? {
+            let status = try runProcess([binary, "status", "--config", configuration, "--json", "--wait", "1"], environment: operatorEnvironment(name), timeout: 60)
+            return ((try JSONSerialization.jsonObject(with: Data(status.standardOutput.utf8)) as? [String: Any])?["failover"] as? [String: Any])?["unresolved"] as? [String: Any]
+        }
+        let seenByBob = try unresolved("bob")
+        #expect((seenByBob?["steps"] as? [[String: Any]])?.compactMap { $0["outcome"] as? String } == ["succeeded", "failed", "skipped", "skipped"], "\(String(describing: seenByBob))")
+        let rollBack = try runProcess([binary, "failover", "--config", configuration, "--roll-back", "--reason", "bob backs alice's move out", "--yes", "--wait", "2"], environment: operatorEnvironment("bob"), timeout: 120)
+        #expect(rollBack.status == 0, "Bob finds Alice's attempt in the shared history: \(rollBack.standardOutput)\(rollBack.standardError)")
+        #expect(rollBack.standardOutput.contains("undo: fence"), "\(rollBack.standardOutput)")
+        #expect(try unresolved("alice") == nil, "resolved for Alice too")
+        let bobsFile = try String(contentsOfFile: scratch + "/bob/regionwatch/audit.jsonl", encoding: .utf8)
+        #expect(bobsFile.contains(#""rollsBack":"#), "\(bobsFile)")
+    }
+}

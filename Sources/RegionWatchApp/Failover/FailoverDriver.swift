@@ -36,6 +36,8 @@ final class FailoverDriver: Sendable {
         requests = continuation
         let pending = recheckPending
         consumer = Task {
+            // The half-done attempt may be another operator's: the shared history says.
+            await coordinator.readHistory()
             for await request in stream {
                 switch request {
                 case .recheck:
@@ -134,14 +136,14 @@ public enum FailoverHistoryReader {
                 return summary
             }
             guard let entry = attempt.confirmed, let acknowledgement = attempt.acknowledgement else { return nil }
-            var summary = record(entry, steps: attempt.stepEntries.compactMap(\.step))
+            var summary = record(entry, steps: UnresolvedAttempts.stepRecords(attempt))
             summary.state = "interrupted"
             summary.acknowledged = "acknowledged by \(acknowledgement.operatorName ?? "?") at \(acknowledgement.at)"
             return summary
         }
         let interrupted = history.interrupted.compactMap { attempt -> FailoverRecordSummary? in
             guard let entry = attempt.confirmed else { return nil }
-            var summary = record(entry, steps: attempt.stepEntries.compactMap(\.step))
+            var summary = record(entry, steps: UnresolvedAttempts.stepRecords(attempt))
             summary.state = "interrupted"
             return summary
         }
