@@ -164,35 +164,61 @@ extension EndToEnd {
 }
 
 extension EndToEnd.PostgresFailoverTests {
+    /// Operators on different machines (different state directories) sharing the lock and the
+    /// history on one PostgreSQL server, with a demo topology and `plan` (YAML list items).
+    struct SharedHistory {
+        let cluster: PostgresCluster
+        let scratch: String
+        let configuration: String
+
+        init(_ name: String, plan: String) throws {
+            cluster = try PostgresCluster(standbys: [])
+            scratch = Binary.scratchDirectory(name)
+            configuration = scratch + "/shared.yaml"
+            let lockDSN = "postgres://postgres@127.0.0.1:\(cluster.primaryPort)/postgres?sslmode=disable"
+            do {
+                try """
+                    topology: checkout
+                    pattern: active-passive
+                    objectives: { rpo: 30s, rto: 5m }
+                    regions:
+                      - { name: us-east-1, provider: aws, role: primary, traffic: 70 }
+                      - { name: eu-west-1, provider: aws, role: standby, traffic: 30 }
+                      - { name: ap-southeast-1, provider: gcp, role: standby, traffic: 0 }
+                    collectors:
+                      - { kind: simulator, interval: 1s, scriptedIncident: false }
+                    failover:
+                      coolDown: 10m
+                      lock: postgres
+                      lockDsn: "\(lockDSN)"
+                      plan:
+
+                    """.appending(plan).write(toFile: configuration, atomically: true, encoding: .utf8)
+            } catch {
+                cluster.close()
+                throw error
+            }
+        }
+
+        /// Operator `name`'s machine: its own state directory and user.
+        func environment(_ name: String) -> [String: String] {
+            ["PATH": "/usr/bin:/bin", "XDG_STATE_HOME": scratch + "/" + name, "USER": name]
+        }
+
+        func close() { cluster.close() }
+    }
+
     /// Two operators on different machines (different state directories) sharing the lock and
     /// the history on PostgreSQL: the second sees the first's failover in its cool-down.
     @Test func twoOperatorsShareTheHistoryAndItsCoolDown() throws {
-        let cluster = try PostgresCluster(standbys: [])
-        defer { cluster.close() }
-        let scratch = Binary.scratchDirectory("shared-history")
-        let lockDSN = "postgres://postgres@127.0.0.1:\(cluster.primaryPort)/postgres?sslmode=disable"
-        let configuration = scratch + "/shared.yaml"
-        try """
-            topology: checkout
-            pattern: active-passive
-            objectives: { rpo: 30s, rto: 5m }
-            regions:
-              - { name: us-east-1, provider: aws, role: primary, traffic: 70 }
-              - { name: eu-west-1, provider: aws, role: standby, traffic: 30 }
-              - { name: ap-southeast-1, provider: gcp, role: standby, traffic: 0 }
-            collectors:
-              - { kind: simulator, interval: 1s, scriptedIncident: false }
-            failover:
-              coolDown: 10m
-              lock: postgres
-              lockDsn: "\(lockDSN)"
-              plan:
+        let shared = try SharedHistory("shared-history", plan: """
                 - { name: fence, kind: simulated, change: fence, timeout: 4s }
                 - { name: promote, kind: simulated, change: promote, timeout: 4s }
-            """.write(toFile: configuration, atomically: true, encoding: .utf8)
-        func operatorEnvironment(_ name: String) -> [String: String] {
-            ["PATH": "/usr/bin:/bin", "XDG_STATE_HOME": scratch + "/" + name, "USER": name]
-        }
+
+            """)
+        defer { shared.close() }
+        let (cluster, scratch, configuration) = (shared.cluster, shared.scratch, shared.configuration)
+        let operatorEnvironment = shared.environment
         let first = try runProcess([binary, "failover", "--config", configuration, "--to", "eu-west-1", "--reason", "alice's drill", "--yes", "--wait", "2"], environment: operatorEnvironment("alice"), timeout: 120)
         #expect(first.status == 0, "\(first.standardOutput)\(first.standardError)")
         let second = try runProcess([binary, "failover", "--config", configuration, "--to", "ap-southeast-1", "--reason", "bob's", "--yes", "--wait", "2"], environment: operatorEnvironment("bob"), timeout: 120)
@@ -220,32 +246,15 @@ extension EndToEnd.PostgresFailoverTests {
     /// Alice's failover fails half-way; Bob, on another machine (another state directory),
     /// sees it half-done in the shared history and rolls it back.
     @Test func anotherOperatorSeesAHalfDoneAttemptInTheSharedHistoryAndRollsItBack() throws {
-        let cluster = try PostgresCluster(standbys: [])
-        defer { cluster.close() }
-        let scratch = Binary.scratchDirectory("shared-unresolved")
-        let lockDSN = "postgres://postgres@127.0.0.1:\(cluster.primaryPort)/postgres?sslmode=disable"
-        let configuration = scratch + "/shared.yaml"
-        try """
-            topology: checkout
-            pattern: active-passive
-            objectives: { rpo: 30s, rto: 5m }
-            regions:
-              - { name: us-east-1, provider: aws, role: primary, traffic: 70 }
-              - { name: eu-west-1, provider: aws, role: standby, traffic: 30 }
-            collectors:
-              - { kind: simulator, interval: 1s, scriptedIncident: false }
-            failover:
-              coolDown: 10m
-              lock: postgres
-              lockDsn: "\(lockDSN)"
-              plan:
+        let shared = try SharedHistory("shared-unresolved", plan: """
                 - { name: fence, kind: simulated, change: fence, timeout: 4s }
                 - { name: page the team, kind: exec, command: [/bin/sh, -c, "echo pager down >&2; exit 3"], timeout: 4s }
                 - { name: promote, kind: simulated, change: promote, timeout: 4s }
-            """.write(toFile: configuration, atomically: true, encoding: .utf8)
-        func operatorEnvironment(_ name: String) -> [String: String] {
-            ["PATH": "/usr/bin:/bin", "XDG_STATE_HOME": scratch + "/" + name, "USER": name]
-        }
+
+            """)
+        defer { shared.close() }
+        let (scratch, configuration) = (shared.scratch, shared.configuration)
+        let operatorEnvironment = shared.environment
         let alice = try runProcess([binary, "failover", "--config", configuration, "--to", "eu-west-1", "--reason", "alice's move", "--yes", "--wait", "2"], environment: operatorEnvironment("alice"), timeout: 120)
         #expect(alice.status == 1, "\(alice.standardOutput)\(alice.standardError)")
         func unresolved(_ name: String) throws -> [String: Any]? {
