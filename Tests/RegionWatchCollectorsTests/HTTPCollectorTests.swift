@@ -70,11 +70,17 @@ private final class FixtureHandler: ChannelInboundHandler {
         case "/slow": return
         case "/fail": (status, body) = (.serviceUnavailable, "maintenance")
         case "/big": (status, body) = (.ok, String(repeating: "x", count: 2 << 20))
+        case "/absurd":
+            (status, body) = (.ok, "pg_replication_lag{region=\"eu-west-1\"} 1e300\npg_replication_lag{region=\"ap-southeast-1\"} 4.5\nbackup_age{region=\"eu-west-1\"} -5\nbackup_age{region=\"ap-southeast-1\"} 9.3e18\n")
         case "/metrics":
             Self.scrapes += 1
             (status, body) = (.ok, "# TYPE pg_replication_lag gauge\npg_replication_lag{region=\"eu-west-1\"} \(Self.scrapes)\npg_replication_lag{region=\"ap\"} notanumber\npg_up 1\n")
         default:
-            if path.hasPrefix("/api/v1/query?query=bad") {
+            if path.hasPrefix("/api/v1/query?query=absurd") {
+                let series = [("eu-west-1", "1e300"), ("ap-southeast-1", "NaN"), ("us-east-1", "+Inf"), ("sa-east-1", "-3"), ("af-south-1", "12")]
+                let result = series.map { #"{"metric":{"region":"\#($0.0)"},"value":[1700000000,"\#($0.1)"]}"# }.joined(separator: ",")
+                (status, body) = (.ok, #"{"status":"success","data":{"resultType":"vector","result":[\#(result)]}}"#)
+            } else if path.hasPrefix("/api/v1/query?query=bad") {
                 (status, body) = (.badRequest, #"{"status":"error","errorType":"bad_data","error":"parse error at char 4"}"#)
             } else if path.hasPrefix("/api/v1/query") {
                 (status, body) = (.ok, #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"region":"eu-west-1"},"value":[1700000000,"0.25"]}]}}"#)
@@ -166,13 +172,55 @@ struct HTTPCollectorTests {
         guard case .replication(let sample) = round.events.first else { throw RawHTTP.Failure("no replication sample: \(round)") }
         #expect(sample.from == "us-east-1" && sample.to == "eu-west-1")
         #expect((sample.lagSeconds ?? 0) >= 1)
-        #expect(round.errors == ["1 line rejected (first: line 3: value of pg_replication_lag is not a number)"])
+        #expect(round.errors.isEmpty, "the rest was used: the scrape succeeded")
+        #expect(round.rejected == ["1 line rejected (first: line 3: value of pg_replication_lag is not a number)"])
 
         var failing = settings
         failing.endpoint.target = try HTTPTarget(parsing: "http://127.0.0.1:\(server.port)/fail")
         let failed = await PrometheusScrapeSource(settings: failing).collect(at: Self.now)
         #expect(failed.events.isEmpty, "no data is better than a made-up zero")
         #expect(failed.errors == ["scrape http://127.0.0.1:\(server.port)/fail: HTTP 503: maintenance"])
+    }
+
+    @Test func absurdScrapedValuesAreRejectedNamedAndNeverReachTheScreen() async throws {
+        let server = try await FixtureServer()
+        defer { Task { await server.close() } }
+        let settings = PrometheusScrapeSettings(
+            name: "exporter", target: try HTTPTarget(parsing: "http://127.0.0.1:\(server.port)/absurd"),
+            signals: [ScrapedSignal(signal: .replicationLagSeconds, metric: "pg_replication_lag"), ScrapedSignal(signal: .backupAgeSeconds, metric: "backup_age")],
+            replicationUpstream: "us-east-1"
+        )
+        let round = await PrometheusScrapeSource(settings: settings).collect(at: Self.now)
+        #expect(round.errors.isEmpty)
+        #expect(round.rejected == [
+            "replicationLagSeconds of eu-west-1: 1e+300 s (beyond 100 years)",
+            "backupAgeSeconds of eu-west-1: -5.0 is negative",
+            "backupAgeSeconds of ap-southeast-1: 9.3e+18 s (beyond 100 years)",
+        ])
+        #expect(round.events.count == 1, "only the plausible value is used: \(round.events)")
+        guard case .replication(let sample) = round.events.first else { throw RawHTTP.Failure("no replication sample: \(round)") }
+        #expect(sample.to == "ap-southeast-1" && sample.lagSeconds == 4.5)
+
+        let promQL = PromQLSettings(name: "prom", target: try HTTPTarget(parsing: "http://127.0.0.1:\(server.port)"), queries: [(.requestsPerSecond, "absurd")])
+        let queried = await PromQLSource(settings: promQL).collect(at: Self.now)
+        // NaN in a query result is PromQL's "no data" (0/0): skipped, as before; the rest rejected.
+        #expect(queried.rejected == [
+            "requestsPerSecond of eu-west-1: 1e+300 requests/s (beyond 10^12)",
+            "requestsPerSecond of us-east-1: inf is not a number",
+            "requestsPerSecond of sa-east-1: -3.0 is negative",
+        ])
+        #expect(queried.events == [.regionSample(RegionSample(region: "af-south-1", source: "prom", observedAt: Self.now, requestsPerSecond: 12))])
+
+        // The state counts them per collector and says why, once.
+        var state = DashboardState(topology: .demo, now: Self.now)
+        state.apply(contentsOf: round.events + [.collectorStatus(CollectorReport(
+            collector: "exporter", kind: "prometheus-scrape", observedAt: Self.now, intervalSeconds: 1, regions: [],
+            rejectedCount: round.rejected.count, rejection: round.rejected.last
+        ))])
+        let collector = state.collectors.first { $0.name == "exporter" }
+        #expect(collector?.rejectedCount == 3)
+        #expect(collector?.lastSuccessAt == Self.now, "a round with rejected values still succeeded")
+        #expect(state.recentNotices.contains { $0.message == "collector exporter rejected: backupAgeSeconds of ap-southeast-1: 9.3e+18 s (beyond 100 years)" })
     }
 
     @Test func promQLErrorsArePerSignal() async throws {

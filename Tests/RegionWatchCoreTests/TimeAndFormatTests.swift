@@ -64,4 +64,23 @@ struct TimeAndFormatTests {
         #expect(Format.fixed(.nan, decimals: 1) == "NaN")
         #expect(Format.fixed(1e20, decimals: 1) == "1e+20")
     }
+
+    /// No number from outside can trap in formatting: beyond a century, not a number, infinite.
+    @Test(arguments: [1e300, -1e300, 9.3e18, 9.2e18, Double.nan, .infinity, -.infinity, Double.greatestFiniteMagnitude, 3.2e9])
+    func absurdDurationsFormatWithoutTrapping(seconds: Double) {
+        for text in [Format.duration(seconds), Format.lag(seconds), Format.age(seconds)] {
+            #expect(!text.isEmpty)
+        }
+        #expect(!Timestamp(secondsSinceEpoch: seconds).iso8601.isEmpty)
+        #expect(!Timestamp(secondsSinceEpoch: seconds).utcDate.isEmpty)
+    }
+
+    @Test func absurdDurationsSayWhatTheyAre() {
+        #expect(Format.duration(1e300) == ">100y")
+        #expect(Format.lag(-1e300) == "->100y")
+        #expect(Format.age(9.3e18) == ">100y")
+        #expect(Format.duration(.nan) == "?")
+        #expect(Format.lag(.infinity) == "∞")
+        #expect(Format.duration(3e9) == "34722d05h", "just under a century is still counted")
+    }
 }

@@ -224,7 +224,9 @@ public struct StatusReport: Encodable, Sendable {
         var intervalSeconds: Double
         @ExplicitNull var lastSuccessAgeSeconds: Double?
         @ExplicitNull var lastError: String?
-
+        /// Data refused while the rest was used, and the latest reason.
+        var rejected: Int
+        @ExplicitNull var lastRejection: String?
     }
 
     public struct EventCounters: Encodable, Sendable {
@@ -335,7 +337,10 @@ public struct StatusReport: Encodable, Sendable {
             unresolved: state.unresolvedFailover.map(UnresolvedInfo.init)
         )
         collectors = state.collectors.map { collector in
-            CollectorInfo(name: collector.name, kind: collector.kind, intervalSeconds: collector.intervalSeconds, lastSuccessAgeSeconds: collector.age(at: now), lastError: collector.lastError)
+            CollectorInfo(
+                name: collector.name, kind: collector.kind, intervalSeconds: collector.intervalSeconds, lastSuccessAgeSeconds: collector.age(at: now),
+                lastError: collector.lastError, rejected: collector.rejectedCount, lastRejection: collector.lastRejection
+            )
         }
         events = EventCounters(published: state.bus.publishedEvents, dropped: state.bus.droppedEvents)
         let counters = state.traces.counters

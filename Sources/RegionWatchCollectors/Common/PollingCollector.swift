@@ -6,10 +6,13 @@ public struct CollectionRound: Sendable {
     public var events: [DashboardEvent]
     /// Problems of the round (verbatim, secrets redacted); empty when it fully succeeded.
     public var errors: [String]
+    /// Data refused while the rest was used (see `CollectorReport.rejected`).
+    public var rejected: [String]
 
-    public init(events: [DashboardEvent] = [], errors: [String] = []) {
+    public init(events: [DashboardEvent] = [], errors: [String] = [], rejected: [String] = []) {
         self.events = events
         self.errors = errors
+        self.rejected = rejected
     }
 }
 
@@ -73,7 +76,8 @@ public final class PollingCollector<Source: PollingSource>: Collector {
             let errors = round.errors.map(redactor.redact)
             bus.publish(contentsOf: round.events + [.collectorStatus(CollectorReport(
                 collector: source.name, kind: source.kind, observedAt: now, intervalSeconds: source.intervalSeconds,
-                regions: source.regions, error: errors.isEmpty ? nil : errors.joined(separator: "; ")
+                regions: source.regions, error: errors.isEmpty ? nil : errors.joined(separator: "; "),
+                rejectedCount: round.rejected.count, rejection: round.rejected.last.map(redactor.redact)
             ))])
             let remaining = source.intervalSeconds - (MonotonicClock.seconds() - started)
             if remaining > 0 {

@@ -69,6 +69,28 @@ extension MetricsEndpointSource {
     }
 }
 
+extension MetricSignal {
+    /// A century, in seconds: no lag or age is longer.
+    static let centurySeconds = 100 * 365.25 * 86_400
+
+    /// Why `value` cannot be a reading of this signal (not a number, negative where that
+    /// means nothing, or beyond any plausible range), or `nil` when it can. Such a value is
+    /// rejected at the collector, counted and named, and never reaches formatting or health.
+    public func implausibility(of value: Double) -> String? {
+        guard value.isFinite else { return "\(value) is not a number" }
+        let limit: Double, unit: String
+        switch self {
+        case .replicationLagSeconds, .backupAgeSeconds: (limit, unit) = (Self.centurySeconds, "s (beyond 100 years)")
+        case .p50Ms, .p99Ms: (limit, unit) = (Self.centurySeconds * 1000, "ms (beyond 100 years)")
+        case .replicationLagBytes: (limit, unit) = (1e18, "bytes (beyond an exabyte)")
+        case .requestsPerSecond: (limit, unit) = (1e12, "requests/s (beyond 10^12)")
+        case .errorRate, .trafficShare, .up: return nil
+        }
+        if value < 0 { return "\(value) is negative" }
+        return value > limit ? "\(value) \(unit)" : nil
+    }
+}
+
 /// The value of one signal for one region at one moment.
 public struct SignalReading: Equatable, Sendable {
     public var region: String
@@ -97,6 +119,11 @@ public struct SignalPublisher: Sendable {
     /// data goes stale) and an error each.
     public func events(for readings: [SignalReading], at now: Timestamp) -> CollectionRound {
         var round = CollectionRound()
+        let readings = readings.filter { reading in
+            guard let problem = reading.signal.implausibility(of: reading.value) else { return true }
+            round.rejected.append("\(reading.signal.rawValue) of \(reading.region): \(problem)")
+            return false
+        }
         let telemetryDown = Set(readings.filter { $0.signal == .up && $0.value < 1 }.map(\.region))
         for region in telemetryDown.sorted() { round.errors.append("\(region): target down (up = 0)") }
         var byRegion: [String: [MetricSignal: Double]] = [:]

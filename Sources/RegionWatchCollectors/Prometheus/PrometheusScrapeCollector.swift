@@ -59,7 +59,9 @@ public final class PrometheusScrapeSource: MetricsEndpointSource {
         let readings = interpreter.withLock { $0.readings(from: document, at: now) }
         var round = publish(readings, at: now)
         if document.rejectedLines > 0, let first = document.errors.first {
-            round.errors.append("\(document.rejectedLines) line\(document.rejectedLines == 1 ? "" : "s") rejected (first: \(first))")
+            let problem = "\(document.rejectedLines) line\(document.rejectedLines == 1 ? "" : "s") rejected (first: \(first))"
+            // Nothing usable at all is a failed scrape; otherwise the rest was used.
+            if document.samples.isEmpty { round.errors.append(problem) } else { round.rejected.append(problem) }
         }
         return round
     }

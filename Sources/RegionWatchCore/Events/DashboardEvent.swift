@@ -243,14 +243,22 @@ public struct CollectorReport: Sendable, Equatable {
     public var regions: [String]
     /// `nil` when the round succeeded; otherwise the error, verbatim, secrets redacted.
     public var error: String?
+    /// How many pieces of data the round refused while it used the rest (malformed lines,
+    /// values that are not numbers or beyond any plausible range): counted and shown, and not
+    /// a failure of the round.
+    public var rejectedCount: Int
+    /// The last of them, naming the series and why.
+    public var rejection: String?
 
-    public init(collector: String, kind: String, observedAt: Timestamp, intervalSeconds: Double, regions: [String], error: String? = nil) {
+    public init(collector: String, kind: String, observedAt: Timestamp, intervalSeconds: Double, regions: [String], error: String? = nil, rejectedCount: Int = 0, rejection: String? = nil) {
         self.collector = collector
         self.kind = kind
         self.observedAt = observedAt
         self.intervalSeconds = intervalSeconds
         self.regions = regions
         self.error = error
+        self.rejectedCount = rejectedCount
+        self.rejection = rejection
     }
 }
 

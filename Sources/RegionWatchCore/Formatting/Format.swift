@@ -11,11 +11,17 @@ public enum Format {
         return fixed(value, decimals: 2) + "%"
     }
 
-    /// A duration in seconds, compact: `0.4s`, `12s`, `2m05s`, `1h02m`, `3d04h`.
+    /// Beyond this many seconds (a century) a duration is shown as `>100y`: no lag or age is
+    /// longer, and whole-second arithmetic stays far inside `Int`.
+    public static let longestDuration = 100 * 365.25 * 86_400
+
+    /// A duration in seconds, compact: `0.4s`, `12s`, `2m05s`, `1h02m`, `3d04h`, `>100y`.
     public static func duration(_ seconds: Double) -> String {
+        guard !seconds.isNaN else { return "?" }
         guard seconds.isFinite else { return "∞" }
         let sign = seconds < 0 ? "-" : ""
         let value = abs(seconds)
+        guard value <= longestDuration else { return sign + ">100y" }
         if value < 10 { return sign + fixed(value, decimals: value == value.rounded() ? 0 : 1) + "s" }
         let whole = Int(value.rounded(.down))
         if whole < 60 { return "\(sign)\(whole)s" }
@@ -27,6 +33,7 @@ public enum Format {
     /// A lag or data loss: one decimal below 100 s so that a value near a limit is never
     /// rounded across it (`0s`, `3.2s`, `10.6s`, `2m05s`).
     public static func lag(_ seconds: Double) -> String {
+        guard !seconds.isNaN else { return "?" }
         guard seconds.isFinite else { return "∞" }
         if seconds == 0 { return "0s" }
         return abs(seconds) < 100 ? fixed(seconds, decimals: 1) + "s" : duration(seconds)
@@ -34,6 +41,7 @@ public enum Format {
 
     /// An age: like `duration` but whole seconds below a minute (`0s`, `4s`).
     public static func age(_ seconds: Double) -> String {
+        guard !seconds.isNaN else { return "?" }
         let value = max(0, seconds)
         if value < 60 { return "\(Int(value.rounded(.down)))s" }
         return duration(value)

@@ -8,6 +8,10 @@ public struct CollectorState: Equatable, Sendable {
     public internal(set) var lastErrorAt: Timestamp?
     public internal(set) var lastError: String?
     public internal(set) var consecutiveFailures = 0
+    /// How many pieces of data its rounds refused (see `CollectorReport.rejected`), and the
+    /// latest reason.
+    public internal(set) var rejectedCount = 0
+    public internal(set) var lastRejection: String?
 
     init(report: CollectorReport) {
         name = report.collector
@@ -25,6 +29,8 @@ public struct CollectorState: Equatable, Sendable {
         kind = report.kind
         intervalSeconds = report.intervalSeconds
         regions = report.regions
+        rejectedCount += report.rejectedCount
+        if let rejection = report.rejection { lastRejection = rejection }
         if let error = report.error {
             lastError = error
             lastErrorAt = report.observedAt

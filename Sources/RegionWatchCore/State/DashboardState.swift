@@ -326,6 +326,9 @@ public struct DashboardState: Sendable {
     private mutating func applyCollectorReport(_ report: CollectorReport) {
         staleness.intervals[report.collector] = report.intervalSeconds
         if let index = collectorIndex[report.collector] {
+            if let rejection = report.rejection, rejection != collectors[index].lastRejection {
+                recentNotices.append(Notice(at: report.observedAt, severity: .warning, message: "collector \(report.collector) rejected: \(rejection)"))
+            }
             let previousError = collectors[index].lastError
             let hadFailed = collectors[index].consecutiveFailures > 0
             collectors[index].record(report)
@@ -341,6 +344,9 @@ public struct DashboardState: Sendable {
             collectors.append(collector)
             if let error = report.error {
                 recentNotices.append(Notice(at: report.observedAt, severity: .warning, message: "collector \(report.collector): \(error)"))
+            }
+            if let rejection = report.rejection {
+                recentNotices.append(Notice(at: report.observedAt, severity: .warning, message: "collector \(report.collector) rejected: \(rejection)"))
             }
         }
     }

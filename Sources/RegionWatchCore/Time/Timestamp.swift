@@ -36,7 +36,8 @@ public struct Timestamp: Comparable, Hashable, Sendable, Codable, CustomStringCo
     /// ISO 8601 in UTC with millisecond precision, for example `2026-11-26T14:30:05.250Z`.
     public var iso8601: String {
         let c = utcComponents
-        let milliseconds = Int((secondsSinceEpoch - secondsSinceEpoch.rounded(.down)) * 1000)
+        let fraction = secondsSinceEpoch - secondsSinceEpoch.rounded(.down)
+        let milliseconds = fraction.isFinite ? min(999, max(0, Int(fraction * 1000))) : 0
         return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)).\(pad(milliseconds, 3))Z"
     }
 
@@ -60,7 +61,10 @@ public struct UTCComponents: Equatable, Sendable {
     public var year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int
 
     init(_ timestamp: Timestamp) {
-        let total = Int(timestamp.secondsSinceEpoch.rounded(.down))
+        // Far outside any real clock (a hostile timestamp) the calendar is clamped to ±31,000
+        // years rather than trapping in the conversion.
+        let seconds = timestamp.secondsSinceEpoch.isNaN ? 0 : min(1e12, max(-1e12, timestamp.secondsSinceEpoch))
+        let total = Int(seconds.rounded(.down))
         var days = total >= 0 ? total / 86_400 : (total - 86_399) / 86_400
         let secondsOfDay = total - days * 86_400
         hour = secondsOfDay / 3600
