@@ -174,6 +174,48 @@ struct ConfigurationTests {
         defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(throws: TextFile.ReadError.self) { try TextFile.read(path) }
     }
+
+    @Test func aFIFOIsRefusedBeforeItCanBlock() throws {
+        let path = NSTemporaryDirectory() + "regionwatch-fifo-\(getpid())"
+        #expect(mkfifo(path, 0o600) == 0)
+        defer { unlink(path) }
+        // Before the fix, opening it blocked forever (no writer): the test would hang.
+        #expect { try TextFile.read(path) } throws: { error in
+            "\(error)" == "\(path): not a regular file (a pipe, socket or device); refusing to read it"
+        }
+        #expect(throws: TextFile.ReadError.self) { try TextFile.read("/dev/zero") }
+    }
+
+    /// Aliases used as mapping keys, nested `levels` deep: each level doubles what the one
+    /// below names (12 levels, a 555-byte file, never finished composing before the fix).
+    static func aliasBomb(levels: Int) -> String {
+        var text = "a0: &a0 {x: 1, y: 2}\n"
+        for level in 1...levels {
+            text += "a\(level): &a\(level) {? *a\(level - 1) : 1, ? [*a\(level - 1), *a\(level - 1)] : 2}\n"
+        }
+        return text
+    }
+
+    @Test func anchorsAndAliasesAreRefusedWithTheirPlace() {
+        for levels in [1, 12, 30] {
+            let errors = parseErrors(Self.aliasBomb(levels: levels))
+            #expect(errors.first == "c.yaml:1:5: error: an anchor ('&a0'): anchors and aliases are not supported here; write each value out", "\(errors)")
+        }
+        let errors = parseErrors("topology: t\nregions: *list\n")
+        #expect(errors.first == "c.yaml:2:10: error: an alias ('*list'): anchors and aliases are not supported here; write each value out", "\(errors)")
+    }
+
+    @Test(arguments: [
+        "command: [/bin/sh, -c, \"ls *.log && echo a&b\"]\n",
+        "command: ['*', '&x']\n",
+        "pattern: a*b  # &not an anchor\n",
+        "script: |\n  *starred line\n  &amp\nnext: 1\n",
+        "list:\n  - a*\n  - 'it''s *fine'\n",
+        "flow: {a: x*y, b: [c&d, \"*\"]}\n",
+    ])
+    func asterisksAndAmpersandsInTextAreNoAliases(yaml: String) {
+        #expect(YAMLAnchorScan.first(in: yaml) == nil)
+    }
 }
 
 @Suite("OTLP configuration")

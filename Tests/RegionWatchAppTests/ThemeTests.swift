@@ -71,6 +71,7 @@ struct ThemeTests {
         ("styles: {}\n", "t.yaml:1:1: error: name: missing"),
         ("name: t\n", "t.yaml:1:1: error: styles: missing"),
         ("name: t\nstyles: [a]\n", "t.yaml:2:9: error: styles: expected a mapping"),
+        ("name: t\nstyles:\n  text: &t { fg: red }\n  ok: *t\n", "t.yaml:3:9: error: an anchor ('&t'): anchors and aliases are not supported here"),
     ])
     func badThemesNameFileLineAndKey(yaml: String, expected: String) {
         do {

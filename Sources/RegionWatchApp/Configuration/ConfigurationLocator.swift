@@ -42,6 +42,11 @@ public enum TextFile {
             throw ReadError(description: "\(path): no such file")
         }
         guard !isDirectory.boolValue else { throw ReadError(description: "\(path): is a directory, not a file") }
+        // A FIFO or a device would block or never end: only regular files are read.
+        var information = stat()
+        guard stat(path, &information) == 0, information.st_mode & S_IFMT == S_IFREG else {
+            throw ReadError(description: "\(path): not a regular file (a pipe, socket or device); refusing to read it")
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw ReadError(description: "\(path): cannot open (permission denied?)")
         }

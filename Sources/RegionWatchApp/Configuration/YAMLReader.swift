@@ -30,6 +30,15 @@ final class YAMLReader {
             report(.error, nil, "", "file is larger than 4 MiB; refusing to read it")
             return nil
         }
+        // Refused before composing: aliases expand into copies, without bound.
+        if let found = YAMLAnchorScan.first(in: text) {
+            let what = found.text.hasPrefix("&") ? "an anchor" : "an alias"
+            collected.append(Diagnostic(
+                severity: .error, file: file, line: found.line, column: found.column, path: "",
+                message: "\(what) ('\(found.text)'): anchors and aliases are not supported here; write each value out"
+            ))
+            return nil
+        }
         do {
             guard let node = try Yams.compose(yaml: text) else {
                 report(.error, nil, "", "file is empty")
