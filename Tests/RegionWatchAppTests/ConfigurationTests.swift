@@ -238,6 +238,16 @@ struct OTLPConfigurationTests {
         #expect(configuration.traceLimits.maxBytes == 512 * 1_048_576)
     }
 
+    @Test func listenerLimitsAreConfigurable() throws {
+        let entry = "  - { kind: otlp, maxConnections: 64, headerTimeout: 5s, idleTimeout: 2m, minBodyRate: 1KiB, maxInFlight: 16MiB }"
+        let (configuration, _) = try ConfigurationParser.parse(minimal().replacingOccurrences(of: "  - kind: simulator", with: entry), file: "c.yaml")
+        guard case .otlp(let settings) = configuration.collectors.first else {
+            Issue.record("expected an otlp collector")
+            return
+        }
+        #expect(settings.limits == ListenerLimits(maxConnections: 64, headerTimeoutSeconds: 5, idleTimeoutSeconds: 120, minimumBodyBytesPerSecond: 1024, maxInFlightBodyBytes: 16 << 20))
+    }
+
     @Test func missingTokenVariableIsAnError() {
         let errors = parseErrors(minimal(objectives: "objectives: { rpo: 30s, rto: 5m }").replacingOccurrences(of: "  - kind: simulator", with: "  - { kind: otlp, tokenEnv: NOT_SET_ANYWHERE }"))
         #expect(errors.contains { $0.contains("collectors[0].tokenEnv: environment variable NOT_SET_ANYWHERE is not set") }, "\(errors)")
@@ -252,6 +262,8 @@ struct OTLPConfigurationTests {
         ("  - { kind: otlp, regionFrom: [ { map: { a: b } } ] }", "collectors[0].regionFrom[0].attribute: missing"),
         ("  - { kind: otlp, regionFrom: [ { attribute: x, map: [a] } ] }", "collectors[0].regionFrom[0].map: expected a mapping"),
         ("  - { kind: otlp, lissen: x }", "collectors[0].lissen: unknown key 'lissen' (did you mean 'listen'?)"),
+        ("  - { kind: otlp, maxConnections: 0 }", "collectors[0].maxConnections: 0 is out of range"),
+        ("  - { kind: otlp, headerTimeout: forever }", "collectors[0].headerTimeout: 'forever' is not a duration"),
     ])
     func badOTLPSettingsAreReported(entry: String, expected: String) {
         let errors = parseErrors(minimal().replacingOccurrences(of: "  - kind: simulator", with: entry))

@@ -10,7 +10,10 @@ public enum ConfigurationParser {
     static let regionKeys = ["name", "provider", "role", "traffic"]
     static let healthKeys = ["errorRateDegraded", "errorRateDown", "p99DegradedMs", "probeFailuresDegraded", "probeFailuresDown", "staleAfterIntervals", "backupMaxAge", "hopSlowMs", "sustain", "recover"]
     static let simulatorKeys = ["kind", "name", "interval", "seed", "scriptedIncident", "incidentEvery", "requestsPerSecond", "tracesPerSecond", "versions"]
-    static let otlpKeys = ["kind", "name", "listen", "maxBodySize", "token", "tokenEnv", "regionFrom"]
+    static let otlpKeys = [
+        "kind", "name", "listen", "maxBodySize", "token", "tokenEnv", "regionFrom",
+        "maxConnections", "headerTimeout", "idleTimeout", "minBodyRate", "maxInFlight",
+    ]
 
     /// Parses `text` read from `file`. Returns the configuration and any warnings, or throws
     /// `DiagnosticsError` with every problem found.
@@ -251,6 +254,15 @@ public enum ConfigurationParser {
         return .simulator(settings)
     }
 
+    /// The limits every listener applies (`ListenerLimits`), from a listener's entries.
+    static func readListenerLimits(_ entries: [String: (key: Node, value: Node)], path: String, reader: YAMLReader, into limits: inout ListenerLimits) {
+        if let value = entries["maxConnections"]?.value, let count = reader.integer(value, "\(path).maxConnections", range: 1...1_000_000) { limits.maxConnections = count }
+        if let value = entries["headerTimeout"]?.value, let seconds = reader.duration(value, "\(path).headerTimeout", range: 0.1...3600) { limits.headerTimeoutSeconds = seconds }
+        if let value = entries["idleTimeout"]?.value, let seconds = reader.duration(value, "\(path).idleTimeout", range: 0.1...86_400) { limits.idleTimeoutSeconds = seconds }
+        if let value = entries["minBodyRate"]?.value, let bytes = reader.byteSize(value, "\(path).minBodyRate", range: 1...(1 << 30)) { limits.minimumBodyBytesPerSecond = Double(bytes) }
+        if let value = entries["maxInFlight"]?.value, let bytes = reader.byteSize(value, "\(path).maxInFlight", range: 1024...(1 << 34)) { limits.maxInFlightBodyBytes = bytes }
+    }
+
     private static func readOTLP(_ node: Node, path: String, reader: YAMLReader) -> CollectorConfiguration? {
         guard let entries = reader.mapping(node, path, allowedKeys: otlpKeys) else { return nil }
         var settings = OTLPReceiverSettings()
@@ -267,6 +279,7 @@ public enum ConfigurationParser {
             }
         }
         if let value = entries["maxBodySize"]?.value, let bytes = reader.byteSize(value, "\(path).maxBodySize", range: 1024...(1 << 30)) { settings.maxBodyBytes = bytes }
+        readListenerLimits(entries, path: path, reader: reader, into: &settings.limits)
         if entries["token"] != nil, entries["tokenEnv"] != nil {
             reader.error(node, "\(path).token", "give either token or tokenEnv, not both")
         } else if let value = entries["token"]?.value {

@@ -262,6 +262,10 @@ public struct StatusReport: Encodable, Sendable {
         var spansReceived: Int
         var spansRejected: Int
         @ExplicitNull var lastRefusal: String?
+        var connectionsOpen: Int
+        var connectionsRefused: Int
+        var connectionsTimedOut: Int
+        var bodyBytesHeld: Int
     }
 
     public var generatedAt: String
@@ -357,7 +361,9 @@ public struct StatusReport: Encodable, Sendable {
                 name: statistics.receiver, listen: statistics.listenAddress, requestsAccepted: statistics.requestsAccepted,
                 requestsRefused: statistics.requestsRefused,
                 refusalsByStatus: Dictionary(uniqueKeysWithValues: statistics.refusalsByStatus.map { (String($0.key), $0.value) }),
-                spansReceived: statistics.spansReceived, spansRejected: statistics.spansRejected, lastRefusal: statistics.lastRefusal
+                spansReceived: statistics.spansReceived, spansRejected: statistics.spansRejected, lastRefusal: statistics.lastRefusal,
+                connectionsOpen: statistics.connectionsOpen, connectionsRefused: statistics.connectionsRefused,
+                connectionsTimedOut: statistics.connectionsTimedOut, bodyBytesHeld: statistics.bodyBytesHeld
             )
         }
     }

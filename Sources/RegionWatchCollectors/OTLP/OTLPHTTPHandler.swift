@@ -11,13 +11,24 @@ final class OTLPReceiverContext: Sendable {
     let gate: IngestGate
     let clock: WallClock
     let statistics: Mutex<ReceiverStatistics>
+    /// Connections open and body bytes held, against `settings.limits`.
+    let budget: ListenerBudget
 
     init(settings: OTLPReceiverSettings, bus: EventBus<DashboardEvent>, gate: IngestGate, clock: WallClock) {
         self.settings = settings
         self.bus = bus
         self.gate = gate
         self.clock = clock
+        budget = ListenerBudget(limits: settings.limits)
         statistics = Mutex(ReceiverStatistics(receiver: settings.name, listenAddress: settings.listenAddress, observedAt: clock.now()))
+    }
+
+    /// The counters, with the connections open now.
+    var currentStatistics: ReceiverStatistics {
+        var current = statistics.withLock { $0 }
+        current.connectionsOpen = budget.openConnections
+        current.bodyBytesHeld = budget.heldBodyBytes
+        return current
     }
 
     func recordRefusal(status: HTTPResponseStatus, message: String) {
@@ -42,7 +53,11 @@ enum OTLPEncoding {
     }
 }
 
-/// Serves `POST /v1/traces` on one connection, following the OTLP/HTTP specification.
+/// Serves `POST /v1/traces` on one connection, following the OTLP/HTTP specification, within
+/// the listener's limits: a request head must arrive in time, a keep-alive connection may idle
+/// only so long, a body must keep a minimum rate, body memory is reserved from the listener's
+/// budget, an oversized declared body is refused before it is sent, and `Expect: 100-continue`
+/// is answered.
 final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -59,27 +74,134 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private let shared: OTLPReceiverContext
     private var state = State.idle
-    /// The request body; kept (cleared) between requests so its memory is reused.
+    /// The request body, kept between requests while small; a large one is released after
+    /// its request (a thousand idle keep-alive connections must not each hold megabytes).
     private var body = ByteBufferAllocator().buffer(capacity: 0)
+    /// Body bytes reserved from the listener's budget for the request under way.
+    private var reserved = 0
+    /// Since when the connection waits for a request head, and how long it may.
+    private var waitingSince = NIODeadline.now()
+    private var waitLimit: TimeAmount
+    /// The request body under way: when its head came, bytes seen, when the last came.
+    private var bodyStartedAt: NIODeadline?
+    private var bodyBytesSeen = 0
+    private var lastBodyByteAt = NIODeadline.now()
+    private var timer: Scheduled<Void>?
+    /// A body larger than this is not kept for the next request.
+    static let retainedBodyCapacity = 64 * 1024
 
     init(context: OTLPReceiverContext) {
         shared = context
+        waitLimit = .nanoseconds(Int64(context.settings.limits.headerTimeoutSeconds * 1e9))
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        waitingSince = .now()
+        scheduleCheck(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        releaseBody()
+        context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
+            bodyStartedAt = .now()
+            lastBodyByteAt = .now()
+            bodyBytesSeen = 0
             state = start(head)
+            respondEarly(to: head, context: context)
         case .body(var part):
+            bodyBytesSeen += part.readableBytes
+            lastBodyByteAt = .now()
             guard case .receiving(_, let encoding) = state else { break }
             if body.readableBytes + part.readableBytes > shared.settings.maxBodyBytes {
                 state = .refusing(keepAlive: false, status: .payloadTooLarge, message: "request body larger than \(shared.settings.maxBodyBytes) bytes (after decompression)", encoding: encoding, extraHeaders: [])
-                body.clear()
+                releaseBody()
+            } else if body.readableBytes + part.readableBytes > reserved {
+                // A body of unknown (or understated) length grows its reservation as it comes.
+                let needed = body.readableBytes + part.readableBytes - reserved
+                guard shared.budget.reserveBody(needed) else {
+                    refuse(context: context, status: .serviceUnavailable, message: Self.budgetMessage(shared), encoding: encoding, keepAlive: false, extraHeaders: [("Retry-After", "1")])
+                    releaseBody()
+                    return
+                }
+                reserved += needed
+                body.writeBuffer(&part)
             } else {
                 body.writeBuffer(&part)
             }
         case .end:
+            bodyStartedAt = nil
             finish(context: context)
+            waitingSince = .now()
+            waitLimit = .nanoseconds(Int64(shared.settings.limits.idleTimeoutSeconds * 1e9))
+        }
+    }
+
+    private static func budgetMessage(_ shared: OTLPReceiverContext) -> String {
+        "receiver busy: request bodies in flight would pass \(shared.settings.limits.maxInFlightBodyBytes) bytes; retry later"
+    }
+
+    /// Answers at once what need not wait for the body: a refusal of a declared-oversize or
+    /// over-budget body (then closes, so the client stops sending), `100 Continue` otherwise.
+    private func respondEarly(to head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let expectsContinue = head.headers.first(name: "expect")?.lowercased() == "100-continue"
+        switch state {
+        case .refusing(_, let status, let message, let encoding, let extraHeaders) where status == .payloadTooLarge || status == .serviceUnavailable:
+            state = .idle
+            refuse(context: context, status: status, message: message, encoding: encoding, keepAlive: false, extraHeaders: extraHeaders)
+        case .refusing(_, let status, let message, let encoding, let extraHeaders) where expectsContinue:
+            // The client waits for our word before sending the body: this is it.
+            state = .idle
+            refuse(context: context, status: status, message: message, encoding: encoding, keepAlive: false, extraHeaders: extraHeaders)
+        case .receiving where expectsContinue:
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+        default:
+            break
+        }
+    }
+
+    private func releaseBody() {
+        shared.budget.releaseBody(reserved)
+        reserved = 0
+        if body.capacity > Self.retainedBodyCapacity {
+            body = ByteBufferAllocator().buffer(capacity: 0)
+        } else {
+            body.clear()
+        }
+    }
+
+    /// Every second: a connection that waits too long for a head, or whose body stalls or
+    /// trickles, is closed (a body with `408 Request Timeout`).
+    private func scheduleCheck(context: ChannelHandlerContext) {
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) { [self] in
+            guard context.channel.isActive else { return }
+            let limits = shared.settings.limits
+            let now = NIODeadline.now()
+            if let started = bodyStartedAt {
+                let elapsed = Double((now - started).nanoseconds) / 1e9
+                let stalled = Double((now - lastBodyByteAt).nanoseconds) / 1e9 > limits.headerTimeoutSeconds
+                let trickling = elapsed > limits.headerTimeoutSeconds && Double(bodyBytesSeen) / elapsed < limits.minimumBodyBytesPerSecond
+                if stalled || trickling {
+                    let why = stalled ? "no body bytes for \(Format.duration(limits.headerTimeoutSeconds))" : "body slower than \(Int(limits.minimumBodyBytesPerSecond)) bytes/s"
+                    state = .idle
+                    releaseBody()
+                    refuse(context: context, status: .requestTimeout, message: "request timed out: \(why)", encoding: nil, keepAlive: false)
+                    return
+                }
+            } else if now - waitingSince > waitLimit {
+                // No request under way: an idle or silent connection is simply closed.
+                shared.statistics.withLock { $0.connectionsTimedOut += 1 }
+                context.close(promise: nil)
+                return
+            }
+            scheduleCheck(context: context)
         }
     }
 
@@ -133,9 +255,14 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > shared.settings.maxBodyBytes {
             return .refusing(keepAlive: false, status: .payloadTooLarge, message: "request body of \(length) bytes is larger than \(shared.settings.maxBodyBytes) bytes", encoding: encoding, extraHeaders: [])
         }
-        body.clear()
-        if let expected = head.headers.first(name: "content-length").flatMap(Int.init) {
-            body.reserveCapacity(min(expected, shared.settings.maxBodyBytes))
+        releaseBody()
+        if let expected = head.headers.first(name: "content-length").flatMap(Int.init), expected > 0 {
+            // Held memory is reserved up front for a declared length.
+            guard shared.budget.reserveBody(expected) else {
+                return .refusing(keepAlive: false, status: .serviceUnavailable, message: Self.budgetMessage(shared), encoding: encoding, extraHeaders: [("Retry-After", "1")])
+            }
+            reserved = expected
+            body.reserveCapacity(expected)
         }
         return .receiving(keepAlive: keepAlive, encoding: encoding)
     }
@@ -150,7 +277,7 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             refuse(context: context, status: status, message: message, encoding: encoding, keepAlive: keepAlive, extraHeaders: extraHeaders)
         case .receiving(let keepAlive, let encoding):
             accept(encoding: encoding, keepAlive: keepAlive, context: context)
-            body.clear()
+            releaseBody()
         }
     }
 

@@ -28,10 +28,12 @@ public final class OTLPReceiverCollector: Collector {
 
     /// The receiver's counters right now.
     public var currentStatistics: ReceiverStatistics {
-        context.withLock { $0?.statistics.withLock { $0 } } ?? ReceiverStatistics(receiver: name, listenAddress: settings.listenAddress, observedAt: SystemWallClock().now())
+        context.withLock { $0?.currentStatistics } ?? ReceiverStatistics(receiver: name, listenAddress: settings.listenAddress, observedAt: SystemWallClock().now())
     }
 
     public func run(publishingTo bus: EventBus<DashboardEvent>, clock: WallClock) async {
+        // The connection cap must sit below the open-file limit, not at the default 1024.
+        ListenerLimits.raiseOpenFileLimit()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(2, System.coreCount)))
         let context = OTLPReceiverContext(settings: settings, bus: bus, gate: gate, clock: clock)
         self.context.withLock { $0 = context }
@@ -63,7 +65,7 @@ public final class OTLPReceiverCollector: Collector {
         bus.publish(.notice(Notice(at: clock.now(), severity: .info, message: "OTLP receiver listening on \(settings.host):\(channel.localAddress?.port ?? settings.port)")))
         while !Task.isCancelled {
             let now = clock.now()
-            var statistics = context.statistics.withLock { $0 }
+            var statistics = context.currentStatistics
             statistics.observedAt = now
             bus.publish(contentsOf: [.receiverStatistics(statistics), .collectorStatus(report(at: now, error: nil))])
             do {
@@ -81,12 +83,17 @@ public final class OTLPReceiverCollector: Collector {
 
     private func bind(group: EventLoopGroup, context: OTLPReceiverContext) async throws -> Channel {
         let maxBody = settings.maxBodyBytes
+        let limits = settings.limits
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ConnectionCapHandler(budget: context.budget) {
+                        context.recordRefusal(status: .serviceUnavailable, message: "too many connections (\(limits.maxConnections))")
+                        context.statistics.withLock { $0.connectionsRefused += 1 }
+                    })
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
                     try channel.pipeline.syncOperations.addHandler(NIOHTTPRequestDecompressor(limit: .size(maxBody)))
                     try channel.pipeline.syncOperations.addHandler(OTLPHTTPHandler(context: context))

@@ -11,6 +11,8 @@ public struct OTLPReceiverSettings: Equatable, Sendable {
     /// When set, requests must carry `Authorization: Bearer <token>`.
     public var bearerToken: String?
     public var attribution: RegionAttribution
+    /// Connections, timeouts and body memory (see `ListenerLimits`).
+    public var limits = ListenerLimits()
 
     public init(name: String = "otlp", host: String = "127.0.0.1", port: Int = 4318, maxBodyBytes: Int = 8 * 1024 * 1024, bearerToken: String? = nil, attribution: RegionAttribution = RegionAttribution()) {
         self.name = name

@@ -47,6 +47,13 @@ public struct ReceiverStatistics: Sendable, Equatable {
     public var bytesReceived = 0
     /// The most recent refusal, for the operator.
     public var lastRefusal: String?
+    /// Connections open now, turned away at the connection cap, and closed for waiting too
+    /// long for a request (idle keep-alive or a head that never came).
+    public var connectionsOpen = 0
+    public var connectionsRefused = 0
+    public var connectionsTimedOut = 0
+    /// Request body bytes held now, against the receiver's in-flight budget.
+    public var bodyBytesHeld = 0
 
     public init(receiver: String, listenAddress: String, observedAt: Timestamp) {
         self.receiver = receiver
