@@ -271,3 +271,35 @@ enum LoopbackPortForTests {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }
+
+@Suite("Label churn stays bounded")
+struct LabelChurnTests {
+    /// A scrape target that names 5,000 new region label values every scrape (the attack that
+    /// took the dashboard from 74 MB to 1.05 GB in 60 s, never released).
+    @Test func newRegionLabelsEveryScrapeKeepEveryStoreBounded() {
+        var interpreter = ScrapeInterpreter(signals: [
+            ScrapedSignal(signal: .requestsPerSecond, metric: "http_requests_total"),
+            ScrapedSignal(signal: .replicationLagSeconds, metric: "pg_replication_lag"),
+        ])
+        let publisher = SignalPublisher(source: "churn", replicationUpstream: "us-east-1")
+        let parser = ExpositionParser(families: interpreter.families)
+        let start = Timestamp(secondsSinceEpoch: 1_800_000_000)
+        var state = DashboardState(topology: .demo, now: start)
+        for scrape in 0..<30 {
+            var text = "# TYPE http_requests_total counter\n"
+            for label in 0..<5000 {
+                let region = "r\(scrape)-\(label)"
+                text += "http_requests_total{region=\"\(region)\"} \(scrape * 10)\npg_replication_lag{region=\"\(region)\"} 1\n"
+            }
+            let now = start.adding(seconds: Double(scrape))
+            let document = parser.parse(Array(text.utf8))
+            let round = publisher.events(for: interpreter.readings(from: document, at: now), at: now)
+            state.apply(contentsOf: round.events)
+            #expect(interpreter.rememberedSeries <= 5000, "only the last scrape's counters are remembered")
+        }
+        #expect(state.unknownRegionCount == 64, "unknown regions share one cap")
+        #expect(state.unknownRegionOverflow > 100_000, "the rest is counted, not kept")
+        #expect(state.replicationLinks.isEmpty, "no link to a region not in the configuration")
+        #expect(state.recentNotices.count <= 200)
+    }
+}

@@ -279,6 +279,14 @@ public struct StatusReport: Encodable, Sendable {
     public var traces: TraceCounters
     public var crossRegionLatency: [HopInfo]
     public var receivers: [ReceiverInfo]
+    public var unknownRegions: UnknownRegionsInfo
+
+    /// Regions observed that are not in the configuration: the first 64 names with their
+    /// observation counts, and how many observations named further ones (not kept).
+    public struct UnknownRegionsInfo: Encodable, Sendable {
+        var observations: [String: Int]
+        var droppedObservations: Int
+    }
 
     /// The report for `state` at its current time.
     public init(state: DashboardState) {
@@ -356,6 +364,7 @@ public struct StatusReport: Encodable, Sendable {
         crossRegionLatency = state.hopLatencies.pairs.sorted { ($0.from, $0.to) < ($1.from, $1.to) }.compactMap { pair in
             state.hopLatencies.statistics(from: pair.from, to: pair.to).map { HopInfo(from: pair.from, to: pair.to, count: $0.count, p50Ms: $0.p50Milliseconds, p99Ms: $0.p99Milliseconds) }
         }
+        unknownRegions = UnknownRegionsInfo(observations: state.unknownRegionObservations, droppedObservations: state.unknownRegionOverflow)
         receivers = state.receivers.values.sorted { $0.receiver < $1.receiver }.map { statistics in
             ReceiverInfo(
                 name: statistics.receiver, listen: statistics.listenAddress, requestsAccepted: statistics.requestsAccepted,

@@ -200,7 +200,11 @@ public struct ScrapeInterpreter: Sendable {
     /// Label naming the region, when no fixed region is set.
     public var regionLabel: String
     public var fixedRegion: String?
+    /// The counters of the last scrape only: a series that is gone (a label value that came
+    /// once) is forgotten with the next scrape, so churning labels cannot grow it.
     private var previous: [CounterKey: (value: Double, at: Timestamp)] = [:]
+    /// Counter series remembered between scrapes now.
+    public var rememberedSeries: Int { previous.count }
 
     public init(signals: [ScrapedSignal], regionLabel: String = "region", fixedRegion: String? = nil) {
         self.signals = signals
@@ -237,7 +241,7 @@ public struct ScrapeInterpreter: Sendable {
                 }
             }
         }
-        for (key, value) in counters { previous[key] = (value, now) }
+        previous = counters.mapValues { ($0, now) }
         return readings
     }
 
