@@ -220,7 +220,12 @@ public final class AuditLog: Sendable {
             if pread(descriptor, &last, 1, size - 1) == 1, last != UInt8(ascii: "\n") { line.insert(UInt8(ascii: "\n"), at: 0) }
         }
         let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        guard written == line.count else { throw AuditLogError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        guard written == line.count else {
+            let reason = written < 0 ? String(cString: strerror(errno)) : "only \(written) of \(line.count) bytes written (disk full?)"
+            // A short write would leave a torn line: cut the file back to its last whole line.
+            if written > 0, size >= 0 { _ = ftruncate(descriptor, size) }
+            throw AuditLogError("cannot write \(path): \(reason)")
+        }
         guard fsync(descriptor) == 0 else { throw AuditLogError("cannot sync \(path): \(String(cString: strerror(errno)))") }
     }
 

@@ -155,23 +155,24 @@ public actor FailoverCoordinator {
         return .success(FailoverRequest(id: Self.newID(at: clock.now()), kind: kind, from: from, to: target, operatorName: operatorName, steps: steps, forcedGates: forcedGates))
     }
 
-    /// Every gate for `request` as the state and the shared history say now. `lockHolder` is
-    /// someone else holding the lock. A roll back, and a resume after the promotion, are
+    /// Every gate for `request` as the state and the shared history say now; `lock` is what
+    /// trying the lock found. A roll back, and a resume after the promotion, are
     /// judged only by the lock and read-only mode: they restore or finish what was decided.
-    private func evaluateGates(for request: FailoverRequest, in state: DashboardState, lockHolder: String?) async -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate) {
+    private func evaluateGates(for request: FailoverRequest, in state: DashboardState, lock: LockVerdict) async -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate) {
         let promotedBefore = request.priorSteps.indices.contains { request.priorSteps[$0].outcome == .succeeded && request.steps[$0].action.isPromotion }
         if case .rollsBack = request.continuation {
             // Undoing a fence while the target takes writes would make two primaries.
-            var restoring = restoringGates(lockHolder: lockHolder)
+            var restoring = restoringGates(lock: lock)
             let role = state.region(named: request.to)?.roleDescription ?? "unknown"
             let standby = state.region(named: request.to)?.role == .standby
             restoring.gates.insert(FailoverGateResult(gate: .targetHealthy, passed: standby, measured: standby ? "\(request.to) is a standby: not promoted" : "\(request.to) is \(role): undoing the fence could make two primaries"), at: 0)
             return restoring
         }
-        if promotedBefore { return restoringGates(lockHolder: lockHolder) }
+        if promotedBefore { return restoringGates(lock: lock) }
         let (history, historyProblem) = request.kind == .drill ? (AuditHistory(), nil) : await audit.history()
         let lastFailover = history.lastCompleted(kinds: ["switchover", "failover", "failback"])
-        let context = FailoverGateContext(lockHolder: lockHolder, lastFailover: lastFailover, coolDownSeconds: settings.coolDownSeconds, isReadOnly: settings.isReadOnly)
+        var context = FailoverGateContext(lockHolder: lock.holder, lastFailover: lastFailover, coolDownSeconds: settings.coolDownSeconds, isReadOnly: settings.isReadOnly)
+        context.lockProblem = lock.problem
         var (gates, loss) = FailoverGates.evaluate(kind: request.kind, target: request.to, in: state, context: context)
         if let historyProblem, let index = gates.firstIndex(where: { $0.gate == .coolDown }) {
             // Another operator's failover minutes ago cannot be ruled out.
@@ -272,15 +273,8 @@ public actor FailoverCoordinator {
         let kind = request.kind
         let target = request.to
         guard await perform(machine.start(request, at: clock.now())).evaluatesGates else { return snapshot }
-        var lockHolder: String?
-        if !settings.isReadOnly {
-            switch await lock.acquire(holder: "\(operatorName) (pid \(getpid()), \(kind.rawValue) to \(target))") {
-            case .acquired: holdsLock = true
-            case .heldBy(let holder): lockHolder = holder
-            case .unavailable(let reason): lockHolder = "unavailable: \(reason)"
-            }
-        }
-        let (gates, loss) = await evaluateGates(for: request, in: state, lockHolder: lockHolder)
+        let verdict = settings.isReadOnly ? LockVerdict() : await tryLock(as: "\(kind.rawValue) to \(target)", keep: true)
+        let (gates, loss) = await evaluateGates(for: request, in: state, lock: verdict)
         if request.steps.isEmpty { problem = gates.last?.measured }
         await perform(machine.gatesEvaluated(gates, dataLoss: loss, at: clock.now()))
         await releaseIfFinished()
@@ -296,20 +290,13 @@ public actor FailoverCoordinator {
         case .failure(let invalid): return .failure(invalid)
         case .success(let valid): request = valid
         }
-        var lockHolder: String?
-        if !settings.isReadOnly, !holdsLock {
-            switch await lock.acquire(holder: "\(operatorName) (pid \(getpid()), dry run)") {
-            case .acquired: await lock.release()
-            case .heldBy(let holder): lockHolder = holder
-            case .unavailable(let reason): lockHolder = "unavailable: \(reason)"
-            }
-        }
-        let (gates, loss) = await evaluateGates(for: request, in: state, lockHolder: lockHolder)
+        let verdict = settings.isReadOnly || holdsLock ? LockVerdict() : await tryLock(as: "dry run", keep: false)
+        let (gates, loss) = await evaluateGates(for: request, in: state, lock: verdict)
         var candidates: [FailoverCandidate] = []
         for name in FailoverGates.validTargets(kind: kind, in: state) {
             var candidate = request
             candidate.to = name
-            let verdicts = candidate.applyingForces(to: await evaluateGates(for: candidate, in: state, lockHolder: lockHolder).gates)
+            let verdicts = candidate.applyingForces(to: await evaluateGates(for: candidate, in: state, lock: verdict).gates)
             candidates.append(FailoverCandidate(region: name, blockedBy: verdicts.first { !$0.allows }))
         }
         return .success(FailoverPreview(request: request, gates: request.applyingForces(to: gates), dataLoss: loss, evaluatedAt: state.now, candidates: candidates))
@@ -319,7 +306,7 @@ public actor FailoverCoordinator {
     /// dialog shows what confirming would use. The dashboard calls it as new state arrives.
     public func recheck() async {
         guard machine.state == .awaitingConfirmation, let attempt = machine.attempt else { return }
-        let (gates, loss) = await evaluateGates(for: attempt.request, in: runner.world.currentState(), lockHolder: nil)
+        let (gates, loss) = await evaluateGates(for: attempt.request, in: runner.world.currentState(), lock: LockVerdict())
         let before = machine
         await perform(machine.gatesEvaluated(gates, dataLoss: loss, at: clock.now()), notify: machine != before)
     }
@@ -361,7 +348,7 @@ public actor FailoverCoordinator {
             guard var attempt = machine.attempt, machine.state == .executing(step: index, of: attempt.steps.count) else { break }
             if attempt.request.steps[index].action.hasSideEffects {
                 // Just before anything changes: the gates as they are now.
-                let gates = attempt.isPromoted ? promotedGates() : await evaluateGates(for: attempt.request, in: runner.world.currentState(), lockHolder: nil)
+                let gates = attempt.isPromoted ? promotedGates() : await evaluateGates(for: attempt.request, in: runner.world.currentState(), lock: LockVerdict())
                 guard await perform(machine.gatesEvaluated(gates.gates, dataLoss: gates.dataLoss, at: clock.now())).isRecorded, !machine.state.isFinal else { break }
             }
             // An abort may have landed while the gates were read: the step runs only if it is
@@ -382,14 +369,32 @@ public actor FailoverCoordinator {
     /// After the promotion, the gates about whether to promote have done their work (the
     /// target is the primary now); only read-only mode still stops the remaining steps.
     private func promotedGates() -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate) {
-        restoringGates(lockHolder: nil)
+        restoringGates(lock: LockVerdict())
     }
 
     /// The lock and read-only mode: all that judges a roll back or the rest of a promoted plan.
-    private func restoringGates(lockHolder: String?) -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate) {
+    private func restoringGates(lock verdict: LockVerdict) -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate) {
         let readOnly = FailoverGateResult(gate: .readOnly, passed: !settings.isReadOnly, measured: settings.isReadOnly ? "regionwatch runs read-only" : "read-write")
-        let lock = FailoverGateResult(gate: .lock, passed: lockHolder == nil, measured: lockHolder.map { "another failover holds the lock: \($0)" } ?? "free")
+        let measured = verdict.holder.map { "another failover holds the lock: \($0)" } ?? verdict.problem.map { "the lock cannot be taken: \($0)" } ?? "free"
+        let lock = FailoverGateResult(gate: .lock, passed: verdict.holder == nil && verdict.problem == nil, measured: measured)
         return ([lock, readOnly], machine.attempt?.dataLoss ?? .unknown)
+    }
+
+    /// Tries the lock for `purpose`; keeps it when taken and `keep`, else gives it back at once.
+    private func tryLock(as purpose: String, keep: Bool) async -> LockVerdict {
+        switch await lock.acquire(holder: "\(operatorName) (pid \(getpid()), \(purpose))") {
+        case .acquired:
+            if keep { holdsLock = true } else { await lock.release() }
+            return LockVerdict()
+        case .heldBy(let holder): return LockVerdict(holder: holder)
+        case .unavailable(let reason): return LockVerdict(problem: reason)
+        }
+    }
+
+    /// What trying the lock found: another holder, a problem taking it, or neither.
+    private struct LockVerdict {
+        var holder: String?
+        var problem: String?
     }
 
     /// What the machine's actions left for the caller to do.

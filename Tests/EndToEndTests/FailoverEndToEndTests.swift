@@ -245,6 +245,26 @@ extension EndToEnd.FailoverEndToEndTests {
         #expect(!records.contains { $0.contains(#""state":"aborted""#) }, "dry runs record nothing")
     }
 
+    @Test func aFullDiskStopsAHeadlessFailoverAndSaysWhy() throws {
+        // The audit log on a full filesystem (a small tmpfs; mounting needs root, as in CI).
+        let disk = Binary.scratchDirectory("full-disk")
+        guard mount("tmpfs", disk, "tmpfs", 0, "size=64k") == 0 else {
+            Issue.record("cannot mount a tmpfs (needs root, as in CI): untested here")
+            return
+        }
+        defer { umount2(disk, Int32(MNT_DETACH)) }
+        let configuration = try coolingConfiguration(in: disk)
+        let filler = open(disk + "/filler", O_WRONLY | O_CREAT, 0o600)
+        let block = [UInt8](repeating: 0, count: 4096)
+        while block.withUnsafeBytes({ write(filler, $0.baseAddress, $0.count) }) > 0 {}
+        close(filler)
+        let environment = ["PATH": "/usr/bin:/bin", "XDG_STATE_HOME": disk]
+        let result = try runProcess([binary, "failover", "--config", configuration, "--to", "eu-west-1", "--reason", "r", "--yes", "--wait", "2"], environment: environment, timeout: 120)
+        #expect(result.status == 1)
+        // Before the fix it exited 1 and printed no reason.
+        #expect(result.standardError.contains("stopped: audit log: cannot write \(disk)/audit.jsonl: No space left on device; stopping"), "\(result.standardError)")
+    }
+
     @Test func impossibleRequestsAreUsageErrorsBeforeAnythingRuns() throws {
         let scratch = Binary.scratchDirectory("usage")
         let configuration = try coolingConfiguration(in: scratch)

@@ -138,6 +138,11 @@ struct FailoverCommand: ParsableCommand {
         guard let attempt = begun.machine.attempt else {
             throw usage(begun.problem ?? "the attempt did not start")
         }
+        if begun.machine.state == .failed, let problem = begun.problem {
+            // The audit log refused its first record: nothing happened, and this is why.
+            Console.error("stopped: \(problem)")
+            throw ExitCode(1)
+        }
         report(FailoverText.gates(attempt))
         if begun.machine.state == .refused {
             if json { Console.output(FailoverText.json(blocking { await coordinator.snapshot }, rtoObjective: configuration.topology.objectives.rtoSeconds)) }
@@ -166,6 +171,8 @@ struct FailoverCommand: ParsableCommand {
         let final = blocking { await coordinator.snapshot }
         if json { Console.output(FailoverText.json(final, rtoObjective: configuration.topology.objectives.rtoSeconds)) }
         if let finished = final.machine.attempt { report(FailoverText.summary(finished, state: final.machine.state, rtoObjective: configuration.topology.objectives.rtoSeconds)) }
+        // A problem outside the plan (the audit log could not be written) is why it stopped.
+        if let problem = final.problem ?? confirmed.problem, final.machine.state != .completed { Console.error("stopped: \(problem)") }
         switch final.machine.state {
         case .completed: return
         case .refused: throw ExitCode(2)

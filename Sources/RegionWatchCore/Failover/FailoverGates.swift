@@ -21,6 +21,9 @@ public struct CompletedFailover: Sendable, Equatable {
 public struct FailoverGateContext: Sendable, Equatable {
     /// Who holds the failover lock, when someone else does.
     public var lockHolder: String?
+    /// Why the lock could not be taken at all (a permission problem, an unreachable server):
+    /// said as such, never as another operator holding it.
+    public var lockProblem: String?
     /// The last completed failover (not drill).
     public var lastFailover: CompletedFailover?
     public var coolDownSeconds: Double
@@ -144,6 +147,8 @@ public enum FailoverGates {
 
         if let holder = context.lockHolder {
             gates.append(FailoverGateResult(gate: .lock, passed: false, measured: "another failover holds the lock: \(holder)"))
+        } else if let problem = context.lockProblem {
+            gates.append(FailoverGateResult(gate: .lock, passed: false, measured: "the lock cannot be taken: \(problem)"))
         } else {
             gates.append(FailoverGateResult(gate: .lock, passed: true, measured: "free"))
         }
