@@ -104,4 +104,20 @@ struct AuditFailureTests {
         #expect(lock?.passed == false)
         #expect(lock?.measured == "the lock cannot be taken: cannot open \(directory)/audit.jsonl.lock: Is a directory", "\(String(describing: lock))")
     }
+
+    /// 100,000 interrupted attempts in the log (each read once, not per frame): what the
+    /// dashboard keeps and draws every frame stays small.
+    @Test func manyInterruptedAttemptsKeepTheSummaryAndTheFrameSmall() {
+        var history = AuditHistory()
+        let t0 = Timestamp(secondsSinceEpoch: 1_800_000_000)
+        for index in 0..<100_000 {
+            var attempt = FailoverAttempt(request: FailoverRequest(id: "i\(index)", kind: .failover, from: "us-east-1", to: "eu-west-1", operatorName: "op@host", steps: []), requestedAt: t0)
+            attempt.confirmedAt = t0
+            history.attempts.append(AuditedAttempt(id: "i\(index)", confirmed: AuditEntry(.confirmed(attempt), at: t0.adding(seconds: Double(index)), rtoObjectiveSeconds: 300)))
+        }
+        let summary = FailoverHistoryReader.summary(history, path: "/tmp/audit.jsonl")
+        #expect(summary.interrupted.count == FailoverHistorySummary.interruptedLimit)
+        #expect(summary.interruptedCount == 100_000)
+        #expect(summary.interrupted.last?.id == "i99999", "the newest are kept")
+    }
 }

@@ -218,6 +218,15 @@ struct OTLPReceiverTests {
         #expect(wrong.status == 401 && !wrong.text.contains("s3cret"))
         let right = try RawHTTP.send(port: receiver.port, headers: Self.json + [("Authorization", "Bearer s3cret")], body: body)
         #expect(right.status == 200)
+        // Auth schemes are case-insensitive: `bearer` is Bearer.
+        for scheme in ["bearer", "BEARER", "BeArEr"] {
+            let spelled = try RawHTTP.send(port: receiver.port, headers: Self.json + [("Authorization", "\(scheme) s3cret")], body: body)
+            #expect(spelled.status == 200, "\(scheme)")
+        }
+        for wrongScheme in ["Basic s3cret", "s3cret", "Bearer", "Bearers3cret", "Bearer s3cre"] {
+            let refused = try RawHTTP.send(port: receiver.port, headers: Self.json + [("Authorization", wrongScheme)], body: body)
+            #expect(refused.status == 401, "\(wrongScheme)")
+        }
     }
 
     @Test func saturatedIngestAnswers429WithRetryAfter() async throws {

@@ -155,7 +155,9 @@ public struct StatusReport: Encodable, Sendable {
         @ExplicitNull var lastFailover: FailoverRecordInfo?
         @ExplicitNull var lastDrill: FailoverRecordInfo?
         /// Attempts confirmed and never finished (a crash), until acknowledged.
+        /// The newest interrupted attempts (at most 20), and how many there are in all.
         var interrupted: [FailoverRecordInfo]
+        var interruptedCount: Int
         /// Old primaries a fence step could not reach, until seen fenced or in recovery.
         var notFenced: [String]
         /// An attempt that aborted or failed after changing something, until resumed, rolled
@@ -344,7 +346,7 @@ public struct StatusReport: Encodable, Sendable {
         failover = FailoverInfo(
             state: state.failover.stateName, summary: state.failover.summary, readOnly: state.failover.isReadOnly,
             lastFailover: history.lastFailover.map(FailoverRecordInfo.init), lastDrill: history.lastDrill.map(FailoverRecordInfo.init),
-            interrupted: history.interrupted.map(FailoverRecordInfo.init),
+            interrupted: history.interrupted.map(FailoverRecordInfo.init), interruptedCount: history.interruptedCount,
             notFenced: state.failover.notFenced.map(\.region),
             unresolved: state.unresolvedFailover.map(UnresolvedInfo.init)
         )

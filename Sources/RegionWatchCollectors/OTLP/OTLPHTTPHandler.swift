@@ -241,7 +241,11 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         if let token = shared.settings.bearerToken {
             let given = head.headers.first(name: "authorization") ?? ""
-            guard constantTimeEquals(given, "Bearer " + token) else {
+            // The scheme is case-insensitive (RFC 9110 §11.1); the token is compared in
+            // constant time.
+            let parts = given.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+            let isBearer = parts.count == 2 && parts[0].lowercased() == "bearer"
+            guard constantTimeEquals(isBearer ? parts[1].trimmingCharacters(in: .whitespaces) : "", token), isBearer else {
                 return .refusing(keepAlive: keepAlive, status: .unauthorized, message: given.isEmpty ? "missing bearer token" : "wrong bearer token", encoding: encoding, extraHeaders: [("WWW-Authenticate", "Bearer")])
             }
         }

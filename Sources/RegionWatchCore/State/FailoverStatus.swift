@@ -50,8 +50,12 @@ public struct FailoverRecordSummary: Sendable, Equatable {
 public struct FailoverHistorySummary: Sendable, Equatable {
     /// Newest last, bounded.
     public var recent: [FailoverRecordSummary]
-    /// Attempts confirmed and never finished (a crash): shown until acknowledged.
+    /// Attempts confirmed and never finished (a crash): shown until acknowledged. The newest
+    /// `interruptedLimit` only: the screen is drawn from it every frame.
     public var interrupted: [FailoverRecordSummary]
+    /// How many there are in all.
+    public var interruptedCount = 0
+    public static let interruptedLimit = 20
     public var auditLogPath: String
     public var unreadableLines: Int
     /// The attempt the log shows stopped half-way (see `FailoverMachine.unresolved`).
@@ -59,7 +63,8 @@ public struct FailoverHistorySummary: Sendable, Equatable {
 
     public init(recent: [FailoverRecordSummary] = [], interrupted: [FailoverRecordSummary] = [], auditLogPath: String = "", unreadableLines: Int = 0, unresolved: FailoverAttempt? = nil) {
         self.recent = recent
-        self.interrupted = interrupted
+        self.interrupted = Array(interrupted.suffix(Self.interruptedLimit))
+        interruptedCount = interrupted.count
         self.auditLogPath = auditLogPath
         self.unreadableLines = unreadableLines
         self.unresolved = unresolved

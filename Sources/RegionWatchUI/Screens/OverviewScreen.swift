@@ -149,8 +149,12 @@ struct OverviewScreen {
         if let unresolved = state.unresolvedFailover {
             lines.append(context.fact("", "UNRESOLVED \(unresolved.summary)", width: 9, valueStyle: theme.style(for: .down).adding(.bold)))
         }
-        for interrupted in state.failover.history.interrupted {
+        let history = state.failover.history
+        for interrupted in history.interrupted.suffix(3) {
             lines.append(context.fact("", "INTERRUPTED \(interrupted.kind) \(interrupted.from) → \(interrupted.to) at \(interrupted.at.utcTimeOfDay) UTC: started, never finished (a: audit)", width: 9, valueStyle: theme.style(for: .down).adding(.bold)))
+        }
+        if history.interruptedCount > 3 {
+            lines.append(context.fact("", "… \(history.interruptedCount - 3) more interrupted (a: audit)", width: 9, valueStyle: theme.style(for: .down)))
         }
         if let split = state.primary.splitBrain {
             lines.append(context.fact("Primary", "SPLIT BRAIN: \(split.regions.joined(separator: ", ")) accept writes", width: 9, valueStyle: theme[.down].adding(.bold)))
@@ -173,7 +177,6 @@ struct OverviewScreen {
             }
             lines.append(line)
         }
-        let history = state.failover.history
         let rto = state.topology.objectives.rtoSeconds
         func describe(_ record: FailoverRecordSummary) -> (String, Style) {
             let measured = record.measuredRTOSeconds.map { "RTO \(Format.fixed($0, decimals: 1))s of \(Format.duration(rto))" } ?? "RTO n/a"
