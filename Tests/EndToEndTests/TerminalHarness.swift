@@ -236,6 +236,12 @@ final class TmuxSession {
         (try? tmux(["display-message", "-p", "-t", name, "#{alternate_on}"]))?.trimmingCharacters(in: .whitespacesAndNewlines) == "1"
     }
 
+    /// Whether the pane's keypad is in application (transmit) mode, as a full-screen program
+    /// sets it and must reset it.
+    var isKeypadModeOn: Bool {
+        (try? tmux(["display-message", "-p", "-t", name, "#{keypad_flag}"]))?.trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+    }
+
     /// The process id of the pane's command.
     var panePID: Int32? {
         (try? tmux(["display-message", "-p", "-t", name, "#{pane_pid}"])).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }

@@ -5,7 +5,7 @@ import Glibc
 
 /// Restores the terminal when the process dies from a fatal signal (a Swift trap, a crash),
 /// where no Swift cleanup runs: it puts back the saved terminal settings, leaves the alternate
-/// screen, shows the cursor, then lets the signal take its course.
+/// screen and keypad mode, shows the cursor, then lets the signal take its course.
 enum CrashRestore {
     private nonisolated(unsafe) static var savedSettings = termios()
     private nonisolated(unsafe) static var hasSavedSettings = false
@@ -29,7 +29,9 @@ enum CrashRestore {
     /// Installs the handlers; the escape sequences come from terminfo (after curses started).
     static func arm() {
         var sequence: [UInt8] = []
-        for capability in ["rmcup", "cnorm", "sgr0"] {
+        // Leave the alternate screen, keypad transmit mode (else the shell's arrow keys send
+        // application sequences), show the cursor, plain attributes.
+        for capability in ["rmcup", "rmkx", "cnorm", "sgr0"] {
             if let value = tigetstr(capability), Int(bitPattern: value) != -1 {
                 sequence += Array(String(cString: value).utf8)
             }
