@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "regionwatch", targets: ["regionwatch"]),
         .executable(name: "regionwatch-bench", targets: ["RegionWatchBenchmarks"]),
+        .executable(name: "regionwatch-fuzz", targets: ["RegionWatchFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -74,6 +75,13 @@ let package = Package(
             name: "RegionWatchBenchmarks",
             dependencies: ["RegionWatchCore", "RegionWatchCollectors", "RegionWatchTerminal", "RegionWatchUI", "RegionWatchApp"],
             path: "Benchmarks/RegionWatchBenchmarks"
+        ),
+        // Fuzz targets for every parser (scripts/fuzz.sh builds them with libFuzzer); without
+        // it, the same binary replays inputs from files.
+        .executableTarget(
+            name: "RegionWatchFuzz",
+            dependencies: ["RegionWatchCore", "RegionWatchCollectors", "RegionWatchFailover", "RegionWatchApp"],
+            path: "Fuzz/RegionWatchFuzz"
         ),
         .testTarget(name: "RegionWatchCoreTests", dependencies: ["RegionWatchCore"]),
         .testTarget(

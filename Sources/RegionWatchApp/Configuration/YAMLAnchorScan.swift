@@ -68,14 +68,14 @@ enum YAMLAnchorScan {
                         continue
                     case UInt8(ascii: "&"), UInt8(ascii: "*"):
                         if !nextIsBreak { return index }
-                    case UInt8(ascii: "-"), UInt8(ascii: "?") where nextIsBreak:
+                    case UInt8(ascii: "-") where nextIsBreak, UInt8(ascii: "?") where nextIsBreak:
                         continue
                     case UInt8(ascii: "\""), UInt8(ascii: "'"):
                         quote = byte
                     case UInt8(ascii: "["), UInt8(ascii: "{"):
                         flowDepth += 1
                         continue
-                    case UInt8(ascii: "|"), UInt8(ascii: ">") where flowDepth == 0:
+                    case UInt8(ascii: "|") where flowDepth == 0, UInt8(ascii: ">") where flowDepth == 0:
                         blockScalarParent = indentation
                         return nil
                     default:
@@ -91,10 +91,10 @@ enum YAMLAnchorScan {
                     atNodeStart = true
                 case UInt8(ascii: ",") where flowDepth > 0:
                     atNodeStart = true
-                case UInt8(ascii: "["), UInt8(ascii: "{") where flowDepth > 0:
+                case UInt8(ascii: "[") where flowDepth > 0, UInt8(ascii: "{") where flowDepth > 0:
                     flowDepth += 1
                     atNodeStart = true
-                case UInt8(ascii: "]"), UInt8(ascii: "}") where flowDepth > 0:
+                case UInt8(ascii: "]") where flowDepth > 0, UInt8(ascii: "}") where flowDepth > 0:
                     flowDepth -= 1
                 default:
                     break
