@@ -41,8 +41,9 @@ class Watch:
     """Samples RSS every 100 ms while an attack runs."""
 
     def __init__(self, pid):
-        self.pid, self.peak, self.running = pid, 0.0, True
+        self.pid, self.running = pid, True
         self.before, self.cpu_before = rss_mb(pid), cpu_seconds(pid)
+        self.peak = self.before
         self.thread = threading.Thread(target=self.sample, daemon=True)
         self.thread.start()
 
@@ -58,6 +59,9 @@ class Watch:
         time.sleep(settle)
         self.running = False
         self.thread.join()
+        if not os.path.exists(f"/proc/{self.pid}"):
+            print(f"{name:10} RSS before {self.before:7.1f} MB  peak {self.peak:7.1f} MB  PROCESS DIED", flush=True)
+            return
         after, cpu = rss_mb(self.pid), cpu_seconds(self.pid) - self.cpu_before
         print(f"{name:10} RSS before {self.before:7.1f} MB  peak {self.peak:7.1f} MB  after {after:7.1f} MB  "
               f"(peak growth {self.peak - self.before:+.1f} MB)  CPU {cpu:.1f} s", flush=True)
@@ -65,10 +69,13 @@ class Watch:
 
 def valid_export():
     body = bytes.fromhex("0a00")  # an empty ResourceSpans: a valid export with no spans
-    with socket.create_connection(("127.0.0.1", OTLP_PORT), timeout=10) as s:
-        s.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
-                  b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-        return s.recv(100).split(b"\r\n")[0].decode()
+    try:
+        with socket.create_connection(("127.0.0.1", OTLP_PORT), timeout=10) as s:
+            s.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+                      b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            return s.recv(100).split(b"\r\n")[0].decode() or "closed without an answer"
+    except OSError as error:
+        return f"failed: {error}"
 
 
 def connect_many(count):
@@ -147,7 +154,10 @@ class Churn(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         Churn.scrape += 1
-        lines = [f'pg_replication_lag{{region="r{Churn.scrape}-{i}"}} 1' for i in range(5000)]
+        lines = ["# TYPE http_requests_total counter"]
+        for i in range(5000):
+            region = f"r{Churn.scrape}-{i}"
+            lines += [f'http_requests_total{{region="{region}"}} {Churn.scrape}', f'pg_replication_lag{{region="{region}"}} 1']
         payload = ("\n".join(lines) + "\n").encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(payload)))

@@ -24,9 +24,9 @@ collectors:
   - kind: prometheus-scrape
     url: http://127.0.0.1:14419/metrics
     interval: 1s
-    signals: { replicationLagSeconds: pg_replication_lag }
+    signals: { replicationLagSeconds: pg_replication_lag, requestsPerSecond: http_requests_total }
 YAML
-"$BIN" check-config --config "$STATE/abuse.yaml" >/dev/null
+"$BIN" check-config "$STATE/abuse.yaml" >/dev/null
 tmux -L "$SOCKET" -f /dev/null new-session -d -s rw -x 120 -y 40 \
     "ulimit -n 1024; exec env TERM=xterm-256color LANG=C.UTF-8 XDG_STATE_HOME=$STATE $BIN --config $STATE/abuse.yaml"
 sleep 1

@@ -21,12 +21,23 @@ public struct ListenerLimits: Equatable, Sendable {
     /// it is answered `503` with `Retry-After`.
     public var maxInFlightBodyBytes: Int
 
-    public init(maxConnections: Int = 512, headerTimeoutSeconds: Double = 10, idleTimeoutSeconds: Double = 60, minimumBodyBytesPerSecond: Double = 4096, maxInFlightBodyBytes: Int = 64 << 20) {
+    public init(maxConnections: Int = 512, headerTimeoutSeconds: Double = 10, idleTimeoutSeconds: Double = 60, minimumBodyBytesPerSecond: Double = 4096, maxInFlightBodyBytes: Int = 32 << 20) {
         self.maxConnections = maxConnections
         self.headerTimeoutSeconds = headerTimeoutSeconds
         self.idleTimeoutSeconds = idleTimeoutSeconds
         self.minimumBodyBytesPerSecond = minimumBodyBytesPerSecond
         self.maxInFlightBodyBytes = maxInFlightBodyBytes
+    }
+
+    /// Prepares the process for listeners: raises the open-file limit (see
+    /// `raiseOpenFileLimit`) and has large buffers (request bodies) mapped on their own, so
+    /// that memory goes back to the system when they are freed. (glibc raises its mapping
+    /// threshold after the first large buffer is freed, and from then on keeps such memory.)
+    public static func prepareProcess() {
+        raiseOpenFileLimit()
+        #if canImport(Glibc)
+        _ = glibcMallopt(glibcMmapThreshold, 256 * 1024)
+        #endif
     }
 
     /// Raises this process's soft limit on open files to its hard limit (a listener's cap then
@@ -43,6 +54,14 @@ public struct ListenerLimits: Equatable, Sendable {
         return limit.rlim_cur >= rlim_t(Int.max) ? Int.max : Int(limit.rlim_cur)
     }
 }
+
+#if canImport(Glibc)
+/// glibc's `mallopt` (declared in <malloc.h>, which the Glibc module does not export) and its
+/// `M_MMAP_THRESHOLD` parameter number.
+@_silgen_name("mallopt")
+private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+private let glibcMmapThreshold: Int32 = -3
+#endif
 
 /// A listener's shared accounting: connections open and body bytes held, against its limits.
 public final class ListenerBudget: Sendable {

@@ -127,7 +127,9 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 // A body of unknown (or understated) length grows its reservation as it comes.
                 let needed = body.readableBytes + part.readableBytes - reserved
                 guard shared.budget.reserveBody(needed) else {
-                    refuse(context: context, status: .serviceUnavailable, message: Self.budgetMessage(shared), encoding: encoding, keepAlive: false, extraHeaders: [("Retry-After", "1")])
+                    // The rest is read and dropped, then 503: a client that sends its whole
+                    // body before reading gets the answer instead of a reset connection.
+                    state = .refusing(keepAlive: true, status: .serviceUnavailable, message: Self.budgetMessage(shared), encoding: encoding, extraHeaders: [("Retry-After", "1")])
                     releaseBody()
                     return
                 }
@@ -148,12 +150,14 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         "receiver busy: request bodies in flight would pass \(shared.settings.limits.maxInFlightBodyBytes) bytes; retry later"
     }
 
-    /// Answers at once what need not wait for the body: a refusal of a declared-oversize or
-    /// over-budget body (then closes, so the client stops sending), `100 Continue` otherwise.
+    /// Answers at once what need not wait for the body: a refusal of a declared-oversize body
+    /// (then closes, so the client stops sending), any refusal a client waiting for `100
+    /// Continue` asked about, `100 Continue` otherwise. A body refused for the in-flight budget
+    /// is read and dropped first (its memory is not held), so the client reads the `503`.
     private func respondEarly(to head: HTTPRequestHead, context: ChannelHandlerContext) {
         let expectsContinue = head.headers.first(name: "expect")?.lowercased() == "100-continue"
         switch state {
-        case .refusing(_, let status, let message, let encoding, let extraHeaders) where status == .payloadTooLarge || status == .serviceUnavailable:
+        case .refusing(_, let status, let message, let encoding, let extraHeaders) where status == .payloadTooLarge:
             state = .idle
             refuse(context: context, status: status, message: message, encoding: encoding, keepAlive: false, extraHeaders: extraHeaders)
         case .refusing(_, let status, let message, let encoding, let extraHeaders) where expectsContinue:
@@ -263,7 +267,7 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         if let expected = head.headers.first(name: "content-length").flatMap(Int.init), expected > 0 {
             // Held memory is reserved up front for a declared length.
             guard shared.budget.reserveBody(expected) else {
-                return .refusing(keepAlive: false, status: .serviceUnavailable, message: Self.budgetMessage(shared), encoding: encoding, extraHeaders: [("Retry-After", "1")])
+                return .refusing(keepAlive: keepAlive, status: .serviceUnavailable, message: Self.budgetMessage(shared), encoding: encoding, extraHeaders: [("Retry-After", "1")])
             }
             reserved = expected
             body.reserveCapacity(expected)

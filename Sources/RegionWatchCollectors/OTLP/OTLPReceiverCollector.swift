@@ -32,8 +32,9 @@ public final class OTLPReceiverCollector: Collector {
     }
 
     public func run(publishingTo bus: EventBus<DashboardEvent>, clock: WallClock) async {
-        // The connection cap must sit below the open-file limit, not at the default 1024.
-        ListenerLimits.raiseOpenFileLimit()
+        // The connection cap must sit below the open-file limit, not at the default 1024, and
+        // request bodies' memory must go back to the system once they are freed.
+        ListenerLimits.prepareProcess()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(2, System.coreCount)))
         let context = OTLPReceiverContext(settings: settings, bus: bus, gate: gate, clock: clock)
         self.context.withLock { $0 = context }
