@@ -74,8 +74,10 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private let shared: OTLPReceiverContext
     private var state = State.idle
-    /// The request body, kept between requests while small; a large one is released after
-    /// its request (a thousand idle keep-alive connections must not each hold megabytes).
+    /// The request body. A busy connection reuses it for its next request (up to
+    /// `retainedBodyCapacity`); a larger one is released after its request, and any is released
+    /// once the connection has been idle for a second (a thousand idle keep-alive connections
+    /// must not each hold megabytes).
     private var body = ByteBufferAllocator().buffer(capacity: 0)
     /// Body bytes reserved from the listener's budget for the request under way.
     private var reserved = 0
@@ -88,7 +90,9 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var lastBodyByteAt = NIODeadline.now()
     private var timer: Scheduled<Void>?
     /// A body larger than this is not kept for the next request.
-    static let retainedBodyCapacity = 64 * 1024
+    static let retainedBodyCapacity = 1 << 20
+    /// An idle connection keeps no more than this.
+    static let idleBodyCapacity = 4 * 1024
 
     init(context: OTLPReceiverContext) {
         shared = context
@@ -182,7 +186,8 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// Every second: a connection that waits too long for a head, or whose body stalls or
-    /// trickles, is closed (a body with `408 Request Timeout`).
+    /// trickles, is closed (a body with `408 Request Timeout`); one idle for a second gives
+    /// back its body buffer.
     private func scheduleCheck(context: ChannelHandlerContext) {
         timer = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) { [self] in
             guard context.channel.isActive else { return }
@@ -199,7 +204,10 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                     refuse(context: context, status: .requestTimeout, message: "request timed out: \(why)", encoding: nil, keepAlive: false)
                     return
                 }
-            } else if now - waitingSince > waitLimit {
+            } else if body.capacity > Self.idleBodyCapacity, now - waitingSince > .seconds(1) {
+                body = ByteBufferAllocator().buffer(capacity: 0)
+            }
+            if bodyStartedAt == nil, now - waitingSince > waitLimit {
                 // No request under way: an idle or silent connection is simply closed.
                 shared.statistics.withLock { $0.connectionsTimedOut += 1 }
                 context.close(promise: nil)
