@@ -1,5 +1,6 @@
 import Foundation
 import RegionWatchCore
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -159,6 +160,7 @@ public final class AuditLog: Sendable {
     /// The history shared by every operator, when configured (`lock: postgres`): every record
     /// goes there first, and history is read from there.
     public let shared: SharedAuditHistory?
+    private let incremental = Mutex(IncrementalAuditRead())
 
     public init(path: String, shared: SharedAuditHistory? = nil) {
         self.path = path
@@ -229,38 +231,91 @@ public final class AuditLog: Sendable {
         guard fsync(descriptor) == 0 else { throw AuditLogError("cannot sync \(path): \(String(cString: strerror(errno)))") }
     }
 
-    /// Reads the whole log. A missing file is an empty history.
+    /// Reads the log. The file only grows, so only what was appended since the last read is
+    /// parsed (a log rewritten or replaced is read again from the start): a long history costs
+    /// its parsing once, not at every gate re-check. A missing file is an empty history.
     public func read() -> AuditHistory {
-        guard let data = FileManager.default.contents(atPath: path) else { return AuditHistory() }
-        return Self.parse(data)
+        incremental.withLock { $0.read(path) }
     }
+
+    /// Lines parsed by `read()` so far (tests check that a read parses only what is new).
+    var parsedLines: Int { incremental.withLock { $0.builder.lineCount } }
 
     /// Parses log bytes; unreadable lines are reported by number and skipped.
     public static func parse(_ data: Data) -> AuditHistory {
-        var history = AuditHistory()
-        var positions: [String: Int] = [:]
-        let decoder = JSONDecoder()
-        for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
-            guard let entry = try? decoder.decode(AuditEntry.self, from: Data(line)) else {
-                history.unreadableLines.append(index + 1)
-                continue
-            }
-            let position: Int
-            if let existing = positions[entry.id] {
-                position = existing
-            } else {
-                position = history.attempts.count
-                positions[entry.id] = position
-                history.attempts.append(AuditedAttempt(id: entry.id))
-            }
-            switch entry.type {
-            case "confirmed": history.attempts[position].confirmed = entry
-            case "finished": history.attempts[position].finished = entry
-            case "acknowledged": history.attempts[position].acknowledgement = entry
-            default: history.attempts[position].stepEntries.append(entry)
-            }
+        var builder = AuditHistoryBuilder()
+        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) { builder.add(line) }
+        return builder.history
+    }
+}
+
+/// Builds an audit history line by line.
+struct AuditHistoryBuilder: Sendable {
+    private(set) var history = AuditHistory()
+    private var positions: [String: Int] = [:]
+    /// Lines added (empty ones included: line numbers count them).
+    private(set) var lineCount = 0
+
+    mutating func add<Line: Collection>(_ line: Line) where Line.Element == UInt8 {
+        lineCount += 1
+        guard !line.isEmpty else { return }
+        guard let entry = try? JSONDecoder().decode(AuditEntry.self, from: Data(line)) else {
+            history.unreadableLines.append(lineCount)
+            return
         }
-        return history
+        let position: Int
+        if let existing = positions[entry.id] {
+            position = existing
+        } else {
+            position = history.attempts.count
+            positions[entry.id] = position
+            history.attempts.append(AuditedAttempt(id: entry.id))
+        }
+        switch entry.type {
+        case "confirmed": history.attempts[position].confirmed = entry
+        case "finished": history.attempts[position].finished = entry
+        case "acknowledged": history.attempts[position].acknowledgement = entry
+        default: history.attempts[position].stepEntries.append(entry)
+        }
+    }
+}
+
+/// Where the last read of a log stopped: the file (device and inode), the offset after its
+/// last whole line, and the history of everything before it.
+struct IncrementalAuditRead: Sendable {
+    var file: (device: UInt64, inode: UInt64)?
+    var offset: Int = 0
+    var builder = AuditHistoryBuilder()
+
+    mutating func read(_ path: String) -> AuditHistory {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            self = IncrementalAuditRead()
+            return AuditHistory()
+        }
+        defer { close(descriptor) }
+        var information = stat()
+        guard fstat(descriptor, &information) == 0 else { return builder.history }
+        let identity = (device: UInt64(information.st_dev), inode: UInt64(information.st_ino))
+        if file.map({ $0 != identity }) ?? true || Int(information.st_size) < offset {
+            self = IncrementalAuditRead()
+            file = identity
+        }
+        let size = Int(information.st_size)
+        var appended = [UInt8](repeating: 0, count: max(0, size - offset))
+        let count = appended.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, off_t(offset)) }
+        guard count > 0 else { return builder.history }
+        appended.removeSubrange(count...)
+        // Whole lines are kept; a last line without its newline (being written, or torn by a
+        // crash) is parsed into this answer only, and read again next time.
+        let wholeEnd = (appended.lastIndex(of: UInt8(ascii: "\n")) ?? -1) + 1
+        let whole = appended[..<wholeEnd]
+        for line in whole.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast() { builder.add(line) }
+        offset += wholeEnd
+        guard wholeEnd < appended.count else { return builder.history }
+        var withPartial = builder
+        withPartial.add(appended[wholeEnd...])
+        return withPartial.history
     }
 }
 

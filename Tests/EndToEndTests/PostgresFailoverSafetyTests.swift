@@ -41,6 +41,16 @@ extension EndToEnd {
         /// step `index` starts (from the coordinator's own report of it, so the abort lands
         /// while that step runs): it finishes, nothing after it starts.
         func abort(after index: Int, on watch: LiveWatch) async -> FailoverSnapshot {
+            // A machine starved by parallel suites can let a reading go stale for a moment: the
+            // gates then rightly refuse. That is not what this scenario tests, so it starts
+            // again (once) when the target is fresh and caught up.
+            let first = await abortOnce(after: index, on: watch)
+            guard first.machine.state == .refused else { return first }
+            _ = watch.wait(within: 20) { $0.replicationLag(of: "eu-west-1")?.bytesBehind == 0 && $0.region(named: "eu-west-1")?.health == .ok }
+            return await abortOnce(after: index, on: watch)
+        }
+
+        private func abortOnce(after index: Int, on watch: LiveWatch) async -> FailoverSnapshot {
             let pressed = Mutex(false)
             let target = Mutex<FailoverCoordinator?>(nil)
             let coordinator = watch.coordinator { snapshot in

@@ -123,4 +123,34 @@ struct AuditFailureTests {
         #expect(summary.interruptedCount == 100_000)
         #expect(summary.interrupted.last?.id == "i99999", "the newest are kept")
     }
+
+    @Test func theLogIsReadIncrementallyAndAlwaysAsAWholeReadWouldSayIt() throws {
+        let directory = scratch("incremental")
+        let log = AuditLog(path: directory + "/audit.jsonl")
+        #expect(log.read() == AuditHistory(), "no file: empty")
+        let t0 = Timestamp(secondsSinceEpoch: 1_800_000_000)
+        for index in 0..<1000 { try log.append(AuditEntry(acknowledging: "a\(index)", at: t0, operatorName: "op@host")) }
+        let first = log.read()
+        #expect(first.attempts.count == 1000)
+        let parsed = log.parsedLines
+        try log.append(AuditEntry(acknowledging: "b", at: t0, operatorName: "op@host"))
+        let second = log.read()
+        #expect(log.parsedLines == parsed + 1, "only the appended line is parsed")
+        #expect(second == AuditLog.parse(try Data(contentsOf: URL(fileURLWithPath: log.path))))
+        // A torn last line (a crash mid-write) is unreadable now, and whole once completed.
+        let handle = try #require(FileHandle(forWritingAtPath: log.path))
+        handle.seekToEndOfFile()
+        handle.write(Data(#"{"type":"acknowledged","id":"c""#.utf8))
+        let torn = log.read()
+        #expect(torn.unreadableLines == [1002])
+        #expect(torn == AuditLog.parse(try Data(contentsOf: URL(fileURLWithPath: log.path))))
+        handle.write(Data(#","at":"x","atEpochSeconds":0}"#.utf8 + [UInt8(ascii: "\n")]))
+        try handle.close()
+        #expect(log.read().attempts.last?.id == "c")
+        #expect(log.read().unreadableLines.isEmpty)
+        // Replaced by another file (a restore, a rotation): read again from the start.
+        try FileManager.default.removeItem(atPath: log.path)
+        try log.append(AuditEntry(acknowledging: "fresh", at: t0, operatorName: "op@host"))
+        #expect(log.read().attempts.map(\.id) == ["fresh"])
+    }
 }
