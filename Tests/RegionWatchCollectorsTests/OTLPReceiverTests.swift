@@ -161,6 +161,30 @@ struct OTLPReceiverTests {
         #expect(receiver.publishedBatches().map(\.spans.count) == [3])
     }
 
+    @Test func spansTheStoreWouldRefuseAreCountedInPartialSuccess() async throws {
+        let receiver = try await ReceiverHarness.start(settings: OTLPReceiverSettings(port: 0, maxBodyBytes: 8 << 20))
+        var batch = Spans.sample(count: 3)
+        batch.spans[2].traceID = batch.spans[1].traceID
+        batch.spans[2].spanID = batch.spans[1].spanID
+        let duplicate = try RawHTTP.send(port: receiver.port, headers: Self.protobuf, body: OTLPEncoder.protobuf(batch))
+        let decoded = try ExportTraceServiceResponse(serializedBytes: duplicate.body)
+        #expect(decoded.partialSuccess.rejectedSpans == 1)
+        #expect(decoded.partialSuccess.errorMessage == "rejected 1 of 3 spans: duplicate span id in the request (1)")
+        // One trace of 50,001 spans: the last is past the store's limit, and the client is told.
+        var big = Spans.sample(count: 1)
+        let template = big.spans[0]
+        big.spans = (0..<50_001).map { index in
+            var span = template
+            span.spanID = SpanID(UInt64(index + 1))
+            return span
+        }
+        let response = try RawHTTP.send(port: receiver.port, headers: Self.protobuf, body: OTLPEncoder.protobuf(big))
+        #expect(response.status == 200)
+        let answer = try ExportTraceServiceResponse(serializedBytes: response.body)
+        #expect(answer.partialSuccess.rejectedSpans == 1)
+        #expect(answer.partialSuccess.errorMessage == "rejected 1 of 50001 spans: trace has more than 50000 spans (1)")
+    }
+
     @Test func gzipBodiesAreAccepted() async throws {
         let receiver = try await ReceiverHarness.start()
         let response = try RawHTTP.send(port: receiver.port, headers: Self.json + [("Content-Encoding", "gzip")], body: RawHTTP.gzip(OTLPEncoder.json(Spans.sample(count: 2))))

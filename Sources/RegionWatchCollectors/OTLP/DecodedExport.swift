@@ -48,6 +48,17 @@ struct ExportAccumulator {
     var rejected = 0
     var reasons: [String: Int] = [:]
     var reasonOrder: [String] = []
+    /// Spans of this request by trace and id: what the trace store would refuse (a second
+    /// span with the same id, a trace past its span limit) is refused here too, so the client's
+    /// `partial_success` counts it.
+    private var seen: Set<SpanKey> = []
+    private var spansPerTrace: [TraceID: Int] = [:]
+    static let maxSpansPerTrace = TraceStoreLimits().maxSpansPerTrace
+
+    private struct SpanKey: Hashable {
+        var trace: TraceID
+        var span: SpanID
+    }
 
     mutating func reject(_ reason: String) {
         rejected += 1
@@ -62,7 +73,12 @@ struct ExportAccumulator {
     mutating func add(_ span: IncomingSpan) {
         if let problem = SpanValidation.problem(of: span) {
             reject(problem)
+        } else if !seen.insert(SpanKey(trace: span.traceID, span: span.spanID)).inserted {
+            reject("duplicate span id in the request")
+        } else if spansPerTrace[span.traceID, default: 0] >= Self.maxSpansPerTrace {
+            reject("trace has more than \(Self.maxSpansPerTrace) spans")
         } else {
+            spansPerTrace[span.traceID, default: 0] += 1
             spans.append(span)
         }
     }
