@@ -30,13 +30,14 @@ public struct ListenerLimits: Equatable, Sendable {
     }
 
     /// Prepares the process for listeners: raises the open-file limit (see
-    /// `raiseOpenFileLimit`) and has large buffers (request bodies) mapped on their own, so
-    /// that memory goes back to the system when they are freed. (glibc raises its mapping
+    /// `raiseOpenFileLimit`) and has buffers above 4 MiB (large request bodies) mapped on their
+    /// own, so that memory goes back to the system when they are freed (smaller ones stay in
+    /// the heap, where reusing them is cheap). (glibc raises its mapping
     /// threshold after the first large buffer is freed, and from then on keeps such memory.)
     public static func prepareProcess() {
         raiseOpenFileLimit()
         #if canImport(Glibc)
-        _ = glibcMallopt(glibcMmapThreshold, 256 * 1024)
+        _ = glibcMallopt(glibcMmapThreshold, 4 << 20)
         #endif
     }
 
