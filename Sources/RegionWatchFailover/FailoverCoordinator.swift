@@ -375,9 +375,7 @@ public actor FailoverCoordinator {
     /// The lock and read-only mode: all that judges a roll back or the rest of a promoted plan.
     private func restoringGates(lock verdict: LockVerdict) -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate) {
         let readOnly = FailoverGateResult(gate: .readOnly, passed: !settings.isReadOnly, measured: settings.isReadOnly ? "regionwatch runs read-only" : "read-write")
-        let measured = verdict.holder.map { "another failover holds the lock: \($0)" } ?? verdict.problem.map { "the lock cannot be taken: \($0)" } ?? "free"
-        let lock = FailoverGateResult(gate: .lock, passed: verdict.holder == nil && verdict.problem == nil, measured: measured)
-        return ([lock, readOnly], machine.attempt?.dataLoss ?? .unknown)
+        return ([FailoverGates.lockGate(holder: verdict.holder, problem: verdict.problem), readOnly], machine.attempt?.dataLoss ?? .unknown)
     }
 
     /// Tries the lock for `purpose`; keeps it when taken and `keep`, else gives it back at once.

@@ -106,6 +106,13 @@ public enum FailoverGates {
         }
     }
 
+    /// The lock gate: another holder, a problem taking the lock (said as such), or free.
+    public static func lockGate(holder: String?, problem: String?) -> FailoverGateResult {
+        if let holder { return FailoverGateResult(gate: .lock, passed: false, measured: "another failover holds the lock: \(holder)") }
+        if let problem { return FailoverGateResult(gate: .lock, passed: false, measured: "the lock cannot be taken: \(problem)") }
+        return FailoverGateResult(gate: .lock, passed: true, measured: "free")
+    }
+
     /// Every gate for moving the primary role to `target`, judged on the facts `state` gives.
     public static func evaluate(kind: FailoverKind, target: String, in state: DashboardState, context: FailoverGateContext) -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate) {
         evaluate(kind: kind, target: target, facts: FailoverFacts(state, about: [target]), context: context)
@@ -145,13 +152,7 @@ public enum FailoverGates {
             gates.append(FailoverGateResult(gate: .lagWithinRPO, passed: false, measured: "data loss of \(target) unknown (\(reason)) vs RPO \(Format.duration(rpo))"))
         }
 
-        if let holder = context.lockHolder {
-            gates.append(FailoverGateResult(gate: .lock, passed: false, measured: "another failover holds the lock: \(holder)"))
-        } else if let problem = context.lockProblem {
-            gates.append(FailoverGateResult(gate: .lock, passed: false, measured: "the lock cannot be taken: \(problem)"))
-        } else {
-            gates.append(FailoverGateResult(gate: .lock, passed: true, measured: "free"))
-        }
+        gates.append(lockGate(holder: context.lockHolder, problem: context.lockProblem))
 
         if let last = context.lastFailover {
             let elapsed = now.seconds(since: last.at)

@@ -325,29 +325,24 @@ public struct DashboardState: Sendable {
 
     private mutating func applyCollectorReport(_ report: CollectorReport) {
         staleness.intervals[report.collector] = report.intervalSeconds
-        if let index = collectorIndex[report.collector] {
-            if let rejection = report.rejection, rejection != collectors[index].lastRejection {
-                recentNotices.append(Notice(at: report.observedAt, severity: .warning, message: "collector \(report.collector) rejected: \(rejection)"))
-            }
-            let previousError = collectors[index].lastError
-            let hadFailed = collectors[index].consecutiveFailures > 0
-            collectors[index].record(report)
-            if let error = report.error, error != previousError || !hadFailed {
-                recentNotices.append(Notice(at: report.observedAt, severity: .warning, message: "collector \(report.collector): \(error)"))
-            } else if report.error == nil, hadFailed {
-                recentNotices.append(Notice(at: report.observedAt, severity: .info, message: "collector \(report.collector) recovered"))
-            }
+        let index: Int
+        if let existing = collectorIndex[report.collector] {
+            index = existing
         } else {
-            collectorIndex[report.collector] = collectors.count
-            var collector = CollectorState(report: report)
-            collector.record(report)
-            collectors.append(collector)
-            if let error = report.error {
-                recentNotices.append(Notice(at: report.observedAt, severity: .warning, message: "collector \(report.collector): \(error)"))
-            }
-            if let rejection = report.rejection {
-                recentNotices.append(Notice(at: report.observedAt, severity: .warning, message: "collector \(report.collector) rejected: \(rejection)"))
-            }
+            index = collectors.count
+            collectorIndex[report.collector] = index
+            collectors.append(CollectorState(report: report))
+        }
+        let previous = collectors[index]
+        collectors[index].record(report)
+        let notice = { (severity: NoticeSeverity, text: String) in Notice(at: report.observedAt, severity: severity, message: "collector \(report.collector)\(text)") }
+        if let rejection = report.rejection, rejection != previous.lastRejection {
+            recentNotices.append(notice(.warning, " rejected: \(rejection)"))
+        }
+        if let error = report.error, error != previous.lastError || previous.consecutiveFailures == 0 {
+            recentNotices.append(notice(.warning, ": \(error)"))
+        } else if report.error == nil, previous.consecutiveFailures > 0 {
+            recentNotices.append(notice(.info, " recovered"))
         }
     }
 
