@@ -142,4 +142,22 @@ struct StatusCheckTests {
         let link = (object?["replication"] as? [[String: Any]])?.first
         #expect(link?["lagIsExact"] as? Bool == true)
     }
+
+    @Test func boundsAndForgottenUnknownRegionsAreReported() throws {
+        var state = DashboardState(topology: Self.topology(), now: Self.start)
+        for index in 0..<70 {
+            state.apply(.regionSample(RegionSample(region: "churn-\(index)", source: "scrape", observedAt: Self.start, requestsPerSecond: 1)))
+        }
+        let object = try JSONSerialization.jsonObject(with: Data(try StatusReport(state: state).json().utf8)) as? [String: Any]
+        let unknown = object?["unknownRegions"] as? [String: Any]
+        #expect(unknown?["forgottenNames"] as? Int == 6)
+        #expect((unknown?["observations"] as? [String: Int])?.count == 64)
+        let bounds = object?["bounds"] as? [[String: Any]] ?? []
+        let names = bounds.compactMap { $0["name"] as? String }
+        #expect(names.starts(with: ["unknown region names", "notices", "trace store spans", "span region names", "span signal regions", "region hop pairs"]))
+        #expect(names.contains("services in a"))
+        let first = bounds.first
+        #expect(first?["count"] as? Int == 64 && first?["capacity"] as? Int == 64 && first?["forgotten"] as? Int == 6)
+        #expect((object?["traces"] as? [String: Any])?["spansFoldedIntoUnknownRegion"] as? Int == 0)
+    }
 }

@@ -298,8 +298,27 @@ struct LabelChurnTests {
             #expect(interpreter.rememberedSeries <= 5000, "only the last scrape's counters are remembered")
         }
         #expect(state.unknownRegionCount == 64, "unknown regions share one cap")
-        #expect(state.unknownRegionOverflow > 100_000, "the rest is counted, not kept")
+        #expect(state.unknownRegions.forgottenCount == 30 * 5000 - 64, "the stalest names are forgotten and counted")
+        #expect(state.unknownRegionObservations["r29-4999"] != nil, "the newest names are kept")
         #expect(state.replicationLinks.isEmpty, "no link to a region not in the configuration")
         #expect(state.recentNotices.count <= 200)
+    }
+
+    @Test func counterSeriesBeyondTheLimitAreNotRememberedAndCounted() {
+        var interpreter = ScrapeInterpreter(signals: [ScrapedSignal(signal: .requestsPerSecond, metric: "http_requests_total")])
+        interpreter.maximumRememberedSeries = 100
+        let parser = ExpositionParser(families: interpreter.families)
+        let start = Timestamp(secondsSinceEpoch: 1_800_000_000)
+        func scrape(_ value: Int) -> ExpositionDocument {
+            let lines = (0..<500).map { "http_requests_total{region=\"r\($0)\"} \(value)" }
+            return parser.parse(Array(("# TYPE http_requests_total counter\n" + lines.joined(separator: "\n") + "\n").utf8))
+        }
+        #expect(interpreter.readings(from: scrape(0), at: start).isEmpty, "a rate needs two scrapes")
+        #expect(interpreter.rememberedSeries == 100)
+        #expect(interpreter.seriesNotRemembered == 400)
+        let readings = interpreter.readings(from: scrape(10), at: start.adding(seconds: 10))
+        #expect(readings.count == 100, "rates only for the remembered series")
+        #expect(readings.allSatisfy { $0.value == 1 })
+        #expect(interpreter.rememberedSeries == 100 && interpreter.seriesNotRemembered == 400)
     }
 }

@@ -51,7 +51,8 @@ struct DashboardStateTests {
         #expect(state.recentNotices.elements.filter { $0.message.contains("mars-1") }.count == 1)
         for index in 0..<200 { state.apply(F.sample("unknown-\(index)", 1)) }
         #expect(state.unknownRegionCount == DashboardState.unknownRegionNameLimit)
-        #expect(state.unknownRegionOverflow == 200 - (DashboardState.unknownRegionNameLimit - 1))
+        #expect(state.unknownRegions.forgottenCount == 201 - DashboardState.unknownRegionNameLimit, "the stalest names are forgotten")
+        #expect(state.unknownRegionObservations["unknown-199"] == 1 && state.unknownRegionObservations["mars-1"] == nil)
     }
 
     @Test func healthTransitionsBecomeNoticesButFirstDataDoesNot() {

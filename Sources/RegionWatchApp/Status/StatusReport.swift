@@ -245,6 +245,7 @@ public struct StatusReport: Encodable, Sendable {
         var evictedSpans: Int
         var evictedTraces: Int
         var rejectionReasons: [String: Int]
+        var spansFoldedIntoUnknownRegion: Int
     }
 
     public struct HopInfo: Encodable, Sendable {
@@ -282,12 +283,21 @@ public struct StatusReport: Encodable, Sendable {
     public var crossRegionLatency: [HopInfo]
     public var receivers: [ReceiverInfo]
     public var unknownRegions: UnknownRegionsInfo
+    public var bounds: [BoundInfo]
 
-    /// Regions observed that are not in the configuration: the first 64 names with their
-    /// observation counts, and how many observations named further ones (not kept).
+    /// Regions observed that are not in the configuration: the 64 most recently observed names
+    /// with their observation counts, and how many names were forgotten to make room.
     public struct UnknownRegionsInfo: Encodable, Sendable {
         var observations: [String: Int]
-        var droppedObservations: Int
+        var forgottenNames: Int
+    }
+
+    /// One bounded store: how full it is and what it forgot to stay within its capacity.
+    public struct BoundInfo: Encodable, Sendable {
+        var name: String
+        var count: Int
+        var capacity: Int
+        var forgotten: Int
     }
 
     /// The report for `state` at its current time.
@@ -325,7 +335,7 @@ public struct StatusReport: Encodable, Sendable {
                 replicationLagIsLowerBound: lag?.time.map { $0.bound == .lower || $0.bound == .range },
                 replicationLagIsExact: lag?.time.map { $0.bound == .exact },
                 replicationLag: lag.map { LagInfo($0, now: now) },
-                version: region.primaryVersion, versions: region.versions,
+                version: region.primaryVersion, versions: region.versions.dictionary,
                 ageSeconds: region.dataAge(at: now),
                 lastBackupAt: region.backup?.completedAt.iso8601,
                 lastBackupSizeBytes: region.backup?.sizeBytes,
@@ -361,12 +371,14 @@ public struct StatusReport: Encodable, Sendable {
         traces = TraceCounters(
             traces: state.traces.traceCount, spans: state.traces.spanCount, approximateBytes: state.traces.approximateBytes,
             receivedSpans: counters.receivedSpans, rejectedSpans: counters.rejectedSpans, evictedSpans: counters.evictedSpans,
-            evictedTraces: counters.evictedTraces, rejectionReasons: counters.rejectionReasons
+            evictedTraces: counters.evictedTraces, rejectionReasons: counters.rejectionReasons,
+            spansFoldedIntoUnknownRegion: state.traces.spansFoldedIntoUnknownRegion
         )
         crossRegionLatency = state.hopLatencies.pairs.sorted { ($0.from, $0.to) < ($1.from, $1.to) }.compactMap { pair in
             state.hopLatencies.statistics(from: pair.from, to: pair.to).map { HopInfo(from: pair.from, to: pair.to, count: $0.count, p50Ms: $0.p50Milliseconds, p99Ms: $0.p99Milliseconds) }
         }
-        unknownRegions = UnknownRegionsInfo(observations: state.unknownRegionObservations, droppedObservations: state.unknownRegionOverflow)
+        unknownRegions = UnknownRegionsInfo(observations: state.unknownRegionObservations, forgottenNames: state.unknownRegions.forgottenCount)
+        bounds = state.storeBounds.map { BoundInfo(name: $0.name, count: $0.count, capacity: $0.capacity, forgotten: $0.forgotten) }
         receivers = state.receivers.values.sorted { $0.receiver < $1.receiver }.map { statistics in
             ReceiverInfo(
                 name: statistics.receiver, listen: statistics.listenAddress, requestsAccepted: statistics.requestsAccepted,

@@ -205,6 +205,11 @@ public struct ScrapeInterpreter: Sendable {
     private var previous: [CounterKey: (value: Double, at: Timestamp)] = [:]
     /// Counter series remembered between scrapes now.
     public var rememberedSeries: Int { previous.count }
+    /// Counter series of the last scrape beyond `maximumRememberedSeries`: not remembered, so
+    /// their rates stay unknown (a scrape of millions of label values cannot grow the state).
+    public private(set) var seriesNotRemembered = 0
+    /// Most counter series remembered from one scrape to the next.
+    public var maximumRememberedSeries = 100_000
 
     public init(signals: [ScrapedSignal], regionLabel: String = "region", fixedRegion: String? = nil) {
         self.signals = signals
@@ -225,13 +230,29 @@ public struct ScrapeInterpreter: Sendable {
         var le: String?
     }
 
+    /// The counters of the scrape being read, up to a limit.
+    private struct CounterMemory {
+        let limit: Int
+        var values: [CounterKey: Double] = [:]
+        var notRemembered = 0
+
+        /// Keeps `value` for the next scrape unless this scrape already has the most series.
+        mutating func remember(_ value: Double, key: CounterKey) {
+            if values[key] == nil, values.count >= limit {
+                notRemembered += 1
+                return
+            }
+            values[key] = value
+        }
+    }
+
     /// The readings in `document`, scraped at `now`. Rates and histogram quantiles need two
     /// scrapes: the first one only remembers the counters.
     public mutating func readings(from document: ExpositionDocument, at now: Timestamp) -> [SignalReading] {
         var byFamily: [String: [ExpositionSample]] = [:]
         for sample in document.samples { byFamily[ExpositionParser.familyName(of: sample.name), default: []].append(sample) }
         var readings: [SignalReading] = []
-        var counters: [CounterKey: Double] = [:]
+        var counters = CounterMemory(limit: maximumRememberedSeries)
         for spec in signals {
             let samples = byFamily[spec.metric] ?? byFamily[ExpositionParser.familyName(of: spec.metric)] ?? []
             let type = document.types[spec.metric] ?? document.types[ExpositionParser.familyName(of: spec.metric)]
@@ -241,7 +262,8 @@ public struct ScrapeInterpreter: Sendable {
                 }
             }
         }
-        previous = counters.mapValues { ($0, now) }
+        previous = counters.values.mapValues { ($0, now) }
+        seriesNotRemembered = counters.notRemembered
         return readings
     }
 
@@ -258,7 +280,7 @@ public struct ScrapeInterpreter: Sendable {
 
     private func value(
         of spec: ScrapedSignal, type: ExpositionMetricType?, samples: [ExpositionSample], region: String,
-        document: ExpositionDocument, byFamily: [String: [ExpositionSample]], now: Timestamp, counters: inout [CounterKey: Double]
+        document: ExpositionDocument, byFamily: [String: [ExpositionSample]], now: Timestamp, counters: inout CounterMemory
     ) -> Double? {
         let buckets = samples.filter { $0.name.hasSuffix("_bucket") && $0.label("le") != nil }
         if let quantile = spec.quantile, !buckets.isEmpty {
@@ -283,8 +305,8 @@ public struct ScrapeInterpreter: Sendable {
 
     /// Per-second increase since the previous scrape; `nil` on the first scrape. A counter that
     /// went down was reset: its current value is the increase.
-    private func rate(_ value: Double, key: CounterKey, now: Timestamp, counters: inout [CounterKey: Double]) -> Double? {
-        counters[key] = value
+    private func rate(_ value: Double, key: CounterKey, now: Timestamp, counters: inout CounterMemory) -> Double? {
+        counters.remember(value, key: key)
         guard let last = previous[key] else { return nil }
         let elapsed = now.seconds(since: last.at)
         guard elapsed > 0 else { return nil }
@@ -292,7 +314,7 @@ public struct ScrapeInterpreter: Sendable {
         return increase / elapsed
     }
 
-    private func histogramQuantile(_ quantile: Double, buckets: [ExpositionSample], metric: String, region: String, now: Timestamp, counters: inout [CounterKey: Double]) -> Double? {
+    private func histogramQuantile(_ quantile: Double, buckets: [ExpositionSample], metric: String, region: String, now: Timestamp, counters: inout CounterMemory) -> Double? {
         var cumulative: [Double: Double] = [:]
         for bucket in buckets {
             guard let text = bucket.label("le"), let bound = ExpositionParser.parseValue(text) else { continue }
@@ -302,7 +324,7 @@ public struct ScrapeInterpreter: Sendable {
         var isComplete = true
         for (bound, count) in cumulative.sorted(by: { $0.key < $1.key }) {
             let key = CounterKey(metric: metric, region: region, le: "\(bound)")
-            counters[key] = count
+            counters.remember(count, key: key)
             if let last = previous[key] {
                 increases.append((bound, count >= last.value ? count - last.value : count))
             } else {

@@ -56,8 +56,13 @@ public final class PrometheusScrapeSource: MetricsEndpointSource {
             return CollectionRound(errors: ["scrape \(endpoint.target): HTTP \(response.status)\(Self.excerpt(response.body))"])
         }
         let document = parser.parse(response.body)
-        let readings = interpreter.withLock { $0.readings(from: document, at: now) }
+        let (readings, notRemembered, limit) = interpreter.withLock { interpreter in
+            (interpreter.readings(from: document, at: now), interpreter.seriesNotRemembered, interpreter.maximumRememberedSeries)
+        }
         var round = publish(readings, at: now)
+        if notRemembered > 0 {
+            round.rejected.append("\(notRemembered) counter series beyond the \(limit) remembered between scrapes (their rates stay unknown)")
+        }
         if document.rejectedLines > 0, let first = document.errors.first {
             let problem = "\(document.rejectedLines) line\(document.rejectedLines == 1 ? "" : "s") rejected (first: \(first))"
             // Nothing usable at all is a failed scrape; otherwise the rest was used.

@@ -4,6 +4,8 @@ import DequeModule
 public struct RingBuffer<Element>: Sequence {
     /// The most elements kept.
     public let capacity: Int
+    /// Elements discarded to make room, since the buffer was made.
+    public private(set) var evictedCount = 0
     private var storage: Deque<Element>
 
     public init(capacity: Int) {
@@ -18,6 +20,7 @@ public struct RingBuffer<Element>: Sequence {
         var evicted: Element?
         if storage.count == capacity {
             evicted = storage.removeFirst()
+            evictedCount += 1
         }
         storage.append(element)
         return evicted

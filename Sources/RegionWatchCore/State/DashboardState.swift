@@ -20,10 +20,9 @@ public struct DashboardState: Sendable {
     public private(set) var ingest = IngestMeter()
     public private(set) var bus = BusStatistics(droppedEvents: 0, publishedEvents: 0)
     public internal(set) var failover = FailoverStatus()
-    /// Observations for regions not in the configuration, by region name (bounded).
-    public private(set) var unknownRegionObservations: [String: Int] = [:]
-    /// Observations for unknown regions beyond the bounded name list.
-    public private(set) var unknownRegionOverflow = 0
+    /// Observations for regions not in the configuration, by region name: one cap for every
+    /// source (samples, probes, replication, spans), the stalest name forgotten beyond it.
+    public private(set) var unknownRegions = RecencyBoundedMap<String, Int>(capacity: DashboardState.unknownRegionNameLimit)
     /// Recent traces, bounded.
     public private(set) var traces: TraceStore
     /// Rates, errors and latency per region derived from entry spans.
@@ -47,7 +46,8 @@ public struct DashboardState: Sendable {
     public static let defaultIntervalSeconds = StalenessRule.defaultIntervalSeconds
     /// When data from each source is stale.
     public private(set) var staleness: StalenessRule
-    static let unknownRegionNameLimit = 64
+    /// Most names of regions outside the configuration remembered at once (all sources).
+    public static let unknownRegionNameLimit = 64
 
     /// What to reassess: some regions' health, or the topology (roles, links) as well.
     struct PendingReassessment: Sendable {
@@ -161,7 +161,25 @@ public struct DashboardState: Sendable {
     }
 
     /// Regions that are not in the configuration but were named by observations.
-    public var unknownRegionCount: Int { unknownRegionObservations.count }
+    public var unknownRegionCount: Int { unknownRegions.count }
+
+    /// Every store whose keys come from outside, with its fill, capacity and what it forgot
+    /// (regions and links are bounded by the configuration; collectors and receivers by name).
+    public var storeBounds: [StoreBound] {
+        [
+            StoreBound(name: "unknown region names", count: unknownRegions.count, capacity: unknownRegions.capacity, forgotten: unknownRegions.forgottenCount),
+            StoreBound(name: "notices", count: recentNotices.count, capacity: recentNotices.capacity, forgotten: recentNotices.evictedCount),
+            traces.spanBound,
+            traces.regionBound,
+            spanSignals.bound,
+            hopLatencies.bound,
+        ] + regions.map { region in
+            StoreBound(name: "services in \(region.name)", count: region.versions.count, capacity: region.versions.capacity, forgotten: region.versions.forgottenCount)
+        }
+    }
+
+    /// Observations per unknown region name, for the names remembered now.
+    public var unknownRegionObservations: [String: Int] { unknownRegions.dictionary }
 
     // MARK: Changing
 
@@ -222,7 +240,7 @@ public struct DashboardState: Sendable {
         case .versions(let sample):
             withRegion(sample.region, observedAt: sample.observedAt, source: sample.source) { region in
                 if region.versionsObservedAt.map({ sample.observedAt >= $0 }) ?? true {
-                    region.versions = sample.versions
+                    region.replaceVersions(with: sample.versions)
                     region.versionsObservedAt = sample.observedAt
                 }
             }
@@ -295,7 +313,7 @@ public struct DashboardState: Sendable {
         for hop in outcome.hops { hopLatencies.record(hop) }
         for (region, versions) in outcome.versions {
             guard let index = regionIndex[region] else { continue }
-            regions[index].versions.merge(versions) { $1 }
+            regions[index].recordVersions(versions)
             regions[index].versionsObservedAt = max(regions[index].versionsObservedAt ?? batch.receivedAt, batch.receivedAt)
         }
         for region in Set(batch.resources.map(\.region)) where regionIndex[region] == nil && region != SpanResource.unknownRegion {
@@ -356,14 +374,18 @@ public struct DashboardState: Sendable {
         requestReassessment(PendingReassessment(cause: observedAt, regions: [name]))
     }
 
+    /// Counts an observation for a region outside the configuration. The first names each get a
+    /// notice; once the cap is reached one notice says so, so churning names cannot push the
+    /// operator's notices out.
     mutating func noteUnknownRegion(_ name: String) {
-        if unknownRegionObservations[name] != nil || unknownRegionObservations.count < Self.unknownRegionNameLimit {
-            if unknownRegionObservations[name] == nil {
-                recentNotices.append(Notice(at: now, severity: .warning, region: name, message: "observation for region \(name), which is not in the configuration"))
-            }
-            unknownRegionObservations[name, default: 0] += 1
-        } else {
-            unknownRegionOverflow += 1
+        let isNew = unknownRegions[name] == nil
+        let forgotten = unknownRegions.update(name, default: 0) { $0 += 1 }
+        if isNew, unknownRegions.forgottenCount == 0 {
+            recentNotices.append(Notice(at: now, severity: .warning, region: name, message: "observation for region \(name), which is not in the configuration"))
+        }
+        if forgotten != nil, unknownRegions.forgottenCount == 1 {
+            let message = "more than \(Self.unknownRegionNameLimit) regions outside the configuration report: the stalest names are forgotten (counted in status --json)"
+            recentNotices.append(Notice(at: now, severity: .warning, message: message))
         }
     }
 

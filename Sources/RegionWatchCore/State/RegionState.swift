@@ -17,7 +17,9 @@ public struct RegionState: Equatable, Sendable {
     /// failures), in first-seen order.
     public internal(set) var probes: [ProbeState] = []
     public internal(set) var backup: BackupSample?
-    public internal(set) var versions: [String: String] = [:]
+    /// Service versions by service name; services come from spans and collectors, so the map
+    /// keeps the `serviceCapacity` most recently reported and counts the ones it forgets.
+    public internal(set) var versions = RecencyBoundedMap<String, String>(capacity: RegionState.serviceCapacity)
     public internal(set) var versionsObservedAt: Timestamp?
     /// Newest observation of any kind about this region.
     public internal(set) var newestObservation: Timestamp?
@@ -34,9 +36,24 @@ public struct RegionState: Equatable, Sendable {
     /// primary, why (shown and counted in health).
     public internal(set) var followingFormerPrimary: String?
 
+    /// Most services whose versions a region keeps.
+    public static let serviceCapacity = 256
+
     public init(configuration: RegionConfiguration) {
         self.configuration = configuration
         role = configuration.role
+    }
+
+    /// Replaces the versions with a collector's complete list (in service order, so which
+    /// services a full map keeps does not depend on hashing).
+    mutating func replaceVersions(with reported: [String: String]) {
+        for service in versions.keys where reported[service] == nil { versions.remove(service) }
+        recordVersions(reported)
+    }
+
+    /// Records versions seen (for example in span resources), keeping the others.
+    mutating func recordVersions(_ seen: [String: String]) {
+        for (service, version) in seen.sorted(by: { $0.key < $1.key }) { versions.set(service, to: version) }
     }
 
     public var name: String { configuration.name }

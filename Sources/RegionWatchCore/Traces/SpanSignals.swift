@@ -56,7 +56,11 @@ public struct LatencyHistogram: Equatable, Sendable {
 /// CONSUMER) over the last `windowSeconds` seconds of receipt time.
 public struct SpanSignalWindow: Equatable, Sendable {
     public let windowSeconds: Int
-    private var regions: [String: RegionWindow] = [:]
+    /// Windows by region name; names come from spans, so the stalest window is forgotten beyond
+    /// `regionCapacity` (its figures were old anyway).
+    private var regions = RecencyBoundedMap<String, RegionWindow>(capacity: SpanSignalWindow.regionCapacity)
+    /// Most regions with a window at once: more than the trace store's region names.
+    public static let regionCapacity = 256
 
     struct Second: Equatable, Sendable {
         var second = Int.min
@@ -98,16 +102,19 @@ public struct SpanSignalWindow: Equatable, Sendable {
     }
 
     /// Regions with span data.
-    public var regionNames: [String] { Array(regions.keys) }
+    public var regionNames: [String] { regions.keys }
+
+    /// How many region windows are kept and how many were forgotten.
+    public var bound: StoreBound {
+        StoreBound(name: "span signal regions", count: regions.count, capacity: regions.capacity, forgotten: regions.forgottenCount)
+    }
 
     /// Counts one entry span received at `time` from `source`.
     public mutating func record(_ observation: EntrySpanObservation, at time: Timestamp, source: String) {
-        if regions[observation.region] == nil {
-            regions[observation.region] = RegionWindow(seconds: Array(repeating: Second(), count: windowSeconds + 1), lastObservation: time, source: source)
-        }
-        // Mutated in place through the dictionary: copying the window out and back would copy
-        // its histograms on every span.
-        regions[observation.region]!.record(observation, at: time, source: source)
+        // Mutated in place in the map: copying the window out and back would copy its
+        // histograms on every span.
+        let fresh = RegionWindow(seconds: Array(repeating: Second(), count: windowSeconds + 1), lastObservation: time, source: source)
+        regions.update(observation.region, default: fresh) { $0.record(observation, at: time, source: source) }
     }
 
     /// The figures of `region` over the window ending at `now`, or `nil` without spans in it.
@@ -150,38 +157,44 @@ public struct HopLatencyMatrix: Equatable, Sendable {
 
     /// Most recent samples kept per pair.
     public static let samplesPerPair = 512
-    /// Most pairs tracked; hops between further pairs are counted as overflow.
+    /// Most pairs tracked; a hop between a new pair beyond it forgets the pair whose last hop
+    /// is the oldest.
     public static let maximumPairs = 1024
-    private var samples: [Pair: RingBuffer<Double>] = [:]
-    private var totals: [Pair: Int] = [:]
-    public private(set) var overflow = 0
+
+    struct PairHistory: Equatable, Sendable {
+        var samples = RingBuffer<Double>(capacity: HopLatencyMatrix.samplesPerPair)
+        var total = 0
+    }
+
+    private var histories = RecencyBoundedMap<Pair, PairHistory>(capacity: HopLatencyMatrix.maximumPairs)
 
     public init() {}
 
+    /// Pairs forgotten to make room for newer ones.
+    public var forgottenPairs: Int { histories.forgottenCount }
+
+    /// How many pairs are kept and how many were forgotten.
+    public var bound: StoreBound {
+        StoreBound(name: "region hop pairs", count: histories.count, capacity: histories.capacity, forgotten: histories.forgottenCount)
+    }
+
     public mutating func record(_ hop: CrossRegionHop) {
-        let pair = Pair(from: hop.from, to: hop.to)
-        if samples[pair] == nil {
-            guard samples.count < Self.maximumPairs else {
-                overflow += 1
-                return
-            }
-            samples[pair] = RingBuffer(capacity: Self.samplesPerPair)
+        histories.update(Pair(from: hop.from, to: hop.to), default: PairHistory()) { history in
+            history.samples.append(hop.latencyMilliseconds)
+            history.total += 1
         }
-        samples[pair]!.append(hop.latencyMilliseconds)
-        totals[pair, default: 0] += 1
     }
 
     /// Pairs with at least one hop.
-    public var pairs: [Pair] { Array(samples.keys) }
+    public var pairs: [Pair] { histories.keys }
 
     /// Statistics for `from` → `to` over the kept samples, or `nil` without hops.
     public func statistics(from: String, to: String) -> Statistics? {
-        let pair = Pair(from: from, to: to)
-        guard let ring = samples[pair], !ring.isEmpty else { return nil }
-        let sorted = ring.elements.sorted()
+        guard let history = histories[Pair(from: from, to: to)], !history.samples.isEmpty else { return nil }
+        let sorted = history.samples.elements.sorted()
         func quantile(_ fraction: Double) -> Double {
             sorted[min(sorted.count - 1, max(0, Int((fraction * Double(sorted.count)).rounded(.up)) - 1))]
         }
-        return Statistics(count: totals[pair] ?? sorted.count, p50Milliseconds: quantile(0.5), p99Milliseconds: quantile(0.99))
+        return Statistics(count: history.total, p50Milliseconds: quantile(0.5), p99Milliseconds: quantile(0.99))
     }
 }

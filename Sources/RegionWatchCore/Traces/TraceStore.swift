@@ -32,8 +32,22 @@ public struct TraceStore: Sendable {
     /// Traces currently kept.
     public var traceCount: Int { index.count }
 
-    /// Region names seen in spans, in first-seen order.
+    /// Region names of kept spans (and names no kept trace uses any more, until forgotten).
     public var regionNames: [String] { regions.names }
+
+    /// How many region names the store holds and how many it forgot (see also
+    /// `spansFoldedIntoUnknownRegion`).
+    public var regionBound: StoreBound {
+        StoreBound(name: "span region names", count: regions.names.count, capacity: limits.maxRegions, forgotten: regions.forgottenNames)
+    }
+
+    /// Spans whose region was folded into "unknown" because every kept name was in use.
+    public var spansFoldedIntoUnknownRegion: Int { regions.foldedSpans }
+
+    /// How many spans the store holds and how many it evicted.
+    public var spanBound: StoreBound {
+        StoreBound(name: "trace store spans", count: spanCount, capacity: limits.maxSpans, forgotten: counters.evictedSpans)
+    }
 
     /// Spans kept per owning region.
     public func spanCount(ownedBy region: String) -> Int {
@@ -126,6 +140,7 @@ public struct TraceStore: Sendable {
             return false
         }
         let before = slots[index]!.approximateBytes
+        if !slots[index]!.regionIDs.contains(regionID) { regions.retain(regionID) }
         let hops = slots[index]!.append(span, resourceID: resourceID, scopeID: scopeID, regionID: regionID, limits: limits, at: now)
         if slots[index]!.retain(resource: resourceID) { resources.retain(resourceID) }
         if slots[index]!.retain(scope: scopeID) { scopes.retain(scopeID) }
@@ -170,10 +185,13 @@ public struct TraceStore: Sendable {
         }
     }
 
-    /// Evicts the oldest trace of the region owning the most spans.
+    /// Evicts the oldest trace of the region owning the most spans (of regions owning as many,
+    /// the one whose oldest trace is older, so a tie never evicts the trace just received).
     private mutating func evictOneTrace() -> Bool {
         var candidates = regionSpanCounts.indices.filter { regionSpanCounts[$0] > 0 }
-        candidates.sort { regionSpanCounts[$0] > regionSpanCounts[$1] }
+        let counts = regionSpanCounts
+        let oldest = regionQueues.map { $0.first?.generation ?? .max }
+        candidates.sort { (counts[$1], oldest[$0]) < (counts[$0], oldest[$1]) }
         for region in candidates {
             while let (slot, generation) = regionQueues[region].popFirst() {
                 guard let trace = slots[Int(slot)], trace.generation == generation else { continue }
@@ -195,6 +213,7 @@ public struct TraceStore: Sendable {
         approximateBytes -= trace.approximateBytes + StoredTrace.baseBytes
         for resource in trace.resourceIDs { resources.release(resource) }
         for scope in trace.scopeIDs { scopes.release(scope) }
+        for region in trace.regionIDs { regions.release(region) }
     }
 
     // MARK: Reading
@@ -281,10 +300,18 @@ public struct TraceStore: Sendable {
     }
 }
 
-/// Region names ↔ compact ids.
+/// Region names ↔ compact ids. Names come from spans: beyond the limit, a name no kept trace
+/// touches any more is forgotten to make room (its id is reused); while every name is in use, a
+/// new one is folded into "unknown" and counted.
 struct RegionTable: Sendable {
     private(set) var names: [String] = []
     private var ids: [String: UInt16] = [:]
+    /// Kept traces that touch each region, by id.
+    private var traceCounts: [Int] = []
+    /// Names forgotten to make room for new ones.
+    private(set) var forgottenNames = 0
+    /// Spans whose region was folded into "unknown" because every name was in use.
+    private(set) var foldedSpans = 0
 
     func id(of name: String) -> UInt16? { ids[name] }
 
@@ -292,17 +319,33 @@ struct RegionTable: Sendable {
         Int(id) < names.count ? names[Int(id)] : SpanResource.unknownRegion
     }
 
-    /// The id of `name`, adding it unless the table is full (then "unknown").
+    /// The id of `name`, adding it when there is room, else reusing the id of a name no kept
+    /// trace touches, else "unknown".
     mutating func id(for name: String, limit: Int) -> UInt16 {
         if let existing = ids[name] { return existing }
-        if names.count >= limit, name != SpanResource.unknownRegion {
-            return id(for: SpanResource.unknownRegion, limit: .max)
+        if names.count < limit || name == SpanResource.unknownRegion {
+            let id = UInt16(names.count)
+            names.append(name)
+            traceCounts.append(0)
+            ids[name] = id
+            return id
         }
-        let id = UInt16(names.count)
-        names.append(name)
-        ids[name] = id
-        return id
+        if let unused = traceCounts.indices.first(where: { traceCounts[$0] == 0 && names[$0] != SpanResource.unknownRegion }) {
+            ids[names[unused]] = nil
+            names[unused] = name
+            ids[name] = UInt16(unused)
+            forgottenNames += 1
+            return UInt16(unused)
+        }
+        foldedSpans += 1
+        return id(for: SpanResource.unknownRegion, limit: .max)
     }
+
+    /// One more kept trace touches region `id`.
+    mutating func retain(_ id: UInt16) { traceCounts[Int(id)] += 1 }
+
+    /// A kept trace that touched region `id` is gone.
+    mutating func release(_ id: UInt16) { traceCounts[Int(id)] -= 1 }
 }
 
 /// A deduplicating table of shared values with reference counts, so values no kept trace uses

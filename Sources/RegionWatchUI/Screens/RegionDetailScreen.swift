@@ -312,8 +312,30 @@ struct RegionDetailScreen {
         }
         lines.append(Line())
 
+        lines += boundLines()
+
         lines.append(section("Recent events"))
         lines += EventLines.lines(context, limit: 8, region: region.name)
+        return lines
+    }
+
+    /// The bounded stores (shared ones and this region's services): fill, capacity and what was
+    /// forgotten to stay bounded, so an operator sees when data was given up.
+    private func boundLines() -> [Line] {
+        let theme = context.theme
+        let ownServices = "services in \(region.name)"
+        let bounds = context.state.storeBounds.filter { !$0.name.hasPrefix("services in ") || $0.name == ownServices }
+        var lines = [section("Bounds")]
+        for bound in bounds {
+            let forgotten = bound.forgotten > 0 ? " · \(bound.forgotten) forgotten" : ""
+            let label = bound.name == ownServices ? "services" : bound.name
+            let line = Line([
+                Span(TextFit.fit(TextFit.truncate(label, to: 21), to: 22), style: theme[.muted]),
+                Span("\(bound.count) of \(bound.capacity)\(forgotten)", style: bound.forgotten > 0 ? theme[.warning] : theme[.text]),
+            ])
+            lines.append(line)
+        }
+        lines.append(Line())
         return lines
     }
 }

@@ -1,0 +1,101 @@
+/// A dictionary with a capacity: adding a key when it is full forgets the entry touched least
+/// recently (the stalest) and counts it, so a map keyed by names that come from outside (label
+/// values, service names, region pairs) stays bounded however many names arrive.
+///
+/// Reading does not touch an entry; `update` does. Forgetting scans the entries (O(capacity)),
+/// which happens only when a new key arrives at a full map.
+public struct RecencyBoundedMap<Key: Hashable, Value> {
+    /// The most entries kept.
+    public let capacity: Int
+    /// Entries forgotten to make room, since the map was made.
+    public private(set) var forgottenCount = 0
+    private var entries: [Key: Entry] = [:]
+    private var clock: UInt64 = 0
+
+    struct Entry {
+        var value: Value
+        var touched: UInt64
+    }
+
+    public init(capacity: Int) {
+        precondition(capacity > 0, "a bounded map needs a positive capacity")
+        self.capacity = capacity
+    }
+
+    public var count: Int { entries.count }
+    public var isEmpty: Bool { entries.isEmpty }
+    public var keys: [Key] { Array(entries.keys) }
+    public var values: [Value] { entries.values.map(\.value) }
+    /// The entries as a plain dictionary (for reports).
+    public var dictionary: [Key: Value] { entries.mapValues(\.value) }
+
+    public subscript(key: Key) -> Value? { entries[key]?.value }
+
+    /// Changes the value of `key` (starting from `initial` when it is new) and marks it as the
+    /// most recently touched. Returns the key forgotten to make room, if one was.
+    @discardableResult
+    public mutating func update(_ key: Key, default initial: @autoclosure () -> Value, _ change: (inout Value) -> Void) -> Key? {
+        clock &+= 1
+        if entries[key] != nil {
+            // Changed in place: copying the value out and back would copy its storage.
+            entries[key]!.touched = clock
+            change(&entries[key]!.value)
+            return nil
+        }
+        let forgotten = entries.count >= capacity ? forgetStalest() : nil
+        var value = initial()
+        change(&value)
+        entries[key] = Entry(value: value, touched: clock)
+        return forgotten
+    }
+
+    /// Sets `value` for `key`, marking it as the most recently touched. Returns the key
+    /// forgotten to make room, if one was.
+    @discardableResult
+    public mutating func set(_ key: Key, to value: Value) -> Key? {
+        update(key, default: value) { $0 = value }
+    }
+
+    /// Removes `key` (not counted as forgotten).
+    public mutating func remove(_ key: Key) {
+        entries[key] = nil
+    }
+
+    private mutating func forgetStalest() -> Key? {
+        guard let stalest = entries.min(by: { $0.value.touched < $1.value.touched })?.key else { return nil }
+        entries[stalest] = nil
+        forgottenCount += 1
+        return stalest
+    }
+}
+
+extension RecencyBoundedMap.Entry: Equatable where Value: Equatable {}
+extension RecencyBoundedMap.Entry: Sendable where Key: Sendable, Value: Sendable {}
+extension RecencyBoundedMap: Sendable where Key: Sendable, Value: Sendable {}
+
+extension RecencyBoundedMap: Equatable where Value: Equatable {
+    /// Equal when they hold the same keys and values and have forgotten as many (recency is not
+    /// compared).
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.capacity == rhs.capacity && lhs.forgottenCount == rhs.forgottenCount
+            && lhs.entries.count == rhs.entries.count
+            && lhs.entries.allSatisfy { key, entry in rhs.entries[key]?.value == entry.value }
+    }
+}
+
+/// How full one bounded store is and what it gave up, for the detail screen and `status --json`.
+public struct StoreBound: Equatable, Sendable {
+    /// What the store holds ("unknown region names", "services in eu-west-1", …).
+    public var name: String
+    public var count: Int
+    public var capacity: Int
+    /// Entries forgotten (or folded, or not kept) to stay within the capacity.
+    public var forgotten: Int
+
+    public init(name: String, count: Int, capacity: Int, forgotten: Int) {
+        self.name = name
+        self.count = count
+        self.capacity = capacity
+        self.forgotten = forgotten
+    }
+}
