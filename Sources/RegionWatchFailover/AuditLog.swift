@@ -147,6 +147,14 @@ public struct AuditedAttempt: Sendable, Equatable {
     /// An operator's acknowledgement of it (interrupted attempts only): who and when.
     public var acknowledgement: AuditEntry?
 
+    public init(id: String, confirmed: AuditEntry? = nil, finished: AuditEntry? = nil, stepEntries: [AuditEntry] = [], acknowledgement: AuditEntry? = nil) {
+        self.id = id
+        self.confirmed = confirmed
+        self.finished = finished
+        self.stepEntries = stepEntries
+        self.acknowledgement = acknowledgement
+    }
+
     public var isAcknowledged: Bool { acknowledgement != nil }
 
     public var kind: String? { finished?.kind ?? confirmed?.kind }

@@ -49,50 +49,34 @@ struct AuditCommand: ParsableCommand {
                     Console.error("warning: \(error); the local copy \(log.path) follows")
                 }
             }
-            Console.output((try? String(contentsOfFile: log.path, encoding: .utf8)) ?? "")
+            do {
+                try LineReader.copy(log.path, to: Console.output)
+            } catch where !FileManager.default.fileExists(atPath: log.path) {
+                // No log yet: nothing recorded.
+            }
             return
         }
-        let (history, problem) = blocking { await log.history() }
-        if let problem { Console.error("warning: \(problem)") }
-        Console.output(AuditText.render(history, path: log.shared.map { "\($0.dsn.displayAddress) (\(SharedAuditHistory.table)), local copy \(log.path)" } ?? log.path))
-    }
-}
-
-/// The audit log as a table.
-public enum AuditText {
-    public static func render(_ history: AuditHistory, path: String) -> String {
-        var lines = ["AUDIT LOG \(path)"]
-        for attempt in history.interrupted {
-            let entry = attempt.confirmed
-            lines.append("INTERRUPTED \(entry?.kind ?? "failover") \(entry?.from ?? "?") → \(entry?.to ?? "?") confirmed \(entry?.at ?? "?") by \(entry?.operatorName ?? "?"): started, never finished (acknowledge with --acknowledge \(attempt.id))")
-            for step in attempt.stepEntries {
-                lines.append("    \(step.type) \(step.step?.name ?? "") \(step.step?.outcome?.rawValue ?? "")")
+        let title = log.shared.map { "\($0.dsn.displayAddress) (\(SharedAuditHistory.table)), local copy \(log.path)" } ?? log.path
+        var stream = AuditTextStream(path: title, write: Console.output)
+        if let shared = log.shared {
+            // The shared history comes from one query; the file is read a chunk at a time.
+            let result = blocking { () -> Result<Data, AuditLogError> in
+                do { return .success(try await shared.lines()) } catch { return .failure(error as? AuditLogError ?? AuditLogError("\(error)")) }
+            }
+            switch result {
+            case .success(let lines):
+                for line in lines.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) { stream.add(line: line) }
+                stream.finish()
+                return
+            case .failure(let error):
+                Console.error("warning: \(error); the local copy \(log.path) follows")
             }
         }
-        if history.attempts.isEmpty { lines.append("no failover, drill or refusal recorded") }
-        for attempt in history.attempts {
-            if attempt.finished == nil, let entry = attempt.confirmed, let acknowledgement = attempt.acknowledgement {
-                lines.append("\(entry.at)  INTERRUPTED \(entry.kind ?? "?") \(entry.from ?? "?") → \(entry.to ?? "?")  by \(entry.operatorName ?? "?")\(entry.reason.map { ": \($0)" } ?? "") — acknowledged by \(acknowledgement.operatorName ?? "?") at \(acknowledgement.at)")
-                for step in attempt.stepEntries where step.type == "step-finished" {
-                    lines.append("    step \(step.step?.name ?? ""): \(step.step?.outcome?.rawValue ?? "")")
-                }
-                continue
-            }
-            guard let entry = attempt.finished else { continue }
-            let rto = entry.measuredRtoSeconds.map { "RTO \(Format.fixed($0, decimals: 2))s" } ?? "RTO n/a"
-            let loss = "loss " + (entry.dataLoss?.text(at: Timestamp(secondsSinceEpoch: entry.atEpochSeconds)) ?? "none (nothing promoted)")
-            lines.append("\(entry.at)  \((entry.state ?? "?").uppercased().padding(toLength: 9, withPad: " ", startingAt: 0)) \(entry.kind ?? "?") \(entry.from ?? "?") → \(entry.to ?? "?")  \(rto)  \(loss)  by \(entry.operatorName ?? "?")\(entry.reason.map { ": \($0)" } ?? "")")
-            for gate in entry.gates ?? [] where !gate.passed {
-                lines.append("    gate \(gate.gate.rawValue): \(gate.measured)\(gate.forcedReason.map { " — FORCED: \($0)" } ?? "")")
-            }
-            for step in entry.steps ?? [] {
-                let seconds = step.startedAt.flatMap { start in step.endedAt.map { $0.seconds(since: start) } }.map { " \(Format.fixed($0, decimals: 2))s" } ?? ""
-                lines.append("    step \(step.name): \(step.outcome?.rawValue ?? "pending")\(seconds)")
-            }
+        do {
+            try LineReader.forEachLine(in: log.path) { stream.add(line: $0) }
+        } catch where !FileManager.default.fileExists(atPath: log.path) {
+            // No log yet: nothing recorded.
         }
-        if !history.unreadableLines.isEmpty {
-            lines.append("unreadable lines: \(history.unreadableLines.map(String.init).joined(separator: ", "))")
-        }
-        return lines.joined(separator: "\n") + "\n"
+        stream.finish()
     }
 }
