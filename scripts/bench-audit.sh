@@ -31,6 +31,10 @@ with open(path, "w") as log:
 PY
 cat > "$WORK/config.yaml" <<YAML
 topology: bench
+pattern: active-passive
+objectives: { rpo: 30s, rto: 5m }
+collectors:
+  - { kind: simulator, interval: 1s }
 regions:
   - { name: us-east-1, provider: aws, role: primary, traffic: 100 }
   - { name: eu-west-1, provider: aws, role: standby, traffic: 0 }
@@ -40,7 +44,8 @@ YAML
 echo "audit log: $ENTRIES entries, $(du -h "$WORK/audit.jsonl" | cut -f1)"
 
 measure() {
-    /usr/bin/time -f "%e %M" -o "$WORK/time" "$1" audit --config "$WORK/config.yaml" > "$WORK/out" 2>/dev/null || true
+    /usr/bin/time -f "%e %M" -o "$WORK/time" "$1" audit --config "$WORK/config.yaml" > "$WORK/out" 2>"$WORK/err" \
+        || { echo "$1 audit failed:"; cat "$WORK/err"; exit 1; }
     read -r seconds kilobytes < "$WORK/time"
     printf '%-40s %8.2f s  peak RSS %7.1f MB  %s lines out\n' "$1" "$seconds" "$(echo "$kilobytes / 1024" | bc -l)" "$(wc -l < "$WORK/out")"
 }

@@ -30,6 +30,16 @@ struct BoundedStoresTests {
         #expect(map.count == 64)
         #expect(map.forgottenCount == 1_000_000 - 64)
         #expect(map.keys.min() == 1_000_000 - 64, "the newest keys are the ones kept")
+        #expect(map.touchRecordCount <= 2 * 64 + 16)
+    }
+
+    @Test func touchingTheSameKeysAgainAndAgainKeepsTheRecencyQueueBounded() {
+        var map = RecencyBoundedMap<Int, [Int]>(capacity: 10)
+        for round in 0..<100_000 { map.update(round % 7, default: []) { $0 = [round] } }
+        #expect(map.touchRecordCount <= 2 * 10 + 16)
+        for key in 100..<110 { map.set(key, to: []) }
+        #expect(map.keys.sorted() == Array(100..<110), "the seven touched keys were the stalest once ten new ones came")
+        #expect(map.forgottenCount == 7)
     }
 
     @Test func unknownRegionNamesShareOneCapAndOnlyTheFirstOnesRaiseNotices() {

@@ -1,9 +1,13 @@
+import DequeModule
+
 /// A dictionary with a capacity: adding a key when it is full forgets the entry touched least
 /// recently (the stalest) and counts it, so a map keyed by names that come from outside (label
 /// values, service names, region pairs) stays bounded however many names arrive.
 ///
-/// Reading does not touch an entry; `update` does. Forgetting scans the entries (O(capacity)),
-/// which happens only when a new key arrives at a full map.
+/// Reading does not touch an entry; `update` does. Touches are also kept in order in a queue
+/// (a touch again leaves its older record behind, skipped when it reaches the front, and the
+/// queue is rebuilt from the entries when it reaches twice the capacity), so forgetting the
+/// stalest costs O(1) amortised and never looks at the values.
 public struct RecencyBoundedMap<Key: Hashable, Value> {
     /// The most entries kept.
     public let capacity: Int
@@ -11,6 +15,13 @@ public struct RecencyBoundedMap<Key: Hashable, Value> {
     public private(set) var forgottenCount = 0
     private var entries: [Key: Entry] = [:]
     private var clock: UInt64 = 0
+    /// Touches, oldest first; a record whose time is not its entry's is stale.
+    private var touches = Deque<Touch>()
+
+    struct Touch {
+        var key: Key
+        var time: UInt64
+    }
 
     struct Entry {
         var value: Value
@@ -31,11 +42,15 @@ public struct RecencyBoundedMap<Key: Hashable, Value> {
 
     public subscript(key: Key) -> Value? { entries[key]?.value }
 
+    /// Touch records kept (bounded by twice the capacity and a little).
+    var touchRecordCount: Int { touches.count }
+
     /// Changes the value of `key` (starting from `initial` when it is new) and marks it as the
     /// most recently touched. Returns the key forgotten to make room, if one was.
     @discardableResult
     public mutating func update(_ key: Key, default initial: @autoclosure () -> Value, _ change: (inout Value) -> Void) -> Key? {
         clock &+= 1
+        defer { recordTouch(of: key) }
         if entries[key] != nil {
             // Changed in place: copying the value out and back would copy its storage.
             entries[key]!.touched = clock
@@ -61,16 +76,27 @@ public struct RecencyBoundedMap<Key: Hashable, Value> {
         entries[key] = nil
     }
 
+    private mutating func recordTouch(of key: Key) {
+        touches.append(Touch(key: key, time: clock))
+        guard touches.count > 2 * capacity + 16 else { return }
+        // Rebuilt from the entries: one record each, oldest first.
+        touches = Deque(entries.map { Touch(key: $0.key, time: $0.value.touched) }.sorted { $0.time < $1.time })
+    }
+
     private mutating func forgetStalest() -> Key? {
-        guard let stalest = entries.min(by: { $0.value.touched < $1.value.touched })?.key else { return nil }
-        entries[stalest] = nil
-        forgottenCount += 1
-        return stalest
+        while let touch = touches.popFirst() {
+            guard entries[touch.key]?.touched == touch.time else { continue }
+            entries[touch.key] = nil
+            forgottenCount += 1
+            return touch.key
+        }
+        return nil
     }
 }
 
 extension RecencyBoundedMap.Entry: Equatable where Value: Equatable {}
 extension RecencyBoundedMap.Entry: Sendable where Key: Sendable, Value: Sendable {}
+extension RecencyBoundedMap.Touch: Sendable where Key: Sendable {}
 extension RecencyBoundedMap: Sendable where Key: Sendable, Value: Sendable {}
 
 extension RecencyBoundedMap: Equatable where Value: Equatable {
