@@ -264,6 +264,74 @@ extension EndToEnd {
             #expect(theme.status == 2 && theme.standardError.contains("no theme named 'no-such-theme'"))
         }
 
+        /// `status` and `failover` are not the dashboard: with the dashboard's receiver already
+        /// on the port, they neither collide nor report a receiver error, unless asked to listen.
+        @Test func commandsThatAreNotTheDashboardDoNotListen() throws {
+            let occupant = try LoopbackListener()
+            defer { occupant.close() }
+            let directory = Binary.scratchDirectory("nolisten")
+            let configuration = directory + "/c.yaml"
+            try """
+                topology: t
+                pattern: active-passive
+                objectives: { rpo: 30s, rto: 5m }
+                regions:
+                  - { name: us-east-1, provider: aws, role: primary, traffic: 100 }
+                  - { name: eu-west-1, provider: aws, role: standby, traffic: 0 }
+                collectors:
+                  - { kind: simulator, interval: 1s }
+                  - { kind: otlp, listen: "127.0.0.1:\(occupant.port)" }
+                failover:
+                  auditLog: \(directory)/audit.jsonl
+                  plan:
+                    - { name: promote, kind: simulated, change: promote }
+                """.write(toFile: configuration, atomically: true, encoding: .utf8)
+            let environment = ["HOME": directory, "XDG_STATE_HOME": directory]
+            let status = try runProcess([binary, "status", "--config", configuration, "--json", "--wait", "1"], environment: environment)
+            #expect(status.status == 0, "\(status.standardError)")
+            #expect(!status.standardOutput.contains("Address already in use") && !status.standardOutput.contains("\"otlp\""), "\(status.standardOutput)")
+            let dryRun = try runProcess([binary, "failover", "--config", configuration, "--to", "eu-west-1", "--dry-run", "--wait", "1"], environment: environment)
+            #expect(!(dryRun.standardOutput + dryRun.standardError).contains("Address already in use"), "\(dryRun.standardOutput)\(dryRun.standardError)")
+            // Asked to listen on the occupied port, status says why it cannot.
+            let asked = try runProcess([binary, "status", "--config", configuration, "--json", "--wait", "1", "--otlp-listen", "127.0.0.1:\(occupant.port)"], environment: environment)
+            #expect(asked.standardOutput.contains("\"otlp\""), "the receiver was asked for: \(asked.standardOutput)")
+        }
+
+        /// `audit` needs the failover section only: a collector's unset DSN variable does not
+        /// stop it, and it takes no collector options.
+        @Test func auditNeedsNoCollectorSecretsAndTakesNoCollectorOptions() throws {
+            let directory = Binary.scratchDirectory("auditenv")
+            let configuration = directory + "/c.yaml"
+            try """
+                topology: t
+                pattern: active-passive
+                objectives: { rpo: 30s, rto: 5m }
+                regions:
+                  - { name: us-east-1, provider: aws, role: primary, traffic: 100 }
+                  - { name: eu-west-1, provider: aws, role: standby, traffic: 0 }
+                collectors:
+                  - { kind: simulator, interval: 1s }
+                  - { kind: postgres, region: us-east-1, dsnEnv: REGIONWATCH_TEST_UNSET_DSN }
+                failover:
+                  auditLog: \(directory)/audit.jsonl
+                """.write(toFile: configuration, atomically: true, encoding: .utf8)
+            let environment = ["HOME": directory, "XDG_STATE_HOME": directory]
+            let audit = try runProcess([binary, "audit", "--config", configuration], environment: environment)
+            #expect(audit.status == 0, "\(audit.standardError)")
+            #expect(audit.standardOutput.contains("AUDIT LOG \(directory)/audit.jsonl"), "\(audit.standardOutput)")
+            #expect(audit.standardError.contains("REGIONWATCH_TEST_UNSET_DSN is not set"), "said, as a warning: \(audit.standardError)")
+            let status = try runProcess([binary, "status", "--config", configuration, "--wait", "0.5"], environment: environment)
+            #expect(status.status == 2 && status.standardError.contains("error: collectors[1].dsnEnv"), "running it needs the variable")
+            for option in [["--seed", "3"], ["--otlp-listen", "off"], ["--demo"]] {
+                let refused = try runProcess([binary, "audit", "--config", configuration] + option, environment: environment)
+                #expect(refused.status == 64 && refused.standardError.contains("Unknown option"), "\(option): \(refused.standardError)")
+            }
+            let check = try runProcess([binary, "check-config", configuration], environment: environment)
+            #expect(check.status == 0 && check.standardOutput.contains("warning: collectors[1].dsnEnv: environment variable REGIONWATCH_TEST_UNSET_DSN is not set"), "\(check.standardOutput)")
+            let strict = try runProcess([binary, "check-config", "--strict", configuration], environment: environment)
+            #expect(strict.status == 2 && strict.standardOutput.contains("error: collectors[1].dsnEnv"), "\(strict.standardOutput)")
+        }
+
         @Test func usageErrorsAndVersion() throws {
             let both = try runProcess([binary, "--config", "x.yaml", "--demo"])
             #expect(both.status != 0 && both.standardError.contains("--config and --demo cannot be used together"))

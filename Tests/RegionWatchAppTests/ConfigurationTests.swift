@@ -248,6 +248,24 @@ struct OTLPConfigurationTests {
         #expect(settings.limits == ListenerLimits(maxConnections: 64, headerTimeoutSeconds: 5, idleTimeoutSeconds: 120, minimumBodyBytesPerSecond: 1024, maxInFlightBodyBytes: 16 << 20))
     }
 
+    @Test func unsetVariablesCanBeWarningsForCheckingWithoutSecrets() throws {
+        let text = minimal(objectives: "objectives: { rpo: 30s, rto: 5m }").replacingOccurrences(
+            of: "  - kind: simulator",
+            with: """
+                  - kind: simulator
+                  - { kind: otlp, tokenEnv: NOT_SET_ANYWHERE }
+                  - { kind: postgres, region: a, dsnEnv: NOT_SET_EITHER }
+                failover:
+                  lock: postgres
+                  lockDsnEnv: NOT_SET_PASSWORD
+                """
+        )
+        #expect(parseErrors(text).filter { $0.contains("is not set") }.count == 3, "to run it, each is an error")
+        let (configuration, warnings) = try ConfigurationParser.parse(text, file: "c.yaml", unsetVariables: .areWarnings)
+        #expect(warnings.map(\.description).filter { $0.contains("is not set (what needs it cannot run)") }.count == 3, "\(warnings)")
+        #expect(configuration.collectors.map(\.kind).contains("simulator"))
+    }
+
     @Test func missingTokenVariableIsAnError() {
         let errors = parseErrors(minimal(objectives: "objectives: { rpo: 30s, rto: 5m }").replacingOccurrences(of: "  - kind: simulator", with: "  - { kind: otlp, tokenEnv: NOT_SET_ANYWHERE }"))
         #expect(errors.contains { $0.contains("collectors[0].tokenEnv: environment variable NOT_SET_ANYWHERE is not set") }, "\(errors)")

@@ -10,7 +10,8 @@ struct AuditCommand: ParsableCommand {
         abstract: "Show the failover audit log (failovers, switchovers, failbacks, drills, refusals)."
     )
 
-    @OptionGroup var source: SourceOptions
+    @Option(name: .long, help: ArgumentHelp("Configuration file naming the audit log (default: $XDG_CONFIG_HOME/regionwatch/config.yaml, else the demo's log).", valueName: "FILE"))
+    var config: String?
 
     @Flag(name: .long, help: "Print the entries as JSON Lines, as stored.")
     var json = false
@@ -20,7 +21,9 @@ struct AuditCommand: ParsableCommand {
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
-        let configuration = try source.loadConfiguration(environment: environment)
+        // Only the failover section matters here: a variable another part needs (a collector's
+        // DSN) may be unset; one the shared history needs leaves the local copy to read.
+        let configuration = try ConfigurationLoading.load(path: config, demo: false, environment: environment, unsetVariables: .areWarnings)
         let log = AuditLog(settings: configuration.failover, environment: environment)
         if let acknowledge {
             let entry = AuditEntry(acknowledging: acknowledge, at: SystemWallClock().now(), operatorName: FailoverCoordinator.defaultOperatorName(environment: environment))

@@ -11,6 +11,9 @@ struct CheckConfigCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The configuration file to check.", valueName: "FILE"))
     var file: String
 
+    @Flag(name: .long, help: "Treat environment variables the file names but that are not set as errors (they are warnings otherwise, so a configuration can be checked without its secrets).")
+    var strict = false
+
     func run() throws {
         let text: String
         do {
@@ -20,7 +23,9 @@ struct CheckConfigCommand: ParsableCommand {
             throw ExitCode(2)
         }
         do {
-            let (configuration, warnings) = try ConfigurationParser.parse(text, file: file, environment: ProcessInfo.processInfo.environment)
+            let (configuration, warnings) = try ConfigurationParser.parse(
+                text, file: file, environment: ProcessInfo.processInfo.environment, unsetVariables: strict ? .areErrors : .areWarnings
+            )
             for warning in warnings { Console.output(warning.description + "\n") }
             let regions = configuration.topology.regions.count
             let collectors = configuration.collectors.count

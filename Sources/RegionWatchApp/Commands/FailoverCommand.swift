@@ -103,7 +103,7 @@ struct FailoverCommand: ParsableCommand {
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
-        let configuration = try source.loadConfiguration(environment: environment)
+        let configuration = try source.loadConfiguration(environment: environment, listens: false)
         let forced = try forcedGates()
         let continuing = resume || rollBack
         if continuing, dryRun { throw usage("--dry-run previews a new move; --resume and --roll-back show their plan before the confirmation") }

@@ -50,36 +50,44 @@ struct SourceOptions: ParsableArguments {
     }
 
     /// Loads the configuration, printing every problem to standard error when it is invalid.
-    func loadConfiguration(environment: [String: String]) throws -> RegionWatchConfiguration {
-        var path = config
+    /// A command that is not the dashboard (`status`, `failover`) passes `listens: false`: it
+    /// starts no OTLP receiver unless `--otlp-listen` asks for one, so it never collides with a
+    /// running dashboard on the same port.
+    func loadConfiguration(environment: [String: String], listens: Bool = true) throws -> RegionWatchConfiguration {
+        var configuration = try ConfigurationLoading.load(path: config, demo: demo, environment: environment)
+        if let seed { configuration = configuration.withSeed(seed) }
+        if let moved = configuration.withOTLPListen(otlpListen ?? (listens ? nil : "off")) { configuration = moved }
+        return configuration
+    }
+}
+
+/// Finding, reading and parsing the configuration, for every command.
+enum ConfigurationLoading {
+    /// The configuration at `path`, else the default file when it exists (unless `demo`), else
+    /// the built-in demo. Problems are printed to standard error; an invalid file exits 2.
+    static func load(path: String?, demo: Bool, environment: [String: String], unsetVariables: UnsetVariables = .areErrors) throws -> RegionWatchConfiguration {
+        var path = path
         if path == nil, !demo, let defaultPath = ConfigurationLocator(environment: environment).defaultConfigurationPath,
            FileManager.default.fileExists(atPath: defaultPath) {
             path = defaultPath
         }
-        var configuration: RegionWatchConfiguration
-        if let path {
-            let text: String
-            do {
-                text = try TextFile.read(path)
-            } catch {
-                Console.error("regionwatch: \(error)")
-                throw ExitCode(2)
-            }
-            do {
-                let (parsed, warnings) = try ConfigurationParser.parse(text, file: path, environment: environment)
-                for warning in warnings { Console.error(warning.description) }
-                configuration = parsed
-            } catch {
-                for diagnostic in error.diagnostics { Console.error(diagnostic.description) }
-                Console.error("regionwatch: \(path) has \(error.errors.count) error(s); not starting (see `regionwatch check-config \(path)`)")
-                throw ExitCode(2)
-            }
-        } else {
-            configuration = .builtInDemo()
+        guard let path else { return .builtInDemo() }
+        let text: String
+        do {
+            text = try TextFile.read(path)
+        } catch {
+            Console.error("regionwatch: \(error)")
+            throw ExitCode(2)
         }
-        if let seed { configuration = configuration.withSeed(seed) }
-        if let otlpListen, let moved = configuration.withOTLPListen(otlpListen) { configuration = moved }
-        return configuration
+        do {
+            let (parsed, warnings) = try ConfigurationParser.parse(text, file: path, environment: environment, unsetVariables: unsetVariables)
+            for warning in warnings { Console.error(warning.description) }
+            return parsed
+        } catch {
+            for diagnostic in error.diagnostics { Console.error(diagnostic.description) }
+            Console.error("regionwatch: \(path) has \(error.errors.count) error(s); not starting (see `regionwatch check-config \(path)`)")
+            throw ExitCode(2)
+        }
     }
 }
 

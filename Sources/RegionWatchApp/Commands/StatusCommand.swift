@@ -31,7 +31,7 @@ struct StatusCommand: ParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let configuration: RegionWatchConfiguration
         do {
-            configuration = try source.loadConfiguration(environment: environment)
+            configuration = try source.loadConfiguration(environment: environment, listens: false)
         } catch {
             // A monitor reads its own failure as UNKNOWN, never as the state of the regions.
             guard check else { throw error }

@@ -44,7 +44,7 @@ extension ConfigurationParser {
         if let value = entries[inline]?.value { return reader.string(value, "\(path).\(inline)") }
         if let value = entries[environment]?.value, let variable = reader.string(value, "\(path).\(environment)") {
             guard let secret = reader.environment[variable], !secret.isEmpty else {
-                reader.error(value, "\(path).\(environment)", "environment variable \(variable) is not set")
+                reader.unsetVariable(value, "\(path).\(environment)", variable)
                 return nil
             }
             return secret
@@ -79,7 +79,7 @@ extension ConfigurationParser {
             if let token = reader.environment[variable], !token.isEmpty {
                 headers["Authorization"] = "Bearer \(token)"
             } else {
-                reader.error(node, "\(path).tokenEnv", "environment variable \(variable) is not set")
+                reader.unsetVariable(node, "\(path).tokenEnv", variable)
             }
         }
         return headers

@@ -158,7 +158,7 @@ extension ConfigurationParser {
             if let value = reader.environment[name] {
                 result += value
             } else {
-                reader.error(node, path, "environment variable \(name) is not set")
+                reader.unsetVariable(node, path, name)
             }
             rest = rest[rest.index(after: end)...]
         }

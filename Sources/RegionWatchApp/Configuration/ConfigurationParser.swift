@@ -16,10 +16,15 @@ public enum ConfigurationParser {
     ]
 
     /// Parses `text` read from `file`. Returns the configuration and any warnings, or throws
-    /// `DiagnosticsError` with every problem found.
-    public static func parse(_ text: String, file: String, environment: [String: String] = [:]) throws(DiagnosticsError) -> (RegionWatchConfiguration, [Diagnostic]) {
+    /// `DiagnosticsError` with every problem found. With `unsetVariables: .areWarnings` a
+    /// secret whose variable is not set is left out (never to be run: for checking, or for a
+    /// command that needs other parts).
+    public static func parse(
+        _ text: String, file: String, environment: [String: String] = [:], unsetVariables: UnsetVariables = .areErrors
+    ) throws(DiagnosticsError) -> (RegionWatchConfiguration, [Diagnostic]) {
         let reader = YAMLReader(file: file)
         reader.environment = environment
+        reader.unsetVariables = unsetVariables
         let configuration = read(text, reader: reader, file: file)
         if reader.hasErrors || configuration == nil {
             throw DiagnosticsError(reader.diagnostics)
@@ -288,7 +293,7 @@ public enum ConfigurationParser {
             if let token = reader.environment[variable], !token.isEmpty {
                 settings.bearerToken = token
             } else {
-                reader.error(value, "\(path).tokenEnv", "environment variable \(variable) is not set")
+                reader.unsetVariable(value, "\(path).tokenEnv", variable)
             }
         }
         if let value = entries["regionFrom"]?.value, let items = reader.sequence(value, "\(path).regionFrom") {

@@ -48,3 +48,12 @@ public struct DiagnosticsError: Error, Equatable, CustomStringConvertible {
 
     public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
 }
+
+/// What an environment variable the configuration names, but that is not set, is.
+public enum UnsetVariables: Sendable, Equatable {
+    /// An error: the configuration is about to run, and what needs the variable would fail.
+    case areErrors
+    /// A warning: the configuration is checked without its secrets (`check-config` without
+    /// `--strict`), or a command reads only parts that do not need them (`audit`).
+    case areWarnings
+}

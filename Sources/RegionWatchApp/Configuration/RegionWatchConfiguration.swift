@@ -98,7 +98,8 @@ public struct RegionWatchConfiguration: Equatable, Sendable {
 
     /// This configuration with the OTLP receiver moved to `listen` (`HOST:PORT`), added when
     /// there is none, or removed with `off`. `nil` when `listen` is malformed.
-    public func withOTLPListen(_ listen: String) -> RegionWatchConfiguration? {
+    public func withOTLPListen(_ listen: String?) -> RegionWatchConfiguration? {
+        guard let listen else { return self }
         var copy = self
         if listen.lowercased() == "off" {
             copy.collectors.removeAll { $0.kind == "otlp" }

@@ -7,6 +7,9 @@ final class YAMLReader {
     let file: String
     /// Environment for values the configuration names by variable (tokens, DSNs).
     var environment: [String: String] = [:]
+    /// Whether an unset variable is an error (to run the configuration) or a warning (to check
+    /// it without its secrets, or to read only the parts a command needs).
+    var unsetVariables = UnsetVariables.areErrors
     private var collected: [Diagnostic] = []
 
     /// Every problem found, in file order (problems without a line last).
@@ -87,6 +90,14 @@ final class YAMLReader {
 
     func warning(_ node: Node?, _ path: String, _ message: String) {
         report(.warning, node, path, message)
+    }
+
+    /// Reports that the environment variable `name` the configuration names is not set.
+    func unsetVariable(_ node: Node?, _ path: String, _ name: String) {
+        switch unsetVariables {
+        case .areErrors: error(node, path, "environment variable \(name) is not set")
+        case .areWarnings: warning(node, path, "environment variable \(name) is not set (what needs it cannot run)")
+        }
     }
 
     // MARK: Structure
