@@ -43,6 +43,18 @@ struct DashboardStateTests {
         #expect(state.now == F.at(10))
     }
 
+    @Test func eventsAreKeptInTimeOrderWhenTheyArriveOutOfOrder() {
+        var state = DashboardState(topology: F.topology, now: F.t0, noticeCapacity: 4)
+        for second in [19.0, 17, 18, 20, 16, 21] {
+            state.apply(.notice(Notice(at: F.at(second), severity: .info, message: "at \(Int(second))")))
+        }
+        #expect(state.recentNotices.elements.map(\.message) == ["at 18", "at 19", "at 20", "at 21"])
+        #expect(state.recentNotices.evictedCount == 2)
+        // Equal times keep their arrival order.
+        state.apply(.notice(Notice(at: F.at(21), severity: .info, message: "also at 21")))
+        #expect(state.recentNotices.elements.map(\.message).suffix(2) == ["at 21", "also at 21"])
+    }
+
     @Test func unknownRegionsAreCountedBoundedAndNoticedOnce() {
         var state = DashboardState(topology: F.topology, now: F.t0)
         state.apply(F.sample("mars-1", 1))

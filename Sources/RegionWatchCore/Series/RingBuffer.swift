@@ -26,6 +26,19 @@ public struct RingBuffer<Element>: Sequence {
         return evicted
     }
 
+    /// Inserts `element` after the last element it is not ordered before, discarding the
+    /// oldest when full: the buffer stays sorted when elements arrive slightly out of order.
+    /// Returns the discarded element.
+    @discardableResult
+    public mutating func insert(_ element: Element, orderedBy areInIncreasingOrder: (Element, Element) -> Bool) -> Element? {
+        var index = storage.endIndex
+        while index > storage.startIndex, areInIncreasingOrder(element, storage[index - 1]) { index -= 1 }
+        storage.insert(element, at: index)
+        guard storage.count > capacity else { return nil }
+        evictedCount += 1
+        return storage.removeFirst()
+    }
+
     public var count: Int { storage.count }
     public var isEmpty: Bool { storage.isEmpty }
     public var first: Element? { storage.first }

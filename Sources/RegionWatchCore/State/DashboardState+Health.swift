@@ -86,7 +86,7 @@ extension DashboardState {
         regions[index] = region
         guard region.assessment.health != previous.health, previous != .awaitingData else { return }
         let reason = region.assessment.reasons.first.map { ": \($0)" } ?? ""
-        recentNotices.append(Notice(
+        addNotice(Notice(
             at: time,
             severity: noticeSeverity(for: region.assessment.health),
             region: region.name,

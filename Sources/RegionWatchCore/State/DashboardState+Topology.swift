@@ -201,7 +201,7 @@ extension DashboardState {
             let message = role == .unknown
                 ? "\(name) role unknown: its server cannot be observed (\(regions[index].lastKnownRole.map { "was \($0.rawValue)" } ?? "never reached"))"
                 : "\(name) role: \(previous.rawValue) → \(role.rawValue)"
-            recentNotices.append(Notice(at: time, severity: role == .unknown || role == .fenced ? .warning : .info, region: name, message: message))
+            addNotice(Notice(at: time, severity: role == .unknown || role == .fenced ? .warning : .info, region: name, message: message))
         }
         return changed
     }
@@ -262,16 +262,16 @@ extension DashboardState {
             })
             primary.splitBrain = SplitBrain(regions: names, since: since, unobserved: unobserved, writtenWhileFenced: written)
             if previous.splitBrain?.regions != names {
-                recentNotices.append(Notice(at: time, severity: .critical, message: "SPLIT BRAIN: \(primary.splitBrain?.message ?? "")"))
+                addNotice(Notice(at: time, severity: .critical, message: "SPLIT BRAIN: \(primary.splitBrain?.message ?? "")"))
             }
         } else {
             primary.splitBrain = nil
             if previous.splitBrain != nil {
-                recentNotices.append(Notice(at: time, severity: .info, message: "split brain over: \(primary.current.map { "only \($0) is seen accepting writes" } ?? "no region is seen accepting writes")"))
+                addNotice(Notice(at: time, severity: .info, message: "split brain over: \(primary.current.map { "only \($0) is seen accepting writes" } ?? "no region is seen accepting writes")"))
             }
         }
         if previous.current != primary.current, let current = primary.current, previous.current != nil {
-            recentNotices.append(Notice(at: time, severity: .warning, region: current, message: "primary is now \(current)\(previous.current.map { " (was \($0))" } ?? "")"))
+            addNotice(Notice(at: time, severity: .warning, region: current, message: "primary is now \(current)\(previous.current.map { " (was \($0))" } ?? "")"))
         }
         return previous != primary
     }
@@ -324,7 +324,7 @@ extension DashboardState {
                 case .streaming: .info
                 default: .warning
                 }
-                recentNotices.append(Notice(at: time, severity: severity, region: link.to, message: "replication \(link.from) → \(link.to): \(previous.rawValue) → \(link.state.rawValue)"))
+                addNotice(Notice(at: time, severity: severity, region: link.to, message: "replication \(link.from) → \(link.to): \(previous.rawValue) → \(link.state.rawValue)"))
             }
             link.update(reading: reading(for: link, fresh: fresh))
             replicationLinks[index] = link
@@ -332,7 +332,7 @@ extension DashboardState {
         guard !ended.isEmpty else { return }
         for (index, reason) in ended.reversed() {
             let link = replicationLinks.remove(at: index)
-            recentNotices.append(Notice(at: time, severity: .info, region: link.to, message: "replication \(link.from) → \(link.to) ended: nobody observes it and \(reason)"))
+            addNotice(Notice(at: time, severity: .info, region: link.to, message: "replication \(link.from) → \(link.to) ended: nobody observes it and \(reason)"))
         }
         linkIndex = Dictionary(uniqueKeysWithValues: replicationLinks.enumerated().map { (LinkKey(from: $1.from, to: $1.to), $0) })
         inboundIndex = Dictionary(grouping: replicationLinks.indices) { replicationLinks[$0].to }

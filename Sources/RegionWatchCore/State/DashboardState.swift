@@ -207,7 +207,7 @@ public struct DashboardState: Sendable {
                 case .aborted, .executing: .warning
                 default: .info
                 }
-                recentNotices.append(Notice(at: now, severity: severity, region: attempt.request.to, message: "\(attempt.request.title): \(progress.machine.state.name)"))
+                addNotice(Notice(at: now, severity: severity, region: attempt.request.to, message: "\(attempt.request.title): \(progress.machine.state.name)"))
             }
             if let attempt = progress.machine.attempt, attempt.request.kind != .drill,
                attempt.steps.contains(where: { $0.outcome == .warning && ["postgres-fence", "simulated"].contains($0.kind) }) {
@@ -247,7 +247,7 @@ public struct DashboardState: Sendable {
         case .collectorStatus(let report):
             applyCollectorReport(report)
         case .notice(let notice):
-            recentNotices.append(notice)
+            addNotice(notice)
         case .busStatistics(let statistics):
             bus = statistics
             return
@@ -355,12 +355,12 @@ public struct DashboardState: Sendable {
         collectors[index].record(report)
         let notice = { (severity: NoticeSeverity, text: String) in Notice(at: report.observedAt, severity: severity, message: "collector \(report.collector)\(text)") }
         if let rejection = report.rejection, rejection != previous.lastRejection {
-            recentNotices.append(notice(.warning, " rejected: \(rejection)"))
+            addNotice(notice(.warning, " rejected: \(rejection)"))
         }
         if let error = report.error, error != previous.lastError || previous.consecutiveFailures == 0 {
-            recentNotices.append(notice(.warning, ": \(error)"))
+            addNotice(notice(.warning, ": \(error)"))
         } else if report.error == nil, previous.consecutiveFailures > 0 {
-            recentNotices.append(notice(.info, " recovered"))
+            addNotice(notice(.info, " recovered"))
         }
     }
 
@@ -374,6 +374,12 @@ public struct DashboardState: Sendable {
         requestReassessment(PendingReassessment(cause: observedAt, regions: [name]))
     }
 
+    /// Keeps `notice` among the recent ones in time order (a collector's report can carry an
+    /// earlier time than a notice already kept).
+    mutating func addNotice(_ notice: Notice) {
+        recentNotices.insert(notice) { $0.at < $1.at }
+    }
+
     /// Counts an observation for a region outside the configuration. The first names each get a
     /// notice; once the cap is reached one notice says so, so churning names cannot push the
     /// operator's notices out.
@@ -381,11 +387,11 @@ public struct DashboardState: Sendable {
         let isNew = unknownRegions[name] == nil
         let forgotten = unknownRegions.update(name, default: 0) { $0 += 1 }
         if isNew, unknownRegions.forgottenCount == 0 {
-            recentNotices.append(Notice(at: now, severity: .warning, region: name, message: "observation for region \(name), which is not in the configuration"))
+            addNotice(Notice(at: now, severity: .warning, region: name, message: "observation for region \(name), which is not in the configuration"))
         }
         if forgotten != nil, unknownRegions.forgottenCount == 1 {
             let message = "more than \(Self.unknownRegionNameLimit) regions outside the configuration report: the stalest names are forgotten (counted in status --json)"
-            recentNotices.append(Notice(at: now, severity: .warning, message: message))
+            addNotice(Notice(at: now, severity: .warning, message: message))
         }
     }
 
