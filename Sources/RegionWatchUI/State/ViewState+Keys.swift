@@ -454,8 +454,15 @@ extension ViewState {
                 }
                 openWaterfall(matches[0].traceID)
             case .region(let query):
-                guard let index = Self.findRegion(query, in: state.regions.map(\.name)) else {
+                let index: Int
+                switch Self.findRegion(query, in: state.regions.map(\.name)) {
+                case .one(let found):
+                    index = found
+                case .none:
                     message = StatusMessage("no region matches '\(query)'", isError: true)
+                    return []
+                case .several(let names):
+                    message = StatusMessage("'\(query)' matches \(names.joined(separator: ", ")); type more", isError: true)
                     return []
                 }
                 selectedRegion = index
@@ -469,13 +476,27 @@ extension ViewState {
     }
 
     /// Index of the region matching `query`: exact name, else the only prefix or substring match.
-    static func findRegion(_ query: String, in names: [String]) -> Int? {
+    /// What `:region QUERY` names: a region, none, or several (to list).
+    enum RegionMatch: Equatable {
+        case one(Int)
+        case none
+        case several([String])
+    }
+
+    /// The region `query` names: an exact name, else the one name it starts, else the one name
+    /// containing it (case-insensitive); several candidates are listed, never guessed.
+    static func findRegion(_ query: String, in names: [String]) -> RegionMatch {
         let lowered = query.lowercased()
-        if let exact = names.firstIndex(where: { $0.lowercased() == lowered }) { return exact }
+        if let exact = names.firstIndex(where: { $0.lowercased() == lowered }) { return .one(exact) }
         let prefixed = names.indices.filter { names[$0].lowercased().hasPrefix(lowered) }
-        if prefixed.count == 1 { return prefixed[0] }
+        if prefixed.count == 1 { return .one(prefixed[0]) }
+        if prefixed.count > 1 { return .several(prefixed.map { names[$0] }) }
         let containing = names.indices.filter { names[$0].lowercased().contains(lowered) }
-        return containing.count == 1 ? containing[0] : nil
+        switch containing.count {
+        case 0: return .none
+        case 1: return .one(containing[0])
+        default: return .several(containing.map { names[$0] })
+        }
     }
 }
 
