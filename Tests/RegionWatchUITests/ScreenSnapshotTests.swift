@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import RegionWatchCollectors
 import RegionWatchCore
@@ -32,6 +33,16 @@ struct ScreenSnapshotTests {
         _ = view.handle(.enter, state: state)
         #expect(view.screen == .regionDetail(region: "us-east-1"))
         Snapshot.assert(render(state, view, size), named: "detail-us-east-1-\(sizeName)")
+    }
+
+    /// One marker for a value that is not known: never "n/a" in one place and "—" in another.
+    @Test func everyScreenSaysUnknownTheSameWay() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Snapshot.directory.path).filter { $0.hasSuffix(".txt") }
+        #expect(files.count > 10)
+        for file in files {
+            let text = try String(contentsOf: Snapshot.directory.appendingPathComponent(file), encoding: .utf8)
+            #expect(!text.contains("n/a"), "\(file) says n/a")
+        }
     }
 
     @Test func overviewWithARegionDownAndOneStale() {

@@ -423,17 +423,17 @@ public enum StatusTable {
             let fresh = region.health != .stale
             let lag = state.replicationLag(of: region.name)
             let isSource = state.inboundLinks(of: region.name).isEmpty
-            func value(_ text: String) -> Line { Line(fresh ? text : "—") }
+            func value(_ text: String) -> Line { Line(fresh ? text : Format.unknown) }
             let role = region.role == .unknown ? (region.lastKnownRole.map { "\($0.rawValue)?" } ?? "unknown") : region.role.rawValue
             return [
                 Line(region.name), Line(region.configuration.provider), Line(role),
                 Line(region.health.label),
-                value(region.errorRate.latest.map(Format.percent) ?? "—"),
-                value(region.p99Milliseconds.latest.map(Format.milliseconds) ?? "—"),
-                value(region.requestsPerSecond.latest.map(Format.rate) ?? "—"),
-                value(region.trafficShare.latest.map { Format.fixed($0 * 100, decimals: 0) + "%" } ?? "—"),
-                Line(isSource ? (region.role == .primary || region.role == .fenced ? "source" : "—") : lag?.compactText ?? "—"),
-                Line(region.primaryVersion ?? "—"),
+                value(region.errorRate.latest.map(Format.percent) ?? Format.unknown),
+                value(region.p99Milliseconds.latest.map(Format.milliseconds) ?? Format.unknown),
+                value(region.requestsPerSecond.latest.map(Format.rate) ?? Format.unknown),
+                value(region.trafficShare.latest.map { Format.fixed($0 * 100, decimals: 0) + "%" } ?? Format.unknown),
+                Line(isSource ? (region.role == .primary || region.role == .fenced ? "source" : Format.unknown) : lag?.compactText ?? Format.unknown),
+                Line(region.primaryVersion ?? Format.unknown),
                 Line(region.dataAge(at: now).map(Format.age) ?? "never"),
             ]
         }
@@ -451,9 +451,9 @@ public enum StatusTable {
                 let lag = link.reading
                 return [
                     Line("\(link.from) → \(link.to)"), Line(link.state.rawValue),
-                    Line(lag.time?.text ?? (lag.unknownAfter == nil ? "—" : "?")),
-                    Line(lag.bytesNotReceived.map(Format.bytes) ?? "—"),
-                    Line(lag.bytesNotReplayed.map(Format.bytes) ?? lag.bytesBehind.map(Format.bytes) ?? "—"),
+                    Line(lag.time?.text ?? Format.unknown),
+                    Line(lag.bytesNotReceived.map(Format.bytes) ?? Format.unknown),
+                    Line(lag.bytesNotReplayed.map(Format.bytes) ?? lag.bytesBehind.map(Format.bytes) ?? Format.unknown),
                     Line(lag.unknownAfter.map { "primary not observed since \($0.utcTimeOfDay) UTC" } ?? ""),
                 ]
             }

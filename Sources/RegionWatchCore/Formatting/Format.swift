@@ -1,6 +1,10 @@
 /// Human-readable, fixed-style formatting of the numbers regionwatch shows, shared by the
 /// screens, the status table and health reasons. Pure and locale-independent.
 public enum Format {
+    /// The one marker for a value that is not known, everywhere on screen and in tables
+    /// (`null` in JSON).
+    public static let unknown = "—"
+
     /// A fraction as a percentage: `0.0321` → `3.2%`, `0.0004` → `0.04%`.
     public static func percent(_ fraction: Double) -> String {
         let value = fraction * 100

@@ -150,7 +150,7 @@ public struct ReplicationReading: Equatable, Sendable {
     /// The lag as shown in a table cell: `3.2s`, `≥3.2s`, `≤15s`, and `+?` when writes after
     /// the last observation of the primary are unknown.
     public var compactText: String? {
-        guard let time else { return unknownAfter == nil ? nil : "?" }
+        guard let time else { return unknownAfter == nil ? nil : Format.unknown }
         return time.compactText + (unknownAfter == nil ? "" : "+?")
     }
 }

@@ -126,7 +126,7 @@ struct FailoverDialog {
             if machineState != .completed, let unresolved = state.unresolvedFailover {
                 lines.append(Line("UNRESOLVED: " + unresolved.summary, style: theme[.warning].adding(.bold)))
             }
-            let rtoText = attempt.measuredRTO(at: attempt.endedAt ?? now).map { "\(Format.fixed($0, decimals: 1))s" } ?? "n/a"
+            let rtoText = attempt.measuredRTO(at: attempt.endedAt ?? now).map { "\(Format.fixed($0, decimals: 1))s" } ?? RegionText.unknown()
             let loss = attempt.recordedDataLoss?.text(at: now) ?? "none (nothing promoted)"
             let warned = machineState == .completed && attempt.hasWarnings
             let style = machineState == .completed ? (warned ? theme[.warning] : theme[.ok]).adding(.bold) : theme[.down].adding(.bold)
@@ -154,9 +154,9 @@ struct FailoverDialog {
             var line = Line(region.name == attempt.request.to ? "  ▸ " : "    ", style: theme[.key])
             line.append(TextFit.fit(region.name, to: 16), style: theme[.text])
             line.append("\(RegionText.glyph(region.health)) \(TextFit.fit(region.health.label, to: 9))", style: theme.style(for: region.health))
-            let lossText = (loss.known?.compactText ?? "—") + (loss.unknownAfter == nil ? "" : "+?")
+            let lossText = (loss.known?.compactText ?? Format.unknown) + (loss.unknownAfter == nil ? "" : "+?")
             line.append(" loss \(TextFit.fit(lossText, to: 8))", style: theme.lagStyle(state.replicationLag(of: region.name), rpo: context.rpo))
-            line.append(" \(TextFit.fit(loss.knownBytes.map(Format.bytes) ?? "—", to: 8)) not received ", style: theme[.muted])
+            line.append(" \(TextFit.fit(loss.knownBytes.map(Format.bytes) ?? Format.unknown, to: 8)) not received ", style: theme[.muted])
             line.append(blocking.map { "blocked by \($0.gate.rawValue)" } ?? "ready", style: blocking == nil ? theme[.ok] : theme[.warning])
             lines.append(line)
         }
@@ -216,7 +216,7 @@ struct AuditScreen {
             var line = Line("\(record.at.utcDate) \(record.at.utcTimeOfDay)  ", style: theme[.muted])
             line.append(TextFit.fit(record.state.uppercased(), to: 12), style: style.adding(.bold))
             line.append("\(record.kind) \(record.from) → \(record.to)", style: theme[.text].adding(.bold))
-            line.append("  RTO \(record.measuredRTOSeconds.map { Format.fixed($0, decimals: 1) + "s" } ?? "n/a")", style: theme[.text])
+            line.append("  RTO \(record.measuredRTOSeconds.map { Format.fixed($0, decimals: 1) + "s" } ?? RegionText.unknown())", style: theme[.text])
             let noLoss = record.state == "interrupted" ? "unknown (interrupted)" : "none (nothing promoted)"
             line.append("  loss \(record.dataLoss?.text(at: record.at, ageWord: "earlier") ?? noLoss)", style: theme[.text])
             line.append("  by \(record.operatorName)\(record.reason.map { ": \($0)" } ?? "")", style: theme[.muted])

@@ -179,7 +179,7 @@ struct OverviewScreen {
         }
         let rto = state.topology.objectives.rtoSeconds
         func describe(_ record: FailoverRecordSummary) -> (String, Style) {
-            let measured = record.measuredRTOSeconds.map { "RTO \(Format.fixed($0, decimals: 1))s of \(Format.duration(rto))" } ?? "RTO n/a"
+            let measured = record.measuredRTOSeconds.map { "RTO \(Format.fixed($0, decimals: 1))s of \(Format.duration(rto))" } ?? "RTO \(RegionText.unknown())"
             let within = record.measuredRTOSeconds.map { $0 <= rto } ?? false
             return ("\(record.kind) \(record.from) → \(record.to) \(record.state), \(record.at.utcDate) \(record.at.utcTimeOfDay) UTC, \(measured)", record.state == "completed" && within ? theme[.text] : theme[.warning])
         }

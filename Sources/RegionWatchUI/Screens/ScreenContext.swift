@@ -50,15 +50,15 @@ enum RegionText {
         }
     }
 
-    static func unknown() -> String { "—" }
+    static func unknown() -> String { Format.unknown }
 
     static func errorRate(_ region: RegionState) -> String {
-        if region.requestsPerSecond.latest == 0, region.errorRate.latest == nil { return "n/a" }
+        if region.requestsPerSecond.latest == 0, region.errorRate.latest == nil { return unknown() }
         return region.errorRate.latest.map(Format.percent) ?? unknown()
     }
 
     static func p99(_ region: RegionState) -> String {
-        if region.requestsPerSecond.latest == 0, region.p99Milliseconds.latest == nil { return "n/a" }
+        if region.requestsPerSecond.latest == 0, region.p99Milliseconds.latest == nil { return unknown() }
         return region.p99Milliseconds.latest.map(Format.milliseconds) ?? unknown()
     }
 

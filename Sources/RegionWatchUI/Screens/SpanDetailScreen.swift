@@ -78,7 +78,7 @@ struct SpanDetailScreen {
         lines.append(Line())
         lines.append(section("Scope"))
         lines.append(fact("name", details.scope.name.isEmpty ? "(unnamed)" : details.scope.name))
-        lines.append(fact("version", details.scope.version.isEmpty ? "—" : details.scope.version))
+        lines.append(fact("version", details.scope.version.isEmpty ? Format.unknown : details.scope.version))
         return lines
     }
 }
