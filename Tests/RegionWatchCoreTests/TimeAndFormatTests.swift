@@ -83,4 +83,13 @@ struct TimeAndFormatTests {
         #expect(Format.lag(.infinity) == "∞")
         #expect(Format.duration(3e9) == "34722d05h", "just under a century is still counted")
     }
+
+    @Test func aValueBelowARuleNeverReadsAsReachingIt() {
+        #expect(Format.keepingBelow(0.01, 0.00996, Format.percent) == "<1.0%", "0.996% beside the rule ≥ 1.0%")
+        #expect(Format.keepingBelow(0.01, 0.01, Format.percent) == "1.0%")
+        #expect(Format.keepingBelow(0.01, 0.0104, Format.percent) == "1.0%", "at or above the rule reads as the rule")
+        #expect(Format.keepingBelow(0.01, 0.0094, Format.percent) == "0.9%")
+        #expect(Format.keepingBelow(500, 499.7, Format.milliseconds) == "<\(Format.milliseconds(500))")
+        #expect(Format.keepingBelow(500, 480, Format.milliseconds) == Format.milliseconds(480))
+    }
 }

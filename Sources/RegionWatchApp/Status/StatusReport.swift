@@ -423,13 +423,14 @@ public enum StatusTable {
             let fresh = region.health != .stale
             let lag = state.replicationLag(of: region.name)
             let isSource = state.inboundLinks(of: region.name).isEmpty
+            let thresholds = state.topology.thresholds
             func value(_ text: String) -> Line { Line(fresh ? text : Format.unknown) }
             let role = region.role == .unknown ? (region.lastKnownRole.map { "\($0.rawValue)?" } ?? "unknown") : region.role.rawValue
             return [
                 Line(region.name), Line(region.configuration.provider), Line(role),
                 Line(region.health.label),
-                value(region.errorRate.latest.map(Format.percent) ?? Format.unknown),
-                value(region.p99Milliseconds.latest.map(Format.milliseconds) ?? Format.unknown),
+                value(region.errorRate.latest.map { Format.keepingBelow(thresholds.errorRateDegraded, $0, Format.percent) } ?? Format.unknown),
+                value(region.p99Milliseconds.latest.map { Format.keepingBelow(thresholds.p99DegradedMilliseconds, $0, Format.milliseconds) } ?? Format.unknown),
                 value(region.requestsPerSecond.latest.map(Format.rate) ?? Format.unknown),
                 value(region.trafficShare.latest.map { Format.fixed($0 * 100, decimals: 0) + "%" } ?? Format.unknown),
                 Line(isSource ? (region.role == .primary || region.role == .fenced ? "source" : Format.unknown) : lag?.compactText ?? Format.unknown),

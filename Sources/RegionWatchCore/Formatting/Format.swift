@@ -15,6 +15,15 @@ public enum Format {
         return fixed(value, decimals: 2) + "%"
     }
 
+    /// `value` formatted so that it never reads as having reached `limit` when it has not: a
+    /// value below the limit that would round to the limit's own text is shown as `<LIMIT`
+    /// (0.996% against a 1% rule is `<1.0%`, not `1.0%` beside "≥ 1.0%").
+    public static func keepingBelow(_ limit: Double, _ value: Double, _ format: (Double) -> String) -> String {
+        let text = format(value)
+        guard value < limit, text == format(limit) else { return text }
+        return "<" + text
+    }
+
     /// Beyond this many seconds (a century) a duration is shown as `>100y`: no lag or age is
     /// longer, and whole-second arithmetic stays far inside `Int`.
     public static let longestDuration = 100 * 365.25 * 86_400

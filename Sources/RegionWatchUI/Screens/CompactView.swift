@@ -66,8 +66,8 @@ struct CompactView {
             (95, Span(TextFit.fit(RegionText.role(region), to: 8) + " ", style: theme.style(for: region.role, isStale: isStale))),
             (90, Span("lag " + TextFit.fit(lagText, to: 6, alignment: .right) + " ", style: isStale ? base : theme.lagStyle(lag, rpo: context.rpo))),
             (80, Span("age " + TextFit.fit(RegionText.age(region, now: context.now), to: 4) + " ", style: isStale ? theme[.stale].adding(.bold) : theme[.muted])),
-            (70, Span("err " + TextFit.fit(RegionText.errorRate(region), to: 5, alignment: .right) + " ", style: base)),
-            (60, Span("p99 " + TextFit.fit(RegionText.p99(region), to: 6, alignment: .right) + " ", style: base)),
+            (70, Span("err " + TextFit.fit(RegionText.errorRate(region, thresholds: state.topology.thresholds), to: 5, alignment: .right) + " ", style: base)),
+            (60, Span("p99 " + TextFit.fit(RegionText.p99(region, thresholds: state.topology.thresholds), to: 6, alignment: .right) + " ", style: base)),
         ]
         let chosen = PriorityFit.choose(widths: fields.map(\.span.width), priorities: fields.map(\.priority), available: width)
         return Line(fields.indices.filter(chosen.contains).map { fields[$0].span })

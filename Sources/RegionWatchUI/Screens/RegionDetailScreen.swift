@@ -75,8 +75,8 @@ struct RegionDetailScreen {
         let thresholds = state.topology.thresholds
         var specs = [
             ChartSpec(title: "Requests/s", values: region.requestsPerSecond.recentValues(160), current: RegionText.requests(region), format: Format.rate),
-            ChartSpec(title: "Error rate", values: region.errorRate.recentValues(160), current: RegionText.errorRate(region), threshold: thresholds.errorRateDegraded, format: Format.percent),
-            ChartSpec(title: "p99 latency", values: region.p99Milliseconds.recentValues(160), current: RegionText.p99(region), threshold: thresholds.p99DegradedMilliseconds, format: Format.milliseconds),
+            ChartSpec(title: "Error rate", values: region.errorRate.recentValues(160), current: RegionText.errorRate(region, thresholds: thresholds), threshold: thresholds.errorRateDegraded, format: Format.percent),
+            ChartSpec(title: "p99 latency", values: region.p99Milliseconds.recentValues(160), current: RegionText.p99(region, thresholds: thresholds), threshold: thresholds.p99DegradedMilliseconds, format: Format.milliseconds),
         ]
         if let link = state.inboundLinks(of: region.name).first {
             let lag = state.replicationLag(of: region.name)
@@ -214,7 +214,7 @@ struct RegionDetailScreen {
         let staleAfter = region.sources.map { state.staleAfter(source: $0) }.max() ?? state.staleAfter(source: nil)
         lines.append(context.fact("data age", "\(RegionText.age(region, now: now)) (stale after \(Format.age(staleAfter)))", valueStyle: region.health == .stale ? theme[.stale].adding(.bold) : theme[.text]))
         lines.append(context.fact("traffic", "\(RegionText.traffic(region)) observed · \(Format.fixed(region.configuration.trafficPercent, decimals: 0))% configured"))
-        lines.append(context.fact("p50 / p99", "\(region.p50Milliseconds.latest.map(Format.milliseconds) ?? RegionText.unknown()) / \(RegionText.p99(region))"))
+        lines.append(context.fact("p50 / p99", "\(region.p50Milliseconds.latest.map(Format.milliseconds) ?? RegionText.unknown()) / \(RegionText.p99(region, thresholds: context.state.topology.thresholds))"))
         lines.append(Line())
 
         lines.append(section("Probe"))

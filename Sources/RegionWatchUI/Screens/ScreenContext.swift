@@ -52,14 +52,16 @@ enum RegionText {
 
     static func unknown() -> String { Format.unknown }
 
-    static func errorRate(_ region: RegionState) -> String {
-        if region.requestsPerSecond.latest == 0, region.errorRate.latest == nil { return unknown() }
-        return region.errorRate.latest.map(Format.percent) ?? unknown()
+    /// The error rate, never shown as reaching the degraded rule when below it.
+    static func errorRate(_ region: RegionState, thresholds: HealthThresholds) -> String {
+        guard let rate = region.errorRate.latest else { return unknown() }
+        return Format.keepingBelow(thresholds.errorRateDegraded, rate, Format.percent)
     }
 
-    static func p99(_ region: RegionState) -> String {
-        if region.requestsPerSecond.latest == 0, region.p99Milliseconds.latest == nil { return unknown() }
-        return region.p99Milliseconds.latest.map(Format.milliseconds) ?? unknown()
+    /// The p99 latency, never shown as reaching the degraded rule when below it.
+    static func p99(_ region: RegionState, thresholds: HealthThresholds) -> String {
+        guard let p99 = region.p99Milliseconds.latest else { return unknown() }
+        return Format.keepingBelow(thresholds.p99DegradedMilliseconds, p99, Format.milliseconds)
     }
 
     static func requests(_ region: RegionState) -> String {
