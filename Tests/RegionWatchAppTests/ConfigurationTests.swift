@@ -7,9 +7,9 @@ import RegionWatchCore
 /// The repository root, for reading shipped files (examples/, themes/).
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-func parseErrors(_ yaml: String) -> [String] {
+func parseErrors(_ yaml: String, file: String = "c.yaml") -> [String] {
     do {
-        _ = try ConfigurationParser.parse(yaml, file: "c.yaml")
+        _ = try ConfigurationParser.parse(yaml, file: file)
         return []
     } catch {
         return error.diagnostics.map(\.description)
@@ -246,6 +246,17 @@ struct OTLPConfigurationTests {
             return
         }
         #expect(settings.limits == ListenerLimits(maxConnections: 64, headerTimeoutSeconds: 5, idleTimeoutSeconds: 120, minimumBodyBytesPerSecond: 1024, maxInFlightBodyBytes: 16 << 20))
+    }
+
+    /// A .env file given as the configuration printed its secrets in the error message.
+    @Test func messagesNeverEchoWhatCouldBeASecret() {
+        let dotEnv = parseErrors("DB_PASSWORD=hunter2secret\nAPI_TOKEN=abc123\n", file: "prod.env")
+        #expect(dotEnv == ["prod.env:1:1: error: expected a mapping (key: value pairs), found a text of 42 characters (not shown)"])
+        let misplaced = parseErrors(minimal().replacingOccurrences(of: "objectives: { rpo: 30s, rto: 5m }", with: "objectives: { rpo: 'postgres://rw:hunter2@db/x', rto: 5m }"))
+        #expect(misplaced.count == 1 && !misplaced[0].contains("hunter2"), "\(misplaced)")
+        #expect(misplaced.first?.contains("a text of 26 characters (not shown) is not a duration") == true, "\(misplaced)")
+        let typo = parseErrors(minimal().replacingOccurrences(of: "role: primary", with: "role: primray"))
+        #expect(typo.first?.contains("'primray' is not one of") == true, "a short plain word is still shown: \(typo)")
     }
 
     @Test func unsetVariablesCanBeWarningsForCheckingWithoutSecrets() throws {

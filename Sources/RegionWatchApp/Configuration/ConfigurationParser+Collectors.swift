@@ -29,7 +29,7 @@ extension ConfigurationParser {
         guard let region = reader.string(node, path) else { return nil }
         guard topology.regions.contains(where: { $0.name == region }) else {
             let suggestion = YAMLReader.closest(region, in: topology.regions.map(\.name)).map { " (did you mean '\($0)'?)" } ?? ""
-            reader.error(node, path, "region '\(region)' is not in the regions list\(suggestion)")
+            reader.error(node, path, "region \(YAMLReader.quote(region)) is not in the regions list\(suggestion)")
             return nil
         }
         return region
@@ -222,7 +222,7 @@ extension ConfigurationParser {
             switch method.uppercased() {
             case "GET": settings.method = .get
             case "HEAD": settings.method = .head
-            default: reader.error(value, "\(path).method", "'\(method)' is not GET or HEAD")
+            default: reader.error(value, "\(path).method", "\(YAMLReader.quote(method)) is not GET or HEAD")
             }
         }
         if let value = entries["expectStatus"]?.value {
@@ -271,7 +271,7 @@ extension ConfigurationParser {
         guard let signal = MetricSignal(rawValue: name) else {
             let names = MetricSignal.allCases.map(\.rawValue)
             let suggestion = YAMLReader.closest(name, in: names).map { " (did you mean '\($0)'?)" } ?? ""
-            reader.error(node, "\(path).\(name)", "unknown signal '\(name)'\(suggestion); known: \(names.joined(separator: ", "))")
+            reader.error(node, "\(path).\(name)", "unknown signal \(YAMLReader.quote(name))\(suggestion); known: \(names.joined(separator: ", "))")
             return nil
         }
         return signal
@@ -282,7 +282,7 @@ extension ConfigurationParser {
         let isValid = name.first.map { $0.isLetter || $0 == "_" || $0 == ":" } ?? false
             && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == ":") }
         guard isValid else {
-            reader.error(node, path, "'\(name)' is not a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)")
+            reader.error(node, path, "\(YAMLReader.quote(name)) is not a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)")
             return nil
         }
         return name

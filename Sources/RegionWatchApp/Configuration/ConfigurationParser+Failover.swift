@@ -29,7 +29,7 @@ extension ConfigurationParser {
                     }
                 }
             default:
-                reader.error(value, "failover.lock", "'\(kind)' is not file or postgres")
+                reader.error(value, "failover.lock", "\(YAMLReader.quote(kind)) is not file or postgres")
             }
         }
         // Operators who share a lock share the history: the lock's server holds it too.
@@ -42,7 +42,7 @@ extension ConfigurationParser {
         case (nil, .file), ("file", _):
             break
         case (let other?, _):
-            reader.error(entries["audit"]?.value, "failover.audit", "'\(other)' is not file or postgres")
+            reader.error(entries["audit"]?.value, "failover.audit", "\(YAMLReader.quote(other)) is not file or postgres")
         }
         if let value = entries["plan"]?.value, let items = reader.sequence(value, "failover.plan") {
             for (index, item) in items.enumerated() {
@@ -62,7 +62,7 @@ extension ConfigurationParser {
         if let value = entries["timeout"]?.value, let seconds = reader.duration(value, "\(path).timeout", range: 0.1...86_400) { timeout = seconds }
         var onFailure = FailoverStepFailurePolicy.abort
         if let value = entries["onFailure"]?.value, let policy = reader.string(value, "\(path).onFailure") {
-            if let parsed = FailoverStepFailurePolicy(rawValue: policy) { onFailure = parsed } else { reader.error(value, "\(path).onFailure", "'\(policy)' is not abort or continue") }
+            if let parsed = FailoverStepFailurePolicy(rawValue: policy) { onFailure = parsed } else { reader.error(value, "\(path).onFailure", "\(YAMLReader.quote(policy)) is not abort or continue") }
         }
         let drill = entries["drill"].flatMap { reader.boolean($0.value, "\(path).drill") } ?? false
         let action: FailoverStepAction
@@ -85,7 +85,7 @@ extension ConfigurationParser {
                 return nil
             }
             let method = entries["method"].flatMap { reader.string($0.value, "\(path).method") }?.uppercased() ?? "POST"
-            if !["GET", "POST", "HEAD"].contains(method) { reader.error(entries["method"]?.value, "\(path).method", "'\(method)' is not GET, POST or HEAD") }
+            if !["GET", "POST", "HEAD"].contains(method) { reader.error(entries["method"]?.value, "\(path).method", "\(YAMLReader.quote(method)) is not GET, POST or HEAD") }
             var statuses: Set<Int> = Set(200...299)
             if let value = entries["expectStatus"]?.value {
                 let items: [Node] = if case .sequence(let sequence) = value { Array(sequence) } else { [value] }
@@ -123,19 +123,19 @@ extension ConfigurationParser {
                 return nil
             }
             guard let condition = FailoverCondition(rawValue: text) else {
-                reader.error(value, "\(path).condition", "'\(text)' is not one of target-caught-up, target-is-primary, target-healthy")
+                reader.error(value, "\(path).condition", "\(YAMLReader.quote(text)) is not one of target-caught-up, target-is-primary, target-healthy")
                 return nil
             }
             action = .waitFor(condition)
         case "simulated":
             let text = entries["change"].flatMap { reader.string($0.value, "\(path).change") } ?? "verify"
             guard let change = SimulatedFailoverChange(rawValue: text) else {
-                reader.error(entries["change"]?.value, "\(path).change", "'\(text)' is not one of fence, promote, shift-traffic, verify, unfence, unshift-traffic")
+                reader.error(entries["change"]?.value, "\(path).change", "\(YAMLReader.quote(text)) is not one of fence, promote, shift-traffic, verify, unfence, unshift-traffic")
                 return nil
             }
             action = .simulated(change)
         default:
-            reader.error(kindNode, "\(path).kind", "unknown step kind '\(kind)'; one of exec, http, postgres-promote, postgres-fence, postgres-unfence, wait-for, simulated")
+            reader.error(kindNode, "\(path).kind", "unknown step kind \(YAMLReader.quote(kind)); one of exec, http, postgres-promote, postgres-fence, postgres-unfence, wait-for, simulated")
             return nil
         }
         let name = entries["name"].flatMap { reader.string($0.value, "\(path).name") } ?? kind

@@ -112,11 +112,11 @@ public enum ConfigurationParser {
             }
             guard let name = reader.string(nameNode, "\(path).name") else { continue }
             if name.count > 64 || name.contains(where: { $0.isWhitespace || $0.isNewline }) {
-                reader.error(nameNode, "\(path).name", "'\(name)' must be at most 64 characters without spaces")
+                reader.error(nameNode, "\(path).name", "\(YAMLReader.quote(name)) must be at most 64 characters without spaces")
                 continue
             }
             if let first = seen[name] {
-                reader.error(nameNode, "\(path).name", "duplicate region '\(name)' (first at regions[\(first)])")
+                reader.error(nameNode, "\(path).name", "duplicate region \(YAMLReader.quote(name)) (first at regions[\(first)])")
                 continue
             }
             seen[name] = index
@@ -221,19 +221,19 @@ public enum ConfigurationParser {
                 collector = readProbe(item, path: path, topology: topology, reader: reader)
             default:
                 let suggestion = YAMLReader.closest(kind, in: CollectorConfiguration.kinds).map { " (did you mean '\($0)'?)" } ?? ""
-                reader.error(kindNode, "\(path).kind", "unknown collector kind '\(kind)'\(suggestion); known kinds: \(CollectorConfiguration.kinds.joined(separator: ", "))")
+                reader.error(kindNode, "\(path).kind", "unknown collector kind \(YAMLReader.quote(kind))\(suggestion); known kinds: \(CollectorConfiguration.kinds.joined(separator: ", "))")
                 collector = nil
             }
             guard let collector else { continue }
             if names.contains(collector.name) {
-                reader.error(item, "\(path).name", "duplicate collector name '\(collector.name)'; give each collector a unique name")
+                reader.error(item, "\(path).name", "duplicate collector name \(YAMLReader.quote(collector.name)); give each collector a unique name")
                 continue
             }
             names.insert(collector.name)
             // A region's role, timeline and positions come from one server.
             if case .postgres(let settings) = collector {
                 if let other = databaseRegions[settings.mapping.region] {
-                    reader.error(item, "\(path).region", "region '\(settings.mapping.region)' already has a postgres collector ('\(other)'); watch one server per region (its primary or its standby)")
+                    reader.error(item, "\(path).region", "region \(YAMLReader.quote(settings.mapping.region)) already has a postgres collector (\(YAMLReader.quote(other))); watch one server per region (its primary or its standby)")
                     continue
                 }
                 databaseRegions[settings.mapping.region] = collector.name
@@ -280,7 +280,7 @@ public enum ConfigurationParser {
                     reader.warning(value, "\(path).listen", "listening on \(host), not only on this machine: set a token")
                 }
             } else {
-                reader.error(value, "\(path).listen", "'\(text)' is not HOST:PORT (for example 127.0.0.1:4318 or [::1]:4318)")
+                reader.error(value, "\(path).listen", "\(YAMLReader.quote(text)) is not HOST:PORT (for example 127.0.0.1:4318 or [::1]:4318)")
             }
         }
         if let value = entries["maxBodySize"]?.value, let bytes = reader.byteSize(value, "\(path).maxBodySize", range: 1024...(1 << 30)) { settings.maxBodyBytes = bytes }
@@ -330,7 +330,7 @@ public enum ConfigurationParser {
         for (regionNode, servicesNode) in mapping {
             guard let region = reader.string(regionNode, path) else { continue }
             if !topology.regions.contains(where: { $0.name == region }) {
-                reader.error(regionNode, "\(path).\(region)", "region '\(region)' is not in the regions list")
+                reader.error(regionNode, "\(path).\(region)", "region \(YAMLReader.quote(region)) is not in the regions list")
                 continue
             }
             guard case .mapping(let services) = servicesNode else {

@@ -38,7 +38,7 @@ final class YAMLReader {
             let what = found.text.hasPrefix("&") ? "an anchor" : "an alias"
             collected.append(Diagnostic(
                 severity: .error, file: file, line: found.line, column: found.column, path: "",
-                message: "\(what) ('\(found.text)'): anchors and aliases are not supported here; write each value out"
+                message: "\(what) (\(YAMLReader.quote(found.text))): anchors and aliases are not supported here; write each value out"
             ))
             return nil
         }
@@ -117,12 +117,12 @@ final class YAMLReader {
             let name = scalar.string
             let keyPath = path.isEmpty ? name : "\(path).\(name)"
             if entries[name] != nil {
-                error(key, keyPath, "duplicate key '\(name)'")
+                error(key, keyPath, "duplicate key \(YAMLReader.quote(name))")
                 continue
             }
             if !allowedKeys.contains(name) {
                 let suggestion = Self.closest(name, in: allowedKeys).map { " (did you mean '\($0)'?)" } ?? ""
-                error(key, keyPath, "unknown key '\(name)'\(suggestion); expected one of: \(allowedKeys.joined(separator: ", "))")
+                error(key, keyPath, "unknown key \(YAMLReader.quote(name))\(suggestion); expected one of: \(allowedKeys.joined(separator: ", "))")
                 continue
             }
             entries[name] = (key, value)
@@ -190,7 +190,7 @@ final class YAMLReader {
         case "true", "yes", "on": return true
         case "false", "no", "off": return false
         default:
-            error(node, path, "expected true or false, found '\(scalar.string)'")
+            error(node, path, "expected true or false, found \(YAMLReader.quote(scalar.string))")
             return nil
         }
     }
@@ -202,7 +202,7 @@ final class YAMLReader {
             return nil
         }
         guard let seconds = DurationParser.seconds(scalar.string) else {
-            error(node, path, "'\(scalar.string)' is not a duration (use forms like 250ms, 30s, 5m, 1h30m)")
+            error(node, path, "\(YAMLReader.quote(scalar.string)) is not a duration (use forms like 250ms, 30s, 5m, 1h30m)")
             return nil
         }
         return checkRange(seconds, range, node, path)
@@ -228,7 +228,7 @@ final class YAMLReader {
             }
         }
         guard let bytes else {
-            error(node, path, "'\(text)' is not a size (use forms like 512KiB, 8MiB, 1GiB)")
+            error(node, path, "\(YAMLReader.quote(text)) is not a size (use forms like 512KiB, 8MiB, 1GiB)")
             return nil
         }
         guard range.contains(bytes) else {
@@ -252,7 +252,7 @@ final class YAMLReader {
             value = Double(text)
         }
         guard let value, value.isFinite else {
-            error(node, path, "'\(text)' is not a percentage or fraction")
+            error(node, path, "\(YAMLReader.quote(text)) is not a percentage or fraction")
             return nil
         }
         return checkRange(value, 0...1, node, path)
@@ -269,7 +269,7 @@ final class YAMLReader {
         if let value = allowed.first(where: { $0.rawValue == text }) { return value }
         let options = allowed.map(\.rawValue)
         let suggestion = Self.closest(text, in: options).map { " (did you mean '\($0)'?)" } ?? ""
-        error(node, path, "'\(text)' is not one of \(options.joined(separator: ", "))\(suggestion)")
+        error(node, path, "\(YAMLReader.quote(text)) is not one of \(options.joined(separator: ", "))\(suggestion)")
         return nil
     }
 
@@ -281,9 +281,19 @@ final class YAMLReader {
         return value
     }
 
+    /// A value from the file, for a message: shown when it is short and plain (a typo is then
+    /// easy to spot), never when it could be a secret or a line of some other file: longer
+    /// than 40 characters, or holding `=`, `@`, quotes, backslashes or control characters (a
+    /// `.env` line, a DSN, a token) is "a text of N characters (not shown)".
+    static func quote(_ text: String) -> String {
+        if text.isEmpty { return "an empty value" }
+        let mayBeSecret = text.count > 40 || text.contains { "=@'\"\\".contains($0) || $0.isNewline || ($0.asciiValue.map { $0 < 32 } ?? false) }
+        return mayBeSecret ? "a text of \(text.count) characters (not shown)" : "'\(text)'"
+    }
+
     func describe(_ node: Node) -> String {
         switch node {
-        case .scalar(let scalar): "'\(scalar.string)'"
+        case .scalar(let scalar): "\(YAMLReader.quote(scalar.string))"
         case .mapping: "a mapping"
         case .sequence: "a list"
         case .alias: "an alias"

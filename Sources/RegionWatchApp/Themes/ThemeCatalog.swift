@@ -71,6 +71,6 @@ public struct ThemeNotFound: Error, CustomStringConvertible {
     public var available: [String]
 
     public var description: String {
-        "no theme named '\(name)' (available: \(available.joined(separator: ", ")); or give a path to a .yaml file)"
+        "no theme named \(YAMLReader.quote(name)) (available: \(available.joined(separator: ", ")); or give a path to a .yaml file)"
     }
 }

@@ -60,7 +60,7 @@ public enum ThemeParser {
                 continue
             }
             guard let parsed = TerminalColor(name: text) else {
-                reader.error(value, "\(path).\(key)", "'\(text)' is not a colour: use a name (\(TerminalColor.ansiNames.prefix(8).joined(separator: ", ")), bright-…, grey, default), colorN (0–255) or #rrggbb")
+                reader.error(value, "\(path).\(key)", "\(YAMLReader.quote(text)) is not a colour: use a name (\(TerminalColor.ansiNames.prefix(8).joined(separator: ", ")), bright-…, grey, default), colorN (0–255) or #rrggbb")
                 isValid = false
                 continue
             }
@@ -75,7 +75,7 @@ public enum ThemeParser {
                 guard let attribute = TextAttributes.names.first(where: { $0.0 == text })?.1 else {
                     let names = TextAttributes.names.map(\.0)
                     let suggestion = YAMLReader.closest(text, in: names).map { " (did you mean '\($0)'?)" } ?? ""
-                    reader.error(item, "\(path).attrs[\(index)]", "unknown attribute '\(text)'\(suggestion); expected one of: \(names.joined(separator: ", "))")
+                    reader.error(item, "\(path).attrs[\(index)]", "unknown attribute \(YAMLReader.quote(text))\(suggestion); expected one of: \(names.joined(separator: ", "))")
                     isValid = false
                     continue
                 }
