@@ -6,7 +6,7 @@ import Glibc
 
 extension EndToEnd {
     /// Drives the real binary in a real terminal (tmux): what a person would see and do.
-    @Suite("End to end in tmux", .serialized)
+    @Suite("End to end in tmux", .serialized, Requirement.tmux.trait)
     struct DashboardEndToEndTests {
         let binary = Binary.path
 

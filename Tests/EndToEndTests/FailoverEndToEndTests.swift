@@ -6,7 +6,7 @@ import Glibc
 
 extension EndToEnd {
     /// Failover from the keyboard and headless, on the demo and with exec steps.
-    @Suite("Failover end to end", .serialized)
+    @Suite("Failover end to end", .serialized, Requirement.tmux.trait)
     struct FailoverEndToEndTests {
         let binary = Binary.path
 
@@ -245,13 +245,10 @@ extension EndToEnd.FailoverEndToEndTests {
         #expect(!records.contains { $0.contains(#""state":"aborted""#) }, "dry runs record nothing")
     }
 
-    @Test func aFullDiskStopsAHeadlessFailoverAndSaysWhy() throws {
-        // The audit log on a full filesystem (a small tmpfs; mounting needs root, as in CI).
+    /// The audit log on a full filesystem (a small tmpfs; mounting needs root, as in CI).
+    @Test(.enabled(if: getuid() == 0 || Requirement.isEnforced, "mounting a tmpfs for the full-disk test needs root (CI runs as root)"))
+    func aFullDiskStopsAHeadlessFailoverAndSaysWhy() throws {
         let disk = Binary.scratchDirectory("full-disk")
-        guard getuid() == 0 else {
-            print("skipped: mounting a tmpfs for the full-disk test needs root (CI runs as root)")
-            return
-        }
         guard mount("tmpfs", disk, "tmpfs", 0, "size=64k") == 0 else {
             Issue.record("cannot mount a tmpfs as root: \(String(cString: strerror(errno)))")
             return

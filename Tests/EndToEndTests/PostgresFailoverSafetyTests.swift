@@ -12,7 +12,7 @@ extension EndToEnd {
     /// Failover paths an incident takes, on real PostgreSQL (a primary and two streaming
     /// standbys on 127.0.0.1): abort, resume, roll back, an unreachable old primary. Each checks
     /// what the servers really are (in recovery or not, taking writes or not).
-    @Suite("PostgreSQL failover safety", .serialized)
+    @Suite("PostgreSQL failover safety", .serialized, Requirement.postgreSQL.trait)
     struct PostgresFailoverSafetyTests {
         let binary = Binary.path
 

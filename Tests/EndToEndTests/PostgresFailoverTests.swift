@@ -6,7 +6,7 @@ import Glibc
 
 extension EndToEnd {
     /// Failover of a real PostgreSQL primary to its streaming standby.
-    @Suite("PostgreSQL failover", .serialized)
+    @Suite("PostgreSQL failover", .serialized, Requirement.postgreSQL.trait, Requirement.tmux.trait)
     struct PostgresFailoverTests {
         let binary = Binary.path
 

@@ -10,7 +10,7 @@ import Glibc
 extension EndToEnd {
     /// Issue 9 on real PostgreSQL 15 streaming replication: what regionwatch says (its live state
     /// in process, `status --json`, the screen) against an oracle the test measures itself.
-    @Suite("PostgreSQL replication truth", .serialized)
+    @Suite("PostgreSQL replication truth", .serialized, Requirement.postgreSQL.trait, Requirement.tmux.trait)
     struct PostgresReplicationTests {
         let binary = Binary.path
 

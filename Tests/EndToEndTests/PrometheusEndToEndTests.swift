@@ -40,7 +40,7 @@ final class BackgroundService {
 
 extension EndToEnd {
     /// Prometheus scraping postgres_exporter in front of a real primary and standby.
-    @Suite("Prometheus and postgres_exporter", .serialized)
+    @Suite("Prometheus and postgres_exporter", .serialized, Requirement.postgreSQL.trait, Requirement.prometheus.trait, Requirement.tmux.trait)
     struct PrometheusEndToEndTests {
         let binary = Binary.path
 

@@ -7,7 +7,7 @@ import Glibc
 extension EndToEnd {
     /// Traces in the real binary, in a real terminal: the demo's own traces, and traces sent by the
     /// real OpenTelemetry Python SDK.
-    @Suite("Traces end to end", .serialized)
+    @Suite("Traces end to end", .serialized, Requirement.tmux.trait)
     struct TracesEndToEndTests {
         let binary = Binary.path
         static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -37,10 +37,13 @@ extension EndToEnd {
             #expect(session.waitFor("Cross-region latency", "n="), "\(session.screen())")
         }
 
-        @Test(arguments: ["proto", "json"])
+        @Test(.enabled(if: ["proto", "json"].allSatisfy { Requirement.openTelemetrySDK($0).isPresent() } || Requirement.isEnforced,
+                       Comment(rawValue: "\(Requirement.openTelemetrySDK("proto").name) is not installed; install it with: \(Requirement.openTelemetrySDK("proto").install) (and the same for json)")),
+              arguments: ["proto", "json"])
         func tracesFromTheOpenTelemetrySDKShowInTheList(exporter: String) throws {
             let python = Self.python(for: exporter)
-            #expect(FileManager.default.isExecutableFile(atPath: python), "missing \(python): run .ci/run, or create the virtual environment with `pip install opentelemetry-sdk opentelemetry-exporter-otlp-\(exporter == "proto" ? "proto" : "json")-http`")
+            let requirement = Requirement.openTelemetrySDK(exporter)
+            #expect(requirement.isPresent(), "missing \(python): \(requirement.install)")
             let port = Self.freePort()
             let configuration = NSTemporaryDirectory() + "regionwatch-otel-\(getpid())-\(exporter).yaml"
             try """
