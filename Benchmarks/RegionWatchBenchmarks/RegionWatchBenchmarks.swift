@@ -1,3 +1,4 @@
+import Foundation
 import RegionWatchCollectors
 import RegionWatchCore
 import RegionWatchTerminal
@@ -8,9 +9,26 @@ import RegionWatchUI
 ///     swift run -c release regionwatch-bench [render|apply|replication|otlp|traces|all] [--regions N] [--iterations N] [--retained-spans N]
 @main
 struct RegionWatchBenchmarks {
+    static let groups = ["render", "apply", "replication", "otlp", "exposition", "traces", "all"]
+    static let usage = """
+        usage: regionwatch-bench [GROUP] [--regions N] [--iterations N] [--retained-spans N]
+          GROUP: \(groups.joined(separator: ", ")) (default all)
+          --regions N          regions in the benchmarked state (default 50)
+          --iterations N       iterations per figure (default 2000)
+          --retained-spans N   spans kept by the trace store benchmark (default 1000000)
+        """
+
     static func main() {
         var arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.contains(where: { ["-h", "--help", "help"].contains($0) }) {
+            print(usage)
+            return
+        }
         let which = arguments.first.map { $0.hasPrefix("--") ? "all" : arguments.removeFirst() } ?? "all"
+        guard groups.contains(which) else {
+            FileHandle.standardError.write(Data("regionwatch-bench: unknown group '\(which)'\n\(usage)\n".utf8))
+            exit(2)
+        }
         let regions = option("--regions", in: arguments) ?? 50
         let iterations = option("--iterations", in: arguments) ?? 2000
         print("regionwatch benchmarks (\(regions) regions, \(iterations) iterations; lower is better)")

@@ -332,6 +332,15 @@ extension EndToEnd {
             #expect(strict.status == 2 && strict.standardOutput.contains("error: collectors[1].dsnEnv"), "\(strict.standardOutput)")
         }
 
+        @Test func benchmarkHelpPrintsUsageAndRunsNothing() throws {
+            let bench = URL(fileURLWithPath: binary).deletingLastPathComponent().appendingPathComponent("regionwatch-bench").path
+            let help = try runProcess([bench, "--help"], timeout: 10)
+            #expect(help.status == 0 && help.standardOutput.hasPrefix("usage: regionwatch-bench"), "\(help.standardOutput)")
+            #expect(!help.standardOutput.contains("regionwatch benchmarks ("), "no benchmark ran")
+            let unknown = try runProcess([bench, "bogus"], timeout: 10)
+            #expect(unknown.status == 2 && unknown.standardError.contains("unknown group 'bogus'"))
+        }
+
         @Test func usageErrorsAndVersion() throws {
             let both = try runProcess([binary, "--config", "x.yaml", "--demo"])
             #expect(both.status != 0 && both.standardError.contains("--config and --demo cannot be used together"))

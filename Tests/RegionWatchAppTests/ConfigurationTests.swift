@@ -29,6 +29,20 @@ func minimal(_ extra: String = "", objectives: String = "objectives: { rpo: 30s,
 
 @Suite("Configuration")
 struct ConfigurationTests {
+    @Test func everyExampleIsListedAndValid() throws {
+        let directory = repositoryRoot.appendingPathComponent("examples")
+        let listing = try String(contentsOf: directory.appendingPathComponent("README.md"), encoding: .utf8)
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yaml") }
+        #expect(files.count >= 5)
+        for file in files {
+            #expect(listing.contains("`\(file)`"), "examples/README.md does not list \(file)")
+            let text = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
+            #expect(throws: Never.self, "\(file) is valid (secrets may be unset)") {
+                try ConfigurationParser.parse(text, file: file, unsetVariables: .areWarnings)
+            }
+        }
+    }
+
     @Test func demoExampleReproducesTheBuiltInDemo() throws {
         let text = try String(contentsOf: repositoryRoot.appendingPathComponent("examples/demo.yaml"), encoding: .utf8)
         let (configuration, warnings) = try ConfigurationParser.parse(text, file: "examples/demo.yaml")

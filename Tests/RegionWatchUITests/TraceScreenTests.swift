@@ -131,6 +131,11 @@ struct TraceScreenTests {
         model = WaterfallModel(state: Self.state, trace: Self.crossRegionTrace.traceID, waterfall: view.waterfall)!
         #expect(model.selectedRow == model.visible.count - 1)
         #expect(model.visible.count == all - 1, "one span folded away")
+        // The colouring chosen is kept when another waterfall opens; the folds are not.
+        _ = view.handle(.escape, state: Self.state)
+        view.openWaterfall(Self.crossRegionTrace.traceID)
+        #expect(view.waterfall.coloring == .service, "c is a choice, not lost on the next waterfall")
+        #expect(view.waterfall.collapsed.isEmpty)
     }
 
     @Test func regionDetailOpensAnErrorTrace() {

@@ -303,10 +303,12 @@ extension ViewState {
         }
     }
 
-    /// Opens the waterfall of `trace` with a fresh selection.
+    /// Opens the waterfall of `trace` with a fresh selection, keeping the colouring the
+    /// operator chose.
     mutating func openWaterfall(_ trace: TraceID) {
+        let coloring = waterfall.coloring
         waterfall = WaterfallState()
-        waterfall.coloring = waterfall.coloring
+        waterfall.coloring = coloring
         push(.waterfall(trace: trace))
     }
 
