@@ -46,7 +46,7 @@ struct TracesScreen {
     static let columns: [TableColumn] = [
         TableColumn("START", width: 12, priority: 70),
         TableColumn("TRACE", width: 8, priority: 40),
-        TableColumn("", width: 3, priority: 95),
+        TableColumn("ERR", width: 3, priority: 95),
         TableColumn("SERVICE", width: 12, priority: 80),
         TableColumn("OPERATION", width: 20, priority: 100, isFlexible: true),
         TableColumn("REGIONS", width: 24, priority: 85),
