@@ -94,7 +94,9 @@ struct ConfigurationTests {
         ("topology: [unclosed", "c.yaml:2:1: error: invalid YAML"),
         ("", "c.yaml: error: file is empty"),
         ("- just\n- a list\n", "c.yaml:1:1: error: expected a mapping (key: value pairs), found a list"),
-        ("topology: t\ntopology: u\n", "c.yaml:1:1: error: duplicate key 'topology' in this mapping"),
+        ("topology: t\ntopology: u\n", "c.yaml:2:1: error: duplicate key 'topology' in this mapping"),
+        ("objectives: { rpo: 30s, rto: 5 }\n", "c.yaml:1:30: error: objectives.rto: '5' has no unit: write 5s, 5m or 5h"),
+        ("regions:\n\t- { name: a }\n", "c.yaml:2:1: error: a tab in the indentation: YAML indents with spaces only"),
         ("topologee: t\n", "c.yaml:1:1: error: topologee: unknown key 'topologee' (did you mean 'topology'?)"),
         ("pattern: active\n", "c.yaml:1:10: error: pattern: 'active' is not one of active-passive, active-active, routing"),
         ("objectives: { rpo: soon, rto: 5m }\n", "c.yaml:1:20: error: objectives.rpo: 'soon' is not a duration (use forms like 250ms, 30s, 5m, 1h30m)"),
@@ -108,16 +110,16 @@ struct ConfigurationTests {
         ("regions:\n  - { name: a, provider: aws, role: primary, traffic: lots }\n", "c.yaml:2:55: error: regions[0].traffic: expected a percentage 0–100, found 'lots'"),
         ("regions:\n  - { name: a, provider: aws, role: primary, colour: red }\n", "c.yaml:2:46: error: regions[0].colour: unknown key 'colour'"),
         ("regions:\n  - { name: a, provider: aws, role: primary }\n  - { name: b, provider: aws, role: primary }\n", "c.yaml:2:3: error: regions: 2 regions are primary (a, b); at most one may be"),
-        ("health: { errorRateDegraded: 150% }\n", "c.yaml:1:30: error: health.errorRateDegraded: 1.5 is out of range 0.0...1.0"),
+        ("health: { errorRateDegraded: 150% }\n", "c.yaml:1:30: error: health.errorRateDegraded: must be at most 100%"),
         ("health: { errorRateDegraded: 10%, errorRateDown: 5% }\n", "c.yaml:1:9: error: health.errorRateDown: must be above errorRateDegraded (5.0% ≤ 10%)"),
         ("health: { probeFailuresDown: 2.5 }\n", "c.yaml:1:30: error: health.probeFailuresDown: expected a whole number, found '2.5'"),
         ("collectors:\n  - kind: prometheus-scrap\n", "c.yaml:2:11: error: collectors[0].kind: unknown collector kind 'prometheus-scrap'"),
         ("collectors:\n  - name: x\n", "c.yaml:2:5: error: collectors[0].kind: missing: one of simulator, otlp"),
         ("collectors:\n  - kind: simulator\n  - kind: simulator\n", "c.yaml:3:5: error: collectors[1].name: duplicate collector name 'simulator'"),
-        ("collectors:\n  - { kind: simulator, interval: 0s }\n", "c.yaml:2:34: error: collectors[0].interval: 0.0 is out of range 0.05...3600.0"),
+        ("collectors:\n  - { kind: simulator, interval: 0s }\n", "c.yaml:2:34: error: collectors[0].interval: must be at least 50ms"),
         ("collectors:\n  - { kind: simulator, seed: -1 }\n", "c.yaml:2:30: error: collectors[0].seed: expected a whole number ≥ 0, found '-1'"),
         ("collectors:\n  - { kind: simulator, versions: { mars: { api: '1' } } }\n", "c.yaml:2:36: error: collectors[0].versions.mars: region 'mars' is not in the regions list"),
-        ("ui: { refresh: 0.01s }\n", "c.yaml:1:16: error: ui.refresh: 0.01 is out of range 0.1...60.0"),
+        ("ui: { refresh: 0.01s }\n", "c.yaml:1:16: error: ui.refresh: must be at least 100ms"),
         ("collectors: simulator\n", "c.yaml:1:13: error: collectors: expected a list, found 'simulator'"),
     ])
     func badInputNamesTheProblemAndItsLine(yaml: String, expected: String) {
@@ -273,6 +275,26 @@ struct OTLPConfigurationTests {
         #expect(typo.first?.contains("'primray' is not one of") == true, "a short plain word is still shown: \(typo)")
     }
 
+    @Test func aFileThatIsNotTextIsPlacedLikeEveryOtherProblem() throws {
+        let path = scratch("binary") + "/garbage.yaml"
+        try Data("topology: t\nname: \u{00e9}".utf8 + [0xFF, 0xFE, 0x00]).write(to: URL(fileURLWithPath: path))
+        #expect(throws: TextFile.ReadError.self) { try TextFile.read(path) }
+        do {
+            _ = try TextFile.read(path)
+        } catch let error as TextFile.ReadError {
+            #expect(error.isDiagnostic)
+            #expect(error.description == "\(path):2:9: error: byte 0xFF, not UTF-8: this is not a text file (a configuration is YAML text)")
+        }
+        try Data("a: 1\n\0".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: TextFile.ReadError.self) { try TextFile.read(path) }
+    }
+
+    @Test func tooManyRegionsAreRefused() {
+        let regions = (0...ConfigurationParser.maximumRegions).map { "  - { name: r\($0), provider: aws, role: standby, traffic: 0 }" }.joined(separator: "\n")
+        let errors = parseErrors("topology: t\npattern: routing\nobjectives: { rpo: 30s, rto: 5m }\nregions:\n\(regions)\ncollectors:\n  - kind: simulator\n")
+        #expect(errors.contains { $0.hasSuffix("regions: 257 regions: at most 256 are supported") }, "\(errors.prefix(3))")
+    }
+
     @Test func unsetVariablesCanBeWarningsForCheckingWithoutSecrets() throws {
         let text = minimal(objectives: "objectives: { rpo: 30s, rto: 5m }").replacingOccurrences(
             of: "  - kind: simulator",
@@ -300,12 +322,12 @@ struct OTLPConfigurationTests {
         ("  - { kind: otlp, listen: nowhere }", "collectors[0].listen: 'nowhere' is not HOST:PORT"),
         ("  - { kind: otlp, listen: '127.0.0.1:99999' }", "collectors[0].listen: '127.0.0.1:99999' is not HOST:PORT"),
         ("  - { kind: otlp, maxBodySize: lots }", "collectors[0].maxBodySize: 'lots' is not a size"),
-        ("  - { kind: otlp, maxBodySize: 10 }", "collectors[0].maxBodySize: 10 bytes is out of range"),
+        ("  - { kind: otlp, maxBodySize: 10 }", "collectors[0].maxBodySize: must be at least 1KiB"),
         ("  - { kind: otlp, token: a, tokenEnv: B }", "collectors[0].token: give either token or tokenEnv, not both"),
         ("  - { kind: otlp, regionFrom: [ { map: { a: b } } ] }", "collectors[0].regionFrom[0].attribute: missing"),
         ("  - { kind: otlp, regionFrom: [ { attribute: x, map: [a] } ] }", "collectors[0].regionFrom[0].map: expected a mapping"),
         ("  - { kind: otlp, lissen: x }", "collectors[0].lissen: unknown key 'lissen' (did you mean 'listen'?)"),
-        ("  - { kind: otlp, maxConnections: 0 }", "collectors[0].maxConnections: 0 is out of range"),
+        ("  - { kind: otlp, maxConnections: 0 }", "collectors[0].maxConnections: must be at least 1"),
         ("  - { kind: otlp, headerTimeout: forever }", "collectors[0].headerTimeout: 'forever' is not a duration"),
     ])
     func badOTLPSettingsAreReported(entry: String, expected: String) {
@@ -335,7 +357,7 @@ struct OTLPConfigurationTests {
 
     @Test func byteSizes() {
         #expect(parseErrors("traces: { maxMemory: 1GiB }\n").allSatisfy { !$0.contains("maxMemory") })
-        #expect(parseErrors("traces: { maxMemory: 12 }\n").contains { $0.contains("traces.maxMemory: 12 bytes is out of range") })
-        #expect(parseErrors("traces: { maxSpans: 10 }\n").contains { $0.contains("traces.maxSpans: 10 is out of range") })
+        #expect(parseErrors("traces: { maxMemory: 12 }\n").contains { $0.contains("traces.maxMemory: must be at least 1MiB") })
+        #expect(parseErrors("traces: { maxSpans: 10 }\n").contains { $0.contains("traces.maxSpans: must be at least 100") })
     }
 }

@@ -18,6 +18,9 @@ struct CheckConfigCommand: ParsableCommand {
         let text: String
         do {
             text = try TextFile.read(file)
+        } catch let error as TextFile.ReadError where error.isDiagnostic {
+            Console.output(error.description + "\n\(file): 1 error(s)\n")
+            throw ExitCode(2)
         } catch {
             Console.error("regionwatch: \(error)")
             throw ExitCode(2)

@@ -33,6 +33,9 @@ public enum TextFile {
 
     public struct ReadError: Error, CustomStringConvertible {
         public var description: String
+        /// Set when the problem has a place in the file: `description` is then a diagnostic
+        /// (`file:line:column: error: …`), printed as check-config prints every problem.
+        public var isDiagnostic = false
     }
 
     /// The UTF-8 text of the file at `path`.
@@ -55,9 +58,32 @@ public enum TextFile {
         guard data.count <= maximumBytes else {
             throw ReadError(description: "\(path): larger than \(maximumBytes / 1024 / 1024) MiB; refusing to read it")
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ReadError(description: "\(path): not UTF-8 text")
+        if let (offset, byte) = firstNonTextByte(in: data) {
+            let before = data.prefix(offset)
+            let line = before.reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+            let column = offset - (before.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0) + 1
+            let what = byte == 0 ? "a NUL byte" : "byte 0x\(String(byte, radix: 16, uppercase: true)), not UTF-8"
+            throw ReadError(description: "\(path):\(line):\(column): error: \(what): this is not a text file (a configuration is YAML text)", isDiagnostic: true)
         }
-        return text
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The offset and value of the first byte that is not part of UTF-8 text (invalid UTF-8, or
+    /// a NUL), or `nil` for text.
+    static func firstNonTextByte(in data: Data) -> (Int, UInt8)? {
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = data.makeIterator()
+        var offset = 0
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let encoded):
+                if encoded.count == 1, encoded.first == 0 { return (offset, 0) }
+                offset += encoded.count
+            case .emptyInput:
+                return nil
+            case .error:
+                return (offset, data[data.startIndex + offset])
+            }
+        }
     }
 }

@@ -8,6 +8,9 @@ import RegionWatchFailover
 public enum ConfigurationParser {
     static let topLevelKeys = ["topology", "pattern", "objectives", "regions", "health", "collectors", "traces", "ui", "failover"]
     static let regionKeys = ["name", "provider", "role", "traffic"]
+    /// Most regions a configuration may list (a dashboard of more is no longer readable, and
+    /// every per-region store is sized by it).
+    public static let maximumRegions = 256
     static let healthKeys = ["errorRateDegraded", "errorRateDown", "p99DegradedMs", "probeFailuresDegraded", "probeFailuresDown", "staleAfterIntervals", "backupMaxAge", "hopSlowMs", "sustain", "recover"]
     static let simulatorKeys = ["kind", "name", "interval", "seed", "scriptedIncident", "incidentEvery", "requestsPerSecond", "tracesPerSecond", "versions"]
     static let otlpKeys = [
@@ -101,6 +104,10 @@ public enum ConfigurationParser {
     private static func readRegions(_ node: Node, reader: YAMLReader) -> [RegionConfiguration] {
         guard let items = reader.sequence(node, "regions") else { return [] }
         if items.isEmpty { reader.error(node, "regions", "list at least one region") }
+        guard items.count <= maximumRegions else {
+            reader.error(node, "regions", "\(items.count) regions: at most \(maximumRegions) are supported")
+            return []
+        }
         var regions: [RegionConfiguration] = []
         var seen: [String: Int] = [:]
         for (index, item) in items.enumerated() {

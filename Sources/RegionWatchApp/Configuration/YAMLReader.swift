@@ -11,6 +11,8 @@ final class YAMLReader {
     /// it without its secrets, or to read only the parts a command needs).
     var unsetVariables = UnsetVariables.areErrors
     private var collected: [Diagnostic] = []
+    /// The text being read, to place problems Yams reports without a useful position.
+    private var text = ""
 
     /// Every problem found, in file order (problems without a line last).
     var diagnostics: [Diagnostic] {
@@ -29,6 +31,7 @@ final class YAMLReader {
 
     /// Parses `text`; `nil` (with a diagnostic) when it is not valid YAML.
     func parse(_ text: String) -> Node? {
+        self.text = text
         if text.utf8.count > 4 * 1024 * 1024 {
             report(.error, nil, "", "file is larger than 4 MiB; refusing to read it")
             return nil
@@ -61,7 +64,10 @@ final class YAMLReader {
         switch error {
         case .scanner(let context, let problem, let mark, _):
             let prefix = context.map { "\($0.text) " } ?? ""
-            collected.append(Diagnostic(severity: .error, file: file, line: mark.line, column: mark.column, path: "", message: "invalid YAML: \(prefix)\(problem)"))
+            let line = text.split(separator: "\n", omittingEmptySubsequences: false).dropFirst(mark.line - 1).first ?? ""
+            let indentation = line.prefix { $0 == " " || $0 == "\t" }
+            let message = indentation.contains("\t") ? "a tab in the indentation: YAML indents with spaces only" : "invalid YAML: \(prefix)\(problem)"
+            collected.append(Diagnostic(severity: .error, file: file, line: mark.line, column: mark.column, path: "", message: message))
         case .parser(let context, let problem, let mark, _):
             let prefix = context.map { "\($0.text) " } ?? ""
             collected.append(Diagnostic(severity: .error, file: file, line: mark.line, column: mark.column, path: "", message: "invalid YAML: \(prefix)\(problem)"))
@@ -69,8 +75,11 @@ final class YAMLReader {
             let prefix = context.map { "\($0.text) " } ?? ""
             collected.append(Diagnostic(severity: .error, file: file, line: mark.line, column: mark.column, path: "", message: "invalid YAML: \(prefix)\(problem)"))
         case .duplicatedKeysInMapping(let duplicates, let context):
-            let keys = duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")
-            collected.append(Diagnostic(severity: .error, file: file, line: context.mark.line, column: context.mark.column, path: "", message: "duplicate key \(keys) in this mapping"))
+            // At the second occurrence, where the mistake is (Yams gives the mapping's start).
+            for key in duplicates.sorted() {
+                let place = Self.secondOccurrence(of: key, in: text, from: context.mark.line) ?? (context.mark.line, context.mark.column)
+                collected.append(Diagnostic(severity: .error, file: file, line: place.line, column: place.column, path: "", message: "duplicate key \(YAMLReader.quote(key)) in this mapping"))
+            }
         case .reader(let problem, let offset, _, _):
             collected.append(Diagnostic(severity: .error, file: file, line: nil, column: nil, path: "", message: "unreadable text\(offset.map { " at byte \($0)" } ?? ""): \(problem)"))
         default:
@@ -158,7 +167,7 @@ final class YAMLReader {
             error(node, path, "expected a number, found \(describe(node))")
             return nil
         }
-        return checkRange(value, range, node, path)
+        return checkRange(value, range, node, path, in: UserUnits.number)
     }
 
     func integer(_ node: Node, _ path: String, range: ClosedRange<Int>? = nil) -> Int? {
@@ -167,7 +176,7 @@ final class YAMLReader {
             return nil
         }
         if let range, !range.contains(value) {
-            error(node, path, "\(value) is out of range \(range.lowerBound)...\(range.upperBound)")
+            error(node, path, value < range.lowerBound ? "must be at least \(range.lowerBound)" : "must be at most \(range.upperBound)")
             return nil
         }
         return value
@@ -205,7 +214,12 @@ final class YAMLReader {
             error(node, path, "\(YAMLReader.quote(scalar.string)) is not a duration (use forms like 250ms, 30s, 5m, 1h30m)")
             return nil
         }
-        return checkRange(seconds, range, node, path)
+        // A bare number is ambiguous (5 what?): only zero needs no unit.
+        if let bare = Double(scalar.string.trimmed()), bare != 0 {
+            error(node, path, "\(YAMLReader.quote(scalar.string.trimmed())) has no unit: write \(scalar.string.trimmed())s, \(scalar.string.trimmed())m or \(scalar.string.trimmed())h")
+            return nil
+        }
+        return checkRange(seconds, range, node, path, in: UserUnits.duration)
     }
 
     /// A byte size: `8MiB`, `512KiB`, `1GiB`, `10MB`, or a number of bytes.
@@ -232,7 +246,8 @@ final class YAMLReader {
             return nil
         }
         guard range.contains(bytes) else {
-            error(node, path, "\(bytes) bytes is out of range \(range.lowerBound)...\(range.upperBound)")
+            let limit = bytes < range.lowerBound ? range.lowerBound : range.upperBound
+            error(node, path, "\(bytes < range.lowerBound ? "must be at least" : "must be at most") \(UserUnits.size(limit))")
             return nil
         }
         return bytes
@@ -255,7 +270,7 @@ final class YAMLReader {
             error(node, path, "\(YAMLReader.quote(text)) is not a percentage or fraction")
             return nil
         }
-        return checkRange(value, 0...1, node, path)
+        return checkRange(value, 0...1, node, path, in: text.hasSuffix("%") ? UserUnits.percent : UserUnits.number)
     }
 
     /// One of an enum's raw values.
@@ -273,12 +288,36 @@ final class YAMLReader {
         return nil
     }
 
-    private func checkRange(_ value: Double, _ range: ClosedRange<Double>?, _ node: Node, _ path: String) -> Double? {
-        if let range, !range.contains(value) {
-            error(node, path, "\(value) is out of range \(range.lowerBound)...\(range.upperBound)")
-            return nil
+    /// `value` when within `range`; otherwise an error naming the limit in the units the file
+    /// uses (`must be at most 100%`, `must be at least 50ms`).
+    private func checkRange(_ value: Double, _ range: ClosedRange<Double>?, _ node: Node, _ path: String, in units: (Double) -> String) -> Double? {
+        guard let range, !range.contains(value) else { return value }
+        error(node, path, value < range.lowerBound ? "must be at least \(units(range.lowerBound))" : "must be at most \(units(range.upperBound))")
+        return nil
+    }
+
+    /// Line and column of the second place `key` is written as a key (`key:` at the start of
+    /// a line, after `- `, `{` or `,`), searching from line `start`.
+    static func secondOccurrence(of key: String, in text: String, from start: Int) -> (line: Int, column: Int)? {
+        var found = 0
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where index + 1 >= start {
+            let characters = Array(line)
+            var position = 0
+            while position < characters.count {
+                let before = position == 0 ? " " : characters[position - 1]
+                let startsKey = position == 0 || " \t{,-".contains(before)
+                if startsKey, characters[position...].starts(with: Array(key)) {
+                    var after = position + key.count
+                    while after < characters.count, characters[after] == " " { after += 1 }
+                    if after < characters.count, characters[after] == ":" {
+                        found += 1
+                        if found == 2 { return (index + 1, position + 1) }
+                    }
+                }
+                position += 1
+            }
         }
-        return value
+        return nil
     }
 
     /// A value from the file, for a message: shown when it is short and plain (a typo is then
@@ -324,6 +363,32 @@ final class YAMLReader {
 }
 
 /// Parses human durations.
+/// Limits written the way a configuration writes values.
+enum UserUnits {
+    static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+
+    static func percent(_ fraction: Double) -> String { number(fraction * 100) + "%" }
+
+    /// `50ms`, `30s`, `5m`, `1h`, `7d`, `1h30m`.
+    static func duration(_ seconds: Double) -> String {
+        if seconds == 0 { return "0s" }
+        if seconds < 1 { return number((seconds * 1000).rounded()) + "ms" }
+        let whole = Int(seconds.rounded())
+        for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60)] where whole % size == 0 { return "\(whole / size)\(unit)" }
+        return whole >= 3600 ? "\(whole / 3600)h\(whole % 3600 / 60)m" : (whole >= 60 ? "\(whole / 60)m\(whole % 60)s" : "\(whole)s")
+    }
+
+    /// `1KiB`, `8MiB`, `1GiB`, or bytes.
+    static func size(_ bytes: Int) -> String {
+        for (unit, size) in [("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] where bytes >= size && bytes % size == 0 {
+            return "\(bytes / size)\(unit)"
+        }
+        return "\(bytes) bytes"
+    }
+}
+
 public enum DurationParser {
     /// Seconds in `text`: `250ms`, `30s`, `5m`, `1h30m`, `2d`, `1.5h`, or a bare number of
     /// seconds. `nil` when malformed or negative.
