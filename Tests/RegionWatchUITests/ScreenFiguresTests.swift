@@ -38,4 +38,23 @@ struct ScreenFiguresTests {
         let row = frame.lines.first { $0.contains("us-east-1") && $0.contains("aws") } ?? ""
         #expect(row.contains("<1.0%") && row.contains("<500ms"), "\(row)")
     }
+
+    /// Regions seen only in spans were counted but not shown, although the README said so.
+    @Test func regionsOutsideTheConfigurationAreListedMarkedAndNamed() {
+        var state = SeededState.demo(seconds: 20)
+        let at = SeededState.start.adding(seconds: 20)
+        let spans = (0..<30).map { index in
+            IncomingSpan(
+                traceID: TraceID(high: 7, low: UInt64(index + 1)), spanID: SpanID(1), parentSpanID: SpanID(0), name: "GET /", kind: .server,
+                startUnixNano: 1_000_000_000, endUnixNano: 1_050_000_000, statusCode: index < 3 ? .error : .unset, attributes: [], resourceIndex: 0, scopeIndex: 0
+            )
+        }
+        let resource = SpanResource(region: "mars-1", provider: "aws", service: "api", serviceVersion: nil, attributes: [])
+        state.apply(.spans(SpanBatch(source: "otlp", receivedAt: at, resources: [resource], scopes: [SpanScope(name: "t", version: "1")], spans: spans)))
+        state.apply(.tick(at))
+        let frame = DashboardView.render(state: state, view: SeededState.view(), size: TerminalSize(width: 120, height: 40), theme: .fallback)
+        let row = frame.lines.first { $0.contains("mars-1") && $0.contains("UNLISTED") } ?? ""
+        #expect(row.contains("? mars-1") && row.contains("10%"), "listed, marked, with what its spans say: \(frame.text)")
+        #expect(frame.lines[1].contains("not in config: mars-1"), "the header names it: \(frame.lines[1])")
+    }
 }

@@ -204,7 +204,7 @@ final class YAMLReader {
         }
     }
 
-    /// A duration: `250ms`, `30s`, `5m`, `1h30m`, `2d`, or a number of seconds.
+    /// A duration: `250ms`, `30s`, `5m`, `1h30m`, `2d` (a bare number other than 0 is refused: its unit would be a guess).
     func duration(_ node: Node, _ path: String, range: ClosedRange<Double>? = nil) -> Double? {
         guard case .scalar(let scalar) = node else {
             error(node, path, "expected a duration such as 30s or 5m, found \(describe(node))")

@@ -109,7 +109,9 @@ struct HeaderView {
         segments.append(Segment(line: failover, priority: 80))
         if state.unknownRegionCount > 0 {
             var unknown = Line(" │ ", style: theme[.border])
-            unknown.append("\(state.unknownRegionCount) unknown region(s) reporting", style: theme[.warning])
+            let names = OverviewScreen.unknownRows(state)
+            let more = state.unknownRegionCount > names.count ? " +\(state.unknownRegionCount - names.count)" : ""
+            unknown.append("not in config: \(names.joined(separator: ", "))\(more)", style: theme[.warning])
             segments.append(Segment(line: unknown, priority: 95))
         }
         let chosen = choose(segments, width: width)

@@ -7,7 +7,7 @@ struct OverviewScreen {
 
     func render(in area: Rect, into frame: inout Frame) {
         let state = context.state
-        let regionsHeight = min(state.regions.count + 3, max(6, area.height * 45 / 100))
+        let regionsHeight = min(state.regions.count + Self.unknownRows(state).count + 3, max(6, area.height * 45 / 100))
         let linksHeight = min(max(state.replicationLinks.count, 5) + 3, max(6, (area.height - regionsHeight) / 2))
         let parts = Layout.split(area, .vertical, [.length(regionsHeight), .length(linksHeight), .fill(1)])
         renderRegions(in: parts[0], into: &frame)
@@ -75,11 +75,40 @@ struct OverviewScreen {
             ]
         }
         return Table(
-            columns: regionColumns, rows: rows,
+            columns: regionColumns, rows: rows + unknownRows(state).map { unknownRow($0, context: context) },
             headerStyle: theme[.tableHeader],
             selectedRow: state.regions.isEmpty ? nil : context.view.selectedRegion,
             selectionStyle: theme[.selection]
         )
+    }
+
+    /// Most regions outside the configuration listed below the configured ones.
+    static let unknownRowLimit = 5
+
+    /// Regions outside the configuration that reported (spans, samples, probes), most
+    /// observed first: listed, marked, below the configured regions (not selectable).
+    static func unknownRows(_ state: DashboardState) -> [String] {
+        state.unknownRegionObservations.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.prefix(unknownRowLimit).map(\.key)
+    }
+
+    /// A region outside the configuration: its name, marked, with what its spans say.
+    private static func unknownRow(_ name: String, context: ScreenContext) -> [Line] {
+        let muted = context.theme[.muted]
+        let figures = context.state.spanSignals.figures(for: name, at: context.now)
+        let unknown = RegionText.unknown()
+        return [
+            Line("?", style: context.theme[.warning]),
+            Line(name, style: muted),
+            Line(unknown, style: muted),
+            Line(unknown, style: muted),
+            Line("UNLISTED", style: context.theme[.warning]),
+            Line(unknown, style: muted),
+            Line(figures?.errorRate.map(Format.percent) ?? unknown, style: muted),
+            Line(figures?.p99Milliseconds.map(Format.milliseconds) ?? unknown, style: muted),
+            Line(figures.map { Format.rate($0.requestsPerSecond) } ?? unknown, style: muted),
+            Line(unknown, style: muted), Line(unknown, style: muted), Line("", style: muted), Line(), Line(unknown, style: muted),
+            Line(figures.map { Format.age(max(0, context.now.seconds(since: $0.observedAt))) } ?? unknown, style: muted),
+        ]
     }
 
     private static func metricStyle(_ value: Double?, degradedAt threshold: Double, theme: Theme) -> Style {
