@@ -264,13 +264,11 @@ extension EndToEnd {
             #expect(theme.status == 2 && theme.standardError.contains("no theme named 'no-such-theme'"))
         }
 
-        /// `status` and `failover` are not the dashboard: with the dashboard's receiver already
-        /// on the port, they neither collide nor report a receiver error, unless asked to listen.
-        @Test func commandsThatAreNotTheDashboardDoNotListen() throws {
-            let occupant = try LoopbackListener()
-            defer { occupant.close() }
-            let directory = Binary.scratchDirectory("nolisten")
-            let configuration = directory + "/c.yaml"
+        /// A two-region configuration in a fresh directory (its audit log there too), fed by the
+        /// simulator and `collector`, with `failover` lines under `failover:`.
+        static func twoRegions(_ name: String, collector: String, failover: String = "") throws -> (path: String, directory: String) {
+            let directory = Binary.scratchDirectory(name)
+            let path = directory + "/c.yaml"
             try """
                 topology: t
                 pattern: active-passive
@@ -280,12 +278,23 @@ extension EndToEnd {
                   - { name: eu-west-1, provider: aws, role: standby, traffic: 0 }
                 collectors:
                   - { kind: simulator, interval: 1s }
-                  - { kind: otlp, listen: "127.0.0.1:\(occupant.port)" }
+                  - \(collector)
                 failover:
                   auditLog: \(directory)/audit.jsonl
-                  plan:
-                    - { name: promote, kind: simulated, change: promote }
-                """.write(toFile: configuration, atomically: true, encoding: .utf8)
+                \(failover)
+                """.write(toFile: path, atomically: true, encoding: .utf8)
+            return (path, directory)
+        }
+
+        /// `status` and `failover` are not the dashboard: with the dashboard's receiver already
+        /// on the port, they neither collide nor report a receiver error, unless asked to listen.
+        @Test func commandsThatAreNotTheDashboardDoNotListen() throws {
+            let occupant = try LoopbackListener()
+            defer { occupant.close() }
+            let (configuration, directory) = try Self.twoRegions(
+                "nolisten", collector: #"{ kind: otlp, listen: "127.0.0.1:\#(occupant.port)" }"#,
+                failover: "  plan:\n    - { name: promote, kind: simulated, change: promote }"
+            )
             let environment = ["HOME": directory, "XDG_STATE_HOME": directory]
             let status = try runProcess([binary, "status", "--config", configuration, "--json", "--wait", "1"], environment: environment)
             #expect(status.status == 0, "\(status.standardError)")
@@ -300,21 +309,9 @@ extension EndToEnd {
         /// `audit` needs the failover section only: a collector's unset DSN variable does not
         /// stop it, and it takes no collector options.
         @Test func auditNeedsNoCollectorSecretsAndTakesNoCollectorOptions() throws {
-            let directory = Binary.scratchDirectory("auditenv")
-            let configuration = directory + "/c.yaml"
-            try """
-                topology: t
-                pattern: active-passive
-                objectives: { rpo: 30s, rto: 5m }
-                regions:
-                  - { name: us-east-1, provider: aws, role: primary, traffic: 100 }
-                  - { name: eu-west-1, provider: aws, role: standby, traffic: 0 }
-                collectors:
-                  - { kind: simulator, interval: 1s }
-                  - { kind: postgres, region: us-east-1, dsnEnv: REGIONWATCH_TEST_UNSET_DSN }
-                failover:
-                  auditLog: \(directory)/audit.jsonl
-                """.write(toFile: configuration, atomically: true, encoding: .utf8)
+            let (configuration, directory) = try Self.twoRegions(
+                "auditenv", collector: "{ kind: postgres, region: us-east-1, dsnEnv: REGIONWATCH_TEST_UNSET_DSN }"
+            )
             let environment = ["HOME": directory, "XDG_STATE_HOME": directory]
             let audit = try runProcess([binary, "audit", "--config", configuration], environment: environment)
             #expect(audit.status == 0, "\(audit.standardError)")
