@@ -77,6 +77,12 @@ public struct RecencyBoundedMap<Key: Hashable, Value> {
     }
 
     private mutating func recordTouch(of key: Key) {
+        // The same key touched again in a row (spans of one region in a batch): its record
+        // moves forward in place instead of growing the queue.
+        if let last = touches.last, last.key == key {
+            touches[touches.index(before: touches.endIndex)].time = clock
+            return
+        }
         touches.append(Touch(key: key, time: clock))
         guard touches.count > 2 * capacity + 16 else { return }
         // Rebuilt from the entries: one record each, oldest first.

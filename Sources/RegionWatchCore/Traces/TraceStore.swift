@@ -187,12 +187,10 @@ public struct TraceStore: Sendable {
 
     /// Evicts the oldest trace of the region owning the most spans (of regions owning as many,
     /// the one whose oldest trace is older, so a tie never evicts the trace just received).
+    /// One pass over the regions, no allocation: it runs once per evicted trace.
     private mutating func evictOneTrace() -> Bool {
-        var candidates = regionSpanCounts.indices.filter { regionSpanCounts[$0] > 0 }
-        let counts = regionSpanCounts
-        let oldest = regionQueues.map { $0.first?.generation ?? .max }
-        candidates.sort { (counts[$1], oldest[$0]) < (counts[$0], oldest[$1]) }
-        for region in candidates {
+        var exhausted: Set<Int> = []
+        while let region = largestRegion(excluding: exhausted) {
             while let (slot, generation) = regionQueues[region].popFirst() {
                 guard let trace = slots[Int(slot)], trace.generation == generation else { continue }
                 remove(slotAt: slot, trace: trace)
@@ -200,8 +198,23 @@ public struct TraceStore: Sendable {
                 counters.evictedSpans += trace.spans.count
                 return true
             }
+            exhausted.insert(region)
         }
         return false
+    }
+
+    /// The region owning the most spans (ties: the older oldest trace), not in `excluded`.
+    private func largestRegion(excluding excluded: Set<Int>) -> Int? {
+        var best: (region: Int, spans: Int, oldest: UInt32)?
+        for region in regionSpanCounts.indices where regionSpanCounts[region] > 0 && !excluded.contains(region) {
+            let candidate = (region: region, spans: regionSpanCounts[region], oldest: regionQueues[region].first?.generation ?? .max)
+            guard let current = best else {
+                best = candidate
+                continue
+            }
+            if candidate.spans > current.spans || (candidate.spans == current.spans && candidate.oldest < current.oldest) { best = candidate }
+        }
+        return best?.region
     }
 
     private mutating func remove(slotAt slot: Int32, trace: StoredTrace) {
