@@ -40,6 +40,14 @@ struct BoundedStoresTests {
         for key in 100..<110 { map.set(key, to: []) }
         #expect(map.keys.sorted() == Array(100..<110), "the seven touched keys were the stalest once ten new ones came")
         #expect(map.forgottenCount == 7)
+        // One key touched many times in a row keeps one record.
+        var single = RecencyBoundedMap<String, Int>(capacity: 4)
+        for _ in 0..<1000 { single.update("eu-west-1", default: 0) { $0 += 1 } }
+        #expect(single.touchRecordCount == 1 && single["eu-west-1"] == 1000)
+        single.remove("eu-west-1")
+        single.set("eu-west-1", to: 1)
+        for key in ["a", "b", "c"] { single.set(key, to: 0) }
+        #expect(single.set("d", to: 0) == "eu-west-1", "a key removed and added again is as stale as its new touch")
     }
 
     @Test func unknownRegionNamesShareOneCapAndOnlyTheFirstOnesRaiseNotices() {
