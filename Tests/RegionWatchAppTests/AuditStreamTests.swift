@@ -45,8 +45,16 @@ struct AuditStreamTests {
         var stream = AuditTextStream(path: "audit.jsonl") { streamed += $0 }
         for line in Array(text.utf8).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) { stream.add(line: line) }
         stream.finish()
-        let whole = AuditText.render(AuditLog.parse(Data(text.utf8)), path: "audit.jsonl")
-        #expect(streamed.split(separator: "\n").sorted() == whole.split(separator: "\n").sorted())
+        // The independent reading: the whole history, parsed and grouped by AuditLog.
+        let history = AuditLog.parse(Data(text.utf8))
+        let interruptedIDs = history.interrupted.map(\.id)
+        #expect(interruptedIDs == ["crashed"])
+        for id in interruptedIDs { #expect(streamed.contains("(acknowledge with --acknowledge \(id))")) }
+        #expect(streamed.components(separatedBy: "--acknowledge ").count - 1 == interruptedIDs.count)
+        let finished = history.attempts.filter { $0.finished != nil }
+        #expect(streamed.split(separator: "\n").filter { $0.contains(" COMPLETED ") }.count == finished.count)
+        let acknowledged = history.attempts.filter { $0.finished == nil && $0.isAcknowledged }
+        #expect(streamed.components(separatedBy: "— acknowledged by").count - 1 == acknowledged.count)
         #expect(streamed.components(separatedBy: "COMPLETED").count - 1 == 51)
         #expect(streamed.contains("INTERRUPTED failover us-east-1 → eu-west-1 confirmed") && streamed.contains("--acknowledge crashed"))
         #expect(!streamed.contains("--acknowledge halted"), "a resumed attempt is not interrupted")

@@ -88,7 +88,7 @@ struct CollectorConfigurationTests {
               - kind: postgres
                 region: eu-west-1
                 dsn: "postgres://u:secretpw@h:70000/d"
-            """) == ["c.yaml:10:10: error: collectors[0].dsn: invalid DSN: port '70000' is not 1–65535"])
+            """) == ["c.yaml:10:10: error: collectors[0].dsn: invalid DSN: the port is not a number 1–65535 (a password with / or @ must be percent-encoded)"])
         #expect(errors("""
               - kind: postgres
                 region: eu-west-1
@@ -98,7 +98,7 @@ struct CollectorConfigurationTests {
               - kind: promql
                 url: ftp://prom
                 queries: { errorRate: x }
-            """) == ["c.yaml:9:10: error: collectors[0].url: 'ftp://prom' must start with http:// or https://"])
+            """) == ["c.yaml:9:10: error: collectors[0].url: must start with http:// or https://"])
         #expect(errors("""
               - kind: promql
                 url: http://prom:9090

@@ -289,10 +289,18 @@ struct OTLPConfigurationTests {
         #expect(throws: TextFile.ReadError.self) { try TextFile.read(path) }
     }
 
+    @Test func duplicateKeysArePlacedAtTheirSecondOccurrenceInTheirOwnMapping() {
+        #expect(parseErrors("objectives:\n  rpo: 30s\nui: { rto: 1 }\nobjectives: { rpo: 1m }\n").contains { $0.hasPrefix("c.yaml:4:1: error: duplicate key 'objectives'") })
+        #expect(parseErrors("topology: t\r\ntopology: u\r\n").first?.hasPrefix("c.yaml:2:1: error: duplicate key 'topology'") == true, "CRLF lines")
+        let hidden = parseErrors(minimal("\"db=postgres://u:pw@h/x\": 1\n"))
+        #expect(hidden.allSatisfy { !$0.contains("pw@h") }, "\(hidden)")
+    }
+
     @Test func tooManyRegionsAreRefused() {
         let regions = (0...ConfigurationParser.maximumRegions).map { "  - { name: r\($0), provider: aws, role: standby, traffic: 0 }" }.joined(separator: "\n")
         let errors = parseErrors("topology: t\npattern: routing\nobjectives: { rpo: 30s, rto: 5m }\nregions:\n\(regions)\ncollectors:\n  - kind: simulator\n")
         #expect(errors.contains { $0.hasSuffix("regions: 257 regions: at most 256 are supported") }, "\(errors.prefix(3))")
+        #expect(errors.count == 1, "the first 256 are still read: no error follows from the refusal")
     }
 
     @Test func unsetVariablesCanBeWarningsForCheckingWithoutSecrets() throws {

@@ -117,10 +117,10 @@ struct MetricSignalTests {
         #expect(try HTTPTarget(parsing: "http://[::1]:8080") == HTTPTarget(isTLS: false, host: "::1", port: 8080, pathAndQuery: "/"))
         #expect(try HTTPTarget(parsing: "http://[::1]:8080").hostHeader == "[::1]:8080")
         for (bad, message) in [
-            ("ftp://x", "'ftp://x' must start with http:// or https://"),
-            ("http://user:pw@host/", "'http://user:pw@host/': put credentials in headers, not in the URL"),
-            ("http://host:99999/", "'http://host:99999/': port '99999' is not 1–65535"),
-            ("http:///path", "'http:///path' has no host"),
+            ("ftp://x", "must start with http:// or https://"),
+            ("http://user:pw@host/", "put credentials in headers, not in the URL"),
+            ("http://host:99999/", "the port is not a number 1–65535"),
+            ("http:///path", "no host"),
         ] {
             #expect(throws: HTTPTargetError(message)) { try HTTPTarget(parsing: bad) }
         }

@@ -102,7 +102,11 @@ struct BoundedStoresTests {
         let region = state.region(named: "primary-1")!
         #expect(region.versions.count == 256 && region.versions.forgottenCount == 44)
         #expect(region.versions["svc-299"] != nil && region.versions["svc-000"] == nil, "the last in service order are kept")
-        state.apply(.versions(VersionSample(region: "primary-1", source: "sim", observedAt: F.at(2), versions: ["api": "3"])))
+        for second in 2...10 {
+            state.apply(.versions(VersionSample(region: "primary-1", source: "sim", observedAt: F.at(Double(second) / 10 + 1), versions: versions)))
+        }
+        #expect(state.region(named: "primary-1")!.versions.forgottenCount == 44, "the same list again is no new loss")
+        state.apply(.versions(VersionSample(region: "primary-1", source: "sim", observedAt: F.at(3), versions: ["api": "3"])))
         #expect(state.region(named: "primary-1")!.versions.dictionary == ["api": "3"], "a new list replaces the old one")
     }
 

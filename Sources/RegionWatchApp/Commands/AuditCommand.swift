@@ -21,9 +21,11 @@ struct AuditCommand: ParsableCommand {
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
-        // Only the failover section matters here: a variable another part needs (a collector's
-        // DSN) may be unset; one the shared history needs leaves the local copy to read.
-        let configuration = try ConfigurationLoading.load(path: config, demo: false, environment: environment, unsetVariables: .areWarnings)
+        // Reading needs only the failover section: a variable another part needs (a collector's
+        // DSN) may be unset; one the shared history needs leaves the local copy to read. An
+        // acknowledgement is written, and must reach the shared history: every variable then.
+        let unsetVariables: UnsetVariables = acknowledge == nil ? .areWarnings : .areErrors
+        let configuration = try ConfigurationLoading.load(path: config, demo: false, environment: environment, unsetVariables: unsetVariables)
         let log = AuditLog(settings: configuration.failover, environment: environment)
         if let acknowledge {
             let entry = AuditEntry(acknowledging: acknowledge, at: SystemWallClock().now(), operatorName: FailoverCoordinator.defaultOperatorName(environment: environment))

@@ -58,8 +58,10 @@ public struct AuditTextStream {
 
     /// Writes the interrupted attempts and the unreadable lines: the end of the table.
     public mutating func finish() {
-        let interrupted = open.values.filter { $0.confirmed != nil }.sorted { ($0.confirmed?.at ?? "") < ($1.confirmed?.at ?? "") }
-        if written == 0, interrupted.isEmpty { write("no failover, drill or refusal recorded\n") }
+        let interrupted = open.values.filter { $0.confirmed != nil }.sorted {
+            ($0.confirmed?.atEpochSeconds ?? 0, $0.id) < ($1.confirmed?.atEpochSeconds ?? 0, $1.id)
+        }
+        if written == 0, interrupted.isEmpty, open.forgottenCount == 0 { write("no failover, drill or refusal recorded\n") }
         for attempt in interrupted { emit(Self.interruptedLines(attempt)) }
         if open.forgottenCount > 0 {
             write("\(open.forgottenCount) older attempts were still open when more than \(Self.openAttemptLimit) were: not shown (see --json)\n")
@@ -76,7 +78,7 @@ public struct AuditTextStream {
     }
 
     static func finishedLines(_ entry: AuditEntry) -> [String] {
-        let rto = entry.measuredRtoSeconds.map { "RTO \(Format.fixed($0, decimals: 2))s" } ?? "RTO n/a"
+        let rto = entry.measuredRtoSeconds.map { "RTO \(Format.fixed($0, decimals: 2))s" } ?? "RTO \(Format.unknown)"
         let loss = "loss " + (entry.dataLoss?.text(at: Timestamp(secondsSinceEpoch: entry.atEpochSeconds)) ?? "none (nothing promoted)")
         let state = (entry.state ?? "?").uppercased().padding(toLength: 9, withPad: " ", startingAt: 0)
         var lines = ["\(entry.at)  \(state) \(entry.kind ?? "?") \(entry.from ?? "?") → \(entry.to ?? "?")  \(rto)  \(loss)  by \(entry.operatorName ?? "?")\(entry.reason.map { ": \($0)" } ?? "")"]

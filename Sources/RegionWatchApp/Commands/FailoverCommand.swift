@@ -280,7 +280,7 @@ enum FailoverText {
                 lines += step.output.split(separator: "\n").suffix(5).map { "       \($0)" }
             }
         }
-        let rto = attempt.measuredRTO(at: attempt.endedAt ?? attempt.requestedAt).map { "\(Format.fixed($0, decimals: 2))s" } ?? "n/a"
+        let rto = attempt.measuredRTO(at: attempt.endedAt ?? attempt.requestedAt).map { "\(Format.fixed($0, decimals: 2))s" } ?? Format.unknown
         let loss = attempt.recordedDataLoss?.text(at: attempt.requestedAt) ?? "none (nothing promoted)"
         let outcome = state.name.uppercased() + (state == .completed && attempt.hasWarnings ? " WITH WARNINGS" : "")
         lines.append("\(outcome) · measured RTO \(rto) (objective \(Format.duration(rtoObjective))) · data loss \(loss)")

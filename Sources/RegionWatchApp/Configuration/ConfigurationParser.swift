@@ -104,13 +104,13 @@ public enum ConfigurationParser {
     private static func readRegions(_ node: Node, reader: YAMLReader) -> [RegionConfiguration] {
         guard let items = reader.sequence(node, "regions") else { return [] }
         if items.isEmpty { reader.error(node, "regions", "list at least one region") }
-        guard items.count <= maximumRegions else {
+        if items.count > maximumRegions {
+            // The first ones are still read, so the rest of the file is checked against them.
             reader.error(node, "regions", "\(items.count) regions: at most \(maximumRegions) are supported")
-            return []
         }
         var regions: [RegionConfiguration] = []
         var seen: [String: Int] = [:]
-        for (index, item) in items.enumerated() {
+        for (index, item) in items.prefix(maximumRegions).enumerated() {
             let path = "regions[\(index)]"
             guard let entries = reader.mapping(item, path, allowedKeys: regionKeys) else { continue }
             guard let nameNode = entries["name"]?.value else {

@@ -64,7 +64,7 @@ final class YAMLReader {
         switch error {
         case .scanner(let context, let problem, let mark, _):
             let prefix = context.map { "\($0.text) " } ?? ""
-            let line = text.split(separator: "\n", omittingEmptySubsequences: false).dropFirst(mark.line - 1).first ?? ""
+            let line = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).dropFirst(mark.line - 1).first ?? ""
             let indentation = line.prefix { $0 == " " || $0 == "\t" }
             let message = indentation.contains("\t") ? "a tab in the indentation: YAML indents with spaces only" : "invalid YAML: \(prefix)\(problem)"
             collected.append(Diagnostic(severity: .error, file: file, line: mark.line, column: mark.column, path: "", message: message))
@@ -124,7 +124,9 @@ final class YAMLReader {
                 continue
             }
             let name = scalar.string
-            let keyPath = path.isEmpty ? name : "\(path).\(name)"
+            // A key that could be a secret is not repeated in the path either.
+            let shownName = YAMLReader.quote(name).hasPrefix("'") ? name : "(key not shown)"
+            let keyPath = path.isEmpty ? shownName : "\(path).\(shownName)"
             if entries[name] != nil {
                 error(key, keyPath, "duplicate key \(YAMLReader.quote(name))")
                 continue
@@ -216,7 +218,9 @@ final class YAMLReader {
         }
         // A bare number is ambiguous (5 what?): only zero needs no unit.
         if let bare = Double(scalar.string.trimmed()), bare != 0 {
-            error(node, path, "\(YAMLReader.quote(scalar.string.trimmed())) has no unit: write \(scalar.string.trimmed())s, \(scalar.string.trimmed())m or \(scalar.string.trimmed())h")
+            let number = scalar.string.trimmed()
+            let examples = YAMLReader.quote(number).hasPrefix("'") ? "write \(number)s, \(number)m or \(number)h" : "write it with s, m or h"
+            error(node, path, "\(YAMLReader.quote(number)) has no unit: \(examples)")
             return nil
         }
         return checkRange(seconds, range, node, path, in: UserUnits.duration)
@@ -299,8 +303,8 @@ final class YAMLReader {
     /// Line and column of the second place `key` is written as a key (`key:` at the start of
     /// a line, after `- `, `{` or `,`), searching from line `start`.
     static func secondOccurrence(of key: String, in text: String, from start: Int) -> (line: Int, column: Int)? {
-        var found = 0
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where index + 1 >= start {
+        var firstColumn: Int?
+        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() where index + 1 >= start {
             let characters = Array(line)
             var position = 0
             while position < characters.count {
@@ -309,9 +313,13 @@ final class YAMLReader {
                 if startsKey, characters[position...].starts(with: Array(key)) {
                     var after = position + key.count
                     while after < characters.count, characters[after] == " " { after += 1 }
+                    // A key of the same mapping sits at the same column (a nested one does not).
                     if after < characters.count, characters[after] == ":" {
-                        found += 1
-                        if found == 2 { return (index + 1, position + 1) }
+                        if let column = firstColumn {
+                            if column == position + 1 { return (index + 1, position + 1) }
+                        } else {
+                            firstColumn = position + 1
+                        }
                     }
                 }
                 position += 1
@@ -362,7 +370,6 @@ final class YAMLReader {
     }
 }
 
-/// Parses human durations.
 /// Limits written the way a configuration writes values.
 enum UserUnits {
     static func number(_ value: Double) -> String {
@@ -375,9 +382,10 @@ enum UserUnits {
     static func duration(_ seconds: Double) -> String {
         if seconds == 0 { return "0s" }
         if seconds < 1 { return number((seconds * 1000).rounded()) + "ms" }
-        let whole = Int(seconds.rounded())
+        guard seconds == seconds.rounded() else { return number(seconds) + "s" }
+        let whole = Int(seconds)
         for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60)] where whole % size == 0 { return "\(whole / size)\(unit)" }
-        return whole >= 3600 ? "\(whole / 3600)h\(whole % 3600 / 60)m" : (whole >= 60 ? "\(whole / 60)m\(whole % 60)s" : "\(whole)s")
+        return "\(whole)s"
     }
 
     /// `1KiB`, `8MiB`, `1GiB`, or bytes.
@@ -389,6 +397,7 @@ enum UserUnits {
     }
 }
 
+/// Parses human durations.
 public enum DurationParser {
     /// Seconds in `text`: `250ms`, `30s`, `5m`, `1h30m`, `2d`, `1.5h`, or a bare number of
     /// seconds. `nil` when malformed or negative.

@@ -429,7 +429,7 @@ public enum StatusTable {
             return [
                 Line(region.name), Line(region.configuration.provider), Line(role),
                 Line(region.health.label),
-                value(region.errorRate.latest.map { Format.keepingBelow(thresholds.errorRateDegraded, $0, Format.percent) } ?? Format.unknown),
+                value(region.errorRate.latest.map { Format.keepingBelow($0 < thresholds.errorRateDegraded ? thresholds.errorRateDegraded : thresholds.errorRateDown, $0, Format.percent) } ?? Format.unknown),
                 value(region.p99Milliseconds.latest.map { Format.keepingBelow(thresholds.p99DegradedMilliseconds, $0, Format.milliseconds) } ?? Format.unknown),
                 value(region.requestsPerSecond.latest.map(Format.rate) ?? Format.unknown),
                 value(region.trafficShare.latest.map { Format.fixed($0 * 100, decimals: 0) + "%" } ?? Format.unknown),
@@ -465,10 +465,10 @@ public enum StatusTable {
             output += "  INTERRUPTED \(interrupted.kind) \(interrupted.from) → \(interrupted.to) at \(interrupted.at.iso8601): started, never finished (regionwatch audit)\n"
         }
         if let last = state.failover.history.lastFailover {
-            output += "  last \(last.kind) \(last.from) → \(last.to) \(last.state) at \(last.at.iso8601), RTO \(last.measuredRTOSeconds.map { Format.fixed($0, decimals: 2) + "s" } ?? "n/a")\n"
+            output += "  last \(last.kind) \(last.from) → \(last.to) \(last.state) at \(last.at.iso8601), RTO \(last.measuredRTOSeconds.map { Format.fixed($0, decimals: 2) + "s" } ?? Format.unknown)\n"
         }
         if let drill = state.failover.history.lastDrill {
-            output += "  last drill \(drill.from) → \(drill.to) \(drill.state) at \(drill.at.iso8601), RTO \(drill.measuredRTOSeconds.map { Format.fixed($0, decimals: 2) + "s" } ?? "n/a")\n"
+            output += "  last drill \(drill.from) → \(drill.to) \(drill.state) at \(drill.at.iso8601), RTO \(drill.measuredRTOSeconds.map { Format.fixed($0, decimals: 2) + "s" } ?? Format.unknown)\n"
         }
         return output
     }

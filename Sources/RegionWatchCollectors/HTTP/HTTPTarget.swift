@@ -25,36 +25,36 @@ public struct HTTPTarget: Equatable, Sendable, CustomStringConvertible {
             isTLS = true
             rest = text.dropFirst(8)
         } else {
-            throw HTTPTargetError("'\(text)' must start with http:// or https://")
+            throw HTTPTargetError("must start with http:// or https://")
         }
         let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
         let authority = rest[..<authorityEnd]
         var path = String(rest[authorityEnd...])
         if path.isEmpty { path = "/" } else if path.hasPrefix("?") { path = "/" + path }
         if let hash = path.firstIndex(of: "#") { path = String(path[..<hash]) }
-        guard !authority.contains("@") else { throw HTTPTargetError("'\(text)': put credentials in headers, not in the URL") }
+        guard !authority.contains("@") else { throw HTTPTargetError("put credentials in headers, not in the URL") }
         let hostPart: Substring
         var portText: Substring?
         if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { throw HTTPTargetError("'\(text)': IPv6 host not closed with ]") }
+            guard let close = authority.firstIndex(of: "]") else { throw HTTPTargetError("IPv6 host not closed with ]") }
             hostPart = authority[authority.index(after: authority.startIndex)..<close]
             let after = authority[authority.index(after: close)...]
-            if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty { throw HTTPTargetError("'\(text)': unexpected '\(after)' after the host") }
+            if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty { throw HTTPTargetError("unexpected text after the host") }
         } else if let colon = authority.lastIndex(of: ":") {
             hostPart = authority[..<colon]
             portText = authority[authority.index(after: colon)...]
         } else {
             hostPart = authority
         }
-        guard !hostPart.isEmpty, !hostPart.contains(where: { $0.isWhitespace }) else { throw HTTPTargetError("'\(text)' has no host") }
+        guard !hostPart.isEmpty, !hostPart.contains(where: { $0.isWhitespace }) else { throw HTTPTargetError("no host") }
         host = String(hostPart)
         if let portText {
-            guard let number = Int(portText), (1...65535).contains(number) else { throw HTTPTargetError("'\(text)': port '\(portText)' is not 1–65535") }
+            guard let number = Int(portText), (1...65535).contains(number) else { throw HTTPTargetError("the port is not a number 1–65535") }
             port = number
         } else {
             port = isTLS ? 443 : 80
         }
-        guard !path.contains(where: { $0.isWhitespace || $0.isNewline }) else { throw HTTPTargetError("'\(text)': spaces in the path must be percent-encoded") }
+        guard !path.contains(where: { $0.isWhitespace || $0.isNewline }) else { throw HTTPTargetError("spaces in the path must be percent-encoded") }
         pathAndQuery = path
     }
 

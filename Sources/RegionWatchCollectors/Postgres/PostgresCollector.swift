@@ -407,7 +407,7 @@ public struct PostgresDSN: Equatable, Sendable {
             if tail.hasPrefix("?") {
                 for pair in tail.dropFirst().split(separator: "&") {
                     let parts = pair.split(separator: "=", maxSplits: 1)
-                    guard parts.count == 2 else { throw PostgresDSNError("query parameter '\(parts.first ?? "")' has no value") }
+                    guard parts.count == 2 else { throw PostgresDSNError("a query parameter has no value") }
                     fields[String(parts[0])] = Self.percentDecoded(parts[1])
                 }
             }
@@ -418,7 +418,7 @@ public struct PostgresDSN: Equatable, Sendable {
         }
         let known: Set<String> = ["host", "port", "user", "password", "dbname", "sslmode", "application_name", "connect_timeout"]
         if let unknown = fields.keys.sorted().first(where: { !known.contains($0) }) {
-            throw PostgresDSNError("unknown parameter '\(unknown)'")
+            throw PostgresDSNError("an unknown parameter (known: host, port, user, password, dbname, sslmode, application_name, connect_timeout)")
         }
         guard let host = fields["host"], !host.isEmpty else { throw PostgresDSNError("no host") }
         guard let user = fields["user"], !user.isEmpty else { throw PostgresDSNError("no user") }
@@ -427,7 +427,7 @@ public struct PostgresDSN: Equatable, Sendable {
         password = fields["password"]
         database = fields["dbname"]
         if let portText = fields["port"] {
-            guard let number = Int(portText), (1...65535).contains(number) else { throw PostgresDSNError("port '\(portText)' is not 1–65535") }
+            guard let number = Int(portText), (1...65535).contains(number) else { throw PostgresDSNError("the port is not a number 1–65535 (a password with / or @ must be percent-encoded)") }
             port = number
         } else {
             port = 5432
@@ -436,7 +436,7 @@ public struct PostgresDSN: Equatable, Sendable {
         case "disable": tlsMode = .disable
         case "allow", "prefer": tlsMode = .prefer
         case "require", "verify-ca", "verify-full": tlsMode = .require
-        case let other: throw PostgresDSNError("sslmode '\(other)' is not one of disable, prefer, require, verify-ca, verify-full")
+        case let other: throw PostgresDSNError("sslmode is not one of disable, prefer, require, verify-ca, verify-full")
         }
     }
 
@@ -461,7 +461,7 @@ public struct PostgresDSN: Equatable, Sendable {
             characters = characters.drop { $0 == " " || $0 == "\t" }
             guard !characters.isEmpty else { return fields }
             guard let equals = characters.firstIndex(of: "="), !characters[..<equals].contains(" ") else {
-                throw PostgresDSNError("'\(characters.prefix { $0 != " " })' is not key=value")
+                throw PostgresDSNError("a word is not key=value")
             }
             let key = String(characters[..<equals])
             characters = characters[characters.index(after: equals)...]

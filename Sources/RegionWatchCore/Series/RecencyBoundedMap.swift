@@ -71,6 +71,19 @@ public struct RecencyBoundedMap<Key: Hashable, Value> {
         update(key, default: value) { $0 = value }
     }
 
+    /// Replaces every entry with `pairs` (a source's complete list, in a stable order): the
+    /// last `capacity` of them are kept. The ones left out are counted once per change of the
+    /// list, not again for every identical report.
+    public mutating func replaceAll(with pairs: [(Key, Value)]) where Value: Equatable {
+        let kept = pairs.suffix(capacity)
+        let unchanged = kept.count == entries.count && kept.allSatisfy { key, value in entries[key]?.value == value }
+        guard !unchanged else { return }
+        entries.removeAll(keepingCapacity: true)
+        touches.removeAll(keepingCapacity: true)
+        forgottenCount += pairs.count - kept.count
+        for (key, value) in kept { set(key, to: value) }
+    }
+
     /// Removes `key` (not counted as forgotten).
     public mutating func remove(_ key: Key) {
         entries[key] = nil

@@ -72,7 +72,7 @@ public struct DashboardState: Sendable {
     public init(topology: Topology, now: Timestamp, noticeCapacity: Int = 200, traceLimits: TraceStoreLimits = TraceStoreLimits()) {
         self.topology = topology
         self.now = now
-        traces = TraceStore(limits: traceLimits)
+        traces = TraceStore(limits: traceLimits, reservedRegions: topology.regions.map(\.name))
         regions = topology.regions.map(RegionState.init(configuration:))
         regionIndex = Dictionary(uniqueKeysWithValues: topology.regions.enumerated().map { ($1.name, $0) })
         recentNotices = RingBuffer(capacity: noticeCapacity)
@@ -316,8 +316,10 @@ public struct DashboardState: Sendable {
             regions[index].recordVersions(versions)
             regions[index].versionsObservedAt = max(regions[index].versionsObservedAt ?? batch.receivedAt, batch.receivedAt)
         }
-        for region in Set(batch.resources.map(\.region)) where regionIndex[region] == nil && region != SpanResource.unknownRegion {
-            noteUnknownRegion(region)
+        // In first-seen order: which names a full cap keeps must not depend on hashing.
+        var noted: Set<String> = []
+        for resource in batch.resources where regionIndex[resource.region] == nil && resource.region != SpanResource.unknownRegion {
+            if noted.insert(resource.region).inserted { noteUnknownRegion(resource.region) }
         }
     }
 

@@ -47,8 +47,7 @@ public struct RegionState: Equatable, Sendable {
     /// Replaces the versions with a collector's complete list (in service order, so which
     /// services a full map keeps does not depend on hashing).
     mutating func replaceVersions(with reported: [String: String]) {
-        for service in versions.keys where reported[service] == nil { versions.remove(service) }
-        recordVersions(reported)
+        versions.replaceAll(with: reported.sorted { $0.key < $1.key })
     }
 
     /// Records versions seen (for example in span resources), keeping the others.

@@ -113,8 +113,9 @@ public struct SpanSignalWindow: Equatable, Sendable {
     public mutating func record(_ observation: EntrySpanObservation, at time: Timestamp, source: String) {
         // Mutated in place in the map: copying the window out and back would copy its
         // histograms on every span.
-        let fresh = RegionWindow(seconds: Array(repeating: Second(), count: windowSeconds + 1), lastObservation: time, source: source)
-        regions.update(observation.region, default: fresh) { $0.record(observation, at: time, source: source) }
+        regions.update(observation.region, default: RegionWindow(seconds: Array(repeating: Second(), count: windowSeconds + 1), lastObservation: time, source: source)) {
+            $0.record(observation, at: time, source: source)
+        }
     }
 
     /// The figures of `region` over the window ending at `now`, or `nil` without spans in it.

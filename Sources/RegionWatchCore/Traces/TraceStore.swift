@@ -25,8 +25,13 @@ public struct TraceStore: Sendable {
     private var resources = SharedTable<SpanResource>()
     private var scopes = SharedTable<SpanScope>()
 
-    public init(limits: TraceStoreLimits = TraceStoreLimits()) {
+    /// A store whose region table always holds `reservedRegions` (the configured ones), with
+    /// room for `limits.maxRegions` names besides them.
+    public init(limits: TraceStoreLimits = TraceStoreLimits(), reservedRegions: [String] = []) {
+        var limits = limits
+        limits.maxRegions += reservedRegions.count
         self.limits = limits
+        for name in reservedRegions { regions.reserve(name) }
     }
 
     /// Traces currently kept.
@@ -352,6 +357,12 @@ struct RegionTable: Sendable {
         }
         foldedSpans += 1
         return id(for: SpanResource.unknownRegion, limit: .max)
+    }
+
+    /// Keeps `name` for good (a configured region): it is never forgotten or folded.
+    mutating func reserve(_ name: String) {
+        let id = id(for: name, limit: .max)
+        traceCounts[Int(id)] += 1
     }
 
     /// One more kept trace touches region `id`.

@@ -55,7 +55,7 @@ enum RegionText {
     /// The error rate, never shown as reaching the degraded rule when below it.
     static func errorRate(_ region: RegionState, thresholds: HealthThresholds) -> String {
         guard let rate = region.errorRate.latest else { return unknown() }
-        return Format.keepingBelow(thresholds.errorRateDegraded, rate, Format.percent)
+        return Format.keepingBelow(rate < thresholds.errorRateDegraded ? thresholds.errorRateDegraded : thresholds.errorRateDown, rate, Format.percent)
     }
 
     /// The p99 latency, never shown as reaching the degraded rule when below it.
