@@ -39,7 +39,7 @@ struct SourceOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Seed for the simulator, for a reproducible demo.", valueName: "N"))
     var seed: UInt64?
 
-    @Option(name: .customLong("otlp-listen"), help: ArgumentHelp("Where the OTLP/HTTP trace receiver listens (default 127.0.0.1:4318), or 'off'.", valueName: "HOST:PORT|off"))
+    @Option(name: .customLong("otlp-listen"), help: ArgumentHelp("Where the OTLP/HTTP trace receiver listens, or 'off' (the dashboard: default 127.0.0.1:4318; status and failover: none unless given).", valueName: "HOST:PORT|off"))
     var otlpListen: String?
 
     func validate() throws {
