@@ -283,21 +283,14 @@ public struct StatusReport: Encodable, Sendable {
     public var crossRegionLatency: [HopInfo]
     public var receivers: [ReceiverInfo]
     public var unknownRegions: UnknownRegionsInfo
-    public var bounds: [BoundInfo]
+    /// Every bounded store: how full it is and what it forgot to stay within its capacity.
+    public var bounds: [StoreBound]
 
     /// Regions observed that are not in the configuration: the 64 most recently observed names
     /// with their observation counts, and how many names were forgotten to make room.
     public struct UnknownRegionsInfo: Encodable, Sendable {
         var observations: [String: Int]
         var forgottenNames: Int
-    }
-
-    /// One bounded store: how full it is and what it forgot to stay within its capacity.
-    public struct BoundInfo: Encodable, Sendable {
-        var name: String
-        var count: Int
-        var capacity: Int
-        var forgotten: Int
     }
 
     /// The report for `state` at its current time.
@@ -378,7 +371,7 @@ public struct StatusReport: Encodable, Sendable {
             state.hopLatencies.statistics(from: pair.from, to: pair.to).map { HopInfo(from: pair.from, to: pair.to, count: $0.count, p50Ms: $0.p50Milliseconds, p99Ms: $0.p99Milliseconds) }
         }
         unknownRegions = UnknownRegionsInfo(observations: state.unknownRegionObservations, forgottenNames: state.unknownRegions.forgottenCount)
-        bounds = state.storeBounds.map { BoundInfo(name: $0.name, count: $0.count, capacity: $0.capacity, forgotten: $0.forgotten) }
+        bounds = state.storeBounds
         receivers = state.receivers.values.sorted { $0.receiver < $1.receiver }.map { statistics in
             ReceiverInfo(
                 name: statistics.receiver, listen: statistics.listenAddress, requestsAccepted: statistics.requestsAccepted,

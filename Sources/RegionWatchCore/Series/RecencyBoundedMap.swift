@@ -129,7 +129,7 @@ extension RecencyBoundedMap: Equatable where Value: Equatable {
 }
 
 /// How full one bounded store is and what it gave up, for the detail screen and `status --json`.
-public struct StoreBound: Equatable, Sendable {
+public struct StoreBound: Equatable, Sendable, Encodable {
     /// What the store holds ("unknown region names", "services in eu-west-1", …).
     public var name: String
     public var count: Int
