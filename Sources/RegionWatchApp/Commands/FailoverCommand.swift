@@ -210,7 +210,10 @@ private final class ResultBox<Value>: @unchecked Sendable {
 
 /// Builds coordinators from configuration (for the command and the dashboard).
 public enum FailoverRuntime {
-    public static func coordinator(configuration: RegionWatchConfiguration, world: FailoverWorld, clock: WallClock, environment: [String: String], audit: AuditLog? = nil, observer: @escaping @Sendable (FailoverSnapshot) -> Void) -> FailoverCoordinator {
+    public static func coordinator(
+        configuration: RegionWatchConfiguration, world: FailoverWorld, clock: WallClock, environment: [String: String], audit: AuditLog? = nil,
+        pacing: StepRunner.Pacing = .realistic, observer: @escaping @Sendable (FailoverSnapshot) -> Void
+    ) -> FailoverCoordinator {
         let settings = configuration.failover
         let audit = audit ?? AuditLog(settings: configuration.failover, environment: environment)
         let lock: FailoverLock = switch settings.lock {
@@ -218,7 +221,7 @@ public enum FailoverRuntime {
         case .postgres(let dsn): PostgresFailoverLock(dsn: dsn)
         }
         return FailoverCoordinator(
-            settings: settings, audit: audit, lock: lock, runner: StepRunner(world: world), clock: clock,
+            settings: settings, audit: audit, lock: lock, runner: StepRunner(world: world, pacing: pacing), clock: clock,
             operatorName: FailoverCoordinator.defaultOperatorName(environment: environment),
             rtoObjectiveSeconds: configuration.topology.objectives.rtoSeconds, observer: observer
         )

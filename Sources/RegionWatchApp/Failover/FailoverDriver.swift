@@ -15,7 +15,10 @@ final class FailoverDriver: Sendable {
     private let logger: Logger
     private let isReadOnly: Bool
 
-    init(configuration: RegionWatchConfiguration, world: LiveFailoverWorld, bus: EventBus<DashboardEvent>, clock: WallClock, logger: Logger) {
+    init(
+        configuration: RegionWatchConfiguration, world: LiveFailoverWorld, bus: EventBus<DashboardEvent>, clock: WallClock, logger: Logger,
+        pacing: StepRunner.Pacing = .realistic
+    ) {
         self.world = world
         self.bus = bus
         self.clock = clock
@@ -25,7 +28,7 @@ final class FailoverDriver: Sendable {
         let audit = AuditLog(settings: configuration.failover, environment: environment)
         let readOnly = isReadOnly
         let settings = configuration.failover
-        let coordinator = FailoverRuntime.coordinator(configuration: configuration, world: world, clock: clock, environment: environment, audit: audit) { snapshot in
+        let coordinator = FailoverRuntime.coordinator(configuration: configuration, world: world, clock: clock, environment: environment, audit: audit, pacing: pacing) { snapshot in
             let problem = snapshot.targetProblem.map { FailoverText.targetProblem($0) } ?? snapshot.problem
             bus.publish(.failoverProgress(FailoverProgress(machine: snapshot.machine, confirmationProblem: snapshot.confirmationProblem, problem: problem)))
             // A finished attempt is in the log now: show it in the panel and audit screen.

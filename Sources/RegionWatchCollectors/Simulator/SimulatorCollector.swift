@@ -16,12 +16,11 @@ public final class SimulatorCollector: Collector {
     }
 
     public func run(publishingTo bus: EventBus<DashboardEvent>, clock: WallClock) async {
-        commandSink.withLock { $0 = (bus, clock) }
+        attach(publishingTo: bus, clock: clock)
         defer { commandSink.withLock { $0 = nil } }
         var next = clock.now()
         while !Task.isCancelled {
-            let events = simulation.withLock { $0.step(at: next) }
-            bus.publish(contentsOf: events)
+            step(at: next)
             next = next.adding(seconds: intervalSeconds)
             let wait = next.seconds(since: clock.now())
             if wait < -intervalSeconds {
@@ -37,6 +36,19 @@ public final class SimulatorCollector: Collector {
                 }
             }
         }
+    }
+
+    /// Connects the simulator to `bus` without running it in real time: chaos commands apply
+    /// and `step(at:)` publishes (for in-process sessions on a virtual clock).
+    public func attach(publishingTo bus: EventBus<DashboardEvent>, clock: WallClock) {
+        commandSink.withLock { $0 = (bus, clock) }
+    }
+
+    /// Steps the model to `time` and publishes its observations (once attached).
+    public func step(at time: Timestamp) {
+        guard let sink = commandSink.withLock({ $0 }) else { return }
+        let events = simulation.withLock { $0.step(at: time) }
+        sink.bus.publish(contentsOf: events)
     }
 
     /// What `command` would do, applied to a copy of the simulation (a drill's rehearsal):

@@ -8,6 +8,15 @@ public protocol TerminalBackend: AnyObject {
     func clearAll()
     /// Makes everything drawn so far visible.
     func flush()
+    /// The background the current theme is designed for (colours are reduced to stay readable
+    /// on it).
+    var background: TerminalBackground { get set }
+}
+
+/// Where keys come from: the terminal, or a test's script.
+public protocol KeySource: AnyObject {
+    /// Every key waiting, without blocking.
+    func readKeys(limit: Int) -> [Key]
 }
 
 /// Presents frames on a backend, sending only what changed since the previous frame.
@@ -52,6 +61,7 @@ public final class InMemoryBackend: TerminalBackend {
     public private(set) var drawCalls: [[CellRun]] = []
     public private(set) var flushCount = 0
     public private(set) var clearCount = 0
+    public var background = TerminalBackground.dark
 
     public init(size: TerminalSize) {
         self.size = size

@@ -5,7 +5,7 @@ import Glibc
 
 /// The real terminal, through ncursesw. Only this type touches curses, and only from the
 /// thread that created it.
-public final class NcursesTerminal: TerminalBackend {
+public final class NcursesTerminal: TerminalBackend, KeySource {
     private var screen: OpaquePointer?
     private var window: UnsafeMutablePointer<WINDOW>?
     /// What the terminal can show after colour policy (NO_COLOR, monochrome theme) is applied.
