@@ -19,36 +19,6 @@ extension EndToEnd {
             #expect(session.isAlternateScreenOn)
         }
 
-        @Test func navigatesIntoARegionAndBack() throws {
-            let session = try TmuxSession("'\(binary)' --demo")
-            defer { session.close() }
-            #expect(session.waitFor("eu-west-1"))
-            try session.send("Down")
-            try session.send("Enter")
-            #expect(session.waitFor("eu-west-1 · aws · standby", "Details", "Replication lag from us-east-1", "Database", "PostgreSQL 15.8, timeline 1", "Replication"), "\(session.screen())")
-            for _ in 0..<12 { try session.send("Down") }
-            #expect(session.waitFor("Backup", "Versions", "Collectors"), "the details scroll: \(session.screen())")
-            try session.send("Escape")
-            #expect(session.waitFor("Regions", "Enter: detail"))
-            try session.type(":region ap")
-            try session.send("Tab")
-            try session.send("Enter")
-            #expect(session.waitFor("ap-southeast-1 · gcp · standby"), "\(session.screen())")
-        }
-
-        @Test func opensAndClosesHelp() throws {
-            let session = try TmuxSession("'\(binary)'")
-            defer { session.close() }
-            #expect(session.waitFor("us-east-1"))
-            try session.type("?")
-            #expect(session.waitFor("Keys", "Everywhere", "move up / scroll up"))
-            for _ in 0..<6 { try session.send("PageDown") }
-            #expect(session.waitFor("Demo only", "take the selected region down"), "\(session.screen())")
-            try session.send("Escape")
-            #expect(eventually { !session.screen().contains("Keys") })
-            #expect(session.screen().contains("Regions"))
-        }
-
         @Test func survivesResizingToSixtyByFifteenAndBack() throws {
             let session = try TmuxSession("'\(binary)'")
             defer { session.close() }
@@ -115,27 +85,6 @@ extension EndToEnd {
             try session.send("C-c")
             #expect(session.waitFor("EXIT=130"), "\(session.screen())")
             #expect(!session.isAlternateScreenOn)
-        }
-
-        @Test func pauseAndThemeSwitchAndChaos() throws {
-            let session = try TmuxSession("'\(binary)'")
-            defer { session.close() }
-            #expect(session.waitFor("us-east-1"))
-            try session.type("p")
-            #expect(session.waitFor("PAUSED"))
-            try session.type("p")
-            #expect(eventually { !session.screen().contains("PAUSED") })
-            try session.type(":theme light")
-            try session.send("Enter")
-            #expect(session.waitFor("theme light"))
-            try session.type(":theme nosuch")
-            try session.send("Enter")
-            #expect(session.waitFor("no theme named 'nosuch'"))
-            // Demo chaos: take the selected region (us-east-1) down; it turns DOWN within a few probes.
-            try session.type("X")
-            #expect(session.waitFor("DOWN", "taken down", within: 20), "\(session.screen())")
-            try session.type("R")
-            #expect(session.waitFor("recovered", within: 20))
         }
 
         @Test func noColorMeansNoColourEscapes() throws {

@@ -34,56 +34,6 @@ extension EndToEnd {
             return path
         }
 
-        @Test func demoFailoverFromTheKeyboardSwapsRolesAndIsAudited() throws {
-            let session = try TmuxSession("'\(binary)' --otlp-listen off --seed 7", width: 140, height: 45)
-            defer { session.close() }
-            // Wait until every region has data and replication is measured: gates judge what is known.
-            #expect(session.waitFor("● 3 ok", "us-east-1 → eu-west-1"), "\(session.screen())")
-            try session.send("j")
-            try session.send("F")
-            #expect(session.waitFor("SWITCHOVER  us-east-1 → eu-west-1", "Type the target region's name"), "\(session.screen())")
-            #expect(session.screen().contains("lag-within-rpo"))
-            try session.type("eu-west-1")
-            try session.send("Enter")
-            try session.type("planned maintenance")
-            try session.send("Enter")
-            #expect(session.waitFor("RTO clock"), "\(session.screen())")
-            #expect(session.waitFor("COMPLETED · measured RTO", within: 60), "\(session.screen())")
-            try session.send("Enter")
-            #expect(session.waitFor("primary eu-west-1"), "\(session.screen())")
-            let screen = session.screen()
-            let euRow = screen.split(separator: "\n").first { $0.contains("eu-west-1") && $0.contains("┃") }
-            #expect(euRow?.contains("primary") == true, "\(screen)")
-            #expect(euRow?.contains("100%") == true, "traffic shifted: \(screen)")
-            let usRow = screen.split(separator: "\n").first { $0.contains("us-east-1") && $0.contains("┃") }
-            #expect(usRow?.contains("standby") == true)
-            try session.send("a")
-            #expect(session.waitFor("Audit log", "COMPLETED", "switchover us-east-1 → eu-west-1", "planned maintenance"), "\(session.screen())")
-            let audit = try String(contentsOfFile: session.scratch + "/regionwatch/audit.jsonl", encoding: .utf8)
-            let types = audit.split(separator: "\n").compactMap { line -> String? in
-                (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["type"] as? String
-            }
-            #expect(types.first == "confirmed")
-            #expect(types.last == "finished")
-            #expect(types.filter { $0 == "step-finished" }.count == 5)
-        }
-
-        @Test func aTargetLaggingPastTheRPOIsRefusedNamingTheGate() throws {
-            let session = try TmuxSession("'\(binary)' --otlp-listen off --seed 7", width: 140, height: 45)
-            defer { session.close() }
-            #expect(session.waitFor("● 3 ok", "us-east-1 → ap-southeast-1"), "\(session.screen())")
-            try session.send("j", "j")
-            try session.send("I")
-            // The injected lag climbs past the 30 s RPO within about ten seconds.
-            #expect(session.waitFor("exceeds RPO", within: 30), "\(session.screen())")
-            try session.send("F")
-            #expect(session.waitFor("REFUSED by lag-within-rpo: data loss"), "\(session.screen())")
-            try session.send("Escape")
-            #expect(eventually(within: 10) { !session.screen().contains("REFUSED by") }, "Esc closes the refusal")
-            let audit = try String(contentsOfFile: session.scratch + "/regionwatch/audit.jsonl", encoding: .utf8)
-            #expect(audit.contains(#""state":"refused""#) && audit.contains("lag-within-rpo"), "refusals are audited too")
-        }
-
         @Test func headlessExitStatusesDryRunAndConfirmation() throws {
             let scratch = Binary.scratchDirectory("headless")
             let script = scratch + "/fail.sh"
@@ -197,13 +147,6 @@ extension EndToEnd {
             #expect(screen.contains("COMPLETED"), "onFailure: continue")
         }
 
-        @Test func readOnlyRefusesFromTheKeyboard() throws {
-            let session = try TmuxSession("'\(binary)' --otlp-listen off --read-only", width: 140, height: 45)
-            defer { session.close() }
-            #expect(session.waitFor("READ-ONLY", "eu-west-1"))
-            try session.send("j", "F")
-            #expect(session.waitFor("read-only mode: failover, failback and drills are disabled"), "\(session.screen())")
-        }
     }
 }
 
@@ -289,41 +232,5 @@ extension EndToEnd.FailoverEndToEndTests {
         #expect(failback.standardError.contains("us-east-1 is the current primary"), "\(failback.standardError)")
         #expect(!(failback.standardOutput + failback.standardError).contains("us-east-1 → us-east-1"))
         #expect(!FileManager.default.fileExists(atPath: scratch + "/audit.jsonl"), "nothing recorded")
-    }
-}
-
-extension EndToEnd.FailoverEndToEndTests {
-    @Test func aPausedDisplayStillShowsTheDialogAndAnAbortedPlanIsResolvedFromTheKeyboard() throws {
-        let session = try TmuxSession("'\(binary)' --otlp-listen off --seed 7", width: 140, height: 45)
-        defer { session.close() }
-        #expect(session.waitFor("● 3 ok", "us-east-1 → eu-west-1"), "\(session.screen())")
-        try session.send("p")
-        #expect(session.waitFor("PAUSED"), "\(session.screen())")
-        try session.send("j", "F")
-        #expect(session.waitFor("SWITCHOVER  us-east-1 → eu-west-1", "Type the target region's name"), "paused, the dialog shows: \(session.screen())")
-        try session.type("eu-west-1")
-        try session.send("Enter")
-        try session.type("abort test")
-        try session.send("Enter")
-        // Abort while the first step runs: the fence completes, nothing else does.
-        #expect(session.waitFor("▶ 1. fence the old primary"), "\(session.screen())")
-        try session.send("Escape")
-        #expect(session.waitFor("ABORTED", "UNRESOLVED"), "\(session.screen())")
-        try session.send("Enter")
-        try session.send("p")
-        #expect(session.waitFor("UNRESOLVED switchover us-east-1 → eu-west-1"), "the plan state stays after the dialog closes")
-        // Rolled back from the keyboard: the fence is lifted.
-        try session.send("U")
-        #expect(session.waitFor("undo: fence the old primary", "Type the target region's name"), "\(session.screen())")
-        try session.type("eu-west-1")
-        try session.send("Enter")
-        try session.type("back out")
-        try session.send("Enter")
-        #expect(session.waitFor("COMPLETED · measured RTO", within: 60), "\(session.screen())")
-        try session.send("Enter")
-        #expect(eventually(within: 15) { !session.screen().contains("UNRESOLVED") && session.screen().contains("primary us-east-1") }, "\(session.screen())")
-        let usRow = session.screen().split(separator: "\n").first { $0.contains("us-east-1") && $0.contains("┃") }
-        #expect(usRow?.contains("primary") == true, "unfenced: \(session.screen())")
-        #expect(!session.screen().contains("Last     switchover"), "a roll back is no switchover: \(session.screen())")
     }
 }

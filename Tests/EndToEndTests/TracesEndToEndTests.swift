@@ -21,22 +21,6 @@ extension EndToEnd {
             return repository.appendingPathComponent(".venv-otel-\(exporter)/bin/python").path
         }
 
-        @Test func demoTracesOpenIntoAWaterfall() throws {
-            let session = try TmuxSession("'\(binary)' --otlp-listen off", width: 140, height: 42)
-            defer { session.close() }
-            #expect(session.waitFor("us-east-1"))
-            try session.type("t")
-            #expect(session.waitFor("Traces (", "POST /api/checkout", within: 20), "\(session.screen())")
-            try session.type("/")
-            try session.type("region=eu-west-1 checkout")
-            try session.send("Enter")
-            #expect(session.waitFor("filter: region=eu-west-1 checkout", "eu-west-1⇢us-east-1", within: 20), "\(session.screen())")
-            try session.send("Enter")
-            #expect(session.waitFor("Waterfall", "⇢INSERT orders postgres·us-east-1", "critical path"), "\(session.screen())")
-            try session.type("m")
-            #expect(session.waitFor("Cross-region latency", "n="), "\(session.screen())")
-        }
-
         @Test(.enabled(if: ["proto", "json"].allSatisfy { Requirement.openTelemetrySDK($0).isPresent() } || Requirement.isEnforced,
                        Comment(rawValue: "\(Requirement.openTelemetrySDK("proto").name) is not installed; install it with: \(Requirement.openTelemetrySDK("proto").install) (and the same for json)")),
               arguments: ["proto", "json"])

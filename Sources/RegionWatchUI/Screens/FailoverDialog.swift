@@ -171,11 +171,12 @@ struct FailoverDialog {
         guard height >= 3 else { return }
         let box = area.centered(width: width, height: height)
         let machineState = context.state.failover.machine.state
+        let unresolved = context.state.unresolvedFailover != nil
         let note: String = switch machineState {
-        case .awaitingConfirmation: "Tab field · Enter confirm · Esc cancel"
-        case .executing: "Esc aborts the remaining steps"
-        case .preflight: "evaluating gates · Esc cancel"
-        default: "Enter or Esc closes"
+        case .awaitingConfirmation: KeyMap.hintLine(for: .failoverDialog)
+        case .executing: "\(KeyMap.hints(for: .failoverDialog, isDemo: false).first { $0.binding.action == .cancel }?.hint.key ?? "Esc") aborts the remaining steps"
+        case .preflight: "evaluating gates · " + KeyMap.hintLine(for: .failoverDialog) { $0 == .cancel }
+        default: KeyMap.hintLine(for: .finishedAttempt) { unresolved || ![.resumeUnresolved, .rollBackUnresolved].contains($0) }
         }
         let block = Block(
             title: Line("Failover", style: context.theme[.title]),

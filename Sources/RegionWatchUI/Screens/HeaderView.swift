@@ -119,9 +119,18 @@ struct HeaderView {
     }
 }
 
-/// The footer: key hints, or the command line, or a message.
+/// The footer: the line being typed, or a message followed by the key hints that fit.
 struct FooterView {
     let context: ScreenContext
+
+    /// A hint's text as it reads now: pause or resume, back or clear the applied filter.
+    static func label(_ hint: KeyHint, of binding: KeyBinding, view: ViewState) -> String {
+        switch binding.action {
+        case .togglePause: view.isPaused ? "resume" : hint.text
+        case .back where view.screen == .traces && !view.traceList.filterText.isEmpty: "clear filter"
+        default: hint.text
+        }
+    }
 
     func render(in area: Rect, into frame: inout Frame) {
         guard !area.isEmpty else { return }
@@ -132,44 +141,31 @@ struct FooterView {
             var line = Line(isFilter ? "/" : ":", style: theme[.key])
             line.append(input.text, style: theme[.commandLine])
             line.append("█", style: theme[.commandLine])
-            line.append(isFilter ? "   words region= service= error >500ms <2s · Enter apply · Esc cancel" : "   Enter run · Tab complete · Esc cancel", style: theme[.muted])
+            // The line's keys from the key map (the filter has no completion or history).
+            let keys = KeyMap.hints(for: .typedLine, isDemo: false).compactMap { binding, hint -> String? in
+                guard isFilter else { return "\(hint.key) \(hint.text)" }
+                switch binding.action {
+                case .confirm: return "\(hint.key) apply"
+                case .cancel: return "\(hint.key) \(hint.text)"
+                default: return nil
+                }
+            }
+            let syntax = isFilter ? "words region= service= error >500ms <2s · " : ""
+            line.append("   " + syntax + keys.joined(separator: " · "), style: theme[.muted])
             frame.write(line, x: area.x, y: area.y, clip: area)
             return
         }
-        if let message = view.message {
-            frame.write(" " + message.text, x: area.x, y: area.y, style: message.isError ? theme[.error] : theme[.info], clip: area)
-            return
-        }
-        let pause = ("p", view.isPaused ? "resume" : "pause")
-        var hints: [(String, String)]
-        switch view.screen {
-        case .overview:
-            hints = [("↑↓", "select"), ("Enter", "open"), ("t", "traces"), ("m", "latency"), ("Tab", "pane"), (":", "command"), pause, ("?", "help"), ("q", "quit")]
-        case .regionDetail:
-            hints = [("Esc", "back"), ("↑↓", "scroll"), ("Tab", "error traces"), ("t", "traces"), pause, ("?", "help"), ("q", "back")]
-        case .traces:
-            hints = [("↑↓", "select"), ("Enter", "waterfall"), ("s", "sort"), ("/", "filter"), ("Esc", view.traceList.filterText.isEmpty ? "back" : "clear filter"), pause, ("?", "help")]
-        case .waterfall:
-            hints = [("↑↓", "span"), ("← →", "fold"), ("Space", "toggle"), ("Enter", "detail"), ("c", "colour"), ("Esc", "back"), ("?", "help")]
-        case .spanDetail:
-            hints = [("↑↓", "scroll"), ("Esc", "back"), ("?", "help")]
-        case .latencyMatrix:
-            hints = [("Esc", "back"), ("t", "traces"), pause, ("?", "help")]
-        case .audit:
-            hints = [("↑↓", "scroll"), ("A", "acknowledge interrupted"), ("Esc", "back"), ("?", "help")]
-        }
-        if view.screen == .overview || { if case .regionDetail = view.screen { true } else { false } }() {
-            hints.insert(("F", "failover"), at: max(0, hints.count - 2))
-        }
-        if view.isDemo, view.screen == .overview || { if case .regionDetail = view.screen { true } else { false } }() {
-            hints.insert(("X I R", "chaos"), at: hints.count - 2)
-        }
         var line = Line()
-        for (key, label) in hints {
-            let addition = CharacterWidth.of(key) + CharacterWidth.of(label) + 3
+        if let message = view.message {
+            line.append(" " + message.text + "  ", style: message.isError ? theme[.error] : theme[.info])
+        }
+        // Hints from the key map; a message goes first and the hints that still fit follow.
+        for (binding, hint) in KeyMap.hints(for: view.screen.keyContext, isDemo: view.isDemo) {
+            let text = Self.label(hint, of: binding, view: view)
+            let addition = CharacterWidth.of(hint.key) + CharacterWidth.of(text) + 3
             if line.width + addition > area.width { break }
-            line.append(" " + key, style: theme[.key])
-            line.append(" " + label + " ", style: theme[.muted])
+            line.append(" " + hint.key, style: theme[.key])
+            line.append(" " + text + " ", style: theme[.muted])
         }
         frame.write(line, x: area.x, y: area.y, clip: area)
     }

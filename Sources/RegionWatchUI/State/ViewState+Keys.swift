@@ -95,6 +95,10 @@ extension ViewState {
             guard let region = selectedRegionName(in: state) else { return [] }
             let kind: ChaosRequest.Kind = action == .chaosTakeDown ? .takeDown : (action == .chaosInjectLag ? .injectLag : .recover)
             return [.chaos(ChaosRequest(kind: kind, region: region))]
+        case .switchField, .confirm, .cancel, .force, .deleteBackward, .clearLine, .deleteWord, .complete, .historyPrevious,
+             .historyNext, .closeHelp:
+            // Bound only in the modal contexts, which handle them before a screen sees a key.
+            break
         }
         return []
     }
@@ -142,75 +146,83 @@ extension ViewState {
         return [.failover(.begin(kind: kind, target: target))]
     }
 
-    /// Keys while an attempt is shown: typing the confirmation, Esc, Enter.
+    /// Keys while an attempt is shown, from the dialog's key contexts: typing the
+    /// confirmation, forcing a refusal, closing a finished attempt, Esc.
     private mutating func handleFailoverKey(_ key: Key, state: DashboardState) -> [UIEffect] {
         let machine = state.failover.machine.state
         if machine == .refused, let attempt = state.failover.machine.attempt {
-            let forceable = attempt.gates.filter { !$0.allows && $0.gate.isForceable }.map(\.gate)
-            if var reason = failoverInput.forceReason {
-                switch key {
-                case .escape:
+            let refusing = attempt.gates.filter { !$0.allows }
+            let forceable = refusing.filter(\.gate.isForceable).map(\.gate)
+            if let reason = failoverInput.forceReason {
+                switch KeyMap.action(for: key, in: .typedLine, isDemo: false) {
+                case .cancel:
                     failoverInput.forceReason = nil
-                case .backspace:
-                    _ = reason.popLast()
-                    failoverInput.forceReason = reason
-                case .character(let character) where reason.count < 500:
-                    reason.append(character)
-                    failoverInput.forceReason = reason
-                case .enter:
+                case .confirm:
                     let trimmed = reason.trimmed()
                     guard !trimmed.isEmpty else { return [] }
                     failoverInput = FailoverDialogInput()
                     let forced = Dictionary(uniqueKeysWithValues: forceable.map { ($0, trimmed) })
                     return [.failover(.begin(kind: attempt.request.kind, target: attempt.request.to, forcedGates: forced))]
                 default:
-                    break
+                    failoverInput.forceReason = LineEditor.edit(reason, with: key, maximumLength: 500) ?? reason
                 }
                 return []
             }
-            if key == .character("f"), !forceable.isEmpty, forceable.count == attempt.gates.filter({ !$0.allows }).count {
-                failoverInput.forceReason = ""
+            if KeyMap.action(for: key, in: .refusal, isDemo: false) == .force {
+                if !forceable.isEmpty, forceable.count == refusing.count {
+                    failoverInput.forceReason = ""
+                } else {
+                    message = StatusMessage("\(refusing.filter { !$0.gate.isForceable }.map(\.gate.rawValue).joined(separator: ", ")) cannot be forced", isError: true)
+                }
                 return []
             }
         }
         if machine.isFinal {
-            switch key {
-            case .enter, .escape, .character("q"):
+            switch KeyMap.action(for: key, in: .finishedAttempt, isDemo: false) {
+            case .confirm:
                 failoverInput = FailoverDialogInput()
                 return [.failover(.acknowledge)]
-            case .character("C"), .character("U"):
+            case .resumeUnresolved, .rollBackUnresolved:
                 return continueUnresolved(resume: key == .character("C"), state: state)
             default:
                 return []
             }
         }
+        let action = KeyMap.action(for: key, in: .failoverDialog, isDemo: false)
         guard machine == .awaitingConfirmation else {
-            return key == .escape ? [.failover(.abort)] : []
+            return action == .cancel ? [.failover(.abort)] : []
         }
-        switch key {
-        case .escape:
+        switch action {
+        case .cancel:
             return [.failover(.abort)]
-        case .tab, .backTab:
+        case .switchField:
             failoverInput.field = failoverInput.field == .target ? .reason : .target
-        case .enter:
+        case .confirm:
             if failoverInput.field == .target {
                 failoverInput.field = .reason
             } else {
                 return [.failover(.confirm(typedTarget: failoverInput.target, reason: failoverInput.reason))]
             }
-        case .backspace:
-            if failoverInput.field == .target { _ = failoverInput.target.popLast() } else { _ = failoverInput.reason.popLast() }
-        case .character(let character):
-            guard !character.isNewline else { return [] }
-            if failoverInput.field == .target {
-                if failoverInput.target.count < 64 { failoverInput.target.append(character) }
-            } else if failoverInput.reason.count < 500 {
-                failoverInput.reason.append(character)
-            }
         default:
-            break
+            if failoverInput.field == .target {
+                failoverInput.target = LineEditor.edit(failoverInput.target, with: key, maximumLength: 64) ?? failoverInput.target
+            } else {
+                failoverInput.reason = LineEditor.edit(failoverInput.reason, with: key, maximumLength: 500) ?? failoverInput.reason
+            }
         }
         return []
+    }
+
+    /// The key context in effect: a modal one (typed line, help, failover dialog) while it is
+    /// open, else the screen's.
+    public func activeKeyContext(in state: DashboardState) -> KeyContext {
+        if commandLine != nil || traceList.filterInput != nil { return .typedLine }
+        if isHelpVisible { return .help }
+        let machine = state.failover.machine.state
+        if machine == .refused { return .refusal }
+        if machine.isFinal { return .finishedAttempt }
+        if machine != .steady { return .failoverDialog }
+        return screen.keyContext
     }
 
     /// The region the chaos and open keys act on: the detail screen's region, else the
@@ -347,11 +359,10 @@ extension ViewState {
     // MARK: Overlays and typed input
 
     private mutating func handleHelpKey(_ key: Key) -> [UIEffect] {
-        switch key {
-        case .escape, .character("?"), .character("q"), .enter:
-            isHelpVisible = false
-        case .down, .character("j"): helpScroll += 1
-        case .up, .character("k"): helpScroll = max(0, helpScroll - 1)
+        switch KeyMap.action(for: key, in: .help, isDemo: false) {
+        case .closeHelp: isHelpVisible = false
+        case .moveDown: helpScroll += 1
+        case .moveUp: helpScroll = max(0, helpScroll - 1)
         case .pageDown: helpScroll += Self.pageSize
         case .pageUp: helpScroll = max(0, helpScroll - Self.pageSize)
         default: break
@@ -361,11 +372,11 @@ extension ViewState {
 
     private mutating func handleFilterKey(_ key: Key) -> [UIEffect] {
         guard var input = traceList.filterInput else { return [] }
-        switch key {
-        case .escape:
+        switch KeyMap.action(for: key, in: .typedLine, isDemo: false) {
+        case .cancel:
             traceList.filterInput = nil
             return []
-        case .enter:
+        case .confirm:
             traceList.filterInput = nil
             switch TraceQuery.parse(input.text) {
             case .success(let query):
@@ -385,28 +396,28 @@ extension ViewState {
 
     private mutating func handleCommandLineKey(_ key: Key, state: DashboardState) -> [UIEffect] {
         guard var input = commandLine else { return [] }
-        switch key {
-        case .escape:
+        switch KeyMap.action(for: key, in: .typedLine, isDemo: false) {
+        case .cancel:
             commandLine = nil
             return []
-        case .enter:
+        case .confirm:
             commandLine = nil
             let text = input.text.trimmingCharacters(in: " ")
             guard !text.isEmpty else { return [] }
             commandHistory.append(text)
             if commandHistory.count > 50 { commandHistory.removeFirst() }
             return execute(text, state: state)
-        case .backspace where input.text.isEmpty:
+        case .deleteBackward where input.text.isEmpty:
             commandLine = nil
             return []
-        case .tab:
+        case .complete:
             input.text = CommandParser.complete(input.text, regions: state.regions.map(\.name), themes: availableThemes)
-        case .up:
+        case .historyPrevious:
             guard !commandHistory.isEmpty else { break }
             let position = max(0, (input.historyPosition ?? commandHistory.count) - 1)
             input.historyPosition = position
             input.text = commandHistory[position]
-        case .down:
+        case .historyNext:
             guard let position = input.historyPosition else { break }
             if position + 1 < commandHistory.count {
                 input.historyPosition = position + 1
@@ -502,23 +513,25 @@ extension ViewState {
     }
 }
 
-/// Editing keys shared by the command line and the filter.
+/// Editing keys shared by every typed line (command line, filter, the failover dialog's
+/// fields), bound in the key map's `typedLine` context; other printable characters are typed.
 enum LineEditor {
     static let maximumLength = 200
 
     /// The text after `key`, or `nil` when the key does not edit.
-    static func edit(_ text: String, with key: Key) -> String? {
-        switch key {
-        case .backspace:
+    static func edit(_ text: String, with key: Key, maximumLength: Int = Self.maximumLength) -> String? {
+        switch KeyMap.action(for: key, in: .typedLine, isDemo: false) {
+        case .deleteBackward:
             return text.isEmpty ? text : String(text.dropLast())
-        case .control("u"):
+        case .clearLine:
             return ""
-        case .control("w"):
+        case .deleteWord:
             var trimmed = text
             while trimmed.last == " " { trimmed.removeLast() }
             while let last = trimmed.last, last != " " { trimmed.removeLast() }
             return trimmed
-        case .character(let character):
+        case nil:
+            guard case .character(let character) = key, !character.isNewline else { return nil }
             return text.count < maximumLength ? text + String(character) : text
         default:
             return nil

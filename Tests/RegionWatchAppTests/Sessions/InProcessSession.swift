@@ -132,6 +132,12 @@ final class InProcessSession {
         return condition(screen)
     }
 
+    /// Waits until the dialog closed (the driver has processed the acknowledgement: keys
+    /// pressed before then go to the dialog, as on a terminal).
+    func waitForSteadyFailover() -> Bool {
+        waitUntil(step: 0) { _ in self.model.state.failover.machine.state == .steady }
+    }
+
     /// The screen row containing every one of `texts`.
     func row(containing texts: String...) -> String? {
         screen.split(separator: "\n").map(String.init).first { row in texts.allSatisfy { row.contains($0) } }

@@ -22,7 +22,7 @@ struct InProcessSessionTests {
     @Test func navigatesIntoARegionAndBackAndQuits() throws {
         let session = try InProcessSession()
         session.press(.down, .enter)
-        #expect(session.waitFor("eu-west-1 · aws · standby", "Details", "Replication lag from us-east-1", "Database"), "\(session.screen)")
+        #expect(session.waitFor("eu-west-1 · aws · standby", "Details", "Replication lag from us-east-1", "Database", "PostgreSQL 15.8, timeline 1"), "\(session.screen)")
         for _ in 0..<12 { session.press(.down) }
         #expect(session.waitFor("Backup", "Versions", "Collectors"), "the details scroll: \(session.screen)")
         session.press(.escape)
@@ -123,6 +123,7 @@ struct InProcessSessionTests {
         session.press(.enter)
         #expect(session.waitFor("COMPLETED · measured RTO"), "\(session.screen)")
         session.press(.enter)
+        #expect(session.waitForSteadyFailover(), "Enter acknowledges: \(session.screen)")
         #expect(session.waitFor("primary eu-west-1"), "\(session.screen)")
         #expect(session.waitUntil { _ in session.row(containing: "eu-west-1", "┃")?.contains("100%") == true }, "traffic shifted: \(session.screen)")
         #expect(session.row(containing: "eu-west-1", "┃")?.contains("primary") == true, "\(session.screen)")
@@ -171,7 +172,10 @@ struct InProcessSessionTests {
         #expect(session.waitFor("▶ 1. fence the old primary", step: 0), "\(session.screen)")
         session.press(.escape)
         #expect(session.waitFor("ABORTED", "UNRESOLVED"), "\(session.screen)")
-        session.press(.enter, .character("p"))
+        session.press(.enter)
+        #expect(session.waitForSteadyFailover(), "Enter acknowledges: \(session.screen)")
+        session.press(.character("p"))
+        #expect(!session.model.display.isFrozen)
         #expect(session.waitFor("UNRESOLVED switchover us-east-1 → eu-west-1"), "the plan state stays after the dialog closes")
         session.press(.character("U"))
         #expect(session.waitFor("undo: fence the old primary", "Type the target region's name"), "\(session.screen)")
