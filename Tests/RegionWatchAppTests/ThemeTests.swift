@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import RegionWatchCore
 import RegionWatchTerminal
 import RegionWatchUI
 @testable import RegionWatchApp
@@ -114,5 +115,61 @@ struct ThemeTests {
             #expect("\(error)".contains("available: default, light, high-contrast, monochrome, mine"))
         }
         #expect(throws: TextFile.ReadError.self) { try catalog.load("/missing/theme.yaml") }
+    }
+}
+
+/// Defects: the light theme's RPO breach on the selected row was white on lavender; with
+/// NO_COLOR the selected row was bold only. Every theme, with and without colour, on every
+/// colour depth, keeps each state readable selected and unselected.
+@Suite("Theme readability")
+struct ThemeReadabilityTests {
+    static let states: [(String, ThemeRole)] = [
+        ("text", .text), ("table header", .tableHeader), ("ok", .ok), ("degraded", .degraded), ("down", .down),
+        ("stale", .stale), ("RPO breach", .down), ("critical", .critical), ("error", .error),
+    ]
+
+    static func themes() throws -> [(String, Theme)] {
+        let plain = ThemeCatalog(environment: [:])
+        let noColor = ThemeCatalog(environment: ["NO_COLOR": "1"])
+        return try ["default", "light", "high-contrast", "monochrome"].flatMap { name in
+            [(name, try plain.load(name)), ("\(name) NO_COLOR", try noColor.load(name))]
+        }
+    }
+
+    @Test func everyStateMeetsTheContrastMinimumSelectedAndNot() throws {
+        var failures: [String] = []
+        for (name, theme) in try Self.themes() {
+            for capability in [ColorCapability.direct, .indexed256, .ansi16] {
+                let readability = ThemeReadability(theme: theme, capability: capability)
+                for (state, role) in Self.states {
+                    let minimum = role == .stale ? ThemeReadability.minimumStaleContrast : ThemeReadability.minimumContrast
+                    for selected in [false, true] {
+                        let style = selected ? theme[role].selected(by: theme[.selection]) : theme[role]
+                        let ratio = readability.contrast(of: style)
+                        if ratio < minimum {
+                            failures.append("\(name) \(capability) \(state)\(selected ? " selected" : ""): \(Format.fixed(ratio, decimals: 2)) < \(minimum)")
+                        }
+                    }
+                }
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+    }
+
+    @Test func aSelectedRowIsVisibleInEveryTheme() throws {
+        for (name, theme) in try Self.themes() {
+            for capability in [ColorCapability.direct, .indexed256, .ansi16] {
+                let readability = ThemeReadability(theme: theme, capability: capability)
+                #expect(readability.selectionIsVisible(on: theme[.text]), "\(name) \(capability): the selected row stands out")
+            }
+        }
+    }
+
+    @Test func aBadgeOnTheSelectedRowKeepsItsColours() throws {
+        let light = try ThemeCatalog(environment: [:]).load("light")
+        let breach = light[.down].selected(by: light[.selection])
+        #expect(breach.background == light[.down].background)
+        #expect(breach.foreground == light[.down].foreground)
+        #expect(ThemeReadability(theme: light).contrast(of: breach) >= ThemeReadability.minimumContrast)
     }
 }

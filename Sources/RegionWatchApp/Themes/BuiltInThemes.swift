@@ -22,21 +22,21 @@ styles:
   focus-border:    { fg: "#5fd7ff" }
   title:           { fg: "#5fd7ff", attrs: [bold] }
   table-header:    { fg: "#c0c8d8", attrs: [bold, underline] }
-  selection:       { bg: "#34405a", attrs: [bold] }
-  ok:              { fg: "#5fd787" }
+  selection:       { bg: "#2a3449", attrs: [bold] }
+  ok:              { fg: "#5fef87" }
   degraded:        { fg: "#ffaf00", attrs: [bold] }
-  down:            { fg: "#ff5f5f", attrs: [bold] }
+  down:            { fg: "#ff8080", attrs: [bold] }
   stale:           { fg: "#8a8a8a" }
   sparkline:       { fg: "#5fafd7" }
-  sparkline-alert: { fg: "#ff5f5f" }
+  sparkline-alert: { fg: "#ff8080" }
   threshold:       { fg: "#d7af5f" }
   info:            { fg: "#c0c8d8" }
   warning:         { fg: "#ffaf00" }
-  critical:        { fg: "#ff5f5f", attrs: [bold] }
+  critical:        { fg: "#ff8080", attrs: [bold] }
   key:             { fg: "#5fd7ff", attrs: [bold] }
   badge:           { fg: "#1c1c1c", bg: "#ffaf00", attrs: [bold] }
   command-line:    { fg: "#ffffff" }
-  error:           { fg: "#ff5f5f", attrs: [bold] }
+  error:           { fg: "#ff8080", attrs: [bold] }
   critical-path:   { fg: "#ffd866", attrs: [bold] }
   series-1:        { fg: "#5fafff" }
   series-2:        { fg: "#d787ff" }
@@ -60,21 +60,21 @@ styles:
   focus-border:    { fg: "#005f87" }
   title:           { fg: "#005f87", attrs: [bold] }
   table-header:    { fg: "#303030", attrs: [bold, underline] }
-  selection:       { bg: "#d0ddef", attrs: [bold] }
-  ok:              { fg: "#1f7a3a" }
-  degraded:        { fg: "#9a5700", attrs: [bold] }
-  down:            { fg: "#ffffff", bg: "#c62828", attrs: [bold] }
+  selection:       { bg: "#d6e0ee", attrs: [bold] }
+  ok:              { fg: "#17692f" }
+  degraded:        { fg: "#8a4e00", attrs: [bold] }
+  down:            { fg: "#ffffff", bg: "#b3261e", attrs: [bold] }
   stale:           { fg: "#767676" }
   sparkline:       { fg: "#2a6fb0" }
-  sparkline-alert: { fg: "#c62828" }
+  sparkline-alert: { fg: "#b3261e" }
   threshold:       { fg: "#7a5d00" }
   info:            { fg: "#303030" }
-  warning:         { fg: "#9a5700" }
-  critical:        { fg: "#c62828", attrs: [bold] }
+  warning:         { fg: "#8a4e00" }
+  critical:        { fg: "#b3261e", attrs: [bold] }
   key:             { fg: "#005f87", attrs: [bold] }
-  badge:           { fg: "#ffffff", bg: "#9a5700", attrs: [bold] }
+  badge:           { fg: "#ffffff", bg: "#8a4e00", attrs: [bold] }
   command-line:    { fg: "#000000" }
-  error:           { fg: "#c62828", attrs: [bold] }
+  error:           { fg: "#b3261e", attrs: [bold] }
   critical-path:   { fg: "#7a4f00", attrs: [bold, underline] }
   series-1:        { fg: "#1f5fa8" }
   series-2:        { fg: "#8e3fa8" }

@@ -41,6 +41,14 @@ public struct Style: Hashable, Sendable {
         )
     }
 
+    /// This cell as part of a selected row: the selection's colours and attributes, except
+    /// that a cell with a background of its own (a red breach badge) keeps its colours and
+    /// takes only the attributes (white on the selection's lavender was unreadable).
+    public func selected(by selection: Style) -> Style {
+        guard background != .default, selection.background != .default else { return patched(with: selection) }
+        return adding(selection.attributes)
+    }
+
     /// This style with added attributes.
     public func adding(_ extra: TextAttributes) -> Style {
         Style(foreground: foreground, background: background, attributes: attributes.union(extra))

@@ -90,7 +90,7 @@ public struct Table: Widget {
                 x += column.width + columnSpacing
             }
             if rowIndex == selectedRow {
-                frame.restyle(Rect(x: area.x, y: y, width: area.width, height: 1)) { $0.patched(with: selectionStyle) }
+                frame.restyle(Rect(x: area.x, y: y, width: area.width, height: 1)) { $0.selected(by: selectionStyle) }
             }
         }
     }

@@ -39,7 +39,7 @@ struct CompactView {
                 let region = state.regions[index]
                 frame.write(summary(region, width: body.width), x: body.x, y: body.y + row, clip: body)
                 if index == context.view.selectedRegion {
-                    frame.restyle(body.row(row)) { $0.patched(with: theme[.selection]) }
+                    frame.restyle(body.row(row)) { $0.selected(by: theme[.selection]) }
                 }
             }
             let events = Rect(x: body.x, y: body.y + regionRows, width: body.width, height: body.height - regionRows)

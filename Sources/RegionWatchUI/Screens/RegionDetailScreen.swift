@@ -55,7 +55,7 @@ struct RegionDetailScreen {
             line.append(" " + String(trace.traceID.hex.prefix(8)), style: theme[.muted])
             frame.write(line, x: inner.x, y: inner.y + index, clip: inner)
             if focused, index == context.view.selectedErrorTrace {
-                frame.restyle(inner.row(index)) { $0.patched(with: theme[.selection]) }
+                frame.restyle(inner.row(index)) { $0.selected(by: theme[.selection]) }
             }
         }
     }

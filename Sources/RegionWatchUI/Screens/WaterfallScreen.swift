@@ -94,7 +94,7 @@ struct WaterfallScreen {
             frame.write(barText, x: barArea.x + min(first, barArea.width - 1), y: y, style: barStyle, clip: Rect(x: barArea.x, y: y, width: barArea.width, height: 1))
             frame.write(TextFit.fit(Format.milliseconds(Double(node.span.durationNanos) / 1e6), to: durationWidth, alignment: .right), x: area.maxX - durationWidth, y: y, style: node.isError ? theme[.down] : theme[.muted])
             if position + offset == model.selectedRow {
-                frame.restyle(Rect(x: area.x, y: y, width: area.width, height: 1)) { $0.patched(with: theme[.selection]) }
+                frame.restyle(Rect(x: area.x, y: y, width: area.width, height: 1)) { $0.selected(by: theme[.selection]) }
             }
         }
     }

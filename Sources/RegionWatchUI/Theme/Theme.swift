@@ -67,8 +67,13 @@ public struct Theme: Equatable, Sendable {
 
     /// This theme with colours removed (NO_COLOR, or a terminal without colours); attributes
     /// keep every distinction readable.
+    /// A role that set itself apart with a background colour (the selection, badges, the
+    /// header) becomes reverse video, so a selected row stays visible without colour.
     public func withoutColors() -> Theme {
-        Theme(name: name, usesColor: false, background: background, styles: styles.mapValues(\.withoutColors))
+        let plain = styles.mapValues { style in
+            style.background == .default ? style.withoutColors : Style(attributes: style.attributes.union(.reverse))
+        }
+        return Theme(name: name, usesColor: false, background: background, styles: plain)
     }
 
     /// The style for a health value.
