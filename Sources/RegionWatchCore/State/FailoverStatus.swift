@@ -132,6 +132,11 @@ public struct FailoverStatus: Equatable, Sendable {
     public var stateName: String { progress.machine.state.name }
 
     /// One-line description for the panel.
+    /// The summary for a header, where room is short: `none` while steady.
+    public var headerSummary: String {
+        progress.machine.state == .steady ? "none" : summary
+    }
+
     public var summary: String {
         guard let attempt = progress.machine.attempt else { return "no failover in progress" }
         let request = attempt.request

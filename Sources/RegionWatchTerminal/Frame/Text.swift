@@ -31,6 +31,26 @@ public struct Line: Hashable, Sendable, ExpressibleByStringLiteral {
         spans.append(Span(text, style: style))
     }
 
+    /// The line cut to at most `width` cells, ending in `…` (in the style of the span it cut)
+    /// when something was cut.
+    public func truncated(to width: Int) -> Line {
+        guard self.width > width else { return self }
+        guard width > 0 else { return Line() }
+        var result = Line()
+        var used = 0
+        for span in spans {
+            if used + span.width <= width - 1 {
+                result.spans.append(span)
+                used += span.width
+                continue
+            }
+            // The span with "…" is wider than the room left, so the cut ends in "…".
+            result.spans.append(Span(TextFit.truncate(span.text + "…", to: width - used), style: span.style))
+            break
+        }
+        return result
+    }
+
     /// The line broken at spaces into lines of at most `width` cells, keeping each word's
     /// style; continuation lines start with `indent` spaces. Words longer than a line are cut.
     public func wrapped(to width: Int, indent: Int = 0) -> [Line] {

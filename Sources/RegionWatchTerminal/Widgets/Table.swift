@@ -8,13 +8,19 @@ public struct TableColumn: Hashable, Sendable {
     public var priority: Int
     /// A flexible column also takes leftover width.
     public var isFlexible: Bool
+    /// The most a flexible column grows to (`nil`: no limit); the rest of the leftover goes
+    /// to the next flexible column.
+    public var maximumWidth: Int?
 
-    public init(_ title: String, width: Int, alignment: Alignment = .left, priority: Int = 0, isFlexible: Bool = false) {
+    public init(
+        _ title: String, width: Int, alignment: Alignment = .left, priority: Int = 0, isFlexible: Bool = false, maximumWidth: Int? = nil
+    ) {
         self.title = title
         self.width = width
         self.alignment = alignment
         self.priority = priority
         self.isFlexible = isFlexible
+        self.maximumWidth = maximumWidth
     }
 }
 
@@ -43,9 +49,14 @@ public struct Table: Widget {
         let chosen = PriorityFit.choose(widths: columns.map(\.width), priorities: columns.map(\.priority), available: width, separator: columnSpacing)
         let used = chosen.reduce(0) { $0 + columns[$1].width } + max(0, chosen.count - 1) * columnSpacing
         var widths = columns.indices.filter(chosen.contains).map { (index: $0, width: columns[$0].width) }
-        let leftover = width - used
-        if leftover > 0, let flexible = widths.firstIndex(where: { columns[$0.index].isFlexible }) {
-            widths[flexible].width += leftover
+        // Leftover width goes to the flexible columns in order, each up to its maximum, so a
+        // wide terminal widens what has more to show (a trend) instead of padding a name.
+        var leftover = width - used
+        for position in widths.indices where leftover > 0 && columns[widths[position].index].isFlexible {
+            let column = columns[widths[position].index]
+            let growth = min(leftover, max(0, (column.maximumWidth ?? Int.max) - widths[position].width))
+            widths[position].width += growth
+            leftover -= growth
         }
         return widths
     }
@@ -54,6 +65,11 @@ public struct Table: Widget {
     public static func scrollOffset(selected: Int?, rowCount: Int, visibleRows: Int) -> Int {
         guard let selected, visibleRows > 0, rowCount > visibleRows else { return 0 }
         return min(max(0, selected - visibleRows + 1 + min(visibleRows / 3, rowCount - 1 - selected)), rowCount - visibleRows)
+    }
+
+    /// The width column `index` gets in `width` cells; `nil` when it is dropped.
+    public func width(ofColumn index: Int, forWidth width: Int) -> Int? {
+        layout(forWidth: width).first { $0.index == index }?.width
     }
 
     public func render(in area: Rect, into frame: inout Frame) {

@@ -10,17 +10,7 @@ struct CompactView {
         let state = context.state
         guard !area.isEmpty else { return }
         frame.fill(area.row(0), style: theme[.header])
-        var header = Line(" \(state.topology.name) ", style: theme[.headerAccent])
-        if state.primary.splitBrain != nil {
-            header = Line(" SPLIT BRAIN ", style: theme.style(for: .down).adding(.bold).adding(.reverse))
-            header.append(" \(state.topology.name) ", style: theme[.headerAccent])
-        }
-        header.append(" RPO \(Format.duration(state.topology.objectives.rpoSeconds)) ", style: theme[.header])
-        header.append(" \(state.now.utcTimeOfDay) ", style: theme[.header])
-        if context.view.isPaused { header.append(" PAUSED ", style: theme[.badge]) }
-        if context.view.isDemo { header.append(" DEMO ", style: theme[.badge]) }
-        if state.bus.droppedEvents > 0 { header.append(" dropped \(state.bus.droppedEvents) ", style: theme[.badge]) }
-        frame.write(header, x: area.x, y: area.y, clip: area.row(0))
+        frame.write(header(width: area.width), x: area.x, y: area.y, clip: area.row(0))
 
         let hasFooter = area.height >= 3
         let (body, footer) = Rect(x: area.x, y: area.y + 1, width: area.width, height: area.height - 1).splitBottom(hasFooter ? 1 : 0)
@@ -43,11 +33,38 @@ struct CompactView {
                 }
             }
             let events = Rect(x: body.x, y: body.y + regionRows, width: body.width, height: body.height - regionRows)
-            Paragraph(EventLines.lines(context, limit: events.height)).render(in: events, into: &frame)
+            Paragraph(EventLines.lines(context, limit: events.height).map { $0.truncated(to: events.width) }).render(in: events, into: &frame)
         }
         if hasFooter {
             FooterView(context: context).render(in: footer, into: &frame)
         }
+    }
+
+    /// The one header line: split brain, topology, primary and failover state first (cut with
+    /// … when nothing else fits), then badges, the clock and the RPO as room allows.
+    func header(width: Int) -> Line {
+        let theme = context.theme
+        let state = context.state
+        var segments: [(priority: Int, line: Line)] = []
+        if state.primary.splitBrain != nil {
+            segments.append((130, Line(" SPLIT BRAIN ", style: theme.style(for: .down).adding(.bold).adding(.reverse))))
+        }
+        segments.append((100, Line(" \(state.topology.name) ", style: theme[.headerAccent])))
+        let primary = state.primary.current.map { "primary \($0)" } ?? "no primary"
+        segments.append((95, Line(" \(primary) ", style: state.primary.current == nil ? theme.style(for: .down) : theme[.header])))
+        if context.view.isPaused { segments.append((90, Line(" PAUSED ", style: theme[.badge]))) }
+        if state.bus.droppedEvents > 0 { segments.append((85, Line(" dropped \(state.bus.droppedEvents) ", style: theme[.badge]))) }
+        segments.append((80, Line(" \(state.now.utcTimeOfDay) ", style: theme[.header])))
+        if context.view.isDemo { segments.append((40, Line(" DEMO ", style: theme[.badge]))) }
+        segments.append((30, Line(" RPO \(Format.duration(state.topology.objectives.rpoSeconds)) ", style: theme[.header])))
+        // The failover state is never dropped: it takes what is left after the topology name.
+        let isSteady = state.failover.machine.state == .steady
+        let failover = Line(" failover: \(state.failover.headerSummary) ", style: isSteady ? theme[.header] : theme[.badge])
+        let reserved = min(failover.width, max(12, width - segments.filter { $0.priority >= 100 }.reduce(0) { $0 + $1.line.width }))
+        let chosen = PriorityFit.choose(widths: segments.map(\.line.width), priorities: segments.map(\.priority), available: width - reserved)
+        var line = Line(segments.indices.filter(chosen.contains).flatMap { segments[$0].line.spans })
+        line.spans.append(contentsOf: failover.truncated(to: width - line.width).spans)
+        return line
     }
 
     /// `● us-east-1 OK err 0.1% p99 182ms lag —  age 1s`, dropping the least important
@@ -62,8 +79,8 @@ struct CompactView {
         let fields: [(priority: Int, span: Span)] = [
             (100, Span(RegionText.glyph(region.health) + " ", style: theme.style(for: region.health))),
             (99, Span(TextFit.fit(region.name, to: min(14, max(6, width / 4))) + " ", style: base.adding(.bold))),
-            (98, Span(TextFit.fit(region.health.label, to: 8) + " ", style: theme.style(for: region.health))),
-            (95, Span(TextFit.fit(RegionText.role(region), to: 8) + " ", style: theme.style(for: region.role, isStale: isStale))),
+            (97, Span(TextFit.fit(region.health.label, to: 8) + " ", style: theme.style(for: region.health))),
+            (98, Span(TextFit.fit(RegionText.role(region), to: 8) + " ", style: theme.style(for: region.role, isStale: isStale))),
             (90, Span("lag " + TextFit.fit(lagText, to: 6, alignment: .right) + " ", style: isStale ? base : theme.lagStyle(lag, rpo: context.rpo))),
             (80, Span("age " + TextFit.fit(RegionText.age(region, now: context.now), to: 4) + " ", style: isStale ? theme[.stale].adding(.bold) : theme[.muted])),
             (70, Span("err " + TextFit.fit(RegionText.errorRate(region, thresholds: state.topology.thresholds), to: 5, alignment: .right) + " ", style: base)),

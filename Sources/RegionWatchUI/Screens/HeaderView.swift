@@ -69,11 +69,10 @@ struct HeaderView {
     }
 
     /// `3 regions  ● 2 ok  ▲ 1 degraded  ✖ 0 down  ◌ 0 stale │ primary us-east-1 │ failover: …`,
-    /// dropping the least important parts when `width` is short.
+    /// cutting the least important parts when `width` is short.
     func summaryLine(width: Int) -> Line {
         let theme = context.theme
         let state = context.state
-        var segments: [Segment] = []
         var counts = Line(" \(state.regions.count) regions ", style: theme[.muted])
         var healthCounts: [Health: Int] = [:]
         for index in state.regions.indices { healthCounts[state.regions[index].health, default: 0] += 1 }
@@ -82,11 +81,10 @@ struct HeaderView {
             let style = count == 0 ? theme[.muted] : theme.style(for: health)
             counts.append(" \(RegionText.glyph(health)) \(count) \(health.rawValue) ", style: style)
         }
-        segments.append(Segment(line: counts, priority: 100))
         var primary = Line(" │ ", style: theme[.border])
+        let isSplitBrain = state.primary.splitBrain != nil
         if let split = state.primary.splitBrain {
             primary.append(" \(split.message.uppercased()) ", style: theme.style(for: .down).adding(.bold).adding(.reverse))
-            segments.append(Segment(line: primary, priority: 110))
         } else {
             primary.append("primary ", style: theme[.muted])
             if let current = state.primary.current {
@@ -101,21 +99,34 @@ struct HeaderView {
             if !fenced.isEmpty { primary.append(" · fenced \(fenced.joined(separator: ", "))", style: theme[.warning]) }
             let unknown = state.regions.indices.filter { state.regions[$0].role == .unknown }.count
             if unknown > 0 { primary.append(" · \(unknown) role\(unknown == 1 ? "" : "s") unknown", style: theme[.warning]) }
-            segments.append(Segment(line: primary, priority: 90))
         }
         var failover = Line(" │ ", style: theme[.border])
         failover.append("failover: ", style: theme[.muted])
-        failover.append(state.failover.summary, style: theme[.text])
-        segments.append(Segment(line: failover, priority: 80))
+        failover.append(state.failover.headerSummary, style: state.failover.machine.state == .steady ? theme[.text] : theme[.warning])
+        var unknown = Line()
         if state.unknownRegionCount > 0 {
-            var unknown = Line(" │ ", style: theme[.border])
+            unknown = Line(" │ ", style: theme[.border])
             let names = OverviewScreen.unknownRows(state)
             let more = state.unknownRegionCount > names.count ? " +\(state.unknownRegionCount - names.count)" : ""
             unknown.append("not in config: \(names.joined(separator: ", "))\(more)", style: theme[.warning])
-            segments.append(Segment(line: unknown, priority: 95))
         }
-        let chosen = choose(segments, width: width)
-        return Line(segments.indices.filter(chosen.contains).flatMap { segments[$0].line.spans })
+        // Shown in this order, given room in another: the failover state always (cut with …
+        // only when nothing else fits), then the primary and the unlisted regions at least in
+        // part, then the health counts; what is left widens the primary and the unlisted names.
+        let parts = [counts, primary, failover, unknown]
+        let minimums = [0, isSplitBrain ? primary.width : min(primary.width, 24), failover.width, min(unknown.width, 30)]
+        var widths = [0, 0, 0, 0]
+        var left = width
+        for index in [2, 1, 3, 0] {
+            widths[index] = min(index == 0 ? parts[0].width : minimums[index], left)
+            left -= widths[index]
+        }
+        for index in [1, 3] where left > 0 {
+            let growth = min(left, parts[index].width - widths[index])
+            widths[index] += growth
+            left -= growth
+        }
+        return Line(parts.indices.flatMap { parts[$0].truncated(to: widths[$0]).spans })
     }
 }
 

@@ -21,7 +21,7 @@ struct OverviewScreen {
 
     static let regionColumns: [TableColumn] = [
         TableColumn("", width: 1, priority: 100),
-        TableColumn("REGION", width: 14, priority: 99, isFlexible: true),
+        TableColumn("REGION", width: 14, priority: 99, isFlexible: true, maximumWidth: 24),
         TableColumn("PROV", width: 5, priority: 30),
         TableColumn("ROLE", width: 8, priority: 80),
         TableColumn("HEALTH", width: 8, priority: 95),
@@ -32,10 +32,13 @@ struct OverviewScreen {
         TableColumn("TRAFFIC", width: 7, alignment: .right, priority: 50),
         TableColumn("LAG", width: 7, alignment: .right, priority: 90),
         TableColumn("%RPO", width: 5, alignment: .right, priority: 65),
-        TableColumn("LAG TREND", width: 10, priority: 35),
+        TableColumn("LAG TREND", width: 10, priority: 35, isFlexible: true),
         TableColumn("VERSION", width: 7, priority: 45),
         TableColumn("AGE", width: 5, alignment: .right, priority: 85),
     ]
+
+    /// Index of the LAG TREND column, which takes the width a wide terminal has to spare.
+    static let trendColumn = 12
 
     /// The regions table widget for `context`.
     static func regionsTable(_ context: ScreenContext, trendWidth: Int = 10) -> Table {
@@ -120,7 +123,9 @@ struct OverviewScreen {
         let focused = context.view.focusedPane == .regions
         let block = context.block("Regions", note: Line("Enter: detail", style: context.theme[.muted]), focused: focused)
         block.render(in: area, into: &frame)
-        Self.regionsTable(context).render(in: block.inner(area).inset(horizontal: 1, vertical: 0), into: &frame)
+        let inner = block.inner(area).inset(horizontal: 1, vertical: 0)
+        let trendWidth = Table(columns: Self.regionColumns, rows: []).width(ofColumn: Self.trendColumn, forWidth: inner.width) ?? 10
+        Self.regionsTable(context, trendWidth: trendWidth).render(in: inner, into: &frame)
     }
 
     // MARK: Replication
@@ -129,27 +134,35 @@ struct OverviewScreen {
         let theme = context.theme
         let state = context.state
         let focused = context.view.focusedPane == .replication
-        let block = context.block("Replication", note: Line("RPO \(Format.duration(context.rpo))", style: theme[.threshold]), focused: focused)
+        // One source for every link (the usual case): it goes in the title, the rows name only
+        // the standby, so a narrow panel keeps whole names.
+        let sources = Set(state.replicationLinks.map(\.from))
+        let oneSource = sources.count == 1 ? sources.first : nil
+        let title = oneSource.map { "Replication from \($0)" } ?? "Replication"
+        let block = context.block(title, note: Line("RPO \(Format.duration(context.rpo))", style: theme[.threshold]), focused: focused)
         block.render(in: area, into: &frame)
         let inner = block.inner(area).inset(horizontal: 1, vertical: 0)
         guard !state.replicationLinks.isEmpty else {
             frame.write("no replication links reported yet", x: inner.x, y: inner.y, style: theme[.muted], clip: inner)
             return
         }
+        // A broken link must never be only a colour: STATE outranks everything but the link's
+        // name, which is cut (with …) before STATE is dropped.
         let columns = [
-            TableColumn("LINK", width: 22, priority: 100, isFlexible: true),
-            TableColumn("STATE", width: 11, priority: 90),
+            TableColumn("LINK", width: 14, priority: 100, isFlexible: true, maximumWidth: 30),
+            TableColumn("STATE", width: 11, priority: 97),
             TableColumn("LAG", width: 7, alignment: .right, priority: 95),
             TableColumn("BYTES", width: 7, alignment: .right, priority: 40),
-            TableColumn("TREND", width: 10, priority: 30),
+            TableColumn("TREND", width: 10, priority: 30, isFlexible: true, maximumWidth: 40),
         ]
+        let trendWidth = Table(columns: columns, rows: []).width(ofColumn: 4, forWidth: inner.width) ?? 10
         let rows: [[Line]] = state.replicationLinks.map { link in
             let lag = link.reading
-            let values = link.lagSeconds.recentValues(10)
+            let values = link.lagSeconds.recentValues(trendWidth)
             let trend = Sparkline(values: values, maximum: max(context.rpo * 1.2, values.max() ?? 0), threshold: context.rpo, style: theme[.sparkline], alertStyle: theme[.sparklineAlert])
-                .line(width: 10)
+                .line(width: trendWidth)
             return [
-                Line("\(link.from) → \(link.to)", style: theme[.text]),
+                Line(oneSource == nil ? "\(link.from) → \(link.to)" : "→ \(link.to)", style: theme[.text]),
                 Line(link.state.rawValue, style: theme.style(for: link.state)),
                 Line(RegionText.lag(lag), style: link.state == .stale ? theme[.stale] : theme.lagStyle(lag, rpo: context.rpo)),
                 Line(link.reading.bytesBehind.map(Format.bytes) ?? RegionText.unknown(), style: theme[.muted]),
@@ -194,6 +207,7 @@ struct OverviewScreen {
             lines.append(context.fact("Primary", "none accepts writes\(last)", width: 9, valueStyle: theme[.down]))
         }
         let primaryName = state.primary.current ?? state.primary.lastKnown
+        let standbysStart = lines.count
         for (index, standby) in state.regions.filter({ $0.role != .primary && $0.name != primaryName }).enumerated() {
             let lag = state.replicationLag(of: standby.name)
             var line = Line(TextFit.fit(index == 0 ? "Standbys" : "", to: 9), style: theme[.muted])
@@ -206,6 +220,7 @@ struct OverviewScreen {
             }
             lines.append(line)
         }
+        let standbys = standbysStart..<lines.count
         let rto = state.topology.objectives.rtoSeconds
         func describe(_ record: FailoverRecordSummary) -> (String, Style) {
             let measured = record.measuredRTOSeconds.map { "RTO \(Format.fixed($0, decimals: 1))s of \(Format.duration(rto))" } ?? "RTO \(RegionText.unknown())"
@@ -227,7 +242,21 @@ struct OverviewScreen {
         if history.lastFailover == nil, history.lastDrill == nil {
             lines.append(context.fact("Last", "no failover or drill recorded", width: 9, valueStyle: theme[.muted]))
         }
-        Paragraph(context.wrap(lines, width: inner.width, indent: 9)).render(in: inner, into: &frame)
+        Paragraph(Self.fit(lines, droppable: standbys, in: inner, context: context)).render(in: inner, into: &frame)
+    }
+
+    /// The failover panel's lines for `area`: wrapped when they fit; else one row each, cut
+    /// with …; else without the standbys (the replication panel lists them), so the state, the
+    /// primary and the last attempt are never pushed out.
+    static func fit(_ lines: [Line], droppable: Range<Int>, in area: Rect, context: ScreenContext) -> [Line] {
+        let wrapped = context.wrap(lines, width: area.width, indent: 9)
+        if wrapped.count <= area.height { return wrapped }
+        var kept = lines
+        if kept.count > area.height {
+            let excess = min(droppable.count, kept.count - area.height)
+            kept.removeSubrange(droppable.upperBound - excess..<droppable.upperBound)
+        }
+        return kept.map { $0.truncated(to: area.width) }
     }
 
     // MARK: Events

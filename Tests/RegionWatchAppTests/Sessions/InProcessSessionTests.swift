@@ -113,7 +113,7 @@ struct InProcessSessionTests {
 
     @Test func failoverFromTheKeyboardSwapsRolesAndIsAudited() throws {
         let session = try InProcessSession(width: 140, height: 45)
-        #expect(session.waitFor("● 3 ok", "us-east-1 → eu-west-1"), "\(session.screen)")
+        #expect(session.waitFor("● 3 ok", "→ eu-west-1 "), "\(session.screen)")
         session.press(.character("j"), .character("F"))
         #expect(session.waitFor("SWITCHOVER  us-east-1 → eu-west-1", "Type the target region's name"), "\(session.screen)")
         #expect(session.screen.contains("lag-within-rpo"))
@@ -140,7 +140,7 @@ struct InProcessSessionTests {
 
     @Test func aTargetLaggingPastTheRPOIsRefusedNamingTheGate() throws {
         let session = try InProcessSession(width: 140, height: 45)
-        #expect(session.waitFor("● 3 ok", "us-east-1 → ap-southeast-1"), "\(session.screen)")
+        #expect(session.waitFor("● 3 ok", "→ ap-southeast-1 "), "\(session.screen)")
         session.press(.character("j"), .character("j"), .character("I"))
         #expect(session.waitFor("exceeds RPO", step: 1), "\(session.screen)")
         session.press(.character("F"))
@@ -161,7 +161,7 @@ struct InProcessSessionTests {
 
     @Test func aPausedDisplayStillShowsTheDialogAndAnAbortedPlanIsRolledBack() throws {
         let session = try InProcessSession(width: 140, height: 45, pacing: .realistic)
-        #expect(session.waitFor("● 3 ok", "us-east-1 → eu-west-1"), "\(session.screen)")
+        #expect(session.waitFor("● 3 ok", "→ eu-west-1 "), "\(session.screen)")
         session.press(.character("p"))
         session.press(.character("j"), .character("F"))
         #expect(session.waitFor("SWITCHOVER  us-east-1 → eu-west-1", "Type the target region's name"), "paused, the dialog shows: \(session.screen)")
