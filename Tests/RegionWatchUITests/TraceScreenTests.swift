@@ -34,7 +34,40 @@ struct TraceScreenTests {
         let frame = Self.render(view)
         Snapshot.assert(frame, named: "waterfall-cross-region-120x40")
         #expect(frame.text.contains("⇢INSERT orders postgres·us-east-1"))
-        #expect(frame.text.contains("┃"), "critical path gutter")
+        let rows = frame.lines.filter { $0.contains("·eu-west-1") || $0.contains("·us-east-1") }
+        #expect(rows.contains { $0.hasPrefix("┃◆") }, "critical path gutter, told apart from the frame's ┃")
+        #expect(!rows.contains { $0.hasPrefix("┃┃") }, "no ┃ beside the border: \(frame.text)")
+        #expect(frame.text.contains("◆ █ critical path") && frame.text.contains("▆ other span"), "the bar glyphs are explained")
+    }
+
+    /// Defect: span names were cut without an ellipsis in the waterfall.
+    @Test func waterfallNamesCutEndInAnEllipsis() {
+        var view = SeededState.view()
+        view.openWaterfall(Self.crossRegionTrace.traceID)
+        let frame = Self.render(view, TerminalSize(width: 80, height: 30))
+        let cut = frame.lines.filter { $0.contains("orders.created process") }
+        #expect(!cut.isEmpty)
+        #expect(cut.allSatisfy { $0.contains("…") }, "\(cut)")
+    }
+
+    /// Defect: the span detail lacked the cross-region hop latency the README promises. The
+    /// oracle: the parent's and the child's durations read from the trace store.
+    @Test func spanDetailShowsTheCrossRegionHopLatency() throws {
+        let trace = Self.crossRegionTrace.traceID
+        let spans = try #require(Self.state.traces.trace(trace)).spans
+        let (parent, child) = try #require(spans.lazy.compactMap { child in
+            spans.first { $0.spanID == child.parentSpanID && $0.region != child.region }.map { ($0, child) }
+        }.first)
+        let expected = Double(parent.durationNanos - child.durationNanos) / 1e6
+        var view = SeededState.view()
+        view.openWaterfall(trace)
+        for _ in 0..<spans.count where WaterfallModel(state: Self.state, trace: trace, waterfall: view.waterfall)?.selectedNode?.span.spanID != child.spanID {
+            _ = view.handle(.down, state: Self.state)
+        }
+        _ = view.handle(.enter, state: Self.state)
+        let text = Self.render(view).text
+        #expect(text.contains("\(parent.region) ⇢ \(child.region)"), "\(text)")
+        #expect(text.contains("hop latency             \(Format.milliseconds(expected))"), "\(text)")
     }
 
     @Test func errorTraceWaterfallShowsTheErrorAndHollowAncestors() throws {

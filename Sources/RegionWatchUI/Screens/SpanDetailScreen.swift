@@ -26,6 +26,28 @@ struct SpanDetailScreen {
         return min(36, max(12, (keys.map { CharacterWidth.of($0) }.max() ?? 0) + 2))
     }
 
+    /// The cross-region hop into this span (its parent ran in another region): where from, and
+    /// the hop's latency as the latency matrix measures it (the parent's duration minus this
+    /// span's), marked when slower than `hopSlowMs`.
+    func hopLines(_ span: SpanInfo, width: Int) -> [Line] {
+        let theme = context.theme
+        guard span.parentSpanID.isValid, let parent = context.state.traces.details(of: span.parentSpanID, in: traceID)?.span,
+              parent.region != span.region
+        else { return [] }
+        let latency = Double(parent.durationNanos > span.durationNanos ? parent.durationNanos - span.durationNanos : 0) / 1e6
+        let slow = context.state.topology.thresholds.hopSlowMilliseconds
+        var hop = context.fact("hop", "", width: width)
+        hop.append(parent.region, style: context.regionStyle(parent.region))
+        hop.append(" ⇢ ", style: theme[.warning])
+        hop.append(span.region, style: context.regionStyle(span.region))
+        hop.append("  from \(parent.name) (\(parent.service))", style: theme[.muted])
+        var latencyLine = context.fact("hop latency", "", width: width)
+        latencyLine.append(Format.milliseconds(latency), style: latency > slow ? theme[.degraded] : theme[.text])
+        latencyLine.append("  parent \(Format.milliseconds(Double(parent.durationNanos) / 1e6)) − this span \(Format.milliseconds(Double(span.durationNanos) / 1e6))", style: theme[.muted])
+        if latency > slow { latencyLine.append("  slower than \(Format.milliseconds(slow))", style: theme[.degraded]) }
+        return [hop, latencyLine]
+    }
+
     func lines(_ details: SpanDetails) -> [Line] {
         let theme = context.theme
         let span = details.span
@@ -48,6 +70,7 @@ struct SpanDetailScreen {
         if !context.state.isConfigured(region: span.region) { region.append("  (not in the configuration)", style: theme[.warning]) }
         lines.append(region)
         lines.append(fact("service", span.service + (details.resource.serviceVersion.map { " " + $0 } ?? "")))
+        lines.append(contentsOf: hopLines(span, width: width))
         lines.append(Line())
 
         lines.append(section("Attributes" + (details.droppedAttributes > 0 ? " (\(details.droppedAttributes) dropped)" : "")))

@@ -2,7 +2,8 @@ import RegionWatchCore
 import RegionWatchTerminal
 
 /// One trace as a waterfall: a row per span, indented by parent, with a bar on a labelled time
-/// axis coloured by region (or service), the critical path in the gutter, errors marked on the
+/// axis coloured by region (or service), the critical path marked `◆` in the gutter (a `┃`
+/// there merged with the frame) and drawn in full blocks, errors marked on the
 /// span (✖) and hollow on its ancestors (○), cross-region hops marked (⇢), folding, and only the
 /// visible rows drawn so traces of any size scroll smoothly.
 struct WaterfallScreen {
@@ -41,8 +42,10 @@ struct WaterfallScreen {
             legend.append("■ ", style: style)
             legend.append(name + "  ", style: theme[.text])
         }
-        legend.append("┃", style: theme[.criticalPath])
+        legend.append(Self.criticalPathMark + " " + Self.criticalBar, style: theme[.criticalPath])
         legend.append(" critical path  ", style: theme[.muted])
+        legend.append(Self.otherBar, style: theme[.muted])
+        legend.append(" other span  ", style: theme[.muted])
         legend.append("✖", style: theme[.down])
         legend.append(" error  ", style: theme[.muted])
         legend.append("○", style: theme[.degraded])
@@ -65,6 +68,11 @@ struct WaterfallScreen {
         return seen
     }
 
+    /// The gutter mark of a span on the critical path, and the bar glyphs on and off it.
+    static let criticalPathMark = "◆"
+    static let criticalBar = "█"
+    static let otherBar = "▆"
+
     private func renderRows(_ model: WaterfallModel, in area: Rect, into frame: inout Frame) {
         guard area.height >= 3, area.width >= 20 else { return }
         let theme = context.theme
@@ -79,8 +87,9 @@ struct WaterfallScreen {
         for (position, nodeIndex) in model.visible[offset..<min(model.visible.count, offset + rowsArea.height)].enumerated() {
             let node = model.tree.nodes[nodeIndex]
             let y = rowsArea.y + position
-            if node.isOnCriticalPath { frame.write("┃", x: area.x, y: y, style: theme[.criticalPath]) }
-            frame.write(label(node, in: model.tree, collapsed: context.view.waterfall.collapsed.contains(node.span.spanID), width: labelWidth), x: area.x + 1, y: y, clip: Rect(x: area.x + 1, y: y, width: labelWidth, height: 1))
+            if node.isOnCriticalPath { frame.write(Self.criticalPathMark, x: area.x, y: y, style: theme[.criticalPath]) }
+            let name = label(node, in: model.tree, collapsed: context.view.waterfall.collapsed.contains(node.span.spanID), width: labelWidth)
+            frame.write(name.truncated(to: labelWidth), x: area.x + 1, y: y, clip: Rect(x: area.x + 1, y: y, width: labelWidth, height: 1))
             // The bar, scaled to the trace's duration.
             let startOffset = node.span.startUnixNano - model.tree.startUnixNano
             let first = Int(Double(startOffset) / Double(total) * Double(barArea.width))
@@ -90,7 +99,7 @@ struct WaterfallScreen {
             case .service: theme.series(serviceOrder.firstIndex(of: node.span.service) ?? 0)
             }
             let barStyle = node.isOnCriticalPath ? color.adding(.bold) : color
-            let barText = String(repeating: node.isOnCriticalPath ? "█" : "▆", count: max(1, min(last, barArea.width) - min(first, barArea.width - 1)))
+            let barText = String(repeating: node.isOnCriticalPath ? Self.criticalBar : Self.otherBar, count: max(1, min(last, barArea.width) - min(first, barArea.width - 1)))
             frame.write(barText, x: barArea.x + min(first, barArea.width - 1), y: y, style: barStyle, clip: Rect(x: barArea.x, y: y, width: barArea.width, height: 1))
             frame.write(TextFit.fit(Format.milliseconds(Double(node.span.durationNanos) / 1e6), to: durationWidth, alignment: .right), x: area.maxX - durationWidth, y: y, style: node.isError ? theme[.down] : theme[.muted])
             if position + offset == model.selectedRow {
