@@ -86,6 +86,34 @@ struct LayoutTests {
     }
 }
 
+extension LayoutTests {
+    /// Defect: the detail charts had no time axis, a y-axis that did not say it starts at zero,
+    /// unlabelled thresholds and about one minute of history.
+    @Test func detailChartsHaveATimeAxisZeroAndLabelledThresholds() {
+        let state = SeededState.demo(seconds: 300)
+        var view = SeededState.view()
+        _ = view.handle(.down, state: state)
+        _ = view.handle(.enter, state: state)
+        let frame = render(state, width: 120, height: 40, view: view)
+        let text = frame.text
+        #expect(frame.lines.contains { $0.contains("-5m") && $0.contains("now") }, "five minutes of history on a labelled axis: \(text)")
+        #expect(frame.lines.contains { $0.contains("┄") && $0.contains("limit 1.0%") }, "the error limit is named on its line: \(text)")
+        #expect(frame.lines.contains { $0.contains("┄") && $0.contains("RPO 30s") }, "the RPO is named on the lag chart's line: \(text)")
+        #expect(frame.lines.filter { $0.range(of: #"│ +0 "#, options: .regularExpression) != nil }.count >= 3, "every chart says it starts at zero: \(text)")
+    }
+
+    @Test func signalBucketsKeepTheLargestValuePerSlice() {
+        var signal = Signal()
+        let start = SeededState.start
+        for second in 0..<120 { signal.record(second == 61 ? 900 : 100, at: start.adding(seconds: Double(second)), source: "t") }
+        let buckets = signal.buckets(4, window: 120, endingAt: start.adding(seconds: 119))
+        #expect(buckets.count == 4)
+        #expect(buckets[2] == 900, "a spike is never averaged away: \(buckets)")
+        #expect(buckets[0] == 100 && buckets[3] == 100)
+        #expect(signal.buckets(4, window: 600, endingAt: start.adding(seconds: 119)).first! == nil, "no data before the history")
+    }
+}
+
 extension String {
     fileprivate var trimmingTrailingSpaces: String {
         var text = self

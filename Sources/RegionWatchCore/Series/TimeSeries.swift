@@ -23,8 +23,9 @@ public struct Signal: Equatable, Sendable {
     /// Past values, oldest first, bounded.
     public private(set) var history: RingBuffer<TimeSeriesPoint>
 
-    /// Default number of points kept per signal.
-    public static let defaultHistoryCapacity = 180
+    /// Default number of points kept per signal: ten minutes at one report a second, the
+    /// window the detail screen's charts show.
+    public static let defaultHistoryCapacity = 600
 
     public init(historyCapacity: Int = Signal.defaultHistoryCapacity) {
         history = RingBuffer(capacity: historyCapacity)
@@ -46,6 +47,20 @@ public struct Signal: Equatable, Sendable {
     /// Seconds since the latest observation, or `nil` when never observed.
     public func age(at now: Timestamp) -> Double? {
         observedAt.map { max(0, now.seconds(since: $0)) }
+    }
+
+    /// The history in `buckets` equal time slices of the `window` seconds ending at `now`,
+    /// oldest first: each slice holds the largest value reported in it (a spike is never
+    /// averaged away), `nil` when nothing was.
+    public func buckets(_ buckets: Int, window: Double, endingAt now: Timestamp) -> [Double?] {
+        guard buckets > 0, window > 0 else { return [] }
+        var result = [Double?](repeating: nil, count: buckets)
+        let start = now.adding(seconds: -window)
+        for point in history where point.at > start && point.at <= now {
+            let index = min(buckets - 1, Int(point.at.seconds(since: start) / window * Double(buckets)))
+            result[index] = max(result[index] ?? -Double.infinity, point.value)
+        }
+        return result
     }
 
     /// The newest `count` values, oldest first, for sparklines.

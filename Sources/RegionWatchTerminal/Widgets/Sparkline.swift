@@ -67,8 +67,15 @@ public struct BarChart: Widget {
     public var thresholdStyle: Style
     /// Formats axis labels.
     public var formatValue: (Double) -> String
+    /// What the threshold line is ("RPO", "limit"), written on it at the right.
+    public var thresholdName: String?
 
-    public init(values: [Double?], maximum: Double? = nil, threshold: Double? = nil, style: Style = .plain, alertStyle: Style = .plain, axisStyle: Style = .plain, thresholdStyle: Style = .plain, formatValue: @escaping (Double) -> String = { String(Int($0)) }) {
+    public init(
+        values: [Double?], maximum: Double? = nil, threshold: Double? = nil, style: Style = .plain, alertStyle: Style = .plain,
+        axisStyle: Style = .plain, thresholdStyle: Style = .plain, thresholdName: String? = nil,
+        formatValue: @escaping (Double) -> String = { String(Int($0)) }
+    ) {
+        self.thresholdName = thresholdName
         self.values = values
         self.maximum = maximum
         self.threshold = threshold
@@ -79,15 +86,25 @@ public struct BarChart: Widget {
         self.formatValue = formatValue
     }
 
+    /// Cells the Y-axis labels take beside a plot of `values` in `width` cells.
+    public func labelWidth(values: [Double?], width: Int) -> Int {
+        let top = Sparkline(values: values, maximum: maximum, threshold: threshold).scaleMaximum
+        let thresholdLabel = threshold.map(formatValue)
+        return min(max(CharacterWidth.of(formatValue(top)), thresholdLabel.map(CharacterWidth.of) ?? 0) + 1, width / 3)
+    }
+
     public func render(in area: Rect, into frame: inout Frame) {
         guard area.height >= 1, area.width >= 2 else { return }
         let top = Sparkline(values: values, maximum: maximum, threshold: threshold).scaleMaximum
         let topLabel = formatValue(top)
         let thresholdLabel = threshold.map(formatValue)
-        let labelWidth = min(max(CharacterWidth.of(topLabel), thresholdLabel.map(CharacterWidth.of) ?? 0) + 1, area.width / 3)
+        let labelWidth = labelWidth(values: values, width: area.width)
         let plot = Rect(x: area.x + labelWidth, y: area.y, width: area.width - labelWidth, height: area.height)
         let totalEighths = plot.height * 8
         frame.write(TextFit.fit(topLabel, to: labelWidth - 1, alignment: .right), x: area.x, y: area.y, style: axisStyle)
+        // Bars rise from zero, and the axis says so.
+        if plot.height >= 2 { frame.write(TextFit.fit("0", to: labelWidth - 1, alignment: .right), x: area.x, y: plot.maxY - 1, style: axisStyle) }
+        var thresholdRow: Int?
         if let threshold, threshold > 0, threshold <= top, let thresholdLabel {
             let eighths = Int((threshold / top * Double(totalEighths)).rounded())
             let row = plot.maxY - 1 - min(plot.height - 1, max(0, (eighths - 1) / 8))
@@ -95,6 +112,7 @@ public struct BarChart: Widget {
             if row != area.y || plot.height == 1 {
                 frame.write(TextFit.fit(thresholdLabel, to: labelWidth - 1, alignment: .right), x: area.x, y: row, style: thresholdStyle)
             }
+            thresholdRow = row
         }
         let shown = values.suffix(plot.width)
         var x = plot.maxX - shown.count
@@ -108,6 +126,11 @@ public struct BarChart: Widget {
                 guard level > 0 else { break }
                 frame.write(String(Bars.eighths[level]), x: x, y: plot.maxY - 1 - row, style: isAlert ? alertStyle : style, clip: plot)
             }
+        }
+        // The threshold's name on its line, over the bars: what the line means is never guessed.
+        if let thresholdName, let thresholdRow, let thresholdLabel {
+            let name = " \(thresholdName) \(thresholdLabel) "
+            frame.write(name, x: max(plot.x, plot.maxX - CharacterWidth.of(name)), y: thresholdRow, style: thresholdStyle, clip: plot)
         }
     }
 }

@@ -64,26 +64,50 @@ struct RegionDetailScreen {
 
     private struct ChartSpec {
         var title: String
-        var values: [Double?]
+        var signal: Signal
         var current: String
         var threshold: Double?
+        var thresholdName = "limit"
         var format: (Double) -> String
     }
+
+    /// The window every chart shows (the signals keep this much history).
+    static let chartWindowSeconds = 600.0
 
     private func chartSpecs() -> [ChartSpec] {
         let state = context.state
         let thresholds = state.topology.thresholds
         var specs = [
-            ChartSpec(title: "Requests/s", values: region.requestsPerSecond.recentValues(160), current: RegionText.requests(region), format: Format.rate),
-            ChartSpec(title: "Error rate", values: region.errorRate.recentValues(160), current: RegionText.errorRate(region, thresholds: thresholds), threshold: thresholds.errorRateDegraded, format: Format.percent),
-            ChartSpec(title: "p99 latency", values: region.p99Milliseconds.recentValues(160), current: RegionText.p99(region, thresholds: thresholds), threshold: thresholds.p99DegradedMilliseconds, format: Format.milliseconds),
+            ChartSpec(title: "Requests/s", signal: region.requestsPerSecond, current: RegionText.requests(region), format: Format.rate),
+            ChartSpec(title: "Error rate", signal: region.errorRate, current: RegionText.errorRate(region, thresholds: thresholds), threshold: thresholds.errorRateDegraded, format: Format.percent),
+            ChartSpec(title: "p99 latency", signal: region.p99Milliseconds, current: RegionText.p99(region, thresholds: thresholds), threshold: thresholds.p99DegradedMilliseconds, format: Format.milliseconds),
         ]
         if let link = state.inboundLinks(of: region.name).first {
             let lag = state.replicationLag(of: region.name)
-            specs.append(ChartSpec(title: "Replication lag from \(link.from)", values: link.lagSeconds.recentValues(160), current: RegionText.lag(lag), threshold: context.rpo, format: Format.duration))
+            specs.append(ChartSpec(title: "Replication lag from \(link.from)", signal: link.lagSeconds, current: RegionText.lag(lag), threshold: context.rpo, thresholdName: "RPO", format: Format.duration))
         }
-        specs.append(ChartSpec(title: "Probe latency", values: region.probe.latencyMilliseconds.recentValues(160), current: region.probe.latencyMilliseconds.latest.map(Format.milliseconds) ?? RegionText.unknown(), format: Format.milliseconds))
+        specs.append(ChartSpec(title: "Probe latency", signal: region.probe.latencyMilliseconds, current: region.probe.latencyMilliseconds.latest.map(Format.milliseconds) ?? RegionText.unknown(), format: Format.milliseconds))
         return specs
+    }
+
+    /// The window a chart of `width` columns shows: the history it has, rounded up to whole
+    /// minutes, at most `chartWindowSeconds`.
+    private func window(for signal: Signal) -> Double {
+        guard let oldest = signal.history.first?.at else { return 60 }
+        let span = max(60, context.now.seconds(since: oldest))
+        return min(Self.chartWindowSeconds, (span / 60).rounded(.up) * 60)
+    }
+
+    /// `-10m … -5m … now` under the plot, each label centred on its time.
+    private func timeAxis(window: Double, plotX: Int, width: Int) -> [(x: Int, text: String)] {
+        let steps = width >= 40 ? 4 : (width >= 16 ? 2 : 1)
+        return (0...steps).map { step in
+            let secondsAgo = window * Double(steps - step) / Double(steps)
+            let text = secondsAgo == 0 ? "now" : "-" + Format.duration(secondsAgo)
+            let position = plotX + (width - 1) * step / steps
+            let x = step == 0 ? position : (step == steps ? position - CharacterWidth.of(text) + 1 : position - CharacterWidth.of(text) / 2)
+            return (x, text)
+        }
     }
 
     private func renderCharts(in area: Rect, into frame: inout Frame) {
@@ -104,14 +128,33 @@ struct RegionDetailScreen {
             let block = context.block(spec.title, note: note)
             block.render(in: chartArea, into: &frame)
             let inner = block.inner(chartArea).inset(horizontal: 1, vertical: 0)
-            if spec.values.isEmpty {
+            let window = window(for: spec.signal)
+            let style = stale ? theme[.stale] : theme[.sparkline]
+            let alertStyle = stale ? theme[.stale] : theme[.sparklineAlert]
+            if spec.signal.history.isEmpty {
                 frame.write("no data", x: inner.x, y: inner.y, style: theme[.muted], clip: inner)
-            } else if inner.height == 1 {
-                Sparkline(values: spec.values, threshold: spec.threshold, style: stale ? theme[.stale] : theme[.sparkline], alertStyle: stale ? theme[.stale] : theme[.sparklineAlert])
-                    .render(in: inner, into: &frame)
+            } else if inner.height <= 2 {
+                let values = spec.signal.buckets(inner.width, window: window, endingAt: context.now)
+                Sparkline(values: values, threshold: spec.threshold, style: style, alertStyle: alertStyle).render(in: inner.row(0), into: &frame)
+                if inner.height == 2 {
+                    frame.write("last \(Format.duration(window)), from zero", x: inner.x, y: inner.y + 1, style: theme[.muted], clip: inner.row(1))
+                }
             } else {
-                BarChart(values: spec.values, threshold: spec.threshold, style: stale ? theme[.stale] : theme[.sparkline], alertStyle: stale ? theme[.stale] : theme[.sparklineAlert], axisStyle: theme[.muted], thresholdStyle: theme[.threshold], formatValue: spec.format)
-                    .render(in: inner, into: &frame)
+                // The plot, then a labelled time axis on the last row, aligned with the plot.
+                let plotArea = Rect(x: inner.x, y: inner.y, width: inner.width, height: inner.height - 1)
+                let probe = BarChart(values: [], threshold: spec.threshold, formatValue: spec.format)
+                // The window's largest value sets the scale whatever the bucket count.
+                let labelWidth = probe.labelWidth(values: spec.signal.buckets(plotArea.width, window: window, endingAt: context.now), width: plotArea.width)
+                let plotWidth = plotArea.width - labelWidth
+                let values = spec.signal.buckets(plotWidth, window: window, endingAt: context.now)
+                BarChart(
+                    values: values, threshold: spec.threshold, style: style, alertStyle: alertStyle, axisStyle: theme[.muted],
+                    thresholdStyle: theme[.threshold], thresholdName: spec.threshold == nil ? nil : spec.thresholdName, formatValue: spec.format
+                ).render(in: plotArea, into: &frame)
+                let axisRow = inner.row(inner.height - 1)
+                for label in timeAxis(window: window, plotX: plotArea.x + labelWidth, width: plotWidth) {
+                    frame.write(label.text, x: label.x, y: axisRow.y, style: theme[.muted], clip: axisRow)
+                }
             }
             y += height
         }
