@@ -82,7 +82,11 @@ struct WidgetTests {
             "40s           █",
             "              █",
             "20s ┄┄┄┄┄┄┄┄┄┄██",
-            "             ███",
+            "  0          ███",
         ])
+        var named = Frame(size: TerminalSize(width: 24, height: 4))
+        BarChart(values: [10, 40, 20], maximum: 40, threshold: 20, thresholdName: "RPO", formatValue: { "\(Int($0))s" })
+            .render(in: named.area, into: &named)
+        #expect(named.lines[2] == "20s ┄┄┄┄┄┄┄┄┄┄┄ RPO 20s", "the threshold is named on its line, over the bars")
     }
 }
