@@ -232,4 +232,27 @@ struct SimulatorCollectorTests {
         #expect(state.region(named: "eu-west-1")?.role == .standby)
         #expect((state.region(named: "us-east-1")?.trafficShare.latest ?? 0) > 0.5)
     }
+
+    /// Defect: during the demo incident us-east-1 reported a p99 of about a second while its
+    /// slowest kept trace took 161 ms, `>500ms` found nothing and hop times were constant. The
+    /// traces must explain the incident the metrics show.
+    @Test func theDemoIncidentsTracesExplainItsMetrics() throws {
+        let (state, _) = DemoSimulationTests.run(seconds: 130)
+        let primary = try #require(state.region(named: "us-east-1"))
+        let reportedP99 = try #require(primary.p99Milliseconds.latest)
+        #expect(reportedP99 > 500, "the incident is on: p99 \(reportedP99) ms")
+        let slow = state.traces.listing(matching: try TraceQuery.parse(">500ms region=us-east-1").get())
+        #expect(!slow.isEmpty, "`>500ms` finds the incident's slow traces")
+        let slowest = try #require(state.traces.listing(matching: try TraceQuery.parse("region=us-east-1").get()).map(\.durationNanos).max())
+        #expect(Double(slowest) / 1e6 >= reportedP99 * 0.7, "the slowest trace (\(Double(slowest) / 1e6) ms) is near the reported p99 (\(reportedP99) ms)")
+        let failing = state.traces.listing(matching: try TraceQuery.parse("error region=us-east-1").get())
+        #expect(failing.count >= 3, "failing traces explain the error rate")
+        let hop = try #require(state.hopLatencies.statistics(from: "eu-west-1", to: "us-east-1"))
+        #expect(hop.p99Milliseconds > hop.p50Milliseconds * 1.05, "hop times vary: p50 \(hop.p50Milliseconds), p99 \(hop.p99Milliseconds)")
+
+        // Outside the incident the tail is the ordinary 1%: no trace near an incident's second.
+        let (calm, _) = DemoSimulationTests.run(seconds: 20)
+        let calmSlow = calm.traces.listing(matching: try TraceQuery.parse(">500ms").get())
+        #expect(calmSlow.isEmpty, "\(calmSlow.count) slow traces before the incident")
+    }
 }

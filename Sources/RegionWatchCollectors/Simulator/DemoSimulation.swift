@@ -167,6 +167,8 @@ public struct DemoSimulation: Sendable {
             region.currentLatencyFactor = (1 + 1.5 * incident) * (1 + 2 * burst * 10)
             let p50 = region.baseP50 * (1 + 0.06 * random.normal()) * (1 + 1.5 * incident)
             let p99 = max(p50 * 2, region.baseP99 * (1 + 0.08 * random.normal()) * (1 + 5 * incident) + 400 * burst * 10)
+            region.currentP99 = p99
+            region.currentIncident = incident
             if requests > 0.5 {
                 events.append(.regionSample(RegionSample(
                     region: name, source: settings.name, observedAt: now,
@@ -280,7 +282,9 @@ public struct DemoSimulation: Sendable {
             }
             guard let index = chosen else { return nil }
             let region = regions[index]
-            let conditions = TraceGenerator.RegionConditions(region: region.configuration, versions: region.versions, latencyFactor: region.currentLatencyFactor, errorRate: region.currentErrorRate)
+            var conditions = TraceGenerator.RegionConditions(region: region.configuration, versions: region.versions, latencyFactor: region.currentLatencyFactor, errorRate: region.currentErrorRate)
+            conditions.p99Milliseconds = region.currentP99
+            conditions.incident = region.currentIncident
             let end = now.adding(seconds: -random.uniform(0...settings.intervalSeconds))
             TraceGenerator.addTrace(to: &builder, conditions: conditions, primary: primary, end: end, random: &random)
         }
@@ -430,6 +434,10 @@ struct SimulatedRegion: Sendable {
     var burstMagnitude = 0.0
     var currentErrorRate = 0.001
     var currentLatencyFactor = 1.0
+    /// The p99 latency the region reports now, and how deep it is in the scripted incident
+    /// (0–1): traces follow both, so the slow tail the metrics show is in the trace list.
+    var currentP99 = 0.0
+    var currentIncident = 0.0
 
     init(configuration: RegionConfiguration, baseP50: Double, baseP99: Double, versions: [String: String], backupCompletedAt: Timestamp, backupSizeBytes: Double) {
         self.configuration = configuration

@@ -2,8 +2,10 @@ import RegionWatchCore
 
 /// Builds realistic traces: an API in the serving region reading from a local replica, or
 /// writing through payments to the primary database (crossing regions when the primary is
-/// elsewhere) and publishing to a worker. Durations follow the region's current latency,
-/// errors its current error rate; inter-region round trips follow a fixed table.
+/// elsewhere) and publishing to a worker. Durations follow the region's current latency and
+/// its slow tail reaches the p99 the region reports (a database wait, more of them in an
+/// incident); errors follow its error rate; inter-region round trips follow a table with
+/// jitter, slower into a region in an incident.
 public struct TraceGenerator: Sendable {
     /// Facts about a serving region at the moment a trace is made.
     public struct RegionConditions: Sendable {
@@ -13,6 +15,14 @@ public struct TraceGenerator: Sendable {
         public var latencyFactor: Double
         /// Probability that a trace fails.
         public var errorRate: Double
+        /// The p99 latency the region reports now (0: unknown); the slow tail of its traces
+        /// reaches it.
+        public var p99Milliseconds = 0.0
+        /// How deep the region is in an incident (0–1): more slow traces, slower hops into it.
+        public var incident = 0.0
+
+        /// The share of traces in the slow tail: the 1% a p99 describes, more in an incident.
+        var slowShare: Double { p99Milliseconds > 0 ? 0.01 + 0.09 * incident : 0 }
 
         public init(region: RegionConfiguration, versions: [String: String], latencyFactor: Double, errorRate: Double) {
             self.region = region
@@ -78,6 +88,10 @@ public struct TraceGenerator: Sendable {
         let isWrite = random.chance(0.4)
         let fails = random.chance(min(1, conditions.errorRate * 8))
         let traceID = TraceID(high: random.next() | 1, low: random.next())
+        // A slow trace waits in the database long enough for the whole request to land around
+        // the region's reported p99 (what a `>500ms` filter finds during the incident).
+        let isSlow = random.chance(conditions.slowShare)
+        let slowWait = isSlow ? max(0, conditions.p99Milliseconds * random.uniform(0.85...1.3) - (isWrite ? 45 : 10)) : 0
         func newID() -> SpanID { SpanID(random.next() | 1) }
         func work(_ median: Double) -> Double { max(0.05, median * factor * exp(0.35 * random.normal())) }
         let api = builder.resource(service: "api", region: region, version: conditions.versions["api"])
@@ -103,10 +117,14 @@ public struct TraceGenerator: Sendable {
             // The write goes to the primary database, wherever it is.
             let databaseRegion = primary ?? region
             let database = builder.resource(service: "postgres", region: databaseRegion, version: "15.6")
-            let rtt = roundTripMilliseconds(region.name, databaseRegion.name)
+            let baseRTT = roundTripMilliseconds(region.name, databaseRegion.name)
+            let congestion = databaseRegion.name == region.name ? 1 : 1 + 0.6 * conditions.incident
+            let rtt = max(0.2, baseRTT * congestion * (1 + 0.08 * random.normal()))
             let dbClient = newID(), dbServer = newID()
-            let statement = work(3)
-            children.append(span(dbServer, parent: dbClient, name: "INSERT orders", kind: .server, resource: database, start: cursor + rtt / 2, duration: statement, attributes: [Attribute("db.system", .string("postgresql")), Attribute("db.statement", .string("INSERT INTO orders (id, cart_id, total) VALUES ($1, $2, $3)"))]))
+            let statement = work(3) + slowWait
+            var insertAttributes = [Attribute("db.system", .string("postgresql")), Attribute("db.statement", .string("INSERT INTO orders (id, cart_id, total) VALUES ($1, $2, $3)"))]
+            if isSlow { insertAttributes.append(Attribute("db.wait", .string("lock on orders: \(Int(slowWait)) ms"))) }
+            children.append(span(dbServer, parent: dbClient, name: "INSERT orders", kind: .server, resource: database, start: cursor + rtt / 2, duration: statement, attributes: insertAttributes))
             children.append(span(dbClient, parent: rootID, name: "INSERT orders", kind: .client, resource: api, start: cursor, duration: statement + rtt, attributes: [Attribute("db.system", .string("postgresql")), Attribute("server.address", .string("db-primary.\(databaseRegion.name).internal")), Attribute("peer.region", .string(databaseRegion.name))]))
             cursor += statement + rtt + 0.2
             // Publish to the worker (asynchronous: it may finish after the request).
@@ -118,7 +136,7 @@ public struct TraceGenerator: Sendable {
         } else {
             let readID = newID(), clientID = newID(), serverID = newID()
             let database = builder.resource(service: "postgres", region: region, version: "15.6")
-            let statement = work(2.5)
+            let statement = work(2.5) + slowWait
             let readFails = fails
             children.append(span(serverID, parent: clientID, name: "SELECT carts", kind: .server, resource: database, start: cursor + 1.1, duration: statement, attributes: [Attribute("db.system", .string("postgresql")), Attribute("db.statement", .string("SELECT * FROM carts WHERE id = $1"))], status: readFails ? .error : .unset, message: readFails ? "canceling statement due to statement timeout" : ""))
             children.append(span(clientID, parent: readID, name: "SELECT carts", kind: .client, resource: api, start: cursor + 1, duration: statement + 0.6, attributes: [Attribute("db.system", .string("postgresql")), Attribute("server.address", .string("db-replica.\(region.name).internal"))], status: readFails ? .error : .unset))

@@ -112,21 +112,26 @@ final class InProcessSession {
     }
 
     /// Polls until `condition` holds on the screen, advancing virtual time by `step` seconds
-    /// each round while the failover coordinator's tasks run; `false` after `deadline` real
-    /// seconds.
+    /// each round (at most `virtualLimit` seconds in all, so a slow machine never races the
+    /// demo into its scripted incident) while the failover coordinator's tasks run; `false`
+    /// after `deadline` real seconds.
     @discardableResult
-    func waitFor(_ texts: String..., step: Double = 0.25, deadline: Double = 20) -> Bool {
-        waitUntil(step: step, deadline: deadline) { screen in texts.allSatisfy { screen.contains($0) } }
+    func waitFor(_ texts: String..., step: Double = 0.25, virtualLimit: Double = 30, deadline: Double = 20) -> Bool {
+        waitUntil(step: step, virtualLimit: virtualLimit, deadline: deadline) { screen in texts.allSatisfy { screen.contains($0) } }
     }
 
     @discardableResult
-    func waitUntil(step: Double = 0.25, deadline: Double = 20, _ condition: (String) -> Bool) -> Bool {
+    func waitUntil(step: Double = 0.25, virtualLimit: Double = 30, deadline: Double = 20, _ condition: (String) -> Bool) -> Bool {
         let end = MonotonicClock.seconds() + deadline
+        var advanced = 0.0
         while MonotonicClock.seconds() < end {
             pump()
             if condition(screen) { return true }
             usleep(2_000)
-            advance(seconds: step)
+            if advanced < virtualLimit {
+                advance(seconds: step)
+                advanced += step
+            }
         }
         pump()
         return condition(screen)

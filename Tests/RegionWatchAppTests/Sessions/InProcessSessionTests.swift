@@ -153,7 +153,8 @@ struct InProcessSessionTests {
 
     @Test func readOnlyRefusesFromTheKeyboard() throws {
         let session = try InProcessSession(width: 140, height: 45, readOnly: true)
-        #expect(session.screen.contains("READ-ONLY"), "\(session.screen)")
+        // The driver reads the history and says read-only in the background.
+        #expect(session.waitFor("READ-ONLY", step: 0), "\(session.screen)")
         session.press(.character("j"), .character("F"))
         #expect(session.screen.contains("read-only mode: failover, failback and drills are disabled"), "\(session.screen)")
         #expect(session.auditLines().isEmpty, "nothing recorded")
