@@ -2,4 +2,4 @@ import RegionWatchApp
 
 // Touch the start time first so time-to-first-frame counts from here.
 _ = ProcessStart.monotonicSeconds
-RegionWatchCommand.main()
+await RegionWatchCommand.start()

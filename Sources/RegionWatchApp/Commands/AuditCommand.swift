@@ -4,7 +4,7 @@ import RegionWatchCore
 import RegionWatchFailover
 
 /// `regionwatch audit`: the failover audit log, newest last; interrupted attempts first.
-struct AuditCommand: ParsableCommand {
+struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
         abstract: "Show the failover audit log (failovers, switchovers, failbacks, drills, refusals)."
@@ -19,7 +19,7 @@ struct AuditCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Mark an interrupted attempt as seen.", valueName: "ID"))
     var acknowledge: String?
 
-    func run() throws {
+    func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         // Reading needs only the failover section: a variable another part needs (a collector's
         // DSN) may be unset; one the shared history needs leaves the local copy to read. An
@@ -29,12 +29,10 @@ struct AuditCommand: ParsableCommand {
         let log = AuditLog(settings: configuration.failover, environment: environment)
         if let acknowledge {
             let entry = AuditEntry(acknowledging: acknowledge, at: SystemWallClock().now(), operatorName: FailoverCoordinator.defaultOperatorName(environment: environment))
-            let failure = blocking { () -> String? in
-                do { try await log.record(entry) } catch { return "\(error)" }
-                return nil
-            }
-            if let failure {
-                Console.error("cannot acknowledge \(acknowledge): \(failure)")
+            do {
+                try await log.record(entry)
+            } catch {
+                Console.error("cannot acknowledge \(acknowledge): \(error)")
                 throw ExitCode(1)
             }
             Console.error("acknowledged \(acknowledge)")
@@ -43,10 +41,7 @@ struct AuditCommand: ParsableCommand {
         if json {
             // The shared history when configured (every operator's records), else the file.
             if let shared = log.shared {
-                let result = blocking { () -> Result<Data, AuditLogError> in
-                    do { return .success(try await shared.lines()) } catch { return .failure(error as? AuditLogError ?? AuditLogError("\(error)")) }
-                }
-                switch result {
+                switch await Self.lines(of: shared) {
                 case .success(let lines):
                     Console.output(String(decoding: lines, as: UTF8.self))
                     return
@@ -65,10 +60,7 @@ struct AuditCommand: ParsableCommand {
         var stream = AuditTextStream(path: title, write: Console.output)
         if let shared = log.shared {
             // The shared history comes from one query; the file is read a chunk at a time.
-            let result = blocking { () -> Result<Data, AuditLogError> in
-                do { return .success(try await shared.lines()) } catch { return .failure(error as? AuditLogError ?? AuditLogError("\(error)")) }
-            }
-            switch result {
+            switch await Self.lines(of: shared) {
             case .success(let lines):
                 for line in lines.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) { stream.add(line: line) }
                 stream.finish()
@@ -83,5 +75,14 @@ struct AuditCommand: ParsableCommand {
             // No log yet: nothing recorded.
         }
         stream.finish()
+    }
+
+    /// Every record of the shared history, as stored, or why it could not be read.
+    private static func lines(of shared: SharedAuditHistory) async -> Result<Data, AuditLogError> {
+        do {
+            return .success(try await shared.lines())
+        } catch {
+            return .failure(error as? AuditLogError ?? AuditLogError("\(error)"))
+        }
     }
 }

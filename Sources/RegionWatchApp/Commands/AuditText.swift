@@ -78,15 +78,15 @@ public struct AuditTextStream {
     }
 
     static func finishedLines(_ entry: AuditEntry) -> [String] {
-        let rto = entry.measuredRtoSeconds.map { "RTO \(Format.fixed($0, decimals: 2))s" } ?? "RTO \(Format.unknown)"
-        let loss = "loss " + (entry.dataLoss?.text(at: Timestamp(secondsSinceEpoch: entry.atEpochSeconds)) ?? "none (nothing promoted)")
+        let rto = "RTO " + FailoverFormat.measuredRTO(entry.measuredRtoSeconds)
+        let loss = "loss " + FailoverFormat.dataLoss(entry.dataLoss, at: Timestamp(secondsSinceEpoch: entry.atEpochSeconds))
         let state = (entry.state ?? "?").uppercased().padding(toLength: 9, withPad: " ", startingAt: 0)
         var lines = ["\(entry.at)  \(state) \(entry.kind ?? "?") \(entry.from ?? "?") → \(entry.to ?? "?")  \(rto)  \(loss)  by \(entry.operatorName ?? "?")\(entry.reason.map { ": \($0)" } ?? "")"]
         for gate in entry.gates ?? [] where !gate.passed {
-            lines.append("    gate \(gate.gate.rawValue): \(gate.measured)\(gate.forcedReason.map { " — FORCED: \($0)" } ?? "")")
+            lines.append("    gate " + FailoverFormat.gate(gate.gate.rawValue, measured: gate.measured, forcedReason: gate.forcedReason))
         }
         for step in entry.steps ?? [] {
-            let seconds = step.startedAt.flatMap { start in step.endedAt.map { $0.seconds(since: start) } }.map { " \(Format.fixed($0, decimals: 2))s" } ?? ""
+            let seconds = FailoverFormat.stepDuration(startedAt: step.startedAt, endedAt: step.endedAt)
             lines.append("    step \(step.name): \(step.outcome?.rawValue ?? "pending")\(seconds)")
         }
         return lines

@@ -8,7 +8,7 @@ import RegionWatchFailover
 #endif
 
 /// `regionwatch failover`: the same machine, gates and audit as the dashboard, without the UI.
-struct FailoverCommand: ParsableCommand {
+struct FailoverCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "failover",
         abstract: "Move the primary role to another region: gates, typed confirmation, the plan, the audit log.",
@@ -101,7 +101,7 @@ struct FailoverCommand: ParsableCommand {
         return target
     }
 
-    func run() throws {
+    func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let configuration = try source.loadConfiguration(environment: environment, listens: false)
         let forced = try forcedGates()
@@ -114,7 +114,7 @@ struct FailoverCommand: ParsableCommand {
         let clock = SystemWallClock()
         let collection = HeadlessCollection(configuration: configuration, clock: clock)
         defer { collection.shutdown() }
-        collection.collect(for: wait ?? max(configuration.longestIntervalSeconds * 2, 1.5))
+        await collection.collect(for: wait ?? max(configuration.longestIntervalSeconds * 2, 1.5))
 
         let state = collection.world.currentState()
         let kind: FailoverKind = drill ? .drill : (failback ? .failback : FailoverGates.kind(from: FailoverGates.currentPrimary(in: state), in: state))
@@ -122,17 +122,20 @@ struct FailoverCommand: ParsableCommand {
             FailoverCommand.progress(snapshot)
         }
         if dryRun {
-            switch blocking({ await coordinator.preview(kind: kind, to: target, forcedGates: forced) }) {
+            switch await coordinator.preview(kind: kind, to: target, forcedGates: forced) {
             case .failure(let problem): throw usage(FailoverText.targetProblem(problem))
             case .success(let preview):
                 if json { Console.output(FailoverText.previewJSON(preview)) } else { Console.output(FailoverText.preview(preview)) }
                 throw ExitCode(preview.isAllowed ? 0 : 2)
             }
         }
-        let begun = blocking { [resume, rollBack] in
-            if resume { return await coordinator.resume() }
-            if rollBack { return await coordinator.rollBack() }
-            return await coordinator.begin(kind: kind, to: target, forcedGates: forced)
+        let begun: FailoverSnapshot
+        if resume {
+            begun = await coordinator.resume()
+        } else if rollBack {
+            begun = await coordinator.rollBack()
+        } else {
+            begun = await coordinator.begin(kind: kind, to: target, forcedGates: forced)
         }
         if let problem = begun.targetProblem { throw usage(FailoverText.targetProblem(problem)) }
         guard let attempt = begun.machine.attempt else {
@@ -145,7 +148,7 @@ struct FailoverCommand: ParsableCommand {
         }
         report(FailoverText.gates(attempt))
         if begun.machine.state == .refused {
-            if json { Console.output(FailoverText.json(blocking { await coordinator.snapshot }, rtoObjective: configuration.topology.objectives.rtoSeconds)) }
+            if json { Console.output(FailoverText.json(await coordinator.snapshot, rtoObjective: configuration.topology.objectives.rtoSeconds)) }
             Console.error("refused: " + FailoverText.refusal(attempt))
             throw ExitCode(2)
         }
@@ -153,7 +156,7 @@ struct FailoverCommand: ParsableCommand {
         var typed = attempt.request.to
         if !yes {
             guard isatty(STDIN_FILENO) == 1 else {
-                blocking { await coordinator.abort() }
+                await coordinator.abort()
                 Console.error("not confirmed: standard input is not a terminal; type the confirmation on a terminal or pass --yes")
                 throw ExitCode(2)
             }
@@ -161,14 +164,14 @@ struct FailoverCommand: ParsableCommand {
             typed = readLine() ?? ""
         }
         let (finalTyped, finalReason) = (typed, reason ?? "")
-        let confirmed = blocking { await coordinator.confirm(typedTarget: finalTyped, reason: finalReason) }
+        let confirmed = await coordinator.confirm(typedTarget: finalTyped, reason: finalReason)
         if let problem = confirmed.confirmationProblem {
-            blocking { await coordinator.abort() }
+            await coordinator.abort()
             Console.error("not confirmed: \(problem)")
             throw ExitCode(2)
         }
-        blocking { await coordinator.waitUntilFinished() }
-        let final = blocking { await coordinator.snapshot }
+        await coordinator.waitUntilFinished()
+        let final = await coordinator.snapshot
         if json { Console.output(FailoverText.json(final, rtoObjective: configuration.topology.objectives.rtoSeconds)) }
         if let finished = final.machine.attempt { report(FailoverText.summary(finished, state: final.machine.state, rtoObjective: configuration.topology.objectives.rtoSeconds)) }
         // A problem outside the plan (the audit log could not be written) is why it stopped.
@@ -190,22 +193,6 @@ struct FailoverCommand: ParsableCommand {
             Console.error("[\(step)/\(count)] \(attempt.steps[step - 1].name): \(previous.rawValue)")
         }
     }
-}
-
-/// Runs async work from a synchronous command.
-func blocking<Value: Sendable>(_ work: @escaping @Sendable () async -> Value) -> Value {
-    let box = ResultBox<Value>()
-    let semaphore = DispatchSemaphore(value: 0)
-    Task {
-        box.value = await work()
-        semaphore.signal()
-    }
-    semaphore.wait()
-    return box.value!
-}
-
-private final class ResultBox<Value>: @unchecked Sendable {
-    var value: Value?
 }
 
 /// Builds coordinators from configuration (for the command and the dashboard).
@@ -277,15 +264,15 @@ enum FailoverText {
     static func summary(_ attempt: FailoverAttempt, state: FailoverMachineState, rtoObjective: Double) -> String {
         var lines = ["STEPS"]
         for (index, step) in attempt.steps.enumerated() {
-            let seconds = step.startedAt.flatMap { start in step.endedAt.map { $0.seconds(since: start) } }.map { " in \(Format.fixed($0, decimals: 2))s" } ?? ""
+            let seconds = FailoverFormat.stepDuration(startedAt: step.startedAt, endedAt: step.endedAt, prefix: " in ")
             lines.append("  \(index + 1). \(step.name): \(step.outcome?.rawValue ?? "pending")\(seconds)")
             if step.outcome == .failed || step.outcome == .timedOut, !step.output.isEmpty {
                 lines += step.output.split(separator: "\n").suffix(5).map { "       \($0)" }
             }
         }
-        let rto = attempt.measuredRTO(at: attempt.endedAt ?? attempt.requestedAt).map { "\(Format.fixed($0, decimals: 2))s" } ?? Format.unknown
-        let loss = attempt.recordedDataLoss?.text(at: attempt.requestedAt) ?? "none (nothing promoted)"
-        let outcome = state.name.uppercased() + (state == .completed && attempt.hasWarnings ? " WITH WARNINGS" : "")
+        let rto = FailoverFormat.measuredRTO(attempt.measuredRTO(at: attempt.endedAt ?? attempt.requestedAt))
+        let loss = FailoverFormat.dataLoss(attempt.recordedDataLoss, at: attempt.requestedAt)
+        let outcome = FailoverFormat.outcome(state.name, hasWarnings: attempt.hasWarnings)
         lines.append("\(outcome) · measured RTO \(rto) (objective \(Format.duration(rtoObjective))) · data loss \(loss)")
         return lines.joined(separator: "\n")
     }

@@ -8,7 +8,7 @@ import RegionWatchCollectors
 import RegionWatchCore
 
 /// The `regionwatch` command line.
-public struct RegionWatchCommand: ParsableCommand {
+public struct RegionWatchCommand: AsyncParsableCommand {
     /// The program's version.
     public static let version = "0.1.0"
 
@@ -136,5 +136,14 @@ enum LogSetup {
         let resolved = path ?? ConfigurationLocator(environment: environment).stateDirectory.map { $0 + "/regionwatch.log" }
         let sink = resolved.flatMap { try? LogFileSink(path: $0) } ?? LogFileSink.discarding()
         return Logger(label: "regionwatch") { label in FileLogHandler(label: label, sink: sink) }
+    }
+}
+
+extension RegionWatchCommand {
+    /// The program: parses the command line and runs the command it names, awaiting the
+    /// asynchronous ones (`main()` without the cast resolves to the synchronous entry point).
+    public static func start() async {
+        let root: AsyncParsableCommand.Type = Self.self
+        await root.main()
     }
 }

@@ -4,7 +4,7 @@ import RegionWatchCore
 import RegionWatchFailover
 
 /// `regionwatch status`: collect for a while without the UI, then print the state.
-struct StatusCommand: ParsableCommand {
+struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Collect for a moment, then print every region's state as a table or JSON."
@@ -27,7 +27,7 @@ struct StatusCommand: ParsableCommand {
         if let wait, !(0...3600).contains(wait) { throw ValidationError("--wait must be between 0 and 3600 seconds") }
     }
 
-    func run() throws {
+    func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let configuration: RegionWatchConfiguration
         do {
@@ -39,9 +39,10 @@ struct StatusCommand: ParsableCommand {
             throw ExitCode(StatusCheck.Verdict.unknown.rawValue)
         }
         let logger = logging.logger(environment: environment)
-        var state = StatusCollection.collect(configuration: configuration, seconds: wait ?? configuration.longestIntervalSeconds, clock: SystemWallClock())
+        var state = await StatusCollection.collect(configuration: configuration, seconds: wait ?? configuration.longestIntervalSeconds, clock: SystemWallClock())
         let audit = AuditLog(settings: configuration.failover, environment: environment)
-        state.apply(.failoverHistory(FailoverHistoryReader.summary(blocking { await audit.history() }.history, path: audit.path, settings: configuration.failover), isReadOnly: configuration.failover.isReadOnly))
+        let history = await audit.history().history
+        state.apply(.failoverHistory(FailoverHistoryReader.summary(history, path: audit.path, settings: configuration.failover), isReadOnly: configuration.failover.isReadOnly))
         logger.info("status collected", metadata: ["regions": "\(state.regions.count)", "events": "\(state.bus.publishedEvents)"])
         let verdict = check ? StatusCheck(state: state) : nil
         if let verdict { Console.output(verdict.summary + "\n") }
@@ -56,10 +57,11 @@ struct StatusCommand: ParsableCommand {
 
 /// Runs the collectors headless for a while and returns the resulting state.
 public enum StatusCollection {
-    /// Collects for `seconds` of real time (a blocking wait: this is the command's job).
-    public static func collect(configuration: RegionWatchConfiguration, seconds: Double, clock: WallClock) -> DashboardState {
+    /// Collects for `seconds` of real time, applying events as the bus wakes it (no polling).
+    public static func collect(configuration: RegionWatchConfiguration, seconds: Double, clock: WallClock) async -> DashboardState {
         let pipeline = CollectionPipeline(configuration: configuration, clock: clock)
-        let subscription = pipeline.bus.subscribe(capacity: 1_000_000)
+        let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let subscription = pipeline.bus.subscribe(capacity: 1_000_000) { wake.yield() }
         // One look, not a watch: health says what the signals say now. Hysteresis suppresses
         // flapping over time, which a single look does not have (a monitor that runs this
         // repeatedly has its own retry rules).
@@ -67,12 +69,12 @@ public enum StatusCollection {
         topology.thresholds.hysteresis = .immediate
         var state = DashboardState(topology: topology, now: clock.now(), traceLimits: configuration.traceLimits)
         pipeline.start()
-        let deadline = MonotonicClock.seconds() + seconds
-        repeat {
-            pipeline.apply(subscription.drain(), to: &state)
-            let remaining = deadline - MonotonicClock.seconds()
-            if remaining > 0 { usleep(useconds_t(min(remaining, 0.05) * 1_000_000)) }
-        } while MonotonicClock.seconds() < deadline
+        let timer = Task {
+            try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            wake.finish()
+        }
+        for await _ in wakes { pipeline.apply(subscription.drain(), to: &state) }
+        timer.cancel()
         pipeline.cancel()
         pipeline.apply(subscription.drain(), to: &state)
         state.apply(.busStatistics(BusStatistics(droppedEvents: subscription.droppedCount, publishedEvents: pipeline.bus.publishedCount)))

@@ -162,10 +162,9 @@ public enum FailoverHistoryReader {
             from: entry.from ?? "?", to: entry.to ?? "?", state: entry.state ?? "confirmed",
             measuredRTOSeconds: entry.measuredRtoSeconds, dataLoss: entry.dataLoss,
             operatorName: entry.operatorName ?? "?", reason: entry.reason,
-            failedGates: (entry.gates ?? []).filter { !$0.passed }.map { "\($0.gate.rawValue): \($0.measured)\($0.forcedReason.map { " (FORCED: \($0))" } ?? "")" },
+            failedGates: (entry.gates ?? []).filter { !$0.passed }.map { FailoverFormat.gate($0.gate.rawValue, measured: $0.measured, forcedReason: $0.forcedReason) },
             steps: steps.map { step in
-                let seconds = step.startedAt.flatMap { start in step.endedAt.map { $0.seconds(since: start) } }.map { " \(Format.fixed($0, decimals: 2))s" } ?? ""
-                return "\(step.name): \(step.outcome?.rawValue ?? "started")\(seconds)"
+                "\(step.name): \(step.outcome?.rawValue ?? "started")\(FailoverFormat.stepDuration(startedAt: step.startedAt, endedAt: step.endedAt))"
             }
         )
     }

@@ -89,9 +89,9 @@ final class HeadlessCollection: Sendable {
         pipeline.start()
     }
 
-    /// Collects for `seconds` (a blocking wait: the command's job).
-    func collect(for seconds: Double) {
-        usleep(useconds_t(max(0, seconds) * 1_000_000))
+    /// Collects for `seconds` (events are applied in the background meanwhile).
+    func collect(for seconds: Double) async {
+        try? await Task.sleep(for: .milliseconds(Int(max(0, seconds) * 1000)))
     }
 
     func shutdown() {

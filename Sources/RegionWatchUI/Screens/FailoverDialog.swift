@@ -126,11 +126,11 @@ struct FailoverDialog {
             if machineState != .completed, let unresolved = state.unresolvedFailover {
                 lines.append(Line("UNRESOLVED: " + unresolved.summary, style: theme[.warning].adding(.bold)))
             }
-            let rtoText = attempt.measuredRTO(at: attempt.endedAt ?? now).map { "\(Format.fixed($0, decimals: 1))s" } ?? RegionText.unknown()
-            let loss = attempt.recordedDataLoss?.text(at: now) ?? "none (nothing promoted)"
+            let rtoText = FailoverFormat.measuredRTO(attempt.measuredRTO(at: attempt.endedAt ?? now))
+            let loss = FailoverFormat.dataLoss(attempt.recordedDataLoss, at: now)
             let warned = machineState == .completed && attempt.hasWarnings
             let style = machineState == .completed ? (warned ? theme[.warning] : theme[.ok]).adding(.bold) : theme[.down].adding(.bold)
-            let outcome = machineState.name.uppercased() + (warned ? " WITH WARNINGS" : "")
+            let outcome = FailoverFormat.outcome(machineState.name, hasWarnings: attempt.hasWarnings)
             lines.append(Line("\(outcome) · measured RTO \(rtoText) of \(Format.duration(rto)) · data loss \(loss)", style: style))
         default:
             if failover.machine.attempt?.abortRequested == true {
@@ -219,7 +219,7 @@ struct AuditScreen {
             line.append("\(record.kind) \(record.from) → \(record.to)", style: theme[.text].adding(.bold))
             line.append("  RTO \(record.measuredRTOSeconds.map { Format.fixed($0, decimals: 1) + "s" } ?? RegionText.unknown())", style: theme[.text])
             let noLoss = record.state == "interrupted" ? "unknown (interrupted)" : "none (nothing promoted)"
-            line.append("  loss \(record.dataLoss?.text(at: record.at, ageWord: "earlier") ?? noLoss)", style: theme[.text])
+            line.append("  loss \(record.dataLoss.map { FailoverFormat.dataLoss($0, at: record.at, ageWord: "earlier") } ?? noLoss)", style: theme[.text])
             line.append("  by \(record.operatorName)\(record.reason.map { ": \($0)" } ?? "")", style: theme[.muted])
             lines.append(line)
             if let acknowledged = record.acknowledged { lines.append(Line("    started, never finished; " + acknowledged, style: theme[.warning])) }

@@ -223,7 +223,7 @@ struct OverviewScreen {
         let standbys = standbysStart..<lines.count
         let rto = state.topology.objectives.rtoSeconds
         func describe(_ record: FailoverRecordSummary) -> (String, Style) {
-            let measured = record.measuredRTOSeconds.map { "RTO \(Format.fixed($0, decimals: 1))s of \(Format.duration(rto))" } ?? "RTO \(RegionText.unknown())"
+            let measured = "RTO \(FailoverFormat.measuredRTO(record.measuredRTOSeconds))" + (record.measuredRTOSeconds == nil ? "" : " of \(Format.duration(rto))")
             let within = record.measuredRTOSeconds.map { $0 <= rto } ?? false
             return ("\(record.kind) \(record.from) → \(record.to) \(record.state), \(record.at.utcDate) \(record.at.utcTimeOfDay) UTC, \(measured)", record.state == "completed" && within ? theme[.text] : theme[.warning])
         }
