@@ -173,3 +173,14 @@ struct ThemeReadabilityTests {
         #expect(ThemeReadability(theme: light).contrast(of: breach) >= ThemeReadability.minimumContrast)
     }
 }
+
+/// The README's screenshot is a real frame: the overview snapshot the UI tests render.
+@Suite("README")
+struct ReadmeScreenshotTests {
+    @Test func theScreenshotIsTheRenderedOverview() throws {
+        let readme = try String(contentsOf: repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let snapshot = try String(contentsOf: repositoryRoot.appendingPathComponent("Tests/RegionWatchUITests/Snapshots/overview-incident-120x40.txt"), encoding: .utf8)
+        let frame = snapshot.split(separator: "\n", omittingEmptySubsequences: false).prefix(22).joined(separator: "\n")
+        #expect(readme.contains("```\n" + frame + "\n  ...\n```"), "copy the first 22 lines of overview-incident-120x40.txt into the README")
+    }
+}
