@@ -63,7 +63,8 @@ let package = Package(
         .target(
             name: "RegionWatchApp",
             dependencies: [
-                "RegionWatchCore", "RegionWatchCollectors", "RegionWatchFailover", "RegionWatchTerminal", "RegionWatchUI",
+                "RegionWatchCore", "RegionWatchCollectors", "RegionWatchFailover", "RegionWatchTerminal",
+                "RegionWatchUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -73,7 +74,9 @@ let package = Package(
         .executableTarget(name: "regionwatch", dependencies: ["RegionWatchApp"]),
         .executableTarget(
             name: "RegionWatchBenchmarks",
-            dependencies: ["RegionWatchCore", "RegionWatchCollectors", "RegionWatchTerminal", "RegionWatchUI", "RegionWatchApp"],
+            dependencies: [
+                "RegionWatchCore", "RegionWatchCollectors", "RegionWatchTerminal", "RegionWatchUI", "RegionWatchApp",
+            ],
             path: "Benchmarks/RegionWatchBenchmarks"
         ),
         // Fuzz targets for every parser (scripts/fuzz.sh builds them with libFuzzer); without

@@ -7,15 +7,23 @@ import RegionWatchCore
 enum ExpositionBenchmarks {
     /// A realistic exposition: histograms, counters and gauges with a few labels each.
     static func payload(series: Int) -> String {
-        var lines: [String] = ["# HELP http_request_duration_seconds Request latency.", "# TYPE http_request_duration_seconds histogram"]
+        var lines: [String] = [
+            "# HELP http_request_duration_seconds Request latency.", "# TYPE http_request_duration_seconds histogram",
+        ]
         let regions = ["us-east-1", "eu-west-1", "ap-southeast-1"]
         var index = 0
         while lines.count < series + 2 {
             let region = regions[index % 3]
             let route = "/api/v\(index % 4)/items/\(index)"
-            lines.append("http_request_duration_seconds_bucket{region=\"\(region)\",route=\"\(route)\",method=\"GET\",le=\"0.\(index % 9 + 1)\"} \(index * 37 % 100_000)")
-            lines.append("http_requests_total{region=\"\(region)\",route=\"\(route)\",code=\"\(200 + index % 3 * 100)\"} \(Double(index) * 12.5) 1795789800000")
-            lines.append("process_resident_memory_bytes{region=\"\(region)\",instance=\"10.0.\(index % 255).\(index % 251):9100\"} \(1.2e8 + Double(index))")
+            lines.append(
+                "http_request_duration_seconds_bucket{region=\"\(region)\",route=\"\(route)\",method=\"GET\",le=\"0.\(index % 9 + 1)\"} \(index * 37 % 100_000)"
+            )
+            lines.append(
+                "http_requests_total{region=\"\(region)\",route=\"\(route)\",code=\"\(200 + index % 3 * 100)\"} \(Double(index) * 12.5) 1795789800000"
+            )
+            lines.append(
+                "process_resident_memory_bytes{region=\"\(region)\",instance=\"10.0.\(index % 255).\(index % 251):9100\"} \(1.2e8 + Double(index))"
+            )
             index += 1
         }
         return lines.prefix(series + 2).joined(separator: "\n") + "\n"
@@ -42,7 +50,9 @@ enum ExpositionBenchmarks {
         let parser = ExpositionParser()
         let document = parser.parse(bytes)
         guard document.samples.count == 10_000, document.rejectedLines == 0 else {
-            print("payload did not parse cleanly: \(document.samples.count) series, \(document.rejectedLines) rejected, first: \(document.errors.first?.description ?? "-")")
+            print(
+                "payload did not parse cleanly: \(document.samples.count) series, \(document.rejectedLines) rejected, first: \(document.errors.first?.description ?? "-")"
+            )
             return
         }
         let megabytes = Double(bytes.count) / 1_048_576
@@ -50,7 +60,9 @@ enum ExpositionBenchmarks {
 
         let parse = RegionWatchBenchmarks.measure(iterations: iterations) { _ = parser.parse(bytes) }
         RegionWatchBenchmarks.report("parse all series", parse)
-        print("  throughput \(Format.fixed(megabytes / parse.median, decimals: 1)) MiB/s, \(Format.rate(10_000 / parse.median)) series/s (median)")
+        print(
+            "  throughput \(Format.fixed(megabytes / parse.median, decimals: 1)) MiB/s, \(Format.rate(10_000 / parse.median)) series/s (median)"
+        )
 
         let filtered = ExpositionParser(families: ["http_requests"])
         let filter = RegionWatchBenchmarks.measure(iterations: iterations) { _ = filtered.parse(bytes) }
@@ -70,7 +82,11 @@ enum ExpositionBenchmarks {
         let wcScan = max(1e-6, (wc.median - spawn.median) / Double(copies))
         RegionWatchBenchmarks.report("wc -l on the bytes ×\(copies) (whole process)", wc)
         RegionWatchBenchmarks.report("  /bin/true (process start, subtracted)", spawn)
-        print("  wc -l scanning ≈ \(RegionWatchBenchmarks.format(wcScan)) per payload → \(Format.fixed(megabytes / wcScan, decimals: 0)) MiB/s")
-        print("  ratio parse time / wc -l scan time = \(Format.fixed(parse.median / wcScan, decimals: 1))× (keeping one family: \(Format.fixed(filter.median / wcScan, decimals: 1))×)")
+        print(
+            "  wc -l scanning ≈ \(RegionWatchBenchmarks.format(wcScan)) per payload → \(Format.fixed(megabytes / wcScan, decimals: 0)) MiB/s"
+        )
+        print(
+            "  ratio parse time / wc -l scan time = \(Format.fixed(parse.median / wcScan, decimals: 1))× (keeping one family: \(Format.fixed(filter.median / wcScan, decimals: 1))×)"
+        )
     }
 }

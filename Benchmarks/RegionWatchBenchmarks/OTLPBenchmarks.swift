@@ -11,14 +11,19 @@ enum OTLPBenchmarks {
         let end = Timestamp(secondsSinceEpoch: 1_795_789_800)
         while builder.spans.count < spans {
             let region = regions[Int(random.next() % 2)]
-            TraceGenerator.addTrace(to: &builder, conditions: .init(region: region, versions: ["api": "2.14.3"], latencyFactor: 1, errorRate: 0.01), primary: regions[0], end: end, random: &random)
+            TraceGenerator.addTrace(
+                to: &builder,
+                conditions: .init(region: region, versions: ["api": "2.14.3"], latencyFactor: 1, errorRate: 0.01),
+                primary: regions[0], end: end, random: &random)
         }
         return builder.batch(source: "bench", at: end)
     }
 
     /// The batch as the protobuf receiver hands it over (details still encoded).
     static func received(_ batch: SpanBatch) -> SpanBatch {
-        (try? OTLPProtobufDecoder.decode(OTLPEncoder.protobuf(batch), attribution: RegionAttribution(), source: "bench", receivedAt: batch.receivedAt).batch) ?? batch
+        (try? OTLPProtobufDecoder.decode(
+            OTLPEncoder.protobuf(batch), attribution: RegionAttribution(), source: "bench", receivedAt: batch.receivedAt
+        ).batch) ?? batch
     }
 
     static func run(iterations: Int) {
@@ -68,6 +73,9 @@ enum OTLPBenchmarks {
 
     static func report(_ name: String, _ timing: RegionWatchBenchmarks.Timing, spans: Int) {
         let perSpan = timing.median / Double(spans)
-        print(RegionWatchBenchmarks.pad(name, 46) + "median \(RegionWatchBenchmarks.format(timing.median)) per request → \(RegionWatchBenchmarks.format(perSpan)) per span, \(Int(1 / perSpan)) spans/s per core")
+        print(
+            RegionWatchBenchmarks.pad(name, 46)
+                + "median \(RegionWatchBenchmarks.format(timing.median)) per request → \(RegionWatchBenchmarks.format(perSpan)) per span, \(Int(1 / perSpan)) spans/s per core"
+        )
     }
 }

@@ -42,7 +42,8 @@ public struct AuditEntry: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case type, at, atEpochSeconds, id, kind, from, to
         case operatorName = "operator"
-        case reason, gates, dataLoss, estimatedDataLoss, resumes, rollsBack, rtoObjectiveSeconds, stepIndex, step, steps, state, measuredRtoSeconds
+        case reason, gates, dataLoss, estimatedDataLoss, resumes, rollsBack, rtoObjectiveSeconds, stepIndex, step,
+            steps, state, measuredRtoSeconds
     }
 
     /// The entry for a machine's audit record.
@@ -120,7 +121,9 @@ public struct AuditHistory: Sendable, Equatable {
     /// failover interrupted by a crash.
     public var interrupted: [AuditedAttempt] {
         let continued = Set(attempts.compactMap { $0.confirmed?.resumes ?? $0.confirmed?.rollsBack })
-        return attempts.filter { $0.confirmed != nil && $0.finished == nil && !$0.isAcknowledged && !continued.contains($0.id) }
+        return attempts.filter {
+            $0.confirmed != nil && $0.finished == nil && !$0.isAcknowledged && !continued.contains($0.id)
+        }
     }
 
     /// The most recent attempt of `kinds` that completed (the cool-down counts from it: a
@@ -129,9 +132,11 @@ public struct AuditHistory: Sendable, Equatable {
         attempts.compactMap { attempt -> CompletedFailover? in
             // A roll back restores; it is no move of the primary role.
             guard let finished = attempt.finished, finished.state == "completed", finished.rollsBack == nil,
-                  let kind = finished.kind, kinds.contains(kind) else { return nil }
+                let kind = finished.kind, kinds.contains(kind)
+            else { return nil }
             return CompletedFailover(
-                kind: kind, from: finished.from ?? "?", to: finished.to ?? "?", operatorName: finished.operatorName ?? "?",
+                kind: kind, from: finished.from ?? "?", to: finished.to ?? "?",
+                operatorName: finished.operatorName ?? "?",
                 at: Timestamp(secondsSinceEpoch: finished.atEpochSeconds)
             )
         }.max { $0.at < $1.at }
@@ -147,7 +152,10 @@ public struct AuditedAttempt: Sendable, Equatable {
     /// An operator's acknowledgement of it (interrupted attempts only): who and when.
     public var acknowledgement: AuditEntry?
 
-    public init(id: String, confirmed: AuditEntry? = nil, finished: AuditEntry? = nil, stepEntries: [AuditEntry] = [], acknowledgement: AuditEntry? = nil) {
+    public init(
+        id: String, confirmed: AuditEntry? = nil, finished: AuditEntry? = nil, stepEntries: [AuditEntry] = [],
+        acknowledgement: AuditEntry? = nil
+    ) {
         self.id = id
         self.confirmed = confirmed
         self.finished = finished
@@ -211,7 +219,9 @@ public final class AuditLog: Sendable {
 
     /// `$XDG_STATE_HOME/regionwatch/audit.jsonl` (default `~/.local/state/...`).
     public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        let base = environment["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? ((environment["HOME"] ?? NSHomeDirectory()) + "/.local/state")
+        let base =
+            environment["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? ((environment["HOME"] ?? NSHomeDirectory()) + "/.local/state")
         return base + "/regionwatch/audit.jsonl"
     }
 
@@ -219,7 +229,8 @@ public final class AuditLog: Sendable {
     public func append(_ entry: AuditEntry) throws {
         var line = try Self.encode(entry)
         line.append(UInt8(ascii: "\n"))
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let descriptor = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw AuditLogError("cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
@@ -227,16 +238,22 @@ public final class AuditLog: Sendable {
         let size = lseek(descriptor, 0, SEEK_END)
         if size > 0 {
             var last: UInt8 = 0
-            if pread(descriptor, &last, 1, size - 1) == 1, last != UInt8(ascii: "\n") { line.insert(UInt8(ascii: "\n"), at: 0) }
+            if pread(descriptor, &last, 1, size - 1) == 1, last != UInt8(ascii: "\n") {
+                line.insert(UInt8(ascii: "\n"), at: 0)
+            }
         }
         let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
         guard written == line.count else {
-            let reason = written < 0 ? String(cString: strerror(errno)) : "only \(written) of \(line.count) bytes written (disk full?)"
+            let reason =
+                written < 0
+                ? String(cString: strerror(errno)) : "only \(written) of \(line.count) bytes written (disk full?)"
             // A short write would leave a torn line: cut the file back to its last whole line.
             if written > 0, size >= 0 { _ = ftruncate(descriptor, size) }
             throw AuditLogError("cannot write \(path): \(reason)")
         }
-        guard fsync(descriptor) == 0 else { throw AuditLogError("cannot sync \(path): \(String(cString: strerror(errno)))") }
+        guard fsync(descriptor) == 0 else {
+            throw AuditLogError("cannot sync \(path): \(String(cString: strerror(errno)))")
+        }
     }
 
     /// Reads the log. The file only grows, so only what was appended since the last read is
@@ -318,7 +335,9 @@ struct IncrementalAuditRead: Sendable {
         // crash) is parsed into this answer only, and read again next time.
         let wholeEnd = (appended.lastIndex(of: UInt8(ascii: "\n")) ?? -1) + 1
         let whole = appended[..<wholeEnd]
-        for line in whole.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast() { builder.add(line) }
+        for line in whole.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast() {
+            builder.add(line)
+        }
         offset += wholeEnd
         guard wholeEnd < appended.count else { return builder.history }
         var withPartial = builder

@@ -25,7 +25,10 @@ public struct FailoverSettings: Equatable, Sendable {
     public var sharedHistory: PostgresDSN?
     public var isReadOnly: Bool
 
-    public init(plan: [FailoverPlanStep] = [], coolDownSeconds: Double = 600, lock: LockKind = .file, auditLogPath: String? = nil, isReadOnly: Bool = false) {
+    public init(
+        plan: [FailoverPlanStep] = [], coolDownSeconds: Double = 600, lock: LockKind = .file,
+        auditLogPath: String? = nil, isReadOnly: Bool = false
+    ) {
         self.plan = plan
         self.coolDownSeconds = coolDownSeconds
         self.lock = lock
@@ -36,9 +39,12 @@ public struct FailoverSettings: Equatable, Sendable {
     /// The demo's plan. Simulated steps are safe in a drill (there they rehearse on a copy of
     /// the simulation); verifying the new primary is not (a drill promotes nothing).
     public static let demoPlan: [FailoverPlanStep] = [
-        FailoverPlanStep(name: "fence the old primary", action: .simulated(.fence), timeoutSeconds: 30, isDrillSafe: true),
-        FailoverPlanStep(name: "promote the target", action: .simulated(.promote), timeoutSeconds: 30, isDrillSafe: true),
-        FailoverPlanStep(name: "shift traffic", action: .simulated(.shiftTraffic), timeoutSeconds: 30, isDrillSafe: true),
+        FailoverPlanStep(
+            name: "fence the old primary", action: .simulated(.fence), timeoutSeconds: 30, isDrillSafe: true),
+        FailoverPlanStep(
+            name: "promote the target", action: .simulated(.promote), timeoutSeconds: 30, isDrillSafe: true),
+        FailoverPlanStep(
+            name: "shift traffic", action: .simulated(.shiftTraffic), timeoutSeconds: 30, isDrillSafe: true),
         FailoverPlanStep(name: "verify the new primary", action: .waitFor(.targetIsPrimary), timeoutSeconds: 30),
     ]
 
@@ -48,12 +54,16 @@ public struct FailoverSettings: Equatable, Sendable {
     public func steps(for kind: FailoverKind, acceptingDataLoss: Bool = false) -> [FailoverPlanStep] {
         var steps = kind == .drill ? plan.filter(\.isDrillSafe) : plan
         if kind == .switchover || kind == .failback, !acceptingDataLoss,
-           !steps.contains(where: { $0.action == .waitFor(.targetCaughtUp) }),
-           let promote = steps.firstIndex(where: { step in
-               if case .postgresPromote = step.action { return true }
-               return step.action == .simulated(.promote)
-           }) {
-            steps.insert(FailoverPlanStep(name: "wait for the target to catch up", action: .waitFor(.targetCaughtUp), timeoutSeconds: 120, isDrillSafe: true), at: promote)
+            !steps.contains(where: { $0.action == .waitFor(.targetCaughtUp) }),
+            let promote = steps.firstIndex(where: { step in
+                if case .postgresPromote = step.action { return true }
+                return step.action == .simulated(.promote)
+            })
+        {
+            steps.insert(
+                FailoverPlanStep(
+                    name: "wait for the target to catch up", action: .waitFor(.targetCaughtUp), timeoutSeconds: 120,
+                    isDrillSafe: true), at: promote)
         }
         return steps
     }
@@ -113,7 +123,11 @@ public actor FailoverCoordinator {
     private var execution: Task<Void, Never>?
     private let observer: @Sendable (FailoverSnapshot) -> Void
 
-    public init(settings: FailoverSettings, audit: AuditLog, lock: FailoverLock, runner: StepRunner, clock: WallClock, operatorName: String, rtoObjectiveSeconds: Double, observer: @escaping @Sendable (FailoverSnapshot) -> Void = { _ in }) {
+    public init(
+        settings: FailoverSettings, audit: AuditLog, lock: FailoverLock, runner: StepRunner, clock: WallClock,
+        operatorName: String, rtoObjectiveSeconds: Double,
+        observer: @escaping @Sendable (FailoverSnapshot) -> Void = { _ in }
+    ) {
         self.settings = settings
         self.audit = audit
         self.lock = lock
@@ -134,59 +148,88 @@ public actor FailoverCoordinator {
         guard machine.state == .steady || machine.state.isFinal else { return }
         let (history, historyProblem) = await audit.history()
         guard historyProblem == nil else { return }
-        await perform(machine.historyRead(unresolved: UnresolvedAttempts.find(in: history, settings: settings)), notify: false)
+        await perform(
+            machine.historyRead(unresolved: UnresolvedAttempts.find(in: history, settings: settings)), notify: false)
     }
 
     /// `user@host`.
-    public static func defaultOperatorName(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        let user = environment["USER"] ?? environment["LOGNAME"] ?? getpwuid(getuid()).flatMap { $0.pointee.pw_name.map { String(cString: $0) } } ?? "uid \(getuid())"
+    public static func defaultOperatorName(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> String {
+        let user =
+            environment["USER"] ?? environment["LOGNAME"] ?? getpwuid(getuid()).flatMap {
+                $0.pointee.pw_name.map { String(cString: $0) }
+            } ?? "uid \(getuid())"
         return "\(user)@\(ProcessInfo.processInfo.hostName)"
     }
 
     public var snapshot: FailoverSnapshot {
-        FailoverSnapshot(machine: machine, confirmationProblem: confirmationProblem, problem: problem, targetProblem: targetProblem, rejection: rejection)
+        FailoverSnapshot(
+            machine: machine, confirmationProblem: confirmationProblem, problem: problem, targetProblem: targetProblem,
+            rejection: rejection)
     }
 
     /// The request for a move of `kind` to `target` now, or why `target` cannot be one.
-    private func request(kind: FailoverKind, to target: String, forcedGates: [FailoverGateKind: String], in state: DashboardState) -> Result<FailoverRequest, FailoverTargetProblem> {
+    private func request(
+        kind: FailoverKind, to target: String, forcedGates: [FailoverGateKind: String], in state: DashboardState
+    ) -> Result<FailoverRequest, FailoverTargetProblem> {
         if let problem = FailoverGates.targetProblem(kind: kind, target: target, in: state) { return .failure(problem) }
         let from = FailoverGates.currentPrimary(in: state) ?? "unknown"
         let steps = settings.steps(for: kind, acceptingDataLoss: forcedGates[.lagWithinRPO] != nil)
-        return .success(FailoverRequest(id: Self.newID(at: clock.now()), kind: kind, from: from, to: target, operatorName: operatorName, steps: steps, forcedGates: forcedGates))
+        return .success(
+            FailoverRequest(
+                id: Self.newID(at: clock.now()), kind: kind, from: from, to: target, operatorName: operatorName,
+                steps: steps, forcedGates: forcedGates))
     }
 
     /// Every gate for `request` as the state and the shared history say now; `lock` is what
     /// trying the lock found. A roll back, and a resume after the promotion, are
     /// judged only by the lock and read-only mode: they restore or finish what was decided.
-    private func evaluateGates(for request: FailoverRequest, in state: DashboardState, lock: LockVerdict) async -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate) {
-        let promotedBefore = request.priorSteps.indices.contains { request.priorSteps[$0].outcome == .succeeded && request.steps[$0].action.isPromotion }
+    private func evaluateGates(
+        for request: FailoverRequest, in state: DashboardState, lock: LockVerdict
+    ) async -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate) {
+        let promotedBefore = request.priorSteps.indices.contains {
+            request.priorSteps[$0].outcome == .succeeded && request.steps[$0].action.isPromotion
+        }
         if case .rollsBack = request.continuation {
             // Undoing a fence while the target takes writes would make two primaries.
             var restoring = restoringGates(lock: lock)
             let role = state.region(named: request.to)?.roleDescription ?? "unknown"
             let standby = state.region(named: request.to)?.role == .standby
-            restoring.gates.insert(FailoverGateResult(gate: .targetHealthy, passed: standby, measured: standby ? "\(request.to) is a standby: not promoted" : "\(request.to) is \(role): undoing the fence could make two primaries"), at: 0)
+            restoring.gates.insert(
+                FailoverGateResult(
+                    gate: .targetHealthy, passed: standby,
+                    measured: standby
+                        ? "\(request.to) is a standby: not promoted"
+                        : "\(request.to) is \(role): undoing the fence could make two primaries"), at: 0)
             return restoring
         }
         if promotedBefore { return restoringGates(lock: lock) }
         let (history, historyProblem) = request.kind == .drill ? (AuditHistory(), nil) : await audit.history()
         let lastFailover = history.lastCompleted(kinds: ["switchover", "failover", "failback"])
-        var context = FailoverGateContext(lockHolder: lock.holder, lastFailover: lastFailover, coolDownSeconds: settings.coolDownSeconds, isReadOnly: settings.isReadOnly)
+        var context = FailoverGateContext(
+            lockHolder: lock.holder, lastFailover: lastFailover, coolDownSeconds: settings.coolDownSeconds,
+            isReadOnly: settings.isReadOnly)
         context.lockProblem = lock.problem
         var (gates, loss) = FailoverGates.evaluate(kind: request.kind, target: request.to, in: state, context: context)
         if let historyProblem, let index = gates.firstIndex(where: { $0.gate == .coolDown }) {
             // Another operator's failover minutes ago cannot be ruled out.
-            gates[index] = FailoverGateResult(gate: .coolDown, passed: false, measured: "history unknown: \(historyProblem)")
+            gates[index] = FailoverGateResult(
+                gate: .coolDown, passed: false, measured: "history unknown: \(historyProblem)")
         }
         if request.steps.isEmpty {
-            let missing = request.kind == .drill ? "no plan step is marked drill: true" : "no failover plan is configured (failover.plan)"
+            let missing =
+                request.kind == .drill
+                ? "no plan step is marked drill: true" : "no failover plan is configured (failover.plan)"
             gates.append(FailoverGateResult(gate: .targetHealthy, passed: false, measured: missing))
         }
         if request.kind == .drill {
             // A drill changes nothing real: the data-loss gate is informative only.
             gates = gates.map { gate in
                 var gate = gate
-                if gate.gate == .lagWithinRPO, !gate.passed { gate.forcedReason = gate.forcedReason ?? "drill: nothing is promoted for real" }
+                if gate.gate == .lagWithinRPO, !gate.passed {
+                    gate.forcedReason = gate.forcedReason ?? "drill: nothing is promoted for real"
+                }
                 return gate
             }
         }
@@ -196,7 +239,9 @@ public actor FailoverCoordinator {
     /// Starts an attempt: checks the target can be one at all (else nothing starts, nothing is
     /// locked or recorded), takes the lock (or learns its holder) and evaluates every gate.
     @discardableResult
-    public func begin(kind: FailoverKind, to target: String, forcedGates: [FailoverGateKind: String] = [:]) async -> FailoverSnapshot {
+    public func begin(
+        kind: FailoverKind, to target: String, forcedGates: [FailoverGateKind: String] = [:]
+    ) async -> FailoverSnapshot {
         await readHistory()
         let state = runner.world.currentState()
         problem = nil
@@ -227,7 +272,9 @@ public actor FailoverCoordinator {
             return report(problem: "nothing to resume: no attempt stopped half-way")
         }
         let state = runner.world.currentState()
-        if !stopped.mayHavePromoted, let invalid = FailoverGates.targetProblem(kind: stopped.request.kind, target: stopped.request.to, in: state) {
+        if !stopped.mayHavePromoted,
+            let invalid = FailoverGates.targetProblem(kind: stopped.request.kind, target: stopped.request.to, in: state)
+        {
             return report(problem: "cannot resume: \(invalid.description)")
         }
         var request = stopped.request
@@ -252,7 +299,8 @@ public actor FailoverCoordinator {
             return report(problem: "cannot roll back: \(problem)")
         case .success(let steps):
             let request = FailoverRequest(
-                id: Self.newID(at: clock.now()), kind: stopped.request.kind, from: stopped.request.from, to: stopped.request.to,
+                id: Self.newID(at: clock.now()), kind: stopped.request.kind, from: stopped.request.from,
+                to: stopped.request.to,
                 operatorName: operatorName, steps: steps, continuation: .rollsBack(stopped.request.id)
             )
             return await start(request, in: runner.world.currentState())
@@ -273,7 +321,8 @@ public actor FailoverCoordinator {
         let kind = request.kind
         let target = request.to
         guard await perform(machine.start(request, at: clock.now())).evaluatesGates else { return snapshot }
-        let verdict = settings.isReadOnly ? LockVerdict() : await tryLock(as: "\(kind.rawValue) to \(target)", keep: true)
+        let verdict =
+            settings.isReadOnly ? LockVerdict() : await tryLock(as: "\(kind.rawValue) to \(target)", keep: true)
         let (gates, loss) = await evaluateGates(for: request, in: state, lock: verdict)
         if request.steps.isEmpty { problem = gates.last?.measured }
         await perform(machine.gatesEvaluated(gates, dataLoss: loss, at: clock.now()))
@@ -283,7 +332,9 @@ public actor FailoverCoordinator {
 
     /// What a move of `kind` to `target` would do now: gates, candidates and the plan. Starts
     /// nothing and records nothing; the lock is only looked at (taken and given back at once).
-    public func preview(kind: FailoverKind, to target: String, forcedGates: [FailoverGateKind: String] = [:]) async -> Result<FailoverPreview, FailoverTargetProblem> {
+    public func preview(
+        kind: FailoverKind, to target: String, forcedGates: [FailoverGateKind: String] = [:]
+    ) async -> Result<FailoverPreview, FailoverTargetProblem> {
         let state = runner.world.currentState()
         let request: FailoverRequest
         switch self.request(kind: kind, to: target, forcedGates: forcedGates, in: state) {
@@ -296,17 +347,22 @@ public actor FailoverCoordinator {
         for name in FailoverGates.validTargets(kind: kind, in: state) {
             var candidate = request
             candidate.to = name
-            let verdicts = candidate.applyingForces(to: await evaluateGates(for: candidate, in: state, lock: verdict).gates)
+            let verdicts = candidate.applyingForces(
+                to: await evaluateGates(for: candidate, in: state, lock: verdict).gates)
             candidates.append(FailoverCandidate(region: name, blockedBy: verdicts.first { !$0.allows }))
         }
-        return .success(FailoverPreview(request: request, gates: request.applyingForces(to: gates), dataLoss: loss, evaluatedAt: state.now, candidates: candidates))
+        return .success(
+            FailoverPreview(
+                request: request, gates: request.applyingForces(to: gates), dataLoss: loss, evaluatedAt: state.now,
+                candidates: candidates))
     }
 
     /// Re-evaluates the gates of an attempt awaiting confirmation against the state now, so the
     /// dialog shows what confirming would use. The dashboard calls it as new state arrives.
     public func recheck() async {
         guard machine.state == .awaitingConfirmation, let attempt = machine.attempt else { return }
-        let (gates, loss) = await evaluateGates(for: attempt.request, in: runner.world.currentState(), lock: LockVerdict())
+        let (gates, loss) = await evaluateGates(
+            for: attempt.request, in: runner.world.currentState(), lock: LockVerdict())
         let before = machine
         await perform(machine.gatesEvaluated(gates, dataLoss: loss, at: clock.now()), notify: machine != before)
     }
@@ -345,21 +401,32 @@ public actor FailoverCoordinator {
         var next: Int? = first
         while let index = next {
             next = nil
-            guard var attempt = machine.attempt, machine.state == .executing(step: index, of: attempt.steps.count) else { break }
+            guard var attempt = machine.attempt, machine.state == .executing(step: index, of: attempt.steps.count)
+            else { break }
             if attempt.request.steps[index].action.hasSideEffects {
                 // Just before anything changes: the gates as they are now.
-                let gates = attempt.isPromoted ? promotedGates() : await evaluateGates(for: attempt.request, in: runner.world.currentState(), lock: LockVerdict())
-                guard await perform(machine.gatesEvaluated(gates.gates, dataLoss: gates.dataLoss, at: clock.now())).isRecorded, !machine.state.isFinal else { break }
+                let gates =
+                    attempt.isPromoted
+                    ? promotedGates()
+                    : await evaluateGates(for: attempt.request, in: runner.world.currentState(), lock: LockVerdict())
+                guard
+                    await perform(machine.gatesEvaluated(gates.gates, dataLoss: gates.dataLoss, at: clock.now()))
+                        .isRecorded, !machine.state.isFinal
+                else { break }
             }
             // An abort may have landed while the gates were read: the step runs only if it is
             // still the one the machine waits for, and only once its start is recorded.
             guard machine.state == .executing(step: index, of: attempt.steps.count),
-                  await perform(machine.stepStarted(index: index, at: clock.now())).isRecorded,
-                  let started = machine.attempt else { break }
+                await perform(machine.stepStarted(index: index, at: clock.now())).isRecorded,
+                let started = machine.attempt
+            else { break }
             attempt = started
-            let context = StepContext(kind: attempt.request.kind, from: attempt.request.from, to: attempt.request.to, reason: attempt.reason ?? "")
+            let context = StepContext(
+                kind: attempt.request.kind, from: attempt.request.from, to: attempt.request.to,
+                reason: attempt.reason ?? "")
             let (outcome, output) = await runner.run(attempt.request.steps[index], context: context)
-            let finished = await perform(machine.stepFinished(index: index, outcome: outcome, output: output, at: clock.now()))
+            let finished = await perform(
+                machine.stepFinished(index: index, outcome: outcome, output: output, at: clock.now()))
             guard finished.isRecorded else { break }
             next = finished.nextStep
         }
@@ -373,9 +440,15 @@ public actor FailoverCoordinator {
     }
 
     /// The lock and read-only mode: all that judges a roll back or the rest of a promoted plan.
-    private func restoringGates(lock verdict: LockVerdict) -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate) {
-        let readOnly = FailoverGateResult(gate: .readOnly, passed: !settings.isReadOnly, measured: settings.isReadOnly ? "regionwatch runs read-only" : "read-write")
-        return ([FailoverGates.lockGate(holder: verdict.holder, problem: verdict.problem), readOnly], machine.attempt?.dataLoss ?? .unknown)
+    private func restoringGates(lock verdict: LockVerdict) -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate)
+    {
+        let readOnly = FailoverGateResult(
+            gate: .readOnly, passed: !settings.isReadOnly,
+            measured: settings.isReadOnly ? "regionwatch runs read-only" : "read-write")
+        return (
+            [FailoverGates.lockGate(holder: verdict.holder, problem: verdict.problem), readOnly],
+            machine.attempt?.dataLoss ?? .unknown
+        )
     }
 
     /// Tries the lock for `purpose`; keeps it when taken and `keep`, else gives it back at once.
@@ -415,7 +488,8 @@ public actor FailoverCoordinator {
             switch action {
             case .audit(let record):
                 do {
-                    try await audit.record(AuditEntry(record, at: clock.now(), rtoObjectiveSeconds: rtoObjectiveSeconds))
+                    try await audit.record(
+                        AuditEntry(record, at: clock.now(), rtoObjectiveSeconds: rtoObjectiveSeconds))
                 } catch {
                     problem = "audit log: \(error); stopping"
                     ok = false

@@ -33,7 +33,8 @@ public final class FileFailoverLock: FailoverLock {
 
     public func acquire(holder: String) async -> FailoverLockOutcome {
         if descriptor.withLock({ $0 }) >= 0 { return .acquired }
-        try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try? FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let opened = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard opened >= 0 else { return .unavailable("cannot open \(path): \(String(cString: strerror(errno)))") }
         guard flock(opened, LOCK_EX | LOCK_NB) == 0 else {
@@ -60,7 +61,8 @@ public final class FileFailoverLock: FailoverLock {
     }
 
     private func readHolder() -> String {
-        let text = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        let text =
+            (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         return text.isEmpty ? "another regionwatch (\(path))" : text
     }
 }
@@ -80,7 +82,9 @@ public final class PostgresFailoverLock: FailoverLock {
     }
 
     private func connect(applicationName: String) async throws -> PostgresConnection {
-        var configuration = PostgresConnection.Configuration(host: dsn.host, port: dsn.port, username: dsn.user, password: dsn.password, database: dsn.database, tls: try dsn.tls())
+        var configuration = PostgresConnection.Configuration(
+            host: dsn.host, port: dsn.port, username: dsn.user, password: dsn.password, database: dsn.database,
+            tls: try dsn.tls())
         configuration.options.connectTimeout = .seconds(5)
         configuration.options.additionalStartupParameters = [("application_name", String(applicationName.prefix(63)))]
         return try await PostgresConnection.connect(configuration: configuration, id: 2, logger: logger)
@@ -90,7 +94,9 @@ public final class PostgresFailoverLock: FailoverLock {
         do {
             let opened = try await connect(applicationName: "regionwatch failover: \(holder)")
             var acquired = false
-            for try await value in try await opened.query("SELECT pg_try_advisory_lock(\(key))", logger: logger).decode(Bool.self) { acquired = value }
+            for try await value in try await opened.query("SELECT pg_try_advisory_lock(\(key))", logger: logger).decode(
+                Bool.self)
+            { acquired = value }
             guard acquired else {
                 let holderName = await holderName(using: opened)
                 try? await opened.close()
@@ -111,7 +117,11 @@ public final class PostgresFailoverLock: FailoverLock {
         var name = "another regionwatch"
         if let rows = try? await connection.query(query, logger: logger).decode(String?.self) {
             do {
-                for try await value in rows { if let value, !value.isEmpty { name = value.replacingOccurrences(of: "regionwatch failover: ", with: "") } }
+                for try await value in rows {
+                    if let value, !value.isEmpty {
+                        name = value.replacingOccurrences(of: "regionwatch failover: ", with: "")
+                    }
+                }
             } catch {}
         }
         return "\(name) (PostgreSQL advisory lock at \(dsn.displayAddress))"

@@ -53,7 +53,9 @@ public final class SharedAuditHistory: Sendable {
     }
 
     private func withConnection<Value>(_ work: (PostgresConnection) async throws -> Value) async throws -> Value {
-        var configuration = PostgresConnection.Configuration(host: dsn.host, port: dsn.port, username: dsn.user, password: dsn.password, database: dsn.database, tls: try dsn.tls())
+        var configuration = PostgresConnection.Configuration(
+            host: dsn.host, port: dsn.port, username: dsn.user, password: dsn.password, database: dsn.database,
+            tls: try dsn.tls())
         configuration.options.connectTimeout = .seconds(5)
         configuration.options.additionalStartupParameters = [("application_name", "regionwatch audit")]
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 4, logger: logger)
@@ -64,9 +66,13 @@ public final class SharedAuditHistory: Sendable {
             // insert and read.
             var missing = false
             let exists: PostgresQuery = "SELECT to_regclass('regionwatch_audit') IS NULL"
-            for try await value in try await connection.query(exists, logger: logger).decode(Bool.self) { missing = value }
+            for try await value in try await connection.query(exists, logger: logger).decode(Bool.self) {
+                missing = value
+            }
             if missing {
-                for statement in schema { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                for statement in schema {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
             }
             let value = try await work(connection)
             try? await connection.close()
@@ -103,7 +109,8 @@ public final class SharedAuditHistory: Sendable {
         do {
             return try await withConnection { connection in
                 var lines = Data()
-                let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT entry::text FROM \(table) ORDER BY seq"), logger: logger)
+                let rows = try await connection.query(
+                    PostgresQuery(unsafeSQL: "SELECT entry::text FROM \(table) ORDER BY seq"), logger: logger)
                 for try await text in rows.decode(String.self) {
                     lines.append(contentsOf: Data(text.utf8))
                     lines.append(UInt8(ascii: "\n"))

@@ -66,17 +66,26 @@ public struct StepRunner: Sendable {
     public func run(_ step: FailoverPlanStep, context: StepContext) async -> (FailoverStepOutcome, String) {
         switch step.action {
         case .exec(let program, let arguments):
-            return await Self.exec(program, arguments.map(context.substitute), context: context, timeout: step.timeoutSeconds)
+            return await Self.exec(
+                program, arguments.map(context.substitute), context: context, timeout: step.timeoutSeconds)
         case .http(let method, let url, let headers, let body, let expectStatus):
-            return await http(method: method, url: context.substitute(url), headers: headers.mapValues(context.substitute), body: body.map(context.substitute), expectStatus: expectStatus, timeout: step.timeoutSeconds)
+            return await http(
+                method: method, url: context.substitute(url), headers: headers.mapValues(context.substitute),
+                body: body.map(context.substitute), expectStatus: expectStatus, timeout: step.timeoutSeconds)
         case .postgresPromote(let dsns):
-            guard let dsn = dsns[context.to] ?? dsns[""] else { return (.failed, "no DSN for \(context.to) in this step") }
+            guard let dsn = dsns[context.to] ?? dsns[""] else {
+                return (.failed, "no DSN for \(context.to) in this step")
+            }
             return await PostgresSteps.promote(dsn: dsn, timeout: step.timeoutSeconds)
         case .postgresFence(let dsns):
-            guard let dsn = dsns[context.from] ?? dsns[""] else { return (.failed, "no DSN for \(context.from) in this step") }
+            guard let dsn = dsns[context.from] ?? dsns[""] else {
+                return (.failed, "no DSN for \(context.from) in this step")
+            }
             return await PostgresSteps.fence(dsn: dsn, timeout: step.timeoutSeconds)
         case .postgresUnfence(let dsns):
-            guard let dsn = dsns[context.from] ?? dsns[""] else { return (.failed, "no DSN for \(context.from) in this step") }
+            guard let dsn = dsns[context.from] ?? dsns[""] else {
+                return (.failed, "no DSN for \(context.from) in this step")
+            }
             return await PostgresSteps.unfence(dsn: dsn, timeout: step.timeoutSeconds)
         case .waitFor(let condition):
             return await waitFor(condition, context: context, timeout: step.timeoutSeconds)
@@ -85,7 +94,9 @@ public struct StepRunner: Sendable {
             guard let rehearsal = world.rehearse(change, from: context.from, to: context.to) else {
                 return (.failed, "no simulator runs: simulated steps are for the demo")
             }
-            guard !rehearsal.isEmpty else { return (.failed, "rehearsal of \(change.rawValue) \(context.from) → \(context.to) would change nothing") }
+            guard !rehearsal.isEmpty else {
+                return (.failed, "rehearsal of \(change.rawValue) \(context.from) → \(context.to) would change nothing")
+            }
             return (.succeeded, "rehearsed on a copy of the simulation, nothing changed: \(rehearsal)")
         case .simulated(let change):
             guard world.simulate(change, from: context.from, to: context.to) else {
@@ -93,7 +104,11 @@ public struct StepRunner: Sendable {
             }
             // The demo's steps take a moment, as real ones do, so progress can be followed.
             let seconds = min(step.timeoutSeconds / 2, change == .promote ? 2.0 : 1.0)
-            if pacing.simulatedSteps { try? await Task.sleep(for: .milliseconds(Int(seconds * 1000))) } else { await Task.yield() }
+            if pacing.simulatedSteps {
+                try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            } else {
+                await Task.yield()
+            }
             return (.succeeded, "simulated \(change.rawValue): \(context.from) → \(context.to)")
         }
     }
@@ -102,7 +117,9 @@ public struct StepRunner: Sendable {
 
     /// Runs a program directly (never through a shell) with the failover in its environment,
     /// capturing standard output and error; killed at the timeout.
-    static func exec(_ program: String, _ arguments: [String], context: StepContext, timeout: Double) async -> (FailoverStepOutcome, String) {
+    static func exec(
+        _ program: String, _ arguments: [String], context: StepContext, timeout: Double
+    ) async -> (FailoverStepOutcome, String) {
         let capture = NSTemporaryDirectory() + "regionwatch-step-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         let output = open(capture, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)
         let input = open("/dev/null", O_RDONLY | O_CLOEXEC)
@@ -129,7 +146,8 @@ public struct StepRunner: Sendable {
         sigfillset(&allSignals)
         posix_spawnattr_setsigmask(&attributes, &noSignals)
         posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
         var argv = ([program] + arguments).map { strdup($0) } + [nil]
         var envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -137,7 +155,10 @@ public struct StepRunner: Sendable {
             envp.forEach { free($0) }
         }
         var pid: pid_t = 0
-        let spawned = program.contains("/") ? posix_spawn(&pid, program, &actions, &attributes, &argv, &envp) : posix_spawnp(&pid, program, &actions, &attributes, &argv, &envp)
+        let spawned =
+            program.contains("/")
+            ? posix_spawn(&pid, program, &actions, &attributes, &argv, &envp)
+            : posix_spawnp(&pid, program, &actions, &attributes, &argv, &envp)
         close(output)
         close(input)
         guard spawned == 0 else { return (.failed, "cannot run \(program): \(String(cString: strerror(spawned)))") }
@@ -171,15 +192,20 @@ public struct StepRunner: Sendable {
 
     // MARK: http
 
-    func http(method: String, url: String, headers: [String: String], body: String?, expectStatus: Set<Int>, timeout: Double) async -> (FailoverStepOutcome, String) {
+    func http(
+        method: String, url: String, headers: [String: String], body: String?, expectStatus: Set<Int>, timeout: Double
+    ) async -> (FailoverStepOutcome, String) {
         let target: HTTPTarget
         do {
             target = try HTTPTarget(parsing: url)
         } catch {
             return (.failed, error.description)
         }
-        let fetchMethod: HTTPFetchRequest.Method = method.uppercased() == "GET" ? .get : (method.uppercased() == "HEAD" ? .head : .post)
-        let request = HTTPFetchRequest(method: fetchMethod, target: target, headers: headers.sorted { $0.key < $1.key }, body: Array((body ?? "").utf8), timeoutSeconds: timeout, maxBodyBytes: 1 << 20)
+        let fetchMethod: HTTPFetchRequest.Method =
+            method.uppercased() == "GET" ? .get : (method.uppercased() == "HEAD" ? .head : .post)
+        let request = HTTPFetchRequest(
+            method: fetchMethod, target: target, headers: headers.sorted { $0.key < $1.key },
+            body: Array((body ?? "").utf8), timeoutSeconds: timeout, maxBodyBytes: 1 << 20)
         do {
             let response = try await fetcher.fetch(request)
             let text = Self.bounded(Data(response.body))
@@ -194,7 +220,9 @@ public struct StepRunner: Sendable {
 
     // MARK: wait-for
 
-    func waitFor(_ condition: FailoverCondition, context: StepContext, timeout: Double) async -> (FailoverStepOutcome, String) {
+    func waitFor(
+        _ condition: FailoverCondition, context: StepContext, timeout: Double
+    ) async -> (FailoverStepOutcome, String) {
         let deadline = MonotonicClock.seconds() + timeout
         var last = ""
         while MonotonicClock.seconds() < deadline, !Task.isCancelled {
@@ -231,7 +259,9 @@ enum PostgresSteps {
 
     static func connect(_ dsnText: String, timeout: Double) async throws -> PostgresConnection {
         let dsn = try PostgresDSN(parsing: dsnText)
-        var configuration = PostgresConnection.Configuration(host: dsn.host, port: dsn.port, username: dsn.user, password: dsn.password, database: dsn.database, tls: try dsn.tls())
+        var configuration = PostgresConnection.Configuration(
+            host: dsn.host, port: dsn.port, username: dsn.user, password: dsn.password, database: dsn.database,
+            tls: try dsn.tls())
         configuration.options.connectTimeout = .milliseconds(Int64(min(timeout, 10) * 1000))
         configuration.options.additionalStartupParameters = [("application_name", "regionwatch failover")]
         return try await PostgresConnection.connect(configuration: configuration, id: 3, logger: logger)
@@ -249,21 +279,34 @@ enum PostgresSteps {
             let connection = try await connect(dsn, timeout: timeout)
             defer { Task { try? await connection.close() } }
             var inRecovery = true
-            for try await value in try await connection.query("SELECT pg_is_in_recovery()", logger: logger).decode(Bool.self) { inRecovery = value }
+            for try await value in try await connection.query("SELECT pg_is_in_recovery()", logger: logger).decode(
+                Bool.self)
+            { inRecovery = value }
             if inRecovery {
                 let waitSeconds = Int32(max(1, min(3600, Int(timeout))))
                 var promoted = false
-                for try await value in try await connection.query("SELECT pg_promote(true, \(waitSeconds))", logger: logger).decode(Bool.self) { promoted = value }
+                for try await value in try await connection.query(
+                    "SELECT pg_promote(true, \(waitSeconds))", logger: logger
+                ).decode(Bool.self) { promoted = value }
                 log.append("pg_promote(wait => true): \(promoted)")
-                guard promoted else { return (.failed, (log + ["the server did not finish promotion within \(waitSeconds)s"]).joined(separator: "\n")) }
+                guard promoted else {
+                    return (
+                        .failed,
+                        (log + ["the server did not finish promotion within \(waitSeconds)s"]).joined(separator: "\n")
+                    )
+                }
             } else {
                 log.append("already out of recovery: nothing to promote")
             }
-            for try await value in try await connection.query("SELECT pg_is_in_recovery()", logger: logger).decode(Bool.self) { inRecovery = value }
+            for try await value in try await connection.query("SELECT pg_is_in_recovery()", logger: logger).decode(
+                Bool.self)
+            { inRecovery = value }
             log.append("pg_is_in_recovery(): \(inRecovery)")
             guard !inRecovery else { return (.failed, log.joined(separator: "\n")) }
             var transaction: Int64 = 0
-            for try await value in try await connection.query("SELECT txid_current()", logger: logger).decode(Int64.self) { transaction = value }
+            for try await value in try await connection.query("SELECT txid_current()", logger: logger).decode(
+                Int64.self)
+            { transaction = value }
             log.append("write check: txid_current() = \(transaction)")
             return (.succeeded, log.joined(separator: "\n"))
         } catch {
@@ -286,7 +329,9 @@ enum PostgresSteps {
             let check = try await connect(dsn, timeout: timeout)
             defer { Task { try? await check.close() } }
             var readOnly = "on"
-            for try await value in try await check.query("SELECT current_setting('default_transaction_read_only')", logger: logger).decode(String.self) { readOnly = value }
+            for try await value in try await check.query(
+                "SELECT current_setting('default_transaction_read_only')", logger: logger
+            ).decode(String.self) { readOnly = value }
             log.append("default_transaction_read_only = \(readOnly)")
             return (readOnly == "off" ? .succeeded : .failed, log.joined(separator: "\n"))
         } catch {
@@ -302,7 +347,9 @@ enum PostgresSteps {
             connection = try await connect(dsn, timeout: timeout)
         } catch {
             let description = describe(error)
-            if PostgresSource.describe(error).isRefused || description.contains("timed out") || description.contains("cannot connect") {
+            if PostgresSource.describe(error).isRefused || description.contains("timed out")
+                || description.contains("cannot connect")
+            {
                 return (.warning, "not fenced: unreachable (\(description)); it may take writes if it comes back")
             }
             return (.failed, description)
@@ -311,7 +358,9 @@ enum PostgresSteps {
         var log: [String] = []
         do {
             var inRecovery = false
-            for try await value in try await connection.query("SELECT pg_is_in_recovery()", logger: logger).decode(Bool.self) { inRecovery = value }
+            for try await value in try await connection.query("SELECT pg_is_in_recovery()", logger: logger).decode(
+                Bool.self)
+            { inRecovery = value }
             if inRecovery { return (.succeeded, "already a standby: takes no writes") }
             _ = try await connection.query("ALTER SYSTEM SET default_transaction_read_only = on", logger: logger)
             log.append("ALTER SYSTEM SET default_transaction_read_only = on")
@@ -323,7 +372,9 @@ enum PostgresSteps {
                 SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
                 WHERE pid <> pg_backend_pid() AND backend_type = 'client backend' AND application_name NOT LIKE 'regionwatch%'
                 """
-            for try await value in try await connection.query(terminate, logger: logger).decode(Int64.self) { ended = Int(value) }
+            for try await value in try await connection.query(terminate, logger: logger).decode(Int64.self) {
+                ended = Int(value)
+            }
             log.append("ended \(ended) client session\(ended == 1 ? "" : "s")")
             return (.succeeded, log.joined(separator: "\n"))
         } catch {

@@ -35,12 +35,18 @@ public enum UnresolvedAttempts {
     /// The attempt as its records say: request, reason, gates, and each step's outcome (a step
     /// started and never finished has none: its effect is unknown).
     static func rebuild(_ audited: AuditedAttempt, settings: FailoverSettings) -> FailoverAttempt? {
-        guard let confirmed = audited.confirmed, let kindName = confirmed.kind, let kind = FailoverKind(rawValue: kindName),
-              confirmed.rollsBack == nil else { return nil }
+        guard let confirmed = audited.confirmed, let kindName = confirmed.kind,
+            let kind = FailoverKind(rawValue: kindName),
+            confirmed.rollsBack == nil
+        else { return nil }
         var records = audited.finished?.steps ?? stepRecords(audited)
         let names = records.map(\.name)
         let candidates = [settings.steps(for: kind), settings.steps(for: kind, acceptingDataLoss: true)]
-        guard let plan = candidates.first(where: { $0.count >= names.count && $0.prefix(names.count).map(\.name) == names }) else { return nil }
+        guard
+            let plan = candidates.first(where: {
+                $0.count >= names.count && $0.prefix(names.count).map(\.name) == names
+            })
+        else { return nil }
         // Logs written before confirmations listed the plan name only the steps that started.
         records += plan.dropFirst(records.count).map { FailoverStepRecord(name: $0.name, kind: $0.action.kind) }
         var forced: [FailoverGateKind: String] = [:]
@@ -50,12 +56,15 @@ public enum UnresolvedAttempts {
             operatorName: confirmed.operatorName ?? "?", steps: plan, forcedGates: forced,
             continuation: confirmed.resumes.map { .resumes($0) }
         )
-        var attempt = FailoverAttempt(request: request, requestedAt: Timestamp(secondsSinceEpoch: confirmed.atEpochSeconds))
+        var attempt = FailoverAttempt(
+            request: request, requestedAt: Timestamp(secondsSinceEpoch: confirmed.atEpochSeconds))
         attempt.reason = confirmed.reason
         attempt.gates = confirmed.gates ?? []
         attempt.confirmedAt = Timestamp(secondsSinceEpoch: confirmed.atEpochSeconds)
         attempt.steps = records
-        attempt.isPromoted = records.indices.contains { records[$0].outcome == .succeeded && plan[$0].action.isPromotion }
+        attempt.isPromoted = records.indices.contains {
+            records[$0].outcome == .succeeded && plan[$0].action.isPromotion
+        }
         if let finished = audited.finished {
             attempt.endedAt = Timestamp(secondsSinceEpoch: finished.atEpochSeconds)
             attempt.dataLossAtPromotion = finished.dataLoss
@@ -63,7 +72,8 @@ public enum UnresolvedAttempts {
             // Interrupted after the promotion: the re-check just before it measured the loss
             // (a resume's confirmation carries the loss its earlier attempt measured).
             let promotion = plan.indices.first { plan[$0].action.isPromotion }
-            attempt.dataLossAtPromotion = audited.stepEntries.last { $0.type == "gates-rechecked" && $0.stepIndex == promotion }?.dataLoss
+            attempt.dataLossAtPromotion =
+                audited.stepEntries.last { $0.type == "gates-rechecked" && $0.stepIndex == promotion }?.dataLoss
                 ?? confirmed.dataLoss
         }
         return attempt
@@ -74,7 +84,9 @@ public enum UnresolvedAttempts {
     public static func stepRecords(_ audited: AuditedAttempt) -> [FailoverStepRecord] {
         var records = audited.confirmed?.steps ?? []
         for entry in audited.stepEntries {
-            guard let index = entry.stepIndex, let step = entry.step, entry.type == "step-started" || entry.type == "step-finished" else { continue }
+            guard let index = entry.stepIndex, let step = entry.step,
+                entry.type == "step-started" || entry.type == "step-finished"
+            else { continue }
             while records.count <= index { records.append(FailoverStepRecord(name: "?", kind: "?")) }
             records[index] = step
         }

@@ -19,7 +19,9 @@ final class BackgroundService {
             close(output)
             close(input)
         }
-        process = try ChildProcess(arguments, environment: ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }, input: input, output: output, error: output)
+        process = try ChildProcess(
+            arguments, environment: ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }, input: input, output: output,
+            error: output)
     }
 
     /// Waits until `url` answers 200.
@@ -40,13 +42,19 @@ final class BackgroundService {
 
 extension EndToEnd {
     /// Prometheus scraping postgres_exporter in front of a real primary and standby.
-    @Suite("Prometheus and postgres_exporter", .serialized, Requirement.postgreSQL.trait, Requirement.prometheus.trait, Requirement.tmux.trait)
+    @Suite(
+        "Prometheus and postgres_exporter", .serialized, Requirement.postgreSQL.trait, Requirement.prometheus.trait,
+        Requirement.tmux.trait)
     struct PrometheusEndToEndTests {
         let binary = Binary.path
 
         func status(_ configuration: String, wait: Double = 2.5) throws -> [String: Any] {
-            let result = try runProcess([binary, "status", "--config", configuration, "--json", "--wait", "\(wait)"], environment: ["PATH": "/usr/bin:/bin"], timeout: 60)
-            guard result.status == 0, let object = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any] else {
+            let result = try runProcess(
+                [binary, "status", "--config", configuration, "--json", "--wait", "\(wait)"],
+                environment: ["PATH": "/usr/bin:/bin"], timeout: 60)
+            guard result.status == 0,
+                let object = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
+            else {
                 throw HarnessError("status failed (\(result.status)): \(result.standardError)")
             }
             return object
@@ -59,15 +67,15 @@ extension EndToEnd {
         func configuration(_ collector: String, in directory: String, name: String) throws -> String {
             let path = directory + "/\(name).yaml"
             try """
-                topology: metrics
-                pattern: active-passive
-                objectives: { rpo: 30s, rto: 5m }
-                regions:
-                  - { name: us-east-1, provider: local, role: primary, traffic: 100 }
-                  - { name: eu-west-1, provider: local, role: standby, traffic: 0 }
-                collectors:
-                \(collector)
-                """.write(toFile: path, atomically: true, encoding: .utf8)
+            topology: metrics
+            pattern: active-passive
+            objectives: { rpo: 30s, rto: 5m }
+            regions:
+              - { name: us-east-1, provider: local, role: primary, traffic: 100 }
+              - { name: eu-west-1, provider: local, role: standby, traffic: 0 }
+            collectors:
+            \(collector)
+            """.write(toFile: path, atomically: true, encoding: .utf8)
             return path
         }
 
@@ -76,27 +84,37 @@ extension EndToEnd {
             defer { cluster.close() }
             let scratch = Binary.scratchDirectory("prom")
             let exporterPort = LoopbackPort.free()
-            let exporter = try BackgroundService("postgres_exporter", ["/usr/bin/prometheus-postgres-exporter", "--web.listen-address=127.0.0.1:\(exporterPort)"], environment: ["DATA_SOURCE_NAME": "postgresql://postgres@127.0.0.1:\(cluster.primaryPort)/postgres?sslmode=disable"], directory: scratch)
+            let exporter = try BackgroundService(
+                "postgres_exporter",
+                ["/usr/bin/prometheus-postgres-exporter", "--web.listen-address=127.0.0.1:\(exporterPort)"],
+                environment: [
+                    "DATA_SOURCE_NAME":
+                        "postgresql://postgres@127.0.0.1:\(cluster.primaryPort)/postgres?sslmode=disable"
+                ], directory: scratch)
             defer { exporter.kill() }
             #expect(exporter.waitUntilReady("http://127.0.0.1:\(exporterPort)/metrics"), "\(exporter.output)")
 
             let prometheusPort = LoopbackPort.free()
             try """
-                global: { scrape_interval: 1s, evaluation_interval: 1s }
-                scrape_configs:
-                  - job_name: postgres
-                    static_configs: [{ targets: ["127.0.0.1:\(exporterPort)"], labels: { region: us-east-1 } }]
-                """.write(toFile: scratch + "/prometheus.yml", atomically: true, encoding: .utf8)
-            let prometheus = try BackgroundService("prometheus", [
-                "/usr/bin/prometheus", "--config.file=\(scratch)/prometheus.yml", "--storage.tsdb.path=\(scratch)/tsdb",
-                "--web.listen-address=127.0.0.1:\(prometheusPort)",
-            ], directory: scratch)
+            global: { scrape_interval: 1s, evaluation_interval: 1s }
+            scrape_configs:
+              - job_name: postgres
+                static_configs: [{ targets: ["127.0.0.1:\(exporterPort)"], labels: { region: us-east-1 } }]
+            """.write(toFile: scratch + "/prometheus.yml", atomically: true, encoding: .utf8)
+            let prometheus = try BackgroundService(
+                "prometheus",
+                [
+                    "/usr/bin/prometheus", "--config.file=\(scratch)/prometheus.yml",
+                    "--storage.tsdb.path=\(scratch)/tsdb",
+                    "--web.listen-address=127.0.0.1:\(prometheusPort)",
+                ], directory: scratch)
             defer { prometheus.kill() }
             #expect(prometheus.waitUntilReady("http://127.0.0.1:\(prometheusPort)/-/ready"), "\(prometheus.output)")
 
             // The exporter labels pg_stat_replication rows by application_name, which names the
             // standby's region.
-            let promql = try configuration("""
+            let promql = try configuration(
+                """
                   - kind: promql
                     url: http://127.0.0.1:\(prometheusPort)
                     regionLabel: application_name
@@ -105,7 +123,8 @@ extension EndToEnd {
                       replicationLagBytes: pg_stat_replication_pg_wal_lsn_diff
                       up: label_replace(up{job="postgres"}, "application_name", "$1", "region", "(.*)")
                 """, in: scratch, name: "promql")
-            let scrape = try configuration("""
+            let scrape = try configuration(
+                """
                   - kind: prometheus-scrape
                     url: http://127.0.0.1:\(exporterPort)/metrics
                     regionLabel: application_name
@@ -118,10 +137,11 @@ extension EndToEnd {
             try cluster.sql("eu-west-1", "SELECT pg_wal_replay_pause()")
             try cluster.sql("primary", "CREATE TABLE writes(x int); INSERT INTO writes SELECT generate_series(1, 5000)")
             var viaPromQL: [String: Any] = [:]
-            #expect(eventually(within: 60) {
-                viaPromQL = (try? status(promql)) ?? [:]
-                return (standbyLink(viaPromQL)?["lagBytes"] as? Double ?? 0) > 0
-            }, "\(viaPromQL)")
+            #expect(
+                eventually(within: 60) {
+                    viaPromQL = (try? status(promql)) ?? [:]
+                    return (standbyLink(viaPromQL)?["lagBytes"] as? Double ?? 0) > 0
+                }, "\(viaPromQL)")
             let direct = try status(scrape)
             #expect((standbyLink(direct)?["lagBytes"] as? Double ?? 0) > 0, "\(direct)")
 
@@ -132,7 +152,9 @@ extension EndToEnd {
             prometheus.kill()
             #expect(session.waitFor("STALE", within: 30), "\(session.screen())")
             let afterDeath = try status(promql)
-            #expect(standbyLink(afterDeath) == nil || standbyLink(afterDeath)?["lagBytes"] is NSNull, "no made-up zero: \(afterDeath)")
+            #expect(
+                standbyLink(afterDeath) == nil || standbyLink(afterDeath)?["lagBytes"] is NSNull,
+                "no made-up zero: \(afterDeath)")
             let region = (afterDeath["regions"] as? [[String: Any]])?.first { $0["name"] as? String == "eu-west-1" }
             #expect(region?["replicationLagBytes"] is NSNull, "\(String(describing: region))")
             #expect(region?["health"] as? String == "stale")

@@ -9,7 +9,8 @@ import Glibc
 
 /// A real PostgreSQL primary with streaming standbys on loopback (Tests/Integration/pg_cluster.sh).
 final class PostgresCluster: Sendable {
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Integration/pg_cluster.sh").path
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Integration/pg_cluster.sh").path
     let directory: String
     let primaryPort = LoopbackPort.free()
     let standbyPorts: [String: Int]
@@ -23,7 +24,9 @@ final class PostgresCluster: Sendable {
         standbyPorts = ports
         var environment = ProcessInfo.processInfo.environment
         environment["PG_CLUSTER_ARCHIVE"] = archive ? "on" : "off"
-        let started = try runProcess([Self.script, "start", directory, "\(primaryPort)"] + standbys.map { "\(ports[$0]!):\($0)" }, environment: environment, timeout: 180)
+        let started = try runProcess(
+            [Self.script, "start", directory, "\(primaryPort)"] + standbys.map { "\(ports[$0]!):\($0)" },
+            environment: environment, timeout: 180)
         guard started.status == 0 else {
             close()
             throw HarnessError("PostgreSQL cluster did not start: \(started.standardError)")
@@ -31,7 +34,9 @@ final class PostgresCluster: Sendable {
     }
 
     /// The server's port (`primary` is the first primary).
-    func port(of server: String) -> Int { server == "primary" || server == "us-east-1" ? primaryPort : standbyPorts[server]! }
+    func port(of server: String) -> Int {
+        server == "primary" || server == "us-east-1" ? primaryPort : standbyPorts[server]!
+    }
 
     /// The server directory's name for a region.
     private func directoryName(_ server: String) -> String { server == "us-east-1" ? "primary" : server }
@@ -39,7 +44,11 @@ final class PostgresCluster: Sendable {
     /// Runs SQL through psql and returns its unaligned output.
     @discardableResult
     func sql(_ server: String, _ statement: String) throws -> String {
-        let result = try runProcess(["/usr/bin/psql", "-h", "127.0.0.1", "-p", "\(port(of: server))", "-U", "postgres", "-d", "postgres", "-Atq", "-c", statement], environment: ["PATH": "/usr/bin:/bin", "PGCONNECT_TIMEOUT": "5"], timeout: 30)
+        let result = try runProcess(
+            [
+                "/usr/bin/psql", "-h", "127.0.0.1", "-p", "\(port(of: server))", "-U", "postgres", "-d", "postgres",
+                "-Atq", "-c", statement,
+            ], environment: ["PATH": "/usr/bin:/bin", "PGCONNECT_TIMEOUT": "5"], timeout: 30)
         guard result.status == 0 else { throw HarnessError("psql on \(server): \(result.standardError)") }
         return result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -64,7 +73,10 @@ final class PostgresCluster: Sendable {
     /// which disconnects it while it keeps running in recovery).
     func repoint(_ standby: String, to upstream: String?) throws {
         let port = upstream.map { self.port(of: $0) } ?? 1
-        try sql(standby, "ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port=\(port) user=postgres application_name=\(standby)'")
+        try sql(
+            standby,
+            "ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port=\(port) user=postgres application_name=\(standby)'"
+        )
         try sql(standby, "SELECT pg_reload_conf()")
     }
 
@@ -81,7 +93,10 @@ final class PostgresCluster: Sendable {
 
     /// Received and replayed positions of a standby, in bytes.
     func standbyPositions(_ standby: String) throws -> (received: Double, replayed: Double) {
-        let parts = try sql(standby, "SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), '0/0') || '|' || pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0')").split(separator: "|")
+        let parts = try sql(
+            standby,
+            "SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), '0/0') || '|' || pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0')"
+        ).split(separator: "|")
         return (Double(parts.first ?? "") ?? -1, Double(parts.last ?? "") ?? -1)
     }
 
@@ -91,7 +106,10 @@ final class PostgresCluster: Sendable {
 
     /// A configuration with one postgres collector per server (1 s), the primary expecting every
     /// standby by application_name, health changing after 2 s, a promote-only failover plan.
-    func configuration(in scratch: String, name: String = "pg.yaml", rpo: String = "10s", heartbeat: Bool = false, watch: Set<String>? = nil, extraRegions: [String] = [], sustain: String = "2s") throws -> String {
+    func configuration(
+        in scratch: String, name: String = "pg.yaml", rpo: String = "10s", heartbeat: Bool = false,
+        watch: Set<String>? = nil, extraRegions: [String] = [], sustain: String = "2s"
+    ) throws -> String {
         let path = scratch + "/" + name
         let standbys = standbyPorts.keys.sorted()
         var text = """
@@ -103,7 +121,9 @@ final class PostgresCluster: Sendable {
               - { name: us-east-1, provider: local, role: primary, traffic: 100 }
 
             """
-        for name in standbys + extraRegions { text += "  - { name: \(name), provider: local, role: standby, traffic: 0 }\n" }
+        for name in standbys + extraRegions {
+            text += "  - { name: \(name), provider: local, role: standby, traffic: 0 }\n"
+        }
         text += "collectors:\n"
         if watch?.contains("us-east-1") ?? true {
             text += """
@@ -137,7 +157,9 @@ final class PostgresCluster: Sendable {
         return path
     }
 
-    var primaryDSN: String { "postgres://postgres:not-a-real-password@127.0.0.1:\(primaryPort)/postgres?sslmode=disable" }
+    var primaryDSN: String {
+        "postgres://postgres:not-a-real-password@127.0.0.1:\(primaryPort)/postgres?sslmode=disable"
+    }
 
     /// What the binary and the in-process watch need in their environment.
     func environment(_ scratch: String) -> [String: String] {
@@ -153,7 +175,9 @@ final class ReplicationScenario {
     let environment: [String: String]
     let oracle: ReplicationOracle
 
-    init(_ name: String, standbys: [String] = ["eu-west-1", "ap-southeast-1"], archive: Bool = false, rpo: String = "10s") throws {
+    init(
+        _ name: String, standbys: [String] = ["eu-west-1", "ap-southeast-1"], archive: Bool = false, rpo: String = "10s"
+    ) throws {
         cluster = try PostgresCluster(standbys: standbys, archive: archive)
         do {
             scratch = Binary.scratchDirectory(name)
@@ -182,7 +206,10 @@ final class ReplicationOracle: Sendable {
 
     init(_ cluster: PostgresCluster) throws {
         self.cluster = cluster
-        try cluster.sql("primary", "CREATE TABLE oracle (id bigserial PRIMARY KEY, tx bigint NOT NULL DEFAULT txid_current(), at double precision NOT NULL DEFAULT extract(epoch FROM clock_timestamp()))")
+        try cluster.sql(
+            "primary",
+            "CREATE TABLE oracle (id bigserial PRIMARY KEY, tx bigint NOT NULL DEFAULT txid_current(), at double precision NOT NULL DEFAULT extract(epoch FROM clock_timestamp()))"
+        )
     }
 
     /// The server that takes the oracle's writes (after a switchover, the new primary).
@@ -194,14 +221,20 @@ final class ReplicationOracle: Sendable {
     /// Commits `rows` rows in one transaction; returns its commit time (seconds since the epoch).
     @discardableResult
     func write(rows: Int = 1) throws -> Double {
-        Double(try cluster.sql(primary, "WITH written AS (INSERT INTO oracle (at) SELECT extract(epoch FROM clock_timestamp()) FROM generate_series(1, \(rows)) RETURNING at) SELECT max(at) FROM written")) ?? -1
+        Double(
+            try cluster.sql(
+                primary,
+                "WITH written AS (INSERT INTO oracle (at) SELECT extract(epoch FROM clock_timestamp()) FROM generate_series(1, \(rows)) RETURNING at) SELECT max(at) FROM written"
+            )) ?? -1
     }
 
     /// The commit time of the oldest transaction `standby` has not replayed; `nil` when it has
     /// every one.
     func oldestMissingCommit(on standby: String) throws -> Double? {
         let have = try cluster.sql(standby, "SELECT coalesce(max(id), 0) FROM oracle")
-        let text = try cluster.sql(primary, "SELECT max(at) FROM oracle WHERE tx = (SELECT tx FROM oracle WHERE id > \(have) ORDER BY id LIMIT 1)")
+        let text = try cluster.sql(
+            primary,
+            "SELECT max(at) FROM oracle WHERE tx = (SELECT tx FROM oracle WHERE id > \(have) ORDER BY id LIMIT 1)")
         return text.isEmpty ? nil : Double(text)
     }
 
@@ -228,7 +261,9 @@ final class LiveWatch {
 
     /// A failover coordinator acting on what this watch has seen, as the dashboard's does.
     func coordinator(observer: @escaping @Sendable (FailoverSnapshot) -> Void = { _ in }) -> FailoverCoordinator {
-        FailoverRuntime.coordinator(configuration: configuration, world: collection.world, clock: SystemWallClock(), environment: environment, observer: observer)
+        FailoverRuntime.coordinator(
+            configuration: configuration, world: collection.world, clock: SystemWallClock(), environment: environment,
+            observer: observer)
     }
 
     var state: DashboardState { collection.world.currentState() }

@@ -17,7 +17,9 @@ struct Requirement: Sendable {
     /// Whether it is there. `REGIONWATCH_ASSUME_MISSING=tmux,postgresql` pretends some are
     /// not, to see the skip messages and the CI failure without uninstalling anything.
     func isPresent() -> Bool {
-        let assumedMissing = ProcessInfo.processInfo.environment["REGIONWATCH_ASSUME_MISSING"]?.split(separator: ",").map(String.init) ?? []
+        let assumedMissing =
+            ProcessInfo.processInfo.environment["REGIONWATCH_ASSUME_MISSING"]?.split(separator: ",").map(String.init)
+            ?? []
         return !assumedMissing.contains(key) && isInstalled()
     }
 
@@ -26,20 +28,31 @@ struct Requirement: Sendable {
 
     /// The suite or test runs when the program is present, or when CI requires it.
     var trait: ConditionTrait {
-        .enabled(if: isPresent() || Self.isEnforced, Comment(rawValue: "\(name) is not installed; install it with: \(install)"))
+        .enabled(
+            if: isPresent() || Self.isEnforced,
+            Comment(rawValue: "\(name) is not installed; install it with: \(install)"))
     }
 
     static let tmux = Requirement(key: "tmux", name: "tmux", install: "apt-get install tmux") {
         FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux")
     }
 
-    static let postgreSQL = Requirement(key: "postgresql", name: "the PostgreSQL server (initdb, pg_ctl)", install: "apt-get install postgresql postgresql-client") {
+    static let postgreSQL = Requirement(
+        key: "postgresql", name: "the PostgreSQL server (initdb, pg_ctl)",
+        install: "apt-get install postgresql postgresql-client"
+    ) {
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
-        return versions.contains { FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/\($0)/bin/initdb") }
+        return versions.contains {
+            FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/\($0)/bin/initdb")
+        }
     }
 
-    static let prometheus = Requirement(key: "prometheus", name: "Prometheus and postgres_exporter", install: "apt-get install prometheus prometheus-postgres-exporter") {
-        ["/usr/bin/prometheus", "/usr/bin/prometheus-postgres-exporter"].allSatisfy(FileManager.default.isExecutableFile(atPath:))
+    static let prometheus = Requirement(
+        key: "prometheus", name: "Prometheus and postgres_exporter",
+        install: "apt-get install prometheus prometheus-postgres-exporter"
+    ) {
+        ["/usr/bin/prometheus", "/usr/bin/prometheus-postgres-exporter"].allSatisfy(
+            FileManager.default.isExecutableFile(atPath:))
     }
 
     /// The OpenTelemetry Python SDK with the OTLP/HTTP exporter `exporter` (`proto` or `json`),
@@ -48,7 +61,8 @@ struct Requirement: Sendable {
         let package = "opentelemetry-exporter-otlp-\(exporter == "proto" ? "proto" : "json")-http"
         return Requirement(
             key: "otel-\(exporter)", name: "the OpenTelemetry Python SDK (\(exporter) exporter)",
-            install: "python3 -m venv .venv-otel-\(exporter) && .venv-otel-\(exporter)/bin/pip install opentelemetry-sdk \(package)"
+            install:
+                "python3 -m venv .venv-otel-\(exporter) && .venv-otel-\(exporter)/bin/pip install opentelemetry-sdk \(package)"
         ) {
             FileManager.default.isExecutableFile(atPath: EndToEnd.TracesEndToEndTests.python(for: exporter))
         }
@@ -61,10 +75,14 @@ extension EndToEnd {
     @Suite("Required programs")
     struct RequirementTests {
         /// With `REGIONWATCH_REQUIRE_ALL=1` (CI) every program the suites need must be there.
-        @Test(.enabled(if: Requirement.isEnforced, "REGIONWATCH_REQUIRE_ALL is not set: missing programs skip their suites"))
+        @Test(
+            .enabled(
+                if: Requirement.isEnforced, "REGIONWATCH_REQUIRE_ALL is not set: missing programs skip their suites"))
         func requiredProgramsArePresent() {
             for requirement in Requirement.all where !requirement.isPresent() {
-                Issue.record("\(requirement.name) is required (REGIONWATCH_REQUIRE_ALL=1) but not installed; install it with: \(requirement.install)")
+                Issue.record(
+                    "\(requirement.name) is required (REGIONWATCH_REQUIRE_ALL=1) but not installed; install it with: \(requirement.install)"
+                )
             }
         }
     }

@@ -17,7 +17,8 @@ enum Binary {
     /// the same scenarios against another build, an earlier commit's for example).
     static var path: String {
         if let other = ProcessInfo.processInfo.environment["REGIONWATCH_BINARY"], !other.isEmpty { return other }
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("regionwatch").path
     }
 
@@ -39,9 +40,15 @@ enum LoopbackPort {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
+        }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }
@@ -57,10 +64,16 @@ final class LoopbackListener {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
         guard bound == 0, listen(socket, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
+        }
         port = Int(UInt16(bigEndian: address.sin_port))
     }
 
@@ -91,7 +104,8 @@ final class ChildProcess {
     private(set) var status: Int32?
 
     /// Starts `arguments[0]` with the given standard descriptors (`-1` keeps the parent's).
-    init(_ arguments: [String], environment: [String: String]? = nil, input: Int32, output: Int32, error: Int32) throws {
+    init(_ arguments: [String], environment: [String: String]? = nil, input: Int32, output: Int32, error: Int32) throws
+    {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -150,7 +164,9 @@ final class ChildProcess {
 
 /// Runs a program and captures its output through temporary files (a daemon the program
 /// starts, such as the tmux server, would hold a pipe open forever).
-func runProcess(_ arguments: [String], environment: [String: String]? = nil, timeout: Double = 60) throws -> ProcessResult {
+func runProcess(
+    _ arguments: [String], environment: [String: String]? = nil, timeout: Double = 60
+) throws -> ProcessResult {
     let base = NSTemporaryDirectory() + "regionwatch-run-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
     let output = open(base + ".out", O_CREAT | O_WRONLY | O_TRUNC, 0o600)
     let error = open(base + ".err", O_CREAT | O_WRONLY | O_TRUNC, 0o600)
@@ -179,10 +195,17 @@ final class TmuxSession {
 
     /// Starts `command` (run by /bin/sh) in a `width`×`height` tmux window. The pane stays
     /// after the command exits so its last screen and exit status can be read.
-    init(_ command: String, width: Int = 120, height: Int = 40, environment: [String: String] = [:], label: String = #function) throws {
+    init(
+        _ command: String, width: Int = 120, height: Int = 40, environment: [String: String] = [:],
+        label: String = #function
+    ) throws {
         socket = "rwtest-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         scratch = Binary.scratchDirectory(String(label.prefix(20)).filter { $0.isLetter })
-        let exports = (["TERM": "xterm-256color", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "XDG_STATE_HOME": scratch, "XDG_CONFIG_HOME": scratch + "/config"].merging(environment) { $1 })
+        let exports =
+            ([
+                "TERM": "xterm-256color", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "XDG_STATE_HOME": scratch,
+                "XDG_CONFIG_HOME": scratch + "/config",
+            ].merging(environment) { $1 })
             .map { "export \($0.key)='\($0.value)'" }.joined(separator: "; ")
         // A clean, explicit environment: nothing from the test runner leaks into the pane.
         let serverEnvironment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": scratch, "TERM": "xterm-256color"]
@@ -195,7 +218,11 @@ final class TmuxSession {
         // When the command exits, tmux 3.3a writes "Pane is dead" below the last line, which
         // scrolls the screen up by one: a blank first line is what scrolls away.
         LiveTmuxServers.add(socket)
-        try tmux(["-f", configuration, "new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)", "/bin/sh", "-c", "\(exports); echo; \(command)"], environment: serverEnvironment)
+        try tmux(
+            [
+                "-f", configuration, "new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)", "/bin/sh",
+                "-c", "\(exports); echo; \(command)",
+            ], environment: serverEnvironment)
         try tmux(["set-option", "-g", "window-size", "manual"])
     }
 
@@ -241,12 +268,17 @@ final class TmuxSession {
 
     /// Waits until the screen contains every one of `texts`.
     func waitFor(_ texts: String..., within seconds: Double = 15) -> Bool {
-        eventually(within: seconds) { let shown = screen(); return texts.allSatisfy { shown.contains($0) } }
+        eventually(within: seconds) {
+            let shown = screen()
+            return texts.allSatisfy { shown.contains($0) }
+        }
     }
 
     /// Whether the command in the pane has exited, and its status.
     var exitStatus: Int32? {
-        guard let output = try? tmux(["display-message", "-p", "-t", name, "#{pane_dead} #{pane_dead_status}"]) else { return nil }
+        guard let output = try? tmux(["display-message", "-p", "-t", name, "#{pane_dead} #{pane_dead_status}"]) else {
+            return nil
+        }
         let parts = output.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         guard parts.first == "1", parts.count > 1 else { return nil }
         return Int32(parts[1])
@@ -254,18 +286,22 @@ final class TmuxSession {
 
     /// Whether the pane shows the alternate screen (a full-screen program is active).
     var isAlternateScreenOn: Bool {
-        (try? tmux(["display-message", "-p", "-t", name, "#{alternate_on}"]))?.trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+        (try? tmux(["display-message", "-p", "-t", name, "#{alternate_on}"]))?.trimmingCharacters(
+            in: .whitespacesAndNewlines) == "1"
     }
 
     /// Whether the pane's keypad is in application (transmit) mode, as a full-screen program
     /// sets it and must reset it.
     var isKeypadModeOn: Bool {
-        (try? tmux(["display-message", "-p", "-t", name, "#{keypad_flag}"]))?.trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+        (try? tmux(["display-message", "-p", "-t", name, "#{keypad_flag}"]))?.trimmingCharacters(
+            in: .whitespacesAndNewlines) == "1"
     }
 
     /// The process id of the pane's command.
     var panePID: Int32? {
-        (try? tmux(["display-message", "-p", "-t", name, "#{pane_pid}"])).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        (try? tmux(["display-message", "-p", "-t", name, "#{pane_pid}"])).flatMap {
+            Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
     }
 }
 

@@ -10,7 +10,8 @@ extension EndToEnd {
     @Suite("Traces end to end", .serialized, Requirement.tmux.trait)
     struct TracesEndToEndTests {
         let binary = Binary.path
-        static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
 
         static func freePort() -> Int { LoopbackPort.free() }
 
@@ -21,9 +22,15 @@ extension EndToEnd {
             return repository.appendingPathComponent(".venv-otel-\(exporter)/bin/python").path
         }
 
-        @Test(.enabled(if: ["proto", "json"].allSatisfy { Requirement.openTelemetrySDK($0).isPresent() } || Requirement.isEnforced,
-                       Comment(rawValue: "\(Requirement.openTelemetrySDK("proto").name) is not installed; install it with: \(Requirement.openTelemetrySDK("proto").install) (and the same for json)")),
-              arguments: ["proto", "json"])
+        @Test(
+            .enabled(
+                if: ["proto", "json"].allSatisfy { Requirement.openTelemetrySDK($0).isPresent() }
+                    || Requirement.isEnforced,
+                Comment(
+                    rawValue:
+                        "\(Requirement.openTelemetrySDK("proto").name) is not installed; install it with: \(Requirement.openTelemetrySDK("proto").install) (and the same for json)"
+                )),
+            arguments: ["proto", "json"])
         func tracesFromTheOpenTelemetrySDKShowInTheList(exporter: String) throws {
             let python = Self.python(for: exporter)
             let requirement = Requirement.openTelemetrySDK(exporter)
@@ -46,12 +53,18 @@ extension EndToEnd {
             defer { session.close() }
             #expect(session.waitFor("integration", "eu-west-1"))
             // The SDK sends to the running dashboard.
-            let sent = try runProcess([python, Self.repository.appendingPathComponent("Tests/Integration/otel_send.py").path, "--exporter", exporter, "--endpoint", "http://127.0.0.1:\(port)/v1/traces", "--name", "sdk-\(exporter)"], timeout: 60)
+            let sent = try runProcess(
+                [
+                    python, Self.repository.appendingPathComponent("Tests/Integration/otel_send.py").path, "--exporter",
+                    exporter, "--endpoint", "http://127.0.0.1:\(port)/v1/traces", "--name", "sdk-\(exporter)",
+                ], timeout: 60)
             #expect(sent.status == 0, "otel_send.py failed: \(sent.standardError)")
             let traceIDs = sent.standardOutput.split(separator: "\n").map(String.init).filter { $0.count == 32 }
             #expect(traceIDs.count == 2)
             try session.type("t")
-            #expect(session.waitFor("sdk-\(exporter) POST /checkout", "sdk-\(exporter) GET /orders", within: 20), "\(session.screen())")
+            #expect(
+                session.waitFor("sdk-\(exporter) POST /checkout", "sdk-\(exporter) GET /orders", within: 20),
+                "\(session.screen())")
             #expect(session.screen().contains("storefront"))
             #expect(session.screen().contains("✖"), "the failed checkout is marked")
             try session.type("/")
@@ -66,11 +79,14 @@ extension EndToEnd {
             #expect(waterfall.contains("⇢INSERT orders orders-db·us-east-1"))
             #expect(waterfall.contains("⇢Reserve inventory·ap-southeast-1"))
             #expect(waterfall.contains("✖"), "the error is marked on the failing span")
-            #expect(waterfall.contains("○") || waterfall.contains("✖sdk-\(exporter) POST /checkout"), "and on its ancestors")
+            #expect(
+                waterfall.contains("○") || waterfall.contains("✖sdk-\(exporter) POST /checkout"), "and on its ancestors"
+            )
             // Open the failing span's detail.
             for _ in 0..<4 { try session.send("Down") }
             try session.send("Enter")
-            #expect(session.waitFor("Span Reserve", "out of stock", "exception", "ap-southeast-1"), "\(session.screen())")
+            #expect(
+                session.waitFor("Span Reserve", "out of stock", "exception", "ap-southeast-1"), "\(session.screen())")
         }
     }
 }

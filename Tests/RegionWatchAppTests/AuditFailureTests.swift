@@ -19,7 +19,9 @@ final class SmallFilesystem {
         guard getuid() == 0 else {
             // CI (REGIONWATCH_REQUIRE_ALL=1) must test the full-disk paths: there it fails.
             if ProcessInfo.processInfo.environment["REGIONWATCH_REQUIRE_ALL"] == "1" {
-                Issue.record("mounting a tmpfs for the full-disk test needs root, and REGIONWATCH_REQUIRE_ALL=1 forbids skipping it")
+                Issue.record(
+                    "mounting a tmpfs for the full-disk test needs root, and REGIONWATCH_REQUIRE_ALL=1 forbids skipping it"
+                )
             } else {
                 print("skipped: mounting a tmpfs for the full-disk test needs root (CI runs as root)")
             }
@@ -50,7 +52,8 @@ struct AuditFailureTests {
     static func coordinator(world: FailoverWorld, auditPath: String, plan: [FailoverPlanStep]) -> FailoverCoordinator {
         FailoverCoordinator(
             settings: FailoverSettings(plan: plan), audit: AuditLog(path: auditPath),
-            lock: FileFailoverLock(auditLogPath: scratch("audit-lock") + "/audit.jsonl"), runner: StepRunner(world: world),
+            lock: FileFailoverLock(auditLogPath: scratch("audit-lock") + "/audit.jsonl"),
+            runner: StepRunner(world: world),
             clock: SystemWallClock(), operatorName: "tester@host", rtoObjectiveSeconds: 300
         )
     }
@@ -62,21 +65,29 @@ struct AuditFailureTests {
         let confirmed = await coordinator.confirm(typedTarget: "eu-west-1", reason: "down")
         await coordinator.waitUntilFinished()
         #expect(confirmed.machine.state == .failed)
-        #expect(confirmed.problem == "audit log: cannot write /dev/full: No space left on device; stopping", "\(String(describing: confirmed.problem))")
+        #expect(
+            confirmed.problem == "audit log: cannot write /dev/full: No space left on device; stopping",
+            "\(String(describing: confirmed.problem))")
         #expect(world.changes.withLock { $0 }.isEmpty, "nothing runs unrecorded")
     }
 
     @Test func aDiskThatFillsMidRunStopsBeforeTheNextStepAndLeavesNoTornLine() async throws {
         guard let disk = SmallFilesystem(kilobytes: 64) else { return }
-        let fill = FailoverPlanStep(name: "fill the disk", action: .exec(program: "/bin/sh", arguments: ["-c", "cat /dev/zero > \(disk.path)/filler; true"]), timeoutSeconds: 10)
+        let fill = FailoverPlanStep(
+            name: "fill the disk",
+            action: .exec(program: "/bin/sh", arguments: ["-c", "cat /dev/zero > \(disk.path)/filler; true"]),
+            timeoutSeconds: 10)
         let world = FixedWorld(demoState(seconds: 45))
-        let coordinator = Self.coordinator(world: world, auditPath: disk.path + "/audit.jsonl", plan: [Self.fence, fill, Self.promote])
+        let coordinator = Self.coordinator(
+            world: world, auditPath: disk.path + "/audit.jsonl", plan: [Self.fence, fill, Self.promote])
         _ = await coordinator.begin(kind: .failover, to: "eu-west-1")
         _ = await coordinator.confirm(typedTarget: "eu-west-1", reason: "down")
         await coordinator.waitUntilFinished()
         let stopped = await coordinator.snapshot
         #expect(stopped.machine.state == .failed, "not left 'executing step 3 of 3'")
-        #expect(stopped.problem?.hasPrefix("audit log: cannot write \(disk.path)/audit.jsonl: ") == true, "\(String(describing: stopped.problem))")
+        #expect(
+            stopped.problem?.hasPrefix("audit log: cannot write \(disk.path)/audit.jsonl: ") == true,
+            "\(String(describing: stopped.problem))")
         #expect(world.changes.withLock { $0 } == ["fence us-east-1->eu-west-1"], "the promotion never ran")
         #expect((stopped.machine.attempt?.measuredRTO(at: SystemWallClock().now()) ?? -1) >= 0)
         let text = try String(contentsOfFile: disk.path + "/audit.jsonl", encoding: .utf8)
@@ -87,13 +98,16 @@ struct AuditFailureTests {
     @Test func aShortWriteIsCutBackToTheLastWholeLine() throws {
         guard let disk = SmallFilesystem(kilobytes: 64) else { return }
         let log = AuditLog(path: disk.path + "/audit.jsonl")
-        try log.append(AuditEntry(acknowledging: "a1", at: Timestamp(secondsSinceEpoch: 0), operatorName: "tester@host"))
+        try log.append(
+            AuditEntry(acknowledging: "a1", at: Timestamp(secondsSinceEpoch: 0), operatorName: "tester@host"))
         let before = try Data(contentsOf: URL(fileURLWithPath: log.path))
         disk.fill()
         // Larger than the slack in the log's last page: part of it fits, the rest does not.
-        let large = AuditEntry(acknowledging: "a2", at: Timestamp(secondsSinceEpoch: 1), operatorName: String(repeating: "x", count: 8000))
+        let large = AuditEntry(
+            acknowledging: "a2", at: Timestamp(secondsSinceEpoch: 1), operatorName: String(repeating: "x", count: 8000))
         #expect { try log.append(large) } throws: { error in
-            "\(error)".hasPrefix("cannot write \(log.path): only ") && "\(error)".hasSuffix("bytes written (disk full?)")
+            "\(error)".hasPrefix("cannot write \(log.path): only ")
+                && "\(error)".hasSuffix("bytes written (disk full?)")
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: log.path)) == before, "cut back to the last whole line")
     }
@@ -101,16 +115,20 @@ struct AuditFailureTests {
     @Test func aLockThatCannotBeTakenIsSaidAsSuchNotAsAnotherHolder() async throws {
         let directory = scratch("lock-problem")
         // A directory where the lock file should be: it cannot be opened for writing.
-        try FileManager.default.createDirectory(atPath: directory + "/audit.jsonl.lock", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: directory + "/audit.jsonl.lock", withIntermediateDirectories: true)
         let coordinator = FailoverCoordinator(
             settings: FailoverSettings(plan: [Self.fence]), audit: AuditLog(path: directory + "/audit.jsonl"),
-            lock: FileFailoverLock(auditLogPath: directory + "/audit.jsonl"), runner: StepRunner(world: FixedWorld(demoState(seconds: 45))),
+            lock: FileFailoverLock(auditLogPath: directory + "/audit.jsonl"),
+            runner: StepRunner(world: FixedWorld(demoState(seconds: 45))),
             clock: SystemWallClock(), operatorName: "tester@host", rtoObjectiveSeconds: 300
         )
         let begun = await coordinator.begin(kind: .failover, to: "eu-west-1")
         let lock = begun.machine.attempt?.gates.first { $0.gate == .lock }
         #expect(lock?.passed == false)
-        #expect(lock?.measured == "the lock cannot be taken: cannot open \(directory)/audit.jsonl.lock: Is a directory", "\(String(describing: lock))")
+        #expect(
+            lock?.measured == "the lock cannot be taken: cannot open \(directory)/audit.jsonl.lock: Is a directory",
+            "\(String(describing: lock))")
     }
 
     /// 100,000 interrupted attempts in the log (each read once, not per frame): what the
@@ -119,9 +137,16 @@ struct AuditFailureTests {
         var history = AuditHistory()
         let t0 = Timestamp(secondsSinceEpoch: 1_800_000_000)
         for index in 0..<100_000 {
-            var attempt = FailoverAttempt(request: FailoverRequest(id: "i\(index)", kind: .failover, from: "us-east-1", to: "eu-west-1", operatorName: "op@host", steps: []), requestedAt: t0)
+            var attempt = FailoverAttempt(
+                request: FailoverRequest(
+                    id: "i\(index)", kind: .failover, from: "us-east-1", to: "eu-west-1", operatorName: "op@host",
+                    steps: []), requestedAt: t0)
             attempt.confirmedAt = t0
-            history.attempts.append(AuditedAttempt(id: "i\(index)", confirmed: AuditEntry(.confirmed(attempt), at: t0.adding(seconds: Double(index)), rtoObjectiveSeconds: 300)))
+            history.attempts.append(
+                AuditedAttempt(
+                    id: "i\(index)",
+                    confirmed: AuditEntry(
+                        .confirmed(attempt), at: t0.adding(seconds: Double(index)), rtoObjectiveSeconds: 300)))
         }
         let summary = FailoverHistoryReader.summary(history, path: "/tmp/audit.jsonl")
         #expect(summary.interrupted.count == FailoverHistorySummary.interruptedLimit)
@@ -134,7 +159,9 @@ struct AuditFailureTests {
         let log = AuditLog(path: directory + "/audit.jsonl")
         #expect(log.read() == AuditHistory(), "no file: empty")
         let t0 = Timestamp(secondsSinceEpoch: 1_800_000_000)
-        for index in 0..<1000 { try log.append(AuditEntry(acknowledging: "a\(index)", at: t0, operatorName: "op@host")) }
+        for index in 0..<1000 {
+            try log.append(AuditEntry(acknowledging: "a\(index)", at: t0, operatorName: "op@host"))
+        }
         let first = log.read()
         #expect(first.attempts.count == 1000)
         let parsed = log.parsedLines

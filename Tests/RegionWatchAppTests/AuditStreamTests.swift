@@ -10,7 +10,8 @@ struct AuditStreamTests {
     static let t0 = Timestamp(secondsSinceEpoch: 1_800_000_000)
 
     static func attempt(_ id: String, continuation: FailoverContinuation? = nil) -> FailoverAttempt {
-        var request = FailoverRequest(id: id, kind: .failover, from: "us-east-1", to: "eu-west-1", operatorName: "op@host", steps: [])
+        var request = FailoverRequest(
+            id: id, kind: .failover, from: "us-east-1", to: "eu-west-1", operatorName: "op@host", steps: [])
         request.continuation = continuation
         var attempt = FailoverAttempt(request: request, requestedAt: t0)
         attempt.confirmedAt = t0
@@ -22,8 +23,12 @@ struct AuditStreamTests {
         var entries: [AuditEntry] = []
         for index in 0..<finished {
             let attempt = attempt("f\(index)")
-            entries.append(AuditEntry(.confirmed(attempt), at: t0.adding(seconds: Double(index)), rtoObjectiveSeconds: 300))
-            entries.append(AuditEntry(.finished(attempt, state: .completed), at: t0.adding(seconds: Double(index) + 0.5), rtoObjectiveSeconds: 300))
+            entries.append(
+                AuditEntry(.confirmed(attempt), at: t0.adding(seconds: Double(index)), rtoObjectiveSeconds: 300))
+            entries.append(
+                AuditEntry(
+                    .finished(attempt, state: .completed), at: t0.adding(seconds: Double(index) + 0.5),
+                    rtoObjectiveSeconds: 300))
         }
         entries.append(AuditEntry(.confirmed(attempt("crashed")), at: t0, rtoObjectiveSeconds: 300))
         entries.append(AuditEntry(.confirmed(attempt("seen")), at: t0, rtoObjectiveSeconds: 300))
@@ -31,7 +36,8 @@ struct AuditStreamTests {
         entries.append(AuditEntry(.confirmed(attempt("halted")), at: t0, rtoObjectiveSeconds: 300))
         let resume = attempt("resume", continuation: .resumes("halted"))
         entries.append(AuditEntry(.confirmed(resume), at: t0.adding(seconds: 90), rtoObjectiveSeconds: 300))
-        entries.append(AuditEntry(.finished(resume, state: .completed), at: t0.adding(seconds: 95), rtoObjectiveSeconds: 300))
+        entries.append(
+            AuditEntry(.finished(resume, state: .completed), at: t0.adding(seconds: 95), rtoObjectiveSeconds: 300))
         return entries
     }
 
@@ -43,7 +49,9 @@ struct AuditStreamTests {
         let text = try Self.jsonLines(Self.log(finished: 50))
         var streamed = ""
         var stream = AuditTextStream(path: "audit.jsonl") { streamed += $0 }
-        for line in Array(text.utf8).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) { stream.add(line: line) }
+        for line in Array(text.utf8).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            stream.add(line: line)
+        }
         stream.finish()
         // The independent reading: the whole history, parsed and grouped by AuditLog.
         let history = AuditLog.parse(Data(text.utf8))
@@ -56,10 +64,14 @@ struct AuditStreamTests {
         let acknowledged = history.attempts.filter { $0.finished == nil && $0.isAcknowledged }
         #expect(streamed.components(separatedBy: "— acknowledged by").count - 1 == acknowledged.count)
         #expect(streamed.components(separatedBy: "COMPLETED").count - 1 == 51)
-        #expect(streamed.contains("INTERRUPTED failover us-east-1 → eu-west-1 confirmed") && streamed.contains("--acknowledge crashed"))
+        #expect(
+            streamed.contains("INTERRUPTED failover us-east-1 → eu-west-1 confirmed")
+                && streamed.contains("--acknowledge crashed"))
         #expect(!streamed.contains("--acknowledge halted"), "a resumed attempt is not interrupted")
         #expect(streamed.contains("acknowledged by bob@ops2"))
-        #expect(streamed.hasSuffix("(acknowledge with --acknowledge crashed)\n"), "the interrupted attempts come last, where the eye ends")
+        #expect(
+            streamed.hasSuffix("(acknowledge with --acknowledge crashed)\n"),
+            "the interrupted attempts come last, where the eye ends")
     }
 
     @Test func openAttemptsAndUnreadableLinesAreBounded() {
@@ -70,12 +82,20 @@ struct AuditStreamTests {
             last = text
         }
         for index in 0..<(AuditTextStream.openAttemptLimit + 500) {
-            stream.add(AuditEntry(.confirmed(Self.attempt("i\(index)")), at: Self.t0.adding(seconds: Double(index)), rtoObjectiveSeconds: 300))
+            stream.add(
+                AuditEntry(
+                    .confirmed(Self.attempt("i\(index)")), at: Self.t0.adding(seconds: Double(index)),
+                    rtoObjectiveSeconds: 300))
         }
         for _ in 0..<100 { stream.add(line: Array("{not json".utf8)) }
         stream.finish()
-        #expect(written == 1 + AuditTextStream.openAttemptLimit + 2, "title, the newest open attempts, the count, the unreadable lines")
-        #expect(last == "unreadable lines: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20 and 80 more\n")
+        #expect(
+            written == 1 + AuditTextStream.openAttemptLimit + 2,
+            "title, the newest open attempts, the count, the unreadable lines")
+        #expect(
+            last
+                == "unreadable lines: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20 and 80 more\n"
+        )
     }
 
     @Test func anEmptyLogSaysSo() {

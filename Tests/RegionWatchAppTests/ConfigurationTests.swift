@@ -5,7 +5,8 @@ import RegionWatchCore
 @testable import RegionWatchApp
 
 /// The repository root, for reading shipped files (examples/, themes/).
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
 
 func parseErrors(_ yaml: String, file: String = "c.yaml") -> [String] {
     do {
@@ -17,11 +18,11 @@ func parseErrors(_ yaml: String, file: String = "c.yaml") -> [String] {
 }
 
 let minimalRegions = """
-regions:
-  - { name: a, provider: aws, role: primary, traffic: 100 }
-collectors:
-  - kind: simulator
-"""
+    regions:
+      - { name: a, provider: aws, role: primary, traffic: 100 }
+    collectors:
+      - kind: simulator
+    """
 
 func minimal(_ extra: String = "", objectives: String = "objectives: { rpo: 30s, rto: 5m }") -> String {
     "topology: t\npattern: routing\n\(objectives)\n\(minimalRegions)\n\(extra)"
@@ -55,7 +56,8 @@ struct ConfigurationTests {
 
     static let exampleEnvironment = [
         "REGIONWATCH_OTLP_TOKEN": "test-token", "PROM_TOKEN": "prom-token",
-        "PG_US_EAST_1_DSN": "postgres://monitor:pw@db1:5432/postgres", "PG_EU_WEST_1_DSN": "postgres://monitor@db2/postgres",
+        "PG_US_EAST_1_DSN": "postgres://monitor:pw@db1:5432/postgres",
+        "PG_EU_WEST_1_DSN": "postgres://monitor@db2/postgres",
         "PG_AP_SOUTHEAST_1_DSN": "host=db3 user=monitor", "PG_ADMIN_PASSWORD": "admin-pw",
         "FAILOVER_LOCK_DSN": "postgres://failover@ops-db:5432/regionwatch",
     ]
@@ -66,16 +68,22 @@ struct ConfigurationTests {
         #expect(files.count >= 2)
         for file in files {
             let text = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
-            #expect(throws: Never.self, "\(file)") { try ConfigurationParser.parse(text, file: file, environment: Self.exampleEnvironment) }
+            #expect(throws: Never.self, "\(file)") {
+                try ConfigurationParser.parse(text, file: file, environment: Self.exampleEnvironment)
+            }
         }
     }
 
     @Test func fullConfigurationIsRead() throws {
-        let text = try String(contentsOf: repositoryRoot.appendingPathComponent("examples/routing-simulated.yaml"), encoding: .utf8)
+        let text = try String(
+            contentsOf: repositoryRoot.appendingPathComponent("examples/routing-simulated.yaml"), encoding: .utf8)
         let (configuration, _) = try ConfigurationParser.parse(text, file: "x")
         #expect(configuration.topology.pattern == .routing)
         #expect(configuration.topology.objectives == RecoveryObjectives(rpoSeconds: 15, rtoSeconds: 120))
-        #expect(configuration.topology.regions.map(\.name) == ["us-east-1", "us-west-2", "europe-west4", "westeurope", "asia-east1"])
+        #expect(
+            configuration.topology.regions.map(\.name) == [
+                "us-east-1", "us-west-2", "europe-west4", "westeurope", "asia-east1",
+            ])
         #expect(configuration.topology.thresholds.errorRateDegraded == 0.005)
         #expect(configuration.topology.thresholds.staleAfterIntervals == 4)
         #expect(configuration.display == DisplayConfiguration(theme: "high-contrast", refreshSeconds: 2))
@@ -85,7 +93,15 @@ struct ConfigurationTests {
         }
         #expect(settings.intervalSeconds == 2 && settings.seed == 7 && settings.totalRequestsPerSecond == 5000)
         #expect(settings.versions["asia-east1"]?["api"] == "3.1.0")
-        #expect(configuration.withSeed(9).collectors == [.simulator({ var s = settings; s.seed = 9; return s }())])
+        #expect(
+            configuration.withSeed(9).collectors == [
+                .simulator(
+                    {
+                        var s = settings
+                        s.seed = 9
+                        return s
+                    }())
+            ])
         #expect(configuration.longestIntervalSeconds == 2)
     }
 
@@ -95,30 +111,81 @@ struct ConfigurationTests {
         ("", "c.yaml: error: file is empty"),
         ("- just\n- a list\n", "c.yaml:1:1: error: expected a mapping (key: value pairs), found a list"),
         ("topology: t\ntopology: u\n", "c.yaml:2:1: error: duplicate key 'topology' in this mapping"),
-        ("objectives: { rpo: 30s, rto: 5 }\n", "c.yaml:1:30: error: objectives.rto: '5' has no unit: write 5s, 5m or 5h"),
+        (
+            "objectives: { rpo: 30s, rto: 5 }\n",
+            "c.yaml:1:30: error: objectives.rto: '5' has no unit: write 5s, 5m or 5h"
+        ),
         ("regions:\n\t- { name: a }\n", "c.yaml:2:1: error: a tab in the indentation: YAML indents with spaces only"),
         ("topologee: t\n", "c.yaml:1:1: error: topologee: unknown key 'topologee' (did you mean 'topology'?)"),
-        ("pattern: active\n", "c.yaml:1:10: error: pattern: 'active' is not one of active-passive, active-active, routing"),
-        ("objectives: { rpo: soon, rto: 5m }\n", "c.yaml:1:20: error: objectives.rpo: 'soon' is not a duration (use forms like 250ms, 30s, 5m, 1h30m)"),
+        (
+            "pattern: active\n",
+            "c.yaml:1:10: error: pattern: 'active' is not one of active-passive, active-active, routing"
+        ),
+        (
+            "objectives: { rpo: soon, rto: 5m }\n",
+            "c.yaml:1:20: error: objectives.rpo: 'soon' is not a duration (use forms like 250ms, 30s, 5m, 1h30m)"
+        ),
         ("objectives: { rpo: -5s, rto: 5m }\n", "c.yaml:1:20: error: objectives.rpo: '-5s' is not a duration"),
-        ("objectives: { rpo: 30s }\n", "c.yaml:1:13: error: objectives.rto: missing: the recovery time objective, for example 5m"),
+        (
+            "objectives: { rpo: 30s }\n",
+            "c.yaml:1:13: error: objectives.rto: missing: the recovery time objective, for example 5m"
+        ),
         ("regions: {}\n", "c.yaml:1:10: error: regions: expected a list, found a mapping"),
         ("regions: []\n", "c.yaml:1:10: error: regions: list at least one region"),
-        ("regions:\n  - { provider: aws, role: primary }\n", "c.yaml:2:5: error: regions[0].name: missing: every region needs a name"),
-        ("regions:\n  - { name: a b, provider: aws, role: primary }\n", "c.yaml:2:13: error: regions[0].name: 'a b' must be at most 64 characters without spaces"),
-        ("regions:\n  - { name: a, provider: aws, role: leader }\n", "c.yaml:2:37: error: regions[0].role: 'leader' is not one of primary, standby, active"),
-        ("regions:\n  - { name: a, provider: aws, role: primary, traffic: lots }\n", "c.yaml:2:55: error: regions[0].traffic: expected a percentage 0–100, found 'lots'"),
-        ("regions:\n  - { name: a, provider: aws, role: primary, colour: red }\n", "c.yaml:2:46: error: regions[0].colour: unknown key 'colour'"),
-        ("regions:\n  - { name: a, provider: aws, role: primary }\n  - { name: b, provider: aws, role: primary }\n", "c.yaml:2:3: error: regions: 2 regions are primary (a, b); at most one may be"),
+        (
+            "regions:\n  - { provider: aws, role: primary }\n",
+            "c.yaml:2:5: error: regions[0].name: missing: every region needs a name"
+        ),
+        (
+            "regions:\n  - { name: a b, provider: aws, role: primary }\n",
+            "c.yaml:2:13: error: regions[0].name: 'a b' must be at most 64 characters without spaces"
+        ),
+        (
+            "regions:\n  - { name: a, provider: aws, role: leader }\n",
+            "c.yaml:2:37: error: regions[0].role: 'leader' is not one of primary, standby, active"
+        ),
+        (
+            "regions:\n  - { name: a, provider: aws, role: primary, traffic: lots }\n",
+            "c.yaml:2:55: error: regions[0].traffic: expected a percentage 0–100, found 'lots'"
+        ),
+        (
+            "regions:\n  - { name: a, provider: aws, role: primary, colour: red }\n",
+            "c.yaml:2:46: error: regions[0].colour: unknown key 'colour'"
+        ),
+        (
+            "regions:\n  - { name: a, provider: aws, role: primary }\n  - { name: b, provider: aws, role: primary }\n",
+            "c.yaml:2:3: error: regions: 2 regions are primary (a, b); at most one may be"
+        ),
         ("health: { errorRateDegraded: 150% }\n", "c.yaml:1:30: error: health.errorRateDegraded: must be at most 100%"),
-        ("health: { errorRateDegraded: 10%, errorRateDown: 5% }\n", "c.yaml:1:9: error: health.errorRateDown: must be above errorRateDegraded (5.0% ≤ 10%)"),
-        ("health: { probeFailuresDown: 2.5 }\n", "c.yaml:1:30: error: health.probeFailuresDown: expected a whole number, found '2.5'"),
-        ("collectors:\n  - kind: prometheus-scrap\n", "c.yaml:2:11: error: collectors[0].kind: unknown collector kind 'prometheus-scrap'"),
+        (
+            "health: { errorRateDegraded: 10%, errorRateDown: 5% }\n",
+            "c.yaml:1:9: error: health.errorRateDown: must be above errorRateDegraded (5.0% ≤ 10%)"
+        ),
+        (
+            "health: { probeFailuresDown: 2.5 }\n",
+            "c.yaml:1:30: error: health.probeFailuresDown: expected a whole number, found '2.5'"
+        ),
+        (
+            "collectors:\n  - kind: prometheus-scrap\n",
+            "c.yaml:2:11: error: collectors[0].kind: unknown collector kind 'prometheus-scrap'"
+        ),
         ("collectors:\n  - name: x\n", "c.yaml:2:5: error: collectors[0].kind: missing: one of simulator, otlp"),
-        ("collectors:\n  - kind: simulator\n  - kind: simulator\n", "c.yaml:3:5: error: collectors[1].name: duplicate collector name 'simulator'"),
-        ("collectors:\n  - { kind: simulator, interval: 0s }\n", "c.yaml:2:34: error: collectors[0].interval: must be at least 50ms"),
-        ("collectors:\n  - { kind: simulator, seed: -1 }\n", "c.yaml:2:30: error: collectors[0].seed: expected a whole number ≥ 0, found '-1'"),
-        ("collectors:\n  - { kind: simulator, versions: { mars: { api: '1' } } }\n", "c.yaml:2:36: error: collectors[0].versions.mars: region 'mars' is not in the regions list"),
+        (
+            "collectors:\n  - kind: simulator\n  - kind: simulator\n",
+            "c.yaml:3:5: error: collectors[1].name: duplicate collector name 'simulator'"
+        ),
+        (
+            "collectors:\n  - { kind: simulator, interval: 0s }\n",
+            "c.yaml:2:34: error: collectors[0].interval: must be at least 50ms"
+        ),
+        (
+            "collectors:\n  - { kind: simulator, seed: -1 }\n",
+            "c.yaml:2:30: error: collectors[0].seed: expected a whole number ≥ 0, found '-1'"
+        ),
+        (
+            "collectors:\n  - { kind: simulator, versions: { mars: { api: '1' } } }\n",
+            "c.yaml:2:36: error: collectors[0].versions.mars: region 'mars' is not in the regions list"
+        ),
         ("ui: { refresh: 0.01s }\n", "c.yaml:1:16: error: ui.refresh: must be at least 100ms"),
         ("collectors: simulator\n", "c.yaml:1:13: error: collectors: expected a list, found 'simulator'"),
     ])
@@ -136,27 +203,30 @@ struct ConfigurationTests {
     }
 
     @Test func warningsDoNotFailTheFile() throws {
-        let (_, warnings) = try ConfigurationParser.parse("""
-        topology: t
-        pattern: active-active
-        objectives: { rpo: 30s, rto: 5m }
-        regions:
-          - { name: a, role: primary, traffic: 50 }
-          - { name: b, provider: gcp, role: active, traffic: 30 }
-        collectors:
-          - kind: simulator
-        """, file: "w.yaml")
-        #expect(warnings.map(\.description) == [
-            "w.yaml:5:3: warning: regions: traffic percentages add up to 80.0, not 100",
-            "w.yaml:5:5: warning: regions[0].provider: missing: provider shown as 'unknown'",
-        ])
+        let (_, warnings) = try ConfigurationParser.parse(
+            """
+            topology: t
+            pattern: active-active
+            objectives: { rpo: 30s, rto: 5m }
+            regions:
+              - { name: a, role: primary, traffic: 50 }
+              - { name: b, provider: gcp, role: active, traffic: 30 }
+            collectors:
+              - kind: simulator
+            """, file: "w.yaml")
+        #expect(
+            warnings.map(\.description) == [
+                "w.yaml:5:3: warning: regions: traffic percentages add up to 80.0, not 100",
+                "w.yaml:5:5: warning: regions[0].provider: missing: provider shown as 'unknown'",
+            ])
     }
 
     @Test func hostileInputIsRefusedCleanly() {
         let huge = String(repeating: "# padding\n", count: 500_000)
         #expect(parseErrors(huge).first?.contains("larger than 4 MiB") == true)
         // A billion-laughs style alias bomb must not expand without bound or crash.
-        let bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\ntopology: *c\n"
+        let bomb =
+            "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\ntopology: *c\n"
         #expect(!parseErrors(bomb).isEmpty)
         #expect(!parseErrors("\u{0}\u{1}binary\u{7F}").isEmpty)
         #expect(!parseErrors(String(repeating: "[", count: 10_000)).isEmpty)
@@ -174,7 +244,9 @@ struct ConfigurationTests {
     }
 
     @Test func locatorFollowsXDG() {
-        let xdg = ConfigurationLocator(environment: ["XDG_CONFIG_HOME": "/x/config", "XDG_STATE_HOME": "/x/state", "HOME": "/home/u"])
+        let xdg = ConfigurationLocator(environment: [
+            "XDG_CONFIG_HOME": "/x/config", "XDG_STATE_HOME": "/x/state", "HOME": "/home/u",
+        ])
         #expect(xdg.defaultConfigurationPath == "/x/config/regionwatch/config.yaml")
         #expect(xdg.stateDirectory == "/x/state/regionwatch")
         let home = ConfigurationLocator(environment: ["HOME": "/home/u", "XDG_CONFIG_HOME": "relative/ignored"])
@@ -215,10 +287,16 @@ struct ConfigurationTests {
     @Test func anchorsAndAliasesAreRefusedWithTheirPlace() {
         for levels in [1, 12, 30] {
             let errors = parseErrors(Self.aliasBomb(levels: levels))
-            #expect(errors.first == "c.yaml:1:5: error: an anchor ('&a0'): anchors and aliases are not supported here; write each value out", "\(errors)")
+            #expect(
+                errors.first
+                    == "c.yaml:1:5: error: an anchor ('&a0'): anchors and aliases are not supported here; write each value out",
+                "\(errors)")
         }
         let errors = parseErrors("topology: t\nregions: *list\n")
-        #expect(errors.first == "c.yaml:2:10: error: an alias ('*list'): anchors and aliases are not supported here; write each value out", "\(errors)")
+        #expect(
+            errors.first
+                == "c.yaml:2:10: error: an alias ('*list'): anchors and aliases are not supported here; write each value out",
+            "\(errors)")
     }
 
     @Test(arguments: [
@@ -237,8 +315,10 @@ struct ConfigurationTests {
 @Suite("OTLP configuration")
 struct OTLPConfigurationTests {
     @Test func otlpCollectorAndTraceLimitsAreRead() throws {
-        let text = try String(contentsOf: repositoryRoot.appendingPathComponent("examples/traces-only.yaml"), encoding: .utf8)
-        let (configuration, _) = try ConfigurationParser.parse(text, file: "t.yaml", environment: ["REGIONWATCH_OTLP_TOKEN": "abc"])
+        let text = try String(
+            contentsOf: repositoryRoot.appendingPathComponent("examples/traces-only.yaml"), encoding: .utf8)
+        let (configuration, _) = try ConfigurationParser.parse(
+            text, file: "t.yaml", environment: ["REGIONWATCH_OTLP_TOKEN": "abc"])
         guard case .otlp(let settings) = configuration.collectors.first else {
             Issue.record("expected an otlp collector")
             return
@@ -246,31 +326,46 @@ struct OTLPConfigurationTests {
         #expect(settings.host == "127.0.0.1" && settings.port == 4318)
         #expect(settings.bearerToken == "abc")
         #expect(settings.maxBodyBytes == 16 * 1_048_576)
-        #expect(settings.attribution.rules == [
-            RegionAttribution.Rule(attribute: "k8s.cluster.name", mapping: ["prod-use1": "us-east-1", "prod-euw4": "europe-west4"]),
-            RegionAttribution.Rule(attribute: "deployment.region"),
-        ])
+        #expect(
+            settings.attribution.rules == [
+                RegionAttribution.Rule(
+                    attribute: "k8s.cluster.name", mapping: ["prod-use1": "us-east-1", "prod-euw4": "europe-west4"]),
+                RegionAttribution.Rule(attribute: "deployment.region"),
+            ])
         #expect(configuration.traceLimits.maxSpans == 500_000)
         #expect(configuration.traceLimits.maxBytes == 512 * 1_048_576)
     }
 
     @Test func listenerLimitsAreConfigurable() throws {
-        let entry = "  - { kind: otlp, maxConnections: 64, headerTimeout: 5s, idleTimeout: 2m, minBodyRate: 1KiB, maxInFlight: 16MiB }"
-        let (configuration, _) = try ConfigurationParser.parse(minimal().replacingOccurrences(of: "  - kind: simulator", with: entry), file: "c.yaml")
+        let entry =
+            "  - { kind: otlp, maxConnections: 64, headerTimeout: 5s, idleTimeout: 2m, minBodyRate: 1KiB, maxInFlight: 16MiB }"
+        let (configuration, _) = try ConfigurationParser.parse(
+            minimal().replacingOccurrences(of: "  - kind: simulator", with: entry), file: "c.yaml")
         guard case .otlp(let settings) = configuration.collectors.first else {
             Issue.record("expected an otlp collector")
             return
         }
-        #expect(settings.limits == ListenerLimits(maxConnections: 64, headerTimeoutSeconds: 5, idleTimeoutSeconds: 120, minimumBodyBytesPerSecond: 1024, maxInFlightBodyBytes: 16 << 20))
+        #expect(
+            settings.limits
+                == ListenerLimits(
+                    maxConnections: 64, headerTimeoutSeconds: 5, idleTimeoutSeconds: 120,
+                    minimumBodyBytesPerSecond: 1024, maxInFlightBodyBytes: 16 << 20))
     }
 
     /// A .env file given as the configuration printed its secrets in the error message.
     @Test func messagesNeverEchoWhatCouldBeASecret() {
         let dotEnv = parseErrors("DB_PASSWORD=hunter2secret\nAPI_TOKEN=abc123\n", file: "prod.env")
-        #expect(dotEnv == ["prod.env:1:1: error: expected a mapping (key: value pairs), found a text of 42 characters (not shown)"])
-        let misplaced = parseErrors(minimal().replacingOccurrences(of: "objectives: { rpo: 30s, rto: 5m }", with: "objectives: { rpo: 'postgres://rw:hunter2@db/x', rto: 5m }"))
+        #expect(
+            dotEnv == [
+                "prod.env:1:1: error: expected a mapping (key: value pairs), found a text of 42 characters (not shown)"
+            ])
+        let misplaced = parseErrors(
+            minimal().replacingOccurrences(
+                of: "objectives: { rpo: 30s, rto: 5m }",
+                with: "objectives: { rpo: 'postgres://rw:hunter2@db/x', rto: 5m }"))
         #expect(misplaced.count == 1 && !misplaced[0].contains("hunter2"), "\(misplaced)")
-        #expect(misplaced.first?.contains("a text of 26 characters (not shown) is not a duration") == true, "\(misplaced)")
+        #expect(
+            misplaced.first?.contains("a text of 26 characters (not shown) is not a duration") == true, "\(misplaced)")
         let typo = parseErrors(minimal().replacingOccurrences(of: "role: primary", with: "role: primray"))
         #expect(typo.first?.contains("'primray' is not one of") == true, "a short plain word is still shown: \(typo)")
     }
@@ -283,23 +378,36 @@ struct OTLPConfigurationTests {
             _ = try TextFile.read(path)
         } catch let error as TextFile.ReadError {
             #expect(error.isDiagnostic)
-            #expect(error.description == "\(path):2:9: error: byte 0xFF, not UTF-8: this is not a text file (a configuration is YAML text)")
+            #expect(
+                error.description
+                    == "\(path):2:9: error: byte 0xFF, not UTF-8: this is not a text file (a configuration is YAML text)"
+            )
         }
         try Data("a: 1\n\0".utf8).write(to: URL(fileURLWithPath: path))
         #expect(throws: TextFile.ReadError.self) { try TextFile.read(path) }
     }
 
     @Test func duplicateKeysArePlacedAtTheirSecondOccurrenceInTheirOwnMapping() {
-        #expect(parseErrors("objectives:\n  rpo: 30s\nui: { rto: 1 }\nobjectives: { rpo: 1m }\n").contains { $0.hasPrefix("c.yaml:4:1: error: duplicate key 'objectives'") })
-        #expect(parseErrors("topology: t\r\ntopology: u\r\n").first?.hasPrefix("c.yaml:2:1: error: duplicate key 'topology'") == true, "CRLF lines")
+        #expect(
+            parseErrors("objectives:\n  rpo: 30s\nui: { rto: 1 }\nobjectives: { rpo: 1m }\n").contains {
+                $0.hasPrefix("c.yaml:4:1: error: duplicate key 'objectives'")
+            })
+        #expect(
+            parseErrors("topology: t\r\ntopology: u\r\n").first?.hasPrefix(
+                "c.yaml:2:1: error: duplicate key 'topology'") == true, "CRLF lines")
         let hidden = parseErrors(minimal("\"db=postgres://u:pw@h/x\": 1\n"))
         #expect(hidden.allSatisfy { !$0.contains("pw@h") }, "\(hidden)")
     }
 
     @Test func tooManyRegionsAreRefused() {
-        let regions = (0...ConfigurationParser.maximumRegions).map { "  - { name: r\($0), provider: aws, role: standby, traffic: 0 }" }.joined(separator: "\n")
-        let errors = parseErrors("topology: t\npattern: routing\nobjectives: { rpo: 30s, rto: 5m }\nregions:\n\(regions)\ncollectors:\n  - kind: simulator\n")
-        #expect(errors.contains { $0.hasSuffix("regions: 257 regions: at most 256 are supported") }, "\(errors.prefix(3))")
+        let regions = (0...ConfigurationParser.maximumRegions).map {
+            "  - { name: r\($0), provider: aws, role: standby, traffic: 0 }"
+        }.joined(separator: "\n")
+        let errors = parseErrors(
+            "topology: t\npattern: routing\nobjectives: { rpo: 30s, rto: 5m }\nregions:\n\(regions)\ncollectors:\n  - kind: simulator\n"
+        )
+        #expect(
+            errors.contains { $0.hasSuffix("regions: 257 regions: at most 256 are supported") }, "\(errors.prefix(3))")
         #expect(errors.count == 1, "the first 256 are still read: no error follows from the refusal")
     }
 
@@ -316,14 +424,21 @@ struct OTLPConfigurationTests {
                 """
         )
         #expect(parseErrors(text).filter { $0.contains("is not set") }.count == 3, "to run it, each is an error")
-        let (configuration, warnings) = try ConfigurationParser.parse(text, file: "c.yaml", unsetVariables: .areWarnings)
-        #expect(warnings.map(\.description).filter { $0.contains("is not set (what needs it cannot run)") }.count == 3, "\(warnings)")
+        let (configuration, warnings) = try ConfigurationParser.parse(
+            text, file: "c.yaml", unsetVariables: .areWarnings)
+        #expect(
+            warnings.map(\.description).filter { $0.contains("is not set (what needs it cannot run)") }.count == 3,
+            "\(warnings)")
         #expect(configuration.collectors.map(\.kind).contains("simulator"))
     }
 
     @Test func missingTokenVariableIsAnError() {
-        let errors = parseErrors(minimal(objectives: "objectives: { rpo: 30s, rto: 5m }").replacingOccurrences(of: "  - kind: simulator", with: "  - { kind: otlp, tokenEnv: NOT_SET_ANYWHERE }"))
-        #expect(errors.contains { $0.contains("collectors[0].tokenEnv: environment variable NOT_SET_ANYWHERE is not set") }, "\(errors)")
+        let errors = parseErrors(
+            minimal(objectives: "objectives: { rpo: 30s, rto: 5m }").replacingOccurrences(
+                of: "  - kind: simulator", with: "  - { kind: otlp, tokenEnv: NOT_SET_ANYWHERE }"))
+        #expect(
+            errors.contains { $0.contains("collectors[0].tokenEnv: environment variable NOT_SET_ANYWHERE is not set") },
+            "\(errors)")
     }
 
     @Test(arguments: [
@@ -333,7 +448,10 @@ struct OTLPConfigurationTests {
         ("  - { kind: otlp, maxBodySize: 10 }", "collectors[0].maxBodySize: must be at least 1KiB"),
         ("  - { kind: otlp, token: a, tokenEnv: B }", "collectors[0].token: give either token or tokenEnv, not both"),
         ("  - { kind: otlp, regionFrom: [ { map: { a: b } } ] }", "collectors[0].regionFrom[0].attribute: missing"),
-        ("  - { kind: otlp, regionFrom: [ { attribute: x, map: [a] } ] }", "collectors[0].regionFrom[0].map: expected a mapping"),
+        (
+            "  - { kind: otlp, regionFrom: [ { attribute: x, map: [a] } ] }",
+            "collectors[0].regionFrom[0].map: expected a mapping"
+        ),
         ("  - { kind: otlp, lissen: x }", "collectors[0].lissen: unknown key 'lissen' (did you mean 'listen'?)"),
         ("  - { kind: otlp, maxConnections: 0 }", "collectors[0].maxConnections: must be at least 1"),
         ("  - { kind: otlp, headerTimeout: forever }", "collectors[0].headerTimeout: 'forever' is not a duration"),
@@ -344,7 +462,10 @@ struct OTLPConfigurationTests {
     }
 
     @Test func nonLoopbackListenWarns() throws {
-        let (_, warnings) = try ConfigurationParser.parse(minimal().replacingOccurrences(of: "  - kind: simulator", with: "  - { kind: otlp, listen: '0.0.0.0:4318', token: t }"), file: "c.yaml")
+        let (_, warnings) = try ConfigurationParser.parse(
+            minimal().replacingOccurrences(
+                of: "  - kind: simulator", with: "  - { kind: otlp, listen: '0.0.0.0:4318', token: t }"), file: "c.yaml"
+        )
         #expect(warnings.contains { $0.message.contains("listening on 0.0.0.0") })
     }
 
@@ -365,7 +486,11 @@ struct OTLPConfigurationTests {
 
     @Test func byteSizes() {
         #expect(parseErrors("traces: { maxMemory: 1GiB }\n").allSatisfy { !$0.contains("maxMemory") })
-        #expect(parseErrors("traces: { maxMemory: 12 }\n").contains { $0.contains("traces.maxMemory: must be at least 1MiB") })
-        #expect(parseErrors("traces: { maxSpans: 10 }\n").contains { $0.contains("traces.maxSpans: must be at least 100") })
+        #expect(
+            parseErrors("traces: { maxMemory: 12 }\n").contains {
+                $0.contains("traces.maxMemory: must be at least 1MiB")
+            })
+        #expect(
+            parseErrors("traces: { maxSpans: 10 }\n").contains { $0.contains("traces.maxSpans: must be at least 100") })
     }
 }

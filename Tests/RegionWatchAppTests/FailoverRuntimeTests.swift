@@ -36,7 +36,10 @@ func scratch(_ name: String) -> String {
     return path
 }
 
-func coordinator(world: FailoverWorld, directory: String, plan: [FailoverPlanStep], readOnly: Bool = false, clock: WallClock = SystemWallClock()) -> FailoverCoordinator {
+func coordinator(
+    world: FailoverWorld, directory: String, plan: [FailoverPlanStep], readOnly: Bool = false,
+    clock: WallClock = SystemWallClock()
+) -> FailoverCoordinator {
     let audit = AuditLog(path: directory + "/audit.jsonl")
     return FailoverCoordinator(
         settings: FailoverSettings(plan: plan, coolDownSeconds: 600, isReadOnly: readOnly), audit: audit,
@@ -52,13 +55,13 @@ struct FailoverRuntimeTests {
     static func recorder(in directory: String) throws -> String {
         let path = directory + "/record.sh"
         try """
-            #!/bin/sh
-            out=$1
-            shift
-            for argument in "$@"; do printf '%s\\n' "$argument" >> "$out"; done
-            printf 'env %s %s %s\\n' "$REGIONWATCH_FROM" "$REGIONWATCH_TO" "$REGIONWATCH_REASON" >> "$out"
-            echo "recorded $# arguments"
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        #!/bin/sh
+        out=$1
+        shift
+        for argument in "$@"; do printf '%s\\n' "$argument" >> "$out"; done
+        printf 'env %s %s %s\\n' "$REGIONWATCH_FROM" "$REGIONWATCH_TO" "$REGIONWATCH_REASON" >> "$out"
+        echo "recorded $# arguments"
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         chmod(path, 0o755)
         return path
     }
@@ -67,28 +70,46 @@ struct FailoverRuntimeTests {
         let directory = scratch("exec")
         let script = try Self.recorder(in: directory)
         let out = directory + "/args.txt"
-        let context = StepContext(kind: .failover, from: "us-east-1", to: "eu-west-1", reason: "it's \"urgent\"; rm -rf /tmp/x $(id)")
-        let step = FailoverPlanStep(name: "record", action: .exec(program: script, arguments: [out, "--to={to}", "two words", "{reason}", "*"]), timeoutSeconds: 10)
+        let context = StepContext(
+            kind: .failover, from: "us-east-1", to: "eu-west-1", reason: "it's \"urgent\"; rm -rf /tmp/x $(id)")
+        let step = FailoverPlanStep(
+            name: "record",
+            action: .exec(program: script, arguments: [out, "--to={to}", "two words", "{reason}", "*"]),
+            timeoutSeconds: 10)
         let (outcome, output) = await StepRunner(world: FixedWorld(demoState())).run(step, context: context)
         #expect(outcome == .succeeded)
         #expect(output.contains("recorded 4 arguments"))
         let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map(String.init)
-        #expect(lines == ["--to=eu-west-1", "two words", "it's \"urgent\"; rm -rf /tmp/x $(id)", "*", "env us-east-1 eu-west-1 it's \"urgent\"; rm -rf /tmp/x $(id)"])
+        #expect(
+            lines == [
+                "--to=eu-west-1", "two words", "it's \"urgent\"; rm -rf /tmp/x $(id)", "*",
+                "env us-east-1 eu-west-1 it's \"urgent\"; rm -rf /tmp/x $(id)",
+            ])
     }
 
     @Test func failingAndHangingProgramsAreReportedWithTheirOutput() async throws {
         let runner = StepRunner(world: FixedWorld(demoState()))
         let context = StepContext(kind: .failover, from: "a", to: "b", reason: "r")
-        let (failed, failedOutput) = await runner.run(FailoverPlanStep(name: "fail", action: .exec(program: "/bin/sh", arguments: ["-c", "echo cannot reach dns api >&2; exit 3"]), timeoutSeconds: 10), context: context)
+        let (failed, failedOutput) = await runner.run(
+            FailoverPlanStep(
+                name: "fail",
+                action: .exec(program: "/bin/sh", arguments: ["-c", "echo cannot reach dns api >&2; exit 3"]),
+                timeoutSeconds: 10), context: context)
         #expect(failed == .failed)
         #expect(failedOutput == "cannot reach dns api\n\n[exit status 3]")
         let started = MonotonicClock.seconds()
-        let (hung, hungOutput) = await runner.run(FailoverPlanStep(name: "hang", action: .exec(program: "/bin/sh", arguments: ["-c", "echo waiting; sleep 30"]), timeoutSeconds: 0.5), context: context)
+        let (hung, hungOutput) = await runner.run(
+            FailoverPlanStep(
+                name: "hang", action: .exec(program: "/bin/sh", arguments: ["-c", "echo waiting; sleep 30"]),
+                timeoutSeconds: 0.5), context: context)
         #expect(hung == .timedOut)
         #expect(hungOutput.hasPrefix("waiting\n"))
         #expect(hungOutput.hasSuffix("[killed after 0.5s]"))
         #expect(MonotonicClock.seconds() - started < 10)
-        let (missing, missingOutput) = await runner.run(FailoverPlanStep(name: "missing", action: .exec(program: "/nonexistent/tool", arguments: []), timeoutSeconds: 1), context: context)
+        let (missing, missingOutput) = await runner.run(
+            FailoverPlanStep(
+                name: "missing", action: .exec(program: "/nonexistent/tool", arguments: []), timeoutSeconds: 1),
+            context: context)
         #expect(missing == .failed)
         #expect(missingOutput == "cannot run /nonexistent/tool: No such file or directory")
     }
@@ -98,11 +119,17 @@ struct FailoverRuntimeTests {
         let log = AuditLog(path: directory + "/audit.jsonl")
         var machine = FailoverMachine()
         let t0 = Timestamp(secondsSinceEpoch: 1_800_000_000)
-        let request = FailoverRequest(id: "a1", kind: .failover, from: "us-east-1", to: "eu-west-1", operatorName: "tester@host", steps: [FailoverPlanStep(name: "promote", action: .simulated(.promote))])
+        let request = FailoverRequest(
+            id: "a1", kind: .failover, from: "us-east-1", to: "eu-west-1", operatorName: "tester@host",
+            steps: [FailoverPlanStep(name: "promote", action: .simulated(.promote))])
         var records: [FailoverAuditRecord] = []
         func collect(_ actions: [FailoverAction]) { for case .audit(let record) in actions { records.append(record) } }
         collect(machine.handle(.start(request, at: t0)))
-        collect(machine.handle(.gatesEvaluated([FailoverGateResult(gate: .lagWithinRPO, passed: false, measured: "45s", forcedReason: nil)], dataLoss: DataLossEstimate(known: .exact(45), knownBytes: 9), at: t0)))
+        collect(
+            machine.handle(
+                .gatesEvaluated(
+                    [FailoverGateResult(gate: .lagWithinRPO, passed: false, measured: "45s", forcedReason: nil)],
+                    dataLoss: DataLossEstimate(known: .exact(45), knownBytes: 9), at: t0)))
         #expect(machine.state == .refused)
         for record in records { try log.append(AuditEntry(record, at: t0, rtoObjectiveSeconds: 300)) }
         var history = log.read()
@@ -114,7 +141,9 @@ struct FailoverRuntimeTests {
         // A second attempt confirmed, a step started, then the process died mid-write.
         var crashed = FailoverMachine()
         records = []
-        let second = FailoverRequest(id: "a2", kind: .switchover, from: "us-east-1", to: "eu-west-1", operatorName: "tester@host", steps: [FailoverPlanStep(name: "slow", action: .exec(program: "/bin/sleep", arguments: ["60"]))])
+        let second = FailoverRequest(
+            id: "a2", kind: .switchover, from: "us-east-1", to: "eu-west-1", operatorName: "tester@host",
+            steps: [FailoverPlanStep(name: "slow", action: .exec(program: "/bin/sleep", arguments: ["60"]))])
         collect(crashed.handle(.start(second, at: t0)))
         collect(crashed.handle(.gatesEvaluated([], dataLoss: .unknown, at: t0)))
         collect(crashed.handle(.confirm(typedTarget: "eu-west-1", reason: "maintenance", at: t0)))
@@ -139,7 +168,8 @@ struct FailoverRuntimeTests {
         let second = FileFailoverLock(auditLogPath: directory + "/audit.jsonl")
         #expect(await first.acquire(holder: "alice@ops-1 (pid 1)") == .acquired)
         #expect(await second.acquire(holder: "bob@ops-2") == .heldBy("alice@ops-1 (pid 1)"))
-        #expect(await second.acquire(holder: "carol@ops-3") == .heldBy("alice@ops-1 (pid 1)"), "still held, still named")
+        #expect(
+            await second.acquire(holder: "carol@ops-3") == .heldBy("alice@ops-1 (pid 1)"), "still held, still named")
         await first.release()
         #expect(await second.acquire(holder: "bob@ops-2") == .acquired)
         await second.release()
@@ -151,7 +181,9 @@ struct FailoverRuntimeTests {
         let world = FixedWorld(demoState())
         let plan = [
             FailoverPlanStep(name: "fence", action: .simulated(.fence), timeoutSeconds: 2),
-            FailoverPlanStep(name: "record", action: .exec(program: script, arguments: [directory + "/args.txt", "{from}", "{to}"]), timeoutSeconds: 10),
+            FailoverPlanStep(
+                name: "record", action: .exec(program: script, arguments: [directory + "/args.txt", "{from}", "{to}"]),
+                timeoutSeconds: 10),
         ]
         let coordinator = coordinator(world: world, directory: directory, plan: plan)
         let begun = await coordinator.begin(kind: .failover, to: "eu-west-1")
@@ -163,13 +195,17 @@ struct FailoverRuntimeTests {
         let final = await coordinator.snapshot
         #expect(final.machine.state == .completed)
         #expect(world.changes.withLock { $0 } == ["fence us-east-1->eu-west-1"])
-        #expect(try String(contentsOfFile: directory + "/args.txt", encoding: .utf8).hasPrefix("us-east-1\neu-west-1\n"))
+        #expect(
+            try String(contentsOfFile: directory + "/args.txt", encoding: .utf8).hasPrefix("us-east-1\neu-west-1\n"))
         let history = AuditLog(path: directory + "/audit.jsonl").read()
         let attempt = try #require(history.attempts.last)
         #expect(attempt.confirmed?.reason == "region drill")
         #expect(attempt.confirmed?.operatorName == "tester@host")
         // Gates are re-checked (and recorded) just before each step with side effects.
-        #expect(attempt.stepEntries.map(\.type) == ["gates-rechecked", "step-started", "step-finished", "gates-rechecked", "step-started", "step-finished"])
+        #expect(
+            attempt.stepEntries.map(\.type) == [
+                "gates-rechecked", "step-started", "step-finished", "gates-rechecked", "step-started", "step-finished",
+            ])
         #expect(attempt.finished?.state == "completed")
         #expect(attempt.finished?.steps?.last?.output.contains("recorded 2 arguments") == true)
         #expect((attempt.finished?.measuredRtoSeconds ?? 0) > 0)
@@ -185,9 +221,13 @@ struct FailoverRuntimeTests {
         let refused = await second.begin(kind: .failover, to: "eu-west-1")
         #expect(refused.machine.state == .refused)
         let lockGate = refused.machine.attempt?.gates.first { $0.gate == .lock }
-        #expect(lockGate?.measured.hasPrefix("another failover holds the lock: tester@host (pid ") == true, "\(String(describing: lockGate))")
+        #expect(
+            lockGate?.measured.hasPrefix("another failover holds the lock: tester@host (pid ") == true,
+            "\(String(describing: lockGate))")
         await first.abort()
-        #expect(await second.begin(kind: .failover, to: "eu-west-1").machine.state == .awaitingConfirmation, "released on abort")
+        #expect(
+            await second.begin(kind: .failover, to: "eu-west-1").machine.state == .awaitingConfirmation,
+            "released on abort")
         await second.abort()
     }
 
@@ -210,7 +250,8 @@ struct FailoverRuntimeTests {
         let again = await first.begin(kind: .failover, to: "ap-southeast-1")
         #expect(again.machine.state == .refused)
         #expect(again.machine.attempt?.gates.first { $0.gate == .coolDown }?.passed == false)
-        let forced = await first.begin(kind: .failover, to: "ap-southeast-1", forcedGates: [.coolDown: "second region failing too"])
+        let forced = await first.begin(
+            kind: .failover, to: "ap-southeast-1", forcedGates: [.coolDown: "second region failing too"])
         #expect(forced.machine.state == .awaitingConfirmation)
         await first.abort()
     }
@@ -238,19 +279,29 @@ struct FailoverRuntimeTests {
                 - { name: notify, kind: http, url: "https://hooks.example.com/{to}", body: "{reason}", expectStatus: [200, 202] }
                 - { name: verify, kind: wait-for, condition: target-is-primary }
             """
-        let (configuration, _) = try ConfigurationParser.parse(text, file: "f.yaml", environment: ["LOCK_DSN": "postgres://lock@h3/db", "PGPW": "pw"])
+        let (configuration, _) = try ConfigurationParser.parse(
+            text, file: "f.yaml", environment: ["LOCK_DSN": "postgres://lock@h3/db", "PGPW": "pw"])
         let failover = configuration.failover
         #expect(failover.coolDownSeconds == 900)
         #expect(failover.auditLogPath == "/var/lib/rw/audit.jsonl")
         #expect(failover.isReadOnly)
         #expect(failover.lock == .postgres(PostgresDSN(host: "h3", user: "lock", database: "db")))
         #expect(failover.plan.map(\.name) == ["fence", "promote", "dns", "notify", "verify"])
-        #expect(failover.plan[0].action == .postgresFence(dsns: ["us-east-1": "postgres://u:pw@h1/db", "eu-west-1": "postgres://u@h2/db"]))
+        #expect(
+            failover.plan[0].action
+                == .postgresFence(dsns: ["us-east-1": "postgres://u:pw@h1/db", "eu-west-1": "postgres://u@h2/db"]))
         #expect(failover.plan[2].action == .exec(program: "/usr/local/bin/dns-switch", arguments: ["--to", "{to}"]))
         #expect(failover.plan[2].onFailure == .continue && failover.plan[2].isDrillSafe)
         #expect(failover.steps(for: .drill).map(\.name) == ["dns"])
-        #expect(failover.steps(for: .switchover).map(\.name) == ["fence", "wait for the target to catch up", "promote", "dns", "notify", "verify"])
-        #expect(failover.plan[3].action == .http(method: "POST", url: "https://hooks.example.com/{to}", headers: [:], body: "{reason}", expectStatus: [200, 202]))
+        #expect(
+            failover.steps(for: .switchover).map(\.name) == [
+                "fence", "wait for the target to catch up", "promote", "dns", "notify", "verify",
+            ])
+        #expect(
+            failover.plan[3].action
+                == .http(
+                    method: "POST", url: "https://hooks.example.com/{to}", headers: [:], body: "{reason}",
+                    expectStatus: [200, 202]))
 
         let broken = """
             topology: t
@@ -270,11 +321,12 @@ struct FailoverRuntimeTests {
         do {
             _ = try ConfigurationParser.parse(broken, file: "f.yaml")
         } catch {
-            #expect(error.diagnostics.map(\.description) == [
-                "f.yaml:10:30: error: failover.plan[0].command: expected a list, found 'dns-switch --to {to}'",
-                "f.yaml:11:36: error: failover.plan[1].condition: 'caught-up' is not one of target-caught-up, target-is-primary, target-healthy",
-                "f.yaml:12:15: error: failover.plan[2].kind: unknown step kind 'teleport'; one of exec, http, postgres-promote, postgres-fence, postgres-unfence, wait-for, simulated",
-            ])
+            #expect(
+                error.diagnostics.map(\.description) == [
+                    "f.yaml:10:30: error: failover.plan[0].command: expected a list, found 'dns-switch --to {to}'",
+                    "f.yaml:11:36: error: failover.plan[1].condition: 'caught-up' is not one of target-caught-up, target-is-primary, target-healthy",
+                    "f.yaml:12:15: error: failover.plan[2].kind: unknown step kind 'teleport'; one of exec, http, postgres-promote, postgres-fence, postgres-unfence, wait-for, simulated",
+                ])
         }
     }
 }
@@ -284,8 +336,10 @@ extension FailoverRuntimeTests {
         let directory = scratch("drill")
         let world = FixedWorld(demoState())
         let plan = [
-            FailoverPlanStep(name: "promote for real", action: .exec(program: "/bin/false", arguments: []), timeoutSeconds: 5),
-            FailoverPlanStep(name: "safe check", action: .waitFor(.targetHealthy), timeoutSeconds: 5, isDrillSafe: true),
+            FailoverPlanStep(
+                name: "promote for real", action: .exec(program: "/bin/false", arguments: []), timeoutSeconds: 5),
+            FailoverPlanStep(
+                name: "safe check", action: .waitFor(.targetHealthy), timeoutSeconds: 5, isDrillSafe: true),
         ]
         let drill = coordinator(world: world, directory: directory, plan: plan)
         let begun = await drill.begin(kind: .drill, to: "eu-west-1")
@@ -302,7 +356,9 @@ extension FailoverRuntimeTests {
         let failback = coordinator(world: world, directory: scratch("failback"), plan: plan)
         let elsewhere = await failback.begin(kind: .failback, to: "eu-west-1")
         #expect(elsewhere.machine.state == .steady)
-        #expect(elsewhere.targetProblem?.description == "a failback returns the role to the configured primary us-east-1, not eu-west-1")
+        #expect(
+            elsewhere.targetProblem?.description
+                == "a failback returns the role to the configured primary us-east-1, not eu-west-1")
         let home = await failback.begin(kind: .failback, to: "us-east-1")
         #expect(home.targetProblem?.description == "us-east-1 is the current primary")
     }

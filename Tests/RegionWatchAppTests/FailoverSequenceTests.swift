@@ -23,7 +23,8 @@ final class SimulationWorld: FailoverWorld, WallClock {
     init(seed: UInt64) {
         let settings = SimulatorSettings(seed: seed, scriptedIncident: false, tracesPerSecond: 0)
         let simulation = DemoSimulation(topology: .demo, settings: settings, start: Self.start)
-        inner = Mutex(Inner(simulation: simulation, state: DashboardState(topology: .demo, now: Self.start), now: Self.start))
+        inner = Mutex(
+            Inner(simulation: simulation, state: DashboardState(topology: .demo, now: Self.start), now: Self.start))
         advance(seconds: 6)
     }
 
@@ -60,7 +61,9 @@ final class SimulationWorld: FailoverWorld, WallClock {
     }
 
     func rehearse(_ change: SimulatedFailoverChange, from: String, to: String) -> String? {
-        guard let command = LiveFailoverWorld.command(for: change, from: from, to: to) else { return "nothing to change" }
+        guard let command = LiveFailoverWorld.command(for: change, from: from, to: to) else {
+            return "nothing to change"
+        }
         var copy = inner.withLock { $0.simulation }
         let notices = copy.apply(command, at: now())
         return notices.isEmpty ? "" : "rehearsed"
@@ -69,7 +72,9 @@ final class SimulationWorld: FailoverWorld, WallClock {
     /// Roles and traffic as the simulated servers have them (the drill invariant compares them).
     var servers: [String] {
         let state = currentState()
-        return state.regions.map { "\($0.name) \($0.role.rawValue) \(Format.fixed(($0.trafficShare.latest ?? 0) * 100, decimals: 0))%" }
+        return state.regions.map {
+            "\($0.name) \($0.role.rawValue) \(Format.fixed(($0.trafficShare.latest ?? 0) * 100, decimals: 0))%"
+        }
     }
 }
 
@@ -80,10 +85,15 @@ final class SimulationWorld: FailoverWorld, WallClock {
 @Suite("Failover invariants over random sequences", .serialized)
 struct FailoverSequenceTests {
     static let plan = [
-        FailoverPlanStep(name: "fence the old primary", action: .simulated(.fence), timeoutSeconds: 5, isDrillSafe: true),
-        FailoverPlanStep(name: "wait for the target to catch up", action: .waitFor(.targetCaughtUp), timeoutSeconds: 0.005, onFailure: .continue, isDrillSafe: true),
-        FailoverPlanStep(name: "promote the target", action: .simulated(.promote), timeoutSeconds: 5, isDrillSafe: true),
-        FailoverPlanStep(name: "shift traffic", action: .simulated(.shiftTraffic), timeoutSeconds: 5, isDrillSafe: true),
+        FailoverPlanStep(
+            name: "fence the old primary", action: .simulated(.fence), timeoutSeconds: 5, isDrillSafe: true),
+        FailoverPlanStep(
+            name: "wait for the target to catch up", action: .waitFor(.targetCaughtUp), timeoutSeconds: 0.005,
+            onFailure: .continue, isDrillSafe: true),
+        FailoverPlanStep(
+            name: "promote the target", action: .simulated(.promote), timeoutSeconds: 5, isDrillSafe: true),
+        FailoverPlanStep(
+            name: "shift traffic", action: .simulated(.shiftTraffic), timeoutSeconds: 5, isDrillSafe: true),
     ]
     static let coolDown = 20.0
     static let regions = ["us-east-1", "eu-west-1", "ap-southeast-1", "mars-1"]
@@ -101,7 +111,9 @@ struct FailoverSequenceTests {
 
         init(seed: UInt64) {
             world = SimulationWorld(seed: seed)
-            directory = (FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm/" : NSTemporaryDirectory()) + "regionwatch-seq-\(getpid())-\(seed)-\(UInt32.random(in: 0...UInt32.max))"
+            directory =
+                (FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm/" : NSTemporaryDirectory())
+                + "regionwatch-seq-\(getpid())-\(seed)-\(UInt32.random(in: 0...UInt32.max))"
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             coordinator = Self.coordinator(world: world, directory: directory)
         }
@@ -112,8 +124,10 @@ struct FailoverSequenceTests {
         static func coordinator(world: SimulationWorld, directory: String) -> FailoverCoordinator {
             let audit = AuditLog(path: directory + "/audit.jsonl")
             return FailoverCoordinator(
-                settings: FailoverSettings(plan: FailoverSequenceTests.plan, coolDownSeconds: FailoverSequenceTests.coolDown), audit: audit,
-                lock: FileFailoverLock(auditLogPath: audit.path), runner: StepRunner(world: world, fetcher: fetcher, pacing: .immediate), clock: world,
+                settings: FailoverSettings(
+                    plan: FailoverSequenceTests.plan, coolDownSeconds: FailoverSequenceTests.coolDown), audit: audit,
+                lock: FileFailoverLock(auditLogPath: audit.path),
+                runner: StepRunner(world: world, fetcher: fetcher, pacing: .immediate), clock: world,
                 operatorName: "op@test", rtoObjectiveSeconds: 300
             )
         }
@@ -124,10 +138,16 @@ struct FailoverSequenceTests {
             await coordinator.waitUntilFinished()
             await coordinator.abort()
             await coordinator.waitUntilFinished()
-            if tornFinish, var lines = (try? String(contentsOfFile: directory + "/audit.jsonl", encoding: .utf8))?.split(separator: "\n").map(String.init),
-               let last = lines.last, last.contains(#""type":"finished""#), last.contains(#""state":"aborted""#) || last.contains(#""state":"failed""#) {
+            if tornFinish,
+                var lines = (try? String(contentsOfFile: directory + "/audit.jsonl", encoding: .utf8))?.split(
+                    separator: "\n"
+                ).map(String.init),
+                let last = lines.last, last.contains(#""type":"finished""#),
+                last.contains(#""state":"aborted""#) || last.contains(#""state":"failed""#)
+            {
                 lines.removeLast()
-                try? (lines.joined(separator: "\n") + "\n").write(toFile: directory + "/audit.jsonl", atomically: true, encoding: .utf8)
+                try? (lines.joined(separator: "\n") + "\n").write(
+                    toFile: directory + "/audit.jsonl", atomically: true, encoding: .utf8)
             }
             coordinator = Self.coordinator(world: world, directory: directory)
         }
@@ -141,7 +161,12 @@ struct FailoverSequenceTests {
             let data = FileManager.default.contents(atPath: directory + "/audit.jsonl") ?? Data()
             if data.count != parsed.size {
                 let decoder = JSONDecoder()
-                parsed = (data.count, data.split(separator: UInt8(ascii: "\n")).compactMap { try? decoder.decode(AuditEntry.self, from: Data($0)) })
+                parsed = (
+                    data.count,
+                    data.split(separator: UInt8(ascii: "\n")).compactMap {
+                        try? decoder.decode(AuditEntry.self, from: Data($0))
+                    }
+                )
             }
             return parsed.entries
         }
@@ -155,7 +180,8 @@ struct FailoverSequenceTests {
         switch random.next() % 16 {
         case 0, 1:
             run.log.append("F \(region)")
-            let kind = FailoverGates.kind(from: FailoverGates.currentPrimary(in: run.world.currentState()), in: run.world.currentState())
+            let kind = FailoverGates.kind(
+                from: FailoverGates.currentPrimary(in: run.world.currentState()), in: run.world.currentState())
             _ = await coordinator.begin(kind: kind, to: region)
         case 2:
             let gates: [FailoverGateKind] = [.coolDown, .lagWithinRPO, .targetHealthy, .rejoined, .readOnly]
@@ -191,11 +217,12 @@ struct FailoverSequenceTests {
             run.log.append("acknowledge")
             await coordinator.acknowledge()
         case 12:
-            let command: ChaosCommand = switch random.next() % 3 {
-            case 0: .takeDown(region: real)
-            case 1: .injectLag(region: real, seconds: 60)
-            default: .recover(region: real)
-            }
+            let command: ChaosCommand =
+                switch random.next() % 3 {
+                case 0: .takeDown(region: real)
+                case 1: .injectLag(region: real, seconds: 60)
+                default: .recover(region: real)
+                }
             run.log.append("fault \(command)")
             run.world.inject(command)
         case 13:
@@ -220,15 +247,23 @@ struct FailoverSequenceTests {
         let snapshot = await run.coordinator.snapshot
         // (1) At most one region accepts writes, unless the split-brain alarm is raised.
         let writable = state.regions.filter { $0.role == .primary }.map(\.name)
-        if writable.count > 1, state.primary.splitBrain == nil { broken.append("(1) \(writable) accept writes without the alarm") }
+        if writable.count > 1, state.primary.splitBrain == nil {
+            broken.append("(1) \(writable) accept writes without the alarm")
+        }
         let entries = run.auditEntries()
         // (2) A completed move within the cool-down of the one before passed that gate only forced.
         var lastCompleted: Double?
-        for entry in entries where entry.type == "finished" && entry.state == "completed" && entry.kind != "drill" && entry.rollsBack == nil {
+        for entry in entries
+        where entry.type == "finished" && entry.state == "completed" && entry.kind != "drill" && entry.rollsBack == nil
+        {
             let coolDown = entry.gates?.first { $0.gate == .coolDown }
-            if let last = lastCompleted, entry.atEpochSeconds - last < coolDown.map({ _ in Self.coolDown }) ?? 0, entry.resumes == nil {
+            if let last = lastCompleted, entry.atEpochSeconds - last < coolDown.map({ _ in Self.coolDown }) ?? 0,
+                entry.resumes == nil
+            {
                 if coolDown?.passed == true || (coolDown?.passed == false && coolDown?.forcedReason == nil) {
-                    broken.append("(2) \(entry.id) completed \(entry.atEpochSeconds - last)s after the last one with cool-down \(String(describing: coolDown))")
+                    broken.append(
+                        "(2) \(entry.id) completed \(entry.atEpochSeconds - last)s after the last one with cool-down \(String(describing: coolDown))"
+                    )
                 }
             }
             lastCompleted = entry.atEpochSeconds
@@ -236,23 +271,34 @@ struct FailoverSequenceTests {
         // (3) The gates a confirmation records are the facts at that moment (not those of when
         // the dialog opened), and it never records a gate that refuses.
         if let facts = run.factsAtConfirmation, let confirmed = entries.last(where: { $0.type == "confirmed" }),
-           !run.checkedConfirmations.contains(confirmed.id), let kindName = confirmed.kind, let kind = FailoverKind(rawValue: kindName),
-           let target = confirmed.to, confirmed.resumes == nil, confirmed.rollsBack == nil {
+            !run.checkedConfirmations.contains(confirmed.id), let kindName = confirmed.kind,
+            let kind = FailoverKind(rawValue: kindName),
+            let target = confirmed.to, confirmed.resumes == nil, confirmed.rollsBack == nil
+        {
             run.checkedConfirmations.insert(confirmed.id)
-            let (expected, _) = FailoverGates.evaluate(kind: kind, target: target, in: facts, context: FailoverGateContext())
+            let (expected, _) = FailoverGates.evaluate(
+                kind: kind, target: target, in: facts, context: FailoverGateContext())
             for gate in [FailoverGateKind.targetHealthy, .lagWithinRPO] where kind != .drill {
                 let recorded = confirmed.gates?.first { $0.gate == gate }
                 let truth = expected.first { $0.gate == gate }
                 if recorded?.passed != truth?.passed || recorded?.measured != truth?.measured {
-                    broken.append("(3) \(confirmed.id) recorded \(String(describing: recorded)) while the facts said \(String(describing: truth))")
+                    broken.append(
+                        "(3) \(confirmed.id) recorded \(String(describing: recorded)) while the facts said \(String(describing: truth))"
+                    )
                 }
             }
         }
         // (4) No side-effecting step started after a re-check refused it unforced.
         var refusedAt: [String: Int] = [:]
         for entry in entries {
-            if entry.type == "gates-rechecked", let index = entry.stepIndex, entry.gates?.contains(where: { !$0.allows }) == true { refusedAt[entry.id] = index }
-            if entry.type == "step-started", let index = entry.stepIndex, let refused = refusedAt[entry.id], index >= refused {
+            if entry.type == "gates-rechecked", let index = entry.stepIndex,
+                entry.gates?.contains(where: { !$0.allows }) == true
+            {
+                refusedAt[entry.id] = index
+            }
+            if entry.type == "step-started", let index = entry.stepIndex, let refused = refusedAt[entry.id],
+                index >= refused
+            {
                 broken.append("(4) \(entry.id) step \(index) started after its gate refused")
             }
             if entry.type == "confirmed", entry.gates?.contains(where: { !$0.allows }) == true {
@@ -260,7 +306,9 @@ struct FailoverSequenceTests {
             }
         }
         // (5) A drill changes no role and no traffic.
-        if let before = drillBefore, before != run.world.servers { broken.append("(5) a drill changed \(before) into \(run.world.servers)") }
+        if let before = drillBefore, before != run.world.servers {
+            broken.append("(5) a drill changed \(before) into \(run.world.servers)")
+        }
         // (6) Nothing fenced is shown serving or OK.
         for region in state.regions where region.role == .fenced && region.health == .ok {
             broken.append("(6) \(region.name) is fenced and shown OK")
@@ -271,14 +319,20 @@ struct FailoverSequenceTests {
         var finishes: [String: Int] = [:]
         for entry in entries where entry.type == "finished" { finishes[entry.id, default: 0] += 1 }
         for (id, count) in finishes where count > 1 { broken.append("(7) \(id) finished \(count) times") }
-        let running = snapshot.machine.state.isFinal || snapshot.machine.state == .steady ? nil : snapshot.machine.attempt?.request.id
+        let running =
+            snapshot.machine.state.isFinal || snapshot.machine.state == .steady
+            ? nil : snapshot.machine.attempt?.request.id
         if let running, finishes[running] != nil { broken.append("(7) \(running) runs after its finish record") }
         // (8) Timers: never negative, the RTO never behind the finished steps nor going back.
         if let attempt = snapshot.machine.attempt, let rto = attempt.measuredRTO(at: state.now) {
             let finished = attempt.steps.compactMap { $0.endedAt == nil ? nil : $0.seconds(at: state.now) }.reduce(0, +)
             if rto < finished - 1e-9 { broken.append("(8) RTO \(rto) below the finished steps' \(finished)") }
-            if attempt.steps.contains(where: { ($0.seconds(at: state.now) ?? 0) < 0 }) { broken.append("(8) a negative step timer") }
-            if let last = run.lastRTO, last.id == attempt.request.id, rto < last.seconds - 1e-9 { broken.append("(8) the RTO went back from \(last.seconds) to \(rto)") }
+            if attempt.steps.contains(where: { ($0.seconds(at: state.now) ?? 0) < 0 }) {
+                broken.append("(8) a negative step timer")
+            }
+            if let last = run.lastRTO, last.id == attempt.request.id, rto < last.seconds - 1e-9 {
+                broken.append("(8) the RTO went back from \(last.seconds) to \(rto)")
+            }
             run.lastRTO = (attempt.request.id, rto)
         }
         return broken

@@ -26,7 +26,10 @@ struct StatusReportTests {
         #expect(topology["rtoSeconds"] as? Double == 300)
         let regions = try #require(object["regions"] as? [[String: Any]])
         #expect(regions.map { $0["name"] as? String } == ["us-east-1", "eu-west-1", "ap-southeast-1"])
-        let required = ["name", "provider", "role", "health", "errorRate", "p99Ms", "requestsPerSecond", "trafficShare", "replicationLagSeconds", "replicationLagBytes", "version", "ageSeconds"]
+        let required = [
+            "name", "provider", "role", "health", "errorRate", "p99Ms", "requestsPerSecond", "trafficShare",
+            "replicationLagSeconds", "replicationLagBytes", "version", "ageSeconds",
+        ]
         for region in regions {
             for key in required { #expect(region.keys.contains(key), "region lacks \(key)") }
             #expect(["ok", "degraded", "down", "stale"].contains(region["health"] as? String ?? ""))
@@ -42,7 +45,8 @@ struct StatusReportTests {
         #expect(replication.count == 2)
         for link in replication {
             for key in ["from", "to", "lagSeconds", "lagBytes", "state"] { #expect(link.keys.contains(key)) }
-            #expect(["streaming", "catching-up", "paused", "broken", "unknown"].contains(link["state"] as? String ?? ""))
+            #expect(
+                ["streaming", "catching-up", "paused", "broken", "unknown"].contains(link["state"] as? String ?? ""))
         }
         let failover = try #require(object["failover"] as? [String: Any])
         #expect(failover["state"] as? String == "steady")
@@ -61,7 +65,8 @@ struct StatusReportTests {
     }
 
     @Test func beforeAnyDataEverythingUnknownIsNull() throws {
-        let regions = try #require(try Self.json(DashboardState(topology: .demo, now: Self.start))["regions"] as? [[String: Any]])
+        let regions = try #require(
+            try Self.json(DashboardState(topology: .demo, now: Self.start))["regions"] as? [[String: Any]])
         #expect(regions.allSatisfy { $0["ageSeconds"] is NSNull && $0["version"] is NSNull && $0["p99Ms"] is NSNull })
     }
 
@@ -86,7 +91,8 @@ struct StatusReportTraceTests {
         #expect((traces["spans"] as? Int ?? 0) > 100)
         #expect(traces["rejectedSpans"] as? Int == 0)
         let hops = try #require(object["crossRegionLatency"] as? [[String: Any]])
-        let euToUs = try #require(hops.first { $0["from"] as? String == "eu-west-1" && $0["to"] as? String == "us-east-1" })
+        let euToUs = try #require(
+            hops.first { $0["from"] as? String == "eu-west-1" && $0["to"] as? String == "us-east-1" })
         #expect((70...90).contains(euToUs["p50Ms"] as? Double ?? 0), "the demo's eu-west-1 → us-east-1 round trip")
     }
 }
@@ -96,16 +102,26 @@ struct StatusCheckTests {
     static let start = Timestamp(secondsSinceEpoch: 1_800_000_000)
 
     static func topology() -> Topology {
-        Topology(name: "t", pattern: .activePassive, objectives: RecoveryObjectives(rpoSeconds: 10, rtoSeconds: 300), regions: [
-            RegionConfiguration(name: "a", provider: "aws", role: .primary, trafficPercent: 100),
-            RegionConfiguration(name: "b", provider: "aws", role: .standby, trafficPercent: 0),
-        ])
+        Topology(
+            name: "t", pattern: .activePassive, objectives: RecoveryObjectives(rpoSeconds: 10, rtoSeconds: 300),
+            regions: [
+                RegionConfiguration(name: "a", provider: "aws", role: .primary, trafficPercent: 100),
+                RegionConfiguration(name: "b", provider: "aws", role: .standby, trafficPercent: 0),
+            ])
     }
 
     static func server(_ region: String, _ role: ServerRole, refused: Bool = false) -> DashboardEvent {
         refused
-            ? .server(ServerSample(region: region, source: "pg-\(region)", observedAt: start, unreachable: "connection refused", isRefused: true))
-            : .server(ServerSample(region: region, source: "pg-\(region)", observedAt: start, facts: ServerFacts(role: role, timeline: 1, walPosition: WALPosition(offset: 100), receivedPosition: role == .recovering ? WALPosition(offset: 100) : nil)))
+            ? .server(
+                ServerSample(
+                    region: region, source: "pg-\(region)", observedAt: start, unreachable: "connection refused",
+                    isRefused: true))
+            : .server(
+                ServerSample(
+                    region: region, source: "pg-\(region)", observedAt: start,
+                    facts: ServerFacts(
+                        role: role, timeline: 1, walPosition: WALPosition(offset: 100),
+                        receivedPosition: role == .recovering ? WALPosition(offset: 100) : nil)))
     }
 
     @Test func verdictsAndTheirExitStatuses() {
@@ -122,8 +138,14 @@ struct StatusCheckTests {
         #expect(check.summary.contains("no region accepts writes (last known primary a)"))
 
         var stale = DashboardState(topology: Self.topology(), now: Self.start)
-        stale.apply(contentsOf: [.regionSample(RegionSample(region: "a", source: "sim", observedAt: Self.start, requestsPerSecond: 1, errorRate: 0)), .tick(Self.start)])
-        #expect(StatusCheck(state: stale).verdict == .unknown, "b never reported: STALE; no database is watched, so no writer is expected")
+        stale.apply(contentsOf: [
+            .regionSample(
+                RegionSample(region: "a", source: "sim", observedAt: Self.start, requestsPerSecond: 1, errorRate: 0)),
+            .tick(Self.start),
+        ])
+        #expect(
+            StatusCheck(state: stale).verdict == .unknown,
+            "b never reported: STALE; no database is watched, so no writer is expected")
         #expect(StatusCheck.Verdict.unknown.rawValue == 3)
     }
 
@@ -131,10 +153,14 @@ struct StatusCheckTests {
         var state = DashboardState(topology: Self.topology(), now: Self.start)
         state.apply(contentsOf: [
             Self.server("a", .writable),
-            .replication(ReplicationSample(from: "a", to: "b", source: "prom", observedAt: Self.start, lagSeconds: 4, lagBytes: 10, state: .streaming)),
+            .replication(
+                ReplicationSample(
+                    from: "a", to: "b", source: "prom", observedAt: Self.start, lagSeconds: 4, lagBytes: 10,
+                    state: .streaming)),
             .tick(Self.start),
         ])
-        let object = try JSONSerialization.jsonObject(with: Data(try StatusReport(state: state).json().utf8)) as? [String: Any]
+        let object =
+            try JSONSerialization.jsonObject(with: Data(try StatusReport(state: state).json().utf8)) as? [String: Any]
         let b = (object?["regions"] as? [[String: Any]])?.first { $0["name"] as? String == "b" }
         #expect(b?["replicationLagIsExact"] as? Bool == true)
         #expect(b?["replicationLagIsLowerBound"] as? Bool == false)
@@ -146,15 +172,23 @@ struct StatusCheckTests {
     @Test func boundsAndForgottenUnknownRegionsAreReported() throws {
         var state = DashboardState(topology: Self.topology(), now: Self.start)
         for index in 0..<70 {
-            state.apply(.regionSample(RegionSample(region: "churn-\(index)", source: "scrape", observedAt: Self.start, requestsPerSecond: 1)))
+            state.apply(
+                .regionSample(
+                    RegionSample(
+                        region: "churn-\(index)", source: "scrape", observedAt: Self.start, requestsPerSecond: 1)))
         }
-        let object = try JSONSerialization.jsonObject(with: Data(try StatusReport(state: state).json().utf8)) as? [String: Any]
+        let object =
+            try JSONSerialization.jsonObject(with: Data(try StatusReport(state: state).json().utf8)) as? [String: Any]
         let unknown = object?["unknownRegions"] as? [String: Any]
         #expect(unknown?["forgottenNames"] as? Int == 6)
         #expect((unknown?["observations"] as? [String: Int])?.count == 64)
         let bounds = object?["bounds"] as? [[String: Any]] ?? []
         let names = bounds.compactMap { $0["name"] as? String }
-        #expect(names.starts(with: ["unknown region names", "notices", "trace store spans", "span region names", "span signal regions", "region hop pairs"]))
+        #expect(
+            names.starts(with: [
+                "unknown region names", "notices", "trace store spans", "span region names", "span signal regions",
+                "region hop pairs",
+            ]))
         #expect(names.contains("services in a"))
         let first = bounds.first
         #expect(first?["count"] as? Int == 64 && first?["capacity"] as? Int == 64 && first?["forgotten"] as? Int == 6)

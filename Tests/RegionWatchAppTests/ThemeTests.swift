@@ -9,10 +9,12 @@ import RegionWatchUI
 struct ThemeTests {
     @Test func builtInThemesAreTheFilesInThemes() throws {
         let directory = repositoryRoot.appendingPathComponent("themes")
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yaml") }
+            .sorted()
         #expect(files == BuiltInThemes.files.map { "\($0.name).yaml" }.sorted())
         for builtIn in BuiltInThemes.files {
-            let onDisk = try String(contentsOf: directory.appendingPathComponent("\(builtIn.name).yaml"), encoding: .utf8)
+            let onDisk = try String(
+                contentsOf: directory.appendingPathComponent("\(builtIn.name).yaml"), encoding: .utf8)
             #expect(onDisk == builtIn.text + "\n", "themes/\(builtIn.name).yaml changed: run scripts/embed-themes.sh")
         }
     }
@@ -42,7 +44,8 @@ struct ThemeTests {
                 let isReversed = style.attributes.contains(.reverse)
                 let foreground = mapper.displayedRGB(ofNumber: pair.foreground) ?? theme.background.assumedForegroundRGB
                 let background = mapper.displayedRGB(ofNumber: pair.background) ?? theme.background.assumedRGB
-                let ratio = ColorPalette.contrastRatio(isReversed ? background : foreground, isReversed ? foreground : background)
+                let ratio = ColorPalette.contrastRatio(
+                    isReversed ? background : foreground, isReversed ? foreground : background)
                 #expect(ratio >= 3, "\(builtIn.name).\(role.rawValue) on \(capability): contrast \(ratio)")
             }
         }
@@ -63,16 +66,31 @@ struct ThemeTests {
 
     @Test(arguments: [
         ("name: t\nstyles:\n  txet: {}\n", "t.yaml:3:3: error: styles.txet: unknown key 'txet' (did you mean 'text'?)"),
-        ("name: t\nstyles:\n  text: { fg: purplish }\n", "t.yaml:3:15: error: styles.text.fg: 'purplish' is not a colour"),
+        (
+            "name: t\nstyles:\n  text: { fg: purplish }\n",
+            "t.yaml:3:15: error: styles.text.fg: 'purplish' is not a colour"
+        ),
         ("name: t\nstyles:\n  text: { fg: '#12' }\n", "t.yaml:3:15: error: styles.text.fg: '#12' is not a colour"),
-        ("name: t\nstyles:\n  text: { attrs: [blod] }\n", "t.yaml:3:19: error: styles.text.attrs[0]: unknown attribute 'blod' (did you mean 'bold'?)"),
-        ("name: t\nstyles:\n  text: { attrs: bold }\n", "t.yaml:3:18: error: styles.text.attrs: expected a list, found 'bold'"),
-        ("name: t\nmonochrome: true\nstyles:\n  text: { fg: red }\n", "t.yaml:4:15: error: styles.text.fg: monochrome themes use attributes only"),
+        (
+            "name: t\nstyles:\n  text: { attrs: [blod] }\n",
+            "t.yaml:3:19: error: styles.text.attrs[0]: unknown attribute 'blod' (did you mean 'bold'?)"
+        ),
+        (
+            "name: t\nstyles:\n  text: { attrs: bold }\n",
+            "t.yaml:3:18: error: styles.text.attrs: expected a list, found 'bold'"
+        ),
+        (
+            "name: t\nmonochrome: true\nstyles:\n  text: { fg: red }\n",
+            "t.yaml:4:15: error: styles.text.fg: monochrome themes use attributes only"
+        ),
         ("name: t\nbackground: grey\nstyles: {}\n", "t.yaml:2:13: error: background: 'grey' is not one of dark, light"),
         ("styles: {}\n", "t.yaml:1:1: error: name: missing"),
         ("name: t\n", "t.yaml:1:1: error: styles: missing"),
         ("name: t\nstyles: [a]\n", "t.yaml:2:9: error: styles: expected a mapping"),
-        ("name: t\nstyles:\n  text: &t { fg: red }\n  ok: *t\n", "t.yaml:3:9: error: an anchor ('&t'): anchors and aliases are not supported here"),
+        (
+            "name: t\nstyles:\n  text: &t { fg: red }\n  ok: *t\n",
+            "t.yaml:3:9: error: an anchor ('&t'): anchors and aliases are not supported here"
+        ),
     ])
     func badThemesNameFileLineAndKey(yaml: String, expected: String) {
         do {
@@ -103,7 +121,8 @@ struct ThemeTests {
         let directory = base + "/regionwatch/themes"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: base) }
-        try "name: mine\nstyles:\n  ok: { fg: blue }\n".write(toFile: directory + "/mine.yaml", atomically: true, encoding: .utf8)
+        try "name: mine\nstyles:\n  ok: { fg: blue }\n".write(
+            toFile: directory + "/mine.yaml", atomically: true, encoding: .utf8)
         let catalog = ThemeCatalog(environment: ["XDG_CONFIG_HOME": base])
         #expect(catalog.availableNames == ["default", "light", "high-contrast", "monochrome", "mine"])
         #expect(try catalog.load("mine")[.ok].foreground == .ansi(4))
@@ -142,12 +161,15 @@ struct ThemeReadabilityTests {
             for capability in [ColorCapability.direct, .indexed256, .ansi16] {
                 let readability = ThemeReadability(theme: theme, capability: capability)
                 for (state, role) in Self.states {
-                    let minimum = role == .stale ? ThemeReadability.minimumStaleContrast : ThemeReadability.minimumContrast
+                    let minimum =
+                        role == .stale ? ThemeReadability.minimumStaleContrast : ThemeReadability.minimumContrast
                     for selected in [false, true] {
                         let style = selected ? theme[role].selected(by: theme[.selection]) : theme[role]
                         let ratio = readability.contrast(of: style)
                         if ratio < minimum {
-                            failures.append("\(name) \(capability) \(state)\(selected ? " selected" : ""): \(Format.fixed(ratio, decimals: 2)) < \(minimum)")
+                            failures.append(
+                                "\(name) \(capability) \(state)\(selected ? " selected" : ""): \(Format.fixed(ratio, decimals: 2)) < \(minimum)"
+                            )
                         }
                     }
                 }
@@ -160,7 +182,9 @@ struct ThemeReadabilityTests {
         for (name, theme) in try Self.themes() {
             for capability in [ColorCapability.direct, .indexed256, .ansi16] {
                 let readability = ThemeReadability(theme: theme, capability: capability)
-                #expect(readability.selectionIsVisible(on: theme[.text]), "\(name) \(capability): the selected row stands out")
+                #expect(
+                    readability.selectionIsVisible(on: theme[.text]),
+                    "\(name) \(capability): the selected row stands out")
             }
         }
     }
@@ -179,8 +203,12 @@ struct ThemeReadabilityTests {
 struct ReadmeScreenshotTests {
     @Test func theScreenshotIsTheRenderedOverview() throws {
         let readme = try String(contentsOf: repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
-        let snapshot = try String(contentsOf: repositoryRoot.appendingPathComponent("Tests/RegionWatchUITests/Snapshots/overview-incident-120x40.txt"), encoding: .utf8)
+        let snapshot = try String(
+            contentsOf: repositoryRoot.appendingPathComponent(
+                "Tests/RegionWatchUITests/Snapshots/overview-incident-120x40.txt"), encoding: .utf8)
         let frame = snapshot.split(separator: "\n", omittingEmptySubsequences: false).prefix(22).joined(separator: "\n")
-        #expect(readme.contains("```\n" + frame + "\n  ...\n```"), "copy the first 22 lines of overview-incident-120x40.txt into the README")
+        #expect(
+            readme.contains("```\n" + frame + "\n  ...\n```"),
+            "copy the first 22 lines of overview-incident-120x40.txt into the README")
     }
 }

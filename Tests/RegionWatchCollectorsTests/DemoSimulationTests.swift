@@ -7,9 +7,13 @@ struct DemoSimulationTests {
     static let start = Timestamp(secondsSinceEpoch: 1_800_000_000)
 
     /// Replays the demo once per second up to `seconds`, keeping every round's events.
-    static func run(seconds: Int, seed: UInt64 = 42, commands: [Int: ChaosCommand] = [:]) -> (DashboardState, [[DashboardEvent]]) {
+    static func run(
+        seconds: Int, seed: UInt64 = 42, commands: [Int: ChaosCommand] = [:]
+    ) -> (DashboardState, [[DashboardEvent]]) {
         var rounds: [[DashboardEvent]] = []
-        let state = DemoSimulation.replay(settings: SimulatorSettings(seed: seed), start: start, seconds: seconds, commands: commands) { rounds.append($0) }
+        let state = DemoSimulation.replay(
+            settings: SimulatorSettings(seed: seed), start: start, seconds: seconds, commands: commands
+        ) { rounds.append($0) }
         return (state, rounds)
     }
 
@@ -29,7 +33,9 @@ struct DemoSimulationTests {
                 state.apply(contentsOf: simulation.step(at: now))
                 state.apply(.tick(now))
                 for region in state.regions {
-                    if let before = health[region.name], before != region.health { changes[region.name, default: []].append(second) }
+                    if let before = health[region.name], before != region.health {
+                        changes[region.name, default: []].append(second)
+                    }
                     health[region.name] = region.health
                 }
                 for link in state.replicationLinks {
@@ -41,7 +47,9 @@ struct DemoSimulationTests {
             // The scripted incident: lag 25–100 s, errors 95–175 s, then the recover time.
             let outside = changes.mapValues { $0.filter { !(25...215).contains($0) } }.filter { !$0.value.isEmpty }
             #expect(outside.isEmpty, "seed \(seed): \(changes)")
-            #expect(changes.values.allSatisfy { $0.count <= 2 }, "seed \(seed): one degradation and one recovery: \(changes)")
+            #expect(
+                changes.values.allSatisfy { $0.count <= 2 },
+                "seed \(seed): one degradation and one recovery: \(changes)")
             #expect(linkChanges.values.allSatisfy { $0.count <= 2 }, "seed \(seed): \(linkChanges)")
             #expect(state.regions.allSatisfy { $0.healthChanges(at: state.now) <= 2 })
         }
@@ -104,15 +112,19 @@ struct DemoSimulationTests {
 
         // The errors are over at 175 s; health returns once within thresholds for 30 s.
         let (after, _) = Self.run(seconds: 210)
-        #expect(after.regions.allSatisfy { $0.health == .ok }, "\(after.regions.map { ($0.name, $0.assessment.reasons) })")
+        #expect(
+            after.regions.allSatisfy { $0.health == .ok }, "\(after.regions.map { ($0.name, $0.assessment.reasons) })")
         let messages = after.recentNotices.elements.map(\.message)
-        #expect(messages.contains("ap-southeast-1 OK → DEGRADED: replication lag 30s exceeds RPO 30s") || messages.contains { $0.hasPrefix("ap-southeast-1 OK → DEGRADED: replication lag") })
+        #expect(
+            messages.contains("ap-southeast-1 OK → DEGRADED: replication lag 30s exceeds RPO 30s")
+                || messages.contains { $0.hasPrefix("ap-southeast-1 OK → DEGRADED: replication lag") })
         #expect(messages.contains { $0.hasPrefix("us-east-1 OK → DEGRADED") })
         #expect(messages.contains("demo script: incident over, all regions recovering"))
     }
 
     @Test func incidentCanBeSwitchedOff() {
-        let state = DemoSimulation.replay(settings: SimulatorSettings(seed: 42, scriptedIncident: false), start: Self.start, seconds: 130)
+        let state = DemoSimulation.replay(
+            settings: SimulatorSettings(seed: 42, scriptedIncident: false), start: Self.start, seconds: 130)
         #expect(state.replicationLag(of: "ap-southeast-1")!.time!.seconds < 10)
         #expect(state.region(named: "us-east-1")!.p99Milliseconds.latest! < 500)
     }
@@ -134,8 +146,10 @@ struct DemoSimulationTests {
 
     @Test func recoverBringsTheRegionBack() {
         // Health and the link return once they have been fine for the recover time (30 s).
-        let (state, _) = Self.run(seconds: 40, commands: [3: .takeDown(region: "eu-west-1"), 8: .recover(region: "eu-west-1")])
-        #expect(state.region(named: "eu-west-1")!.health == .ok, "\(state.region(named: "eu-west-1")!.assessment.reasons)")
+        let (state, _) = Self.run(
+            seconds: 40, commands: [3: .takeDown(region: "eu-west-1"), 8: .recover(region: "eu-west-1")])
+        #expect(
+            state.region(named: "eu-west-1")!.health == .ok, "\(state.region(named: "eu-west-1")!.assessment.reasons)")
         #expect(state.replicationLinks.allSatisfy { $0.state != .broken })
     }
 
@@ -150,13 +164,20 @@ struct DemoSimulationTests {
         var simulation = DemoSimulation(topology: .demo, settings: SimulatorSettings(), start: Self.start)
         #expect(simulation.apply(.takeDown(region: "nowhere"), at: Self.start).isEmpty)
         let notice = simulation.apply(.injectLag(region: "us-east-1", seconds: 45), at: Self.start)
-        #expect(notice == [.notice(Notice(at: Self.start, severity: .info, region: "us-east-1", message: "demo chaos: us-east-1 has no inbound replication to delay"))])
+        #expect(
+            notice == [
+                .notice(
+                    Notice(
+                        at: Self.start, severity: .info, region: "us-east-1",
+                        message: "demo chaos: us-east-1 has no inbound replication to delay"))
+            ])
     }
 
     @Test func backupsCompleteHourly() throws {
         var simulation = DemoSimulation(topology: .demo, settings: SimulatorSettings(seed: 3), start: Self.start)
         func backup(_ events: [DashboardEvent]) -> BackupSample? {
-            events.compactMap { if case .backup(let sample) = $0, sample.region == "us-east-1" { sample } else { nil } }.first
+            events.compactMap { if case .backup(let sample) = $0, sample.region == "us-east-1" { sample } else { nil } }
+                .first
         }
         let first = backup(simulation.step(at: Self.start))!
         #expect(Self.start.seconds(since: first.completedAt) < 3600)
@@ -178,7 +199,11 @@ struct DemoSimulationTests {
     @Test func worksForAnyTopology() {
         let topology = Topology(
             name: "wide", pattern: .routing, objectives: RecoveryObjectives(rpoSeconds: 10, rtoSeconds: 60),
-            regions: (0..<50).map { RegionConfiguration(name: "r\($0)", provider: $0 % 2 == 0 ? "aws" : "azure", role: $0 == 0 ? .primary : .active, trafficPercent: 2) }
+            regions: (0..<50).map {
+                RegionConfiguration(
+                    name: "r\($0)", provider: $0 % 2 == 0 ? "aws" : "azure", role: $0 == 0 ? .primary : .active,
+                    trafficPercent: 2)
+            }
         )
         var simulation = DemoSimulation(topology: topology, settings: SimulatorSettings(), start: Self.start)
         var state = DashboardState(topology: topology, now: Self.start)
@@ -194,7 +219,8 @@ struct SimulatorCollectorTests {
         let bus = EventBus<DashboardEvent>()
         let subscription = bus.subscribe(capacity: 10_000)
         let clock = SystemWallClock()
-        let collector = SimulatorCollector(topology: .demo, settings: SimulatorSettings(intervalSeconds: 0.05), start: clock.now())
+        let collector = SimulatorCollector(
+            topology: .demo, settings: SimulatorSettings(intervalSeconds: 0.05), start: clock.now())
         let task = Task { await collector.run(publishingTo: bus, clock: clock) }
         var received: [DashboardEvent] = []
         // A generous bound: it only matters when the collector is broken, and tests share two
@@ -211,7 +237,10 @@ struct SimulatorCollectorTests {
         task.cancel()
         await task.value
         #expect(received.filter { if case .collectorStatus = $0 { true } else { false } }.count >= 3)
-        #expect(received.contains { if case .notice(let notice) = $0 { notice.message == "demo chaos: eu-west-1 taken down" } else { false } })
+        #expect(
+            received.contains {
+                if case .notice(let notice) = $0 { notice.message == "demo chaos: eu-west-1 taken down" } else { false }
+            })
     }
 
     // A drill's rehearsal runs on a copy of the simulation.
@@ -243,12 +272,17 @@ struct SimulatorCollectorTests {
         #expect(reportedP99 > 500, "the incident is on: p99 \(reportedP99) ms")
         let slow = state.traces.listing(matching: try TraceQuery.parse(">500ms region=us-east-1").get())
         #expect(!slow.isEmpty, "`>500ms` finds the incident's slow traces")
-        let slowest = try #require(state.traces.listing(matching: try TraceQuery.parse("region=us-east-1").get()).map(\.durationNanos).max())
-        #expect(Double(slowest) / 1e6 >= reportedP99 * 0.7, "the slowest trace (\(Double(slowest) / 1e6) ms) is near the reported p99 (\(reportedP99) ms)")
+        let slowest = try #require(
+            state.traces.listing(matching: try TraceQuery.parse("region=us-east-1").get()).map(\.durationNanos).max())
+        #expect(
+            Double(slowest) / 1e6 >= reportedP99 * 0.7,
+            "the slowest trace (\(Double(slowest) / 1e6) ms) is near the reported p99 (\(reportedP99) ms)")
         let failing = state.traces.listing(matching: try TraceQuery.parse("error region=us-east-1").get())
         #expect(failing.count >= 3, "failing traces explain the error rate")
         let hop = try #require(state.hopLatencies.statistics(from: "eu-west-1", to: "us-east-1"))
-        #expect(hop.p99Milliseconds > hop.p50Milliseconds * 1.05, "hop times vary: p50 \(hop.p50Milliseconds), p99 \(hop.p99Milliseconds)")
+        #expect(
+            hop.p99Milliseconds > hop.p50Milliseconds * 1.05,
+            "hop times vary: p50 \(hop.p50Milliseconds), p99 \(hop.p99Milliseconds)")
 
         // Outside the incident the tail is the ordinary 1%: no trace near an incident's second.
         let (calm, _) = DemoSimulationTests.run(seconds: 20)

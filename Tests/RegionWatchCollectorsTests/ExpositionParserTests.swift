@@ -6,7 +6,8 @@ struct ExpositionParserTests {
     let parser = ExpositionParser()
 
     @Test func commentsTypesLabelsAndTimestamps() {
-        let document = parser.parse("""
+        let document = parser.parse(
+            """
             # HELP http_requests_total The total number of HTTP requests.
             # TYPE http_requests_total counter
             http_requests_total{method="post",code="200"} 1027 1395066363000
@@ -18,13 +19,20 @@ struct ExpositionParserTests {
         #expect(document.errors.isEmpty)
         #expect(document.types["http_requests_total"] == .counter)
         #expect(document.samples.count == 3)
-        #expect(document.samples[0] == ExpositionSample(name: "http_requests_total", labels: [ExpositionLabel("method", "post"), ExpositionLabel("code", "200")], value: 1027, timestampMilliseconds: 1_395_066_363_000))
+        #expect(
+            document.samples[0]
+                == ExpositionSample(
+                    name: "http_requests_total",
+                    labels: [ExpositionLabel("method", "post"), ExpositionLabel("code", "200")], value: 1027,
+                    timestampMilliseconds: 1_395_066_363_000))
         #expect(document.samples[1].value == 3)
         #expect(document.samples[2] == ExpositionSample(name: "metric_without_timestamp_and_labels", value: 12.47))
     }
 
     @Test func escapesInLabelValues() {
-        let document = parser.parse(#"msdos_file_access_time_seconds{path="C:\\DIR\\FILE.TXT",error="Cannot find file:\n\"FILE.TXT\""} 1.458255915e9"# + "\n")
+        let document = parser.parse(
+            #"msdos_file_access_time_seconds{path="C:\\DIR\\FILE.TXT",error="Cannot find file:\n\"FILE.TXT\""} 1.458255915e9"#
+                + "\n")
         #expect(document.errors.isEmpty)
         #expect(document.samples.first?.label("path") == #"C:\DIR\FILE.TXT"#)
         #expect(document.samples.first?.label("error") == "Cannot find file:\n\"FILE.TXT\"")
@@ -41,7 +49,8 @@ struct ExpositionParserTests {
     }
 
     @Test func histogramAndSummaryFamilies() {
-        let document = parser.parse("""
+        let document = parser.parse(
+            """
             # TYPE http_request_duration_seconds histogram
             http_request_duration_seconds_bucket{le="0.05"} 24054
             http_request_duration_seconds_bucket{le="0.1"} 33444
@@ -56,11 +65,13 @@ struct ExpositionParserTests {
         #expect(document.errors.isEmpty)
         #expect(document.types["http_request_duration_seconds"] == .histogram)
         #expect(document.samples.count == 8)
-        #expect(ExpositionParser.familyName(of: "http_request_duration_seconds_bucket") == "http_request_duration_seconds")
+        #expect(
+            ExpositionParser.familyName(of: "http_request_duration_seconds_bucket") == "http_request_duration_seconds")
     }
 
     @Test func openMetricsWithExemplarsAndEOF() {
-        let document = parser.parse("""
+        let document = parser.parse(
+            """
             # TYPE foo counter
             # UNIT foo seconds
             foo_total 17.0 1520879607.789 # {trace_id="KOO5S4vxi0o"} 0.67
@@ -74,7 +85,8 @@ struct ExpositionParserTests {
     }
 
     @Test func malformedLinesAreRejectedWithTheirNumberAndTheRestKept() {
-        let document = parser.parse("""
+        let document = parser.parse(
+            """
             good 1
             bad{label="x" 2
             bad2{label=unquoted} 3
@@ -120,11 +132,17 @@ struct ExpositionParserTests {
         limits.maxLabels = 2
         let bounded = ExpositionParser(limits: limits)
         let longLine = "x{a=\"" + String(repeating: "v", count: 500) + "\"} 1"
-        let document = bounded.parse([longLine, "m{a=\"1\",b=\"2\",c=\"3\"} 1", "s1 1", "s2 1", "s3 1", "s4 1"].joined(separator: "\n"))
+        let document = bounded.parse(
+            [longLine, "m{a=\"1\",b=\"2\",c=\"3\"} 1", "s1 1", "s2 1", "s3 1", "s4 1"].joined(separator: "\n"))
         #expect(document.samples.map(\.name) == ["s1", "s2", "s3"])
-        #expect(document.errors.map(\.message) == ["line longer than 100 bytes", "more than 2 labels", "more than 3 samples"])
+        #expect(
+            document.errors.map(\.message) == [
+                "line longer than 100 bytes", "more than 2 labels", "more than 3 samples",
+            ])
         // Binary garbage and invalid UTF-8 never crash and are counted.
-        let garbage: [UInt8] = [0xFF, 0xFE, 0x00, 0x0A, 0x61, 0x7B, 0x62, 0x3D, 0x22, 0xC3, 0x28, 0x22, 0x7D, 0x20, 0x31, 0x0A]
+        let garbage: [UInt8] = [
+            0xFF, 0xFE, 0x00, 0x0A, 0x61, 0x7B, 0x62, 0x3D, 0x22, 0xC3, 0x28, 0x22, 0x7D, 0x20, 0x31, 0x0A,
+        ]
         let mangled = parser.parse(garbage)
         #expect(mangled.samples.isEmpty)
         #expect(mangled.rejectedLines == 2)

@@ -36,7 +36,10 @@ final class FixtureServer: @unchecked Sendable {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "\(days)", "-subj", "/CN=localhost", "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem"]
+        process.arguments = [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "\(days)", "-subj", "/CN=localhost", "-keyout",
+            directory + "/key.pem", "-out", directory + "/cert.pem",
+        ]
         process.standardError = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         try process.run()
@@ -71,26 +74,42 @@ private final class FixtureHandler: ChannelInboundHandler {
         case "/fail": (status, body) = (.serviceUnavailable, "maintenance")
         case "/big": (status, body) = (.ok, String(repeating: "x", count: 2 << 20))
         case "/absurd":
-            (status, body) = (.ok, "pg_replication_lag{region=\"eu-west-1\"} 1e300\npg_replication_lag{region=\"ap-southeast-1\"} 4.5\nbackup_age{region=\"eu-west-1\"} -5\nbackup_age{region=\"ap-southeast-1\"} 9.3e18\n")
+            (status, body) = (
+                .ok,
+                "pg_replication_lag{region=\"eu-west-1\"} 1e300\npg_replication_lag{region=\"ap-southeast-1\"} 4.5\nbackup_age{region=\"eu-west-1\"} -5\nbackup_age{region=\"ap-southeast-1\"} 9.3e18\n"
+            )
         case "/metrics":
             Self.scrapes += 1
-            (status, body) = (.ok, "# TYPE pg_replication_lag gauge\npg_replication_lag{region=\"eu-west-1\"} \(Self.scrapes)\npg_replication_lag{region=\"ap\"} notanumber\npg_up 1\n")
+            (status, body) = (
+                .ok,
+                "# TYPE pg_replication_lag gauge\npg_replication_lag{region=\"eu-west-1\"} \(Self.scrapes)\npg_replication_lag{region=\"ap\"} notanumber\npg_up 1\n"
+            )
         default:
             if path.hasPrefix("/api/v1/query?query=absurd") {
-                let series = [("eu-west-1", "1e300"), ("ap-southeast-1", "NaN"), ("us-east-1", "+Inf"), ("sa-east-1", "-3"), ("af-south-1", "12")]
-                let result = series.map { #"{"metric":{"region":"\#($0.0)"},"value":[1700000000,"\#($0.1)"]}"# }.joined(separator: ",")
+                let series = [
+                    ("eu-west-1", "1e300"), ("ap-southeast-1", "NaN"), ("us-east-1", "+Inf"), ("sa-east-1", "-3"),
+                    ("af-south-1", "12"),
+                ]
+                let result = series.map { #"{"metric":{"region":"\#($0.0)"},"value":[1700000000,"\#($0.1)"]}"# }.joined(
+                    separator: ",")
                 (status, body) = (.ok, #"{"status":"success","data":{"resultType":"vector","result":[\#(result)]}}"#)
             } else if path.hasPrefix("/api/v1/query?query=bad") {
-                (status, body) = (.badRequest, #"{"status":"error","errorType":"bad_data","error":"parse error at char 4"}"#)
+                (status, body) = (
+                    .badRequest, #"{"status":"error","errorType":"bad_data","error":"parse error at char 4"}"#
+                )
             } else if path.hasPrefix("/api/v1/query") {
-                (status, body) = (.ok, #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"region":"eu-west-1"},"value":[1700000000,"0.25"]}]}}"#)
+                (status, body) = (
+                    .ok,
+                    #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"region":"eu-west-1"},"value":[1700000000,"0.25"]}]}}"#
+                )
             } else {
                 (status, body) = (.notFound, "no such path")
             }
         }
         var headers = HTTPHeaders()
         headers.add(name: "Content-Length", value: "\(body.utf8.count)")
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
@@ -100,8 +119,12 @@ private final class FixtureHandler: ChannelInboundHandler {
 struct HTTPCollectorTests {
     static let now = Timestamp(secondsSinceEpoch: 1_800_000_000)
 
-    func probe(_ url: String, timeout: Double = 10, expect: Set<Int> = Set(200...399), body: String? = nil, verify: Bool = true) async throws -> ProbeResult {
-        let settings = HTTPProbeSettings(name: "probe", targets: [.init(region: "eu-west-1", target: try HTTPTarget(parsing: url))], expectedStatus: expect, bodyContains: body, timeoutSeconds: timeout, verifiesCertificates: verify)
+    func probe(
+        _ url: String, timeout: Double = 10, expect: Set<Int> = Set(200...399), body: String? = nil, verify: Bool = true
+    ) async throws -> ProbeResult {
+        let settings = HTTPProbeSettings(
+            name: "probe", targets: [.init(region: "eu-west-1", target: try HTTPTarget(parsing: url))],
+            expectedStatus: expect, bodyContains: body, timeoutSeconds: timeout, verifiesCertificates: verify)
         let round = await HTTPProbeSource(settings: settings).collect(at: Self.now)
         guard case .probe(let result) = round.events.first else { throw RawHTTP.Failure("no probe result") }
         return result
@@ -137,7 +160,9 @@ struct HTTPCollectorTests {
     @Test func bodiesAreBounded() async throws {
         let server = try await FixtureServer()
         defer { Task { await server.close() } }
-        let request = HTTPFetchRequest(target: try HTTPTarget(parsing: "http://127.0.0.1:\(server.port)/big"), timeoutSeconds: 5, maxBodyBytes: 1 << 20)
+        let request = HTTPFetchRequest(
+            target: try HTTPTarget(parsing: "http://127.0.0.1:\(server.port)/big"), timeoutSeconds: 5,
+            maxBodyBytes: 1 << 20)
         await #expect(throws: HTTPFetchError.bodyTooLarge(limit: 1 << 20)) { try await HTTPFetcher().fetch(request) }
     }
 
@@ -158,7 +183,10 @@ struct HTTPCollectorTests {
         result.observedAt = SystemWallClock().now()
         var state = DashboardState(topology: .demo, now: result.observedAt)
         state.apply(.probe(result))
-        #expect(state.region(named: "eu-west-1")?.assessment.reasons.contains { $0.hasPrefix("TLS certificate expires in ") } == true, "\(String(describing: state.region(named: "eu-west-1")?.assessment))")
+        #expect(
+            state.region(named: "eu-west-1")?.assessment.reasons.contains {
+                $0.hasPrefix("TLS certificate expires in ")
+            } == true, "\(String(describing: state.region(named: "eu-west-1")?.assessment))")
     }
 
     @Test func scrapeReadsSignalsAndCountsRejectedLines() async throws {
@@ -166,10 +194,13 @@ struct HTTPCollectorTests {
         defer { Task { await server.close() } }
         let settings = PrometheusScrapeSettings(
             name: "exporter", target: try HTTPTarget(parsing: "http://127.0.0.1:\(server.port)/metrics"),
-            signals: [ScrapedSignal(signal: .replicationLagSeconds, metric: "pg_replication_lag")], replicationUpstream: "us-east-1"
+            signals: [ScrapedSignal(signal: .replicationLagSeconds, metric: "pg_replication_lag")],
+            replicationUpstream: "us-east-1"
         )
         let round = await PrometheusScrapeSource(settings: settings).collect(at: Self.now)
-        guard case .replication(let sample) = round.events.first else { throw RawHTTP.Failure("no replication sample: \(round)") }
+        guard case .replication(let sample) = round.events.first else {
+            throw RawHTTP.Failure("no replication sample: \(round)")
+        }
         #expect(sample.from == "us-east-1" && sample.to == "eu-west-1")
         #expect((sample.lagSeconds ?? 0) >= 1)
         #expect(round.errors.isEmpty, "the rest was used: the scrape succeeded")
@@ -187,40 +218,62 @@ struct HTTPCollectorTests {
         defer { Task { await server.close() } }
         let settings = PrometheusScrapeSettings(
             name: "exporter", target: try HTTPTarget(parsing: "http://127.0.0.1:\(server.port)/absurd"),
-            signals: [ScrapedSignal(signal: .replicationLagSeconds, metric: "pg_replication_lag"), ScrapedSignal(signal: .backupAgeSeconds, metric: "backup_age")],
+            signals: [
+                ScrapedSignal(signal: .replicationLagSeconds, metric: "pg_replication_lag"),
+                ScrapedSignal(signal: .backupAgeSeconds, metric: "backup_age"),
+            ],
             replicationUpstream: "us-east-1"
         )
         let round = await PrometheusScrapeSource(settings: settings).collect(at: Self.now)
         #expect(round.errors.isEmpty)
-        #expect(round.rejected == [
-            "replicationLagSeconds of eu-west-1: 1e+300 s (beyond 100 years)",
-            "backupAgeSeconds of eu-west-1: -5.0 is negative",
-            "backupAgeSeconds of ap-southeast-1: 9.3e+18 s (beyond 100 years)",
-        ])
+        #expect(
+            round.rejected == [
+                "replicationLagSeconds of eu-west-1: 1e+300 s (beyond 100 years)",
+                "backupAgeSeconds of eu-west-1: -5.0 is negative",
+                "backupAgeSeconds of ap-southeast-1: 9.3e+18 s (beyond 100 years)",
+            ])
         #expect(round.events.count == 1, "only the plausible value is used: \(round.events)")
-        guard case .replication(let sample) = round.events.first else { throw RawHTTP.Failure("no replication sample: \(round)") }
+        guard case .replication(let sample) = round.events.first else {
+            throw RawHTTP.Failure("no replication sample: \(round)")
+        }
         #expect(sample.to == "ap-southeast-1" && sample.lagSeconds == 4.5)
 
-        let promQL = PromQLSettings(name: "prom", target: try HTTPTarget(parsing: "http://127.0.0.1:\(server.port)"), queries: [(.requestsPerSecond, "absurd")])
+        let promQL = PromQLSettings(
+            name: "prom", target: try HTTPTarget(parsing: "http://127.0.0.1:\(server.port)"),
+            queries: [(.requestsPerSecond, "absurd")])
         let queried = await PromQLSource(settings: promQL).collect(at: Self.now)
         // NaN in a query result is PromQL's "no data" (0/0): skipped, as before; the rest rejected.
-        #expect(queried.rejected == [
-            "requestsPerSecond of eu-west-1: 1e+300 requests/s (beyond 10^12)",
-            "requestsPerSecond of us-east-1: inf is not a number",
-            "requestsPerSecond of sa-east-1: -3.0 is negative",
-        ])
-        #expect(queried.events == [.regionSample(RegionSample(region: "af-south-1", source: "prom", observedAt: Self.now, requestsPerSecond: 12))])
+        #expect(
+            queried.rejected == [
+                "requestsPerSecond of eu-west-1: 1e+300 requests/s (beyond 10^12)",
+                "requestsPerSecond of us-east-1: inf is not a number",
+                "requestsPerSecond of sa-east-1: -3.0 is negative",
+            ])
+        #expect(
+            queried.events == [
+                .regionSample(
+                    RegionSample(region: "af-south-1", source: "prom", observedAt: Self.now, requestsPerSecond: 12))
+            ])
 
         // The state counts them per collector and says why, once.
         var state = DashboardState(topology: .demo, now: Self.now)
-        state.apply(contentsOf: round.events + [.collectorStatus(CollectorReport(
-            collector: "exporter", kind: "prometheus-scrape", observedAt: Self.now, intervalSeconds: 1, regions: [],
-            rejectedCount: round.rejected.count, rejection: round.rejected.last
-        ))])
+        state.apply(
+            contentsOf: round.events + [
+                .collectorStatus(
+                    CollectorReport(
+                        collector: "exporter", kind: "prometheus-scrape", observedAt: Self.now, intervalSeconds: 1,
+                        regions: [],
+                        rejectedCount: round.rejected.count, rejection: round.rejected.last
+                    ))
+            ])
         let collector = state.collectors.first { $0.name == "exporter" }
         #expect(collector?.rejectedCount == 3)
         #expect(collector?.lastSuccessAt == Self.now, "a round with rejected values still succeeded")
-        #expect(state.recentNotices.contains { $0.message == "collector exporter rejected: backupAgeSeconds of ap-southeast-1: 9.3e+18 s (beyond 100 years)" })
+        #expect(
+            state.recentNotices.contains {
+                $0.message
+                    == "collector exporter rejected: backupAgeSeconds of ap-southeast-1: 9.3e+18 s (beyond 100 years)"
+            })
     }
 
     @Test func promQLErrorsArePerSignal() async throws {
@@ -231,17 +284,27 @@ struct HTTPCollectorTests {
             queries: [(.errorRate, "sum by (region) (rate(errors[1m]))"), (.p99Ms, "bad((")]
         )
         let round = await PromQLSource(settings: settings).collect(at: Self.now)
-        #expect(round.events == [.regionSample(RegionSample(region: "eu-west-1", source: "prom", observedAt: Self.now, errorRate: 0.25))])
+        #expect(
+            round.events == [
+                .regionSample(RegionSample(region: "eu-west-1", source: "prom", observedAt: Self.now, errorRate: 0.25))
+            ])
         #expect(round.errors == ["p99Ms: HTTP 400: bad_data: parse error at char 4"])
     }
 
     @Test func pollingLoopReportsEveryRoundAndAbandonsOverruns() async throws {
         let server = try await FixtureServer()
         defer { Task { await server.close() } }
-        let settings = HTTPProbeSettings(name: "probe", targets: [.init(region: "eu-west-1", target: try HTTPTarget(parsing: "http://127.0.0.1:\(server.port)/slow"))], intervalSeconds: 0.3, timeoutSeconds: 0.1)
+        let settings = HTTPProbeSettings(
+            name: "probe",
+            targets: [
+                .init(region: "eu-west-1", target: try HTTPTarget(parsing: "http://127.0.0.1:\(server.port)/slow"))
+            ], intervalSeconds: 0.3, timeoutSeconds: 0.1)
         let bus = EventBus<DashboardEvent>()
         let subscription = bus.subscribe(capacity: 100)
-        let task = Task { await PollingCollector(source: HTTPProbeSource(settings: settings)).run(publishingTo: bus, clock: SystemWallClock()) }
+        let task = Task {
+            await PollingCollector(source: HTTPProbeSource(settings: settings)).run(
+                publishingTo: bus, clock: SystemWallClock())
+        }
         defer { task.cancel() }
         var reports: [CollectorReport] = []
         let deadline = MonotonicClock.seconds() + 30
@@ -265,9 +328,15 @@ enum LoopbackPortForTests {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
+        }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }
@@ -289,7 +358,8 @@ struct LabelChurnTests {
             var text = "# TYPE http_requests_total counter\n"
             for label in 0..<5000 {
                 let region = "r\(scrape)-\(label)"
-                text += "http_requests_total{region=\"\(region)\"} \(scrape * 10)\npg_replication_lag{region=\"\(region)\"} 1\n"
+                text +=
+                    "http_requests_total{region=\"\(region)\"} \(scrape * 10)\npg_replication_lag{region=\"\(region)\"} 1\n"
             }
             let now = start.adding(seconds: Double(scrape))
             let document = parser.parse(Array(text.utf8))
@@ -305,13 +375,16 @@ struct LabelChurnTests {
     }
 
     @Test func counterSeriesBeyondTheLimitAreNotRememberedAndCounted() {
-        var interpreter = ScrapeInterpreter(signals: [ScrapedSignal(signal: .requestsPerSecond, metric: "http_requests_total")])
+        var interpreter = ScrapeInterpreter(signals: [
+            ScrapedSignal(signal: .requestsPerSecond, metric: "http_requests_total")
+        ])
         interpreter.maximumRememberedSeries = 100
         let parser = ExpositionParser(families: interpreter.families)
         let start = Timestamp(secondsSinceEpoch: 1_800_000_000)
         func scrape(_ value: Int) -> ExpositionDocument {
             let lines = (0..<500).map { "http_requests_total{region=\"r\($0)\"} \(value)" }
-            return parser.parse(Array(("# TYPE http_requests_total counter\n" + lines.joined(separator: "\n") + "\n").utf8))
+            return parser.parse(
+                Array(("# TYPE http_requests_total counter\n" + lines.joined(separator: "\n") + "\n").utf8))
         }
         #expect(interpreter.readings(from: scrape(0), at: start).isEmpty, "a rate needs two scrapes")
         #expect(interpreter.rememberedSeries == 100)

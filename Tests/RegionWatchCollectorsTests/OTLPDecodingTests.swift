@@ -27,9 +27,11 @@ struct OTLPDecodingTests {
         var store = TraceStore()
         for index in 0..<6 {
             let bytes = try Self.fixture("\(prefix).\(index)")
-            let export = prefix.hasSuffix("proto")
+            let export =
+                prefix.hasSuffix("proto")
                 ? try Self.decodeProtobuf(bytes)
-                : try OTLPJSONDecoder.decode(bytes, attribution: RegionAttribution(), source: "otlp", receivedAt: Self.now)
+                : try OTLPJSONDecoder.decode(
+                    bytes, attribution: RegionAttribution(), source: "otlp", receivedAt: Self.now)
             #expect(export.rejectedSpans == 0)
             _ = store.insert(export.batch)
         }
@@ -48,7 +50,10 @@ struct OTLPDecodingTests {
         let details = try #require(store.details(of: reserve.spanID, in: checkout.traceID))
         #expect(details.statusMessage == "out of stock")
         #expect(details.events.first?.name == "exception")
-        #expect(details.events.first?.attributes.contains { $0.key == "exception.message" && $0.value == .string("out of stock: sku-42") } == true)
+        #expect(
+            details.events.first?.attributes.contains {
+                $0.key == "exception.message" && $0.value == .string("out of stock: sku-42")
+            } == true)
         #expect(details.resource.serviceVersion == "2.0.1")
         #expect(details.scope.name == "inventory.rpc")
         let root = try #require(snapshot.spans.first { $0.parentSpanID == .none })
@@ -64,14 +69,25 @@ struct OTLPDecodingTests {
         var random = SeededGenerator(seed: 5)
         var builder = TraceGenerator.BatchBuilder()
         for _ in 0..<20 {
-            TraceGenerator.addTrace(to: &builder, conditions: .init(region: Topology.demo.regions[1], versions: ["api": "1.0"], latencyFactor: 1, errorRate: 0.1), primary: Topology.demo.regions[0], end: Self.now, random: &random)
+            TraceGenerator.addTrace(
+                to: &builder,
+                conditions: .init(
+                    region: Topology.demo.regions[1], versions: ["api": "1.0"], latencyFactor: 1, errorRate: 0.1),
+                primary: Topology.demo.regions[0], end: Self.now, random: &random)
         }
         var batch = builder.batch(source: "otlp", at: Self.now)
-        batch.spans[0].events = [SpanEvent(timeUnixNano: 5, name: "e", attributes: [Attribute("k", .map([Attribute("n", .double(.infinity))]))])]
+        batch.spans[0].events = [
+            SpanEvent(
+                timeUnixNano: 5, name: "e", attributes: [Attribute("k", .map([Attribute("n", .double(.infinity))]))])
+        ]
         batch.spans[0].links = [SpanLink(traceID: TraceID(high: 1, low: 2), spanID: SpanID(3))]
         batch.spans[1].attributes.append(Attribute("quote\"\n\t", .string("✓ \u{1}")))
         batch.spans[2].attributes.append(Attribute("raw", .bytes([0, 1, 254, 255])))
-        for decoded in [try Self.decodeProtobuf(OTLPEncoder.protobuf(batch)), try OTLPJSONDecoder.decode(OTLPEncoder.json(batch), attribution: RegionAttribution(), source: "otlp", receivedAt: Self.now)] {
+        for decoded in [
+            try Self.decodeProtobuf(OTLPEncoder.protobuf(batch)),
+            try OTLPJSONDecoder.decode(
+                OTLPEncoder.json(batch), attribution: RegionAttribution(), source: "otlp", receivedAt: Self.now),
+        ] {
             #expect(decoded.rejectedSpans == 0)
             #expect(Set(decoded.batch.spans.map(\.spanID)) == Set(batch.spans.map(\.spanID)))
             let original = Dictionary(uniqueKeysWithValues: batch.spans.map { ($0.spanID, $0) })
@@ -80,47 +96,61 @@ struct OTLPDecodingTests {
                 expected.resourceIndex = span.resourceIndex
                 expected.scopeIndex = span.scopeIndex
                 #expect(OTLPEncoder.typed(span) == expected)
-                #expect(decoded.batch.resources[span.resourceIndex].region == batch.resources[original[span.spanID]!.resourceIndex].region)
+                #expect(
+                    decoded.batch.resources[span.resourceIndex].region
+                        == batch.resources[original[span.spanID]!.resourceIndex].region)
             }
         }
     }
 
     @Test func invalidSpansGiveAPartialSuccessWithCounts() throws {
-        let export = try Self.decodeJSON("""
-        {"resourceSpans":[{"resource":{"attributes":[{"key":"cloud.region","value":{"stringValue":"eu-west-1"}}]},"scopeSpans":[{"spans":[
-          {"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","name":"ok","startTimeUnixNano":"5","endTimeUnixNano":"9"},
-          {"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203332","name":"backwards","startTimeUnixNano":"9","endTimeUnixNano":"5"},
-          {"traceId":"00000000000000000000000000000000","spanId":"b7ad6b7169203333","startTimeUnixNano":"1","endTimeUnixNano":"2"},
-          {"traceId":"0af7","spanId":"b7ad6b7169203334","startTimeUnixNano":"1","endTimeUnixNano":"2"},
-          {"spanId":"b7ad6b7169203335","startTimeUnixNano":"1","endTimeUnixNano":"2"}
-        ]}]}]}
-        """)
+        let export = try Self.decodeJSON(
+            """
+            {"resourceSpans":[{"resource":{"attributes":[{"key":"cloud.region","value":{"stringValue":"eu-west-1"}}]},"scopeSpans":[{"spans":[
+              {"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","name":"ok","startTimeUnixNano":"5","endTimeUnixNano":"9"},
+              {"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203332","name":"backwards","startTimeUnixNano":"9","endTimeUnixNano":"5"},
+              {"traceId":"00000000000000000000000000000000","spanId":"b7ad6b7169203333","startTimeUnixNano":"1","endTimeUnixNano":"2"},
+              {"traceId":"0af7","spanId":"b7ad6b7169203334","startTimeUnixNano":"1","endTimeUnixNano":"2"},
+              {"spanId":"b7ad6b7169203335","startTimeUnixNano":"1","endTimeUnixNano":"2"}
+            ]}]}]}
+            """)
         #expect(export.batch.spans.count == 1)
         #expect(export.rejectedSpans == 4)
-        #expect(export.rejectionMessage == "rejected 4 of 5 spans: end time before start time (1), invalid trace id (2), missing trace id (1)")
+        #expect(
+            export.rejectionMessage
+                == "rejected 4 of 5 spans: end time before start time (1), invalid trace id (2), missing trace id (1)")
         #expect(export.batch.resources[0].region == "eu-west-1")
-        #expect(String(decoding: OTLPResponses.json(for: export), as: UTF8.self) == #"{"partialSuccess":{"rejectedSpans":"4","errorMessage":"rejected 4 of 5 spans: end time before start time (1), invalid trace id (2), missing trace id (1)"}}"#)
-        let protobufResponse = try ExportTraceServiceResponse(serializedBytes: OTLPProtobufDecoder.response(for: export))
+        #expect(
+            String(decoding: OTLPResponses.json(for: export), as: UTF8.self)
+                == #"{"partialSuccess":{"rejectedSpans":"4","errorMessage":"rejected 4 of 5 spans: end time before start time (1), invalid trace id (2), missing trace id (1)"}}"#
+        )
+        let protobufResponse = try ExportTraceServiceResponse(
+            serializedBytes: OTLPProtobufDecoder.response(for: export))
         #expect(protobufResponse.partialSuccess.rejectedSpans == 4)
     }
 
     @Test func jsonAcceptsTheVariantsTheSpecAllows() throws {
-        let export = try Self.decodeJSON("""
-        { "resource_spans": [ { "scope_spans": [ { "scope": {"name": "s", "version": "1", "futureField": {"deep": [1, {"x": null}]}},
-          "spans": [ { "trace_id": "0AF7651916CD43DD8448EB211C80319C", "span_id": "B7AD6B7169203331", "parent_span_id": "",
-            "name": "caf\\u00e9 \\ud83d\\ude00", "kind": "SPAN_KIND_CLIENT", "start_time_unix_nano": 1795789800000000000,
-            "end_time_unix_nano": "1795789800000001000", "status": {"code": "STATUS_CODE_ERROR"}, "flags": 257,
-            "attributes": [ {"key": "n", "value": {"intValue": 42}}, {"key": "d", "value": {"doubleValue": "NaN"}},
-                            {"key": "b", "value": {"bytesValue": "AAH+/w=="}}, {"key": "e", "value": {}} ],
-            "unknownNumber": 1.5e300, "unknownArray": [[[]]] } ] } ] } ] }
-        """)
+        let export = try Self.decodeJSON(
+            """
+            { "resource_spans": [ { "scope_spans": [ { "scope": {"name": "s", "version": "1", "futureField": {"deep": [1, {"x": null}]}},
+              "spans": [ { "trace_id": "0AF7651916CD43DD8448EB211C80319C", "span_id": "B7AD6B7169203331", "parent_span_id": "",
+                "name": "caf\\u00e9 \\ud83d\\ude00", "kind": "SPAN_KIND_CLIENT", "start_time_unix_nano": 1795789800000000000,
+                "end_time_unix_nano": "1795789800000001000", "status": {"code": "STATUS_CODE_ERROR"}, "flags": 257,
+                "attributes": [ {"key": "n", "value": {"intValue": 42}}, {"key": "d", "value": {"doubleValue": "NaN"}},
+                                {"key": "b", "value": {"bytesValue": "AAH+/w=="}}, {"key": "e", "value": {}} ],
+                "unknownNumber": 1.5e300, "unknownArray": [[[]]] } ] } ] } ] }
+            """)
         let span = try #require(export.batch.spans.first)
         #expect(span.name == "café 😀")
         #expect(span.kind == .client && span.statusCode == .error)
         #expect(span.traceID.hex == "0af7651916cd43dd8448eb211c80319c")
         #expect(span.endUnixNano - span.startUnixNano == 1000)
         #expect(span.attributes[0] == Attribute("n", .int(42)))
-        if case .double(let value) = span.attributes[1].value { #expect(value.isNaN) } else { Issue.record("expected a double") }
+        if case .double(let value) = span.attributes[1].value {
+            #expect(value.isNaN)
+        } else {
+            Issue.record("expected a double")
+        }
         #expect(span.attributes[2] == Attribute("b", .bytes([0, 1, 254, 255])))
         #expect(span.attributes[3] == Attribute("e", .empty))
         #expect(try Self.decodeJSON("{}").batch.spans.isEmpty, "an empty request is valid")
@@ -130,11 +160,26 @@ struct OTLPDecodingTests {
     @Test(arguments: [
         ("", "empty body"),
         ("[]", "malformed JSON body: expected an object (an ExportTraceServiceRequest), found an array"),
-        (#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"x""#, "malformed JSON body: resourceSpans[0].scopeSpans[0].spans[0]: unexpected end of input (truncated body?)"),
-        (#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":42}]}]}]}"#, "malformed JSON body: resourceSpans[0].scopeSpans[0].spans[0].name: expected a string, found a number"),
-        (#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"startTimeUnixNano":"soon"}]}]}]}"#, "malformed JSON body: resourceSpans[0].scopeSpans[0].spans[0].startTimeUnixNano: 'soon' is not an unsigned 64-bit integer"),
-        (#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"startTimeUnixNano":"99999999999999999999"}]}]}]}"#, "malformed JSON body: resourceSpans[0].scopeSpans[0].spans[0].startTimeUnixNano: '99999999999999999999' overflows 64 bits"),
-        (#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":7}]}]}]}"#, "malformed JSON body: resourceSpans[0].scopeSpans[0].spans[0].traceId: expected a hex string id, found a number"),
+        (
+            #"{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"x""#,
+            "malformed JSON body: resourceSpans[0].scopeSpans[0].spans[0]: unexpected end of input (truncated body?)"
+        ),
+        (
+            #"{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":42}]}]}]}"#,
+            "malformed JSON body: resourceSpans[0].scopeSpans[0].spans[0].name: expected a string, found a number"
+        ),
+        (
+            #"{"resourceSpans":[{"scopeSpans":[{"spans":[{"startTimeUnixNano":"soon"}]}]}]}"#,
+            "malformed JSON body: resourceSpans[0].scopeSpans[0].spans[0].startTimeUnixNano: 'soon' is not an unsigned 64-bit integer"
+        ),
+        (
+            #"{"resourceSpans":[{"scopeSpans":[{"spans":[{"startTimeUnixNano":"99999999999999999999"}]}]}]}"#,
+            "malformed JSON body: resourceSpans[0].scopeSpans[0].spans[0].startTimeUnixNano: '99999999999999999999' overflows 64 bits"
+        ),
+        (
+            #"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":7}]}]}]}"#,
+            "malformed JSON body: resourceSpans[0].scopeSpans[0].spans[0].traceId: expected a hex string id, found a number"
+        ),
         (#"{"resourceSpans":{"x":1}}"#, "malformed JSON body: resourceSpans: expected an array, found an object"),
         (#"{"resourceSpans":[]} trailing"#, "malformed JSON body: unexpected data after the request"),
         (#"{"a":"\x"}"#, "malformed JSON body: a: invalid escape"),
@@ -155,9 +200,16 @@ struct OTLPDecodingTests {
     @Test func hostileJSONIsRefusedWithoutCrashing() {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         #expect(throws: OTLPDecodingError.self) { try Self.decodeJSON(#"{"x":"# + deep + "}") }
-        let invalidUTF8: [UInt8] = Array(#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":""#.utf8) + [0xC3, 0x28] + Array(#""}]}]}]}"#.utf8)
-        #expect(throws: OTLPDecodingError.self) { try OTLPJSONDecoder.decode(invalidUTF8, attribution: RegionAttribution(), source: "o", receivedAt: Self.now) }
-        #expect(throws: OTLPDecodingError.self) { try OTLPJSONDecoder.decode([0xFF, 0xFE, 0x00], attribution: RegionAttribution(), source: "o", receivedAt: Self.now) }
+        let invalidUTF8: [UInt8] =
+            Array(#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":""#.utf8) + [0xC3, 0x28]
+            + Array(#""}]}]}]}"#.utf8)
+        #expect(throws: OTLPDecodingError.self) {
+            try OTLPJSONDecoder.decode(invalidUTF8, attribution: RegionAttribution(), source: "o", receivedAt: Self.now)
+        }
+        #expect(throws: OTLPDecodingError.self) {
+            try OTLPJSONDecoder.decode(
+                [0xFF, 0xFE, 0x00], attribution: RegionAttribution(), source: "o", receivedAt: Self.now)
+        }
     }
 
     @Test func malformedProtobufIsRefused() throws {
@@ -201,7 +253,10 @@ struct OTLPDecodingTests {
         #expect(region(["k8s.cluster.name": "prod-use1"]) == "us-east-1")
         #expect(region(["k8s.cluster.name": "other", "deployment.region": "mars-1"]) == "mars-1")
         #expect(region(["service.name": "x"]) == "unknown")
-        let resource = attribution.resource(from: [Attribute("cloud.provider", .string("gcp")), Attribute("service.name", .string("api")), Attribute("service.version", .string("1.2"))])
+        let resource = attribution.resource(from: [
+            Attribute("cloud.provider", .string("gcp")), Attribute("service.name", .string("api")),
+            Attribute("service.version", .string("1.2")),
+        ])
         #expect(resource.provider == "gcp" && resource.service == "api" && resource.serviceVersion == "1.2")
     }
 }
@@ -209,10 +264,17 @@ struct OTLPDecodingTests {
 /// Small batches for tests.
 enum Spans {
     static func sample(count: Int) -> SpanBatch {
-        let resource = SpanResource(region: "eu-west-1", provider: "aws", service: "api", serviceVersion: nil, attributes: [Attribute("cloud.region", .string("eu-west-1"))])
+        let resource = SpanResource(
+            region: "eu-west-1", provider: "aws", service: "api", serviceVersion: nil,
+            attributes: [Attribute("cloud.region", .string("eu-west-1"))])
         let spans = (0..<count).map { index in
-            IncomingSpan(traceID: TraceID(high: 1, low: UInt64(index + 1)), spanID: SpanID(UInt64(index + 1)), name: "op\(index)", kind: .server, startUnixNano: 1_000, endUnixNano: 2_000, resourceIndex: 0, scopeIndex: 0)
+            IncomingSpan(
+                traceID: TraceID(high: 1, low: UInt64(index + 1)), spanID: SpanID(UInt64(index + 1)),
+                name: "op\(index)", kind: .server, startUnixNano: 1_000, endUnixNano: 2_000, resourceIndex: 0,
+                scopeIndex: 0)
         }
-        return SpanBatch(source: "test", receivedAt: Timestamp(secondsSinceEpoch: 0), resources: [resource], scopes: [SpanScope(name: "t", version: "1")], spans: spans)
+        return SpanBatch(
+            source: "test", receivedAt: Timestamp(secondsSinceEpoch: 0), resources: [resource],
+            scopes: [SpanScope(name: "t", version: "1")], spans: spans)
     }
 }

@@ -15,7 +15,10 @@ struct RawHTTPResponse {
 }
 
 enum RawHTTP {
-    static func send(port: Int, method: String = "POST", path: String = "/v1/traces", headers: [(String, String)] = [], body: [UInt8] = [], contentLength: Int? = nil) throws -> RawHTTPResponse {
+    static func send(
+        port: Int, method: String = "POST", path: String = "/v1/traces", headers: [(String, String)] = [],
+        body: [UInt8] = [], contentLength: Int? = nil
+    ) throws -> RawHTTPResponse {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw Failure("socket failed") }
         defer { close(socket) }
@@ -25,7 +28,11 @@ enum RawHTTP {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
         guard connected == 0 else { throw Failure("connect failed: \(errno)") }
         var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
         for (name, value) in headers { request += "\(name): \(value)\r\n" }
@@ -33,8 +40,10 @@ enum RawHTTP {
         let bytes = Array(request.utf8) + body
         var sent = 0
         while sent < bytes.count {
-            let result = bytes[sent...].withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if result <= 0 { break } // the server may close early (413): read what it said
+            let result = bytes[sent...].withUnsafeBytes {
+                Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
+            if result <= 0 { break }  // the server may close early (413): read what it said
             sent += result
         }
         var received: [UInt8] = []
@@ -44,7 +53,9 @@ enum RawHTTP {
             if count <= 0 { break }
             received += buffer[0..<count]
         }
-        guard let split = received.firstRange(of: Array("\r\n\r\n".utf8)) else { throw Failure("no response (\(received.count) bytes)") }
+        guard let split = received.firstRange(of: Array("\r\n\r\n".utf8)) else {
+            throw Failure("no response (\(received.count) bytes)")
+        }
         let head = String(decoding: received[..<split.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
         let status = Int(head[0].split(separator: " ")[1]) ?? 0
         var headerMap: [String: String] = [:]
@@ -64,7 +75,10 @@ enum RawHTTP {
     static func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
         let input = NSTemporaryDirectory() + "rw-gzip-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try Data(bytes).write(to: URL(fileURLWithPath: input))
-        defer { unlink(input); unlink(input + ".gz") }
+        defer {
+            unlink(input)
+            unlink(input + ".gz")
+        }
         let pid = try spawn(["/bin/gzip", "-kf", input])
         var status: Int32 = 0
         waitpid(pid, &status, 0)
@@ -80,7 +94,9 @@ enum RawHTTP {
         var pid: pid_t = 0
         var argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        guard posix_spawn(&pid, arguments[0], nil, nil, &argv, environ) == 0 else { throw Failure("spawn \(arguments[0]) failed") }
+        guard posix_spawn(&pid, arguments[0], nil, nil, &argv, environ) == 0 else {
+            throw Failure("spawn \(arguments[0]) failed")
+        }
         return pid
     }
 }
@@ -93,7 +109,10 @@ final class ReceiverHarness {
     private let task: Task<Void, Never>
     let port: Int
 
-    private init(collector: OTLPReceiverCollector, gate: IngestGate, bus: EventBus<DashboardEvent>, subscription: EventSubscription<DashboardEvent>, task: Task<Void, Never>, port: Int) {
+    private init(
+        collector: OTLPReceiverCollector, gate: IngestGate, bus: EventBus<DashboardEvent>,
+        subscription: EventSubscription<DashboardEvent>, task: Task<Void, Never>, port: Int
+    ) {
         self.collector = collector
         self.gate = gate
         self.subscription = subscription
@@ -103,7 +122,10 @@ final class ReceiverHarness {
     }
 
     /// Starts a receiver and waits (without blocking a concurrency thread) until it listens.
-    static func start(settings: OTLPReceiverSettings = OTLPReceiverSettings(port: 0, maxBodyBytes: 1_048_576), gate: IngestGate = IngestGate()) async throws -> ReceiverHarness {
+    static func start(
+        settings: OTLPReceiverSettings = OTLPReceiverSettings(port: 0, maxBodyBytes: 1_048_576),
+        gate: IngestGate = IngestGate()
+    ) async throws -> ReceiverHarness {
         let bus = EventBus<DashboardEvent>()
         let subscription = bus.subscribe(capacity: 100_000)
         let collector = OTLPReceiverCollector(settings: settings, gate: gate)
@@ -113,7 +135,8 @@ final class ReceiverHarness {
         let deadline = MonotonicClock.seconds() + 60
         while MonotonicClock.seconds() < deadline {
             if let port = collector.boundPort {
-                return ReceiverHarness(collector: collector, gate: gate, bus: bus, subscription: subscription, task: task, port: port)
+                return ReceiverHarness(
+                    collector: collector, gate: gate, bus: bus, subscription: subscription, task: task, port: port)
             }
             try await Task.sleep(for: .milliseconds(10))
         }
@@ -137,11 +160,14 @@ struct OTLPReceiverTests {
     @Test func acceptsProtobufAndJSONAndAnswersInKind() async throws {
         let receiver = try await ReceiverHarness.start()
         let batch = Spans.sample(count: 3)
-        let protobufResponse = try RawHTTP.send(port: receiver.port, headers: Self.protobuf, body: OTLPEncoder.protobuf(batch))
+        let protobufResponse = try RawHTTP.send(
+            port: receiver.port, headers: Self.protobuf, body: OTLPEncoder.protobuf(batch))
         #expect(protobufResponse.status == 200)
         #expect(protobufResponse.headers["content-type"] == "application/x-protobuf")
         #expect(try ExportTraceServiceResponse(serializedBytes: protobufResponse.body).hasPartialSuccess == false)
-        let jsonResponse = try RawHTTP.send(port: receiver.port, headers: Self.json + [("Content-Type", "application/json; charset=utf-8")], body: OTLPEncoder.json(batch))
+        let jsonResponse = try RawHTTP.send(
+            port: receiver.port, headers: Self.json + [("Content-Type", "application/json; charset=utf-8")],
+            body: OTLPEncoder.json(batch))
         #expect(jsonResponse.status == 200 && jsonResponse.text == "{}")
         let batches = receiver.publishedBatches()
         #expect(batches.map(\.spans.count) == [3, 3])
@@ -157,7 +183,9 @@ struct OTLPReceiverTests {
         #expect(response.status == 200)
         let decoded = try ExportTraceServiceResponse(serializedBytes: response.body)
         #expect(decoded.partialSuccess.rejectedSpans == 1)
-        #expect(decoded.partialSuccess.errorMessage == "rejected 1 of 4 spans: invalid span id (8 bytes)" || decoded.partialSuccess.errorMessage.contains("invalid span id"))
+        #expect(
+            decoded.partialSuccess.errorMessage == "rejected 1 of 4 spans: invalid span id (8 bytes)"
+                || decoded.partialSuccess.errorMessage.contains("invalid span id"))
         #expect(receiver.publishedBatches().map(\.spans.count) == [3])
     }
 
@@ -187,7 +215,9 @@ struct OTLPReceiverTests {
 
     @Test func gzipBodiesAreAccepted() async throws {
         let receiver = try await ReceiverHarness.start()
-        let response = try RawHTTP.send(port: receiver.port, headers: Self.json + [("Content-Encoding", "gzip")], body: RawHTTP.gzip(OTLPEncoder.json(Spans.sample(count: 2))))
+        let response = try RawHTTP.send(
+            port: receiver.port, headers: Self.json + [("Content-Encoding", "gzip")],
+            body: RawHTTP.gzip(OTLPEncoder.json(Spans.sample(count: 2))))
         #expect(response.status == 200)
         #expect(receiver.publishedBatches().map(\.spans.count) == [2])
     }
@@ -196,18 +226,42 @@ struct OTLPReceiverTests {
         let receiver = try await ReceiverHarness.start()
         let body = OTLPEncoder.protobuf(Spans.sample(count: 1))
         let cases: [(RawHTTPResponse, Int, String)] = [
-            (try RawHTTP.send(port: receiver.port, headers: Self.json, body: Array(#"{"resourceSpans":[{"#.utf8)), 400, "malformed JSON body"),
-            (try RawHTTP.send(port: receiver.port, headers: Self.protobuf, body: Array(body.prefix(body.count - 3))), 400, "malformed protobuf body"),
+            (
+                try RawHTTP.send(port: receiver.port, headers: Self.json, body: Array(#"{"resourceSpans":[{"#.utf8)),
+                400, "malformed JSON body"
+            ),
+            (
+                try RawHTTP.send(port: receiver.port, headers: Self.protobuf, body: Array(body.prefix(body.count - 3))),
+                400, "malformed protobuf body"
+            ),
             (try RawHTTP.send(port: receiver.port, headers: Self.protobuf, body: []), 400, "empty body"),
-            (try RawHTTP.send(port: receiver.port, headers: [("Content-Type", "text/plain")], body: body), 415, "unsupported content type 'text/plain'"),
-            (try RawHTTP.send(port: receiver.port, headers: Self.json + [("Content-Encoding", "br")], body: body), 415, "unsupported content encoding 'br'"),
-            (try RawHTTP.send(port: receiver.port, path: "/v1/metrics", headers: Self.protobuf, body: body), 404, "not found"),
-            (try RawHTTP.send(port: receiver.port, method: "GET", headers: Self.protobuf), 405, "method GET not allowed"),
-            (try RawHTTP.send(port: receiver.port, headers: Self.json + [("Content-Encoding", "gzip")], body: Array("not gzip at all".utf8)), 400, "invalid compressed body"),
+            (
+                try RawHTTP.send(port: receiver.port, headers: [("Content-Type", "text/plain")], body: body), 415,
+                "unsupported content type 'text/plain'"
+            ),
+            (
+                try RawHTTP.send(port: receiver.port, headers: Self.json + [("Content-Encoding", "br")], body: body),
+                415, "unsupported content encoding 'br'"
+            ),
+            (
+                try RawHTTP.send(port: receiver.port, path: "/v1/metrics", headers: Self.protobuf, body: body), 404,
+                "not found"
+            ),
+            (
+                try RawHTTP.send(port: receiver.port, method: "GET", headers: Self.protobuf), 405,
+                "method GET not allowed"
+            ),
+            (
+                try RawHTTP.send(
+                    port: receiver.port, headers: Self.json + [("Content-Encoding", "gzip")],
+                    body: Array("not gzip at all".utf8)), 400, "invalid compressed body"
+            ),
         ]
         for (response, status, message) in cases {
             #expect(response.status == status, "\(message): got \(response.status) \(response.text)")
-            let text = response.headers["content-type"] == "application/x-protobuf" ? String(decoding: response.body.dropFirst(4), as: UTF8.self) : response.text
+            let text =
+                response.headers["content-type"] == "application/x-protobuf"
+                ? String(decoding: response.body.dropFirst(4), as: UTF8.self) : response.text
             #expect(text.contains(message), "expected '\(message)' in \(text)")
         }
         #expect(cases[6].0.headers["allow"] == "POST")
@@ -226,7 +280,9 @@ struct OTLPReceiverTests {
         #expect(declared.status == 413)
         #expect(declared.text.contains("larger than 65536 bytes"))
         // A gzip bomb: small on the wire, huge after inflating.
-        let bomb = try RawHTTP.send(port: receiver.port, headers: Self.json + [("Content-Encoding", "gzip")], body: RawHTTP.gzipBomb(megabytes: 50))
+        let bomb = try RawHTTP.send(
+            port: receiver.port, headers: Self.json + [("Content-Encoding", "gzip")],
+            body: RawHTTP.gzipBomb(megabytes: 50))
         #expect(bomb.status == 413)
         #expect(bomb.text.contains("after decompression"))
         #expect(receiver.publishedBatches().isEmpty)
@@ -238,17 +294,21 @@ struct OTLPReceiverTests {
         let missing = try RawHTTP.send(port: receiver.port, headers: Self.json, body: body)
         #expect(missing.status == 401 && missing.text.contains("missing bearer token"))
         #expect(missing.headers["www-authenticate"] == "Bearer")
-        let wrong = try RawHTTP.send(port: receiver.port, headers: Self.json + [("Authorization", "Bearer nope")], body: body)
+        let wrong = try RawHTTP.send(
+            port: receiver.port, headers: Self.json + [("Authorization", "Bearer nope")], body: body)
         #expect(wrong.status == 401 && !wrong.text.contains("s3cret"))
-        let right = try RawHTTP.send(port: receiver.port, headers: Self.json + [("Authorization", "Bearer s3cret")], body: body)
+        let right = try RawHTTP.send(
+            port: receiver.port, headers: Self.json + [("Authorization", "Bearer s3cret")], body: body)
         #expect(right.status == 200)
         // Auth schemes are case-insensitive: `bearer` is Bearer.
         for scheme in ["bearer", "BEARER", "BeArEr"] {
-            let spelled = try RawHTTP.send(port: receiver.port, headers: Self.json + [("Authorization", "\(scheme) s3cret")], body: body)
+            let spelled = try RawHTTP.send(
+                port: receiver.port, headers: Self.json + [("Authorization", "\(scheme) s3cret")], body: body)
             #expect(spelled.status == 200, "\(scheme)")
         }
         for wrongScheme in ["Basic s3cret", "s3cret", "Bearer", "Bearers3cret", "Bearer s3cre"] {
-            let refused = try RawHTTP.send(port: receiver.port, headers: Self.json + [("Authorization", wrongScheme)], body: body)
+            let refused = try RawHTTP.send(
+                port: receiver.port, headers: Self.json + [("Authorization", wrongScheme)], body: body)
             #expect(refused.status == 401, "\(wrongScheme)")
         }
     }
@@ -279,8 +339,15 @@ struct OTLPReceiverTests {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(receiver.port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        let request = Array("POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        let request =
+            Array(
+                "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+                    .utf8) + body
         let twice = request + request
         _ = twice.withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, 0) }
         var received = ""

@@ -17,7 +17,11 @@ final class RawConnection {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
         guard connected == 0 else {
             close(socket)
             throw RawHTTP.Failure("connect failed: \(errno)")
@@ -31,7 +35,9 @@ final class RawConnection {
     func send(_ bytes: [UInt8]) {
         var sent = 0
         while sent < bytes.count {
-            let result = bytes[sent...].withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let result = bytes[sent...].withUnsafeBytes {
+                Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             if result <= 0 { return }
             sent += result
         }
@@ -39,7 +45,9 @@ final class RawConnection {
 
     /// Reads until `condition` holds on what arrived, the peer closes, or `seconds` pass.
     /// Returns what arrived and whether the peer closed.
-    func receive(within seconds: Double, until condition: ([UInt8]) -> Bool = { _ in false }) -> (bytes: [UInt8], closed: Bool) {
+    func receive(
+        within seconds: Double, until condition: ([UInt8]) -> Bool = { _ in false }
+    ) -> (bytes: [UInt8], closed: Bool) {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         let deadline = MonotonicClock.seconds() + seconds
@@ -68,11 +76,17 @@ struct ReceiverLimitsTests {
 
     static func exportRequest(keepAlive: Bool = true) -> [UInt8] {
         let body = OTLPEncoder.protobuf(Spans.sample(count: 2))
-        return Array((head + "Connection: \(keepAlive ? "keep-alive" : "close")\r\nContent-Length: \(body.count)\r\n\r\n").utf8) + body
+        return Array(
+            (head + "Connection: \(keepAlive ? "keep-alive" : "close")\r\nContent-Length: \(body.count)\r\n\r\n").utf8)
+            + body
     }
 
     @Test func idleConnectionsBeyondTheCapAreTurnedAwayAndAValidClientIsServedOnceTheyTimeOut() async throws {
-        let receiver = try await ReceiverHarness.start(settings: Self.settings { $0.maxConnections = 20; $0.headerTimeoutSeconds = 2 })
+        let receiver = try await ReceiverHarness.start(
+            settings: Self.settings {
+                $0.maxConnections = 20
+                $0.headerTimeoutSeconds = 2
+            })
         // Forty idle connections, nothing sent: the twenty beyond the cap get 503 at once.
         let idle = try (0..<40).map { _ in try RawConnection(port: receiver.port) }
         #expect(await eventually(within: 1.5) { receiver.collector.currentStatistics.connectionsRefused == 20 })
@@ -83,7 +97,9 @@ struct ReceiverLimitsTests {
         // The other twenty sent no head within the header timeout: closed by the receiver.
         let silentClosed = idle.filter { $0.receive(within: 5).closed }.count
         #expect(silentClosed == 40)
-        let valid = try RawHTTP.send(port: receiver.port, headers: OTLPReceiverTests.protobuf, body: OTLPEncoder.protobuf(Spans.sample(count: 2)))
+        let valid = try RawHTTP.send(
+            port: receiver.port, headers: OTLPReceiverTests.protobuf, body: OTLPEncoder.protobuf(Spans.sample(count: 2))
+        )
         #expect(valid.status == 200)
         let statistics = receiver.collector.currentStatistics
         #expect(statistics.connectionsRefused == 20)
@@ -111,12 +127,16 @@ struct ReceiverLimitsTests {
         short.send(Self.head + "Content-Length: 1000\r\n\r\n" + String(repeating: "x", count: 10))
         let answer = short.receive(within: 8) { RawConnection.text($0).contains("\r\n\r\n") }
         #expect(RawConnection.text(answer.bytes).hasPrefix("HTTP/1.1 408"), "\(RawConnection.text(answer.bytes))")
-        #expect(RawConnection.text(answer.bytes).contains("request timed out: "), "stalled, or slower than the minimum rate")
+        #expect(
+            RawConnection.text(answer.bytes).contains("request timed out: "), "stalled, or slower than the minimum rate"
+        )
 
         let chunked = try RawConnection(port: receiver.port)
         chunked.send(Self.head + "Transfer-Encoding: chunked\r\n\r\nFFFFFFF\r\nabc")
         let huge = chunked.receive(within: 8) { RawConnection.text($0).contains("\r\n\r\n") }
-        #expect(RawConnection.text(huge.bytes).hasPrefix("HTTP/1.1 408"), "a huge chunk size that never comes: \(RawConnection.text(huge.bytes))")
+        #expect(
+            RawConnection.text(huge.bytes).hasPrefix("HTTP/1.1 408"),
+            "a huge chunk size that never comes: \(RawConnection.text(huge.bytes))")
         #expect(receiver.collector.currentStatistics.bodyBytesHeld == 0, "what they held is released")
     }
 
@@ -136,13 +156,16 @@ struct ReceiverLimitsTests {
         let client = try RawConnection(port: receiver.port)
         client.send(Self.head + "Expect: 100-continue\r\nContent-Length: \(body.count)\r\n\r\n")
         let interim = client.receive(within: 5) { RawConnection.text($0).contains("\r\n\r\n") }
-        #expect(RawConnection.text(interim.bytes).hasPrefix("HTTP/1.1 100 Continue"), "\(RawConnection.text(interim.bytes))")
+        #expect(
+            RawConnection.text(interim.bytes).hasPrefix("HTTP/1.1 100 Continue"), "\(RawConnection.text(interim.bytes))"
+        )
         client.send(body)
         let final = client.receive(within: 5) { RawConnection.text($0).contains("HTTP/1.1 200") }
         #expect(RawConnection.text(final.bytes).contains("HTTP/1.1 200"))
 
         // A refusal is the answer to the expectation: the body is never sent.
-        let unauthorized = try await ReceiverHarness.start(settings: OTLPReceiverSettings(port: 0, bearerToken: "secret"))
+        let unauthorized = try await ReceiverHarness.start(
+            settings: OTLPReceiverSettings(port: 0, bearerToken: "secret"))
         let refused = try RawConnection(port: unauthorized.port)
         refused.send(Self.head + "Expect: 100-continue\r\nContent-Length: 5000\r\n\r\n")
         let answer = refused.receive(within: 5) { RawConnection.text($0).contains("\r\n\r\n") }
@@ -171,10 +194,14 @@ struct ReceiverLimitsTests {
         let clients = try (0..<10).map { _ in try RawConnection(port: receiver.port) }
         for client in clients {
             client.send(Self.exportRequest())
-            #expect(RawConnection.text(client.receive(within: 5) { RawConnection.text($0).contains("HTTP/1.1 200") }.bytes).contains("HTTP/1.1 200"))
+            #expect(
+                RawConnection.text(client.receive(within: 5) { RawConnection.text($0).contains("HTTP/1.1 200") }.bytes)
+                    .contains("HTTP/1.1 200"))
         }
         #expect(await eventually { receiver.collector.currentStatistics.bodyBytesHeld == 0 })
-        #expect(receiver.collector.currentStatistics.connectionsOpen == 11, "these ten, and the one refused for the budget: kept alive")
+        #expect(
+            receiver.collector.currentStatistics.connectionsOpen == 11,
+            "these ten, and the one refused for the budget: kept alive")
     }
 
     @Test func theOpenFileLimitIsRaisedToTheHardLimit() {

@@ -64,7 +64,9 @@ struct BoundedStoresTests {
         #expect(state.unknownRegionObservations["steady-1"] == 1000)
         #expect(state.unknownRegionObservations["churn-9999"] == 1)
         let notices = state.recentNotices.elements
-        #expect(notices.filter { $0.message.contains("not in the configuration") }.count <= DashboardState.unknownRegionNameLimit)
+        #expect(
+            notices.filter { $0.message.contains("not in the configuration") }.count
+                <= DashboardState.unknownRegionNameLimit)
         #expect(notices.filter { $0.message.contains("the stalest names are forgotten") }.count == 1)
         for notice in operatorNotices { #expect(notices.contains(notice), "churn does not push out \(notice.message)") }
         let bound = state.storeBounds.first { $0.name == "unknown region names" }
@@ -81,7 +83,9 @@ struct BoundedStoresTests {
             batch.receivedAt = F.at(Double(index) / 100)
             state.apply(.spans(batch))
             if index.isMultiple(of: 50) {
-                var api = Spans.batch([Spans.span(trace: UInt64(10_000 + index), id: 1, kind: .server, start: 0, duration: 1)], resources: [Spans.resource("primary-1", service: "api", version: "2.0")])
+                var api = Spans.batch(
+                    [Spans.span(trace: UInt64(10_000 + index), id: 1, kind: .server, start: 0, duration: 1)],
+                    resources: [Spans.resource("primary-1", service: "api", version: "2.0")])
                 api.receivedAt = F.at(Double(index) / 100)
                 state.apply(.spans(api))
             }
@@ -92,22 +96,33 @@ struct BoundedStoresTests {
         #expect(region.versions["api"] == "2.0", "a service that keeps reporting is kept")
         #expect(region.primaryVersion == "2.0")
         #expect(region.versions["svc-999"] == "1.999" && region.versions["svc-0"] == nil)
-        #expect(state.storeBounds.contains(StoreBound(name: "services in primary-1", count: 256, capacity: 256, forgotten: 1001 - 256)))
+        #expect(
+            state.storeBounds.contains(
+                StoreBound(name: "services in primary-1", count: 256, capacity: 256, forgotten: 1001 - 256)))
     }
 
     @Test func aCollectorsVersionListIsCappedInServiceOrder() {
         var state = F.healthyState()
         let versions = Dictionary(uniqueKeysWithValues: (0..<300).map { (String(format: "svc-%03d", $0), "1.0") })
-        state.apply(.versions(VersionSample(region: "primary-1", source: "sim", observedAt: F.at(1), versions: versions)))
+        state.apply(
+            .versions(VersionSample(region: "primary-1", source: "sim", observedAt: F.at(1), versions: versions)))
         let region = state.region(named: "primary-1")!
         #expect(region.versions.count == 256 && region.versions.forgottenCount == 44)
-        #expect(region.versions["svc-299"] != nil && region.versions["svc-000"] == nil, "the last in service order are kept")
+        #expect(
+            region.versions["svc-299"] != nil && region.versions["svc-000"] == nil, "the last in service order are kept"
+        )
         for second in 2...10 {
-            state.apply(.versions(VersionSample(region: "primary-1", source: "sim", observedAt: F.at(Double(second) / 10 + 1), versions: versions)))
+            state.apply(
+                .versions(
+                    VersionSample(
+                        region: "primary-1", source: "sim", observedAt: F.at(Double(second) / 10 + 1),
+                        versions: versions)))
         }
         #expect(state.region(named: "primary-1")!.versions.forgottenCount == 44, "the same list again is no new loss")
-        state.apply(.versions(VersionSample(region: "primary-1", source: "sim", observedAt: F.at(3), versions: ["api": "3"])))
-        #expect(state.region(named: "primary-1")!.versions.dictionary == ["api": "3"], "a new list replaces the old one")
+        state.apply(
+            .versions(VersionSample(region: "primary-1", source: "sim", observedAt: F.at(3), versions: ["api": "3"])))
+        #expect(
+            state.region(named: "primary-1")!.versions.dictionary == ["api": "3"], "a new list replaces the old one")
     }
 
     @Test func hopPairsForgetTheStalestPair() {
@@ -119,13 +134,16 @@ struct BoundedStoresTests {
         #expect(matrix.pairs.count == HopLatencyMatrix.maximumPairs)
         #expect(matrix.forgottenPairs == 5001 - HopLatencyMatrix.maximumPairs)
         #expect(matrix.statistics(from: "eu", to: "us")?.count == 5000, "a pair still hopping keeps its history")
-        #expect(matrix.bound == StoreBound(name: "region hop pairs", count: 1024, capacity: 1024, forgotten: 5001 - 1024))
+        #expect(
+            matrix.bound == StoreBound(name: "region hop pairs", count: 1024, capacity: 1024, forgotten: 5001 - 1024))
     }
 
     @Test func spanSignalWindowsAreCappedByRegion() {
         var window = SpanSignalWindow()
         for index in 0..<1000 {
-            window.record(EntrySpanObservation(region: "r\(index)", durationMilliseconds: 5, isError: false), at: F.at(Double(index) / 100), source: "otlp/spans")
+            window.record(
+                EntrySpanObservation(region: "r\(index)", durationMilliseconds: 5, isError: false),
+                at: F.at(Double(index) / 100), source: "otlp/spans")
         }
         #expect(window.regionNames.count == SpanSignalWindow.regionCapacity)
         #expect(window.bound.forgotten == 1000 - SpanSignalWindow.regionCapacity)
@@ -140,7 +158,9 @@ struct BoundedStoresTests {
         // Twenty regions, one trace of three spans each; the store keeps six spans, so old
         // traces leave and their region names become free for new ones.
         for index in 0..<20 {
-            let spans = (1...3).map { Spans.span(trace: UInt64(index + 1), id: $0, parent: $0 == 1 ? 0 : 1, start: 0, duration: 1) }
+            let spans = (1...3).map {
+                Spans.span(trace: UInt64(index + 1), id: $0, parent: $0 == 1 ? 0 : 1, start: 0, duration: 1)
+            }
             _ = store.insert(Spans.batch(spans, resources: [Spans.resource("region-\(index)")]))
             for summary in store.summaries() {
                 #expect(summary.regions == ["region-\(summary.traceID.low - 1)"], "a kept trace is never relabelled")
@@ -157,7 +177,10 @@ struct BoundedStoresTests {
         limits.maxRegions = 4
         var store = TraceStore(limits: limits)
         for index in 0..<10 {
-            _ = store.insert(Spans.batch([Spans.span(trace: UInt64(index + 1), id: 1, start: 0, duration: 1)], resources: [Spans.resource("region-\(index)")]))
+            _ = store.insert(
+                Spans.batch(
+                    [Spans.span(trace: UInt64(index + 1), id: 1, start: 0, duration: 1)],
+                    resources: [Spans.resource("region-\(index)")]))
         }
         #expect(store.spansFoldedIntoUnknownRegion == 6)
         #expect(store.regionBound.forgotten == 0, "names of kept traces are never forgotten")
@@ -167,7 +190,11 @@ struct BoundedStoresTests {
 
     @Test func noticesCountWhatTheyDrop() {
         var state = DashboardState(topology: F.topology, now: F.t0, noticeCapacity: 5)
-        for index in 0..<12 { state.apply(.notice(Notice(at: F.at(Double(index)), severity: .info, message: "n\(index)"))) }
-        #expect(state.storeBounds.first { $0.name == "notices" } == StoreBound(name: "notices", count: 5, capacity: 5, forgotten: 7))
+        for index in 0..<12 {
+            state.apply(.notice(Notice(at: F.at(Double(index)), severity: .info, message: "n\(index)")))
+        }
+        #expect(
+            state.storeBounds.first { $0.name == "notices" }
+                == StoreBound(name: "notices", count: 5, capacity: 5, forgotten: 7))
     }
 }

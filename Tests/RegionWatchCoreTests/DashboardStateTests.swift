@@ -63,7 +63,9 @@ struct DashboardStateTests {
         #expect(state.recentNotices.elements.filter { $0.message.contains("mars-1") }.count == 1)
         for index in 0..<200 { state.apply(F.sample("unknown-\(index)", 1)) }
         #expect(state.unknownRegionCount == DashboardState.unknownRegionNameLimit)
-        #expect(state.unknownRegions.forgottenCount == 201 - DashboardState.unknownRegionNameLimit, "the stalest names are forgotten")
+        #expect(
+            state.unknownRegions.forgottenCount == 201 - DashboardState.unknownRegionNameLimit,
+            "the stalest names are forgotten")
         #expect(state.unknownRegionObservations["unknown-199"] == 1 && state.unknownRegionObservations["mars-1"] == nil)
     }
 
@@ -88,7 +90,10 @@ struct DashboardStateTests {
     @Test func replicationStateChangesAreNoticed() {
         var state = F.healthyState()
         state.apply(F.replication(1, lag: 5, state: .broken))
-        #expect(state.recentNotices.elements.contains { $0.message == "replication primary-1 → standby-1: streaming → broken" && $0.severity == .critical })
+        #expect(
+            state.recentNotices.elements.contains {
+                $0.message == "replication primary-1 → standby-1: streaming → broken" && $0.severity == .critical
+            })
         #expect(state.links(touching: "primary-1").count == 1)
         #expect(state.inboundLinks(of: "primary-1").isEmpty)
     }
@@ -127,10 +132,22 @@ struct DashboardStateTests {
 
     @Test func backupAndVersionsKeepNewest() {
         var state = DashboardState(topology: F.topology, now: F.t0)
-        state.apply(.backup(BackupSample(region: "primary-1", source: "sim", observedAt: F.at(1), completedAt: F.at(-100), sizeBytes: 5, integrity: .passed)))
-        state.apply(.backup(BackupSample(region: "primary-1", source: "sim", observedAt: F.at(2), completedAt: F.at(-200), sizeBytes: 4, integrity: .passed)))
+        state.apply(
+            .backup(
+                BackupSample(
+                    region: "primary-1", source: "sim", observedAt: F.at(1), completedAt: F.at(-100), sizeBytes: 5,
+                    integrity: .passed)))
+        state.apply(
+            .backup(
+                BackupSample(
+                    region: "primary-1", source: "sim", observedAt: F.at(2), completedAt: F.at(-200), sizeBytes: 4,
+                    integrity: .passed)))
         #expect(state.regions[0].backup?.completedAt == F.at(-100))
-        state.apply(.versions(VersionSample(region: "primary-1", source: "sim", observedAt: F.at(3), versions: ["api": "2.0.0", "worker": "2.0.0", "db": "15"])))
+        state.apply(
+            .versions(
+                VersionSample(
+                    region: "primary-1", source: "sim", observedAt: F.at(3),
+                    versions: ["api": "2.0.0", "worker": "2.0.0", "db": "15"])))
         #expect(state.regions[0].primaryVersion == "2.0.0")
     }
 }
@@ -139,8 +156,13 @@ struct DashboardStateTests {
 struct ReplicationLinkViewTests {
     typealias F = Fixture
 
-    func sample(_ at: Double, source: String, lag: Double?, bytes: Double? = nil, state: ReplicationState) -> DashboardEvent {
-        .replication(ReplicationSample(from: "primary-1", to: "standby-1", source: source, observedAt: F.at(at), lagSeconds: lag, lagBytes: bytes, state: state))
+    func sample(
+        _ at: Double, source: String, lag: Double?, bytes: Double? = nil, state: ReplicationState
+    ) -> DashboardEvent {
+        .replication(
+            ReplicationSample(
+                from: "primary-1", to: "standby-1", source: source, observedAt: F.at(at), lagSeconds: lag,
+                lagBytes: bytes, state: state))
     }
 
     @Test func bothEndsAreKeptAndTheWorstFreshViewDecides() {
@@ -173,10 +195,13 @@ struct ReplicationLinkViewTests {
         state.apply(.tick(F.at(20)))
         state.apply(sample(20, source: "pg-primary", lag: nil, state: .broken))
         let lag = state.replicationLag(of: "standby-1")
-        #expect(lag?.time == nil, "the source says broken and measures nothing: unknown, never 3 s + the time since it broke")
+        #expect(
+            lag?.time == nil,
+            "the source says broken and measures nothing: unknown, never 3 s + the time since it broke")
         #expect(!(state.region(named: "standby-1")?.assessment.reasons.contains { $0.contains("exceeds RPO") } ?? true))
         #expect(state.inboundLinks(of: "standby-1").first?.state == .broken)
-        #expect(state.region(named: "standby-1")?.assessment.reasons.contains("replication from primary-1 broken") == true)
+        #expect(
+            state.region(named: "standby-1")?.assessment.reasons.contains("replication from primary-1 broken") == true)
     }
 
     @Test func aPromotedRegionIgnoresLinksFromTheOldPrimary() {
@@ -191,12 +216,21 @@ struct ReplicationLinkViewTests {
 
     @Test func probesCountFailuresPerSourceAndRefusalIsDownAtOnce() {
         var state = F.healthyState()
-        state.apply(.probe(ProbeResult(region: "primary-1", source: "pg", observedAt: F.at(1), isSuccess: false, latencyMilliseconds: nil, message: "PostgreSQL: connection refused", isDefinitive: true)))
-        state.apply(.probe(ProbeResult(region: "primary-1", source: "http", observedAt: F.at(1.5), isSuccess: true, latencyMilliseconds: 3, message: "HTTP 200")))
+        state.apply(
+            .probe(
+                ProbeResult(
+                    region: "primary-1", source: "pg", observedAt: F.at(1), isSuccess: false, latencyMilliseconds: nil,
+                    message: "PostgreSQL: connection refused", isDefinitive: true)))
+        state.apply(
+            .probe(
+                ProbeResult(
+                    region: "primary-1", source: "http", observedAt: F.at(1.5), isSuccess: true, latencyMilliseconds: 3,
+                    message: "HTTP 200")))
         let region = state.region(named: "primary-1")!
         #expect(region.probes.count >= 2)
         #expect(region.health == .down, "an HTTP success does not reset the database's failure")
-        #expect(region.assessment.reasons.first == "health probe failed 1 time in a row: PostgreSQL: connection refused")
+        #expect(
+            region.assessment.reasons.first == "health probe failed 1 time in a row: PostgreSQL: connection refused")
     }
 }
 
@@ -217,7 +251,11 @@ struct StateSnapshotTests {
 enum DemoStateFixture {
     static func withTraces() -> DashboardState {
         var state = Fixture.healthyState()
-        state.apply(.spans(Spans.batch([Spans.span(trace: 1, id: 1, kind: .server, start: 0, duration: 0.05)], resources: [Spans.resource("primary-1")], at: 1)))
+        state.apply(
+            .spans(
+                Spans.batch(
+                    [Spans.span(trace: 1, id: 1, kind: .server, start: 0, duration: 0.05)],
+                    resources: [Spans.resource("primary-1")], at: 1)))
         return state
     }
 }

@@ -38,11 +38,18 @@ struct FailoverSafetyMachineTests {
         _ = machine.handle(.gatesEvaluated(M.passing, dataLoss: .unknown, at: M.at(3)))
         _ = machine.handle(.stepStarted(index: 0, at: M.at(3)))
         _ = machine.handle(.stepFinished(index: 0, outcome: .succeeded, output: "", at: M.at(4)))
-        let actions = machine.handle(.gatesEvaluated([Self.red], dataLoss: DataLossEstimate(known: .exact(31), knownBytes: 10), at: M.at(5)))
+        let actions = machine.handle(
+            .gatesEvaluated([Self.red], dataLoss: DataLossEstimate(known: .exact(31), knownBytes: 10), at: M.at(5)))
         #expect(machine.state == .failed)
         #expect(machine.attempt?.steps.map(\.outcome) == [.succeeded, .blocked, .skipped])
-        #expect(machine.attempt?.steps[1].output == "stopped before this step: lag-within-rpo: data loss 31.0s vs RPO 30s")
-        #expect(actions.first == .audit(.gatesRechecked(id: "f1", index: 1, gates: [Self.red], dataLoss: DataLossEstimate(known: .exact(31), knownBytes: 10))))
+        #expect(
+            machine.attempt?.steps[1].output == "stopped before this step: lag-within-rpo: data loss 31.0s vs RPO 30s")
+        #expect(
+            actions.first
+                == .audit(
+                    .gatesRechecked(
+                        id: "f1", index: 1, gates: [Self.red],
+                        dataLoss: DataLossEstimate(known: .exact(31), knownBytes: 10))))
         #expect(machine.attempt?.recordedDataLoss == nil, "the promotion never ran")
 
         // Forced up front, the same verdict lets the step run, with the reason attached.
@@ -59,7 +66,8 @@ struct FailoverSafetyMachineTests {
     @Test func theLossIsRecordedOnlyOnceAPromotionSucceeded() {
         var machine = FailoverMachine()
         _ = machine.handle(.start(M.request(), at: M.at(0)))
-        _ = machine.handle(.gatesEvaluated(M.passing, dataLoss: DataLossEstimate(known: .exact(5), knownBytes: 500), at: M.at(1)))
+        _ = machine.handle(
+            .gatesEvaluated(M.passing, dataLoss: DataLossEstimate(known: .exact(5), knownBytes: 500), at: M.at(1)))
         _ = machine.handle(.confirm(typedTarget: "eu-west-1", reason: "go", at: M.at(2)))
         _ = machine.handle(.stepStarted(index: 0, at: M.at(3)))
         _ = machine.handle(.stepFinished(index: 0, outcome: .succeeded, output: "", at: M.at(4)))
@@ -89,13 +97,18 @@ struct FailoverSafetyMachineTests {
     @Test func anUnfencedOldPrimaryStaysNoticedUntilSeenFencedOrInRecovery() {
         var state = Fixture.healthyState(at: 0)
         var machine = FailoverMachine()
-        let steps = [FailoverPlanStep(name: "fence", action: .postgresFence(dsns: [:])), FailoverPlanStep(name: "promote", action: .postgresPromote(dsns: [:]))]
-        let request = FailoverRequest(id: "f9", kind: .failover, from: "primary-1", to: "standby-1", operatorName: "ops@host", steps: steps)
+        let steps = [
+            FailoverPlanStep(name: "fence", action: .postgresFence(dsns: [:])),
+            FailoverPlanStep(name: "promote", action: .postgresPromote(dsns: [:])),
+        ]
+        let request = FailoverRequest(
+            id: "f9", kind: .failover, from: "primary-1", to: "standby-1", operatorName: "ops@host", steps: steps)
         _ = machine.handle(.start(request, at: Fixture.at(1)))
         _ = machine.handle(.gatesEvaluated([], dataLoss: .unknown, at: Fixture.at(1)))
         _ = machine.handle(.confirm(typedTarget: "standby-1", reason: "down", at: Fixture.at(1)))
         _ = machine.handle(.stepStarted(index: 0, at: Fixture.at(1)))
-        _ = machine.handle(.stepFinished(index: 0, outcome: .warning, output: "not fenced: unreachable", at: Fixture.at(2)))
+        _ = machine.handle(
+            .stepFinished(index: 0, outcome: .warning, output: "not fenced: unreachable", at: Fixture.at(2)))
         #expect(machine.state == .executing(step: 1, of: 2), "a warning lets the plan go on")
         _ = machine.handle(.stepStarted(index: 1, at: Fixture.at(2)))
         _ = machine.handle(.stepFinished(index: 1, outcome: .succeeded, output: "", at: Fixture.at(3)))
@@ -109,10 +122,17 @@ struct FailoverSafetyMachineTests {
         state.apply(.tick(Fixture.at(5)))
         #expect(state.failover.notFenced.map(\.region) == ["primary-1"])
         // Seen fenced: the notice goes, and a history re-read does not bring it back.
-        state.apply(.server(ServerSample(region: "primary-1", source: "pg", observedAt: Fixture.at(6), facts: ServerFacts(role: .fenced, timeline: 1, walPosition: WALPosition(offset: 9)))))
+        state.apply(
+            .server(
+                ServerSample(
+                    region: "primary-1", source: "pg", observedAt: Fixture.at(6),
+                    facts: ServerFacts(role: .fenced, timeline: 1, walPosition: WALPosition(offset: 9)))))
         state.apply(.tick(Fixture.at(6)))
         #expect(state.failover.notFenced.isEmpty)
-        let record = FailoverRecordSummary(id: "f9", at: Fixture.at(3), kind: "failover", from: "primary-1", to: "standby-1", state: "completed", measuredRTOSeconds: 2, dataLoss: nil, operatorName: "ops@host", reason: "down", failedGates: [], steps: []).noting(notFenced: "primary-1")
+        let record = FailoverRecordSummary(
+            id: "f9", at: Fixture.at(3), kind: "failover", from: "primary-1", to: "standby-1", state: "completed",
+            measuredRTOSeconds: 2, dataLoss: nil, operatorName: "ops@host", reason: "down", failedGates: [], steps: []
+        ).noting(notFenced: "primary-1")
         state.apply(.failoverHistory(FailoverHistorySummary(recent: [record]), isReadOnly: false))
         #expect(state.failover.notFenced.isEmpty)
         // A fresh dashboard reading the same history while it is still writable shows it.
@@ -135,18 +155,33 @@ struct FailoverSafetyMachineTests {
 
     @Test func gatesReadOnlyTheFactsTheyAreGiven() {
         let t = M.at(0)
-        let facts = FailoverFacts(now: t, rpoSeconds: 30, configuredPrimary: "us-east-1", regions: [
-            "eu-west-1": .init(role: .standby, health: .degraded, reasons: ["replication from us-east-1 broken"], dataAgeSeconds: 1, dataLoss: DataLossEstimate(known: .exact(2), knownBytes: 100)),
-            "ap-southeast-1": .init(role: .standby, health: .ok, dataAgeSeconds: 1, dataLoss: .unknown, unknownLossReason: "us-east-1 has not been observed"),
-        ])
-        let (eu, loss) = FailoverGates.evaluate(kind: .failover, target: "eu-west-1", facts: facts, context: FailoverGateContext())
-        #expect(eu.first { $0.gate == .targetHealthy }?.passed == true, "a broken link from the old primary is why it is a failover")
+        let facts = FailoverFacts(
+            now: t, rpoSeconds: 30, configuredPrimary: "us-east-1",
+            regions: [
+                "eu-west-1": .init(
+                    role: .standby, health: .degraded, reasons: ["replication from us-east-1 broken"],
+                    dataAgeSeconds: 1, dataLoss: DataLossEstimate(known: .exact(2), knownBytes: 100)),
+                "ap-southeast-1": .init(
+                    role: .standby, health: .ok, dataAgeSeconds: 1, dataLoss: .unknown,
+                    unknownLossReason: "us-east-1 has not been observed"),
+            ])
+        let (eu, loss) = FailoverGates.evaluate(
+            kind: .failover, target: "eu-west-1", facts: facts, context: FailoverGateContext())
+        #expect(
+            eu.first { $0.gate == .targetHealthy }?.passed == true,
+            "a broken link from the old primary is why it is a failover")
         #expect(eu.first { $0.gate == .lagWithinRPO }?.passed == true)
         #expect(loss.knownBytes == 100)
-        let (ap, _) = FailoverGates.evaluate(kind: .failover, target: "ap-southeast-1", facts: facts, context: FailoverGateContext())
-        #expect(ap.first { $0.gate == .lagWithinRPO }?.measured == "data loss of ap-southeast-1 unknown (us-east-1 has not been observed) vs RPO 30s")
-        let (failback, _) = FailoverGates.evaluate(kind: .failback, target: "eu-west-1", facts: facts, context: FailoverGateContext())
-        #expect(failback.first { $0.gate == .rejoined }?.measured == "failback returns the role to us-east-1, not eu-west-1")
+        let (ap, _) = FailoverGates.evaluate(
+            kind: .failover, target: "ap-southeast-1", facts: facts, context: FailoverGateContext())
+        #expect(
+            ap.first { $0.gate == .lagWithinRPO }?.measured
+                == "data loss of ap-southeast-1 unknown (us-east-1 has not been observed) vs RPO 30s")
+        let (failback, _) = FailoverGates.evaluate(
+            kind: .failback, target: "eu-west-1", facts: facts, context: FailoverGateContext())
+        #expect(
+            failback.first { $0.gate == .rejoined }?.measured == "failback returns the role to us-east-1, not eu-west-1"
+        )
     }
 
     @Test func factsFromTheStateAreWhatTheStateSays() {
@@ -154,8 +189,12 @@ struct FailoverSafetyMachineTests {
         let facts = FailoverFacts(state)
         #expect(facts.regions["standby-1"]?.dataLoss == state.dataLoss(promoting: "standby-1"))
         #expect(facts.regions["standby-1"]?.health == state.region(named: "standby-1")?.health)
-        #expect(FailoverGates.evaluate(kind: .switchover, target: "standby-1", in: state, context: FailoverGateContext()).gates
-            == FailoverGates.evaluate(kind: .switchover, target: "standby-1", facts: facts, context: FailoverGateContext()).gates)
+        #expect(
+            FailoverGates.evaluate(kind: .switchover, target: "standby-1", in: state, context: FailoverGateContext())
+                .gates
+                == FailoverGates.evaluate(
+                    kind: .switchover, target: "standby-1", facts: facts, context: FailoverGateContext()
+                ).gates)
     }
 
     @Test func escBetweenStepsEndsTheAttemptBeforeTheNextStepStarts() {
@@ -171,7 +210,10 @@ struct FailoverSafetyMachineTests {
         #expect(between.state == .aborted)
         #expect(aborted.contains(.finished(.aborted)))
         #expect(between.attempt?.steps.allSatisfy { $0.outcome == .skipped } == true)
-        #expect(between.handle(.gatesEvaluated(M.passing, dataLoss: .unknown, at: M.at(3))) == [.rejected("gates evaluated after the attempt moved on (aborted): not used")])
+        #expect(
+            between.handle(.gatesEvaluated(M.passing, dataLoss: .unknown, at: M.at(3))) == [
+                .rejected("gates evaluated after the attempt moved on (aborted): not used")
+            ])
     }
 
     @Test func anUnwritableAuditLogEndsTheAttempt() {
@@ -249,7 +291,9 @@ struct FailoverSafetyMachineTests {
         original.steps[1].outcome = .succeeded
         original.steps[2].outcome = .skipped
         let undo = FailoverPlanStep(name: "undo", action: .exec(program: "/bin/true", arguments: []))
-        let rollBack = FailoverRequest(id: "r1", kind: .failover, from: "us-east-1", to: "eu-west-1", operatorName: "bob@ops2", steps: [undo, undo], continuation: .rollsBack(original.request.id))
+        let rollBack = FailoverRequest(
+            id: "r1", kind: .failover, from: "us-east-1", to: "eu-west-1", operatorName: "bob@ops2",
+            steps: [undo, undo], continuation: .rollsBack(original.request.id))
         var machine = FailoverMachine(unresolved: original)
         _ = machine.start(rollBack, at: M.at(10))
         _ = machine.gatesEvaluated(M.passing, dataLoss: .unknown, at: M.at(10))

@@ -48,13 +48,17 @@ struct HealthEvaluatorTests {
     @Test func latencyThreshold() {
         var state = F.healthyState()
         state.apply(F.sample(1, p99: 750))
-        #expect(state.regions[0].assessment == HealthAssessment(health: .degraded, reasons: ["p99 latency 750ms ≥ 500ms"]))
+        #expect(
+            state.regions[0].assessment == HealthAssessment(health: .degraded, reasons: ["p99 latency 750ms ≥ 500ms"]))
     }
 
     @Test func probeFailuresDegradeThenDown() {
         var state = F.healthyState()
         state.apply(F.probe(1, ok: false, message: "connection refused"))
-        #expect(state.regions[0].assessment == HealthAssessment(health: .degraded, reasons: ["health probe failed 1 time in a row: connection refused"]))
+        #expect(
+            state.regions[0].assessment
+                == HealthAssessment(
+                    health: .degraded, reasons: ["health probe failed 1 time in a row: connection refused"]))
         state.apply(F.probe(2, ok: false, message: "connection refused"))
         state.apply(F.probe(3, ok: false, message: "connection refused"))
         #expect(state.regions[0].assessment.health == .down)
@@ -79,7 +83,9 @@ struct HealthEvaluatorTests {
         var state = F.healthyState()
         state.apply(F.replication(1, lag: 45))
         let standby = state.region(named: "standby-1")!
-        #expect(standby.assessment == HealthAssessment(health: .degraded, reasons: ["replication lag 45.0s exceeds RPO 30s"]))
+        #expect(
+            standby.assessment
+                == HealthAssessment(health: .degraded, reasons: ["replication lag 45.0s exceeds RPO 30s"]))
         #expect(state.region(named: "primary-1")?.health == .ok)
     }
 
@@ -102,16 +108,28 @@ struct HealthEvaluatorTests {
         state.apply(.tick(F.at(10)))
         let link = state.inboundLinks(of: "standby-1").first
         #expect(link?.state == .stale)
-        #expect(link?.reading.time == nil, "nothing is known now: never a lag that grows with the silence, nor a frozen old one")
-        #expect(state.region(named: "standby-1")?.assessment.reasons.contains("replication from primary-1 not observed (last seen 10s ago)") == true)
+        #expect(
+            link?.reading.time == nil,
+            "nothing is known now: never a lag that grows with the silence, nor a frozen old one")
+        #expect(
+            state.region(named: "standby-1")?.assessment.reasons.contains(
+                "replication from primary-1 not observed (last seen 10s ago)") == true)
     }
 
     @Test func staleSignalCannotKeepRegionGreen() {
         var state = F.healthyState()
         // Probes keep arriving from another collector; serving signals stop.
-        state.apply(.collectorStatus(CollectorReport(collector: "probe", kind: "http-probe", observedAt: F.at(0), intervalSeconds: 1, regions: ["primary-1"])))
+        state.apply(
+            .collectorStatus(
+                CollectorReport(
+                    collector: "probe", kind: "http-probe", observedAt: F.at(0), intervalSeconds: 1,
+                    regions: ["primary-1"])))
         for second in 1...6 {
-            state.apply(.probe(ProbeResult(region: "primary-1", source: "probe", observedAt: F.at(Double(second)), isSuccess: true, latencyMilliseconds: 5, message: "HTTP 200")))
+            state.apply(
+                .probe(
+                    ProbeResult(
+                        region: "primary-1", source: "probe", observedAt: F.at(Double(second)), isSuccess: true,
+                        latencyMilliseconds: 5, message: "HTTP 200")))
         }
         state.apply(.tick(F.at(6)))
         let assessment = state.regions[0].assessment
@@ -122,7 +140,11 @@ struct HealthEvaluatorTests {
 
     @Test func backupChecks() {
         var state = F.healthyState()
-        state.apply(.backup(BackupSample(region: "primary-1", source: "sim", observedAt: F.at(1), completedAt: F.at(-3 * 3600), sizeBytes: 10, integrity: .failed)))
+        state.apply(
+            .backup(
+                BackupSample(
+                    region: "primary-1", source: "sim", observedAt: F.at(1), completedAt: F.at(-3 * 3600),
+                    sizeBytes: 10, integrity: .failed)))
         let reasons = state.regions[0].assessment.reasons
         #expect(reasons == ["last backup failed its integrity check", "last backup 3h old (max 2h)"])
     }

@@ -10,7 +10,9 @@ struct HysteresisTests {
     @Test func aWorseLevelWaitsOutTheSustainTime() {
         var levels = Hysteresis(levels: 3)
         #expect(levels.update(raw: 0, at: Self.at(0), timing: Self.timing) == 0)
-        for second in 1...10 { #expect(levels.update(raw: 1, at: Self.at(Double(second)), timing: Self.timing) == 0, "at \(second)") }
+        for second in 1...10 {
+            #expect(levels.update(raw: 1, at: Self.at(Double(second)), timing: Self.timing) == 0, "at \(second)")
+        }
         #expect(levels.update(raw: 1, at: Self.at(11), timing: Self.timing) == 1)
         #expect(levels.heldFor(level: 1, at: Self.at(11)) == 10)
     }
@@ -28,7 +30,9 @@ struct HysteresisTests {
         levels.update(raw: 1, at: Self.at(0), timing: Self.timing)
         #expect(levels.published == 1, "the first verdict is published as it is")
         // Counted from the last observation at the worse level.
-        for second in 1...29 { #expect(levels.update(raw: 0, at: Self.at(Double(second)), timing: Self.timing) == 1, "at \(second)") }
+        for second in 1...29 {
+            #expect(levels.update(raw: 0, at: Self.at(Double(second)), timing: Self.timing) == 1, "at \(second)")
+        }
         #expect(levels.update(raw: 0, at: Self.at(30), timing: Self.timing) == 0)
     }
 
@@ -37,7 +41,9 @@ struct HysteresisTests {
         levels.update(raw: 1, at: Self.at(0), timing: Self.timing)
         for second in 1...20 { levels.update(raw: 0, at: Self.at(Double(second)), timing: Self.timing) }
         levels.update(raw: 1, at: Self.at(21), timing: Self.timing)
-        for second in 22...50 { #expect(levels.update(raw: 0, at: Self.at(Double(second)), timing: Self.timing) == 1, "at \(second)") }
+        for second in 22...50 {
+            #expect(levels.update(raw: 0, at: Self.at(Double(second)), timing: Self.timing) == 1, "at \(second)")
+        }
         #expect(levels.update(raw: 0, at: Self.at(52), timing: Self.timing) == 0)
     }
 
@@ -125,11 +131,19 @@ struct HealthHysteresisTests {
 
     @Test func aRefusedConnectionIsDownAtOnce() {
         var state = Self.state()
-        state.apply(.probe(ProbeResult(region: "primary-1", source: "pg", observedAt: F.at(1), isSuccess: false, latencyMilliseconds: nil, message: "PostgreSQL: connection refused", isDefinitive: true)))
+        state.apply(
+            .probe(
+                ProbeResult(
+                    region: "primary-1", source: "pg", observedAt: F.at(1), isSuccess: false, latencyMilliseconds: nil,
+                    message: "PostgreSQL: connection refused", isDefinitive: true)))
         #expect(state.regions[0].health == .down)
         for second in 2...4 {
             state.apply(F.collector(Double(second)))
-            state.apply(.probe(ProbeResult(region: "primary-1", source: "http", observedAt: F.at(Double(second)), isSuccess: false, latencyMilliseconds: nil, message: "timed out")))
+            state.apply(
+                .probe(
+                    ProbeResult(
+                        region: "primary-1", source: "http", observedAt: F.at(Double(second)), isSuccess: false,
+                        latencyMilliseconds: nil, message: "timed out")))
         }
         #expect(state.regions[0].health == .down)
     }
@@ -142,14 +156,18 @@ struct LinkStateHysteresisTests {
     static func state() -> DashboardState { F.stateWithHysteresis(first: F.replication(0, lag: 0.5)) }
 
     static func observe(_ state: inout DashboardState, _ seconds: Double, _ link: ReplicationState) {
-        state.apply(contentsOf: [F.collector(seconds), F.replication(seconds, lag: 0.5, state: link), .tick(F.at(seconds))])
+        state.apply(contentsOf: [
+            F.collector(seconds), F.replication(seconds, lag: 0.5, state: link), .tick(F.at(seconds)),
+        ])
     }
 
     @Test func streamingAndCatchingUpDoNotFlap() {
         var state = Self.state()
         for second in 1...120 { Self.observe(&state, Double(second), second % 3 == 0 ? .catchingUp : .streaming) }
         #expect(state.replicationLinks[0].state == .streaming)
-        #expect(!state.recentNotices.elements.contains { $0.message.contains("catching-up") }, "a state that never holds for 10 s is never published")
+        #expect(
+            !state.recentNotices.elements.contains { $0.message.contains("catching-up") },
+            "a state that never holds for 10 s is never published")
     }
 
     @Test func aStateThatHoldsIsPublishedOnceAndRecoversAfterTheRecoverTime() {
@@ -161,8 +179,14 @@ struct LinkStateHysteresisTests {
         #expect(state.replicationLinks[0].state == .paused, "still within the recover time")
         Self.observe(&state, 41, .streaming)
         #expect(state.replicationLinks[0].state == .streaming)
-        let notices = state.recentNotices.elements.map(\.message).filter { $0.hasPrefix("replication primary-1 → standby-1") }
-        #expect(notices == ["replication primary-1 → standby-1: streaming → paused", "replication primary-1 → standby-1: paused → streaming"])
+        let notices = state.recentNotices.elements.map(\.message).filter {
+            $0.hasPrefix("replication primary-1 → standby-1")
+        }
+        #expect(
+            notices == [
+                "replication primary-1 → standby-1: streaming → paused",
+                "replication primary-1 → standby-1: paused → streaming",
+            ])
     }
 
     @Test func brokenIsPublishedAtOnce() {

@@ -6,15 +6,24 @@ struct OTLPWireTests {
     static let attributes = [
         Attribute("s", .string("héllo")), Attribute("b", .bool(true)), Attribute("i", .int(-42)),
         Attribute("d", .double(-2.5)), Attribute("raw", .bytes([0, 255])), Attribute("none", .empty),
-        Attribute("list", .array([.int(1), .array([.string("deep")])])), Attribute("map", .map([Attribute("k", .bool(false))])),
+        Attribute("list", .array([.int(1), .array([.string("deep")])])),
+        Attribute("map", .map([Attribute("k", .bool(false))])),
     ]
 
     static func encoded(statusMessage: String = "boom") -> ContiguousArray<UInt8> {
         var bytes = ContiguousArray<UInt8>()
         OTLPWire.writeDetails(
             attributes: attributes, droppedAttributes: 3,
-            events: [SpanEvent(timeUnixNano: 123_456_789, name: "exception", attributes: [Attribute("exception.message", .string("oops"))])],
-            links: [SpanLink(traceID: TraceID(high: 1, low: 2), spanID: SpanID(3), attributes: [Attribute("why", .string("retry"))])],
+            events: [
+                SpanEvent(
+                    timeUnixNano: 123_456_789, name: "exception",
+                    attributes: [Attribute("exception.message", .string("oops"))])
+            ],
+            links: [
+                SpanLink(
+                    traceID: TraceID(high: 1, low: 2), spanID: SpanID(3),
+                    attributes: [Attribute("why", .string("retry"))])
+            ],
             statusMessage: statusMessage, into: &bytes
         )
         return bytes
@@ -24,8 +33,18 @@ struct OTLPWireTests {
         let details = OTLPWire.readDetails(Array(Self.encoded()))
         #expect(details.attributes == Self.attributes)
         #expect(details.droppedAttributes == 3)
-        #expect(details.events == [SpanEvent(timeUnixNano: 123_456_789, name: "exception", attributes: [Attribute("exception.message", .string("oops"))])])
-        #expect(details.links == [SpanLink(traceID: TraceID(high: 1, low: 2), spanID: SpanID(3), attributes: [Attribute("why", .string("retry"))])])
+        #expect(
+            details.events == [
+                SpanEvent(
+                    timeUnixNano: 123_456_789, name: "exception",
+                    attributes: [Attribute("exception.message", .string("oops"))])
+            ])
+        #expect(
+            details.links == [
+                SpanLink(
+                    traceID: TraceID(high: 1, low: 2), spanID: SpanID(3),
+                    attributes: [Attribute("why", .string("retry"))])
+            ])
         #expect(details.statusMessage == "boom")
     }
 
@@ -60,7 +79,9 @@ struct OTLPWireTests {
         var value = AttributeValue.string("bottom")
         for _ in 0..<100 { value = .array([value]) }
         var bytes = ContiguousArray<UInt8>()
-        OTLPWire.writeDetails(attributes: [Attribute("deep", value)], droppedAttributes: 0, events: [], links: [], statusMessage: "", into: &bytes)
+        OTLPWire.writeDetails(
+            attributes: [Attribute("deep", value)], droppedAttributes: 0, events: [], links: [], statusMessage: "",
+            into: &bytes)
         let decoded = OTLPWire.readDetails(Array(bytes)).attributes.first?.value.description ?? ""
         #expect(decoded.contains("nested deeper than"))
     }

@@ -18,44 +18,73 @@ struct ReplicationEvidenceTests {
     @Test func idleTimeIsNotLag() {
         // Replay paused at 100 before the burst; three seconds after it, the lag is about three
         // seconds, not the 34 s since the last replayed transaction.
-        let lag = ReplicationEvidence.lag(replayed: Self.position(100), observedAt: Self.at(34), history: Self.idleThenBurst(), resolution: 1.5)
+        let lag = ReplicationEvidence.lag(
+            replayed: Self.position(100), observedAt: Self.at(34), history: Self.idleThenBurst(), resolution: 1.5)
         #expect(lag == LagEstimate(atLeast: 3, atMost: 4, resolution: 1.5))
         #expect(lag?.bound == .exact)
-        let standby = ServerFacts(role: .recovering, walPosition: Self.position(100), receivedPosition: Self.position(9_000_000), isReplayPaused: true, receiver: WALReceiverFacts(status: "streaming"), lastReplayedCommitAt: Self.at(0))
+        let standby = ServerFacts(
+            role: .recovering, walPosition: Self.position(100), receivedPosition: Self.position(9_000_000),
+            isReplayPaused: true, receiver: WALReceiverFacts(status: "streaming"), lastReplayedCommitAt: Self.at(0))
         let bounds = ReplicationEvidence.standbyBounds(standby, observedAt: Self.at(34))
-        #expect(bounds == LagEstimate(atLeast: 0, atMost: 34, resolution: 0), "the age of the last replayed commit is only an upper bound")
+        #expect(
+            bounds == LagEstimate(atLeast: 0, atMost: 34, resolution: 0),
+            "the age of the last replayed commit is only an upper bound")
         #expect(lag.map { $0.intersected(with: bounds!) } == LagEstimate(atLeast: 3, atMost: 4, resolution: 1.5))
     }
 
     @Test func aCaughtUpStandbyHasNoLagHoweverIdleThePrimary() {
         var history = Self.idleThenBurst()
         history.record(Self.position(9_000_000), timeline: 1, at: Self.at(600))
-        #expect(ReplicationEvidence.lag(replayed: Self.position(9_000_000), observedAt: Self.at(600), history: history, resolution: 1.5) == .exact(0, resolution: 1.5))
+        #expect(
+            ReplicationEvidence.lag(
+                replayed: Self.position(9_000_000), observedAt: Self.at(600), history: history, resolution: 1.5)
+                == .exact(0, resolution: 1.5))
         // The primary last seen 560 s ago: nothing known to be missing, but it may have written since.
-        #expect(ReplicationEvidence.lag(replayed: Self.position(9_000_000), observedAt: Self.at(600), history: Self.idleThenBurst(), resolution: 1.5) == LagEstimate(atLeast: 0, atMost: 560, resolution: 1.5))
-        let idle = ServerFacts(role: .recovering, walPosition: Self.position(100), receivedPosition: Self.position(100), receiver: WALReceiverFacts(status: "streaming", senderEnd: Self.position(100), senderEndAt: Self.at(0), lastMessageAt: Self.at(599.5)), lastReplayedCommitAt: Self.at(0))
-        #expect(ReplicationEvidence.standbyBounds(idle, observedAt: Self.at(600)) == LagEstimate(atLeast: 0, atMost: 0.5, resolution: 0), "nothing more to send at the sender's last message, half a second ago")
+        #expect(
+            ReplicationEvidence.lag(
+                replayed: Self.position(9_000_000), observedAt: Self.at(600), history: Self.idleThenBurst(),
+                resolution: 1.5) == LagEstimate(atLeast: 0, atMost: 560, resolution: 1.5))
+        let idle = ServerFacts(
+            role: .recovering, walPosition: Self.position(100), receivedPosition: Self.position(100),
+            receiver: WALReceiverFacts(
+                status: "streaming", senderEnd: Self.position(100), senderEndAt: Self.at(0),
+                lastMessageAt: Self.at(599.5)), lastReplayedCommitAt: Self.at(0))
+        #expect(
+            ReplicationEvidence.standbyBounds(idle, observedAt: Self.at(600))
+                == LagEstimate(atLeast: 0, atMost: 0.5, resolution: 0),
+            "nothing more to send at the sender's last message, half a second ago")
         // A receiver that still says streaming, whose sender has been silent: at most that long.
         var silent = idle
         silent.receiver?.lastMessageAt = Self.at(550)
-        #expect(ReplicationEvidence.standbyBounds(silent, observedAt: Self.at(600)) == LagEstimate(atLeast: 0, atMost: 50, resolution: 0))
+        #expect(
+            ReplicationEvidence.standbyBounds(silent, observedAt: Self.at(600))
+                == LagEstimate(atLeast: 0, atMost: 50, resolution: 0))
         silent.receiver?.lastMessageAt = nil
-        #expect(ReplicationEvidence.standbyBounds(silent, observedAt: Self.at(600)) == LagEstimate(atLeast: 0, atMost: 600, resolution: 0), "no claim without the sender's last message")
+        #expect(
+            ReplicationEvidence.standbyBounds(silent, observedAt: Self.at(600))
+                == LagEstimate(atLeast: 0, atMost: 600, resolution: 0), "no claim without the sender's last message")
     }
 
     @Test func aStandbyAloneGivesBoundsNotNothing() {
         // Replay paused, 12.7 MiB received and not replayed, no view of the primary.
         let paused = ServerFacts(
-            role: .recovering, walPosition: Self.position(1000), receivedPosition: Self.position(13_318_000), isReplayPaused: true,
-            receiver: WALReceiverFacts(status: "streaming", senderEnd: Self.position(13_318_000), senderEndAt: Self.at(8)), lastReplayedCommitAt: Self.at(0)
+            role: .recovering, walPosition: Self.position(1000), receivedPosition: Self.position(13_318_000),
+            isReplayPaused: true,
+            receiver: WALReceiverFacts(
+                status: "streaming", senderEnd: Self.position(13_318_000), senderEndAt: Self.at(8)),
+            lastReplayedCommitAt: Self.at(0)
         )
         let bounds = ReplicationEvidence.standbyBounds(paused, observedAt: Self.at(20))
         #expect(bounds == LagEstimate(atLeast: 0, atMost: 20, resolution: 0), "the last replayed commit is 20 s old")
         // The sender's log beyond it proves no write: an idle primary logs checkpoints and
         // snapshots of running transactions too, so it gives no lower bound.
         #expect(bounds?.bound == .upper)
-        let disconnected = ServerFacts(role: .recovering, walPosition: Self.position(1000), receivedPosition: Self.position(1000), lastReplayedCommitAt: Self.at(0))
-        #expect(ReplicationEvidence.standbyBounds(disconnected, observedAt: Self.at(20)) == LagEstimate(atLeast: 0, atMost: 20, resolution: 0), "disconnected: never claimed caught up")
+        let disconnected = ServerFacts(
+            role: .recovering, walPosition: Self.position(1000), receivedPosition: Self.position(1000),
+            lastReplayedCommitAt: Self.at(0))
+        #expect(
+            ReplicationEvidence.standbyBounds(disconnected, observedAt: Self.at(20))
+                == LagEstimate(atLeast: 0, atMost: 20, resolution: 0), "disconnected: never claimed caught up")
         #expect(ReplicationEvidence.standbyBounds(ServerFacts(role: .writable), observedAt: Self.at(1)) == nil)
     }
 
@@ -64,22 +93,30 @@ struct ReplicationEvidenceTests {
         var history = WALHistory()
         history.record(Self.position(5000), timeline: 1, nextTransaction: 742, at: Self.at(10))
         // A standby that replayed the end of 740 only lacks 741, completed by t=10.
-        #expect(ReplicationEvidence.transactionBounds(standbyNext: 741, observedAt: Self.at(12), history: history) == LagEstimate(atLeast: 2, atMost: nil, resolution: 0))
+        #expect(
+            ReplicationEvidence.transactionBounds(standbyNext: 741, observedAt: Self.at(12), history: history)
+                == LagEstimate(atLeast: 2, atMost: nil, resolution: 0))
         // With every transaction's end replayed: no claim either way (a transaction with a lower
         // id may still end after a higher one, so equal ids do not prove it caught up).
-        #expect(ReplicationEvidence.transactionBounds(standbyNext: 742, observedAt: Self.at(12), history: history) == nil)
+        #expect(
+            ReplicationEvidence.transactionBounds(standbyNext: 742, observedAt: Self.at(12), history: history) == nil)
         // Checkpoints move the position, not the transaction ids: no claim from upkeep.
         history.record(Self.position(5200), timeline: 1, nextTransaction: 742, at: Self.at(20))
-        #expect(ReplicationEvidence.transactionBounds(standbyNext: 742, observedAt: Self.at(25), history: history) == nil)
+        #expect(
+            ReplicationEvidence.transactionBounds(standbyNext: 742, observedAt: Self.at(25), history: history) == nil)
         // A later transaction: the first point beyond counts.
         history.record(Self.position(5400), timeline: 1, nextTransaction: 743, at: Self.at(30))
         #expect(history.firstSeen(completingTransactionsFrom: 742) == Self.at(30))
         #expect(history.firstSeen(completingTransactionsFrom: 740) == Self.at(10))
         #expect(history.firstSeen(completingTransactionsFrom: 743) == nil)
-        #expect(ReplicationEvidence.transactionBounds(standbyNext: 742, observedAt: Self.at(31), history: history) == LagEstimate(atLeast: 1, atMost: nil, resolution: 0))
+        #expect(
+            ReplicationEvidence.transactionBounds(standbyNext: 742, observedAt: Self.at(31), history: history)
+                == LagEstimate(atLeast: 1, atMost: nil, resolution: 0))
         // Nothing claimed from a primary seen only after the standby's observation.
-        #expect(ReplicationEvidence.transactionBounds(standbyNext: 741, observedAt: Self.at(5), history: history) == nil)
-        #expect(ReplicationEvidence.transactionBounds(standbyNext: nil, observedAt: Self.at(31), history: history) == nil)
+        #expect(
+            ReplicationEvidence.transactionBounds(standbyNext: 741, observedAt: Self.at(5), history: history) == nil)
+        #expect(
+            ReplicationEvidence.transactionBounds(standbyNext: nil, observedAt: Self.at(31), history: history) == nil)
     }
 
     @Test func heartbeatsMakeTheLagExactToAnInterval() {
@@ -92,9 +129,13 @@ struct ReplicationEvidenceTests {
         #expect(lag?.seconds == 19, "the next beat was due one interval after the last one replayed")
         // The writer restarted after that beat: no claim that a later beat was written soon after.
         let restarted = HeartbeatReading(writtenAt: Self.at(59.5), intervalSeconds: 1, runningSince: Self.at(50))
-        #expect(ReplicationEvidence.heartbeatBounds(replayed: replayed, written: restarted, observedAt: Self.at(60)) == LagEstimate(atLeast: 0, atMost: 20, resolution: 1.5))
+        #expect(
+            ReplicationEvidence.heartbeatBounds(replayed: replayed, written: restarted, observedAt: Self.at(60))
+                == LagEstimate(atLeast: 0, atMost: 20, resolution: 1.5))
         // Up to date with the newest beat: at most the age of that beat.
-        #expect(ReplicationEvidence.heartbeatBounds(replayed: written, written: written, observedAt: Self.at(60)) == LagEstimate(atLeast: 0, atMost: 0.5, resolution: 1.5))
+        #expect(
+            ReplicationEvidence.heartbeatBounds(replayed: written, written: written, observedAt: Self.at(60))
+                == LagEstimate(atLeast: 0, atMost: 0.5, resolution: 1.5))
         #expect(ReplicationEvidence.heartbeatBounds(replayed: nil, written: written, observedAt: Self.at(60)) == nil)
     }
 
@@ -108,10 +149,16 @@ struct ReplicationEvidenceTests {
         upkeepOnly.record(Self.position(2 * size + 200), timeline: 1, nextTransaction: 11, at: Self.at(60))
         // Archived through segment 1 (up to 2 × size). The step to t=50 straddles that end: its
         // transaction may lie before it. The step to t=60 lies wholly beyond and brought one.
-        let archiver = ArchiverFacts(mode: "on", archivedCount: 1, lastArchivedSegment: "000000010000000000000001", lastArchivedAt: Self.at(55), segmentSizeBytes: size)
-        #expect(ReplicationEvidence.archiveLag(archiver, observedAt: Self.at(80), history: history, resolution: 1.5) == LagEstimate(atLeast: 20, atMost: 80, resolution: 1.5))
+        let archiver = ArchiverFacts(
+            mode: "on", archivedCount: 1, lastArchivedSegment: "000000010000000000000001", lastArchivedAt: Self.at(55),
+            segmentSizeBytes: size)
+        #expect(
+            ReplicationEvidence.archiveLag(archiver, observedAt: Self.at(80), history: history, resolution: 1.5)
+                == LagEstimate(atLeast: 20, atMost: 80, resolution: 1.5))
         // Only upkeep beyond the end: no lower bound.
-        #expect(ReplicationEvidence.archiveLag(archiver, observedAt: Self.at(80), history: upkeepOnly, resolution: 1.5) == LagEstimate(atLeast: 0, atMost: 80, resolution: 1.5))
+        #expect(
+            ReplicationEvidence.archiveLag(archiver, observedAt: Self.at(80), history: upkeepOnly, resolution: 1.5)
+                == LagEstimate(atLeast: 0, atMost: 80, resolution: 1.5))
         var off = archiver
         off.mode = "off"
         #expect(ReplicationEvidence.archiveLag(off, observedAt: Self.at(80), history: history, resolution: 1.5) == nil)

@@ -14,7 +14,9 @@ struct ReplicationInvariantTests {
     /// One random intent or fault, applied to the model before a step.
     static func disturb(_ model: inout M, random: inout SplitMix, log: inout [String]) {
         func chance(_ probability: Double) -> Bool { Double(random.next() >> 11) / Double(1 << 53) < probability }
-        func pick(_ names: [String]) -> String? { names.isEmpty ? nil : names[Int(random.next() % UInt64(names.count))] }
+        func pick(_ names: [String]) -> String? {
+            names.isEmpty ? nil : names[Int(random.next() % UInt64(names.count))]
+        }
         let names = M.regions
         for name in names where model.servers[name]?.role == .writable && chance(0.6) {
             model.write(UInt64(1 + random.next() % 50_000), on: name, fraction: Double(random.next() % 100) / 100)
@@ -68,10 +70,14 @@ struct ReplicationInvariantTests {
         let writable = observed.filter { model.servers[$0]?.role == .writable }
         // Roles are what the reachable servers say; the unreachable ones are unknown.
         let shownWritable = state.regions.filter { $0.role == .primary }.map(\.name)
-        if Set(shownWritable) != Set(writable) { problems.append("writable shown \(shownWritable), servers \(writable)") }
+        if Set(shownWritable) != Set(writable) {
+            problems.append("writable shown \(shownWritable), servers \(writable)")
+        }
         for region in state.regions {
             let server = model.servers[region.name]
-            let expected: RegionRole = !(observed.contains(region.name)) ? .unknown : server?.role == .fenced ? .fenced : server?.role == .writable ? .primary : .standby
+            let expected: RegionRole =
+                !(observed.contains(region.name))
+                ? .unknown : server?.role == .fenced ? .fenced : server?.role == .writable ? .primary : .standby
             if region.role != expected { problems.append("\(region.name) shown \(region.role), is \(expected)") }
         }
         // One primary, or split brain: never two primaries shown as fine. An alarm stays while a
@@ -79,30 +85,45 @@ struct ReplicationInvariantTests {
         // A fenced server written to since it was seen fenced takes writes too; one that only
         // ran ANALYZE does not.
         let fencedWriters = observed.filter { model.servers[$0]?.isWrittenWhileFenced == true }
-        if writable.count >= 2, state.primary.splitBrain == nil { problems.append("two writable servers \(writable) without a split-brain alarm") }
+        if writable.count >= 2, state.primary.splitBrain == nil {
+            problems.append("two writable servers \(writable) without a split-brain alarm")
+        }
         if !writable.isEmpty {
             for name in fencedWriters where !(state.primary.splitBrain?.regions.contains(name) ?? false) {
-                problems.append("\(name) is fenced yet written to, beside \(writable), and not in the split-brain alarm")
+                problems.append(
+                    "\(name) is fenced yet written to, beside \(writable), and not in the split-brain alarm")
             }
         }
         if let split = state.primary.splitBrain {
             for member in split.regions {
                 let server = model.servers[member]
-                let possible = server?.isUp == true && (server?.role == .writable || server?.isObservable == false || server?.isWrittenWhileFenced == true)
+                let possible =
+                    server?.isUp == true
+                    && (server?.role == .writable || server?.isObservable == false
+                        || server?.isWrittenWhileFenced == true)
                 if !possible { problems.append("split brain names \(member), which cannot take writes") }
             }
         }
-        if let current = state.primary.current, !writable.contains(current) { problems.append("primary \(current) does not take writes") }
-        if writable.count == 1, state.primary.current != writable[0] { problems.append("primary shown \(String(describing: state.primary.current)), is \(writable[0])") }
+        if let current = state.primary.current, !writable.contains(current) {
+            problems.append("primary \(current) does not take writes")
+        }
+        if writable.count == 1, state.primary.current != writable[0] {
+            problems.append("primary shown \(String(describing: state.primary.current)), is \(writable[0])")
+        }
         for name in writable where writable.count >= 2 && !(state.primary.splitBrain?.regions.contains(name) ?? false) {
             problems.append("\(name) takes writes but is not in the split-brain alarm")
         }
         // Lag readings never claim more than the truth, nor (with the primary observed) less.
         for standby in M.regions where model.servers[standby]?.role == .recovering && observed.contains(standby) {
-            guard let reading = state.replicationLag(of: standby), let time = reading.time, reading.observedAt == M.at(model.now),
-                  let truth = model.trueLag(of: standby), let root = model.lineageRoot(of: standby),
-                  state.writeSource(of: standby) == root, model.servers[root]?.timeline == model.servers[standby]?.timeline else { continue }
-            if time.atLeast > truth + 1e-6 { problems.append("\(standby) lag \(time.text) claims more than the truth \(truth)") }
+            guard let reading = state.replicationLag(of: standby), let time = reading.time,
+                reading.observedAt == M.at(model.now),
+                let truth = model.trueLag(of: standby), let root = model.lineageRoot(of: standby),
+                state.writeSource(of: standby) == root,
+                model.servers[root]?.timeline == model.servers[standby]?.timeline
+            else { continue }
+            if time.atLeast > truth + 1e-6 {
+                problems.append("\(standby) lag \(time.text) claims more than the truth \(truth)")
+            }
             if reading.unknownAfter == nil, let atMost = time.atMost, atMost < truth - 1e-6 {
                 problems.append("\(standby) lag \(time.text) claims less than the truth \(truth)")
             }
@@ -113,7 +134,9 @@ struct ReplicationInvariantTests {
         }
         // Links exist while observed, or while they come from the primary.
         for link in state.replicationLinks {
-            let fresh = link.views.contains { state.now.seconds(since: $0.observedAt) <= state.staleAfter(source: $0.source) }
+            let fresh = link.views.contains {
+                state.now.seconds(since: $0.observedAt) <= state.staleAfter(source: $0.source)
+            }
             let fromPrimary = link.from == (state.primary.current ?? state.primary.lastKnown)
             if !fresh, !fromPrimary { problems.append("ghost link \(link.from) → \(link.to)") }
         }
@@ -137,7 +160,8 @@ struct ReplicationInvariantTests {
             state.apply(contentsOf: model.step() + [.tick(M.at(model.now))])
             let problems = violations(model, state)
             if !problems.isEmpty {
-                return "seed \(seed) at t=\(model.now) after [\(log.suffix(6).joined(separator: "; "))]: \(problems.joined(separator: " | "))"
+                return
+                    "seed \(seed) at t=\(model.now) after [\(log.suffix(6).joined(separator: "; "))]: \(problems.joined(separator: " | "))"
             }
         }
         return nil
@@ -193,12 +217,19 @@ struct ReplicationInvariantDebug {
             print("t=\(model.now) \(log[before...].joined(separator: "; "))")
             for name in ReplicationModel.regions {
                 let s = model.servers[name]!
-                print("  model \(name) up=\(s.isUp) obs=\(s.isObservable) \(s.role) tl=\(s.timeline) pos=\(s.position) recv=\(s.received) paused=\(s.isPaused) up→\(s.upstream ?? "-") receiving=\(s.isReceiving) truth=\(model.trueLag(of: name).map { "\($0)" } ?? "-") commits=\(model.commits[s.timeline]?.suffix(3).map { "\($0.position)@\($0.at)" } ?? [])")
+                print(
+                    "  model \(name) up=\(s.isUp) obs=\(s.isObservable) \(s.role) tl=\(s.timeline) pos=\(s.position) recv=\(s.received) paused=\(s.isPaused) up→\(s.upstream ?? "-") receiving=\(s.isReceiving) truth=\(model.trueLag(of: name).map { "\($0)" } ?? "-") commits=\(model.commits[s.timeline]?.suffix(3).map { "\($0.position)@\($0.at)" } ?? [])"
+                )
                 let r = state.region(named: name)!
-                print("  state \(name) role=\(r.role) lag=\(state.replicationLag(of: name).map { "\($0.time?.text ?? "nil") obs=\($0.observedAt.map { "\($0.seconds(since: ReplicationModel.start))" } ?? "-") unk=\($0.unknownAfter != nil)" } ?? "-") ws=\(state.writeSource(of: name) ?? "-") hist=\(r.server?.history.count ?? 0)")
+                print(
+                    "  state \(name) role=\(r.role) lag=\(state.replicationLag(of: name).map { "\($0.time?.text ?? "nil") obs=\($0.observedAt.map { "\($0.seconds(since: ReplicationModel.start))" } ?? "-") unk=\($0.unknownAfter != nil)" } ?? "-") ws=\(state.writeSource(of: name) ?? "-") hist=\(r.server?.history.count ?? 0)"
+                )
             }
             let problems = ReplicationInvariantTests.violations(model, state)
-            if !problems.isEmpty { print("VIOLATION \(problems)"); break }
+            if !problems.isEmpty {
+                print("VIOLATION \(problems)")
+                break
+            }
         }
     }
 }

@@ -78,7 +78,11 @@ struct ReplicationModel {
     static func freshState() -> DashboardState {
         var state = DashboardState(topology: topology, now: start)
         for region in regions {
-            state.apply(.collectorStatus(CollectorReport(collector: "pg-\(region)", kind: "postgres", observedAt: start, intervalSeconds: 1, regions: [region])))
+            state.apply(
+                .collectorStatus(
+                    CollectorReport(
+                        collector: "pg-\(region)", kind: "postgres", observedAt: start, intervalSeconds: 1,
+                        regions: [region])))
         }
         return state
     }
@@ -174,7 +178,8 @@ struct ReplicationModel {
     /// committed, in its lineage; 0 when it has them all.
     func trueLag(of standby: String) -> Double? {
         guard let server = servers[standby], server.role == .recovering, let root = lineageRoot(of: standby),
-              let timeline = servers[root]?.timeline, let log = commits[timeline] else { return nil }
+            let timeline = servers[root]?.timeline, let log = commits[timeline]
+        else { return nil }
         guard let first = log.first(where: { $0.position > server.position }) else { return 0 }
         return now - first.at
     }
@@ -185,11 +190,14 @@ struct ReplicationModel {
     private mutating func stream() {
         for name in servers.keys.sorted() {
             guard var standby = servers[name], standby.isUp, standby.role == .recovering else { continue }
-            if let upstreamName = standby.upstream, let upstream = servers[upstreamName], upstream.isUp, standby.isReceiving {
+            if let upstreamName = standby.upstream, let upstream = servers[upstreamName], upstream.isUp,
+                standby.isReceiving
+            {
                 let available = upstream.role == .recovering ? upstream.received : upstream.position
                 if upstream.timeline != standby.timeline {
                     // A newer timeline can be followed only from before its fork.
-                    if upstream.timeline > standby.timeline, let fork = upstream.forkPosition, standby.received <= fork {
+                    if upstream.timeline > standby.timeline, let fork = upstream.forkPosition, standby.received <= fork
+                    {
                         standby.timeline = upstream.timeline
                     } else {
                         standby.isReceiving = false
@@ -219,54 +227,94 @@ struct ReplicationModel {
             guard let server = servers[name] else { continue }
             let source = "pg-\(name)"
             guard server.isUp, server.isObservable else {
-                events.append(.probe(ProbeResult(region: name, source: source, observedAt: time, isSuccess: false, latencyMilliseconds: nil, message: server.isUp ? "timed out" : "connection refused", isDefinitive: !server.isUp)))
-                events.append(.server(ServerSample(region: name, source: source, observedAt: time, unreachable: server.isUp ? "timed out" : "connection refused", isRefused: !server.isUp)))
+                events.append(
+                    .probe(
+                        ProbeResult(
+                            region: name, source: source, observedAt: time, isSuccess: false, latencyMilliseconds: nil,
+                            message: server.isUp ? "timed out" : "connection refused", isDefinitive: !server.isUp)))
+                events.append(
+                    .server(
+                        ServerSample(
+                            region: name, source: source, observedAt: time,
+                            unreachable: server.isUp ? "timed out" : "connection refused", isRefused: !server.isUp)))
                 continue
             }
-            events.append(.probe(ProbeResult(region: name, source: source, observedAt: time, isSuccess: true, latencyMilliseconds: 1, message: "ok")))
+            events.append(
+                .probe(
+                    ProbeResult(
+                        region: name, source: source, observedAt: time, isSuccess: true, latencyMilliseconds: 1,
+                        message: "ok")))
             switch server.role {
             case .writable, .fenced:
-                events.append(.server(ServerSample(region: name, source: source, observedAt: time, facts: ServerFacts(
-                    role: server.role, timeline: server.timeline, walPosition: WALPosition(offset: server.position),
-                    nextTransaction: server.nextTransaction, tableRowChanges: server.role == .fenced ? server.rowChanges : nil
-                ))))
+                events.append(
+                    .server(
+                        ServerSample(
+                            region: name, source: source, observedAt: time,
+                            facts: ServerFacts(
+                                role: server.role, timeline: server.timeline,
+                                walPosition: WALPosition(offset: server.position),
+                                nextTransaction: server.nextTransaction,
+                                tableRowChanges: server.role == .fenced ? server.rowChanges : nil
+                            ))))
                 if server.role == .fenced, server.rowChangesWhenFirstSeenFenced == nil {
                     servers[name]?.rowChangesWhenFirstSeenFenced = server.rowChanges
                 }
                 var listed: Set<String> = []
-                for standby in servers.values.sorted(by: { $0.name < $1.name }) where standby.isUp && standby.role == .recovering && standby.upstream == name && standby.isReceiving {
+                for standby in servers.values.sorted(by: { $0.name < $1.name })
+                where standby.isUp && standby.role == .recovering && standby.upstream == name && standby.isReceiving {
                     listed.insert(standby.name)
-                    events.append(.replication(ReplicationSample(
-                        from: name, to: standby.name, source: source, observedAt: time, lagSeconds: nil, lagBytes: nil,
-                        state: .streaming, positions: StandbyPositions(flushed: WALPosition(offset: standby.received), replayed: WALPosition(offset: standby.position))
-                    )))
+                    events.append(
+                        .replication(
+                            ReplicationSample(
+                                from: name, to: standby.name, source: source, observedAt: time, lagSeconds: nil,
+                                lagBytes: nil,
+                                state: .streaming,
+                                positions: StandbyPositions(
+                                    flushed: WALPosition(offset: standby.received),
+                                    replayed: WALPosition(offset: standby.position))
+                            )))
                 }
                 if name == "us-east-1", server.role == .writable {
                     for missing in expectedStandbys where !listed.contains(missing) {
-                        events.append(.replication(ReplicationSample(from: name, to: missing, source: source, observedAt: time, lagSeconds: nil, lagBytes: nil, state: .broken, isExpectationOnly: true)))
+                        events.append(
+                            .replication(
+                                ReplicationSample(
+                                    from: name, to: missing, source: source, observedAt: time, lagSeconds: nil,
+                                    lagBytes: nil, state: .broken, isExpectationOnly: true)))
                     }
                 }
             case .recovering:
                 let root = lineageRoot(of: name)
                 let upstream = server.upstream.flatMap { servers[$0] }
                 let connected = server.isReceiving && (upstream?.isUp ?? false)
-                let senderEnd: WALPosition? = connected ? upstream.map { WALPosition(offset: $0.role == .recovering ? $0.received : $0.position) } : nil
-                let senderEndAt = connected ? lastCommit(atOrBefore: senderEnd?.offset ?? 0, lineage: root).map(Self.at) : nil
+                let senderEnd: WALPosition? =
+                    connected
+                    ? upstream.map { WALPosition(offset: $0.role == .recovering ? $0.received : $0.position) } : nil
+                let senderEndAt =
+                    connected ? lastCommit(atOrBefore: senderEnd?.offset ?? 0, lineage: root).map(Self.at) : nil
                 let facts = ServerFacts(
                     role: .recovering, timeline: server.timeline, walPosition: WALPosition(offset: server.position),
                     nextTransaction: replayedNextTransaction(server),
                     receivedPosition: WALPosition(offset: server.received), isReplayPaused: server.isPaused,
-                    receiver: connected ? WALReceiverFacts(status: "streaming", upstream: server.upstream, senderEnd: senderEnd, senderEndAt: senderEndAt, lastMessageAt: time) : nil,
+                    receiver: connected
+                        ? WALReceiverFacts(
+                            status: "streaming", upstream: server.upstream, senderEnd: senderEnd,
+                            senderEndAt: senderEndAt, lastMessageAt: time) : nil,
                     configuredUpstream: server.upstream,
                     lastReplayedCommitAt: lastCommit(atOrBefore: server.position, lineage: root).map(Self.at)
                 )
                 events.append(.server(ServerSample(region: name, source: source, observedAt: time, facts: facts)))
                 if let upstreamName = server.upstream {
-                    events.append(.replication(ReplicationSample(
-                        from: upstreamName, to: name, source: source, observedAt: time, lagSeconds: nil, lagBytes: nil,
-                        state: connected ? (server.isPaused ? .paused : .streaming) : .broken,
-                        positions: StandbyPositions(flushed: WALPosition(offset: server.received), replayed: WALPosition(offset: server.position))
-                    )))
+                    events.append(
+                        .replication(
+                            ReplicationSample(
+                                from: upstreamName, to: name, source: source, observedAt: time, lagSeconds: nil,
+                                lagBytes: nil,
+                                state: connected ? (server.isPaused ? .paused : .streaming) : .broken,
+                                positions: StandbyPositions(
+                                    flushed: WALPosition(offset: server.received),
+                                    replayed: WALPosition(offset: server.position))
+                            )))
                 }
             }
         }

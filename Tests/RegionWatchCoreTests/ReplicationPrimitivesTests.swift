@@ -32,7 +32,10 @@ struct WALPositionTests {
         #expect(first?.timeline == 1)
         #expect(first?.end == WALPosition(offset: 2 * size), "segment 1 covers 16 MiB…32 MiB")
         #expect(WALSegmentName("0000000200000003000000FF", segmentSize: size)?.end == WALPosition(offset: 4 << 32))
-        for bad in ["000000010000000000000001.partial", "00000002.history", "zz0000010000000000000001", "0000000100000000000001", "000000010000000000000100"] {
+        for bad in [
+            "000000010000000000000001.partial", "00000002.history", "zz0000010000000000000001",
+            "0000000100000000000001", "000000010000000000000100",
+        ] {
             #expect(WALSegmentName(bad, segmentSize: size) == nil, "\(bad)")
         }
         #expect(WALSegmentName("000000010000000000000001", segmentSize: 0) == nil)
@@ -51,8 +54,9 @@ struct WALHistoryTests {
         for second in 0...30 { history.record(Self.position(100), timeline: 1, at: Self.at(Double(second))) }
         history.record(Self.position(9000), timeline: 1, at: Self.at(31))
         #expect(history.count == 2)
-        #expect(history.firstWrite(after: Self.position(100)) == .within(after: Self.at(30), notLaterThan: Self.at(31)),
-                "the burst happened after the last idle observation, not after the first")
+        #expect(
+            history.firstWrite(after: Self.position(100)) == .within(after: Self.at(30), notLaterThan: Self.at(31)),
+            "the burst happened after the last idle observation, not after the first")
         #expect(history.firstWrite(after: Self.position(9000)) == .none(asOf: Self.at(31)))
     }
 
@@ -60,11 +64,16 @@ struct WALHistoryTests {
         // Replay paused at 100 (seen there at t=0…10); a checkpoint moves the log at t=13 with no
         // transaction; a transaction writes at t=30.
         var history = WALHistory()
-        for second in 0...10 { history.record(Self.position(100), timeline: 1, nextTransaction: 7, at: Self.at(Double(second))) }
-        for second in 13...29 { history.record(Self.position(180), timeline: 1, nextTransaction: 7, at: Self.at(Double(second))) }
+        for second in 0...10 {
+            history.record(Self.position(100), timeline: 1, nextTransaction: 7, at: Self.at(Double(second)))
+        }
+        for second in 13...29 {
+            history.record(Self.position(180), timeline: 1, nextTransaction: 7, at: Self.at(Double(second)))
+        }
         history.record(Self.position(9000), timeline: 1, nextTransaction: 8, at: Self.at(31))
-        #expect(history.firstWrite(after: Self.position(100)) == .within(after: Self.at(10), notLaterThan: Self.at(31)),
-                "at least from the transaction, at most from the checkpoint")
+        #expect(
+            history.firstWrite(after: Self.position(100)) == .within(after: Self.at(10), notLaterThan: Self.at(31)),
+            "at least from the transaction, at most from the checkpoint")
         // Without transaction ids, any log counts (the upper end is the same).
         var plain = WALHistory()
         plain.record(Self.position(100), timeline: 1, at: Self.at(10))
@@ -80,13 +89,17 @@ struct WALHistoryTests {
         #expect(history.firstWrite(after: Self.position(200)) == .within(after: Self.at(0), notLaterThan: nil))
         history.record(Self.position(400), timeline: 1, nextTransaction: 3, at: Self.at(2))
         #expect(history.firstWrite(after: Self.position(200)) == .within(after: Self.at(0), notLaterThan: Self.at(2)))
-        #expect(history.firstWrite(after: Self.position(100)) == .within(after: Self.at(0), notLaterThan: Self.at(1)), "a whole step beyond it")
+        #expect(
+            history.firstWrite(after: Self.position(100)) == .within(after: Self.at(0), notLaterThan: Self.at(1)),
+            "a whole step beyond it")
     }
 
     @Test func positionsBeforeTheHistoryHaveOnlyALatestTime() {
         var history = WALHistory()
         history.record(Self.position(500), timeline: 1, at: Self.at(10))
-        #expect(history.firstWrite(after: Self.position(100)) == .within(after: nil, notLaterThan: nil), "log beyond it is not proof of a write")
+        #expect(
+            history.firstWrite(after: Self.position(100)) == .within(after: nil, notLaterThan: nil),
+            "log beyond it is not proof of a write")
         history.record(Self.position(600), timeline: 1, at: Self.at(11))
         #expect(history.firstWrite(after: Self.position(100)) == .within(after: nil, notLaterThan: Self.at(11)))
         #expect(WALHistory().firstWrite(after: Self.position(0)) == .unknown)
@@ -119,7 +132,9 @@ struct WALHistoryTests {
 
     @Test func theHistoryIsBounded() {
         var history = WALHistory(capacity: 8)
-        for index in 0..<100 { history.record(Self.position(UInt64(index) * 10), timeline: 1, at: Self.at(Double(index))) }
+        for index in 0..<100 {
+            history.record(Self.position(UInt64(index) * 10), timeline: 1, at: Self.at(Double(index)))
+        }
         #expect(history.count == 8)
         #expect(history.oldest?.position == Self.position(920))
         // Older than the oldest point kept: only a latest time is known.
@@ -154,24 +169,36 @@ struct LagEstimateTests {
         #expect(history.intersected(with: commit) == LagEstimate(atLeast: 2, atMost: 3, resolution: 1.5))
         let contradicting = LagEstimate(atLeast: 5, atMost: nil, resolution: 0)
         #expect(commit.intersected(with: contradicting) == LagEstimate(atLeast: 3, atMost: 3, resolution: 0))
-        #expect(LagEstimate(atLeast: 1, atMost: nil, resolution: 0).intersected(with: LagEstimate(atLeast: 4, atMost: nil, resolution: 2)).atMost == nil)
+        #expect(
+            LagEstimate(atLeast: 1, atMost: nil, resolution: 0).intersected(
+                with: LagEstimate(atLeast: 4, atMost: nil, resolution: 2)
+            ).atMost == nil)
     }
 
     @Test func comparingWithALimitUsesWhatIsKnown() {
         #expect(LagEstimate(atLeast: 31, atMost: nil, resolution: 1).certainlyExceeds(30))
-        #expect(!LagEstimate(atLeast: 0, atMost: 45, resolution: 1).certainlyExceeds(30), "an upper bound past the RPO is not a breach")
+        #expect(
+            !LagEstimate(atLeast: 0, atMost: 45, resolution: 1).certainlyExceeds(30),
+            "an upper bound past the RPO is not a breach")
         #expect(!LagEstimate(atLeast: 0, atMost: 45, resolution: 1).certainlyWithin(30), "nor a pass")
-        #expect(!LagEstimate(atLeast: 29, atMost: 30.5, resolution: 1.5).certainlyWithin(30), "decisions use the bounds, never the shown figure")
+        #expect(
+            !LagEstimate(atLeast: 29, atMost: 30.5, resolution: 1.5).certainlyWithin(30),
+            "decisions use the bounds, never the shown figure")
         #expect(LagEstimate(atLeast: 29, atMost: 30, resolution: 1.5).certainlyWithin(30))
-        #expect(!LagEstimate(atLeast: 30, atMost: 31, resolution: 1.5, likely: 30.9).certainlyExceeds(30), "a likely value past the limit is not a breach")
+        #expect(
+            !LagEstimate(atLeast: 30, atMost: 31, resolution: 1.5, likely: 30.9).certainlyExceeds(30),
+            "a likely value past the limit is not a breach")
         #expect(!LagEstimate(atLeast: 1, atMost: nil, resolution: 1).certainlyWithin(30))
     }
 
     @Test func dataLossTextSaysWhatIsKnownAndWhatIsNot() {
         let now = Timestamp(secondsSinceEpoch: 1_800_000_041)
-        let crash = DataLossEstimate(known: .caughtUp, knownBytes: 0, unknownAfter: Timestamp(secondsSinceEpoch: 1_800_000_000))
+        let crash = DataLossEstimate(
+            known: .caughtUp, knownBytes: 0, unknownAfter: Timestamp(secondsSinceEpoch: 1_800_000_000))
         #expect(crash.text(at: now) == "0s, 0B known; writes after 08:00:00 UTC (41s ago) unknown")
-        #expect(DataLossEstimate(known: LagEstimate(atLeast: 0, atMost: 15, resolution: 1), knownBytes: 12_582_912).text(at: now) == "at most 15.0s, 12.0MiB known")
+        #expect(
+            DataLossEstimate(known: LagEstimate(atLeast: 0, atMost: 15, resolution: 1), knownBytes: 12_582_912).text(
+                at: now) == "at most 15.0s, 12.0MiB known")
         #expect(DataLossEstimate.unknown.text(at: now) == "known loss unknown")
     }
 }

@@ -8,7 +8,9 @@ struct ReplicationTruthTests {
     typealias M = ReplicationModel
 
     /// Runs `steps` seconds of the model into `state`, checking `each` after every step.
-    static func run(_ model: inout M, _ state: inout DashboardState, steps: Int, each: (M, DashboardState) -> Void = { _, _ in }) {
+    static func run(
+        _ model: inout M, _ state: inout DashboardState, steps: Int, each: (M, DashboardState) -> Void = { _, _ in }
+    ) {
         for _ in 0..<steps {
             state.apply(contentsOf: model.step())
             state.apply(.tick(M.at(model.now)))
@@ -18,14 +20,23 @@ struct ReplicationTruthTests {
 
     /// The shown reading brackets the truth: never above it when exact or a lower bound, never
     /// below it when an upper bound is known.
-    static func expectSound(_ reading: ReplicationReading?, truth: Double?, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectSound(
+        _ reading: ReplicationReading?, truth: Double?, _ comment: Comment? = nil,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         guard let time = reading?.time, let truth else {
-            Issue.record("no reading (\(String(describing: reading))) or no truth (\(String(describing: truth)))", sourceLocation: sourceLocation)
+            Issue.record(
+                "no reading (\(String(describing: reading))) or no truth (\(String(describing: truth)))",
+                sourceLocation: sourceLocation)
             return
         }
-        #expect(time.atLeast <= truth + 1e-6, "\(time) claims more than the truth \(truth). \(comment?.description ?? "")", sourceLocation: sourceLocation)
+        #expect(
+            time.atLeast <= truth + 1e-6, "\(time) claims more than the truth \(truth). \(comment?.description ?? "")",
+            sourceLocation: sourceLocation)
         if let atMost = time.atMost {
-            #expect(atMost >= truth - 1e-6, "\(time) claims less than the truth \(truth). \(comment?.description ?? "")", sourceLocation: sourceLocation)
+            #expect(
+                atMost >= truth - 1e-6, "\(time) claims less than the truth \(truth). \(comment?.description ?? "")",
+                sourceLocation: sourceLocation)
         }
     }
 
@@ -41,14 +52,17 @@ struct ReplicationTruthTests {
         let truth = model.trueLag(of: "eu-west-1")
         #expect(abs((truth ?? 0) - 2.8) < 1e-9)
         #expect(reading?.time?.bound == .exact)
-        #expect(abs((reading?.time?.seconds ?? 99) - 2.8) <= 1, "\(String(describing: reading)); 33 s of idle time before the pause are not lag")
+        #expect(
+            abs((reading?.time?.seconds ?? 99) - 2.8) <= 1,
+            "\(String(describing: reading)); 33 s of idle time before the pause are not lag")
         Self.expectSound(reading, truth: truth)
         #expect(reading?.bytesNotReceived == 0, "received, not replayed")
         #expect(reading?.bytesNotReplayed == 10_000_000)
         let standby = state.region(named: "eu-west-1")
         #expect(standby?.health == .ok, "\(String(describing: standby?.assessment))")
         // Everything was received: promoting it now loses nothing.
-        let (gates, loss) = FailoverGates.evaluate(kind: .switchover, target: "eu-west-1", in: state, context: FailoverGateContext())
+        let (gates, loss) = FailoverGates.evaluate(
+            kind: .switchover, target: "eu-west-1", in: state, context: FailoverGateContext())
         #expect(loss.knownBytes == 0)
         #expect(gates.first { $0.gate == .lagWithinRPO }?.passed == true, "\(gates)")
     }
@@ -60,7 +74,9 @@ struct ReplicationTruthTests {
             model.write(4096, on: "us-east-1", fraction: 0.3)
             Self.run(&model, &state, steps: 1) { model, state in
                 for standby in ["eu-west-1", "ap-southeast-1"] {
-                    Self.expectSound(state.replicationLag(of: standby), truth: model.trueLag(of: standby), "\(standby) at \(model.now)")
+                    Self.expectSound(
+                        state.replicationLag(of: standby), truth: model.trueLag(of: standby),
+                        "\(standby) at \(model.now)")
                 }
             }
         }
@@ -81,7 +97,8 @@ struct ReplicationTruthTests {
         #expect(loss.known?.bound == .exact && loss.known?.seconds == 0, "\(String(describing: loss.known))")
         #expect(loss.unknownAfter == lastSeen, "what the primary wrote after it was last seen is unknown")
         #expect(loss.text(at: state.now) == "0s, 0B known; writes after \(lastSeen.utcTimeOfDay) UTC (40s ago) unknown")
-        let (gates, _) = FailoverGates.evaluate(kind: .failover, target: "eu-west-1", in: state, context: FailoverGateContext())
+        let (gates, _) = FailoverGates.evaluate(
+            kind: .failover, target: "eu-west-1", in: state, context: FailoverGateContext())
         let lagGate = gates.first { $0.gate == .lagWithinRPO }
         #expect(lagGate?.passed == true, "40 s since the link broke is not data loss: \(String(describing: lagGate))")
         #expect(lagGate?.measured.contains("0B known; writes after") == true)
@@ -135,18 +152,29 @@ struct ReplicationTruthTests {
         #expect(state.primary.splitBrain?.message == "split brain: us-east-1 and eu-west-1 both accept writes")
         for region in ["us-east-1", "eu-west-1"] {
             #expect(state.region(named: region)?.health == .down, "at once, whatever the sustain time")
-            #expect(state.region(named: region)?.assessment.reasons.first == "split brain: us-east-1 and eu-west-1 both accept writes")
+            #expect(
+                state.region(named: region)?.assessment.reasons.first
+                    == "split brain: us-east-1 and eu-west-1 both accept writes")
         }
         #expect(state.primary.current == "eu-west-1", "the newest timeline")
-        #expect(state.recentNotices.elements.contains { $0.message == "SPLIT BRAIN: split brain: us-east-1 and eu-west-1 both accept writes" && $0.severity == .critical })
+        #expect(
+            state.recentNotices.elements.contains {
+                $0.message == "SPLIT BRAIN: split brain: us-east-1 and eu-west-1 both accept writes"
+                    && $0.severity == .critical
+            })
         Self.run(&model, &state, steps: 3)
-        #expect(state.region(named: "ap-southeast-1")?.followingFormerPrimary == "following former primary us-east-1, timeline 1; primary eu-west-1 is on timeline 2")
+        #expect(
+            state.region(named: "ap-southeast-1")?.followingFormerPrimary
+                == "following former primary us-east-1, timeline 1; primary eu-west-1 is on timeline 2")
         #expect(state.region(named: "ap-southeast-1")?.health == .degraded)
         // Fenced at last: the alarm ends.
         model.fence("us-east-1")
         Self.run(&model, &state, steps: 2)
         #expect(state.primary.splitBrain == nil)
-        #expect(state.recentNotices.elements.contains { $0.message == "split brain over: only eu-west-1 is seen accepting writes" })
+        #expect(
+            state.recentNotices.elements.contains {
+                $0.message == "split brain over: only eu-west-1 is seen accepting writes"
+            })
     }
 
     @Test func aFencedFormerPrimaryIsFencedNotAPrimaryAndLinksEndWithoutDegradingAnyone() {
@@ -156,7 +184,9 @@ struct ReplicationTruthTests {
         Self.run(&model, &state, steps: 5)
         var reasonsSeen: [String] = []
         let collect: (M, DashboardState) -> Void = { _, state in
-            for region in ["eu-west-1", "ap-southeast-1"] { reasonsSeen += state.region(named: region)?.rawAssessment.reasons ?? [] }
+            for region in ["eu-west-1", "ap-southeast-1"] {
+                reasonsSeen += state.region(named: region)?.rawAssessment.reasons ?? []
+            }
         }
         model.fence("us-east-1")
         Self.run(&model, &state, steps: 2, each: collect)
@@ -167,12 +197,19 @@ struct ReplicationTruthTests {
         model.repoint("ap-southeast-1", to: "eu-west-1")
         Self.run(&model, &state, steps: 2, each: collect)
         #expect(state.primary.current == "eu-west-1")
-        #expect(FailoverGates.currentPrimary(in: state) == "eu-west-1", "a failback goes eu-west-1 → us-east-1, never us-east-1 → us-east-1")
+        #expect(
+            FailoverGates.currentPrimary(in: state) == "eu-west-1",
+            "a failback goes eu-west-1 → us-east-1, never us-east-1 → us-east-1")
         #expect(state.regions.filter { $0.role == .primary }.map(\.name) == ["eu-west-1"])
-        #expect(state.region(named: "us-east-1")?.assessment.reasons.contains { $0.hasPrefix("fenced: transactions are read-only by default") } == true)
+        #expect(
+            state.region(named: "us-east-1")?.assessment.reasons.contains {
+                $0.hasPrefix("fenced: transactions are read-only by default")
+            } == true)
         Self.run(&model, &state, steps: 6, each: collect)
         let links = state.replicationLinks.map { "\($0.from)→\($0.to)" }.sorted()
-        #expect(links == ["eu-west-1→ap-southeast-1"], "links from the fenced server end once nobody observes them: \(links)")
+        #expect(
+            links == ["eu-west-1→ap-southeast-1"],
+            "links from the fenced server end once nobody observes them: \(links)")
         let ended = state.recentNotices.elements.filter { $0.message.contains("ended") }.map(\.message)
         #expect(ended.count == 2, "\(ended)")
         #expect(!reasonsSeen.contains { $0.contains("replication lag") }, "no ghost lag ever: \(Set(reasonsSeen))")
@@ -228,9 +265,12 @@ struct ReplicationTruthTests {
         #expect(state.writeSource(of: "ap-southeast-1") == "us-east-1")
         #expect(state.region(named: "ap-southeast-1")?.followingFormerPrimary == nil)
         #expect(state.region(named: "ap-southeast-1")?.health == .ok)
-        #expect(state.inboundLinks(of: "ap-southeast-1").first.map { "\($0.from)→\($0.to)" } == "eu-west-1→ap-southeast-1")
+        #expect(
+            state.inboundLinks(of: "ap-southeast-1").first.map { "\($0.from)→\($0.to)" } == "eu-west-1→ap-southeast-1")
         Self.expectSound(state.replicationLag(of: "ap-southeast-1"), truth: model.trueLag(of: "ap-southeast-1"))
         Self.run(&model, &state, steps: 5)
-        #expect(state.replicationLinks.contains { $0.from == "us-east-1" && $0.to == "ap-southeast-1" } == false, "the old direct link ended")
+        #expect(
+            state.replicationLinks.contains { $0.from == "us-east-1" && $0.to == "ap-southeast-1" } == false,
+            "the old direct link ended")
     }
 }

@@ -57,11 +57,17 @@ struct ProbeAvailabilityTests {
         #expect(probe.availability == nil)
         let t0 = Timestamp(secondsSinceEpoch: 0)
         for index in 0..<ProbeState.availabilityWindow {
-            probe.record(ProbeResult(region: "r", source: "s", observedAt: t0.adding(seconds: Double(index)), isSuccess: index % 2 == 0, latencyMilliseconds: 1, message: ""))
+            probe.record(
+                ProbeResult(
+                    region: "r", source: "s", observedAt: t0.adding(seconds: Double(index)), isSuccess: index % 2 == 0,
+                    latencyMilliseconds: 1, message: ""))
         }
         #expect(probe.availability == 0.5)
         for index in 0..<ProbeState.availabilityWindow {
-            probe.record(ProbeResult(region: "r", source: "s", observedAt: t0.adding(seconds: Double(1000 + index)), isSuccess: true, latencyMilliseconds: 1, message: ""))
+            probe.record(
+                ProbeResult(
+                    region: "r", source: "s", observedAt: t0.adding(seconds: Double(1000 + index)), isSuccess: true,
+                    latencyMilliseconds: 1, message: ""))
         }
         #expect(probe.availability == 1, "old failures age out of the window")
         #expect(probe.consecutiveFailures == 0)

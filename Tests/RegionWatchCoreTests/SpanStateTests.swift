@@ -5,9 +5,13 @@ import Testing
 struct SpanStateTests {
     typealias F = Fixture
 
-    static func entryBatch(region: String, count: Int, errors: Int, at seconds: Double, duration: Double = 20) -> DashboardEvent {
+    static func entryBatch(
+        region: String, count: Int, errors: Int, at seconds: Double, duration: Double = 20
+    ) -> DashboardEvent {
         let spans = (0..<count).map { index in
-            Spans.span(trace: UInt64(seconds * 1000) + UInt64(index) + 1, id: 1, kind: .server, start: seconds * 1000, duration: duration, status: index < errors ? .error : .unset)
+            Spans.span(
+                trace: UInt64(seconds * 1000) + UInt64(index) + 1, id: 1, kind: .server, start: seconds * 1000,
+                duration: duration, status: index < errors ? .error : .unset)
         }
         var batch = Spans.batch(spans, resources: [Spans.resource(region, version: "3.0.1")])
         batch.receivedAt = F.at(seconds)
@@ -16,7 +20,9 @@ struct SpanStateTests {
     }
 
     @Test func spansFeedHealthWhenNoOtherSourceDoes() {
-        let topology = Topology(name: "t", pattern: .activeActive, objectives: F.topology.objectives, regions: [RegionConfiguration(name: "eu-west-1", provider: "aws", role: .active, trafficPercent: 100)])
+        let topology = Topology(
+            name: "t", pattern: .activeActive, objectives: F.topology.objectives,
+            regions: [RegionConfiguration(name: "eu-west-1", provider: "aws", role: .active, trafficPercent: 100)])
         var state = DashboardState(topology: topology, now: F.t0)
         for second in 0..<10 {
             state.apply(Self.entryBatch(region: "eu-west-1", count: 10, errors: 2, at: Double(second)))
@@ -56,7 +62,11 @@ struct SpanStateTests {
 
     @Test func hopsReachTheMatrix() {
         var state = F.healthyState()
-        var batch = Spans.batch([Spans.span(trace: 1, id: 1, kind: .client, start: 0, duration: 100, resource: 0), Spans.span(trace: 1, id: 2, parent: 1, kind: .server, start: 40, duration: 10, resource: 1)], resources: [Spans.resource("standby-1"), Spans.resource("primary-1", service: "db")])
+        var batch = Spans.batch(
+            [
+                Spans.span(trace: 1, id: 1, kind: .client, start: 0, duration: 100, resource: 0),
+                Spans.span(trace: 1, id: 2, parent: 1, kind: .server, start: 40, duration: 10, resource: 1),
+            ], resources: [Spans.resource("standby-1"), Spans.resource("primary-1", service: "db")])
         batch.receivedAt = F.at(1)
         state.apply(.spans(batch))
         #expect(state.hopLatencies.statistics(from: "standby-1", to: "primary-1")?.p50Milliseconds == 90)
@@ -69,6 +79,7 @@ struct SpanStateTests {
         statistics.requestsRefused = 3
         state.apply(.receiverStatistics(statistics))
         #expect(state.receivers["otlp"]?.requestsRefused == 3)
-        #expect(state.staleAfter(source: "otlp/spans") == 15, "span-derived data is stale after its collector's threshold")
+        #expect(
+            state.staleAfter(source: "otlp/spans") == 15, "span-derived data is stale after its collector's threshold")
     }
 }

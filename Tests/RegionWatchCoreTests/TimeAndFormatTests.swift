@@ -66,7 +66,9 @@ struct TimeAndFormatTests {
     }
 
     /// No number from outside can trap in formatting: beyond a century, not a number, infinite.
-    @Test(arguments: [1e300, -1e300, 9.3e18, 9.2e18, Double.nan, .infinity, -.infinity, Double.greatestFiniteMagnitude, 3.2e9])
+    @Test(arguments: [
+        1e300, -1e300, 9.3e18, 9.2e18, Double.nan, .infinity, -.infinity, Double.greatestFiniteMagnitude, 3.2e9,
+    ])
     func absurdDurationsFormatWithoutTrapping(seconds: Double) {
         for text in [Format.duration(seconds), Format.lag(seconds), Format.age(seconds)] {
             #expect(!text.isEmpty)

@@ -6,9 +6,17 @@ struct TraceStoreTests {
     @Test func spansJoinTheirTraceInAnyOrder() {
         var store = TraceStore()
         // Children first, then the root from another batch, then a late span from another region.
-        _ = store.insert(Spans.batch([Spans.span(trace: 1, id: 3, parent: 2, start: 5, duration: 2), Spans.span(trace: 1, id: 2, parent: 1, start: 1, duration: 10)]))
-        _ = store.insert(Spans.batch([Spans.span(trace: 1, id: 1, name: "root", kind: .server, start: 0, duration: 20)]))
-        let outcome = store.insert(Spans.batch([Spans.span(trace: 1, id: 4, parent: 3, start: 6, duration: 1)], resources: [Spans.resource("eu-west-1", service: "db")]))
+        _ = store.insert(
+            Spans.batch([
+                Spans.span(trace: 1, id: 3, parent: 2, start: 5, duration: 2),
+                Spans.span(trace: 1, id: 2, parent: 1, start: 1, duration: 10),
+            ]))
+        _ = store.insert(
+            Spans.batch([Spans.span(trace: 1, id: 1, name: "root", kind: .server, start: 0, duration: 20)]))
+        let outcome = store.insert(
+            Spans.batch(
+                [Spans.span(trace: 1, id: 4, parent: 3, start: 6, duration: 1)],
+                resources: [Spans.resource("eu-west-1", service: "db")]))
         #expect(store.traceCount == 1)
         let trace = store.trace(Spans.trace(1))!
         #expect(trace.spans.count == 4)
@@ -23,8 +31,14 @@ struct TraceStoreTests {
 
     @Test func hopsAreFoundWhenTheParentArrivesLast() {
         var store = TraceStore()
-        _ = store.insert(Spans.batch([Spans.span(trace: 9, id: 2, parent: 1, kind: .server, start: 40, duration: 10)], resources: [Spans.resource("us-east-1", service: "db")]))
-        let outcome = store.insert(Spans.batch([Spans.span(trace: 9, id: 1, kind: .client, start: 0, duration: 90)], resources: [Spans.resource("eu-west-1")]))
+        _ = store.insert(
+            Spans.batch(
+                [Spans.span(trace: 9, id: 2, parent: 1, kind: .server, start: 40, duration: 10)],
+                resources: [Spans.resource("us-east-1", service: "db")]))
+        let outcome = store.insert(
+            Spans.batch(
+                [Spans.span(trace: 9, id: 1, kind: .client, start: 0, duration: 90)],
+                resources: [Spans.resource("eu-west-1")]))
         #expect(outcome.hops == [CrossRegionHop(from: "eu-west-1", to: "us-east-1", latencyMilliseconds: 80)])
     }
 
@@ -37,10 +51,12 @@ struct TraceStoreTests {
             Spans.span(trace: 4, id: 8, parent: 5, start: 4, duration: 3, resource: 1),
             Spans.span(trace: 4, id: 9, parent: 99, start: 4, duration: 3, resource: 0),
         ]
-        let early = store.insert(Spans.batch(children, resources: [Spans.resource("us-east-1"), Spans.resource("eu-west-1", service: "db")]))
+        let early = store.insert(
+            Spans.batch(children, resources: [Spans.resource("us-east-1"), Spans.resource("eu-west-1", service: "db")]))
         #expect(early.hops.isEmpty)
         let outcome = store.insert(Spans.batch([Spans.span(trace: 4, id: 5, start: 0, duration: 10)]))
-        #expect(outcome.hops.map(\.latencyMilliseconds).sorted() == [7, 8], "the two eu-west-1 children, each found once")
+        #expect(
+            outcome.hops.map(\.latencyMilliseconds).sorted() == [7, 8], "the two eu-west-1 children, each found once")
         #expect(outcome.hops.allSatisfy { $0.from == "us-east-1" && $0.to == "eu-west-1" })
         #expect(store.summary(of: Spans.trace(4))?.hasCrossRegionHop == true)
         let tree = TraceTree(spans: store.trace(Spans.trace(4))!.spans)
@@ -51,14 +67,20 @@ struct TraceStoreTests {
         var store = TraceStore()
         var bad = Spans.span(trace: 1, id: 1, start: 10, duration: 1)
         bad.endUnixNano = bad.startUnixNano - 1
-        let outcome = store.insert(Spans.batch([
-            Spans.span(trace: 1, id: 2, start: 0, duration: 1),
-            Spans.span(trace: 1, id: 2, start: 0, duration: 1),
-            bad,
-            IncomingSpan(traceID: TraceID(high: 0, low: 0), spanID: SpanID(5), name: "x", kind: .internal, startUnixNano: 5, endUnixNano: 6, resourceIndex: 0, scopeIndex: 0),
-        ]))
+        let outcome = store.insert(
+            Spans.batch([
+                Spans.span(trace: 1, id: 2, start: 0, duration: 1),
+                Spans.span(trace: 1, id: 2, start: 0, duration: 1),
+                bad,
+                IncomingSpan(
+                    traceID: TraceID(high: 0, low: 0), spanID: SpanID(5), name: "x", kind: .internal, startUnixNano: 5,
+                    endUnixNano: 6, resourceIndex: 0, scopeIndex: 0),
+            ]))
         #expect(outcome.accepted == 1 && outcome.rejected == 3)
-        #expect(store.counters.rejectionReasons == ["duplicate span id": 1, "end time before start time": 1, "invalid trace id": 1])
+        #expect(
+            store.counters.rejectionReasons == [
+                "duplicate span id": 1, "end time before start time": 1, "invalid trace id": 1,
+            ])
         #expect(store.counters.receivedSpans == 4 && store.counters.acceptedSpans == 1)
     }
 
@@ -67,7 +89,13 @@ struct TraceStoreTests {
         limits.maxSpans = 100
         var store = TraceStore(limits: limits)
         for trace in 0..<30 {
-            _ = store.insert(Spans.batch((0..<5).map { Spans.span(trace: UInt64(trace + 1), id: UInt64($0 + 1), parent: $0 == 0 ? 0 : 1, start: Double($0), duration: 1) }, at: Double(trace)))
+            _ = store.insert(
+                Spans.batch(
+                    (0..<5).map {
+                        Spans.span(
+                            trace: UInt64(trace + 1), id: UInt64($0 + 1), parent: $0 == 0 ? 0 : 1, start: Double($0),
+                            duration: 1)
+                    }, at: Double(trace)))
         }
         #expect(store.spanCount <= 100)
         #expect(store.spanCount == 100, "evicts only as much as needed, whole traces")
@@ -86,13 +114,21 @@ struct TraceStoreTests {
         for round in 0..<30 {
             for (index, region) in regions.enumerated() {
                 let id = UInt64(round * 10 + index + 1)
-                _ = store.insert(Spans.batch([Spans.span(trace: id, id: 1, start: 0, duration: 1), Spans.span(trace: id, id: 2, parent: 1, start: 0, duration: 1)], resources: [Spans.resource(region)], at: Double(round)))
+                _ = store.insert(
+                    Spans.batch(
+                        [
+                            Spans.span(trace: id, id: 1, start: 0, duration: 1),
+                            Spans.span(trace: id, id: 2, parent: 1, start: 0, duration: 1),
+                        ], resources: [Spans.resource(region)], at: Double(round)))
             }
         }
         let before = regions.map { store.spanCount(ownedBy: $0) }
         #expect(before == [60, 60, 60])
         for flood in 0..<2000 {
-            _ = store.insert(Spans.batch([Spans.span(trace: UInt64(100_000 + flood), id: 1, start: 0, duration: 1)], resources: [Spans.resource("us-east-1")], at: 100 + Double(flood) / 100))
+            _ = store.insert(
+                Spans.batch(
+                    [Spans.span(trace: UInt64(100_000 + flood), id: 1, start: 0, duration: 1)],
+                    resources: [Spans.resource("us-east-1")], at: 100 + Double(flood) / 100))
         }
         #expect(store.spanCount <= 1000)
         #expect(store.spanCount(ownedBy: "eu-west-1") == 60, "the flood did not evict eu-west-1's traces")
@@ -107,7 +143,10 @@ struct TraceStoreTests {
         var store = TraceStore(limits: limits)
         for index in 0..<900 {
             let region = ["a", "b", "c"][index % 3]
-            _ = store.insert(Spans.batch([Spans.span(trace: UInt64(index + 1), id: 1, start: 0, duration: 1)], resources: [Spans.resource(region)], at: Double(index)))
+            _ = store.insert(
+                Spans.batch(
+                    [Spans.span(trace: UInt64(index + 1), id: 1, start: 0, duration: 1)],
+                    resources: [Spans.resource(region)], at: Double(index)))
         }
         #expect(["a", "b", "c"].map { store.spanCount(ownedBy: $0) } == [100, 100, 100])
     }
@@ -118,7 +157,10 @@ struct TraceStoreTests {
         var store = TraceStore(limits: limits)
         let bulky = [Attribute("payload", .string(String(repeating: "x", count: 2000)))]
         for trace in 0..<3000 {
-            _ = store.insert(Spans.batch([Spans.span(trace: UInt64(trace + 1), id: 1, start: 0, duration: 1, attributes: bulky)], at: Double(trace)))
+            _ = store.insert(
+                Spans.batch(
+                    [Spans.span(trace: UInt64(trace + 1), id: 1, start: 0, duration: 1, attributes: bulky)],
+                    at: Double(trace)))
         }
         #expect(store.approximateBytes <= limits.maxBytes)
         #expect(store.counters.evictedTraces > 1000)
@@ -131,8 +173,12 @@ struct TraceStoreTests {
         limits.maxAttributesPerSpan = 2
         limits.maxValueBytes = 8
         var store = TraceStore(limits: limits)
-        let attributes = [Attribute("a", .string("0123456789abcdef")), Attribute("b", .int(1)), Attribute("c", .bool(true))]
-        let outcome = store.insert(Spans.batch((1...15).map { Spans.span(trace: 1, id: UInt64($0), start: 0, duration: 1, attributes: attributes) }))
+        let attributes = [
+            Attribute("a", .string("0123456789abcdef")), Attribute("b", .int(1)), Attribute("c", .bool(true)),
+        ]
+        let outcome = store.insert(
+            Spans.batch(
+                (1...15).map { Spans.span(trace: 1, id: UInt64($0), start: 0, duration: 1, attributes: attributes) }))
         #expect(outcome.accepted == 10 && outcome.rejected == 5)
         let details = store.details(of: SpanID(1), in: Spans.trace(1))!
         #expect(details.attributes.count == 2)
@@ -142,12 +188,23 @@ struct TraceStoreTests {
 
     @Test func detailsRoundTripEveryValueKind() {
         var store = TraceStore()
-        let nested = AttributeValue.map([Attribute("k", .array([.int(-5), .double(2.5), .bool(false), .bytes([0, 255]), .empty]))])
-        var span = Spans.span(trace: 7, id: 1, start: 0, duration: 3, status: .error, attributes: [Attribute("nested", nested), Attribute("unicode", .string("日本 ✓"))])
+        let nested = AttributeValue.map([
+            Attribute("k", .array([.int(-5), .double(2.5), .bool(false), .bytes([0, 255]), .empty]))
+        ])
+        var span = Spans.span(
+            trace: 7, id: 1, start: 0, duration: 3, status: .error,
+            attributes: [Attribute("nested", nested), Attribute("unicode", .string("日本 ✓"))])
         span.statusMessage = "boom"
-        span.events = [SpanEvent(timeUnixNano: span.startUnixNano + 1_000_000, name: "retry", attributes: [Attribute("attempt", .int(2))])]
-        span.links = [SpanLink(traceID: Spans.trace(99), spanID: SpanID(42), attributes: [Attribute("why", .string("follows"))])]
-        _ = store.insert(Spans.batch([span], resources: [Spans.resource("eu-west-1", service: "shop", version: "1.2.3")]))
+        span.events = [
+            SpanEvent(
+                timeUnixNano: span.startUnixNano + 1_000_000, name: "retry", attributes: [Attribute("attempt", .int(2))]
+            )
+        ]
+        span.links = [
+            SpanLink(traceID: Spans.trace(99), spanID: SpanID(42), attributes: [Attribute("why", .string("follows"))])
+        ]
+        _ = store.insert(
+            Spans.batch([span], resources: [Spans.resource("eu-west-1", service: "shop", version: "1.2.3")]))
         let details = store.details(of: SpanID(1), in: Spans.trace(7))!
         #expect(details.statusMessage == "boom")
         #expect(details.attributes == span.attributes)
@@ -160,8 +217,14 @@ struct TraceStoreTests {
 
     @Test func queriesFilterByWordsRegionServiceErrorsAndDuration() {
         var store = TraceStore()
-        _ = store.insert(Spans.batch([Spans.span(trace: 1, id: 1, name: "GET /cart", start: 0, duration: 10)], resources: [Spans.resource("us-east-1")]))
-        _ = store.insert(Spans.batch([Spans.span(trace: 2, id: 1, name: "POST /checkout", start: 0, duration: 900, status: .error)], resources: [Spans.resource("eu-west-1", service: "shop")]))
+        _ = store.insert(
+            Spans.batch(
+                [Spans.span(trace: 1, id: 1, name: "GET /cart", start: 0, duration: 10)],
+                resources: [Spans.resource("us-east-1")]))
+        _ = store.insert(
+            Spans.batch(
+                [Spans.span(trace: 2, id: 1, name: "POST /checkout", start: 0, duration: 900, status: .error)],
+                resources: [Spans.resource("eu-west-1", service: "shop")]))
         func ids(_ text: String) -> [UInt64] {
             let query = try! TraceQuery.parse(text).get()
             return store.summaries(matching: query).map(\.traceID.low).sorted()
@@ -186,8 +249,14 @@ struct TraceStoreTests {
 
     @Test func listingMatchesSummariesAndSortsWithoutThem() {
         var store = TraceStore()
-        _ = store.insert(Spans.batch([Spans.span(trace: 1, id: 1, name: "GET /cart", start: 5, duration: 10)], resources: [Spans.resource("us-east-1")]))
-        _ = store.insert(Spans.batch([Spans.span(trace: 2, id: 1, name: "POST /checkout", start: 1, duration: 900, status: .error)], resources: [Spans.resource("eu-west-1", service: "shop")]))
+        _ = store.insert(
+            Spans.batch(
+                [Spans.span(trace: 1, id: 1, name: "GET /cart", start: 5, duration: 10)],
+                resources: [Spans.resource("us-east-1")]))
+        _ = store.insert(
+            Spans.batch(
+                [Spans.span(trace: 2, id: 1, name: "POST /checkout", start: 1, duration: 900, status: .error)],
+                resources: [Spans.resource("eu-west-1", service: "shop")]))
         let query = try! TraceQuery.parse("<1s").get()
         let entries = TraceSortOrder.time.sorted(store.listing(matching: query))
         #expect(entries.map(\.traceID.low) == [1, 2])
@@ -215,11 +284,15 @@ struct TraceStoreTests {
         limits.maxSpans = 10
         var store = TraceStore(limits: limits)
         for index in 0..<200 {
-            _ = store.insert(Spans.batch([Spans.span(trace: UInt64(index + 1), id: 1, start: 0, duration: 1)], resources: [Spans.resource("r\(index % 5)", service: "svc\(index)")], at: Double(index)))
+            _ = store.insert(
+                Spans.batch(
+                    [Spans.span(trace: UInt64(index + 1), id: 1, start: 0, duration: 1)],
+                    resources: [Spans.resource("r\(index % 5)", service: "svc\(index)")], at: Double(index)))
         }
         // Only the kept traces' resources remain; a fresh resource reuses a freed slot.
         #expect(store.traceCount == 10)
-        #expect(store.summaries().allSatisfy { store.trace($0.traceID)?.spans.first?.service.hasPrefix("svc19") ?? false })
+        #expect(
+            store.summaries().allSatisfy { store.trace($0.traceID)?.spans.first?.service.hasPrefix("svc19") ?? false })
     }
 }
 
@@ -242,12 +315,18 @@ struct TraceTreeTests {
 
     @Test func overlappingChildrenOnlyTheLaterPathCounts() {
         // Parallel calls: a 0–80 and b 10–40; only a is critical (b finished under a).
-        let tree = TraceTree(spans: [Spans.info(1, start: 0, duration: 90), Spans.info(2, parent: 1, start: 0, duration: 80), Spans.info(3, parent: 1, start: 10, duration: 30)])
+        let tree = TraceTree(spans: [
+            Spans.info(1, start: 0, duration: 90), Spans.info(2, parent: 1, start: 0, duration: 80),
+            Spans.info(3, parent: 1, start: 10, duration: 30),
+        ])
         #expect(tree.nodes.filter(\.isOnCriticalPath).map(\.span.spanID.value) == [1, 2])
     }
 
     @Test func asynchronousChildOutlivingItsParentIsClamped() {
-        let tree = TraceTree(spans: [Spans.info(1, start: 0, duration: 50), Spans.info(2, parent: 1, start: 10, duration: 20), Spans.info(3, parent: 1, start: 40, duration: 100)])
+        let tree = TraceTree(spans: [
+            Spans.info(1, start: 0, duration: 50), Spans.info(2, parent: 1, start: 10, duration: 20),
+            Spans.info(3, parent: 1, start: 40, duration: 100),
+        ])
         let critical = tree.nodes.filter(\.isOnCriticalPath).map(\.span.spanID.value)
         #expect(critical == [1, 2, 3])
     }
@@ -275,7 +354,9 @@ struct TraceTreeTests {
     }
 
     @Test func deepChainsAndFolding() {
-        let spans = (1...10_000).map { Spans.info(UInt64($0), parent: UInt64($0 - 1), start: Double($0) / 10, duration: 1) }
+        let spans = (1...10_000).map {
+            Spans.info(UInt64($0), parent: UInt64($0 - 1), start: Double($0) / 10, duration: 1)
+        }
         let tree = TraceTree(spans: spans)
         #expect(tree.nodes.count == 10_000)
         #expect(tree.nodes.last?.depth == 9_999)
@@ -301,9 +382,16 @@ struct TraceQueryTests {
 
     @Test func sortOrders() {
         func summary(_ id: UInt64, start: UInt64, duration: UInt64, errors: Int) -> TraceSummary {
-            TraceSummary(traceID: Spans.trace(id), rootName: nil, rootService: nil, rootRegion: nil, startUnixNano: start, durationNanos: duration, spanCount: 1, errorCount: errors, regions: [], firstSeen: Timestamp(secondsSinceEpoch: 0), lastUpdated: Timestamp(secondsSinceEpoch: 0), hasCrossRegionHop: false)
+            TraceSummary(
+                traceID: Spans.trace(id), rootName: nil, rootService: nil, rootRegion: nil, startUnixNano: start,
+                durationNanos: duration, spanCount: 1, errorCount: errors, regions: [],
+                firstSeen: Timestamp(secondsSinceEpoch: 0), lastUpdated: Timestamp(secondsSinceEpoch: 0),
+                hasCrossRegionHop: false)
         }
-        let all = [summary(1, start: 10, duration: 5, errors: 0), summary(2, start: 30, duration: 1, errors: 2), summary(3, start: 20, duration: 9, errors: 0)]
+        let all = [
+            summary(1, start: 10, duration: 5, errors: 0), summary(2, start: 30, duration: 1, errors: 2),
+            summary(3, start: 20, duration: 9, errors: 0),
+        ]
         #expect(TraceSortOrder.time.sorted(all).map(\.traceID.low) == [2, 3, 1])
         #expect(TraceSortOrder.duration.sorted(all).map(\.traceID.low) == [3, 1, 2])
         #expect(TraceSortOrder.errors.sorted(all).map(\.traceID.low) == [2, 3, 1])
@@ -327,7 +415,9 @@ struct TraceQueryTests {
         let start = Timestamp(secondsSinceEpoch: 1000)
         for second in 0..<10 {
             for index in 0..<20 {
-                window.record(EntrySpanObservation(region: "a", durationMilliseconds: Double(10 + index), isError: index == 0), at: start.adding(seconds: Double(second)), source: "otlp/spans")
+                window.record(
+                    EntrySpanObservation(region: "a", durationMilliseconds: Double(10 + index), isError: index == 0),
+                    at: start.adding(seconds: Double(second)), source: "otlp/spans")
             }
         }
         let figures = window.figures(for: "a", at: start.adding(seconds: 9))!
@@ -346,7 +436,9 @@ struct TraceQueryTests {
         #expect(statistics.count == 1000)
         #expect(statistics.p50Milliseconds >= 700, "only the latest \(HopLatencyMatrix.samplesPerPair) samples count")
         #expect(matrix.statistics(from: "b", to: "a") == nil)
-        for index in 0..<(HopLatencyMatrix.maximumPairs + 10) { matrix.record(CrossRegionHop(from: "x\(index)", to: "y", latencyMilliseconds: 1)) }
+        for index in 0..<(HopLatencyMatrix.maximumPairs + 10) {
+            matrix.record(CrossRegionHop(from: "x\(index)", to: "y", latencyMilliseconds: 1))
+        }
         #expect(matrix.forgottenPairs == 11, "the stalest pairs make room")
         #expect(matrix.statistics(from: "a", to: "b") == nil && matrix.statistics(from: "x1033", to: "y") != nil)
     }

@@ -31,7 +31,8 @@ struct ColorTests {
         #expect(ColorMapper(capability: .none).number(for: orange) == -1)
         #expect(ColorMapper(capability: .ansi8).number(for: .ansi(9)) == 1)
         #expect(ColorMapper(capability: .indexed256).number(for: .default) == -1)
-        #expect(ColorMapper(capability: .direct).number(for: .rgb(0, 0, 3)) == 8, "direct colour values below 8 mean ANSI")
+        #expect(
+            ColorMapper(capability: .direct).number(for: .rgb(0, 0, 3)) == 8, "direct colour values below 8 mean ANSI")
     }
 
     @Test func greyRampAndCubeRoundTrip() {
@@ -49,7 +50,8 @@ struct ColorTests {
         let pair = mapper.pair(foreground: .rgb(0x1F, 0x7A, 0x3A), background: .default)
         let shown = ColorPalette.ansiRGB[Int(pair.foreground)]
         #expect(ColorPalette.contrastRatio(shown, (255, 255, 255)) >= ColorMapper.minimumContrast)
-        let onDark = ColorMapper(capability: .ansi16, background: .dark).pair(foreground: .rgb(0x5F, 0xD7, 0x87), background: .default)
+        let onDark = ColorMapper(capability: .ansi16, background: .dark).pair(
+            foreground: .rgb(0x5F, 0xD7, 0x87), background: .default)
         #expect(onDark.foreground == 2)
     }
 
@@ -113,9 +115,11 @@ struct InputTests {
     @Test func unusableTerminalsAreRefusedWithoutWriting() {
         // Under `swift test` standard input is not a terminal.
         if isatty(STDIN_FILENO) == 0 {
-            #expect(TerminalAvailability.check(environment: ["TERM": "xterm"]) == .notATerminal(stream: "standard input"))
+            #expect(
+                TerminalAvailability.check(environment: ["TERM": "xterm"]) == .notATerminal(stream: "standard input"))
         }
         #expect(TerminalUnavailable.termUnset.description == "TERM is not set")
-        #expect(TerminalUnavailable.unknownTerminal("vt999").description == "terminal type 'vt999' is unknown to terminfo")
+        #expect(
+            TerminalUnavailable.unknownTerminal("vt999").description == "terminal type 'vt999' is unknown to terminfo")
     }
 }

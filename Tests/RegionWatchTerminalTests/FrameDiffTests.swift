@@ -15,10 +15,11 @@ struct FrameDiffTests {
         var frame = Frame(size: TerminalSize(width: 4, height: 1))
         frame.write("ab", x: 0, y: 0, style: Style(attributes: [.bold]))
         let runs = FrameDiff.runs(from: nil, to: frame)
-        #expect(runs == [
-            CellRun(x: 0, y: 0, text: "ab", width: 2, style: Style(attributes: [.bold])),
-            CellRun(x: 2, y: 0, text: "  ", width: 2, style: .plain),
-        ])
+        #expect(
+            runs == [
+                CellRun(x: 0, y: 0, text: "ab", width: 2, style: Style(attributes: [.bold])),
+                CellRun(x: 2, y: 0, text: "  ", width: 2, style: .plain),
+            ])
     }
 
     @Test func onlyChangedCellsAreSent() {
@@ -57,14 +58,18 @@ struct FrameDiffTests {
     @Test func replayingDiffsReproducesEveryFrame() {
         var random = SplitMix(seed: 99)
         let alphabet: [Character] = ["a", "b", " ", "日", "─", "█", "é"]
-        let styles = [Style.plain, Style(foreground: .ansi(1)), Style(attributes: [.bold]), Style(background: .indexed(236))]
+        let styles = [
+            Style.plain, Style(foreground: .ansi(1)), Style(attributes: [.bold]), Style(background: .indexed(236)),
+        ]
         let backend = InMemoryBackend(size: size)
         let renderer = TerminalRenderer(backend: backend)
         for _ in 0..<300 {
             var frame = Frame(size: size)
             for _ in 0..<random.below(12) {
                 let text = String((0..<random.below(6)).map { _ in alphabet[random.below(alphabet.count)] })
-                frame.write(text, x: random.below(size.width), y: random.below(size.height), style: styles[random.below(styles.count)])
+                frame.write(
+                    text, x: random.below(size.width), y: random.below(size.height),
+                    style: styles[random.below(styles.count)])
             }
             renderer.present(frame)
             #expect(backend.screen.lines == frame.lines)

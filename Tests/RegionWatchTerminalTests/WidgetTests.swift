@@ -34,16 +34,20 @@ struct WidgetTests {
     @Test func blockDrawsBordersTitleAndNote() {
         var frame = Frame(size: TerminalSize(width: 20, height: 3))
         Block(title: "Title", note: "n").render(in: frame.area, into: &frame)
-        #expect(frame.lines == [
-            "╭─ Title ─────── n ╮",
-            "│                  │",
-            "╰──────────────────╯",
-        ])
+        #expect(
+            frame.lines == [
+                "╭─ Title ─────── n ╮",
+                "│                  │",
+                "╰──────────────────╯",
+            ])
     }
 
     @Test func tableDropsLowPriorityColumnsAndHighlightsSelection() {
         let table = Table(
-            columns: [TableColumn("A", width: 3, priority: 10), TableColumn("B", width: 5, priority: 1), TableColumn("C", width: 3, alignment: .right, priority: 5)],
+            columns: [
+                TableColumn("A", width: 3, priority: 10), TableColumn("B", width: 5, priority: 1),
+                TableColumn("C", width: 3, alignment: .right, priority: 5),
+            ],
             rows: [["a1", "b1", "1"], ["a2", "b2", "22"]],
             selectedRow: 1,
             selectionStyle: Style(attributes: [.reverse])
@@ -78,15 +82,18 @@ struct WidgetTests {
         var frame = Frame(size: TerminalSize(width: 16, height: 4))
         BarChart(values: [10, 40, 20], maximum: 40, threshold: 20, formatValue: { "\(Int($0))s" })
             .render(in: frame.area, into: &frame)
-        #expect(frame.lines == [
-            "40s           █",
-            "              █",
-            "20s ┄┄┄┄┄┄┄┄┄┄██",
-            "  0          ███",
-        ])
+        #expect(
+            frame.lines == [
+                "40s           █",
+                "              █",
+                "20s ┄┄┄┄┄┄┄┄┄┄██",
+                "  0          ███",
+            ])
         var named = Frame(size: TerminalSize(width: 24, height: 4))
-        BarChart(values: [10, 40, 20], maximum: 40, threshold: 20, thresholdName: "RPO", formatValue: { "\(Int($0))s" })
-            .render(in: named.area, into: &named)
+        BarChart(
+            values: [10, 40, 20], maximum: 40, threshold: 20, thresholdName: "RPO", formatValue: { "\(Int($0))s" }
+        )
+        .render(in: named.area, into: &named)
         #expect(named.lines[2] == "20s ┄┄┄┄┄┄┄┄┄┄┄ RPO 20s", "the threshold is named on its line, over the bars")
     }
 }

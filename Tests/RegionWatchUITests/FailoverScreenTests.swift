@@ -15,11 +15,13 @@ struct FailoverScreenTests {
     /// The demo with a failover attempt driven to `events` through the machine.
     func state(with events: (FailoverRequest) -> [FailoverEvent], seconds: Int = 8) -> DashboardState {
         var state = SeededState.demo(seconds: seconds)
-        let request = FailoverRequest(id: "t1", kind: .switchover, from: "us-east-1", to: "eu-west-1", operatorName: "ops@host", steps: [
-            FailoverPlanStep(name: "fence the old primary", action: .simulated(.fence), timeoutSeconds: 30),
-            FailoverPlanStep(name: "promote the target", action: .simulated(.promote), timeoutSeconds: 30),
-            FailoverPlanStep(name: "shift traffic", action: .simulated(.shiftTraffic), timeoutSeconds: 30),
-        ])
+        let request = FailoverRequest(
+            id: "t1", kind: .switchover, from: "us-east-1", to: "eu-west-1", operatorName: "ops@host",
+            steps: [
+                FailoverPlanStep(name: "fence the old primary", action: .simulated(.fence), timeoutSeconds: 30),
+                FailoverPlanStep(name: "promote the target", action: .simulated(.promote), timeoutSeconds: 30),
+                FailoverPlanStep(name: "shift traffic", action: .simulated(.shiftTraffic), timeoutSeconds: 30),
+            ])
         var machine = FailoverMachine()
         for event in events(request) { _ = machine.handle(event) }
         state.apply(.failoverProgress(FailoverProgress(machine: machine)))
@@ -34,18 +36,30 @@ struct FailoverScreenTests {
         let base = SeededState.demo(seconds: 8)
         var view = SeededState.view()
         _ = view.handle(.down, state: base)
-        #expect(view.handle(.character("F"), state: base) == [.failover(.begin(kind: .switchover, target: "eu-west-1"))])
+        #expect(
+            view.handle(.character("F"), state: base) == [.failover(.begin(kind: .switchover, target: "eu-west-1"))])
         #expect(view.handle(.character("D"), state: base) == [.failover(.begin(kind: .drill, target: "eu-west-1"))])
         var atPrimary = SeededState.view()
         #expect(atPrimary.handle(.character("F"), state: base).isEmpty)
-        #expect(atPrimary.message?.text == "us-east-1 is the current primary: select the region to promote (valid now: eu-west-1, ap-southeast-1)")
+        #expect(
+            atPrimary.message?.text
+                == "us-east-1 is the current primary: select the region to promote (valid now: eu-west-1, ap-southeast-1)"
+        )
 
-        let awaiting = state { request in [.start(request, at: SeededState.start), .gatesEvaluated(gates(SeededState.demo(seconds: 8)), dataLoss: .unknown, at: SeededState.start)] }
+        let awaiting = state { request in
+            [
+                .start(request, at: SeededState.start),
+                .gatesEvaluated(gates(SeededState.demo(seconds: 8)), dataLoss: .unknown, at: SeededState.start),
+            ]
+        }
         for character in "eu-west-1" { _ = view.handle(.character(character), state: awaiting) }
         #expect(view.handle(.enter, state: awaiting).isEmpty, "Enter moves to the reason")
         for character in "maintenance" { _ = view.handle(.character(character), state: awaiting) }
         _ = view.handle(.backspace, state: awaiting)
-        #expect(view.handle(.enter, state: awaiting) == [.failover(.confirm(typedTarget: "eu-west-1", reason: "maintenanc"))])
+        #expect(
+            view.handle(.enter, state: awaiting) == [
+                .failover(.confirm(typedTarget: "eu-west-1", reason: "maintenanc"))
+            ])
         #expect(view.handle(.character("q"), state: awaiting).isEmpty, "q is typed, it does not quit")
         #expect(view.handle(.escape, state: awaiting) == [.failover(.abort)])
     }
@@ -57,13 +71,22 @@ struct FailoverScreenTests {
         _ = view.handle(.down, state: state)
         for key in ["F", "B", "D"] {
             #expect(view.handle(.character(Character(key)), state: state).isEmpty)
-            #expect(view.message == StatusMessage("read-only mode: failover, failback and drills are disabled", isError: true))
+            #expect(
+                view.message
+                    == StatusMessage("read-only mode: failover, failback and drills are disabled", isError: true))
         }
         #expect(render(state, view).text.contains("READ-ONLY"))
     }
 
     @Test func dialogAwaitingConfirmation() {
-        let state = state { request in [.start(request, at: SeededState.start), .gatesEvaluated(gates(SeededState.demo(seconds: 8)), dataLoss: DataLossEstimate(known: .exact(0.6), knownBytes: 1_200_000), at: SeededState.start)] }
+        let state = state { request in
+            [
+                .start(request, at: SeededState.start),
+                .gatesEvaluated(
+                    gates(SeededState.demo(seconds: 8)),
+                    dataLoss: DataLossEstimate(known: .exact(0.6), knownBytes: 1_200_000), at: SeededState.start),
+            ]
+        }
         var view = SeededState.view()
         for character in "eu-w" { _ = view.handle(.character(character), state: state) }
         let frame = render(state, view)
@@ -75,12 +98,15 @@ struct FailoverScreenTests {
 
     @Test func dialogWhileExecutingAndWhenRefused() {
         let t = SeededState.start
-        let executing = state { request in [
-            .start(request, at: t), .gatesEvaluated([], dataLoss: .unknown, at: t),
-            .confirm(typedTarget: "eu-west-1", reason: "maintenance", at: t),
-            .stepStarted(index: 0, at: t), .stepFinished(index: 0, outcome: .succeeded, output: "", at: t.adding(seconds: 1)),
-            .stepStarted(index: 1, at: t.adding(seconds: 1)),
-        ] }
+        let executing = state { request in
+            [
+                .start(request, at: t), .gatesEvaluated([], dataLoss: .unknown, at: t),
+                .confirm(typedTarget: "eu-west-1", reason: "maintenance", at: t),
+                .stepStarted(index: 0, at: t),
+                .stepFinished(index: 0, outcome: .succeeded, output: "", at: t.adding(seconds: 1)),
+                .stepStarted(index: 1, at: t.adding(seconds: 1)),
+            ]
+        }
         let running = render(executing, SeededState.view())
         Snapshot.assert(running, named: "failover-executing-120x40")
         #expect(running.text.contains("▶ 2. promote the target"))
@@ -88,10 +114,16 @@ struct FailoverScreenTests {
         var executingView = SeededState.view()
         #expect(executingView.handle(.escape, state: executing) == [.failover(.abort)])
 
-        let refused = state { request in [
-            .start(request, at: t),
-            .gatesEvaluated([FailoverGateResult(gate: .lagWithinRPO, passed: false, measured: "estimated data loss 45.2s, 80MiB vs RPO 30s")], dataLoss: DataLossEstimate(known: .exact(45.2), knownBytes: 83_886_080), at: t),
-        ] }
+        let refused = state { request in
+            [
+                .start(request, at: t),
+                .gatesEvaluated(
+                    [
+                        FailoverGateResult(
+                            gate: .lagWithinRPO, passed: false, measured: "estimated data loss 45.2s, 80MiB vs RPO 30s")
+                    ], dataLoss: DataLossEstimate(known: .exact(45.2), knownBytes: 83_886_080), at: t),
+            ]
+        }
         let frame = render(refused, SeededState.view())
         Snapshot.assert(frame, named: "failover-refused-120x40")
         #expect(frame.text.contains("REFUSED by lag-within-rpo: estimated data loss 45.2s, 80MiB vs RPO 30s"))
@@ -100,15 +132,28 @@ struct FailoverScreenTests {
         #expect(view.handle(.character("f"), state: refused).isEmpty)
         for character in "primary lost" { _ = view.handle(.character(character), state: refused) }
         #expect(render(refused, view).text.contains("reason  primary lost█"))
-        #expect(view.handle(.enter, state: refused) == [.failover(.begin(kind: .switchover, target: "eu-west-1", forcedGates: [.lagWithinRPO: "primary lost"]))])
+        #expect(
+            view.handle(.enter, state: refused) == [
+                .failover(.begin(kind: .switchover, target: "eu-west-1", forcedGates: [.lagWithinRPO: "primary lost"]))
+            ])
         #expect(view.handle(.enter, state: refused) == [.failover(.acknowledge)])
     }
 
     @Test func auditScreenAndInterruptedBadge() {
         var state = SeededState.demo(seconds: 8)
-        let record = FailoverRecordSummary(id: "r1", at: SeededState.start, kind: "drill", from: "us-east-1", to: "eu-west-1", state: "completed", measuredRTOSeconds: 4.2, dataLoss: DataLossEstimate(known: .exact(0.5), knownBytes: nil), operatorName: "ops@host", reason: "quarterly drill", failedGates: [], steps: ["fence: succeeded 1.00s"])
-        let interrupted = FailoverRecordSummary(id: "r2", at: SeededState.start.adding(seconds: 60), kind: "failover", from: "us-east-1", to: "ap-southeast-1", state: "interrupted", measuredRTOSeconds: nil, dataLoss: nil, operatorName: "ops@host", reason: "region down", failedGates: [], steps: ["promote: started"])
-        state.apply(.failoverHistory(FailoverHistorySummary(recent: [record], interrupted: [interrupted], auditLogPath: "/var/lib/rw/audit.jsonl"), isReadOnly: false))
+        let record = FailoverRecordSummary(
+            id: "r1", at: SeededState.start, kind: "drill", from: "us-east-1", to: "eu-west-1", state: "completed",
+            measuredRTOSeconds: 4.2, dataLoss: DataLossEstimate(known: .exact(0.5), knownBytes: nil),
+            operatorName: "ops@host", reason: "quarterly drill", failedGates: [], steps: ["fence: succeeded 1.00s"])
+        let interrupted = FailoverRecordSummary(
+            id: "r2", at: SeededState.start.adding(seconds: 60), kind: "failover", from: "us-east-1",
+            to: "ap-southeast-1", state: "interrupted", measuredRTOSeconds: nil, dataLoss: nil,
+            operatorName: "ops@host", reason: "region down", failedGates: [], steps: ["promote: started"])
+        state.apply(
+            .failoverHistory(
+                FailoverHistorySummary(
+                    recent: [record], interrupted: [interrupted], auditLogPath: "/var/lib/rw/audit.jsonl"),
+                isReadOnly: false))
         var view = SeededState.view()
         let overview = render(state, view)
         #expect(overview.text.contains("INTERRUPTED FAILOVER: press a"))
@@ -120,10 +165,14 @@ struct FailoverScreenTests {
         let frame = render(state, view)
         Snapshot.assert(frame, named: "audit-120x40")
         #expect(frame.text.contains("INTERRUPTED failover us-east-1 → ap-southeast-1"))
-        #expect(frame.text.contains("COMPLETED   drill us-east-1 → eu-west-1  RTO 4.2s  loss 0.5s known  by ops@host: quarterly"))
+        #expect(
+            frame.text.contains(
+                "COMPLETED   drill us-east-1 → eu-west-1  RTO 4.2s  loss 0.5s known  by ops@host: quarterly"))
         // Acknowledging asks first: A alone changes nothing, another key cancels, A twice acts.
         #expect(view.handle(.character("A"), state: state).isEmpty)
-        #expect(view.message?.text.hasPrefix("acknowledge the interrupted failover us-east-1 → ap-southeast-1 (confirmed by ops@host)?") == true)
+        #expect(
+            view.message?.text.hasPrefix(
+                "acknowledge the interrupted failover us-east-1 → ap-southeast-1 (confirmed by ops@host)?") == true)
         #expect(view.handle(.character("j"), state: state).isEmpty)
         #expect(view.message?.text == "not acknowledged")
         #expect(view.handle(.character("A"), state: state).isEmpty)
@@ -134,7 +183,10 @@ struct FailoverScreenTests {
         var acknowledged = interrupted
         acknowledged.acknowledged = "acknowledged by bob@ops2 at 2027-01-15T08:01:00Z"
         var after = SeededState.demo(seconds: 8)
-        after.apply(.failoverHistory(FailoverHistorySummary(recent: [record, acknowledged], auditLogPath: "/var/lib/rw/audit.jsonl"), isReadOnly: false))
+        after.apply(
+            .failoverHistory(
+                FailoverHistorySummary(recent: [record, acknowledged], auditLogPath: "/var/lib/rw/audit.jsonl"),
+                isReadOnly: false))
         let listed = render(after, view).text
         #expect(listed.contains("INTERRUPTED failover us-east-1 → ap-southeast-1"))
         #expect(listed.contains("started, never finished; acknowledged by bob@ops2 at 2027-01-15T08:01:00Z"))

@@ -11,14 +11,17 @@ struct KeyMapTests {
     let state = SeededState.demo(seconds: 5)
 
     func helpText(_ view: ViewState) -> String {
-        HelpOverlay(context: ScreenContext(state: state, view: view, theme: .fallback)).lines().map(\.text).joined(separator: "\n")
+        HelpOverlay(context: ScreenContext(state: state, view: view, theme: .fallback)).lines().map(\.text).joined(
+            separator: "\n")
     }
 
     @Test func helpListsTheDialogForceAndLineEditingKeys() {
         let text = helpText(SeededState.view())
         for expected in [
-            "Failover dialog", "force the refusing gates", "switch between the name and reason fields", "Command line (:)",
-            "Ctrl-U", "clear the line", "Ctrl-W", "previous command", "complete a region or theme name", "close this help",
+            "Failover dialog", "force the refusing gates", "switch between the name and reason fields",
+            "Command line (:)",
+            "Ctrl-U", "clear the line", "Ctrl-W", "previous command", "complete a region or theme name",
+            "close this help",
         ] {
             #expect(text.contains(expected), "help lists \(expected)")
         }
@@ -29,19 +32,26 @@ struct KeyMapTests {
     }
 
     @Test func everyFooterHintNamesTheKeyThatDoesIt() {
-        let screens: [KeyContext] = [.overview, .regionDetail, .traces, .waterfall, .spanDetail, .latencyMatrix, .audit]
+        let screens: [KeyContext] = [
+            .overview, .regionDetail, .traces, .waterfall, .spanDetail, .latencyMatrix, .audit,
+        ]
         for context in screens + [.failoverDialog, .finishedAttempt, .typedLine] {
             let hints = KeyMap.hints(for: context, isDemo: true)
             #expect(!hints.isEmpty, "\(context) has hints")
             for (binding, _) in hints where binding.context != .demo {
-                #expect(KeyMap.binding(for: binding.keys[0], in: context, isDemo: true) == binding, "\(binding.label) on \(context)")
+                #expect(
+                    KeyMap.binding(for: binding.keys[0], in: context, isDemo: true) == binding,
+                    "\(binding.label) on \(context)")
             }
         }
-        #expect(KeyMap.hints(for: .overview, isDemo: false).allSatisfy { $0.binding.context != .demo }, "no chaos hint outside the demo")
+        #expect(
+            KeyMap.hints(for: .overview, isDemo: false).allSatisfy { $0.binding.context != .demo },
+            "no chaos hint outside the demo")
     }
 
     @Test func modalContextsDoNotFallBackToScreenKeys() {
-        #expect(KeyMap.action(for: .character("q"), in: .typedLine, isDemo: false) == nil, "q is typed on the command line")
+        #expect(
+            KeyMap.action(for: .character("q"), in: .typedLine, isDemo: false) == nil, "q is typed on the command line")
         #expect(KeyMap.action(for: .character("F"), in: .failoverDialog, isDemo: true) == nil)
         #expect(KeyMap.action(for: .character("f"), in: .refusal, isDemo: false) == .force)
         #expect(KeyMap.action(for: .control("u"), in: .typedLine, isDemo: false) == .clearLine)
@@ -55,7 +65,8 @@ struct KeyMapTests {
         _ = view.handle(.character("/"), state: traced)
         for character in "error" { _ = view.handle(.character(character), state: traced) }
         _ = view.handle(.enter, state: traced)
-        let frame = DashboardView.render(state: traced, view: view, size: TerminalSize(width: 120, height: 40), theme: .fallback)
+        let frame = DashboardView.render(
+            state: traced, view: view, size: TerminalSize(width: 120, height: 40), theme: .fallback)
         let footer = frame.text(ofRow: 39)
         #expect(footer.contains("filter: error"), "\(footer)")
         #expect(footer.contains("Enter waterfall") && footer.contains("Esc clear filter"), "\(footer)")
@@ -65,7 +76,10 @@ struct KeyMapTests {
         var view = SeededState.view()
         let screens = FailoverScreenTests()
         let awaiting = screens.state { request in
-            [.start(request, at: SeededState.start), .gatesEvaluated(screens.gates(SeededState.demo(seconds: 8)), dataLoss: .unknown, at: SeededState.start)]
+            [
+                .start(request, at: SeededState.start),
+                .gatesEvaluated(screens.gates(SeededState.demo(seconds: 8)), dataLoss: .unknown, at: SeededState.start),
+            ]
         }
         for character in "eu-west" { _ = view.handle(.character(character), state: awaiting) }
         #expect(view.failoverInput.target == "eu-west")

@@ -8,7 +8,8 @@ import RegionWatchTerminal
 @Suite("Layout at every size")
 struct LayoutTests {
     func render(_ state: DashboardState, width: Int, height: Int, view: ViewState = SeededState.view()) -> Frame {
-        DashboardView.render(state: state, view: view, size: TerminalSize(width: width, height: height), theme: .fallback)
+        DashboardView.render(
+            state: state, view: view, size: TerminalSize(width: width, height: height), theme: .fallback)
     }
 
     /// Defect: header line 2 dropped `failover: …` when another notice was added.
@@ -17,11 +18,17 @@ struct LayoutTests {
         var state = SeededState.demo(seconds: 20)
         let at = SeededState.start.adding(seconds: 20)
         for index in 0..<8 {
-            state.apply(.regionSample(RegionSample(region: "unlisted-region-\(index)", source: "scrape", observedAt: at, requestsPerSecond: 1)))
+            state.apply(
+                .regionSample(
+                    RegionSample(
+                        region: "unlisted-region-\(index)", source: "scrape", observedAt: at, requestsPerSecond: 1)))
         }
         let screens = FailoverScreenTests()
         let awaiting = screens.state { request in
-            [.start(request, at: SeededState.start), .gatesEvaluated(screens.gates(SeededState.demo(seconds: 8)), dataLoss: .unknown, at: SeededState.start)]
+            [
+                .start(request, at: SeededState.start),
+                .gatesEvaluated(screens.gates(SeededState.demo(seconds: 8)), dataLoss: .unknown, at: SeededState.start),
+            ]
         }
         for shown in [state, awaiting] {
             let line = render(shown, width: width, height: 40).lines[1]
@@ -31,7 +38,7 @@ struct LayoutTests {
         let withNotice = render(state, width: width, height: 40).lines[1]
         #expect(withNotice.contains("not in config: unlisted"), "\(width): \(withNotice)")
         let attempt = render(awaiting, width: width, height: 40).lines[1]
-        #expect(attempt.contains("failover: switchover to eu-") , "\(width): \(attempt)")
+        #expect(attempt.contains("failover: switchover to eu-"), "\(width): \(attempt)")
     }
 
     /// Defect: the compact view had no role or primary marker, no failover state, and cut
@@ -81,7 +88,9 @@ struct LayoutTests {
     @Test func theFailoverPanelKeepsItsLastLine() {
         for (width, height) in [(80, 24), (100, 30), (120, 40)] {
             let frame = render(SeededState.demo(seconds: 130), width: width, height: height)
-            #expect(frame.lines.contains { $0.contains("Last") && $0.contains("no failover or drill") }, "\(width)×\(height): \(frame.text)")
+            #expect(
+                frame.lines.contains { $0.contains("Last") && $0.contains("no failover or drill") },
+                "\(width)×\(height): \(frame.text)")
         }
     }
 }
@@ -96,21 +105,33 @@ extension LayoutTests {
         _ = view.handle(.enter, state: state)
         let frame = render(state, width: 120, height: 40, view: view)
         let text = frame.text
-        #expect(frame.lines.contains { $0.contains("-5m") && $0.contains("now") }, "five minutes of history on a labelled axis: \(text)")
-        #expect(frame.lines.contains { $0.contains("┄") && $0.contains("limit 1.0%") }, "the error limit is named on its line: \(text)")
-        #expect(frame.lines.contains { $0.contains("┄") && $0.contains("RPO 30s") }, "the RPO is named on the lag chart's line: \(text)")
-        #expect(frame.lines.filter { $0.range(of: #"│ +0 "#, options: .regularExpression) != nil }.count >= 3, "every chart says it starts at zero: \(text)")
+        #expect(
+            frame.lines.contains { $0.contains("-5m") && $0.contains("now") },
+            "five minutes of history on a labelled axis: \(text)")
+        #expect(
+            frame.lines.contains { $0.contains("┄") && $0.contains("limit 1.0%") },
+            "the error limit is named on its line: \(text)")
+        #expect(
+            frame.lines.contains { $0.contains("┄") && $0.contains("RPO 30s") },
+            "the RPO is named on the lag chart's line: \(text)")
+        #expect(
+            frame.lines.filter { $0.range(of: #"│ +0 "#, options: .regularExpression) != nil }.count >= 3,
+            "every chart says it starts at zero: \(text)")
     }
 
     @Test func signalBucketsKeepTheLargestValuePerSlice() {
         var signal = Signal()
         let start = SeededState.start
-        for second in 0..<120 { signal.record(second == 61 ? 900 : 100, at: start.adding(seconds: Double(second)), source: "t") }
+        for second in 0..<120 {
+            signal.record(second == 61 ? 900 : 100, at: start.adding(seconds: Double(second)), source: "t")
+        }
         let buckets = signal.buckets(4, window: 120, endingAt: start.adding(seconds: 119))
         #expect(buckets.count == 4)
         #expect(buckets[2] == 900, "a spike is never averaged away: \(buckets)")
         #expect(buckets[0] == 100 && buckets[3] == 100)
-        #expect(signal.buckets(4, window: 600, endingAt: start.adding(seconds: 119)).first! == nil, "no data before the history")
+        #expect(
+            signal.buckets(4, window: 600, endingAt: start.adding(seconds: 119)).first! == nil,
+            "no data before the history")
     }
 }
 

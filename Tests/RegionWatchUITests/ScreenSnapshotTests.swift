@@ -37,7 +37,9 @@ struct ScreenSnapshotTests {
 
     /// One marker for a value that is not known: never "n/a" in one place and "—" in another.
     @Test func everyScreenSaysUnknownTheSameWay() throws {
-        let files = try FileManager.default.contentsOfDirectory(atPath: Snapshot.directory.path).filter { $0.hasSuffix(".txt") }
+        let files = try FileManager.default.contentsOfDirectory(atPath: Snapshot.directory.path).filter {
+            $0.hasSuffix(".txt")
+        }
         #expect(files.count > 10)
         for file in files {
             let text = try String(contentsOf: Snapshot.directory.appendingPathComponent(file), encoding: .utf8)
@@ -54,7 +56,8 @@ struct ScreenSnapshotTests {
         let row = frame.lines.firstIndex { $0.contains("ap-southeast-1") && $0.contains("STALE") }
         #expect(row != nil)
         if let row {
-            let column = frame.lines[row].distance(from: frame.lines[row].startIndex, to: frame.lines[row].range(of: "STALE")!.lowerBound)
+            let column = frame.lines[row].distance(
+                from: frame.lines[row].startIndex, to: frame.lines[row].range(of: "STALE")!.lowerBound)
             #expect(frame[column, row].style == Theme.fallback[.stale], "stale regions are grey, not their last colour")
         }
     }
@@ -73,7 +76,8 @@ struct ScreenSnapshotTests {
         _ = view.handle(.character("?"), state: state)
         let frame = render(state, view, TerminalSize(width: 120, height: 40))
         Snapshot.assert(frame, named: "help-120x40")
-        let text = HelpOverlay(context: ScreenContext(state: state, view: view, theme: .fallback)).lines().map(\.text).joined(separator: "\n")
+        let text = HelpOverlay(context: ScreenContext(state: state, view: view, theme: .fallback)).lines().map(\.text)
+            .joined(separator: "\n")
         for binding in KeyMap.bindings {
             #expect(text.contains(binding.description), "help shows \(binding.label)")
         }
@@ -87,7 +91,8 @@ struct ScreenSnapshotTests {
         let state = SeededState.demo(seconds: 5)
         var view = SeededState.view(demo: false)
         _ = view.handle(.character("?"), state: state)
-        let text = HelpOverlay(context: ScreenContext(state: state, view: view, theme: .fallback)).lines().map(\.text).joined(separator: "\n")
+        let text = HelpOverlay(context: ScreenContext(state: state, view: view, theme: .fallback)).lines().map(\.text)
+            .joined(separator: "\n")
         #expect(text.contains("inactive: the simulator is not running"))
     }
 
@@ -100,7 +105,9 @@ struct ScreenSnapshotTests {
         #expect(frame.lines.last?.hasPrefix(":regi█") == true)
         _ = view.handle(.escape, state: state)
         _ = view.execute("nonsense", state: state)
-        #expect(render(state, view, TerminalSize(width: 80, height: 24)).lines.last?.contains("unknown command 'nonsense'") == true)
+        #expect(
+            render(state, view, TerminalSize(width: 80, height: 24)).lines.last?.contains("unknown command 'nonsense'")
+                == true)
     }
 
     @Test func pausedAndDroppedAreVisibleInTheHeader() {
@@ -116,7 +123,11 @@ struct ScreenSnapshotTests {
     @Test func fiftyRegionsFitAndScrollToTheSelection() {
         let topology = Topology(
             name: "fleet", pattern: .routing, objectives: RecoveryObjectives(rpoSeconds: 15, rtoSeconds: 120),
-            regions: (0..<50).map { RegionConfiguration(name: "region-\($0)", provider: ["aws", "gcp", "azure"][$0 % 3], role: $0 == 0 ? .primary : .active, trafficPercent: 2) }
+            regions: (0..<50).map {
+                RegionConfiguration(
+                    name: "region-\($0)", provider: ["aws", "gcp", "azure"][$0 % 3], role: $0 == 0 ? .primary : .active,
+                    trafficPercent: 2)
+            }
         )
         let state = SeededState.demo(seconds: 3, topology: topology)
         var view = SeededState.view()
@@ -143,34 +154,56 @@ struct ScreenSnapshotTests {
         // Not a snapshot: guards against roles that themes style but nothing renders.
         var view = SeededState.view()
         _ = view.handle(.character("p"), state: SeededState.demo(seconds: 1))
-        let theme = Theme(name: "probe", styles: Dictionary(uniqueKeysWithValues: ThemeRole.allCases.enumerated().map { ($1, Style(foreground: .indexed(UInt8($0 + 16)))) }))
+        let theme = Theme(
+            name: "probe",
+            styles: Dictionary(
+                uniqueKeysWithValues: ThemeRole.allCases.enumerated().map {
+                    ($1, Style(foreground: .indexed(UInt8($0 + 16))))
+                }))
         var used = Set<Style>()
         var stale = SeededState.demo(seconds: 20, commands: [10: .takeDown(region: "eu-west-1")])
-        used.formUnion(DashboardView.render(state: stale, view: view, size: TerminalSize(width: 120, height: 40), theme: theme).cells.map(\.style))
+        used.formUnion(
+            DashboardView.render(state: stale, view: view, size: TerminalSize(width: 120, height: 40), theme: theme)
+                .cells.map(\.style))
         stale.apply(.tick(SeededState.start.adding(seconds: 60)))
-        used.formUnion(DashboardView.render(state: stale, view: view, size: TerminalSize(width: 120, height: 40), theme: theme).cells.map(\.style))
+        used.formUnion(
+            DashboardView.render(state: stale, view: view, size: TerminalSize(width: 120, height: 40), theme: theme)
+                .cells.map(\.style))
         let state = SeededState.demo(seconds: 130)
         for size in [TerminalSize(width: 120, height: 40), TerminalSize(width: 60, height: 15)] {
             used.formUnion(DashboardView.render(state: state, view: view, size: size, theme: theme).cells.map(\.style))
             var detail = view
             _ = detail.handle(.enter, state: state)
-            used.formUnion(DashboardView.render(state: state, view: detail, size: size, theme: theme).cells.map(\.style))
+            used.formUnion(
+                DashboardView.render(state: state, view: detail, size: size, theme: theme).cells.map(\.style))
         }
         var withCommand = view
         _ = withCommand.handle(.character(":"), state: state)
-        used.formUnion(DashboardView.render(state: state, view: withCommand, size: TerminalSize(width: 120, height: 40), theme: theme).cells.map(\.style))
+        used.formUnion(
+            DashboardView.render(
+                state: state, view: withCommand, size: TerminalSize(width: 120, height: 40), theme: theme
+            ).cells.map(\.style))
         var traces = view
         _ = traces.handle(.character("t"), state: state)
-        used.formUnion(DashboardView.render(state: state, view: traces, size: TerminalSize(width: 120, height: 40), theme: theme).cells.map(\.style))
+        used.formUnion(
+            DashboardView.render(state: state, view: traces, size: TerminalSize(width: 120, height: 40), theme: theme)
+                .cells.map(\.style))
         _ = traces.handle(.enter, state: state)
-        used.formUnion(DashboardView.render(state: state, view: traces, size: TerminalSize(width: 120, height: 40), theme: theme).cells.map(\.style))
+        used.formUnion(
+            DashboardView.render(state: state, view: traces, size: TerminalSize(width: 120, height: 40), theme: theme)
+                .cells.map(\.style))
         var withError = view
         _ = withError.execute("bogus", state: state)
-        used.formUnion(DashboardView.render(state: state, view: withError, size: TerminalSize(width: 120, height: 40), theme: theme).cells.map(\.style))
+        used.formUnion(
+            DashboardView.render(
+                state: state, view: withError, size: TerminalSize(width: 120, height: 40), theme: theme
+            ).cells.map(\.style))
         let usedColors = Set(used.map(\.foreground))
         // Series colours beyond the first two appear with more regions or services than the
         // demo has; `regionsGetDistinctSeriesColours` covers them.
-        let unused = ThemeRole.allCases.filter { !usedColors.contains(theme[$0].foreground) && !ThemeRole.series.dropFirst(2).contains($0) }
+        let unused = ThemeRole.allCases.filter {
+            !usedColors.contains(theme[$0].foreground) && !ThemeRole.series.dropFirst(2).contains($0)
+        }
         #expect(unused.isEmpty, "roles never rendered: \(unused)")
     }
 }

@@ -8,7 +8,8 @@ import RegionWatchTerminal
 /// Plain-text frame snapshots under Tests/RegionWatchUITests/Snapshots. Re-record on purpose
 /// with `REGIONWATCH_RECORD_SNAPSHOTS=1 swift test --filter Snapshot`.
 enum Snapshot {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Snapshots")
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Snapshots")
 
     static var isRecording: Bool {
         ProcessInfo.processInfo.environment["REGIONWATCH_RECORD_SNAPSHOTS"] == "1"
@@ -24,11 +25,15 @@ enum Snapshot {
             return
         }
         guard let expected = try? String(contentsOf: file, encoding: .utf8) else {
-            Issue.record("missing snapshot \(name).txt; record it with REGIONWATCH_RECORD_SNAPSHOTS=1", sourceLocation: sourceLocation)
+            Issue.record(
+                "missing snapshot \(name).txt; record it with REGIONWATCH_RECORD_SNAPSHOTS=1",
+                sourceLocation: sourceLocation)
             return
         }
         if expected != actual {
-            Issue.record("snapshot \(name) differs:\n\(lineDiff(expected: expected, actual: actual))", sourceLocation: sourceLocation)
+            Issue.record(
+                "snapshot \(name) differs:\n\(lineDiff(expected: expected, actual: actual))",
+                sourceLocation: sourceLocation)
         }
     }
 
@@ -55,10 +60,13 @@ enum SeededState {
     static let start = Timestamp(secondsSinceEpoch: 1_795_789_800)
 
     static func demo(seconds: Int, commands: [Int: ChaosCommand] = [:], topology: Topology = .demo) -> DashboardState {
-        DemoSimulation.replay(topology: topology, settings: SimulatorSettings(seed: 42), start: start, seconds: seconds, commands: commands)
+        DemoSimulation.replay(
+            topology: topology, settings: SimulatorSettings(seed: 42), start: start, seconds: seconds,
+            commands: commands)
     }
 
     static func view(demo: Bool = true) -> ViewState {
-        ViewState(isDemo: demo, themeName: "default", availableThemes: ["default", "light", "high-contrast", "monochrome"])
+        ViewState(
+            isDemo: demo, themeName: "default", availableThemes: ["default", "light", "high-contrast", "monochrome"])
     }
 }

@@ -15,7 +15,9 @@ struct TraceScreenTests {
 
     /// The newest trace served in eu-west-1 that writes to us-east-1 and failed somewhere.
     static var crossRegionTrace: TraceSummary {
-        TraceSortOrder.time.sorted(state.traces.summaries()).first { $0.hasCrossRegionHop && $0.rootRegion == "eu-west-1" }!
+        TraceSortOrder.time.sorted(state.traces.summaries()).first {
+            $0.hasCrossRegionHop && $0.rootRegion == "eu-west-1"
+        }!
     }
 
     @Test(arguments: ["120x40", "80x24", "60x15"])
@@ -37,7 +39,9 @@ struct TraceScreenTests {
         let rows = frame.lines.filter { $0.contains("·eu-west-1") || $0.contains("·us-east-1") }
         #expect(rows.contains { $0.hasPrefix("┃◆") }, "critical path gutter, told apart from the frame's ┃")
         #expect(!rows.contains { $0.hasPrefix("┃┃") }, "no ┃ beside the border: \(frame.text)")
-        #expect(frame.text.contains("◆ █ critical path") && frame.text.contains("▆ other span"), "the bar glyphs are explained")
+        #expect(
+            frame.text.contains("◆ █ critical path") && frame.text.contains("▆ other span"),
+            "the bar glyphs are explained")
     }
 
     /// Defect: span names were cut without an ellipsis in the waterfall.
@@ -55,13 +59,17 @@ struct TraceScreenTests {
     @Test func spanDetailShowsTheCrossRegionHopLatency() throws {
         let trace = Self.crossRegionTrace.traceID
         let spans = try #require(Self.state.traces.trace(trace)).spans
-        let (parent, child) = try #require(spans.lazy.compactMap { child in
-            spans.first { $0.spanID == child.parentSpanID && $0.region != child.region }.map { ($0, child) }
-        }.first)
+        let (parent, child) = try #require(
+            spans.lazy.compactMap { child in
+                spans.first { $0.spanID == child.parentSpanID && $0.region != child.region }.map { ($0, child) }
+            }.first)
         let expected = Double(parent.durationNanos - child.durationNanos) / 1e6
         var view = SeededState.view()
         view.openWaterfall(trace)
-        for _ in 0..<spans.count where WaterfallModel(state: Self.state, trace: trace, waterfall: view.waterfall)?.selectedNode?.span.spanID != child.spanID {
+        for _ in 0..<spans.count
+        where WaterfallModel(state: Self.state, trace: trace, waterfall: view.waterfall)?.selectedNode?.span.spanID
+            != child.spanID
+        {
             _ = view.handle(.down, state: Self.state)
         }
         _ = view.handle(.enter, state: Self.state)
@@ -71,7 +79,8 @@ struct TraceScreenTests {
     }
 
     @Test func errorTraceWaterfallShowsTheErrorAndHollowAncestors() throws {
-        let failing = try #require(TraceSortOrder.time.sorted(Self.state.traces.summaries()).first { $0.errorCount > 0 && $0.spanCount > 4 })
+        let failing = try #require(
+            TraceSortOrder.time.sorted(Self.state.traces.summaries()).first { $0.errorCount > 0 && $0.spanCount > 4 })
         var view = SeededState.view()
         view.openWaterfall(failing.traceID)
         let text = Self.render(view).text
@@ -121,7 +130,10 @@ struct TraceScreenTests {
         _ = view.handle(.character("s"), state: Self.state)
         #expect(view.traceList.sort == .duration)
         let slowest = TraceListModel(state: Self.state, list: view.traceList).rows.first!
-        #expect(TraceListModel(state: Self.state, list: view.traceList).rows.allSatisfy { $0.durationNanos <= slowest.durationNanos })
+        #expect(
+            TraceListModel(state: Self.state, list: view.traceList).rows.allSatisfy {
+                $0.durationNanos <= slowest.durationNanos
+            })
         _ = view.handle(.character("/"), state: Self.state)
         for character in "region=ap-southeast-1" { _ = view.handle(.character(character), state: Self.state) }
         #expect(Self.render(view).lines.last?.hasPrefix("/region=ap-southeast-1█") == true)
@@ -141,12 +153,17 @@ struct TraceScreenTests {
     @Test func foldingAndNavigatingTheWaterfall() {
         var view = SeededState.view()
         view.openWaterfall(Self.crossRegionTrace.traceID)
-        let all = WaterfallModel(state: Self.state, trace: Self.crossRegionTrace.traceID, waterfall: view.waterfall)!.visible.count
+        let all = WaterfallModel(state: Self.state, trace: Self.crossRegionTrace.traceID, waterfall: view.waterfall)!
+            .visible.count
         _ = view.handle(.left, state: Self.state)
-        #expect(WaterfallModel(state: Self.state, trace: Self.crossRegionTrace.traceID, waterfall: view.waterfall)!.visible.count == 1, "root collapsed")
+        #expect(
+            WaterfallModel(state: Self.state, trace: Self.crossRegionTrace.traceID, waterfall: view.waterfall)!.visible
+                .count == 1, "root collapsed")
         #expect(Self.render(view).text.contains("hidden)"))
         _ = view.handle(.right, state: Self.state)
-        #expect(WaterfallModel(state: Self.state, trace: Self.crossRegionTrace.traceID, waterfall: view.waterfall)!.visible.count == all)
+        #expect(
+            WaterfallModel(state: Self.state, trace: Self.crossRegionTrace.traceID, waterfall: view.waterfall)!.visible
+                .count == all)
         _ = view.handle(.down, state: Self.state)
         _ = view.handle(.down, state: Self.state)
         _ = view.handle(.character("h"), state: Self.state)
@@ -185,8 +202,14 @@ struct TraceScreenTests {
     }
 
     @Test func regionsGetDistinctSeriesColours() {
-        let topology = Topology(name: "six", pattern: .routing, objectives: RecoveryObjectives(rpoSeconds: 1, rtoSeconds: 1), regions: (1...6).map { RegionConfiguration(name: "r\($0)", provider: "p", role: .active, trafficPercent: 1) })
-        let context = ScreenContext(state: DashboardState(topology: topology, now: SeededState.start), view: SeededState.view(), theme: .fallback)
+        let topology = Topology(
+            name: "six", pattern: .routing, objectives: RecoveryObjectives(rpoSeconds: 1, rtoSeconds: 1),
+            regions: (1...6).map {
+                RegionConfiguration(name: "r\($0)", provider: "p", role: .active, trafficPercent: 1)
+            })
+        let context = ScreenContext(
+            state: DashboardState(topology: topology, now: SeededState.start), view: SeededState.view(),
+            theme: .fallback)
         #expect(Set((1...6).map { context.regionStyle("r\($0)") }).count == 6)
         #expect(context.regionStyle("unknown") == Theme.fallback[.muted])
     }
@@ -201,9 +224,13 @@ struct TraceScreenTests {
 
     @Test func emptyTraceListExplainsHowToSendTraces() {
         var state = DashboardState(topology: .demo, now: SeededState.start)
-        state.apply(.receiverStatistics(ReceiverStatistics(receiver: "otlp", listenAddress: "127.0.0.1:4318", observedAt: SeededState.start)))
+        state.apply(
+            .receiverStatistics(
+                ReceiverStatistics(receiver: "otlp", listenAddress: "127.0.0.1:4318", observedAt: SeededState.start)))
         var view = SeededState.view()
         _ = view.handle(.character("t"), state: state)
-        #expect(DashboardView.render(state: state, view: view, size: TerminalSize(width: 120, height: 40), theme: .fallback).text.contains("send OTLP/HTTP to http://127.0.0.1:4318/v1/traces"))
+        #expect(
+            DashboardView.render(state: state, view: view, size: TerminalSize(width: 120, height: 40), theme: .fallback)
+                .text.contains("send OTLP/HTTP to http://127.0.0.1:4318/v1/traces"))
     }
 }

@@ -75,9 +75,12 @@ struct ViewStateTests {
     @Test func chaosKeysOnlyInTheDemoAndOnTheSelectedRegion() {
         var demo = SeededState.view()
         _ = demo.handle(.down, state: state)
-        #expect(demo.handle(.character("X"), state: state) == [.chaos(ChaosRequest(kind: .takeDown, region: "eu-west-1"))])
-        #expect(demo.handle(.character("I"), state: state) == [.chaos(ChaosRequest(kind: .injectLag, region: "eu-west-1"))])
-        #expect(demo.handle(.character("R"), state: state) == [.chaos(ChaosRequest(kind: .recover, region: "eu-west-1"))])
+        #expect(
+            demo.handle(.character("X"), state: state) == [.chaos(ChaosRequest(kind: .takeDown, region: "eu-west-1"))])
+        #expect(
+            demo.handle(.character("I"), state: state) == [.chaos(ChaosRequest(kind: .injectLag, region: "eu-west-1"))])
+        #expect(
+            demo.handle(.character("R"), state: state) == [.chaos(ChaosRequest(kind: .recover, region: "eu-west-1"))])
         var real = SeededState.view(demo: false)
         #expect(real.handle(.character("X"), state: state).isEmpty)
         #expect(real.message?.isError == true)
@@ -122,7 +125,9 @@ struct ViewStateTests {
         _ = view.execute("region us-", state: state)
         #expect(view.screen == .regionDetail(region: "us-east-1"))
         _ = view.execute("region -1", state: state)
-        #expect(view.message == StatusMessage("'-1' matches us-east-1, eu-west-1, ap-southeast-1; type more", isError: true))
+        #expect(
+            view.message == StatusMessage("'-1' matches us-east-1, eu-west-1, ap-southeast-1; type more", isError: true)
+        )
         _ = view.execute("region east", state: state)
         #expect(view.message == StatusMessage("'east' matches us-east-1, ap-southeast-1; type more", isError: true))
         _ = view.execute("region mars", state: state)
@@ -141,7 +146,9 @@ struct ViewStateTests {
         #expect(throws: CommandError.self) { try CommandParser.parse("   ").get() }
         #expect(throws: CommandError.self) { try CommandParser.parse("theme").get() }
         #expect(CommandParser.complete("th", regions: [], themes: []) == "theme ")
-        #expect(CommandParser.complete("theme hi", regions: [], themes: ["default", "high-contrast"]) == "theme high-contrast")
+        #expect(
+            CommandParser.complete("theme hi", regions: [], themes: ["default", "high-contrast"])
+                == "theme high-contrast")
         #expect(CommandParser.complete("region ", regions: ["eu-a", "eu-b"], themes: []) == "region eu-")
         #expect(CommandParser.complete("zzz x", regions: ["a"], themes: []) == "zzz x")
     }
@@ -158,7 +165,9 @@ struct ViewStateTests {
         #expect(KeyMap.action(for: .character("X"), in: .overview, isDemo: true) == .chaosTakeDown)
         #expect(KeyMap.action(for: .character("z"), in: .overview, isDemo: true) == nil)
         #expect(KeyMap.action(for: .character("h"), in: .overview, isDemo: false) == .back)
-        #expect(KeyMap.action(for: .character("h"), in: .waterfall, isDemo: false) == .collapse, "screens override global keys")
+        #expect(
+            KeyMap.action(for: .character("h"), in: .waterfall, isDemo: false) == .collapse,
+            "screens override global keys")
         #expect(KeyMap.action(for: .character("s"), in: .traces, isDemo: false) == .cycleSort)
         #expect(KeyMap.action(for: .character("s"), in: .overview, isDemo: false) == nil)
     }

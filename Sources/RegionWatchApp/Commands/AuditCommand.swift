@@ -10,7 +10,11 @@ struct AuditCommand: AsyncParsableCommand {
         abstract: "Show the failover audit log (failovers, switchovers, failbacks, drills, refusals)."
     )
 
-    @Option(name: .long, help: ArgumentHelp("Configuration file naming the audit log (default: $XDG_CONFIG_HOME/regionwatch/config.yaml, else the demo's log).", valueName: "FILE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Configuration file naming the audit log (default: $XDG_CONFIG_HOME/regionwatch/config.yaml, else the demo's log).",
+            valueName: "FILE"))
     var config: String?
 
     @Flag(name: .long, help: "Print the entries as JSON Lines, as stored.")
@@ -25,10 +29,13 @@ struct AuditCommand: AsyncParsableCommand {
         // DSN) may be unset; one the shared history needs leaves the local copy to read. An
         // acknowledgement is written, and must reach the shared history: every variable then.
         let unsetVariables: UnsetVariables = acknowledge == nil ? .areWarnings : .areErrors
-        let configuration = try ConfigurationLoading.load(path: config, demo: false, environment: environment, unsetVariables: unsetVariables)
+        let configuration = try ConfigurationLoading.load(
+            path: config, demo: false, environment: environment, unsetVariables: unsetVariables)
         let log = AuditLog(settings: configuration.failover, environment: environment)
         if let acknowledge {
-            let entry = AuditEntry(acknowledging: acknowledge, at: SystemWallClock().now(), operatorName: FailoverCoordinator.defaultOperatorName(environment: environment))
+            let entry = AuditEntry(
+                acknowledging: acknowledge, at: SystemWallClock().now(),
+                operatorName: FailoverCoordinator.defaultOperatorName(environment: environment))
             do {
                 try await log.record(entry)
             } catch {
@@ -51,18 +58,22 @@ struct AuditCommand: AsyncParsableCommand {
             }
             do {
                 try LineReader.copy(log.path, to: Console.output)
-            } catch where !FileManager.default.fileExists(atPath: log.path) {
+            } catch  where !FileManager.default.fileExists(atPath: log.path) {
                 // No log yet: nothing recorded.
             }
             return
         }
-        let title = log.shared.map { "\($0.dsn.displayAddress) (\(SharedAuditHistory.table)), local copy \(log.path)" } ?? log.path
+        let title =
+            log.shared.map { "\($0.dsn.displayAddress) (\(SharedAuditHistory.table)), local copy \(log.path)" }
+            ?? log.path
         var stream = AuditTextStream(path: title, write: Console.output)
         if let shared = log.shared {
             // The shared history comes from one query; the file is read a chunk at a time.
             switch await Self.lines(of: shared) {
             case .success(let lines):
-                for line in lines.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) { stream.add(line: line) }
+                for line in lines.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+                    stream.add(line: line)
+                }
                 stream.finish()
                 return
             case .failure(let error):
@@ -71,7 +82,7 @@ struct AuditCommand: AsyncParsableCommand {
         }
         do {
             try LineReader.forEachLine(in: log.path) { stream.add(line: $0) }
-        } catch where !FileManager.default.fileExists(atPath: log.path) {
+        } catch  where !FileManager.default.fileExists(atPath: log.path) {
             // No log yet: nothing recorded.
         }
         stream.finish()

@@ -48,7 +48,9 @@ public struct AuditTextStream {
             guard var attempt = open[entry.id] else { return }
             open.remove(entry.id)
             attempt.acknowledgement = entry
-            if let confirmed = attempt.confirmed { emit(Self.acknowledgedLines(attempt, confirmed: confirmed, acknowledgement: entry)) }
+            if let confirmed = attempt.confirmed {
+                emit(Self.acknowledgedLines(attempt, confirmed: confirmed, acknowledgement: entry))
+            }
         default:
             open.update(entry.id, default: AuditedAttempt(id: entry.id)) { attempt in
                 if entry.type == "confirmed" { attempt.confirmed = entry } else { attempt.stepEntries.append(entry) }
@@ -61,10 +63,14 @@ public struct AuditTextStream {
         let interrupted = open.values.filter { $0.confirmed != nil }.sorted {
             ($0.confirmed?.atEpochSeconds ?? 0, $0.id) < ($1.confirmed?.atEpochSeconds ?? 0, $1.id)
         }
-        if written == 0, interrupted.isEmpty, open.forgottenCount == 0 { write("no failover, drill or refusal recorded\n") }
+        if written == 0, interrupted.isEmpty, open.forgottenCount == 0 {
+            write("no failover, drill or refusal recorded\n")
+        }
         for attempt in interrupted { emit(Self.interruptedLines(attempt)) }
         if open.forgottenCount > 0 {
-            write("\(open.forgottenCount) older attempts were still open when more than \(Self.openAttemptLimit) were: not shown (see --json)\n")
+            write(
+                "\(open.forgottenCount) older attempts were still open when more than \(Self.openAttemptLimit) were: not shown (see --json)\n"
+            )
         }
         if unreadableCount > 0 {
             let more = unreadableCount > unreadable.count ? " and \(unreadableCount - unreadable.count) more" : ""
@@ -79,11 +85,16 @@ public struct AuditTextStream {
 
     static func finishedLines(_ entry: AuditEntry) -> [String] {
         let rto = "RTO " + FailoverFormat.measuredRTO(entry.measuredRtoSeconds)
-        let loss = "loss " + FailoverFormat.dataLoss(entry.dataLoss, at: Timestamp(secondsSinceEpoch: entry.atEpochSeconds))
+        let loss =
+            "loss " + FailoverFormat.dataLoss(entry.dataLoss, at: Timestamp(secondsSinceEpoch: entry.atEpochSeconds))
         let state = (entry.state ?? "?").uppercased().padding(toLength: 9, withPad: " ", startingAt: 0)
-        var lines = ["\(entry.at)  \(state) \(entry.kind ?? "?") \(entry.from ?? "?") → \(entry.to ?? "?")  \(rto)  \(loss)  by \(entry.operatorName ?? "?")\(entry.reason.map { ": \($0)" } ?? "")"]
+        var lines = [
+            "\(entry.at)  \(state) \(entry.kind ?? "?") \(entry.from ?? "?") → \(entry.to ?? "?")  \(rto)  \(loss)  by \(entry.operatorName ?? "?")\(entry.reason.map { ": \($0)" } ?? "")"
+        ]
         for gate in entry.gates ?? [] where !gate.passed {
-            lines.append("    gate " + FailoverFormat.gate(gate.gate.rawValue, measured: gate.measured, forcedReason: gate.forcedReason))
+            lines.append(
+                "    gate "
+                    + FailoverFormat.gate(gate.gate.rawValue, measured: gate.measured, forcedReason: gate.forcedReason))
         }
         for step in entry.steps ?? [] {
             let seconds = FailoverFormat.stepDuration(startedAt: step.startedAt, endedAt: step.endedAt)
@@ -92,8 +103,12 @@ public struct AuditTextStream {
         return lines
     }
 
-    static func acknowledgedLines(_ attempt: AuditedAttempt, confirmed entry: AuditEntry, acknowledgement: AuditEntry) -> [String] {
-        var lines = ["\(entry.at)  INTERRUPTED \(entry.kind ?? "?") \(entry.from ?? "?") → \(entry.to ?? "?")  by \(entry.operatorName ?? "?")\(entry.reason.map { ": \($0)" } ?? "") — acknowledged by \(acknowledgement.operatorName ?? "?") at \(acknowledgement.at)"]
+    static func acknowledgedLines(
+        _ attempt: AuditedAttempt, confirmed entry: AuditEntry, acknowledgement: AuditEntry
+    ) -> [String] {
+        var lines = [
+            "\(entry.at)  INTERRUPTED \(entry.kind ?? "?") \(entry.from ?? "?") → \(entry.to ?? "?")  by \(entry.operatorName ?? "?")\(entry.reason.map { ": \($0)" } ?? "") — acknowledged by \(acknowledgement.operatorName ?? "?") at \(acknowledgement.at)"
+        ]
         for step in attempt.stepEntries where step.type == "step-finished" {
             lines.append("    step \(step.step?.name ?? ""): \(step.step?.outcome?.rawValue ?? "")")
         }
@@ -102,7 +117,9 @@ public struct AuditTextStream {
 
     static func interruptedLines(_ attempt: AuditedAttempt) -> [String] {
         let entry = attempt.confirmed
-        var lines = ["INTERRUPTED \(entry?.kind ?? "failover") \(entry?.from ?? "?") → \(entry?.to ?? "?") confirmed \(entry?.at ?? "?") by \(entry?.operatorName ?? "?"): started, never finished (acknowledge with --acknowledge \(attempt.id))"]
+        var lines = [
+            "INTERRUPTED \(entry?.kind ?? "failover") \(entry?.from ?? "?") → \(entry?.to ?? "?") confirmed \(entry?.at ?? "?") by \(entry?.operatorName ?? "?"): started, never finished (acknowledge with --acknowledge \(attempt.id))"
+        ]
         for step in attempt.stepEntries {
             lines.append("    \(step.type) \(step.step?.name ?? "") \(step.step?.outcome?.rawValue ?? "")")
         }
@@ -116,7 +133,9 @@ public enum AuditText {
         var text = ""
         var stream = AuditTextStream(path: path) { text += $0 }
         for attempt in history.attempts {
-            for entry in [attempt.confirmed].compactMap({ $0 }) + attempt.stepEntries + [attempt.acknowledgement, attempt.finished].compactMap({ $0 }) {
+            for entry in [attempt.confirmed].compactMap({ $0 }) + attempt.stepEntries
+                + [attempt.acknowledgement, attempt.finished].compactMap({ $0 })
+            {
                 stream.add(entry)
             }
         }

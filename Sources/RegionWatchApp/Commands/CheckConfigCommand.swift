@@ -11,7 +11,11 @@ struct CheckConfigCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The configuration file to check.", valueName: "FILE"))
     var file: String
 
-    @Flag(name: .long, help: "Treat environment variables the file names but that are not set as errors (they are warnings otherwise, so a configuration can be checked without its secrets).")
+    @Flag(
+        name: .long,
+        help:
+            "Treat environment variables the file names but that are not set as errors (they are warnings otherwise, so a configuration can be checked without its secrets)."
+    )
     var strict = false
 
     func run() throws {
@@ -27,12 +31,15 @@ struct CheckConfigCommand: ParsableCommand {
         }
         do {
             let (configuration, warnings) = try ConfigurationParser.parse(
-                text, file: file, environment: ProcessInfo.processInfo.environment, unsetVariables: strict ? .areErrors : .areWarnings
+                text, file: file, environment: ProcessInfo.processInfo.environment,
+                unsetVariables: strict ? .areErrors : .areWarnings
             )
             for warning in warnings { Console.output(warning.description + "\n") }
             let regions = configuration.topology.regions.count
             let collectors = configuration.collectors.count
-            Console.output("\(file): OK — topology \(configuration.topology.name), \(regions) region\(regions == 1 ? "" : "s"), \(collectors) collector\(collectors == 1 ? "" : "s")\(warnings.isEmpty ? "" : ", \(warnings.count) warning(s)")\n")
+            Console.output(
+                "\(file): OK — topology \(configuration.topology.name), \(regions) region\(regions == 1 ? "" : "s"), \(collectors) collector\(collectors == 1 ? "" : "s")\(warnings.isEmpty ? "" : ", \(warnings.count) warning(s)")\n"
+            )
         } catch {
             for diagnostic in error.diagnostics { Console.output(diagnostic.description + "\n") }
             let warnings = error.diagnostics.count - error.errors.count

@@ -22,7 +22,10 @@ struct FailoverCommand: AsyncParsableCommand {
 
     @OptionGroup var source: SourceOptions
 
-    @Option(name: .long, help: ArgumentHelp("The region to promote (a failback needs none: the configured primary).", valueName: "REGION"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The region to promote (a failback needs none: the configured primary).", valueName: "REGION"))
     var to: String?
 
     @Option(name: .long, help: ArgumentHelp("Why: recorded in the audit log.", valueName: "TEXT"))
@@ -34,7 +37,11 @@ struct FailoverCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Confirm without typing the target's name (for automation).")
     var yes = false
 
-    @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("Force a gate that refuses (target-healthy, lag-within-rpo, lock, cool-down, rejoined); needs --reason.", valueName: "GATE"))
+    @Option(
+        name: .long, parsing: .singleValue,
+        help: ArgumentHelp(
+            "Force a gate that refuses (target-healthy, lag-within-rpo, lock, cool-down, rejoined); needs --reason.",
+            valueName: "GATE"))
     var force: [String] = []
 
     @Flag(name: .long, help: "Run a drill: only steps marked drill: true (everything in the demo).")
@@ -43,16 +50,25 @@ struct FailoverCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Return the primary role to the configured primary (a failback).")
     var failback = false
 
-    @Flag(name: .long, help: "Resume the attempt that stopped half-way (aborted, failed or interrupted): its remaining steps, gates re-checked.")
+    @Flag(
+        name: .long,
+        help:
+            "Resume the attempt that stopped half-way (aborted, failed or interrupted): its remaining steps, gates re-checked."
+    )
     var resume = false
 
-    @Flag(name: .customLong("roll-back"), help: "Roll back the attempt that stopped half-way: undo its completed steps, newest first.")
+    @Flag(
+        name: .customLong("roll-back"),
+        help: "Roll back the attempt that stopped half-way: undo its completed steps, newest first.")
     var rollBack = false
 
     @Flag(name: .long, help: "Print the outcome as JSON (the audit record).")
     var json = false
 
-    @Option(name: .long, help: ArgumentHelp("Seconds to collect before evaluating gates (default: one collection interval).", valueName: "SECONDS"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Seconds to collect before evaluating gates (default: one collection interval).", valueName: "SECONDS"))
     var wait: Double?
 
     @OptionGroup var logging: LogOptions
@@ -80,8 +96,12 @@ struct FailoverCommand: AsyncParsableCommand {
         let forceable = FailoverGateKind.allCases.filter(\.isForceable).map(\.rawValue).joined(separator: ", ")
         var forced: [FailoverGateKind: String] = [:]
         for name in force {
-            guard let gate = FailoverGateKind(rawValue: name) else { throw usage("--force \(name): not a gate; one of \(forceable)") }
-            guard gate.isForceable else { throw usage("--force \(name): read-only mode cannot be forced; forceable: \(forceable)") }
+            guard let gate = FailoverGateKind(rawValue: name) else {
+                throw usage("--force \(name): not a gate; one of \(forceable)")
+            }
+            guard gate.isForceable else {
+                throw usage("--force \(name): read-only mode cannot be forced; forceable: \(forceable)")
+            }
             forced[gate] = reason ?? ""
         }
         return forced
@@ -106,10 +126,15 @@ struct FailoverCommand: AsyncParsableCommand {
         let configuration = try source.loadConfiguration(environment: environment, listens: false)
         let forced = try forcedGates()
         let continuing = resume || rollBack
-        if continuing, dryRun { throw usage("--dry-run previews a new move; --resume and --roll-back show their plan before the confirmation") }
+        if continuing, dryRun {
+            throw usage(
+                "--dry-run previews a new move; --resume and --roll-back show their plan before the confirmation")
+        }
         let target = continuing ? (to ?? "") : try target(in: configuration.topology)
         if !dryRun, (reason ?? "").trimmed().isEmpty {
-            throw usage("--reason TEXT is required: it goes into the audit log\(force.isEmpty ? "" : " with every forced gate")")
+            throw usage(
+                "--reason TEXT is required: it goes into the audit log\(force.isEmpty ? "" : " with every forced gate")"
+            )
         }
         let clock = SystemWallClock()
         let collection = HeadlessCollection(configuration: configuration, clock: clock)
@@ -117,15 +142,24 @@ struct FailoverCommand: AsyncParsableCommand {
         await collection.collect(for: wait ?? max(configuration.longestIntervalSeconds * 2, 1.5))
 
         let state = collection.world.currentState()
-        let kind: FailoverKind = drill ? .drill : (failback ? .failback : FailoverGates.kind(from: FailoverGates.currentPrimary(in: state), in: state))
-        let coordinator = FailoverRuntime.coordinator(configuration: configuration, world: collection.world, clock: clock, environment: environment) { snapshot in
+        let kind: FailoverKind =
+            drill
+            ? .drill
+            : (failback ? .failback : FailoverGates.kind(from: FailoverGates.currentPrimary(in: state), in: state))
+        let coordinator = FailoverRuntime.coordinator(
+            configuration: configuration, world: collection.world, clock: clock, environment: environment
+        ) { snapshot in
             FailoverCommand.progress(snapshot)
         }
         if dryRun {
             switch await coordinator.preview(kind: kind, to: target, forcedGates: forced) {
             case .failure(let problem): throw usage(FailoverText.targetProblem(problem))
             case .success(let preview):
-                if json { Console.output(FailoverText.previewJSON(preview)) } else { Console.output(FailoverText.preview(preview)) }
+                if json {
+                    Console.output(FailoverText.previewJSON(preview))
+                } else {
+                    Console.output(FailoverText.preview(preview))
+                }
                 throw ExitCode(preview.isAllowed ? 0 : 2)
             }
         }
@@ -148,7 +182,11 @@ struct FailoverCommand: AsyncParsableCommand {
         }
         report(FailoverText.gates(attempt))
         if begun.machine.state == .refused {
-            if json { Console.output(FailoverText.json(await coordinator.snapshot, rtoObjective: configuration.topology.objectives.rtoSeconds)) }
+            if json {
+                Console.output(
+                    FailoverText.json(
+                        await coordinator.snapshot, rtoObjective: configuration.topology.objectives.rtoSeconds))
+            }
             Console.error("refused: " + FailoverText.refusal(attempt))
             throw ExitCode(2)
         }
@@ -157,7 +195,9 @@ struct FailoverCommand: AsyncParsableCommand {
         if !yes {
             guard isatty(STDIN_FILENO) == 1 else {
                 await coordinator.abort()
-                Console.error("not confirmed: standard input is not a terminal; type the confirmation on a terminal or pass --yes")
+                Console.error(
+                    "not confirmed: standard input is not a terminal; type the confirmation on a terminal or pass --yes"
+                )
                 throw ExitCode(2)
             }
             Console.error("Type the target region's name (\(attempt.request.to)) to confirm: ", newline: false)
@@ -173,9 +213,15 @@ struct FailoverCommand: AsyncParsableCommand {
         await coordinator.waitUntilFinished()
         let final = await coordinator.snapshot
         if json { Console.output(FailoverText.json(final, rtoObjective: configuration.topology.objectives.rtoSeconds)) }
-        if let finished = final.machine.attempt { report(FailoverText.summary(finished, state: final.machine.state, rtoObjective: configuration.topology.objectives.rtoSeconds)) }
+        if let finished = final.machine.attempt {
+            report(
+                FailoverText.summary(
+                    finished, state: final.machine.state, rtoObjective: configuration.topology.objectives.rtoSeconds))
+        }
         // A problem outside the plan (the audit log could not be written) is why it stopped.
-        if let problem = final.problem ?? confirmed.problem, final.machine.state != .completed { Console.error("stopped: \(problem)") }
+        if let problem = final.problem ?? confirmed.problem, final.machine.state != .completed {
+            Console.error("stopped: \(problem)")
+        }
         switch final.machine.state {
         case .completed: return
         case .refused: throw ExitCode(2)
@@ -184,12 +230,15 @@ struct FailoverCommand: AsyncParsableCommand {
     }
 
     static func progress(_ snapshot: FailoverSnapshot) {
-        guard case .executing(let step, let count) = snapshot.machine.state, let attempt = snapshot.machine.attempt else { return }
+        guard case .executing(let step, let count) = snapshot.machine.state, let attempt = snapshot.machine.attempt
+        else { return }
         let record = attempt.steps[step]
         if record.startedAt != nil, record.outcome == nil {
             Console.error("[\(step + 1)/\(count)] \(record.name) …")
         }
-        if step > 0, let previous = attempt.steps[step - 1].outcome, previous != .skipped, attempt.steps[step].startedAt == nil {
+        if step > 0, let previous = attempt.steps[step - 1].outcome, previous != .skipped,
+            attempt.steps[step].startedAt == nil
+        {
             Console.error("[\(step)/\(count)] \(attempt.steps[step - 1].name): \(previous.rawValue)")
         }
     }
@@ -198,17 +247,20 @@ struct FailoverCommand: AsyncParsableCommand {
 /// Builds coordinators from configuration (for the command and the dashboard).
 public enum FailoverRuntime {
     public static func coordinator(
-        configuration: RegionWatchConfiguration, world: FailoverWorld, clock: WallClock, environment: [String: String], audit: AuditLog? = nil,
+        configuration: RegionWatchConfiguration, world: FailoverWorld, clock: WallClock, environment: [String: String],
+        audit: AuditLog? = nil,
         pacing: StepRunner.Pacing = .realistic, observer: @escaping @Sendable (FailoverSnapshot) -> Void
     ) -> FailoverCoordinator {
         let settings = configuration.failover
         let audit = audit ?? AuditLog(settings: configuration.failover, environment: environment)
-        let lock: FailoverLock = switch settings.lock {
-        case .file: FileFailoverLock(auditLogPath: audit.path)
-        case .postgres(let dsn): PostgresFailoverLock(dsn: dsn)
-        }
+        let lock: FailoverLock =
+            switch settings.lock {
+            case .file: FileFailoverLock(auditLogPath: audit.path)
+            case .postgres(let dsn): PostgresFailoverLock(dsn: dsn)
+            }
         return FailoverCoordinator(
-            settings: settings, audit: audit, lock: lock, runner: StepRunner(world: world, pacing: pacing), clock: clock,
+            settings: settings, audit: audit, lock: lock, runner: StepRunner(world: world, pacing: pacing),
+            clock: clock,
             operatorName: FailoverCoordinator.defaultOperatorName(environment: environment),
             rtoObjectiveSeconds: configuration.topology.objectives.rtoSeconds, observer: observer
         )
@@ -218,10 +270,15 @@ public enum FailoverRuntime {
 /// Plain-text renderings of an attempt for the command line.
 enum FailoverText {
     static func gates(_ attempt: FailoverAttempt) -> String {
-        var lines = ["\(attempt.request.kind.rawValue) \(attempt.request.from) → \(attempt.request.to) by \(attempt.request.operatorName)", "GATES"]
+        var lines = [
+            "\(attempt.request.kind.rawValue) \(attempt.request.from) → \(attempt.request.to) by \(attempt.request.operatorName)",
+            "GATES",
+        ]
         for gate in attempt.gates {
             let verdict = gate.passed ? "pass" : (gate.forcedReason != nil ? "FORCED" : "FAIL")
-            lines.append("  \(verdict.padding(toLength: 7, withPad: " ", startingAt: 0)) \(gate.gate.rawValue.padding(toLength: 15, withPad: " ", startingAt: 0)) \(gate.measured)\(gate.forcedReason.map { " (forced: \($0))" } ?? "")")
+            lines.append(
+                "  \(verdict.padding(toLength: 7, withPad: " ", startingAt: 0)) \(gate.gate.rawValue.padding(toLength: 15, withPad: " ", startingAt: 0)) \(gate.measured)\(gate.forcedReason.map { " (forced: \($0))" } ?? "")"
+            )
         }
         return lines.joined(separator: "\n")
     }
@@ -231,10 +288,12 @@ enum FailoverText {
     }
 
     static func plan(_ request: FailoverRequest) -> String {
-        (["PLAN"] + request.steps.enumerated().map { index, step in
-            let effects = step.action.hasSideEffects ? "" : ", only looks"
-            return "  \(index + 1). \(step.name) [\(step.action.kind), timeout \(Format.duration(step.timeoutSeconds))\(effects)\(step.onFailure == .continue ? ", continue on failure" : "")]"
-        }).joined(separator: "\n")
+        (["PLAN"]
+            + request.steps.enumerated().map { index, step in
+                let effects = step.action.hasSideEffects ? "" : ", only looks"
+                return
+                    "  \(index + 1). \(step.name) [\(step.action.kind), timeout \(Format.duration(step.timeoutSeconds))\(effects)\(step.onFailure == .continue ? ", continue on failure" : "")]"
+            }).joined(separator: "\n")
     }
 
     /// A target that cannot be one, with the regions that can.
@@ -246,13 +305,23 @@ enum FailoverText {
     static func preview(_ preview: FailoverPreview) -> String {
         var attempt = FailoverAttempt(request: preview.request, requestedAt: Timestamp(secondsSinceEpoch: 0))
         attempt.gates = preview.gates
-        var lines = [gates(attempt), "data loss if promoted now: \(preview.dataLoss.text(at: preview.evaluatedAt))", "CANDIDATES"]
+        var lines = [
+            gates(attempt), "data loss if promoted now: \(preview.dataLoss.text(at: preview.evaluatedAt))",
+            "CANDIDATES",
+        ]
         for candidate in preview.candidates {
             let verdict = candidate.blockedBy.map { "blocked by \($0.gate.rawValue): \($0.measured)" } ?? "ready"
-            lines.append("  \(candidate.region == preview.request.to ? "▸" : " ") \(candidate.region.padding(toLength: 16, withPad: " ", startingAt: 0)) \(verdict)")
+            lines.append(
+                "  \(candidate.region == preview.request.to ? "▸" : " ") \(candidate.region.padding(toLength: 16, withPad: " ", startingAt: 0)) \(verdict)"
+            )
         }
         lines.append(plan(preview.request))
-        lines.append(preview.isAllowed ? "gates allow it" : "REFUSED: " + preview.gates.filter { !$0.allows }.map { "\($0.gate.rawValue): \($0.measured)" }.joined(separator: "; "))
+        lines.append(
+            preview.isAllowed
+                ? "gates allow it"
+                : "REFUSED: "
+                    + preview.gates.filter { !$0.allows }.map { "\($0.gate.rawValue): \($0.measured)" }.joined(
+                        separator: "; "))
         lines.append("dry run: nothing executed")
         return lines.joined(separator: "\n") + "\n"
     }
@@ -273,7 +342,8 @@ enum FailoverText {
         let rto = FailoverFormat.measuredRTO(attempt.measuredRTO(at: attempt.endedAt ?? attempt.requestedAt))
         let loss = FailoverFormat.dataLoss(attempt.recordedDataLoss, at: attempt.requestedAt)
         let outcome = FailoverFormat.outcome(state.name, hasWarnings: attempt.hasWarnings)
-        lines.append("\(outcome) · measured RTO \(rto) (objective \(Format.duration(rtoObjective))) · data loss \(loss)")
+        lines.append(
+            "\(outcome) · measured RTO \(rto) (objective \(Format.duration(rtoObjective))) · data loss \(loss)")
         return lines.joined(separator: "\n")
     }
 
@@ -293,7 +363,8 @@ enum FailoverText {
         }
         let request = preview.request
         let value = Preview(
-            kind: request.kind.rawValue, from: request.from, to: request.to, allowed: preview.isAllowed, gates: preview.gates,
+            kind: request.kind.rawValue, from: request.from, to: request.to, allowed: preview.isAllowed,
+            gates: preview.gates,
             dataLoss: preview.dataLoss, candidates: preview.candidates,
             plan: request.steps.map(\.name)
         )
@@ -304,7 +375,9 @@ enum FailoverText {
 
     static func json(_ snapshot: FailoverSnapshot, rtoObjective: Double) -> String {
         guard let attempt = snapshot.machine.attempt else { return "{}\n" }
-        let entry = AuditEntry(.finished(attempt, state: snapshot.machine.state), at: attempt.endedAt ?? attempt.requestedAt, rtoObjectiveSeconds: rtoObjective)
+        let entry = AuditEntry(
+            .finished(attempt, state: snapshot.machine.state), at: attempt.endedAt ?? attempt.requestedAt,
+            rtoObjectiveSeconds: rtoObjective)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         return ((try? encoder.encode(entry)).map { String(decoding: $0, as: UTF8.self) } ?? "{}") + "\n"

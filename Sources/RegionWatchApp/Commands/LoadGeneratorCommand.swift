@@ -41,16 +41,22 @@ struct LoadGeneratorCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard OTLPReceiverSettings.parseListenAddress(target) != nil else { throw ValidationError("--target must be HOST:PORT") }
+        guard OTLPReceiverSettings.parseListenAddress(target) != nil else {
+            throw ValidationError("--target must be HOST:PORT")
+        }
         guard ["protobuf", "json"].contains(format) else { throw ValidationError("--format must be protobuf or json") }
-        guard (1...100_000).contains(spansPerRequest) else { throw ValidationError("--spans-per-request must be 1...100000") }
+        guard (1...100_000).contains(spansPerRequest) else {
+            throw ValidationError("--spans-per-request must be 1...100000")
+        }
         guard (1...64).contains(connections) else { throw ValidationError("--connections must be 1...64") }
         guard duration > 0 else { throw ValidationError("--duration must be positive") }
     }
 
     func run() throws {
         let (host, port) = OTLPReceiverSettings.parseListenAddress(target)!
-        let templates = (0..<8).map { RequestTemplate(spans: spansPerRequest, seed: UInt64(1000 + $0), json: format == "json") }
+        let templates = (0..<8).map {
+            RequestTemplate(spans: spansPerRequest, seed: UInt64(1000 + $0), json: format == "json")
+        }
         let counters = LoadCounters()
         let deadline = MonotonicClock.seconds() + duration
         let interval = rate > 0 ? Double(connections) / rate : 0
@@ -60,8 +66,11 @@ struct LoadGeneratorCommand: ParsableCommand {
             done.enter()
             let thread = Thread {
                 defer { done.leave() }
-                LoadWorker(host: host, port: port, token: token, json: format == "json", templates: templates, counters: counters, worker: worker)
-                    .run(until: deadline, interval: interval)
+                LoadWorker(
+                    host: host, port: port, token: token, json: format == "json", templates: templates,
+                    counters: counters, worker: worker
+                )
+                .run(until: deadline, interval: interval)
             }
             thread.start()
             threads.append(thread)
@@ -69,11 +78,19 @@ struct LoadGeneratorCommand: ParsableCommand {
         done.wait()
         let result = counters.snapshot(seconds: duration, spansPerRequest: spansPerRequest)
         if json {
-            print(#"{"requests":\#(result.requests),"accepted":\#(result.accepted),"refused429":\#(result.refused429),"otherStatus":\#(result.otherStatus),"failures":\#(result.failures),"spansAccepted":\#(result.spansAccepted),"spansPerSecond":\#(Int(result.spansPerSecond)),"bytesSent":\#(result.bytes)}"#)
+            print(
+                #"{"requests":\#(result.requests),"accepted":\#(result.accepted),"refused429":\#(result.refused429),"otherStatus":\#(result.otherStatus),"failures":\#(result.failures),"spansAccepted":\#(result.spansAccepted),"spansPerSecond":\#(Int(result.spansPerSecond)),"bytesSent":\#(result.bytes)}"#
+            )
         } else {
-            print("sent \(result.requests) requests (\(format), \(spansPerRequest) spans each) in \(Format.fixed(duration, decimals: 1)) s over \(connections) connection(s)")
-            print("  accepted \(result.accepted), 429 \(result.refused429), other status \(result.otherStatus), connection failures \(result.failures)")
-            print("  \(result.spansAccepted) spans accepted = \(Int(result.spansPerSecond)) spans/s, \(Format.bytes(Double(result.bytes))) sent")
+            print(
+                "sent \(result.requests) requests (\(format), \(spansPerRequest) spans each) in \(Format.fixed(duration, decimals: 1)) s over \(connections) connection(s)"
+            )
+            print(
+                "  accepted \(result.accepted), 429 \(result.refused429), other status \(result.otherStatus), connection failures \(result.failures)"
+            )
+            print(
+                "  \(result.spansAccepted) spans accepted = \(Int(result.spansPerSecond)) spans/s, \(Format.bytes(Double(result.bytes))) sent"
+            )
         }
     }
 }
@@ -93,7 +110,10 @@ struct RequestTemplate: Sendable {
         let end = SystemWallClock().now()
         while builder.spans.count < spans {
             let region = regions[Int(random.next() % 2)]
-            TraceGenerator.addTrace(to: &builder, conditions: .init(region: region, versions: ["api": "2.14.3"], latencyFactor: 1, errorRate: 0.01), primary: regions[0], end: end, random: &random)
+            TraceGenerator.addTrace(
+                to: &builder,
+                conditions: .init(region: region, versions: ["api": "2.14.3"], latencyFactor: 1, errorRate: 0.01),
+                primary: regions[0], end: end, random: &random)
         }
         var batch = builder.batch(source: "loadgen", at: end)
         batch.spans = Array(batch.spans.prefix(spans))
@@ -170,7 +190,10 @@ final class LoadCounters: Sendable {
 
     func snapshot(seconds: Double, spansPerRequest: Int) -> Result {
         values.withLock {
-            Result(requests: $0.requests, accepted: $0.accepted, refused429: $0.refused429, otherStatus: $0.otherStatus, failures: $0.failures, bytes: $0.bytes, spansAccepted: $0.accepted * spansPerRequest, spansPerSecond: Double($0.accepted * spansPerRequest) / seconds)
+            Result(
+                requests: $0.requests, accepted: $0.accepted, refused429: $0.refused429, otherStatus: $0.otherStatus,
+                failures: $0.failures, bytes: $0.bytes, spansAccepted: $0.accepted * spansPerRequest,
+                spansPerSecond: Double($0.accepted * spansPerRequest) / seconds)
         }
     }
 }
@@ -203,7 +226,8 @@ struct LoadWorker {
             }
             sequence += 1
             let body = templates[Int(sequence % UInt64(templates.count))].body(nonce: sequence)
-            var head = "POST /v1/traces HTTP/1.1\r\nHost: \(host)\r\nContent-Type: \(json ? "application/json" : "application/x-protobuf")\r\nContent-Length: \(body.count)\r\n"
+            var head =
+                "POST /v1/traces HTTP/1.1\r\nHost: \(host)\r\nContent-Type: \(json ? "application/json" : "application/x-protobuf")\r\nContent-Length: \(body.count)\r\n"
             if let token { head += "Authorization: Bearer \(token)\r\n" }
             head += "\r\n"
             let status = exchange(socket, Array(head.utf8) + body)
@@ -223,7 +247,11 @@ struct LoadWorker {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr(host == "localhost" ? "127.0.0.1" : host)
-        let result = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
         if result != 0 {
             close(descriptor)
             return -1
@@ -237,7 +265,9 @@ struct LoadWorker {
     private func exchange(_ socket: Int32, _ request: [UInt8]) -> Int? {
         var sent = 0
         while sent < request.count {
-            let count = request[sent...].withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let count = request[sent...].withUnsafeBytes {
+                Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             if count <= 0 { return nil }
             sent += count
         }
@@ -250,7 +280,10 @@ struct LoadWorker {
             guard let end = received.firstRange(of: Array("\r\n\r\n".utf8)) else { continue }
             let head = String(decoding: received[..<end.lowerBound], as: UTF8.self)
             let status = head.split(separator: " ", maxSplits: 2).dropFirst().first.flatMap { Int($0) }
-            let length = head.lowercased().components(separatedBy: "\r\n").first { $0.hasPrefix("content-length:") }.flatMap { Int($0.dropFirst(15).trimmingCharacters(in: .whitespaces)) } ?? 0
+            let length =
+                head.lowercased().components(separatedBy: "\r\n").first { $0.hasPrefix("content-length:") }.flatMap {
+                    Int($0.dropFirst(15).trimmingCharacters(in: .whitespaces))
+                } ?? 0
             if received.count - end.upperBound >= length { return status }
         }
     }

@@ -16,12 +16,15 @@ public struct RegionWatchCommand: AsyncParsableCommand {
         commandName: "regionwatch",
         abstract: "A terminal dashboard for multi-region observability and disaster recovery.",
         discussion: """
-        With no configuration, regionwatch runs a live built-in demo. Exit status: 0 success, \
-        1 runtime error, 2 invalid configuration or theme, 3 not started because the terminal \
-        cannot show the dashboard (try `regionwatch status`).
-        """,
+            With no configuration, regionwatch runs a live built-in demo. Exit status: 0 success, \
+            1 runtime error, 2 invalid configuration or theme, 3 not started because the terminal \
+            cannot show the dashboard (try `regionwatch status`).
+            """,
         version: "regionwatch \(version)",
-        subcommands: [RunCommand.self, StatusCommand.self, CheckConfigCommand.self, FailoverCommand.self, AuditCommand.self, LoadGeneratorCommand.self],
+        subcommands: [
+            RunCommand.self, StatusCommand.self, CheckConfigCommand.self, FailoverCommand.self, AuditCommand.self,
+            LoadGeneratorCommand.self,
+        ],
         defaultSubcommand: RunCommand.self
     )
 
@@ -30,7 +33,11 @@ public struct RegionWatchCommand: AsyncParsableCommand {
 
 /// Where the configuration comes from: a file, the built-in demo, or the default search path.
 struct SourceOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Configuration file (default: $XDG_CONFIG_HOME/regionwatch/config.yaml, else the built-in demo).", valueName: "FILE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Configuration file (default: $XDG_CONFIG_HOME/regionwatch/config.yaml, else the built-in demo).",
+            valueName: "FILE"))
     var config: String?
 
     @Flag(name: .long, help: "Run the built-in demo, ignoring any configuration file.")
@@ -39,12 +46,17 @@ struct SourceOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Seed for the simulator, for a reproducible demo.", valueName: "N"))
     var seed: UInt64?
 
-    @Option(name: .customLong("otlp-listen"), help: ArgumentHelp("Where the OTLP/HTTP trace receiver listens, or 'off' (the dashboard: default 127.0.0.1:4318; status and failover: none unless given).", valueName: "HOST:PORT|off"))
+    @Option(
+        name: .customLong("otlp-listen"),
+        help: ArgumentHelp(
+            "Where the OTLP/HTTP trace receiver listens, or 'off' (the dashboard: default 127.0.0.1:4318; status and failover: none unless given).",
+            valueName: "HOST:PORT|off"))
     var otlpListen: String?
 
     func validate() throws {
         if config != nil, demo { throw ValidationError("--config and --demo cannot be used together") }
-        if let otlpListen, otlpListen.lowercased() != "off", OTLPReceiverSettings.parseListenAddress(otlpListen) == nil {
+        if let otlpListen, otlpListen.lowercased() != "off", OTLPReceiverSettings.parseListenAddress(otlpListen) == nil
+        {
             throw ValidationError("--otlp-listen must be HOST:PORT (for example 127.0.0.1:4318) or off")
         }
     }
@@ -65,10 +77,14 @@ struct SourceOptions: ParsableArguments {
 enum ConfigurationLoading {
     /// The configuration at `path`, else the default file when it exists (unless `demo`), else
     /// the built-in demo. Problems are printed to standard error; an invalid file exits 2.
-    static func load(path: String?, demo: Bool, environment: [String: String], unsetVariables: UnsetVariables = .areErrors) throws -> RegionWatchConfiguration {
+    static func load(
+        path: String?, demo: Bool, environment: [String: String], unsetVariables: UnsetVariables = .areErrors
+    ) throws -> RegionWatchConfiguration {
         var path = path
-        if path == nil, !demo, let defaultPath = ConfigurationLocator(environment: environment).defaultConfigurationPath,
-           FileManager.default.fileExists(atPath: defaultPath) {
+        if path == nil, !demo,
+            let defaultPath = ConfigurationLocator(environment: environment).defaultConfigurationPath,
+            FileManager.default.fileExists(atPath: defaultPath)
+        {
             path = defaultPath
         }
         guard let path else { return .builtInDemo() }
@@ -80,12 +96,15 @@ enum ConfigurationLoading {
             throw ExitCode(2)
         }
         do {
-            let (parsed, warnings) = try ConfigurationParser.parse(text, file: path, environment: environment, unsetVariables: unsetVariables)
+            let (parsed, warnings) = try ConfigurationParser.parse(
+                text, file: path, environment: environment, unsetVariables: unsetVariables)
             for warning in warnings { Console.error(warning.description) }
             return parsed
         } catch {
             for diagnostic in error.diagnostics { Console.error(diagnostic.description) }
-            Console.error("regionwatch: \(path) has \(error.errors.count) error(s); not starting (see `regionwatch check-config \(path)`)")
+            Console.error(
+                "regionwatch: \(path) has \(error.errors.count) error(s); not starting (see `regionwatch check-config \(path)`)"
+            )
             throw ExitCode(2)
         }
     }
@@ -93,7 +112,9 @@ enum ConfigurationLoading {
 
 /// Where the log goes; shared by every command that collects.
 struct LogOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Log file (default: $XDG_STATE_HOME/regionwatch/regionwatch.log).", valueName: "FILE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Log file (default: $XDG_STATE_HOME/regionwatch/regionwatch.log).", valueName: "FILE"))
     var log: String?
 
     /// A logger writing to the chosen file (never to the terminal).
@@ -133,7 +154,8 @@ enum Console {
 /// Sets up file logging; never logs to the terminal.
 enum LogSetup {
     static func logger(path: String?, environment: [String: String]) -> Logger {
-        let resolved = path ?? ConfigurationLocator(environment: environment).stateDirectory.map { $0 + "/regionwatch.log" }
+        let resolved =
+            path ?? ConfigurationLocator(environment: environment).stateDirectory.map { $0 + "/regionwatch.log" }
         let sink = resolved.flatMap { try? LogFileSink(path: $0) } ?? LogFileSink.discarding()
         return Logger(label: "regionwatch") { label in FileLogHandler(label: label, sink: sink) }
     }

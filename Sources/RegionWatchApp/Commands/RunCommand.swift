@@ -13,19 +13,30 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var source: SourceOptions
 
-    @Option(name: .long, help: ArgumentHelp("Theme name (default, light, high-contrast, monochrome, or one in $XDG_CONFIG_HOME/regionwatch/themes) or a path to a theme file.", valueName: "NAME|PATH"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Theme name (default, light, high-contrast, monochrome, or one in $XDG_CONFIG_HOME/regionwatch/themes) or a path to a theme file.",
+            valueName: "NAME|PATH"))
     var theme: String?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds between redraws of live data (0.1–60; default 1). Keys redraw at once.", valueName: "SECONDS"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Seconds between redraws of live data (0.1–60; default 1). Keys redraw at once.", valueName: "SECONDS"))
     var refresh: Double?
 
-    @Flag(name: .long, help: "Watch only: failover, failback and drill keys refuse (also failover.readOnly in the configuration).")
+    @Flag(
+        name: .long,
+        help: "Watch only: failover, failback and drill keys refuse (also failover.readOnly in the configuration).")
     var readOnly = false
 
     @OptionGroup var logging: LogOptions
 
     func validate() throws {
-        if let refresh, !(0.1...60).contains(refresh) { throw ValidationError("--refresh must be between 0.1 and 60 seconds") }
+        if let refresh, !(0.1...60).contains(refresh) {
+            throw ValidationError("--refresh must be between 0.1 and 60 seconds")
+        }
     }
 
     func run() throws {
@@ -44,11 +55,18 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(2)
         }
         if let problem = TerminalAvailability.check(environment: environment) {
-            Console.error("regionwatch: cannot show the dashboard: \(problem). For a text report, run `regionwatch status` (add --json for scripts).")
+            Console.error(
+                "regionwatch: cannot show the dashboard: \(problem). For a text report, run `regionwatch status` (add --json for scripts)."
+            )
             throw ExitCode(3)
         }
         let logger = logging.logger(environment: environment)
-        logger.info("starting", metadata: ["version": "\(RegionWatchCommand.version)", "configuration": "\(configuration.source)", "regions": "\(configuration.topology.regions.count)"])
+        logger.info(
+            "starting",
+            metadata: [
+                "version": "\(RegionWatchCommand.version)", "configuration": "\(configuration.source)",
+                "regions": "\(configuration.topology.regions.count)",
+            ])
         var options = DashboardSession.Options(
             configuration: configuration, theme: loadedTheme, themeCatalog: catalog,
             refreshSeconds: refresh ?? configuration.display.refreshSeconds ?? 1, startedAt: startedAt

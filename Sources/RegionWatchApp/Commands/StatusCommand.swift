@@ -12,13 +12,20 @@ struct StatusCommand: AsyncParsableCommand {
 
     @OptionGroup var source: SourceOptions
 
-    @Option(name: .long, help: ArgumentHelp("Seconds to collect before printing (default: one collection interval).", valueName: "SECONDS"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Seconds to collect before printing (default: one collection interval).", valueName: "SECONDS"))
     var wait: Double?
 
     @Flag(name: .long, help: "Print JSON (stable names, null where unknown) instead of a table.")
     var json = false
 
-    @Flag(name: .long, help: "Exit like a monitoring plugin: 0 all OK, 1 degraded, 2 down or split brain, 3 stale or unknown; a summary line comes first.")
+    @Flag(
+        name: .long,
+        help:
+            "Exit like a monitoring plugin: 0 all OK, 1 degraded, 2 down or split brain, 3 stale or unknown; a summary line comes first."
+    )
     var check = false
 
     @OptionGroup var logging: LogOptions
@@ -39,11 +46,18 @@ struct StatusCommand: AsyncParsableCommand {
             throw ExitCode(StatusCheck.Verdict.unknown.rawValue)
         }
         let logger = logging.logger(environment: environment)
-        var state = await StatusCollection.collect(configuration: configuration, seconds: wait ?? configuration.longestIntervalSeconds, clock: SystemWallClock())
+        var state = await StatusCollection.collect(
+            configuration: configuration, seconds: wait ?? configuration.longestIntervalSeconds,
+            clock: SystemWallClock())
         let audit = AuditLog(settings: configuration.failover, environment: environment)
         let history = await audit.history().history
-        state.apply(.failoverHistory(FailoverHistoryReader.summary(history, path: audit.path, settings: configuration.failover), isReadOnly: configuration.failover.isReadOnly))
-        logger.info("status collected", metadata: ["regions": "\(state.regions.count)", "events": "\(state.bus.publishedEvents)"])
+        state.apply(
+            .failoverHistory(
+                FailoverHistoryReader.summary(history, path: audit.path, settings: configuration.failover),
+                isReadOnly: configuration.failover.isReadOnly))
+        logger.info(
+            "status collected",
+            metadata: ["regions": "\(state.regions.count)", "events": "\(state.bus.publishedEvents)"])
         let verdict = check ? StatusCheck(state: state) : nil
         if let verdict { Console.output(verdict.summary + "\n") }
         if json {
@@ -58,7 +72,9 @@ struct StatusCommand: AsyncParsableCommand {
 /// Runs the collectors headless for a while and returns the resulting state.
 public enum StatusCollection {
     /// Collects for `seconds` of real time, applying events as the bus wakes it (no polling).
-    public static func collect(configuration: RegionWatchConfiguration, seconds: Double, clock: WallClock) async -> DashboardState {
+    public static func collect(
+        configuration: RegionWatchConfiguration, seconds: Double, clock: WallClock
+    ) async -> DashboardState {
         let pipeline = CollectionPipeline(configuration: configuration, clock: clock)
         let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let subscription = pipeline.bus.subscribe(capacity: 1_000_000) { wake.yield() }
@@ -77,7 +93,9 @@ public enum StatusCollection {
         timer.cancel()
         pipeline.cancel()
         pipeline.apply(subscription.drain(), to: &state)
-        state.apply(.busStatistics(BusStatistics(droppedEvents: subscription.droppedCount, publishedEvents: pipeline.bus.publishedCount)))
+        state.apply(
+            .busStatistics(
+                BusStatistics(droppedEvents: subscription.droppedCount, publishedEvents: pipeline.bus.publishedCount)))
         state.apply(.tick(clock.now()))
         return state
     }

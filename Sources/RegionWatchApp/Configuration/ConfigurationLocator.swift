@@ -63,7 +63,10 @@ public enum TextFile {
             let line = before.reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
             let column = offset - (before.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0) + 1
             let what = byte == 0 ? "a NUL byte" : "byte 0x\(String(byte, radix: 16, uppercase: true)), not UTF-8"
-            throw ReadError(description: "\(path):\(line):\(column): error: \(what): this is not a text file (a configuration is YAML text)", isDiagnostic: true)
+            throw ReadError(
+                description:
+                    "\(path):\(line):\(column): error: \(what): this is not a text file (a configuration is YAML text)",
+                isDiagnostic: true)
         }
         return String(decoding: data, as: UTF8.self)
     }

@@ -6,13 +6,21 @@ import RegionWatchFailover
 /// Parses and validates a configuration file. Every problem is reported with its line; an
 /// invalid file never yields a configuration.
 public enum ConfigurationParser {
-    static let topLevelKeys = ["topology", "pattern", "objectives", "regions", "health", "collectors", "traces", "ui", "failover"]
+    static let topLevelKeys = [
+        "topology", "pattern", "objectives", "regions", "health", "collectors", "traces", "ui", "failover",
+    ]
     static let regionKeys = ["name", "provider", "role", "traffic"]
     /// Most regions a configuration may list (a dashboard of more is no longer readable, and
     /// every per-region store is sized by it).
     public static let maximumRegions = 256
-    static let healthKeys = ["errorRateDegraded", "errorRateDown", "p99DegradedMs", "probeFailuresDegraded", "probeFailuresDown", "staleAfterIntervals", "backupMaxAge", "hopSlowMs", "sustain", "recover"]
-    static let simulatorKeys = ["kind", "name", "interval", "seed", "scriptedIncident", "incidentEvery", "requestsPerSecond", "tracesPerSecond", "versions"]
+    static let healthKeys = [
+        "errorRateDegraded", "errorRateDown", "p99DegradedMs", "probeFailuresDegraded", "probeFailuresDown",
+        "staleAfterIntervals", "backupMaxAge", "hopSlowMs", "sustain", "recover",
+    ]
+    static let simulatorKeys = [
+        "kind", "name", "interval", "seed", "scriptedIncident", "incidentEvery", "requestsPerSecond", "tracesPerSecond",
+        "versions",
+    ]
     static let otlpKeys = [
         "kind", "name", "listen", "maxBodySize", "token", "tokenEnv", "regionFrom",
         "maxConnections", "headerTimeout", "idleTimeout", "minBodyRate", "maxInFlight",
@@ -36,15 +44,27 @@ public enum ConfigurationParser {
     }
 
     private static func read(_ text: String, reader: YAMLReader, file: String) -> RegionWatchConfiguration? {
-        guard let root = reader.parse(text), let entries = reader.mapping(root, "", allowedKeys: topLevelKeys) else { return nil }
+        guard let root = reader.parse(text), let entries = reader.mapping(root, "", allowedKeys: topLevelKeys) else {
+            return nil
+        }
 
         var name = "unnamed"
         if let node = entries["topology"]?.value, let value = reader.string(node, "topology") { name = value }
-        if entries["topology"] == nil { reader.error(root, "topology", "missing: name the topology, for example 'topology: checkout'") }
+        if entries["topology"] == nil {
+            reader.error(root, "topology", "missing: name the topology, for example 'topology: checkout'")
+        }
 
         var pattern = DisasterRecoveryPattern.activePassive
-        if let node = entries["pattern"]?.value, let value = reader.choice(node, "pattern", as: DisasterRecoveryPattern.self) { pattern = value }
-        if entries["pattern"] == nil { reader.error(root, "pattern", "missing: one of \(DisasterRecoveryPattern.allCases.map(\.rawValue).joined(separator: ", "))") }
+        if let node = entries["pattern"]?.value,
+            let value = reader.choice(node, "pattern", as: DisasterRecoveryPattern.self)
+        {
+            pattern = value
+        }
+        if entries["pattern"] == nil {
+            reader.error(
+                root, "pattern",
+                "missing: one of \(DisasterRecoveryPattern.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
 
         var objectives = RecoveryObjectives(rpoSeconds: 30, rtoSeconds: 300)
         if let node = entries["objectives"]?.value {
@@ -66,21 +86,36 @@ public enum ConfigurationParser {
         var display = DisplayConfiguration()
         if let node = entries["ui"]?.value, let ui = reader.mapping(node, "ui", allowedKeys: ["theme", "refresh"]) {
             if let value = ui["theme"]?.value { display.theme = reader.string(value, "ui.theme") }
-            if let value = ui["refresh"]?.value { display.refreshSeconds = reader.duration(value, "ui.refresh", range: 0.1...60) }
+            if let value = ui["refresh"]?.value {
+                display.refreshSeconds = reader.duration(value, "ui.refresh", range: 0.1...60)
+            }
         }
 
         var traceLimits = TraceStoreLimits()
-        if let node = entries["traces"]?.value, let traces = reader.mapping(node, "traces", allowedKeys: ["maxSpans", "maxMemory"]) {
-            if let value = traces["maxSpans"]?.value, let count = reader.integer(value, "traces.maxSpans", range: 100...100_000_000) { traceLimits.maxSpans = count }
-            if let value = traces["maxMemory"]?.value, let bytes = reader.byteSize(value, "traces.maxMemory", range: 1_048_576...(1 << 40)) { traceLimits.maxBytes = bytes }
+        if let node = entries["traces"]?.value,
+            let traces = reader.mapping(node, "traces", allowedKeys: ["maxSpans", "maxMemory"])
+        {
+            if let value = traces["maxSpans"]?.value,
+                let count = reader.integer(value, "traces.maxSpans", range: 100...100_000_000)
+            {
+                traceLimits.maxSpans = count
+            }
+            if let value = traces["maxMemory"]?.value,
+                let bytes = reader.byteSize(value, "traces.maxMemory", range: 1_048_576...(1 << 40))
+            {
+                traceLimits.maxBytes = bytes
+            }
         }
 
-        let topology = Topology(name: name, pattern: pattern, objectives: objectives, regions: regions, thresholds: thresholds)
+        let topology = Topology(
+            name: name, pattern: pattern, objectives: objectives, regions: regions, thresholds: thresholds)
         var collectors: [CollectorConfiguration] = []
         if let node = entries["collectors"]?.value {
             collectors = Self.resolvingDatabaseAddresses(readCollectors(node, topology: topology, reader: reader))
         } else {
-            reader.error(root, "collectors", "missing: list at least one collector (kinds: \(CollectorConfiguration.kinds.joined(separator: ", ")))")
+            reader.error(
+                root, "collectors",
+                "missing: list at least one collector (kinds: \(CollectorConfiguration.kinds.joined(separator: ", ")))")
         }
         var failover = FailoverSettings()
         if let node = entries["failover"]?.value {
@@ -88,16 +123,30 @@ public enum ConfigurationParser {
         } else if collectors.contains(where: { $0.kind == "simulator" }) {
             failover.plan = FailoverSettings.demoPlan
         }
-        return RegionWatchConfiguration(topology: topology, collectors: collectors, display: display, traceLimits: traceLimits, failover: failover, source: file)
+        return RegionWatchConfiguration(
+            topology: topology, collectors: collectors, display: display, traceLimits: traceLimits, failover: failover,
+            source: file)
     }
 
     private static func readObjectives(_ node: Node, reader: YAMLReader) -> RecoveryObjectives {
         var objectives = RecoveryObjectives(rpoSeconds: 30, rtoSeconds: 300)
         guard let entries = reader.mapping(node, "objectives", allowedKeys: ["rpo", "rto"]) else { return objectives }
-        if let value = entries["rpo"]?.value, let seconds = reader.duration(value, "objectives.rpo", range: 0...(365 * 86_400)) { objectives.rpoSeconds = seconds }
-        if entries["rpo"] == nil { reader.error(node, "objectives.rpo", "missing: the recovery point objective, for example 30s") }
-        if let value = entries["rto"]?.value, let seconds = reader.duration(value, "objectives.rto", range: 0...(365 * 86_400)) { objectives.rtoSeconds = seconds }
-        if entries["rto"] == nil { reader.error(node, "objectives.rto", "missing: the recovery time objective, for example 5m") }
+        if let value = entries["rpo"]?.value,
+            let seconds = reader.duration(value, "objectives.rpo", range: 0...(365 * 86_400))
+        {
+            objectives.rpoSeconds = seconds
+        }
+        if entries["rpo"] == nil {
+            reader.error(node, "objectives.rpo", "missing: the recovery point objective, for example 30s")
+        }
+        if let value = entries["rto"]?.value,
+            let seconds = reader.duration(value, "objectives.rto", range: 0...(365 * 86_400))
+        {
+            objectives.rtoSeconds = seconds
+        }
+        if entries["rto"] == nil {
+            reader.error(node, "objectives.rto", "missing: the recovery time objective, for example 5m")
+        }
         return objectives
     }
 
@@ -119,37 +168,52 @@ public enum ConfigurationParser {
             }
             guard let name = reader.string(nameNode, "\(path).name") else { continue }
             if name.count > 64 || name.contains(where: { $0.isWhitespace || $0.isNewline }) {
-                reader.error(nameNode, "\(path).name", "\(YAMLReader.quote(name)) must be at most 64 characters without spaces")
+                reader.error(
+                    nameNode, "\(path).name", "\(YAMLReader.quote(name)) must be at most 64 characters without spaces")
                 continue
             }
             if let first = seen[name] {
-                reader.error(nameNode, "\(path).name", "duplicate region \(YAMLReader.quote(name)) (first at regions[\(first)])")
+                reader.error(
+                    nameNode, "\(path).name", "duplicate region \(YAMLReader.quote(name)) (first at regions[\(first)])")
                 continue
             }
             seen[name] = index
             let provider = entries["provider"].flatMap { reader.string($0.value, "\(path).provider") } ?? "unknown"
-            if entries["provider"] == nil { reader.warning(item, "\(path).provider", "missing: provider shown as 'unknown'") }
+            if entries["provider"] == nil {
+                reader.warning(item, "\(path).provider", "missing: provider shown as 'unknown'")
+            }
             var role = RegionRole.standby
-            if let value = entries["role"]?.value, let parsed = reader.choice(value, "\(path).role", among: [RegionRole.primary, .standby, .active]) { role = parsed }
+            if let value = entries["role"]?.value,
+                let parsed = reader.choice(value, "\(path).role", among: [RegionRole.primary, .standby, .active])
+            {
+                role = parsed
+            }
             if entries["role"] == nil { reader.error(item, "\(path).role", "missing: one of primary, standby, active") }
             var traffic = 0.0
             if let value = entries["traffic"]?.value {
                 let text: String? = if case .scalar(let scalar) = value { scalar.string.trimmed() } else { nil }
-                if let text, let percent = Double(text.hasSuffix("%") ? String(text.dropLast()) : text), (0...100).contains(percent) {
+                if let text, let percent = Double(text.hasSuffix("%") ? String(text.dropLast()) : text),
+                    (0...100).contains(percent)
+                {
                     traffic = percent
                 } else {
-                    reader.error(value, "\(path).traffic", "expected a percentage 0–100, found \(reader.describe(value))")
+                    reader.error(
+                        value, "\(path).traffic", "expected a percentage 0–100, found \(reader.describe(value))")
                 }
             }
             regions.append(RegionConfiguration(name: name, provider: provider, role: role, trafficPercent: traffic))
         }
         let primaries = regions.filter { $0.role == .primary }
         if primaries.count > 1 {
-            reader.error(node, "regions", "\(primaries.count) regions are primary (\(primaries.map(\.name).joined(separator: ", "))); at most one may be")
+            reader.error(
+                node, "regions",
+                "\(primaries.count) regions are primary (\(primaries.map(\.name).joined(separator: ", "))); at most one may be"
+            )
         }
         let totalTraffic = regions.reduce(0) { $0 + $1.trafficPercent }
         if !regions.isEmpty, totalTraffic > 0, abs(totalTraffic - 100) > 0.5 {
-            reader.warning(node, "regions", "traffic percentages add up to \(Format.fixed(totalTraffic, decimals: 1)), not 100")
+            reader.warning(
+                node, "regions", "traffic percentages add up to \(Format.fixed(totalTraffic, decimals: 1)), not 100")
         }
         return regions
     }
@@ -157,12 +221,34 @@ public enum ConfigurationParser {
     private static func readHealth(_ node: Node, reader: YAMLReader) -> HealthThresholds {
         var thresholds = HealthThresholds()
         guard let entries = reader.mapping(node, "health", allowedKeys: healthKeys) else { return thresholds }
-        if let value = entries["errorRateDegraded"]?.value, let parsed = reader.fraction(value, "health.errorRateDegraded") { thresholds.errorRateDegraded = parsed }
-        if let value = entries["errorRateDown"]?.value, let parsed = reader.fraction(value, "health.errorRateDown") { thresholds.errorRateDown = parsed }
-        if let value = entries["p99DegradedMs"]?.value, let parsed = reader.number(value, "health.p99DegradedMs", range: 0.001...3_600_000) { thresholds.p99DegradedMilliseconds = parsed }
-        if let value = entries["probeFailuresDegraded"]?.value, let parsed = reader.integer(value, "health.probeFailuresDegraded", range: 1...1000) { thresholds.probeFailuresDegraded = parsed }
-        if let value = entries["probeFailuresDown"]?.value, let parsed = reader.integer(value, "health.probeFailuresDown", range: 1...1000) { thresholds.probeFailuresDown = parsed }
-        if let value = entries["staleAfterIntervals"]?.value, let parsed = reader.number(value, "health.staleAfterIntervals", range: 1...1000) { thresholds.staleAfterIntervals = parsed }
+        if let value = entries["errorRateDegraded"]?.value,
+            let parsed = reader.fraction(value, "health.errorRateDegraded")
+        {
+            thresholds.errorRateDegraded = parsed
+        }
+        if let value = entries["errorRateDown"]?.value, let parsed = reader.fraction(value, "health.errorRateDown") {
+            thresholds.errorRateDown = parsed
+        }
+        if let value = entries["p99DegradedMs"]?.value,
+            let parsed = reader.number(value, "health.p99DegradedMs", range: 0.001...3_600_000)
+        {
+            thresholds.p99DegradedMilliseconds = parsed
+        }
+        if let value = entries["probeFailuresDegraded"]?.value,
+            let parsed = reader.integer(value, "health.probeFailuresDegraded", range: 1...1000)
+        {
+            thresholds.probeFailuresDegraded = parsed
+        }
+        if let value = entries["probeFailuresDown"]?.value,
+            let parsed = reader.integer(value, "health.probeFailuresDown", range: 1...1000)
+        {
+            thresholds.probeFailuresDown = parsed
+        }
+        if let value = entries["staleAfterIntervals"]?.value,
+            let parsed = reader.number(value, "health.staleAfterIntervals", range: 1...1000)
+        {
+            thresholds.staleAfterIntervals = parsed
+        }
         if let value = entries["backupMaxAge"]?.value {
             if case .scalar(let scalar) = value, ["off", "none", "false"].contains(scalar.string.lowercased()) {
                 thresholds.backupMaxAgeSeconds = nil
@@ -170,11 +256,24 @@ public enum ConfigurationParser {
                 thresholds.backupMaxAgeSeconds = parsed
             }
         }
-        if let value = entries["hopSlowMs"]?.value, let parsed = reader.number(value, "health.hopSlowMs", range: 0.001...3_600_000) { thresholds.hopSlowMilliseconds = parsed }
-        if let value = entries["sustain"]?.value, let parsed = reader.duration(value, "health.sustain", range: 0...3600) { thresholds.hysteresis.sustainSeconds = parsed }
-        if let value = entries["recover"]?.value, let parsed = reader.duration(value, "health.recover", range: 0...3600) { thresholds.hysteresis.recoverSeconds = parsed }
+        if let value = entries["hopSlowMs"]?.value,
+            let parsed = reader.number(value, "health.hopSlowMs", range: 0.001...3_600_000)
+        {
+            thresholds.hopSlowMilliseconds = parsed
+        }
+        if let value = entries["sustain"]?.value, let parsed = reader.duration(value, "health.sustain", range: 0...3600)
+        {
+            thresholds.hysteresis.sustainSeconds = parsed
+        }
+        if let value = entries["recover"]?.value, let parsed = reader.duration(value, "health.recover", range: 0...3600)
+        {
+            thresholds.hysteresis.recoverSeconds = parsed
+        }
         if thresholds.errorRateDown <= thresholds.errorRateDegraded {
-            reader.error(node, "health.errorRateDown", "must be above errorRateDegraded (\(Format.percent(thresholds.errorRateDown)) ≤ \(Format.percent(thresholds.errorRateDegraded)))")
+            reader.error(
+                node, "health.errorRateDown",
+                "must be above errorRateDegraded (\(Format.percent(thresholds.errorRateDown)) ≤ \(Format.percent(thresholds.errorRateDegraded)))"
+            )
         }
         if thresholds.probeFailuresDown < thresholds.probeFailuresDegraded {
             reader.error(node, "health.probeFailuresDown", "must be at least probeFailuresDegraded")
@@ -196,7 +295,8 @@ public enum ConfigurationParser {
         }
     }
 
-    private static func readCollectors(_ node: Node, topology: Topology, reader: YAMLReader) -> [CollectorConfiguration] {
+    private static func readCollectors(_ node: Node, topology: Topology, reader: YAMLReader) -> [CollectorConfiguration]
+    {
         guard let items = reader.sequence(node, "collectors") else { return [] }
         if items.isEmpty { reader.error(node, "collectors", "list at least one collector") }
         var collectors: [CollectorConfiguration] = []
@@ -209,7 +309,10 @@ public enum ConfigurationParser {
                 continue
             }
             guard let kindNode = mapping["kind"], let kind = reader.string(kindNode, "\(path).kind") else {
-                if mapping["kind"] == nil { reader.error(item, "\(path).kind", "missing: one of \(CollectorConfiguration.kinds.joined(separator: ", "))") }
+                if mapping["kind"] == nil {
+                    reader.error(
+                        item, "\(path).kind", "missing: one of \(CollectorConfiguration.kinds.joined(separator: ", "))")
+                }
                 continue
             }
             let collector: CollectorConfiguration?
@@ -227,20 +330,29 @@ public enum ConfigurationParser {
             case "http-probe":
                 collector = readProbe(item, path: path, topology: topology, reader: reader)
             default:
-                let suggestion = YAMLReader.closest(kind, in: CollectorConfiguration.kinds).map { " (did you mean '\($0)'?)" } ?? ""
-                reader.error(kindNode, "\(path).kind", "unknown collector kind \(YAMLReader.quote(kind))\(suggestion); known kinds: \(CollectorConfiguration.kinds.joined(separator: ", "))")
+                let suggestion =
+                    YAMLReader.closest(kind, in: CollectorConfiguration.kinds).map { " (did you mean '\($0)'?)" } ?? ""
+                reader.error(
+                    kindNode, "\(path).kind",
+                    "unknown collector kind \(YAMLReader.quote(kind))\(suggestion); known kinds: \(CollectorConfiguration.kinds.joined(separator: ", "))"
+                )
                 collector = nil
             }
             guard let collector else { continue }
             if names.contains(collector.name) {
-                reader.error(item, "\(path).name", "duplicate collector name \(YAMLReader.quote(collector.name)); give each collector a unique name")
+                reader.error(
+                    item, "\(path).name",
+                    "duplicate collector name \(YAMLReader.quote(collector.name)); give each collector a unique name")
                 continue
             }
             names.insert(collector.name)
             // A region's role, timeline and positions come from one server.
             if case .postgres(let settings) = collector {
                 if let other = databaseRegions[settings.mapping.region] {
-                    reader.error(item, "\(path).region", "region \(YAMLReader.quote(settings.mapping.region)) already has a postgres collector (\(YAMLReader.quote(other))); watch one server per region (its primary or its standby)")
+                    reader.error(
+                        item, "\(path).region",
+                        "region \(YAMLReader.quote(settings.mapping.region)) already has a postgres collector (\(YAMLReader.quote(other))); watch one server per region (its primary or its standby)"
+                    )
                     continue
                 }
                 databaseRegions[settings.mapping.region] = collector.name
@@ -250,16 +362,39 @@ public enum ConfigurationParser {
         return collectors
     }
 
-    private static func readSimulator(_ node: Node, path: String, topology: Topology, reader: YAMLReader) -> CollectorConfiguration? {
+    private static func readSimulator(
+        _ node: Node, path: String, topology: Topology, reader: YAMLReader
+    ) -> CollectorConfiguration? {
         guard let entries = reader.mapping(node, path, allowedKeys: simulatorKeys) else { return nil }
         var settings = SimulatorSettings()
         if let value = entries["name"]?.value, let name = reader.string(value, "\(path).name") { settings.name = name }
-        if let value = entries["interval"]?.value, let seconds = reader.duration(value, "\(path).interval", range: 0.05...3600) { settings.intervalSeconds = seconds }
-        if let value = entries["seed"]?.value, let seed = reader.unsignedInteger(value, "\(path).seed") { settings.seed = seed }
-        if let value = entries["scriptedIncident"]?.value, let flag = reader.boolean(value, "\(path).scriptedIncident") { settings.scriptedIncident = flag }
-        if let value = entries["incidentEvery"]?.value, let seconds = reader.duration(value, "\(path).incidentEvery", range: 200...(7 * 86_400)) { settings.incidentRepeatSeconds = seconds }
-        if let value = entries["requestsPerSecond"]?.value, let rate = reader.number(value, "\(path).requestsPerSecond", range: 0...10_000_000) { settings.totalRequestsPerSecond = rate }
-        if let value = entries["tracesPerSecond"]?.value, let rate = reader.number(value, "\(path).tracesPerSecond", range: 0...10_000) { settings.tracesPerSecond = rate }
+        if let value = entries["interval"]?.value,
+            let seconds = reader.duration(value, "\(path).interval", range: 0.05...3600)
+        {
+            settings.intervalSeconds = seconds
+        }
+        if let value = entries["seed"]?.value, let seed = reader.unsignedInteger(value, "\(path).seed") {
+            settings.seed = seed
+        }
+        if let value = entries["scriptedIncident"]?.value, let flag = reader.boolean(value, "\(path).scriptedIncident")
+        {
+            settings.scriptedIncident = flag
+        }
+        if let value = entries["incidentEvery"]?.value,
+            let seconds = reader.duration(value, "\(path).incidentEvery", range: 200...(7 * 86_400))
+        {
+            settings.incidentRepeatSeconds = seconds
+        }
+        if let value = entries["requestsPerSecond"]?.value,
+            let rate = reader.number(value, "\(path).requestsPerSecond", range: 0...10_000_000)
+        {
+            settings.totalRequestsPerSecond = rate
+        }
+        if let value = entries["tracesPerSecond"]?.value,
+            let rate = reader.number(value, "\(path).tracesPerSecond", range: 0...10_000)
+        {
+            settings.tracesPerSecond = rate
+        }
         if let value = entries["versions"]?.value {
             settings.versions = readVersions(value, path: "\(path).versions", topology: topology, reader: reader)
         }
@@ -267,12 +402,35 @@ public enum ConfigurationParser {
     }
 
     /// The limits every listener applies (`ListenerLimits`), from a listener's entries.
-    static func readListenerLimits(_ entries: [String: (key: Node, value: Node)], path: String, reader: YAMLReader, into limits: inout ListenerLimits) {
-        if let value = entries["maxConnections"]?.value, let count = reader.integer(value, "\(path).maxConnections", range: 1...1_000_000) { limits.maxConnections = count }
-        if let value = entries["headerTimeout"]?.value, let seconds = reader.duration(value, "\(path).headerTimeout", range: 0.1...3600) { limits.headerTimeoutSeconds = seconds }
-        if let value = entries["idleTimeout"]?.value, let seconds = reader.duration(value, "\(path).idleTimeout", range: 0.1...86_400) { limits.idleTimeoutSeconds = seconds }
-        if let value = entries["minBodyRate"]?.value, let bytes = reader.byteSize(value, "\(path).minBodyRate", range: 1...(1 << 30)) { limits.minimumBodyBytesPerSecond = Double(bytes) }
-        if let value = entries["maxInFlight"]?.value, let bytes = reader.byteSize(value, "\(path).maxInFlight", range: 1024...(1 << 34)) { limits.maxInFlightBodyBytes = bytes }
+    static func readListenerLimits(
+        _ entries: [String: (key: Node, value: Node)], path: String, reader: YAMLReader,
+        into limits: inout ListenerLimits
+    ) {
+        if let value = entries["maxConnections"]?.value,
+            let count = reader.integer(value, "\(path).maxConnections", range: 1...1_000_000)
+        {
+            limits.maxConnections = count
+        }
+        if let value = entries["headerTimeout"]?.value,
+            let seconds = reader.duration(value, "\(path).headerTimeout", range: 0.1...3600)
+        {
+            limits.headerTimeoutSeconds = seconds
+        }
+        if let value = entries["idleTimeout"]?.value,
+            let seconds = reader.duration(value, "\(path).idleTimeout", range: 0.1...86_400)
+        {
+            limits.idleTimeoutSeconds = seconds
+        }
+        if let value = entries["minBodyRate"]?.value,
+            let bytes = reader.byteSize(value, "\(path).minBodyRate", range: 1...(1 << 30))
+        {
+            limits.minimumBodyBytesPerSecond = Double(bytes)
+        }
+        if let value = entries["maxInFlight"]?.value,
+            let bytes = reader.byteSize(value, "\(path).maxInFlight", range: 1024...(1 << 34))
+        {
+            limits.maxInFlightBodyBytes = bytes
+        }
     }
 
     private static func readOTLP(_ node: Node, path: String, reader: YAMLReader) -> CollectorConfiguration? {
@@ -284,13 +442,20 @@ public enum ConfigurationParser {
                 settings.host = host
                 settings.port = port
                 if !["127.0.0.1", "::1", "localhost"].contains(host) {
-                    reader.warning(value, "\(path).listen", "listening on \(host), not only on this machine: set a token")
+                    reader.warning(
+                        value, "\(path).listen", "listening on \(host), not only on this machine: set a token")
                 }
             } else {
-                reader.error(value, "\(path).listen", "\(YAMLReader.quote(text)) is not HOST:PORT (for example 127.0.0.1:4318 or [::1]:4318)")
+                reader.error(
+                    value, "\(path).listen",
+                    "\(YAMLReader.quote(text)) is not HOST:PORT (for example 127.0.0.1:4318 or [::1]:4318)")
             }
         }
-        if let value = entries["maxBodySize"]?.value, let bytes = reader.byteSize(value, "\(path).maxBodySize", range: 1024...(1 << 30)) { settings.maxBodyBytes = bytes }
+        if let value = entries["maxBodySize"]?.value,
+            let bytes = reader.byteSize(value, "\(path).maxBodySize", range: 1024...(1 << 30))
+        {
+            settings.maxBodyBytes = bytes
+        }
         readListenerLimits(entries, path: path, reader: reader, into: &settings.limits)
         if entries["token"] != nil, entries["tokenEnv"] != nil {
             reader.error(node, "\(path).token", "give either token or tokenEnv, not both")
@@ -307,18 +472,27 @@ public enum ConfigurationParser {
             for (index, item) in items.enumerated() {
                 let rulePath = "\(path).regionFrom[\(index)]"
                 guard let rule = reader.mapping(item, rulePath, allowedKeys: ["attribute", "map"]) else { continue }
-                guard let attributeNode = rule["attribute"]?.value, let attribute = reader.string(attributeNode, "\(rulePath).attribute") else {
-                    if rule["attribute"] == nil { reader.error(item, "\(rulePath).attribute", "missing: the resource attribute to read the region from") }
+                guard let attributeNode = rule["attribute"]?.value,
+                    let attribute = reader.string(attributeNode, "\(rulePath).attribute")
+                else {
+                    if rule["attribute"] == nil {
+                        reader.error(
+                            item, "\(rulePath).attribute", "missing: the resource attribute to read the region from")
+                    }
                     continue
                 }
                 var mapping: [String: String] = [:]
                 if let mapNode = rule["map"]?.value {
                     guard case .mapping(let pairs) = mapNode else {
-                        reader.error(mapNode, "\(rulePath).map", "expected a mapping of attribute value to region, found \(reader.describe(mapNode))")
+                        reader.error(
+                            mapNode, "\(rulePath).map",
+                            "expected a mapping of attribute value to region, found \(reader.describe(mapNode))")
                         continue
                     }
                     for (from, to) in pairs {
-                        guard let key = reader.string(from, "\(rulePath).map"), let region = reader.string(to, "\(rulePath).map.\(key)") else { continue }
+                        guard let key = reader.string(from, "\(rulePath).map"),
+                            let region = reader.string(to, "\(rulePath).map.\(key)")
+                        else { continue }
                         mapping[key] = region
                     }
                 }
@@ -328,7 +502,9 @@ public enum ConfigurationParser {
         return .otlp(settings)
     }
 
-    private static func readVersions(_ node: Node, path: String, topology: Topology, reader: YAMLReader) -> [String: [String: String]] {
+    private static func readVersions(
+        _ node: Node, path: String, topology: Topology, reader: YAMLReader
+    ) -> [String: [String: String]] {
         guard case .mapping(let mapping) = node else {
             reader.error(node, path, "expected a mapping of region to services, found \(reader.describe(node))")
             return [:]
@@ -337,16 +513,21 @@ public enum ConfigurationParser {
         for (regionNode, servicesNode) in mapping {
             guard let region = reader.string(regionNode, path) else { continue }
             if !topology.regions.contains(where: { $0.name == region }) {
-                reader.error(regionNode, "\(path).\(region)", "region \(YAMLReader.quote(region)) is not in the regions list")
+                reader.error(
+                    regionNode, "\(path).\(region)", "region \(YAMLReader.quote(region)) is not in the regions list")
                 continue
             }
             guard case .mapping(let services) = servicesNode else {
-                reader.error(servicesNode, "\(path).\(region)", "expected a mapping of service to version, found \(reader.describe(servicesNode))")
+                reader.error(
+                    servicesNode, "\(path).\(region)",
+                    "expected a mapping of service to version, found \(reader.describe(servicesNode))")
                 continue
             }
             var versions: [String: String] = [:]
             for (serviceNode, versionNode) in services {
-                guard let service = reader.string(serviceNode, "\(path).\(region)"), let version = reader.string(versionNode, "\(path).\(region).\(service)") else { continue }
+                guard let service = reader.string(serviceNode, "\(path).\(region)"),
+                    let version = reader.string(versionNode, "\(path).\(region).\(service)")
+                else { continue }
                 versions[service] = version
             }
             result[region] = versions

@@ -76,7 +76,11 @@ public struct RegionWatchConfiguration: Equatable, Sendable {
     /// Where it came from: a file path, or "built-in demo".
     public var source: String
 
-    public init(topology: Topology, collectors: [CollectorConfiguration], display: DisplayConfiguration = DisplayConfiguration(), traceLimits: TraceStoreLimits = TraceStoreLimits(), failover: FailoverSettings = FailoverSettings(), source: String) {
+    public init(
+        topology: Topology, collectors: [CollectorConfiguration],
+        display: DisplayConfiguration = DisplayConfiguration(), traceLimits: TraceStoreLimits = TraceStoreLimits(),
+        failover: FailoverSettings = FailoverSettings(), source: String
+    ) {
         self.topology = topology
         self.collectors = collectors
         self.display = display
@@ -106,7 +110,9 @@ public struct RegionWatchConfiguration: Equatable, Sendable {
             return copy
         }
         guard let (host, port) = OTLPReceiverSettings.parseListenAddress(listen) else { return nil }
-        if let index = copy.collectors.firstIndex(where: { $0.kind == "otlp" }), case .otlp(var settings) = copy.collectors[index] {
+        if let index = copy.collectors.firstIndex(where: { $0.kind == "otlp" }),
+            case .otlp(var settings) = copy.collectors[index]
+        {
             settings.host = host
             settings.port = port
             copy.collectors[index] = .otlp(settings)

@@ -20,7 +20,9 @@ enum YAMLAnchorScan {
         var scanner = Scanner()
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             if let column = scanner.scan(Array(line.utf8)) {
-                let token = line.utf8.dropFirst(column).prefix { !Scanner.isSpace($0) && ![UInt8(ascii: ","), UInt8(ascii: "]"), UInt8(ascii: "}")].contains($0) }
+                let token = line.utf8.dropFirst(column).prefix {
+                    !Scanner.isSpace($0) && ![UInt8(ascii: ","), UInt8(ascii: "]"), UInt8(ascii: "}")].contains($0)
+                }
                 return Finding(line: index + 1, column: column + 1, text: String(decoding: token, as: UTF8.self))
             }
         }
@@ -36,7 +38,9 @@ enum YAMLAnchorScan {
         /// Inside a block scalar (`|` or `>`) opened on a line with this indentation.
         var blockScalarParent: Int?
 
-        static func isSpace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r") }
+        static func isSpace(_ byte: UInt8) -> Bool {
+            byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r")
+        }
 
         /// The 0-based column of an anchor or alias on `line`, if any.
         mutating func scan(_ line: [UInt8]) -> Int? {
@@ -87,7 +91,9 @@ enum YAMLAnchorScan {
                     continue
                 }
                 switch byte {
-                case UInt8(ascii: ":") where nextIsBreak || (flowDepth > 0 && [UInt8(ascii: ","), UInt8(ascii: "]"), UInt8(ascii: "}")].contains(next ?? 0)):
+                case UInt8(ascii: ":")
+                where nextIsBreak
+                    || (flowDepth > 0 && [UInt8(ascii: ","), UInt8(ascii: "]"), UInt8(ascii: "}")].contains(next ?? 0)):
                     atNodeStart = true
                 case UInt8(ascii: ",") where flowDepth > 0:
                     atNodeStart = true

@@ -39,10 +39,12 @@ final class YAMLReader {
         // Refused before composing: aliases expand into copies, without bound.
         if let found = YAMLAnchorScan.first(in: text) {
             let what = found.text.hasPrefix("&") ? "an anchor" : "an alias"
-            collected.append(Diagnostic(
-                severity: .error, file: file, line: found.line, column: found.column, path: "",
-                message: "\(what) (\(YAMLReader.quote(found.text))): anchors and aliases are not supported here; write each value out"
-            ))
+            collected.append(
+                Diagnostic(
+                    severity: .error, file: file, line: found.line, column: found.column, path: "",
+                    message:
+                        "\(what) (\(YAMLReader.quote(found.text))): anchors and aliases are not supported here; write each value out"
+                ))
             return nil
         }
         do {
@@ -64,33 +66,59 @@ final class YAMLReader {
         switch error {
         case .scanner(let context, let problem, let mark, _):
             let prefix = context.map { "\($0.text) " } ?? ""
-            let line = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).dropFirst(mark.line - 1).first ?? ""
+            let line =
+                text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).dropFirst(mark.line - 1).first
+                ?? ""
             let indentation = line.prefix { $0 == " " || $0 == "\t" }
-            let message = indentation.contains("\t") ? "a tab in the indentation: YAML indents with spaces only" : "invalid YAML: \(prefix)\(problem)"
-            collected.append(Diagnostic(severity: .error, file: file, line: mark.line, column: mark.column, path: "", message: message))
+            let message =
+                indentation.contains("\t")
+                ? "a tab in the indentation: YAML indents with spaces only" : "invalid YAML: \(prefix)\(problem)"
+            collected.append(
+                Diagnostic(
+                    severity: .error, file: file, line: mark.line, column: mark.column, path: "", message: message))
         case .parser(let context, let problem, let mark, _):
             let prefix = context.map { "\($0.text) " } ?? ""
-            collected.append(Diagnostic(severity: .error, file: file, line: mark.line, column: mark.column, path: "", message: "invalid YAML: \(prefix)\(problem)"))
+            collected.append(
+                Diagnostic(
+                    severity: .error, file: file, line: mark.line, column: mark.column, path: "",
+                    message: "invalid YAML: \(prefix)\(problem)"))
         case .composer(let context, let problem, let mark, _):
             let prefix = context.map { "\($0.text) " } ?? ""
-            collected.append(Diagnostic(severity: .error, file: file, line: mark.line, column: mark.column, path: "", message: "invalid YAML: \(prefix)\(problem)"))
+            collected.append(
+                Diagnostic(
+                    severity: .error, file: file, line: mark.line, column: mark.column, path: "",
+                    message: "invalid YAML: \(prefix)\(problem)"))
         case .duplicatedKeysInMapping(let duplicates, let context):
             // At the second occurrence, where the mistake is (Yams gives the mapping's start).
             for key in duplicates.sorted() {
-                let place = Self.secondOccurrence(of: key, in: text, from: context.mark.line) ?? (context.mark.line, context.mark.column)
-                collected.append(Diagnostic(severity: .error, file: file, line: place.line, column: place.column, path: "", message: "duplicate key \(YAMLReader.quote(key)) in this mapping"))
+                let place =
+                    Self.secondOccurrence(of: key, in: text, from: context.mark.line) ?? (
+                        context.mark.line, context.mark.column
+                    )
+                collected.append(
+                    Diagnostic(
+                        severity: .error, file: file, line: place.line, column: place.column, path: "",
+                        message: "duplicate key \(YAMLReader.quote(key)) in this mapping"))
             }
         case .reader(let problem, let offset, _, _):
-            collected.append(Diagnostic(severity: .error, file: file, line: nil, column: nil, path: "", message: "unreadable text\(offset.map { " at byte \($0)" } ?? ""): \(problem)"))
+            collected.append(
+                Diagnostic(
+                    severity: .error, file: file, line: nil, column: nil, path: "",
+                    message: "unreadable text\(offset.map { " at byte \($0)" } ?? ""): \(problem)"))
         default:
-            collected.append(Diagnostic(severity: .error, file: file, line: nil, column: nil, path: "", message: "invalid YAML: \(error)"))
+            collected.append(
+                Diagnostic(
+                    severity: .error, file: file, line: nil, column: nil, path: "", message: "invalid YAML: \(error)"))
         }
     }
 
     // MARK: Reporting
 
     func report(_ severity: DiagnosticSeverity, _ node: Node?, _ path: String, _ message: String) {
-        collected.append(Diagnostic(severity: severity, file: file, line: node?.mark?.line, column: node?.mark?.column, path: path, message: message))
+        collected.append(
+            Diagnostic(
+                severity: severity, file: file, line: node?.mark?.line, column: node?.mark?.column, path: path,
+                message: message))
     }
 
     func error(_ node: Node?, _ path: String, _ message: String) {
@@ -133,7 +161,10 @@ final class YAMLReader {
             }
             if !allowedKeys.contains(name) {
                 let suggestion = Self.closest(name, in: allowedKeys).map { " (did you mean '\($0)'?)" } ?? ""
-                error(key, keyPath, "unknown key \(YAMLReader.quote(name))\(suggestion); expected one of: \(allowedKeys.joined(separator: ", "))")
+                error(
+                    key, keyPath,
+                    "unknown key \(YAMLReader.quote(name))\(suggestion); expected one of: \(allowedKeys.joined(separator: ", "))"
+                )
                 continue
             }
             entries[name] = (key, value)
@@ -178,7 +209,10 @@ final class YAMLReader {
             return nil
         }
         if let range, !range.contains(value) {
-            error(node, path, value < range.lowerBound ? "must be at least \(range.lowerBound)" : "must be at most \(range.upperBound)")
+            error(
+                node, path,
+                value < range.lowerBound
+                    ? "must be at least \(range.lowerBound)" : "must be at most \(range.upperBound)")
             return nil
         }
         return value
@@ -213,13 +247,17 @@ final class YAMLReader {
             return nil
         }
         guard let seconds = DurationParser.seconds(scalar.string) else {
-            error(node, path, "\(YAMLReader.quote(scalar.string)) is not a duration (use forms like 250ms, 30s, 5m, 1h30m)")
+            error(
+                node, path,
+                "\(YAMLReader.quote(scalar.string)) is not a duration (use forms like 250ms, 30s, 5m, 1h30m)")
             return nil
         }
         // A bare number is ambiguous (5 what?): only zero needs no unit.
         if let bare = Double(scalar.string.trimmed()), bare != 0 {
             let number = scalar.string.trimmed()
-            let examples = YAMLReader.quote(number).hasPrefix("'") ? "write \(number)s, \(number)m or \(number)h" : "write it with s, m or h"
+            let examples =
+                YAMLReader.quote(number).hasPrefix("'")
+                ? "write \(number)s, \(number)m or \(number)h" : "write it with s, m or h"
             error(node, path, "\(YAMLReader.quote(number)) has no unit: \(examples)")
             return nil
         }
@@ -233,13 +271,18 @@ final class YAMLReader {
             return nil
         }
         let text = scalar.string.trimmed()
-        let units: [(String, Int)] = [("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824), ("KB", 1000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("B", 1)]
+        let units: [(String, Int)] = [
+            ("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824), ("KB", 1000), ("MB", 1_000_000),
+            ("GB", 1_000_000_000), ("B", 1),
+        ]
         var bytes: Int?
         if let plain = Int(text) {
             bytes = plain
         } else {
             for (suffix, scale) in units where text.hasSuffix(suffix) {
-                if let number = Double(text.dropLast(suffix.count).trimmed()), number >= 0, number * Double(scale) < 9e18 {
+                if let number = Double(text.dropLast(suffix.count).trimmed()), number >= 0,
+                    number * Double(scale) < 9e18
+                {
                     bytes = Int(number * Double(scale))
                 }
                 break
@@ -251,7 +294,9 @@ final class YAMLReader {
         }
         guard range.contains(bytes) else {
             let limit = bytes < range.lowerBound ? range.lowerBound : range.upperBound
-            error(node, path, "\(bytes < range.lowerBound ? "must be at least" : "must be at most") \(UserUnits.size(limit))")
+            error(
+                node, path,
+                "\(bytes < range.lowerBound ? "must be at least" : "must be at most") \(UserUnits.size(limit))")
             return nil
         }
         return bytes
@@ -278,12 +323,14 @@ final class YAMLReader {
     }
 
     /// One of an enum's raw values.
-    func choice<Value: RawRepresentable & CaseIterable>(_ node: Node, _ path: String, as type: Value.Type) -> Value? where Value.RawValue == String {
+    func choice<Value: RawRepresentable & CaseIterable>(_ node: Node, _ path: String, as type: Value.Type) -> Value?
+    where Value.RawValue == String {
         choice(node, path, among: Array(Value.allCases))
     }
 
     /// One of `allowed`, by its raw value.
-    func choice<Value: RawRepresentable>(_ node: Node, _ path: String, among allowed: [Value]) -> Value? where Value.RawValue == String {
+    func choice<Value: RawRepresentable>(_ node: Node, _ path: String, among allowed: [Value]) -> Value?
+    where Value.RawValue == String {
         guard let text = string(node, path) else { return nil }
         if let value = allowed.first(where: { $0.rawValue == text }) { return value }
         let options = allowed.map(\.rawValue)
@@ -294,9 +341,14 @@ final class YAMLReader {
 
     /// `value` when within `range`; otherwise an error naming the limit in the units the file
     /// uses (`must be at most 100%`, `must be at least 50ms`).
-    private func checkRange(_ value: Double, _ range: ClosedRange<Double>?, _ node: Node, _ path: String, in units: (Double) -> String) -> Double? {
+    private func checkRange(
+        _ value: Double, _ range: ClosedRange<Double>?, _ node: Node, _ path: String, in units: (Double) -> String
+    ) -> Double? {
         guard let range, !range.contains(value) else { return value }
-        error(node, path, value < range.lowerBound ? "must be at least \(units(range.lowerBound))" : "must be at most \(units(range.upperBound))")
+        error(
+            node, path,
+            value < range.lowerBound
+                ? "must be at least \(units(range.lowerBound))" : "must be at most \(units(range.upperBound))")
         return nil
     }
 
@@ -304,7 +356,8 @@ final class YAMLReader {
     /// a line, after `- `, `{` or `,`), searching from line `start`.
     static func secondOccurrence(of key: String, in text: String, from start: Int) -> (line: Int, column: Int)? {
         var firstColumn: Int?
-        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() where index + 1 >= start {
+        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
+        where index + 1 >= start {
             let characters = Array(line)
             var position = 0
             while position < characters.count {
@@ -334,7 +387,9 @@ final class YAMLReader {
     /// `.env` line, a DSN, a token) is "a text of N characters (not shown)".
     static func quote(_ text: String) -> String {
         if text.isEmpty { return "an empty value" }
-        let mayBeSecret = text.count > 40 || text.contains { "=@'\"\\".contains($0) || $0.isNewline || ($0.asciiValue.map { $0 < 32 } ?? false) }
+        let mayBeSecret =
+            text.count > 40
+            || text.contains { "=@'\"\\".contains($0) || $0.isNewline || ($0.asciiValue.map { $0 < 32 } ?? false) }
         return mayBeSecret ? "a text of \(text.count) characters (not shown)" : "'\(text)'"
     }
 
@@ -384,13 +439,16 @@ enum UserUnits {
         if seconds < 1 { return number((seconds * 1000).rounded()) + "ms" }
         guard seconds == seconds.rounded() else { return number(seconds) + "s" }
         let whole = Int(seconds)
-        for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60)] where whole % size == 0 { return "\(whole / size)\(unit)" }
+        for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60)] where whole % size == 0 {
+            return "\(whole / size)\(unit)"
+        }
         return "\(whole)s"
     }
 
     /// `1KiB`, `8MiB`, `1GiB`, or bytes.
     static func size(_ bytes: Int) -> String {
-        for (unit, size) in [("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] where bytes >= size && bytes % size == 0 {
+        for (unit, size) in [("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]
+        where bytes >= size && bytes % size == 0 {
             return "\(bytes / size)\(unit)"
         }
         return "\(bytes) bytes"
@@ -442,4 +500,3 @@ public enum DurationParser {
         return total
     }
 }
-

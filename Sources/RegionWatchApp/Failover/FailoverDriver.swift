@@ -16,7 +16,8 @@ final class FailoverDriver: Sendable {
     private let isReadOnly: Bool
 
     init(
-        configuration: RegionWatchConfiguration, world: LiveFailoverWorld, bus: EventBus<DashboardEvent>, clock: WallClock, logger: Logger,
+        configuration: RegionWatchConfiguration, world: LiveFailoverWorld, bus: EventBus<DashboardEvent>,
+        clock: WallClock, logger: Logger,
         pacing: StepRunner.Pacing = .realistic
     ) {
         self.world = world
@@ -28,11 +29,20 @@ final class FailoverDriver: Sendable {
         let audit = AuditLog(settings: configuration.failover, environment: environment)
         let readOnly = isReadOnly
         let settings = configuration.failover
-        let coordinator = FailoverRuntime.coordinator(configuration: configuration, world: world, clock: clock, environment: environment, audit: audit, pacing: pacing) { snapshot in
+        let coordinator = FailoverRuntime.coordinator(
+            configuration: configuration, world: world, clock: clock, environment: environment, audit: audit,
+            pacing: pacing
+        ) { snapshot in
             let problem = snapshot.targetProblem.map { FailoverText.targetProblem($0) } ?? snapshot.problem
-            bus.publish(.failoverProgress(FailoverProgress(machine: snapshot.machine, confirmationProblem: snapshot.confirmationProblem, problem: problem)))
+            bus.publish(
+                .failoverProgress(
+                    FailoverProgress(
+                        machine: snapshot.machine, confirmationProblem: snapshot.confirmationProblem, problem: problem))
+            )
             // A finished attempt is in the log now: show it in the panel and audit screen.
-            if snapshot.machine.state.isFinal { Self.publishHistory(of: audit, settings: settings, readOnly: readOnly, on: bus) }
+            if snapshot.machine.state.isFinal {
+                Self.publishHistory(of: audit, settings: settings, readOnly: readOnly, on: bus)
+            }
         }
         self.coordinator = coordinator
         let (stream, continuation) = AsyncStream.makeStream(of: Request.self, bufferingPolicy: .unbounded)
@@ -50,7 +60,9 @@ final class FailoverDriver: Sendable {
                     await coordinator.begin(kind: kind, to: target, forcedGates: forced)
                 case .intent(.confirm(let typed, let reason)):
                     let snapshot = await coordinator.confirm(typedTarget: typed, reason: reason)
-                    if snapshot.confirmationProblem == nil { logger.info("failover confirmed", metadata: ["state": "\(snapshot.machine.state.name)"]) }
+                    if snapshot.confirmationProblem == nil {
+                        logger.info("failover confirmed", metadata: ["state": "\(snapshot.machine.state.name)"])
+                    }
                 case .intent(.abort):
                     await coordinator.abort()
                 case .intent(.acknowledge):
@@ -61,7 +73,8 @@ final class FailoverDriver: Sendable {
                     await coordinator.rollBack()
                 case .intent(.acknowledgeInterrupted(let id)):
                     do {
-                        try await coordinator.audit.record(AuditEntry(acknowledging: id, at: clock.now(), operatorName: coordinator.operatorName))
+                        try await coordinator.audit.record(
+                            AuditEntry(acknowledging: id, at: clock.now(), operatorName: coordinator.operatorName))
                     } catch {
                         logger.error("cannot acknowledge \(id): \(error)")
                     }
@@ -82,10 +95,14 @@ final class FailoverDriver: Sendable {
     }
 
     /// Reads the history (the shared one when configured) in the background and publishes it.
-    private static func publishHistory(of audit: AuditLog, settings: FailoverSettings, readOnly: Bool, on bus: EventBus<DashboardEvent>) {
+    private static func publishHistory(
+        of audit: AuditLog, settings: FailoverSettings, readOnly: Bool, on bus: EventBus<DashboardEvent>
+    ) {
         Task {
             let (history, _) = await audit.history()
-            bus.publish(.failoverHistory(FailoverHistoryReader.summary(history, path: audit.path, settings: settings), isReadOnly: readOnly))
+            bus.publish(
+                .failoverHistory(
+                    FailoverHistoryReader.summary(history, path: audit.path, settings: settings), isReadOnly: readOnly))
         }
     }
 
@@ -115,7 +132,11 @@ final class FailoverDriver: Sendable {
         switch intent {
         case .begin(let kind, let target, let forced):
             world.publish(state.snapshotWithoutTraces())
-            logger.info("failover requested", metadata: ["kind": "\(kind.rawValue)", "to": "\(target)", "forced": "\(forced.keys.map(\.rawValue).sorted())"])
+            logger.info(
+                "failover requested",
+                metadata: [
+                    "kind": "\(kind.rawValue)", "to": "\(target)", "forced": "\(forced.keys.map(\.rawValue).sorted())",
+                ])
             requests.yield(.intent(intent))
         case .confirm, .abort, .acknowledge, .resume, .rollBack, .acknowledgeInterrupted:
             requests.yield(.intent(intent))
@@ -127,12 +148,16 @@ final class FailoverDriver: Sendable {
 public enum FailoverHistoryReader {
     public static let recentLimit = 100
 
-    public static func summary(_ history: AuditHistory, path: String, settings: FailoverSettings = FailoverSettings()) -> FailoverHistorySummary {
+    public static func summary(
+        _ history: AuditHistory, path: String, settings: FailoverSettings = FailoverSettings()
+    ) -> FailoverHistorySummary {
         // Finished attempts, and interrupted ones an operator acknowledged (they stay listed).
         let recent = history.attempts.compactMap { attempt -> FailoverRecordSummary? in
             if let entry = attempt.finished {
                 let steps = entry.steps ?? []
-                let unfenced = entry.state == "completed" && steps.contains { $0.outcome == .warning && ["postgres-fence", "simulated"].contains($0.kind) }
+                let unfenced =
+                    entry.state == "completed"
+                    && steps.contains { $0.outcome == .warning && ["postgres-fence", "simulated"].contains($0.kind) }
                 var summary = record(entry, steps: steps).noting(notFenced: unfenced ? entry.from : nil)
                 summary.rollsBack = entry.rollsBack
                 if entry.rollsBack != nil { summary.kind = "roll back of \(entry.kind ?? "failover")" }
@@ -152,7 +177,8 @@ public enum FailoverHistoryReader {
         }
         return FailoverHistorySummary(
             recent: Array(recent.suffix(recentLimit)), interrupted: interrupted, auditLogPath: path,
-            unreadableLines: history.unreadableLines.count, unresolved: UnresolvedAttempts.find(in: history, settings: settings)
+            unreadableLines: history.unreadableLines.count,
+            unresolved: UnresolvedAttempts.find(in: history, settings: settings)
         )
     }
 
@@ -162,7 +188,9 @@ public enum FailoverHistoryReader {
             from: entry.from ?? "?", to: entry.to ?? "?", state: entry.state ?? "confirmed",
             measuredRTOSeconds: entry.measuredRtoSeconds, dataLoss: entry.dataLoss,
             operatorName: entry.operatorName ?? "?", reason: entry.reason,
-            failedGates: (entry.gates ?? []).filter { !$0.passed }.map { FailoverFormat.gate($0.gate.rawValue, measured: $0.measured, forcedReason: $0.forcedReason) },
+            failedGates: (entry.gates ?? []).filter { !$0.passed }.map {
+                FailoverFormat.gate($0.gate.rawValue, measured: $0.measured, forcedReason: $0.forcedReason)
+            },
             steps: steps.map { step in
                 "\(step.name): \(step.outcome?.rawValue ?? "started")\(FailoverFormat.stepDuration(startedAt: step.startedAt, endedAt: step.endedAt))"
             }

@@ -67,7 +67,8 @@ final class HeadlessCollection: Sendable {
         let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         // Woken when events arrive, and by the ticker: no thread polls.
         let subscription = pipeline.bus.subscribe(capacity: 1_000_000) { wake.yield() }
-        let state = DashboardState(topology: configuration.topology, now: clock.now(), traceLimits: configuration.traceLimits)
+        let state = DashboardState(
+            topology: configuration.topology, now: clock.now(), traceLimits: configuration.traceLimits)
         world = LiveFailoverWorld(pipeline: pipeline, initial: state)
         let pipeline = pipeline
         let world = world

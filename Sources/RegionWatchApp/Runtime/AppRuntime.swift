@@ -114,11 +114,12 @@ final class LiveAppServices: AppServices {
     }
 
     func chaos(_ request: ChaosRequest, lagSeconds: Double) -> Bool {
-        let kind: CollectionPipeline.ChaosKind = switch request.kind {
-        case .takeDown: .takeDown
-        case .injectLag: .injectLag
-        case .recover: .recover
-        }
+        let kind: CollectionPipeline.ChaosKind =
+            switch request.kind {
+            case .takeDown: .takeDown
+            case .injectLag: .injectLag
+            case .recover: .recover
+            }
         return pipeline.perform(chaos: kind, region: request.region, lagSeconds: lagSeconds)
     }
 

@@ -37,7 +37,10 @@ public final class DashboardSession {
         /// How failover steps are paced (in-process session tests run simulated steps at once).
         public var stepPacing = StepRunner.Pacing.realistic
 
-        public init(configuration: RegionWatchConfiguration, theme: Theme, themeCatalog: ThemeCatalog, refreshSeconds: Double, startedAt: Double) {
+        public init(
+            configuration: RegionWatchConfiguration, theme: Theme, themeCatalog: ThemeCatalog, refreshSeconds: Double,
+            startedAt: Double
+        ) {
             self.configuration = configuration
             self.theme = theme
             self.themeCatalog = themeCatalog
@@ -76,9 +79,15 @@ public final class DashboardSession {
 
         let terminal = try NcursesTerminal(allowColor: !options.themeCatalog.isNoColorRequested)
         defer { terminal.shutdown() }
-        logger.info("terminal started", metadata: ["size": "\(terminal.size)", "colors": "\(terminal.terminalColorCapability)", "theme": "\(options.theme.name)"])
+        logger.info(
+            "terminal started",
+            metadata: [
+                "size": "\(terminal.size)", "colors": "\(terminal.terminalColorCapability)",
+                "theme": "\(options.theme.name)",
+            ])
 
-        let runtime = Self.runtime(options: options, pipeline: pipeline, backend: terminal, clock: clock, logger: logger)
+        let runtime = Self.runtime(
+            options: options, pipeline: pipeline, backend: terminal, clock: clock, logger: logger)
         var nextRefresh = alignedRefresh(after: clock.now())
         while true {
             if runtime.renderIfNeeded() { firstFrameDrawn(count: runtime.framesRendered) }
@@ -109,7 +118,8 @@ public final class DashboardSession {
             runtime.send(.collected(subscription.drain(limit: Self.drainBatch)))
             let now = clock.now()
             if now >= nextRefresh {
-                let statistics = BusStatistics(droppedEvents: subscription.droppedCount, publishedEvents: pipeline.bus.publishedCount)
+                let statistics = BusStatistics(
+                    droppedEvents: subscription.droppedCount, publishedEvents: pipeline.bus.publishedCount)
                 runtime.send(.tick(now, statistics))
                 nextRefresh = alignedRefresh(after: now)
             }
@@ -119,21 +129,31 @@ public final class DashboardSession {
     /// The application loop of a dashboard over `pipeline`, drawing on `backend`: the model
     /// starts from the configuration, and failover, themes and chaos go to live services.
     /// Shared by the ncurses session and the in-process session tests.
-    static func runtime(options: Options, pipeline: CollectionPipeline, backend: TerminalBackend, clock: WallClock, logger: Logger) -> AppRuntime {
+    static func runtime(
+        options: Options, pipeline: CollectionPipeline, backend: TerminalBackend, clock: WallClock, logger: Logger
+    ) -> AppRuntime {
         let configuration = options.configuration
-        let initialState = DashboardState(topology: configuration.topology, now: clock.now(), traceLimits: configuration.traceLimits)
+        let initialState = DashboardState(
+            topology: configuration.topology, now: clock.now(), traceLimits: configuration.traceLimits)
         let world = LiveFailoverWorld(pipeline: pipeline, initial: initialState)
-        let failover = FailoverDriver(configuration: configuration, world: world, bus: pipeline.bus, clock: clock, logger: logger, pacing: options.stepPacing)
+        let failover = FailoverDriver(
+            configuration: configuration, world: world, bus: pipeline.bus, clock: clock, logger: logger,
+            pacing: options.stepPacing)
         failover.publishHistory()
-        let view = ViewState(isDemo: configuration.isDemo, themeName: options.theme.name, availableThemes: options.themeCatalog.availableNames)
+        let view = ViewState(
+            isDemo: configuration.isDemo, themeName: options.theme.name,
+            availableThemes: options.themeCatalog.availableNames)
         let services = LiveAppServices(pipeline: pipeline, world: world, driver: failover, themes: options.themeCatalog)
-        return AppRuntime(model: AppModel(state: initialState, view: view, theme: options.theme), backend: backend, services: services)
+        return AppRuntime(
+            model: AppModel(state: initialState, view: view, theme: options.theme), backend: backend, services: services
+        )
     }
 
     private func firstFrameDrawn(count: Int) {
         guard count == 1 else { return }
         let milliseconds = (MonotonicClock.seconds() - options.startedAt) * 1000
-        logger.info("first frame drawn", metadata: ["millisecondsSinceStart": "\(Format.fixed(milliseconds, decimals: 1))"])
+        logger.info(
+            "first frame drawn", metadata: ["millisecondsSinceStart": "\(Format.fixed(milliseconds, decimals: 1))"])
         if options.crashesAfterFirstFrame {
             logger.critical("crashing on request (REGIONWATCH_TEST_CRASH_AFTER_FIRST_FRAME)")
             fatalError("crash requested by REGIONWATCH_TEST_CRASH_AFTER_FIRST_FRAME")

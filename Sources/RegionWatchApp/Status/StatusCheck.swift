@@ -44,13 +44,18 @@ public struct StatusCheck: Equatable, Sendable {
             verdict = .ok
         }
         for region in down + stale + degraded {
-            problems.append("\(region.name) \(region.health.label)\(region.assessment.reasons.first.map { ": \($0)" } ?? "")")
+            problems.append(
+                "\(region.name) \(region.health.label)\(region.assessment.reasons.first.map { ": \($0)" } ?? "")")
         }
-        if state.primary.current == nil, state.primary.splitBrain == nil, state.regions.contains(where: { $0.server != nil }) {
-            problems.append("no region accepts writes\(state.primary.lastKnown.map { " (last known primary \($0))" } ?? "")")
+        if state.primary.current == nil, state.primary.splitBrain == nil,
+            state.regions.contains(where: { $0.server != nil })
+        {
+            problems.append(
+                "no region accepts writes\(state.primary.lastKnown.map { " (last known primary \($0))" } ?? "")")
             verdict = .critical
         }
-        let tally = Health.allCases.compactMap { health in counts[health].map { "\($0) \(health.rawValue)" } }.joined(separator: ", ")
+        let tally = Health.allCases.compactMap { health in counts[health].map { "\($0) \(health.rawValue)" } }.joined(
+            separator: ", ")
         let details = problems.isEmpty ? "" : " · " + problems.joined(separator: "; ")
         summary = "\(verdict.label): \(state.topology.name) \(tally) of \(state.regions.count) regions\(details)"
     }

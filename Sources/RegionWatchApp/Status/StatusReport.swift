@@ -189,7 +189,8 @@ public struct StatusReport: Encodable, Sendable {
             from = request.from
             to = request.to
             steps = unresolved.attempt.steps.map { step in
-                Step(name: step.name, outcome: step.outcome?.rawValue ?? (step.startedAt == nil ? "not run" : "unknown"))
+                Step(
+                    name: step.name, outcome: step.outcome?.rawValue ?? (step.startedAt == nil ? "not run" : "unknown"))
             }
             regions = unresolved.regionRoles.map { RegionRole(region: $0.region, role: $0.role) }
         }
@@ -304,7 +305,9 @@ public struct StatusReport: Encodable, Sendable {
         primary = PrimaryInfo(
             current: state.primary.current, lastKnown: state.primary.lastKnown,
             splitBrain: state.primary.splitBrain.map { split in
-                SplitBrainInfo(regions: split.regions, since: split.since.iso8601, sinceSeconds: max(0, now.seconds(since: split.since)), message: split.message)
+                SplitBrainInfo(
+                    regions: split.regions, since: split.since.iso8601,
+                    sinceSeconds: max(0, now.seconds(since: split.since)), message: split.message)
             }
         )
         regions = state.regions.map { region in
@@ -348,36 +351,49 @@ public struct StatusReport: Encodable, Sendable {
         let history = state.failover.history
         failover = FailoverInfo(
             state: state.failover.stateName, summary: state.failover.summary, readOnly: state.failover.isReadOnly,
-            lastFailover: history.lastFailover.map(FailoverRecordInfo.init), lastDrill: history.lastDrill.map(FailoverRecordInfo.init),
+            lastFailover: history.lastFailover.map(FailoverRecordInfo.init),
+            lastDrill: history.lastDrill.map(FailoverRecordInfo.init),
             interrupted: history.interrupted.map(FailoverRecordInfo.init), interruptedCount: history.interruptedCount,
             notFenced: state.failover.notFenced.map(\.region),
             unresolved: state.unresolvedFailover.map(UnresolvedInfo.init)
         )
         collectors = state.collectors.map { collector in
             CollectorInfo(
-                name: collector.name, kind: collector.kind, intervalSeconds: collector.intervalSeconds, lastSuccessAgeSeconds: collector.age(at: now),
-                lastError: collector.lastError, rejected: collector.rejectedCount, lastRejection: collector.lastRejection
+                name: collector.name, kind: collector.kind, intervalSeconds: collector.intervalSeconds,
+                lastSuccessAgeSeconds: collector.age(at: now),
+                lastError: collector.lastError, rejected: collector.rejectedCount,
+                lastRejection: collector.lastRejection
             )
         }
         events = EventCounters(published: state.bus.publishedEvents, dropped: state.bus.droppedEvents)
         let counters = state.traces.counters
         traces = TraceCounters(
-            traces: state.traces.traceCount, spans: state.traces.spanCount, approximateBytes: state.traces.approximateBytes,
-            receivedSpans: counters.receivedSpans, rejectedSpans: counters.rejectedSpans, evictedSpans: counters.evictedSpans,
+            traces: state.traces.traceCount, spans: state.traces.spanCount,
+            approximateBytes: state.traces.approximateBytes,
+            receivedSpans: counters.receivedSpans, rejectedSpans: counters.rejectedSpans,
+            evictedSpans: counters.evictedSpans,
             evictedTraces: counters.evictedTraces, rejectionReasons: counters.rejectionReasons,
             spansFoldedIntoUnknownRegion: state.traces.spansFoldedIntoUnknownRegion
         )
-        crossRegionLatency = state.hopLatencies.pairs.sorted { ($0.from, $0.to) < ($1.from, $1.to) }.compactMap { pair in
-            state.hopLatencies.statistics(from: pair.from, to: pair.to).map { HopInfo(from: pair.from, to: pair.to, count: $0.count, p50Ms: $0.p50Milliseconds, p99Ms: $0.p99Milliseconds) }
+        crossRegionLatency = state.hopLatencies.pairs.sorted { ($0.from, $0.to) < ($1.from, $1.to) }.compactMap {
+            pair in
+            state.hopLatencies.statistics(from: pair.from, to: pair.to).map {
+                HopInfo(
+                    from: pair.from, to: pair.to, count: $0.count, p50Ms: $0.p50Milliseconds, p99Ms: $0.p99Milliseconds)
+            }
         }
-        unknownRegions = UnknownRegionsInfo(observations: state.unknownRegionObservations, forgottenNames: state.unknownRegions.forgottenCount)
+        unknownRegions = UnknownRegionsInfo(
+            observations: state.unknownRegionObservations, forgottenNames: state.unknownRegions.forgottenCount)
         bounds = state.storeBounds
         receivers = state.receivers.values.sorted { $0.receiver < $1.receiver }.map { statistics in
             ReceiverInfo(
-                name: statistics.receiver, listen: statistics.listenAddress, requestsAccepted: statistics.requestsAccepted,
+                name: statistics.receiver, listen: statistics.listenAddress,
+                requestsAccepted: statistics.requestsAccepted,
                 requestsRefused: statistics.requestsRefused,
-                refusalsByStatus: Dictionary(uniqueKeysWithValues: statistics.refusalsByStatus.map { (String($0.key), $0.value) }),
-                spansReceived: statistics.spansReceived, spansRejected: statistics.spansRejected, lastRefusal: statistics.lastRefusal,
+                refusalsByStatus: Dictionary(
+                    uniqueKeysWithValues: statistics.refusalsByStatus.map { (String($0.key), $0.value) }),
+                spansReceived: statistics.spansReceived, spansRejected: statistics.spansRejected,
+                lastRefusal: statistics.lastRefusal,
                 connectionsOpen: statistics.connectionsOpen, connectionsRefused: statistics.connectionsRefused,
                 connectionsTimedOut: statistics.connectionsTimedOut, bodyBytesHeld: statistics.bodyBytesHeld
             )
@@ -398,7 +414,8 @@ public enum StatusTable {
     public static func render(_ state: DashboardState, width: Int = 132) -> String {
         let now = state.now
         let objectives = state.topology.objectives
-        var output = "\(state.topology.name) (\(state.topology.pattern.rawValue)) · RPO \(Format.duration(objectives.rpoSeconds)) · RTO \(Format.duration(objectives.rtoSeconds)) · \(now.iso8601)\n"
+        var output =
+            "\(state.topology.name) (\(state.topology.pattern.rawValue)) · RPO \(Format.duration(objectives.rpoSeconds)) · RTO \(Format.duration(objectives.rtoSeconds)) · \(now.iso8601)\n"
         if let split = state.primary.splitBrain {
             output += "SPLIT BRAIN since \(split.since.iso8601): \(split.message)\n"
         } else {
@@ -418,15 +435,28 @@ public enum StatusTable {
             let isSource = state.inboundLinks(of: region.name).isEmpty
             let thresholds = state.topology.thresholds
             func value(_ text: String) -> Line { Line(fresh ? text : Format.unknown) }
-            let role = region.role == .unknown ? (region.lastKnownRole.map { "\($0.rawValue)?" } ?? "unknown") : region.role.rawValue
+            let role =
+                region.role == .unknown
+                ? (region.lastKnownRole.map { "\($0.rawValue)?" } ?? "unknown") : region.role.rawValue
             return [
                 Line(region.name), Line(region.configuration.provider), Line(role),
                 Line(region.health.label),
-                value(region.errorRate.latest.map { Format.keepingBelow($0 < thresholds.errorRateDegraded ? thresholds.errorRateDegraded : thresholds.errorRateDown, $0, Format.percent) } ?? Format.unknown),
-                value(region.p99Milliseconds.latest.map { Format.keepingBelow(thresholds.p99DegradedMilliseconds, $0, Format.milliseconds) } ?? Format.unknown),
+                value(
+                    region.errorRate.latest.map {
+                        Format.keepingBelow(
+                            $0 < thresholds.errorRateDegraded ? thresholds.errorRateDegraded : thresholds.errorRateDown,
+                            $0, Format.percent)
+                    } ?? Format.unknown),
+                value(
+                    region.p99Milliseconds.latest.map {
+                        Format.keepingBelow(thresholds.p99DegradedMilliseconds, $0, Format.milliseconds)
+                    } ?? Format.unknown),
                 value(region.requestsPerSecond.latest.map(Format.rate) ?? Format.unknown),
                 value(region.trafficShare.latest.map { Format.fixed($0 * 100, decimals: 0) + "%" } ?? Format.unknown),
-                Line(isSource ? (region.role == .primary || region.role == .fenced ? "source" : Format.unknown) : lag?.compactText ?? Format.unknown),
+                Line(
+                    isSource
+                        ? (region.role == .primary || region.role == .fenced ? "source" : Format.unknown)
+                        : lag?.compactText ?? Format.unknown),
                 Line(region.primaryVersion ?? Format.unknown),
                 Line(region.dataAge(at: now).map(Format.age) ?? "never"),
             ]
@@ -451,17 +481,26 @@ public enum StatusTable {
                     Line(lag.unknownAfter.map { "primary not observed since \($0.utcTimeOfDay) UTC" } ?? ""),
                 ]
             }
-            output += tableText(columns: [TableColumn("LINK", width: 34), TableColumn("STATE", width: 11), TableColumn("LAG", width: 12, alignment: .right), TableColumn("NOT RECV", width: 9, alignment: .right), TableColumn("NOT REPLAYED", width: 12, alignment: .right), TableColumn("", width: 40)], rows: linkRows, width: width)
+            output += tableText(
+                columns: [
+                    TableColumn("LINK", width: 34), TableColumn("STATE", width: 11),
+                    TableColumn("LAG", width: 12, alignment: .right),
+                    TableColumn("NOT RECV", width: 9, alignment: .right),
+                    TableColumn("NOT REPLAYED", width: 12, alignment: .right), TableColumn("", width: 40),
+                ], rows: linkRows, width: width)
         }
         output += "\nFAILOVER  \(state.failover.summary)\(state.failover.isReadOnly ? " (read-only)" : "")\n"
         for interrupted in state.failover.history.interrupted {
-            output += "  INTERRUPTED \(interrupted.kind) \(interrupted.from) → \(interrupted.to) at \(interrupted.at.iso8601): started, never finished (regionwatch audit)\n"
+            output +=
+                "  INTERRUPTED \(interrupted.kind) \(interrupted.from) → \(interrupted.to) at \(interrupted.at.iso8601): started, never finished (regionwatch audit)\n"
         }
         if let last = state.failover.history.lastFailover {
-            output += "  last \(last.kind) \(last.from) → \(last.to) \(last.state) at \(last.at.iso8601), RTO \(last.measuredRTOSeconds.map { Format.fixed($0, decimals: 2) + "s" } ?? Format.unknown)\n"
+            output +=
+                "  last \(last.kind) \(last.from) → \(last.to) \(last.state) at \(last.at.iso8601), RTO \(last.measuredRTOSeconds.map { Format.fixed($0, decimals: 2) + "s" } ?? Format.unknown)\n"
         }
         if let drill = state.failover.history.lastDrill {
-            output += "  last drill \(drill.from) → \(drill.to) \(drill.state) at \(drill.at.iso8601), RTO \(drill.measuredRTOSeconds.map { Format.fixed($0, decimals: 2) + "s" } ?? Format.unknown)\n"
+            output +=
+                "  last drill \(drill.from) → \(drill.to) \(drill.state) at \(drill.at.iso8601), RTO \(drill.measuredRTOSeconds.map { Format.fixed($0, decimals: 2) + "s" } ?? Format.unknown)\n"
         }
         return output
     }

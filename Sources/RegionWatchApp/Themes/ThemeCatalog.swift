@@ -20,7 +20,8 @@ public struct ThemeCatalog: Sendable {
     public var availableNames: [String] {
         var names = Self.builtInNames
         if let directory = userThemeDirectory,
-           let files = try? FileManager.default.contentsOfDirectory(atPath: directory) {
+            let files = try? FileManager.default.contentsOfDirectory(atPath: directory)
+        {
             for file in files.sorted() where file.hasSuffix(".yaml") {
                 let name = String(file.dropLast(5))
                 if !names.contains(name) { names.append(name) }

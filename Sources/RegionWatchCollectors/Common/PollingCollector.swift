@@ -60,7 +60,8 @@ public final class PollingCollector<Source: PollingSource>: Collector {
             var round: CollectionRound
             if let previous = inFlight {
                 // The last round overran its timeout and is still running: do not pile up.
-                round = CollectionRound(events: source.timeoutEvents(at: now), errors: ["previous round still running after its timeout"])
+                round = CollectionRound(
+                    events: source.timeoutEvents(at: now), errors: ["previous round still running after its timeout"])
                 if await Self.finished(previous, within: 0) != nil { inFlight = nil }
             } else {
                 let source = source
@@ -70,15 +71,22 @@ public final class PollingCollector<Source: PollingSource>: Collector {
                 } else {
                     task.cancel()
                     inFlight = task
-                    round = CollectionRound(events: source.timeoutEvents(at: now), errors: ["timed out after \(Format.duration(source.timeoutSeconds))"])
+                    round = CollectionRound(
+                        events: source.timeoutEvents(at: now),
+                        errors: ["timed out after \(Format.duration(source.timeoutSeconds))"])
                 }
             }
             let errors = round.errors.map(redactor.redact)
-            bus.publish(contentsOf: round.events + [.collectorStatus(CollectorReport(
-                collector: source.name, kind: source.kind, observedAt: now, intervalSeconds: source.intervalSeconds,
-                regions: source.regions, error: errors.isEmpty ? nil : errors.joined(separator: "; "),
-                rejectedCount: round.rejected.count, rejection: round.rejected.last.map(redactor.redact)
-            ))])
+            bus.publish(
+                contentsOf: round.events + [
+                    .collectorStatus(
+                        CollectorReport(
+                            collector: source.name, kind: source.kind, observedAt: now,
+                            intervalSeconds: source.intervalSeconds,
+                            regions: source.regions, error: errors.isEmpty ? nil : errors.joined(separator: "; "),
+                            rejectedCount: round.rejected.count, rejection: round.rejected.last.map(redactor.redact)
+                        ))
+                ])
             let remaining = source.intervalSeconds - (MonotonicClock.seconds() - started)
             if remaining > 0 {
                 do { try await Task.sleep(for: .milliseconds(Int(remaining * 1000))) } catch { break }
@@ -109,7 +117,9 @@ public final class PollingCollector<Source: PollingSource>: Collector {
 }
 
 /// Runs `transform` on every element concurrently; the results come back in the elements' order.
-func concurrentMap<Element: Sendable, Transformed: Sendable>(_ elements: [Element], _ transform: @escaping @Sendable (Element) async -> Transformed) async -> [Transformed] {
+func concurrentMap<Element: Sendable, Transformed: Sendable>(
+    _ elements: [Element], _ transform: @escaping @Sendable (Element) async -> Transformed
+) async -> [Transformed] {
     await withTaskGroup(of: (Int, Transformed).self) { group in
         for (index, element) in elements.enumerated() {
             group.addTask { (index, await transform(element)) }

@@ -23,7 +23,10 @@ public struct HTTPFetchRequest: Sendable {
     /// Checks the server's certificate chain and name (https only).
     public var verifiesCertificates: Bool
 
-    public init(method: Method = .get, target: HTTPTarget, headers: [(String, String)] = [], body: [UInt8] = [], timeoutSeconds: Double = 2, maxBodyBytes: Int = 16 << 20, verifiesCertificates: Bool = true) {
+    public init(
+        method: Method = .get, target: HTTPTarget, headers: [(String, String)] = [], body: [UInt8] = [],
+        timeoutSeconds: Double = 2, maxBodyBytes: Int = 16 << 20, verifiesCertificates: Bool = true
+    ) {
         self.method = method
         self.target = target
         self.headers = headers
@@ -105,10 +108,13 @@ public final class HTTPFetcher: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let operations = channel.pipeline.syncOperations
                     if let sslContext {
-                        try operations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: isAddress ? nil : target.host))
+                        try operations.addHandler(
+                            NIOSSLClientHandler(context: sslContext, serverHostname: isAddress ? nil : target.host))
                     }
                     try operations.addHTTPClientHandlers()
-                    try operations.addHandler(ResponseCollector(promise: promise, maxBodyBytes: maxBody, started: started, isTLS: target.isTLS))
+                    try operations.addHandler(
+                        ResponseCollector(
+                            promise: promise, maxBodyBytes: maxBody, started: started, isTLS: target.isTLS))
                 }
             }
         let deadline = eventLoop.scheduleTask(in: timeout) {
@@ -122,12 +128,15 @@ public final class HTTPFetcher: Sendable {
             promise.fail(error)
             throw Self.describe(error, target: target, timeout: request.timeoutSeconds)
         }
-        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method.rawValue), uri: target.pathAndQuery)
+        var head = HTTPRequestHead(
+            version: .http1_1, method: HTTPMethod(rawValue: request.method.rawValue), uri: target.pathAndQuery)
         head.headers.add(name: "Host", value: target.hostHeader)
         head.headers.add(name: "User-Agent", value: "regionwatch")
         head.headers.add(name: "Connection", value: "close")
         for (name, value) in request.headers { head.headers.add(name: name, value: value) }
-        if !request.body.isEmpty || request.method == .post { head.headers.add(name: "Content-Length", value: "\(request.body.count)") }
+        if !request.body.isEmpty || request.method == .post {
+            head.headers.add(name: "Content-Length", value: "\(request.body.count)")
+        }
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
         if !request.body.isEmpty {
             channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: request.body))), promise: nil)
@@ -143,7 +152,9 @@ public final class HTTPFetcher: Sendable {
 
     static func describe(_ error: Error, target: HTTPTarget, timeout: Double) -> HTTPFetchError {
         if let fetchError = error as? HTTPFetchError { return fetchError }
-        if let channelError = error as? ChannelError, case .connectTimeout = channelError { return .timedOut(seconds: timeout) }
+        if let channelError = error as? ChannelError, case .connectTimeout = channelError {
+            return .timedOut(seconds: timeout)
+        }
         if let sslError = error as? NIOSSLError { return .tls("\(sslError)") }
         if let sslError = error as? BoringSSLError { return .tls("\(sslError)") }
         let text = "\(error)"
@@ -151,11 +162,17 @@ public final class HTTPFetcher: Sendable {
             return .connectionRefused("\(target.host):\(target.port)")
         }
         if let connectError = error as? NIOConnectionError {
-            if connectError.connectionErrors.contains(where: { "\($0.error)".contains("refused") || "\($0.error)".contains("111") }) {
+            if connectError.connectionErrors.contains(where: {
+                "\($0.error)".contains("refused") || "\($0.error)".contains("111")
+            }) {
                 return .connectionRefused("\(target.host):\(target.port)")
             }
-            if let first = connectError.connectionErrors.first { return .failed("cannot connect to \(target.host):\(target.port): \(first.error)") }
-            if let dns = connectError.dnsAAAAError ?? connectError.dnsAError { return .failed("cannot resolve \(target.host): \(dns)") }
+            if let first = connectError.connectionErrors.first {
+                return .failed("cannot connect to \(target.host):\(target.port): \(first.error)")
+            }
+            if let dns = connectError.dnsAAAAError ?? connectError.dnsAError {
+                return .failed("cannot resolve \(target.host): \(dns)")
+            }
         }
         return .failed(text)
     }

@@ -36,25 +36,37 @@ public struct HTTPTarget: Equatable, Sendable, CustomStringConvertible {
         let hostPart: Substring
         var portText: Substring?
         if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { throw HTTPTargetError("IPv6 host not closed with ]") }
+            guard let close = authority.firstIndex(of: "]") else {
+                throw HTTPTargetError("IPv6 host not closed with ]")
+            }
             hostPart = authority[authority.index(after: authority.startIndex)..<close]
             let after = authority[authority.index(after: close)...]
-            if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty { throw HTTPTargetError("unexpected text after the host") }
+            if after.hasPrefix(":") {
+                portText = after.dropFirst()
+            } else if !after.isEmpty {
+                throw HTTPTargetError("unexpected text after the host")
+            }
         } else if let colon = authority.lastIndex(of: ":") {
             hostPart = authority[..<colon]
             portText = authority[authority.index(after: colon)...]
         } else {
             hostPart = authority
         }
-        guard !hostPart.isEmpty, !hostPart.contains(where: { $0.isWhitespace }) else { throw HTTPTargetError("no host") }
+        guard !hostPart.isEmpty, !hostPart.contains(where: { $0.isWhitespace }) else {
+            throw HTTPTargetError("no host")
+        }
         host = String(hostPart)
         if let portText {
-            guard let number = Int(portText), (1...65535).contains(number) else { throw HTTPTargetError("the port is not a number 1–65535") }
+            guard let number = Int(portText), (1...65535).contains(number) else {
+                throw HTTPTargetError("the port is not a number 1–65535")
+            }
             port = number
         } else {
             port = isTLS ? 443 : 80
         }
-        guard !path.contains(where: { $0.isWhitespace || $0.isNewline }) else { throw HTTPTargetError("spaces in the path must be percent-encoded") }
+        guard !path.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+            throw HTTPTargetError("spaces in the path must be percent-encoded")
+        }
         pathAndQuery = path
     }
 
@@ -89,8 +101,9 @@ public enum PercentEncoding {
         var result = ""
         for byte in text.utf8 {
             switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 result.unicodeScalars.append(Unicode.Scalar(byte))
             default:
                 let hex = String(byte, radix: 16, uppercase: true)

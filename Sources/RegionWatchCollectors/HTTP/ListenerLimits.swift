@@ -21,7 +21,10 @@ public struct ListenerLimits: Equatable, Sendable {
     /// it is answered `503` with `Retry-After`.
     public var maxInFlightBodyBytes: Int
 
-    public init(maxConnections: Int = 512, headerTimeoutSeconds: Double = 10, idleTimeoutSeconds: Double = 60, minimumBodyBytesPerSecond: Double = 4096, maxInFlightBodyBytes: Int = 32 << 20) {
+    public init(
+        maxConnections: Int = 512, headerTimeoutSeconds: Double = 10, idleTimeoutSeconds: Double = 60,
+        minimumBodyBytesPerSecond: Double = 4096, maxInFlightBodyBytes: Int = 32 << 20
+    ) {
         self.maxConnections = maxConnections
         self.headerTimeoutSeconds = headerTimeoutSeconds
         self.idleTimeoutSeconds = idleTimeoutSeconds
@@ -129,9 +132,13 @@ final class ConnectionCapHandler: ChannelInboundHandler, RemovableChannelHandler
         }
         refused()
         let body = "too many connections (\(budget.limits.maxConnections)); retry later\n"
-        let response = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body
+        let response =
+            "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+            + body
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: response))).whenComplete { _ in channel.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: response))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -19,7 +19,9 @@ public struct DecodedExport: Sendable {
 extension DecodedExport {
     /// Runs a decoder over an array's bytes without copying them, keeping its typed error
     /// (`withUnsafeBytes` only rethrows untyped errors).
-    static func decoding(_ bytes: [UInt8], with decode: (UnsafeRawBufferPointer) throws(OTLPDecodingError) -> DecodedExport) throws(OTLPDecodingError) -> DecodedExport {
+    static func decoding(
+        _ bytes: [UInt8], with decode: (UnsafeRawBufferPointer) throws(OTLPDecodingError) -> DecodedExport
+    ) throws(OTLPDecodingError) -> DecodedExport {
         let result: Result<DecodedExport, OTLPDecodingError> = bytes.withUnsafeBytes { buffer in
             do throws(OTLPDecodingError) {
                 return .success(try decode(buffer))
@@ -85,7 +87,8 @@ struct ExportAccumulator {
 
     func export(source: String, receivedAt: Timestamp) -> DecodedExport {
         DecodedExport(
-            batch: SpanBatch(source: source, receivedAt: receivedAt, resources: resources, scopes: scopes, spans: spans),
+            batch: SpanBatch(
+                source: source, receivedAt: receivedAt, resources: resources, scopes: scopes, spans: spans),
             rejectedSpans: rejected,
             rejectionReasons: reasonOrder.map { ($0, reasons[$0] ?? 0) }
         )

@@ -19,7 +19,11 @@ struct JSONScanner {
         var description: String {
             var text = ""
             for component in path {
-                if component.hasPrefix("[") { text += component } else { text += text.isEmpty ? component : "." + component }
+                if component.hasPrefix("[") {
+                    text += component
+                } else {
+                    text += text.isEmpty ? component : "." + component
+                }
             }
             return text.isEmpty ? message : "\(text): \(message)"
         }
@@ -77,7 +81,8 @@ struct JSONScanner {
         skipWhitespace()
         guard position < bytes.count else { throw fail("unexpected end of input (truncated body?)") }
         guard bytes[position] == byte else {
-            throw fail("expected '\(Self.printable(byte))' but found '\(Self.printable(bytes[position]))' at byte \(position)")
+            throw fail(
+                "expected '\(Self.printable(byte))' but found '\(Self.printable(bytes[position]))' at byte \(position)")
         }
         position += 1
     }
@@ -96,7 +101,9 @@ struct JSONScanner {
 
     /// Reads an object, calling `member` with each key (raw bytes) positioned at its value.
     /// `member` must consume the value.
-    mutating func object(_ member: (inout JSONScanner, UnsafeBufferPointer<UInt8>) throws(Failure) -> Void) throws(Failure) {
+    mutating func object(
+        _ member: (inout JSONScanner, UnsafeBufferPointer<UInt8>) throws(Failure) -> Void
+    ) throws(Failure) {
         try container(open: UInt8(ascii: "{"), close: UInt8(ascii: "}")) { scanner, _ throws(Failure) in
             scanner.skipWhitespace()
             let keyStart = scanner.position
@@ -119,7 +126,9 @@ struct JSONScanner {
                 }
             } catch {
                 var failure = error
-                failure.path.insert(decodedKey.map { String(decoding: $0, as: UTF8.self) } ?? String(decoding: key, as: UTF8.self), at: 0)
+                failure.path.insert(
+                    decodedKey.map { String(decoding: $0, as: UTF8.self) } ?? String(decoding: key, as: UTF8.self),
+                    at: 0)
                 throw failure
             }
         }
@@ -140,7 +149,9 @@ struct JSONScanner {
 
     /// Reads the items of an object or array between `open` and `close` (separators, nesting
     /// limit, truncation); `item` reads one member or element.
-    private mutating func container(open: UInt8, close: UInt8, _ item: (inout JSONScanner, Int) throws(Failure) -> Void) throws(Failure) {
+    private mutating func container(
+        open: UInt8, close: UInt8, _ item: (inout JSONScanner, Int) throws(Failure) -> Void
+    ) throws(Failure) {
         try expect(open)
         depth += 1
         guard depth <= Self.depthLimit else { throw fail("nesting deeper than \(Self.depthLimit) levels") }
@@ -175,7 +186,9 @@ struct JSONScanner {
     }
 
     /// Reads an object or `null` (which counts as empty).
-    mutating func optionalObject(_ member: (inout JSONScanner, UnsafeBufferPointer<UInt8>) throws(Failure) -> Void) throws(Failure) {
+    mutating func optionalObject(
+        _ member: (inout JSONScanner, UnsafeBufferPointer<UInt8>) throws(Failure) -> Void
+    ) throws(Failure) {
         let kind = try peekKind()
         if kind == .null { return try literal("null") }
         guard kind == .object else { throw fail("expected an object, found \(Self.describe(kind))") }
@@ -288,7 +301,9 @@ struct JSONScanner {
                 var scalar = try hex4(index)
                 index += 4
                 if (0xD800...0xDBFF).contains(scalar) {
-                    guard index + 6 <= slice.count, slice[index] == UInt8(ascii: "\\"), slice[index + 1] == UInt8(ascii: "u") else {
+                    guard index + 6 <= slice.count, slice[index] == UInt8(ascii: "\\"),
+                        slice[index + 1] == UInt8(ascii: "u")
+                    else {
                         throw fail("unpaired surrogate in \\u escape")
                     }
                     let low = try hex4(index + 2)
@@ -316,7 +331,8 @@ struct JSONScanner {
         let start = position
         while position < bytes.count {
             switch bytes[position] {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"):
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."),
+                UInt8(ascii: "e"), UInt8(ascii: "E"):
                 position += 1
             default:
                 return UnsafeBufferPointer(rebasing: bytes[start..<position])
@@ -335,13 +351,19 @@ struct JSONScanner {
         case .string: text = try rawString()
         default: throw fail("expected an unsigned integer (number or string), found \(Self.describe(kind))")
         }
-        guard !text.isEmpty, text.count <= 20 else { throw fail("'\(String(decoding: text, as: UTF8.self))' is not an unsigned 64-bit integer") }
+        guard !text.isEmpty, text.count <= 20 else {
+            throw fail("'\(String(decoding: text, as: UTF8.self))' is not an unsigned 64-bit integer")
+        }
         var value: UInt64 = 0
         for byte in text {
-            guard byte >= 0x30, byte <= 0x39 else { throw fail("'\(String(decoding: text, as: UTF8.self))' is not an unsigned 64-bit integer") }
+            guard byte >= 0x30, byte <= 0x39 else {
+                throw fail("'\(String(decoding: text, as: UTF8.self))' is not an unsigned 64-bit integer")
+            }
             let (multiplied, overflow1) = value.multipliedReportingOverflow(by: 10)
             let (added, overflow2) = multiplied.addingReportingOverflow(UInt64(byte - 0x30))
-            guard !overflow1, !overflow2 else { throw fail("'\(String(decoding: text, as: UTF8.self))' overflows 64 bits") }
+            guard !overflow1, !overflow2 else {
+                throw fail("'\(String(decoding: text, as: UTF8.self))' overflows 64 bits")
+            }
             value = added
         }
         return value
@@ -368,7 +390,9 @@ struct JSONScanner {
         switch kind {
         case .number:
             let text = try numberText()
-            guard let value = Double(String(decoding: text, as: UTF8.self)) else { throw fail("'\(String(decoding: text, as: UTF8.self))' is not a number") }
+            guard let value = Double(String(decoding: text, as: UTF8.self)) else {
+                throw fail("'\(String(decoding: text, as: UTF8.self))' is not a number")
+            }
             return value
         case .string:
             let text = String(decoding: try rawString(), as: UTF8.self)

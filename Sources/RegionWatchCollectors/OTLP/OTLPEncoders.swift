@@ -50,7 +50,8 @@ public enum OTLPEncoder {
             return encoded
         }
         if span.statusCode != .unset || !span.statusMessage.isEmpty {
-            message.status.code = Opentelemetry_Proto_Trace_V1_Status.StatusCode(rawValue: Int(span.statusCode.rawValue)) ?? .unset
+            message.status.code =
+                Opentelemetry_Proto_Trace_V1_Status.StatusCode(rawValue: Int(span.statusCode.rawValue)) ?? .unset
             message.status.message = span.statusMessage
         }
         return message
@@ -125,10 +126,14 @@ public enum OTLPEncoder {
         let span = typed(typedOrEncoded)
         out += Array(#"{"traceId":""#.utf8) + Array(span.traceID.hex.utf8)
         out += Array(#"","spanId":""#.utf8) + Array(span.spanID.hex.utf8) + [UInt8(ascii: "\"")]
-        if span.parentSpanID.isValid { out += Array(#","parentSpanId":""#.utf8) + Array(span.parentSpanID.hex.utf8) + [UInt8(ascii: "\"")] }
+        if span.parentSpanID.isValid {
+            out += Array(#","parentSpanId":""#.utf8) + Array(span.parentSpanID.hex.utf8) + [UInt8(ascii: "\"")]
+        }
         out += Array(#","name":"#.utf8)
         writeString(span.name, into: &out)
-        out += Array(#","kind":\#(span.kind.rawValue),"startTimeUnixNano":"\#(span.startUnixNano)","endTimeUnixNano":"\#(span.endUnixNano)""#.utf8)
+        out += Array(
+            #","kind":\#(span.kind.rawValue),"startTimeUnixNano":"\#(span.startUnixNano)","endTimeUnixNano":"\#(span.endUnixNano)""#
+                .utf8)
         if !span.attributes.isEmpty {
             out += Array(#","attributes":"#.utf8)
             writeAttributes(span.attributes, into: &out)
@@ -185,7 +190,9 @@ public enum OTLPEncoder {
         case .bool(let flag): out += Array(#"{"boolValue":\#(flag)}"#.utf8)
         case .int(let number): out += Array(#"{"intValue":"\#(number)"}"#.utf8)
         case .double(let number):
-            let text = number.isNaN ? "\"NaN\"" : (number.isInfinite ? (number > 0 ? "\"Infinity\"" : "\"-Infinity\"") : "\(number)")
+            let text =
+                number.isNaN
+                ? "\"NaN\"" : (number.isInfinite ? (number > 0 ? "\"Infinity\"" : "\"-Infinity\"") : "\(number)")
             out += Array(#"{"doubleValue":\#(text)}"#.utf8)
         case .bytes(let data): out += Array(#"{"bytesValue":"\#(Data(data).base64EncodedString())"}"#.utf8)
         case .array(let values):
@@ -256,7 +263,8 @@ public enum OTLPEncoder {
 
     /// The 16 big-endian bytes of a trace id.
     public static func bytes(of id: TraceID) -> [UInt8] {
-        (0..<8).map { UInt8(truncatingIfNeeded: id.high >> (56 - 8 * $0)) } + (0..<8).map { UInt8(truncatingIfNeeded: id.low >> (56 - 8 * $0)) }
+        (0..<8).map { UInt8(truncatingIfNeeded: id.high >> (56 - 8 * $0)) }
+            + (0..<8).map { UInt8(truncatingIfNeeded: id.low >> (56 - 8 * $0)) }
     }
 
     /// The 8 big-endian bytes of a span id.

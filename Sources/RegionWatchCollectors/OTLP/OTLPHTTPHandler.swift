@@ -20,7 +20,8 @@ final class OTLPReceiverContext: Sendable {
         self.gate = gate
         self.clock = clock
         budget = ListenerBudget(limits: settings.limits)
-        statistics = Mutex(ReceiverStatistics(receiver: settings.name, listenAddress: settings.listenAddress, observedAt: clock.now()))
+        statistics = Mutex(
+            ReceiverStatistics(receiver: settings.name, listenAddress: settings.listenAddress, observedAt: clock.now()))
     }
 
     /// The counters, with the connections open now.
@@ -67,7 +68,9 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         /// The body accumulates in `body`, which the connection reuses across requests.
         case receiving(keepAlive: Bool, encoding: OTLPEncoding)
         /// The request will be refused once its body has been read (or skipped).
-        case refusing(keepAlive: Bool, status: HTTPResponseStatus, message: String, encoding: OTLPEncoding?, extraHeaders: [(String, String)])
+        case refusing(
+            keepAlive: Bool, status: HTTPResponseStatus, message: String, encoding: OTLPEncoding?,
+            extraHeaders: [(String, String)])
         /// A response was sent and the connection is closing.
         case closed
     }
@@ -125,7 +128,10 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             lastBodyByteAt = .now()
             guard case .receiving(_, let encoding) = state else { break }
             if body.readableBytes + part.readableBytes > shared.settings.maxBodyBytes {
-                state = .refusing(keepAlive: false, status: .payloadTooLarge, message: "request body larger than \(shared.settings.maxBodyBytes) bytes (after decompression)", encoding: encoding, extraHeaders: [])
+                state = .refusing(
+                    keepAlive: false, status: .payloadTooLarge,
+                    message: "request body larger than \(shared.settings.maxBodyBytes) bytes (after decompression)",
+                    encoding: encoding, extraHeaders: [])
                 releaseBody()
             } else if body.readableBytes + part.readableBytes > reserved {
                 // A body of unknown (or understated) length grows its reservation as it comes.
@@ -133,7 +139,9 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 guard shared.budget.reserveBody(needed) else {
                     // The rest is read and dropped, then 503: a client that sends its whole
                     // body before reading gets the answer instead of a reset connection.
-                    state = .refusing(keepAlive: true, status: .serviceUnavailable, message: Self.budgetMessage(shared), encoding: encoding, extraHeaders: [("Retry-After", "1")])
+                    state = .refusing(
+                        keepAlive: true, status: .serviceUnavailable, message: Self.budgetMessage(shared),
+                        encoding: encoding, extraHeaders: [("Retry-After", "1")])
                     releaseBody()
                     return
                 }
@@ -163,13 +171,18 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch state {
         case .refusing(_, let status, let message, let encoding, let extraHeaders) where status == .payloadTooLarge:
             state = .idle
-            refuse(context: context, status: status, message: message, encoding: encoding, keepAlive: false, extraHeaders: extraHeaders)
+            refuse(
+                context: context, status: status, message: message, encoding: encoding, keepAlive: false,
+                extraHeaders: extraHeaders)
         case .refusing(_, let status, let message, let encoding, let extraHeaders) where expectsContinue:
             // The client waits for our word before sending the body: this is it.
             state = .idle
-            refuse(context: context, status: status, message: message, encoding: encoding, keepAlive: false, extraHeaders: extraHeaders)
+            refuse(
+                context: context, status: status, message: message, encoding: encoding, keepAlive: false,
+                extraHeaders: extraHeaders)
         case .receiving where expectsContinue:
-            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+            context.writeAndFlush(
+                wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
         default:
             break
         }
@@ -196,12 +209,19 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             if let started = bodyStartedAt {
                 let elapsed = Double((now - started).nanoseconds) / 1e9
                 let stalled = Double((now - lastBodyByteAt).nanoseconds) / 1e9 > limits.headerTimeoutSeconds
-                let trickling = elapsed > limits.headerTimeoutSeconds && Double(bodyBytesSeen) / elapsed < limits.minimumBodyBytesPerSecond
+                let trickling =
+                    elapsed > limits.headerTimeoutSeconds
+                    && Double(bodyBytesSeen) / elapsed < limits.minimumBodyBytesPerSecond
                 if stalled || trickling {
-                    let why = stalled ? "no body bytes for \(Format.duration(limits.headerTimeoutSeconds))" : "body slower than \(Int(limits.minimumBodyBytesPerSecond)) bytes/s"
+                    let why =
+                        stalled
+                        ? "no body bytes for \(Format.duration(limits.headerTimeoutSeconds))"
+                        : "body slower than \(Int(limits.minimumBodyBytesPerSecond)) bytes/s"
                     state = .idle
                     releaseBody()
-                    refuse(context: context, status: .requestTimeout, message: "request timed out: \(why)", encoding: nil, keepAlive: false)
+                    refuse(
+                        context: context, status: .requestTimeout, message: "request timed out: \(why)", encoding: nil,
+                        keepAlive: false)
                     return
                 }
             } else if body.capacity > Self.idleBodyCapacity, now - waitingSince > .seconds(1) {
@@ -226,11 +246,18 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         switch error {
         case let error as NIOHTTPDecompression.DecompressionError where error == .limit:
-            refuse(context: context, status: .payloadTooLarge, message: "request body larger than \(shared.settings.maxBodyBytes) bytes after decompression", encoding: encoding, keepAlive: false)
+            refuse(
+                context: context, status: .payloadTooLarge,
+                message: "request body larger than \(shared.settings.maxBodyBytes) bytes after decompression",
+                encoding: encoding, keepAlive: false)
         case is NIOHTTPDecompression.DecompressionError, is NIOHTTPDecompression.ExtraDecompressionError:
-            refuse(context: context, status: .badRequest, message: "invalid compressed body: \(error)", encoding: encoding, keepAlive: false)
+            refuse(
+                context: context, status: .badRequest, message: "invalid compressed body: \(error)", encoding: encoding,
+                keepAlive: false)
         case is HTTPParserError:
-            refuse(context: context, status: .badRequest, message: "malformed HTTP request: \(error)", encoding: encoding, keepAlive: false)
+            refuse(
+                context: context, status: .badRequest, message: "malformed HTTP request: \(error)", encoding: encoding,
+                keepAlive: false)
         default:
             context.close(promise: nil)
         }
@@ -239,17 +266,24 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func start(_ head: HTTPRequestHead) -> State {
         let keepAlive = head.isKeepAlive
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
-        let contentType = head.headers.first(name: "content-type")?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
-        let encoding: OTLPEncoding? = switch contentType {
-        case "application/x-protobuf": .protobuf
-        case "application/json": .json
-        default: nil
-        }
+        let contentType =
+            head.headers.first(name: "content-type")?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces)
+            .lowercased() ?? ""
+        let encoding: OTLPEncoding? =
+            switch contentType {
+            case "application/x-protobuf": .protobuf
+            case "application/json": .json
+            default: nil
+            }
         guard path == "/v1/traces" else {
-            return .refusing(keepAlive: keepAlive, status: .notFound, message: "not found: this receiver serves POST /v1/traces", encoding: nil, extraHeaders: [])
+            return .refusing(
+                keepAlive: keepAlive, status: .notFound, message: "not found: this receiver serves POST /v1/traces",
+                encoding: nil, extraHeaders: [])
         }
         guard head.method == .POST else {
-            return .refusing(keepAlive: keepAlive, status: .methodNotAllowed, message: "method \(head.method) not allowed: use POST", encoding: nil, extraHeaders: [("Allow", "POST")])
+            return .refusing(
+                keepAlive: keepAlive, status: .methodNotAllowed, message: "method \(head.method) not allowed: use POST",
+                encoding: nil, extraHeaders: [("Allow", "POST")])
         }
         if let token = shared.settings.bearerToken {
             let given = head.headers.first(name: "authorization") ?? ""
@@ -257,25 +291,44 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             // constant time.
             let parts = given.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
             let isBearer = parts.count == 2 && parts[0].lowercased() == "bearer"
-            guard constantTimeEquals(isBearer ? parts[1].trimmingCharacters(in: .whitespaces) : "", token), isBearer else {
-                return .refusing(keepAlive: keepAlive, status: .unauthorized, message: given.isEmpty ? "missing bearer token" : "wrong bearer token", encoding: encoding, extraHeaders: [("WWW-Authenticate", "Bearer")])
+            guard constantTimeEquals(isBearer ? parts[1].trimmingCharacters(in: .whitespaces) : "", token), isBearer
+            else {
+                return .refusing(
+                    keepAlive: keepAlive, status: .unauthorized,
+                    message: given.isEmpty ? "missing bearer token" : "wrong bearer token", encoding: encoding,
+                    extraHeaders: [("WWW-Authenticate", "Bearer")])
             }
         }
         guard let encoding else {
-            return .refusing(keepAlive: keepAlive, status: .unsupportedMediaType, message: "unsupported content type '\(contentType)': use application/x-protobuf or application/json", encoding: nil, extraHeaders: [])
+            return .refusing(
+                keepAlive: keepAlive, status: .unsupportedMediaType,
+                message: "unsupported content type '\(contentType)': use application/x-protobuf or application/json",
+                encoding: nil, extraHeaders: [])
         }
-        let contentEncoding = head.headers.first(name: "content-encoding")?.lowercased().trimmingCharacters(in: .whitespaces) ?? "identity"
+        let contentEncoding =
+            head.headers.first(name: "content-encoding")?.lowercased().trimmingCharacters(in: .whitespaces)
+            ?? "identity"
         guard ["identity", "gzip", "deflate", "x-gzip"].contains(contentEncoding) else {
-            return .refusing(keepAlive: keepAlive, status: .unsupportedMediaType, message: "unsupported content encoding '\(contentEncoding)': use gzip or none", encoding: encoding, extraHeaders: [])
+            return .refusing(
+                keepAlive: keepAlive, status: .unsupportedMediaType,
+                message: "unsupported content encoding '\(contentEncoding)': use gzip or none", encoding: encoding,
+                extraHeaders: [])
         }
-        if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > shared.settings.maxBodyBytes {
-            return .refusing(keepAlive: false, status: .payloadTooLarge, message: "request body of \(length) bytes is larger than \(shared.settings.maxBodyBytes) bytes", encoding: encoding, extraHeaders: [])
+        if let length = head.headers.first(name: "content-length").flatMap(Int.init),
+            length > shared.settings.maxBodyBytes
+        {
+            return .refusing(
+                keepAlive: false, status: .payloadTooLarge,
+                message: "request body of \(length) bytes is larger than \(shared.settings.maxBodyBytes) bytes",
+                encoding: encoding, extraHeaders: [])
         }
         releaseBody()
         if let expected = head.headers.first(name: "content-length").flatMap(Int.init), expected > 0 {
             // Held memory is reserved up front for a declared length.
             guard shared.budget.reserveBody(expected) else {
-                return .refusing(keepAlive: keepAlive, status: .serviceUnavailable, message: Self.budgetMessage(shared), encoding: encoding, extraHeaders: [("Retry-After", "1")])
+                return .refusing(
+                    keepAlive: keepAlive, status: .serviceUnavailable, message: Self.budgetMessage(shared),
+                    encoding: encoding, extraHeaders: [("Retry-After", "1")])
             }
             reserved = expected
             body.reserveCapacity(expected)
@@ -290,7 +343,9 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .idle, .closed:
             return
         case .refusing(let keepAlive, let status, let message, let encoding, let extraHeaders):
-            refuse(context: context, status: status, message: message, encoding: encoding, keepAlive: keepAlive, extraHeaders: extraHeaders)
+            refuse(
+                context: context, status: status, message: message, encoding: encoding, keepAlive: keepAlive,
+                extraHeaders: extraHeaders)
         case .receiving(let keepAlive, let encoding):
             accept(encoding: encoding, keepAlive: keepAlive, context: context)
             releaseBody()
@@ -305,8 +360,14 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let decoded: Result<DecodedExport, OTLPDecodingError> = body.withUnsafeReadableBytes { bytes in
             do throws(OTLPDecodingError) {
                 switch encoding {
-                case .protobuf: return .success(try OTLPProtobufDecoder.decode(bytes, attribution: settings.attribution, source: settings.name, receivedAt: now))
-                case .json: return .success(try OTLPJSONDecoder.decode(bytes, attribution: settings.attribution, source: settings.name, receivedAt: now))
+                case .protobuf:
+                    return .success(
+                        try OTLPProtobufDecoder.decode(
+                            bytes, attribution: settings.attribution, source: settings.name, receivedAt: now))
+                case .json:
+                    return .success(
+                        try OTLPJSONDecoder.decode(
+                            bytes, attribution: settings.attribution, source: settings.name, receivedAt: now))
                 }
             } catch {
                 return .failure(error)
@@ -317,13 +378,18 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .success(let value):
             export = value
         case .failure(let error):
-            refuse(context: context, status: .badRequest, message: error.description, encoding: encoding, keepAlive: keepAlive)
+            refuse(
+                context: context, status: .badRequest, message: error.description, encoding: encoding,
+                keepAlive: keepAlive)
             return
         }
         let spanCount = export.batch.spans.count
         if spanCount > 0 {
             guard shared.gate.tryReserve(spans: spanCount) else {
-                refuse(context: context, status: .tooManyRequests, message: "ingest saturated (\(shared.gate.spansInFlight) spans waiting); retry later", encoding: encoding, keepAlive: keepAlive, extraHeaders: [("Retry-After", "1")])
+                refuse(
+                    context: context, status: .tooManyRequests,
+                    message: "ingest saturated (\(shared.gate.spansInFlight) spans waiting); retry later",
+                    encoding: encoding, keepAlive: keepAlive, extraHeaders: [("Retry-After", "1")])
                 return
             }
             export.batch.holdsIngestReservation = true
@@ -335,33 +401,49 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             $0.spansRejected += export.rejectedSpans
             $0.bytesReceived += byteCount
         }
-        let body: [UInt8] = switch encoding {
-        case .protobuf: OTLPProtobufDecoder.response(for: export)
-        case .json: OTLPResponses.json(for: export)
-        }
+        let body: [UInt8] =
+            switch encoding {
+            case .protobuf: OTLPProtobufDecoder.response(for: export)
+            case .json: OTLPResponses.json(for: export)
+            }
         respond(context: context, status: .ok, contentType: encoding.contentType, body: body, keepAlive: keepAlive)
     }
 
-    private func refuse(context: ChannelHandlerContext, status: HTTPResponseStatus, message: String, encoding: OTLPEncoding?, keepAlive: Bool, extraHeaders: [(String, String)] = []) {
+    private func refuse(
+        context: ChannelHandlerContext, status: HTTPResponseStatus, message: String, encoding: OTLPEncoding?,
+        keepAlive: Bool, extraHeaders: [(String, String)] = []
+    ) {
         if case .closed = state { return }
         shared.recordRefusal(status: status, message: message)
         let code = OTLPResponses.rpcCode(for: status)
         switch encoding {
         case .protobuf:
-            respond(context: context, status: status, contentType: OTLPEncoding.protobuf.contentType, body: OTLPProtobufDecoder.status(code: code, message: message), keepAlive: keepAlive, extraHeaders: extraHeaders)
+            respond(
+                context: context, status: status, contentType: OTLPEncoding.protobuf.contentType,
+                body: OTLPProtobufDecoder.status(code: code, message: message), keepAlive: keepAlive,
+                extraHeaders: extraHeaders)
         case .json:
-            respond(context: context, status: status, contentType: OTLPEncoding.json.contentType, body: OTLPResponses.jsonStatus(code: code, message: message), keepAlive: keepAlive, extraHeaders: extraHeaders)
+            respond(
+                context: context, status: status, contentType: OTLPEncoding.json.contentType,
+                body: OTLPResponses.jsonStatus(code: code, message: message), keepAlive: keepAlive,
+                extraHeaders: extraHeaders)
         case nil:
-            respond(context: context, status: status, contentType: "text/plain; charset=utf-8", body: Array((message + "\n").utf8), keepAlive: keepAlive, extraHeaders: extraHeaders)
+            respond(
+                context: context, status: status, contentType: "text/plain; charset=utf-8",
+                body: Array((message + "\n").utf8), keepAlive: keepAlive, extraHeaders: extraHeaders)
         }
         if !keepAlive { state = .closed }
     }
 
-    private func respond(context: ChannelHandlerContext, status: HTTPResponseStatus, contentType: String, body: [UInt8], keepAlive: Bool, extraHeaders: [(String, String)] = []) {
+    private func respond(
+        context: ChannelHandlerContext, status: HTTPResponseStatus, contentType: String, body: [UInt8], keepAlive: Bool,
+        extraHeaders: [(String, String)] = []
+    ) {
         var headers = HTTPHeaders([("Content-Type", contentType), ("Content-Length", String(body.count))])
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
         for (name, value) in extraHeaders { headers.add(name: name, value: value) }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         var buffer = context.channel.allocator.buffer(capacity: body.count)
         buffer.writeBytes(body)
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
@@ -394,7 +476,8 @@ enum OTLPResponses {
     /// `{}` or `{"partialSuccess":{"rejectedSpans":"N","errorMessage":"…"}}`.
     static func json(for export: DecodedExport) -> [UInt8] {
         guard let message = export.rejectionMessage else { return Array("{}".utf8) }
-        return Array(#"{"partialSuccess":{"rejectedSpans":"\#(export.rejectedSpans)","errorMessage":\#(quoted(message))}}"#.utf8)
+        return Array(
+            #"{"partialSuccess":{"rejectedSpans":"\#(export.rejectedSpans)","errorMessage":\#(quoted(message))}}"#.utf8)
     }
 
     /// A `google.rpc.Status` in JSON.
@@ -404,12 +487,12 @@ enum OTLPResponses {
 
     static func rpcCode(for status: HTTPResponseStatus) -> Int32 {
         switch status {
-        case .badRequest, .payloadTooLarge, .unsupportedMediaType: 3 // INVALID_ARGUMENT
-        case .unauthorized: 16 // UNAUTHENTICATED
-        case .tooManyRequests: 8 // RESOURCE_EXHAUSTED
-        case .serviceUnavailable: 14 // UNAVAILABLE
-        case .notFound, .methodNotAllowed: 12 // UNIMPLEMENTED
-        default: 2 // UNKNOWN
+        case .badRequest, .payloadTooLarge, .unsupportedMediaType: 3  // INVALID_ARGUMENT
+        case .unauthorized: 16  // UNAUTHENTICATED
+        case .tooManyRequests: 8  // RESOURCE_EXHAUSTED
+        case .serviceUnavailable: 14  // UNAVAILABLE
+        case .notFound, .methodNotAllowed: 12  // UNIMPLEMENTED
+        default: 2  // UNKNOWN
         }
     }
 

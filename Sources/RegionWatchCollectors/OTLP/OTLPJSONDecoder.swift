@@ -7,21 +7,27 @@ import RegionWatchCore
 /// A hand-written scanner instead of `JSONDecoder`: it reads straight into spans with no
 /// intermediate tree, which is several times faster (see docs/DECISIONS.md).
 public enum OTLPJSONDecoder {
-    public static func decode(_ bytes: [UInt8], attribution: RegionAttribution, source: String, receivedAt: Timestamp) throws(OTLPDecodingError) -> DecodedExport {
+    public static func decode(
+        _ bytes: [UInt8], attribution: RegionAttribution, source: String, receivedAt: Timestamp
+    ) throws(OTLPDecodingError) -> DecodedExport {
         try DecodedExport.decoding(bytes) { buffer throws(OTLPDecodingError) in
             try decode(buffer, attribution: attribution, source: source, receivedAt: receivedAt)
         }
     }
 
     /// Decodes bytes the caller owns (the receiver's connection buffer), without copying them.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, attribution: RegionAttribution, source: String, receivedAt: Timestamp) throws(OTLPDecodingError) -> DecodedExport {
+    public static func decode(
+        _ bytes: UnsafeRawBufferPointer, attribution: RegionAttribution, source: String, receivedAt: Timestamp
+    ) throws(OTLPDecodingError) -> DecodedExport {
         guard !bytes.isEmpty else { throw OTLPDecodingError("empty body: expected an ExportTraceServiceRequest") }
         var accumulator = ExportAccumulator()
         let result: Result<Void, JSONScanner.Failure> = {
             var scanner = JSONScanner(bytes.bindMemory(to: UInt8.self))
             do throws(JSONScanner.Failure) {
                 guard try scanner.peekKind() == .object else {
-                    throw scanner.fail("expected an object (an ExportTraceServiceRequest), found \(JSONScanner.describe(try scanner.peekKind()))")
+                    throw scanner.fail(
+                        "expected an object (an ExportTraceServiceRequest), found \(JSONScanner.describe(try scanner.peekKind()))"
+                    )
                 }
                 try scanner.object { scanner, key throws(JSONScanner.Failure) in
                     if key.isField("resourceSpans", "resource_spans") {
@@ -32,7 +38,9 @@ public enum OTLPJSONDecoder {
                         try scanner.skipValue()
                     }
                 }
-                guard scanner.isAtEnd() else { throw scanner.fail("unexpected data after the request at byte \(scanner.position)") }
+                guard scanner.isAtEnd() else {
+                    throw scanner.fail("unexpected data after the request at byte \(scanner.position)")
+                }
                 return .success(())
             } catch {
                 return .failure(error)
@@ -44,14 +52,20 @@ public enum OTLPJSONDecoder {
         return accumulator.export(source: source, receivedAt: receivedAt)
     }
 
-    private static func readResourceSpans(_ scanner: inout JSONScanner, attribution: RegionAttribution, into accumulator: inout ExportAccumulator) throws(JSONScanner.Failure) {
+    private static func readResourceSpans(
+        _ scanner: inout JSONScanner, attribution: RegionAttribution, into accumulator: inout ExportAccumulator
+    ) throws(JSONScanner.Failure) {
         let resourceIndex = accumulator.resources.count
         accumulator.resources.append(attribution.resource(from: []))
         try scanner.optionalObject { scanner, key throws(JSONScanner.Failure) in
             if key.equals("resource") {
                 var attributes: [Attribute] = []
                 try scanner.optionalObject { scanner, key throws(JSONScanner.Failure) in
-                    if key.equals("attributes") { attributes = try readAttributes(&scanner) } else { try scanner.skipValue() }
+                    if key.equals("attributes") {
+                        attributes = try readAttributes(&scanner)
+                    } else {
+                        try scanner.skipValue()
+                    }
                 }
                 accumulator.resources[resourceIndex] = attribution.resource(from: attributes)
             } else if key.isField("scopeSpans", "scope_spans") {
@@ -64,7 +78,9 @@ public enum OTLPJSONDecoder {
         }
     }
 
-    private static func readScopeSpans(_ scanner: inout JSONScanner, resourceIndex: Int, into accumulator: inout ExportAccumulator) throws(JSONScanner.Failure) {
+    private static func readScopeSpans(
+        _ scanner: inout JSONScanner, resourceIndex: Int, into accumulator: inout ExportAccumulator
+    ) throws(JSONScanner.Failure) {
         let scopeIndex = accumulator.scopes.count
         accumulator.scopes.append(SpanScope(name: "", version: ""))
         try scanner.optionalObject { scanner, key throws(JSONScanner.Failure) in
@@ -91,7 +107,9 @@ public enum OTLPJSONDecoder {
     }
 
     /// Identifier problems reject the span (a partial success); type errors reject the body.
-    private static func readSpan(_ scanner: inout JSONScanner, resourceIndex: Int, scopeIndex: Int, into accumulator: inout ExportAccumulator) throws(JSONScanner.Failure) {
+    private static func readSpan(
+        _ scanner: inout JSONScanner, resourceIndex: Int, scopeIndex: Int, into accumulator: inout ExportAccumulator
+    ) throws(JSONScanner.Failure) {
         var traceID: TraceID?, spanID: SpanID?, parentID = SpanID.none
         var idProblem: String?
         var name = "", kind = SpanKind.unspecified, start: UInt64 = 0, end: UInt64 = 0
@@ -108,12 +126,23 @@ public enum OTLPJSONDecoder {
                 if spanID == nil { idProblem = idProblem ?? "invalid span id" }
             } else if key.isField("parentSpanId", "parent_span_id") {
                 if let hex = try scanner.idText(), !hex.isEmpty {
-                    if let parsed = SpanID(hexBytes: hex) { parentID = parsed } else { idProblem = idProblem ?? "invalid parent span id" }
+                    if let parsed = SpanID(hexBytes: hex) {
+                        parentID = parsed
+                    } else {
+                        idProblem = idProblem ?? "invalid parent span id"
+                    }
                 }
             } else if key.equals("name") {
                 name = try scanner.string()
             } else if key.equals("kind") {
-                kind = try readEnum(&scanner, names: ["SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT", "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER"]).flatMap { SpanKind(rawValue: UInt8(clamping: $0)) } ?? .unspecified
+                kind =
+                    try readEnum(
+                        &scanner,
+                        names: [
+                            "SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT",
+                            "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER",
+                        ]
+                    ).flatMap { SpanKind(rawValue: UInt8(clamping: $0)) } ?? .unspecified
             } else if key.isField("startTimeUnixNano", "start_time_unix_nano") {
                 start = try scanner.unsigned()
             } else if key.isField("endTimeUnixNano", "end_time_unix_nano") {
@@ -121,7 +150,9 @@ public enum OTLPJSONDecoder {
             } else if key.equals("attributes") {
                 attributes = try readAttributes(&scanner)
             } else if key.equals("events") {
-                try scanner.optionalArray { scanner, _ throws(JSONScanner.Failure) in events.append(try readEvent(&scanner)) }
+                try scanner.optionalArray { scanner, _ throws(JSONScanner.Failure) in
+                    events.append(try readEvent(&scanner))
+                }
             } else if key.equals("links") {
                 try scanner.optionalArray { scanner, _ throws(JSONScanner.Failure) in
                     if let link = try readLink(&scanner) { links.append(link) }
@@ -129,7 +160,9 @@ public enum OTLPJSONDecoder {
             } else if key.equals("status") {
                 try scanner.optionalObject { scanner, key throws(JSONScanner.Failure) in
                     if key.equals("code") {
-                        statusCode = try readEnum(&scanner, names: ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"]).flatMap { SpanStatusCode(rawValue: UInt8(clamping: $0)) } ?? .unset
+                        statusCode =
+                            try readEnum(&scanner, names: ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"])
+                            .flatMap { SpanStatusCode(rawValue: UInt8(clamping: $0)) } ?? .unset
                     } else if key.equals("message") {
                         statusMessage = try scanner.string()
                     } else {
@@ -148,11 +181,13 @@ public enum OTLPJSONDecoder {
             accumulator.reject(traceID == nil ? "missing trace id" : "missing span id")
             return
         }
-        accumulator.add(IncomingSpan(
-            traceID: traceID, spanID: spanID, parentSpanID: parentID, name: name, kind: kind,
-            startUnixNano: start, endUnixNano: end, statusCode: statusCode, statusMessage: statusMessage,
-            attributes: attributes, events: events, links: links, resourceIndex: resourceIndex, scopeIndex: scopeIndex
-        ))
+        accumulator.add(
+            IncomingSpan(
+                traceID: traceID, spanID: spanID, parentSpanID: parentID, name: name, kind: kind,
+                startUnixNano: start, endUnixNano: end, statusCode: statusCode, statusMessage: statusMessage,
+                attributes: attributes, events: events, links: links, resourceIndex: resourceIndex,
+                scopeIndex: scopeIndex
+            ))
     }
 
     /// An enum given as an integer or by name; `nil` for unknown names.
@@ -243,7 +278,9 @@ public enum OTLPJSONDecoder {
                 var values: [AttributeValue] = []
                 try scanner.optionalObject { scanner, key throws(JSONScanner.Failure) in
                     if key.equals("values") {
-                        try scanner.optionalArray { scanner, _ throws(JSONScanner.Failure) in values.append(try readValue(&scanner)) }
+                        try scanner.optionalArray { scanner, _ throws(JSONScanner.Failure) in
+                            values.append(try readValue(&scanner))
+                        }
                     } else {
                         try scanner.skipValue()
                     }
@@ -281,7 +318,9 @@ extension JSONScanner {
 extension TraceID {
     /// From 32 hex digit bytes.
     init?(hexBytes: UnsafeBufferPointer<UInt8>) {
-        guard hexBytes.count == 32, let high = UInt64(hexDigits: hexBytes.prefix(16)), let low = UInt64(hexDigits: hexBytes.dropFirst(16)) else { return nil }
+        guard hexBytes.count == 32, let high = UInt64(hexDigits: hexBytes.prefix(16)),
+            let low = UInt64(hexDigits: hexBytes.dropFirst(16))
+        else { return nil }
         self.init(high: high, low: low)
     }
 }

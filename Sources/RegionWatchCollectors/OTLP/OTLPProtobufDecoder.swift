@@ -17,14 +17,18 @@ public enum OTLPProtobufDecoder {
     /// Uses the lazy view of the request (Protos/regionwatch/otlp_trace_lazy.proto, generated
     /// like the OTLP code): span attributes, events and links stay in their wire encoding and
     /// are decoded only when a span's detail is shown (see docs/DECISIONS.md).
-    public static func decode(_ bytes: [UInt8], attribution: RegionAttribution, source: String, receivedAt: Timestamp) throws(OTLPDecodingError) -> DecodedExport {
+    public static func decode(
+        _ bytes: [UInt8], attribution: RegionAttribution, source: String, receivedAt: Timestamp
+    ) throws(OTLPDecodingError) -> DecodedExport {
         try DecodedExport.decoding(bytes) { buffer throws(OTLPDecodingError) in
             try decode(buffer, attribution: attribution, source: source, receivedAt: receivedAt)
         }
     }
 
     /// Decodes bytes the caller owns (the receiver's connection buffer), without copying them.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, attribution: RegionAttribution, source: String, receivedAt: Timestamp) throws(OTLPDecodingError) -> DecodedExport {
+    public static func decode(
+        _ bytes: UnsafeRawBufferPointer, attribution: RegionAttribution, source: String, receivedAt: Timestamp
+    ) throws(OTLPDecodingError) -> DecodedExport {
         guard !bytes.isEmpty else { throw OTLPDecodingError("empty body: expected an ExportTraceServiceRequest") }
         var options = BinaryDecodingOptions()
         options.messageDepthLimit = depthLimit
@@ -36,7 +40,8 @@ public enum OTLPProtobufDecoder {
         }
         var accumulator = ExportAccumulator()
         var details = DetailBuffer()
-        accumulator.spans.reserveCapacity(request.resourceSpans.reduce(0) { $0 + $1.scopeSpans.reduce(0) { $0 + $1.spans.count } })
+        accumulator.spans.reserveCapacity(
+            request.resourceSpans.reduce(0) { $0 + $1.scopeSpans.reduce(0) { $0 + $1.spans.count } })
         for resourceSpans in request.resourceSpans {
             let resourceIndex = accumulator.resources.count
             accumulator.resources.append(attribution.resource(from: attributes(resourceSpans.resource.attributes)))
@@ -44,7 +49,9 @@ public enum OTLPProtobufDecoder {
                 let scopeIndex = accumulator.scopes.count
                 accumulator.scopes.append(SpanScope(name: scopeSpans.scope.name, version: scopeSpans.scope.version))
                 for span in scopeSpans.spans {
-                    convert(span, resourceIndex: resourceIndex, scopeIndex: scopeIndex, details: &details, into: &accumulator)
+                    convert(
+                        span, resourceIndex: resourceIndex, scopeIndex: scopeIndex, details: &details,
+                        into: &accumulator)
                 }
             }
         }
@@ -72,7 +79,10 @@ public enum OTLPProtobufDecoder {
         try LazyExportRequest(serializedBytes: bytes).resourceSpans.count
     }
 
-    private static func convert(_ span: Regionwatch_Otlp_Lazy_Span, resourceIndex: Int, scopeIndex: Int, details: inout DetailBuffer, into accumulator: inout ExportAccumulator) {
+    private static func convert(
+        _ span: Regionwatch_Otlp_Lazy_Span, resourceIndex: Int, scopeIndex: Int, details: inout DetailBuffer,
+        into accumulator: inout ExportAccumulator
+    ) {
         guard let traceID = span.traceID.withUnsafeBytes({ TraceID(bytes: $0) }) else {
             accumulator.reject("invalid trace id (\(span.traceID.count) bytes)")
             return
@@ -90,14 +100,15 @@ public enum OTLPProtobufDecoder {
             parent = parsed
         }
         let before = accumulator.spans.count
-        accumulator.add(IncomingSpan(
-            traceID: traceID, spanID: spanID, parentSpanID: parent, name: span.name,
-            kind: SpanKind(rawValue: UInt8(clamping: span.kind)) ?? .unspecified,
-            startUnixNano: span.startTimeUnixNano, endUnixNano: span.endTimeUnixNano,
-            statusCode: SpanStatusCode(rawValue: UInt8(clamping: span.status.code)) ?? .unset,
-            statusMessage: span.status.message,
-            resourceIndex: resourceIndex, scopeIndex: scopeIndex
-        ))
+        accumulator.add(
+            IncomingSpan(
+                traceID: traceID, spanID: spanID, parentSpanID: parent, name: span.name,
+                kind: SpanKind(rawValue: UInt8(clamping: span.kind)) ?? .unspecified,
+                startUnixNano: span.startTimeUnixNano, endUnixNano: span.endTimeUnixNano,
+                statusCode: SpanStatusCode(rawValue: UInt8(clamping: span.status.code)) ?? .unset,
+                statusMessage: span.status.message,
+                resourceIndex: resourceIndex, scopeIndex: scopeIndex
+            ))
         guard accumulator.spans.count > before else { return }
         let start = details.bytes.count
         appendDetails(of: span, to: &details.bytes)
@@ -108,7 +119,8 @@ public enum OTLPProtobufDecoder {
 
     /// The span's attribute, event and link fields, re-tagged exactly as OTLP encodes them.
     private static func appendDetails(of span: Regionwatch_Otlp_Lazy_Span, to bytes: inout [UInt8]) {
-        guard !span.attributes.isEmpty || !span.events.isEmpty || !span.links.isEmpty || span.droppedAttributesCount > 0 else { return }
+        guard !span.attributes.isEmpty || !span.events.isEmpty || !span.links.isEmpty || span.droppedAttributesCount > 0
+        else { return }
         func appendVarint(_ value: UInt64) {
             var remaining = value
             while remaining >= 0x80 {

@@ -28,7 +28,9 @@ public final class OTLPReceiverCollector: Collector {
 
     /// The receiver's counters right now.
     public var currentStatistics: ReceiverStatistics {
-        context.withLock { $0?.currentStatistics } ?? ReceiverStatistics(receiver: name, listenAddress: settings.listenAddress, observedAt: SystemWallClock().now())
+        context.withLock { $0?.currentStatistics }
+            ?? ReceiverStatistics(
+                receiver: name, listenAddress: settings.listenAddress, observedAt: SystemWallClock().now())
     }
 
     public func run(publishingTo bus: EventBus<DashboardEvent>, clock: WallClock) async {
@@ -47,14 +49,18 @@ public final class OTLPReceiverCollector: Collector {
     }
 
     /// Binds, retrying every few seconds (with the error visible) until bound or cancelled.
-    private func bindRetrying(group: EventLoopGroup, context: OTLPReceiverContext, bus: EventBus<DashboardEvent>, clock: WallClock) async -> Channel? {
+    private func bindRetrying(
+        group: EventLoopGroup, context: OTLPReceiverContext, bus: EventBus<DashboardEvent>, clock: WallClock
+    ) async -> Channel? {
         while !Task.isCancelled {
             do {
                 let channel = try await bind(group: group, context: context)
                 bound.withLock { $0 = channel.localAddress?.port }
                 return channel
             } catch {
-                bus.publish(.collectorStatus(report(at: clock.now(), error: "cannot listen on \(settings.listenAddress): \(error)")))
+                bus.publish(
+                    .collectorStatus(
+                        report(at: clock.now(), error: "cannot listen on \(settings.listenAddress): \(error)")))
                 try? await Task.sleep(for: .seconds(5 * Self.reportInterval))
             }
         }
@@ -62,8 +68,15 @@ public final class OTLPReceiverCollector: Collector {
     }
 
     /// Publishes counters and a heartbeat every second until cancelled.
-    private func serve(channel: Channel, context: OTLPReceiverContext, bus: EventBus<DashboardEvent>, clock: WallClock) async {
-        bus.publish(.notice(Notice(at: clock.now(), severity: .info, message: "OTLP receiver listening on \(settings.host):\(channel.localAddress?.port ?? settings.port)")))
+    private func serve(
+        channel: Channel, context: OTLPReceiverContext, bus: EventBus<DashboardEvent>, clock: WallClock
+    ) async {
+        bus.publish(
+            .notice(
+                Notice(
+                    at: clock.now(), severity: .info,
+                    message:
+                        "OTLP receiver listening on \(settings.host):\(channel.localAddress?.port ?? settings.port)")))
         while !Task.isCancelled {
             let now = clock.now()
             var statistics = context.currentStatistics
@@ -79,7 +92,9 @@ public final class OTLPReceiverCollector: Collector {
 
     private func report(at time: Timestamp, error: String?) -> CollectorReport {
         // A push receiver has no regions of its own; it feeds whichever regions spans name.
-        CollectorReport(collector: name, kind: "otlp", observedAt: time, intervalSeconds: Self.reportInterval * 5, regions: [], error: error)
+        CollectorReport(
+            collector: name, kind: "otlp", observedAt: time, intervalSeconds: Self.reportInterval * 5, regions: [],
+            error: error)
     }
 
     private func bind(group: EventLoopGroup, context: OTLPReceiverContext) async throws -> Channel {
@@ -91,10 +106,12 @@ public final class OTLPReceiverCollector: Collector {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ConnectionCapHandler(budget: context.budget) {
-                        context.recordRefusal(status: .serviceUnavailable, message: "too many connections (\(limits.maxConnections))")
-                        context.statistics.withLock { $0.connectionsRefused += 1 }
-                    })
+                    try channel.pipeline.syncOperations.addHandler(
+                        ConnectionCapHandler(budget: context.budget) {
+                            context.recordRefusal(
+                                status: .serviceUnavailable, message: "too many connections (\(limits.maxConnections))")
+                            context.statistics.withLock { $0.connectionsRefused += 1 }
+                        })
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
                     try channel.pipeline.syncOperations.addHandler(NIOHTTPRequestDecompressor(limit: .size(maxBody)))
                     try channel.pipeline.syncOperations.addHandler(OTLPHTTPHandler(context: context))

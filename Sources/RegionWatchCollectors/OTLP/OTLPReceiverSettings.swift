@@ -14,7 +14,10 @@ public struct OTLPReceiverSettings: Equatable, Sendable {
     /// Connections, timeouts and body memory (see `ListenerLimits`).
     public var limits = ListenerLimits()
 
-    public init(name: String = "otlp", host: String = "127.0.0.1", port: Int = 4318, maxBodyBytes: Int = 8 * 1024 * 1024, bearerToken: String? = nil, attribution: RegionAttribution = RegionAttribution()) {
+    public init(
+        name: String = "otlp", host: String = "127.0.0.1", port: Int = 4318, maxBodyBytes: Int = 8 * 1024 * 1024,
+        bearerToken: String? = nil, attribution: RegionAttribution = RegionAttribution()
+    ) {
         self.name = name
         self.host = host
         self.port = port
@@ -32,7 +35,9 @@ public struct OTLPReceiverSettings: Equatable, Sendable {
     public static func parseListenAddress(_ text: String) -> (host: String, port: Int)? {
         let host: Substring, port: Substring
         if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
+                return nil
+            }
             host = text[text.index(after: text.startIndex)..<close]
             port = text[text.index(close, offsetBy: 2)...]
         } else {

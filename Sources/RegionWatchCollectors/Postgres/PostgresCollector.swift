@@ -110,14 +110,18 @@ public final class PostgresSource: PollingSource {
             await drop()
             let description = Self.describe(error)
             return CollectionRound(
-                events: PostgresReplicationInterpreter.unreachableEvents(mapping: settings.mapping, source: settings.name, at: now, message: description.message, isRefused: description.isRefused),
+                events: PostgresReplicationInterpreter.unreachableEvents(
+                    mapping: settings.mapping, source: settings.name, at: now, message: description.message,
+                    isRefused: description.isRefused),
                 errors: ["\(settings.connection.displayAddress): \(description.message)"]
             )
         }
     }
 
     public func timeoutEvents(at now: Timestamp) -> [DashboardEvent] {
-        PostgresReplicationInterpreter.unreachableEvents(mapping: settings.mapping, source: settings.name, at: now, message: "no answer within \(Format.duration(settings.timeoutSeconds))", isRefused: false)
+        PostgresReplicationInterpreter.unreachableEvents(
+            mapping: settings.mapping, source: settings.name, at: now,
+            message: "no answer within \(Format.duration(settings.timeoutSeconds))", isRefused: false)
     }
 
     public func shutdown() async { await drop() }
@@ -147,24 +151,39 @@ public final class PostgresSource: PollingSource {
 
     /// One round of queries. Problems that leave the reading usable (a heartbeat that cannot be
     /// written, archiver statistics that cannot be read) are added to `problems`.
-    func read(_ connection: PostgresConnection, roundStarted: Double, problems: inout [String]) async throws -> PostgresReading {
+    func read(
+        _ connection: PostgresConnection, roundStarted: Double, problems: inout [String]
+    ) async throws -> PostgresReading {
         var isStandby = false
         var version: String?
-        for try await (recovery, serverVersion) in try await connection.query("SELECT pg_is_in_recovery(), split_part(current_setting('server_version'), ' ', 1)", logger: logger).decode((Bool, String).self) {
+        for try await (recovery, serverVersion) in try await connection.query(
+            "SELECT pg_is_in_recovery(), split_part(current_setting('server_version'), ' ', 1)", logger: logger
+        ).decode((Bool, String).self) {
             isStandby = recovery
             version = serverVersion
         }
-        if isStandby { return .standby(try await readStandby(connection, version: version, roundStarted: roundStarted, problems: &problems)) }
-        return .primary(try await readPrimary(connection, version: version, roundStarted: roundStarted, problems: &problems))
+        if isStandby {
+            return .standby(
+                try await readStandby(connection, version: version, roundStarted: roundStarted, problems: &problems))
+        }
+        return .primary(
+            try await readPrimary(connection, version: version, roundStarted: roundStarted, problems: &problems))
     }
 
-    private func readPrimary(_ connection: PostgresConnection, version: String?, roundStarted: Double, problems: inout [String]) async throws -> PrimaryReading {
+    private func readPrimary(
+        _ connection: PostgresConnection, version: String?, roundStarted: Double, problems: inout [String]
+    ) async throws -> PrimaryReading {
         // Fenced when read-only is the server's default (configuration file or ALTER SYSTEM, as
         // the fence step sets it), not merely this monitoring session's (a role setting).
         var isFenced = false
-        let fence: PostgresQuery = "SELECT setting, source FROM pg_settings WHERE name = 'default_transaction_read_only'"
-        for try await (setting, source) in try await connection.query(fence, logger: logger).decode((String, String).self) {
-            isFenced = setting == "on" && ["configuration file", "command line", "environment variable", "database"].contains(source)
+        let fence: PostgresQuery =
+            "SELECT setting, source FROM pg_settings WHERE name = 'default_transaction_read_only'"
+        for try await (setting, source) in try await connection.query(fence, logger: logger).decode(
+            (String, String).self)
+        {
+            isFenced =
+                setting == "on"
+                && ["configuration file", "command line", "environment variable", "database"].contains(source)
         }
         var heartbeat: HeartbeatAges?
         if settings.writesHeartbeat, !isFenced {
@@ -178,11 +197,15 @@ public final class PostgresSource: PollingSource {
         // the read. The write position, as standbys count it (the insert position runs ahead by
         // page headers even when nothing is written).
         let before = MonotonicClock.seconds() - roundStarted
-        var reading = PrimaryReading(timeline: nil, version: version, currentLSN: WALPosition(offset: 0), standbys: [], isFenced: isFenced, heartbeat: heartbeat)
+        var reading = PrimaryReading(
+            timeline: nil, version: version, currentLSN: WALPosition(offset: 0), standbys: [], isFenced: isFenced,
+            heartbeat: heartbeat)
         let position: PostgresQuery = """
             SELECT pg_current_wal_lsn()::text, pg_walfile_name(pg_current_wal_lsn()), txid_snapshot_xmax(txid_current_snapshot())
             """
-        for try await (lsn, walFile, next) in try await connection.query(position, logger: logger).decode((String, String, Int64).self) {
+        for try await (lsn, walFile, next) in try await connection.query(position, logger: logger).decode(
+            (String, String, Int64).self)
+        {
             reading.currentLSN = WALPosition(text: lsn) ?? WALPosition(offset: 0)
             reading.timeline = Int(walFile.prefix(8), radix: 16)
             reading.nextTransaction = UInt64(max(0, next))
@@ -194,7 +217,7 @@ public final class PostgresSource: PollingSource {
                 SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::int8 FROM pg_stat_user_tables
                 WHERE schemaname NOT LIKE 'pg\\_temp%'
                 """
-            for try await (changes,) in try await connection.query(rows, logger: logger).decode((Int64,).self) {
+            for try await (changes, ) in try await connection.query(rows, logger: logger).decode((Int64,).self) {
                 reading.tableRowChanges = UInt64(max(0, changes))
             }
         }
@@ -203,11 +226,15 @@ public final class PostgresSource: PollingSource {
             SELECT application_name, host(client_addr), state, flush_lsn::text, replay_lsn::text
             FROM pg_stat_replication
             """
-        for try await row in try await connection.query(standbys, logger: logger).decode((String?, String?, String?, String?, String?).self) {
-            reading.standbys.append(StandbyRow(
-                applicationName: row.0, clientAddress: row.1, state: row.2,
-                flushLSN: row.3.flatMap { WALPosition(text: $0) }, replayLSN: row.4.flatMap { WALPosition(text: $0) }
-            ))
+        for try await row in try await connection.query(standbys, logger: logger).decode(
+            (String?, String?, String?, String?, String?).self)
+        {
+            reading.standbys.append(
+                StandbyRow(
+                    applicationName: row.0, clientAddress: row.1, state: row.2,
+                    flushLSN: row.3.flatMap { WALPosition(text: $0) },
+                    replayLSN: row.4.flatMap { WALPosition(text: $0) }
+                ))
         }
         do {
             reading.archiver = try await readArchiver(connection)
@@ -225,25 +252,34 @@ public final class PostgresSource: PollingSource {
             // A beat never waits for a synchronous standby (one that is down would block it and
             // make the primary look unreachable), nor for longer than the round may take.
             try await connection.query("SET synchronous_commit = local", logger: logger)
-            try await connection.query(PostgresQuery(unsafeSQL: "SET statement_timeout = \(Int(settings.timeoutSeconds * 1000))"), logger: logger)
+            try await connection.query(
+                PostgresQuery(unsafeSQL: "SET statement_timeout = \(Int(settings.timeoutSeconds * 1000))"),
+                logger: logger)
             try await connection.query(PostgresHeartbeat.create, logger: logger)
             try await connection.query(PostgresHeartbeat.createTable, logger: logger)
             heartbeatReady.withLock { $0 = true }
         }
-        try await connection.query(PostgresHeartbeat.beat(writer: settings.heartbeatWriter, intervalSeconds: settings.intervalSeconds), logger: logger)
+        try await connection.query(
+            PostgresHeartbeat.beat(writer: settings.heartbeatWriter, intervalSeconds: settings.intervalSeconds),
+            logger: logger)
         return try await readHeartbeat(connection)
     }
 
     /// The newest beat, when the heartbeat table exists.
     private func readHeartbeat(_ connection: PostgresConnection) async throws -> HeartbeatAges? {
         var exists = false
-        for try await (present,) in try await connection.query("SELECT to_regclass('regionwatch.heartbeat') IS NOT NULL", logger: logger).decode((Bool,).self) {
+        for try await (present, ) in try await connection.query(
+            "SELECT to_regclass('regionwatch.heartbeat') IS NOT NULL", logger: logger
+        ).decode((Bool,).self) {
             exists = present
         }
         guard exists else { return nil }
         var beat: HeartbeatAges?
-        for try await (written, interval, running, stamp) in try await connection.query(PostgresHeartbeat.newest, logger: logger).decode((Double, Double, Double, Double).self) {
-            beat = HeartbeatAges(writtenAgeSeconds: written, intervalSeconds: interval, runningAgeSeconds: running, stamp: stamp)
+        for try await (written, interval, running, stamp) in try await connection.query(
+            PostgresHeartbeat.newest, logger: logger
+        ).decode((Double, Double, Double, Double).self) {
+            beat = HeartbeatAges(
+                writtenAgeSeconds: written, intervalSeconds: interval, runningAgeSeconds: running, stamp: stamp)
         }
         return beat
     }
@@ -256,17 +292,24 @@ public final class PostgresSource: PollingSource {
             FROM pg_stat_archiver
             """
         var reading: ArchiverReading?
-        for try await row in try await connection.query(query, logger: logger).decode((String, Int64, Int64, String?, Double?, Int64, String?, Double?).self) {
+        for try await row in try await connection.query(query, logger: logger).decode(
+            (String, Int64, Int64, String?, Double?, Int64, String?, Double?).self)
+        {
             reading = ArchiverReading(
                 mode: row.0, archivedCount: Int(row.2), lastArchivedSegment: row.3, lastArchivedAgeSeconds: row.4,
-                failedCount: Int(row.5), lastFailedSegment: row.6, lastFailedAgeSeconds: row.7, segmentSizeBytes: UInt64(max(1, row.1))
+                failedCount: Int(row.5), lastFailedSegment: row.6, lastFailedAgeSeconds: row.7,
+                segmentSizeBytes: UInt64(max(1, row.1))
             )
         }
         return reading
     }
 
-    private func readStandby(_ connection: PostgresConnection, version: String?, roundStarted: Double, problems: inout [String]) async throws -> StandbyReading {
-        var reading = StandbyReading(timeline: nil, version: version, isReplayPaused: false, receiveLSN: nil, replayLSN: nil, receiverStatus: nil)
+    private func readStandby(
+        _ connection: PostgresConnection, version: String?, roundStarted: Double, problems: inout [String]
+    ) async throws -> StandbyReading {
+        var reading = StandbyReading(
+            timeline: nil, version: version, isReplayPaused: false, receiveLSN: nil, replayLSN: nil, receiverStatus: nil
+        )
         let query: PostgresQuery = """
             SELECT pg_is_wal_replay_paused(), pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text,
                    EXTRACT(EPOCH FROM (clock_timestamp() - pg_last_xact_replay_timestamp()))::float8,
@@ -274,7 +317,9 @@ public final class PostgresSource: PollingSource {
                    txid_snapshot_xmax(txid_current_snapshot())
             """
         var checkpointTimeline: Int?
-        for try await row in try await connection.query(query, logger: logger).decode((Bool, String?, String?, Double?, Int64?, Int64).self) {
+        for try await row in try await connection.query(query, logger: logger).decode(
+            (Bool, String?, String?, Double?, Int64?, Int64).self)
+        {
             reading.isReplayPaused = row.0
             reading.receiveLSN = row.1.flatMap { WALPosition(text: $0) }
             reading.replayLSN = row.2.flatMap { WALPosition(text: $0) }
@@ -289,7 +334,9 @@ public final class PostgresSource: PollingSource {
             FROM pg_stat_wal_receiver LIMIT 1
             """
         var receivedTimeline: Int?
-        for try await row in try await connection.query(receiver, logger: logger).decode((String?, String?, Int64?, String?, Double?, Int64?, Double?).self) {
+        for try await row in try await connection.query(receiver, logger: logger).decode(
+            (String?, String?, Int64?, String?, Double?, Int64?, Double?).self)
+        {
             reading.receiverStatus = row.0
             reading.senderHost = row.1
             reading.senderPort = row.2.map(Int.init)
@@ -312,7 +359,9 @@ public final class PostgresSource: PollingSource {
 
     private func setting(_ name: String, _ connection: PostgresConnection) async throws -> String? {
         var value: String?
-        for try await (text,) in try await connection.query("SELECT current_setting(\(name))", logger: logger).decode((String,).self) {
+        for try await (text, ) in try await connection.query("SELECT current_setting(\(name))", logger: logger).decode(
+            (String,).self)
+        {
             value = text
         }
         return value
@@ -332,7 +381,9 @@ public final class PostgresSource: PollingSource {
         if let underlying = error.underlying {
             let text = "\(underlying)"
             if text.contains("refused") || text.contains("errno: 111") { return ("connection refused", true) }
-            if let channelError = underlying as? ChannelError, case .connectTimeout = channelError { return ("connect timed out", false) }
+            if let channelError = underlying as? ChannelError, case .connectTimeout = channelError {
+                return ("connect timed out", false)
+            }
             return (text, false)
         }
         switch error.code {
@@ -358,7 +409,10 @@ public struct PostgresDSN: Equatable, Sendable {
     public var database: String?
     public var tlsMode: TLSMode
 
-    public init(host: String, port: Int = 5432, user: String, password: String? = nil, database: String? = nil, tlsMode: TLSMode = .prefer) {
+    public init(
+        host: String, port: Int = 5432, user: String, password: String? = nil, database: String? = nil,
+        tlsMode: TLSMode = .prefer
+    ) {
         self.host = host
         self.port = port
         self.user = user
@@ -416,9 +470,13 @@ public struct PostgresDSN: Equatable, Sendable {
         } else {
             throw PostgresDSNError("expected postgres://user:password@host:port/database or key=value pairs")
         }
-        let known: Set<String> = ["host", "port", "user", "password", "dbname", "sslmode", "application_name", "connect_timeout"]
+        let known: Set<String> = [
+            "host", "port", "user", "password", "dbname", "sslmode", "application_name", "connect_timeout",
+        ]
         if let unknown = fields.keys.sorted().first(where: { !known.contains($0) }) {
-            throw PostgresDSNError("an unknown parameter (known: host, port, user, password, dbname, sslmode, application_name, connect_timeout)")
+            throw PostgresDSNError(
+                "an unknown parameter (known: host, port, user, password, dbname, sslmode, application_name, connect_timeout)"
+            )
         }
         guard let host = fields["host"], !host.isEmpty else { throw PostgresDSNError("no host") }
         guard let user = fields["user"], !user.isEmpty else { throw PostgresDSNError("no user") }
@@ -427,7 +485,10 @@ public struct PostgresDSN: Equatable, Sendable {
         password = fields["password"]
         database = fields["dbname"]
         if let portText = fields["port"] {
-            guard let number = Int(portText), (1...65535).contains(number) else { throw PostgresDSNError("the port is not a number 1–65535 (a password with / or @ must be percent-encoded)") }
+            guard let number = Int(portText), (1...65535).contains(number) else {
+                throw PostgresDSNError(
+                    "the port is not a number 1–65535 (a password with / or @ must be percent-encoded)")
+            }
             port = number
         } else {
             port = 5432
@@ -496,7 +557,8 @@ public struct PostgresDSN: Equatable, Sendable {
         var iterator = Array(text.utf8).makeIterator()
         while let byte = iterator.next() {
             if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
-               let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) {
+                let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
+            {
                 bytes.append(value)
             } else {
                 bytes.append(byte)

@@ -59,7 +59,10 @@ public struct StandbyRow: Equatable, Sendable {
     /// `replay_lsn`: replayed on the standby.
     public var replayLSN: WALPosition?
 
-    public init(applicationName: String?, clientAddress: String?, state: String?, flushLSN: WALPosition?, replayLSN: WALPosition?) {
+    public init(
+        applicationName: String?, clientAddress: String?, state: String?, flushLSN: WALPosition?,
+        replayLSN: WALPosition?
+    ) {
         self.applicationName = applicationName
         self.clientAddress = clientAddress
         self.state = state
@@ -153,7 +156,9 @@ public struct HeartbeatAges: Equatable, Sendable {
     public var stamp: Double?
 
     func reading(at now: Timestamp) -> HeartbeatReading {
-        HeartbeatReading(writtenAt: now.adding(seconds: -writtenAgeSeconds), intervalSeconds: intervalSeconds, runningSince: now.adding(seconds: -runningAgeSeconds), stamp: stamp)
+        HeartbeatReading(
+            writtenAt: now.adding(seconds: -writtenAgeSeconds), intervalSeconds: intervalSeconds,
+            runningSince: now.adding(seconds: -runningAgeSeconds), stamp: stamp)
     }
 }
 
@@ -258,36 +263,56 @@ public struct PostgresTopologyMapping: Equatable, Sendable {
 /// handled here and in Core (`ReplicationEvidence`), where tests can reach them.
 public enum PostgresReplicationInterpreter {
     /// Events for a successful round started at `now`.
-    public static func events(for reading: PostgresReading, mapping: PostgresTopologyMapping, source: String, at now: Timestamp, roundMilliseconds: Double) -> CollectionRound {
+    public static func events(
+        for reading: PostgresReading, mapping: PostgresTopologyMapping, source: String, at now: Timestamp,
+        roundMilliseconds: Double
+    ) -> CollectionRound {
         var round = CollectionRound()
-        round.events.append(.probe(ProbeResult(region: mapping.region, source: source, observedAt: now, isSuccess: true, latencyMilliseconds: roundMilliseconds, message: describe(reading))))
+        round.events.append(
+            .probe(
+                ProbeResult(
+                    region: mapping.region, source: source, observedAt: now, isSuccess: true,
+                    latencyMilliseconds: roundMilliseconds, message: describe(reading))))
         switch reading {
         case .primary(let primary):
-            round.events.append(.server(ServerSample(region: mapping.region, source: source, observedAt: now, facts: facts(primary, at: now))))
+            round.events.append(
+                .server(
+                    ServerSample(
+                        region: mapping.region, source: source, observedAt: now, facts: facts(primary, at: now))))
             var seen: Set<String> = []
             for row in primary.standbys {
                 guard let standby = mapping.region(of: row) else {
-                    round.errors.append("standby \(row.applicationName.map { "'\($0)'" } ?? "without application_name") from \(row.clientAddress ?? "a local socket") is not mapped to a region (set standbys: or hosts:)")
+                    round.errors.append(
+                        "standby \(row.applicationName.map { "'\($0)'" } ?? "without application_name") from \(row.clientAddress ?? "a local socket") is not mapped to a region (set standbys: or hosts:)"
+                    )
                     continue
                 }
                 seen.insert(standby)
-                round.events.append(.replication(sample(for: row, standby: standby, mapping: mapping, source: source, at: now)))
+                round.events.append(
+                    .replication(sample(for: row, standby: standby, mapping: mapping, source: source, at: now)))
             }
             // Only a server taking writes expects its standbys: a fenced former primary that
             // lost them is not news. An absent standby is an observation, not a failure of this
             // collector (it may cascade from another standby): the dashboard weighs the claim.
             if !primary.isFenced {
                 for missing in mapping.expectedStandbys where !seen.contains(missing) {
-                    round.events.append(.replication(ReplicationSample(from: mapping.region, to: missing, source: source, observedAt: now, lagSeconds: nil, lagBytes: nil, state: .broken, isExpectationOnly: true)))
+                    round.events.append(
+                        .replication(
+                            ReplicationSample(
+                                from: mapping.region, to: missing, source: source, observedAt: now, lagSeconds: nil,
+                                lagBytes: nil, state: .broken, isExpectationOnly: true)))
                 }
             }
         case .standby(let standby):
             // The standby's own view of its link is derived from these facts by the dashboard,
             // towards the server it follows (which another collector may know better).
             let facts = facts(standby, mapping: mapping, at: now)
-            round.events.append(.server(ServerSample(region: mapping.region, source: source, observedAt: now, facts: facts)))
+            round.events.append(
+                .server(ServerSample(region: mapping.region, source: source, observedAt: now, facts: facts)))
             if standby.receiverStatus == nil {
-                round.errors.append("WAL receiver is not running: disconnected from \(facts.upstream ?? facts.assumedUpstream ?? "its primary")")
+                round.errors.append(
+                    "WAL receiver is not running: disconnected from \(facts.upstream ?? facts.assumedUpstream ?? "its primary")"
+                )
             }
         }
         return round
@@ -298,7 +323,8 @@ public enum PostgresReplicationInterpreter {
         ServerFacts(
             role: primary.isFenced ? .fenced : .writable, timeline: primary.timeline, version: primary.version,
             walPosition: primary.currentLSN,
-            walPositionReadBetween: now.adding(seconds: primary.readWindow.lowerBound)...now.adding(seconds: primary.readWindow.upperBound),
+            walPositionReadBetween: now.adding(
+                seconds: primary.readWindow.lowerBound)...now.adding(seconds: primary.readWindow.upperBound),
             nextTransaction: primary.nextTransaction,
             tableRowChanges: primary.tableRowChanges,
             heartbeat: primary.heartbeat?.reading(at: now), archiver: primary.archiver?.facts(at: now)
@@ -323,7 +349,8 @@ public enum PostgresReplicationInterpreter {
         let assumed = mapping.upstream == mapping.region ? nil : mapping.upstream
         return ServerFacts(
             role: .recovering, timeline: standby.timeline, version: standby.version,
-            walPosition: standby.replayLSN, nextTransaction: standby.nextTransaction, receivedPosition: standby.receiveLSN,
+            walPosition: standby.replayLSN, nextTransaction: standby.nextTransaction,
+            receivedPosition: standby.receiveLSN,
             isReplayPaused: standby.isReplayPaused, receiver: receiver,
             configuredUpstream: mapping.region(host: standby.configuredSenderHost, port: standby.configuredSenderPort),
             assumedUpstream: assumed,
@@ -340,7 +367,8 @@ public enum PostgresReplicationInterpreter {
             let version = primary.version.map { " \($0)" } ?? ""
             let timeline = primary.timeline.map { ", timeline \($0)" } ?? ""
             let fenced = primary.isFenced ? " FENCED (default_transaction_read_only)" : ""
-            return "PostgreSQL\(version) primary\(fenced)\(timeline), at \(primary.currentLSN), \(primary.standbys.count) standby\(primary.standbys.count == 1 ? "" : "s") connected"
+            return
+                "PostgreSQL\(version) primary\(fenced)\(timeline), at \(primary.currentLSN), \(primary.standbys.count) standby\(primary.standbys.count == 1 ? "" : "s") connected"
         case .standby(let standby):
             let version = standby.version.map { " \($0)" } ?? ""
             let timeline = standby.timeline.map { ", timeline \($0)" } ?? ""
@@ -348,28 +376,41 @@ public enum PostgresReplicationInterpreter {
             let receiver = standby.receiverStatus.map { "receiver \($0)\(sender)" } ?? "no WAL receiver"
             let positions = standby.receiveLSN.map { ", received \($0)" } ?? ""
             let replayed = standby.replayLSN.map { ", replayed \($0)" } ?? ""
-            return "PostgreSQL\(version) standby\(timeline), \(receiver)\(standby.isReplayPaused ? ", replay PAUSED" : "")\(positions)\(replayed)"
+            return
+                "PostgreSQL\(version) standby\(timeline), \(receiver)\(standby.isReplayPaused ? ", replay PAUSED" : "")\(positions)\(replayed)"
         }
     }
 
     /// Events for a round that could not reach the server. A server that cannot be reached says
     /// nothing about its links: they are judged by who else observes them.
-    public static func unreachableEvents(mapping: PostgresTopologyMapping, source: String, at now: Timestamp, message: String, isRefused: Bool) -> [DashboardEvent] {
+    public static func unreachableEvents(
+        mapping: PostgresTopologyMapping, source: String, at now: Timestamp, message: String, isRefused: Bool
+    ) -> [DashboardEvent] {
         [
-            .probe(ProbeResult(region: mapping.region, source: source, observedAt: now, isSuccess: false, latencyMilliseconds: nil, message: "PostgreSQL: \(message)", isDefinitive: isRefused)),
-            .server(ServerSample(region: mapping.region, source: source, observedAt: now, unreachable: message, isRefused: isRefused)),
+            .probe(
+                ProbeResult(
+                    region: mapping.region, source: source, observedAt: now, isSuccess: false, latencyMilliseconds: nil,
+                    message: "PostgreSQL: \(message)", isDefinitive: isRefused)),
+            .server(
+                ServerSample(
+                    region: mapping.region, source: source, observedAt: now, unreachable: message, isRefused: isRefused)
+            ),
         ]
     }
 
-    static func sample(for row: StandbyRow, standby: String, mapping: PostgresTopologyMapping, source: String, at now: Timestamp) -> ReplicationSample {
-        let state: ReplicationState = switch row.state {
-        case "streaming": .streaming
-        case "catchup", "startup", "backup": .catchingUp
-        case "stopping": .broken
-        default: .unknown
-        }
+    static func sample(
+        for row: StandbyRow, standby: String, mapping: PostgresTopologyMapping, source: String, at now: Timestamp
+    ) -> ReplicationSample {
+        let state: ReplicationState =
+            switch row.state {
+            case "streaming": .streaming
+            case "catchup", "startup", "backup": .catchingUp
+            case "stopping": .broken
+            default: .unknown
+            }
         return ReplicationSample(
-            from: mapping.region, to: standby, source: source, observedAt: now, lagSeconds: nil, lagBytes: nil, state: state,
+            from: mapping.region, to: standby, source: source, observedAt: now, lagSeconds: nil, lagBytes: nil,
+            state: state,
             positions: StandbyPositions(flushed: row.flushLSN, replayed: row.replayLSN)
         )
     }

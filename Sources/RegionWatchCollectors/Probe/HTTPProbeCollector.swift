@@ -24,7 +24,11 @@ public struct HTTPProbeSettings: Equatable, Sendable {
     public var verifiesCertificates: Bool
     public var headers: [String: String]
 
-    public init(name: String, targets: [Target], method: HTTPFetchRequest.Method = .get, expectedStatus: Set<Int> = Set(200...399), bodyContains: String? = nil, intervalSeconds: Double = 5, timeoutSeconds: Double = 2, verifiesCertificates: Bool = true, headers: [String: String] = [:]) {
+    public init(
+        name: String, targets: [Target], method: HTTPFetchRequest.Method = .get,
+        expectedStatus: Set<Int> = Set(200...399), bodyContains: String? = nil, intervalSeconds: Double = 5,
+        timeoutSeconds: Double = 2, verifiesCertificates: Bool = true, headers: [String: String] = [:]
+    ) {
         self.name = name
         self.targets = targets
         self.method = method
@@ -70,11 +74,16 @@ public final class HTTPProbeSource: PollingSource {
 
     public func timeoutEvents(at now: Timestamp) -> [DashboardEvent] {
         settings.targets.map { target in
-            .probe(ProbeResult(region: target.region, source: settings.name, observedAt: now, isSuccess: false, latencyMilliseconds: nil, message: "timed out after \(Format.duration(settings.timeoutSeconds))"))
+            .probe(
+                ProbeResult(
+                    region: target.region, source: settings.name, observedAt: now, isSuccess: false,
+                    latencyMilliseconds: nil, message: "timed out after \(Format.duration(settings.timeoutSeconds))"))
         }
     }
 
-    static func probe(_ target: HTTPProbeSettings.Target, settings: HTTPProbeSettings, fetcher: HTTPFetcher, at now: Timestamp) async -> ProbeResult {
+    static func probe(
+        _ target: HTTPProbeSettings.Target, settings: HTTPProbeSettings, fetcher: HTTPFetcher, at now: Timestamp
+    ) async -> ProbeResult {
         let request = HTTPFetchRequest(
             method: settings.method, target: target.target,
             headers: settings.headers.sorted { $0.key < $1.key },
@@ -82,19 +91,28 @@ public final class HTTPProbeSource: PollingSource {
             verifiesCertificates: settings.verifiesCertificates
         )
         func result(_ success: Bool, _ latency: Double?, _ message: String, expiry: Timestamp? = nil) -> ProbeResult {
-            ProbeResult(region: target.region, source: settings.name, observedAt: now, isSuccess: success, latencyMilliseconds: latency, message: message, certificateExpiry: expiry)
+            ProbeResult(
+                region: target.region, source: settings.name, observedAt: now, isSuccess: success,
+                latencyMilliseconds: latency, message: message, certificateExpiry: expiry)
         }
         do {
             let response = try await fetcher.fetch(request)
             let milliseconds = response.seconds * 1000
             guard settings.expectedStatus.contains(response.status) else {
-                return result(false, milliseconds, "HTTP \(response.status), expected \(describe(settings.expectedStatus))", expiry: response.certificateExpiry)
+                return result(
+                    false, milliseconds, "HTTP \(response.status), expected \(describe(settings.expectedStatus))",
+                    expiry: response.certificateExpiry)
             }
             if let text = settings.bodyContains, settings.method == .get,
-               String(decoding: response.body, as: UTF8.self).firstRange(of: text) == nil {
-                return result(false, milliseconds, "HTTP \(response.status) but the body lacks \"\(text)\"", expiry: response.certificateExpiry)
+                String(decoding: response.body, as: UTF8.self).firstRange(of: text) == nil
+            {
+                return result(
+                    false, milliseconds, "HTTP \(response.status) but the body lacks \"\(text)\"",
+                    expiry: response.certificateExpiry)
             }
-            return result(true, milliseconds, "HTTP \(response.status) in \(Format.milliseconds(milliseconds))", expiry: response.certificateExpiry)
+            return result(
+                true, milliseconds, "HTTP \(response.status) in \(Format.milliseconds(milliseconds))",
+                expiry: response.certificateExpiry)
         } catch {
             return result(false, nil, "\(error)")
         }

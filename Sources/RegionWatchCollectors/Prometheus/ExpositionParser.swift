@@ -160,7 +160,10 @@ public struct ExpositionParser: Sendable {
         return hasher.finalize()
     }
 
-    private func parseLine(_ line: UnsafeBufferPointer<UInt8>, into document: inout ExpositionDocument, seen: inout Set<Int>, interner: inout NameInterner) throws(LineError) {
+    private func parseLine(
+        _ line: UnsafeBufferPointer<UInt8>, into document: inout ExpositionDocument, seen: inout Set<Int>,
+        interner: inout NameInterner
+    ) throws(LineError) {
         var cursor = LineCursor(line)
         cursor.skipSpaces()
         guard !cursor.atEnd else { return }
@@ -168,7 +171,9 @@ public struct ExpositionParser: Sendable {
             try parseComment(&cursor, into: &document)
             return
         }
-        guard let name = cursor.readName(interner: &interner) else { throw LineError("expected a metric name, found \(cursor.describeNext())") }
+        guard let name = cursor.readName(interner: &interner) else {
+            throw LineError("expected a metric name, found \(cursor.describeNext())")
+        }
         if let families, !families.contains(name), !families.contains(Self.familyName(of: name)) { return }
         var labels: [ExpositionLabel] = []
         if cursor.peek == UInt8(ascii: "{") {
@@ -193,8 +198,11 @@ public struct ExpositionParser: Sendable {
         guard document.samples.count < limits.maxSamples else {
             throw LineError("more than \(limits.maxSamples) samples")
         }
-        guard seen.insert(Self.seriesHash(name, labels)).inserted else { throw LineError("duplicate series \(name)\(Self.describe(labels))") }
-        document.samples.append(ExpositionSample(name: name, labels: labels, value: value, timestampMilliseconds: timestamp))
+        guard seen.insert(Self.seriesHash(name, labels)).inserted else {
+            throw LineError("duplicate series \(name)\(Self.describe(labels))")
+        }
+        document.samples.append(
+            ExpositionSample(name: name, labels: labels, value: value, timestampMilliseconds: timestamp))
     }
 
     private func parseComment(_ cursor: inout LineCursor, into document: inout ExpositionDocument) throws(LineError) {
@@ -207,7 +215,9 @@ public struct ExpositionParser: Sendable {
             guard let name = cursor.readName() else { throw LineError("# TYPE without a metric name") }
             cursor.skipSpaces()
             guard let typeText = cursor.readToken() else { throw LineError("# TYPE \(name) without a type") }
-            guard let type = ExpositionMetricType(rawValue: String(typeText)) else { throw LineError("# TYPE \(name): unknown type '\(typeText)'") }
+            guard let type = ExpositionMetricType(rawValue: String(typeText)) else {
+                throw LineError("# TYPE \(name): unknown type '\(typeText)'")
+            }
             document.types[name] = type
         case "EOF":
             document.sawEOF = true
@@ -217,7 +227,9 @@ public struct ExpositionParser: Sendable {
         }
     }
 
-    private func parseLabels(_ cursor: inout LineCursor, interner: inout NameInterner) throws(LineError) -> [ExpositionLabel] {
+    private func parseLabels(
+        _ cursor: inout LineCursor, interner: inout NameInterner
+    ) throws(LineError) -> [ExpositionLabel] {
         cursor.advance()
         var labels: [ExpositionLabel] = []
         while true {
@@ -227,7 +239,8 @@ public struct ExpositionParser: Sendable {
                 return labels
             }
             guard let name = cursor.readLabelName(interner: &interner) else {
-                throw LineError(cursor.atEnd ? "labels not closed with }" : "expected a label name, found \(cursor.describeNext())")
+                throw LineError(
+                    cursor.atEnd ? "labels not closed with }" : "expected a label name, found \(cursor.describeNext())")
             }
             cursor.skipSpaces()
             guard cursor.peek == UInt8(ascii: "=") else { throw LineError("expected = after label \(name)") }
@@ -242,14 +255,18 @@ public struct ExpositionParser: Sendable {
             if cursor.peek == UInt8(ascii: ",") {
                 cursor.advance()
             } else if cursor.peek != UInt8(ascii: "}") {
-                throw LineError(cursor.atEnd ? "labels not closed with }" : "expected , or } after label \(name), found \(cursor.describeNext())")
+                throw LineError(
+                    cursor.atEnd
+                        ? "labels not closed with }"
+                        : "expected , or } after label \(name), found \(cursor.describeNext())")
             }
         }
     }
 
     /// `name_bucket`, `name_sum`, `name_count`, `name_total`, `name_created` → `name`.
     public static func familyName(of name: String) -> String {
-        for suffix in ["_bucket", "_count", "_sum", "_total", "_created", "_gsum", "_gcount"] where name.hasSuffix(suffix) {
+        for suffix in ["_bucket", "_count", "_sum", "_total", "_created", "_gsum", "_gcount"]
+        where name.hasSuffix(suffix) {
             return String(name.dropLast(suffix.count))
         }
         return name
@@ -263,7 +280,10 @@ public struct ExpositionParser: Sendable {
         case "+Inf", "Inf", "+inf", "inf": return .infinity
         case "-Inf", "-inf": return -.infinity
         default:
-            guard let first = text.utf8.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { return nil }
+            guard let first = text.utf8.first,
+                first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".")
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first)
+            else { return nil }
             guard let value = Double(text), value.isFinite else { return nil }
             return value
         }
@@ -350,7 +370,8 @@ struct LineCursor {
     }
 
     private static func isNameStart(_ byte: UInt8) -> Bool {
-        (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ":")
+        (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") || byte == UInt8(ascii: "_")
+            || byte == UInt8(ascii: ":")
     }
 
     private static func isNameByte(_ byte: UInt8) -> Bool {
@@ -386,8 +407,14 @@ struct LineCursor {
         let length = position - start
         guard length > 0, length < 64 else { return nil }
         let first = bytes[start]
-        guard first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) || first == UInt8(ascii: "N") || first == UInt8(ascii: "I") || first == UInt8(ascii: "i") else { return nil }
-        if first == UInt8(ascii: "N") || first == UInt8(ascii: "I") || first == UInt8(ascii: "i") || (length > 1 && (bytes[start + 1] == UInt8(ascii: "I") || bytes[start + 1] == UInt8(ascii: "i"))) {
+        guard
+            first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".")
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) || first == UInt8(ascii: "N")
+                || first == UInt8(ascii: "I") || first == UInt8(ascii: "i")
+        else { return nil }
+        if first == UInt8(ascii: "N") || first == UInt8(ascii: "I") || first == UInt8(ascii: "i")
+            || (length > 1 && (bytes[start + 1] == UInt8(ascii: "I") || bytes[start + 1] == UInt8(ascii: "i")))
+        {
             return ExpositionParser.parseValue(Substring(string(start, position)))
         }
         // A NUL-terminated copy on the stack for strtod, which must consume every byte.
@@ -398,7 +425,8 @@ struct LineCursor {
             let value = strtod(buffer.baseAddress!, &end)
             guard let end, end == buffer.baseAddress! + length, value.isFinite else { return nil }
             // strtod also reads hexadecimal and "infinity"/"nan" spellings; the format does not.
-            for index in 0..<length where buffer[index] == CChar(UInt8(ascii: "x")) || buffer[index] == CChar(UInt8(ascii: "X")) { return nil }
+            for index in 0..<length
+            where buffer[index] == CChar(UInt8(ascii: "x")) || buffer[index] == CChar(UInt8(ascii: "X")) { return nil }
             return value
         }
     }
@@ -428,7 +456,9 @@ struct LineCursor {
         position = end + 1
         var raw = Array(bytes[start..<end])
         if hasEscape { raw = try Self.unescape(raw, label: label) }
-        guard let value = String(validating: raw, as: UTF8.self) else { throw LineError("value of label \(label) is not valid UTF-8") }
+        guard let value = String(validating: raw, as: UTF8.self) else {
+            throw LineError("value of label \(label) is not valid UTF-8")
+        }
         return value
     }
 

@@ -33,7 +33,11 @@ public struct MetricsEndpoint: Equatable, Sendable {
     /// Regions this collector is expected to feed (for the detail screen).
     public var regions: [String]
 
-    public init(name: String, target: HTTPTarget, intervalSeconds: Double = 5, timeoutSeconds: Double = 2, regionLabel: String = "region", fixedRegion: String? = nil, headers: [String: String] = [:], replicationUpstream: String? = nil, regions: [String] = []) {
+    public init(
+        name: String, target: HTTPTarget, intervalSeconds: Double = 5, timeoutSeconds: Double = 2,
+        regionLabel: String = "region", fixedRegion: String? = nil, headers: [String: String] = [:],
+        replicationUpstream: String? = nil, regions: [String] = []
+    ) {
         self.name = name
         self.target = target
         self.intervalSeconds = intervalSeconds
@@ -65,7 +69,8 @@ extension MetricsEndpointSource {
 
     /// Turns readings into events for this endpoint.
     func publish(_ readings: [SignalReading], at now: Timestamp) -> CollectionRound {
-        SignalPublisher(source: endpoint.name, replicationUpstream: endpoint.replicationUpstream).events(for: readings, at: now)
+        SignalPublisher(source: endpoint.name, replicationUpstream: endpoint.replicationUpstream).events(
+            for: readings, at: now)
     }
 }
 
@@ -140,20 +145,30 @@ public struct SignalPublisher: Sendable {
             sample.p50Milliseconds = values[.p50Ms]
             sample.p99Milliseconds = values[.p99Ms]
             sample.trafficShare = values[.trafficShare].map { min(1, max(0, $0)) }
-            if [sample.requestsPerSecond, sample.errorRate, sample.p50Milliseconds, sample.p99Milliseconds, sample.trafficShare].contains(where: { $0 != nil }) {
+            if [
+                sample.requestsPerSecond, sample.errorRate, sample.p50Milliseconds, sample.p99Milliseconds,
+                sample.trafficShare,
+            ].contains(where: { $0 != nil }) {
                 round.events.append(.regionSample(sample))
             }
             if let upstream = replicationUpstream, upstream != region,
-               values[.replicationLagSeconds] != nil || values[.replicationLagBytes] != nil {
-                round.events.append(.replication(ReplicationSample(
-                    from: upstream, to: region, source: source, observedAt: now,
-                    lagSeconds: values[.replicationLagSeconds].map { max(0, $0) },
-                    lagBytes: values[.replicationLagBytes].map { max(0, $0) },
-                    state: .unknown
-                )))
+                values[.replicationLagSeconds] != nil || values[.replicationLagBytes] != nil
+            {
+                round.events.append(
+                    .replication(
+                        ReplicationSample(
+                            from: upstream, to: region, source: source, observedAt: now,
+                            lagSeconds: values[.replicationLagSeconds].map { max(0, $0) },
+                            lagBytes: values[.replicationLagBytes].map { max(0, $0) },
+                            state: .unknown
+                        )))
             }
             if let age = values[.backupAgeSeconds], age >= 0 {
-                round.events.append(.backup(BackupSample(region: region, source: source, observedAt: now, completedAt: now.adding(seconds: -age), sizeBytes: nil, integrity: .unchecked)))
+                round.events.append(
+                    .backup(
+                        BackupSample(
+                            region: region, source: source, observedAt: now, completedAt: now.adding(seconds: -age),
+                            sizeBytes: nil, integrity: .unchecked)))
             }
         }
         return round
@@ -250,14 +265,19 @@ public struct ScrapeInterpreter: Sendable {
     /// scrapes: the first one only remembers the counters.
     public mutating func readings(from document: ExpositionDocument, at now: Timestamp) -> [SignalReading] {
         var byFamily: [String: [ExpositionSample]] = [:]
-        for sample in document.samples { byFamily[ExpositionParser.familyName(of: sample.name), default: []].append(sample) }
+        for sample in document.samples {
+            byFamily[ExpositionParser.familyName(of: sample.name), default: []].append(sample)
+        }
         var readings: [SignalReading] = []
         var counters = CounterMemory(limit: maximumRememberedSeries)
         for spec in signals {
             let samples = byFamily[spec.metric] ?? byFamily[ExpositionParser.familyName(of: spec.metric)] ?? []
             let type = document.types[spec.metric] ?? document.types[ExpositionParser.familyName(of: spec.metric)]
             for (region, regionSamples) in group(samples) {
-                if let value = value(of: spec, type: type, samples: regionSamples, region: region, document: document, byFamily: byFamily, now: now, counters: &counters) {
+                if let value = value(
+                    of: spec, type: type, samples: regionSamples, region: region, document: document,
+                    byFamily: byFamily, now: now, counters: &counters)
+                {
                     readings.append(SignalReading(region: region, signal: spec.signal, value: value * spec.scale))
                 }
             }
@@ -280,14 +300,19 @@ public struct ScrapeInterpreter: Sendable {
 
     private func value(
         of spec: ScrapedSignal, type: ExpositionMetricType?, samples: [ExpositionSample], region: String,
-        document: ExpositionDocument, byFamily: [String: [ExpositionSample]], now: Timestamp, counters: inout CounterMemory
+        document: ExpositionDocument, byFamily: [String: [ExpositionSample]], now: Timestamp,
+        counters: inout CounterMemory
     ) -> Double? {
         let buckets = samples.filter { $0.name.hasSuffix("_bucket") && $0.label("le") != nil }
         if let quantile = spec.quantile, !buckets.isEmpty {
-            return histogramQuantile(quantile, buckets: buckets, metric: spec.metric, region: region, now: now, counters: &counters)
+            return histogramQuantile(
+                quantile, buckets: buckets, metric: spec.metric, region: region, now: now, counters: &counters)
         }
         if let quantile = spec.quantile, samples.contains(where: { $0.label("quantile") != nil }) {
-            let matching = samples.filter { $0.label("quantile").flatMap { ExpositionParser.parseValue($0) }.map { abs($0 - quantile) < 1e-9 } ?? false }
+            let matching = samples.filter {
+                $0.label("quantile").flatMap { ExpositionParser.parseValue($0) }.map { abs($0 - quantile) < 1e-9 }
+                    ?? false
+            }
             return matching.map(\.value).filter { !$0.isNaN }.max()
         }
         let isCounter = type == .counter || spec.metric.hasSuffix("_total") || spec.denominator != nil
@@ -295,11 +320,19 @@ public struct ScrapeInterpreter: Sendable {
         guard !plain.isEmpty else { return nil }
         let total = plain.reduce(0) { $0 + $1.value }
         guard isCounter else { return plain.count == 1 ? plain[0].value : plain.map(\.value).max() }
-        guard let rate = rate(total, key: CounterKey(metric: spec.metric, region: region), now: now, counters: &counters) else { return nil }
+        guard
+            let rate = rate(total, key: CounterKey(metric: spec.metric, region: region), now: now, counters: &counters)
+        else { return nil }
         guard let denominator = spec.denominator else { return rate }
-        let denominatorSamples = group(byFamily[denominator] ?? byFamily[ExpositionParser.familyName(of: denominator)] ?? []).first { $0.0 == region }?.1 ?? []
+        let denominatorSamples =
+            group(byFamily[denominator] ?? byFamily[ExpositionParser.familyName(of: denominator)] ?? []).first {
+                $0.0 == region
+            }?.1 ?? []
         let denominatorTotal = denominatorSamples.filter { !$0.name.hasSuffix("_created") }.reduce(0) { $0 + $1.value }
-        guard let denominatorRate = self.rate(denominatorTotal, key: CounterKey(metric: denominator, region: region), now: now, counters: &counters) else { return nil }
+        guard
+            let denominatorRate = self.rate(
+                denominatorTotal, key: CounterKey(metric: denominator, region: region), now: now, counters: &counters)
+        else { return nil }
         return denominatorRate > 0 ? rate / denominatorRate : nil
     }
 
@@ -314,7 +347,10 @@ public struct ScrapeInterpreter: Sendable {
         return increase / elapsed
     }
 
-    private func histogramQuantile(_ quantile: Double, buckets: [ExpositionSample], metric: String, region: String, now: Timestamp, counters: inout CounterMemory) -> Double? {
+    private func histogramQuantile(
+        _ quantile: Double, buckets: [ExpositionSample], metric: String, region: String, now: Timestamp,
+        counters: inout CounterMemory
+    ) -> Double? {
         var cumulative: [Double: Double] = [:]
         for bucket in buckets {
             guard let text = bucket.label("le"), let bound = ExpositionParser.parseValue(text) else { continue }

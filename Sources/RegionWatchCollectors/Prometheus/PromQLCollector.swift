@@ -13,16 +13,25 @@ public struct PromQLSettings: Equatable, Sendable {
         self.queries = queries
     }
 
-    public init(name: String, target: HTTPTarget, intervalSeconds: Double = 5, timeoutSeconds: Double = 2, regionLabel: String = "region", fixedRegion: String? = nil, queries: [(signal: MetricSignal, expression: String)] = [], headers: [String: String] = [:], replicationUpstream: String? = nil, regions: [String] = []) {
+    public init(
+        name: String, target: HTTPTarget, intervalSeconds: Double = 5, timeoutSeconds: Double = 2,
+        regionLabel: String = "region", fixedRegion: String? = nil,
+        queries: [(signal: MetricSignal, expression: String)] = [], headers: [String: String] = [:],
+        replicationUpstream: String? = nil, regions: [String] = []
+    ) {
         self.init(
-            endpoint: MetricsEndpoint(name: name, target: target, intervalSeconds: intervalSeconds, timeoutSeconds: timeoutSeconds, regionLabel: regionLabel, fixedRegion: fixedRegion, headers: headers, replicationUpstream: replicationUpstream, regions: regions),
+            endpoint: MetricsEndpoint(
+                name: name, target: target, intervalSeconds: intervalSeconds, timeoutSeconds: timeoutSeconds,
+                regionLabel: regionLabel, fixedRegion: fixedRegion, headers: headers,
+                replicationUpstream: replicationUpstream, regions: regions),
             queries: queries
         )
     }
 
     public static func == (lhs: PromQLSettings, rhs: PromQLSettings) -> Bool {
         lhs.endpoint == rhs.endpoint
-            && lhs.queries.map(\.signal) == rhs.queries.map(\.signal) && lhs.queries.map(\.expression) == rhs.queries.map(\.expression)
+            && lhs.queries.map(\.signal) == rhs.queries.map(\.signal)
+            && lhs.queries.map(\.expression) == rhs.queries.map(\.expression)
     }
 
     /// The request path of an instant query.
@@ -50,13 +59,20 @@ public enum PromQLResponse {
             decoded = try JSONDecoder().decode(Envelope.self, from: Data(body))
         } catch {
             let excerpt = String(decoding: body.prefix(120), as: UTF8.self)
-            throw PromQLError(status == 200 ? "response is not Prometheus API JSON (\(Self.describe(error))): \(excerpt)" : "HTTP \(status): \(excerpt)")
+            throw PromQLError(
+                status == 200
+                    ? "response is not Prometheus API JSON (\(Self.describe(error))): \(excerpt)"
+                    : "HTTP \(status): \(excerpt)")
         }
         if decoded.status == "error" {
-            throw PromQLError("\(status == 200 ? "" : "HTTP \(status): ")\(decoded.errorType ?? "error"): \(decoded.error ?? "no message")")
+            throw PromQLError(
+                "\(status == 200 ? "" : "HTTP \(status): ")\(decoded.errorType ?? "error"): \(decoded.error ?? "no message")"
+            )
         }
         guard status == 200 else { throw PromQLError("HTTP \(status)") }
-        guard decoded.status == "success", let data = decoded.data else { throw PromQLError("status '\(decoded.status)' without data") }
+        guard decoded.status == "success", let data = decoded.data else {
+            throw PromQLError("status '\(decoded.status)' without data")
+        }
         switch data.resultType {
         case "vector":
             return try (data.result?.vector ?? []).map { item throws(PromQLError) in
@@ -66,7 +82,9 @@ public enum PromQLResponse {
                 return PromQLSeries(labels: item.metric ?? [:], value: value)
             }
         case "scalar":
-            guard let pair = data.result?.scalar, let value = ExpositionParser.parseValue(Substring(pair.text)) else { throw PromQLError("scalar result without a numeric value") }
+            guard let pair = data.result?.scalar, let value = ExpositionParser.parseValue(Substring(pair.text)) else {
+                throw PromQLError("scalar result without a numeric value")
+            }
             return [PromQLSeries(labels: [:], value: value)]
         default:
             throw PromQLError("result type '\(data.resultType)' is not supported (use an instant vector or scalar)")
@@ -77,8 +95,10 @@ public enum PromQLResponse {
         switch error {
         case DecodingError.dataCorrupted(let context): context.debugDescription
         case DecodingError.keyNotFound(let key, _): "missing '\(key.stringValue)'"
-        case DecodingError.typeMismatch(_, let context): "wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
-        case DecodingError.valueNotFound(_, let context): "null at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
+        case DecodingError.typeMismatch(_, let context):
+            "wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
+        case DecodingError.valueNotFound(_, let context):
+            "null at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
         default: "\(error)"
         }
     }
@@ -156,7 +176,8 @@ public final class PromQLSource: MetricsEndpointSource {
         let endpoint = endpoint
         let fetcher = fetcher
         let headers = requestHeaders(("Accept", "application/json"))
-        let outcomes = await concurrentMap(settings.queries.map(\.expression)) { expression -> Result<[PromQLSeries], PromQLError> in
+        let outcomes = await concurrentMap(settings.queries.map(\.expression)) {
+            expression -> Result<[PromQLSeries], PromQLError> in
             let request = HTTPFetchRequest(
                 target: endpoint.target.with(pathAndQuery: settings.queryPath(expression)),
                 headers: headers,
@@ -165,7 +186,9 @@ public final class PromQLSource: MetricsEndpointSource {
             )
             do {
                 let response = try await fetcher.fetch(request)
-                return Result { () throws(PromQLError) in try PromQLResponse.parse(response.body, status: response.status) }
+                return Result { () throws(PromQLError) in
+                    try PromQLResponse.parse(response.body, status: response.status)
+                }
             } catch {
                 return .failure(PromQLError("\(error)"))
             }
@@ -177,7 +200,8 @@ public final class PromQLSource: MetricsEndpointSource {
             switch outcome {
             case .success(let series):
                 for item in series {
-                    guard let region = item.labels[endpoint.regionLabel] ?? endpoint.fixedRegion, !item.value.isNaN else { continue }
+                    guard let region = item.labels[endpoint.regionLabel] ?? endpoint.fixedRegion, !item.value.isNaN
+                    else { continue }
                     let scale = ScrapedSignal.defaultScale(signal: signal, metric: settings.queries[index].expression)
                     readings.append(SignalReading(region: region, signal: signal, value: item.value * scale))
                 }

@@ -48,7 +48,8 @@ public struct DemoSimulation: Sendable {
                 configuration: configuration,
                 baseP50: 34 + Double(index % 5) * 6 + random.uniform(0...4),
                 baseP99: 165 + Double(index % 5) * 22 + random.uniform(0...20),
-                versions: settings.versions[configuration.name] ?? Self.defaultVersions(isBehind: index == lastIndex && lastIndex > 0),
+                versions: settings.versions[configuration.name]
+                    ?? Self.defaultVersions(isBehind: index == lastIndex && lastIndex > 0),
                 backupCompletedAt: start.adding(seconds: -random.uniform(300...3300)),
                 backupSizeBytes: 48.2 * 1_073_741_824 * random.uniform(0.97...1.03)
             )
@@ -108,14 +109,19 @@ public struct DemoSimulation: Sendable {
     /// Advances the world to `now` and returns the observations a collector would publish.
     public mutating func step(at now: Timestamp) -> [DashboardEvent] {
         let elapsed = max(0, now.seconds(since: start))
-        let cycle = settings.scriptedIncident ? elapsed.truncatingRemainder(dividingBy: settings.incidentRepeatSeconds) : -1
+        let cycle =
+            settings.scriptedIncident ? elapsed.truncatingRemainder(dividingBy: settings.incidentRepeatSeconds) : -1
         var events: [DashboardEvent] = []
         if !hasAnnouncedStart {
             hasAnnouncedStart = true
-            let script = settings.scriptedIncident
+            let script =
+                settings.scriptedIncident
                 ? "; scripted incident starts in \(Format.duration(Script.lagStarts)) and repeats every \(Format.duration(settings.incidentRepeatSeconds))"
                 : ""
-            events.append(.notice(Notice(at: now, severity: .info, message: "demo simulator started (seed \(settings.seed))\(script)")))
+            events.append(
+                .notice(
+                    Notice(at: now, severity: .info, message: "demo simulator started (seed \(settings.seed))\(script)")
+                ))
         }
         events += scriptNotices(cycle: cycle, elapsed: elapsed, at: now)
 
@@ -131,17 +137,25 @@ public struct DemoSimulation: Sendable {
         if lastVersionsAt.map({ now.seconds(since: $0) >= 15 }) ?? true {
             lastVersionsAt = now
             for region in regions {
-                events.append(.versions(VersionSample(region: region.configuration.name, source: settings.name, observedAt: now, versions: region.versions)))
+                events.append(
+                    .versions(
+                        VersionSample(
+                            region: region.configuration.name, source: settings.name, observedAt: now,
+                            versions: region.versions)))
             }
         }
-        events.append(.collectorStatus(CollectorReport(
-            collector: settings.name, kind: "simulator", observedAt: now,
-            intervalSeconds: settings.intervalSeconds, regions: topology.regions.map(\.name)
-        )))
+        events.append(
+            .collectorStatus(
+                CollectorReport(
+                    collector: settings.name, kind: "simulator", observedAt: now,
+                    intervalSeconds: settings.intervalSeconds, regions: topology.regions.map(\.name)
+                )))
         return events
     }
 
-    private mutating func stepRegion(at index: Int, share: Double, wave: Double, cycle: Double, now: Timestamp) -> [DashboardEvent] {
+    private mutating func stepRegion(
+        at index: Int, share: Double, wave: Double, cycle: Double, now: Timestamp
+    ) -> [DashboardEvent] {
         var region = regions[index]
         defer { regions[index] = region }
         let name = region.configuration.name
@@ -149,8 +163,15 @@ public struct DemoSimulation: Sendable {
 
         if let server = serverSample(for: region, at: now) { events.append(.server(server)) }
         if region.isDown {
-            events.append(.regionSample(RegionSample(region: name, source: settings.name, observedAt: now, requestsPerSecond: 0, trafficShare: 0)))
-            events.append(.probe(ProbeResult(region: name, source: settings.name, observedAt: now, isSuccess: false, latencyMilliseconds: nil, message: "connection refused")))
+            events.append(
+                .regionSample(
+                    RegionSample(
+                        region: name, source: settings.name, observedAt: now, requestsPerSecond: 0, trafficShare: 0)))
+            events.append(
+                .probe(
+                    ProbeResult(
+                        region: name, source: settings.name, observedAt: now, isSuccess: false,
+                        latencyMilliseconds: nil, message: "connection refused")))
         } else {
             // Error bursts: rare, short, a fraction of a percent to a percent.
             if region.burstRemaining <= 0, random.chance(0.004) {
@@ -166,20 +187,31 @@ public struct DemoSimulation: Sendable {
             region.currentErrorRate = errorRate
             region.currentLatencyFactor = (1 + 1.5 * incident) * (1 + 2 * burst * 10)
             let p50 = region.baseP50 * (1 + 0.06 * random.normal()) * (1 + 1.5 * incident)
-            let p99 = max(p50 * 2, region.baseP99 * (1 + 0.08 * random.normal()) * (1 + 5 * incident) + 400 * burst * 10)
+            let p99 = max(
+                p50 * 2, region.baseP99 * (1 + 0.08 * random.normal()) * (1 + 5 * incident) + 400 * burst * 10)
             region.currentP99 = p99
             region.currentIncident = incident
             if requests > 0.5 {
-                events.append(.regionSample(RegionSample(
-                    region: name, source: settings.name, observedAt: now,
-                    requestsPerSecond: requests, errorRate: errorRate,
-                    p50Milliseconds: p50, p99Milliseconds: p99, trafficShare: share
-                )))
+                events.append(
+                    .regionSample(
+                        RegionSample(
+                            region: name, source: settings.name, observedAt: now,
+                            requestsPerSecond: requests, errorRate: errorRate,
+                            p50Milliseconds: p50, p99Milliseconds: p99, trafficShare: share
+                        )))
             } else {
-                events.append(.regionSample(RegionSample(region: name, source: settings.name, observedAt: now, requestsPerSecond: 0, trafficShare: 0)))
+                events.append(
+                    .regionSample(
+                        RegionSample(
+                            region: name, source: settings.name, observedAt: now, requestsPerSecond: 0, trafficShare: 0)
+                    ))
             }
             let probeLatency = max(2, region.baseP50 * 0.4 * (1 + 0.1 * random.normal()) * (1 + incident))
-            events.append(.probe(ProbeResult(region: name, source: settings.name, observedAt: now, isSuccess: true, latencyMilliseconds: probeLatency, message: "HTTP 200")))
+            events.append(
+                .probe(
+                    ProbeResult(
+                        region: name, source: settings.name, observedAt: now, isSuccess: true,
+                        latencyMilliseconds: probeLatency, message: "HTTP 200")))
         }
 
         // Hourly backups of every database, with a size that grows slowly.
@@ -187,10 +219,13 @@ public struct DemoSimulation: Sendable {
             region.backupCompletedAt = now
             region.backupSizeBytes *= 1 + random.uniform(0.0005...0.002)
         }
-        events.append(.backup(BackupSample(
-            region: name, source: settings.name, observedAt: now,
-            completedAt: region.backupCompletedAt, sizeBytes: region.backupSizeBytes.rounded(), integrity: .passed
-        )))
+        events.append(
+            .backup(
+                BackupSample(
+                    region: name, source: settings.name, observedAt: now,
+                    completedAt: region.backupCompletedAt, sizeBytes: region.backupSizeBytes.rounded(),
+                    integrity: .passed
+                )))
         return events
     }
 
@@ -204,12 +239,17 @@ public struct DemoSimulation: Sendable {
         case .standby: role = .recovering
         default: return nil
         }
-        if region.isDown { return ServerSample(region: name, source: settings.name, observedAt: now, unreachable: "connection refused") }
+        if region.isDown {
+            return ServerSample(region: name, source: settings.name, observedAt: now, unreachable: "connection refused")
+        }
         let upstream = role == .recovering ? links.first { $0.to == name }?.from : nil
-        return ServerSample(region: name, source: settings.name, observedAt: now, facts: ServerFacts(
-            role: role, timeline: region.timeline, version: "15.8",
-            receiver: upstream.map { WALReceiverFacts(status: "streaming", upstream: $0) }, configuredUpstream: upstream
-        ))
+        return ServerSample(
+            region: name, source: settings.name, observedAt: now,
+            facts: ServerFacts(
+                role: role, timeline: region.timeline, version: "15.8",
+                receiver: upstream.map { WALReceiverFacts(status: "streaming", upstream: $0) },
+                configuredUpstream: upstream
+            ))
     }
 
     private mutating func stepLink(at index: Int, cycle: Double, now: Timestamp) -> ReplicationSample {
@@ -220,14 +260,18 @@ public struct DemoSimulation: Sendable {
         if sourceDown {
             // The primary takes no writes while down: the standby is as far behind as it was.
             link.brokenSince = link.brokenSince ?? now
-            return ReplicationSample(from: link.from, to: link.to, source: settings.name, observedAt: now, lagSeconds: link.lastLag, lagBytes: nil, state: .broken)
+            return ReplicationSample(
+                from: link.from, to: link.to, source: settings.name, observedAt: now, lagSeconds: link.lastLag,
+                lagBytes: nil, state: .broken)
         }
         if targetDown {
             // The primary keeps writing: the standby falls further behind.
             let brokenSince = link.brokenSince ?? now
             link.brokenSince = brokenSince
             let lag = link.lastLag + now.seconds(since: brokenSince)
-            return ReplicationSample(from: link.from, to: link.to, source: settings.name, observedAt: now, lagSeconds: lag, lagBytes: nil, state: .broken)
+            return ReplicationSample(
+                from: link.from, to: link.to, source: settings.name, observedAt: now, lagSeconds: lag, lagBytes: nil,
+                state: .broken)
         }
         link.brokenSince = nil
 
@@ -235,7 +279,9 @@ public struct DemoSimulation: Sendable {
         if regions.first(where: { $0.configuration.name == link.from })?.isFenced == true {
             let lag = link.lastLag < 0.3 ? 0 : link.lastLag * 0.3
             link.lastLag = lag
-            return ReplicationSample(from: link.from, to: link.to, source: settings.name, observedAt: now, lagSeconds: lag, lagBytes: lag == 0 ? 0 : (lag * 1.8 * 1_048_576).rounded(), state: .streaming)
+            return ReplicationSample(
+                from: link.from, to: link.to, source: settings.name, observedAt: now, lagSeconds: lag,
+                lagBytes: lag == 0 ? 0 : (lag * 1.8 * 1_048_576).rounded(), state: .streaming)
         }
 
         if link.spikeRemaining <= 0, random.chance(0.01) {
@@ -282,7 +328,9 @@ public struct DemoSimulation: Sendable {
             }
             guard let index = chosen else { return nil }
             let region = regions[index]
-            var conditions = TraceGenerator.RegionConditions(region: region.configuration, versions: region.versions, latencyFactor: region.currentLatencyFactor, errorRate: region.currentErrorRate)
+            var conditions = TraceGenerator.RegionConditions(
+                region: region.configuration, versions: region.versions, latencyFactor: region.currentLatencyFactor,
+                errorRate: region.currentErrorRate)
             conditions.p99Milliseconds = region.currentP99
             conditions.incident = region.currentIncident
             let end = now.adding(seconds: -random.uniform(0...settings.intervalSeconds))
@@ -299,14 +347,26 @@ public struct DemoSimulation: Sendable {
         case .takeDown(let name):
             guard let index = regions.firstIndex(where: { $0.configuration.name == name }) else { return [] }
             regions[index].isDown = true
-            return [.notice(Notice(at: now, severity: .critical, region: name, message: "demo chaos: \(name) taken down"))]
+            return [
+                .notice(Notice(at: now, severity: .critical, region: name, message: "demo chaos: \(name) taken down"))
+            ]
         case .injectLag(let name, let seconds):
             guard let index = links.firstIndex(where: { $0.to == name }) else {
-                return [.notice(Notice(at: now, severity: .info, region: name, message: "demo chaos: \(name) has no inbound replication to delay"))]
+                return [
+                    .notice(
+                        Notice(
+                            at: now, severity: .info, region: name,
+                            message: "demo chaos: \(name) has no inbound replication to delay"))
+                ]
             }
             links[index].injectedAt = now
             links[index].injectedSeconds = seconds
-            return [.notice(Notice(at: now, severity: .warning, region: name, message: "demo chaos: replication into \(name) delayed by about \(Format.duration(seconds))"))]
+            return [
+                .notice(
+                    Notice(
+                        at: now, severity: .warning, region: name,
+                        message: "demo chaos: replication into \(name) delayed by about \(Format.duration(seconds))"))
+            ]
         case .recover(let name):
             guard let index = regions.firstIndex(where: { $0.configuration.name == name }) else { return [] }
             regions[index].isDown = false
@@ -317,11 +377,20 @@ public struct DemoSimulation: Sendable {
         case .fence(let name):
             guard let index = regions.firstIndex(where: { $0.configuration.name == name }) else { return [] }
             regions[index].isFenced = true
-            return [.notice(Notice(at: now, severity: .warning, region: name, message: "demo failover: \(name) fenced, refusing writes"))]
+            return [
+                .notice(
+                    Notice(
+                        at: now, severity: .warning, region: name,
+                        message: "demo failover: \(name) fenced, refusing writes"))
+            ]
         case .unfence(let name):
             guard let index = regions.firstIndex(where: { $0.configuration.name == name }) else { return [] }
             regions[index].isFenced = false
-            return [.notice(Notice(at: now, severity: .info, region: name, message: "demo roll back: \(name) takes writes again"))]
+            return [
+                .notice(
+                    Notice(
+                        at: now, severity: .info, region: name, message: "demo roll back: \(name) takes writes again"))
+            ]
         case .promote(let name):
             guard let target = regions.firstIndex(where: { $0.configuration.name == name }) else { return [] }
             for index in regions.indices where regions[index].configuration.role == .primary {
@@ -336,16 +405,28 @@ public struct DemoSimulation: Sendable {
             var random = self.random
             links = regions.filter { $0.configuration.name != name }.map { other in
                 let previous = links.first { $0.to == other.configuration.name }
-                return SimulatedLink(from: name, to: other.configuration.name, baseLag: previous?.baseLag ?? random.uniform(0.3...0.9))
+                return SimulatedLink(
+                    from: name, to: other.configuration.name, baseLag: previous?.baseLag ?? random.uniform(0.3...0.9))
             }
             self.random = random
-            return [.notice(Notice(at: now, severity: .warning, region: name, message: "demo failover: \(name) promoted to primary"))]
+            return [
+                .notice(
+                    Notice(
+                        at: now, severity: .warning, region: name, message: "demo failover: \(name) promoted to primary"
+                    ))
+            ]
         case .shiftTraffic(let from, let to):
             guard let source = regions.firstIndex(where: { $0.configuration.name == from }),
-                  let target = regions.firstIndex(where: { $0.configuration.name == to }), source != target else { return [] }
+                let target = regions.firstIndex(where: { $0.configuration.name == to }), source != target
+            else { return [] }
             regions[target].configuration.trafficPercent += regions[source].configuration.trafficPercent
             regions[source].configuration.trafficPercent = 0
-            return [.notice(Notice(at: now, severity: .info, region: to, message: "demo failover: traffic of \(from) shifted to \(to)"))]
+            return [
+                .notice(
+                    Notice(
+                        at: now, severity: .info, region: to,
+                        message: "demo failover: traffic of \(from) shifted to \(to)"))
+            ]
         }
     }
 
@@ -363,9 +444,11 @@ public struct DemoSimulation: Sendable {
     /// 0...1: how far into the error/latency part of the incident `cycle` seconds is.
     static func errorIncidentLevel(cycle: Double) -> Double {
         switch cycle {
-        case Script.errorsStart..<Script.errorsPeak: (cycle - Script.errorsStart) / (Script.errorsPeak - Script.errorsStart)
+        case Script.errorsStart..<Script.errorsPeak:
+            (cycle - Script.errorsStart) / (Script.errorsPeak - Script.errorsStart)
         case Script.errorsPeak..<Script.errorsEase: 1
-        case Script.errorsEase..<Script.errorsRecovered: 1 - (cycle - Script.errorsEase) / (Script.errorsRecovered - Script.errorsEase)
+        case Script.errorsEase..<Script.errorsRecovered:
+            1 - (cycle - Script.errorsEase) / (Script.errorsRecovered - Script.errorsEase)
         default: 0
         }
     }
@@ -400,18 +483,25 @@ public struct DemoSimulation: Sendable {
         let round = Int(elapsed / settings.incidentRepeatSeconds)
         var beats: [(Double, String, NoticeSeverity, String?)] = []
         if let lagRegion = lagIncidentRegion {
-            beats.append((Script.lagStarts, "demo script: replication into \(lagRegion) starts falling behind", .info, lagRegion))
+            beats.append(
+                (Script.lagStarts, "demo script: replication into \(lagRegion) starts falling behind", .info, lagRegion)
+            )
         }
         if let errorRegion = errorIncidentRegion {
-            beats.append((Script.errorsStart, "demo script: \(errorRegion) errors and latency start rising", .info, errorRegion))
+            beats.append(
+                (Script.errorsStart, "demo script: \(errorRegion) errors and latency start rising", .info, errorRegion))
             beats.append((Script.errorsRecovered, "demo script: incident over, all regions recovering", .info, nil))
         }
         var events: [DashboardEvent] = []
-        for (offset, message, severity, region) in beats where cycle >= offset && cycle < offset + 2 * settings.intervalSeconds + 1 {
+        for (offset, message, severity, region) in beats
+        where cycle >= offset && cycle < offset + 2 * settings.intervalSeconds + 1 {
             let key = "\(round):\(offset)"
             guard !announcedBeats.contains(key) else { continue }
             announcedBeats.insert(key)
-            if announcedBeats.count > 64 { announcedBeats.removeAll() ; announcedBeats.insert(key) }
+            if announcedBeats.count > 64 {
+                announcedBeats.removeAll()
+                announcedBeats.insert(key)
+            }
             events.append(.notice(Notice(at: now, severity: severity, region: region, message: message)))
         }
         return events
@@ -439,7 +529,10 @@ struct SimulatedRegion: Sendable {
     var currentP99 = 0.0
     var currentIncident = 0.0
 
-    init(configuration: RegionConfiguration, baseP50: Double, baseP99: Double, versions: [String: String], backupCompletedAt: Timestamp, backupSizeBytes: Double) {
+    init(
+        configuration: RegionConfiguration, baseP50: Double, baseP99: Double, versions: [String: String],
+        backupCompletedAt: Timestamp, backupSizeBytes: Double
+    ) {
         self.configuration = configuration
         self.baseP50 = baseP50
         self.baseP99 = baseP99

@@ -56,9 +56,10 @@ public final class SimulatorCollector: Collector {
     /// Nothing changes and nothing is published.
     public func rehearse(_ command: ChaosCommand) -> [Notice] {
         var copy = simulation.withLock { $0 }
-        return copy.apply(command, at: commandSink.withLock { $0 }?.clock.now() ?? Timestamp(secondsSinceEpoch: 0)).compactMap { event in
-            if case .notice(let notice) = event { notice } else { nil }
-        }
+        return copy.apply(command, at: commandSink.withLock { $0 }?.clock.now() ?? Timestamp(secondsSinceEpoch: 0))
+            .compactMap { event in
+                if case .notice(let notice) = event { notice } else { nil }
+            }
     }
 
     /// Applies a chaos command now and publishes its notice.

@@ -213,7 +213,10 @@ public struct BackupSample: Sendable, Equatable {
     public var sizeBytes: Double?
     public var integrity: BackupIntegrity
 
-    public init(region: String, source: String, observedAt: Timestamp, completedAt: Timestamp, sizeBytes: Double?, integrity: BackupIntegrity) {
+    public init(
+        region: String, source: String, observedAt: Timestamp, completedAt: Timestamp, sizeBytes: Double?,
+        integrity: BackupIntegrity
+    ) {
         self.region = region
         self.source = source
         self.observedAt = observedAt
@@ -257,7 +260,10 @@ public struct CollectorReport: Sendable, Equatable {
     /// The last of them, naming the series and why.
     public var rejection: String?
 
-    public init(collector: String, kind: String, observedAt: Timestamp, intervalSeconds: Double, regions: [String], error: String? = nil, rejectedCount: Int = 0, rejection: String? = nil) {
+    public init(
+        collector: String, kind: String, observedAt: Timestamp, intervalSeconds: Double, regions: [String],
+        error: String? = nil, rejectedCount: Int = 0, rejection: String? = nil
+    ) {
         self.collector = collector
         self.kind = kind
         self.observedAt = observedAt

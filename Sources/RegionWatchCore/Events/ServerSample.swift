@@ -28,7 +28,9 @@ public struct ServerSample: Sendable, Equatable {
         self.facts = facts
     }
 
-    public init(region: String, source: String, observedAt: Timestamp, unreachable failure: String, isRefused: Bool = false) {
+    public init(
+        region: String, source: String, observedAt: Timestamp, unreachable failure: String, isRefused: Bool = false
+    ) {
         self.region = region
         self.source = source
         self.observedAt = observedAt

@@ -29,7 +29,10 @@ public struct FailoverGateContext: Sendable, Equatable {
     public var coolDownSeconds: Double
     public var isReadOnly: Bool
 
-    public init(lockHolder: String? = nil, lastFailover: CompletedFailover? = nil, coolDownSeconds: Double = 600, isReadOnly: Bool = false) {
+    public init(
+        lockHolder: String? = nil, lastFailover: CompletedFailover? = nil, coolDownSeconds: Double = 600,
+        isReadOnly: Bool = false
+    ) {
         self.lockHolder = lockHolder
         self.lastFailover = lastFailover
         self.coolDownSeconds = coolDownSeconds
@@ -69,7 +72,9 @@ public enum FailoverGates {
     /// Why the data a promotion of `target` would lose cannot be known.
     static func unknownLossReason(_ target: String, in state: DashboardState) -> String {
         guard let region = state.region(named: target) else { return "not a configured region" }
-        guard region.role == .standby || region.role == .unknown else { return "\(target) is \(region.roleDescription), not a standby" }
+        guard region.role == .standby || region.role == .unknown else {
+            return "\(target) is \(region.roleDescription), not a standby"
+        }
         let primary = currentPrimary(in: state)
         if let source = state.writeSource(of: target), let primary, source != primary {
             return "\(target) replicates from \(source), not from the primary \(primary)"
@@ -87,15 +92,20 @@ public enum FailoverGates {
     /// (whether it should is for the gates): it must be a configured region that is not the
     /// current primary, not fenced and whose role is known. A failback targets the configured
     /// primary. Checked before anything is collected, locked or recorded; never forceable.
-    public static func targetProblem(kind: FailoverKind, target: String, in state: DashboardState) -> FailoverTargetProblem? {
+    public static func targetProblem(
+        kind: FailoverKind, target: String, in state: DashboardState
+    ) -> FailoverTargetProblem? {
         whyNoTarget(kind: kind, target: target, in: state).map { reason in
-            FailoverTargetProblem(description: reason, validTargets: validTargets(kind: kind, in: state).filter { $0 != target })
+            FailoverTargetProblem(
+                description: reason, validTargets: validTargets(kind: kind, in: state).filter { $0 != target })
         }
     }
 
     private static func whyNoTarget(kind: FailoverKind, target: String, in state: DashboardState) -> String? {
         guard let region = state.region(named: target) else { return "\(target) is not a configured region" }
-        if kind == .failback, let original = state.topology.regions.first(where: { $0.role == .primary })?.name, target != original {
+        if kind == .failback, let original = state.topology.regions.first(where: { $0.role == .primary })?.name,
+            target != original
+        {
             return "a failback returns the role to the configured primary \(original), not \(target)"
         }
         if target == currentPrimary(in: state) || region.role == .primary { return "\(target) is the current primary" }
@@ -108,19 +118,28 @@ public enum FailoverGates {
 
     /// The lock gate: another holder, a problem taking the lock (said as such), or free.
     public static func lockGate(holder: String?, problem: String?) -> FailoverGateResult {
-        if let holder { return FailoverGateResult(gate: .lock, passed: false, measured: "another failover holds the lock: \(holder)") }
-        if let problem { return FailoverGateResult(gate: .lock, passed: false, measured: "the lock cannot be taken: \(problem)") }
+        if let holder {
+            return FailoverGateResult(
+                gate: .lock, passed: false, measured: "another failover holds the lock: \(holder)")
+        }
+        if let problem {
+            return FailoverGateResult(gate: .lock, passed: false, measured: "the lock cannot be taken: \(problem)")
+        }
         return FailoverGateResult(gate: .lock, passed: true, measured: "free")
     }
 
     /// Every gate for moving the primary role to `target`, judged on the facts `state` gives.
-    public static func evaluate(kind: FailoverKind, target: String, in state: DashboardState, context: FailoverGateContext) -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate) {
+    public static func evaluate(
+        kind: FailoverKind, target: String, in state: DashboardState, context: FailoverGateContext
+    ) -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate) {
         evaluate(kind: kind, target: target, facts: FailoverFacts(state, about: [target]), context: context)
     }
 
     /// Every gate for moving the primary role to `target`. Reads only `facts`: what the gates
     /// need, taken from the state at one moment.
-    public static func evaluate(kind: FailoverKind, target: String, facts: FailoverFacts, context: FailoverGateContext) -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate) {
+    public static func evaluate(
+        kind: FailoverKind, target: String, facts: FailoverFacts, context: FailoverGateContext
+    ) -> (gates: [FailoverGateResult], dataLoss: DataLossEstimate) {
         let now = facts.now
         var gates: [FailoverGateResult] = []
         let region = facts.regions[target]
@@ -134,44 +153,71 @@ public enum FailoverGates {
             let age = region.dataAgeSeconds.map(Format.age) ?? "no data"
             let health = max(region.health, region.rawHealth)
             let reasons = region.reasons
-            let otherReasons = reasons.filter { !$0.hasPrefix("replication ") && !$0.hasPrefix("not yet ") && !$0.hasPrefix("recovering (") && !$0.hasPrefix("was: ") }
+            let otherReasons = reasons.filter {
+                !$0.hasPrefix("replication ") && !$0.hasPrefix("not yet ") && !$0.hasPrefix("recovering (")
+                    && !$0.hasPrefix("was: ")
+            }
             let healthy = health == .ok || (health == .degraded && otherReasons.isEmpty)
             let detail = healthy ? "" : ": " + (otherReasons.first ?? reasons.first ?? "")
-            gates.append(FailoverGateResult(gate: .targetHealthy, passed: healthy, measured: "\(health.label), data \(age) old\(detail)"))
+            gates.append(
+                FailoverGateResult(
+                    gate: .targetHealthy, passed: healthy, measured: "\(health.label), data \(age) old\(detail)"))
         } else {
-            gates.append(FailoverGateResult(gate: .targetHealthy, passed: false, measured: "\(target) is not a configured region"))
+            gates.append(
+                FailoverGateResult(
+                    gate: .targetHealthy, passed: false, measured: "\(target) is not a configured region"))
         }
 
         // Decided on the known loss; the unknown window (the primary not observed) is shown,
         // never added to it.
         let rpo = facts.rpoSeconds
         if let known = loss.known {
-            gates.append(FailoverGateResult(gate: .lagWithinRPO, passed: known.certainlyWithin(rpo), measured: "data loss \(loss.text(at: now)) vs RPO \(Format.duration(rpo))"))
+            gates.append(
+                FailoverGateResult(
+                    gate: .lagWithinRPO, passed: known.certainlyWithin(rpo),
+                    measured: "data loss \(loss.text(at: now)) vs RPO \(Format.duration(rpo))"))
         } else {
             let reason = region?.unknownLossReason ?? "not a configured region"
-            gates.append(FailoverGateResult(gate: .lagWithinRPO, passed: false, measured: "data loss of \(target) unknown (\(reason)) vs RPO \(Format.duration(rpo))"))
+            gates.append(
+                FailoverGateResult(
+                    gate: .lagWithinRPO, passed: false,
+                    measured: "data loss of \(target) unknown (\(reason)) vs RPO \(Format.duration(rpo))"))
         }
 
         gates.append(lockGate(holder: context.lockHolder, problem: context.lockProblem))
 
         if let last = context.lastFailover {
             let elapsed = now.seconds(since: last.at)
-            let measured = "\(last.to) ← \(last.from) \(last.kind) completed \(Format.duration(max(0, elapsed))) ago by \(last.operatorName), cool-down \(Format.duration(context.coolDownSeconds))"
-            gates.append(FailoverGateResult(gate: .coolDown, passed: elapsed >= context.coolDownSeconds, measured: measured))
+            let measured =
+                "\(last.to) ← \(last.from) \(last.kind) completed \(Format.duration(max(0, elapsed))) ago by \(last.operatorName), cool-down \(Format.duration(context.coolDownSeconds))"
+            gates.append(
+                FailoverGateResult(gate: .coolDown, passed: elapsed >= context.coolDownSeconds, measured: measured))
         } else {
             gates.append(FailoverGateResult(gate: .coolDown, passed: true, measured: "no earlier failover recorded"))
         }
 
-        gates.append(FailoverGateResult(gate: .readOnly, passed: !context.isReadOnly, measured: context.isReadOnly ? "regionwatch runs read-only" : "read-write"))
+        gates.append(
+            FailoverGateResult(
+                gate: .readOnly, passed: !context.isReadOnly,
+                measured: context.isReadOnly ? "regionwatch runs read-only" : "read-write"))
 
         if kind == .failback {
             let original = facts.configuredPrimary
             if target != original {
-                gates.append(FailoverGateResult(gate: .rejoined, passed: false, measured: "failback returns the role to \(original ?? "the configured primary"), not \(target)"))
+                gates.append(
+                    FailoverGateResult(
+                        gate: .rejoined, passed: false,
+                        measured: "failback returns the role to \(original ?? "the configured primary"), not \(target)")
+                )
             } else if let region {
                 let caughtUp = loss.known?.certainlyWithin(1) ?? false
                 let rejoined = region.role == .standby && region.health == .ok && caughtUp
-                gates.append(FailoverGateResult(gate: .rejoined, passed: rejoined, measured: "\(target) is \(region.roleDescription), \(region.health.label), lag \(loss.known?.text ?? "unknown")"))
+                gates.append(
+                    FailoverGateResult(
+                        gate: .rejoined, passed: rejoined,
+                        measured:
+                            "\(target) is \(region.roleDescription), \(region.health.label), lag \(loss.known?.text ?? "unknown")"
+                    ))
             }
         }
         return (gates, loss)
@@ -196,7 +242,10 @@ public struct FailoverFacts: Sendable, Equatable {
         /// Why `dataLoss` has no known part, when it has none.
         public var unknownLossReason: String
 
-        public init(role: RegionRole, roleDescription: String? = nil, health: Health, rawHealth: Health? = nil, reasons: [String] = [], dataAgeSeconds: Double?, dataLoss: DataLossEstimate, unknownLossReason: String = "") {
+        public init(
+            role: RegionRole, roleDescription: String? = nil, health: Health, rawHealth: Health? = nil,
+            reasons: [String] = [], dataAgeSeconds: Double?, dataLoss: DataLossEstimate, unknownLossReason: String = ""
+        ) {
             self.role = role
             self.roleDescription = roleDescription ?? role.rawValue
             self.health = health
@@ -232,7 +281,8 @@ public struct FailoverFacts: Sendable, Equatable {
             regions[region.name] = Region(
                 role: region.role, roleDescription: region.roleDescription,
                 health: region.health, rawHealth: region.rawAssessment.health,
-                reasons: region.assessment.reasons + region.rawAssessment.reasons.filter { !region.assessment.reasons.contains($0) },
+                reasons: region.assessment.reasons
+                    + region.rawAssessment.reasons.filter { !region.assessment.reasons.contains($0) },
                 dataAgeSeconds: region.dataAge(at: state.now), dataLoss: loss,
                 unknownLossReason: loss.known == nil ? FailoverGates.unknownLossReason(region.name, in: state) : ""
             )

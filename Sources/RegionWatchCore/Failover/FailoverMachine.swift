@@ -109,7 +109,9 @@ public struct FailoverRequest: Sendable, Equatable {
     public func applyingForces(to results: [FailoverGateResult]) -> [FailoverGateResult] {
         results.map { result in
             var result = result
-            if !result.passed, result.gate.isForceable, let reason = forcedGates[result.gate] { result.forcedReason = reason }
+            if !result.passed, result.gate.isForceable, let reason = forcedGates[result.gate] {
+                result.forcedReason = reason
+            }
             return result
         }
     }
@@ -173,7 +175,9 @@ public struct FailoverAttempt: Sendable, Equatable {
         steps = request.steps.map { FailoverStepRecord(name: $0.name, kind: $0.action.kind) }
         for index in request.priorSteps.indices where index < steps.count {
             steps[index] = request.priorSteps[index]
-            if request.priorSteps[index].outcome == .succeeded, request.steps[index].action.isPromotion { isPromoted = true }
+            if request.priorSteps[index].outcome == .succeeded, request.steps[index].action.isPromotion {
+                isPromoted = true
+            }
         }
         dataLossAtPromotion = request.priorDataLossAtPromotion
     }
@@ -212,15 +216,19 @@ public struct FailoverAttempt: Sendable, Equatable {
     /// The records a resume carries over: every step that ran to its end (succeeded, or with a
     /// warning), by position; the others are run again.
     public var stepsDone: [FailoverStepRecord] {
-        steps.map { [.succeeded, .warning].contains($0.outcome) ? $0 : FailoverStepRecord(name: $0.name, kind: $0.kind) }
+        steps.map {
+            [.succeeded, .warning].contains($0.outcome) ? $0 : FailoverStepRecord(name: $0.name, kind: $0.kind)
+        }
     }
 
     /// Whether a promotion may have happened: it succeeded, or it started and its end is not
     /// known (a crash, a timeout: the server may have promoted anyway).
     public var mayHavePromoted: Bool {
-        isPromoted || steps.indices.contains { index in
-            request.steps[index].action.isPromotion && steps[index].startedAt != nil && ![.failed, .blocked, .skipped].contains(steps[index].outcome)
-        }
+        isPromoted
+            || steps.indices.contains { index in
+                request.steps[index].action.isPromotion && steps[index].startedAt != nil
+                    && ![.failed, .blocked, .skipped].contains(steps[index].outcome)
+            }
     }
 
     /// This attempt after a roll back of it (attempt `rollbackID`, whose steps ended as
@@ -231,7 +239,8 @@ public struct FailoverAttempt: Sendable, Equatable {
     public func undoing(_ undoSteps: [FailoverStepRecord], by rollbackID: String) -> FailoverAttempt? {
         var remaining = self
         for (undo, original) in zip(undoSteps, changedSteps.reversed()) {
-            let undone = [.succeeded, .warning].contains(undo.outcome) || (undo.startedAt != nil && undo.endedAt == nil)
+            let undone =
+                [.succeeded, .warning].contains(undo.outcome) || (undo.startedAt != nil && undo.endedAt == nil)
             guard undone else { continue }
             remaining.steps[original].outcome = .skipped
             remaining.steps[original].output = "undone by roll back \(rollbackID)"
@@ -242,11 +251,16 @@ public struct FailoverAttempt: Sendable, Equatable {
     /// The steps a roll back runs: the undo of each completed step, newest first; or why it
     /// cannot be rolled back (a promotion ran, or a completed step has no undo).
     public var rollbackSteps: Result<[FailoverPlanStep], FailoverRollbackProblem> {
-        if mayHavePromoted { return .failure(FailoverRollbackProblem(description: "\(request.to) was promoted: fail back instead")) }
+        if mayHavePromoted {
+            return .failure(FailoverRollbackProblem(description: "\(request.to) was promoted: fail back instead"))
+        }
         var undo: [FailoverPlanStep] = []
         for index in changedSteps.reversed() {
             guard let step = request.steps[index].undoStep else {
-                return .failure(FailoverRollbackProblem(description: "step \(index + 1) (\(request.steps[index].name)) has no undo: configure one with undo:"))
+                return .failure(
+                    FailoverRollbackProblem(
+                        description:
+                            "step \(index + 1) (\(request.steps[index].name)) has no undo: configure one with undo:"))
             }
             undo.append(step)
         }
@@ -299,7 +313,9 @@ public struct FailoverMachine: Sendable, Equatable {
     public var attempt: FailoverAttempt? {
         switch current {
         case .steady: nil
-        case .preflight(let attempt), .awaitingConfirmation(let attempt), .executing(let attempt, _), .finished(let attempt, _): attempt
+        case .preflight(let attempt), .awaitingConfirmation(let attempt), .executing(let attempt, _),
+            .finished(let attempt, _):
+            attempt
         }
     }
 
@@ -311,7 +327,8 @@ public struct FailoverMachine: Sendable, Equatable {
         case .confirm(let typed, let reason, let at): confirm(typedTarget: typed, reason: reason, at: at)
         case .abort(let at): abort(at: at)
         case .stepStarted(let index, let at): stepStarted(index: index, at: at)
-        case .stepFinished(let index, let outcome, let output, let at): stepFinished(index: index, outcome: outcome, output: output, at: at)
+        case .stepFinished(let index, let outcome, let output, let at):
+            stepFinished(index: index, outcome: outcome, output: output, at: at)
         case .acknowledge: acknowledge()
         case .auditFailed(let at): auditFailed(at: at)
         }
@@ -331,7 +348,9 @@ public struct FailoverMachine: Sendable, Equatable {
     /// The gates' verdicts, with the estimated data loss at that moment: first in preflight,
     /// then again while the operator confirms (what is shown is what will be used), and just
     /// before every step with side effects (a gate turned red stops the plan there).
-    public mutating func gatesEvaluated(_ results: [FailoverGateResult], dataLoss: DataLossEstimate, at: Timestamp) -> [FailoverAction] {
+    public mutating func gatesEvaluated(
+        _ results: [FailoverGateResult], dataLoss: DataLossEstimate, at: Timestamp
+    ) -> [FailoverAction] {
         switch current {
         case .preflight(var attempt):
             attempt.gates = attempt.request.applyingForces(to: results)
@@ -356,15 +375,19 @@ public struct FailoverMachine: Sendable, Equatable {
             let gates = attempt.request.applyingForces(to: results)
             attempt.dataLoss = dataLoss
             if attempt.request.steps[step].action.isPromotion { attempt.dataLossAtPromotion = dataLoss }
-            let recheck = FailoverAction.audit(.gatesRechecked(id: attempt.request.id, index: step, gates: gates, dataLoss: dataLoss))
+            let recheck = FailoverAction.audit(
+                .gatesRechecked(id: attempt.request.id, index: step, gates: gates, dataLoss: dataLoss))
             let refusing = gates.filter { !$0.allows }
             guard refusing.isEmpty else {
                 attempt.gates = gates
                 attempt.steps[step].startedAt = at
                 attempt.steps[step].endedAt = at
                 attempt.steps[step].outcome = .blocked
-                attempt.steps[step].output = "stopped before this step: " + refusing.map { "\($0.gate.rawValue): \($0.measured)" }.joined(separator: "; ")
-                let blocked = FailoverAction.audit(.stepFinished(id: attempt.request.id, index: step, step: attempt.steps[step]))
+                attempt.steps[step].output =
+                    "stopped before this step: "
+                    + refusing.map { "\($0.gate.rawValue): \($0.measured)" }.joined(separator: "; ")
+                let blocked = FailoverAction.audit(
+                    .stepFinished(id: attempt.request.id, index: step, step: attempt.steps[step]))
                 return [recheck, blocked] + finish(attempt, as: .failed, at: at)
             }
             current = .executing(attempt, step: step)
@@ -416,7 +439,8 @@ public struct FailoverMachine: Sendable, Equatable {
 
     /// The runner started the step the machine asked for.
     public mutating func stepStarted(index: Int, at: Timestamp) -> [FailoverAction] {
-        guard case .executing(var attempt, let step) = current, index == step, attempt.steps[step].startedAt == nil else {
+        guard case .executing(var attempt, let step) = current, index == step, attempt.steps[step].startedAt == nil
+        else {
             preconditionFailure("impossible failover transition: step \(index + 1) started in state \(state.name)")
         }
         attempt.steps[index].startedAt = at
@@ -425,7 +449,9 @@ public struct FailoverMachine: Sendable, Equatable {
     }
 
     /// The runner finished the step the machine asked for: the next step, or the end.
-    public mutating func stepFinished(index: Int, outcome: FailoverStepOutcome, output: String, at: Timestamp) -> [FailoverAction] {
+    public mutating func stepFinished(
+        index: Int, outcome: FailoverStepOutcome, output: String, at: Timestamp
+    ) -> [FailoverAction] {
         guard case .executing(var attempt, let step) = current, index == step else {
             preconditionFailure("impossible failover transition: step \(index + 1) finished in state \(state.name)")
         }
@@ -433,8 +459,11 @@ public struct FailoverMachine: Sendable, Equatable {
         attempt.steps[index].endedAt = at
         attempt.steps[index].outcome = outcome
         attempt.steps[index].output = output
-        if outcome == .succeeded, attempt.request.steps[index].action.isPromotion, attempt.request.kind != .drill { attempt.isPromoted = true }
-        let recorded = FailoverAction.audit(.stepFinished(id: attempt.request.id, index: index, step: attempt.steps[index]))
+        if outcome == .succeeded, attempt.request.steps[index].action.isPromotion, attempt.request.kind != .drill {
+            attempt.isPromoted = true
+        }
+        let recorded = FailoverAction.audit(
+            .stepFinished(id: attempt.request.id, index: index, step: attempt.steps[index]))
         if outcome == .failed || outcome == .timedOut, attempt.request.steps[index].onFailure == .abort {
             return [recorded] + finish(attempt, as: .failed, at: at)
         }
@@ -484,7 +513,9 @@ public struct FailoverMachine: Sendable, Equatable {
         }
     }
 
-    private mutating func finish(_ ending: FailoverAttempt, as final: FailoverMachineState, at: Timestamp) -> [FailoverAction] {
+    private mutating func finish(
+        _ ending: FailoverAttempt, as final: FailoverMachineState, at: Timestamp
+    ) -> [FailoverAction] {
         var attempt = ending
         attempt.endedAt = at
         for index in attempt.steps.indices where attempt.steps[index].outcome == nil {
@@ -499,7 +530,9 @@ public struct FailoverMachine: Sendable, Equatable {
     /// everything; a move stopped after a side effect is the new half-done one; a roll back
     /// stopped half-way leaves the attempt it rolled back minus what it undid. A drill changes
     /// nothing real: it neither leaves nor resolves a half-done move.
-    public static func unresolved(after attempt: FailoverAttempt, ended final: FailoverMachineState, before: FailoverAttempt?) -> FailoverAttempt? {
+    public static func unresolved(
+        after attempt: FailoverAttempt, ended final: FailoverMachineState, before: FailoverAttempt?
+    ) -> FailoverAttempt? {
         guard attempt.request.kind != .drill else { return before }
         switch final {
         case .completed:

@@ -155,7 +155,10 @@ public struct FailoverPlanStep: Sendable, Equatable {
     /// `action.defaultUndo`.
     public var undo: FailoverStepAction?
 
-    public init(name: String, action: FailoverStepAction, timeoutSeconds: Double = 60, onFailure: FailoverStepFailurePolicy = .abort, isDrillSafe: Bool = false, undo: FailoverStepAction? = nil) {
+    public init(
+        name: String, action: FailoverStepAction, timeoutSeconds: Double = 60,
+        onFailure: FailoverStepFailurePolicy = .abort, isDrillSafe: Bool = false, undo: FailoverStepAction? = nil
+    ) {
         self.name = name
         self.action = action
         self.timeoutSeconds = timeoutSeconds
@@ -166,7 +169,9 @@ public struct FailoverPlanStep: Sendable, Equatable {
 
     /// The step that undoes this one in a roll back, if any.
     public var undoStep: FailoverPlanStep? {
-        (undo ?? action.defaultUndo).map { FailoverPlanStep(name: "undo: \(name)", action: $0, timeoutSeconds: timeoutSeconds) }
+        (undo ?? action.defaultUndo).map {
+            FailoverPlanStep(name: "undo: \(name)", action: $0, timeoutSeconds: timeoutSeconds)
+        }
     }
 }
 
@@ -197,7 +202,10 @@ public struct FailoverStepRecord: Sendable, Equatable, Codable {
     /// Captured output (standard output and error, or the response), bounded.
     public var output: String
 
-    public init(name: String, kind: String, startedAt: Timestamp? = nil, endedAt: Timestamp? = nil, outcome: FailoverStepOutcome? = nil, output: String = "") {
+    public init(
+        name: String, kind: String, startedAt: Timestamp? = nil, endedAt: Timestamp? = nil,
+        outcome: FailoverStepOutcome? = nil, output: String = ""
+    ) {
         self.name = name
         self.kind = kind
         self.startedAt = startedAt
@@ -216,7 +224,9 @@ public struct FailoverStepRecord: Sendable, Equatable, Codable {
 /// Replaces `{from}`, `{to}`, `{reason}`, `{kind}` in one argument. The result is one argument,
 /// whatever it contains: nothing is ever split or interpreted by a shell.
 public enum FailoverPlaceholders {
-    public static func substitute(_ text: String, from: String, to: String, reason: String, kind: FailoverKind) -> String {
+    public static func substitute(
+        _ text: String, from: String, to: String, reason: String, kind: FailoverKind
+    ) -> String {
         var result = ""
         var rest = Substring(text)
         let values = ["{from}": from, "{to}": to, "{reason}": reason, "{kind}": kind.rawValue]

@@ -38,9 +38,15 @@ public enum Format {
         if value < 10 { return sign + fixed(value, decimals: value == value.rounded() ? 0 : 1) + "s" }
         let whole = Int(value.rounded(.down))
         if whole < 60 { return "\(sign)\(whole)s" }
-        if whole < 3600 { return whole % 60 == 0 ? "\(sign)\(whole / 60)m" : "\(sign)\(whole / 60)m\(twoDigits(whole % 60))s" }
-        if whole < 86_400 { return whole % 3600 == 0 ? "\(sign)\(whole / 3600)h" : "\(sign)\(whole / 3600)h\(twoDigits(whole % 3600 / 60))m" }
-        return whole % 86_400 == 0 ? "\(sign)\(whole / 86_400)d" : "\(sign)\(whole / 86_400)d\(twoDigits(whole % 86_400 / 3600))h"
+        if whole < 3600 {
+            return whole % 60 == 0 ? "\(sign)\(whole / 60)m" : "\(sign)\(whole / 60)m\(twoDigits(whole % 60))s"
+        }
+        if whole < 86_400 {
+            return whole % 3600 == 0
+                ? "\(sign)\(whole / 3600)h" : "\(sign)\(whole / 3600)h\(twoDigits(whole % 3600 / 60))m"
+        }
+        return whole % 86_400 == 0
+            ? "\(sign)\(whole / 86_400)d" : "\(sign)\(whole / 86_400)d\(twoDigits(whole % 86_400 / 3600))h"
     }
 
     /// A lag or data loss: one decimal below 100 s so that a value near a limit is never

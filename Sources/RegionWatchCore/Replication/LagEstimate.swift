@@ -67,14 +67,17 @@ public struct LagEstimate: Equatable, Sendable, Codable {
     /// observations taken at slightly different moments), the upper bound is trusted: it
     /// comes from hard evidence of what has been replayed.
     public func intersected(with other: LagEstimate) -> LagEstimate {
-        let upper: Double? = switch (atMost, other.atMost) {
-        case (let a?, let b?): min(a, b)
-        case (let a?, nil): a
-        case (nil, let b?): b
-        case (nil, nil): nil
-        }
+        let upper: Double? =
+            switch (atMost, other.atMost) {
+            case (let a?, let b?): min(a, b)
+            case (let a?, nil): a
+            case (nil, let b?): b
+            case (nil, nil): nil
+            }
         let lower = min(max(atLeast, other.atLeast), upper ?? .infinity)
-        return LagEstimate(atLeast: lower, atMost: upper, resolution: max(resolution, other.resolution), likely: likely ?? other.likely)
+        return LagEstimate(
+            atLeast: lower, atMost: upper, resolution: max(resolution, other.resolution), likely: likely ?? other.likely
+        )
     }
 
     /// `3.2s`, `≥3.2s`, `≤15s`, `3.2s–15s`.
@@ -205,8 +208,11 @@ public struct DataLossEstimate: Sendable, Equatable, Codable {
             let isLowerBound = try container.decodeIfPresent(Bool.self, forKey: .isLowerBound) ?? false
             known = LagEstimate(atLeast: seconds, atMost: isLowerBound ? nil : seconds, resolution: 0)
         }
-        knownBytes = try container.decodeIfPresent(Double.self, forKey: .knownBytes) ?? container.decodeIfPresent(Double.self, forKey: .bytes)
-        unknownAfter = try container.decodeIfPresent(Double.self, forKey: .unknownAfterEpochSeconds).map(Timestamp.init(secondsSinceEpoch:))
+        knownBytes =
+            try container.decodeIfPresent(Double.self, forKey: .knownBytes)
+            ?? container.decodeIfPresent(Double.self, forKey: .bytes)
+        unknownAfter = try container.decodeIfPresent(Double.self, forKey: .unknownAfterEpochSeconds).map(
+            Timestamp.init(secondsSinceEpoch:))
     }
 
     /// The known loss in seconds as shown (see `LagEstimate.seconds`).
@@ -218,12 +224,13 @@ public struct DataLossEstimate: Sendable, Equatable, Codable {
     public func text(at now: Timestamp, ageWord: String = "ago") -> String {
         var parts: [String] = []
         if let known {
-            let amount: String = switch known.bound {
-            case .exact: Format.lag(known.atLeast)
-            case .lower: "at least " + Format.lag(known.atLeast)
-            case .upper: "at most " + Format.lag(known.atMost ?? known.atLeast)
-            case .range: "between \(Format.lag(known.atLeast)) and \(Format.lag(known.atMost ?? known.atLeast))"
-            }
+            let amount: String =
+                switch known.bound {
+                case .exact: Format.lag(known.atLeast)
+                case .lower: "at least " + Format.lag(known.atLeast)
+                case .upper: "at most " + Format.lag(known.atMost ?? known.atLeast)
+                case .range: "between \(Format.lag(known.atLeast)) and \(Format.lag(known.atMost ?? known.atLeast))"
+                }
             parts.append(amount + (knownBytes.map { ", " + Format.bytes($0) } ?? "") + " known")
         } else if let knownBytes {
             parts.append(Format.bytes(knownBytes) + " known")
@@ -232,7 +239,8 @@ public struct DataLossEstimate: Sendable, Equatable, Codable {
         }
         var text = parts.joined()
         if let unknownAfter {
-            text += "; writes after \(unknownAfter.utcTimeOfDay) UTC (\(Format.age(now.seconds(since: unknownAfter))) \(ageWord)) unknown"
+            text +=
+                "; writes after \(unknownAfter.utcTimeOfDay) UTC (\(Format.age(now.seconds(since: unknownAfter))) \(ageWord)) unknown"
         }
         return text
     }

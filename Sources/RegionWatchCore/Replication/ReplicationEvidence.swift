@@ -5,7 +5,9 @@ public enum ReplicationEvidence {
     /// The lag at `observedAt` of a standby whose replay position was `position`, from the
     /// primary's log history: the oldest write it has not replayed is the first one after its
     /// position. `nil` when the history knows nothing.
-    public static func lag(replayed position: WALPosition, observedAt: Timestamp, history: WALHistory, resolution: Double) -> LagEstimate? {
+    public static func lag(
+        replayed position: WALPosition, observedAt: Timestamp, history: WALHistory, resolution: Double
+    ) -> LagEstimate? {
         switch history.firstWrite(after: position) {
         case .unknown:
             return nil
@@ -34,13 +36,18 @@ public enum ReplicationEvidence {
     ///   time since (only when the sender is the primary itself: a cascading sender may be
     ///   behind in turn; and never "caught up" outright: a receiver still says `streaming` for
     ///   a while after its network is cut).
-    public static func standbyBounds(_ facts: ServerFacts, observedAt: Timestamp, senderIsPrimary: Bool = true) -> LagEstimate? {
+    public static func standbyBounds(
+        _ facts: ServerFacts, observedAt: Timestamp, senderIsPrimary: Bool = true
+    ) -> LagEstimate? {
         guard facts.role == .recovering else { return nil }
         var estimate: LagEstimate?
         func add(_ bound: LagEstimate) { estimate = estimate.map { $0.intersected(with: bound) } ?? bound }
-        if senderIsPrimary, let replayed = facts.walPosition, let received = facts.receivedPosition, received <= replayed,
-           let receiver = facts.receiver, receiver.status == "streaming", let end = receiver.senderEnd, end <= replayed,
-           let lastMessage = receiver.lastMessageAt {
+        if senderIsPrimary, let replayed = facts.walPosition, let received = facts.receivedPosition,
+            received <= replayed,
+            let receiver = facts.receiver, receiver.status == "streaming", let end = receiver.senderEnd,
+            end <= replayed,
+            let lastMessage = receiver.lastMessageAt
+        {
             add(LagEstimate(atLeast: 0, atMost: max(0, observedAt.seconds(since: lastMessage)), resolution: 0))
         }
         if let commit = facts.lastReplayedCommitAt {
@@ -53,8 +60,11 @@ public enum ReplicationEvidence {
     /// `next` lacks the end of every transaction from `next` on; once the primary is seen to have
     /// completed one of them, the lag is at least the time since. Concurrent transactions end
     /// out of id order, so an equal id is no proof of being caught up: this is a lower bound only.
-    public static func transactionBounds(standbyNext next: UInt64?, observedAt: Timestamp, history: WALHistory) -> LagEstimate? {
-        guard let next, let completed = history.firstSeen(completingTransactionsFrom: next), completed <= observedAt else { return nil }
+    public static func transactionBounds(
+        standbyNext next: UInt64?, observedAt: Timestamp, history: WALHistory
+    ) -> LagEstimate? {
+        guard let next, let completed = history.firstSeen(completingTransactionsFrom: next), completed <= observedAt
+        else { return nil }
         return LagEstimate(atLeast: observedAt.seconds(since: completed), atMost: nil, resolution: 0)
     }
 
@@ -66,7 +76,9 @@ public enum ReplicationEvidence {
     /// - Parameters:
     ///   - replayed: the newest beat the standby has replayed, observed at `observedAt`.
     ///   - written: the primary's newest beat, when its writer is observed.
-    public static func heartbeatBounds(replayed: HeartbeatReading?, written: HeartbeatReading?, observedAt: Timestamp) -> LagEstimate? {
+    public static func heartbeatBounds(
+        replayed: HeartbeatReading?, written: HeartbeatReading?, observedAt: Timestamp
+    ) -> LagEstimate? {
         guard let replayed else { return nil }
         let interval = max(replayed.intervalSeconds, written?.intervalSeconds ?? 0)
         let resolution = 1.5 * interval
@@ -77,13 +89,16 @@ public enum ReplicationEvidence {
         let nextBeatLatest = replayed.writtenAt.adding(seconds: 1.5 * written.intervalSeconds)
         // The next beat was due one interval after the last one replayed.
         let likely = atMost - written.intervalSeconds
-        return LagEstimate(atLeast: observedAt.seconds(since: nextBeatLatest), atMost: atMost, resolution: resolution, likely: likely)
+        return LagEstimate(
+            atLeast: observedAt.seconds(since: nextBeatLatest), atMost: atMost, resolution: resolution, likely: likely)
     }
 
     /// How long ago the oldest write not yet archived happened, at `observedAt`: the archive's
     /// lag, read from the same history as a standby's. `nil` when archiving is off or the
     /// archived position is unknown.
-    public static func archiveLag(_ archiver: ArchiverFacts, observedAt: Timestamp, history: WALHistory, resolution: Double) -> LagEstimate? {
+    public static func archiveLag(
+        _ archiver: ArchiverFacts, observedAt: Timestamp, history: WALHistory, resolution: Double
+    ) -> LagEstimate? {
         guard archiver.isEnabled, let archived = archiver.archivedThrough else { return nil }
         return lag(replayed: archived, observedAt: observedAt, history: history, resolution: resolution)
     }

@@ -50,7 +50,9 @@ public struct WALHistory: Equatable, Sendable {
     public var count: Int { points.count }
 
     /// Records that the server's log was at `position` at `time`.
-    public mutating func record(_ position: WALPosition, timeline: Int?, nextTransaction: UInt64? = nil, at time: Timestamp) {
+    public mutating func record(
+        _ position: WALPosition, timeline: Int?, nextTransaction: UInt64? = nil, at time: Timestamp
+    ) {
         record(position, timeline: timeline, nextTransaction: nextTransaction, readBetween: time...time)
     }
 
@@ -58,10 +60,15 @@ public struct WALHistory: Equatable, Sendable {
     /// reached the position by the window's end, and had not passed it at the window's start.
     /// Out-of-order observations are ignored; a position that moved backwards or a new timeline
     /// starts the history again.
-    public mutating func record(_ position: WALPosition, timeline: Int?, nextTransaction: UInt64? = nil, readBetween window: ClosedRange<Timestamp>) {
+    public mutating func record(
+        _ position: WALPosition, timeline: Int?, nextTransaction: UInt64? = nil,
+        readBetween window: ClosedRange<Timestamp>
+    ) {
         if let timeline, let current = self.timeline, timeline != current { points.removeAll() }
         if timeline != nil { self.timeline = timeline }
-        let fresh = Point(position: position, firstSeen: window.upperBound, lastSeen: window.lowerBound, nextTransaction: nextTransaction)
+        let fresh = Point(
+            position: position, firstSeen: window.upperBound, lastSeen: window.lowerBound,
+            nextTransaction: nextTransaction)
         guard let last = points.last else {
             points.append(fresh)
             return

@@ -15,13 +15,15 @@ public struct WALPosition: Comparable, Hashable, Sendable, Codable, CustomString
     public init?(text: some StringProtocol) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, (1...8).contains(parts[0].count), (1...8).contains(parts[1].count),
-              let high = UInt64(parts[0], radix: 16), let low = UInt64(parts[1], radix: 16) else { return nil }
+            let high = UInt64(parts[0], radix: 16), let low = UInt64(parts[1], radix: 16)
+        else { return nil }
         offset = high << 32 | low
     }
 
     /// PostgreSQL's text form: `16/B374D848`.
     public var description: String {
-        String(offset >> 32, radix: 16, uppercase: true) + "/" + String(offset & 0xFFFF_FFFF, radix: 16, uppercase: true)
+        String(offset >> 32, radix: 16, uppercase: true) + "/"
+            + String(offset & 0xFFFF_FFFF, radix: 16, uppercase: true)
     }
 
     /// Bytes from `earlier` to this position; 0 when `earlier` is not behind.
@@ -44,9 +46,10 @@ public struct WALSegmentName: Equatable, Sendable {
     public init?(_ name: String, segmentSize: UInt64) {
         let bytes = Array(name.utf8)
         guard bytes.count == 24, segmentSize > 0, segmentSize <= 1 << 32,
-              let timeline = UInt64(name.prefix(8), radix: 16),
-              let log = UInt64(name.dropFirst(8).prefix(8), radix: 16),
-              let segment = UInt64(name.suffix(8), radix: 16) else { return nil }
+            let timeline = UInt64(name.prefix(8), radix: 16),
+            let log = UInt64(name.dropFirst(8).prefix(8), radix: 16),
+            let segment = UInt64(name.suffix(8), radix: 16)
+        else { return nil }
         let segmentsPerLog = (UInt64(1) << 32) / segmentSize
         guard segment < segmentsPerLog else { return nil }
         self.timeline = Int(timeline)

@@ -48,7 +48,9 @@ public struct RecencyBoundedMap<Key: Hashable, Value> {
     /// Changes the value of `key` (starting from `initial` when it is new) and marks it as the
     /// most recently touched. Returns the key forgotten to make room, if one was.
     @discardableResult
-    public mutating func update(_ key: Key, default initial: @autoclosure () -> Value, _ change: (inout Value) -> Void) -> Key? {
+    public mutating func update(
+        _ key: Key, default initial: @autoclosure () -> Value, _ change: (inout Value) -> Void
+    ) -> Key? {
         clock &+= 1
         defer { recordTouch(of: key) }
         if entries[key] != nil {

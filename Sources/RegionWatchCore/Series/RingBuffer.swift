@@ -30,7 +30,9 @@ public struct RingBuffer<Element>: Sequence {
     /// oldest when full: the buffer stays sorted when elements arrive slightly out of order.
     /// Returns the discarded element.
     @discardableResult
-    public mutating func insert(_ element: Element, orderedBy areInIncreasingOrder: (Element, Element) -> Bool) -> Element? {
+    public mutating func insert(
+        _ element: Element, orderedBy areInIncreasingOrder: (Element, Element) -> Bool
+    ) -> Element? {
         var index = storage.endIndex
         while index > storage.startIndex, areInIncreasingOrder(element, storage[index - 1]) { index -= 1 }
         storage.insert(element, at: index)

@@ -36,7 +36,8 @@ extension DashboardState {
         if !sample.isExpectationOnly, let position = regionIndex[sample.to] {
             regions[position].noteObservation(at: sample.observedAt, source: sample.source)
         }
-        requestReassessment(PendingReassessment(cause: sample.observedAt, regions: [sample.from, sample.to], topology: true))
+        requestReassessment(
+            PendingReassessment(cause: sample.observedAt, regions: [sample.from, sample.to], topology: true))
     }
 
     // MARK: Reading
@@ -98,7 +99,8 @@ extension DashboardState {
     /// observation of the primary, and (when the primary is not observed now) the window since.
     public func dataLoss(promoting target: String) -> DataLossEstimate {
         guard let region = region(named: target), region.role == .standby || region.role == .unknown,
-              let index = upstreamLinkIndex(of: target) else { return .unknown }
+            let index = upstreamLinkIndex(of: target)
+        else { return .unknown }
         let link = replicationLinks[index]
         guard let from = primary.current ?? primary.lastKnown, root(of: link) == from else { return .unknown }
         let rootRegion = self.region(named: from)
@@ -108,7 +110,8 @@ extension DashboardState {
             // A source that measures lag itself (metrics, the simulator): a replay lag, which
             // bounds the age of what was not received from above (and its bytes likewise).
             let upper = link.reading.time.map { LagEstimate(atLeast: 0, atMost: $0.atMost, resolution: $0.resolution) }
-            return DataLossEstimate(known: upper, knownBytes: nil, unknownAfter: unknownAfter ?? link.reading.unknownAfter)
+            return DataLossEstimate(
+                known: upper, knownBytes: nil, unknownAfter: unknownAfter ?? link.reading.unknownAfter)
         }
         guard let server = rootRegion?.server, server.history.newest != nil else {
             // Positions, but the primary never observed: nothing is known of what it wrote.
@@ -117,18 +120,23 @@ extension DashboardState {
         // The standby's own view of the sender's log end extends what is known of the primary.
         var history = server.history
         if let receiver = freshFacts(of: region)?.receiver, let end = receiver.senderEnd, let at = receiver.senderEndAt,
-           let newest = history.newest, end > newest.position {
+            let newest = history.newest, end > newest.position
+        {
             history.record(end, timeline: history.timeline, at: at)
         }
         guard let newest = history.newest else { return .unknown }
-        let known = ReplicationEvidence.lag(replayed: flushed, observedAt: max(newest.lastSeen, newest.firstSeen), history: history, resolution: 1.5 * collectorInterval(server.source))
-        return DataLossEstimate(known: known, knownBytes: newest.position.bytes(after: flushed), unknownAfter: unknownAfter)
+        let known = ReplicationEvidence.lag(
+            replayed: flushed, observedAt: max(newest.lastSeen, newest.firstSeen), history: history,
+            resolution: 1.5 * collectorInterval(server.source))
+        return DataLossEstimate(
+            known: known, knownBytes: newest.position.bytes(after: flushed), unknownAfter: unknownAfter)
     }
 
     /// Facts of the region's server when its latest round reached it and is fresh.
     func freshFacts(of region: RegionState) -> ServerFacts? {
         guard let server = region.server, server.isReachable, let at = server.factsObservedAt,
-              now.seconds(since: at) <= staleAfter(source: server.source) else { return nil }
+            now.seconds(since: at) <= staleAfter(source: server.source)
+        else { return nil }
         return server.facts
     }
 
@@ -146,10 +154,18 @@ extension DashboardState {
 
     /// Position in `replicationLinks` of the link feeding `region` (see `inboundLinks(of:)`).
     func upstreamLinkIndex(of region: String) -> Int? {
-        if let upstream = upstream(of: region), let index = linkIndex[LinkKey(from: upstream, to: region)] { return index }
-        if let primary = primary.current ?? primary.lastKnown, let index = linkIndex[LinkKey(from: primary, to: region)] { return index }
+        if let upstream = upstream(of: region), let index = linkIndex[LinkKey(from: upstream, to: region)] {
+            return index
+        }
+        if let primary = primary.current ?? primary.lastKnown, let index = linkIndex[LinkKey(from: primary, to: region)]
+        {
+            return index
+        }
         return (inboundIndex[region] ?? [])
-            .max { (replicationLinks[$0].observedAt?.secondsSinceEpoch ?? 0) < (replicationLinks[$1].observedAt?.secondsSinceEpoch ?? 0) }
+            .max {
+                (replicationLinks[$0].observedAt?.secondsSinceEpoch ?? 0)
+                    < (replicationLinks[$1].observedAt?.secondsSinceEpoch ?? 0)
+            }
     }
 
     // MARK: Reassessing
@@ -163,7 +179,9 @@ extension DashboardState {
         updateLinks(at: time)
         if rolesChanged { resolveNotFenced() }
         let everyone = affected == nil || rolesChanged || primaryChanged
-        for index in regions.indices where everyone || affected?.contains(regions[index].name) == true || isDownstream(regions[index], of: affected) {
+        for index in regions.indices
+        where everyone || affected?.contains(regions[index].name) == true || isDownstream(regions[index], of: affected)
+        {
             reassess(regionAt: index, at: time)
         }
     }
@@ -193,22 +211,31 @@ extension DashboardState {
             if role == .unknown {
                 // A server never reached has no last known role (its configured one is a guess).
                 let wasObserved = regions[index].server?.facts != nil
-                regions[index].lastKnownRole = previous == .unknown ? regions[index].lastKnownRole : (wasObserved ? previous : nil)
+                regions[index].lastKnownRole =
+                    previous == .unknown ? regions[index].lastKnownRole : (wasObserved ? previous : nil)
             } else {
                 regions[index].lastKnownRole = nil
             }
             let name = regions[index].name
-            let message = role == .unknown
+            let message =
+                role == .unknown
                 ? "\(name) role unknown: its server cannot be observed (\(regions[index].lastKnownRole.map { "was \($0.rawValue)" } ?? "never reached"))"
                 : "\(name) role: \(previous.rawValue) → \(role.rawValue)"
-            addNotice(Notice(at: time, severity: role == .unknown || role == .fenced ? .warning : .info, region: name, message: message))
+            addNotice(
+                Notice(
+                    at: time, severity: role == .unknown || role == .fenced ? .warning : .info, region: name,
+                    message: message))
         }
         return changed
     }
 
     private func derivedRole(of region: RegionState) -> RegionRole {
-        guard let server = region.server else { return region.role == .unknown ? region.configuration.role : region.role }
-        guard let facts = freshFacts(of: region) else { return server.facts == nil && server.failedAt == nil ? region.role : .unknown }
+        guard let server = region.server else {
+            return region.role == .unknown ? region.configuration.role : region.role
+        }
+        guard let facts = freshFacts(of: region) else {
+            return server.facts == nil && server.failedAt == nil ? region.role : .unknown
+        }
         switch facts.role {
         case .writable: return .primary
         case .fenced: return .fenced
@@ -224,7 +251,8 @@ extension DashboardState {
         let ordered = writable.sorted { lhs, rhs in
             let (left, right) = (lhs.timeline ?? 0, rhs.timeline ?? 0)
             if left != right { return left > right }
-            return (lhs.server?.writableSince?.secondsSinceEpoch ?? -.infinity) < (rhs.server?.writableSince?.secondsSinceEpoch ?? -.infinity)
+            return (lhs.server?.writableSince?.secondsSinceEpoch ?? -.infinity)
+                < (rhs.server?.writableSince?.secondsSinceEpoch ?? -.infinity)
         }
         primary.current = ordered.first?.name
         if let current = primary.current {
@@ -245,7 +273,9 @@ extension DashboardState {
         // Fenced, yet written to: it takes writes all the same.
         let fencedWriters = regions.filter { $0.role == .fenced && $0.server?.writesWhileFenced != nil }
         observed += fencedWriters.compactMap { region in
-            guard let since = region.server?.writesWhileFenced, let last = region.server?.factsObservedAt else { return nil }
+            guard let since = region.server?.writesWhileFenced, let last = region.server?.factsObservedAt else {
+                return nil
+            }
             return (region.name, since, last)
         }
         let split = observed.filter { candidate in
@@ -253,25 +283,38 @@ extension DashboardState {
         }
         if split.count >= 2 {
             let names = regions.map(\.name).filter { name in split.contains { $0.0 == name } }
-            let since = previous.splitBrain.map { $0.regions == names ? $0.since : time } ?? split.map(\.1).max() ?? time
-            let unobserved = Dictionary(uniqueKeysWithValues: quiet.filter { names.contains($0.name) }.compactMap { region in
-                region.server?.lastWritableAt.map { (region.name, $0) }
-            })
-            let written = Dictionary(uniqueKeysWithValues: fencedWriters.filter { names.contains($0.name) }.compactMap { region in
-                region.server?.writesWhileFenced.map { (region.name, $0) }
-            })
-            primary.splitBrain = SplitBrain(regions: names, since: since, unobserved: unobserved, writtenWhileFenced: written)
+            let since =
+                previous.splitBrain.map { $0.regions == names ? $0.since : time } ?? split.map(\.1).max() ?? time
+            let unobserved = Dictionary(
+                uniqueKeysWithValues: quiet.filter { names.contains($0.name) }.compactMap { region in
+                    region.server?.lastWritableAt.map { (region.name, $0) }
+                })
+            let written = Dictionary(
+                uniqueKeysWithValues: fencedWriters.filter { names.contains($0.name) }.compactMap { region in
+                    region.server?.writesWhileFenced.map { (region.name, $0) }
+                })
+            primary.splitBrain = SplitBrain(
+                regions: names, since: since, unobserved: unobserved, writtenWhileFenced: written)
             if previous.splitBrain?.regions != names {
-                addNotice(Notice(at: time, severity: .critical, message: "SPLIT BRAIN: \(primary.splitBrain?.message ?? "")"))
+                addNotice(
+                    Notice(at: time, severity: .critical, message: "SPLIT BRAIN: \(primary.splitBrain?.message ?? "")"))
             }
         } else {
             primary.splitBrain = nil
             if previous.splitBrain != nil {
-                addNotice(Notice(at: time, severity: .info, message: "split brain over: \(primary.current.map { "only \($0) is seen accepting writes" } ?? "no region is seen accepting writes")"))
+                addNotice(
+                    Notice(
+                        at: time, severity: .info,
+                        message:
+                            "split brain over: \(primary.current.map { "only \($0) is seen accepting writes" } ?? "no region is seen accepting writes")"
+                    ))
             }
         }
         if previous.current != primary.current, let current = primary.current, previous.current != nil {
-            addNotice(Notice(at: time, severity: .warning, region: current, message: "primary is now \(current)\(previous.current.map { " (was \($0))" } ?? "")"))
+            addNotice(
+                Notice(
+                    at: time, severity: .warning, region: current,
+                    message: "primary is now \(current)\(previous.current.map { " (was \($0))" } ?? "")"))
         }
         return previous != primary
     }
@@ -282,7 +325,8 @@ extension DashboardState {
     private mutating func attachOwnViews() {
         for region in regions {
             guard let server = region.server, let facts = freshFacts(of: region), facts.role == .recovering,
-                  facts.walPosition != nil, let at = server.factsObservedAt else { continue }
+                facts.walPosition != nil, let at = server.factsObservedAt
+            else { continue }
             let follows = upstream(of: region.name)
             for index in inboundIndex[region.name] ?? [] where replicationLinks[index].from != follows {
                 replicationLinks[index].views.removeAll { $0.source == server.source }
@@ -290,7 +334,8 @@ extension DashboardState {
             guard let follows, follows != region.name, regionIndex[follows] != nil else { continue }
             let view = ReplicationSample(
                 from: follows, to: region.name, source: server.source, observedAt: at, lagSeconds: nil, lagBytes: nil,
-                state: facts.replicationState, positions: StandbyPositions(flushed: facts.receivedPosition, replayed: facts.walPosition)
+                state: facts.replicationState,
+                positions: StandbyPositions(flushed: facts.receivedPosition, replayed: facts.walPosition)
             )
             if let index = linkIndex[LinkKey(from: follows, to: region.name)] {
                 replicationLinks[index].record(view)
@@ -319,12 +364,17 @@ extension DashboardState {
             }
             let previous = link.reassessState(fresh: fresh, at: time, timing: timing)
             if previous != link.state, previous != .unknown || link.state == .broken {
-                let severity: NoticeSeverity = switch link.state {
-                case .broken: .critical
-                case .streaming: .info
-                default: .warning
-                }
-                addNotice(Notice(at: time, severity: severity, region: link.to, message: "replication \(link.from) → \(link.to): \(previous.rawValue) → \(link.state.rawValue)"))
+                let severity: NoticeSeverity =
+                    switch link.state {
+                    case .broken: .critical
+                    case .streaming: .info
+                    default: .warning
+                    }
+                addNotice(
+                    Notice(
+                        at: time, severity: severity, region: link.to,
+                        message: "replication \(link.from) → \(link.to): \(previous.rawValue) → \(link.state.rawValue)")
+                )
             }
             link.update(reading: reading(for: link, fresh: fresh))
             replicationLinks[index] = link
@@ -332,9 +382,13 @@ extension DashboardState {
         guard !ended.isEmpty else { return }
         for (index, reason) in ended.reversed() {
             let link = replicationLinks.remove(at: index)
-            addNotice(Notice(at: time, severity: .info, region: link.to, message: "replication \(link.from) → \(link.to) ended: nobody observes it and \(reason)"))
+            addNotice(
+                Notice(
+                    at: time, severity: .info, region: link.to,
+                    message: "replication \(link.from) → \(link.to) ended: nobody observes it and \(reason)"))
         }
-        linkIndex = Dictionary(uniqueKeysWithValues: replicationLinks.enumerated().map { (LinkKey(from: $1.from, to: $1.to), $0) })
+        linkIndex = Dictionary(
+            uniqueKeysWithValues: replicationLinks.enumerated().map { (LinkKey(from: $1.from, to: $1.to), $0) })
         inboundIndex = Dictionary(grouping: replicationLinks.indices) { replicationLinks[$0].to }
     }
 
@@ -372,17 +426,22 @@ extension DashboardState {
         let unknownAfter = unobservedSince(root)
         let own = standby.server?.source
         let positional = fresh.filter { $0.positions?.replayed != nil }
-        if let chosen = positional.first(where: { $0.source == own }) ?? positional.max(by: { $0.observedAt < $1.observedAt }),
-           let replayed = chosen.positions?.replayed {
+        if let chosen = positional.first(where: { $0.source == own })
+            ?? positional.max(by: { $0.observedAt < $1.observedAt }),
+            let replayed = chosen.positions?.replayed
+        {
             let resolution = 1.5 * max(collectorInterval(root?.server?.source), collectorInterval(chosen.source))
             // With the primary not observed now, the known lag is as of its last observation;
             // what came after is the unknown window, reported apart.
             let knownAsOf = unknownAfter.map { min($0, chosen.observedAt) } ?? chosen.observedAt
             var time = root?.server.flatMap { server in
-                ReplicationEvidence.lag(replayed: replayed, observedAt: knownAsOf, history: server.history, resolution: resolution)
+                ReplicationEvidence.lag(
+                    replayed: replayed, observedAt: knownAsOf, history: server.history, resolution: resolution)
             }
             var senderEnd: WALPosition?
-            if unknownAfter == nil, chosen.source == own, let facts = standby.server?.facts, standby.server?.factsObservedAt == chosen.observedAt {
+            if unknownAfter == nil, chosen.source == own, let facts = standby.server?.facts,
+                standby.server?.factsObservedAt == chosen.observedAt
+            {
                 senderEnd = facts.receiver?.senderEnd
                 if let timeline = facts.timeline, let rootTimeline = root?.timeline, timeline < rootTimeline {
                     // On an older timeline than its source: positions past the fork are not the
@@ -390,10 +449,14 @@ extension DashboardState {
                     time = time.map { LagEstimate(atLeast: $0.atLeast, atMost: nil, resolution: $0.resolution) }
                 }
                 let bounds = [
-                    ReplicationEvidence.standbyBounds(facts, observedAt: chosen.observedAt, senderIsPrimary: link.from == rootName && rootFacts?.role != .recovering),
-                    ReplicationEvidence.heartbeatBounds(replayed: facts.heartbeat, written: rootFacts?.heartbeat, observedAt: chosen.observedAt),
+                    ReplicationEvidence.standbyBounds(
+                        facts, observedAt: chosen.observedAt,
+                        senderIsPrimary: link.from == rootName && rootFacts?.role != .recovering),
+                    ReplicationEvidence.heartbeatBounds(
+                        replayed: facts.heartbeat, written: rootFacts?.heartbeat, observedAt: chosen.observedAt),
                     root?.server.flatMap { server in
-                        ReplicationEvidence.transactionBounds(standbyNext: facts.nextTransaction, observedAt: chosen.observedAt, history: server.history)
+                        ReplicationEvidence.transactionBounds(
+                            standbyNext: facts.nextTransaction, observedAt: chosen.observedAt, history: server.history)
                     },
                 ]
                 for bound in bounds.compactMap({ $0 }) {
@@ -403,7 +466,8 @@ extension DashboardState {
             let flushed = chosen.positions?.flushed
             // Only what the primary is known to have had by the standby's observation: comparing
             // positions read at different moments would count writes still in flight.
-            let primaryPosition = [root?.server?.history.position(asOf: chosen.observedAt), senderEnd].compactMap { $0 }.max()
+            let primaryPosition = [root?.server?.history.position(asOf: chosen.observedAt), senderEnd].compactMap { $0 }
+                .max()
             return ReplicationReading(
                 time: time,
                 bytesNotReceived: primaryPosition.flatMap { position in flushed.map { position.bytes(after: $0) } },
@@ -424,23 +488,35 @@ extension DashboardState {
             )
         }
         if let last = link.views.filter({ $0.positions?.replayed != nil }).max(by: { $0.observedAt < $1.observedAt }),
-           let replayed = last.positions?.replayed, let history = root?.server?.history {
-            let time = unobservedLag(replayed: replayed, standby: standby, history: history, resolution: 1.5 * collectorInterval(root?.server?.source))
-            return ReplicationReading(time: time, observedAt: now, unknownAfter: unknownAfter, unobservedSource: rootName)
+            let replayed = last.positions?.replayed, let history = root?.server?.history
+        {
+            let time = unobservedLag(
+                replayed: replayed, standby: standby, history: history,
+                resolution: 1.5 * collectorInterval(root?.server?.source))
+            return ReplicationReading(
+                time: time, observedAt: now, unknownAfter: unknownAfter, unobservedSource: rootName)
         }
-        return ReplicationReading(time: nil, observedAt: link.reading.observedAt, unknownAfter: unknownAfter, unobservedSource: rootName)
+        return ReplicationReading(
+            time: nil, observedAt: link.reading.observedAt, unknownAfter: unknownAfter, unobservedSource: rootName)
     }
 
     /// The lag now of a standby nobody observes, last seen replayed up to `replayed`. Its position
     /// can only have moved forward since, which lowers its lag: what it was then is an upper
     /// bound now. A standby whose server refuses connections is not running: it certainly lacks
     /// what the primary wrote after it was found down, which bounds the lag from below.
-    private func unobservedLag(replayed: WALPosition, standby: RegionState, history: WALHistory, resolution: Double) -> LagEstimate? {
-        guard let then = ReplicationEvidence.lag(replayed: replayed, observedAt: now, history: history, resolution: resolution) else { return nil }
+    private func unobservedLag(
+        replayed: WALPosition, standby: RegionState, history: WALHistory, resolution: Double
+    ) -> LagEstimate? {
+        guard
+            let then = ReplicationEvidence.lag(
+                replayed: replayed, observedAt: now, history: history, resolution: resolution)
+        else { return nil }
         var lower = 0.0
         if let server = standby.server, server.isRefusing, let downAt = server.refusingSince,
-           let had = history.position(asOf: downAt) ?? history.oldest?.position,
-           let lacking = ReplicationEvidence.lag(replayed: max(had, replayed), observedAt: now, history: history, resolution: resolution) {
+            let had = history.position(asOf: downAt) ?? history.oldest?.position,
+            let lacking = ReplicationEvidence.lag(
+                replayed: max(had, replayed), observedAt: now, history: history, resolution: resolution)
+        {
             lower = lacking.atLeast
         }
         return LagEstimate(atLeast: lower, atMost: then.atMost, resolution: resolution)

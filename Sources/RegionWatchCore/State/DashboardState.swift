@@ -22,7 +22,8 @@ public struct DashboardState: Sendable {
     public internal(set) var failover = FailoverStatus()
     /// Observations for regions not in the configuration, by region name: one cap for every
     /// source (samples, probes, replication, spans), the stalest name forgotten beyond it.
-    public private(set) var unknownRegions = RecencyBoundedMap<String, Int>(capacity: DashboardState.unknownRegionNameLimit)
+    public private(set) var unknownRegions = RecencyBoundedMap<String, Int>(
+        capacity: DashboardState.unknownRegionNameLimit)
     /// Recent traces, bounded.
     public private(set) var traces: TraceStore
     /// Rates, errors and latency per region derived from entry spans.
@@ -69,7 +70,10 @@ public struct DashboardState: Sendable {
         var to: String
     }
 
-    public init(topology: Topology, now: Timestamp, noticeCapacity: Int = 200, traceLimits: TraceStoreLimits = TraceStoreLimits()) {
+    public init(
+        topology: Topology, now: Timestamp, noticeCapacity: Int = 200,
+        traceLimits: TraceStoreLimits = TraceStoreLimits()
+    ) {
         self.topology = topology
         self.now = now
         traces = TraceStore(limits: traceLimits, reservedRegions: topology.regions.map(\.name))
@@ -77,7 +81,9 @@ public struct DashboardState: Sendable {
         regionIndex = Dictionary(uniqueKeysWithValues: topology.regions.enumerated().map { ($1.name, $0) })
         recentNotices = RingBuffer(capacity: noticeCapacity)
         evaluator = HealthEvaluator(thresholds: topology.thresholds, objectives: topology.objectives)
-        staleness = StalenessRule(staleAfterIntervals: topology.thresholds.staleAfterIntervals, spanWindowSeconds: Double(SpanSignalWindow().windowSeconds))
+        staleness = StalenessRule(
+            staleAfterIntervals: topology.thresholds.staleAfterIntervals,
+            spanWindowSeconds: Double(SpanSignalWindow().windowSeconds))
     }
 
     // MARK: Reading
@@ -147,7 +153,8 @@ public struct DashboardState: Sendable {
             return step.startedAt != nil && step.outcome == nil ? step.name + " (started, end unknown)" : nil
         }
         let regions = [request.from, request.to].map { name in
-            UnresolvedFailover.RegionRoleNow(region: name, role: region(named: name).map(\.roleDescription) ?? "unknown")
+            UnresolvedFailover.RegionRoleNow(
+                region: name, role: region(named: name).map(\.roleDescription) ?? "unknown")
         }
         return UnresolvedFailover(attempt: attempt, stepsDone: done, regionRoles: regions)
     }
@@ -167,15 +174,22 @@ public struct DashboardState: Sendable {
     /// (regions and links are bounded by the configuration; collectors and receivers by name).
     public var storeBounds: [StoreBound] {
         [
-            StoreBound(name: "unknown region names", count: unknownRegions.count, capacity: unknownRegions.capacity, forgotten: unknownRegions.forgottenCount),
-            StoreBound(name: "notices", count: recentNotices.count, capacity: recentNotices.capacity, forgotten: recentNotices.evictedCount),
+            StoreBound(
+                name: "unknown region names", count: unknownRegions.count, capacity: unknownRegions.capacity,
+                forgotten: unknownRegions.forgottenCount),
+            StoreBound(
+                name: "notices", count: recentNotices.count, capacity: recentNotices.capacity,
+                forgotten: recentNotices.evictedCount),
             traces.spanBound,
             traces.regionBound,
             spanSignals.bound,
             hopLatencies.bound,
-        ] + regions.map { region in
-            StoreBound(name: "services in \(region.name)", count: region.versions.count, capacity: region.versions.capacity, forgotten: region.versions.forgottenCount)
-        }
+        ]
+            + regions.map { region in
+                StoreBound(
+                    name: "services in \(region.name)", count: region.versions.count,
+                    capacity: region.versions.capacity, forgotten: region.versions.forgottenCount)
+            }
     }
 
     /// Observations per unknown region name, for the names remembered now.
@@ -201,16 +215,25 @@ public struct DashboardState: Sendable {
         case .failoverProgress(let progress):
             let previous = failover.progress.machine.state
             failover.progress = progress
-            if previous != progress.machine.state, let attempt = progress.machine.attempt, progress.machine.state != .steady {
-                let severity: NoticeSeverity = switch progress.machine.state {
-                case .failed, .refused: .critical
-                case .aborted, .executing: .warning
-                default: .info
-                }
-                addNotice(Notice(at: now, severity: severity, region: attempt.request.to, message: "\(attempt.request.title): \(progress.machine.state.name)"))
+            if previous != progress.machine.state, let attempt = progress.machine.attempt,
+                progress.machine.state != .steady
+            {
+                let severity: NoticeSeverity =
+                    switch progress.machine.state {
+                    case .failed, .refused: .critical
+                    case .aborted, .executing: .warning
+                    default: .info
+                    }
+                addNotice(
+                    Notice(
+                        at: now, severity: severity, region: attempt.request.to,
+                        message: "\(attempt.request.title): \(progress.machine.state.name)"))
             }
             if let attempt = progress.machine.attempt, attempt.request.kind != .drill,
-               attempt.steps.contains(where: { $0.outcome == .warning && ["postgres-fence", "simulated"].contains($0.kind) }) {
+                attempt.steps.contains(where: {
+                    $0.outcome == .warning && ["postgres-fence", "simulated"].contains($0.kind)
+                })
+            {
                 failover.noteNotFenced(attempt.request.from, attemptID: attempt.request.id, at: now)
                 resolveNotFenced()
             }
@@ -314,11 +337,13 @@ public struct DashboardState: Sendable {
         for (region, versions) in outcome.versions {
             guard let index = regionIndex[region] else { continue }
             regions[index].recordVersions(versions)
-            regions[index].versionsObservedAt = max(regions[index].versionsObservedAt ?? batch.receivedAt, batch.receivedAt)
+            regions[index].versionsObservedAt = max(
+                regions[index].versionsObservedAt ?? batch.receivedAt, batch.receivedAt)
         }
         // In first-seen order: which names a full cap keeps must not depend on hashing.
         var noted: Set<String> = []
-        for resource in batch.resources where regionIndex[resource.region] == nil && resource.region != SpanResource.unknownRegion {
+        for resource in batch.resources
+        where regionIndex[resource.region] == nil && resource.region != SpanResource.unknownRegion {
             if noted.insert(resource.region).inserted { noteUnknownRegion(resource.region) }
         }
     }
@@ -334,10 +359,16 @@ public struct DashboardState: Sendable {
                 return (signal.age(at: now) ?? .infinity) > staleAfter(source: current)
             }
             var region = regions[index]
-            if mayWrite(region.requestsPerSecond) { region.requestsPerSecond.record(figures.requestsPerSecond, at: at, source: source) }
+            if mayWrite(region.requestsPerSecond) {
+                region.requestsPerSecond.record(figures.requestsPerSecond, at: at, source: source)
+            }
             if mayWrite(region.errorRate) { region.errorRate.record(figures.errorRate, at: at, source: source) }
-            if mayWrite(region.p50Milliseconds) { region.p50Milliseconds.record(figures.p50Milliseconds, at: at, source: source) }
-            if mayWrite(region.p99Milliseconds) { region.p99Milliseconds.record(figures.p99Milliseconds, at: at, source: source) }
+            if mayWrite(region.p50Milliseconds) {
+                region.p50Milliseconds.record(figures.p50Milliseconds, at: at, source: source)
+            }
+            if mayWrite(region.p99Milliseconds) {
+                region.p99Milliseconds.record(figures.p99Milliseconds, at: at, source: source)
+            }
             region.noteObservation(at: at, source: source)
             regions[index] = region
         }
@@ -355,7 +386,9 @@ public struct DashboardState: Sendable {
         }
         let previous = collectors[index]
         collectors[index].record(report)
-        let notice = { (severity: NoticeSeverity, text: String) in Notice(at: report.observedAt, severity: severity, message: "collector \(report.collector)\(text)") }
+        let notice = { (severity: NoticeSeverity, text: String) in
+            Notice(at: report.observedAt, severity: severity, message: "collector \(report.collector)\(text)")
+        }
         if let rejection = report.rejection, rejection != previous.lastRejection {
             addNotice(notice(.warning, " rejected: \(rejection)"))
         }
@@ -366,7 +399,9 @@ public struct DashboardState: Sendable {
         }
     }
 
-    mutating func withRegion(_ name: String, observedAt: Timestamp, source: String, _ change: (inout RegionState) -> Void) {
+    mutating func withRegion(
+        _ name: String, observedAt: Timestamp, source: String, _ change: (inout RegionState) -> Void
+    ) {
         guard let index = regionIndex[name] else {
             noteUnknownRegion(name)
             return
@@ -389,10 +424,14 @@ public struct DashboardState: Sendable {
         let isNew = unknownRegions[name] == nil
         let forgotten = unknownRegions.update(name, default: 0) { $0 += 1 }
         if isNew, unknownRegions.forgottenCount == 0 {
-            addNotice(Notice(at: now, severity: .warning, region: name, message: "observation for region \(name), which is not in the configuration"))
+            addNotice(
+                Notice(
+                    at: now, severity: .warning, region: name,
+                    message: "observation for region \(name), which is not in the configuration"))
         }
         if forgotten != nil, unknownRegions.forgottenCount == 1 {
-            let message = "more than \(Self.unknownRegionNameLimit) regions outside the configuration report: the stalest names are forgotten (counted in status --json)"
+            let message =
+                "more than \(Self.unknownRegionNameLimit) regions outside the configuration report: the stalest names are forgotten (counted in status --json)"
             addNotice(Notice(at: now, severity: .warning, message: message))
         }
     }

@@ -23,7 +23,10 @@ public struct FailoverRecordSummary: Sendable, Equatable {
     /// Set when the attempt rolled back another (it restores; it is no move of the role).
     public var rollsBack: String?
 
-    public init(id: String, at: Timestamp, kind: String, from: String, to: String, state: String, measuredRTOSeconds: Double?, dataLoss: DataLossEstimate?, operatorName: String, reason: String?, failedGates: [String], steps: [String]) {
+    public init(
+        id: String, at: Timestamp, kind: String, from: String, to: String, state: String, measuredRTOSeconds: Double?,
+        dataLoss: DataLossEstimate?, operatorName: String, reason: String?, failedGates: [String], steps: [String]
+    ) {
         self.id = id
         self.at = at
         self.kind = kind
@@ -61,7 +64,10 @@ public struct FailoverHistorySummary: Sendable, Equatable {
     /// The attempt the log shows stopped half-way (see `FailoverMachine.unresolved`).
     public var unresolved: FailoverAttempt?
 
-    public init(recent: [FailoverRecordSummary] = [], interrupted: [FailoverRecordSummary] = [], auditLogPath: String = "", unreadableLines: Int = 0, unresolved: FailoverAttempt? = nil) {
+    public init(
+        recent: [FailoverRecordSummary] = [], interrupted: [FailoverRecordSummary] = [], auditLogPath: String = "",
+        unreadableLines: Int = 0, unresolved: FailoverAttempt? = nil
+    ) {
         self.recent = recent
         self.interrupted = Array(interrupted.suffix(Self.interruptedLimit))
         interruptedCount = interrupted.count
@@ -70,11 +76,15 @@ public struct FailoverHistorySummary: Sendable, Equatable {
         self.unresolved = unresolved
     }
 
-    public var lastFailover: FailoverRecordSummary? { recent.last { $0.kind != "drill" && $0.rollsBack == nil && $0.state == "completed" } }
+    public var lastFailover: FailoverRecordSummary? {
+        recent.last { $0.kind != "drill" && $0.rollsBack == nil && $0.state == "completed" }
+    }
     /// The newest move that did not complete (aborted, failed, refused), when it came after
     /// the last completed one: the panel shows it too.
     public var lastUnfinished: FailoverRecordSummary? {
-        guard let newest = recent.last(where: { $0.kind != "drill" && $0.rollsBack == nil }), newest.state != "completed" else { return nil }
+        guard let newest = recent.last(where: { $0.kind != "drill" && $0.rollsBack == nil }),
+            newest.state != "completed"
+        else { return nil }
         return newest
     }
     public var lastDrill: FailoverRecordSummary? { recent.last { $0.kind == "drill" && $0.state != "refused" } }
@@ -114,7 +124,9 @@ public struct FailoverStatus: Equatable, Sendable {
 
     /// Notes `region` as not fenced by `attemptID` (unless already noted or resolved).
     mutating func noteNotFenced(_ region: String, attemptID: String, at time: Timestamp) {
-        guard !resolvedNotFenced.contains(attemptID), !notFenced.contains(where: { $0.attemptID == attemptID }) else { return }
+        guard !resolvedNotFenced.contains(attemptID), !notFenced.contains(where: { $0.attemptID == attemptID }) else {
+            return
+        }
         notFenced.append(NotFencedServer(region: region, attemptID: attemptID, since: time))
     }
 
@@ -144,8 +156,10 @@ public struct FailoverStatus: Equatable, Sendable {
         case .steady: return "no failover in progress"
         case .preflight: return "\(request.kind.rawValue) to \(request.to): preflight"
         case .awaitingConfirmation: return "\(request.kind.rawValue) to \(request.to): awaiting confirmation"
-        case .executing(let step, let count): return "\(request.title): step \(step + 1)/\(count) \(attempt.steps[step].name)"
-        case .completed, .failed, .aborted, .refused: return "\(request.title): \(progress.machine.state.name.uppercased())"
+        case .executing(let step, let count):
+            return "\(request.title): step \(step + 1)/\(count) \(attempt.steps[step].name)"
+        case .completed, .failed, .aborted, .refused:
+            return "\(request.title): \(progress.machine.state.name.uppercased())"
         }
     }
 }
@@ -169,6 +183,7 @@ public struct UnresolvedFailover: Sendable, Equatable {
         let request = attempt.request
         let roles = regionRoles.map { "\($0.region) \($0.role)" }.joined(separator: ", ")
         let ran = stepsDone.isEmpty ? "no step" : stepsDone.joined(separator: ", ")
-        return "\(request.kind.rawValue) \(request.from) → \(request.to) stopped after: \(ran); now \(roles). C resumes, U rolls back"
+        return
+            "\(request.kind.rawValue) \(request.from) → \(request.to) stopped after: \(ran); now \(roles). C resumes, U rolls back"
     }
 }

@@ -77,10 +77,12 @@ public struct HealthEvaluator: Equatable, Sendable {
         let regionStaleAfter = region.sources.map { staleAfter($0) }.max() ?? staleAfter(nil)
         let age = max(0, now.seconds(since: newest))
         if age > regionStaleAfter {
-            return (HealthAssessment(
-                health: .stale,
-                reasons: ["no data for \(Format.age(age)) (stale after \(Format.age(regionStaleAfter)))"]
-            ), [])
+            return (
+                HealthAssessment(
+                    health: .stale,
+                    reasons: ["no data for \(Format.age(age)) (stale after \(Format.age(regionStaleAfter)))"]
+                ), []
+            )
         }
 
         var findings: [HealthFinding] = []
@@ -96,27 +98,47 @@ public struct HealthEvaluator: Equatable, Sendable {
 
         for probe in region.probes {
             assessProbe(probe, isFresh: isFresh, into: &findings)
-            if let expiry = probe.lastResult?.certificateExpiry, isFresh(probe.latencyMilliseconds) || probe.lastResult.map({ now.seconds(since: $0.observedAt) <= staleAfter($0.source) }) == true {
+            if let expiry = probe.lastResult?.certificateExpiry,
+                isFresh(probe.latencyMilliseconds)
+                    || probe.lastResult.map({ now.seconds(since: $0.observedAt) <= staleAfter($0.source) }) == true
+            {
                 let remaining = expiry.seconds(since: now)
                 if remaining < Self.certificateWarningSeconds {
-                    findings.append(HealthFinding(.degraded, remaining < 0 ? "TLS certificate expired \(Format.duration(-remaining)) ago" : "TLS certificate expires in \(Format.duration(remaining))"))
+                    findings.append(
+                        HealthFinding(
+                            .degraded,
+                            remaining < 0
+                                ? "TLS certificate expired \(Format.duration(-remaining)) ago"
+                                : "TLS certificate expires in \(Format.duration(remaining))"))
                 }
             }
-            staleFinding(probe.latencyMilliseconds, region.probes.count > 1 ? "health probe \(probe.lastResult?.source ?? "")" : "health probe")
+            staleFinding(
+                probe.latencyMilliseconds,
+                region.probes.count > 1 ? "health probe \(probe.lastResult?.source ?? "")" : "health probe")
         }
 
         if isFresh(region.errorRate), let errorRate = region.errorRate.latest {
             if errorRate >= thresholds.errorRateDown {
-                findings.append(HealthFinding(.down, "error rate \(Format.percent(errorRate)) ≥ \(Format.percent(thresholds.errorRateDown))"))
+                findings.append(
+                    HealthFinding(
+                        .down, "error rate \(Format.percent(errorRate)) ≥ \(Format.percent(thresholds.errorRateDown))"))
             } else if errorRate >= thresholds.errorRateDegraded {
-                findings.append(HealthFinding(.degraded, "error rate \(Format.percent(errorRate)) ≥ \(Format.percent(thresholds.errorRateDegraded))"))
+                findings.append(
+                    HealthFinding(
+                        .degraded,
+                        "error rate \(Format.percent(errorRate)) ≥ \(Format.percent(thresholds.errorRateDegraded))"))
             }
         }
         staleFinding(region.errorRate, "error rate")
 
         if isFresh(region.p99Milliseconds), let p99 = region.p99Milliseconds.latest,
-           p99 >= thresholds.p99DegradedMilliseconds {
-            findings.append(HealthFinding(.degraded, "p99 latency \(Format.milliseconds(p99)) ≥ \(Format.milliseconds(thresholds.p99DegradedMilliseconds))"))
+            p99 >= thresholds.p99DegradedMilliseconds
+        {
+            findings.append(
+                HealthFinding(
+                    .degraded,
+                    "p99 latency \(Format.milliseconds(p99)) ≥ \(Format.milliseconds(thresholds.p99DegradedMilliseconds))"
+                ))
         }
         staleFinding(region.p99Milliseconds, "p99 latency")
 
@@ -134,7 +156,9 @@ public struct HealthEvaluator: Equatable, Sendable {
             }
             let backupAge = now.seconds(since: backup.completedAt)
             if let maximum = thresholds.backupMaxAgeSeconds, backupAge > maximum {
-                findings.append(HealthFinding(.degraded, "last backup \(Format.duration(backupAge)) old (max \(Format.duration(maximum)))"))
+                findings.append(
+                    HealthFinding(
+                        .degraded, "last backup \(Format.duration(backupAge)) old (max \(Format.duration(maximum)))"))
             }
         }
 
@@ -146,17 +170,31 @@ public struct HealthEvaluator: Equatable, Sendable {
 
     /// The upstream link (broken, unobserved, lag past the RPO), following a former primary,
     /// being fenced. A primary replicates from nobody.
-    private func assessReplication(_ region: RegionState, context: HealthContext, staleAfter: (String?) -> Double, at now: Timestamp, into findings: inout [HealthFinding]) {
+    private func assessReplication(
+        _ region: RegionState, context: HealthContext, staleAfter: (String?) -> Double, at now: Timestamp,
+        into findings: inout [HealthFinding]
+    ) {
         if region.role == .fenced {
             let advice = context.currentPrimary.map { "; rebuild it as a standby of \($0)" } ?? ""
             // Never shown OK, not even for the sustain time: a fenced server refuses writes now.
             if let written = region.server?.writesWhileFenced {
-                findings.append(HealthFinding(.degraded, "fenced, yet table rows have changed there since \(written.utcTimeOfDay) UTC (read-only is only a default)\(advice)", isImmediate: true))
+                findings.append(
+                    HealthFinding(
+                        .degraded,
+                        "fenced, yet table rows have changed there since \(written.utcTimeOfDay) UTC (read-only is only a default)\(advice)",
+                        isImmediate: true))
             } else {
-                findings.append(HealthFinding(.degraded, "fenced: transactions are read-only by default (default_transaction_read_only), it replicates from nobody\(advice)", isImmediate: true))
+                findings.append(
+                    HealthFinding(
+                        .degraded,
+                        "fenced: transactions are read-only by default (default_transaction_read_only), it replicates from nobody\(advice)",
+                        isImmediate: true))
             }
             if let share = region.trafficShare.latest, share >= 0.005 {
-                findings.append(HealthFinding(.down, "fenced, yet it serves \(Format.percent(share)) of the traffic: writes there fail", isImmediate: true))
+                findings.append(
+                    HealthFinding(
+                        .down, "fenced, yet it serves \(Format.percent(share)) of the traffic: writes there fail",
+                        isImmediate: true))
             }
         }
         if let following = context.followingFormerPrimary {
@@ -177,7 +215,10 @@ public struct HealthEvaluator: Equatable, Sendable {
             let prefix = lag.bound == .exact ? "" : "at least "
             // One decimal below 100 s, so a lag just past the RPO never reads "30s exceeds 30s".
             let shown = Format.lag(lag.bound == .exact ? max(lag.seconds, lag.atLeast) : lag.atLeast)
-            findings.append(HealthFinding(.degraded, "replication lag \(prefix)\(shown) exceeds RPO \(Format.duration(objectives.rpoSeconds))"))
+            findings.append(
+                HealthFinding(
+                    .degraded, "replication lag \(prefix)\(shown) exceeds RPO \(Format.duration(objectives.rpoSeconds))"
+                ))
         }
     }
 
@@ -191,7 +232,11 @@ public struct HealthEvaluator: Equatable, Sendable {
         }
         if let unarchived = archive.unarchived, unarchived.certainlyExceeds(objectives.rpoSeconds) {
             let prefix = unarchived.bound == .exact ? "" : "at least "
-            findings.append(HealthFinding(.degraded, "WAL archive behind: oldest unarchived write \(prefix)\(Format.duration(unarchived.atLeast)) old exceeds RPO \(Format.duration(objectives.rpoSeconds))"))
+            findings.append(
+                HealthFinding(
+                    .degraded,
+                    "WAL archive behind: oldest unarchived write \(prefix)\(Format.duration(unarchived.atLeast)) old exceeds RPO \(Format.duration(objectives.rpoSeconds))"
+                ))
         }
     }
 

@@ -32,7 +32,10 @@ public struct SplitBrain: Equatable, Sendable {
     /// with when that was first seen.
     public var writtenWhileFenced: [String: Timestamp]
 
-    public init(regions: [String], since: Timestamp, unobserved: [String: Timestamp] = [:], writtenWhileFenced: [String: Timestamp] = [:]) {
+    public init(
+        regions: [String], since: Timestamp, unobserved: [String: Timestamp] = [:],
+        writtenWhileFenced: [String: Timestamp] = [:]
+    ) {
         self.regions = regions
         self.since = since
         self.unobserved = unobserved
@@ -42,13 +45,15 @@ public struct SplitBrain: Equatable, Sendable {
     /// `split brain: us-east-1 and eu-west-1 both accept writes`, and which member is not
     /// observed now.
     public var message: String {
-        let names = regions.count <= 2
+        let names =
+            regions.count <= 2
             ? regions.joined(separator: " and ")
             : regions.dropLast().joined(separator: ", ") + " and " + (regions.last ?? "")
         let notes = regions.compactMap { name in
             unobserved[name].map { "\(name) not observed since \($0.utcTimeOfDay) UTC" }
                 ?? writtenWhileFenced[name].map { "\(name) is fenced, yet written to since \($0.utcTimeOfDay) UTC" }
         }
-        return "split brain: \(names) \(regions.count == 2 ? "both" : "all") accept writes" + (notes.isEmpty ? "" : " (\(notes.joined(separator: ", ")))")
+        return "split brain: \(names) \(regions.count == 2 ? "both" : "all") accept writes"
+            + (notes.isEmpty ? "" : " (\(notes.joined(separator: ", ")))")
     }
 }

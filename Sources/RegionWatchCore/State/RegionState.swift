@@ -60,7 +60,9 @@ public struct RegionState: Equatable, Sendable {
     /// The probe that matters most: the one failing longest, else the most recent.
     public var probe: ProbeState {
         probes.max { lhs, rhs in
-            (lhs.consecutiveFailures, lhs.lastResult?.observedAt.secondsSinceEpoch ?? 0) < (rhs.consecutiveFailures, rhs.lastResult?.observedAt.secondsSinceEpoch ?? 0)
+            (lhs.consecutiveFailures, lhs.lastResult?.observedAt.secondsSinceEpoch ?? 0) < (
+                rhs.consecutiveFailures, rhs.lastResult?.observedAt.secondsSinceEpoch ?? 0
+            )
         } ?? ProbeState()
     }
 
@@ -141,4 +143,3 @@ public struct ProbeState: Equatable, Sendable {
         latencyMilliseconds.record(result.latencyMilliseconds, at: result.observedAt, source: result.source)
     }
 }
-

@@ -48,7 +48,9 @@ public struct ReplicationLinkState: Equatable, Sendable {
             guard sample.observedAt >= views[index].observedAt else { return }
             views[index] = sample
         } else {
-            if views.count >= Self.viewLimit, let oldest = views.indices.min(by: { views[$0].observedAt < views[$1].observedAt }) {
+            if views.count >= Self.viewLimit,
+                let oldest = views.indices.min(by: { views[$0].observedAt < views[$1].observedAt })
+            {
                 views.remove(at: oldest)
             }
             views.append(sample)
@@ -58,7 +60,9 @@ public struct ReplicationLinkState: Equatable, Sendable {
 
     /// Re-derives the state from the fresh views (the most severe decides) and publishes it
     /// through the hysteresis. Returns the published state before the change.
-    mutating func reassessState(fresh: [ReplicationSample], at now: Timestamp, timing: HysteresisTiming) -> ReplicationState {
+    mutating func reassessState(
+        fresh: [ReplicationSample], at now: Timestamp, timing: HysteresisTiming
+    ) -> ReplicationState {
         let previous = state
         guard let worst = fresh.max(by: { $0.state.severity < $1.state.severity }) else {
             rawState = views.isEmpty ? .unknown : .stale

@@ -83,7 +83,9 @@ public struct ServerState: Equatable, Sendable {
         if facts.role == .recovering {
             if history.count > 0 { history = WALHistory(capacity: history.capacity) }
         } else if let position = facts.walPosition {
-            history.record(position, timeline: facts.timeline, nextTransaction: facts.nextTransaction, readBetween: facts.walPositionReadBetween ?? sample.observedAt...sample.observedAt)
+            history.record(
+                position, timeline: facts.timeline, nextTransaction: facts.nextTransaction,
+                readBetween: facts.walPositionReadBetween ?? sample.observedAt...sample.observedAt)
         }
     }
 }

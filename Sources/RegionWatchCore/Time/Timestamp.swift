@@ -38,7 +38,8 @@ public struct Timestamp: Comparable, Hashable, Sendable, Codable, CustomStringCo
         let c = utcComponents
         let fraction = secondsSinceEpoch - secondsSinceEpoch.rounded(.down)
         let milliseconds = fraction.isFinite ? min(999, max(0, Int(fraction * 1000))) : 0
-        return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)).\(pad(milliseconds, 3))Z"
+        return
+            "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)).\(pad(milliseconds, 3))Z"
     }
 
     /// `YYYY-MM-DD` in UTC.

@@ -6,11 +6,11 @@
 public enum OTLPWire {
     /// Field tags (field number << 3 | wire type) of the `Span` fields kept as details.
     public enum SpanTag {
-        public static let attribute: UInt8 = 0x4A       // 9, length-delimited
-        public static let droppedAttributes: UInt8 = 0x50 // 10, varint
-        public static let event: UInt8 = 0x5A           // 11, length-delimited
-        public static let link: UInt8 = 0x6A            // 13, length-delimited
-        public static let status: UInt8 = 0x7A          // 15, length-delimited
+        public static let attribute: UInt8 = 0x4A  // 9, length-delimited
+        public static let droppedAttributes: UInt8 = 0x50  // 10, varint
+        public static let event: UInt8 = 0x5A  // 11, length-delimited
+        public static let link: UInt8 = 0x6A  // 13, length-delimited
+        public static let status: UInt8 = 0x7A  // 15, length-delimited
     }
 
     /// Nesting allowed in attribute values.
@@ -28,7 +28,9 @@ public enum OTLPWire {
     }
 
     /// A length-delimited field with an already encoded body.
-    public static func writeField<Body: Collection>(_ tag: UInt8, _ body: Body, into bytes: inout ContiguousArray<UInt8>) where Body.Element == UInt8 {
+    public static func writeField<Body: Collection>(
+        _ tag: UInt8, _ body: Body, into bytes: inout ContiguousArray<UInt8>
+    ) where Body.Element == UInt8 {
         bytes.append(tag)
         writeVarint(UInt64(body.count), into: &bytes)
         bytes.append(contentsOf: body)
@@ -76,7 +78,10 @@ public enum OTLPWire {
     }
 
     /// Encodes typed span details as `Span` fields.
-    public static func writeDetails(attributes: [Attribute], droppedAttributes: Int, events: [SpanEvent], links: [SpanLink], statusMessage: String, into bytes: inout ContiguousArray<UInt8>) {
+    public static func writeDetails(
+        attributes: [Attribute], droppedAttributes: Int, events: [SpanEvent], links: [SpanLink], statusMessage: String,
+        into bytes: inout ContiguousArray<UInt8>
+    ) {
         for attribute in attributes { writeField(SpanTag.attribute, keyValue(attribute), into: &bytes) }
         if droppedAttributes > 0 {
             bytes.append(SpanTag.droppedAttributes)
@@ -105,7 +110,8 @@ public enum OTLPWire {
     }
 
     static func traceIDBytes(_ id: TraceID) -> [UInt8] {
-        (0..<8).map { UInt8(truncatingIfNeeded: id.high >> (56 - 8 * $0)) } + (0..<8).map { UInt8(truncatingIfNeeded: id.low >> (56 - 8 * $0)) }
+        (0..<8).map { UInt8(truncatingIfNeeded: id.high >> (56 - 8 * $0)) }
+            + (0..<8).map { UInt8(truncatingIfNeeded: id.low >> (56 - 8 * $0)) }
     }
 
     static func spanIDBytes(_ id: SpanID) -> [UInt8] {
@@ -124,15 +130,18 @@ public enum OTLPWire {
     }
 
     /// Decodes the span detail fields in `bytes`; other fields are skipped.
-    public static func readDetails<Bytes: RandomAccessCollection>(_ bytes: Bytes) -> Details where Bytes.Element == UInt8, Bytes.Index == Int {
+    public static func readDetails<Bytes: RandomAccessCollection>(_ bytes: Bytes) -> Details
+    where Bytes.Element == UInt8, Bytes.Index == Int {
         var reader = Reader(bytes: Array(bytes))
         var details = Details()
         while let (field, wire) = reader.tag() {
             switch (field, wire) {
-            case (9, 2): if let body = reader.lengthDelimited() { details.attributes.append(readKeyValue(body, depth: 0)) }
+            case (9, 2):
+                if let body = reader.lengthDelimited() { details.attributes.append(readKeyValue(body, depth: 0)) }
             case (10, 0): details.droppedAttributes = Int(clamping: reader.varint() ?? 0)
             case (11, 2): if let body = reader.lengthDelimited() { details.events.append(readEvent(body)) }
-            case (13, 2): if let body = reader.lengthDelimited(), let link = readLink(body) { details.links.append(link) }
+            case (13, 2):
+                if let body = reader.lengthDelimited(), let link = readLink(body) { details.links.append(link) }
             case (15, 2): if let body = reader.lengthDelimited() { details.statusMessage = readStatusMessage(body) }
             default: if !reader.skip(wire) { return details }
             }
@@ -168,7 +177,11 @@ public enum OTLPWire {
                 if let body = reader.lengthDelimited() {
                     var list = Reader(bytes: body)
                     while let (inner, innerWire) = list.tag() {
-                        if inner == 1, innerWire == 2, let element = list.lengthDelimited() { values.append(readAnyValue(element, depth: depth + 1)) } else if !list.skip(innerWire) { break }
+                        if inner == 1, innerWire == 2, let element = list.lengthDelimited() {
+                            values.append(readAnyValue(element, depth: depth + 1))
+                        } else if !list.skip(innerWire) {
+                            break
+                        }
                     }
                 }
                 value = .array(values)
@@ -177,7 +190,11 @@ public enum OTLPWire {
                 if let body = reader.lengthDelimited() {
                     var list = Reader(bytes: body)
                     while let (inner, innerWire) = list.tag() {
-                        if inner == 1, innerWire == 2, let element = list.lengthDelimited() { entries.append(readKeyValue(element, depth: depth + 1)) } else if !list.skip(innerWire) { break }
+                        if inner == 1, innerWire == 2, let element = list.lengthDelimited() {
+                            entries.append(readKeyValue(element, depth: depth + 1))
+                        } else if !list.skip(innerWire) {
+                            break
+                        }
                     }
                 }
                 value = .map(entries)
@@ -195,7 +212,8 @@ public enum OTLPWire {
             switch (field, wire) {
             case (1, 1): event.timeUnixNano = reader.fixed64() ?? 0
             case (2, 2): event.name = reader.string() ?? ""
-            case (3, 2): if let body = reader.lengthDelimited() { event.attributes.append(readKeyValue(body, depth: 0)) }
+            case (3, 2):
+                if let body = reader.lengthDelimited() { event.attributes.append(readKeyValue(body, depth: 0)) }
             default: if !reader.skip(wire) { return event }
             }
         }

@@ -55,7 +55,9 @@ public enum AttributeValue: Hashable, Sendable, CustomStringConvertible {
         case .bool(let value): value ? "true" : "false"
         case .int(let value): String(value)
         case .double(let value): String(value)
-        case .bytes(let value): value.prefix(64).map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined() + (value.count > 64 ? "…" : "")
+        case .bytes(let value):
+            value.prefix(64).map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+                + (value.count > 64 ? "…" : "")
         case .array(let values): "[" + values.map(\.description).joined(separator: ", ") + "]"
         case .map(let entries): "{" + entries.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
         case .empty: "(empty)"
@@ -166,7 +168,8 @@ public struct IncomingSpan: Hashable, Sendable {
     public init(
         traceID: TraceID, spanID: SpanID, parentSpanID: SpanID = .none, name: String, kind: SpanKind,
         startUnixNano: UInt64, endUnixNano: UInt64, statusCode: SpanStatusCode = .unset, statusMessage: String = "",
-        attributes: [Attribute] = [], events: [SpanEvent] = [], links: [SpanLink] = [], encodedDetails: ArraySlice<UInt8>? = nil,
+        attributes: [Attribute] = [], events: [SpanEvent] = [], links: [SpanLink] = [],
+        encodedDetails: ArraySlice<UInt8>? = nil,
         resourceIndex: Int, scopeIndex: Int
     ) {
         self.traceID = traceID
@@ -198,7 +201,8 @@ public struct IncomingSpan: Hashable, Sendable {
 
     /// Whether the span carries any details besides its timing and names.
     var hasDetails: Bool {
-        !statusMessage.isEmpty || !attributes.isEmpty || !events.isEmpty || !links.isEmpty || !(encodedDetails?.isEmpty ?? true)
+        !statusMessage.isEmpty || !attributes.isEmpty || !events.isEmpty || !links.isEmpty
+            || !(encodedDetails?.isEmpty ?? true)
     }
 }
 
@@ -212,7 +216,10 @@ public struct SpanBatch: Hashable, Sendable {
     /// Whether the batch holds a reservation on the ingest gate that the consumer must release.
     public var holdsIngestReservation: Bool
 
-    public init(source: String, receivedAt: Timestamp, resources: [SpanResource], scopes: [SpanScope], spans: [IncomingSpan], holdsIngestReservation: Bool = false) {
+    public init(
+        source: String, receivedAt: Timestamp, resources: [SpanResource], scopes: [SpanScope], spans: [IncomingSpan],
+        holdsIngestReservation: Bool = false
+    ) {
         self.source = source
         self.receivedAt = receivedAt
         self.resources = resources

@@ -106,14 +106,20 @@ public struct SpanSignalWindow: Equatable, Sendable {
 
     /// How many region windows are kept and how many were forgotten.
     public var bound: StoreBound {
-        StoreBound(name: "span signal regions", count: regions.count, capacity: regions.capacity, forgotten: regions.forgottenCount)
+        StoreBound(
+            name: "span signal regions", count: regions.count, capacity: regions.capacity,
+            forgotten: regions.forgottenCount)
     }
 
     /// Counts one entry span received at `time` from `source`.
     public mutating func record(_ observation: EntrySpanObservation, at time: Timestamp, source: String) {
         // Mutated in place in the map: copying the window out and back would copy its
         // histograms on every span.
-        regions.update(observation.region, default: RegionWindow(seconds: Array(repeating: Second(), count: windowSeconds + 1), lastObservation: time, source: source)) {
+        regions.update(
+            observation.region,
+            default: RegionWindow(
+                seconds: Array(repeating: Second(), count: windowSeconds + 1), lastObservation: time, source: source)
+        ) {
             $0.record(observation, at: time, source: source)
         }
     }
@@ -176,7 +182,9 @@ public struct HopLatencyMatrix: Equatable, Sendable {
 
     /// How many pairs are kept and how many were forgotten.
     public var bound: StoreBound {
-        StoreBound(name: "region hop pairs", count: histories.count, capacity: histories.capacity, forgotten: histories.forgottenCount)
+        StoreBound(
+            name: "region hop pairs", count: histories.count, capacity: histories.capacity,
+            forgotten: histories.forgottenCount)
     }
 
     public mutating func record(_ hop: CrossRegionHop) {

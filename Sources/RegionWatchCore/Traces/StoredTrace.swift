@@ -77,7 +77,10 @@ struct StoredTrace: Sendable {
 
     /// Appends a span and returns the cross-region hops it completes (with its parent, or with
     /// children that arrived before it).
-    mutating func append(_ span: IncomingSpan, resourceID: UInt32, scopeID: UInt32, regionID: UInt16, limits: TraceStoreLimits, at now: Timestamp) -> [(from: UInt16, to: UInt16, latencyMilliseconds: Double)] {
+    mutating func append(
+        _ span: IncomingSpan, resourceID: UInt32, scopeID: UInt32, regionID: UInt16, limits: TraceStoreLimits,
+        at now: Timestamp
+    ) -> [(from: UInt16, to: UInt16, latencyMilliseconds: Double)] {
         var detailOffset = StoredSpan.noDetails
         if span.hasDetails {
             detailOffset = UInt32(details.count)
@@ -104,7 +107,9 @@ struct StoredTrace: Sendable {
         func hop(parent: StoredSpan, child: StoredSpan) {
             guard parent.region != child.region else { return }
             crossRegionHops += 1
-            let latency = Double(parent.durationNanos > child.durationNanos ? parent.durationNanos - child.durationNanos : 0) / 1e6
+            let latency =
+                Double(parent.durationNanos > child.durationNanos ? parent.durationNanos - child.durationNanos : 0)
+                / 1e6
             hops.append((parent.region, child.region, latency))
         }
         let waitingChildren = awaitedParents.removeValue(forKey: stored.spanID) ?? 0
@@ -131,8 +136,10 @@ struct StoredTrace: Sendable {
         endUnixNano = max(endUnixNano, span.endUnixNano)
         if !regionIDs.contains(regionID) { regionIDs.append(regionID) }
         lastUpdated = max(lastUpdated, now)
-        approximateBytes = spans.count * MemoryLayout<StoredSpan>.stride + details.count + stringBytes
-            + (spanIndex.map { $0.count * 24 } ?? 0) + awaitedParents.count * 24 + (resourceIDs.count + scopeIDs.count) * 4
+        approximateBytes =
+            spans.count * MemoryLayout<StoredSpan>.stride + details.count + stringBytes
+            + (spanIndex.map { $0.count * 24 } ?? 0) + awaitedParents.count * 24 + (resourceIDs.count + scopeIDs.count)
+            * 4
         return hops
     }
 
@@ -155,18 +162,28 @@ struct StoredTrace: Sendable {
     /// Appends one span's details as a length-prefixed record of OTLP `Span` fields. Received
     /// protobuf bytes are kept as they are when within the limits; anything else is written
     /// from typed values, cut to the limits.
-    static func appendDetailRecord(of span: IncomingSpan, limits: TraceStoreLimits, into details: inout ContiguousArray<UInt8>) {
+    static func appendDetailRecord(
+        of span: IncomingSpan, limits: TraceStoreLimits, into details: inout ContiguousArray<UInt8>
+    ) {
         var record = ContiguousArray<UInt8>()
         if let encoded = span.encodedDetails, encoded.count <= limits.maxDetailBytes {
             record.append(contentsOf: encoded)
-            OTLPWire.writeDetails(attributes: [], droppedAttributes: 0, events: [], links: [], statusMessage: truncated(span.statusMessage, to: limits.maxValueBytes), into: &record)
+            OTLPWire.writeDetails(
+                attributes: [], droppedAttributes: 0, events: [], links: [],
+                statusMessage: truncated(span.statusMessage, to: limits.maxValueBytes), into: &record)
         } else {
             let decoded = span.details
             let (attributes, dropped) = limited(decoded.attributes, limits)
             OTLPWire.writeDetails(
                 attributes: attributes, droppedAttributes: dropped + decoded.droppedAttributes,
-                events: decoded.events.prefix(limits.maxEventsPerSpan).map { SpanEvent(timeUnixNano: $0.timeUnixNano, name: truncated($0.name, to: 512), attributes: limited($0.attributes, limits).0) },
-                links: decoded.links.prefix(limits.maxLinksPerSpan).map { SpanLink(traceID: $0.traceID, spanID: $0.spanID, attributes: limited($0.attributes, limits).0) },
+                events: decoded.events.prefix(limits.maxEventsPerSpan).map {
+                    SpanEvent(
+                        timeUnixNano: $0.timeUnixNano, name: truncated($0.name, to: 512),
+                        attributes: limited($0.attributes, limits).0)
+                },
+                links: decoded.links.prefix(limits.maxLinksPerSpan).map {
+                    SpanLink(traceID: $0.traceID, spanID: $0.spanID, attributes: limited($0.attributes, limits).0)
+                },
                 statusMessage: truncated(span.statusMessage, to: limits.maxValueBytes), into: &record
             )
         }

@@ -24,7 +24,9 @@ public struct TraceID: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     /// From 32 hexadecimal digits.
     public init?(hex: String) {
-        guard hex.utf8.count == 32, let high = UInt64(hexDigits: hex.utf8.prefix(16)), let low = UInt64(hexDigits: hex.utf8.dropFirst(16)) else { return nil }
+        guard hex.utf8.count == 32, let high = UInt64(hexDigits: hex.utf8.prefix(16)),
+            let low = UInt64(hexDigits: hex.utf8.dropFirst(16))
+        else { return nil }
         self.init(high: high, low: low)
     }
 

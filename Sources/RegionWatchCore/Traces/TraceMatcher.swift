@@ -30,7 +30,9 @@ struct TraceMatcher {
         let wantedService = query.service?.lowercased()
         serviceMatches = services.map { $0 != nil && $0 == wantedService }
         words = query.words.map { Array($0.lowercased().utf8) }
-        wordIsHexPrefix = words.map { $0.count <= 32 && $0.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) } }
+        wordIsHexPrefix = words.map {
+            $0.count <= 32 && $0.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+        }
         wordInService = query.words.map { word in services.map { $0?.contains(word.lowercased()) ?? false } }
         wordInRegion = query.words.map { word in regions.names.map { $0.lowercased().contains(word.lowercased()) } }
     }
@@ -49,7 +51,9 @@ struct TraceMatcher {
     private func matches(word: Int, _ trace: StoredTrace) -> Bool {
         if wordIsHexPrefix[word], trace.traceID.hex.utf8.starts(with: words[word]) { return true }
         if trace.resourceIDs.contains(where: { wordInService[word][Int($0)] }) { return true }
-        if trace.regionIDs.contains(where: { Int($0) < wordInRegion[word].count && wordInRegion[word][Int($0)] }) { return true }
+        if trace.regionIDs.contains(where: { Int($0) < wordInRegion[word].count && wordInRegion[word][Int($0)] }) {
+            return true
+        }
         return trace.strings.contains { Self.contains($0, lowercasedNeedle: words[word]) }
     }
 

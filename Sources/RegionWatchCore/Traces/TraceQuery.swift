@@ -37,9 +37,14 @@ public struct TraceQuery: Equatable, Sendable {
                 let isAtLeast = first == ">"
                 let amount = lowered.dropFirst().drop { $0 == "=" }
                 guard let milliseconds = Self.milliseconds(String(amount)) else {
-                    return .failure(ParseError(description: "'\(token)' is not a duration comparison (try >500ms or <2s)"))
+                    return .failure(
+                        ParseError(description: "'\(token)' is not a duration comparison (try >500ms or <2s)"))
                 }
-                if isAtLeast { query.minimumMilliseconds = milliseconds } else { query.maximumMilliseconds = milliseconds }
+                if isAtLeast {
+                    query.minimumMilliseconds = milliseconds
+                } else {
+                    query.maximumMilliseconds = milliseconds
+                }
             } else {
                 query.words.append(lowered)
             }

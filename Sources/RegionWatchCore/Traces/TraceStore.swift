@@ -43,7 +43,9 @@ public struct TraceStore: Sendable {
     /// How many region names the store holds and how many it forgot (see also
     /// `spansFoldedIntoUnknownRegion`).
     public var regionBound: StoreBound {
-        StoreBound(name: "span region names", count: regions.names.count, capacity: limits.maxRegions, forgotten: regions.forgottenNames)
+        StoreBound(
+            name: "span region names", count: regions.names.count, capacity: limits.maxRegions,
+            forgotten: regions.forgottenNames)
     }
 
     /// Spans whose region was folded into "unknown" because every kept name was in use.
@@ -51,7 +53,8 @@ public struct TraceStore: Sendable {
 
     /// How many spans the store holds and how many it evicted.
     public var spanBound: StoreBound {
-        StoreBound(name: "trace store spans", count: spanCount, capacity: limits.maxSpans, forgotten: counters.evictedSpans)
+        StoreBound(
+            name: "trace store spans", count: spanCount, capacity: limits.maxSpans, forgotten: counters.evictedSpans)
     }
 
     /// Spans kept per owning region.
@@ -94,15 +97,20 @@ public struct TraceStore: Sendable {
             }
             let resource = batch.resources[span.resourceIndex]
             let regionID = regions.id(for: resource.region, limit: limits.maxRegions)
-            guard insert(span, resourceID: resourceID, scopeID: scopeID, regionID: regionID, at: batch.receivedAt, outcome: &outcome) else {
+            guard
+                insert(
+                    span, resourceID: resourceID, scopeID: scopeID, regionID: regionID, at: batch.receivedAt,
+                    outcome: &outcome)
+            else {
                 continue
             }
             if span.kind.isEntry {
-                outcome.entrySpans.append(EntrySpanObservation(
-                    region: regions.name(of: regionID),
-                    durationMilliseconds: Double(span.endUnixNano &- span.startUnixNano) / 1e6,
-                    isError: span.statusCode == .error
-                ))
+                outcome.entrySpans.append(
+                    EntrySpanObservation(
+                        region: regions.name(of: regionID),
+                        durationMilliseconds: Double(span.endUnixNano &- span.startUnixNano) / 1e6,
+                        isError: span.statusCode == .error
+                    ))
             }
         }
         // Resources and scopes interned for spans that were all rejected are not kept.
@@ -114,7 +122,9 @@ public struct TraceStore: Sendable {
 
     /// Why a span cannot be stored, or `nil` when it is valid.
     static func rejection(of span: IncomingSpan, in batch: SpanBatch) -> String? {
-        if !batch.resources.indices.contains(span.resourceIndex) || !batch.scopes.indices.contains(span.scopeIndex) { return "inconsistent batch" }
+        if !batch.resources.indices.contains(span.resourceIndex) || !batch.scopes.indices.contains(span.scopeIndex) {
+            return "inconsistent batch"
+        }
         return SpanValidation.problem(of: span)
     }
 
@@ -126,7 +136,10 @@ public struct TraceStore: Sendable {
         }
     }
 
-    private mutating func insert(_ span: IncomingSpan, resourceID: UInt32, scopeID: UInt32, regionID: UInt16, at now: Timestamp, outcome: inout SpanInsertOutcome) -> Bool {
+    private mutating func insert(
+        _ span: IncomingSpan, resourceID: UInt32, scopeID: UInt32, regionID: UInt16, at now: Timestamp,
+        outcome: inout SpanInsertOutcome
+    ) -> Bool {
         let slot: Int32
         if let existing = index[span.traceID] {
             slot = existing
@@ -146,7 +159,8 @@ public struct TraceStore: Sendable {
         }
         let before = slots[index]!.approximateBytes
         if !slots[index]!.regionIDs.contains(regionID) { regions.retain(regionID) }
-        let hops = slots[index]!.append(span, resourceID: resourceID, scopeID: scopeID, regionID: regionID, limits: limits, at: now)
+        let hops = slots[index]!.append(
+            span, resourceID: resourceID, scopeID: scopeID, regionID: regionID, limits: limits, at: now)
         if slots[index]!.retain(resource: resourceID) { resources.retain(resourceID) }
         if slots[index]!.retain(scope: scopeID) { scopes.retain(scopeID) }
         approximateBytes += slots[index]!.approximateBytes - before
@@ -155,7 +169,10 @@ public struct TraceStore: Sendable {
         counters.acceptedSpans += 1
         outcome.accepted += 1
         for hop in hops {
-            outcome.hops.append(CrossRegionHop(from: regions.name(of: hop.from), to: regions.name(of: hop.to), latencyMilliseconds: hop.latencyMilliseconds))
+            outcome.hops.append(
+                CrossRegionHop(
+                    from: regions.name(of: hop.from), to: regions.name(of: hop.to),
+                    latencyMilliseconds: hop.latencyMilliseconds))
         }
         return true
     }
@@ -212,12 +229,18 @@ public struct TraceStore: Sendable {
     private func largestRegion(excluding excluded: Set<Int>) -> Int? {
         var best: (region: Int, spans: Int, oldest: UInt32)?
         for region in regionSpanCounts.indices where regionSpanCounts[region] > 0 && !excluded.contains(region) {
-            let candidate = (region: region, spans: regionSpanCounts[region], oldest: regionQueues[region].first?.generation ?? .max)
+            let candidate = (
+                region: region, spans: regionSpanCounts[region], oldest: regionQueues[region].first?.generation ?? .max
+            )
             guard let current = best else {
                 best = candidate
                 continue
             }
-            if candidate.spans > current.spans || (candidate.spans == current.spans && candidate.oldest < current.oldest) { best = candidate }
+            if candidate.spans > current.spans
+                || (candidate.spans == current.spans && candidate.oldest < current.oldest)
+            {
+                best = candidate
+            }
         }
         return best?.region
     }
@@ -276,9 +299,12 @@ public struct TraceStore: Sendable {
 
     /// The details of one span (decoded from the trace's blob).
     public func details(of spanID: SpanID, in traceID: TraceID) -> SpanDetails? {
-        guard let slot = index[traceID], let trace = slots[Int(slot)], let position = trace.position(of: spanID.value) else { return nil }
+        guard let slot = index[traceID], let trace = slots[Int(slot)], let position = trace.position(of: spanID.value)
+        else { return nil }
         let span = trace.spans[position]
-        let decoded = span.detailOffset == StoredSpan.noDetails ? OTLPWire.Details() : StoredTrace.detailRecord(in: trace.details, at: Int(span.detailOffset))
+        let decoded =
+            span.detailOffset == StoredSpan.noDetails
+            ? OTLPWire.Details() : StoredTrace.detailRecord(in: trace.details, at: Int(span.detailOffset))
         return SpanDetails(
             span: info(of: span, in: trace), statusMessage: decoded.statusMessage, attributes: decoded.attributes,
             events: decoded.events, links: decoded.links, droppedAttributes: decoded.droppedAttributes,
@@ -348,7 +374,9 @@ struct RegionTable: Sendable {
             ids[name] = id
             return id
         }
-        if let unused = traceCounts.indices.first(where: { traceCounts[$0] == 0 && names[$0] != SpanResource.unknownRegion }) {
+        if let unused = traceCounts.indices.first(where: {
+            traceCounts[$0] == 0 && names[$0] != SpanResource.unknownRegion
+        }) {
             ids[names[unused]] = nil
             names[unused] = name
             ids[name] = UInt16(unused)

@@ -43,7 +43,10 @@ public struct TraceTree: Sendable {
                 rootPositions.append(position)
             }
         }
-        let byStart: (Int, Int) -> Bool = { spans[$0].startUnixNano != spans[$1].startUnixNano ? spans[$0].startUnixNano < spans[$1].startUnixNano : $0 < $1 }
+        let byStart: (Int, Int) -> Bool = {
+            spans[$0].startUnixNano != spans[$1].startUnixNano
+                ? spans[$0].startUnixNano < spans[$1].startUnixNano : $0 < $1
+        }
         for index in childrenOf.indices where childrenOf[index].count > 1 { childrenOf[index].sort(by: byStart) }
         rootPositions.sort(by: byStart)
 
@@ -58,7 +61,10 @@ public struct TraceTree: Sendable {
             var root: Int?
             while let candidate = pendingRoots.first {
                 pendingRoots.removeFirst()
-                if !visited[candidate] { root = candidate; break }
+                if !visited[candidate] {
+                    root = candidate
+                    break
+                }
             }
             if root == nil {
                 while nextUnvisited < spans.count, visited[nextUnvisited] { nextUnvisited += 1 }
@@ -73,7 +79,10 @@ public struct TraceTree: Sendable {
                 order[position] = nodeIndex
                 if parent == nil { roots.append(nodeIndex) }
                 let isCrossRegion = parent.map { nodes[$0].span.region != spans[position].region } ?? false
-                nodes.append(Node(span: spans[position], depth: depth, parent: parent, children: [], isOnCriticalPath: false, hasErrorBelow: false, isCrossRegion: isCrossRegion))
+                nodes.append(
+                    Node(
+                        span: spans[position], depth: depth, parent: parent, children: [], isOnCriticalPath: false,
+                        hasErrorBelow: false, isCrossRegion: isCrossRegion))
                 if let parent { nodes[parent].children.append(nodeIndex) }
                 for child in childrenOf[position].reversed() where !visited[child] {
                     stack.append((child, depth + 1, nodeIndex))

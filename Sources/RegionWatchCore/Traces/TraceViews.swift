@@ -29,7 +29,10 @@ public struct SpanInfo: Equatable, Sendable {
     public var startUnixNano: UInt64
     public var durationNanos: UInt64
 
-    public init(spanID: SpanID, parentSpanID: SpanID, name: String, service: String, region: String, kind: SpanKind, status: SpanStatusCode, startUnixNano: UInt64, durationNanos: UInt64) {
+    public init(
+        spanID: SpanID, parentSpanID: SpanID, name: String, service: String, region: String, kind: SpanKind,
+        status: SpanStatusCode, startUnixNano: UInt64, durationNanos: UInt64
+    ) {
         self.spanID = spanID
         self.parentSpanID = parentSpanID
         self.name = name

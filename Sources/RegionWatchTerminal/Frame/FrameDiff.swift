@@ -40,7 +40,9 @@ public enum FrameDiff {
                     if x > 0, new.cells[rowStart + x].isContinuation || previous.cells[rowStart + x].isContinuation {
                         changed[x - 1] = true
                     }
-                    if x + 1 < width, new.cells[rowStart + x + 1].isContinuation || previous.cells[rowStart + x + 1].isContinuation {
+                    if x + 1 < width,
+                        new.cells[rowStart + x + 1].isContinuation || previous.cells[rowStart + x + 1].isContinuation
+                    {
                         changed[x + 1] = true
                     }
                 }

@@ -6,7 +6,9 @@ public enum PriorityFit {
     public static func choose(widths: [Int], priorities: [Int], available: Int, separator: Int = 0) -> Set<Int> {
         var chosen = Set<Int>()
         var used = 0
-        let order = widths.indices.sorted { priorities[$0] != priorities[$1] ? priorities[$0] > priorities[$1] : $0 < $1 }
+        let order = widths.indices.sorted {
+            priorities[$0] != priorities[$1] ? priorities[$0] > priorities[$1] : $0 < $1
+        }
         for index in order {
             let extra = widths[index] + (chosen.isEmpty ? 0 : separator)
             if used + extra <= available {

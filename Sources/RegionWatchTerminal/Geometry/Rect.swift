@@ -71,13 +71,18 @@ public struct Rect: Hashable, Sendable, CustomStringConvertible {
     /// Splits off the bottom `count` rows: (rest, bottom).
     public func splitBottom(_ count: Int) -> (Rect, Rect) {
         let bottom = min(max(0, count), height)
-        return (Rect(x: x, y: y, width: width, height: height - bottom), Rect(x: x, y: maxY - bottom, width: width, height: bottom))
+        return (
+            Rect(x: x, y: y, width: width, height: height - bottom),
+            Rect(x: x, y: maxY - bottom, width: width, height: bottom)
+        )
     }
 
     /// Splits off the left `count` columns: (left, rest).
     public func splitLeft(_ count: Int) -> (Rect, Rect) {
         let left = min(max(0, count), width)
-        return (Rect(x: x, y: y, width: left, height: height), Rect(x: x + left, y: y, width: width - left, height: height))
+        return (
+            Rect(x: x, y: y, width: left, height: height), Rect(x: x + left, y: y, width: width - left, height: height)
+        )
     }
 }
 
@@ -104,7 +109,9 @@ public enum Layout {
     /// Splits `area` along `direction` into one rectangle per constraint, in order, with
     /// `spacing` cells between parts. Fixed parts are served first, then leftover room goes to
     /// `minimum` and `fill` parts by weight; nothing ever exceeds `area`.
-    public static func split(_ area: Rect, _ direction: LayoutDirection, _ constraints: [LayoutConstraint], spacing: Int = 0) -> [Rect] {
+    public static func split(
+        _ area: Rect, _ direction: LayoutDirection, _ constraints: [LayoutConstraint], spacing: Int = 0
+    ) -> [Rect] {
         guard !constraints.isEmpty else { return [] }
         let total = direction == .horizontal ? area.width : area.height
         let available = max(0, total - spacing * (constraints.count - 1))

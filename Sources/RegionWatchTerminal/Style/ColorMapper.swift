@@ -18,12 +18,15 @@ public struct ColorMapper: Sendable {
     /// foreground is the nearest palette colour that stays readable (contrast at least
     /// `minimumContrast`) on the background, so a dark green on a light theme does not become
     /// an unreadable bright green.
-    public func pair(foreground: TerminalColor, background backgroundColor: TerminalColor) -> (foreground: Int32, background: Int32) {
+    public func pair(
+        foreground: TerminalColor, background backgroundColor: TerminalColor
+    ) -> (foreground: Int32, background: Int32) {
         let backgroundNumber = number(for: backgroundColor)
         guard capability == .ansi8 || capability == .ansi16, let wanted = foreground.approximateRGB else {
             return (number(for: foreground), backgroundNumber)
         }
-        let backdrop = backgroundNumber >= 0 ? ColorPalette.rgb(ofIndexed: Int(backgroundNumber)) : background.assumedRGB
+        let backdrop =
+            backgroundNumber >= 0 ? ColorPalette.rgb(ofIndexed: Int(backgroundNumber)) : background.assumedRGB
         let count = capability == .ansi8 ? 8 : 16
         let nearest = Int(number(for: foreground))
         if ColorPalette.contrastRatio(ColorPalette.ansiRGB[nearest], backdrop) >= Self.minimumContrast {
@@ -35,7 +38,8 @@ public struct ColorMapper: Sendable {
         let isChromatic = wantedHSV.saturation >= 0.25 && wantedHSV.value >= 0.15
         var best = nearest
         var bestScore = Double.infinity
-        for index in 0..<count where ColorPalette.contrastRatio(ColorPalette.ansiRGB[index], backdrop) >= Self.minimumContrast {
+        for index in 0..<count
+        where ColorPalette.contrastRatio(ColorPalette.ansiRGB[index], backdrop) >= Self.minimumContrast {
             let (r, g, b) = ColorPalette.ansiRGB[index]
             let candidate = ColorPalette.hsv(r, g, b)
             let candidateIsChromatic = candidate.saturation >= 0.25
@@ -69,8 +73,11 @@ public struct ColorMapper: Sendable {
             let rgb = ColorPalette.rgb(ofIndexed: Int(index))
             switch capability {
             case .none: return -1
-            case .ansi8: return Int32(ColorPalette.nearestANSI(red: rgb.red, green: rgb.green, blue: rgb.blue, count: 8))
-            case .ansi16: return Int32(index < 16 ? Int(index) : ColorPalette.nearestANSI(red: rgb.red, green: rgb.green, blue: rgb.blue))
+            case .ansi8:
+                return Int32(ColorPalette.nearestANSI(red: rgb.red, green: rgb.green, blue: rgb.blue, count: 8))
+            case .ansi16:
+                return Int32(
+                    index < 16 ? Int(index) : ColorPalette.nearestANSI(red: rgb.red, green: rgb.green, blue: rgb.blue))
             case .indexed256: return Int32(index)
             case .direct: return index < 8 ? Int32(index) : packed(rgb.red, rgb.green, rgb.blue)
             }

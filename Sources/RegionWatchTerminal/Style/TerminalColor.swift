@@ -88,7 +88,8 @@ public enum ColorPalette {
     /// xterm's default RGB for the 16 ANSI colours.
     public static let ansiRGB: [(red: Int, green: Int, blue: Int)] = [
         (0, 0, 0), (205, 0, 0), (0, 205, 0), (205, 205, 0), (0, 0, 238), (205, 0, 205), (0, 205, 205), (229, 229, 229),
-        (127, 127, 127), (255, 0, 0), (0, 255, 0), (255, 255, 0), (92, 92, 255), (255, 0, 255), (0, 255, 255), (255, 255, 255),
+        (127, 127, 127), (255, 0, 0), (0, 255, 0), (255, 255, 0), (92, 92, 255), (255, 0, 255), (0, 255, 255),
+        (255, 255, 255),
     ]
 
     private static let cubeLevels = [0, 95, 135, 175, 215, 255]
@@ -112,7 +113,8 @@ public enum ColorPalette {
         let cube = 16 + 36 * cubeIndex(red) + 6 * cubeIndex(green) + cubeIndex(blue)
         let average = (red + green + blue) / 3
         let grey = average > 238 ? 255 : 232 + max(0, (average - 3) / 10)
-        return distance(rgb(ofIndexed: cube), (red, green, blue)) <= distance(rgb(ofIndexed: grey), (red, green, blue)) ? cube : grey
+        return distance(rgb(ofIndexed: cube), (red, green, blue)) <= distance(rgb(ofIndexed: grey), (red, green, blue))
+            ? cube : grey
     }
 
     /// The nearest of the first `count` ANSI colours (8 or 16), preserving hue: a colour
@@ -166,7 +168,9 @@ public enum ColorPalette {
     }
 
     /// WCAG relative luminance contrast ratio between two colours (1...21).
-    public static func contrastRatio(_ a: (red: Int, green: Int, blue: Int), _ b: (red: Int, green: Int, blue: Int)) -> Double {
+    public static func contrastRatio(
+        _ a: (red: Int, green: Int, blue: Int), _ b: (red: Int, green: Int, blue: Int)
+    ) -> Double {
         func channel(_ value: Int) -> Double {
             let c = Double(value) / 255
             return c <= 0.03928 ? c / 12.92 : pow((c + 0.055) / 1.055, 2.4)

@@ -13,7 +13,10 @@ public struct Sparkline: Widget {
     public var style: Style
     public var alertStyle: Style
 
-    public init(values: [Double?], maximum: Double? = nil, threshold: Double? = nil, style: Style = .plain, alertStyle: Style = .plain) {
+    public init(
+        values: [Double?], maximum: Double? = nil, threshold: Double? = nil, style: Style = .plain,
+        alertStyle: Style = .plain
+    ) {
         self.values = values
         self.maximum = maximum
         self.threshold = threshold
@@ -71,7 +74,8 @@ public struct BarChart: Widget {
     public var thresholdName: String?
 
     public init(
-        values: [Double?], maximum: Double? = nil, threshold: Double? = nil, style: Style = .plain, alertStyle: Style = .plain,
+        values: [Double?], maximum: Double? = nil, threshold: Double? = nil, style: Style = .plain,
+        alertStyle: Style = .plain,
         axisStyle: Style = .plain, thresholdStyle: Style = .plain, thresholdName: String? = nil,
         formatValue: @escaping (Double) -> String = { String(Int($0)) }
     ) {
@@ -101,16 +105,22 @@ public struct BarChart: Widget {
         let labelWidth = labelWidth(values: values, width: area.width)
         let plot = Rect(x: area.x + labelWidth, y: area.y, width: area.width - labelWidth, height: area.height)
         let totalEighths = plot.height * 8
-        frame.write(TextFit.fit(topLabel, to: labelWidth - 1, alignment: .right), x: area.x, y: area.y, style: axisStyle)
+        frame.write(
+            TextFit.fit(topLabel, to: labelWidth - 1, alignment: .right), x: area.x, y: area.y, style: axisStyle)
         // Bars rise from zero, and the axis says so.
-        if plot.height >= 2 { frame.write(TextFit.fit("0", to: labelWidth - 1, alignment: .right), x: area.x, y: plot.maxY - 1, style: axisStyle) }
+        if plot.height >= 2 {
+            frame.write(
+                TextFit.fit("0", to: labelWidth - 1, alignment: .right), x: area.x, y: plot.maxY - 1, style: axisStyle)
+        }
         var thresholdRow: Int?
         if let threshold, threshold > 0, threshold <= top, let thresholdLabel {
             let eighths = Int((threshold / top * Double(totalEighths)).rounded())
             let row = plot.maxY - 1 - min(plot.height - 1, max(0, (eighths - 1) / 8))
             frame.write(String(repeating: "┄", count: plot.width), x: plot.x, y: row, style: thresholdStyle, clip: plot)
             if row != area.y || plot.height == 1 {
-                frame.write(TextFit.fit(thresholdLabel, to: labelWidth - 1, alignment: .right), x: area.x, y: row, style: thresholdStyle)
+                frame.write(
+                    TextFit.fit(thresholdLabel, to: labelWidth - 1, alignment: .right), x: area.x, y: row,
+                    style: thresholdStyle)
             }
             thresholdRow = row
         }
@@ -124,13 +134,17 @@ public struct BarChart: Widget {
             for row in 0..<plot.height {
                 let level = min(8, eighths - row * 8)
                 guard level > 0 else { break }
-                frame.write(String(Bars.eighths[level]), x: x, y: plot.maxY - 1 - row, style: isAlert ? alertStyle : style, clip: plot)
+                frame.write(
+                    String(Bars.eighths[level]), x: x, y: plot.maxY - 1 - row, style: isAlert ? alertStyle : style,
+                    clip: plot)
             }
         }
         // The threshold's name on its line, over the bars: what the line means is never guessed.
         if let thresholdName, let thresholdRow, let thresholdLabel {
             let name = " \(thresholdName) \(thresholdLabel) "
-            frame.write(name, x: max(plot.x, plot.maxX - CharacterWidth.of(name)), y: thresholdRow, style: thresholdStyle, clip: plot)
+            frame.write(
+                name, x: max(plot.x, plot.maxX - CharacterWidth.of(name)), y: thresholdRow, style: thresholdStyle,
+                clip: plot)
         }
     }
 }

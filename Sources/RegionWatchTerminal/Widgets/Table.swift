@@ -13,7 +13,8 @@ public struct TableColumn: Hashable, Sendable {
     public var maximumWidth: Int?
 
     public init(
-        _ title: String, width: Int, alignment: Alignment = .left, priority: Int = 0, isFlexible: Bool = false, maximumWidth: Int? = nil
+        _ title: String, width: Int, alignment: Alignment = .left, priority: Int = 0, isFlexible: Bool = false,
+        maximumWidth: Int? = nil
     ) {
         self.title = title
         self.width = width
@@ -35,7 +36,10 @@ public struct Table: Widget {
     public var selectionStyle: Style
     public var columnSpacing: Int
 
-    public init(columns: [TableColumn], rows: [[Line]], headerStyle: Style = Style(attributes: [.bold]), selectedRow: Int? = nil, selectionStyle: Style = Style(attributes: [.reverse]), columnSpacing: Int = 1) {
+    public init(
+        columns: [TableColumn], rows: [[Line]], headerStyle: Style = Style(attributes: [.bold]),
+        selectedRow: Int? = nil, selectionStyle: Style = Style(attributes: [.reverse]), columnSpacing: Int = 1
+    ) {
         self.columns = columns
         self.rows = rows
         self.headerStyle = headerStyle
@@ -46,7 +50,9 @@ public struct Table: Widget {
 
     /// Indices of the columns shown in `width` cells, with their widths, in column order.
     public func layout(forWidth width: Int) -> [(index: Int, width: Int)] {
-        let chosen = PriorityFit.choose(widths: columns.map(\.width), priorities: columns.map(\.priority), available: width, separator: columnSpacing)
+        let chosen = PriorityFit.choose(
+            widths: columns.map(\.width), priorities: columns.map(\.priority), available: width,
+            separator: columnSpacing)
         let used = chosen.reduce(0) { $0 + columns[$1].width } + max(0, chosen.count - 1) * columnSpacing
         var widths = columns.indices.filter(chosen.contains).map { (index: $0, width: columns[$0].width) }
         // Leftover width goes to the flexible columns in order, each up to its maximum, so a
@@ -64,7 +70,8 @@ public struct Table: Widget {
     /// First visible row so that `selectedRow` stays on screen in `visibleRows` rows.
     public static func scrollOffset(selected: Int?, rowCount: Int, visibleRows: Int) -> Int {
         guard let selected, visibleRows > 0, rowCount > visibleRows else { return 0 }
-        return min(max(0, selected - visibleRows + 1 + min(visibleRows / 3, rowCount - 1 - selected)), rowCount - visibleRows)
+        return min(
+            max(0, selected - visibleRows + 1 + min(visibleRows / 3, rowCount - 1 - selected)), rowCount - visibleRows)
     }
 
     /// The width column `index` gets in `width` cells; `nil` when it is dropped.
@@ -77,7 +84,8 @@ public struct Table: Widget {
         let shown = layout(forWidth: area.width)
         var x = area.x
         for column in shown {
-            let title = TextFit.fit(columns[column.index].title, to: column.width, alignment: columns[column.index].alignment)
+            let title = TextFit.fit(
+                columns[column.index].title, to: column.width, alignment: columns[column.index].alignment)
             frame.write(title, x: x, y: area.y, style: headerStyle, clip: area)
             x += column.width + columnSpacing
         }
@@ -99,7 +107,9 @@ public struct Table: Widget {
                 case .center: start = x + max(0, column.width - width) / 2
                 }
                 if width > column.width {
-                    frame.write(TextFit.truncate(cell.text, to: column.width), x: x, y: y, style: cell.spans.first?.style ?? .plain, clip: cellArea)
+                    frame.write(
+                        TextFit.truncate(cell.text, to: column.width), x: x, y: y,
+                        style: cell.spans.first?.style ?? .plain, clip: cellArea)
                 } else {
                     frame.write(cell, x: start, y: y, clip: cellArea)
                 }

@@ -10,13 +10,17 @@ public struct BorderSet: Hashable, Sendable {
     public var horizontal: Character, vertical: Character
 
     /// Rounded corners.
-    public static let rounded = BorderSet(topLeft: "╭", topRight: "╮", bottomLeft: "╰", bottomRight: "╯", horizontal: "─", vertical: "│")
+    public static let rounded = BorderSet(
+        topLeft: "╭", topRight: "╮", bottomLeft: "╰", bottomRight: "╯", horizontal: "─", vertical: "│")
     /// Square corners.
-    public static let plain = BorderSet(topLeft: "┌", topRight: "┐", bottomLeft: "└", bottomRight: "┘", horizontal: "─", vertical: "│")
+    public static let plain = BorderSet(
+        topLeft: "┌", topRight: "┐", bottomLeft: "└", bottomRight: "┘", horizontal: "─", vertical: "│")
     /// Heavy lines, for focus.
-    public static let heavy = BorderSet(topLeft: "┏", topRight: "┓", bottomLeft: "┗", bottomRight: "┛", horizontal: "━", vertical: "┃")
+    public static let heavy = BorderSet(
+        topLeft: "┏", topRight: "┓", bottomLeft: "┗", bottomRight: "┛", horizontal: "━", vertical: "┃")
     /// Double lines, for modal dialogs.
-    public static let double = BorderSet(topLeft: "╔", topRight: "╗", bottomLeft: "╚", bottomRight: "╝", horizontal: "═", vertical: "║")
+    public static let double = BorderSet(
+        topLeft: "╔", topRight: "╗", bottomLeft: "╚", bottomRight: "╝", horizontal: "═", vertical: "║")
 }
 
 /// A bordered box with an optional title in its top edge and a right-aligned note.
@@ -27,7 +31,10 @@ public struct Block: Widget {
     public var borderStyle: Style
     public var fillStyle: Style?
 
-    public init(title: Line? = nil, note: Line? = nil, borders: BorderSet = .rounded, borderStyle: Style = .plain, fillStyle: Style? = nil) {
+    public init(
+        title: Line? = nil, note: Line? = nil, borders: BorderSet = .rounded, borderStyle: Style = .plain,
+        fillStyle: Style? = nil
+    ) {
         self.title = title
         self.note = note
         self.borders = borders
@@ -42,10 +49,18 @@ public struct Block: Widget {
         guard area.width >= 2, area.height >= 2 else { return }
         if let fillStyle { frame.fill(area, style: fillStyle) }
         // Border characters are all one cell wide: set cells directly (no text layout needed).
-        frame.fill(Rect(x: area.x + 1, y: area.y, width: area.width - 2, height: 1), character: borders.horizontal, style: borderStyle)
-        frame.fill(Rect(x: area.x + 1, y: area.maxY - 1, width: area.width - 2, height: 1), character: borders.horizontal, style: borderStyle)
-        frame.fill(Rect(x: area.x, y: area.y + 1, width: 1, height: area.height - 2), character: borders.vertical, style: borderStyle)
-        frame.fill(Rect(x: area.maxX - 1, y: area.y + 1, width: 1, height: area.height - 2), character: borders.vertical, style: borderStyle)
+        frame.fill(
+            Rect(x: area.x + 1, y: area.y, width: area.width - 2, height: 1), character: borders.horizontal,
+            style: borderStyle)
+        frame.fill(
+            Rect(x: area.x + 1, y: area.maxY - 1, width: area.width - 2, height: 1), character: borders.horizontal,
+            style: borderStyle)
+        frame.fill(
+            Rect(x: area.x, y: area.y + 1, width: 1, height: area.height - 2), character: borders.vertical,
+            style: borderStyle)
+        frame.fill(
+            Rect(x: area.maxX - 1, y: area.y + 1, width: 1, height: area.height - 2), character: borders.vertical,
+            style: borderStyle)
         frame.setCell(x: area.x, y: area.y, Cell(character: borders.topLeft, style: borderStyle))
         frame.setCell(x: area.maxX - 1, y: area.y, Cell(character: borders.topRight, style: borderStyle))
         frame.setCell(x: area.x, y: area.maxY - 1, Cell(character: borders.bottomLeft, style: borderStyle))

@@ -20,7 +20,9 @@ public struct CommandError: Error, Equatable, CustomStringConvertible {
 /// Parses the `:` command line.
 public enum CommandParser {
     /// Command words, for completion and help.
-    public static let words = ["region", "trace", "traces", "matrix", "theme", "overview", "help", "pause", "resume", "quit", "q"]
+    public static let words = [
+        "region", "trace", "traces", "matrix", "theme", "overview", "help", "pause", "resume", "quit", "q",
+    ]
 
     /// Parses `text` (without the leading `:`).
     public static func parse(_ text: String) -> Result<Command, CommandError> {
@@ -35,7 +37,9 @@ public enum CommandParser {
             guard !argument.isEmpty else { return .failure(CommandError(description: "usage: :theme NAME")) }
             return .success(.theme(argument))
         case "trace":
-            guard !argument.isEmpty else { return .failure(CommandError(description: "usage: :trace ID (or its first hex digits)")) }
+            guard !argument.isEmpty else {
+                return .failure(CommandError(description: "usage: :trace ID (or its first hex digits)"))
+            }
             return .success(.trace(argument))
         case "traces", "t":
             return .success(.traces)

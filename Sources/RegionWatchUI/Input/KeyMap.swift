@@ -85,7 +85,9 @@ public struct KeyBinding: Equatable, Sendable {
 /// context, and generates the help overlay and the footer hints, so help and hints always
 /// match what the keys do. Conventions follow k9s, htop and btop.
 public enum KeyMap {
-    private static let screens: [KeyContext] = [.overview, .regionDetail, .traces, .waterfall, .spanDetail, .latencyMatrix, .audit]
+    private static let screens: [KeyContext] = [
+        .overview, .regionDetail, .traces, .waterfall, .spanDetail, .latencyMatrix, .audit,
+    ]
 
     private static func on(_ contexts: [KeyContext], _ key: String, _ text: String) -> [KeyContext: KeyHint] {
         Dictionary(uniqueKeysWithValues: contexts.map { ($0, KeyHint(key, text)) })
@@ -95,8 +97,10 @@ public enum KeyMap {
         KeyBinding([.up, .character("k")], "↑ k", .moveUp, "move up / scroll up", .global),
         KeyBinding(
             [.down, .character("j")], "↓ j", .moveDown, "move down / scroll down", .global,
-            hints: on([.overview, .traces], "↑↓", "select").merging(on([.regionDetail, .spanDetail, .audit], "↑↓", "scroll")) { $1 }
-                .merging(on([.waterfall], "↑↓", "span")) { $1 }
+            hints: on([.overview, .traces], "↑↓", "select").merging(
+                on([.regionDetail, .spanDetail, .audit], "↑↓", "scroll")
+            ) { $1 }
+            .merging(on([.waterfall], "↑↓", "span")) { $1 }
         ),
         KeyBinding([.pageUp, .control("b")], "PgUp", .pageUp, "page up", .global),
         KeyBinding([.pageDown, .control("f")], "PgDn", .pageDown, "page down", .global),
@@ -109,65 +113,133 @@ public enum KeyMap {
             [.escape, .left, .character("h")], "Esc ← h", .back, "back", .global,
             hints: on([.regionDetail, .traces, .spanDetail, .latencyMatrix, .audit], "Esc", "back")
         ),
-        KeyBinding([.enter, .right, .character("l")], "Enter", .open, "open the selected region", .overview, hints: on([.overview], "Enter", "open")),
-        KeyBinding([.tab], "Tab", .nextPane, "next pane: regions, replication, events", .overview, hints: on([.overview], "Tab", "pane")),
-        KeyBinding([.tab], "Tab", .nextPane, "focus the error traces (Enter opens one)", .regionDetail, hints: on([.regionDetail], "Tab", "error traces")),
-        KeyBinding([.enter], "Enter", .open, "open the selected trace's waterfall", .traces, hints: on([.traces], "Enter", "waterfall")),
-        KeyBinding([.character("s")], "s", .cycleSort, "sort by time, duration, errors", .traces, hints: on([.traces], "s", "sort")),
-        KeyBinding([.character("/")], "/", .openFilter, "filter: words, region=, service=, error, >500ms, <2s (Esc clears)", .traces, hints: on([.traces], "/", "filter")),
-        KeyBinding([.enter], "Enter", .open, "open the selected span's detail", .waterfall, hints: on([.waterfall], "Enter", "detail")),
-        KeyBinding([.left, .character("h")], "← h", .collapse, "collapse the span (or go to its parent)", .waterfall, hints: on([.waterfall], "← →", "fold")),
-        KeyBinding([.right, .character("l")], "→ l", .expand, "expand the span", .waterfall),
-        KeyBinding([.character(" ")], "Space", .toggleCollapse, "collapse or expand the span", .waterfall, hints: on([.waterfall], "Space", "toggle")),
-        KeyBinding([.character("c")], "c", .toggleColoring, "colour bars by region or by service", .waterfall, hints: on([.waterfall], "c", "colour")),
-        KeyBinding([.escape], "Esc", .back, "back", .waterfall, hints: on([.waterfall], "Esc", "back")),
-        KeyBinding([.character("A")], "A", .acknowledgeInterrupted, "acknowledge an interrupted failover (shown in red)", .audit, hints: on([.audit], "A", "acknowledge interrupted")),
-        KeyBinding([.character("t")], "t", .showTraces, "traces", .global, hints: on([.overview, .regionDetail, .latencyMatrix], "t", "traces")),
-        KeyBinding([.character("m")], "m", .showLatencyMatrix, "cross-region latency matrix", .global, hints: on([.overview], "m", "latency")),
         KeyBinding(
-            [.character("F")], "F", .beginFailover, "fail over (or switch over) to the selected region: gates, typed confirmation, plan", .global,
+            [.enter, .right, .character("l")], "Enter", .open, "open the selected region", .overview,
+            hints: on([.overview], "Enter", "open")),
+        KeyBinding(
+            [.tab], "Tab", .nextPane, "next pane: regions, replication, events", .overview,
+            hints: on([.overview], "Tab", "pane")),
+        KeyBinding(
+            [.tab], "Tab", .nextPane, "focus the error traces (Enter opens one)", .regionDetail,
+            hints: on([.regionDetail], "Tab", "error traces")),
+        KeyBinding(
+            [.enter], "Enter", .open, "open the selected trace's waterfall", .traces,
+            hints: on([.traces], "Enter", "waterfall")),
+        KeyBinding(
+            [.character("s")], "s", .cycleSort, "sort by time, duration, errors", .traces,
+            hints: on([.traces], "s", "sort")),
+        KeyBinding(
+            [.character("/")], "/", .openFilter, "filter: words, region=, service=, error, >500ms, <2s (Esc clears)",
+            .traces, hints: on([.traces], "/", "filter")),
+        KeyBinding(
+            [.enter], "Enter", .open, "open the selected span's detail", .waterfall,
+            hints: on([.waterfall], "Enter", "detail")),
+        KeyBinding(
+            [.left, .character("h")], "← h", .collapse, "collapse the span (or go to its parent)", .waterfall,
+            hints: on([.waterfall], "← →", "fold")),
+        KeyBinding([.right, .character("l")], "→ l", .expand, "expand the span", .waterfall),
+        KeyBinding(
+            [.character(" ")], "Space", .toggleCollapse, "collapse or expand the span", .waterfall,
+            hints: on([.waterfall], "Space", "toggle")),
+        KeyBinding(
+            [.character("c")], "c", .toggleColoring, "colour bars by region or by service", .waterfall,
+            hints: on([.waterfall], "c", "colour")),
+        KeyBinding([.escape], "Esc", .back, "back", .waterfall, hints: on([.waterfall], "Esc", "back")),
+        KeyBinding(
+            [.character("A")], "A", .acknowledgeInterrupted, "acknowledge an interrupted failover (shown in red)",
+            .audit, hints: on([.audit], "A", "acknowledge interrupted")),
+        KeyBinding(
+            [.character("t")], "t", .showTraces, "traces", .global,
+            hints: on([.overview, .regionDetail, .latencyMatrix], "t", "traces")),
+        KeyBinding(
+            [.character("m")], "m", .showLatencyMatrix, "cross-region latency matrix", .global,
+            hints: on([.overview], "m", "latency")),
+        KeyBinding(
+            [.character("F")], "F", .beginFailover,
+            "fail over (or switch over) to the selected region: gates, typed confirmation, plan", .global,
             hints: on([.overview, .regionDetail], "F", "failover")
         ),
-        KeyBinding([.character("B")], "B", .beginFailback, "fail back: return the primary role to the configured primary", .global),
-        KeyBinding([.character("D")], "D", .beginDrill, "drill: rehearse a failover to the selected region (safe steps only)", .global),
+        KeyBinding(
+            [.character("B")], "B", .beginFailback, "fail back: return the primary role to the configured primary",
+            .global),
+        KeyBinding(
+            [.character("D")], "D", .beginDrill, "drill: rehearse a failover to the selected region (safe steps only)",
+            .global),
         KeyBinding([.character("a")], "a", .showAudit, "failover audit log", .global),
-        KeyBinding([.character("C")], "C", .resumeUnresolved, "resume a failover that stopped half-way (its remaining steps)", .global),
-        KeyBinding([.character("U")], "U", .rollBackUnresolved, "roll back a failover that stopped half-way (undo its steps)", .global),
-        KeyBinding([.character("X")], "X", .chaosTakeDown, "take the selected region down", .demo, hints: on([.overview, .regionDetail], "X I R", "chaos")),
+        KeyBinding(
+            [.character("C")], "C", .resumeUnresolved, "resume a failover that stopped half-way (its remaining steps)",
+            .global),
+        KeyBinding(
+            [.character("U")], "U", .rollBackUnresolved, "roll back a failover that stopped half-way (undo its steps)",
+            .global),
+        KeyBinding(
+            [.character("X")], "X", .chaosTakeDown, "take the selected region down", .demo,
+            hints: on([.overview, .regionDetail], "X I R", "chaos")),
         KeyBinding([.character("I")], "I", .chaosInjectLag, "inject replication lag into the selected region", .demo),
         KeyBinding([.character("R")], "R", .chaosRecover, "recover the selected region", .demo),
-        KeyBinding([.character(":")], ":", .openCommandLine, "command line (:region NAME, :trace ID, :theme NAME, :q)", .global, hints: on([.overview], ":", "command")),
-        KeyBinding([.character("p")], "p", .togglePause, "pause / resume the display (collection and failover continue)", .global,
+        KeyBinding(
+            [.character(":")], ":", .openCommandLine, "command line (:region NAME, :trace ID, :theme NAME, :q)",
+            .global, hints: on([.overview], ":", "command")),
+        KeyBinding(
+            [.character("p")], "p", .togglePause, "pause / resume the display (collection and failover continue)",
+            .global,
             hints: on([.overview, .regionDetail, .traces, .latencyMatrix], "p", "pause")),
         KeyBinding([.control("l")], "Ctrl-L", .redraw, "redraw the screen", .global),
-        KeyBinding([.character("?")], "?", .toggleHelp, "show or hide this help", .global, hints: on(screens, "?", "help")),
-        KeyBinding([.character("q")], "q", .quit, "quit (back, below the top level)", .global, hints: on([.overview], "q", "quit").merging(on([.regionDetail], "q", "back")) { $1 }),
+        KeyBinding(
+            [.character("?")], "?", .toggleHelp, "show or hide this help", .global, hints: on(screens, "?", "help")),
+        KeyBinding(
+            [.character("q")], "q", .quit, "quit (back, below the top level)", .global,
+            hints: on([.overview], "q", "quit").merging(on([.regionDetail], "q", "back")) { $1 }),
         // The failover dialog while it awaits the typed confirmation.
-        KeyBinding([.tab, .backTab], "Tab", .switchField, "switch between the name and reason fields", .failoverDialog, hints: on([.failoverDialog], "Tab", "field")),
-        KeyBinding([.enter], "Enter", .confirm, "next field; on the reason field, confirm (the name must match)", .failoverDialog,
+        KeyBinding(
+            [.tab, .backTab], "Tab", .switchField, "switch between the name and reason fields", .failoverDialog,
+            hints: on([.failoverDialog], "Tab", "field")),
+        KeyBinding(
+            [.enter], "Enter", .confirm, "next field; on the reason field, confirm (the name must match)",
+            .failoverDialog,
             hints: on([.failoverDialog], "Enter", "confirm")
         ),
         KeyBinding([.backspace], "Backspace", .deleteBackward, "delete the last character", .failoverDialog),
-        KeyBinding([.escape], "Esc", .cancel, "cancel before confirmation; abort the remaining steps while running", .failoverDialog,
+        KeyBinding(
+            [.escape], "Esc", .cancel, "cancel before confirmation; abort the remaining steps while running",
+            .failoverDialog,
             hints: on([.failoverDialog], "Esc", "cancel")
         ),
-        KeyBinding([.character("f")], "f", .force, "force the refusing gates: type a reason (recorded; line keys as on the command line), Enter retries, Esc cancels", .refusal),
-        KeyBinding([.enter, .escape, .character("q")], "Enter Esc q", .confirm, "acknowledge the finished attempt and close the dialog", .finishedAttempt,
+        KeyBinding(
+            [.character("f")], "f", .force,
+            "force the refusing gates: type a reason (recorded; line keys as on the command line), Enter retries, Esc cancels",
+            .refusal),
+        KeyBinding(
+            [.enter, .escape, .character("q")], "Enter Esc q", .confirm,
+            "acknowledge the finished attempt and close the dialog", .finishedAttempt,
             hints: on([.finishedAttempt], "Enter Esc", "close")
         ),
-        KeyBinding([.character("C")], "C", .resumeUnresolved, "resume the attempt that stopped half-way", .finishedAttempt, hints: on([.finishedAttempt], "C", "resume")),
-        KeyBinding([.character("U")], "U", .rollBackUnresolved, "roll back the attempt that stopped half-way", .finishedAttempt, hints: on([.finishedAttempt], "U", "roll back")),
+        KeyBinding(
+            [.character("C")], "C", .resumeUnresolved, "resume the attempt that stopped half-way", .finishedAttempt,
+            hints: on([.finishedAttempt], "C", "resume")),
+        KeyBinding(
+            [.character("U")], "U", .rollBackUnresolved, "roll back the attempt that stopped half-way",
+            .finishedAttempt, hints: on([.finishedAttempt], "U", "roll back")),
         // The `:` command line and the `/` filter.
-        KeyBinding([.enter], "Enter", .confirm, "run the command / apply the filter", .typedLine, hints: on([.typedLine], "Enter", "run")),
-        KeyBinding([.escape], "Esc", .cancel, "cancel (Backspace on an empty command line too)", .typedLine, hints: on([.typedLine], "Esc", "cancel")),
-        KeyBinding([.tab], "Tab", .complete, "complete a region or theme name (command line)", .typedLine, hints: on([.typedLine], "Tab", "complete")),
-        KeyBinding([.up], "↑", .historyPrevious, "previous command (command line)", .typedLine, hints: on([.typedLine], "↑↓", "history")),
+        KeyBinding(
+            [.enter], "Enter", .confirm, "run the command / apply the filter", .typedLine,
+            hints: on([.typedLine], "Enter", "run")),
+        KeyBinding(
+            [.escape], "Esc", .cancel, "cancel (Backspace on an empty command line too)", .typedLine,
+            hints: on([.typedLine], "Esc", "cancel")),
+        KeyBinding(
+            [.tab], "Tab", .complete, "complete a region or theme name (command line)", .typedLine,
+            hints: on([.typedLine], "Tab", "complete")),
+        KeyBinding(
+            [.up], "↑", .historyPrevious, "previous command (command line)", .typedLine,
+            hints: on([.typedLine], "↑↓", "history")),
         KeyBinding([.down], "↓", .historyNext, "next command (command line)", .typedLine),
         KeyBinding([.backspace], "Backspace", .deleteBackward, "delete the last character", .typedLine),
         KeyBinding([.control("u")], "Ctrl-U", .clearLine, "clear the line", .typedLine),
         KeyBinding([.control("w")], "Ctrl-W", .deleteWord, "delete the last word", .typedLine),
         // The help overlay.
-        KeyBinding([.escape, .character("?"), .character("q"), .enter], "Esc ? q", .closeHelp, "close this help", .help),
+        KeyBinding(
+            [.escape, .character("?"), .character("q"), .enter], "Esc ? q", .closeHelp, "close this help", .help),
         KeyBinding([.down, .character("j")], "↓ j", .moveDown, "scroll down", .help),
         KeyBinding([.up, .character("k")], "↑ k", .moveUp, "scroll up", .help),
         KeyBinding([.pageDown], "PgDn", .pageDown, "page down", .help),
@@ -201,7 +273,9 @@ public enum KeyMap {
     /// The hints of `context` as one line ("Tab field · Enter confirm"), those `including`
     /// accepts.
     public static func hintLine(for context: KeyContext, including: (UIAction) -> Bool = { _ in true }) -> String {
-        hints(for: context, isDemo: false).filter { including($0.binding.action) }.map { "\($0.hint.key) \($0.hint.text)" }.joined(separator: " · ")
+        hints(for: context, isDemo: false).filter { including($0.binding.action) }.map {
+            "\($0.hint.key) \($0.hint.text)"
+        }.joined(separator: " · ")
     }
 
     /// Whether `key` is a demo-only key.
@@ -212,7 +286,7 @@ public enum KeyMap {
     public static func hints(for context: KeyContext, isDemo: Bool) -> [(binding: KeyBinding, hint: KeyHint)] {
         bindings.compactMap { binding in
             guard let hint = binding.hints[context], let key = binding.keys.first,
-                  binding.context == .demo ? isDemo : self.binding(for: key, in: context, isDemo: isDemo) == binding
+                binding.context == .demo ? isDemo : self.binding(for: key, in: context, isDemo: isDemo) == binding
             else { return nil }
             return (binding, hint)
         }

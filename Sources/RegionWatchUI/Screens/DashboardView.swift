@@ -22,10 +22,11 @@ public enum DashboardView {
         let context = ScreenContext(state: state, view: view, theme: theme)
         let area = frame.area
         let isCompact = LayoutMode(size: size) == .compact
-        let hasCompactForm: Bool = switch view.screen {
-        case .overview, .regionDetail: true
-        default: false
-        }
+        let hasCompactForm: Bool =
+            switch view.screen {
+            case .overview, .regionDetail: true
+            default: false
+            }
         if isCompact, hasCompactForm {
             CompactView(context: context).render(in: area, into: &frame)
         } else {
@@ -39,7 +40,8 @@ public enum DashboardView {
                 if let region = state.region(named: name) {
                     RegionDetailScreen(context: context, region: region).render(in: body, into: &frame)
                 } else {
-                    frame.write("region \(name) is not in the configuration", x: body.x + 1, y: body.y, style: theme[.error])
+                    frame.write(
+                        "region \(name) is not in the configuration", x: body.x + 1, y: body.y, style: theme[.error])
                 }
             case .traces:
                 TracesScreen(context: context).render(in: body, into: &frame)

@@ -17,21 +17,23 @@ struct FailoverDialog {
         let rto = state.topology.objectives.rtoSeconds
         var lines: [Line] = []
 
-        let prefix: String = switch request.continuation {
-        case .resumes?: "RESUME OF "
-        case .rollsBack?: "ROLL BACK OF "
-        case nil: ""
-        }
+        let prefix: String =
+            switch request.continuation {
+            case .resumes?: "RESUME OF "
+            case .rollsBack?: "ROLL BACK OF "
+            case nil: ""
+            }
         var title = Line(prefix + request.kind.rawValue.uppercased(), style: theme[.title])
         title.append("  \(request.from) → \(request.to)", style: theme[.text].adding(.bold))
         title.append("  by \(request.operatorName)", style: theme[.muted])
         lines.append(title)
-        let kindNote: String = switch request.kind {
-        case .switchover: "planned: the primary is healthy; the target catches up before it is promoted"
-        case .failover: "emergency: the primary is down or unreachable; promote now and accept the data loss shown"
-        case .failback: "return the primary role to the configured primary"
-        case .drill: "rehearsal: only steps marked safe run; the result is recorded as a drill"
-        }
+        let kindNote: String =
+            switch request.kind {
+            case .switchover: "planned: the primary is healthy; the target catches up before it is promoted"
+            case .failover: "emergency: the primary is down or unreachable; promote now and accept the data loss shown"
+            case .failback: "return the primary role to the configured primary"
+            case .drill: "rehearsal: only steps marked safe run; the result is recorded as a drill"
+            }
         lines.append(Line(kindNote, style: theme[.muted]))
         lines.append(Line())
 
@@ -41,9 +43,14 @@ struct FailoverDialog {
         }
 
         lines.append(Line("Gates", style: theme[.tableHeader]))
-        if attempt.gates.isEmpty { lines.append(Line(machineState == .preflight ? "  evaluating…" : "  none recorded", style: theme[.muted])) }
+        if attempt.gates.isEmpty {
+            lines.append(Line(machineState == .preflight ? "  evaluating…" : "  none recorded", style: theme[.muted]))
+        }
         for gate in attempt.gates {
-            let (mark, style): (String, Style) = gate.passed ? ("✓ pass  ", theme[.ok]) : (gate.forcedReason != nil ? ("! FORCED", theme[.warning]) : ("✗ FAIL  ", theme[.down].adding(.bold)))
+            let (mark, style): (String, Style) =
+                gate.passed
+                ? ("✓ pass  ", theme[.ok])
+                : (gate.forcedReason != nil ? ("! FORCED", theme[.warning]) : ("✗ FAIL  ", theme[.down].adding(.bold)))
             var line = Line("  " + mark + " ", style: style)
             line.append(TextFit.fit(gate.gate.rawValue, to: 15), style: theme[.text])
             line.append(gate.measured, style: gate.passed ? theme[.muted] : style)
@@ -52,7 +59,10 @@ struct FailoverDialog {
         }
         if attempt.dataLoss != .unknown {
             let within = attempt.dataLoss.known?.certainlyWithin(context.rpo) ?? false
-            lines.append(Line("  data loss: \(attempt.dataLoss.text(at: context.now))", style: within ? theme[.muted] : theme[.down]))
+            lines.append(
+                Line(
+                    "  data loss: \(attempt.dataLoss.text(at: context.now))",
+                    style: within ? theme[.muted] : theme[.down]))
         }
         lines.append(Line())
 
@@ -71,7 +81,9 @@ struct FailoverDialog {
             var line = Line("  \(glyph) \(index + 1). ", style: style)
             line.append(step.name, style: index == executing ? theme[.text].adding(.bold) : theme[.text])
             line.append("  [\(step.kind)", style: theme[.muted])
-            if index < request.steps.count { line.append(", timeout \(Format.duration(request.steps[index].timeoutSeconds))", style: theme[.muted]) }
+            if index < request.steps.count {
+                line.append(", timeout \(Format.duration(request.steps[index].timeoutSeconds))", style: theme[.muted])
+            }
             line.append("]", style: theme[.muted])
             if let seconds = step.seconds(at: now) {
                 line.append("  \(Format.fixed(seconds, decimals: 1))s", style: style)
@@ -88,7 +100,9 @@ struct FailoverDialog {
 
         if let elapsed = attempt.measuredRTO(at: now) {
             var clock = Line("RTO clock  ", style: theme[.tableHeader])
-            clock.append("\(Format.fixed(elapsed, decimals: 1))s", style: elapsed > rto ? theme[.down].adding(.bold) : theme[.text].adding(.bold))
+            clock.append(
+                "\(Format.fixed(elapsed, decimals: 1))s",
+                style: elapsed > rto ? theme[.down].adding(.bold) : theme[.text].adding(.bold))
             clock.append(" of \(Format.duration(rto))", style: theme[.muted])
             lines.append(clock)
         }
@@ -104,21 +118,32 @@ struct FailoverDialog {
             var reason = Line("  reason  ", style: input.field == .reason ? theme[.key] : theme[.muted])
             reason.append(input.reason + (input.field == .reason ? "█" : ""), style: theme[.commandLine])
             lines.append(reason)
-            if let problem = failover.progress.confirmationProblem { lines.append(Line("  " + problem, style: theme[.error])) }
+            if let problem = failover.progress.confirmationProblem {
+                lines.append(Line("  " + problem, style: theme[.error]))
+            }
         case .refused:
             let refusing = attempt.gates.filter { !$0.allows }
             for gate in refusing {
-                lines.append(Line("REFUSED by \(gate.gate.rawValue): \(gate.measured)", style: theme[.down].adding(.bold)))
+                lines.append(
+                    Line("REFUSED by \(gate.gate.rawValue): \(gate.measured)", style: theme[.down].adding(.bold)))
             }
-            if refusing.isEmpty, let problem = failover.progress.problem { lines.append(Line("REFUSED: \(problem)", style: theme[.down].adding(.bold))) }
+            if refusing.isEmpty, let problem = failover.progress.problem {
+                lines.append(Line("REFUSED: \(problem)", style: theme[.down].adding(.bold)))
+            }
             let forceable = !refusing.isEmpty && refusing.allSatisfy(\.gate.isForceable)
             if let reason = context.view.failoverInput.forceReason {
-                lines.append(Line("Force \(refusing.map(\.gate.rawValue).joined(separator: ", ")): type the reason (recorded), Enter retries, Esc cancels", style: theme[.warning]))
+                lines.append(
+                    Line(
+                        "Force \(refusing.map(\.gate.rawValue).joined(separator: ", ")): type the reason (recorded), Enter retries, Esc cancels",
+                        style: theme[.warning]))
                 var input = Line("  reason  ", style: theme[.key])
                 input.append(reason + "█", style: theme[.commandLine])
                 lines.append(input)
             } else if forceable {
-                lines.append(Line("f forces \(refusing.count == 1 ? "this gate" : "these gates") with a reason (recorded) · Enter or Esc closes", style: theme[.muted]))
+                lines.append(
+                    Line(
+                        "f forces \(refusing.count == 1 ? "this gate" : "these gates") with a reason (recorded) · Enter or Esc closes",
+                        style: theme[.muted]))
             } else {
                 lines.append(Line("This gate cannot be forced.", style: theme[.muted]))
             }
@@ -129,15 +154,22 @@ struct FailoverDialog {
             let rtoText = FailoverFormat.measuredRTO(attempt.measuredRTO(at: attempt.endedAt ?? now))
             let loss = FailoverFormat.dataLoss(attempt.recordedDataLoss, at: now)
             let warned = machineState == .completed && attempt.hasWarnings
-            let style = machineState == .completed ? (warned ? theme[.warning] : theme[.ok]).adding(.bold) : theme[.down].adding(.bold)
+            let style =
+                machineState == .completed
+                ? (warned ? theme[.warning] : theme[.ok]).adding(.bold) : theme[.down].adding(.bold)
             let outcome = FailoverFormat.outcome(machineState.name, hasWarnings: attempt.hasWarnings)
-            lines.append(Line("\(outcome) · measured RTO \(rtoText) of \(Format.duration(rto)) · data loss \(loss)", style: style))
+            lines.append(
+                Line(
+                    "\(outcome) · measured RTO \(rtoText) of \(Format.duration(rto)) · data loss \(loss)", style: style)
+            )
         default:
             if failover.machine.attempt?.abortRequested == true {
                 lines.append(Line("abort requested: the remaining steps will not run", style: theme[.warning]))
             }
         }
-        if let problem = failover.progress.problem, machineState != .refused { lines.append(Line(problem, style: theme[.error])) }
+        if let problem = failover.progress.problem, machineState != .refused {
+            lines.append(Line(problem, style: theme[.error]))
+        }
         return lines
     }
 
@@ -149,15 +181,24 @@ struct FailoverDialog {
         var lines = [Line("Candidates", style: theme[.tableHeader])]
         let gateContext = FailoverGateContext(isReadOnly: state.failover.isReadOnly)
         for region in state.regions where region.role != .primary || attempt.request.kind == .drill {
-            let (gates, loss) = FailoverGates.evaluate(kind: attempt.request.kind, target: region.name, in: state, context: gateContext)
+            let (gates, loss) = FailoverGates.evaluate(
+                kind: attempt.request.kind, target: region.name, in: state, context: gateContext)
             let blocking = gates.first { !$0.passed }
             var line = Line(region.name == attempt.request.to ? "  ▸ " : "    ", style: theme[.key])
             line.append(TextFit.fit(region.name, to: 16), style: theme[.text])
-            line.append("\(RegionText.glyph(region.health)) \(TextFit.fit(region.health.label, to: 9))", style: theme.style(for: region.health))
+            line.append(
+                "\(RegionText.glyph(region.health)) \(TextFit.fit(region.health.label, to: 9))",
+                style: theme.style(for: region.health))
             let lossText = (loss.known?.compactText ?? Format.unknown) + (loss.unknownAfter == nil ? "" : "+?")
-            line.append(" loss \(TextFit.fit(lossText, to: 8))", style: theme.lagStyle(state.replicationLag(of: region.name), rpo: context.rpo))
-            line.append(" \(TextFit.fit(loss.knownBytes.map(Format.bytes) ?? Format.unknown, to: 8)) not received ", style: theme[.muted])
-            line.append(blocking.map { "blocked by \($0.gate.rawValue)" } ?? "ready", style: blocking == nil ? theme[.ok] : theme[.warning])
+            line.append(
+                " loss \(TextFit.fit(lossText, to: 8))",
+                style: theme.lagStyle(state.replicationLag(of: region.name), rpo: context.rpo))
+            line.append(
+                " \(TextFit.fit(loss.knownBytes.map(Format.bytes) ?? Format.unknown, to: 8)) not received ",
+                style: theme[.muted])
+            line.append(
+                blocking.map { "blocked by \($0.gate.rawValue)" } ?? "ready",
+                style: blocking == nil ? theme[.ok] : theme[.warning])
             lines.append(line)
         }
         return lines
@@ -172,12 +213,17 @@ struct FailoverDialog {
         let box = area.centered(width: width, height: height)
         let machineState = context.state.failover.machine.state
         let unresolved = context.state.unresolvedFailover != nil
-        let note: String = switch machineState {
-        case .awaitingConfirmation: KeyMap.hintLine(for: .failoverDialog)
-        case .executing: "\(KeyMap.hints(for: .failoverDialog, isDemo: false).first { $0.binding.action == .cancel }?.hint.key ?? "Esc") aborts the remaining steps"
-        case .preflight: "evaluating gates · " + KeyMap.hintLine(for: .failoverDialog) { $0 == .cancel }
-        default: KeyMap.hintLine(for: .finishedAttempt) { unresolved || ![.resumeUnresolved, .rollBackUnresolved].contains($0) }
-        }
+        let note: String =
+            switch machineState {
+            case .awaitingConfirmation: KeyMap.hintLine(for: .failoverDialog)
+            case .executing:
+                "\(KeyMap.hints(for: .failoverDialog, isDemo: false).first { $0.binding.action == .cancel }?.hint.key ?? "Esc") aborts the remaining steps"
+            case .preflight: "evaluating gates · " + KeyMap.hintLine(for: .failoverDialog) { $0 == .cancel }
+            default:
+                KeyMap.hintLine(for: .finishedAttempt) {
+                    unresolved || ![.resumeUnresolved, .rollBackUnresolved].contains($0)
+                }
+            }
         let block = Block(
             title: Line("Failover", style: context.theme[.title]),
             note: Line(note, style: context.theme[.muted]),
@@ -199,9 +245,16 @@ struct AuditScreen {
     func lines() -> [Line] {
         let theme = context.theme
         let history = context.state.failover.history
-        var lines: [Line] = [Line("audit log \(history.auditLogPath.isEmpty ? "(not read yet)" : history.auditLogPath)", style: theme[.muted])]
+        var lines: [Line] = [
+            Line(
+                "audit log \(history.auditLogPath.isEmpty ? "(not read yet)" : history.auditLogPath)",
+                style: theme[.muted])
+        ]
         for record in history.interrupted {
-            lines.append(Line("INTERRUPTED \(record.kind) \(record.from) → \(record.to), confirmed \(record.at.utcDate) \(record.at.utcTimeOfDay) UTC by \(record.operatorName): started, never finished. A acknowledges.", style: theme.style(for: .down).adding(.bold)))
+            lines.append(
+                Line(
+                    "INTERRUPTED \(record.kind) \(record.from) → \(record.to), confirmed \(record.at.utcDate) \(record.at.utcTimeOfDay) UTC by \(record.operatorName): started, never finished. A acknowledges.",
+                    style: theme.style(for: .down).adding(.bold)))
             for step in record.steps { lines.append(Line("    " + step, style: theme[.error])) }
         }
         if history.unreadableLines > 0 {
@@ -209,21 +262,30 @@ struct AuditScreen {
         }
         if history.recent.isEmpty { lines.append(Line("no failover, drill or refusal recorded", style: theme[.muted])) }
         for record in history.recent.reversed() {
-            let style: Style = switch record.state {
-            case "completed": theme[.ok]
-            case "refused", "failed": theme[.down]
-            default: theme[.warning]
-            }
+            let style: Style =
+                switch record.state {
+                case "completed": theme[.ok]
+                case "refused", "failed": theme[.down]
+                default: theme[.warning]
+                }
             var line = Line("\(record.at.utcDate) \(record.at.utcTimeOfDay)  ", style: theme[.muted])
             line.append(TextFit.fit(record.state.uppercased(), to: 12), style: style.adding(.bold))
             line.append("\(record.kind) \(record.from) → \(record.to)", style: theme[.text].adding(.bold))
-            line.append("  RTO \(record.measuredRTOSeconds.map { Format.fixed($0, decimals: 1) + "s" } ?? RegionText.unknown())", style: theme[.text])
+            line.append(
+                "  RTO \(record.measuredRTOSeconds.map { Format.fixed($0, decimals: 1) + "s" } ?? RegionText.unknown())",
+                style: theme[.text])
             let noLoss = record.state == "interrupted" ? "unknown (interrupted)" : "none (nothing promoted)"
-            line.append("  loss \(record.dataLoss.map { FailoverFormat.dataLoss($0, at: record.at, ageWord: "earlier") } ?? noLoss)", style: theme[.text])
+            line.append(
+                "  loss \(record.dataLoss.map { FailoverFormat.dataLoss($0, at: record.at, ageWord: "earlier") } ?? noLoss)",
+                style: theme[.text])
             line.append("  by \(record.operatorName)\(record.reason.map { ": \($0)" } ?? "")", style: theme[.muted])
             lines.append(line)
-            if let acknowledged = record.acknowledged { lines.append(Line("    started, never finished; " + acknowledged, style: theme[.warning])) }
-            if let region = record.notFenced { lines.append(Line("    ⚠ \(region) was not fenced (unreachable)", style: theme[.warning])) }
+            if let acknowledged = record.acknowledged {
+                lines.append(Line("    started, never finished; " + acknowledged, style: theme[.warning]))
+            }
+            if let region = record.notFenced {
+                lines.append(Line("    ⚠ \(region) was not fenced (unreachable)", style: theme[.warning]))
+            }
             for gate in record.failedGates { lines.append(Line("    gate " + gate, style: theme[.warning])) }
             for step in record.steps { lines.append(Line("    " + step, style: theme[.muted])) }
         }
@@ -231,7 +293,9 @@ struct AuditScreen {
     }
 
     func render(in area: Rect, into frame: inout Frame) {
-        let block = context.block("Audit log", note: Line("A acknowledges an interrupted failover", style: context.theme[.muted]), focused: true)
+        let block = context.block(
+            "Audit log", note: Line("A acknowledges an interrupted failover", style: context.theme[.muted]),
+            focused: true)
         block.render(in: area, into: &frame)
         let inner = block.inner(area).inset(horizontal: 1, vertical: 0)
         let content = context.wrap(lines(), width: inner.width, indent: 4)

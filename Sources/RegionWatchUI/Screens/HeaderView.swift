@@ -21,7 +21,10 @@ struct HeaderView {
             Segment(line: Line(" regionwatch ", style: theme[.headerAccent]), priority: 60),
             Segment(line: Line(" \(state.topology.name) ", style: theme[.headerAccent]), priority: 100),
             Segment(line: Line(" \(state.topology.pattern.rawValue) ", style: theme[.header]), priority: 50),
-            Segment(line: Line(" RPO \(Format.duration(objectives.rpoSeconds)) · RTO \(Format.duration(objectives.rtoSeconds)) ", style: theme[.header]), priority: 70),
+            Segment(
+                line: Line(
+                    " RPO \(Format.duration(objectives.rpoSeconds)) · RTO \(Format.duration(objectives.rtoSeconds)) ",
+                    style: theme[.header]), priority: 70),
         ]
         var right: [Segment] = []
         if context.view.isPaused {
@@ -34,17 +37,32 @@ struct HeaderView {
             right.append(Segment(line: Line(" READ-ONLY ", style: theme[.badge]), priority: 105))
         }
         if state.primary.splitBrain != nil {
-            right.append(Segment(line: Line(" SPLIT BRAIN ", style: theme.style(for: .down).adding(.bold).adding(.reverse)), priority: 130))
+            right.append(
+                Segment(
+                    line: Line(" SPLIT BRAIN ", style: theme.style(for: .down).adding(.bold).adding(.reverse)),
+                    priority: 130))
         }
         if !state.failover.history.interrupted.isEmpty {
-            right.append(Segment(line: Line(" INTERRUPTED FAILOVER: press a ", style: theme.style(for: .down).adding(.bold).adding(.reverse)), priority: 120))
+            right.append(
+                Segment(
+                    line: Line(
+                        " INTERRUPTED FAILOVER: press a ", style: theme.style(for: .down).adding(.bold).adding(.reverse)
+                    ), priority: 120))
         }
         let dropped = state.bus.droppedEvents
-        right.append(Segment(line: Line(" \(Format.rate(state.ingest.eventsPerSecond)) ev/s ", style: theme[.header]), priority: 40))
+        right.append(
+            Segment(
+                line: Line(" \(Format.rate(state.ingest.eventsPerSecond)) ev/s ", style: theme[.header]), priority: 40))
         if state.traces.spanCount > 0 {
-            right.append(Segment(line: Line(" \(Format.rate(state.spanIngest.eventsPerSecond)) spans/s ", style: theme[.header]), priority: 35))
+            right.append(
+                Segment(
+                    line: Line(" \(Format.rate(state.spanIngest.eventsPerSecond)) spans/s ", style: theme[.header]),
+                    priority: 35))
         }
-        right.append(Segment(line: Line(" dropped \(dropped) ", style: dropped > 0 ? theme[.badge] : theme[.header]), priority: dropped > 0 ? 95 : 30))
+        right.append(
+            Segment(
+                line: Line(" dropped \(dropped) ", style: dropped > 0 ? theme[.badge] : theme[.header]),
+                priority: dropped > 0 ? 95 : 30))
         right.append(Segment(line: Line(" \(state.now.utcTimeOfDay) UTC ", style: theme[.headerAccent]), priority: 80))
 
         let chosen = choose(left + right, width: area.width)
@@ -84,7 +102,8 @@ struct HeaderView {
         var primary = Line(" │ ", style: theme[.border])
         let isSplitBrain = state.primary.splitBrain != nil
         if let split = state.primary.splitBrain {
-            primary.append(" \(split.message.uppercased()) ", style: theme.style(for: .down).adding(.bold).adding(.reverse))
+            primary.append(
+                " \(split.message.uppercased()) ", style: theme.style(for: .down).adding(.bold).adding(.reverse))
         } else {
             primary.append("primary ", style: theme[.muted])
             if let current = state.primary.current {
@@ -95,14 +114,20 @@ struct HeaderView {
             for server in state.failover.notFenced {
                 primary.append(" · \(server.region) NOT FENCED", style: theme.style(for: .down).adding(.bold))
             }
-            let fenced = state.regions.indices.filter { state.regions[$0].role == .fenced }.map { state.regions[$0].name }
+            let fenced = state.regions.indices.filter { state.regions[$0].role == .fenced }.map {
+                state.regions[$0].name
+            }
             if !fenced.isEmpty { primary.append(" · fenced \(fenced.joined(separator: ", "))", style: theme[.warning]) }
             let unknown = state.regions.indices.filter { state.regions[$0].role == .unknown }.count
-            if unknown > 0 { primary.append(" · \(unknown) role\(unknown == 1 ? "" : "s") unknown", style: theme[.warning]) }
+            if unknown > 0 {
+                primary.append(" · \(unknown) role\(unknown == 1 ? "" : "s") unknown", style: theme[.warning])
+            }
         }
         var failover = Line(" │ ", style: theme[.border])
         failover.append("failover: ", style: theme[.muted])
-        failover.append(state.failover.headerSummary, style: state.failover.machine.state == .steady ? theme[.text] : theme[.warning])
+        failover.append(
+            state.failover.headerSummary,
+            style: state.failover.machine.state == .steady ? theme[.text] : theme[.warning])
         var unknown = Line()
         if state.unknownRegionCount > 0 {
             unknown = Line(" │ ", style: theme[.border])
@@ -114,7 +139,9 @@ struct HeaderView {
         // only when nothing else fits), then the primary and the unlisted regions at least in
         // part, then the health counts; what is left widens the primary and the unlisted names.
         let parts = [counts, primary, failover, unknown]
-        let minimums = [0, isSplitBrain ? primary.width : min(primary.width, 24), failover.width, min(unknown.width, 30)]
+        let minimums = [
+            0, isSplitBrain ? primary.width : min(primary.width, 24), failover.width, min(unknown.width, 30),
+        ]
         var widths = [0, 0, 0, 0]
         var left = width
         for index in [2, 1, 3, 0] {

@@ -12,11 +12,17 @@ struct HelpOverlay {
             let bindings = KeyMap.bindings.filter { $0.context == group }
             guard !bindings.isEmpty else { continue }
             var heading = Line(group.rawValue, style: theme[.tableHeader])
-            if group == .demo, !context.view.isDemo { heading.append("  (inactive: the simulator is not running)", style: theme[.muted]) }
+            if group == .demo, !context.view.isDemo {
+                heading.append("  (inactive: the simulator is not running)", style: theme[.muted])
+            }
             if group == context.view.screen.keyContext { heading.append("  (this screen)", style: theme[.key]) }
             lines.append(heading)
             for binding in bindings {
-                lines.append(Line([Span("  " + TextFit.fit(binding.label, to: 12), style: theme[.key]), Span(binding.description, style: theme[.text])]))
+                lines.append(
+                    Line([
+                        Span("  " + TextFit.fit(binding.label, to: 12), style: theme[.key]),
+                        Span(binding.description, style: theme[.text]),
+                    ]))
             }
             lines.append(Line())
         }
@@ -32,7 +38,11 @@ struct HelpOverlay {
             (":q", "quit"),
         ]
         for (command, description) in commands {
-            lines.append(Line([Span("  " + TextFit.fit(command, to: 16), style: theme[.key]), Span(description, style: theme[.text])]))
+            lines.append(
+                Line([
+                    Span("  " + TextFit.fit(command, to: 16), style: theme[.key]),
+                    Span(description, style: theme[.text]),
+                ]))
         }
         lines.append(Line())
         lines.append(Line("Health: ● ok  ▲ degraded  ✖ down  ◌ stale (data too old to judge)", style: theme[.muted]))

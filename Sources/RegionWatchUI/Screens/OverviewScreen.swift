@@ -57,8 +57,12 @@ struct OverviewScreen {
             let history = state.inboundLinks(of: region.name).first?.lagSeconds.recentValues(trendWidth) ?? []
             let version = region.primaryVersion ?? RegionText.unknown()
             let isBehind = newestVersion.map { region.primaryVersion != nil && region.primaryVersion != $0 } ?? false
-            let trend = Sparkline(values: history, maximum: max(context.rpo * 1.2, history.max() ?? 0), threshold: context.rpo, style: isStale ? theme[.stale] : theme[.sparkline], alertStyle: isStale ? theme[.stale] : theme[.sparklineAlert])
-                .line(width: trendWidth)
+            let trend = Sparkline(
+                values: history, maximum: max(context.rpo * 1.2, history.max() ?? 0), threshold: context.rpo,
+                style: isStale ? theme[.stale] : theme[.sparkline],
+                alertStyle: isStale ? theme[.stale] : theme[.sparklineAlert]
+            )
+            .line(width: trendWidth)
             return [
                 Line(RegionText.glyph(region.health), style: healthStyle),
                 Line(region.name, style: isStale ? theme[.stale] : theme[.text].adding(.bold)),
@@ -66,15 +70,31 @@ struct OverviewScreen {
                 Line(RegionText.role(region), style: theme.style(for: region.role, isStale: isStale)),
                 Line(region.health.label, style: healthStyle),
                 Line(RegionText.availability(region), style: base),
-                Line(RegionText.errorRate(region, thresholds: state.topology.thresholds), style: isStale ? base : metricStyle(region.errorRate.latest, degradedAt: state.topology.thresholds.errorRateDegraded, theme: theme)),
-                Line(RegionText.p99(region, thresholds: state.topology.thresholds), style: isStale ? base : metricStyle(region.p99Milliseconds.latest, degradedAt: state.topology.thresholds.p99DegradedMilliseconds, theme: theme)),
+                Line(
+                    RegionText.errorRate(region, thresholds: state.topology.thresholds),
+                    style: isStale
+                        ? base
+                        : metricStyle(
+                            region.errorRate.latest, degradedAt: state.topology.thresholds.errorRateDegraded,
+                            theme: theme)),
+                Line(
+                    RegionText.p99(region, thresholds: state.topology.thresholds),
+                    style: isStale
+                        ? base
+                        : metricStyle(
+                            region.p99Milliseconds.latest,
+                            degradedAt: state.topology.thresholds.p99DegradedMilliseconds, theme: theme)),
                 Line(RegionText.requests(region), style: base),
                 Line(RegionText.traffic(region), style: base),
                 Line(lagText, style: isStale || isSource ? base : theme.lagStyle(lag, rpo: context.rpo)),
-                Line(isSource ? "" : RegionText.rpoShare(lag, rpo: context.rpo), style: isStale ? base : theme.lagStyle(lag, rpo: context.rpo)),
+                Line(
+                    isSource ? "" : RegionText.rpoShare(lag, rpo: context.rpo),
+                    style: isStale ? base : theme.lagStyle(lag, rpo: context.rpo)),
                 trend,
                 Line(version, style: isBehind && !isStale ? theme[.warning] : base),
-                Line(RegionText.age(region, now: context.now), style: isStale ? theme[.stale].adding(.bold) : theme[.muted]),
+                Line(
+                    RegionText.age(region, now: context.now),
+                    style: isStale ? theme[.stale].adding(.bold) : theme[.muted]),
             ]
         }
         return Table(
@@ -91,7 +111,8 @@ struct OverviewScreen {
     /// Regions outside the configuration that reported (spans, samples, probes), most
     /// observed first: listed, marked, below the configured regions (not selectable).
     static func unknownRows(_ state: DashboardState) -> [String] {
-        state.unknownRegionObservations.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.prefix(unknownRowLimit).map(\.key)
+        state.unknownRegionObservations.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.prefix(unknownRowLimit).map(
+            \.key)
     }
 
     /// A region outside the configuration: its name, marked, with what its spans say.
@@ -109,8 +130,10 @@ struct OverviewScreen {
             Line(figures?.errorRate.map(Format.percent) ?? unknown, style: muted),
             Line(figures?.p99Milliseconds.map(Format.milliseconds) ?? unknown, style: muted),
             Line(figures.map { Format.rate($0.requestsPerSecond) } ?? unknown, style: muted),
-            Line(unknown, style: muted), Line(unknown, style: muted), Line("", style: muted), Line(), Line(unknown, style: muted),
-            Line(figures.map { Format.age(max(0, context.now.seconds(since: $0.observedAt))) } ?? unknown, style: muted),
+            Line(unknown, style: muted), Line(unknown, style: muted), Line("", style: muted), Line(),
+            Line(unknown, style: muted),
+            Line(
+                figures.map { Format.age(max(0, context.now.seconds(since: $0.observedAt))) } ?? unknown, style: muted),
         ]
     }
 
@@ -121,10 +144,12 @@ struct OverviewScreen {
 
     private func renderRegions(in area: Rect, into frame: inout Frame) {
         let focused = context.view.focusedPane == .regions
-        let block = context.block("Regions", note: Line("Enter: detail", style: context.theme[.muted]), focused: focused)
+        let block = context.block(
+            "Regions", note: Line("Enter: detail", style: context.theme[.muted]), focused: focused)
         block.render(in: area, into: &frame)
         let inner = block.inner(area).inset(horizontal: 1, vertical: 0)
-        let trendWidth = Table(columns: Self.regionColumns, rows: []).width(ofColumn: Self.trendColumn, forWidth: inner.width) ?? 10
+        let trendWidth =
+            Table(columns: Self.regionColumns, rows: []).width(ofColumn: Self.trendColumn, forWidth: inner.width) ?? 10
         Self.regionsTable(context, trendWidth: trendWidth).render(in: inner, into: &frame)
     }
 
@@ -139,7 +164,8 @@ struct OverviewScreen {
         let sources = Set(state.replicationLinks.map(\.from))
         let oneSource = sources.count == 1 ? sources.first : nil
         let title = oneSource.map { "Replication from \($0)" } ?? "Replication"
-        let block = context.block(title, note: Line("RPO \(Format.duration(context.rpo))", style: theme[.threshold]), focused: focused)
+        let block = context.block(
+            title, note: Line("RPO \(Format.duration(context.rpo))", style: theme[.threshold]), focused: focused)
         block.render(in: area, into: &frame)
         let inner = block.inner(area).inset(horizontal: 1, vertical: 0)
         guard !state.replicationLinks.isEmpty else {
@@ -159,18 +185,24 @@ struct OverviewScreen {
         let rows: [[Line]] = state.replicationLinks.map { link in
             let lag = link.reading
             let values = link.lagSeconds.recentValues(trendWidth)
-            let trend = Sparkline(values: values, maximum: max(context.rpo * 1.2, values.max() ?? 0), threshold: context.rpo, style: theme[.sparkline], alertStyle: theme[.sparklineAlert])
-                .line(width: trendWidth)
+            let trend = Sparkline(
+                values: values, maximum: max(context.rpo * 1.2, values.max() ?? 0), threshold: context.rpo,
+                style: theme[.sparkline], alertStyle: theme[.sparklineAlert]
+            )
+            .line(width: trendWidth)
             return [
                 Line(oneSource == nil ? "\(link.from) → \(link.to)" : "→ \(link.to)", style: theme[.text]),
                 Line(link.state.rawValue, style: theme.style(for: link.state)),
-                Line(RegionText.lag(lag), style: link.state == .stale ? theme[.stale] : theme.lagStyle(lag, rpo: context.rpo)),
+                Line(
+                    RegionText.lag(lag),
+                    style: link.state == .stale ? theme[.stale] : theme.lagStyle(lag, rpo: context.rpo)),
                 Line(link.reading.bytesBehind.map(Format.bytes) ?? RegionText.unknown(), style: theme[.muted]),
                 trend,
             ]
         }
         let scroll = min(context.view.replicationScroll, max(0, rows.count - 1))
-        Table(columns: columns, rows: Array(rows.dropFirst(scroll)), headerStyle: theme[.tableHeader]).render(in: inner, into: &frame)
+        Table(columns: columns, rows: Array(rows.dropFirst(scroll)), headerStyle: theme[.tableHeader]).render(
+            in: inner, into: &frame)
     }
 
     // MARK: Failover
@@ -178,30 +210,50 @@ struct OverviewScreen {
     private func renderFailover(in area: Rect, into frame: inout Frame) {
         let theme = context.theme
         let state = context.state
-        let block = context.block("Failover", note: Line("RTO \(Format.duration(state.topology.objectives.rtoSeconds))", style: theme[.threshold]))
+        let block = context.block(
+            "Failover",
+            note: Line("RTO \(Format.duration(state.topology.objectives.rtoSeconds))", style: theme[.threshold]))
         block.render(in: area, into: &frame)
         let inner = block.inner(area).inset(horizontal: 1, vertical: 0)
         let machineState = state.failover.machine.state
-        let stateStyle: Style = switch machineState {
-        case .steady, .completed: theme[.ok]
-        case .failed, .refused: theme[.down]
-        default: theme[.warning]
-        }
+        let stateStyle: Style =
+            switch machineState {
+            case .steady, .completed: theme[.ok]
+            case .failed, .refused: theme[.down]
+            default: theme[.warning]
+            }
         var lines: [Line] = [context.fact("State", state.failover.summary, width: 9, valueStyle: stateStyle)]
         if let unresolved = state.unresolvedFailover {
-            lines.append(context.fact("", "UNRESOLVED \(unresolved.summary)", width: 9, valueStyle: theme.style(for: .down).adding(.bold)))
+            lines.append(
+                context.fact(
+                    "", "UNRESOLVED \(unresolved.summary)", width: 9, valueStyle: theme.style(for: .down).adding(.bold))
+            )
         }
         let history = state.failover.history
         for interrupted in history.interrupted.suffix(3) {
-            lines.append(context.fact("", "INTERRUPTED \(interrupted.kind) \(interrupted.from) → \(interrupted.to) at \(interrupted.at.utcTimeOfDay) UTC: started, never finished (a: audit)", width: 9, valueStyle: theme.style(for: .down).adding(.bold)))
+            lines.append(
+                context.fact(
+                    "",
+                    "INTERRUPTED \(interrupted.kind) \(interrupted.from) → \(interrupted.to) at \(interrupted.at.utcTimeOfDay) UTC: started, never finished (a: audit)",
+                    width: 9, valueStyle: theme.style(for: .down).adding(.bold)))
         }
         if history.interruptedCount > 3 {
-            lines.append(context.fact("", "… \(history.interruptedCount - 3) more interrupted (a: audit)", width: 9, valueStyle: theme.style(for: .down)))
+            lines.append(
+                context.fact(
+                    "", "… \(history.interruptedCount - 3) more interrupted (a: audit)", width: 9,
+                    valueStyle: theme.style(for: .down)))
         }
         if let split = state.primary.splitBrain {
-            lines.append(context.fact("Primary", "SPLIT BRAIN: \(split.regions.joined(separator: ", ")) accept writes", width: 9, valueStyle: theme[.down].adding(.bold)))
+            lines.append(
+                context.fact(
+                    "Primary", "SPLIT BRAIN: \(split.regions.joined(separator: ", ")) accept writes", width: 9,
+                    valueStyle: theme[.down].adding(.bold)))
         } else if let primary = state.primary.current.flatMap(state.region(named:)) {
-            lines.append(context.fact("Primary", "\(primary.name) (\(primary.configuration.provider))\(primary.timeline.map { ", timeline \($0)" } ?? "")", width: 9))
+            lines.append(
+                context.fact(
+                    "Primary",
+                    "\(primary.name) (\(primary.configuration.provider))\(primary.timeline.map { ", timeline \($0)" } ?? "")",
+                    width: 9))
         } else {
             let last = state.primary.lastKnown.map { " (last known \($0))" } ?? ""
             lines.append(context.fact("Primary", "none accepts writes\(last)", width: 9, valueStyle: theme[.down]))
@@ -213,7 +265,9 @@ struct OverviewScreen {
             var line = Line(TextFit.fit(index == 0 ? "Standbys" : "", to: 9), style: theme[.muted])
             line.append("\(RegionText.glyph(standby.health)) ", style: theme.style(for: standby.health))
             line.append(standby.name, style: theme[.text])
-            if standby.role != .standby { line.append(" \(standby.roleDescription)", style: theme.style(for: standby.role)) }
+            if standby.role != .standby {
+                line.append(" \(standby.roleDescription)", style: theme.style(for: standby.role))
+            }
             if lag != nil {
                 line.append(" lag ", style: theme[.muted])
                 line.append(RegionText.lag(lag), style: theme.lagStyle(lag, rpo: context.rpo))
@@ -223,9 +277,14 @@ struct OverviewScreen {
         let standbys = standbysStart..<lines.count
         let rto = state.topology.objectives.rtoSeconds
         func describe(_ record: FailoverRecordSummary) -> (String, Style) {
-            let measured = "RTO \(FailoverFormat.measuredRTO(record.measuredRTOSeconds))" + (record.measuredRTOSeconds == nil ? "" : " of \(Format.duration(rto))")
+            let measured =
+                "RTO \(FailoverFormat.measuredRTO(record.measuredRTOSeconds))"
+                + (record.measuredRTOSeconds == nil ? "" : " of \(Format.duration(rto))")
             let within = record.measuredRTOSeconds.map { $0 <= rto } ?? false
-            return ("\(record.kind) \(record.from) → \(record.to) \(record.state), \(record.at.utcDate) \(record.at.utcTimeOfDay) UTC, \(measured)", record.state == "completed" && within ? theme[.text] : theme[.warning])
+            return (
+                "\(record.kind) \(record.from) → \(record.to) \(record.state), \(record.at.utcDate) \(record.at.utcTimeOfDay) UTC, \(measured)",
+                record.state == "completed" && within ? theme[.text] : theme[.warning]
+            )
         }
         if let last = history.lastFailover {
             let (text, style) = describe(last)
@@ -263,11 +322,16 @@ struct OverviewScreen {
 
     private func renderEvents(in area: Rect, into frame: inout Frame) {
         let focused = context.view.focusedPane == .events
-        let block = context.block("Recent events", note: Line("\(context.state.recentNotices.count) kept", style: context.theme[.muted]), focused: focused)
+        let block = context.block(
+            "Recent events", note: Line("\(context.state.recentNotices.count) kept", style: context.theme[.muted]),
+            focused: focused)
         block.render(in: area, into: &frame)
         let inner = block.inner(area).inset(horizontal: 1, vertical: 0)
-        Paragraph(EventLines.lines(context, limit: inner.height + context.view.eventsScroll), scroll: context.view.eventsScroll)
-            .render(in: inner, into: &frame)
+        Paragraph(
+            EventLines.lines(context, limit: inner.height + context.view.eventsScroll),
+            scroll: context.view.eventsScroll
+        )
+        .render(in: inner, into: &frame)
     }
 }
 
@@ -281,7 +345,8 @@ enum EventLines {
             if lines.count >= limit { break }
             var line = Line(notice.at.utcTimeOfDay + " ", style: theme[.muted])
             line.append(RegionText.severityGlyph(notice.severity) + " ", style: theme.style(for: notice.severity))
-            line.append(notice.message, style: notice.severity == .info ? theme[.text] : theme.style(for: notice.severity))
+            line.append(
+                notice.message, style: notice.severity == .info ? theme[.text] : theme.style(for: notice.severity))
             lines.append(line)
         }
         if lines.isEmpty { lines.append(Line("no events yet", style: theme[.muted])) }

@@ -24,9 +24,11 @@ struct RegionDetailScreen {
         let columns = Layout.split(body, .horizontal, [.percentage(56), .fill(1)])
         renderCharts(in: columns[0], into: &frame)
         let errorTraces = RegionErrorTraces.traces(in: context.state, region: region.name)
-        let (factsArea, tracesArea) = columns[1].splitBottom(min(RegionErrorTraces.limit, max(1, errorTraces.count)) + 2)
+        let (factsArea, tracesArea) = columns[1].splitBottom(
+            min(RegionErrorTraces.limit, max(1, errorTraces.count)) + 2)
         renderErrorTraces(errorTraces, in: tracesArea, into: &frame)
-        let block = context.block("Details", note: Line("↑↓ scroll", style: theme[.muted]), focused: context.view.detailPane == .facts)
+        let block = context.block(
+            "Details", note: Line("↑↓ scroll", style: theme[.muted]), focused: context.view.detailPane == .facts)
         block.render(in: factsArea, into: &frame)
         let inner = block.inner(factsArea).inset(horizontal: 1, vertical: 0)
         let lines = context.wrap(detailLines(width: inner.width), width: inner.width)
@@ -39,11 +41,14 @@ struct RegionDetailScreen {
     private func renderErrorTraces(_ traces: [TraceSummary], in area: Rect, into frame: inout Frame) {
         let theme = context.theme
         let focused = context.view.detailPane == .errorTraces
-        let block = context.block("Error traces", note: Line(focused ? "Enter opens" : "Tab to select", style: theme[.muted]), focused: focused)
+        let block = context.block(
+            "Error traces", note: Line(focused ? "Enter opens" : "Tab to select", style: theme[.muted]),
+            focused: focused)
         block.render(in: area, into: &frame)
         let inner = block.inner(area).inset(horizontal: 1, vertical: 0)
         guard !traces.isEmpty else {
-            frame.write("no error traces kept for this region", x: inner.x, y: inner.y, style: theme[.muted], clip: inner)
+            frame.write(
+                "no error traces kept for this region", x: inner.x, y: inner.y, style: theme[.muted], clip: inner)
             return
         }
         for (index, trace) in traces.prefix(inner.height).enumerated() {
@@ -78,15 +83,30 @@ struct RegionDetailScreen {
         let state = context.state
         let thresholds = state.topology.thresholds
         var specs = [
-            ChartSpec(title: "Requests/s", signal: region.requestsPerSecond, current: RegionText.requests(region), format: Format.rate),
-            ChartSpec(title: "Error rate", signal: region.errorRate, current: RegionText.errorRate(region, thresholds: thresholds), threshold: thresholds.errorRateDegraded, format: Format.percent),
-            ChartSpec(title: "p99 latency", signal: region.p99Milliseconds, current: RegionText.p99(region, thresholds: thresholds), threshold: thresholds.p99DegradedMilliseconds, format: Format.milliseconds),
+            ChartSpec(
+                title: "Requests/s", signal: region.requestsPerSecond, current: RegionText.requests(region),
+                format: Format.rate),
+            ChartSpec(
+                title: "Error rate", signal: region.errorRate,
+                current: RegionText.errorRate(region, thresholds: thresholds), threshold: thresholds.errorRateDegraded,
+                format: Format.percent),
+            ChartSpec(
+                title: "p99 latency", signal: region.p99Milliseconds,
+                current: RegionText.p99(region, thresholds: thresholds), threshold: thresholds.p99DegradedMilliseconds,
+                format: Format.milliseconds),
         ]
         if let link = state.inboundLinks(of: region.name).first {
             let lag = state.replicationLag(of: region.name)
-            specs.append(ChartSpec(title: "Replication lag from \(link.from)", signal: link.lagSeconds, current: RegionText.lag(lag), threshold: context.rpo, thresholdName: "RPO", format: Format.duration))
+            specs.append(
+                ChartSpec(
+                    title: "Replication lag from \(link.from)", signal: link.lagSeconds, current: RegionText.lag(lag),
+                    threshold: context.rpo, thresholdName: "RPO", format: Format.duration))
         }
-        specs.append(ChartSpec(title: "Probe latency", signal: region.probe.latencyMilliseconds, current: region.probe.latencyMilliseconds.latest.map(Format.milliseconds) ?? RegionText.unknown(), format: Format.milliseconds))
+        specs.append(
+            ChartSpec(
+                title: "Probe latency", signal: region.probe.latencyMilliseconds,
+                current: region.probe.latencyMilliseconds.latest.map(Format.milliseconds) ?? RegionText.unknown(),
+                format: Format.milliseconds))
         return specs
     }
 
@@ -105,7 +125,10 @@ struct RegionDetailScreen {
             let secondsAgo = window * Double(steps - step) / Double(steps)
             let text = secondsAgo == 0 ? "now" : "-" + Format.duration(secondsAgo)
             let position = plotX + (width - 1) * step / steps
-            let x = step == 0 ? position : (step == steps ? position - CharacterWidth.of(text) + 1 : position - CharacterWidth.of(text) / 2)
+            let x =
+                step == 0
+                ? position
+                : (step == steps ? position - CharacterWidth.of(text) + 1 : position - CharacterWidth.of(text) / 2)
             return (x, text)
         }
     }
@@ -135,21 +158,28 @@ struct RegionDetailScreen {
                 frame.write("no data", x: inner.x, y: inner.y, style: theme[.muted], clip: inner)
             } else if inner.height <= 2 {
                 let values = spec.signal.buckets(inner.width, window: window, endingAt: context.now)
-                Sparkline(values: values, threshold: spec.threshold, style: style, alertStyle: alertStyle).render(in: inner.row(0), into: &frame)
+                Sparkline(values: values, threshold: spec.threshold, style: style, alertStyle: alertStyle).render(
+                    in: inner.row(0), into: &frame)
                 if inner.height == 2 {
-                    frame.write("last \(Format.duration(window)), from zero", x: inner.x, y: inner.y + 1, style: theme[.muted], clip: inner.row(1))
+                    frame.write(
+                        "last \(Format.duration(window)), from zero", x: inner.x, y: inner.y + 1, style: theme[.muted],
+                        clip: inner.row(1))
                 }
             } else {
                 // The plot, then a labelled time axis on the last row, aligned with the plot.
                 let plotArea = Rect(x: inner.x, y: inner.y, width: inner.width, height: inner.height - 1)
                 let probe = BarChart(values: [], threshold: spec.threshold, formatValue: spec.format)
                 // The window's largest value sets the scale whatever the bucket count.
-                let labelWidth = probe.labelWidth(values: spec.signal.buckets(plotArea.width, window: window, endingAt: context.now), width: plotArea.width)
+                let labelWidth = probe.labelWidth(
+                    values: spec.signal.buckets(plotArea.width, window: window, endingAt: context.now),
+                    width: plotArea.width)
                 let plotWidth = plotArea.width - labelWidth
                 let values = spec.signal.buckets(plotWidth, window: window, endingAt: context.now)
                 BarChart(
-                    values: values, threshold: spec.threshold, style: style, alertStyle: alertStyle, axisStyle: theme[.muted],
-                    thresholdStyle: theme[.threshold], thresholdName: spec.threshold == nil ? nil : spec.thresholdName, formatValue: spec.format
+                    values: values, threshold: spec.threshold, style: style, alertStyle: alertStyle,
+                    axisStyle: theme[.muted],
+                    thresholdStyle: theme[.threshold], thresholdName: spec.threshold == nil ? nil : spec.thresholdName,
+                    formatValue: spec.format
                 ).render(in: plotArea, into: &frame)
                 let axisRow = inner.row(inner.height - 1)
                 for label in timeAxis(window: window, plotX: plotArea.x + labelWidth, width: plotWidth) {
@@ -169,7 +199,8 @@ struct RegionDetailScreen {
             return replayed + (positions.flushed.map { ", flushed \($0)" } ?? "")
         }
         if view.isExpectationOnly { return "not listed by the sender" }
-        return "lag \(view.lagSeconds.map(Format.duration) ?? RegionText.unknown())\(view.lagBytes.map { " · \(Format.bytes($0))" } ?? "")"
+        return
+            "lag \(view.lagSeconds.map(Format.duration) ?? RegionText.unknown())\(view.lagBytes.map { " · \(Format.bytes($0))" } ?? "")"
     }
 
     /// The region's database server: role, version, timeline, what it follows, positions.
@@ -180,24 +211,42 @@ struct RegionDetailScreen {
         var lines = [section("Database")]
         lines.append(context.fact("role", region.roleDescription, valueStyle: theme.style(for: region.role)))
         if !server.isReachable, let failure = server.failure, let at = server.failedAt {
-            lines.append(context.fact("reach", "cannot reach it since \(at.utcTimeOfDay) UTC: \(failure)", valueStyle: theme[.down]))
+            lines.append(
+                context.fact(
+                    "reach", "cannot reach it since \(at.utcTimeOfDay) UTC: \(failure)", valueStyle: theme[.down]))
         }
         if let facts = server.facts {
             let seen = server.factsObservedAt.map { " (seen \(Format.age(context.now.seconds(since: $0))) ago)" } ?? ""
-            lines.append(context.fact("server", "\(facts.version.map { "PostgreSQL \($0)" } ?? "version unknown")\(facts.timeline.map { ", timeline \($0)" } ?? "")\(seen)"))
+            lines.append(
+                context.fact(
+                    "server",
+                    "\(facts.version.map { "PostgreSQL \($0)" } ?? "version unknown")\(facts.timeline.map { ", timeline \($0)" } ?? "")\(seen)"
+                ))
             if let position = facts.walPosition {
                 let label = facts.role == .recovering ? "replayed" : "WAL at"
                 let received = facts.receivedPosition.map { ", received \($0)" } ?? ""
-                lines.append(context.fact(label, "\(position)\(received)\(facts.isReplayPaused ? " · replay PAUSED" : "")", valueStyle: facts.isReplayPaused ? theme[.warning] : theme[.text]))
+                lines.append(
+                    context.fact(
+                        label, "\(position)\(received)\(facts.isReplayPaused ? " · replay PAUSED" : "")",
+                        valueStyle: facts.isReplayPaused ? theme[.warning] : theme[.text]))
             }
             if facts.role == .recovering {
                 let upstream = state.upstream(of: region.name) ?? "unknown"
-                let receiver = facts.receiver.map { "receiver \($0.status)\($0.senderAddress.map { " from \($0)" } ?? "")" } ?? "no WAL receiver (disconnected)"
-                lines.append(context.fact("follows", "\(upstream) · \(receiver)", valueStyle: facts.receiver == nil ? theme[.down] : theme[.text]))
+                let receiver =
+                    facts.receiver.map { "receiver \($0.status)\($0.senderAddress.map { " from \($0)" } ?? "")" }
+                    ?? "no WAL receiver (disconnected)"
+                lines.append(
+                    context.fact(
+                        "follows", "\(upstream) · \(receiver)",
+                        valueStyle: facts.receiver == nil ? theme[.down] : theme[.text]))
             }
             if let beat = facts.heartbeat {
                 let label = facts.role == .recovering ? "replayed heartbeat" : "heartbeat"
-                lines.append(context.fact("heartbeat", "\(label) \(Format.age(context.now.seconds(since: beat.writtenAt))) ago (every \(Format.duration(beat.intervalSeconds)))"))
+                lines.append(
+                    context.fact(
+                        "heartbeat",
+                        "\(label) \(Format.age(context.now.seconds(since: beat.writtenAt))) ago (every \(Format.duration(beat.intervalSeconds)))"
+                    ))
             }
         }
         if let following = region.followingFormerPrimary {
@@ -212,19 +261,32 @@ struct RegionDetailScreen {
         let theme = context.theme
         guard let archive = region.archive else { return [] }
         let facts = archive.facts
-        guard facts.isEnabled else { return [context.fact("WAL archive", "off (archive_mode = off)", valueStyle: theme[.muted])] }
+        guard facts.isEnabled else {
+            return [context.fact("WAL archive", "off (archive_mode = off)", valueStyle: theme[.muted])]
+        }
         var lines: [Line] = []
-        let last = facts.lastArchivedSegment.map { segment in
-            "\(segment)\(facts.lastArchivedAt.map { " \(Format.age(context.now.seconds(since: $0))) ago" } ?? "")"
-        } ?? "nothing archived yet"
+        let last =
+            facts.lastArchivedSegment.map { segment in
+                "\(segment)\(facts.lastArchivedAt.map { " \(Format.age(context.now.seconds(since: $0))) ago" } ?? "")"
+            } ?? "nothing archived yet"
         lines.append(context.fact("archived", "\(last) · \(facts.archivedCount) segments", valueStyle: theme[.text]))
         if let unarchived = archive.unarchived {
             let style = unarchived.certainlyExceeds(context.rpo) ? theme[.down] : theme[.text]
-            lines.append(context.fact("unarchived", "oldest unarchived write \(unarchived.text) old (RPO \(Format.duration(context.rpo)))", valueStyle: style))
+            lines.append(
+                context.fact(
+                    "unarchived",
+                    "oldest unarchived write \(unarchived.text) old (RPO \(Format.duration(context.rpo)))",
+                    valueStyle: style))
         }
         if facts.failedCount > 0 {
-            let last = facts.lastFailedSegment.map { " · last \($0)\(facts.lastFailedAt.map { " at \($0.utcTimeOfDay) UTC" } ?? "")" } ?? ""
-            lines.append(context.fact("failures", "\(facts.failedCount)\(last)\(facts.isFailing ? " · FAILING" : "")", valueStyle: facts.isFailing ? theme[.down] : theme[.muted]))
+            let last =
+                facts.lastFailedSegment.map {
+                    " · last \($0)\(facts.lastFailedAt.map { " at \($0.utcTimeOfDay) UTC" } ?? "")"
+                } ?? ""
+            lines.append(
+                context.fact(
+                    "failures", "\(facts.failedCount)\(last)\(facts.isFailing ? " · FAILING" : "")",
+                    valueStyle: facts.isFailing ? theme[.down] : theme[.muted]))
         }
         return lines
     }
@@ -240,37 +302,74 @@ struct RegionDetailScreen {
         var lines: [Line] = []
 
         lines.append(section("Health"))
-        lines.append(context.fact("status", "\(RegionText.glyph(region.health)) \(region.health.label)", valueStyle: theme.style(for: region.health)))
+        lines.append(
+            context.fact(
+                "status", "\(RegionText.glyph(region.health)) \(region.health.label)",
+                valueStyle: theme.style(for: region.health)))
         if region.assessment.reasons.isEmpty {
             lines.append(context.fact("why", "every signal within thresholds", valueStyle: theme[.muted]))
         }
         for (index, reason) in region.assessment.reasons.enumerated() {
             for (part, text) in TextFit.wrap(reason, width: max(10, width - 11)).enumerated() {
-                lines.append(context.fact(index == 0 && part == 0 ? "why" : "", (part == 0 ? "• " : "  ") + text, valueStyle: theme.style(for: region.health)))
+                lines.append(
+                    context.fact(
+                        index == 0 && part == 0 ? "why" : "", (part == 0 ? "• " : "  ") + text,
+                        valueStyle: theme.style(for: region.health)))
             }
         }
         let changes = region.healthChanges(at: now)
         if changes > 0 {
             let flapping = changes >= RegionState.flapThreshold
-            lines.append(context.fact("changes", "\(changes) in the last \(Format.duration(RegionState.flapWindowSeconds))\(flapping ? " · FLAPPING" : "")", valueStyle: flapping ? theme[.warning].adding(.bold) : theme[.muted]))
+            lines.append(
+                context.fact(
+                    "changes",
+                    "\(changes) in the last \(Format.duration(RegionState.flapWindowSeconds))\(flapping ? " · FLAPPING" : "")",
+                    valueStyle: flapping ? theme[.warning].adding(.bold) : theme[.muted]))
         }
         let staleAfter = region.sources.map { state.staleAfter(source: $0) }.max() ?? state.staleAfter(source: nil)
-        lines.append(context.fact("data age", "\(RegionText.age(region, now: now)) (stale after \(Format.age(staleAfter)))", valueStyle: region.health == .stale ? theme[.stale].adding(.bold) : theme[.text]))
-        lines.append(context.fact("traffic", "\(RegionText.traffic(region)) observed · \(Format.fixed(region.configuration.trafficPercent, decimals: 0))% configured"))
-        lines.append(context.fact("p50 / p99", "\(region.p50Milliseconds.latest.map(Format.milliseconds) ?? RegionText.unknown()) / \(RegionText.p99(region, thresholds: context.state.topology.thresholds))"))
+        lines.append(
+            context.fact(
+                "data age", "\(RegionText.age(region, now: now)) (stale after \(Format.age(staleAfter)))",
+                valueStyle: region.health == .stale ? theme[.stale].adding(.bold) : theme[.text]))
+        lines.append(
+            context.fact(
+                "traffic",
+                "\(RegionText.traffic(region)) observed · \(Format.fixed(region.configuration.trafficPercent, decimals: 0))% configured"
+            ))
+        lines.append(
+            context.fact(
+                "p50 / p99",
+                "\(region.p50Milliseconds.latest.map(Format.milliseconds) ?? RegionText.unknown()) / \(RegionText.p99(region, thresholds: context.state.topology.thresholds))"
+            ))
         lines.append(Line())
 
         lines.append(section("Probe"))
         if region.probes.isEmpty { lines.append(Line("no probe results", style: theme[.muted])) }
         for probe in region.probes {
             guard let last = probe.lastResult else { continue }
-            lines.append(context.fact("last", "\(last.isSuccess ? "ok" : "FAILED") · \(last.message) · \(last.latencyMilliseconds.map(Format.milliseconds) ?? RegionText.unknown())", valueStyle: last.isSuccess ? theme[.ok] : theme[.down]))
-            lines.append(context.fact("failures", "\(probe.consecutiveFailures) in a row · availability \(RegionText.availability(probe))"))
-            lines.append(context.fact("checked", "\(Format.age(now.seconds(since: last.observedAt))) ago by \(last.source)", valueStyle: theme[.muted]))
+            lines.append(
+                context.fact(
+                    "last",
+                    "\(last.isSuccess ? "ok" : "FAILED") · \(last.message) · \(last.latencyMilliseconds.map(Format.milliseconds) ?? RegionText.unknown())",
+                    valueStyle: last.isSuccess ? theme[.ok] : theme[.down]))
+            lines.append(
+                context.fact(
+                    "failures", "\(probe.consecutiveFailures) in a row · availability \(RegionText.availability(probe))"
+                ))
+            lines.append(
+                context.fact(
+                    "checked", "\(Format.age(now.seconds(since: last.observedAt))) ago by \(last.source)",
+                    valueStyle: theme[.muted]))
             if let expiry = last.certificateExpiry {
                 let remaining = expiry.seconds(since: now)
-                let text = remaining < 0 ? "EXPIRED \(Format.duration(-remaining)) ago" : "expires in \(Format.duration(remaining))"
-                lines.append(context.fact("TLS cert", text, valueStyle: remaining < HealthEvaluator.certificateWarningSeconds ? theme[.degraded] : theme[.text]))
+                let text =
+                    remaining < 0
+                    ? "EXPIRED \(Format.duration(-remaining)) ago" : "expires in \(Format.duration(remaining))"
+                lines.append(
+                    context.fact(
+                        "TLS cert", text,
+                        valueStyle: remaining < HealthEvaluator.certificateWarningSeconds
+                            ? theme[.degraded] : theme[.text]))
             }
         }
         lines.append(Line())
@@ -290,12 +389,18 @@ struct RegionDetailScreen {
             if lag.bytesNotReceived != nil || lag.bytesNotReplayed != nil {
                 let received = lag.bytesNotReceived.map(Format.bytes) ?? RegionText.unknown()
                 let replayed = lag.bytesNotReplayed.map(Format.bytes) ?? RegionText.unknown()
-                lines.append(Line("  \(received) not received (lost if promoted now) · \(replayed) received, not replayed", style: theme[.muted]))
+                lines.append(
+                    Line(
+                        "  \(received) not received (lost if promoted now) · \(replayed) received, not replayed",
+                        style: theme[.muted]))
             } else if let bytes = lag.bytesBehind {
                 lines.append(Line("  \(Format.bytes(bytes)) behind", style: theme[.muted]))
             }
             if let unknownAfter = lag.unknownAfter {
-                lines.append(Line("  \(lag.unobservedSource ?? link.from) not observed since \(unknownAfter.utcTimeOfDay) UTC (\(Format.age(now.seconds(since: unknownAfter))) ago): what it wrote since is unknown", style: theme[.warning]))
+                lines.append(
+                    Line(
+                        "  \(lag.unobservedSource ?? link.from) not observed since \(unknownAfter.utcTimeOfDay) UTC (\(Format.age(now.seconds(since: unknownAfter))) ago): what it wrote since is unknown",
+                        style: theme[.warning]))
             }
             // Each end's own view, when more than one source observes the link.
             if link.views.count > 1 {
@@ -304,7 +409,9 @@ struct RegionDetailScreen {
                     let isStale = age > state.staleAfter(source: view.source)
                     var viewLine = Line("  seen by \(view.source): ", style: theme[.muted])
                     viewLine.append(view.state.rawValue, style: isStale ? theme[.stale] : theme.style(for: view.state))
-                    viewLine.append(" \(Self.describe(view)) · \(Format.age(age)) ago\(isStale ? " (stale)" : "")", style: isStale ? theme[.stale] : theme[.muted])
+                    viewLine.append(
+                        " \(Self.describe(view)) · \(Format.age(age)) ago\(isStale ? " (stale)" : "")",
+                        style: isStale ? theme[.stale] : theme[.muted])
                     lines.append(viewLine)
                 }
             }
@@ -315,9 +422,17 @@ struct RegionDetailScreen {
         lines += archiveLines()
         if let backup = region.backup {
             let age = now.seconds(since: backup.completedAt)
-            lines.append(context.fact("last ok", "\(backup.completedAt.utcTimeOfDay) UTC (\(Format.duration(age)) ago)", valueStyle: (state.topology.thresholds.backupMaxAgeSeconds.map { age > $0 } ?? false) ? theme[.degraded] : theme[.text]))
+            lines.append(
+                context.fact(
+                    "last ok", "\(backup.completedAt.utcTimeOfDay) UTC (\(Format.duration(age)) ago)",
+                    valueStyle: (state.topology.thresholds.backupMaxAgeSeconds.map { age > $0 } ?? false)
+                        ? theme[.degraded] : theme[.text]))
             lines.append(context.fact("size", backup.sizeBytes.map(Format.bytes) ?? RegionText.unknown()))
-            lines.append(context.fact("integrity", backup.integrity.rawValue, valueStyle: backup.integrity == .failed ? theme[.down] : (backup.integrity == .passed ? theme[.ok] : theme[.muted])))
+            lines.append(
+                context.fact(
+                    "integrity", backup.integrity.rawValue,
+                    valueStyle: backup.integrity == .failed
+                        ? theme[.down] : (backup.integrity == .passed ? theme[.ok] : theme[.muted])))
         } else if region.archive == nil {
             lines.append(Line("no backup reported", style: theme[.muted]))
         }
@@ -327,7 +442,9 @@ struct RegionDetailScreen {
         if region.versions.isEmpty { lines.append(Line("no versions reported", style: theme[.muted])) }
         for service in region.versions.keys.sorted() {
             let version = region.versions[service] ?? ""
-            let others = state.regions.filter { $0.name != region.name }.compactMap { other in other.versions[service].map { (other.name, $0) } }
+            let others = state.regions.filter { $0.name != region.name }.compactMap { other in
+                other.versions[service].map { (other.name, $0) }
+            }
             let newer = others.filter { VersionOrder.isOlder(version, than: $0.1) }
             var line = context.fact(service, version, valueStyle: newer.isEmpty ? theme[.text] : theme[.warning])
             if let ahead = newer.first {
@@ -344,11 +461,16 @@ struct RegionDetailScreen {
             let age = collector.age(at: now)
             let isStale = age.map { $0 > state.staleAfter(source: collector.name) } ?? true
             var line = Line("\(collector.name) ", style: theme[.text].adding(.bold))
-            line.append("(\(collector.kind), every \(Format.duration(collector.intervalSeconds))) ", style: theme[.muted])
-            line.append(age.map { "last ok \(Format.age($0)) ago" } ?? "never succeeded", style: isStale ? theme[.stale].adding(.bold) : theme[.ok])
+            line.append(
+                "(\(collector.kind), every \(Format.duration(collector.intervalSeconds))) ", style: theme[.muted])
+            line.append(
+                age.map { "last ok \(Format.age($0)) ago" } ?? "never succeeded",
+                style: isStale ? theme[.stale].adding(.bold) : theme[.ok])
             lines.append(line)
             if let error = collector.lastError, let at = collector.lastErrorAt {
-                for (index, text) in TextFit.wrap("last error \(Format.age(now.seconds(since: at))) ago: \(error)", width: max(10, width - 2)).enumerated() {
+                for (index, text) in TextFit.wrap(
+                    "last error \(Format.age(now.seconds(since: at))) ago: \(error)", width: max(10, width - 2)
+                ).enumerated() {
                     lines.append(Line((index == 0 ? "  " : "    ") + text, style: theme[.error]))
                 }
             }
@@ -374,7 +496,9 @@ struct RegionDetailScreen {
             let label = bound.name == ownServices ? "services" : bound.name
             let line = Line([
                 Span(TextFit.fit(TextFit.truncate(label, to: 21), to: 22), style: theme[.muted]),
-                Span("\(bound.count) of \(bound.capacity)\(forgotten)", style: bound.forgotten > 0 ? theme[.warning] : theme[.text]),
+                Span(
+                    "\(bound.count) of \(bound.capacity)\(forgotten)",
+                    style: bound.forgotten > 0 ? theme[.warning] : theme[.text]),
             ])
             lines.append(line)
         }

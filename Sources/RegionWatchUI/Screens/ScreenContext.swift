@@ -22,7 +22,10 @@ struct ScreenContext {
 
     /// `label value` pair line for fact lists.
     func fact(_ label: String, _ value: String, width: Int = 11, valueStyle: Style? = nil) -> Line {
-        Line([Span(TextFit.fit(TextFit.truncate(label, to: width - 1), to: width), style: theme[.muted]), Span(value, style: valueStyle ?? theme[.text])])
+        Line([
+            Span(TextFit.fit(TextFit.truncate(label, to: width - 1), to: width), style: theme[.muted]),
+            Span(value, style: valueStyle ?? theme[.text]),
+        ])
     }
 
     /// `lines` wrapped to `width`, continuation lines indented by `indent`.
@@ -55,7 +58,9 @@ enum RegionText {
     /// The error rate, never shown as reaching the degraded rule when below it.
     static func errorRate(_ region: RegionState, thresholds: HealthThresholds) -> String {
         guard let rate = region.errorRate.latest else { return unknown() }
-        return Format.keepingBelow(rate < thresholds.errorRateDegraded ? thresholds.errorRateDegraded : thresholds.errorRateDown, rate, Format.percent)
+        return Format.keepingBelow(
+            rate < thresholds.errorRateDegraded ? thresholds.errorRateDegraded : thresholds.errorRateDown, rate,
+            Format.percent)
     }
 
     /// The p99 latency, never shown as reaching the degraded rule when below it.

@@ -10,14 +10,18 @@ struct SpanDetailScreen {
     func render(in area: Rect, into frame: inout Frame) {
         let theme = context.theme
         guard let details = context.state.traces.details(of: spanID, in: traceID) else {
-            frame.write(" span \(spanID.hex) of trace \(traceID.hex) is no longer kept; Esc goes back", x: area.x, y: area.y, style: theme[.warning], clip: area)
+            frame.write(
+                " span \(spanID.hex) of trace \(traceID.hex) is no longer kept; Esc goes back", x: area.x, y: area.y,
+                style: theme[.warning], clip: area)
             return
         }
-        let block = context.block("Span \(details.span.name)", note: Line("↑↓ scroll · Esc back", style: theme[.muted]), focused: true)
+        let block = context.block(
+            "Span \(details.span.name)", note: Line("↑↓ scroll · Esc back", style: theme[.muted]), focused: true)
         block.render(in: area, into: &frame)
         let inner = block.inner(area).inset(horizontal: 1, vertical: 0)
         let lines = context.wrap(self.lines(details), width: inner.width, indent: labelWidth(details))
-        Paragraph(lines, scroll: min(context.view.spanDetailScroll, max(0, lines.count - inner.height))).render(in: inner, into: &frame)
+        Paragraph(lines, scroll: min(context.view.spanDetailScroll, max(0, lines.count - inner.height))).render(
+            in: inner, into: &frame)
     }
 
     /// Wide enough for the longest attribute key (within reason).
@@ -31,10 +35,12 @@ struct SpanDetailScreen {
     /// span's), marked when slower than `hopSlowMs`.
     func hopLines(_ span: SpanInfo, width: Int) -> [Line] {
         let theme = context.theme
-        guard span.parentSpanID.isValid, let parent = context.state.traces.details(of: span.parentSpanID, in: traceID)?.span,
-              parent.region != span.region
+        guard span.parentSpanID.isValid,
+            let parent = context.state.traces.details(of: span.parentSpanID, in: traceID)?.span,
+            parent.region != span.region
         else { return [] }
-        let latency = Double(parent.durationNanos > span.durationNanos ? parent.durationNanos - span.durationNanos : 0) / 1e6
+        let latency =
+            Double(parent.durationNanos > span.durationNanos ? parent.durationNanos - span.durationNanos : 0) / 1e6
         let slow = context.state.topology.thresholds.hopSlowMilliseconds
         var hop = context.fact("hop", "", width: width)
         hop.append(parent.region, style: context.regionStyle(parent.region))
@@ -43,7 +49,9 @@ struct SpanDetailScreen {
         hop.append("  from \(parent.name) (\(parent.service))", style: theme[.muted])
         var latencyLine = context.fact("hop latency", "", width: width)
         latencyLine.append(Format.milliseconds(latency), style: latency > slow ? theme[.degraded] : theme[.text])
-        latencyLine.append("  parent \(Format.milliseconds(Double(parent.durationNanos) / 1e6)) − this span \(Format.milliseconds(Double(span.durationNanos) / 1e6))", style: theme[.muted])
+        latencyLine.append(
+            "  parent \(Format.milliseconds(Double(parent.durationNanos) / 1e6)) − this span \(Format.milliseconds(Double(span.durationNanos) / 1e6))",
+            style: theme[.muted])
         if latency > slow { latencyLine.append("  slower than \(Format.milliseconds(slow))", style: theme[.degraded]) }
         return [hop, latencyLine]
     }
@@ -52,7 +60,9 @@ struct SpanDetailScreen {
         let theme = context.theme
         let span = details.span
         let width = labelWidth(details)
-        func fact(_ label: String, _ value: String, _ style: Style? = nil) -> Line { context.fact(label, value, width: width, valueStyle: style) }
+        func fact(_ label: String, _ value: String, _ style: Style? = nil) -> Line {
+            context.fact(label, value, width: width, valueStyle: style)
+        }
         func section(_ title: String) -> Line { Line(title, style: theme[.tableHeader]) }
         let start = Timestamp(secondsSinceEpoch: Double(span.startUnixNano) / 1e9)
         var lines: [Line] = [section("Span")]
@@ -67,13 +77,16 @@ struct SpanDetailScreen {
         lines.append(fact("duration", Format.milliseconds(Double(span.durationNanos) / 1e6)))
         var region = context.fact("region", "", width: width)
         region.append(span.region, style: context.regionStyle(span.region))
-        if !context.state.isConfigured(region: span.region) { region.append("  (not in the configuration)", style: theme[.warning]) }
+        if !context.state.isConfigured(region: span.region) {
+            region.append("  (not in the configuration)", style: theme[.warning])
+        }
         lines.append(region)
         lines.append(fact("service", span.service + (details.resource.serviceVersion.map { " " + $0 } ?? "")))
         lines.append(contentsOf: hopLines(span, width: width))
         lines.append(Line())
 
-        lines.append(section("Attributes" + (details.droppedAttributes > 0 ? " (\(details.droppedAttributes) dropped)" : "")))
+        lines.append(
+            section("Attributes" + (details.droppedAttributes > 0 ? " (\(details.droppedAttributes) dropped)" : "")))
         if details.attributes.isEmpty { lines.append(Line("none", style: theme[.muted])) }
         for attribute in details.attributes { lines.append(fact(attribute.key, attribute.value.description)) }
         lines.append(Line())
@@ -83,7 +96,9 @@ struct SpanDetailScreen {
         for event in details.events {
             let offset = Double(Int64(bitPattern: event.timeUnixNano &- span.startUnixNano)) / 1e6
             lines.append(fact("+" + Format.milliseconds(offset), event.name))
-            for attribute in event.attributes { lines.append(fact("  " + attribute.key, attribute.value.description, theme[.muted])) }
+            for attribute in event.attributes {
+                lines.append(fact("  " + attribute.key, attribute.value.description, theme[.muted]))
+            }
         }
         lines.append(Line())
 
@@ -91,7 +106,9 @@ struct SpanDetailScreen {
         if details.links.isEmpty { lines.append(Line("none", style: theme[.muted])) }
         for link in details.links {
             lines.append(fact("trace", link.traceID.hex + " span " + link.spanID.hex))
-            for attribute in link.attributes { lines.append(fact("  " + attribute.key, attribute.value.description, theme[.muted])) }
+            for attribute in link.attributes {
+                lines.append(fact("  " + attribute.key, attribute.value.description, theme[.muted]))
+            }
         }
         lines.append(Line())
 

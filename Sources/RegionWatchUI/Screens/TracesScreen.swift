@@ -13,8 +13,12 @@ struct TracesScreen {
         let model = TraceListModel(state: state, list: list)
         let (summaryArea, body) = area.splitTop(1)
         let counters = state.traces.counters
-        var summary = Line(" \(Format.rate(Double(state.traces.traceCount))) traces · \(Format.rate(Double(state.traces.spanCount))) spans kept", style: theme[.text])
-        summary.append(" · \(Format.rate(state.spanIngest.eventsPerSecond)) spans/s · received \(counters.receivedSpans) · rejected \(counters.rejectedSpans + state.receivers.values.reduce(0) { $0 + $1.spansRejected }) · evicted \(counters.evictedSpans)", style: theme[.muted])
+        var summary = Line(
+            " \(Format.rate(Double(state.traces.traceCount))) traces · \(Format.rate(Double(state.traces.spanCount))) spans kept",
+            style: theme[.text])
+        summary.append(
+            " · \(Format.rate(state.spanIngest.eventsPerSecond)) spans/s · received \(counters.receivedSpans) · rejected \(counters.rejectedSpans + state.receivers.values.reduce(0) { $0 + $1.spansRejected }) · evicted \(counters.evictedSpans)",
+            style: theme[.muted])
         frame.write(summary, x: summaryArea.x, y: summaryArea.y, clip: summaryArea)
 
         var note = Line("sort: \(list.sort.rawValue)", style: theme[.muted])
@@ -31,7 +35,8 @@ struct TracesScreen {
         }
         // Only the rows that can show are formatted.
         let visibleRows = max(1, inner.height - 1)
-        let offset = Table.scrollOffset(selected: model.selectedIndex, rowCount: model.rows.count, visibleRows: visibleRows)
+        let offset = Table.scrollOffset(
+            selected: model.selectedIndex, rowCount: model.rows.count, visibleRows: visibleRows)
         let shown = model.rows[offset..<min(model.rows.count, offset + visibleRows)]
         let table = Table(
             columns: Self.columns,
@@ -59,13 +64,19 @@ struct TracesScreen {
         let start = Timestamp(secondsSinceEpoch: Double(trace.startUnixNano) / 1e9)
         let milliseconds = Int(Double(trace.startUnixNano % 1_000_000_000) / 1e6)
         var errors = Line()
-        if trace.errorCount > 0 { errors.append("✖\(trace.errorCount > 9 ? "+" : String(trace.errorCount))", style: theme[.down]) }
+        if trace.errorCount > 0 {
+            errors.append("✖\(trace.errorCount > 9 ? "+" : String(trace.errorCount))", style: theme[.down])
+        }
         return [
-            Line("\(start.utcTimeOfDay).\(milliseconds < 10 ? "00" : (milliseconds < 100 ? "0" : ""))\(milliseconds)", style: theme[.muted]),
+            Line(
+                "\(start.utcTimeOfDay).\(milliseconds < 10 ? "00" : (milliseconds < 100 ? "0" : ""))\(milliseconds)",
+                style: theme[.muted]),
             Line(String(trace.traceID.hex.prefix(8)), style: theme[.muted]),
             errors,
             Line(trace.rootService ?? "?", style: theme[.text]),
-            Line(trace.rootName ?? "(root not received)", style: trace.rootName == nil ? theme[.muted] : theme[.text].adding(.bold)),
+            Line(
+                trace.rootName ?? "(root not received)",
+                style: trace.rootName == nil ? theme[.muted] : theme[.text].adding(.bold)),
             regions(trace),
             Line(Format.milliseconds(trace.durationMilliseconds), style: theme[.text]),
             Line(String(trace.spanCount), style: theme[.muted]),
@@ -91,10 +102,16 @@ struct TracesScreen {
         }
         var lines = [Line("no traces yet", style: theme[.muted])]
         for receiver in state.receivers.values.sorted(by: { $0.receiver < $1.receiver }) {
-            lines.append(Line("send OTLP/HTTP to http://\(receiver.listenAddress)/v1/traces (protobuf or JSON)", style: theme[.muted]))
+            lines.append(
+                Line(
+                    "send OTLP/HTTP to http://\(receiver.listenAddress)/v1/traces (protobuf or JSON)",
+                    style: theme[.muted]))
         }
         if state.receivers.isEmpty {
-            lines.append(Line("no OTLP receiver runs: add a collector of kind otlp, or start without --otlp-listen off", style: theme[.muted]))
+            lines.append(
+                Line(
+                    "no OTLP receiver runs: add a collector of kind otlp, or start without --otlp-listen off",
+                    style: theme[.muted]))
         }
         return lines
     }

@@ -13,17 +13,24 @@ struct WaterfallScreen {
     func render(in area: Rect, into frame: inout Frame) {
         let theme = context.theme
         guard let model = WaterfallModel(state: context.state, trace: traceID, waterfall: context.view.waterfall) else {
-            frame.write(" trace \(traceID.hex) is no longer kept (evicted); Esc goes back", x: area.x, y: area.y, style: theme[.warning], clip: area)
+            frame.write(
+                " trace \(traceID.hex) is no longer kept (evicted); Esc goes back", x: area.x, y: area.y,
+                style: theme[.warning], clip: area)
             return
         }
         let (headerArea, rest) = area.splitTop(2)
         renderHeader(model, in: headerArea, into: &frame)
         let (body, detailArea) = rest.splitBottom(1)
-        let block = context.block("Waterfall", note: Line("\(model.visible.count) of \(model.tree.nodes.count) spans shown", style: theme[.muted]), focused: true)
+        let block = context.block(
+            "Waterfall",
+            note: Line("\(model.visible.count) of \(model.tree.nodes.count) spans shown", style: theme[.muted]),
+            focused: true)
         block.render(in: body, into: &frame)
         let inner = block.inner(body)
         renderRows(model, in: inner, into: &frame)
-        if let node = model.selectedNode { frame.write(selectedLine(node, model: model), x: detailArea.x, y: detailArea.y, clip: detailArea) }
+        if let node = model.selectedNode {
+            frame.write(selectedLine(node, model: model), x: detailArea.x, y: detailArea.y, clip: detailArea)
+        }
     }
 
     // MARK: Parts
@@ -34,8 +41,12 @@ struct WaterfallScreen {
         var first = Line(" trace ", style: theme[.muted])
         first.append(summary.traceID.hex, style: theme[.text])
         first.append("  \(summary.rootName ?? "(root not received)")", style: theme[.title])
-        first.append("  \(Format.milliseconds(summary.durationMilliseconds)) · \(summary.spanCount) spans · \(summary.regions.count) region\(summary.regions.count == 1 ? "" : "s")", style: theme[.muted])
-        if summary.errorCount > 0 { first.append(" · \(summary.errorCount) error\(summary.errorCount == 1 ? "" : "s")", style: theme[.down]) }
+        first.append(
+            "  \(Format.milliseconds(summary.durationMilliseconds)) · \(summary.spanCount) spans · \(summary.regions.count) region\(summary.regions.count == 1 ? "" : "s")",
+            style: theme[.muted])
+        if summary.errorCount > 0 {
+            first.append(" · \(summary.errorCount) error\(summary.errorCount == 1 ? "" : "s")", style: theme[.down])
+        }
         frame.write(first, x: area.x, y: area.y, clip: area.row(0))
         var legend = Line(" ", style: theme[.muted])
         for (name, style) in legendEntries(model) {
@@ -51,7 +62,9 @@ struct WaterfallScreen {
         legend.append("○", style: theme[.degraded])
         legend.append(" error below  ", style: theme[.muted])
         legend.append("⇢", style: theme[.warning])
-        legend.append(" cross-region  c: colour by \(context.view.waterfall.coloring == .region ? "service" : "region")", style: theme[.muted])
+        legend.append(
+            " cross-region  c: colour by \(context.view.waterfall.coloring == .region ? "service" : "region")",
+            style: theme[.muted])
         frame.write(legend, x: area.x, y: area.y + 1, clip: area.row(1))
     }
 
@@ -78,32 +91,57 @@ struct WaterfallScreen {
         let theme = context.theme
         let labelWidth = min(64, max(24, area.width * 2 / 5))
         let durationWidth = 9
-        let barArea = Rect(x: area.x + 1 + labelWidth + 1, y: area.y, width: area.width - labelWidth - durationWidth - 3, height: area.height)
+        let barArea = Rect(
+            x: area.x + 1 + labelWidth + 1, y: area.y, width: area.width - labelWidth - durationWidth - 3,
+            height: area.height)
         let total = max(1, model.tree.endUnixNano - model.tree.startUnixNano)
         renderAxis(total: total, in: barArea, into: &frame)
         let rowsArea = Rect(x: area.x, y: area.y + 2, width: area.width, height: area.height - 2)
-        let offset = Table.scrollOffset(selected: model.selectedRow, rowCount: model.visible.count, visibleRows: rowsArea.height)
+        let offset = Table.scrollOffset(
+            selected: model.selectedRow, rowCount: model.visible.count, visibleRows: rowsArea.height)
         let serviceOrder = context.view.waterfall.coloring == .service ? services(model) : []
-        for (position, nodeIndex) in model.visible[offset..<min(model.visible.count, offset + rowsArea.height)].enumerated() {
+        for (position, nodeIndex) in model.visible[offset..<min(model.visible.count, offset + rowsArea.height)]
+            .enumerated()
+        {
             let node = model.tree.nodes[nodeIndex]
             let y = rowsArea.y + position
-            if node.isOnCriticalPath { frame.write(Self.criticalPathMark, x: area.x, y: y, style: theme[.criticalPath]) }
-            let name = label(node, in: model.tree, collapsed: context.view.waterfall.collapsed.contains(node.span.spanID), width: labelWidth)
-            frame.write(name.truncated(to: labelWidth), x: area.x + 1, y: y, clip: Rect(x: area.x + 1, y: y, width: labelWidth, height: 1))
+            if node.isOnCriticalPath {
+                frame.write(Self.criticalPathMark, x: area.x, y: y, style: theme[.criticalPath])
+            }
+            let name = label(
+                node, in: model.tree, collapsed: context.view.waterfall.collapsed.contains(node.span.spanID),
+                width: labelWidth)
+            frame.write(
+                name.truncated(to: labelWidth), x: area.x + 1, y: y,
+                clip: Rect(x: area.x + 1, y: y, width: labelWidth, height: 1))
             // The bar, scaled to the trace's duration.
             let startOffset = node.span.startUnixNano - model.tree.startUnixNano
             let first = Int(Double(startOffset) / Double(total) * Double(barArea.width))
-            let last = max(first + 1, Int((Double(startOffset + node.span.durationNanos) / Double(total) * Double(barArea.width)).rounded(.up)))
-            let color: Style = switch context.view.waterfall.coloring {
-            case .region: context.regionStyle(node.span.region)
-            case .service: theme.series(serviceOrder.firstIndex(of: node.span.service) ?? 0)
-            }
+            let last = max(
+                first + 1,
+                Int(
+                    (Double(startOffset + node.span.durationNanos) / Double(total) * Double(barArea.width)).rounded(.up)
+                ))
+            let color: Style =
+                switch context.view.waterfall.coloring {
+                case .region: context.regionStyle(node.span.region)
+                case .service: theme.series(serviceOrder.firstIndex(of: node.span.service) ?? 0)
+                }
             let barStyle = node.isOnCriticalPath ? color.adding(.bold) : color
-            let barText = String(repeating: node.isOnCriticalPath ? Self.criticalBar : Self.otherBar, count: max(1, min(last, barArea.width) - min(first, barArea.width - 1)))
-            frame.write(barText, x: barArea.x + min(first, barArea.width - 1), y: y, style: barStyle, clip: Rect(x: barArea.x, y: y, width: barArea.width, height: 1))
-            frame.write(TextFit.fit(Format.milliseconds(Double(node.span.durationNanos) / 1e6), to: durationWidth, alignment: .right), x: area.maxX - durationWidth, y: y, style: node.isError ? theme[.down] : theme[.muted])
+            let barText = String(
+                repeating: node.isOnCriticalPath ? Self.criticalBar : Self.otherBar,
+                count: max(1, min(last, barArea.width) - min(first, barArea.width - 1)))
+            frame.write(
+                barText, x: barArea.x + min(first, barArea.width - 1), y: y, style: barStyle,
+                clip: Rect(x: barArea.x, y: y, width: barArea.width, height: 1))
+            frame.write(
+                TextFit.fit(
+                    Format.milliseconds(Double(node.span.durationNanos) / 1e6), to: durationWidth, alignment: .right),
+                x: area.maxX - durationWidth, y: y, style: node.isError ? theme[.down] : theme[.muted])
             if position + offset == model.selectedRow {
-                frame.restyle(Rect(x: area.x, y: y, width: area.width, height: 1)) { $0.selected(by: theme[.selection]) }
+                frame.restyle(Rect(x: area.x, y: y, width: area.width, height: 1)) {
+                    $0.selected(by: theme[.selection])
+                }
             }
         }
     }
@@ -163,7 +201,9 @@ struct WaterfallScreen {
         var line = Line(" \(node.span.name)", style: theme[.text].adding(.bold))
         line.append("  \(node.span.kind) · \(node.span.service) · ", style: theme[.muted])
         line.append(node.span.region, style: context.regionStyle(node.span.region))
-        line.append(" · +\(Format.milliseconds(offset)) · \(Format.milliseconds(Double(node.span.durationNanos) / 1e6))", style: theme[.muted])
+        line.append(
+            " · +\(Format.milliseconds(offset)) · \(Format.milliseconds(Double(node.span.durationNanos) / 1e6))",
+            style: theme[.muted])
         line.append(" · status \(node.span.status)", style: node.isError ? theme[.down] : theme[.muted])
         line.append("   Enter: detail", style: theme[.key])
         return line

@@ -37,7 +37,9 @@ struct WaterfallModel {
         let visible = tree.visibleNodes(collapsed: waterfall.collapsed)
         self.tree = tree
         self.visible = visible
-        if let selected = waterfall.selected, let row = visible.firstIndex(where: { tree.nodes[$0].span.spanID == selected }) {
+        if let selected = waterfall.selected,
+            let row = visible.firstIndex(where: { tree.nodes[$0].span.spanID == selected })
+        {
             selectedRow = row
         } else {
             selectedRow = 0
@@ -57,6 +59,8 @@ enum RegionErrorTraces {
         var query = TraceQuery()
         query.region = region
         query.errorsOnly = true
-        return TraceSortOrder.time.sorted(state.traces.listing(matching: query)).prefix(limit).compactMap { state.traces.summary(of: $0.traceID) }
+        return TraceSortOrder.time.sorted(state.traces.listing(matching: query)).prefix(limit).compactMap {
+            state.traces.summary(of: $0.traceID)
+        }
     }
 }

@@ -17,14 +17,18 @@ extension ViewState {
         if state.failover.machine.state != .steady { return handleFailoverKey(key, state: state) }
         guard let action = KeyMap.action(for: key, in: screen.keyContext, isDemo: isDemo) else {
             if KeyMap.isDemoKey(key), !isDemo {
-                message = StatusMessage("chaos keys work only in the demo (the simulator is not running)", isError: true)
+                message = StatusMessage(
+                    "chaos keys work only in the demo (the simulator is not running)", isError: true)
             }
             if acknowledging != nil { message = StatusMessage("not acknowledged") }
             return []
         }
         if action == .acknowledgeInterrupted, let id = acknowledging,
-           let interrupted = state.failover.history.interrupted.first(where: { $0.id == id }) {
-            message = StatusMessage("acknowledged the interrupted \(interrupted.kind) \(interrupted.from) → \(interrupted.to); it stays in the audit log")
+            let interrupted = state.failover.history.interrupted.first(where: { $0.id == id })
+        {
+            message = StatusMessage(
+                "acknowledged the interrupted \(interrupted.kind) \(interrupted.from) → \(interrupted.to); it stays in the audit log"
+            )
             return [.failover(.acknowledgeInterrupted(id: id))]
         }
         if acknowledging != nil, action != .acknowledgeInterrupted { message = StatusMessage("not acknowledged") }
@@ -89,14 +93,18 @@ extension ViewState {
                 return []
             }
             pendingAcknowledgement = interrupted.id
-            message = StatusMessage("acknowledge the interrupted \(interrupted.kind) \(interrupted.from) → \(interrupted.to) (confirmed by \(interrupted.operatorName))? A again confirms, any other key cancels", isError: true)
+            message = StatusMessage(
+                "acknowledge the interrupted \(interrupted.kind) \(interrupted.from) → \(interrupted.to) (confirmed by \(interrupted.operatorName))? A again confirms, any other key cancels",
+                isError: true)
             return []
         case .chaosTakeDown, .chaosInjectLag, .chaosRecover:
             guard let region = selectedRegionName(in: state) else { return [] }
-            let kind: ChaosRequest.Kind = action == .chaosTakeDown ? .takeDown : (action == .chaosInjectLag ? .injectLag : .recover)
+            let kind: ChaosRequest.Kind =
+                action == .chaosTakeDown ? .takeDown : (action == .chaosInjectLag ? .injectLag : .recover)
             return [.chaos(ChaosRequest(kind: kind, region: region))]
-        case .switchField, .confirm, .cancel, .force, .deleteBackward, .clearLine, .deleteWord, .complete, .historyPrevious,
-             .historyNext, .closeHelp:
+        case .switchField, .confirm, .cancel, .force, .deleteBackward, .clearLine, .deleteWord, .complete,
+            .historyPrevious,
+            .historyNext, .closeHelp:
             // Bound only in the modal contexts, which handle them before a screen sees a key.
             break
         }
@@ -139,7 +147,8 @@ extension ViewState {
         guard let target else { return [] }
         if let problem = FailoverGates.targetProblem(kind: kind, target: target, in: state) {
             let valid = problem.validTargets.isEmpty ? "none" : problem.validTargets.joined(separator: ", ")
-            message = StatusMessage("\(problem.description): select the region to promote (valid now: \(valid))", isError: true)
+            message = StatusMessage(
+                "\(problem.description): select the region to promote (valid now: \(valid))", isError: true)
             return []
         }
         failoverInput = FailoverDialogInput()
@@ -162,7 +171,9 @@ extension ViewState {
                     guard !trimmed.isEmpty else { return [] }
                     failoverInput = FailoverDialogInput()
                     let forced = Dictionary(uniqueKeysWithValues: forceable.map { ($0, trimmed) })
-                    return [.failover(.begin(kind: attempt.request.kind, target: attempt.request.to, forcedGates: forced))]
+                    return [
+                        .failover(.begin(kind: attempt.request.kind, target: attempt.request.to, forcedGates: forced))
+                    ]
                 default:
                     failoverInput.forceReason = LineEditor.edit(reason, with: key, maximumLength: 500) ?? reason
                 }
@@ -172,7 +183,9 @@ extension ViewState {
                 if !forceable.isEmpty, forceable.count == refusing.count {
                     failoverInput.forceReason = ""
                 } else {
-                    message = StatusMessage("\(refusing.filter { !$0.gate.isForceable }.map(\.gate.rawValue).joined(separator: ", ")) cannot be forced", isError: true)
+                    message = StatusMessage(
+                        "\(refusing.filter { !$0.gate.isForceable }.map(\.gate.rawValue).joined(separator: ", ")) cannot be forced",
+                        isError: true)
                 }
                 return []
             }
@@ -205,9 +218,11 @@ extension ViewState {
             }
         default:
             if failoverInput.field == .target {
-                failoverInput.target = LineEditor.edit(failoverInput.target, with: key, maximumLength: 64) ?? failoverInput.target
+                failoverInput.target =
+                    LineEditor.edit(failoverInput.target, with: key, maximumLength: 64) ?? failoverInput.target
             } else {
-                failoverInput.reason = LineEditor.edit(failoverInput.reason, with: key, maximumLength: 500) ?? failoverInput.reason
+                failoverInput.reason =
+                    LineEditor.edit(failoverInput.reason, with: key, maximumLength: 500) ?? failoverInput.reason
             }
         }
         return []
@@ -245,7 +260,8 @@ extension ViewState {
         switch screen {
         case .regionDetail(let region):
             if detailPane == .errorTraces {
-                selectedErrorTrace = clamp(step(selectedErrorTrace), RegionErrorTraces.traces(in: state, region: region).count - 1)
+                selectedErrorTrace = clamp(
+                    step(selectedErrorTrace), RegionErrorTraces.traces(in: state, region: region).count - 1)
             } else {
                 detailScroll = clamp(step(detailScroll), 500)
             }
@@ -260,7 +276,8 @@ extension ViewState {
             guard let current = model.selectedIndex else { return }
             traceList.selected = model.rows[clamp(step(current), model.rows.count - 1)].traceID
         case .waterfall(let trace):
-            guard let model = WaterfallModel(state: state, trace: trace, waterfall: waterfall), !model.visible.isEmpty else { return }
+            guard let model = WaterfallModel(state: state, trace: trace, waterfall: waterfall), !model.visible.isEmpty
+            else { return }
             let row = clamp(step(model.selectedRow), model.visible.count - 1)
             waterfall.selected = model.tree.nodes[model.visible[row]].span.spanID
         case .spanDetail:
@@ -298,7 +315,11 @@ extension ViewState {
         case .regionDetail(let region):
             let traces = RegionErrorTraces.traces(in: state, region: region)
             guard detailPane == .errorTraces, traces.indices.contains(selectedErrorTrace) else {
-                if traces.isEmpty { message = StatusMessage("no error traces for \(region) yet") } else { message = StatusMessage("Tab focuses the error traces; Enter opens one") }
+                if traces.isEmpty {
+                    message = StatusMessage("no error traces for \(region) yet")
+                } else {
+                    message = StatusMessage("Tab focuses the error traces; Enter opens one")
+                }
                 return
             }
             openWaterfall(traces[selectedErrorTrace].traceID)
@@ -307,7 +328,9 @@ extension ViewState {
             traceList.selected = trace.traceID
             openWaterfall(trace.traceID)
         case .waterfall(let trace):
-            guard let node = WaterfallModel(state: state, trace: trace, waterfall: waterfall)?.selectedNode else { return }
+            guard let node = WaterfallModel(state: state, trace: trace, waterfall: waterfall)?.selectedNode else {
+                return
+            }
             push(.spanDetail(trace: trace, span: node.span.spanID))
             spanDetailScroll = 0
         case .spanDetail, .latencyMatrix, .audit:
@@ -338,15 +361,20 @@ extension ViewState {
 
     private mutating func fold(_ action: UIAction, state: DashboardState) {
         guard case .waterfall(let trace) = screen,
-              let model = WaterfallModel(state: state, trace: trace, waterfall: waterfall),
-              let node = model.selectedNode else { return }
+            let model = WaterfallModel(state: state, trace: trace, waterfall: waterfall),
+            let node = model.selectedNode
+        else { return }
         let id = node.span.spanID
         let isCollapsed = waterfall.collapsed.contains(id)
         switch action {
         case .expand:
             waterfall.collapsed.remove(id)
         case .toggleCollapse:
-            if isCollapsed { waterfall.collapsed.remove(id) } else if !node.children.isEmpty { waterfall.collapsed.insert(id) }
+            if isCollapsed {
+                waterfall.collapsed.remove(id)
+            } else if !node.children.isEmpty {
+                waterfall.collapsed.insert(id)
+            }
         default:
             if !node.children.isEmpty, !isCollapsed {
                 waterfall.collapsed.insert(id)
@@ -462,7 +490,10 @@ extension ViewState {
                 let lowered = prefix.lowercased()
                 let matches = state.traces.summaries().filter { $0.traceID.hex.hasPrefix(lowered) }
                 guard matches.count == 1 else {
-                    message = StatusMessage(matches.isEmpty ? "no kept trace starts with '\(prefix)'" : "\(matches.count) traces start with '\(prefix)'; type more", isError: true)
+                    message = StatusMessage(
+                        matches.isEmpty
+                            ? "no kept trace starts with '\(prefix)'"
+                            : "\(matches.count) traces start with '\(prefix)'; type more", isError: true)
                     return []
                 }
                 openWaterfall(matches[0].traceID)
@@ -475,7 +506,8 @@ extension ViewState {
                     message = StatusMessage("no region matches '\(query)'", isError: true)
                     return []
                 case .several(let names):
-                    message = StatusMessage("'\(query)' matches \(names.joined(separator: ", ")); type more", isError: true)
+                    message = StatusMessage(
+                        "'\(query)' matches \(names.joined(separator: ", ")); type more", isError: true)
                     return []
                 }
                 selectedRegion = index

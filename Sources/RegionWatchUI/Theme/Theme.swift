@@ -48,7 +48,10 @@ public struct Theme: Equatable, Sendable {
     private var styles: [ThemeRole: Style]
 
     /// A theme named `name` with the given styles; missing roles fall back to `fallback`.
-    public init(name: String, usesColor: Bool = true, background: TerminalBackground = .dark, styles: [ThemeRole: Style], fallback: Theme? = nil) {
+    public init(
+        name: String, usesColor: Bool = true, background: TerminalBackground = .dark, styles: [ThemeRole: Style],
+        fallback: Theme? = nil
+    ) {
         self.name = name
         self.usesColor = usesColor
         self.background = background
@@ -102,36 +105,38 @@ public struct Theme: Equatable, Sendable {
 
     /// The fallback used before any theme file is read, and for roles a file leaves out:
     /// a dark theme in the 16 ANSI colours, readable everywhere.
-    public static let fallback = Theme(name: "fallback", styles: [
-        .text: Style(),
-        .muted: Style(foreground: .ansi(8)),
-        .header: Style(foreground: .ansi(15), background: .ansi(4), attributes: [.bold]),
-        .headerAccent: Style(foreground: .ansi(11), background: .ansi(4), attributes: [.bold]),
-        .border: Style(foreground: .ansi(8)),
-        .focusBorder: Style(foreground: .ansi(14)),
-        .title: Style(foreground: .ansi(14), attributes: [.bold]),
-        .tableHeader: Style(foreground: .ansi(7), attributes: [.bold, .underline]),
-        .selection: Style(background: .ansi(8), attributes: [.bold]),
-        .ok: Style(foreground: .ansi(10)),
-        .degraded: Style(foreground: .ansi(11), attributes: [.bold]),
-        .down: Style(foreground: .ansi(9), attributes: [.bold]),
-        .stale: Style(foreground: .ansi(8), attributes: [.dim]),
-        .sparkline: Style(foreground: .ansi(6)),
-        .sparklineAlert: Style(foreground: .ansi(9)),
-        .threshold: Style(foreground: .ansi(3)),
-        .info: Style(foreground: .ansi(7)),
-        .warning: Style(foreground: .ansi(11)),
-        .critical: Style(foreground: .ansi(9), attributes: [.bold]),
-        .key: Style(foreground: .ansi(14), attributes: [.bold]),
-        .badge: Style(foreground: .ansi(0), background: .ansi(11), attributes: [.bold]),
-        .commandLine: Style(foreground: .ansi(15)),
-        .error: Style(foreground: .ansi(9), attributes: [.bold]),
-        .criticalPath: Style(foreground: .ansi(11), attributes: [.bold]),
-        .series1: Style(foreground: .ansi(12)),
-        .series2: Style(foreground: .ansi(13)),
-        .series3: Style(foreground: .ansi(14)),
-        .series4: Style(foreground: .ansi(10)),
-        .series5: Style(foreground: .ansi(11)),
-        .series6: Style(foreground: .ansi(9)),
-    ])
+    public static let fallback = Theme(
+        name: "fallback",
+        styles: [
+            .text: Style(),
+            .muted: Style(foreground: .ansi(8)),
+            .header: Style(foreground: .ansi(15), background: .ansi(4), attributes: [.bold]),
+            .headerAccent: Style(foreground: .ansi(11), background: .ansi(4), attributes: [.bold]),
+            .border: Style(foreground: .ansi(8)),
+            .focusBorder: Style(foreground: .ansi(14)),
+            .title: Style(foreground: .ansi(14), attributes: [.bold]),
+            .tableHeader: Style(foreground: .ansi(7), attributes: [.bold, .underline]),
+            .selection: Style(background: .ansi(8), attributes: [.bold]),
+            .ok: Style(foreground: .ansi(10)),
+            .degraded: Style(foreground: .ansi(11), attributes: [.bold]),
+            .down: Style(foreground: .ansi(9), attributes: [.bold]),
+            .stale: Style(foreground: .ansi(8), attributes: [.dim]),
+            .sparkline: Style(foreground: .ansi(6)),
+            .sparklineAlert: Style(foreground: .ansi(9)),
+            .threshold: Style(foreground: .ansi(3)),
+            .info: Style(foreground: .ansi(7)),
+            .warning: Style(foreground: .ansi(11)),
+            .critical: Style(foreground: .ansi(9), attributes: [.bold]),
+            .key: Style(foreground: .ansi(14), attributes: [.bold]),
+            .badge: Style(foreground: .ansi(0), background: .ansi(11), attributes: [.bold]),
+            .commandLine: Style(foreground: .ansi(15)),
+            .error: Style(foreground: .ansi(9), attributes: [.bold]),
+            .criticalPath: Style(foreground: .ansi(11), attributes: [.bold]),
+            .series1: Style(foreground: .ansi(12)),
+            .series2: Style(foreground: .ansi(13)),
+            .series3: Style(foreground: .ansi(14)),
+            .series4: Style(foreground: .ansi(10)),
+            .series5: Style(foreground: .ansi(11)),
+            .series6: Style(foreground: .ansi(9)),
+        ])
 }

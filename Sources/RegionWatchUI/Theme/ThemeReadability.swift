@@ -56,4 +56,3 @@ public struct ThemeReadability: Sendable {
 
     public typealias RGB = (red: Int, green: Int, blue: Int)
 }
-

@@ -40,23 +40,28 @@ final class InProcessSession {
     /// fresh directory.
     init(
         configuration: RegionWatchConfiguration? = nil, width: Int = 120, height: Int = 40, theme: String = "default",
-        environment: [String: String] = [:], warmUpSeconds: Int = 8, pacing: StepRunner.Pacing = .immediate, readOnly: Bool = false
+        environment: [String: String] = [:], warmUpSeconds: Int = 8, pacing: StepRunner.Pacing = .immediate,
+        readOnly: Bool = false
     ) throws {
         directory = scratch("session")
         var configuration = configuration ?? RegionWatchConfiguration.builtInDemo(seed: 7)
         configuration.collectors.removeAll { $0.kind == "otlp" }
-        if configuration.failover.auditLogPath == nil { configuration.failover.auditLogPath = directory + "/audit.jsonl" }
+        if configuration.failover.auditLogPath == nil {
+            configuration.failover.auditLogPath = directory + "/audit.jsonl"
+        }
         if readOnly { configuration.failover.isReadOnly = true }
         let catalog = ThemeCatalog(environment: environment)
         var options = DashboardSession.Options(
-            configuration: configuration, theme: try catalog.load(theme), themeCatalog: catalog, refreshSeconds: 1, startedAt: 0
+            configuration: configuration, theme: try catalog.load(theme), themeCatalog: catalog, refreshSeconds: 1,
+            startedAt: 0
         )
         options.stepPacing = pacing
         backend = InMemoryBackend(size: TerminalSize(width: width, height: height))
         pipeline = CollectionPipeline(configuration: configuration, clock: clock)
         subscription = pipeline.bus.subscribe(capacity: DashboardSession.busCapacity) {}
         pipeline.simulator?.attach(publishingTo: pipeline.bus, clock: clock)
-        runtime = DashboardSession.runtime(options: options, pipeline: pipeline, backend: backend, clock: clock, logger: Logger(label: "test"))
+        runtime = DashboardSession.runtime(
+            options: options, pipeline: pipeline, backend: backend, clock: clock, logger: Logger(label: "test"))
         pump()
         advance(seconds: Double(warmUpSeconds))
     }
@@ -100,7 +105,11 @@ final class InProcessSession {
             remaining -= step
             pipeline.simulator?.step(at: clock.now())
             pump()
-            runtime.send(.tick(clock.now(), BusStatistics(droppedEvents: subscription.droppedCount, publishedEvents: pipeline.bus.publishedCount)))
+            runtime.send(
+                .tick(
+                    clock.now(),
+                    BusStatistics(
+                        droppedEvents: subscription.droppedCount, publishedEvents: pipeline.bus.publishedCount)))
             runtime.renderIfNeeded()
         }
     }
@@ -117,11 +126,15 @@ final class InProcessSession {
     /// after `deadline` real seconds.
     @discardableResult
     func waitFor(_ texts: String..., step: Double = 0.25, virtualLimit: Double = 30, deadline: Double = 20) -> Bool {
-        waitUntil(step: step, virtualLimit: virtualLimit, deadline: deadline) { screen in texts.allSatisfy { screen.contains($0) } }
+        waitUntil(step: step, virtualLimit: virtualLimit, deadline: deadline) { screen in
+            texts.allSatisfy { screen.contains($0) }
+        }
     }
 
     @discardableResult
-    func waitUntil(step: Double = 0.25, virtualLimit: Double = 30, deadline: Double = 20, _ condition: (String) -> Bool) -> Bool {
+    func waitUntil(
+        step: Double = 0.25, virtualLimit: Double = 30, deadline: Double = 20, _ condition: (String) -> Bool
+    ) -> Bool {
         let end = MonotonicClock.seconds() + deadline
         var advanced = 0.0
         while MonotonicClock.seconds() < end {
@@ -150,6 +163,7 @@ final class InProcessSession {
 
     /// The audit log's entries, as written.
     func auditLines() -> [String] {
-        ((try? String(contentsOfFile: directory + "/audit.jsonl", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        ((try? String(contentsOfFile: directory + "/audit.jsonl", encoding: .utf8)) ?? "").split(separator: "\n").map(
+            String.init)
     }
 }

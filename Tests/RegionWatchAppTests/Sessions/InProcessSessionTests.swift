@@ -13,16 +13,22 @@ import RegionWatchUI
 struct InProcessSessionTests {
     @Test func startsWithTheDemoShowingThreeRegionsAndTheHeader() throws {
         let session = try InProcessSession()
-        for text in ["checkout", "active-active", "RPO 30s", "RTO 5m", "us-east-1", "eu-west-1", "ap-southeast-1", "UTC", "DEMO"] {
+        for text in [
+            "checkout", "active-active", "RPO 30s", "RTO 5m", "us-east-1", "eu-west-1", "ap-southeast-1", "UTC", "DEMO",
+        ] {
             #expect(session.screen.contains(text), "\(text): \(session.screen)")
         }
-        #expect(session.waitFor("Replication", "Failover", "no failover in progress", "Recent events"), "\(session.screen)")
+        #expect(
+            session.waitFor("Replication", "Failover", "no failover in progress", "Recent events"), "\(session.screen)")
     }
 
     @Test func navigatesIntoARegionAndBackAndQuits() throws {
         let session = try InProcessSession()
         session.press(.down, .enter)
-        #expect(session.waitFor("eu-west-1 · aws · standby", "Details", "Replication lag from us-east-1", "Database", "PostgreSQL 15.8, timeline 1"), "\(session.screen)")
+        #expect(
+            session.waitFor(
+                "eu-west-1 · aws · standby", "Details", "Replication lag from us-east-1", "Database",
+                "PostgreSQL 15.8, timeline 1"), "\(session.screen)")
         for _ in 0..<12 { session.press(.down) }
         #expect(session.waitFor("Backup", "Versions", "Collectors"), "the details scroll: \(session.screen)")
         session.press(.escape)
@@ -115,7 +121,8 @@ struct InProcessSessionTests {
         let session = try InProcessSession(width: 140, height: 45)
         #expect(session.waitFor("● 3 ok", "→ eu-west-1 "), "\(session.screen)")
         session.press(.character("j"), .character("F"))
-        #expect(session.waitFor("SWITCHOVER  us-east-1 → eu-west-1", "Type the target region's name"), "\(session.screen)")
+        #expect(
+            session.waitFor("SWITCHOVER  us-east-1 → eu-west-1", "Type the target region's name"), "\(session.screen)")
         #expect(session.screen.contains("lag-within-rpo"))
         session.type("eu-west-1")
         session.press(.enter)
@@ -125,11 +132,15 @@ struct InProcessSessionTests {
         session.press(.enter)
         #expect(session.waitForSteadyFailover(), "Enter acknowledges: \(session.screen)")
         #expect(session.waitFor("primary eu-west-1"), "\(session.screen)")
-        #expect(session.waitUntil { _ in session.row(containing: "eu-west-1", "┃")?.contains("100%") == true }, "traffic shifted: \(session.screen)")
+        #expect(
+            session.waitUntil { _ in session.row(containing: "eu-west-1", "┃")?.contains("100%") == true },
+            "traffic shifted: \(session.screen)")
         #expect(session.row(containing: "eu-west-1", "┃")?.contains("primary") == true, "\(session.screen)")
         #expect(session.row(containing: "us-east-1", "┃")?.contains("standby") == true, "\(session.screen)")
         session.type("a")
-        #expect(session.waitFor("Audit log", "COMPLETED", "switchover us-east-1 → eu-west-1", "planned maintenance"), "\(session.screen)")
+        #expect(
+            session.waitFor("Audit log", "COMPLETED", "switchover us-east-1 → eu-west-1", "planned maintenance"),
+            "\(session.screen)")
         let types = session.auditLines().compactMap { line in
             (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["type"] as? String
         }
@@ -156,7 +167,8 @@ struct InProcessSessionTests {
         // The driver reads the history and says read-only in the background.
         #expect(session.waitFor("READ-ONLY", step: 0), "\(session.screen)")
         session.press(.character("j"), .character("F"))
-        #expect(session.screen.contains("read-only mode: failover, failback and drills are disabled"), "\(session.screen)")
+        #expect(
+            session.screen.contains("read-only mode: failover, failback and drills are disabled"), "\(session.screen)")
         #expect(session.auditLines().isEmpty, "nothing recorded")
     }
 
@@ -165,7 +177,9 @@ struct InProcessSessionTests {
         #expect(session.waitFor("● 3 ok", "→ eu-west-1 "), "\(session.screen)")
         session.press(.character("p"))
         session.press(.character("j"), .character("F"))
-        #expect(session.waitFor("SWITCHOVER  us-east-1 → eu-west-1", "Type the target region's name"), "paused, the dialog shows: \(session.screen)")
+        #expect(
+            session.waitFor("SWITCHOVER  us-east-1 → eu-west-1", "Type the target region's name"),
+            "paused, the dialog shows: \(session.screen)")
         session.type("eu-west-1")
         session.press(.enter)
         session.type("abort test")
@@ -177,7 +191,9 @@ struct InProcessSessionTests {
         #expect(session.waitForSteadyFailover(), "Enter acknowledges: \(session.screen)")
         session.press(.character("p"))
         #expect(!session.model.display.isFrozen)
-        #expect(session.waitFor("UNRESOLVED switchover us-east-1 → eu-west-1"), "the plan state stays after the dialog closes")
+        #expect(
+            session.waitFor("UNRESOLVED switchover us-east-1 → eu-west-1"),
+            "the plan state stays after the dialog closes")
         session.press(.character("U"))
         #expect(session.waitFor("undo: fence the old primary", "Type the target region's name"), "\(session.screen)")
         session.type("eu-west-1")
@@ -186,7 +202,8 @@ struct InProcessSessionTests {
         session.press(.enter)
         #expect(session.waitFor("COMPLETED · measured RTO", deadline: 60), "\(session.screen)")
         session.press(.enter)
-        #expect(session.waitUntil { !$0.contains("UNRESOLVED") && $0.contains("primary us-east-1") }, "\(session.screen)")
+        #expect(
+            session.waitUntil { !$0.contains("UNRESOLVED") && $0.contains("primary us-east-1") }, "\(session.screen)")
         #expect(session.row(containing: "us-east-1", "┃")?.contains("primary") == true, "unfenced: \(session.screen)")
         #expect(!session.screen.contains("Last     switchover"), "a roll back is no switchover: \(session.screen)")
     }
