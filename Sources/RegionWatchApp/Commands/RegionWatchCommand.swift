@@ -162,10 +162,22 @@ enum LogSetup {
 }
 
 extension RegionWatchCommand {
-    /// The program: parses the command line and runs the command it names, awaiting the
-    /// asynchronous ones (`main()` without the cast resolves to the synchronous entry point).
+    /// The program: parses the command line and runs the command it names. Asynchronous
+    /// commands are awaited; the dashboard (`run`, synchronous) runs here, on the main thread:
+    /// its loop waits in `poll` and must never hold one of the few threads of Swift's
+    /// cooperative pool, which the collectors and the failover coordinator run on.
+    /// (`AsyncParsableCommand.main()` would run it on that pool.)
+    @MainActor
     public static func start() async {
-        let root: AsyncParsableCommand.Type = Self.self
-        await root.main()
+        do {
+            var command = try parseAsRoot()
+            if var asynchronous = command as? AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
     }
 }

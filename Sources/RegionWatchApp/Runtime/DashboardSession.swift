@@ -83,7 +83,7 @@ public final class DashboardSession {
             "terminal started",
             metadata: [
                 "size": "\(terminal.size)", "colors": "\(terminal.terminalColorCapability)",
-                "theme": "\(options.theme.name)",
+                "theme": "\(options.theme.name)", "mainThread": "\(Thread.isMainThread)",
             ])
 
         let runtime = Self.runtime(
