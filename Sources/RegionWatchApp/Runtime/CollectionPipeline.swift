@@ -1,8 +1,11 @@
+import Logging
 import RegionWatchCollectors
 import RegionWatchCore
+import ServiceLifecycle
 
-/// Builds the collectors a configuration names and runs them concurrently, each publishing
-/// onto one bus. Used by both the dashboard and the headless `status` command.
+/// Builds the collectors a configuration names and runs them as services of one
+/// `ServiceGroup`, each publishing onto one bus; `stop()` shuts them down gracefully. Used by
+/// the dashboard and the headless `status` and `failover` commands.
 public final class CollectionPipeline: @unchecked Sendable {
     public let bus = EventBus<DashboardEvent>()
     /// Bounds spans in flight from receivers to whoever applies them.
@@ -12,9 +15,17 @@ public final class CollectionPipeline: @unchecked Sendable {
     public let simulator: SimulatorCollector?
     private let clock: WallClock
     private var task: Task<Void, Never>?
+    private var group: ServiceGroup?
+    private let logger: Logger
 
-    public init(configuration: RegionWatchConfiguration, clock: WallClock) {
+    /// Collectors for `configuration`; the service group logs to `logger` (nothing by default:
+    /// a log line on standard error would land on the dashboard's screen).
+    public init(
+        configuration: RegionWatchConfiguration, clock: WallClock,
+        logger: Logger = Logger(label: "regionwatch.collectors", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
         self.clock = clock
+        self.logger = logger
         var collectors: [Collector] = []
         var simulator: SimulatorCollector?
         let start = clock.now()
@@ -42,26 +53,36 @@ public final class CollectionPipeline: @unchecked Sendable {
 
     /// Starts every collector in the background.
     public func start() {
-        let collectors = collectors
-        let bus = bus
-        let clock = clock
+        // A collector that ends (a receiver that cannot bind) leaves the others running: its
+        // failure is on the bus as a notice and in its status, never a reason to stop watching.
+        let services = collectors.map { collector in
+            ServiceGroupConfiguration.ServiceConfiguration(
+                service: CollectorService(collector: collector, bus: bus, clock: clock),
+                successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore,
+                serviceName: "collector \(collector.name)"
+            )
+        }
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
+        self.group = group
         task = Task.detached {
-            await withTaskGroup(of: Void.self) { group in
-                for collector in collectors {
-                    group.addTask { await collector.run(publishingTo: bus, clock: clock) }
-                }
+            do {
+                try await group.run()
+            } catch {
+                // Only a programming error (running the group twice) gets here.
+                assertionFailure("collector service group: \(error)")
             }
         }
     }
 
-    /// Stops every collector and waits for them to finish.
+    /// Shuts every collector down gracefully and waits until they have finished.
     public func stop() async {
-        task?.cancel()
+        await group?.triggerGracefulShutdown()
         await task?.value
         task = nil
+        group = nil
     }
 
-    /// Stops every collector without waiting.
+    /// Stops every collector without waiting (cancellation: the process is leaving).
     public func cancel() {
         task?.cancel()
     }
@@ -93,5 +114,19 @@ public final class CollectionPipeline: @unchecked Sendable {
     /// Chaos kinds, mirroring the view's request without the UI depending on collectors.
     public enum ChaosKind: Sendable {
         case takeDown, injectLag, recover
+    }
+}
+
+/// A collector as a service: it runs until the group shuts down gracefully, which cancels its
+/// loop (every collector stops on cancellation).
+struct CollectorService: Service {
+    let collector: Collector
+    let bus: EventBus<DashboardEvent>
+    let clock: WallClock
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            await collector.run(publishingTo: bus, clock: clock)
+        }
     }
 }

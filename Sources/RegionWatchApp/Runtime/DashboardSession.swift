@@ -72,7 +72,7 @@ public final class DashboardSession {
         signals.start { waiter.wake() }
         defer { signals.stop() }
 
-        let pipeline = CollectionPipeline(configuration: options.configuration, clock: clock)
+        let pipeline = CollectionPipeline(configuration: options.configuration, clock: clock, logger: logger)
         let subscription = pipeline.bus.subscribe(capacity: Self.busCapacity) { waiter.wake() }
         pipeline.start()
         defer { pipeline.cancel() }
