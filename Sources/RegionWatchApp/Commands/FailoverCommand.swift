@@ -201,7 +201,7 @@ struct FailoverCommand: AsyncParsableCommand {
                 throw ExitCode(2)
             }
             Console.error("Type the target region's name (\(attempt.request.to)) to confirm: ", newline: false)
-            typed = readLine() ?? ""
+            typed = await Self.readLineOffThePool()
         }
         let (finalTyped, finalReason) = (typed, reason ?? "")
         let confirmed = await coordinator.confirm(typedTarget: finalTyped, reason: finalReason)
@@ -226,6 +226,15 @@ struct FailoverCommand: AsyncParsableCommand {
         case .completed: return
         case .refused: throw ExitCode(2)
         default: throw ExitCode(1)
+        }
+    }
+
+    /// A line from standard input, read on a thread of its own: waiting for the operator
+    /// must not hold a thread of the cooperative pool, which the collectors and the coordinator
+    /// run on (on a one-core machine it is the only one).
+    static func readLineOffThePool() async -> String {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: readLine() ?? "") }
         }
     }
 

@@ -138,7 +138,12 @@ final class FailoverDriver: Sendable {
                     "kind": "\(kind.rawValue)", "to": "\(target)", "forced": "\(forced.keys.map(\.rawValue).sorted())",
                 ])
             requests.yield(.intent(intent))
-        case .confirm, .abort, .acknowledge, .resume, .rollBack, .acknowledgeInterrupted:
+        case .confirm, .resume, .rollBack:
+            // The gates and the "target not promoted" check judge what is true now, not the
+            // state of the last open attempt (a fresh dashboard has none).
+            world.publish(state.snapshotWithoutTraces())
+            requests.yield(.intent(intent))
+        case .abort, .acknowledge, .acknowledgeInterrupted:
             requests.yield(.intent(intent))
         }
     }

@@ -26,7 +26,8 @@ public struct Sparkline: Widget {
 
     /// The scale maximum actually used.
     public var scaleMaximum: Double {
-        if let maximum { return maximum }
+        // A zero or unusable maximum (an RPO of 0 with no lag) would divide by zero.
+        if let maximum, maximum > 0, maximum.isFinite { return maximum }
         let largest = values.compactMap { $0 }.filter(\.isFinite).max() ?? 0
         let withThreshold = max(largest, (threshold ?? 0) * 1.2)
         return withThreshold > 0 ? withThreshold : 1

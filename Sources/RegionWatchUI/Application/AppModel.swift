@@ -61,11 +61,15 @@ public struct AppModel: Sendable {
         switch message {
         case .key(let key):
             needsRender = true
-            return perform(view.handle(key, state: displayed))
+            // Failover keys and the dialog judge the live state even while paused: the kind of
+            // move and its target depend on what is true now, never on a frozen picture.
+            return perform(view.handle(key, state: judgesLiveState(key) ? state : displayed))
         case .collected(let events):
             guard !events.isEmpty else { return [] }
             state.apply(contentsOf: events)
-            if events.contains(where: \.isFailoverProgress) { needsRender = true }
+            if events.contains(where: \.isFailoverProgress) || events.contains(where: \.isFailoverHistory) {
+                needsRender = true
+            }
             var commands = publishingAttempt()
             let reservedSpans = events.reduce(0) { total, event in
                 guard case .spans(let batch) = event, batch.holdsIngestReservation else { return total }
@@ -92,6 +96,18 @@ public struct AppModel: Sendable {
             needsRender = true
             return []
         }
+    }
+
+    /// Whether `key` acts on failover (F, B, D, C, U, or anything while the dialog is open).
+    private func judgesLiveState(_ key: Key) -> Bool {
+        guard state.failover.machine.state == .steady, view.commandLine == nil, view.traceList.filterInput == nil else {
+            return true
+        }
+        let failoverActions: [UIAction] = [
+            .beginFailover, .beginFailback, .beginDrill, .resumeUnresolved, .rollBackUnresolved,
+        ]
+        return KeyMap.action(for: key, in: view.screen.keyContext, isDemo: view.isDemo).map(failoverActions.contains)
+            ?? false
     }
 
     /// Turns the view's effects into commands; pause changes the display source here.
@@ -158,5 +174,10 @@ public enum AppCommand: Sendable {
 extension DashboardEvent {
     var isFailoverProgress: Bool {
         if case .failoverProgress = self { true } else { false }
+    }
+
+    /// The audit history (read-only mode, interrupted attempts, acknowledgements) changes badges.
+    var isFailoverHistory: Bool {
+        if case .failoverHistory = self { true } else { false }
     }
 }

@@ -71,7 +71,7 @@ struct CompactView {
         let failover = Line(
             " failover: \(state.failover.headerSummary) ", style: isSteady ? theme[.header] : theme[.badge])
         let reserved = min(
-            failover.width, max(12, width - segments.filter { $0.priority >= 100 }.reduce(0) { $0 + $1.line.width }))
+            failover.width, max(12, width - segments.filter { $0.priority >= 95 }.reduce(0) { $0 + $1.line.width }))
         let chosen = PriorityFit.choose(
             widths: segments.map(\.line.width), priorities: segments.map(\.priority), available: width - reserved)
         var line = Line(segments.indices.filter(chosen.contains).flatMap { segments[$0].line.spans })

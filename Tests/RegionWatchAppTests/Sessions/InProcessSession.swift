@@ -124,9 +124,13 @@ final class InProcessSession {
     /// each round (at most `virtualLimit` seconds in all, so a slow machine never races the
     /// demo into its scripted incident) while the failover coordinator's tasks run; `false`
     /// after `deadline` real seconds.
+    /// The wait yields its thread between rounds (Swift's cooperative pool is as wide as the
+    /// machine has cores, and the coordinator's tasks run on it too).
     @discardableResult
-    func waitFor(_ texts: String..., step: Double = 0.25, virtualLimit: Double = 30, deadline: Double = 20) -> Bool {
-        waitUntil(step: step, virtualLimit: virtualLimit, deadline: deadline) { screen in
+    func waitFor(
+        _ texts: String..., step: Double = 0.25, virtualLimit: Double = 30, deadline: Double = 20
+    ) async -> Bool {
+        await waitUntil(step: step, virtualLimit: virtualLimit, deadline: deadline) { screen in
             texts.allSatisfy { screen.contains($0) }
         }
     }
@@ -134,13 +138,13 @@ final class InProcessSession {
     @discardableResult
     func waitUntil(
         step: Double = 0.25, virtualLimit: Double = 30, deadline: Double = 20, _ condition: (String) -> Bool
-    ) -> Bool {
+    ) async -> Bool {
         let end = MonotonicClock.seconds() + deadline
         var advanced = 0.0
         while MonotonicClock.seconds() < end {
             pump()
             if condition(screen) { return true }
-            usleep(2_000)
+            try? await Task.sleep(for: .milliseconds(2))
             if advanced < virtualLimit {
                 advance(seconds: step)
                 advanced += step
@@ -152,8 +156,8 @@ final class InProcessSession {
 
     /// Waits until the dialog closed (the driver has processed the acknowledgement: keys
     /// pressed before then go to the dialog, as on a terminal).
-    func waitForSteadyFailover() -> Bool {
-        waitUntil(step: 0) { _ in self.model.state.failover.machine.state == .steady }
+    func waitForSteadyFailover() async -> Bool {
+        await waitUntil(step: 0) { _ in self.model.state.failover.machine.state == .steady }
     }
 
     /// The screen row containing every one of `texts`.

@@ -11,7 +11,7 @@ import RegionWatchUI
 /// real terminal shows (escape sequences, signals, resize, restore).
 @Suite("In-process sessions", .serialized)
 struct InProcessSessionTests {
-    @Test func startsWithTheDemoShowingThreeRegionsAndTheHeader() throws {
+    @Test func startsWithTheDemoShowingThreeRegionsAndTheHeader() async throws {
         let session = try InProcessSession()
         for text in [
             "checkout", "active-active", "RPO 30s", "RTO 5m", "us-east-1", "eu-west-1", "ap-southeast-1", "UTC", "DEMO",
@@ -19,41 +19,42 @@ struct InProcessSessionTests {
             #expect(session.screen.contains(text), "\(text): \(session.screen)")
         }
         #expect(
-            session.waitFor("Replication", "Failover", "no failover in progress", "Recent events"), "\(session.screen)")
+            await session.waitFor("Replication", "Failover", "no failover in progress", "Recent events"),
+            "\(session.screen)")
     }
 
-    @Test func navigatesIntoARegionAndBackAndQuits() throws {
+    @Test func navigatesIntoARegionAndBackAndQuits() async throws {
         let session = try InProcessSession()
         session.press(.down, .enter)
         #expect(
-            session.waitFor(
+            await session.waitFor(
                 "eu-west-1 · aws · standby", "Details", "Replication lag from us-east-1", "Database",
                 "PostgreSQL 15.8, timeline 1"), "\(session.screen)")
         for _ in 0..<12 { session.press(.down) }
-        #expect(session.waitFor("Backup", "Versions", "Collectors"), "the details scroll: \(session.screen)")
+        #expect(await session.waitFor("Backup", "Versions", "Collectors"), "the details scroll: \(session.screen)")
         session.press(.escape)
-        #expect(session.waitFor("Regions", "Enter: detail"), "\(session.screen)")
+        #expect(await session.waitFor("Regions", "Enter: detail"), "\(session.screen)")
         session.type(":region ap")
         session.press(.tab, .enter)
-        #expect(session.waitFor("ap-southeast-1 · gcp · standby"), "\(session.screen)")
+        #expect(await session.waitFor("ap-southeast-1 · gcp · standby"), "\(session.screen)")
         session.press(.character("q"))
         #expect(!session.runtime.hasQuit, "q below the top level goes back")
         session.press(.character("q"))
         #expect(session.runtime.hasQuit)
     }
 
-    @Test func helpListsEveryKeyAndCloses() throws {
+    @Test func helpListsEveryKeyAndCloses() async throws {
         let session = try InProcessSession()
         session.type("?")
-        #expect(session.waitFor("Keys", "Everywhere", "move up / scroll up"), "\(session.screen)")
+        #expect(await session.waitFor("Keys", "Everywhere", "move up / scroll up"), "\(session.screen)")
         for _ in 0..<6 { session.press(.pageDown) }
-        #expect(session.waitFor("Demo only", "take the selected region down"), "\(session.screen)")
+        #expect(await session.waitFor("Demo only", "take the selected region down"), "\(session.screen)")
         session.press(.escape)
         #expect(!session.screen.contains("Keys"))
         #expect(session.screen.contains("Regions"))
     }
 
-    @Test func pauseFreezesTheDisplayNotTheTruth() throws {
+    @Test func pauseFreezesTheDisplayNotTheTruth() async throws {
         let session = try InProcessSession()
         session.type("p")
         #expect(session.screen.contains("PAUSED"))
@@ -67,7 +68,7 @@ struct InProcessSessionTests {
         #expect(session.model.displayed.now == session.model.state.now, "resume shows the live state, not a copy")
     }
 
-    @Test func themesSwitchAndAFailureIsSaid() throws {
+    @Test func themesSwitchAndAFailureIsSaid() async throws {
         let session = try InProcessSession()
         session.type(":theme light")
         session.press(.enter)
@@ -79,15 +80,15 @@ struct InProcessSessionTests {
         #expect(session.model.theme.name == "light")
     }
 
-    @Test func demoChaosTakesARegionDownAndRecovers() throws {
+    @Test func demoChaosTakesARegionDownAndRecovers() async throws {
         let session = try InProcessSession()
         session.type("X")
-        #expect(session.waitFor("DOWN", "taken down", step: 1), "\(session.screen)")
+        #expect(await session.waitFor("DOWN", "taken down", step: 1), "\(session.screen)")
         session.type("R")
-        #expect(session.waitFor("recovered", step: 1), "\(session.screen)")
+        #expect(await session.waitFor("recovered", step: 1), "\(session.screen)")
     }
 
-    @Test func chaosKeysOutsideTheDemoSaySo() throws {
+    @Test func chaosKeysOutsideTheDemoSaySo() async throws {
         var configuration = RegionWatchConfiguration.builtInDemo(seed: 7)
         configuration.collectors = []
         let session = try InProcessSession(configuration: configuration, warmUpSeconds: 1)
@@ -95,7 +96,7 @@ struct InProcessSessionTests {
         #expect(session.screen.contains("chaos keys work only in the demo"), "\(session.screen)")
     }
 
-    @Test func resizeToCompactAndBack() throws {
+    @Test func resizeToCompactAndBack() async throws {
         let session = try InProcessSession()
         session.resize(width: 60, height: 15)
         #expect(session.screen.contains("us-east-1"))
@@ -104,42 +105,45 @@ struct InProcessSessionTests {
         #expect(session.screen.contains("Replication"), "\(session.screen)")
     }
 
-    @Test func demoTracesOpenIntoAWaterfallAndTheMatrix() throws {
+    @Test func demoTracesOpenIntoAWaterfallAndTheMatrix() async throws {
         let session = try InProcessSession(width: 140, height: 42)
         session.type("t")
-        #expect(session.waitFor("Traces (", "POST /api/checkout"), "\(session.screen)")
+        #expect(await session.waitFor("Traces (", "POST /api/checkout"), "\(session.screen)")
         session.type("/region=eu-west-1 checkout")
         session.press(.enter)
-        #expect(session.waitFor("filter: region=eu-west-1 checkout", "eu-west-1⇢us-east-1"), "\(session.screen)")
+        #expect(await session.waitFor("filter: region=eu-west-1 checkout", "eu-west-1⇢us-east-1"), "\(session.screen)")
         session.press(.enter)
-        #expect(session.waitFor("Waterfall", "⇢INSERT orders postgres·us-east-1", "critical path"), "\(session.screen)")
+        #expect(
+            await session.waitFor("Waterfall", "⇢INSERT orders postgres·us-east-1", "critical path"),
+            "\(session.screen)")
         session.type("m")
-        #expect(session.waitFor("Cross-region latency", "n="), "\(session.screen)")
+        #expect(await session.waitFor("Cross-region latency", "n="), "\(session.screen)")
     }
 
-    @Test func failoverFromTheKeyboardSwapsRolesAndIsAudited() throws {
+    @Test func failoverFromTheKeyboardSwapsRolesAndIsAudited() async throws {
         let session = try InProcessSession(width: 140, height: 45)
-        #expect(session.waitFor("● 3 ok", "→ eu-west-1 "), "\(session.screen)")
+        #expect(await session.waitFor("● 3 ok", "→ eu-west-1 "), "\(session.screen)")
         session.press(.character("j"), .character("F"))
         #expect(
-            session.waitFor("SWITCHOVER  us-east-1 → eu-west-1", "Type the target region's name"), "\(session.screen)")
+            await session.waitFor("SWITCHOVER  us-east-1 → eu-west-1", "Type the target region's name"),
+            "\(session.screen)")
         #expect(session.screen.contains("lag-within-rpo"))
         session.type("eu-west-1")
         session.press(.enter)
         session.type("planned maintenance")
         session.press(.enter)
-        #expect(session.waitFor("COMPLETED · measured RTO"), "\(session.screen)")
+        #expect(await session.waitFor("COMPLETED · measured RTO"), "\(session.screen)")
         session.press(.enter)
-        #expect(session.waitForSteadyFailover(), "Enter acknowledges: \(session.screen)")
-        #expect(session.waitFor("primary eu-west-1"), "\(session.screen)")
+        #expect(await session.waitForSteadyFailover(), "Enter acknowledges: \(session.screen)")
+        #expect(await session.waitFor("primary eu-west-1"), "\(session.screen)")
         #expect(
-            session.waitUntil { _ in session.row(containing: "eu-west-1", "┃")?.contains("100%") == true },
+            await session.waitUntil { _ in session.row(containing: "eu-west-1", "┃")?.contains("100%") == true },
             "traffic shifted: \(session.screen)")
         #expect(session.row(containing: "eu-west-1", "┃")?.contains("primary") == true, "\(session.screen)")
         #expect(session.row(containing: "us-east-1", "┃")?.contains("standby") == true, "\(session.screen)")
         session.type("a")
         #expect(
-            session.waitFor("Audit log", "COMPLETED", "switchover us-east-1 → eu-west-1", "planned maintenance"),
+            await session.waitFor("Audit log", "COMPLETED", "switchover us-east-1 → eu-west-1", "planned maintenance"),
             "\(session.screen)")
         let types = session.auditLines().compactMap { line in
             (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["type"] as? String
@@ -149,61 +153,63 @@ struct InProcessSessionTests {
         #expect(types.filter { $0 == "step-finished" }.count == 5)
     }
 
-    @Test func aTargetLaggingPastTheRPOIsRefusedNamingTheGate() throws {
+    @Test func aTargetLaggingPastTheRPOIsRefusedNamingTheGate() async throws {
         let session = try InProcessSession(width: 140, height: 45)
-        #expect(session.waitFor("● 3 ok", "→ ap-southeast-1 "), "\(session.screen)")
+        #expect(await session.waitFor("● 3 ok", "→ ap-southeast-1 "), "\(session.screen)")
         session.press(.character("j"), .character("j"), .character("I"))
-        #expect(session.waitFor("exceeds RPO", step: 1), "\(session.screen)")
+        #expect(await session.waitFor("exceeds RPO", step: 1), "\(session.screen)")
         session.press(.character("F"))
-        #expect(session.waitFor("REFUSED by lag-within-rpo: data loss"), "\(session.screen)")
+        #expect(await session.waitFor("REFUSED by lag-within-rpo: data loss"), "\(session.screen)")
         session.press(.escape)
-        #expect(session.waitUntil { !$0.contains("REFUSED by") }, "Esc closes the refusal")
+        #expect(await session.waitUntil { !$0.contains("REFUSED by") }, "Esc closes the refusal")
         let audit = session.auditLines().joined(separator: "\n")
         #expect(audit.contains(#""state":"refused""#) && audit.contains("lag-within-rpo"), "refusals are audited too")
     }
 
-    @Test func readOnlyRefusesFromTheKeyboard() throws {
+    @Test func readOnlyRefusesFromTheKeyboard() async throws {
         let session = try InProcessSession(width: 140, height: 45, readOnly: true)
         // The driver reads the history and says read-only in the background.
-        #expect(session.waitFor("READ-ONLY", step: 0), "\(session.screen)")
+        #expect(await session.waitFor("READ-ONLY", step: 0), "\(session.screen)")
         session.press(.character("j"), .character("F"))
         #expect(
             session.screen.contains("read-only mode: failover, failback and drills are disabled"), "\(session.screen)")
         #expect(session.auditLines().isEmpty, "nothing recorded")
     }
 
-    @Test func aPausedDisplayStillShowsTheDialogAndAnAbortedPlanIsRolledBack() throws {
+    @Test func aPausedDisplayStillShowsTheDialogAndAnAbortedPlanIsRolledBack() async throws {
         let session = try InProcessSession(width: 140, height: 45, pacing: .realistic)
-        #expect(session.waitFor("● 3 ok", "→ eu-west-1 "), "\(session.screen)")
+        #expect(await session.waitFor("● 3 ok", "→ eu-west-1 "), "\(session.screen)")
         session.press(.character("p"))
         session.press(.character("j"), .character("F"))
         #expect(
-            session.waitFor("SWITCHOVER  us-east-1 → eu-west-1", "Type the target region's name"),
+            await session.waitFor("SWITCHOVER  us-east-1 → eu-west-1", "Type the target region's name"),
             "paused, the dialog shows: \(session.screen)")
         session.type("eu-west-1")
         session.press(.enter)
         session.type("abort test")
         session.press(.enter)
-        #expect(session.waitFor("▶ 1. fence the old primary", step: 0), "\(session.screen)")
+        #expect(await session.waitFor("▶ 1. fence the old primary", step: 0), "\(session.screen)")
         session.press(.escape)
-        #expect(session.waitFor("ABORTED", "UNRESOLVED"), "\(session.screen)")
+        #expect(await session.waitFor("ABORTED", "UNRESOLVED"), "\(session.screen)")
         session.press(.enter)
-        #expect(session.waitForSteadyFailover(), "Enter acknowledges: \(session.screen)")
+        #expect(await session.waitForSteadyFailover(), "Enter acknowledges: \(session.screen)")
         session.press(.character("p"))
         #expect(!session.model.display.isFrozen)
         #expect(
-            session.waitFor("UNRESOLVED switchover us-east-1 → eu-west-1"),
+            await session.waitFor("UNRESOLVED switchover us-east-1 → eu-west-1"),
             "the plan state stays after the dialog closes")
         session.press(.character("U"))
-        #expect(session.waitFor("undo: fence the old primary", "Type the target region's name"), "\(session.screen)")
+        #expect(
+            await session.waitFor("undo: fence the old primary", "Type the target region's name"), "\(session.screen)")
         session.type("eu-west-1")
         session.press(.enter)
         session.type("back out")
         session.press(.enter)
-        #expect(session.waitFor("COMPLETED · measured RTO", deadline: 60), "\(session.screen)")
+        #expect(await session.waitFor("COMPLETED · measured RTO", deadline: 60), "\(session.screen)")
         session.press(.enter)
         #expect(
-            session.waitUntil { !$0.contains("UNRESOLVED") && $0.contains("primary us-east-1") }, "\(session.screen)")
+            await session.waitUntil { !$0.contains("UNRESOLVED") && $0.contains("primary us-east-1") },
+            "\(session.screen)")
         #expect(session.row(containing: "us-east-1", "┃")?.contains("primary") == true, "unfenced: \(session.screen)")
         #expect(!session.screen.contains("Last     switchover"), "a roll back is no switchover: \(session.screen)")
     }
