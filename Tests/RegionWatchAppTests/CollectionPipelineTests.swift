@@ -9,7 +9,7 @@ import RegionWatchCore
 @Suite("Collection pipeline as services", .serialized)
 struct CollectionPipelineTests {
     /// Polls `condition` until it holds or `deadline` seconds pass (real time: real collectors).
-    func eventually(within deadline: Double = 10, _ condition: () -> Bool) async -> Bool {
+    func eventually(within deadline: Double = 60, _ condition: () -> Bool) async -> Bool {
         let end = MonotonicClock.seconds() + deadline
         while MonotonicClock.seconds() < end {
             if condition() { return true }

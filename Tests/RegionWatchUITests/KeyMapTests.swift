@@ -93,4 +93,25 @@ struct KeyMapTests {
         #expect(KeyMap.hintLine(for: .failoverDialog) == "Tab field · Enter confirm · Esc cancel")
         #expect(KeyMap.hintLine(for: .finishedAttempt) == "Enter Esc close · C resume · U roll back")
     }
+
+    /// Review finding: with the dialog or help open, the footer offered the screen's keys
+    /// (q, F, p), which would be typed into the field or ignored.
+    @Test func theFooterOffersTheKeysOfWhatIsOpen() {
+        let screens = FailoverScreenTests()
+        let awaiting = screens.state { request in
+            [
+                .start(request, at: SeededState.start),
+                .gatesEvaluated(screens.gates(SeededState.demo(seconds: 8)), dataLoss: .unknown, at: SeededState.start),
+            ]
+        }
+        let size = TerminalSize(width: 120, height: 40)
+        let dialogFooter = DashboardView.render(state: awaiting, view: SeededState.view(), size: size, theme: .fallback)
+            .text(ofRow: 39)
+        #expect(dialogFooter.contains("Tab field") && dialogFooter.contains("Esc cancel"), "\(dialogFooter)")
+        #expect(!dialogFooter.contains("F failover") && !dialogFooter.contains("q quit"), "\(dialogFooter)")
+        var help = SeededState.view()
+        _ = help.handle(.character("?"), state: state)
+        let helpFooter = DashboardView.render(state: state, view: help, size: size, theme: .fallback).text(ofRow: 39)
+        #expect(helpFooter.contains("Esc close") && !helpFooter.contains("t traces"), "\(helpFooter)")
+    }
 }

@@ -208,7 +208,7 @@ public enum KeyMap {
         KeyBinding(
             [.character("f")], "f", .force,
             "force the refusing gates: type a reason (recorded; line keys as on the command line), Enter retries, Esc cancels",
-            .refusal),
+            .refusal, hints: on([.refusal], "f", "force")),
         KeyBinding(
             [.enter, .escape, .character("q")], "Enter Esc q", .confirm,
             "acknowledge the finished attempt and close the dialog", .finishedAttempt,
@@ -239,8 +239,10 @@ public enum KeyMap {
         KeyBinding([.control("w")], "Ctrl-W", .deleteWord, "delete the last word", .typedLine),
         // The help overlay.
         KeyBinding(
-            [.escape, .character("?"), .character("q"), .enter], "Esc ? q", .closeHelp, "close this help", .help),
-        KeyBinding([.down, .character("j")], "↓ j", .moveDown, "scroll down", .help),
+            [.escape, .character("?"), .character("q"), .enter], "Esc ? q", .closeHelp, "close this help", .help,
+            hints: on([.help], "Esc", "close")),
+        KeyBinding(
+            [.down, .character("j")], "↓ j", .moveDown, "scroll down", .help, hints: on([.help], "↑↓", "scroll")),
         KeyBinding([.up, .character("k")], "↑ k", .moveUp, "scroll up", .help),
         KeyBinding([.pageDown], "PgDn", .pageDown, "page down", .help),
         KeyBinding([.pageUp], "PgUp", .pageUp, "page up", .help),

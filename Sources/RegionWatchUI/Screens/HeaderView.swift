@@ -162,8 +162,9 @@ struct FooterView {
     let context: ScreenContext
 
     /// A hint's text as it reads now: pause or resume, back or clear the applied filter.
-    static func label(_ hint: KeyHint, of binding: KeyBinding, view: ViewState) -> String {
+    static func label(_ hint: KeyHint, of binding: KeyBinding, view: ViewState, state: DashboardState) -> String {
         switch binding.action {
+        case .cancel where { if case .executing = state.failover.machine.state { true } else { false } }(): "abort"
         case .togglePause: view.isPaused ? "resume" : hint.text
         case .back where view.screen == .traces && !view.traceList.filterText.isEmpty: "clear filter"
         default: hint.text
@@ -198,8 +199,17 @@ struct FooterView {
             line.append(" " + message.text + "  ", style: message.isError ? theme[.error] : theme[.info])
         }
         // Hints from the key map; a message goes first and the hints that still fit follow.
-        for (binding, hint) in KeyMap.hints(for: view.screen.keyContext, isDemo: view.isDemo) {
-            let text = Self.label(hint, of: binding, view: view)
+        // While a dialog or help is open, its keys: the screen's would be typed or ignored.
+        let active = view.activeKeyContext(in: context.state)
+        let contexts: [KeyContext] = active == .refusal ? [.refusal, .finishedAttempt] : [active]
+        let machine = context.state.failover.machine.state
+        let typing = machine == .awaitingConfirmation || active != .failoverDialog
+        for (binding, hint) in contexts.flatMap({ KeyMap.hints(for: $0, isDemo: view.isDemo) })
+        where (typing || binding.action == .cancel)
+            && (context.state.unresolvedFailover != nil
+                || ![.resumeUnresolved, .rollBackUnresolved].contains(binding.action))
+        {
+            let text = Self.label(hint, of: binding, view: view, state: context.state)
             let addition = CharacterWidth.of(hint.key) + CharacterWidth.of(text) + 3
             if line.width + addition > area.width { break }
             line.append(" " + hint.key, style: theme[.key])

@@ -183,8 +183,11 @@ extension ViewState {
                 if !forceable.isEmpty, forceable.count == refusing.count {
                     failoverInput.forceReason = ""
                 } else {
+                    let unforceable = refusing.filter { !$0.gate.isForceable }.map(\.gate.rawValue)
                     message = StatusMessage(
-                        "\(refusing.filter { !$0.gate.isForceable }.map(\.gate.rawValue).joined(separator: ", ")) cannot be forced",
+                        unforceable.isEmpty
+                            ? "nothing to force: no gate refused (\(state.failover.progress.problem ?? "the attempt could not start"))"
+                            : "\(unforceable.joined(separator: ", ")) cannot be forced",
                         isError: true)
                 }
                 return []
