@@ -84,6 +84,26 @@ struct LayoutTests {
         #expect(row.filter { "▁▂▃▄▅▆▇█".contains($0) }.count > 40, "the trend draws in the width it got: \(row)")
     }
 
+    /// Review finding: with interrupted attempts listed, the Last line was still pushed out.
+    @Test func interruptedAttemptsFoldSoTheLastLineStays() {
+        var state = SeededState.demo(seconds: 130)
+        let interrupted = (1...3).map { index in
+            FailoverRecordSummary(
+                id: "i\(index)", at: SeededState.start, kind: "switchover", from: "us-east-1", to: "eu-west-1",
+                state: "interrupted",
+                measuredRTOSeconds: nil, dataLoss: nil, operatorName: "ops", reason: nil, failedGates: [], steps: [])
+        }
+        state.apply(
+            .failoverHistory(
+                FailoverHistorySummary(interrupted: interrupted, auditLogPath: "audit.jsonl"), isReadOnly: false))
+        let frame = render(state, width: 80, height: 24)
+        #expect(frame.lines.contains { $0.contains("Last") && $0.contains("no failover or drill") }, "\(frame.text)")
+        #expect(frame.lines.contains { $0.contains("INTERRUPTED ×3") }, "\(frame.text)")
+        #expect(
+            render(state, width: 120, height: 40).lines.filter { $0.contains("INTERRUPTED switchover") }.count == 3,
+            "room: each listed")
+    }
+
     /// Defect: the failover panel's "Last" line was cut at 80×24.
     @Test func theFailoverPanelKeepsItsLastLine() {
         for (width, height) in [(80, 24), (100, 30), (120, 40)] {

@@ -230,6 +230,7 @@ struct OverviewScreen {
             )
         }
         let history = state.failover.history
+        let interruptedStart = lines.count
         for interrupted in history.interrupted.suffix(3) {
             lines.append(
                 context.fact(
@@ -243,6 +244,15 @@ struct OverviewScreen {
                     "", "… \(history.interruptedCount - 3) more interrupted (a: audit)", width: 9,
                     valueStyle: theme.style(for: .down)))
         }
+        let interruptedLines = interruptedStart..<lines.count
+        // When rows are short, the interrupted attempts fold into one line (the header's badge
+        // and the audit screen say the rest).
+        let interruptedSummary =
+            history.interruptedCount == 0
+            ? nil
+            : context.fact(
+                "", "INTERRUPTED ×\(history.interruptedCount): started, never finished (a: audit)", width: 9,
+                valueStyle: theme.style(for: .down).adding(.bold))
         if let split = state.primary.splitBrain {
             lines.append(
                 context.fact(
@@ -301,19 +311,30 @@ struct OverviewScreen {
         if history.lastFailover == nil, history.lastDrill == nil {
             lines.append(context.fact("Last", "no failover or drill recorded", width: 9, valueStyle: theme[.muted]))
         }
-        Paragraph(Self.fit(lines, droppable: standbys, in: inner, context: context)).render(in: inner, into: &frame)
+        let fitted = Self.fit(
+            lines, droppable: standbys, folding: interruptedLines, into: interruptedSummary, in: inner, context: context
+        )
+        Paragraph(fitted).render(in: inner, into: &frame)
     }
 
     /// The failover panel's lines for `area`: wrapped when they fit; else one row each, cut
     /// with …; else without the standbys (the replication panel lists them), so the state, the
     /// primary and the last attempt are never pushed out.
-    static func fit(_ lines: [Line], droppable: Range<Int>, in area: Rect, context: ScreenContext) -> [Line] {
+    /// (The standbys come after the interrupted lines, so dropping them first keeps `folding`
+    /// valid.)
+    static func fit(
+        _ lines: [Line], droppable: Range<Int>, folding: Range<Int>, into summary: Line?, in area: Rect,
+        context: ScreenContext
+    ) -> [Line] {
         let wrapped = context.wrap(lines, width: area.width, indent: 9)
         if wrapped.count <= area.height { return wrapped }
         var kept = lines
         if kept.count > area.height {
             let excess = min(droppable.count, kept.count - area.height)
             kept.removeSubrange(droppable.upperBound - excess..<droppable.upperBound)
+        }
+        if kept.count > area.height, folding.count > 1, let summary {
+            kept.replaceSubrange(folding, with: [summary])
         }
         return kept.map { $0.truncated(to: area.width) }
     }
