@@ -213,4 +213,30 @@ struct InProcessSessionTests {
         #expect(session.row(containing: "us-east-1", "┃")?.contains("primary") == true, "unfenced: \(session.screen)")
         #expect(!session.screen.contains("Last     switchover"), "a roll back is no switchover: \(session.screen)")
     }
+
+    /// Review finding: a fresh dashboard's C (resume) was judged on the empty state it started
+    /// with (the failover world had seen no attempt yet), so its gates refused for want of data.
+    @Test func aFreshDashboardResumesAHalfDoneAttemptAgainstTheLiveState() async throws {
+        let first = try InProcessSession(width: 140, height: 45, pacing: .realistic)
+        #expect(await first.waitFor("● 3 ok", "→ eu-west-1 "), "\(first.screen)")
+        first.press(.character("j"), .character("F"))
+        #expect(await first.waitFor("Type the target region's name"), "\(first.screen)")
+        first.type("eu-west-1")
+        first.press(.enter)
+        first.type("abort test")
+        first.press(.enter)
+        #expect(await first.waitFor("▶ 1. fence the old primary", step: 0), "\(first.screen)")
+        first.press(.escape)
+        #expect(await first.waitFor("ABORTED", "UNRESOLVED"), "\(first.screen)")
+
+        var configuration = RegionWatchConfiguration.builtInDemo(seed: 7)
+        configuration.failover.auditLogPath = first.directory + "/audit.jsonl"
+        let second = try InProcessSession(configuration: configuration, width: 140, height: 45)
+        #expect(
+            await second.waitFor("UNRESOLVED switchover us-east-1 → eu-west-1"),
+            "the shared history is read: \(second.screen)")
+        second.press(.character("C"))
+        #expect(await second.waitFor("Type the target region's name"), "resume awaits confirmation: \(second.screen)")
+        #expect(!second.screen.contains("REFUSED"), "judged on the live state, not the empty start: \(second.screen)")
+    }
 }
