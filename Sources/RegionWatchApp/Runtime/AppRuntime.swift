@@ -11,7 +11,8 @@ public protocol AppServices: AnyObject {
     func loadTheme(_ name: String) throws -> Theme
     /// Returns `false` when no simulator runs.
     func chaos(_ request: ChaosRequest, lagSeconds: Double) -> Bool
-    func releaseIngest(spans: Int)
+    /// Releases one ingest reservation per applied batch (its span count).
+    func releaseIngest(batches: [Int])
 }
 
 /// Runs the model on a terminal backend: sends messages through `update`, carries out the
@@ -79,8 +80,8 @@ public final class AppRuntime {
             if !services.chaos(request, lagSeconds: lag) {
                 return .notify(StatusMessage("chaos keys need the simulator", isError: true))
             }
-        case .releaseIngest(let spans):
-            services.releaseIngest(spans: spans)
+        case .releaseIngest(let batches):
+            services.releaseIngest(batches: batches)
         }
         return nil
     }
@@ -123,7 +124,7 @@ final class LiveAppServices: AppServices {
         return pipeline.perform(chaos: kind, region: request.region, lagSeconds: lagSeconds)
     }
 
-    func releaseIngest(spans: Int) {
-        pipeline.gate.release(spans: spans)
+    func releaseIngest(batches: [Int]) {
+        for spans in batches { pipeline.gate.release(spans: spans) }
     }
 }

@@ -91,9 +91,7 @@ public final class CollectionPipeline: @unchecked Sendable {
     /// once for it), then releases the ingest reservations of span batches.
     public func apply(_ events: [DashboardEvent], to state: inout DashboardState) {
         state.apply(contentsOf: events)
-        for case .spans(let batch) in events where batch.holdsIngestReservation {
-            gate.release(spans: batch.spans.count)
-        }
+        for spans in events.ingestReservations { gate.release(spans: spans) }
     }
 
     /// The OTLP receivers that run.

@@ -36,8 +36,21 @@ public final class IngestGate: Sendable {
         batches.subtract(1, ordering: .acquiringAndReleasing)
     }
 
+    /// Batches currently reserved.
+    public var batchesInFlight: Int { batches.load(ordering: .relaxed) }
     /// Spans currently reserved.
     public var spansInFlight: Int { spans.load(ordering: .relaxed) }
     /// Requests refused since start.
     public var refusalCount: Int { refusals.load(ordering: .relaxed) }
+}
+
+extension Sequence where Element == DashboardEvent {
+    /// The span counts of the batches here that hold an ingest reservation, one entry per
+    /// batch: each is released on its own, since the gate counts batches as well as spans.
+    public var ingestReservations: [Int] {
+        compactMap { event in
+            guard case .spans(let batch) = event, batch.holdsIngestReservation else { return nil }
+            return batch.spans.count
+        }
+    }
 }

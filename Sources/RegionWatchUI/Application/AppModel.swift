@@ -71,11 +71,8 @@ public struct AppModel: Sendable {
                 needsRender = true
             }
             var commands = publishingAttempt()
-            let reservedSpans = events.reduce(0) { total, event in
-                guard case .spans(let batch) = event, batch.holdsIngestReservation else { return total }
-                return total + batch.spans.count
-            }
-            if reservedSpans > 0 { commands.insert(.releaseIngest(spans: reservedSpans), at: 0) }
+            let reservations = events.ingestReservations
+            if !reservations.isEmpty { commands.insert(.releaseIngest(batches: reservations), at: 0) }
             return commands
         case .tick(let now, let bus):
             state.apply(.busStatistics(bus))
@@ -167,8 +164,9 @@ public enum AppCommand: Sendable {
     case publishToFailover(DashboardState, recheckGates: Bool)
     case loadTheme(String)
     case chaos(ChaosRequest, lagSeconds: Double)
-    /// Span batches applied: give their ingest reservations back to the receivers' gate.
-    case releaseIngest(spans: Int)
+    /// Span batches applied: give their ingest reservations back to the receivers' gate, one
+    /// per batch (their span counts).
+    case releaseIngest(batches: [Int])
 }
 
 extension DashboardEvent {

@@ -280,6 +280,12 @@ public enum KeyMap {
         }.joined(separator: " · ")
     }
 
+    /// Whether `action` only applies to an attempt that stopped half-way (C, U): its hint is
+    /// offered only when there is one.
+    public static func needsUnresolvedAttempt(_ action: UIAction) -> Bool {
+        action == .resumeUnresolved || action == .rollBackUnresolved
+    }
+
     /// Whether `key` is a demo-only key.
     public static func isDemoKey(_ key: Key) -> Bool { index[.demo]?[key] != nil }
 

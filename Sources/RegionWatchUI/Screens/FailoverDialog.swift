@@ -221,7 +221,7 @@ struct FailoverDialog {
             case .preflight: "evaluating gates · " + KeyMap.hintLine(for: .failoverDialog) { $0 == .cancel }
             default:
                 KeyMap.hintLine(for: .finishedAttempt) {
-                    unresolved || ![.resumeUnresolved, .rollBackUnresolved].contains($0)
+                    unresolved || !KeyMap.needsUnresolvedAttempt($0)
                 }
             }
         let block = Block(

@@ -207,7 +207,7 @@ struct FooterView {
         for (binding, hint) in contexts.flatMap({ KeyMap.hints(for: $0, isDemo: view.isDemo) })
         where (typing || binding.action == .cancel)
             && (context.state.unresolvedFailover != nil
-                || ![.resumeUnresolved, .rollBackUnresolved].contains(binding.action))
+                || !KeyMap.needsUnresolvedAttempt(binding.action))
         {
             let text = Self.label(hint, of: binding, view: view, state: context.state)
             let addition = CharacterWidth.of(hint.key) + CharacterWidth.of(text) + 3

@@ -239,4 +239,32 @@ struct InProcessSessionTests {
         #expect(await second.waitFor("Type the target region's name"), "resume awaits confirmation: \(second.screen)")
         #expect(!second.screen.contains("REFUSED"), "judged on the live state, not the empty start: \(second.screen)")
     }
+
+    /// Review finding: the loop released the span batches of one drain as a single reservation,
+    /// so the gate's batch count leaked one per extra batch until receivers refused everything.
+    @Test func everyAppliedBatchGivesItsReservationBack() throws {
+        let session = try InProcessSession(warmUpSeconds: 1)
+        let gate = session.pipeline.gate
+        let resource = SpanResource(
+            region: "us-east-1", provider: "aws", service: "api", serviceVersion: nil, attributes: [])
+        for index in 0..<3 {
+            #expect(gate.tryReserve(spans: 1))
+            let span = IncomingSpan(
+                traceID: TraceID(high: 9, low: UInt64(index + 1)), spanID: SpanID(1), parentSpanID: SpanID(0),
+                name: "GET /",
+                kind: .server, startUnixNano: 1_000_000_000, endUnixNano: 1_050_000_000, statusCode: .unset,
+                attributes: [],
+                resourceIndex: 0, scopeIndex: 0)
+            var batch = SpanBatch(
+                source: "otlp", receivedAt: session.clock.now(), resources: [resource],
+                scopes: [SpanScope(name: "t", version: "1")],
+                spans: [span])
+            batch.holdsIngestReservation = true
+            session.pipeline.bus.publish(.spans(batch))
+        }
+        #expect(gate.batchesInFlight == 3 && gate.spansInFlight == 3)
+        session.pump()
+        #expect(gate.batchesInFlight == 0, "one release per batch")
+        #expect(gate.spansInFlight == 0)
+    }
 }
