@@ -6,10 +6,10 @@ import RegionWatchUI
 
 /// Microbenchmarks that print figures (targets live here, not in unit tests).
 ///
-///     swift run -c release regionwatch-bench [render|apply|replication|otlp|traces|all] [--regions N] [--iterations N] [--retained-spans N]
+///     swift run -c release regionwatch-bench [render|apply|replication|otlp|exposition|traces|idle|all] [--regions N] [--iterations N] [--retained-spans N]
 @main
 struct RegionWatchBenchmarks {
-    static let groups = ["render", "apply", "replication", "otlp", "exposition", "traces", "all"]
+    static let groups = ["render", "apply", "replication", "otlp", "exposition", "traces", "idle", "all"]
     static let usage = """
         usage: regionwatch-bench [GROUP] [--regions N] [--iterations N] [--retained-spans N]
           GROUP: \(groups.joined(separator: ", ")) (default all)
@@ -37,6 +37,7 @@ struct RegionWatchBenchmarks {
         if which == "replication" || which == "all" { replicationBenchmark(regions: regions) }
         if which == "otlp" || which == "all" { OTLPBenchmarks.run(iterations: max(20, iterations / 20)) }
         if which == "exposition" || which == "all" { ExpositionBenchmarks.run(iterations: max(20, iterations / 10)) }
+        if which == "idle" || which == "all" { IdleBenchmarks.run(iterations: iterations) }
         if which == "traces" || which == "all" {
             TraceBenchmarks.run(
                 iterations: iterations, retainedSpans: option("--retained-spans", in: arguments) ?? 1_000_000)

@@ -57,6 +57,47 @@ struct EventBusTests {
         #expect(wakes.load(ordering: .relaxed) == 2)
     }
 
+    @Test func urgentPolicyWakesForUrgentEventsOrAFullEnoughBuffer() {
+        let wakes = Atomic<Int>(0)
+        let bus = EventBus<Int>()
+        // Negative numbers are urgent; three pending events wake regardless.
+        let subscription = bus.subscribe(capacity: 10, wake: .urgent(pendingLimit: 3, where: { $0 < 0 })) {
+            wakes.add(1, ordering: .relaxed)
+        }
+        bus.publish(1)
+        bus.publish(2)
+        #expect(wakes.load(ordering: .relaxed) == 0, "samples wait for the consumer's own schedule")
+        #expect(!subscription.wantsDrain)
+        bus.publish(-1)
+        #expect(wakes.load(ordering: .relaxed) == 1, "an urgent event wakes at once")
+        #expect(subscription.wantsDrain)
+        bus.publish(-2)
+        #expect(wakes.load(ordering: .relaxed) == 1, "one wake until the consumer drains")
+        #expect(subscription.drain(limit: 2) == [1, 2])
+        #expect(subscription.wantsDrain, "a partial drain leaves the wake standing")
+        #expect(subscription.drain() == [-1, -2])
+        #expect(!subscription.wantsDrain)
+        bus.publish(contentsOf: [3, 4])
+        #expect(wakes.load(ordering: .relaxed) == 1)
+        bus.publish(5)
+        #expect(wakes.load(ordering: .relaxed) == 2, "the pending limit wakes without an urgent event")
+        #expect(subscription.drain() == [3, 4, 5])
+    }
+
+    @Test func dashboardEventsThatCannotWaitForTheRefresh() {
+        let now = Timestamp(secondsSinceEpoch: 1_000)
+        let received = SpanBatch(
+            source: "otlp", receivedAt: now, resources: [], scopes: [], spans: [], holdsIngestReservation: true)
+        let simulated = SpanBatch(source: "simulator", receivedAt: now, resources: [], scopes: [], spans: [])
+        #expect(DashboardEvent.spans(received).cannotWaitForRefresh, "the receivers' gate waits for its room")
+        #expect(!DashboardEvent.spans(simulated).cannotWaitForRefresh)
+        #expect(DashboardEvent.notice(Notice(at: now, severity: .info, message: "chaos")).cannotWaitForRefresh)
+        #expect(!DashboardEvent.tick(now).cannotWaitForRefresh)
+        #expect(
+            !DashboardEvent.regionSample(RegionSample(region: "a", source: "s", observedAt: now))
+                .cannotWaitForRefresh)
+    }
+
     @Test func unsubscribedReceivesNothing() {
         let bus = EventBus<Int>()
         let subscription = bus.subscribe(capacity: 10)

@@ -51,6 +51,8 @@ public final class DashboardSession {
 
     /// Most events buffered for the screen before the oldest are dropped (and counted).
     public static let busCapacity = 50_000
+    /// Waiting events that wake the loop before the next refresh although none is urgent.
+    static let wakePending = 1_000
     /// Most events applied between two looks at the keyboard.
     static let drainBatch = 20_000
 
@@ -73,7 +75,10 @@ public final class DashboardSession {
         defer { signals.stop() }
 
         let pipeline = CollectionPipeline(configuration: options.configuration, clock: clock, logger: logger)
-        let subscription = pipeline.bus.subscribe(capacity: Self.busCapacity) { waiter.wake() }
+        // Samples wait for the refresh that draws them; only what cannot wait wakes the loop.
+        let subscription = pipeline.bus.subscribe(
+            capacity: Self.busCapacity, wake: .urgent(pendingLimit: Self.wakePending, where: \.cannotWaitForRefresh)
+        ) { waiter.wake() }
         pipeline.start()
         defer { pipeline.cancel() }
 
@@ -91,8 +96,8 @@ public final class DashboardSession {
         var nextRefresh = alignedRefresh(after: clock.now())
         while true {
             if runtime.renderIfNeeded() { firstFrameDrawn(count: runtime.framesRendered) }
-            let pending = subscription.pendingCount
-            let outcome = waiter.wait(timeout: pending > 0 ? 0 : max(0, nextRefresh.seconds(since: clock.now())))
+            let outcome = waiter.wait(
+                timeout: subscription.wantsDrain ? 0 : max(0, nextRefresh.seconds(since: clock.now())))
             if let number = signals.receivedSignal {
                 logger.info("exiting on signal \(number)")
                 return .signal(number)

@@ -14,10 +14,14 @@ public final class EventBus<Event: Sendable>: Sendable {
 
     /// Adds a subscriber whose buffer holds at most `capacity` events.
     ///
-    /// - Parameter onAvailable: called (on the publisher's thread, outside any lock) when the
-    ///   buffer goes from empty to non-empty, so a waiting consumer can wake up.
-    public func subscribe(capacity: Int, onAvailable: (@Sendable () -> Void)? = nil) -> EventSubscription<Event> {
-        let subscription = EventSubscription<Event>(capacity: capacity, onAvailable: onAvailable)
+    /// - Parameters:
+    ///   - wake: which events call `onAvailable`: by default the first event after a drain.
+    ///   - onAvailable: called (on the publisher's thread, outside any lock) once per drain when
+    ///     the buffer first holds what `wake` asks for, so a waiting consumer can wake up.
+    public func subscribe(
+        capacity: Int, wake: WakePolicy<Event> = .anyEvent, onAvailable: (@Sendable () -> Void)? = nil
+    ) -> EventSubscription<Event> {
+        let subscription = EventSubscription<Event>(capacity: capacity, wake: wake, onAvailable: onAvailable)
         subscribers.withLock { $0.append(subscription) }
         return subscription
     }
@@ -46,27 +50,49 @@ public final class EventBus<Event: Sendable>: Sendable {
     public var publishedCount: Int { published.load(ordering: .relaxed) }
 }
 
+/// When a subscriber wants to be woken. A consumer that drains on its own schedule anyway
+/// (the dashboard, once per refresh) is woken only for what cannot wait, so a steady trickle of
+/// samples does not wake it between refreshes.
+public struct WakePolicy<Event>: Sendable {
+    /// Whether an event cannot wait for the consumer's next scheduled drain.
+    let isUrgent: @Sendable (Event) -> Bool
+    /// Pending events that wake the consumer even when none is urgent.
+    let pendingLimit: Int
+
+    /// Wakes for the first event after a drain.
+    public static var anyEvent: WakePolicy { WakePolicy(isUrgent: { _ in true }, pendingLimit: 1) }
+
+    /// Wakes for the first urgent event, or once `pendingLimit` events wait.
+    public static func urgent(pendingLimit: Int, where isUrgent: @escaping @Sendable (Event) -> Bool) -> WakePolicy {
+        WakePolicy(isUrgent: isUrgent, pendingLimit: max(1, pendingLimit))
+    }
+}
+
 /// One subscriber's bounded buffer.
 public final class EventSubscription<Event: Sendable>: Sendable {
     private struct Buffer {
         var events: Deque<Event> = []
         var dropped = 0
+        /// Whether the consumer was woken since its last drain emptied the buffer.
+        var woken = false
     }
 
     /// The most events this subscriber buffers.
     public let capacity: Int
     private let buffer = Mutex(Buffer())
+    private let wake: WakePolicy<Event>
     private let onAvailable: (@Sendable () -> Void)?
 
-    init(capacity: Int, onAvailable: (@Sendable () -> Void)?) {
+    init(capacity: Int, wake: WakePolicy<Event>, onAvailable: (@Sendable () -> Void)?) {
         precondition(capacity > 0, "a subscription needs room for at least one event")
         self.capacity = capacity
+        self.wake = wake
         self.onAvailable = onAvailable
     }
 
     func enqueue<Events: Collection>(contentsOf events: Events) where Events.Element == Event {
-        let becameAvailable = buffer.withLock { buffer -> Bool in
-            let wasEmpty = buffer.events.isEmpty
+        let wake = self.wake
+        let wakesNow = buffer.withLock { buffer -> Bool in
             for event in events {
                 if buffer.events.count == capacity {
                     buffer.events.removeFirst()
@@ -74,9 +100,11 @@ public final class EventSubscription<Event: Sendable>: Sendable {
                 }
                 buffer.events.append(event)
             }
-            return wasEmpty && !buffer.events.isEmpty
+            guard !buffer.woken else { return false }
+            buffer.woken = buffer.events.count >= wake.pendingLimit || events.contains(where: wake.isUrgent)
+            return buffer.woken
         }
-        if becameAvailable { onAvailable?() }
+        if wakesNow { onAvailable?() }
     }
 
     /// Removes and returns up to `limit` buffered events, oldest first.
@@ -85,12 +113,17 @@ public final class EventSubscription<Event: Sendable>: Sendable {
             let count = min(limit, buffer.events.count)
             let taken = Array(buffer.events.prefix(count))
             buffer.events.removeFirst(count)
+            if buffer.events.isEmpty { buffer.woken = false }
             return taken
         }
     }
 
     /// Events waiting to be drained.
     public var pendingCount: Int { buffer.withLock { $0.events.count } }
+
+    /// Whether waiting events asked to wake the consumer (see `WakePolicy`): it should drain
+    /// before it waits again.
+    public var wantsDrain: Bool { buffer.withLock { $0.woken && !$0.events.isEmpty } }
 
     /// Events dropped because the buffer was full.
     public var droppedCount: Int { buffer.withLock { $0.dropped } }

@@ -32,6 +32,31 @@ public enum DashboardEvent: Sendable, Equatable {
     case failoverHistory(FailoverHistorySummary, isReadOnly: Bool)
 }
 
+extension DashboardEvent {
+    /// Whether a dashboard that drains once per refresh must apply the event sooner: failover
+    /// progress and history redraw at once, notices answer an operator's action (chaos, a
+    /// collector's failure), and span batches holding an ingest reservation give the receivers'
+    /// gate back its room. Samples and statistics wait for the next refresh.
+    public var cannotWaitForRefresh: Bool {
+        switch self {
+        case .failoverProgress, .failoverHistory, .notice: true
+        case .spans(let batch): batch.holdsIngestReservation
+        default: false
+        }
+    }
+
+    /// Whether the event is the failover driver's progress.
+    public var isFailoverProgress: Bool {
+        if case .failoverProgress = self { true } else { false }
+    }
+
+    /// Whether the event is the audit history (read-only mode, interrupted attempts,
+    /// acknowledgements), which changes badges.
+    public var isFailoverHistory: Bool {
+        if case .failoverHistory = self { true } else { false }
+    }
+}
+
 /// What a span receiver has done since start.
 public struct ReceiverStatistics: Sendable, Equatable {
     public var receiver: String

@@ -1,14 +1,29 @@
-/// One terminal cell: a character and its style.
+/// One terminal cell: a character and its style. Plain data (the character is stored inline),
+/// so frames copy, compare and free without reference counting.
 public struct Cell: Hashable, Sendable {
-    public var character: Character
+    var glyph: InlineGlyph
     public var style: Style
     /// `true` for the right half of a wide character; such a cell draws nothing itself.
     public var isContinuation: Bool
 
+    /// The cell's character (a grapheme over 15 UTF-8 bytes keeps its longest prefix of whole
+    /// scalars that fits).
+    public var character: Character {
+        get { glyph.character }
+        set { glyph = InlineGlyph(newValue) }
+    }
+
     public init(character: Character = " ", style: Style = .plain, isContinuation: Bool = false) {
-        self.character = character
+        glyph = InlineGlyph(character)
         self.style = style
         self.isContinuation = isContinuation
+    }
+
+    /// A cell of one printable ASCII byte.
+    init(ascii byte: UInt8, style: Style) {
+        glyph = InlineGlyph(ascii: byte)
+        self.style = style
+        isContinuation = false
     }
 
     /// A blank cell in the default style.
@@ -86,7 +101,7 @@ public struct Frame: Equatable, Sendable {
         for byte in text.utf8 {
             if column >= bounds.maxX { break }
             if column >= bounds.x {
-                setCell(x: column, y: y, Cell(character: Character(Unicode.Scalar(byte)), style: style))
+                setCell(x: column, y: y, Cell(ascii: byte, style: style))
             }
             column += 1
         }
@@ -133,10 +148,10 @@ public struct Frame: Equatable, Sendable {
         let index = y * width + x
         let old = cells[index]
         if old.isContinuation, !cell.isContinuation, x > 0 {
-            cells[index - 1] = Cell(character: " ", style: cells[index - 1].style)
+            cells[index - 1] = Cell(ascii: 0x20, style: cells[index - 1].style)
         }
         if !old.isContinuation, x + 1 < width, cells[index + 1].isContinuation {
-            cells[index + 1] = Cell(character: " ", style: cells[index + 1].style)
+            cells[index + 1] = Cell(ascii: 0x20, style: cells[index + 1].style)
         }
         cells[index] = cell
     }
@@ -148,7 +163,7 @@ public struct Frame: Equatable, Sendable {
         line.reserveCapacity(width)
         for x in 0..<width {
             let cell = cells[y * width + x]
-            if !cell.isContinuation { line.append(cell.character) }
+            if !cell.isContinuation { cell.glyph.append(to: &line) }
         }
         if trimmingTrailingSpaces {
             while line.last == " " { line.removeLast() }

@@ -59,7 +59,7 @@ public enum FrameDiff {
                 while end < width, changed[end] {
                     let cell = new.cells[rowStart + end]
                     if cell.style != style, !cell.isContinuation { break }
-                    if !cell.isContinuation { text.append(cell.character) }
+                    if !cell.isContinuation { cell.glyph.append(to: &text) }
                     end += 1
                 }
                 runs.append(CellRun(x: x, y: y, text: text, width: end - x, style: style))

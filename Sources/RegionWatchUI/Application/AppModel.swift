@@ -168,14 +168,3 @@ public enum AppCommand: Sendable {
     /// per batch (their span counts).
     case releaseIngest(batches: [Int])
 }
-
-extension DashboardEvent {
-    var isFailoverProgress: Bool {
-        if case .failoverProgress = self { true } else { false }
-    }
-
-    /// The audit history (read-only mode, interrupted attempts, acknowledgements) changes badges.
-    var isFailoverHistory: Bool {
-        if case .failoverHistory = self { true } else { false }
-    }
-}
