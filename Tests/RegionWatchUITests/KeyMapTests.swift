@@ -49,6 +49,34 @@ struct KeyMapTests {
             "no chaos hint outside the demo")
     }
 
+    @Test func eachScreensBindingsComeFromTheKeysNextToItsView() {
+        let screens: [Screen] = [
+            .overview, .regionDetail(region: "a"), .traces, .waterfall(trace: TraceID(high: 0, low: 1)),
+            .spanDetail(trace: TraceID(high: 0, low: 1), span: SpanID(1)), .latencyMatrix, .audit,
+        ]
+        #expect(screens.count == Screen.allKeys.count)
+        for screen in screens {
+            let own = screen.keys.bindings
+            #expect(own.allSatisfy { $0.context == screen.keyContext }, "\(screen) binds only its own context")
+            #expect(
+                KeyMap.bindings.filter { $0.context == screen.keyContext } == own,
+                "the key map's \(screen.keyContext.rawValue) bindings are the screen's own")
+        }
+    }
+
+    @Test func screenActionsActOnlyOnTheirScreen() {
+        let state = DashboardState(topology: .demo, now: Timestamp(secondsSinceEpoch: 1_000))
+        var view = ViewState(isDemo: true, themeName: "default", availableThemes: ["default"])
+        let before = view
+        // `s` sorts the trace list and `c` colours the waterfall: on the overview they do nothing.
+        #expect(view.perform(.cycleSort, state: state).isEmpty)
+        #expect(view.perform(.toggleColoring, state: state).isEmpty)
+        #expect(view == before)
+        _ = view.perform(.showTraces, state: state)
+        _ = view.perform(.cycleSort, state: state)
+        #expect(view.traceList.sort != before.traceList.sort)
+    }
+
     @Test func modalContextsDoNotFallBackToScreenKeys() {
         #expect(
             KeyMap.action(for: .character("q"), in: .typedLine, isDemo: false) == nil, "q is typed on the command line")

@@ -90,10 +90,16 @@ public enum KeyMap {
     ]
 
     private static func on(_ contexts: [KeyContext], _ key: String, _ text: String) -> [KeyContext: KeyHint] {
-        Dictionary(uniqueKeysWithValues: contexts.map { ($0, KeyHint(key, text)) })
+        KeyHint.on(contexts, key, text)
     }
 
-    public static let bindings: [KeyBinding] = [
+    /// Every binding: the global navigation keys, each screen's own (next to its view, see
+    /// `ScreenKeys`), the global actions, the failover dialog's and the typed line's and help's.
+    public static let bindings: [KeyBinding] =
+        navigationBindings + Screen.allKeys.flatMap { $0.bindings } + actionBindings + FailoverDialogKeys.bindings
+        + lineAndHelpBindings
+
+    private static let navigationBindings: [KeyBinding] = [
         KeyBinding([.up, .character("k")], "↑ k", .moveUp, "move up / scroll up", .global),
         KeyBinding(
             [.down, .character("j")], "↓ j", .moveDown, "move down / scroll down", .global,
@@ -113,41 +119,9 @@ public enum KeyMap {
             [.escape, .left, .character("h")], "Esc ← h", .back, "back", .global,
             hints: on([.regionDetail, .traces, .spanDetail, .latencyMatrix, .audit], "Esc", "back")
         ),
-        KeyBinding(
-            [.enter, .right, .character("l")], "Enter", .open, "open the selected region", .overview,
-            hints: on([.overview], "Enter", "open")),
-        KeyBinding(
-            [.tab], "Tab", .nextPane, "next pane: regions, replication, events", .overview,
-            hints: on([.overview], "Tab", "pane")),
-        KeyBinding(
-            [.tab], "Tab", .nextPane, "focus the error traces (Enter opens one)", .regionDetail,
-            hints: on([.regionDetail], "Tab", "error traces")),
-        KeyBinding(
-            [.enter], "Enter", .open, "open the selected trace's waterfall", .traces,
-            hints: on([.traces], "Enter", "waterfall")),
-        KeyBinding(
-            [.character("s")], "s", .cycleSort, "sort by time, duration, errors", .traces,
-            hints: on([.traces], "s", "sort")),
-        KeyBinding(
-            [.character("/")], "/", .openFilter, "filter: words, region=, service=, error, >500ms, <2s (Esc clears)",
-            .traces, hints: on([.traces], "/", "filter")),
-        KeyBinding(
-            [.enter], "Enter", .open, "open the selected span's detail", .waterfall,
-            hints: on([.waterfall], "Enter", "detail")),
-        KeyBinding(
-            [.left, .character("h")], "← h", .collapse, "collapse the span (or go to its parent)", .waterfall,
-            hints: on([.waterfall], "← →", "fold")),
-        KeyBinding([.right, .character("l")], "→ l", .expand, "expand the span", .waterfall),
-        KeyBinding(
-            [.character(" ")], "Space", .toggleCollapse, "collapse or expand the span", .waterfall,
-            hints: on([.waterfall], "Space", "toggle")),
-        KeyBinding(
-            [.character("c")], "c", .toggleColoring, "colour bars by region or by service", .waterfall,
-            hints: on([.waterfall], "c", "colour")),
-        KeyBinding([.escape], "Esc", .back, "back", .waterfall, hints: on([.waterfall], "Esc", "back")),
-        KeyBinding(
-            [.character("A")], "A", .acknowledgeInterrupted, "acknowledge an interrupted failover (shown in red)",
-            .audit, hints: on([.audit], "A", "acknowledge interrupted")),
+    ]
+
+    private static let actionBindings: [KeyBinding] = [
         KeyBinding(
             [.character("t")], "t", .showTraces, "traces", .global,
             hints: on([.overview, .regionDetail, .latencyMatrix], "t", "traces")),
@@ -190,36 +164,9 @@ public enum KeyMap {
         KeyBinding(
             [.character("q")], "q", .quit, "quit (back, below the top level)", .global,
             hints: on([.overview], "q", "quit").merging(on([.regionDetail], "q", "back")) { $1 }),
-        // The failover dialog while it awaits the typed confirmation.
-        KeyBinding(
-            [.tab, .backTab], "Tab", .switchField, "switch between the name and reason fields", .failoverDialog,
-            hints: on([.failoverDialog], "Tab", "field")),
-        KeyBinding(
-            [.enter], "Enter", .confirm, "next field; on the reason field, confirm (the name must match)",
-            .failoverDialog,
-            hints: on([.failoverDialog], "Enter", "confirm")
-        ),
-        KeyBinding([.backspace], "Backspace", .deleteBackward, "delete the last character", .failoverDialog),
-        KeyBinding(
-            [.escape], "Esc", .cancel, "cancel before confirmation; abort the remaining steps while running",
-            .failoverDialog,
-            hints: on([.failoverDialog], "Esc", "cancel")
-        ),
-        KeyBinding(
-            [.character("f")], "f", .force,
-            "force the refusing gates: type a reason (recorded; line keys as on the command line), Enter retries, Esc cancels",
-            .refusal, hints: on([.refusal], "f", "force")),
-        KeyBinding(
-            [.enter, .escape, .character("q")], "Enter Esc q", .confirm,
-            "acknowledge the finished attempt and close the dialog", .finishedAttempt,
-            hints: on([.finishedAttempt], "Enter Esc", "close")
-        ),
-        KeyBinding(
-            [.character("C")], "C", .resumeUnresolved, "resume the attempt that stopped half-way", .finishedAttempt,
-            hints: on([.finishedAttempt], "C", "resume")),
-        KeyBinding(
-            [.character("U")], "U", .rollBackUnresolved, "roll back the attempt that stopped half-way",
-            .finishedAttempt, hints: on([.finishedAttempt], "U", "roll back")),
+    ]
+
+    private static let lineAndHelpBindings: [KeyBinding] = [
         // The `:` command line and the `/` filter.
         KeyBinding(
             [.enter], "Enter", .confirm, "run the command / apply the filter", .typedLine,

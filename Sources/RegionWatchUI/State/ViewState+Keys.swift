@@ -9,7 +9,7 @@ extension ViewState {
     public mutating func handle(_ key: Key, state: DashboardState) -> [UIEffect] {
         if key == .resize { return [.redraw] }
         if commandLine != nil { return handleCommandLineKey(key, state: state) }
-        if traceList.filterInput != nil { return handleFilterKey(key) }
+        if traceList.filterInput != nil { return TracesKeys.handleFilterKey(key, in: &self) }
         message = nil
         let acknowledging = pendingAcknowledgement
         pendingAcknowledgement = nil
@@ -35,34 +35,31 @@ extension ViewState {
         return perform(action, state: state)
     }
 
-    /// Carries out `action` on the current screen.
+    /// Carries out `action` on the current screen: the screen's own keys first (next to its
+    /// view, `ScreenKeys`), then what every screen shares.
     public mutating func perform(_ action: UIAction, state: DashboardState) -> [UIEffect] {
+        let keys = screen.keys
+        if let effects = keys.perform(action, in: &self, state: state) { return effects }
         switch action {
-        case .moveUp: move(by: -1, state: state)
-        case .moveDown: move(by: 1, state: state)
-        case .pageUp: move(by: -Self.pageSize, state: state)
-        case .pageDown: move(by: Self.pageSize, state: state)
-        case .first: move(by: -Int.max / 2, state: state)
-        case .last: move(by: Int.max / 2, state: state)
+        case .moveUp: keys.move(by: -1, in: &self, state: state)
+        case .moveDown: keys.move(by: 1, in: &self, state: state)
+        case .pageUp: keys.move(by: -Self.pageSize, in: &self, state: state)
+        case .pageDown: keys.move(by: Self.pageSize, in: &self, state: state)
+        case .first: keys.move(by: -Int.max / 2, in: &self, state: state)
+        case .last: keys.move(by: Int.max / 2, in: &self, state: state)
         case .nextPane, .previousPane:
-            switchPane(forward: action == .nextPane)
+            keys.switchPane(forward: action == .nextPane, in: &self)
         case .open:
-            open(state: state)
+            keys.open(in: &self, state: state)
         case .back:
-            back()
+            if !keys.back(in: &self), screens.count > 1 { screens.removeLast() }
         case .showTraces:
             push(.traces)
         case .showLatencyMatrix:
             push(.latencyMatrix)
-        case .cycleSort:
-            traceList.sort = traceList.sort.next
-            message = StatusMessage("traces sorted by \(traceList.sort.rawValue)")
-        case .openFilter:
-            traceList.filterInput = CommandLineInput(text: traceList.filterText)
-        case .collapse, .expand, .toggleCollapse:
-            fold(action, state: state)
-        case .toggleColoring:
-            waterfall.coloring = waterfall.coloring == .region ? .service : .region
+        case .cycleSort, .openFilter, .collapse, .expand, .toggleCollapse, .toggleColoring, .acknowledgeInterrupted:
+            // Screen actions: their screens handle them above; elsewhere they do nothing.
+            break
         case .toggleHelp:
             isHelpVisible = true
             helpScroll = 0
@@ -87,16 +84,6 @@ extension ViewState {
         case .showAudit:
             auditScroll = 0
             push(.audit)
-        case .acknowledgeInterrupted:
-            guard let interrupted = state.failover.history.interrupted.first else {
-                message = StatusMessage("no interrupted failover to acknowledge")
-                return []
-            }
-            pendingAcknowledgement = interrupted.id
-            message = StatusMessage(
-                "acknowledge the interrupted \(interrupted.kind) \(interrupted.from) → \(interrupted.to) (confirmed by \(interrupted.operatorName))? A again confirms, any other key cancels",
-                isError: true)
-            return []
         case .chaosTakeDown, .chaosInjectLag, .chaosRecover:
             guard let region = selectedRegionName(in: state) else { return [] }
             let kind: ChaosRequest.Kind =
@@ -112,7 +99,7 @@ extension ViewState {
     }
 
     /// C, U: resume or roll back the attempt that stopped half-way.
-    private mutating func continueUnresolved(resume: Bool, state: DashboardState) -> [UIEffect] {
+    mutating func continueUnresolved(resume: Bool, state: DashboardState) -> [UIEffect] {
         if state.failover.isReadOnly {
             message = StatusMessage("read-only mode: failover, failback and drills are disabled", isError: true)
             return []
@@ -155,82 +142,6 @@ extension ViewState {
         return [.failover(.begin(kind: kind, target: target))]
     }
 
-    /// Keys while an attempt is shown, from the dialog's key contexts: typing the
-    /// confirmation, forcing a refusal, closing a finished attempt, Esc.
-    private mutating func handleFailoverKey(_ key: Key, state: DashboardState) -> [UIEffect] {
-        let machine = state.failover.machine.state
-        if machine == .refused, let attempt = state.failover.machine.attempt {
-            let refusing = attempt.gates.filter { !$0.allows }
-            let forceable = refusing.filter(\.gate.isForceable).map(\.gate)
-            if let reason = failoverInput.forceReason {
-                switch KeyMap.action(for: key, in: .typedLine, isDemo: false) {
-                case .cancel:
-                    failoverInput.forceReason = nil
-                case .confirm:
-                    let trimmed = reason.trimmed()
-                    guard !trimmed.isEmpty else { return [] }
-                    failoverInput = FailoverDialogInput()
-                    let forced = Dictionary(uniqueKeysWithValues: forceable.map { ($0, trimmed) })
-                    return [
-                        .failover(.begin(kind: attempt.request.kind, target: attempt.request.to, forcedGates: forced))
-                    ]
-                default:
-                    failoverInput.forceReason = LineEditor.edit(reason, with: key, maximumLength: 500) ?? reason
-                }
-                return []
-            }
-            if KeyMap.action(for: key, in: .refusal, isDemo: false) == .force {
-                if !forceable.isEmpty, forceable.count == refusing.count {
-                    failoverInput.forceReason = ""
-                } else {
-                    let unforceable = refusing.filter { !$0.gate.isForceable }.map(\.gate.rawValue)
-                    message = StatusMessage(
-                        unforceable.isEmpty
-                            ? "nothing to force: no gate refused (\(state.failover.progress.problem ?? "the attempt could not start"))"
-                            : "\(unforceable.joined(separator: ", ")) cannot be forced",
-                        isError: true)
-                }
-                return []
-            }
-        }
-        if machine.isFinal {
-            switch KeyMap.action(for: key, in: .finishedAttempt, isDemo: false) {
-            case .confirm:
-                failoverInput = FailoverDialogInput()
-                return [.failover(.acknowledge)]
-            case .resumeUnresolved, .rollBackUnresolved:
-                return continueUnresolved(resume: key == .character("C"), state: state)
-            default:
-                return []
-            }
-        }
-        let action = KeyMap.action(for: key, in: .failoverDialog, isDemo: false)
-        guard machine == .awaitingConfirmation else {
-            return action == .cancel ? [.failover(.abort)] : []
-        }
-        switch action {
-        case .cancel:
-            return [.failover(.abort)]
-        case .switchField:
-            failoverInput.field = failoverInput.field == .target ? .reason : .target
-        case .confirm:
-            if failoverInput.field == .target {
-                failoverInput.field = .reason
-            } else {
-                return [.failover(.confirm(typedTarget: failoverInput.target, reason: failoverInput.reason))]
-            }
-        default:
-            if failoverInput.field == .target {
-                failoverInput.target =
-                    LineEditor.edit(failoverInput.target, with: key, maximumLength: 64) ?? failoverInput.target
-            } else {
-                failoverInput.reason =
-                    LineEditor.edit(failoverInput.reason, with: key, maximumLength: 500) ?? failoverInput.reason
-            }
-        }
-        return []
-    }
-
     /// The key context in effect: a modal one (typed line, help, failover dialog) while it is
     /// open, else the screen's.
     public func activeKeyContext(in state: DashboardState) -> KeyContext {
@@ -255,91 +166,7 @@ extension ViewState {
         self.message = message
     }
 
-    // MARK: Moving
-
-    private mutating func move(by delta: Int, state: DashboardState) {
-        func clamp(_ value: Int, _ upper: Int) -> Int { max(0, min(max(0, upper), value)) }
-        func step(_ value: Int) -> Int { value.addingReportingOverflow(delta).partialValue }
-        switch screen {
-        case .regionDetail(let region):
-            if detailPane == .errorTraces {
-                selectedErrorTrace = clamp(
-                    step(selectedErrorTrace), RegionErrorTraces.traces(in: state, region: region).count - 1)
-            } else {
-                detailScroll = clamp(step(detailScroll), 500)
-            }
-        case .overview:
-            switch focusedPane {
-            case .regions: selectedRegion = clamp(step(selectedRegion), state.regions.count - 1)
-            case .replication: replicationScroll = clamp(step(replicationScroll), 500)
-            case .events: eventsScroll = clamp(step(eventsScroll), 500)
-            }
-        case .traces:
-            let model = TraceListModel(state: state, list: traceList)
-            guard let current = model.selectedIndex else { return }
-            traceList.selected = model.rows[clamp(step(current), model.rows.count - 1)].traceID
-        case .waterfall(let trace):
-            guard let model = WaterfallModel(state: state, trace: trace, waterfall: waterfall), !model.visible.isEmpty
-            else { return }
-            let row = clamp(step(model.selectedRow), model.visible.count - 1)
-            waterfall.selected = model.tree.nodes[model.visible[row]].span.spanID
-        case .spanDetail:
-            spanDetailScroll = clamp(step(spanDetailScroll), 10_000)
-        case .latencyMatrix:
-            break
-        case .audit:
-            auditScroll = clamp(step(auditScroll), 10_000)
-        }
-    }
-
-    private mutating func switchPane(forward: Bool) {
-        switch screen {
-        case .overview:
-            let panes = OverviewPane.allCases
-            let current = panes.firstIndex(of: focusedPane) ?? 0
-            focusedPane = panes[(current + (forward ? 1 : panes.count - 1)) % panes.count]
-        case .regionDetail:
-            detailPane = detailPane == .facts ? .errorTraces : .facts
-        default:
-            break
-        }
-    }
-
-    // MARK: Opening and going back
-
-    private mutating func open(state: DashboardState) {
-        switch screen {
-        case .overview:
-            guard focusedPane == .regions, state.regions.indices.contains(selectedRegion) else { return }
-            push(.regionDetail(region: state.regions[selectedRegion].name))
-            detailScroll = 0
-            detailPane = .facts
-            selectedErrorTrace = 0
-        case .regionDetail(let region):
-            let traces = RegionErrorTraces.traces(in: state, region: region)
-            guard detailPane == .errorTraces, traces.indices.contains(selectedErrorTrace) else {
-                if traces.isEmpty {
-                    message = StatusMessage("no error traces for \(region) yet")
-                } else {
-                    message = StatusMessage("Tab focuses the error traces; Enter opens one")
-                }
-                return
-            }
-            openWaterfall(traces[selectedErrorTrace].traceID)
-        case .traces:
-            guard let trace = TraceListModel(state: state, list: traceList).selected else { return }
-            traceList.selected = trace.traceID
-            openWaterfall(trace.traceID)
-        case .waterfall(let trace):
-            guard let node = WaterfallModel(state: state, trace: trace, waterfall: waterfall)?.selectedNode else {
-                return
-            }
-            push(.spanDetail(trace: trace, span: node.span.spanID))
-            spanDetailScroll = 0
-        case .spanDetail, .latencyMatrix, .audit:
-            break
-        }
-    }
+    // MARK: Opening
 
     /// Opens the waterfall of `trace` with a fresh selection, keeping the colouring the
     /// operator chose.
@@ -348,43 +175,6 @@ extension ViewState {
         waterfall = WaterfallState()
         waterfall.coloring = coloring
         push(.waterfall(trace: trace))
-    }
-
-    private mutating func back() {
-        if screen == .traces, !traceList.filterText.isEmpty {
-            traceList.filterText = ""
-            traceList.filter = TraceQuery()
-            message = StatusMessage("filter cleared")
-            return
-        }
-        if screens.count > 1 { screens.removeLast() }
-    }
-
-    // MARK: Folding
-
-    private mutating func fold(_ action: UIAction, state: DashboardState) {
-        guard case .waterfall(let trace) = screen,
-            let model = WaterfallModel(state: state, trace: trace, waterfall: waterfall),
-            let node = model.selectedNode
-        else { return }
-        let id = node.span.spanID
-        let isCollapsed = waterfall.collapsed.contains(id)
-        switch action {
-        case .expand:
-            waterfall.collapsed.remove(id)
-        case .toggleCollapse:
-            if isCollapsed {
-                waterfall.collapsed.remove(id)
-            } else if !node.children.isEmpty {
-                waterfall.collapsed.insert(id)
-            }
-        default:
-            if !node.children.isEmpty, !isCollapsed {
-                waterfall.collapsed.insert(id)
-            } else if let parent = node.parent {
-                waterfall.selected = model.tree.nodes[parent].span.spanID
-            }
-        }
     }
 
     // MARK: Overlays and typed input
@@ -399,30 +189,6 @@ extension ViewState {
         default: break
         }
         return []
-    }
-
-    private mutating func handleFilterKey(_ key: Key) -> [UIEffect] {
-        guard var input = traceList.filterInput else { return [] }
-        switch KeyMap.action(for: key, in: .typedLine, isDemo: false) {
-        case .cancel:
-            traceList.filterInput = nil
-            return []
-        case .confirm:
-            traceList.filterInput = nil
-            switch TraceQuery.parse(input.text) {
-            case .success(let query):
-                traceList.filterText = input.text.trimmingCharacters(in: " ")
-                traceList.filter = query
-                message = StatusMessage(query.isEmpty ? "filter cleared" : "filter: \(traceList.filterText)")
-            case .failure(let error):
-                message = StatusMessage(error.description, isError: true)
-            }
-            return []
-        default:
-            input.text = LineEditor.edit(input.text, with: key) ?? input.text
-            traceList.filterInput = input
-            return []
-        }
     }
 
     private mutating func handleCommandLineKey(_ key: Key, state: DashboardState) -> [UIEffect] {

@@ -1,0 +1,2 @@
+/// The latency matrix has no keys of its own: it fits one screen, and the global keys apply.
+enum LatencyMatrixKeys: ScreenKeys {}
