@@ -265,8 +265,10 @@ public actor FailoverCoordinator {
 
     /// Resumes the unresolved attempt: the same plan from the first step that did not run (the
     /// steps that ran are not run again), with gates evaluated now and a new confirmation.
+    /// `forcedGates` are forced on top of those the stopped attempt forced (a refused resume
+    /// forced with `f` stays a resume: a fresh move would run the done steps again).
     @discardableResult
-    public func resume() async -> FailoverSnapshot {
+    public func resume(forcedGates: [FailoverGateKind: String] = [:]) async -> FailoverSnapshot {
         await readHistory()
         guard let stopped = machine.unresolved, machine.state == .steady || machine.state.isFinal else {
             return report(problem: "nothing to resume: no attempt stopped half-way")
@@ -281,15 +283,17 @@ public actor FailoverCoordinator {
         request.id = Self.newID(at: clock.now())
         request.operatorName = operatorName
         request.continuation = .resumes(stopped.request.id)
+        request.forcedGates.merge(forcedGates) { _, new in new }
         request.priorSteps = stopped.stepsDone
         request.priorDataLossAtPromotion = stopped.isPromoted ? stopped.recordedDataLoss : nil
         return await start(request, in: state)
     }
 
     /// Rolls back the unresolved attempt: undoes its completed steps, newest first (a fence is
-    /// lifted, traffic shifted back, configured `undo:` run), with a new confirmation.
+    /// lifted, traffic shifted back, configured `undo:` run), with a new confirmation, forcing
+    /// `forcedGates` when the operator forced a refusal.
     @discardableResult
-    public func rollBack() async -> FailoverSnapshot {
+    public func rollBack(forcedGates: [FailoverGateKind: String] = [:]) async -> FailoverSnapshot {
         await readHistory()
         guard let stopped = machine.unresolved, machine.state == .steady || machine.state.isFinal else {
             return report(problem: "nothing to roll back: no attempt stopped half-way")
@@ -301,7 +305,8 @@ public actor FailoverCoordinator {
             let request = FailoverRequest(
                 id: Self.newID(at: clock.now()), kind: stopped.request.kind, from: stopped.request.from,
                 to: stopped.request.to,
-                operatorName: operatorName, steps: steps, continuation: .rollsBack(stopped.request.id)
+                operatorName: operatorName, steps: steps, forcedGates: forcedGates,
+                continuation: .rollsBack(stopped.request.id)
             )
             return await start(request, in: runner.world.currentState())
         }

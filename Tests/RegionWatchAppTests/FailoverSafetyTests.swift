@@ -368,6 +368,34 @@ struct FailoverSafetyTests {
                 settings: FailoverSettings(plan: [Self.fence, Self.promote, Self.shift])) == nil)
     }
 
+    @Test func aRefusedResumeForcedStaysAResumeAndKeepsWhatWasForced() async throws {
+        let directory = scratch("resume-forced")
+        let world = FixedWorld(demoState(seconds: 45))
+        let plan = [Self.fence, Self.promote, Self.shift]
+        let first = await abortedAfterFence(world: world, directory: directory, plan: plan)
+        let stopped = try #require(await first.snapshot.machine.attempt?.request.id)
+        await first.acknowledge()
+        // Meanwhile replication into the target fell behind the RPO: resuming is refused.
+        world.state.withLock { $0 = laggingDemoState() }
+        let refused = await first.resume()
+        #expect(refused.machine.state == .refused)
+        #expect(refused.machine.attempt?.gates.first { $0.gate == .lagWithinRPO }?.passed == false)
+        await first.acknowledge()
+        // Forcing the refusal retries the resume (the fence is not run again), not a fresh move.
+        let forced = await first.resume(forcedGates: [.lagWithinRPO: "accept the loss"])
+        #expect(forced.machine.state == .awaitingConfirmation)
+        #expect(forced.machine.attempt?.request.continuation == .resumes(stopped))
+        #expect(forced.machine.attempt?.request.forcedGates == [.lagWithinRPO: "accept the loss"])
+        #expect(forced.machine.attempt?.gates.first { $0.gate == .lagWithinRPO }?.forcedReason == "accept the loss")
+        _ = await first.confirm(typedTarget: "eu-west-1", reason: "finish it")
+        await first.waitUntilFinished()
+        #expect(await first.snapshot.machine.state == .completed)
+        #expect(
+            world.changes.withLock { $0 } == [
+                "fence us-east-1->eu-west-1", "promote us-east-1->eu-west-1", "shift-traffic us-east-1->eu-west-1",
+            ], "the fence ran once")
+    }
+
     @Test func aRollBackUndoesTheCompletedStepsNewestFirst() async throws {
         let directory = scratch("rollback")
         let world = FixedWorld(demoState(seconds: 45))

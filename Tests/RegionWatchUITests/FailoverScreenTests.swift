@@ -139,6 +139,33 @@ struct FailoverScreenTests {
         #expect(view.handle(.enter, state: refused) == [.failover(.acknowledge)])
     }
 
+    @Test(arguments: [FailoverContinuation.resumes("a0"), .rollsBack("a0")])
+    func forcingARefusedContinuationRetriesItKeepingEarlierForcedGates(_ continuation: FailoverContinuation) {
+        let t = SeededState.start
+        let refused = state { request in
+            var continuing = request
+            continuing.continuation = continuation
+            continuing.forcedGates = [.coolDown: "earlier reason"]
+            return [
+                .start(continuing, at: t),
+                .gatesEvaluated(
+                    [
+                        FailoverGateResult(gate: .coolDown, passed: true, measured: "forced", forcedReason: "earlier reason"),
+                        FailoverGateResult(gate: .lagWithinRPO, passed: false, measured: "estimated data loss 45.2s"),
+                    ], dataLoss: .unknown, at: t),
+            ]
+        }
+        var view = SeededState.view()
+        _ = view.handle(.character("f"), state: refused)
+        for character in "primary lost" { _ = view.handle(.character(character), state: refused) }
+        let forced: [FailoverGateKind: String] = [.coolDown: "earlier reason", .lagWithinRPO: "primary lost"]
+        let expected: FailoverIntent =
+            continuation == .resumes("a0") ? .resume(forcedGates: forced) : .rollBack(forcedGates: forced)
+        // A fresh begin would run the steps the stopped attempt already did, and drop the
+        // gate forced before.
+        #expect(view.handle(.enter, state: refused) == [.failover(expected)])
+    }
+
     @Test func auditScreenAndInterruptedBadge() {
         var state = SeededState.demo(seconds: 8)
         let record = FailoverRecordSummary(

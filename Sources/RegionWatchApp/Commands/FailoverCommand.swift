@@ -165,9 +165,9 @@ struct FailoverCommand: AsyncParsableCommand {
         }
         let begun: FailoverSnapshot
         if resume {
-            begun = await coordinator.resume()
+            begun = await coordinator.resume(forcedGates: forced)
         } else if rollBack {
-            begun = await coordinator.rollBack()
+            begun = await coordinator.rollBack(forcedGates: forced)
         } else {
             begun = await coordinator.begin(kind: kind, to: target, forcedGates: forced)
         }

@@ -67,10 +67,10 @@ final class FailoverDriver: Sendable {
                     await coordinator.abort()
                 case .intent(.acknowledge):
                     await coordinator.acknowledge()
-                case .intent(.resume):
-                    await coordinator.resume()
-                case .intent(.rollBack):
-                    await coordinator.rollBack()
+                case .intent(.resume(let forced)):
+                    await coordinator.resume(forcedGates: forced)
+                case .intent(.rollBack(let forced)):
+                    await coordinator.rollBack(forcedGates: forced)
                 case .intent(.acknowledgeInterrupted(let id)):
                     do {
                         try await coordinator.audit.record(

@@ -39,8 +39,9 @@ public enum FailoverIntent: Equatable, Sendable {
     case acknowledge
     /// Mark an interrupted attempt (found in the audit log) as seen.
     case acknowledgeInterrupted(id: String)
-    /// Continue the attempt that stopped half-way from its next step.
-    case resume
+    /// Continue the attempt that stopped half-way from its next step (forcing `forcedGates`
+    /// when a refusal was forced).
+    case resume(forcedGates: [FailoverGateKind: String] = [:])
     /// Undo the completed steps of the attempt that stopped half-way.
-    case rollBack
+    case rollBack(forcedGates: [FailoverGateKind: String] = [:])
 }

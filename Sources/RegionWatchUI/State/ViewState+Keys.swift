@@ -109,7 +109,7 @@ extension ViewState {
             return []
         }
         failoverInput = FailoverDialogInput()
-        return [.failover(resume ? .resume : .rollBack)]
+        return [.failover(resume ? .resume() : .rollBack())]
     }
 
     /// F, B, D: refused at once in read-only mode; otherwise the driver evaluates the gates.

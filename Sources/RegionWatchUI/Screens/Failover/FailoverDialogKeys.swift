@@ -53,10 +53,16 @@ extension ViewState {
                     let trimmed = reason.trimmed()
                     guard !trimmed.isEmpty else { return [] }
                     failoverInput = FailoverDialogInput()
-                    let forced = Dictionary(uniqueKeysWithValues: forceable.map { ($0, trimmed) })
-                    return [
-                        .failover(.begin(kind: attempt.request.kind, target: attempt.request.to, forcedGates: forced))
-                    ]
+                    // Gates forced before stay forced; a refused resume or roll back is retried
+                    // as one (a fresh move would run the steps already done again).
+                    let forced = attempt.request.forcedGates.merging(forceable.map { ($0, trimmed) }) { _, new in new }
+                    let retry: FailoverIntent =
+                        switch attempt.request.continuation {
+                        case .resumes: .resume(forcedGates: forced)
+                        case .rollsBack: .rollBack(forcedGates: forced)
+                        case nil: .begin(kind: attempt.request.kind, target: attempt.request.to, forcedGates: forced)
+                        }
+                    return [.failover(retry)]
                 default:
                     failoverInput.forceReason = LineEditor.edit(reason, with: key, maximumLength: 500) ?? reason
                 }
