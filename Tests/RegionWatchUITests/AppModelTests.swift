@@ -63,4 +63,35 @@ struct AppModelTests {
         #expect(kind == .failover && target == "eu-west-1", "the primary is down: a failover, not a switchover")
         #expect(seeing.now == model.state.now, "the driver is handed the live state")
     }
+
+    /// Review finding: the failover dialog's candidate table (health, loss, blocking gate) was
+    /// drawn from the frozen picture while its gates judged the live state.
+    @Test func theFailoverDialogShowsTheLiveStateWhilePaused() throws {
+        let rounds = Self.rounds(seconds: 30, downAt: 1_000)
+        var takeDown: [[DashboardEvent]] = []
+        _ = DemoSimulation.replay(
+            settings: SimulatorSettings(seed: 42), start: SeededState.start, seconds: 30,
+            commands: [12: .takeDown(region: "eu-west-1")]
+        ) { takeDown.append($0) }
+        var model = AppModel(
+            state: DashboardState(topology: .demo, now: SeededState.start), view: SeededState.view(), theme: .fallback)
+        feed(rounds[0...10], to: &model, from: 0)
+        _ = model.update(.key(.character("p")))
+        feed(takeDown[11...], to: &model, from: 11)
+        let frozenHealth = try #require(model.displayed.region(named: "eu-west-1")?.health)
+        let liveHealth = try #require(model.state.region(named: "eu-west-1")?.health)
+        #expect(frozenHealth != liveHealth, "the frozen picture still shows eu-west-1 \(frozenHealth.label)")
+        let request = FailoverRequest(
+            id: "t1", kind: .switchover, from: "us-east-1", to: "ap-southeast-1", operatorName: "ops@host",
+            steps: [FailoverPlanStep(name: "promote", action: .simulated(.promote), timeoutSeconds: 30)])
+        var machine = FailoverMachine()
+        _ = machine.handle(.start(request, at: model.state.now))
+        _ = machine.handle(.gatesEvaluated([], dataLoss: .unknown, at: model.state.now))
+        _ = model.update(.collected([.failoverProgress(FailoverProgress(machine: machine))]))
+        let frame = model.frame(size: TerminalSize(width: 120, height: 40))
+        let candidate = try #require(
+            frame.lines.first { $0.contains("eu-west-1") && $0.contains("not received") }, "\(frame.text)")
+        #expect(candidate.contains(liveHealth.label), "\(candidate)")
+        #expect(!candidate.contains(frozenHealth.label), "\(candidate)")
+    }
 }

@@ -47,7 +47,10 @@ public struct AppModel: Sendable {
 
     /// The frame for a terminal of `size`.
     public func frame(size: TerminalSize) -> Frame {
-        DashboardView.render(state: displayed, view: view, size: size, theme: theme)
+        switch display {
+        case .live: DashboardView.render(state: state, view: view, size: size, theme: theme)
+        case .frozen: DashboardView.render(state: displayed, view: view, size: size, theme: theme, live: state)
+        }
     }
 
     /// Marks the current model as drawn.

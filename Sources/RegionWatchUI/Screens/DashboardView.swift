@@ -15,8 +15,12 @@ public enum LayoutMode: Equatable, Sendable {
 
 /// The view: `render(state, view, size, theme) -> Frame`. Pure: no I/O, no curses, no clock.
 public enum DashboardView {
-    /// Renders the whole screen.
-    public static func render(state: DashboardState, view: ViewState, size: TerminalSize, theme: Theme) -> Frame {
+    /// Renders the whole screen. `live` is the live state when `state` is another picture (a
+    /// frozen one while paused): the failover dialog is always drawn from the live state, since
+    /// its gates judge what is true now.
+    public static func render(
+        state: DashboardState, view: ViewState, size: TerminalSize, theme: Theme, live: DashboardState? = nil
+    ) -> Frame {
         var frame = Frame(size: size)
         guard size.width > 0, size.height > 0 else { return frame }
         let context = ScreenContext(state: state, view: view, theme: theme)
@@ -57,7 +61,8 @@ public enum DashboardView {
             FooterView(context: context).render(in: footer, into: &frame)
         }
         if state.failover.machine.state != .steady {
-            FailoverDialog(context: context).render(in: area, into: &frame)
+            let dialogContext = live.map { ScreenContext(state: $0, view: view, theme: theme) } ?? context
+            FailoverDialog(context: dialogContext).render(in: area, into: &frame)
         }
         if view.isHelpVisible {
             HelpOverlay(context: context).render(in: area, into: &frame)
