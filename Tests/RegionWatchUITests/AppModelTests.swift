@@ -94,4 +94,19 @@ struct AppModelTests {
         #expect(candidate.contains(liveHealth.label), "\(candidate)")
         #expect(!candidate.contains(frozenHealth.label), "\(candidate)")
     }
+
+    /// Review finding: below 80×24 Tab focused the replication pane, which the compact layout
+    /// does not draw; Enter then stopped opening regions.
+    @Test func tabFocusesOnlyPanesTheCompactLayoutDraws() {
+        var model = AppModel(
+            state: SeededState.demo(seconds: 5), view: SeededState.view(), theme: .fallback)
+        model.rendered(size: TerminalSize(width: 60, height: 15))
+        _ = model.update(.key(.tab))
+        #expect(model.view.focusedPane == .events)
+        _ = model.update(.key(.tab))
+        #expect(model.view.focusedPane == .regions)
+        model.rendered(size: TerminalSize(width: 120, height: 40))
+        _ = model.update(.key(.tab))
+        #expect(model.view.focusedPane == .replication, "at 80×24 and above every pane is drawn")
+    }
 }

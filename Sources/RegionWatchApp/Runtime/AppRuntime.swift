@@ -52,8 +52,9 @@ public final class AppRuntime {
     @discardableResult
     public func renderIfNeeded() -> Bool {
         guard model.needsRender else { return false }
-        renderer.present(model.frame(size: backend.size))
-        model.rendered()
+        let size = backend.size
+        renderer.present(model.frame(size: size))
+        model.rendered(size: size)
         return true
     }
 

@@ -53,8 +53,10 @@ public struct AppModel: Sendable {
         }
     }
 
-    /// Marks the current model as drawn.
-    public mutating func rendered() {
+    /// Marks the current model as drawn on a terminal of `size` (keys then act on the layout
+    /// the operator sees: the compact one has no replication pane to focus).
+    public mutating func rendered(size: TerminalSize) {
+        view.layout = LayoutMode(size: size)
         needsRender = false
     }
 

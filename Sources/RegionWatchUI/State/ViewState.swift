@@ -126,6 +126,8 @@ public struct ViewState: Equatable, Sendable {
     /// cancels.
     public internal(set) var pendingAcknowledgement: String?
     public internal(set) var auditScroll = 0
+    /// The layout last drawn: the compact one (below 80×24) shows fewer panes.
+    public internal(set) var layout = LayoutMode.standard
     /// Whether the display is frozen (ingest continues).
     public internal(set) var isPaused = false
     /// Whether demo-only chaos keys are active (the simulator is running).

@@ -21,7 +21,8 @@ enum OverviewKeys: ScreenKeys {
     }
 
     static func switchPane(forward: Bool, in view: inout ViewState) {
-        let panes = OverviewPane.allCases
+        // The compact layout has no replication panel: Tab never focuses what is not drawn.
+        let panes: [OverviewPane] = view.layout == .compact ? [.regions, .events] : OverviewPane.allCases
         let current = panes.firstIndex(of: view.focusedPane) ?? 0
         view.focusedPane = panes[(current + (forward ? 1 : panes.count - 1)) % panes.count]
     }
