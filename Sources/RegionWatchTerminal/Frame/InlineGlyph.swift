@@ -23,23 +23,35 @@ struct InlineGlyph: Hashable, Sendable {
     }
 
     init(_ character: Character) {
-        if let ascii = character.asciiValue, character.utf8.count == 1 {
+        let utf8 = character.utf8
+        if utf8.count == 1, let ascii = character.asciiValue {
             self.init(ascii: ascii)
-            return
+        } else if utf8.count <= InlineGlyph.capacity {
+            self.init(bytes: utf8)
+        } else {
+            self.init(bytes: InlineGlyph.longestPrefix(of: character))
         }
+    }
+
+    /// The longest prefix of whole scalars of `character` that fits, without a trailing joiner.
+    private static func longestPrefix(of character: Character) -> [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(InlineGlyph.capacity)
         for scalar in character.unicodeScalars {
             let encoded = Array(String(scalar).utf8)
-            guard bytes.count + encoded.count <= InlineGlyph.capacity else { break }
+            guard bytes.count + encoded.count <= capacity else { break }
             bytes += encoded
         }
-        while bytes.count >= 3, bytes.suffix(3).elementsEqual(String(InlineGlyph.zeroWidthJoiner).utf8) {
+        while bytes.count >= 3, bytes.suffix(3).elementsEqual(String(zeroWidthJoiner).utf8) {
             bytes.removeLast(3)
         }
+        return bytes
+    }
+
+    /// Packs at most `capacity` bytes.
+    private init<Bytes: Collection<UInt8>>(bytes: Bytes) {
         var low: UInt64 = 0
-        var high = UInt64(bytes.count) << 56
-        for (index, byte) in bytes.enumerated() {
+        var high = UInt64(min(bytes.count, InlineGlyph.capacity)) << 56
+        for (index, byte) in bytes.prefix(InlineGlyph.capacity).enumerated() {
             if index < 8 {
                 low |= UInt64(byte) << (8 * UInt64(index))
             } else {
