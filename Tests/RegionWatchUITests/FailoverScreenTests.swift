@@ -150,7 +150,8 @@ struct FailoverScreenTests {
                 .start(continuing, at: t),
                 .gatesEvaluated(
                     [
-                        FailoverGateResult(gate: .coolDown, passed: true, measured: "forced", forcedReason: "earlier reason"),
+                        FailoverGateResult(
+                            gate: .coolDown, passed: true, measured: "forced", forcedReason: "earlier reason"),
                         FailoverGateResult(gate: .lagWithinRPO, passed: false, measured: "estimated data loss 45.2s"),
                     ], dataLoss: .unknown, at: t),
             ]

@@ -71,9 +71,11 @@ public final class PollingCollector<Source: PollingSource>: Collector {
                 } else {
                     task.cancel()
                     inFlight = task
+                    // Worded as a source words its own timeout: which regions it was collecting.
+                    let regions = source.regions.isEmpty ? "" : source.regions.joined(separator: ", ") + ": "
                     round = CollectionRound(
                         events: source.timeoutEvents(at: now),
-                        errors: ["timed out after \(Format.duration(source.timeoutSeconds))"])
+                        errors: ["\(regions)timed out after \(Format.duration(source.timeoutSeconds))"])
                 }
             }
             let errors = round.errors.map(redactor.redact)
