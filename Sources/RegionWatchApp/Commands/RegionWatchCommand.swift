@@ -49,15 +49,27 @@ struct SourceOptions: ParsableArguments {
     @Option(
         name: .customLong("otlp-listen"),
         help: ArgumentHelp(
-            "Where the OTLP/HTTP trace receiver listens, or 'off' (the dashboard: default 127.0.0.1:4318; status and failover: none unless given).",
+            "Where the OTLP/HTTP receiver listens, or 'off' (also turns gRPC off unless --otlp-grpc-listen is given; the dashboard: default 127.0.0.1:4318; status and failover: none unless given).",
             valueName: "HOST:PORT|off"))
     var otlpListen: String?
+
+    @Option(
+        name: .customLong("otlp-grpc-listen"),
+        help: ArgumentHelp(
+            "Where the OTLP/gRPC receiver listens, or 'off' (the dashboard: default 127.0.0.1:4317; status and failover: none unless given).",
+            valueName: "HOST:PORT|off"))
+    var otlpGRPCListen: String?
 
     func validate() throws {
         if config != nil, demo { throw ValidationError("--config and --demo cannot be used together") }
         if let otlpListen, otlpListen.lowercased() != "off", OTLPReceiverSettings.parseListenAddress(otlpListen) == nil
         {
             throw ValidationError("--otlp-listen must be HOST:PORT (for example 127.0.0.1:4318) or off")
+        }
+        if let otlpGRPCListen, otlpGRPCListen.lowercased() != "off",
+            OTLPReceiverSettings.parseListenAddress(otlpGRPCListen) == nil
+        {
+            throw ValidationError("--otlp-grpc-listen must be HOST:PORT (for example 127.0.0.1:4317) or off")
         }
     }
 
@@ -69,6 +81,7 @@ struct SourceOptions: ParsableArguments {
         var configuration = try ConfigurationLoading.load(path: config, demo: demo, environment: environment)
         if let seed { configuration = configuration.withSeed(seed) }
         if let moved = configuration.withOTLPListen(otlpListen ?? (listens ? nil : "off")) { configuration = moved }
+        if let moved = configuration.withOTLPGRPCListen(otlpGRPCListen) { configuration = moved }
         return configuration
     }
 }

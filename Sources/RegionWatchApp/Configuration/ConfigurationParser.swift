@@ -22,7 +22,7 @@ public enum ConfigurationParser {
         "versions",
     ]
     static let otlpKeys = [
-        "kind", "name", "listen", "maxBodySize", "token", "tokenEnv", "regionFrom",
+        "kind", "name", "listen", "grpcListen", "maxBodySize", "token", "tokenEnv", "regionFrom",
         "maxConnections", "headerTimeout", "idleTimeout", "minBodyRate", "maxInFlight",
     ]
 
@@ -436,7 +436,23 @@ public enum ConfigurationParser {
     private static func readOTLP(_ node: Node, path: String, reader: YAMLReader) -> CollectorConfiguration? {
         guard let entries = reader.mapping(node, path, allowedKeys: otlpKeys) else { return nil }
         var settings = OTLPReceiverSettings()
+        settings.grpc = OTLPReceiverSettings.GRPCListen()
         if let value = entries["name"]?.value, let name = reader.string(value, "\(path).name") { settings.name = name }
+        if let value = entries["grpcListen"]?.value, let text = reader.string(value, "\(path).grpcListen") {
+            if text.lowercased() == "off" {
+                settings.grpc = nil
+            } else if let (host, port) = OTLPReceiverSettings.parseListenAddress(text) {
+                settings.grpc = OTLPReceiverSettings.GRPCListen(host: host, port: port)
+                if !["127.0.0.1", "::1", "localhost"].contains(host) {
+                    reader.warning(
+                        value, "\(path).grpcListen", "listening on \(host), not only on this machine: set a token")
+                }
+            } else {
+                reader.error(
+                    value, "\(path).grpcListen",
+                    "\(YAMLReader.quote(text)) is not HOST:PORT or off (for example 127.0.0.1:4317 or [::1]:4317)")
+            }
+        }
         if let value = entries["listen"]?.value, let text = reader.string(value, "\(path).listen") {
             if let (host, port) = OTLPReceiverSettings.parseListenAddress(text) {
                 settings.host = host

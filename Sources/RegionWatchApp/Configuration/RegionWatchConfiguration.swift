@@ -90,11 +90,14 @@ public struct RegionWatchConfiguration: Equatable, Sendable {
     }
 
     /// The built-in demo (examples/demo.yaml says the same in YAML): the simulator, and an
-    /// OTLP receiver on 127.0.0.1:4318 so any instrumented service can join in.
+    /// OTLP receiver on 127.0.0.1:4318 (HTTP) and 127.0.0.1:4317 (gRPC) so any instrumented
+    /// service can join in.
     public static func builtInDemo(seed: UInt64 = 42) -> RegionWatchConfiguration {
-        RegionWatchConfiguration(
+        var otlp = OTLPReceiverSettings()
+        otlp.grpc = OTLPReceiverSettings.GRPCListen()
+        return RegionWatchConfiguration(
             topology: .demo,
-            collectors: [.simulator(SimulatorSettings(seed: seed)), .otlp(OTLPReceiverSettings())],
+            collectors: [.simulator(SimulatorSettings(seed: seed)), .otlp(otlp)],
             failover: FailoverSettings(plan: FailoverSettings.demoPlan),
             source: "built-in demo"
         )
@@ -118,6 +121,31 @@ public struct RegionWatchConfiguration: Equatable, Sendable {
             copy.collectors[index] = .otlp(settings)
         } else {
             copy.collectors.append(.otlp(OTLPReceiverSettings(host: host, port: port)))
+        }
+        return copy
+    }
+
+    /// This configuration with its OTLP/gRPC receiver moved to `listen` (`HOST:PORT`) or turned
+    /// `off`; `nil` when `listen` is malformed. Without an `otlp` collector, one is added that
+    /// listens on gRPC only.
+    public func withOTLPGRPCListen(_ listen: String?) -> RegionWatchConfiguration? {
+        guard let listen else { return self }
+        var copy = self
+        var grpc: OTLPReceiverSettings.GRPCListen?
+        if listen.lowercased() != "off" {
+            guard let (host, port) = OTLPReceiverSettings.parseListenAddress(listen) else { return nil }
+            grpc = OTLPReceiverSettings.GRPCListen(host: host, port: port)
+        }
+        if let index = copy.collectors.firstIndex(where: { $0.kind == "otlp" }),
+            case .otlp(var settings) = copy.collectors[index]
+        {
+            settings.grpc = grpc
+            copy.collectors[index] = .otlp(settings)
+        } else if let grpc {
+            var settings = OTLPReceiverSettings()
+            settings.grpc = grpc
+            settings.httpEnabled = false
+            copy.collectors.append(.otlp(settings))
         }
         return copy
     }

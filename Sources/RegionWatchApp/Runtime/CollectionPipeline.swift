@@ -36,7 +36,8 @@ public final class CollectionPipeline: @unchecked Sendable {
                 simulator = simulator ?? created
                 collectors.append(created)
             case .otlp(let settings):
-                collectors.append(OTLPReceiverCollector(settings: settings, gate: gate))
+                if settings.httpEnabled { collectors.append(OTLPReceiverCollector(settings: settings, gate: gate)) }
+                if settings.grpc != nil { collectors.append(OTLPGRPCReceiverCollector(settings: settings, gate: gate)) }
             case .postgres(let settings):
                 collectors.append(PollingCollector(source: PostgresSource(settings: settings)))
             case .prometheusScrape(let settings):

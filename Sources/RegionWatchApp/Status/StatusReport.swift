@@ -260,9 +260,14 @@ public struct StatusReport: Encodable, Sendable {
     public struct ReceiverInfo: Encodable, Sendable {
         var name: String
         var listen: String
+        /// `http` or `grpc`.
+        var transport: String
         var requestsAccepted: Int
         var requestsRefused: Int
+        /// By HTTP status, or by gRPC status code on gRPC.
         var refusalsByStatus: [String: Int]
+        /// Connections that spoke the other transport (HTTP/1 on gRPC, HTTP/2 on HTTP).
+        var wrongProtocolConnections: Int
         var spansReceived: Int
         var spansRejected: Int
         @ExplicitNull var lastRefusal: String?
@@ -387,11 +392,12 @@ public struct StatusReport: Encodable, Sendable {
         bounds = state.storeBounds
         receivers = state.receivers.values.sorted { $0.receiver < $1.receiver }.map { statistics in
             ReceiverInfo(
-                name: statistics.receiver, listen: statistics.listenAddress,
+                name: statistics.receiver, listen: statistics.listenAddress, transport: statistics.transport,
                 requestsAccepted: statistics.requestsAccepted,
                 requestsRefused: statistics.requestsRefused,
                 refusalsByStatus: Dictionary(
                     uniqueKeysWithValues: statistics.refusalsByStatus.map { (String($0.key), $0.value) }),
+                wrongProtocolConnections: statistics.wrongProtocolConnections,
                 spansReceived: statistics.spansReceived, spansRejected: statistics.spansRejected,
                 lastRefusal: statistics.lastRefusal,
                 connectionsOpen: statistics.connectionsOpen, connectionsRefused: statistics.connectionsRefused,

@@ -34,11 +34,14 @@ extension DecodedExport {
 }
 
 /// A request body that cannot be decoded at all (the client gets 400 with this message).
-public struct OTLPDecodingError: Error, Equatable, CustomStringConvertible {
+public struct OTLPDecodingError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String
+    /// Whether the body was refused for its size (gRPC: RESOURCE_EXHAUSTED), not its content.
+    public var isTooLarge = false
 
-    public init(_ description: String) {
+    public init(_ description: String, isTooLarge: Bool = false) {
         self.description = description
+        self.isTooLarge = isTooLarge
     }
 }
 

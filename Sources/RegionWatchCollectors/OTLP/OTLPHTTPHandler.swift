@@ -14,14 +14,22 @@ final class OTLPReceiverContext: Sendable {
     /// Connections open and body bytes held, against `settings.limits`.
     let budget: ListenerBudget
 
-    init(settings: OTLPReceiverSettings, bus: EventBus<DashboardEvent>, gate: IngestGate, clock: WallClock) {
+    /// `receiver`, `listenAddress` and `transport` name the listener in its counters (the HTTP
+    /// receiver's by default).
+    init(
+        settings: OTLPReceiverSettings, bus: EventBus<DashboardEvent>, gate: IngestGate, clock: WallClock,
+        receiver: String? = nil, listenAddress: String? = nil, transport: String = "http"
+    ) {
         self.settings = settings
         self.bus = bus
         self.gate = gate
         self.clock = clock
         budget = ListenerBudget(limits: settings.limits)
-        statistics = Mutex(
-            ReceiverStatistics(receiver: settings.name, listenAddress: settings.listenAddress, observedAt: clock.now()))
+        var statistics = ReceiverStatistics(
+            receiver: receiver ?? settings.name, listenAddress: listenAddress ?? settings.listenAddress,
+            observedAt: clock.now())
+        statistics.transport = transport
+        self.statistics = Mutex(statistics)
     }
 
     /// The counters, with the connections open now.

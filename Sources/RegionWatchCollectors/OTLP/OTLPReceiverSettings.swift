@@ -13,6 +13,27 @@ public struct OTLPReceiverSettings: Equatable, Sendable {
     public var attribution: RegionAttribution
     /// Connections, timeouts and body memory (see `ListenerLimits`).
     public var limits = ListenerLimits()
+    /// Whether the OTLP/HTTP receiver listens (`--otlp-listen off` with `--otlp-grpc-listen`
+    /// keeps only gRPC).
+    public var httpEnabled = true
+    /// Where the OTLP/gRPC receiver listens; `nil` for none. The configuration's `otlp`
+    /// collector listens on `127.0.0.1:4317` unless `grpcListen: off`.
+    public var grpc: GRPCListen?
+
+    /// The OTLP/gRPC listening address.
+    public struct GRPCListen: Equatable, Sendable {
+        public var host: String
+        /// 0 picks a free port (tests).
+        public var port: Int
+
+        public init(host: String = "127.0.0.1", port: Int = 4317) {
+            self.host = host
+            self.port = port
+        }
+
+        /// `host:port` (IPv6 hosts in brackets).
+        public var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    }
 
     public init(
         name: String = "otlp", host: String = "127.0.0.1", port: Int = 4318, maxBodyBytes: Int = 8 * 1024 * 1024,

@@ -61,11 +61,16 @@ extension DashboardEvent {
 public struct ReceiverStatistics: Sendable, Equatable {
     public var receiver: String
     public var listenAddress: String
+    /// `http` (OTLP/HTTP) or `grpc` (OTLP/gRPC).
+    public var transport = "http"
     public var observedAt: Timestamp
     public var requestsAccepted = 0
     public var requestsRefused = 0
-    /// Refused requests by HTTP status.
+    /// Refused requests by status: the HTTP status, or the gRPC status code on gRPC.
     public var refusalsByStatus: [Int: Int] = [:]
+    /// Connections that spoke the other transport (HTTP/1 on the gRPC port, HTTP/2 on the HTTP
+    /// port): the classic exporter misconfiguration, answered and counted.
+    public var wrongProtocolConnections = 0
     public var spansReceived = 0
     /// Spans refused inside otherwise accepted requests (partial success).
     public var spansRejected = 0

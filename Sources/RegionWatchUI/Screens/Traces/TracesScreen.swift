@@ -102,10 +102,11 @@ struct TracesScreen {
         }
         var lines = [Line("no traces yet", style: theme[.muted])]
         for receiver in state.receivers.values.sorted(by: { $0.receiver < $1.receiver }) {
-            lines.append(
-                Line(
-                    "send OTLP/HTTP to http://\(receiver.listenAddress)/v1/traces (protobuf or JSON)",
-                    style: theme[.muted]))
+            let hint =
+                receiver.transport == "grpc"
+                ? "send OTLP/gRPC to \(receiver.listenAddress) (exporter protocol grpc)"
+                : "send OTLP/HTTP to http://\(receiver.listenAddress)/v1/traces (protobuf or JSON)"
+            lines.append(Line(hint, style: theme[.muted]))
         }
         if state.receivers.isEmpty {
             lines.append(

@@ -1,0 +1,125 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import NIOCore
+import RegionWatchCore
+import Synchronization
+
+/// The OTLP/gRPC receiver (default `127.0.0.1:4317`): `TraceService/Export` on grpc-swift 2
+/// over HTTP/2, with the OTLP/HTTP receiver's attribution, bearer token, size limit
+/// (`RESOURCE_EXHAUSTED` above it, also after gzip), ingest gate (`UNAVAILABLE` with RetryInfo
+/// while saturated) and connection cap. Every second it publishes its counters and a
+/// heartbeat, as the HTTP receiver does.
+public final class OTLPGRPCReceiverCollector: Collector {
+    public let name: String
+    public let settings: OTLPReceiverSettings
+    public let listen: OTLPReceiverSettings.GRPCListen
+    private let gate: IngestGate
+    private let context = Mutex<OTLPReceiverContext?>(nil)
+    private let bound = Mutex<Int?>(nil)
+
+    /// `settings.grpc` must be set; `gate` is shared with the HTTP receiver.
+    public init(settings: OTLPReceiverSettings, gate: IngestGate) {
+        self.settings = settings
+        listen = settings.grpc ?? OTLPReceiverSettings.GRPCListen()
+        name = settings.name + "-grpc"
+        self.gate = gate
+    }
+
+    /// The bound port once listening (useful when configured with port 0).
+    public var boundPort: Int? { bound.withLock { $0 } }
+
+    public var currentStatistics: ReceiverStatistics {
+        context.withLock { $0?.currentStatistics }
+            ?? ReceiverStatistics(receiver: name, listenAddress: listen.address, observedAt: SystemWallClock().now())
+    }
+
+    public func run(publishingTo bus: EventBus<DashboardEvent>, clock: WallClock) async {
+        ListenerLimits.prepareProcess()
+        let context = OTLPReceiverContext(
+            settings: settings, bus: bus, gate: gate, clock: clock, receiver: name, listenAddress: listen.address,
+            transport: "grpc")
+        self.context.withLock { $0 = context }
+        while !Task.isCancelled {
+            let server = GRPCServer(
+                transport: transport(context: context), services: [OTLPTraceService(context: context)])
+            let serveError = ServeError()
+            let outcome = await withTaskGroup(of: Void.self) { group -> String? in
+                group.addTask {
+                    do { try await server.serve() } catch { serveError.text.withLock { $0 = "\(error)" } }
+                }
+                do {
+                    let address = try await server.listeningAddress
+                    bound.withLock { $0 = address?.ipv4?.port ?? address?.ipv6?.port }
+                } catch {
+                    server.beginGracefulShutdown()
+                    await group.waitForAll()
+                    let cause = serveError.text.withLock { $0 } ?? "\(error)"
+                    return "cannot listen on \(listen.address): \(cause)"
+                }
+                bus.publish(
+                    .notice(
+                        Notice(
+                            at: clock.now(), severity: .info,
+                            message: "OTLP/gRPC receiver listening on \(listen.host):\(boundPort ?? listen.port)")))
+                await reportUntilCancelled(context: context, bus: bus, clock: clock)
+                server.beginGracefulShutdown()
+                await group.waitForAll()
+                return nil
+            }
+            bound.withLock { $0 = nil }
+            guard let problem = outcome else { return }
+            bus.publish(.collectorStatus(report(at: clock.now(), error: problem)))
+            try? await Task.sleep(for: .seconds(5 * OTLPReceiverCollector.reportInterval))
+        }
+    }
+
+    private func transport(context: OTLPReceiverContext) -> HTTP2ServerTransport.Posix {
+        var config = HTTP2ServerTransport.Posix.Config.defaults
+        // grpc-swift resets a stream whose message passes the transport's limit (the client
+        // sees no status), so the transport allows up to 4× and the handler refuses anything
+        // above the configured limit with RESOURCE_EXHAUSTED, as OTLP asks.
+        config.rpc.maxRequestPayloadSize = Self.transportLimit(for: settings.maxBodyBytes)
+        config.compression.enabledAlgorithms = [.gzip, .deflate]
+        let port = listen.port
+        config.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
+            channel.pipeline.addHandler(WrongTransportGuard(context: context, port: port), position: .first)
+        }
+        return HTTP2ServerTransport.Posix(
+            address: listen.host.contains(":")
+                ? .ipv6(host: listen.host, port: listen.port) : .ipv4(host: listen.host, port: listen.port),
+            transportSecurity: .plaintext, config: config)
+    }
+
+    /// The transport's own message limit, after decompression: past it grpc-swift resets the
+    /// stream; below it the handler answers with a status.
+    static func transportLimit(for maxBodyBytes: Int) -> Int {
+        maxBodyBytes > Int.max / 4 ? Int.max : maxBodyBytes * 4
+    }
+
+    private func reportUntilCancelled(
+        context: OTLPReceiverContext, bus: EventBus<DashboardEvent>, clock: WallClock
+    ) async {
+        while !Task.isCancelled {
+            let now = clock.now()
+            var statistics = context.currentStatistics
+            statistics.observedAt = now
+            bus.publish(contentsOf: [.receiverStatistics(statistics), .collectorStatus(report(at: now, error: nil))])
+            do {
+                try await Task.sleep(for: .seconds(OTLPReceiverCollector.reportInterval))
+            } catch {
+                return
+            }
+        }
+    }
+
+    private func report(at time: Timestamp, error: String?) -> CollectorReport {
+        CollectorReport(
+            collector: name, kind: "otlp", observedAt: time,
+            intervalSeconds: OTLPReceiverCollector.reportInterval * 5, regions: [], error: error)
+    }
+}
+
+/// Why `serve()` ended, read once binding failed.
+private final class ServeError: Sendable {
+    let text = Mutex<String?>(nil)
+}

@@ -1,0 +1,110 @@
+import NIOCore
+
+/// First in every connection to the OTLP/gRPC port: counts the connection against the
+/// listener's cap (closing at once above it), and reads the first bytes. A client speaking
+/// HTTP/1 (an OTLP/HTTP exporter pointed at 4317) gets an HTTP/1.1 `400` that says what is
+/// wrong, is counted, and is closed: without this it saw only a reset connection. The HTTP/2
+/// preface passes through, and the guard leaves the pipeline.
+final class WrongTransportGuard: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    static let http2Preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
+
+    private let context: OTLPReceiverContext
+    private let port: Int
+    private var counted = false
+    private var buffered: ByteBuffer?
+
+    init(context: OTLPReceiverContext, port: Int) {
+        self.context = context
+        self.port = port
+    }
+
+    /// What an HTTP/1 client on the gRPC port is told.
+    static func explanation(port: Int) -> String {
+        "an OTLP/HTTP client is sending to the OTLP/gRPC port \(port); send to the OTLP/HTTP port (4318) or switch the exporter to grpc"
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        // Added after the connection became active: count it now.
+        guard context.channel.isActive else { return }
+        admit(context: context)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        admit(context: context)
+        context.fireChannelActive()
+    }
+
+    private func admit(context: ChannelHandlerContext) {
+        guard !counted else { return }
+        if self.context.budget.openConnection() {
+            counted = true
+        } else {
+            self.context.statistics.withLock { $0.connectionsRefused += 1 }
+            self.context.recordRefusal(
+                code: .resourceExhausted,
+                message: "too many connections (\(self.context.settings.limits.maxConnections))")
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if counted {
+            counted = false
+            self.context.budget.closeConnection()
+        }
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        // Leaves the pipeline once the preface is seen; the connection stays counted until it
+        // closes, through a handler that only watches for that.
+        if counted {
+            counted = false
+            let budget = self.context.budget
+            context.channel.closeFuture.whenComplete { _ in budget.closeConnection() }
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        if var pending = buffered {
+            pending.writeBuffer(&incoming)
+            incoming = pending
+        }
+        let prefix = Self.http2Preface
+        let available = min(incoming.readableBytes, prefix.count)
+        let head = incoming.getBytes(at: incoming.readerIndex, length: available) ?? []
+        if head.elementsEqual(prefix.prefix(available)) {
+            guard available == prefix.count else {
+                buffered = incoming
+                return
+            }
+            buffered = nil
+            context.fireChannelRead(wrapInboundOut(incoming))
+            context.pipeline.syncOperations.removeHandler(self, promise: nil)
+            return
+        }
+        buffered = nil
+        refuseHTTP1(context: context)
+    }
+
+    private func refuseHTTP1(context: ChannelHandlerContext) {
+        let message = Self.explanation(port: port)
+        self.context.statistics.withLock {
+            $0.wrongProtocolConnections += 1
+            $0.lastRefusal = message
+        }
+        let body = message + "\n"
+        let response =
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
+            + body
+        var buffer = context.channel.allocator.buffer(capacity: response.utf8.count)
+        buffer.writeString(response)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+    }
+}
