@@ -289,7 +289,7 @@ extension EndToEnd {
             let occupant = try LoopbackListener()
             defer { occupant.close() }
             let (configuration, directory) = try Self.twoRegions(
-                "nolisten", collector: #"{ kind: otlp, listen: "127.0.0.1:\#(occupant.port)" }"#,
+                "nolisten", collector: #"{ kind: otlp, listen: "127.0.0.1:\#(occupant.port)", grpcListen: off }"#,
                 failover: "  plan:\n    - { name: promote, kind: simulated, change: promote }"
             )
             let environment = ["HOME": directory, "XDG_STATE_HOME": directory]

@@ -58,6 +58,7 @@ struct Requirement: Sendable {
     /// The OpenTelemetry Python SDK with the OTLP/HTTP exporter `exporter` (`proto` or `json`),
     /// in the virtual environment `.ci/run` makes.
     static func openTelemetrySDK(_ exporter: String) -> Requirement {
+        if exporter == "grpc" { return openTelemetryGRPCExporter }
         let package = "opentelemetry-exporter-otlp-\(exporter == "proto" ? "proto" : "json")-http"
         return Requirement(
             key: "otel-\(exporter)", name: "the OpenTelemetry Python SDK (\(exporter) exporter)",
@@ -68,7 +69,22 @@ struct Requirement: Sendable {
         }
     }
 
-    static let all = [tmux, postgreSQL, prometheus, openTelemetrySDK("proto"), openTelemetrySDK("json")]
+    /// The SDK's OTLP/gRPC exporter, in the protobuf exporter's environment.
+    static let openTelemetryGRPCExporter = Requirement(
+        key: "otel-grpc", name: "the OpenTelemetry Python SDK (gRPC exporter)",
+        install:
+            "python3 -m venv .venv-otel-proto && .venv-otel-proto/bin/pip install opentelemetry-sdk opentelemetry-exporter-otlp-proto-grpc"
+    ) {
+        let python = EndToEnd.TracesEndToEndTests.python(for: "proto")
+        guard FileManager.default.isExecutableFile(atPath: python) else { return false }
+        let probe = try? runProcess(
+            [python, "-c", "import opentelemetry.exporter.otlp.proto.grpc.trace_exporter"], timeout: 60)
+        return probe?.status == 0
+    }
+
+    static let all = [
+        tmux, postgreSQL, prometheus, openTelemetrySDK("proto"), openTelemetrySDK("json"), openTelemetrySDK("grpc"),
+    ]
 }
 
 extension EndToEnd {

@@ -15,27 +15,30 @@ extension EndToEnd {
 
         static func freePort() -> Int { LoopbackPort.free() }
 
-        /// The Python with the OpenTelemetry SDK and the given exporter (.ci/run makes these).
+        /// The Python with the OpenTelemetry SDK and the given exporter (.ci/run makes these;
+        /// the gRPC exporter lives beside the protobuf one).
         static func python(for exporter: String) -> String {
-            let variable = exporter == "proto" ? "REGIONWATCH_OTEL_PROTO_PYTHON" : "REGIONWATCH_OTEL_JSON_PYTHON"
+            let environment = exporter == "json" ? "json" : "proto"
+            let variable = environment == "proto" ? "REGIONWATCH_OTEL_PROTO_PYTHON" : "REGIONWATCH_OTEL_JSON_PYTHON"
             if let configured = ProcessInfo.processInfo.environment[variable] { return configured }
-            return repository.appendingPathComponent(".venv-otel-\(exporter)/bin/python").path
+            return repository.appendingPathComponent(".venv-otel-\(environment)/bin/python").path
         }
 
         @Test(
             .enabled(
-                if: ["proto", "json"].allSatisfy { Requirement.openTelemetrySDK($0).isPresent() }
+                if: ["proto", "json", "grpc"].allSatisfy { Requirement.openTelemetrySDK($0).isPresent() }
                     || Requirement.isEnforced,
                 Comment(
                     rawValue:
-                        "\(Requirement.openTelemetrySDK("proto").name) is not installed; install it with: \(Requirement.openTelemetrySDK("proto").install) (and the same for json)"
+                        "\(Requirement.openTelemetrySDK("proto").name) is not installed; install it with: \(Requirement.openTelemetrySDK("proto").install) (and the same for json and grpc)"
                 )),
-            arguments: ["proto", "json"])
+            arguments: ["proto", "json", "grpc"])
         func tracesFromTheOpenTelemetrySDKShowInTheList(exporter: String) throws {
             let python = Self.python(for: exporter)
             let requirement = Requirement.openTelemetrySDK(exporter)
             #expect(requirement.isPresent(), "missing \(python): \(requirement.install)")
             let port = Self.freePort()
+            let grpcPort = Self.freePort()
             let configuration = NSTemporaryDirectory() + "regionwatch-otel-\(getpid())-\(exporter).yaml"
             try """
             topology: integration
@@ -46,7 +49,7 @@ extension EndToEnd {
               - { name: us-east-1, provider: aws, role: standby, traffic: 40 }
               - { name: ap-southeast-1, provider: gcp, role: standby, traffic: 0 }
             collectors:
-              - { kind: otlp, listen: "127.0.0.1:\(port)" }
+              - { kind: otlp, listen: "127.0.0.1:\(port)", grpcListen: "127.0.0.1:\(grpcPort)" }
             """.write(toFile: configuration, atomically: true, encoding: .utf8)
             defer { unlink(configuration) }
             let session = try TmuxSession("'\(binary)' --config '\(configuration)'", width: 150, height: 44)
@@ -56,7 +59,9 @@ extension EndToEnd {
             let sent = try runProcess(
                 [
                     python, Self.repository.appendingPathComponent("Tests/Integration/otel_send.py").path, "--exporter",
-                    exporter, "--endpoint", "http://127.0.0.1:\(port)/v1/traces", "--name", "sdk-\(exporter)",
+                    exporter, "--endpoint",
+                    exporter == "grpc" ? "127.0.0.1:\(grpcPort)" : "http://127.0.0.1:\(port)/v1/traces", "--name",
+                    "sdk-\(exporter)",
                 ], timeout: 60)
             #expect(sent.status == 0, "otel_send.py failed: \(sent.standardError)")
             let traceIDs = sent.standardOutput.split(separator: "\n").map(String.init).filter { $0.count == 32 }

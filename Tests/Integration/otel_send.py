@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Sends traces to an OTLP/HTTP endpoint with the real OpenTelemetry Python SDK, as a service
+"""Sends traces to an OTLP endpoint with the real OpenTelemetry Python SDK, as a service
 instrumented in several regions would. Used by the integration tests, and to capture request
 bodies as decoder fixtures.
 
     otel_send.py --endpoint http://127.0.0.1:4318/v1/traces --exporter proto --name checkout-e2e
+    otel_send.py --endpoint 127.0.0.1:4317 --exporter grpc           # OTLP/gRPC, plaintext
     otel_send.py --capture out.bin --exporter json         # write the request body instead
 
 Prints the hex trace ids it sent, one per line.
@@ -21,7 +22,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--endpoint", default="http://127.0.0.1:4318/v1/traces")
-parser.add_argument("--exporter", choices=["proto", "json"], default="proto")
+parser.add_argument("--exporter", choices=["proto", "json", "grpc"], default="proto")
 parser.add_argument("--name", default="checkout-e2e", help="root operation name prefix")
 parser.add_argument("--capture", help="write the first request body to this file instead of sending")
 parser.add_argument("--token", help="bearer token")
@@ -29,6 +30,8 @@ args = parser.parse_args()
 
 if args.exporter == "proto":
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+elif args.exporter == "grpc":
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 else:
     from opentelemetry.exporter.otlp.json.http.trace_exporter import OTLPSpanExporter
 
@@ -53,6 +56,8 @@ else:
     endpoint = args.endpoint
 
 headers = {"Authorization": f"Bearer {args.token}"} if args.token else None
+if args.exporter == "grpc" and headers:
+    headers = {"authorization": f"Bearer {args.token}"}  # gRPC metadata keys are lower case
 
 
 def provider(region, provider_name, service, version):
@@ -64,7 +69,12 @@ def provider(region, provider_name, service, version):
         "deployment.environment": "integration-test",
     })
     tracer_provider = TracerProvider(resource=resource)
-    exporter = OTLPSpanExporter(endpoint=endpoint, headers=headers) if headers else OTLPSpanExporter(endpoint=endpoint)
+    options = {"endpoint": endpoint}
+    if headers:
+        options["headers"] = headers
+    if args.exporter == "grpc":
+        options["insecure"] = True  # plaintext on loopback
+    exporter = OTLPSpanExporter(**options)
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
     return tracer_provider
 

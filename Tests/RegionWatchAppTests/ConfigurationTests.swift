@@ -352,6 +352,33 @@ struct OTLPConfigurationTests {
                     minimumBodyBytesPerSecond: 1024, maxInFlightBodyBytes: 16 << 20))
     }
 
+    @Test func theOTLPCollectorListensOnGRPCUnlessTurnedOff() throws {
+        func grpc(_ entry: String) throws -> OTLPReceiverSettings.GRPCListen? {
+            let (configuration, _) = try ConfigurationParser.parse(
+                minimal().replacingOccurrences(of: "  - kind: simulator", with: entry), file: "c.yaml")
+            guard case .otlp(let settings) = configuration.collectors.first else { return nil }
+            return settings.grpc
+        }
+        #expect(try grpc("  - { kind: otlp }") == OTLPReceiverSettings.GRPCListen(host: "127.0.0.1", port: 4317))
+        #expect(try grpc("  - { kind: otlp, grpcListen: '[::1]:5317' }") == .init(host: "::1", port: 5317))
+        #expect(try grpc("  - { kind: otlp, grpcListen: off }") == nil)
+        // The command line moves it, turns it off, or adds a gRPC-only receiver.
+        let demo = RegionWatchConfiguration.builtInDemo()
+        let moved = try #require(demo.withOTLPGRPCListen("127.0.0.1:6317"))
+        guard case .otlp(let settings) = moved.collectors.last else {
+            Issue.record("expected an otlp collector")
+            return
+        }
+        #expect(settings.grpc == .init(host: "127.0.0.1", port: 6317) && settings.httpEnabled)
+        let grpcOnly = try #require(demo.withOTLPListen("off")?.withOTLPGRPCListen("127.0.0.1:6317"))
+        guard case .otlp(let only) = grpcOnly.collectors.last else {
+            Issue.record("expected an otlp collector")
+            return
+        }
+        #expect(!only.httpEnabled && only.grpc?.port == 6317)
+        #expect(demo.withOTLPGRPCListen("nowhere") == nil)
+    }
+
     /// A .env file given as the configuration printed its secrets in the error message.
     @Test func messagesNeverEchoWhatCouldBeASecret() {
         let dotEnv = parseErrors("DB_PASSWORD=hunter2secret\nAPI_TOKEN=abc123\n", file: "prod.env")
@@ -445,6 +472,10 @@ struct OTLPConfigurationTests {
         ("  - { kind: otlp, listen: nowhere }", "collectors[0].listen: 'nowhere' is not HOST:PORT"),
         ("  - { kind: otlp, listen: '127.0.0.1:99999' }", "collectors[0].listen: '127.0.0.1:99999' is not HOST:PORT"),
         ("  - { kind: otlp, maxBodySize: lots }", "collectors[0].maxBodySize: 'lots' is not a size"),
+        (
+            "  - { kind: otlp, grpcListen: nowhere }",
+            "collectors[0].grpcListen: 'nowhere' is not HOST:PORT or off (for example 127.0.0.1:4317 or [::1]:4317)"
+        ),
         ("  - { kind: otlp, maxBodySize: 10 }", "collectors[0].maxBodySize: must be at least 1KiB"),
         ("  - { kind: otlp, token: a, tokenEnv: B }", "collectors[0].token: give either token or tokenEnv, not both"),
         ("  - { kind: otlp, regionFrom: [ { map: { a: b } } ] }", "collectors[0].regionFrom[0].attribute: missing"),

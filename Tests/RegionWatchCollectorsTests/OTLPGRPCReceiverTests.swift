@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import GRPCProtobuf
@@ -198,5 +201,75 @@ struct OTLPGRPCReceiverTests {
         #expect(receiver.publishedBatches().isEmpty)
         // gRPC still works on the same port.
         _ = try await receiver.export(OTLPEncoder.protobuf(Spans.sample(count: 1)))
+    }
+}
+
+/// Sends raw bytes on a loopback connection and returns everything read until the peer closes.
+enum RawSocket {
+    static func exchange(port: Int, bytes: [UInt8]) throws -> [UInt8] {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw RawHTTP.Failure("socket failed") }
+        defer { close(socket) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { throw RawHTTP.Failure("connect failed: \(errno)") }
+        _ = bytes.withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = recv(socket, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            received += buffer[0..<count]
+        }
+        return received
+    }
+}
+
+@Suite("OTLP on the wrong transport", .serialized)
+struct WrongTransportTests {
+    /// A gRPC exporter pointed at the OTLP/HTTP port: before, the HTTP/1 parser failed and the
+    /// client saw a reset; now it gets an HTTP/2 GOAWAY whose debug data says what to change.
+    @Test func aGRPCClientOnTheHTTPPortGetsAGoAwaySayingWhatIsWrong() async throws {
+        let receiver = try await ReceiverHarness.start()
+        let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + [0, 0, 0, 4, 0, 0, 0, 0, 0]
+        let answer = try RawSocket.exchange(port: receiver.port, bytes: preface)
+        #expect(Array(answer.prefix(9)) == [0, 0, 0, 4, 0, 0, 0, 0, 0], "an empty SETTINGS frame first")
+        #expect(answer.count > 17 && answer[12] == 0x7, "then a GOAWAY frame")
+        #expect(Array(answer[18..<26]) == [0, 0, 0, 0, 0, 0, 0, 0x0D], "last stream 0, HTTP_1_1_REQUIRED")
+        let debug = String(decoding: answer.dropFirst(26), as: UTF8.self)
+        #expect(
+            debug
+                == "an OTLP/gRPC client is sending to the OTLP/HTTP port \(receiver.port); send to the OTLP/gRPC port (4317) or switch the exporter to http/protobuf"
+        )
+        #expect(receiver.collector.currentStatistics.wrongProtocolConnections == 1)
+        #expect(receiver.publishedBatches().isEmpty)
+        // HTTP/1 clients are untouched.
+        let fine = try RawHTTP.send(
+            port: receiver.port, headers: [("Content-Type", "application/x-protobuf")],
+            body: OTLPEncoder.protobuf(Spans.sample(count: 1)))
+        #expect(fine.status == 200)
+    }
+
+    @Test func wrongTransportConnectionsShowAsAWarning() async throws {
+        let receiver = try await GRPCReceiverHarness.start()
+        _ = try RawHTTP.send(port: receiver.port, headers: [], body: [1, 2, 3])
+        var notice: Notice?
+        let deadline = MonotonicClock.seconds() + 60
+        while notice == nil, MonotonicClock.seconds() < deadline {
+            for case .notice(let found) in receiver.subscription.drain() where found.severity == .warning {
+                notice = found
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(notice?.message.hasPrefix("otlp: 1 connection on the wrong transport: an OTLP/HTTP client") == true)
     }
 }

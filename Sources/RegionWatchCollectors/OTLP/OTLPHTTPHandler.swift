@@ -13,6 +13,8 @@ final class OTLPReceiverContext: Sendable {
     let statistics: Mutex<ReceiverStatistics>
     /// Connections open and body bytes held, against `settings.limits`.
     let budget: ListenerBudget
+    /// Wrong-transport connections already noticed, and when.
+    private let wrongTransportNoticeState = Mutex<(reported: Int, at: Timestamp)>((0, Timestamp(secondsSinceEpoch: 0)))
 
     /// `receiver`, `listenAddress` and `transport` name the listener in its counters (the HTTP
     /// receiver's by default).
@@ -38,6 +40,21 @@ final class OTLPReceiverContext: Sendable {
         current.connectionsOpen = budget.openConnections
         current.bodyBytesHeld = budget.heldBodyBytes
         return current
+    }
+
+    /// A warning for the events panel when clients spoke the other transport since the last
+    /// one (at most one a minute): the misconfiguration is otherwise invisible on screen.
+    func wrongTransportNotice(at now: Timestamp) -> Notice? {
+        let (count, last) = statistics.withLock { ($0.wrongProtocolConnections, $0.lastRefusal) }
+        return wrongTransportNoticeState.withLock { state -> Notice? in
+            guard count > state.reported, now.seconds(since: state.at) >= 60 || state.reported == 0 else { return nil }
+            let new = count - state.reported
+            state = (count, now)
+            return Notice(
+                at: now, severity: .warning,
+                message:
+                    "\(settings.name): \(new) connection\(new == 1 ? "" : "s") on the wrong transport: \(last ?? "")")
+        }
     }
 
     func recordRefusal(status: HTTPResponseStatus, message: String) {

@@ -82,6 +82,7 @@ public final class OTLPReceiverCollector: Collector {
             var statistics = context.currentStatistics
             statistics.observedAt = now
             bus.publish(contentsOf: [.receiverStatistics(statistics), .collectorStatus(report(at: now, error: nil))])
+            if let notice = context.wrongTransportNotice(at: now) { bus.publish(.notice(notice)) }
             do {
                 try await Task.sleep(for: .seconds(Self.reportInterval))
             } catch {
@@ -100,6 +101,7 @@ public final class OTLPReceiverCollector: Collector {
     private func bind(group: EventLoopGroup, context: OTLPReceiverContext) async throws -> Channel {
         let maxBody = settings.maxBodyBytes
         let limits = settings.limits
+        let port = settings.port
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -112,6 +114,7 @@ public final class OTLPReceiverCollector: Collector {
                                 status: .serviceUnavailable, message: "too many connections (\(limits.maxConnections))")
                             context.statistics.withLock { $0.connectionsRefused += 1 }
                         })
+                    try channel.pipeline.syncOperations.addHandler(HTTP2PrefaceGuard(context: context, port: port))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
                     try channel.pipeline.syncOperations.addHandler(NIOHTTPRequestDecompressor(limit: .size(maxBody)))
                     try channel.pipeline.syncOperations.addHandler(OTLPHTTPHandler(context: context))

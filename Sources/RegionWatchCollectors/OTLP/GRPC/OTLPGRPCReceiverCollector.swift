@@ -104,6 +104,7 @@ public final class OTLPGRPCReceiverCollector: Collector {
             var statistics = context.currentStatistics
             statistics.observedAt = now
             bus.publish(contentsOf: [.receiverStatistics(statistics), .collectorStatus(report(at: now, error: nil))])
+            if let notice = context.wrongTransportNotice(at: now) { bus.publish(.notice(notice)) }
             do {
                 try await Task.sleep(for: .seconds(OTLPReceiverCollector.reportInterval))
             } catch {

@@ -92,8 +92,26 @@ final class WrongTransportGuard: ChannelInboundHandler, RemovableChannelHandler 
         refuseHTTP1(context: context)
     }
 
+    /// What a gRPC client on the OTLP/HTTP port is told (in an HTTP/2 GOAWAY's debug data).
+    static func http2Explanation(port: Int) -> String {
+        "an OTLP/gRPC client is sending to the OTLP/HTTP port \(port); send to the OTLP/gRPC port (4317) or switch the exporter to http/protobuf"
+    }
+
+    /// An HTTP/2 SETTINGS frame (empty) and a GOAWAY frame (last stream 0, HTTP_1_1_REQUIRED,
+    /// `debug` as its debug data): the most an HTTP/1 server can tell an HTTP/2 client.
+    static func goAway(debug: String) -> [UInt8] {
+        let settings: [UInt8] = [0, 0, 0, 0x4, 0, 0, 0, 0, 0]
+        let payload: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0x0D] + Array(debug.utf8)
+        let length = payload.count
+        let header: [UInt8] = [
+            UInt8(truncatingIfNeeded: length >> 16), UInt8(truncatingIfNeeded: length >> 8),
+            UInt8(truncatingIfNeeded: length), 0x7, 0, 0, 0, 0, 0,
+        ]
+        return settings + header + payload
+    }
+
     private func refuseHTTP1(context: ChannelHandlerContext) {
-        let message = Self.explanation(port: port)
+        let message = Self.explanation(port: context.channel.localAddress?.port ?? port)
         self.context.statistics.withLock {
             $0.wrongProtocolConnections += 1
             $0.lastRefusal = message
@@ -104,6 +122,60 @@ final class WrongTransportGuard: ChannelInboundHandler, RemovableChannelHandler 
             + body
         var buffer = context.channel.allocator.buffer(capacity: response.utf8.count)
         buffer.writeString(response)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+    }
+}
+
+/// After the connection cap on the OTLP/HTTP port: a client that opens with the HTTP/2 preface
+/// (a gRPC exporter pointed at 4318) gets an HTTP/2 GOAWAY whose debug data says what is wrong,
+/// is counted, and is closed (the HTTP/1 parser would only have failed). Anything else passes,
+/// and the guard leaves the pipeline.
+final class HTTP2PrefaceGuard: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let context: OTLPReceiverContext
+    private let port: Int
+    private var buffered: ByteBuffer?
+
+    init(context: OTLPReceiverContext, port: Int) {
+        self.context = context
+        self.port = port
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        if var pending = buffered {
+            pending.writeBuffer(&incoming)
+            incoming = pending
+        }
+        let prefix = WrongTransportGuard.http2Preface
+        let available = min(incoming.readableBytes, prefix.count)
+        let head = incoming.getBytes(at: incoming.readerIndex, length: available) ?? []
+        if head.elementsEqual(prefix.prefix(available)) {
+            guard available == prefix.count else {
+                buffered = incoming
+                return
+            }
+            refuseHTTP2(context: context)
+            return
+        }
+        buffered = nil
+        context.fireChannelRead(wrapInboundOut(incoming))
+        context.pipeline.syncOperations.removeHandler(self, promise: nil)
+    }
+
+    private func refuseHTTP2(context: ChannelHandlerContext) {
+        let message = WrongTransportGuard.http2Explanation(port: context.channel.localAddress?.port ?? port)
+        self.context.statistics.withLock {
+            $0.wrongProtocolConnections += 1
+            $0.lastRefusal = message
+        }
+        let frames = WrongTransportGuard.goAway(debug: message)
+        var buffer = context.channel.allocator.buffer(capacity: frames.count)
+        buffer.writeBytes(frames)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
     }
