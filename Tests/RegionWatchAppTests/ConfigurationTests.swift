@@ -477,6 +477,18 @@ struct OTLPConfigurationTests {
             "collectors[0].grpcListen: 'nowhere' is not HOST:PORT or off (for example 127.0.0.1:4317 or [::1]:4317)"
         ),
         ("  - { kind: otlp, maxBodySize: 10 }", "collectors[0].maxBodySize: must be at least 1KiB"),
+        (
+            "  - { kind: otlp, grpcCertificate: /etc/hostname }",
+            "collectors[0].grpcCertificate: give both grpcCertificate and grpcKey (PEM files) for TLS"
+        ),
+        (
+            "  - { kind: otlp, grpcCertificate: /nonexistent/c.pem, grpcKey: /etc/hostname }",
+            "collectors[0].grpcCertificate: cannot read the file '/nonexistent/c.pem'"
+        ),
+        (
+            "  - { kind: otlp, grpcListen: off, grpcCertificate: /etc/hostname, grpcKey: /etc/hostname }",
+            "collectors[0].grpcCertificate: TLS needs a gRPC listener (grpcListen is off)"
+        ),
         ("  - { kind: otlp, token: a, tokenEnv: B }", "collectors[0].token: give either token or tokenEnv, not both"),
         ("  - { kind: otlp, regionFrom: [ { map: { a: b } } ] }", "collectors[0].regionFrom[0].attribute: missing"),
         (

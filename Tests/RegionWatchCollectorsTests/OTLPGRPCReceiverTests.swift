@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import GRPCProtobuf
@@ -271,5 +272,72 @@ struct WrongTransportTests {
             try await Task.sleep(for: .milliseconds(20))
         }
         #expect(notice?.message.hasPrefix("otlp: 1 connection on the wrong transport: an OTLP/HTTP client") == true)
+    }
+}
+
+@Suite("OTLP/gRPC over TLS", .serialized)
+struct OTLPGRPCTLSTests {
+    /// A self-signed certificate for 127.0.0.1, made by openssl: (certificate, key) paths.
+    static func certificate(in directory: String) throws -> (String, String) {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost", "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", directory + "/key.pem", "-out",
+            directory + "/cert.pem",
+        ]
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return (directory + "/cert.pem", directory + "/key.pem")
+    }
+
+    @Test func aTLSListenerServesClientsThatTrustItsCertificate() async throws {
+        let directory = NSTemporaryDirectory() + "regionwatch-grpc-tls-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (certificate, key) = try Self.certificate(in: directory)
+        var settings = OTLPReceiverSettings(port: 0)
+        settings.grpc = OTLPReceiverSettings.GRPCListen(
+            host: "127.0.0.1", port: 0,
+            tls: .init(certificatePath: certificate, keyPath: key))
+        let bus = EventBus<DashboardEvent>()
+        let subscription = bus.subscribe(capacity: 1_000)
+        let collector = OTLPGRPCReceiverCollector(settings: settings, gate: IngestGate())
+        let task = Task { await collector.run(publishingTo: bus, clock: SystemWallClock()) }
+        defer { task.cancel() }
+        let deadline = MonotonicClock.seconds() + 60
+        while collector.boundPort == nil, MonotonicClock.seconds() < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let port = try #require(collector.boundPort)
+        let transport = try HTTP2ClientTransport.Posix(
+            target: .ipv4(address: "127.0.0.1", port: port),
+            transportSecurity: .tls { $0.trustRoots = .certificates([.file(path: certificate, format: .pem)]) })
+        let body = OTLPEncoder.protobuf(Spans.sample(count: 2))
+        _ = try await withGRPCClient(transport: transport) { client in
+            try await client.unary(
+                request: ClientRequest(message: body), descriptor: OTLPTraceService.export,
+                serializer: RawResponseSerializer(), deserializer: BytesDeserializer(), options: .defaults
+            ) { try $0.message }
+        }
+        let spans = subscription.drain().compactMap {
+            if case .spans(let batch) = $0 { batch.spans.count } else { nil }
+        }
+        #expect(spans == [2])
+        // A plaintext client is not served.
+        let plaintext = try HTTP2ClientTransport.Posix(
+            target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+        var options = CallOptions.defaults
+        options.timeout = .seconds(5)
+        await #expect(throws: (any Error).self) {
+            _ = try await withGRPCClient(transport: plaintext) { client in
+                try await client.unary(
+                    request: ClientRequest(message: body), descriptor: OTLPTraceService.export,
+                    serializer: RawResponseSerializer(), deserializer: BytesDeserializer(), options: options
+                ) { try $0.message }
+            }
+        }
     }
 }

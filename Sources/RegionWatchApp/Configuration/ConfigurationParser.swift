@@ -1,3 +1,4 @@
+import Foundation
 import RegionWatchCollectors
 import RegionWatchCore
 import Yams
@@ -22,7 +23,8 @@ public enum ConfigurationParser {
         "versions",
     ]
     static let otlpKeys = [
-        "kind", "name", "listen", "grpcListen", "maxBodySize", "token", "tokenEnv", "regionFrom",
+        "kind", "name", "listen", "grpcListen", "grpcCertificate", "grpcKey", "maxBodySize", "token", "tokenEnv",
+        "regionFrom",
         "maxConnections", "headerTimeout", "idleTimeout", "minBodyRate", "maxInFlight",
     ]
 
@@ -433,6 +435,37 @@ public enum ConfigurationParser {
         }
     }
 
+    /// `grpcCertificate` and `grpcKey`: PEM files that turn TLS on for the gRPC listener; both or
+    /// neither, and each must be a readable file.
+    private static func readGRPCTLS(
+        _ entries: [String: (key: Node, value: Node)], node: Node, path: String, reader: YAMLReader,
+        into settings: inout OTLPReceiverSettings
+    ) {
+        let certificate = entries["grpcCertificate"]?.value
+        let key = entries["grpcKey"]?.value
+        guard certificate != nil || key != nil else { return }
+        guard let certificate, let key else {
+            reader.error(node, "\(path).grpcCertificate", "give both grpcCertificate and grpcKey (PEM files) for TLS")
+            return
+        }
+        guard let certificatePath = reader.string(certificate, "\(path).grpcCertificate"),
+            let keyPath = reader.string(key, "\(path).grpcKey")
+        else { return }
+        var readable = true
+        for (value, file, name) in [(certificate, certificatePath, "grpcCertificate"), (key, keyPath, "grpcKey")]
+        where !FileManager.default.isReadableFile(atPath: file) {
+            reader.error(value, "\(path).\(name)", "cannot read the file \(YAMLReader.quote(file))")
+            readable = false
+        }
+        guard readable else { return }
+        if settings.grpc == nil {
+            reader.error(certificate, "\(path).grpcCertificate", "TLS needs a gRPC listener (grpcListen is off)")
+            return
+        }
+        settings.grpc?.tls = OTLPReceiverSettings.GRPCListen.TLSFiles(
+            certificatePath: certificatePath, keyPath: keyPath)
+    }
+
     private static func readOTLP(_ node: Node, path: String, reader: YAMLReader) -> CollectorConfiguration? {
         guard let entries = reader.mapping(node, path, allowedKeys: otlpKeys) else { return nil }
         var settings = OTLPReceiverSettings()
@@ -453,6 +486,7 @@ public enum ConfigurationParser {
                     "\(YAMLReader.quote(text)) is not HOST:PORT or off (for example 127.0.0.1:4317 or [::1]:4317)")
             }
         }
+        readGRPCTLS(entries, node: node, path: path, reader: reader, into: &settings)
         if let value = entries["listen"]?.value, let text = reader.string(value, "\(path).listen") {
             if let (host, port) = OTLPReceiverSettings.parseListenAddress(text) {
                 settings.host = host

@@ -25,10 +25,24 @@ public struct OTLPReceiverSettings: Equatable, Sendable {
         public var host: String
         /// 0 picks a free port (tests).
         public var port: Int
+        /// PEM files for TLS; plaintext when `nil` (the default, on loopback).
+        public var tls: TLSFiles?
 
-        public init(host: String = "127.0.0.1", port: Int = 4317) {
+        public init(host: String = "127.0.0.1", port: Int = 4317, tls: TLSFiles? = nil) {
             self.host = host
             self.port = port
+            self.tls = tls
+        }
+
+        /// A certificate chain and its private key, as PEM files.
+        public struct TLSFiles: Equatable, Sendable {
+            public var certificatePath: String
+            public var keyPath: String
+
+            public init(certificatePath: String, keyPath: String) {
+                self.certificatePath = certificatePath
+                self.keyPath = keyPath
+            }
         }
 
         /// `host:port` (IPv6 hosts in brackets).

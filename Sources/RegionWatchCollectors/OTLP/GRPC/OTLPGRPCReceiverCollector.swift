@@ -81,13 +81,23 @@ public final class OTLPGRPCReceiverCollector: Collector {
         config.rpc.maxRequestPayloadSize = Self.transportLimit(for: settings.maxBodyBytes)
         config.compression.enabledAlgorithms = [.gzip, .deflate]
         let port = listen.port
+        let security: HTTP2ServerTransport.Posix.TransportSecurity =
+            if let tls = listen.tls {
+                .tls(
+                    certificateChain: [.file(path: tls.certificatePath, format: .pem)],
+                    privateKey: .file(path: tls.keyPath, format: .pem))
+            } else {
+                .plaintext
+            }
+        let sniffs = listen.tls == nil
         config.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
-            channel.pipeline.addHandler(WrongTransportGuard(context: context, port: port), position: .first)
+            channel.pipeline.addHandler(
+                WrongTransportGuard(context: context, port: port, sniffs: sniffs), position: .first)
         }
         return HTTP2ServerTransport.Posix(
             address: listen.host.contains(":")
                 ? .ipv6(host: listen.host, port: listen.port) : .ipv4(host: listen.host, port: listen.port),
-            transportSecurity: .plaintext, config: config)
+            transportSecurity: security, config: config)
     }
 
     /// The transport's own message limit, after decompression: past it grpc-swift resets the

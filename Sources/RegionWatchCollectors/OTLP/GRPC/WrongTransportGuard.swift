@@ -14,12 +14,16 @@ final class WrongTransportGuard: ChannelInboundHandler, RemovableChannelHandler 
 
     private let context: OTLPReceiverContext
     private let port: Int
+    /// Whether the first bytes are read: not under TLS, where they are a ClientHello (a client
+    /// that does not speak TLS fails its handshake instead).
+    private let sniffs: Bool
     private var counted = false
     private var buffered: ByteBuffer?
 
-    init(context: OTLPReceiverContext, port: Int) {
+    init(context: OTLPReceiverContext, port: Int, sniffs: Bool = true) {
         self.context = context
         self.port = port
+        self.sniffs = sniffs
     }
 
     /// What an HTTP/1 client on the gRPC port is told.
@@ -70,6 +74,11 @@ final class WrongTransportGuard: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard sniffs else {
+            context.fireChannelRead(data)
+            context.pipeline.syncOperations.removeHandler(self, promise: nil)
+            return
+        }
         var incoming = unwrapInboundIn(data)
         if var pending = buffered {
             pending.writeBuffer(&incoming)
