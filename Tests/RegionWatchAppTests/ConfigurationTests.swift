@@ -370,12 +370,31 @@ struct OTLPConfigurationTests {
             return
         }
         #expect(settings.grpc == .init(host: "127.0.0.1", port: 6317) && settings.httpEnabled)
-        let grpcOnly = try #require(demo.withOTLPListen("off")?.withOTLPGRPCListen("127.0.0.1:6317"))
+        // Review finding: `--otlp-listen off --otlp-grpc-listen X` made a blank receiver (no
+        // token, no attribution); `--otlp-grpc-listen` dropped the configured certificate.
+        var guarded = demo
+        guard case .otlp(var configured) = guarded.collectors.last else {
+            Issue.record("expected an otlp collector")
+            return
+        }
+        configured.bearerToken = "t0ken"
+        configured.grpc?.tls = .init(certificatePath: "/c.pem", keyPath: "/k.pem")
+        guarded.collectors[guarded.collectors.count - 1] = .otlp(configured)
+        let grpcOnly = try #require(
+            guarded.withOTLPListen("off", keepingGRPC: true)?.withOTLPGRPCListen("127.0.0.1:6317"))
         guard case .otlp(let only) = grpcOnly.collectors.last else {
             Issue.record("expected an otlp collector")
             return
         }
         #expect(!only.httpEnabled && only.grpc?.port == 6317)
+        #expect(only.bearerToken == "t0ken", "the token stays")
+        #expect(only.grpc?.tls?.certificatePath == "/c.pem", "the certificate stays")
+        let bothOff = try #require(guarded.withOTLPListen("off"))
+        guard case .otlp(let off) = bothOff.collectors.last else {
+            Issue.record("expected an otlp collector")
+            return
+        }
+        #expect(!off.httpEnabled && off.grpc == nil, "off turns both transports off")
         #expect(demo.withOTLPGRPCListen("nowhere") == nil)
     }
 
@@ -514,14 +533,22 @@ struct OTLPConfigurationTests {
 
     @Test func otlpListenFlagMovesAddsOrRemovesTheReceiver() {
         let demo = RegionWatchConfiguration.builtInDemo()
-        #expect(demo.withOTLPListen("off")?.collectors.map(\.kind) == ["simulator"])
+        guard case .otlp(let off)? = demo.withOTLPListen("off")?.collectors.last else {
+            Issue.record("expected the otlp collector, with nothing listening")
+            return
+        }
+        #expect(!off.httpEnabled && off.grpc == nil, "off turns both transports off")
         guard case .otlp(let moved)? = demo.withOTLPListen("[::1]:9999")?.collectors.last else {
             Issue.record("expected an otlp collector")
             return
         }
         #expect(moved.host == "::1" && moved.port == 9999 && moved.listenAddress == "[::1]:9999")
         let withoutReceiver = demo.withOTLPListen("off")!
-        #expect(withoutReceiver.withOTLPListen("127.0.0.1:1234")?.collectors.map(\.kind) == ["simulator", "otlp"])
+        guard case .otlp(let again)? = withoutReceiver.withOTLPListen("127.0.0.1:1234")?.collectors.last else {
+            Issue.record("expected an otlp collector")
+            return
+        }
+        #expect(again.httpEnabled && again.port == 1234)
         #expect(demo.withOTLPListen("bogus") == nil)
         #expect(OTLPReceiverSettings.parseListenAddress("localhost:4318")! == ("localhost", 4318))
         #expect(OTLPReceiverSettings.parseListenAddress(":4318") == nil)

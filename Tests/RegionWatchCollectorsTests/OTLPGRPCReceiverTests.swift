@@ -29,9 +29,11 @@ final class GRPCReceiverHarness: Sendable {
     }
 
     static func start(
-        maxBodyBytes: Int = 1_048_576, token: String? = nil, gate: IngestGate = IngestGate()
+        maxBodyBytes: Int = 1_048_576, token: String? = nil, gate: IngestGate = IngestGate(),
+        headerTimeoutSeconds: Double = 10
     ) async throws -> GRPCReceiverHarness {
         var settings = OTLPReceiverSettings(port: 0, maxBodyBytes: maxBodyBytes, bearerToken: token)
+        settings.limits.headerTimeoutSeconds = headerTimeoutSeconds
         settings.grpc = OTLPReceiverSettings.GRPCListen(host: "127.0.0.1", port: 0)
         let bus = EventBus<DashboardEvent>()
         let subscription = bus.subscribe(capacity: 100_000)
@@ -191,6 +193,11 @@ struct OTLPGRPCReceiverTests {
 
     @Test func anHTTP1ClientOnTheGRPCPortIsToldWhatIsWrongAndCounted() async throws {
         let receiver = try await GRPCReceiverHarness.start()
+        // Review finding: the HTTP/2 handler's SETTINGS frame went out before the 400, so an
+        // HTTP/1 client read binary first. The reply must be plain HTTP/1.1 from its first byte.
+        let raw = try RawSocket.exchange(
+            port: receiver.port, bytes: Array("POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".utf8))
+        #expect(String(decoding: raw.bytes, as: UTF8.self).hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
         let response = try RawHTTP.send(
             port: receiver.port, headers: [("Content-Type", "application/x-protobuf")],
             body: OTLPEncoder.protobuf(Spans.sample(count: 1)))
@@ -198,7 +205,7 @@ struct OTLPGRPCReceiverTests {
         #expect(response.text.contains("an OTLP/HTTP client is sending to the OTLP/gRPC port"))
         #expect(response.text.contains("switch the exporter to grpc"))
         let statistics = receiver.collector.currentStatistics
-        #expect(statistics.wrongProtocolConnections == 1)
+        #expect(statistics.wrongProtocolConnections == 2)
         #expect(receiver.publishedBatches().isEmpty)
         // gRPC still works on the same port.
         _ = try await receiver.export(OTLPEncoder.protobuf(Spans.sample(count: 1)))
@@ -207,7 +214,8 @@ struct OTLPGRPCReceiverTests {
 
 /// Sends raw bytes on a loopback connection and returns everything read until the peer closes.
 enum RawSocket {
-    static func exchange(port: Int, bytes: [UInt8]) throws -> [UInt8] {
+    /// `closedByPeer` is false when the read timed out (10 s) instead.
+    static func exchange(port: Int, bytes: [UInt8]) throws -> (bytes: [UInt8], closedByPeer: Bool) {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw RawHTTP.Failure("socket failed") }
         defer { close(socket) }
@@ -223,15 +231,17 @@ enum RawSocket {
             }
         }
         guard connected == 0 else { throw RawHTTP.Failure("connect failed: \(errno)") }
-        _ = bytes.withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        if !bytes.isEmpty {
+            _ = bytes.withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        }
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
             let count = recv(socket, &buffer, buffer.count, 0)
-            if count <= 0 { break }
+            if count == 0 { return (received, true) }
+            if count < 0 { return (received, errno != EAGAIN && errno != EWOULDBLOCK) }
             received += buffer[0..<count]
         }
-        return received
     }
 }
 
@@ -242,7 +252,7 @@ struct WrongTransportTests {
     @Test func aGRPCClientOnTheHTTPPortGetsAGoAwaySayingWhatIsWrong() async throws {
         let receiver = try await ReceiverHarness.start()
         let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + [0, 0, 0, 4, 0, 0, 0, 0, 0]
-        let answer = try RawSocket.exchange(port: receiver.port, bytes: preface)
+        let answer = try RawSocket.exchange(port: receiver.port, bytes: preface).bytes
         #expect(Array(answer.prefix(9)) == [0, 0, 0, 4, 0, 0, 0, 0, 0], "an empty SETTINGS frame first")
         #expect(answer.count > 17 && answer[12] == 0x7, "then a GOAWAY frame")
         #expect(Array(answer[18..<26]) == [0, 0, 0, 0, 0, 0, 0, 0x0D], "last stream 0, HTTP_1_1_REQUIRED")
@@ -258,6 +268,22 @@ struct WrongTransportTests {
             port: receiver.port, headers: [("Content-Type", "application/x-protobuf")],
             body: OTLPEncoder.protobuf(Spans.sample(count: 1)))
         #expect(fine.status == 200)
+    }
+
+    /// Review finding: nothing timed out on the gRPC port, so silent sockets held the
+    /// connection cap forever.
+    @Test func aSilentClientOnTheGRPCPortIsClosedAfterTheHeaderTimeout() async throws {
+        let receiver = try await GRPCReceiverHarness.start(headerTimeoutSeconds: 0.2)
+        let silent = try RawSocket.exchange(port: receiver.port, bytes: [])
+        #expect(silent.closedByPeer, "closed by the receiver, not by the test's read timeout")
+        let partial = try RawSocket.exchange(port: receiver.port, bytes: Array("PRI * HTTP/2.0\r\n".utf8))
+        #expect(partial.closedByPeer && partial.bytes.isEmpty)
+        let deadline = MonotonicClock.seconds() + 30
+        while receiver.collector.currentStatistics.connectionsOpen > 0, MonotonicClock.seconds() < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(receiver.collector.currentStatistics.connectionsOpen == 0, "the cap's slots are given back")
+        _ = try await receiver.export(OTLPEncoder.protobuf(Spans.sample(count: 1)))
     }
 
     @Test func wrongTransportConnectionsShowAsAWarning() async throws {

@@ -80,8 +80,16 @@ struct SourceOptions: ParsableArguments {
     func loadConfiguration(environment: [String: String], listens: Bool = true) throws -> RegionWatchConfiguration {
         var configuration = try ConfigurationLoading.load(path: config, demo: demo, environment: environment)
         if let seed { configuration = configuration.withSeed(seed) }
-        if let moved = configuration.withOTLPListen(otlpListen ?? (listens ? nil : "off")) { configuration = moved }
-        if let moved = configuration.withOTLPGRPCListen(otlpGRPCListen) { configuration = moved }
+        if let moved = configuration.withOTLPListen(
+            otlpListen ?? (listens ? nil : "off"), keepingGRPC: otlpGRPCListen != nil)
+        {
+            configuration = moved
+        }
+        // A command that is not the dashboard listens on gRPC only when asked, even when
+        // --otlp-listen turned the HTTP receiver on.
+        if let moved = configuration.withOTLPGRPCListen(otlpGRPCListen ?? (listens ? nil : "off")) {
+            configuration = moved
+        }
         return configuration
     }
 }

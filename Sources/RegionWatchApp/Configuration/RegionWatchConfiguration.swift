@@ -103,21 +103,26 @@ public struct RegionWatchConfiguration: Equatable, Sendable {
         )
     }
 
-    /// This configuration with the OTLP receiver moved to `listen` (`HOST:PORT`), added when
-    /// there is none, or removed with `off`. `nil` when `listen` is malformed.
-    public func withOTLPListen(_ listen: String?) -> RegionWatchConfiguration? {
+    /// This configuration with the OTLP/HTTP receiver moved to `listen` (`HOST:PORT`), added
+    /// when there is none, or turned `off`, which also turns gRPC off unless `keepingGRPC` (the
+    /// collector stays, with its token, attribution, limits and certificate, for
+    /// `withOTLPGRPCListen`). `nil` when `listen` is malformed.
+    public func withOTLPListen(_ listen: String?, keepingGRPC: Bool = false) -> RegionWatchConfiguration? {
         guard let listen else { return self }
         var copy = self
+        let index = copy.collectors.firstIndex { $0.kind == "otlp" }
         if listen.lowercased() == "off" {
-            copy.collectors.removeAll { $0.kind == "otlp" }
+            guard let index, case .otlp(var settings) = copy.collectors[index] else { return copy }
+            settings.httpEnabled = false
+            if !keepingGRPC { settings.grpc = nil }
+            copy.collectors[index] = .otlp(settings)
             return copy
         }
         guard let (host, port) = OTLPReceiverSettings.parseListenAddress(listen) else { return nil }
-        if let index = copy.collectors.firstIndex(where: { $0.kind == "otlp" }),
-            case .otlp(var settings) = copy.collectors[index]
-        {
+        if let index, case .otlp(var settings) = copy.collectors[index] {
             settings.host = host
             settings.port = port
+            settings.httpEnabled = true
             copy.collectors[index] = .otlp(settings)
         } else {
             copy.collectors.append(.otlp(OTLPReceiverSettings(host: host, port: port)))
@@ -126,8 +131,8 @@ public struct RegionWatchConfiguration: Equatable, Sendable {
     }
 
     /// This configuration with its OTLP/gRPC receiver moved to `listen` (`HOST:PORT`) or turned
-    /// `off`; `nil` when `listen` is malformed. Without an `otlp` collector, one is added that
-    /// listens on gRPC only.
+    /// `off`; `nil` when `listen` is malformed. A configured certificate is kept. Without an
+    /// `otlp` collector, one is added that listens on gRPC only.
     public func withOTLPGRPCListen(_ listen: String?) -> RegionWatchConfiguration? {
         guard let listen else { return self }
         var copy = self
@@ -139,6 +144,7 @@ public struct RegionWatchConfiguration: Equatable, Sendable {
         if let index = copy.collectors.firstIndex(where: { $0.kind == "otlp" }),
             case .otlp(var settings) = copy.collectors[index]
         {
+            grpc?.tls = settings.grpc?.tls
             settings.grpc = grpc
             copy.collectors[index] = .otlp(settings)
         } else if let grpc {

@@ -43,9 +43,11 @@ public final class OTLPGRPCReceiverCollector: Collector {
             let server = GRPCServer(
                 transport: transport(context: context), services: [OTLPTraceService(context: context)])
             let serveError = ServeError()
-            let outcome = await withTaskGroup(of: Void.self) { group -> String? in
+            let outcome = await withTaskGroup(of: Bool.self) { group -> String? in
+                // `true` when serving ended (failed, or the listener went away).
                 group.addTask {
                     do { try await server.serve() } catch { serveError.text.withLock { $0 = "\(error)" } }
+                    return true
                 }
                 do {
                     let address = try await server.listeningAddress
@@ -61,10 +63,19 @@ public final class OTLPGRPCReceiverCollector: Collector {
                         Notice(
                             at: clock.now(), severity: .info,
                             message: "OTLP/gRPC receiver listening on \(listen.host):\(boundPort ?? listen.port)")))
-                await reportUntilCancelled(context: context, bus: bus, clock: clock)
+                group.addTask {
+                    await self.reportUntilCancelled(context: context, bus: bus, clock: clock)
+                    return false
+                }
+                // Whichever ends first: cancellation ends the reporter; a server that stopped
+                // serving on its own is reported and bound again, never shown as healthy.
+                let servingEnded = await group.next() ?? false
                 server.beginGracefulShutdown()
+                group.cancelAll()
                 await group.waitForAll()
-                return nil
+                guard servingEnded, !Task.isCancelled else { return nil }
+                return
+                    "stopped serving on \(listen.address): \(serveError.text.withLock { $0 } ?? "the listener closed")"
             }
             bound.withLock { $0 = nil }
             guard let problem = outcome else { return }
@@ -80,6 +91,8 @@ public final class OTLPGRPCReceiverCollector: Collector {
         // above the configured limit with RESOURCE_EXHAUSTED, as OTLP asks.
         config.rpc.maxRequestPayloadSize = Self.transportLimit(for: settings.maxBodyBytes)
         config.compression.enabledAlgorithms = [.gzip, .deflate]
+        // A connection with no call may idle this long, as a keep-alive connection on HTTP.
+        config.connection.maxIdleTime = .milliseconds(Int64(settings.limits.idleTimeoutSeconds * 1000))
         let port = listen.port
         let security: HTTP2ServerTransport.Posix.TransportSecurity =
             if let tls = listen.tls {

@@ -4,7 +4,9 @@ import NIOCore
 /// listener's cap (closing at once above it), and reads the first bytes. A client speaking
 /// HTTP/1 (an OTLP/HTTP exporter pointed at 4317) gets an HTTP/1.1 `400` that says what is
 /// wrong, is counted, and is closed: without this it saw only a reset connection. The HTTP/2
-/// preface passes through, and the guard leaves the pipeline.
+/// handlers behind it learn of the connection only once the HTTP/2 preface arrived (so they
+/// write nothing an HTTP/1 client would have to read past), and a client that sends no preface
+/// within the header timeout is closed, so silent sockets cannot hold the cap.
 final class WrongTransportGuard: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -18,7 +20,10 @@ final class WrongTransportGuard: ChannelInboundHandler, RemovableChannelHandler 
     /// that does not speak TLS fails its handshake instead).
     private let sniffs: Bool
     private var counted = false
+    private var refused = false
+    private var heldActive = false
     private var buffered: ByteBuffer?
+    private var deadline: Scheduled<Void>?
 
     init(context: OTLPReceiverContext, port: Int, sniffs: Bool = true) {
         self.context = context
@@ -39,14 +44,22 @@ final class WrongTransportGuard: ChannelInboundHandler, RemovableChannelHandler 
 
     func channelActive(context: ChannelHandlerContext) {
         admit(context: context)
-        context.fireChannelActive()
+        if sniffs {
+            heldActive = true  // passed on with the preface
+        } else {
+            context.fireChannelActive()
+        }
     }
 
     private func admit(context: ChannelHandlerContext) {
-        guard !counted else { return }
+        guard !counted, !refused else { return }
         if self.context.budget.openConnection() {
             counted = true
+            let timeout = TimeAmount.milliseconds(Int64(self.context.settings.limits.headerTimeoutSeconds * 1000))
+            let channel = context.channel
+            deadline = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
         } else {
+            refused = true
             self.context.statistics.withLock { $0.connectionsRefused += 1 }
             self.context.recordRefusal(
                 code: .resourceExhausted,
@@ -56,16 +69,18 @@ final class WrongTransportGuard: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        deadline?.cancel()
         if counted {
             counted = false
             self.context.budget.closeConnection()
         }
-        context.fireChannelInactive()
+        if !heldActive { context.fireChannelInactive() }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         // Leaves the pipeline once the preface is seen; the connection stays counted until it
         // closes, through a handler that only watches for that.
+        deadline?.cancel()
         if counted {
             counted = false
             let budget = self.context.budget
@@ -74,6 +89,7 @@ final class WrongTransportGuard: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !refused else { return }
         guard sniffs else {
             context.fireChannelRead(data)
             context.pipeline.syncOperations.removeHandler(self, promise: nil)
@@ -93,11 +109,16 @@ final class WrongTransportGuard: ChannelInboundHandler, RemovableChannelHandler 
                 return
             }
             buffered = nil
+            if heldActive {
+                heldActive = false
+                context.fireChannelActive()
+            }
             context.fireChannelRead(wrapInboundOut(incoming))
             context.pipeline.syncOperations.removeHandler(self, promise: nil)
             return
         }
         buffered = nil
+        refused = true
         refuseHTTP1(context: context)
     }
 
@@ -148,6 +169,7 @@ final class HTTP2PrefaceGuard: ChannelInboundHandler, RemovableChannelHandler {
     private let context: OTLPReceiverContext
     private let port: Int
     private var buffered: ByteBuffer?
+    private var refused = false
 
     init(context: OTLPReceiverContext, port: Int) {
         self.context = context
@@ -155,6 +177,7 @@ final class HTTP2PrefaceGuard: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !refused else { return }
         var incoming = unwrapInboundIn(data)
         if var pending = buffered {
             pending.writeBuffer(&incoming)
@@ -168,6 +191,8 @@ final class HTTP2PrefaceGuard: ChannelInboundHandler, RemovableChannelHandler {
                 buffered = incoming
                 return
             }
+            buffered = nil
+            refused = true
             refuseHTTP2(context: context)
             return
         }
