@@ -497,6 +497,14 @@ struct OTLPConfigurationTests {
         ),
         ("  - { kind: otlp, maxBodySize: 10 }", "collectors[0].maxBodySize: must be at least 1KiB"),
         (
+            "  - { kind: otlp, listen: '127.0.0.1:7000', grpcListen: '127.0.0.1:7000' }",
+            "collectors[0].grpcListen: OTLP/HTTP and OTLP/gRPC cannot share 127.0.0.1:7000"
+        ),
+        (
+            "  - { kind: otlp }\n  - { kind: otlp, name: second, listen: '127.0.0.1:4400' }",
+            "collectors[1].grpcListen: 127.0.0.1:4317 is already a listener of 'otlp'"
+        ),
+        (
             "  - { kind: otlp, grpcCertificate: /etc/hostname }",
             "collectors[0].grpcCertificate: give both grpcCertificate and grpcKey (PEM files) for TLS"
         ),

@@ -195,12 +195,14 @@ struct OTLPGRPCReceiverTests {
         let receiver = try await GRPCReceiverHarness.start()
         // Review finding: the HTTP/2 handler's SETTINGS frame went out before the 400, so an
         // HTTP/1 client read binary first. The reply must be plain HTTP/1.1 from its first byte.
-        let raw = try RawSocket.exchange(
+        let raw = try await RawSocket.exchanging(
             port: receiver.port, bytes: Array("POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".utf8))
         #expect(String(decoding: raw.bytes, as: UTF8.self).hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
-        let response = try RawHTTP.send(
-            port: receiver.port, headers: [("Content-Type", "application/x-protobuf")],
-            body: OTLPEncoder.protobuf(Spans.sample(count: 1)))
+        let port = receiver.port
+        let body = OTLPEncoder.protobuf(Spans.sample(count: 1))
+        let response = try await offThePool {
+            try RawHTTP.send(port: port, headers: [("Content-Type", "application/x-protobuf")], body: body)
+        }
         #expect(response.status == 400)
         #expect(response.text.contains("an OTLP/HTTP client is sending to the OTLP/gRPC port"))
         #expect(response.text.contains("switch the exporter to grpc"))
@@ -212,8 +214,21 @@ struct OTLPGRPCReceiverTests {
     }
 }
 
+/// Runs blocking work (a socket read, a child process) on a thread of its own, so it never holds
+/// one of the two threads every suite's tasks share.
+func offThePool<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) async throws -> Value {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
+    }
+}
+
 /// Sends raw bytes on a loopback connection and returns everything read until the peer closes.
 enum RawSocket {
+    /// `exchange(port:bytes:)` off the cooperative pool.
+    static func exchanging(port: Int, bytes: [UInt8]) async throws -> (bytes: [UInt8], closedByPeer: Bool) {
+        try await offThePool { try exchange(port: port, bytes: bytes) }
+    }
+
     /// `closedByPeer` is false when the read timed out (10 s) instead.
     static func exchange(port: Int, bytes: [UInt8]) throws -> (bytes: [UInt8], closedByPeer: Bool) {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -252,7 +267,7 @@ struct WrongTransportTests {
     @Test func aGRPCClientOnTheHTTPPortGetsAGoAwaySayingWhatIsWrong() async throws {
         let receiver = try await ReceiverHarness.start()
         let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + [0, 0, 0, 4, 0, 0, 0, 0, 0]
-        let answer = try RawSocket.exchange(port: receiver.port, bytes: preface).bytes
+        let answer = try await RawSocket.exchanging(port: receiver.port, bytes: preface).bytes
         #expect(Array(answer.prefix(9)) == [0, 0, 0, 4, 0, 0, 0, 0, 0], "an empty SETTINGS frame first")
         #expect(answer.count > 17 && answer[12] == 0x7, "then a GOAWAY frame")
         #expect(Array(answer[18..<26]) == [0, 0, 0, 0, 0, 0, 0, 0x0D], "last stream 0, HTTP_1_1_REQUIRED")
@@ -264,9 +279,11 @@ struct WrongTransportTests {
         #expect(receiver.collector.currentStatistics.wrongProtocolConnections == 1)
         #expect(receiver.publishedBatches().isEmpty)
         // HTTP/1 clients are untouched.
-        let fine = try RawHTTP.send(
-            port: receiver.port, headers: [("Content-Type", "application/x-protobuf")],
-            body: OTLPEncoder.protobuf(Spans.sample(count: 1)))
+        let port = receiver.port
+        let body = OTLPEncoder.protobuf(Spans.sample(count: 1))
+        let fine = try await offThePool {
+            try RawHTTP.send(port: port, headers: [("Content-Type", "application/x-protobuf")], body: body)
+        }
         #expect(fine.status == 200)
     }
 
@@ -274,9 +291,9 @@ struct WrongTransportTests {
     /// connection cap forever.
     @Test func aSilentClientOnTheGRPCPortIsClosedAfterTheHeaderTimeout() async throws {
         let receiver = try await GRPCReceiverHarness.start(headerTimeoutSeconds: 0.2)
-        let silent = try RawSocket.exchange(port: receiver.port, bytes: [])
+        let silent = try await RawSocket.exchanging(port: receiver.port, bytes: [])
         #expect(silent.closedByPeer, "closed by the receiver, not by the test's read timeout")
-        let partial = try RawSocket.exchange(port: receiver.port, bytes: Array("PRI * HTTP/2.0\r\n".utf8))
+        let partial = try await RawSocket.exchanging(port: receiver.port, bytes: Array("PRI * HTTP/2.0\r\n".utf8))
         #expect(partial.closedByPeer && partial.bytes.isEmpty)
         let deadline = MonotonicClock.seconds() + 30
         while receiver.collector.currentStatistics.connectionsOpen > 0, MonotonicClock.seconds() < deadline {
@@ -288,7 +305,8 @@ struct WrongTransportTests {
 
     @Test func wrongTransportConnectionsShowAsAWarning() async throws {
         let receiver = try await GRPCReceiverHarness.start()
-        _ = try RawHTTP.send(port: receiver.port, headers: [], body: [1, 2, 3])
+        let port = receiver.port
+        _ = try await offThePool { try RawHTTP.send(port: port, headers: [], body: [1, 2, 3]) }
         var notice: Notice?
         let deadline = MonotonicClock.seconds() + 60
         while notice == nil, MonotonicClock.seconds() < deadline {
@@ -323,7 +341,7 @@ struct OTLPGRPCTLSTests {
     @Test func aTLSListenerServesClientsThatTrustItsCertificate() async throws {
         let directory = NSTemporaryDirectory() + "regionwatch-grpc-tls-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let (certificate, key) = try Self.certificate(in: directory)
+        let (certificate, key) = try await offThePool { try Self.certificate(in: directory) }
         var settings = OTLPReceiverSettings(port: 0)
         settings.grpc = OTLPReceiverSettings.GRPCListen(
             host: "127.0.0.1", port: 0,

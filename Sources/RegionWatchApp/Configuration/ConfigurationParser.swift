@@ -304,6 +304,8 @@ public enum ConfigurationParser {
         var collectors: [CollectorConfiguration] = []
         var names: Set<String> = []
         var databaseRegions: [String: String] = [:]
+        /// Listening addresses (`host:port`) by collector name.
+        var listenAddresses: [String: String] = [:]
         for (index, item) in items.enumerated() {
             let path = "collectors[\(index)]"
             guard case .mapping(let mapping) = item else {
@@ -348,6 +350,27 @@ public enum ConfigurationParser {
                 continue
             }
             names.insert(collector.name)
+            // Two listeners on one address: the second would retry binding forever.
+            if case .otlp(let settings) = collector {
+                // (Port 0 asks for any free port: never a clash.)
+                var addresses: [(String, String)] = []
+                if settings.httpEnabled, settings.port != 0 { addresses.append((settings.listenAddress, "listen")) }
+                if let grpc = settings.grpc, grpc.port != 0 { addresses.append((grpc.address, "grpcListen")) }
+                if addresses.count == 2, addresses[0].0 == addresses[1].0 {
+                    reader.error(
+                        item, "\(path).grpcListen",
+                        "OTLP/HTTP and OTLP/gRPC cannot share \(addresses[0].0); give grpcListen another port")
+                    continue
+                }
+                if let (address, key) = addresses.first(where: { listenAddresses[$0.0] != nil }) {
+                    reader.error(
+                        item, "\(path).\(key)",
+                        "\(address) is already a listener of \(YAMLReader.quote(listenAddresses[address] ?? "")); give each listener its own port (grpcListen: off turns gRPC off)"
+                    )
+                    continue
+                }
+                for (address, _) in addresses { listenAddresses[address] = collector.name }
+            }
             // A region's role, timeline and positions come from one server.
             if case .postgres(let settings) = collector {
                 if let other = databaseRegions[settings.mapping.region] {
