@@ -312,12 +312,7 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         if let token = shared.settings.bearerToken {
             let given = head.headers.first(name: "authorization") ?? ""
-            // The scheme is case-insensitive (RFC 9110 §11.1); the token is compared in
-            // constant time.
-            let parts = given.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-            let isBearer = parts.count == 2 && parts[0].lowercased() == "bearer"
-            guard constantTimeEquals(isBearer ? parts[1].trimmingCharacters(in: .whitespaces) : "", token), isBearer
-            else {
+            guard BearerToken.matches(given, token: token) else {
                 return .refusing(
                     keepAlive: keepAlive, status: .unauthorized,
                     message: given.isEmpty ? "missing bearer token" : "wrong bearer token", encoding: encoding,
@@ -478,15 +473,6 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             done.futureResult.whenComplete { _ in channel.close(promise: nil) }
         }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
-    }
-
-    private func constantTimeEquals(_ lhs: String, _ rhs: String) -> Bool {
-        let left = Array(lhs.utf8), right = Array(rhs.utf8)
-        var difference = left.count ^ right.count
-        for index in 0..<max(left.count, right.count) {
-            difference |= Int((index < left.count ? left[index] : 0) ^ (index < right.count ? right[index] : 0))
-        }
-        return difference == 0
     }
 }
 

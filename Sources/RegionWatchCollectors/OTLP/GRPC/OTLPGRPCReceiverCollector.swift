@@ -1,6 +1,7 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import NIOCore
+import NIOPosix
 import RegionWatchCore
 import Synchronization
 
@@ -39,9 +40,13 @@ public final class OTLPGRPCReceiverCollector: Collector {
             settings: settings, bus: bus, gate: gate, clock: clock, receiver: name, listenAddress: listen.address,
             transport: "grpc")
         self.context.withLock { $0 = context }
+        // Its own event loops, as the HTTP receiver has: decompressing a large message never
+        // holds up the probes and scrapes on NIO's shared loops.
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(2, System.coreCount)))
+        defer { Task { try? await loops.shutdownGracefully() } }
         while !Task.isCancelled {
             let server = GRPCServer(
-                transport: transport(context: context), services: [OTLPTraceService(context: context)])
+                transport: transport(context: context, loops: loops), services: [OTLPTraceService(context: context)])
             let serveError = ServeError()
             let outcome = await withTaskGroup(of: Bool.self) { group -> String? in
                 // `true` when serving ended (failed, or the listener went away).
@@ -84,7 +89,9 @@ public final class OTLPGRPCReceiverCollector: Collector {
         }
     }
 
-    private func transport(context: OTLPReceiverContext) -> HTTP2ServerTransport.Posix {
+    private func transport(
+        context: OTLPReceiverContext, loops: MultiThreadedEventLoopGroup
+    ) -> HTTP2ServerTransport.Posix {
         var config = HTTP2ServerTransport.Posix.Config.defaults
         // grpc-swift resets a stream whose message passes the transport's limit (the client
         // sees no status), so the transport allows up to 4× and the handler refuses anything
@@ -110,7 +117,7 @@ public final class OTLPGRPCReceiverCollector: Collector {
         return HTTP2ServerTransport.Posix(
             address: listen.host.contains(":")
                 ? .ipv6(host: listen.host, port: listen.port) : .ipv4(host: listen.host, port: listen.port),
-            transportSecurity: security, config: config)
+            transportSecurity: security, config: config, eventLoopGroup: loops)
     }
 
     /// The transport's own message limit, after decompression: past it grpc-swift resets the

@@ -1,3 +1,4 @@
+import Foundation
 import GRPCCore
 import GRPCProtobuf
 import RegionWatchCore
@@ -109,10 +110,18 @@ struct RawResponseSerializer: MessageSerializer {
     }
 }
 
-/// Compares a presented `Authorization` value with `Bearer <token>` in constant time.
+/// Checks an `authorization` value (HTTP header or gRPC metadata) against the bearer token:
+/// the scheme is case-insensitive (RFC 9110 §11.1) and the token is compared in constant time.
 enum BearerToken {
     static func matches(_ presented: String, token: String) -> Bool {
-        let left = Array(presented.utf8), right = Array("Bearer \(token)".utf8)
+        let parts = presented.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        let isBearer = parts.count == 2 && parts[0].lowercased() == "bearer"
+        let given = isBearer ? parts[1].trimmingCharacters(in: .whitespaces) : ""
+        return constantTimeEquals(given, token) && isBearer
+    }
+
+    private static func constantTimeEquals(_ lhs: String, _ rhs: String) -> Bool {
+        let left = Array(lhs.utf8), right = Array(rhs.utf8)
         var difference = left.count ^ right.count
         for index in 0..<max(left.count, right.count) {
             difference |= Int((index < left.count ? left[index] : 0) ^ (index < right.count ? right[index] : 0))
