@@ -228,40 +228,15 @@ func offThePool<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value)
     }
 }
 
-/// Sends raw bytes on a loopback connection and returns everything read until the peer closes.
+/// Sends raw bytes on a loopback connection and returns what arrived until the peer closed
+/// (or 10 s passed: `closedByPeer` is false then), off the cooperative pool.
 enum RawSocket {
-    /// `exchange(port:bytes:)` off the cooperative pool.
     static func exchanging(port: Int, bytes: [UInt8]) async throws -> (bytes: [UInt8], closedByPeer: Bool) {
-        try await offThePool { try exchange(port: port, bytes: bytes) }
-    }
-
-    /// `closedByPeer` is false when the read timed out (10 s) instead.
-    static func exchange(port: Int, bytes: [UInt8]) throws -> (bytes: [UInt8], closedByPeer: Bool) {
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard socket >= 0 else { throw RawHTTP.Failure("socket failed") }
-        defer { close(socket) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { throw RawHTTP.Failure("connect failed: \(errno)") }
-        if !bytes.isEmpty {
-            _ = bytes.withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        }
-        var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = recv(socket, &buffer, buffer.count, 0)
-            if count == 0 { return (received, true) }
-            if count < 0 { return (received, errno != EAGAIN && errno != EWOULDBLOCK) }
-            received += buffer[0..<count]
+        try await offThePool {
+            let connection = try RawConnection(port: port)
+            if !bytes.isEmpty { connection.send(bytes) }
+            let answer = connection.receive(within: 10)
+            return (answer.bytes, answer.closed)
         }
     }
 }

@@ -42,6 +42,27 @@ final class OTLPReceiverContext: Sendable {
         return current
     }
 
+    /// Publishes the counters and a heartbeat (`collector`'s status) every report interval, and
+    /// a warning when clients spoke the other transport, until cancelled. Both receivers' loop.
+    func reportUntilCancelled(collector: String) async {
+        while !Task.isCancelled {
+            let now = clock.now()
+            var statistics = currentStatistics
+            statistics.observedAt = now
+            bus.publish(
+                contentsOf: [
+                    .receiverStatistics(statistics),
+                    .collectorStatus(OTLPReceiverCollector.report(collector: collector, at: now, error: nil)),
+                ])
+            if let notice = wrongTransportNotice(at: now) { bus.publish(.notice(notice)) }
+            do {
+                try await Task.sleep(for: .seconds(OTLPReceiverCollector.reportInterval))
+            } catch {
+                return
+            }
+        }
+    }
+
     /// A warning for the events panel when clients spoke the other transport since the last
     /// one (at most one a minute): the misconfiguration is otherwise invisible on screen.
     func wrongTransportNotice(at now: Timestamp) -> Notice? {

@@ -60,7 +60,9 @@ public final class OTLPReceiverCollector: Collector {
             } catch {
                 bus.publish(
                     .collectorStatus(
-                        report(at: clock.now(), error: "cannot listen on \(settings.listenAddress): \(error)")))
+                        Self.report(
+                            collector: name, at: clock.now(),
+                            error: "cannot listen on \(settings.listenAddress): \(error)")))
                 try? await Task.sleep(for: .seconds(5 * Self.reportInterval))
             }
         }
@@ -77,24 +79,14 @@ public final class OTLPReceiverCollector: Collector {
                     at: clock.now(), severity: .info,
                     message:
                         "OTLP receiver listening on \(settings.host):\(channel.localAddress?.port ?? settings.port)")))
-        while !Task.isCancelled {
-            let now = clock.now()
-            var statistics = context.currentStatistics
-            statistics.observedAt = now
-            bus.publish(contentsOf: [.receiverStatistics(statistics), .collectorStatus(report(at: now, error: nil))])
-            if let notice = context.wrongTransportNotice(at: now) { bus.publish(.notice(notice)) }
-            do {
-                try await Task.sleep(for: .seconds(Self.reportInterval))
-            } catch {
-                return
-            }
-        }
+        await context.reportUntilCancelled(collector: name)
     }
 
-    private func report(at time: Timestamp, error: String?) -> CollectorReport {
-        // A push receiver has no regions of its own; it feeds whichever regions spans name.
+    /// A receiver's status. A push receiver has no regions of its own; it feeds whichever
+    /// regions spans name.
+    static func report(collector: String, at time: Timestamp, error: String?) -> CollectorReport {
         CollectorReport(
-            collector: name, kind: "otlp", observedAt: time, intervalSeconds: Self.reportInterval * 5, regions: [],
+            collector: collector, kind: "otlp", observedAt: time, intervalSeconds: reportInterval * 5, regions: [],
             error: error)
     }
 

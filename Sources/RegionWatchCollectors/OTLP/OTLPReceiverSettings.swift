@@ -46,7 +46,7 @@ public struct OTLPReceiverSettings: Equatable, Sendable {
         }
 
         /// `host:port` (IPv6 hosts in brackets).
-        public var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+        public var address: String { OTLPReceiverSettings.address(host: host, port: port) }
     }
 
     public init(
@@ -62,7 +62,10 @@ public struct OTLPReceiverSettings: Equatable, Sendable {
     }
 
     /// `host:port` (IPv6 hosts in brackets).
-    public var listenAddress: String {
+    public var listenAddress: String { Self.address(host: host, port: port) }
+
+    /// `host:port`, with an IPv6 host in brackets.
+    public static func address(host: String, port: Int) -> String {
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 

@@ -69,7 +69,7 @@ public final class OTLPGRPCReceiverCollector: Collector {
                             at: clock.now(), severity: .info,
                             message: "OTLP/gRPC receiver listening on \(listen.host):\(boundPort ?? listen.port)")))
                 group.addTask {
-                    await self.reportUntilCancelled(context: context, bus: bus, clock: clock)
+                    await context.reportUntilCancelled(collector: self.name)
                     return false
                 }
                 // Whichever ends first: cancellation ends the reporter; a server that stopped
@@ -84,7 +84,8 @@ public final class OTLPGRPCReceiverCollector: Collector {
             }
             bound.withLock { $0 = nil }
             guard let problem = outcome else { return }
-            bus.publish(.collectorStatus(report(at: clock.now(), error: problem)))
+            bus.publish(
+                .collectorStatus(OTLPReceiverCollector.report(collector: name, at: clock.now(), error: problem)))
             try? await Task.sleep(for: .seconds(5 * OTLPReceiverCollector.reportInterval))
         }
     }
@@ -124,29 +125,6 @@ public final class OTLPGRPCReceiverCollector: Collector {
     /// stream; below it the handler answers with a status.
     static func transportLimit(for maxBodyBytes: Int) -> Int {
         maxBodyBytes > Int.max / 4 ? Int.max : maxBodyBytes * 4
-    }
-
-    private func reportUntilCancelled(
-        context: OTLPReceiverContext, bus: EventBus<DashboardEvent>, clock: WallClock
-    ) async {
-        while !Task.isCancelled {
-            let now = clock.now()
-            var statistics = context.currentStatistics
-            statistics.observedAt = now
-            bus.publish(contentsOf: [.receiverStatistics(statistics), .collectorStatus(report(at: now, error: nil))])
-            if let notice = context.wrongTransportNotice(at: now) { bus.publish(.notice(notice)) }
-            do {
-                try await Task.sleep(for: .seconds(OTLPReceiverCollector.reportInterval))
-            } catch {
-                return
-            }
-        }
-    }
-
-    private func report(at time: Timestamp, error: String?) -> CollectorReport {
-        CollectorReport(
-            collector: name, kind: "otlp", observedAt: time,
-            intervalSeconds: OTLPReceiverCollector.reportInterval * 5, regions: [], error: error)
     }
 }
 

@@ -22,7 +22,7 @@ final class WrongTransportGuard: ChannelInboundHandler, RemovableChannelHandler 
     private var counted = false
     private var refused = false
     private var heldActive = false
-    private var buffered: ByteBuffer?
+    private var preface = PrefaceReader()
     private var deadline: Scheduled<Void>?
 
     init(context: OTLPReceiverContext, port: Int, sniffs: Bool = true) {
@@ -95,31 +95,20 @@ final class WrongTransportGuard: ChannelInboundHandler, RemovableChannelHandler 
             context.pipeline.syncOperations.removeHandler(self, promise: nil)
             return
         }
-        var incoming = unwrapInboundIn(data)
-        if var pending = buffered {
-            pending.writeBuffer(&incoming)
-            incoming = pending
-        }
-        let prefix = Self.http2Preface
-        let available = min(incoming.readableBytes, prefix.count)
-        let head = incoming.getBytes(at: incoming.readerIndex, length: available) ?? []
-        if head.elementsEqual(prefix.prefix(available)) {
-            guard available == prefix.count else {
-                buffered = incoming
-                return
-            }
-            buffered = nil
+        switch preface.read(unwrapInboundIn(data)) {
+        case .needMore:
+            return
+        case .preface(let bytes):
             if heldActive {
                 heldActive = false
                 context.fireChannelActive()
             }
-            context.fireChannelRead(wrapInboundOut(incoming))
+            context.fireChannelRead(wrapInboundOut(bytes))
             context.pipeline.syncOperations.removeHandler(self, promise: nil)
-            return
+        case .other:
+            refused = true
+            refuseHTTP1(context: context)
         }
-        buffered = nil
-        refused = true
-        refuseHTTP1(context: context)
     }
 
     /// What a gRPC client on the OTLP/HTTP port is told (in an HTTP/2 GOAWAY's debug data).
@@ -168,7 +157,7 @@ final class HTTP2PrefaceGuard: ChannelInboundHandler, RemovableChannelHandler {
 
     private let context: OTLPReceiverContext
     private let port: Int
-    private var buffered: ByteBuffer?
+    private var preface = PrefaceReader()
     private var refused = false
 
     init(context: OTLPReceiverContext, port: Int) {
@@ -178,27 +167,16 @@ final class HTTP2PrefaceGuard: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !refused else { return }
-        var incoming = unwrapInboundIn(data)
-        if var pending = buffered {
-            pending.writeBuffer(&incoming)
-            incoming = pending
-        }
-        let prefix = WrongTransportGuard.http2Preface
-        let available = min(incoming.readableBytes, prefix.count)
-        let head = incoming.getBytes(at: incoming.readerIndex, length: available) ?? []
-        if head.elementsEqual(prefix.prefix(available)) {
-            guard available == prefix.count else {
-                buffered = incoming
-                return
-            }
-            buffered = nil
+        switch preface.read(unwrapInboundIn(data)) {
+        case .needMore:
+            return
+        case .preface:
             refused = true
             refuseHTTP2(context: context)
-            return
+        case .other(let bytes):
+            context.fireChannelRead(wrapInboundOut(bytes))
+            context.pipeline.syncOperations.removeHandler(self, promise: nil)
         }
-        buffered = nil
-        context.fireChannelRead(wrapInboundOut(incoming))
-        context.pipeline.syncOperations.removeHandler(self, promise: nil)
     }
 
     private func refuseHTTP2(context: ChannelHandlerContext) {
@@ -212,5 +190,40 @@ final class HTTP2PrefaceGuard: ChannelInboundHandler, RemovableChannelHandler {
         buffer.writeBytes(frames)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+    }
+}
+
+/// Gathers a connection's first bytes until they are, or cannot be, the HTTP/2 preface.
+struct PrefaceReader {
+    enum Outcome {
+        /// The bytes so far are a prefix of the preface.
+        case needMore
+        /// The whole preface arrived; these are every byte read (the preface and what followed).
+        case preface(ByteBuffer)
+        /// Not the preface; these are every byte read.
+        case other(ByteBuffer)
+    }
+
+    private var buffered: ByteBuffer?
+
+    mutating func read(_ bytes: ByteBuffer) -> Outcome {
+        var incoming = bytes
+        if var pending = buffered {
+            pending.writeBuffer(&incoming)
+            incoming = pending
+        }
+        let prefix = WrongTransportGuard.http2Preface
+        let available = min(incoming.readableBytes, prefix.count)
+        let head = incoming.getBytes(at: incoming.readerIndex, length: available) ?? []
+        guard head.elementsEqual(prefix.prefix(available)) else {
+            buffered = nil
+            return .other(incoming)
+        }
+        guard available == prefix.count else {
+            buffered = incoming
+            return .needMore
+        }
+        buffered = nil
+        return .preface(incoming)
     }
 }
