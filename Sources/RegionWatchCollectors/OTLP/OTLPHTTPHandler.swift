@@ -42,6 +42,27 @@ final class OTLPReceiverContext: Sendable {
         return current
     }
 
+    /// Takes room on the ingest gate for `export`'s spans, publishes them (the consumer gives
+    /// the room back once they are applied) and counts the request. Returns why it could not
+    /// (ingest saturated: the caller refuses with its transport's retryable status).
+    func accept(_ export: inout DecodedExport, byteCount: Int) -> String? {
+        let spanCount = export.batch.spans.count
+        if spanCount > 0 {
+            guard gate.tryReserve(spans: spanCount) else {
+                return "ingest saturated (\(gate.spansInFlight) spans waiting); retry later"
+            }
+            export.batch.holdsIngestReservation = true
+            bus.publish(.spans(export.batch))
+        }
+        statistics.withLock {
+            $0.requestsAccepted += 1
+            $0.spansReceived += spanCount
+            $0.spansRejected += export.rejectedSpans
+            $0.bytesReceived += byteCount
+        }
+        return nil
+    }
+
     /// Publishes the counters and a heartbeat (`collector`'s status) every report interval, and
     /// a warning when clients spoke the other transport, until cancelled. Both receivers' loop.
     func reportUntilCancelled(collector: String) async {
@@ -424,23 +445,11 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 keepAlive: keepAlive)
             return
         }
-        let spanCount = export.batch.spans.count
-        if spanCount > 0 {
-            guard shared.gate.tryReserve(spans: spanCount) else {
-                refuse(
-                    context: context, status: .tooManyRequests,
-                    message: "ingest saturated (\(shared.gate.spansInFlight) spans waiting); retry later",
-                    encoding: encoding, keepAlive: keepAlive, extraHeaders: [("Retry-After", "1")])
-                return
-            }
-            export.batch.holdsIngestReservation = true
-            shared.bus.publish(.spans(export.batch))
-        }
-        shared.statistics.withLock {
-            $0.requestsAccepted += 1
-            $0.spansReceived += spanCount
-            $0.spansRejected += export.rejectedSpans
-            $0.bytesReceived += byteCount
+        if let saturated = shared.accept(&export, byteCount: byteCount) {
+            refuse(
+                context: context, status: .tooManyRequests, message: saturated, encoding: encoding,
+                keepAlive: keepAlive, extraHeaders: [("Retry-After", "1")])
+            return
         }
         let body: [UInt8] =
             switch encoding {

@@ -45,22 +45,10 @@ struct OTLPTraceService: RegistrableRPCService {
         case .failure(let error):
             throw context.refuse(error.isTooLarge ? .resourceExhausted : .invalidArgument, error.description)
         }
-        let spanCount = export.batch.spans.count
-        if spanCount > 0 {
-            guard context.gate.tryReserve(spans: spanCount) else {
-                // OTLP: UNAVAILABLE is retryable; RetryInfo says when.
-                let message = "ingest saturated (\(context.gate.spansInFlight) spans waiting); retry later"
-                context.recordRefusal(code: .unavailable, message: message)
-                throw GoogleRPCStatus(code: .unavailable, message: message, details: .retryInfo(delay: .seconds(1)))
-            }
-            export.batch.holdsIngestReservation = true
-            context.bus.publish(.spans(export.batch))
-        }
-        context.statistics.withLock {
-            $0.requestsAccepted += 1
-            $0.spansReceived += spanCount
-            $0.spansRejected += export.rejectedSpans
-            $0.bytesReceived += decoding.byteCount
+        if let saturated = context.accept(&export, byteCount: decoding.byteCount) {
+            // OTLP: UNAVAILABLE is retryable; RetryInfo says when.
+            context.recordRefusal(code: .unavailable, message: saturated)
+            throw GoogleRPCStatus(code: .unavailable, message: saturated, details: .retryInfo(delay: .seconds(1)))
         }
         return ServerResponse(message: OTLPProtobufDecoder.response(for: export))
     }
