@@ -1,6 +1,6 @@
 #!/bin/sh
 # Regenerates the OTLP protobuf Swift code in Sources/RegionWatchOTLPProtocol/Generated: the
-# OTLP trace messages, and regionwatch's own wire-compatible lazy view of them
+# OTLP trace, metrics and logs messages and their collector service requests, and regionwatch's own wire-compatible lazy view of them
 # (Protos/regionwatch/otlp_trace_lazy.proto, see docs/DECISIONS.md), which imports OTLP's
 # common.proto from the same descriptor set.
 #
@@ -29,6 +29,8 @@ fi
 import sys
 from google.protobuf import descriptor_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 
 seen, files = set(), []
 def collect(file_descriptor):
@@ -39,7 +41,8 @@ def collect(file_descriptor):
         proto = descriptor_pb2.FileDescriptorProto()
         file_descriptor.CopyToProto(proto)
         files.append(proto)
-collect(trace_service_pb2.DESCRIPTOR)
+for service in (trace_service_pb2, metrics_service_pb2, logs_service_pb2):
+    collect(service.DESCRIPTOR)
 with open(sys.argv[1], "wb") as out:
     out.write(descriptor_pb2.FileDescriptorSet(file=files).SerializeToString())
 print("descriptor set:", ", ".join(f.name for f in files))
@@ -56,7 +59,11 @@ rm -f "$OUT"/*.pb.swift
     opentelemetry/proto/common/v1/common.proto \
     opentelemetry/proto/resource/v1/resource.proto \
     opentelemetry/proto/trace/v1/trace.proto \
-    opentelemetry/proto/collector/trace/v1/trace_service.proto
+    opentelemetry/proto/collector/trace/v1/trace_service.proto \
+    opentelemetry/proto/metrics/v1/metrics.proto \
+    opentelemetry/proto/collector/metrics/v1/metrics_service.proto \
+    opentelemetry/proto/logs/v1/logs.proto \
+    opentelemetry/proto/collector/logs/v1/logs_service.proto
 "$WORK/venv/bin/python" -m grpc_tools.protoc \
     --descriptor_set_in="$WORK/otlp.descriptors" \
     -I "$ROOT/Protos" \
