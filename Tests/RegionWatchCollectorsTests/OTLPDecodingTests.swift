@@ -121,11 +121,11 @@ struct OTLPDecodingTests {
                 == "rejected 4 of 5 spans: end time before start time (1), invalid trace id (2), missing trace id (1)")
         #expect(export.batch.resources[0].region == "eu-west-1")
         #expect(
-            String(decoding: OTLPResponses.json(for: export), as: UTF8.self)
+            String(decoding: DecodedSignalRequest.traces(export).jsonResponse, as: UTF8.self)
                 == #"{"partialSuccess":{"rejectedSpans":"4","errorMessage":"rejected 4 of 5 spans: end time before start time (1), invalid trace id (2), missing trace id (1)"}}"#
         )
         let protobufResponse = try ExportTraceServiceResponse(
-            serializedBytes: OTLPProtobufDecoder.response(for: export))
+            serializedBytes: DecodedSignalRequest.traces(export).protobufResponse)
         #expect(protobufResponse.partialSuccess.rejectedSpans == 4)
     }
 

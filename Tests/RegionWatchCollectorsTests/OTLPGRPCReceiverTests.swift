@@ -74,7 +74,7 @@ final class GRPCReceiverHarness: Sendable {
             var options = CallOptions.defaults
             if gzip { options.compression = .gzip }
             return try await client.unary(
-                request: ClientRequest(message: body, metadata: metadata), descriptor: OTLPTraceService.export,
+                request: ClientRequest(message: body, metadata: metadata), descriptor: OTLPExportServices.export(of: .traces),
                 serializer: RawResponseSerializer(), deserializer: BytesDeserializer(), options: options
             ) { try $0.message }
         }
@@ -343,7 +343,7 @@ struct OTLPGRPCTLSTests {
         let body = OTLPEncoder.protobuf(Spans.sample(count: 2))
         _ = try await withGRPCClient(transport: transport) { client in
             try await client.unary(
-                request: ClientRequest(message: body), descriptor: OTLPTraceService.export,
+                request: ClientRequest(message: body), descriptor: OTLPExportServices.export(of: .traces),
                 serializer: RawResponseSerializer(), deserializer: BytesDeserializer(), options: .defaults
             ) { try $0.message }
         }
@@ -359,7 +359,7 @@ struct OTLPGRPCTLSTests {
         await #expect(throws: (any Error).self) {
             _ = try await withGRPCClient(transport: plaintext) { client in
                 try await client.unary(
-                    request: ClientRequest(message: body), descriptor: OTLPTraceService.export,
+                    request: ClientRequest(message: body), descriptor: OTLPExportServices.export(of: .traces),
                     serializer: RawResponseSerializer(), deserializer: BytesDeserializer(), options: options
                 ) { try $0.message }
             }

@@ -244,7 +244,7 @@ struct OTLPReceiverTests {
                 415, "unsupported content encoding 'br'"
             ),
             (
-                try RawHTTP.send(port: receiver.port, path: "/v1/metrics", headers: Self.protobuf, body: body), 404,
+                try RawHTTP.send(port: receiver.port, path: "/v1/profiles", headers: Self.protobuf, body: body), 404,
                 "not found"
             ),
             (

@@ -9,10 +9,9 @@ public struct DecodedExport: Sendable {
 
     /// The `partial_success.error_message` text, or `nil` when nothing was rejected.
     public var rejectionMessage: String? {
-        guard rejectedSpans > 0 else { return nil }
-        let total = rejectedSpans + batch.spans.count
-        let reasons = rejectionReasons.prefix(5).map { "\($0.reason) (\($0.count))" }.joined(separator: ", ")
-        return "rejected \(rejectedSpans) of \(total) spans: \(reasons)"
+        RejectionTally.message(
+            rejected: rejectedSpans, accepted: batch.spans.count, noun: OTLPSignal.traces.itemNoun,
+            reasons: rejectionReasons)
     }
 }
 

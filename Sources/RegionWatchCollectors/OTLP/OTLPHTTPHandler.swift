@@ -13,6 +13,8 @@ final class OTLPReceiverContext: Sendable {
     let statistics: Mutex<ReceiverStatistics>
     /// Connections open and body bytes held, against `settings.limits`.
     let budget: ListenerBudget
+    /// Cumulative metric series between requests, shared by both transports.
+    let metricInterpreter: Mutex<OTLPMetricInterpreter>
     /// Wrong-transport connections already noticed, and when.
     private let wrongTransportNoticeState = Mutex<(reported: Int, at: Timestamp)>((0, Timestamp(secondsSinceEpoch: 0)))
 
@@ -27,6 +29,8 @@ final class OTLPReceiverContext: Sendable {
         self.gate = gate
         self.clock = clock
         budget = ListenerBudget(limits: settings.limits)
+        metricInterpreter = Mutex(
+            OTLPMetricInterpreter(source: settings.name + "/metrics", mappings: settings.metricMappings))
         var statistics = ReceiverStatistics(
             receiver: receiver ?? settings.name, listenAddress: listenAddress ?? settings.listenAddress,
             observedAt: clock.now())
@@ -42,25 +46,52 @@ final class OTLPReceiverContext: Sendable {
         return current
     }
 
-    /// Takes room on the ingest gate for `export`'s spans, publishes them (the consumer gives
-    /// the room back once they are applied) and counts the request. Returns why it could not
-    /// (ingest saturated: the caller refuses with its transport's retryable status).
-    func accept(_ export: inout DecodedExport, byteCount: Int) -> String? {
-        let spanCount = export.batch.spans.count
-        if spanCount > 0 {
-            guard gate.tryReserve(spans: spanCount) else {
-                return "ingest saturated (\(gate.spansInFlight) spans waiting); retry later"
+    /// Takes room on the ingest gate for a request's spans or log records, publishes them (the
+    /// consumer gives the room back once they are applied), turns metrics into signals and
+    /// counts the request. Returns why it could not (ingest saturated: the caller refuses with
+    /// its transport's retryable status).
+    func accept(_ request: inout DecodedSignalRequest, byteCount: Int) -> String? {
+        let received: Int
+        switch request {
+        case .traces(var export):
+            received = export.batch.spans.count
+            if received > 0 {
+                guard gate.tryReserve(spans: received) else { return saturated() }
+                export.batch.holdsIngestReservation = true
+                bus.publish(.spans(export.batch))
             }
-            export.batch.holdsIngestReservation = true
-            bus.publish(.spans(export.batch))
+            request = .traces(export)
+        case .logs(var export):
+            received = export.batch.records.count
+            if received > 0 {
+                guard gate.tryReserve(spans: received) else { return saturated() }
+                export.batch.holdsIngestReservation = true
+                bus.publish(.logs(export.batch))
+            }
+            request = .logs(export)
+        case .metrics(let export):
+            received = export.pointCount
+            let round = metricInterpreter.withLock { $0.events(for: export, at: clock.now()) }
+            bus.publish(contentsOf: round.events)
+            if !round.rejected.isEmpty {
+                statistics.withLock {
+                    $0.metricSignalsRejected += round.rejected.count
+                    $0.lastMetricSignalRejection = round.rejected.last
+                }
+            }
         }
+        let rejected = request.rejected, message = request.rejectionMessage, signal = request.signal
         statistics.withLock {
             $0.requestsAccepted += 1
-            $0.spansReceived += spanCount
-            $0.spansRejected += export.rejectedSpans
             $0.bytesReceived += byteCount
+            $0.signals[signal.rawValue, default: ReceiverStatistics.SignalCounts()].record(
+                received: received, rejected: rejected, message: message)
         }
         return nil
+    }
+
+    private func saturated() -> String {
+        "ingest saturated (\(gate.spansInFlight) items waiting); retry later"
     }
 
     /// Publishes the counters and a heartbeat (`collector`'s status) every report interval, and
@@ -121,7 +152,7 @@ enum OTLPEncoding {
     }
 }
 
-/// Serves `POST /v1/traces` on one connection, following the OTLP/HTTP specification, within
+/// Serves `POST /v1/traces`, `/v1/metrics` and `/v1/logs` on one connection, following the OTLP/HTTP specification, within
 /// the listener's limits: a request head must arrive in time, a keep-alive connection may idle
 /// only so long, a body must keep a minimum rate, body memory is reserved from the listener's
 /// budget, an oversized declared body is refused before it is sent, and `Expect: 100-continue`
@@ -133,7 +164,7 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private enum State {
         case idle
         /// The body accumulates in `body`, which the connection reuses across requests.
-        case receiving(keepAlive: Bool, encoding: OTLPEncoding)
+        case receiving(keepAlive: Bool, encoding: OTLPEncoding, signal: OTLPSignal)
         /// The request will be refused once its body has been read (or skipped).
         case refusing(
             keepAlive: Bool, status: HTTPResponseStatus, message: String, encoding: OTLPEncoding?,
@@ -193,7 +224,7 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .body(var part):
             bodyBytesSeen += part.readableBytes
             lastBodyByteAt = .now()
-            guard case .receiving(_, let encoding) = state else { break }
+            guard case .receiving(_, let encoding, _) = state else { break }
             if body.readableBytes + part.readableBytes > shared.settings.maxBodyBytes {
                 state = .refusing(
                     keepAlive: false, status: .payloadTooLarge,
@@ -307,7 +338,7 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         let encoding: OTLPEncoding?
         switch state {
-        case .receiving(_, let current): encoding = current
+        case .receiving(_, let current, _): encoding = current
         case .refusing(_, _, _, let current, _): encoding = current
         default: encoding = nil
         }
@@ -342,10 +373,11 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             case "application/json": .json
             default: nil
             }
-        guard path == "/v1/traces" else {
+        guard let signal = OTLPSignal.served(at: path) else {
             return .refusing(
-                keepAlive: keepAlive, status: .notFound, message: "not found: this receiver serves POST /v1/traces",
-                encoding: nil, extraHeaders: [])
+                keepAlive: keepAlive, status: .notFound,
+                message: "not found: this receiver serves POST /v1/traces, /v1/metrics and /v1/logs", encoding: nil,
+                extraHeaders: [])
         }
         guard head.method == .POST else {
             return .refusing(
@@ -395,7 +427,7 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             reserved = expected
             body.reserveCapacity(expected)
         }
-        return .receiving(keepAlive: keepAlive, encoding: encoding)
+        return .receiving(keepAlive: keepAlive, encoding: encoding, signal: signal)
     }
 
     private func finish(context: ChannelHandlerContext) {
@@ -408,44 +440,35 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             refuse(
                 context: context, status: status, message: message, encoding: encoding, keepAlive: keepAlive,
                 extraHeaders: extraHeaders)
-        case .receiving(let keepAlive, let encoding):
-            accept(encoding: encoding, keepAlive: keepAlive, context: context)
+        case .receiving(let keepAlive, let encoding, let signal):
+            accept(signal: signal, encoding: encoding, keepAlive: keepAlive, context: context)
             releaseBody()
         }
     }
 
-    private func accept(encoding: OTLPEncoding, keepAlive: Bool, context: ChannelHandlerContext) {
+    private func accept(signal: OTLPSignal, encoding: OTLPEncoding, keepAlive: Bool, context: ChannelHandlerContext) {
         let settings = shared.settings
         let now = shared.clock.now()
         let byteCount = body.readableBytes
         // Decoded in place from the connection's buffer: no copy of the body.
-        let decoded: Result<DecodedExport, OTLPDecodingError> = body.withUnsafeReadableBytes { bytes in
+        let decoded: Result<DecodedSignalRequest, OTLPDecodingError> = body.withUnsafeReadableBytes { bytes in
             do throws(OTLPDecodingError) {
-                switch encoding {
-                case .protobuf:
-                    return .success(
-                        try OTLPProtobufDecoder.decode(
-                            bytes, attribution: settings.attribution, source: settings.name, receivedAt: now))
-                case .json:
-                    return .success(
-                        try OTLPJSONDecoder.decode(
-                            bytes, attribution: settings.attribution, source: settings.name, receivedAt: now))
-                }
+                return .success(try signal.decode(bytes, encoding: encoding, settings: settings, receivedAt: now))
             } catch {
                 return .failure(error)
             }
         }
-        var export: DecodedExport
+        var request: DecodedSignalRequest
         switch decoded {
         case .success(let value):
-            export = value
+            request = value
         case .failure(let error):
             refuse(
                 context: context, status: .badRequest, message: error.description, encoding: encoding,
                 keepAlive: keepAlive)
             return
         }
-        if let saturated = shared.accept(&export, byteCount: byteCount) {
+        if let saturated = shared.accept(&request, byteCount: byteCount) {
             refuse(
                 context: context, status: .tooManyRequests, message: saturated, encoding: encoding,
                 keepAlive: keepAlive, extraHeaders: [("Retry-After", "1")])
@@ -453,8 +476,8 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         let body: [UInt8] =
             switch encoding {
-            case .protobuf: OTLPProtobufDecoder.response(for: export)
-            case .json: OTLPResponses.json(for: export)
+            case .protobuf: request.protobufResponse
+            case .json: request.jsonResponse
             }
         respond(context: context, status: .ok, contentType: encoding.contentType, body: body, keepAlive: keepAlive)
     }
@@ -514,13 +537,6 @@ extension ChannelHandlerContext {
 
 /// Response bodies in OTLP/JSON and the gRPC status codes OTLP uses.
 enum OTLPResponses {
-    /// `{}` or `{"partialSuccess":{"rejectedSpans":"N","errorMessage":"…"}}`.
-    static func json(for export: DecodedExport) -> [UInt8] {
-        guard let message = export.rejectionMessage else { return Array("{}".utf8) }
-        return Array(
-            #"{"partialSuccess":{"rejectedSpans":"\#(export.rejectedSpans)","errorMessage":\#(quoted(message))}}"#.utf8)
-    }
-
     /// A `google.rpc.Status` in JSON.
     static func jsonStatus(code: Int32, message: String) -> [UInt8] {
         Array(#"{"code":\#(code),"message":\#(quoted(message))}"#.utf8)

@@ -172,16 +172,6 @@ public enum OTLPProtobufDecoder {
         }
     }
 
-    /// An ExportTraceServiceResponse, with `partial_success` when spans were rejected.
-    public static func response(for export: DecodedExport) -> [UInt8] {
-        var response = ExportTraceServiceResponse()
-        if let message = export.rejectionMessage {
-            response.partialSuccess.rejectedSpans = Int64(export.rejectedSpans)
-            response.partialSuccess.errorMessage = message
-        }
-        return (try? response.serializedBytes()) ?? []
-    }
-
     /// A `google.rpc.Status` (code 1, message 2), the body OTLP asks for with failure statuses.
     public static func status(code: Int32, message: String) -> [UInt8] {
         var bytes: [UInt8] = [0x08]

@@ -1,6 +1,6 @@
 import RegionWatchCore
 
-/// Configuration of the OTLP/HTTP trace receiver.
+/// Configuration of the OTLP receivers (OTLP/HTTP and OTLP/gRPC; traces, metrics and logs).
 public struct OTLPReceiverSettings: Equatable, Sendable {
     public var name: String
     public var host: String
@@ -16,6 +16,9 @@ public struct OTLPReceiverSettings: Equatable, Sendable {
     /// Whether the OTLP/HTTP receiver listens (`--otlp-listen off` with `--otlp-grpc-listen`
     /// keeps only gRPC).
     public var httpEnabled = true
+    /// How received OTLP metrics feed region signals (the HTTP semantic conventions unless
+    /// configured with `metricSignals`).
+    public var metricMappings = OTLPMetricMapping.httpSemanticConventions
     /// Where the OTLP/gRPC receiver listens; `nil` for none. The configuration's `otlp`
     /// collector listens on `127.0.0.1:4317` unless `grpcListen: off`.
     public var grpc: GRPCListen?

@@ -24,6 +24,11 @@ public enum DashboardEvent: Sendable, Equatable {
     case busStatistics(BusStatistics)
     /// Spans received together (from an OTLP request or the simulator).
     case spans(SpanBatch)
+    /// Log records received together (from an OTLP request).
+    case logs(LogBatch)
+    /// Metric series readings received together (from an OTLP request), for the metrics
+    /// screen; the region signals they feed arrive as `regionSample`.
+    case metrics(MetricBatch)
     /// Counters of a span receiver (requests accepted and refused, by status).
     case receiverStatistics(ReceiverStatistics)
     /// The failover driver's current attempt changed.
@@ -41,6 +46,7 @@ extension DashboardEvent {
         switch self {
         case .failoverProgress, .failoverHistory, .notice: true
         case .spans(let batch): batch.holdsIngestReservation
+        case .logs(let batch): batch.holdsIngestReservation
         default: false
         }
     }
@@ -71,9 +77,12 @@ public struct ReceiverStatistics: Sendable, Equatable {
     /// Connections that spoke the other transport (HTTP/1 on the gRPC port, HTTP/2 on the HTTP
     /// port): the classic exporter misconfiguration, answered and counted.
     public var wrongProtocolConnections = 0
-    public var spansReceived = 0
-    /// Spans refused inside otherwise accepted requests (partial success).
-    public var spansRejected = 0
+    /// Requests and items per signal (`traces`, `metrics`, `logs`).
+    public var signals: [String: SignalCounts] = [:]
+    /// Metric values refused on their way to a region signal (not a number, implausible),
+    /// and the last of them.
+    public var metricSignalsRejected = 0
+    public var lastMetricSignalRejection: String?
     public var bytesReceived = 0
     /// The most recent refusal, for the operator.
     public var lastRefusal: String?
@@ -89,6 +98,32 @@ public struct ReceiverStatistics: Sendable, Equatable {
         self.receiver = receiver
         self.listenAddress = listenAddress
         self.observedAt = observedAt
+    }
+
+    /// Spans received in accepted requests.
+    public var spansReceived: Int { signals["traces"]?.received ?? 0 }
+    /// Spans refused inside otherwise accepted requests (partial success).
+    public var spansRejected: Int { signals["traces"]?.rejected ?? 0 }
+
+    /// What a receiver did with one signal.
+    public struct SignalCounts: Sendable, Equatable {
+        /// Requests accepted (possibly with a partial success).
+        public var requests = 0
+        /// Items (spans, data points, log records) taken in accepted requests.
+        public var received = 0
+        /// Items refused inside accepted requests, and the last partial-success message.
+        public var rejected = 0
+        public var lastRejection: String?
+
+        public init() {}
+
+        /// Counts one accepted request.
+        public mutating func record(received: Int, rejected: Int, message: String?) {
+            requests += 1
+            self.received += received
+            self.rejected += rejected
+            if let message { lastRejection = message }
+        }
     }
 }
 

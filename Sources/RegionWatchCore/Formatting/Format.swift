@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Human-readable, fixed-style formatting of the numbers regionwatch shows, shared by the
 /// screens, the status table and health reasons. Pure and locale-independent.
 public enum Format {
@@ -93,6 +99,21 @@ public enum Format {
         if abs(value) >= 1000 { return fixed(value / 1000, decimals: 1) + "k" }
         if abs(value) >= 10 || value == 0 { return fixed(value, decimals: 0) }
         return fixed(value, decimals: 1)
+    }
+
+    /// `value` with about three significant digits, without exponent notation: `0.0123`,
+    /// `12.3`, `457`, `4.6k`, `1.23M`.
+    public static func number(_ value: Double) -> String {
+        guard value.isFinite else { return fixed(value, decimals: 0) }
+        let magnitude = abs(value)
+        if magnitude >= 1_000_000_000 { return fixed(value / 1e9, decimals: 2) + "G" }
+        if magnitude >= 1_000_000 { return fixed(value / 1e6, decimals: 2) + "M" }
+        if magnitude >= 10_000 { return fixed(value / 1000, decimals: 1) + "k" }
+        if magnitude >= 100 || value == 0 { return fixed(value, decimals: 0) }
+        if magnitude >= 10 { return fixed(value, decimals: 1) }
+        if magnitude >= 1 { return fixed(value, decimals: 2) }
+        let decimals = min(9, 2 - Int(log10(magnitude).rounded(.down)))
+        return fixed(value, decimals: decimals)
     }
 
     /// `value` rounded to `decimals` places, without exponent notation.

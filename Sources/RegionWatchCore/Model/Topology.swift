@@ -49,6 +49,10 @@ public struct HealthThresholds: Equatable, Sendable {
     public var staleAfterIntervals: Double = 3
     /// A backup older than this (seconds) degrades the region; `nil` disables the check.
     public var backupMaxAgeSeconds: Double? = 2 * 3600
+    /// Log records of level ERROR or above per second at or above which a region is degraded,
+    /// and down; `nil` leaves log errors out of health.
+    public var logErrorsPerSecondDegraded: Double?
+    public var logErrorsPerSecondDown: Double?
     /// A cross-region hop whose p99 reaches this (ms) is shown as slow.
     public var hopSlowMilliseconds: Double = 250
     /// How long a threshold must be crossed before health (and a link's state) gets worse,

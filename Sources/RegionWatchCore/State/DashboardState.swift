@@ -34,6 +34,14 @@ public struct DashboardState: Sendable {
     public private(set) var receivers: [String: ReceiverStatistics] = [:]
     /// Spans applied per second.
     public private(set) var spanIngest = IngestMeter()
+    /// Recent log records, bounded.
+    public private(set) var logs: LogStore
+    /// Log records and log errors per second per region.
+    public private(set) var logRates = LogRateWindow()
+    /// Log records applied per second.
+    public private(set) var logIngest = IngestMeter()
+    /// Received OTLP metric series, bounded.
+    public private(set) var metrics = MetricCatalog()
 
     /// While a batch of events is applied: what to reassess once it is in.
     var pendingReassessment: PendingReassessment?
@@ -72,11 +80,12 @@ public struct DashboardState: Sendable {
 
     public init(
         topology: Topology, now: Timestamp, noticeCapacity: Int = 200,
-        traceLimits: TraceStoreLimits = TraceStoreLimits()
+        traceLimits: TraceStoreLimits = TraceStoreLimits(), logLimits: LogStoreLimits = LogStoreLimits()
     ) {
         self.topology = topology
         self.now = now
         traces = TraceStore(limits: traceLimits, reservedRegions: topology.regions.map(\.name))
+        logs = LogStore(limits: logLimits, reservedRegions: topology.regions.map(\.name))
         regions = topology.regions.map(RegionState.init(configuration:))
         regionIndex = Dictionary(uniqueKeysWithValues: topology.regions.enumerated().map { ($1.name, $0) })
         recentNotices = RingBuffer(capacity: noticeCapacity)
@@ -138,6 +147,7 @@ public struct DashboardState: Sendable {
         copy.traces = TraceStore(limits: traces.limits)
         copy.spanSignals = SpanSignalWindow(windowSeconds: spanSignals.windowSeconds)
         copy.hopLatencies = HopLatencyMatrix()
+        copy.logs = LogStore(limits: logs.limits)
         return copy
     }
 
@@ -184,6 +194,9 @@ public struct DashboardState: Sendable {
             traces.regionBound,
             spanSignals.bound,
             hopLatencies.bound,
+            logs.recordBound,
+            logRates.bound,
+            metrics.bound,
         ]
             + regions.map { region in
                 StoreBound(
@@ -204,11 +217,18 @@ public struct DashboardState: Sendable {
             if timestamp > now { now = timestamp }
             ingest.advance(to: now)
             spanIngest.advance(to: now)
+            logIngest.advance(to: now)
             applySpanSignals()
+            applyLogRates()
             requestReassessment(PendingReassessment(cause: nil, regions: [], topology: true, everyRegion: true))
             return
         case .spans(let batch):
             applySpans(batch)
+        case .logs(let batch):
+            applyLogs(batch)
+        case .metrics(let batch):
+            metrics.apply(batch)
+            return
         case .receiverStatistics(let statistics):
             receivers[statistics.receiver] = statistics
             return
@@ -347,6 +367,35 @@ public struct DashboardState: Sendable {
             if noted.insert(resource.region).inserted { noteUnknownRegion(resource.region) }
         }
     }
+
+    private mutating func applyLogs(_ batch: LogBatch) {
+        let outcome = logs.insert(batch)
+        logIngest.count(batch.records.count, at: now)
+        let source = batch.source + Self.logSourceSuffix
+        for (region, records) in outcome.recordsByRegion.sorted(by: { $0.key < $1.key }) {
+            logRates.record(
+                region: region, records: records, errors: outcome.errorsByRegion[region] ?? 0, at: batch.receivedAt,
+                source: source)
+            if regionIndex[region] != nil {
+                withRegion(region, observedAt: batch.receivedAt, source: source) { _ in }
+            } else if region != SpanResource.unknownRegion {
+                noteUnknownRegion(region)
+            }
+        }
+    }
+
+    /// Writes each configured region's log error rate (records of level ERROR or above per
+    /// second over the window), once it has received logs.
+    private mutating func applyLogRates() {
+        for index in regions.indices {
+            guard let figures = logRates.figures(for: regions[index].name, at: now) else { continue }
+            regions[index].logErrorsPerSecond.record(figures.errorsPerSecond, at: now, source: figures.source)
+            regions[index].logRecordsPerSecond = figures.recordsPerSecond
+        }
+    }
+
+    /// Suffix of the source name of signals derived from logs.
+    public static let logSourceSuffix = "/logs"
 
     /// Writes span-derived figures into regions whose signal has no fresher non-span source.
     private mutating func applySpanSignals() {

@@ -142,6 +142,15 @@ public struct HealthEvaluator: Equatable, Sendable {
         }
         staleFinding(region.p99Milliseconds, "p99 latency")
 
+        if isFresh(region.logErrorsPerSecond), let rate = region.logErrorsPerSecond.latest {
+            let text = "log errors \(Format.rate(rate))/s"
+            if let down = thresholds.logErrorsPerSecondDown, rate >= down {
+                findings.append(HealthFinding(.down, "\(text) ≥ \(Format.rate(down))/s"))
+            } else if let degraded = thresholds.logErrorsPerSecondDegraded, rate >= degraded {
+                findings.append(HealthFinding(.degraded, "\(text) ≥ \(Format.rate(degraded))/s"))
+            }
+        }
+
         if let splitBrain = context.splitBrain {
             findings.append(HealthFinding(.down, splitBrain.message, isImmediate: true))
         }

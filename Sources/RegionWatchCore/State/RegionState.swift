@@ -13,6 +13,11 @@ public struct RegionState: Equatable, Sendable {
     public internal(set) var p50Milliseconds = Signal()
     public internal(set) var p99Milliseconds = Signal()
     public internal(set) var trafficShare = Signal()
+    /// Log records of level ERROR or above per second (over the log window), once the region
+    /// has sent logs.
+    public internal(set) var logErrorsPerSecond = Signal()
+    /// Log records per second over the same window.
+    public internal(set) var logRecordsPerSecond: Double?
     /// Probe results by source (an HTTP probe and a database check each count their own
     /// failures), in first-seen order.
     public internal(set) var probes: [ProbeState] = []

@@ -16,6 +16,11 @@ public struct Timestamp: Comparable, Hashable, Sendable, Codable, CustomStringCo
         self.secondsSinceEpoch = secondsSinceEpoch
     }
 
+    /// Nanoseconds since the epoch, as OTLP counts them (0 before the epoch).
+    public var unixNanoseconds: UInt64 {
+        secondsSinceEpoch > 0 ? UInt64(min(secondsSinceEpoch * 1e9, Double(UInt64.max / 2))) : 0
+    }
+
     /// The timestamp `seconds` later (earlier when negative).
     public func adding(seconds: Double) -> Timestamp {
         Timestamp(secondsSinceEpoch: secondsSinceEpoch + seconds)

@@ -1,6 +1,6 @@
 import Synchronization
 
-/// Bounds the spans in flight between receivers and the state: a receiver reserves room before
+/// Bounds the spans and log records in flight between receivers and the state: a receiver reserves room before
 /// publishing a batch and is refused (the client gets 429 with Retry-After) when ingest is
 /// saturated; whoever applies the batch releases the reservation. Never an unbounded queue.
 public final class IngestGate: Sendable {
@@ -45,12 +45,16 @@ public final class IngestGate: Sendable {
 }
 
 extension Sequence where Element == DashboardEvent {
-    /// The span counts of the batches here that hold an ingest reservation, one entry per
-    /// batch: each is released on its own, since the gate counts batches as well as spans.
+    /// The item counts (spans, log records) of the batches here that hold an ingest
+    /// reservation, one entry per batch: each is released on its own, since the gate counts
+    /// batches as well as items.
     public var ingestReservations: [Int] {
         compactMap { event in
-            guard case .spans(let batch) = event, batch.holdsIngestReservation else { return nil }
-            return batch.spans.count
+            switch event {
+            case .spans(let batch) where batch.holdsIngestReservation: batch.spans.count
+            case .logs(let batch) where batch.holdsIngestReservation: batch.records.count
+            default: nil
+            }
         }
     }
 }

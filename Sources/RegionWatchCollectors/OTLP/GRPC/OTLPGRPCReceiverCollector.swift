@@ -46,7 +46,7 @@ public final class OTLPGRPCReceiverCollector: Collector {
         defer { Task { try? await loops.shutdownGracefully() } }
         while !Task.isCancelled {
             let server = GRPCServer(
-                transport: transport(context: context, loops: loops), services: [OTLPTraceService(context: context)])
+                transport: transport(context: context, loops: loops), services: [OTLPExportServices(context: context)])
             let serveError = ServeError()
             let outcome = await withTaskGroup(of: Bool.self) { group -> String? in
                 // `true` when serving ended (failed, or the listener went away).

@@ -3,28 +3,31 @@ import GRPCCore
 import GRPCProtobuf
 import RegionWatchCore
 
-/// The OTLP/gRPC `TraceService`: `Export` checks the bearer token, decodes the request with the
-/// same lazy protobuf decoder as OTLP/HTTP (in a custom deserializer, straight from the
-/// transport's buffer; span details stay in their wire encoding), takes room on the ingest
-/// gate and answers with `partial_success`. No generated service code: the one method is
-/// registered on the router by hand.
-struct OTLPTraceService: RegistrableRPCService {
-    static let export = MethodDescriptor(
-        fullyQualifiedService: "opentelemetry.proto.collector.trace.v1.TraceService", method: "Export")
+/// The OTLP/gRPC `TraceService`, `MetricsService` and `LogsService`: each `Export` checks the
+/// bearer token, decodes the request with the same decoders as OTLP/HTTP (in a custom
+/// deserializer, straight from the transport's buffer; span details stay in their wire
+/// encoding), takes room on the ingest gate and answers with `partial_success`. No generated
+/// service code: the three methods are registered on the router by hand.
+struct OTLPExportServices: RegistrableRPCService {
+    static func export(of signal: OTLPSignal) -> MethodDescriptor {
+        MethodDescriptor(fullyQualifiedService: signal.grpcService, method: "Export")
+    }
 
     let context: OTLPReceiverContext
 
     func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
         let context = context
-        router.registerHandler(
-            forMethod: Self.export, deserializer: TraceExportDeserializer(context: context),
-            serializer: RawResponseSerializer()
-        ) { request, _ in
-            // The token is checked before the message is read, so an unauthenticated body is
-            // never decoded (messages are deserialized as the stream is consumed).
-            try Self.authenticate(request.metadata, context: context)
-            let single = try await ServerRequest(stream: request)
-            return StreamingServerResponse(single: try Self.export(single.message, context: context))
+        for signal in OTLPSignal.allCases {
+            router.registerHandler(
+                forMethod: Self.export(of: signal), deserializer: ExportDeserializer(context: context, signal: signal),
+                serializer: RawResponseSerializer()
+            ) { request, _ in
+                // The token is checked before the message is read, so an unauthenticated body is
+                // never decoded (messages are deserialized as the stream is consumed).
+                try Self.authenticate(request.metadata, context: context)
+                let single = try await ServerRequest(stream: request)
+                return StreamingServerResponse(single: try Self.export(single.message, context: context))
+            }
         }
     }
 
@@ -39,32 +42,33 @@ struct OTLPTraceService: RegistrableRPCService {
 
     /// Handles one decoded export. Throws the gRPC status OTLP asks for on refusal.
     static func export(_ decoding: DecodedRequest, context: OTLPReceiverContext) throws -> ServerResponse<[UInt8]> {
-        var export: DecodedExport
+        var request: DecodedSignalRequest
         switch decoding.result {
-        case .success(let decoded): export = decoded
+        case .success(let decoded): request = decoded
         case .failure(let error):
             throw context.refuse(error.isTooLarge ? .resourceExhausted : .invalidArgument, error.description)
         }
-        if let saturated = context.accept(&export, byteCount: decoding.byteCount) {
+        if let saturated = context.accept(&request, byteCount: decoding.byteCount) {
             // OTLP: UNAVAILABLE is retryable; RetryInfo says when.
             context.recordRefusal(code: .unavailable, message: saturated)
             throw GoogleRPCStatus(code: .unavailable, message: saturated, details: .retryInfo(delay: .seconds(1)))
         }
-        return ServerResponse(message: OTLPProtobufDecoder.response(for: export))
+        return ServerResponse(message: request.protobufResponse)
     }
 }
 
 /// An export request decoded from the transport's bytes, or why it could not be.
 struct DecodedRequest: Sendable {
-    var result: Result<DecodedExport, OTLPDecodingError>
+    var result: Result<DecodedSignalRequest, OTLPDecodingError>
     var byteCount: Int
 }
 
-/// Decodes an `ExportTraceServiceRequest` in place from the message bytes gRPC hands over (no
+/// Decodes one signal's export request in place from the message bytes gRPC hands over (no
 /// copy of the body), with the receiver's region attribution and clock. A malformed message
 /// is not thrown here: the handler refuses it with `INVALID_ARGUMENT` and counts it.
-struct TraceExportDeserializer: MessageDeserializer {
+struct ExportDeserializer: MessageDeserializer {
     let context: OTLPReceiverContext
+    let signal: OTLPSignal
 
     func deserialize<Bytes: GRPCContiguousBytes>(_ serializedMessageBytes: Bytes) throws -> DecodedRequest {
         let settings = context.settings
@@ -72,11 +76,10 @@ struct TraceExportDeserializer: MessageDeserializer {
             return DecodedRequest(result: .failure(Self.tooLarge(serializedMessageBytes.count, settings)), byteCount: 0)
         }
         let now = context.clock.now()
-        let result = serializedMessageBytes.withUnsafeBytes { bytes -> Result<DecodedExport, OTLPDecodingError> in
+        let signal = signal
+        let result = serializedMessageBytes.withUnsafeBytes { bytes -> Result<DecodedSignalRequest, OTLPDecodingError> in
             do throws(OTLPDecodingError) {
-                return .success(
-                    try OTLPProtobufDecoder.decode(
-                        bytes, attribution: settings.attribution, source: settings.name, receivedAt: now))
+                return .success(try signal.decode(bytes, encoding: .protobuf, settings: settings, receivedAt: now))
             } catch {
                 return .failure(error)
             }
