@@ -64,7 +64,9 @@ final class GRPCReceiverHarness: Sendable {
 
     /// Calls `TraceService/Export` with `body` as the request message; returns the response's
     /// bytes or throws the call's `RPCError`.
-    func export(_ body: [UInt8], metadata: Metadata = [:], gzip: Bool = false) async throws -> [UInt8] {
+    func export(
+        _ body: [UInt8], signal: OTLPSignal = .traces, metadata: Metadata = [:], gzip: Bool = false
+    ) async throws -> [UInt8] {
         var config = HTTP2ClientTransport.Posix.Config.defaults
         config.compression.enabledAlgorithms = .all
         let transport = try HTTP2ClientTransport.Posix(
@@ -74,7 +76,8 @@ final class GRPCReceiverHarness: Sendable {
             var options = CallOptions.defaults
             if gzip { options.compression = .gzip }
             return try await client.unary(
-                request: ClientRequest(message: body, metadata: metadata), descriptor: OTLPExportServices.export(of: .traces),
+                request: ClientRequest(message: body, metadata: metadata),
+                descriptor: OTLPExportServices.export(of: signal),
                 serializer: RawResponseSerializer(), deserializer: BytesDeserializer(), options: options
             ) { try $0.message }
         }

@@ -57,14 +57,14 @@ public enum OTLPEncoder {
         return message
     }
 
-    private static func keyValue(_ attribute: Attribute) -> Opentelemetry_Proto_Common_V1_KeyValue {
+    static func keyValue(_ attribute: Attribute) -> Opentelemetry_Proto_Common_V1_KeyValue {
         var keyValue = Opentelemetry_Proto_Common_V1_KeyValue()
         keyValue.key = attribute.key
         keyValue.value = anyValue(attribute.value)
         return keyValue
     }
 
-    private static func anyValue(_ value: AttributeValue) -> Opentelemetry_Proto_Common_V1_AnyValue {
+    static func anyValue(_ value: AttributeValue) -> Opentelemetry_Proto_Common_V1_AnyValue {
         var any = Opentelemetry_Proto_Common_V1_AnyValue()
         switch value {
         case .string(let text): any.stringValue = text
@@ -168,7 +168,7 @@ public enum OTLPEncoder {
         out.append(UInt8(ascii: "}"))
     }
 
-    private static func writeAttributes(_ attributes: [Attribute], into out: inout [UInt8]) {
+    static func writeAttributes(_ attributes: [Attribute], into out: inout [UInt8]) {
         out.append(UInt8(ascii: "["))
         for (index, attribute) in attributes.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
@@ -181,7 +181,7 @@ public enum OTLPEncoder {
         out.append(UInt8(ascii: "]"))
     }
 
-    private static func writeValue(_ value: AttributeValue, into out: inout [UInt8]) {
+    static func writeValue(_ value: AttributeValue, into out: inout [UInt8]) {
         switch value {
         case .string(let text):
             out += Array(#"{"stringValue":"#.utf8)
@@ -210,7 +210,7 @@ public enum OTLPEncoder {
         }
     }
 
-    private static func writeString(_ text: String, into out: inout [UInt8]) {
+    static func writeString(_ text: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {

@@ -34,7 +34,8 @@ public struct LogRateWindow: Equatable, Sendable {
     public mutating func record(region: String, records: Int, errors: Int, at time: Timestamp, source: String) {
         let second = Int(time.secondsSinceEpoch.rounded(.down))
         let size = windowSeconds
-        regions.update(region, default: RegionWindow(seconds: Array(repeating: Second(), count: size), source: source)) {
+        regions.update(region, default: RegionWindow(seconds: Array(repeating: Second(), count: size), source: source))
+        {
             window in
             let slot = ((second % size) + size) % size
             if window.seconds[slot].second != second { window.seconds[slot] = Second(second: second) }

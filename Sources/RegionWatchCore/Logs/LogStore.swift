@@ -91,7 +91,8 @@ public struct LogQuery: Equatable, Sendable {
             case "level", "severity":
                 guard let severity = LogSeverity(text: value) else {
                     return .failure(
-                        ParseError(description: "level=\(value) is not a level (trace, debug, info, warn, error, fatal)"))
+                        ParseError(
+                            description: "level=\(value) is not a level (trace, debug, info, warn, error, fatal)"))
                 }
                 query.minimumSeverity = severity
             default:
@@ -240,7 +241,8 @@ public struct LogStore: Sendable {
         return StoredLogRecord(
             sequence: nextSequence, timeUnixNano: record.timeUnixNano, traceID: record.traceID,
             spanID: record.spanID, resourceID: resourceID, severityNumber: record.severityNumber,
-            severityText: record.severityText.utf8.count > 32 ? Self.cut(record.severityText, to: 32) : record.severityText,
+            severityText: record.severityText.utf8.count > 32
+                ? Self.cut(record.severityText, to: 32) : record.severityText,
             body: body, attributes: attributes)
     }
 

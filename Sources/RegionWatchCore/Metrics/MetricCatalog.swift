@@ -101,8 +101,10 @@ public struct MetricCatalog: Sendable, Equatable {
 
     /// Every kept series, by region, service, metric and attributes.
     public var sortedSeries: [Series] {
-        series.keys.sorted { ($0.region, $0.service, $0.metric, $0.attributes) < ($1.region, $1.service, $1.metric, $1.attributes) }
-            .compactMap { series[$0] }
+        series.keys.sorted {
+            ($0.region, $0.service, $0.metric, $0.attributes) < ($1.region, $1.service, $1.metric, $1.attributes)
+        }
+        .compactMap { series[$0] }
     }
 
     public var count: Int { series.count }

@@ -77,7 +77,8 @@ struct ExportDeserializer: MessageDeserializer {
         }
         let now = context.clock.now()
         let signal = signal
-        let result = serializedMessageBytes.withUnsafeBytes { bytes -> Result<DecodedSignalRequest, OTLPDecodingError> in
+        let result = serializedMessageBytes.withUnsafeBytes {
+            bytes -> Result<DecodedSignalRequest, OTLPDecodingError> in
             do throws(OTLPDecodingError) {
                 return .success(try signal.decode(bytes, encoding: .protobuf, settings: settings, receivedAt: now))
             } catch {

@@ -63,13 +63,15 @@ public enum OTLPLogsDecoder {
     ) throws(OTLPDecodingError) -> DecodedLogs {
         guard !bytes.isEmpty else { throw OTLPDecodingError("empty body: expected an ExportLogsServiceRequest") }
         var builder = LogBatchBuilder(source: source, receivedAt: receivedAt)
-        try OTLPJSONRequest.read(bytes, request: OTLPSignal.logs.requestName) { scanner, key throws(JSONScanner.Failure) in
+        try OTLPJSONRequest.read(bytes, request: OTLPSignal.logs.requestName) {
+            scanner, key throws(JSONScanner.Failure) in
             guard key.isField("resourceLogs", "resource_logs") else { return false }
             try scanner.optionalArray { scanner, _ throws(JSONScanner.Failure) in
                 var resourceIndex: Int?
                 try scanner.optionalObject { scanner, key throws(JSONScanner.Failure) in
                     if key.equals("resource") {
-                        resourceIndex = builder.add(attribution.resource(from: try OTLPJSONRequest.resourceAttributes(&scanner)))
+                        resourceIndex = builder.add(
+                            attribution.resource(from: try OTLPJSONRequest.resourceAttributes(&scanner)))
                     } else if key.isField("scopeLogs", "scope_logs") {
                         let resource = resourceIndex ?? builder.add(attribution.resource(from: []))
                         resourceIndex = resource
@@ -103,12 +105,13 @@ public enum OTLPLogsDecoder {
             } else if key.isField("observedTimeUnixNano", "observed_time_unix_nano") {
                 observed = try scanner.unsigned()
             } else if key.isField("severityNumber", "severity_number") {
-                severityNumber = try OTLPJSONRequest.enumValue(&scanner) { name in
-                    LogSeverity.allCases.first { name.hasPrefix("SEVERITY_NUMBER_" + $0.name) }.map { level in
-                        let step = Int(name.last.flatMap { Int(String($0)) } ?? 1)
-                        return level.rawValue + max(0, min(3, step - 1))
-                    }
-                } ?? 0
+                severityNumber =
+                    try OTLPJSONRequest.enumValue(&scanner) { name in
+                        LogSeverity.allCases.first { name.hasPrefix("SEVERITY_NUMBER_" + $0.name) }.map { level in
+                            let step = Int(name.last.flatMap { Int(String($0)) } ?? 1)
+                            return level.rawValue + max(0, min(3, step - 1))
+                        }
+                    } ?? 0
             } else if key.isField("severityText", "severity_text") {
                 severityText = try scanner.string()
             } else if key.equals("body") {

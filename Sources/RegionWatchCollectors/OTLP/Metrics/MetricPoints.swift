@@ -48,7 +48,9 @@ public enum MetricPointValue: Sendable, Equatable {
     public static func == (lhs: MetricPointValue, rhs: MetricPointValue) -> Bool {
         switch (lhs, rhs) {
         case (.number(let left), .number(let right)): left == right || (left.isNaN && right.isNaN)
-        case (.histogram(let a, let b, let c, let d, let e, let f), .histogram(let g, let h, let i, let j, let k, let l)):
+        case (
+            .histogram(let a, let b, let c, let d, let e, let f), .histogram(let g, let h, let i, let j, let k, let l)
+        ):
             a == g && b == h && c == i && d == j && e == k && f == l
         case (.exponential(let left), .exponential(let right)): left == right
         case (.summary(let a, let b, let c), .summary(let d, let e, let f)):
@@ -110,6 +112,14 @@ public struct IncomingMetric: Sendable, Equatable {
     public var kind: MetricKind
     public var resourceIndex: Int
     public var points: [MetricPoint]
+
+    public init(name: String, unit: String, kind: MetricKind, resourceIndex: Int = 0, points: [MetricPoint]) {
+        self.name = name
+        self.unit = unit
+        self.kind = kind
+        self.resourceIndex = resourceIndex
+        self.points = points
+    }
 }
 
 /// One decoded OTLP metrics export: resources, metrics with their valid points, and what was
@@ -161,7 +171,9 @@ public struct DecodedMetrics: Sendable {
             if zip(bounds, bounds.dropFirst()).contains(where: { $0 >= $1 }) {
                 return "bucket bounds are not increasing"
             }
-            if counts.reduce(0, +) != count { return "bucket counts add up to \(counts.reduce(0, +)), not count \(count)" }
+            if counts.reduce(0, +) != count {
+                return "bucket counts add up to \(counts.reduce(0, +)), not count \(count)"
+            }
         case .exponential(let buckets):
             if !ExponentialBuckets.scales.contains(buckets.scale) { return "scale \(buckets.scale) outside -10…20" }
             if buckets.positive.count > maxBuckets || buckets.negative.count > maxBuckets {

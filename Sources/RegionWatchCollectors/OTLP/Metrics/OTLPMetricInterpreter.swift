@@ -31,21 +31,23 @@ public struct OTLPMetricMapping: Equatable, Sendable {
     /// seconds) and `http.server.duration` (older, milliseconds) give request rate, p50/p99
     /// latency, and error rate from `http.response.status_code` ≥ 500 (or the older
     /// `http.status_code`) or any `error.type`.
-    public static let httpSemanticConventions: [OTLPMetricMapping] = ["http.server.request.duration", "http.server.duration"]
-        .flatMap { metric in
-            [
-                OTLPMetricMapping(signal: .requestsPerSecond, metric: metric),
-                OTLPMetricMapping(
-                    signal: .errorRate, metric: metric,
-                    errorWhen: [
-                        [AttributeMatcher(key: "http.response.status_code", pattern: "5xx")],
-                        [AttributeMatcher(key: "http.status_code", pattern: "5xx")],
-                        [AttributeMatcher(key: "error.type", pattern: "*")],
-                    ]),
-                OTLPMetricMapping(signal: .p50Ms, metric: metric),
-                OTLPMetricMapping(signal: .p99Ms, metric: metric),
-            ]
-        }
+    public static let httpSemanticConventions: [OTLPMetricMapping] = [
+        "http.server.request.duration", "http.server.duration",
+    ]
+    .flatMap { metric in
+        [
+            OTLPMetricMapping(signal: .requestsPerSecond, metric: metric),
+            OTLPMetricMapping(
+                signal: .errorRate, metric: metric,
+                errorWhen: [
+                    [AttributeMatcher(key: "http.response.status_code", pattern: "5xx")],
+                    [AttributeMatcher(key: "http.status_code", pattern: "5xx")],
+                    [AttributeMatcher(key: "error.type", pattern: "*")],
+                ]),
+            OTLPMetricMapping(signal: .p50Ms, metric: metric),
+            OTLPMetricMapping(signal: .p99Ms, metric: metric),
+        ]
+    }
 
     /// The multiplier for a metric in `unit`: latency signals are in milliseconds.
     func scale(forUnit unit: String) -> Double {
@@ -174,7 +176,8 @@ public struct OTLPMetricInterpreter: Sendable {
                         attributes: point.attributes.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
                     var state =
                         series[key]
-                        ?? SeriesState(metric: metric.name, unit: metric.unit, kind: metric.kind, attributes: point.attributes)
+                        ?? SeriesState(
+                            metric: metric.name, unit: metric.unit, kind: metric.kind, attributes: point.attributes)
                     Self.advance(&state, with: point, kind: metric.kind, unit: metric.unit, at: now)
                     series.update(key, default: state) { $0 = state }
                     updates.append(Self.reading(of: state, key: key, service: resource.service, at: now))
@@ -190,7 +193,9 @@ public struct OTLPMetricInterpreter: Sendable {
     }
 
     /// Moves a series to its new point, computing the interval since the previous one.
-    static func advance(_ state: inout SeriesState, with point: MetricPoint, kind: MetricKind, unit: String, at now: Timestamp) {
+    static func advance(
+        _ state: inout SeriesState, with point: MetricPoint, kind: MetricKind, unit: String, at now: Timestamp
+    ) {
         let previous = state
         state.kind = kind
         state.unit = unit
@@ -231,8 +236,9 @@ public struct OTLPMetricInterpreter: Sendable {
                 distribution.add(bounds: bounds, counts: counts, min: min, max: max)
                 state.interval = Interval(
                     receivedAt: now, seconds: sinceStart ?? sincePrevious, increase: count, distribution: distribution)
-            } else if isContinuation, case .histogram(let countBefore, _, let boundsBefore, let countsBefore, _, _)? =
-                previous.value, bounds == boundsBefore, count >= countBefore,
+            } else if isContinuation,
+                case .histogram(let countBefore, _, let boundsBefore, let countsBefore, _, _)? =
+                    previous.value, bounds == boundsBefore, count >= countBefore,
                 zip(counts, countsBefore).allSatisfy({ $0 >= $1 })
             {
                 var distribution = BucketDistribution()
@@ -240,10 +246,12 @@ public struct OTLPMetricInterpreter: Sendable {
                 state.interval = Interval(
                     receivedAt: now, seconds: sincePrevious, increase: count - countBefore, distribution: distribution)
             } else {
+                // A first point (or a reset) describes now only when its start is recent.
                 var distribution = BucketDistribution()
                 distribution.add(bounds: bounds, counts: counts, min: min, max: max)
                 state.interval = Interval(
-                    receivedAt: now, seconds: freshStart, increase: count, distribution: distribution)
+                    receivedAt: now, seconds: freshStart, increase: count,
+                    distribution: freshStart == nil ? nil : distribution)
             }
         case .exponential(let buckets):
             var increment = buckets
@@ -257,7 +265,8 @@ public struct OTLPMetricInterpreter: Sendable {
             var distribution = BucketDistribution()
             distribution.add(increment)
             state.interval = Interval(
-                receivedAt: now, seconds: seconds, increase: increment.count, distribution: distribution)
+                receivedAt: now, seconds: seconds, increase: increment.count,
+                distribution: temporality == .cumulative && seconds == nil ? nil : distribution)
         case .summary(let count, _, let quantiles):
             var increase = count
             var seconds = freshStart
@@ -275,7 +284,8 @@ public struct OTLPMetricInterpreter: Sendable {
     static let freshStartSeconds = 300.0
 
     /// The series' reading for the metrics screen.
-    static func reading(of state: SeriesState, key: SeriesKey, service: String, at now: Timestamp) -> MetricSeriesUpdate {
+    static func reading(of state: SeriesState, key: SeriesKey, service: String, at now: Timestamp) -> MetricSeriesUpdate
+    {
         var value: Double?
         var valueUnit = state.unit
         var parts: [String] = []

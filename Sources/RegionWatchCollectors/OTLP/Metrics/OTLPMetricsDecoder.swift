@@ -37,7 +37,9 @@ public enum OTLPMetricsDecoder {
         return decoded
     }
 
-    private static func temporality(_ value: Opentelemetry_Proto_Metrics_V1_AggregationTemporality) -> MetricTemporality? {
+    private static func temporality(
+        _ value: Opentelemetry_Proto_Metrics_V1_AggregationTemporality
+    ) -> MetricTemporality? {
         switch value {
         case .delta: .delta
         case .cumulative: .cumulative
@@ -95,7 +97,7 @@ public enum OTLPMetricsDecoder {
                         timeUnixNano: point.timeUnixNano,
                         value: .histogram(
                             count: Double(point.count), sum: point.hasSum ? point.sum : nil,
-                            bounds: point.explicitBounds, counts: point.bucketCounts.map(Double.init),
+                            bounds: point.explicitBounds, counts: point.bucketCounts.map { Double($0) },
                             min: point.hasMin ? point.min : nil, max: point.hasMax ? point.max : nil)), point.flags
                 )
             }
@@ -114,9 +116,9 @@ public enum OTLPMetricsDecoder {
                             ExponentialBuckets(
                                 scale: point.scale, count: Double(point.count), sum: point.hasSum ? point.sum : nil,
                                 zeroCount: Double(point.zeroCount), positiveOffset: point.positive.offset,
-                                positive: point.positive.bucketCounts.map(Double.init),
+                                positive: point.positive.bucketCounts.map { Double($0) },
                                 negativeOffset: point.negative.offset,
-                                negative: point.negative.bucketCounts.map(Double.init)))), point.flags
+                                negative: point.negative.bucketCounts.map { Double($0) }))), point.flags
                 )
             }
         case .summary(let summary):
