@@ -370,7 +370,7 @@ extension ConfigurationParser {
         return topology.regions.first { $0.role == .primary }?.name
     }
 
-    private static func readSignalName(_ node: Node, _ path: String, reader: YAMLReader) -> MetricSignal? {
+    static func readSignalName(_ node: Node, _ path: String, reader: YAMLReader) -> MetricSignal? {
         guard let name = reader.string(node, path) else { return nil }
         guard let signal = MetricSignal(rawValue: name) else {
             let names = MetricSignal.allCases.map(\.rawValue)
@@ -393,5 +393,74 @@ extension ConfigurationParser {
             return nil
         }
         return name
+    }
+
+    /// `metricSignals` of an `otlp` collector: signal → OTLP metric name, or
+    /// `{ metric, where, errorWhen, scale }`; matchers are attribute → value, `*` or a status
+    /// class such as `5xx`. Configured mappings come before the HTTP semantic conventions.
+    static func readMetricSignals(_ node: Node, path: String, reader: YAMLReader) -> [OTLPMetricMapping] {
+        guard case .mapping(let pairs) = node else {
+            reader.error(node, path, "expected a mapping of signal to OTLP metric, found \(reader.describe(node))")
+            return []
+        }
+        func matchers(_ node: Node, _ path: String) -> [AttributeMatcher]? {
+            guard case .mapping(let entries) = node else {
+                reader.error(node, path, "expected attribute: value pairs, found \(reader.describe(node))")
+                return nil
+            }
+            var result: [AttributeMatcher] = []
+            for (key, value) in entries {
+                guard let name = reader.string(key, path), let pattern = reader.string(value, "\(path).\(name)") else {
+                    return nil
+                }
+                result.append(AttributeMatcher(key: name, pattern: pattern))
+            }
+            return result
+        }
+        var mappings: [OTLPMetricMapping] = []
+        for (key, value) in pairs {
+            guard let signal = readSignalName(key, path, reader: reader) else { continue }
+            let signalPath = "\(path).\(signal.rawValue)"
+            if [.replicationLagSeconds, .replicationLagBytes, .up].contains(signal) {
+                reader.error(
+                    key, signalPath,
+                    "\(signal.rawValue) cannot come from OTLP metrics (use a postgres, scrape or promql collector)")
+                continue
+            }
+            guard case .mapping = value else {
+                if let metric = reader.string(value, signalPath), !metric.isEmpty {
+                    mappings.append(OTLPMetricMapping(signal: signal, metric: metric))
+                }
+                continue
+            }
+            guard let spec = reader.mapping(value, signalPath, allowedKeys: ["metric", "where", "errorWhen", "scale"])
+            else { continue }
+            guard let metricNode = spec["metric"]?.value, let metric = reader.string(metricNode, "\(signalPath).metric")
+            else {
+                if spec["metric"] == nil { reader.error(value, "\(signalPath).metric", "missing: the OTLP metric name") }
+                continue
+            }
+            var mapping = OTLPMetricMapping(signal: signal, metric: metric)
+            if let node = spec["where"]?.value, let parsed = matchers(node, "\(signalPath).where") {
+                mapping.matchers = parsed
+            }
+            if let node = spec["errorWhen"]?.value {
+                guard signal == .errorRate else {
+                    reader.error(node, "\(signalPath).errorWhen", "only errorRate counts errors")
+                    continue
+                }
+                if let parsed = matchers(node, "\(signalPath).errorWhen") { mapping.errorWhen = [parsed] }
+            } else if signal == .errorRate {
+                reader.error(
+                    value, "\(signalPath).errorWhen",
+                    "missing: which series are errors, for example 'errorWhen: { http.response.status_code: 5xx }'")
+                continue
+            }
+            if let node = spec["scale"]?.value {
+                mapping.scale = reader.number(node, "\(signalPath).scale", range: 1e-12...1e12)
+            }
+            mappings.append(mapping)
+        }
+        return mappings
     }
 }

@@ -8,7 +8,7 @@ import RegionWatchFailover
 /// invalid file never yields a configuration.
 public enum ConfigurationParser {
     static let topLevelKeys = [
-        "topology", "pattern", "objectives", "regions", "health", "collectors", "traces", "ui", "failover",
+        "topology", "pattern", "objectives", "regions", "health", "collectors", "traces", "logs", "ui", "failover",
     ]
     static let regionKeys = ["name", "provider", "role", "traffic"]
     /// Most regions a configuration may list (a dashboard of more is no longer readable, and
@@ -16,7 +16,8 @@ public enum ConfigurationParser {
     public static let maximumRegions = 256
     static let healthKeys = [
         "errorRateDegraded", "errorRateDown", "p99DegradedMs", "probeFailuresDegraded", "probeFailuresDown",
-        "staleAfterIntervals", "backupMaxAge", "hopSlowMs", "sustain", "recover",
+        "staleAfterIntervals", "backupMaxAge", "hopSlowMs", "sustain", "recover", "logErrorsPerSecondDegraded",
+        "logErrorsPerSecondDown",
     ]
     static let simulatorKeys = [
         "kind", "name", "interval", "seed", "scriptedIncident", "incidentEvery", "requestsPerSecond", "tracesPerSecond",
@@ -24,7 +25,7 @@ public enum ConfigurationParser {
     ]
     static let otlpKeys = [
         "kind", "name", "listen", "grpcListen", "grpcCertificate", "grpcKey", "maxBodySize", "token", "tokenEnv",
-        "regionFrom",
+        "regionFrom", "metricSignals",
         "maxConnections", "headerTimeout", "idleTimeout", "minBodyRate", "maxInFlight",
     ]
 
@@ -109,6 +110,22 @@ public enum ConfigurationParser {
             }
         }
 
+        var logLimits = LogStoreLimits()
+        if let node = entries["logs"]?.value,
+            let logs = reader.mapping(node, "logs", allowedKeys: ["maxRecords", "maxMemory"])
+        {
+            if let value = logs["maxRecords"]?.value,
+                let count = reader.integer(value, "logs.maxRecords", range: 100...100_000_000)
+            {
+                logLimits.maxRecords = count
+            }
+            if let value = logs["maxMemory"]?.value,
+                let bytes = reader.byteSize(value, "logs.maxMemory", range: 1_048_576...(1 << 40))
+            {
+                logLimits.maxBytes = bytes
+            }
+        }
+
         let topology = Topology(
             name: name, pattern: pattern, objectives: objectives, regions: regions, thresholds: thresholds)
         var collectors: [CollectorConfiguration] = []
@@ -126,8 +143,8 @@ public enum ConfigurationParser {
             failover.plan = FailoverSettings.demoPlan
         }
         return RegionWatchConfiguration(
-            topology: topology, collectors: collectors, display: display, traceLimits: traceLimits, failover: failover,
-            source: file)
+            topology: topology, collectors: collectors, display: display, traceLimits: traceLimits,
+            logLimits: logLimits, failover: failover, source: file)
     }
 
     private static func readObjectives(_ node: Node, reader: YAMLReader) -> RecoveryObjectives {
@@ -270,6 +287,21 @@ public enum ConfigurationParser {
         if let value = entries["recover"]?.value, let parsed = reader.duration(value, "health.recover", range: 0...3600)
         {
             thresholds.hysteresis.recoverSeconds = parsed
+        }
+        if let value = entries["logErrorsPerSecondDegraded"]?.value,
+            let parsed = reader.number(value, "health.logErrorsPerSecondDegraded", range: 0.0001...1e9)
+        {
+            thresholds.logErrorsPerSecondDegraded = parsed
+        }
+        if let value = entries["logErrorsPerSecondDown"]?.value,
+            let parsed = reader.number(value, "health.logErrorsPerSecondDown", range: 0.0001...1e9)
+        {
+            thresholds.logErrorsPerSecondDown = parsed
+        }
+        if let degraded = thresholds.logErrorsPerSecondDegraded, let down = thresholds.logErrorsPerSecondDown,
+            down <= degraded
+        {
+            reader.error(node, "health.logErrorsPerSecondDown", "must be above logErrorsPerSecondDegraded")
         }
         if thresholds.errorRateDown <= thresholds.errorRateDegraded {
             reader.error(
@@ -528,6 +560,11 @@ public enum ConfigurationParser {
             let bytes = reader.byteSize(value, "\(path).maxBodySize", range: 1024...(1 << 30))
         {
             settings.maxBodyBytes = bytes
+        }
+        if let value = entries["metricSignals"]?.value {
+            settings.metricMappings =
+                readMetricSignals(value, path: "\(path).metricSignals", reader: reader)
+                + OTLPMetricMapping.httpSemanticConventions
         }
         readListenerLimits(entries, path: path, reader: reader, into: &settings.limits)
         if entries["token"] != nil, entries["tokenEnv"] != nil {

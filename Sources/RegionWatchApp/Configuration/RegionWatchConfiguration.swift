@@ -71,6 +71,8 @@ public struct RegionWatchConfiguration: Equatable, Sendable {
     public var display: DisplayConfiguration
     /// Bounds of the trace store.
     public var traceLimits: TraceStoreLimits
+    /// Bounds of the log store (`logs:`).
+    public var logLimits = LogStoreLimits()
     /// The failover plan, lock, audit log and safety settings.
     public var failover = FailoverSettings()
     /// Where it came from: a file path, or "built-in demo".
@@ -79,12 +81,14 @@ public struct RegionWatchConfiguration: Equatable, Sendable {
     public init(
         topology: Topology, collectors: [CollectorConfiguration],
         display: DisplayConfiguration = DisplayConfiguration(), traceLimits: TraceStoreLimits = TraceStoreLimits(),
-        failover: FailoverSettings = FailoverSettings(), source: String
+        logLimits: LogStoreLimits = LogStoreLimits(), failover: FailoverSettings = FailoverSettings(),
+        source: String
     ) {
         self.topology = topology
         self.collectors = collectors
         self.display = display
         self.traceLimits = traceLimits
+        self.logLimits = logLimits
         self.failover = failover
         self.source = source
     }

@@ -68,7 +68,8 @@ final class HeadlessCollection: Sendable {
         // Woken when events arrive, and by the ticker: no thread polls.
         let subscription = pipeline.bus.subscribe(capacity: 1_000_000) { wake.yield() }
         let state = DashboardState(
-            topology: configuration.topology, now: clock.now(), traceLimits: configuration.traceLimits)
+            topology: configuration.topology, now: clock.now(), traceLimits: configuration.traceLimits,
+            logLimits: configuration.logLimits)
         world = LiveFailoverWorld(pipeline: pipeline, initial: state)
         let pipeline = pipeline
         let world = world

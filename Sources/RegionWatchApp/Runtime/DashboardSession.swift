@@ -139,7 +139,8 @@ public final class DashboardSession {
     ) -> AppRuntime {
         let configuration = options.configuration
         let initialState = DashboardState(
-            topology: configuration.topology, now: clock.now(), traceLimits: configuration.traceLimits)
+            topology: configuration.topology, now: clock.now(), traceLimits: configuration.traceLimits,
+            logLimits: configuration.logLimits)
         let world = LiveFailoverWorld(pipeline: pipeline, initial: initialState)
         let failover = FailoverDriver(
             configuration: configuration, world: world, bus: pipeline.bus, clock: clock, logger: logger,

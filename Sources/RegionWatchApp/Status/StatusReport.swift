@@ -134,6 +134,10 @@ public struct StatusReport: Encodable, Sendable {
         @ExplicitNull var lastBackupSizeBytes: Double?
         @ExplicitNull var lastBackupIntegrity: String?
         @ExplicitNull var archiving: ArchivingInfo?
+        /// Log records of level ERROR or above per second, and all records per second, over the
+        /// log window; `null` before the region has sent logs.
+        @ExplicitNull var logErrorsPerSecond: Double?
+        @ExplicitNull var logRecordsPerSecond: Double?
     }
 
     public struct ReplicationInfo: Encodable, Sendable {
@@ -232,6 +236,28 @@ public struct StatusReport: Encodable, Sendable {
         @ExplicitNull var lastRejection: String?
     }
 
+    public struct SignalInfo: Encodable, Sendable {
+        var requests: Int
+        var received: Int
+        var rejected: Int
+        @ExplicitNull var lastRejection: String?
+    }
+
+    public struct LogCounters: Encodable, Sendable {
+        var records: Int
+        var approximateBytes: Int
+        var received: Int
+        var rejected: Int
+        var evicted: Int
+        var truncated: Int
+        var rejectionReasons: [String: Int]
+    }
+
+    public struct MetricCounters: Encodable, Sendable {
+        var series: Int
+        var pointsReceived: Int
+    }
+
     public struct EventCounters: Encodable, Sendable {
         var published: Int
         var dropped: Int
@@ -270,6 +296,12 @@ public struct StatusReport: Encodable, Sendable {
         var wrongProtocolConnections: Int
         var spansReceived: Int
         var spansRejected: Int
+        /// Per signal (`traces`, `metrics`, `logs`): requests accepted, items taken and
+        /// rejected inside them, and the last partial-success message.
+        var signals: [String: SignalInfo]
+        /// Metric values refused on their way to a region signal, and the last reason.
+        var metricSignalsRejected: Int
+        @ExplicitNull var lastMetricSignalRejection: String?
         @ExplicitNull var lastRefusal: String?
         var connectionsOpen: Int
         var connectionsRefused: Int
@@ -286,6 +318,8 @@ public struct StatusReport: Encodable, Sendable {
     public var collectors: [CollectorInfo]
     public var events: EventCounters
     public var traces: TraceCounters
+    public var logs: LogCounters
+    public var metrics: MetricCounters
     public var crossRegionLatency: [HopInfo]
     public var receivers: [ReceiverInfo]
     public var unknownRegions: UnknownRegionsInfo
@@ -341,7 +375,9 @@ public struct StatusReport: Encodable, Sendable {
                 lastBackupAt: region.backup?.completedAt.iso8601,
                 lastBackupSizeBytes: region.backup?.sizeBytes,
                 lastBackupIntegrity: region.backup?.integrity.rawValue,
-                archiving: region.archive.map { ArchivingInfo($0, now: now) }
+                archiving: region.archive.map { ArchivingInfo($0, now: now) },
+                logErrorsPerSecond: region.logErrorsPerSecond.latest,
+                logRecordsPerSecond: region.logRecordsPerSecond
             )
         }
         replication = state.replicationLinks.map { link in
@@ -380,6 +416,12 @@ public struct StatusReport: Encodable, Sendable {
             evictedTraces: counters.evictedTraces, rejectionReasons: counters.rejectionReasons,
             spansFoldedIntoUnknownRegion: state.traces.spansFoldedIntoUnknownRegion
         )
+        let logCounters = state.logs.counters
+        logs = LogCounters(
+            records: state.logs.recordCount, approximateBytes: state.logs.approximateBytes,
+            received: logCounters.received, rejected: logCounters.rejected, evicted: logCounters.evicted,
+            truncated: logCounters.truncated, rejectionReasons: logCounters.rejectionReasons)
+        metrics = MetricCounters(series: state.metrics.count, pointsReceived: state.metrics.pointsReceived)
         crossRegionLatency = state.hopLatencies.pairs.sorted { ($0.from, $0.to) < ($1.from, $1.to) }.compactMap {
             pair in
             state.hopLatencies.statistics(from: pair.from, to: pair.to).map {
@@ -399,6 +441,13 @@ public struct StatusReport: Encodable, Sendable {
                     uniqueKeysWithValues: statistics.refusalsByStatus.map { (String($0.key), $0.value) }),
                 wrongProtocolConnections: statistics.wrongProtocolConnections,
                 spansReceived: statistics.spansReceived, spansRejected: statistics.spansRejected,
+                signals: statistics.signals.mapValues {
+                    SignalInfo(
+                        requests: $0.requests, received: $0.received, rejected: $0.rejected,
+                        lastRejection: $0.lastRejection)
+                },
+                metricSignalsRejected: statistics.metricSignalsRejected,
+                lastMetricSignalRejection: statistics.lastMetricSignalRejection,
                 lastRefusal: statistics.lastRefusal,
                 connectionsOpen: statistics.connectionsOpen, connectionsRefused: statistics.connectionsRefused,
                 connectionsTimedOut: statistics.connectionsTimedOut, bodyBytesHeld: statistics.bodyBytesHeld
