@@ -52,7 +52,7 @@ struct KeyMapTests {
     @Test func eachScreensBindingsComeFromTheKeysNextToItsView() {
         let screens: [Screen] = [
             .overview, .regionDetail(region: "a"), .traces, .waterfall(trace: TraceID(high: 0, low: 1)),
-            .spanDetail(trace: TraceID(high: 0, low: 1), span: SpanID(1)), .latencyMatrix, .audit,
+            .spanDetail(trace: TraceID(high: 0, low: 1), span: SpanID(1)), .latencyMatrix, .audit, .logs, .metrics,
         ]
         #expect(screens.count == Screen.allKeys.count)
         for screen in screens {

@@ -83,7 +83,7 @@ struct ScreenSnapshotTests {
         }
         #expect(text.contains("Demo only"))
         // Scrolling reaches the end of the help.
-        for _ in 0..<80 { _ = view.handle(.down, state: state) }
+        for _ in 0..<120 { _ = view.handle(.down, state: state) }
         #expect(render(state, view, TerminalSize(width: 120, height: 40)).text.contains("Health: ● ok"))
     }
 

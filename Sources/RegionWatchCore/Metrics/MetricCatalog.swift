@@ -58,7 +58,13 @@ public struct MetricCatalog: Sendable, Equatable {
         public var latest: MetricSeriesUpdate
         /// Points received since the series was first seen.
         public var points: Int
-        public var history: RingBuffer<TimeSeriesPoint>
+        /// Charted values over time (`value` of each update).
+        public var history: Signal
+
+        /// The series' key.
+        public var key: Key {
+            Key(region: latest.region, service: latest.service, metric: latest.metric, attributes: latest.attributes)
+        }
     }
 
     public struct Key: Hashable, Sendable {
@@ -66,6 +72,13 @@ public struct MetricCatalog: Sendable, Equatable {
         public var service: String
         public var metric: String
         public var attributes: String
+
+        public init(region: String, service: String, metric: String, attributes: String) {
+            self.region = region
+            self.service = service
+            self.metric = metric
+            self.attributes = attributes
+        }
     }
 
     private var series: RecencyBoundedMap<Key, Series>
@@ -88,13 +101,11 @@ public struct MetricCatalog: Sendable, Equatable {
             series.update(
                 key,
                 default: Series(
-                    latest: update, points: 0, history: RingBuffer(capacity: Self.historyCapacity))
+                    latest: update, points: 0, history: Signal(historyCapacity: Self.historyCapacity))
             ) { entry in
                 entry.latest = update
                 entry.points += update.points
-                if let value = update.value {
-                    _ = entry.history.append(TimeSeriesPoint(at: update.observedAt, value: value))
-                }
+                if let value = update.value { entry.history.record(value, at: update.observedAt, source: batch.source) }
             }
         }
     }

@@ -6,7 +6,8 @@ public enum UIAction: Equatable, Sendable {
     case open, back
     case nextPane, previousPane
     case toggleHelp, togglePause, openCommandLine, redraw, quit
-    case showTraces, showLatencyMatrix
+    case showTraces, showLatencyMatrix, showLogs, showMetrics
+    case cycleLevel
     case cycleSort, openFilter
     case collapse, expand, toggleCollapse, toggleColoring
     case chaosTakeDown, chaosInjectLag, chaosRecover
@@ -30,10 +31,12 @@ public enum KeyContext: String, CaseIterable, Sendable {
     case spanDetail = "Span detail"
     case latencyMatrix = "Latency matrix"
     case audit = "Audit log"
+    case logs = "Logs"
+    case metrics = "Metrics"
     case failoverDialog = "Failover dialog (other characters are typed into the field)"
     case refusal = "Failover dialog, refused"
     case finishedAttempt = "Failover dialog, once the attempt ended or was refused"
-    case typedLine = "Command line (:) and trace filter (/) (other characters are typed)"
+    case typedLine = "Command line (:) and filters (/) (other characters are typed)"
     case help = "Help"
     case demo = "Demo only (chaos, simulator)"
 
@@ -86,7 +89,7 @@ public struct KeyBinding: Equatable, Sendable {
 /// match what the keys do. Conventions follow k9s, htop and btop.
 public enum KeyMap {
     private static let screens: [KeyContext] = [
-        .overview, .regionDetail, .traces, .waterfall, .spanDetail, .latencyMatrix, .audit,
+        .overview, .regionDetail, .traces, .waterfall, .spanDetail, .latencyMatrix, .audit, .logs, .metrics,
     ]
 
     private static func on(_ contexts: [KeyContext], _ key: String, _ text: String) -> [KeyContext: KeyHint] {
@@ -103,7 +106,7 @@ public enum KeyMap {
         KeyBinding([.up, .character("k")], "↑ k", .moveUp, "move up / scroll up", .global),
         KeyBinding(
             [.down, .character("j")], "↓ j", .moveDown, "move down / scroll down", .global,
-            hints: on([.overview, .traces], "↑↓", "select").merging(
+            hints: on([.overview, .traces, .logs, .metrics], "↑↓", "select").merging(
                 on([.regionDetail, .spanDetail, .audit], "↑↓", "scroll")
             ) { $1 }
             .merging(on([.waterfall], "↑↓", "span")) { $1 }
@@ -117,7 +120,7 @@ public enum KeyMap {
         KeyBinding([.enter, .right, .character("l")], "Enter → l", .open, "open the selection", .global),
         KeyBinding(
             [.escape, .left, .character("h")], "Esc ← h", .back, "back", .global,
-            hints: on([.regionDetail, .traces, .spanDetail, .latencyMatrix, .audit], "Esc", "back")
+            hints: on([.regionDetail, .traces, .spanDetail, .latencyMatrix, .audit, .logs, .metrics], "Esc", "back")
         ),
     ]
 
@@ -128,6 +131,12 @@ public enum KeyMap {
         KeyBinding(
             [.character("m")], "m", .showLatencyMatrix, "cross-region latency matrix", .global,
             hints: on([.overview], "m", "latency")),
+        KeyBinding(
+            [.character("L")], "L", .showLogs,
+            "logs (of the region, span or trace shown, from its detail or waterfall)", .global,
+            hints: on([.traces, .waterfall, .spanDetail], "L", "logs")),
+        KeyBinding(
+            [.character("M")], "M", .showMetrics, "received OTLP metrics by region and service", .global),
         KeyBinding(
             [.character("F")], "F", .beginFailover,
             "fail over (or switch over) to the selected region: gates, typed confirmation, plan", .global,

@@ -46,13 +46,15 @@ extension Screen {
         case .spanDetail: SpanDetailKeys.self
         case .latencyMatrix: LatencyMatrixKeys.self
         case .audit: AuditKeys.self
+        case .logs: LogsKeys.self
+        case .metrics: MetricsKeys.self
         }
     }
 
     /// Every screen's keys, in the order help lists the screens.
     static let allKeys: [any ScreenKeys.Type] = [
         OverviewKeys.self, RegionDetailKeys.self, TracesKeys.self, WaterfallKeys.self, SpanDetailKeys.self,
-        LatencyMatrixKeys.self, AuditKeys.self,
+        LatencyMatrixKeys.self, AuditKeys.self, LogsKeys.self, MetricsKeys.self,
     ]
 }
 

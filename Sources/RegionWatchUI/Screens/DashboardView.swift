@@ -57,6 +57,10 @@ public enum DashboardView {
                 LatencyMatrixScreen(context: context).render(in: body, into: &frame)
             case .audit:
                 AuditScreen(context: context).render(in: body, into: &frame)
+            case .logs:
+                LogsScreen(context: context).render(in: body, into: &frame)
+            case .metrics:
+                MetricsScreen(context: context).render(in: body, into: &frame)
             }
             FooterView(context: context).render(in: footer, into: &frame)
         }

@@ -175,7 +175,7 @@ struct FooterView {
         guard !area.isEmpty else { return }
         let theme = context.theme
         let view = context.view
-        if let input = view.commandLine ?? view.traceList.filterInput {
+        if let input = view.commandLine ?? view.filterInput {
             let isFilter = view.commandLine == nil
             var line = Line(isFilter ? "/" : ":", style: theme[.key])
             line.append(input.text, style: theme[.commandLine])

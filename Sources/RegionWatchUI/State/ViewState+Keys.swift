@@ -10,6 +10,8 @@ extension ViewState {
         if key == .resize { return [.redraw] }
         if commandLine != nil { return handleCommandLineKey(key, state: state) }
         if traceList.filterInput != nil { return TracesKeys.handleFilterKey(key, in: &self) }
+        if logList.filterInput != nil { return LogsKeys.handleFilterKey(key, in: &self) }
+        if metricList.filterInput != nil { return MetricsKeys.handleFilterKey(key, in: &self) }
         message = nil
         let acknowledging = pendingAcknowledgement
         pendingAcknowledgement = nil
@@ -57,7 +59,12 @@ extension ViewState {
             push(.traces)
         case .showLatencyMatrix:
             push(.latencyMatrix)
-        case .cycleSort, .openFilter, .collapse, .expand, .toggleCollapse, .toggleColoring, .acknowledgeInterrupted:
+        case .showLogs:
+            push(.logs)
+        case .showMetrics:
+            push(.metrics)
+        case .cycleLevel,
+            .cycleSort, .openFilter, .collapse, .expand, .toggleCollapse, .toggleColoring, .acknowledgeInterrupted:
             // Screen actions: their screens handle them above; elsewhere they do nothing.
             break
         case .toggleHelp:
@@ -145,7 +152,7 @@ extension ViewState {
     /// The key context in effect: a modal one (typed line, help, failover dialog) while it is
     /// open, else the screen's.
     public func activeKeyContext(in state: DashboardState) -> KeyContext {
-        if commandLine != nil || traceList.filterInput != nil { return .typedLine }
+        if commandLine != nil || filterInput != nil { return .typedLine }
         if isHelpVisible { return .help }
         let machine = state.failover.machine.state
         if machine == .refused { return .refusal }
@@ -175,6 +182,14 @@ extension ViewState {
         waterfall = WaterfallState()
         waterfall.coloring = coloring
         push(.waterfall(trace: trace))
+    }
+
+    /// Opens the logs screen showing `query` (a span's or a trace's logs), following the newest.
+    mutating func openLogs(_ query: LogQuery, describedAs text: String) {
+        logList.filter = query
+        logList.filterText = text
+        logList.selected = nil
+        push(.logs)
     }
 
     // MARK: Overlays and typed input

@@ -9,6 +9,8 @@ public enum Screen: Equatable, Sendable {
     case spanDetail(trace: TraceID, span: SpanID)
     case latencyMatrix
     case audit
+    case logs
+    case metrics
 
     /// The key context of this screen.
     public var keyContext: KeyContext {
@@ -20,6 +22,8 @@ public enum Screen: Equatable, Sendable {
         case .spanDetail: .spanDetail
         case .latencyMatrix: .latencyMatrix
         case .audit: .audit
+        case .logs: .logs
+        case .metrics: .metrics
         }
     }
 }
@@ -115,6 +119,8 @@ public struct ViewState: Equatable, Sendable {
     public internal(set) var traceList = TraceListState()
     public internal(set) var waterfall = WaterfallState()
     public internal(set) var spanDetailScroll = 0
+    public internal(set) var logList = LogListState()
+    public internal(set) var metricList = MetricListState()
     public internal(set) var isHelpVisible = false
     public internal(set) var helpScroll = 0
     public internal(set) var commandLine: CommandLineInput?
@@ -145,6 +151,11 @@ public struct ViewState: Equatable, Sendable {
 
     /// The screen shown.
     public var screen: Screen { screens.last ?? .overview }
+
+    /// The `/` filter being typed on the screen shown, if any.
+    public var filterInput: CommandLineInput? {
+        traceList.filterInput ?? logList.filterInput ?? metricList.filterInput
+    }
 
     /// Opens `screen` on top of the current one.
     mutating func push(_ screen: Screen) {

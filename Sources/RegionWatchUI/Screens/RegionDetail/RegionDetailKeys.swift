@@ -1,7 +1,7 @@
 import RegionWatchCore
 
 /// The region detail's keys: the arrows scroll the facts, or, once Tab focused them, select
-/// among the region's error traces, which Enter opens.
+/// among the region's error traces, which Enter opens; L shows the region's logs.
 enum RegionDetailKeys: ScreenKeys {
     static let bindings = [
         KeyBinding(
@@ -32,5 +32,12 @@ enum RegionDetailKeys: ScreenKeys {
             return
         }
         view.openWaterfall(traces[view.selectedErrorTrace].traceID)
+    }
+
+    /// L: the region's logs.
+    static func perform(_ action: UIAction, in view: inout ViewState, state: DashboardState) -> [UIEffect]? {
+        guard action == .showLogs, case .regionDetail(let region) = view.screen else { return nil }
+        view.openLogs(LogQuery(region: region), describedAs: "region=\(region)")
+        return []
     }
 }

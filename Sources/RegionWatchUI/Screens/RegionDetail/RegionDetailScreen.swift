@@ -76,9 +76,6 @@ struct RegionDetailScreen {
         var format: (Double) -> String
     }
 
-    /// The window every chart shows (the signals keep this much history).
-    static let chartWindowSeconds = 600.0
-
     private func chartSpecs() -> [ChartSpec] {
         let state = context.state
         let thresholds = state.topology.thresholds
@@ -102,6 +99,12 @@ struct RegionDetailScreen {
                     title: "Replication lag from \(link.from)", signal: link.lagSeconds, current: RegionText.lag(lag),
                     threshold: context.rpo, thresholdName: "RPO", format: Format.duration))
         }
+        if let errors = region.logErrorsPerSecond.latest {
+            specs.append(
+                ChartSpec(
+                    title: "Log errors/s", signal: region.logErrorsPerSecond, current: Self.perSecond(errors),
+                    threshold: thresholds.logErrorsPerSecondDegraded, format: Self.perSecond))
+        }
         specs.append(
             ChartSpec(
                 title: "Probe latency", signal: region.probe.latencyMilliseconds,
@@ -110,82 +113,21 @@ struct RegionDetailScreen {
         return specs
     }
 
-    /// The window a chart of `width` columns shows: the history it has, rounded up to whole
-    /// minutes, at most `chartWindowSeconds`.
-    private func window(for signal: Signal) -> Double {
-        guard let oldest = signal.history.first?.at else { return 60 }
-        let span = max(60, context.now.seconds(since: oldest))
-        return min(Self.chartWindowSeconds, (span / 60).rounded(.up) * 60)
-    }
-
-    /// `-10m … -5m … now` under the plot, each label centred on its time.
-    private func timeAxis(window: Double, plotX: Int, width: Int) -> [(x: Int, text: String)] {
-        let steps = width >= 40 ? 4 : (width >= 16 ? 2 : 1)
-        return (0...steps).map { step in
-            let secondsAgo = window * Double(steps - step) / Double(steps)
-            let text = secondsAgo == 0 ? "now" : "-" + Format.duration(secondsAgo)
-            let position = plotX + (width - 1) * step / steps
-            let x =
-                step == 0
-                ? position
-                : (step == steps ? position - CharacterWidth.of(text) + 1 : position - CharacterWidth.of(text) / 2)
-            return (x, text)
-        }
-    }
+    /// A small rate with the precision it needs: `0.05/s`, `1.2/s`, `40/s`.
+    static func perSecond(_ value: Double) -> String { Format.number(value) + "/s" }
 
     private func renderCharts(in area: Rect, into frame: inout Frame) {
-        let theme = context.theme
         let specs = chartSpecs()
         let perChart = max(3, area.height / max(1, specs.count))
         var y = area.y
         for spec in specs {
             let height = min(perChart, area.maxY - y)
             guard height >= 3 else { break }
-            let chartArea = Rect(x: area.x, y: y, width: area.width, height: height)
-            let stale = region.health == .stale
-            var note = Line(spec.current, style: stale ? theme[.stale] : theme[.text].adding(.bold))
-            if let threshold = spec.threshold {
-                note.append(spec.title.hasPrefix("Replication") ? "  RPO " : "  limit ", style: theme[.muted])
-                note.append(spec.format(threshold), style: theme[.threshold])
-            }
-            let block = context.block(spec.title, note: note)
-            block.render(in: chartArea, into: &frame)
-            let inner = block.inner(chartArea).inset(horizontal: 1, vertical: 0)
-            let window = window(for: spec.signal)
-            let style = stale ? theme[.stale] : theme[.sparkline]
-            let alertStyle = stale ? theme[.stale] : theme[.sparklineAlert]
-            if spec.signal.history.isEmpty {
-                frame.write("no data", x: inner.x, y: inner.y, style: theme[.muted], clip: inner)
-            } else if inner.height <= 2 {
-                let values = spec.signal.buckets(inner.width, window: window, endingAt: context.now)
-                Sparkline(values: values, threshold: spec.threshold, style: style, alertStyle: alertStyle).render(
-                    in: inner.row(0), into: &frame)
-                if inner.height == 2 {
-                    frame.write(
-                        "last \(Format.duration(window)), from zero", x: inner.x, y: inner.y + 1, style: theme[.muted],
-                        clip: inner.row(1))
-                }
-            } else {
-                // The plot, then a labelled time axis on the last row, aligned with the plot.
-                let plotArea = Rect(x: inner.x, y: inner.y, width: inner.width, height: inner.height - 1)
-                let probe = BarChart(values: [], threshold: spec.threshold, formatValue: spec.format)
-                // The window's largest value sets the scale whatever the bucket count.
-                let labelWidth = probe.labelWidth(
-                    values: spec.signal.buckets(plotArea.width, window: window, endingAt: context.now),
-                    width: plotArea.width)
-                let plotWidth = plotArea.width - labelWidth
-                let values = spec.signal.buckets(plotWidth, window: window, endingAt: context.now)
-                BarChart(
-                    values: values, threshold: spec.threshold, style: style, alertStyle: alertStyle,
-                    axisStyle: theme[.muted],
-                    thresholdStyle: theme[.threshold], thresholdName: spec.threshold == nil ? nil : spec.thresholdName,
-                    formatValue: spec.format
-                ).render(in: plotArea, into: &frame)
-                let axisRow = inner.row(inner.height - 1)
-                for label in timeAxis(window: window, plotX: plotArea.x + labelWidth, width: plotWidth) {
-                    frame.write(label.text, x: label.x, y: axisRow.y, style: theme[.muted], clip: axisRow)
-                }
-            }
+            SignalChart(
+                context: context, title: spec.title, current: spec.current, signal: spec.signal,
+                threshold: spec.threshold, thresholdName: spec.thresholdName, isStale: region.health == .stale,
+                format: spec.format
+            ).render(in: Rect(x: area.x, y: y, width: area.width, height: height), into: &frame)
             y += height
         }
     }
@@ -341,6 +283,16 @@ struct RegionDetailScreen {
                 "p50 / p99",
                 "\(region.p50Milliseconds.latest.map(Format.milliseconds) ?? RegionText.unknown()) / \(RegionText.p99(region, thresholds: context.state.topology.thresholds))"
             ))
+        if let errors = region.logErrorsPerSecond.latest {
+            let thresholds = context.state.topology.thresholds
+            let breached = thresholds.logErrorsPerSecondDegraded.map { errors >= $0 } ?? false
+            let limit = thresholds.logErrorsPerSecondDegraded.map { " · limit \(Self.perSecond($0))" } ?? ""
+            lines.append(
+                context.fact(
+                    "log errors",
+                    "\(Self.perSecond(errors)) · \(Self.perSecond(region.logRecordsPerSecond ?? 0)) records in all (last minute)\(limit)",
+                    valueStyle: breached ? theme[.degraded] : theme[.text]))
+        }
         lines.append(Line())
 
         lines.append(section("Probe"))

@@ -75,6 +75,12 @@ struct SpanDetailScreen {
         lines.append(fact("status", statusText, span.status == .error ? theme[.down] : theme[.text]))
         lines.append(fact("start", start.iso8601))
         lines.append(fact("duration", Format.milliseconds(Double(span.durationNanos) / 1e6)))
+        let logCount = context.state.logs.recordCount(ofTrace: traceID, span: span.spanID)
+        lines.append(
+            fact(
+                "logs",
+                logCount == 0 ? "none received for this span" : "\(logCount) record\(logCount == 1 ? "" : "s") (L shows them)",
+                logCount == 0 ? theme[.muted] : theme[.text]))
         var region = context.fact("region", "", width: width)
         region.append(span.region, style: context.regionStyle(span.region))
         if !context.state.isConfigured(region: span.region) {

@@ -51,23 +51,15 @@ enum TracesKeys: ScreenKeys {
 
     /// A key while the filter line is open (the typed-line context).
     static func handleFilterKey(_ key: Key, in view: inout ViewState) -> [UIEffect] {
-        guard var input = view.traceList.filterInput else { return [] }
-        switch KeyMap.action(for: key, in: .typedLine, isDemo: false) {
-        case .cancel:
-            view.traceList.filterInput = nil
-        case .confirm:
-            view.traceList.filterInput = nil
-            switch TraceQuery.parse(input.text) {
+        FilterLine.handle(key, input: &view.traceList.filterInput, message: &view.message) { text in
+            switch TraceQuery.parse(text) {
             case .success(let query):
-                view.traceList.filterText = input.text.trimmingCharacters(in: " ")
+                view.traceList.filterText = text
                 view.traceList.filter = query
-                view.message = StatusMessage(query.isEmpty ? "filter cleared" : "filter: \(view.traceList.filterText)")
+                return StatusMessage(query.isEmpty ? "filter cleared" : "filter: \(text)")
             case .failure(let error):
-                view.message = StatusMessage(error.description, isError: true)
+                return StatusMessage(error.description, isError: true)
             }
-        default:
-            input.text = LineEditor.edit(input.text, with: key) ?? input.text
-            view.traceList.filterInput = input
         }
         return []
     }

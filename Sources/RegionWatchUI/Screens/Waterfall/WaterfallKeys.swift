@@ -38,6 +38,10 @@ enum WaterfallKeys: ScreenKeys {
             fold(action, in: &view, state: state)
         case .toggleColoring:
             view.waterfall.coloring = view.waterfall.coloring == .region ? .service : .region
+        case .showLogs:
+            // L: the whole trace's logs.
+            guard case .waterfall(let trace) = view.screen else { return nil }
+            view.openLogs(LogQuery(traceID: trace), describedAs: "trace=\(trace.hex)")
         default:
             return nil
         }

@@ -1,0 +1,102 @@
+import RegionWatchCore
+import RegionWatchTerminal
+
+/// The metrics screen (`M`): every received OTLP metric series by region and service (name,
+/// type, unit, points, the last reading), and the selected series' chart with a time axis and
+/// a labelled value axis.
+struct MetricsScreen {
+    let context: ScreenContext
+
+    func render(in area: Rect, into frame: inout Frame) {
+        let theme = context.theme
+        let state = context.state
+        let list = context.view.metricList
+        let model = MetricListModel(state: state, list: list)
+        let (summaryArea, rest) = area.splitTop(1)
+        let bound = state.metrics.bound
+        var summary = Line(" \(bound.count) series", style: theme[.text])
+        summary.append(
+            " · \(Format.rate(Double(state.metrics.pointsReceived))) points received\(bound.forgotten > 0 ? " · \(bound.forgotten) series forgotten (most \(bound.capacity))" : "")",
+            style: theme[.muted])
+        frame.write(summary, x: summaryArea.x, y: summaryArea.y, clip: summaryArea)
+        let chartHeight = model.selected == nil ? 0 : max(0, min(12, rest.height / 2))
+        let (listArea, chartArea) = rest.splitBottom(chartHeight)
+        var note = Line("", style: theme[.muted])
+        if !list.filterText.isEmpty {
+            note.append("filter: ", style: theme[.muted])
+            note.append(list.filterText, style: theme[.key])
+        }
+        let block = context.block("Metrics (\(model.rows.count))", note: note, focused: true)
+        block.render(in: listArea, into: &frame)
+        let inner = block.inner(listArea).inset(horizontal: 1, vertical: 0)
+        guard !model.rows.isEmpty else {
+            Paragraph(context.wrap(emptyLines(), width: inner.width, indent: 2)).render(in: inner, into: &frame)
+            return
+        }
+        let visibleRows = max(1, inner.height - 1)
+        let offset = Table.scrollOffset(
+            selected: model.selectedIndex, rowCount: model.rows.count, visibleRows: visibleRows)
+        let shown = model.rows[offset..<min(model.rows.count, offset + visibleRows)]
+        Table(
+            columns: Self.columns, rows: shown.map(row), headerStyle: theme[.tableHeader],
+            selectedRow: model.selectedIndex.map { $0 - offset }, selectionStyle: theme[.selection]
+        ).render(in: inner, into: &frame)
+        if let series = model.selected, chartHeight >= 3 {
+            let latest = series.latest
+            let unit = latest.valueUnit
+            let suffix = unit.isEmpty || unit == "1" || unit.hasPrefix("{") ? "" : (unit == "/s" ? "/s" : " " + unit)
+            SignalChart(
+                context: context,
+                title: "\(latest.metric)\(latest.attributes.isEmpty ? "" : " {\(latest.attributes)}") · \(latest.region)/\(latest.service)",
+                current: latest.summary, signal: series.history, isStale: false,
+                format: { Format.number($0) + suffix }
+            ).render(in: chartArea, into: &frame)
+        }
+    }
+
+    static let columns: [TableColumn] = [
+        TableColumn("REGION", width: 14, priority: 90),
+        TableColumn("SERVICE", width: 12, priority: 80),
+        TableColumn("METRIC", width: 24, priority: 100, isFlexible: true),
+        TableColumn("ATTRIBUTES", width: 20, priority: 50, isFlexible: true),
+        TableColumn("TYPE", width: 9, priority: 60),
+        TableColumn("UNIT", width: 6, priority: 40),
+        TableColumn("POINTS", width: 7, alignment: .right, priority: 55),
+        TableColumn("LAST", width: 26, priority: 95),
+    ]
+
+    private func row(_ series: MetricCatalog.Series) -> [Line] {
+        let theme = context.theme
+        let latest = series.latest
+        return [
+            Line(latest.region, style: context.regionStyle(latest.region)),
+            Line(latest.service, style: theme[.text]),
+            Line(latest.metric, style: theme[.text].adding(.bold)),
+            Line(latest.attributes, style: theme[.muted]),
+            Line(latest.kind, style: theme[.muted]),
+            Line(latest.unit, style: theme[.muted]),
+            Line(Format.rate(Double(series.points)), style: theme[.muted]),
+            Line(latest.summary, style: theme[.text]),
+        ]
+    }
+
+    private func emptyLines() -> [Line] {
+        let theme = context.theme
+        if !context.view.metricList.filterText.isEmpty {
+            return [Line("no series matches the filter (Esc clears it)", style: theme[.muted])]
+        }
+        var lines = [Line("no OTLP metrics yet", style: theme[.muted])]
+        for receiver in context.state.receivers.values.sorted(by: { $0.receiver < $1.receiver }) {
+            let hint =
+                receiver.transport == "grpc"
+                ? "send OTLP/gRPC metrics to \(receiver.listenAddress) (MetricsService)"
+                : "send OTLP/HTTP metrics to http://\(receiver.listenAddress)/v1/metrics (protobuf or JSON)"
+            lines.append(Line(hint, style: theme[.muted]))
+        }
+        lines.append(
+            Line(
+                "http.server.request.duration feeds each region's requests/s, errors and p50/p99 (metricSignals maps others)",
+                style: theme[.muted]))
+        return lines
+    }
+}
