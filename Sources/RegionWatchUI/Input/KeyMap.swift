@@ -134,7 +134,7 @@ public enum KeyMap {
         KeyBinding(
             [.character("L")], "L", .showLogs,
             "logs (of the region, span or trace shown, from its detail or waterfall)", .global,
-            hints: on([.traces, .waterfall, .spanDetail], "L", "logs")),
+            hints: on([.waterfall, .spanDetail], "L", "logs")),
         KeyBinding(
             [.character("M")], "M", .showMetrics, "received OTLP metrics by region and service", .global),
         KeyBinding(
