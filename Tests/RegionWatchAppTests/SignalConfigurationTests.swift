@@ -66,7 +66,9 @@ struct SignalConfigurationTests {
         let region = Topology.demo.regions[0].name
         let resource = SpanResource(
             region: region, provider: nil, service: "api", serviceVersion: nil, attributes: [])
-        let records = (0..<6).map { IncomingLogRecord(timeUnixNano: 1, severityNumber: $0 < 3 ? 17 : 9, body: "r\($0)") }
+        let records = (0..<6).map {
+            IncomingLogRecord(timeUnixNano: 1, severityNumber: $0 < 3 ? 17 : 9, body: "r\($0)")
+        }
         state.apply(.logs(LogBatch(source: "otlp", receivedAt: state.now, resources: [resource], records: records)))
         state.apply(
             .metrics(
@@ -85,7 +87,8 @@ struct SignalConfigurationTests {
         }()
         state.apply(.receiverStatistics(statistics))
         state.apply(.tick(state.now.adding(seconds: 1)))
-        let json = try JSONSerialization.jsonObject(with: Data(try StatusReport(state: state).json().utf8)) as? [String: Any]
+        let json =
+            try JSONSerialization.jsonObject(with: Data(try StatusReport(state: state).json().utf8)) as? [String: Any]
         let logs = try #require(json?["logs"] as? [String: Any])
         #expect(logs["records"] as? Int == 6 && logs["received"] as? Int == 6)
         #expect((json?["metrics"] as? [String: Any])?["series"] as? Int == 1)

@@ -83,7 +83,8 @@ public enum StatusCollection {
         // repeatedly has its own retry rules).
         var topology = configuration.topology
         topology.thresholds.hysteresis = .immediate
-        var state = DashboardState(topology: topology, now: clock.now(), traceLimits: configuration.traceLimits,
+        var state = DashboardState(
+            topology: topology, now: clock.now(), traceLimits: configuration.traceLimits,
             logLimits: configuration.logLimits)
         pipeline.start()
         let timer = Task {

@@ -437,7 +437,9 @@ extension ConfigurationParser {
             else { continue }
             guard let metricNode = spec["metric"]?.value, let metric = reader.string(metricNode, "\(signalPath).metric")
             else {
-                if spec["metric"] == nil { reader.error(value, "\(signalPath).metric", "missing: the OTLP metric name") }
+                if spec["metric"] == nil {
+                    reader.error(value, "\(signalPath).metric", "missing: the OTLP metric name")
+                }
                 continue
             }
             var mapping = OTLPMetricMapping(signal: signal, metric: metric)

@@ -22,7 +22,8 @@ struct LogsScreen {
 
         let detailHeight = model.selected == nil ? 0 : min(6, max(0, rest.height / 4))
         let (listArea, detailArea) = rest.splitBottom(detailHeight)
-        var note = Line(list.isFollowing ? "following newest" : "paused on selection (End follows)", style: theme[.muted])
+        var note = Line(
+            list.isFollowing ? "following newest" : "paused on selection (End follows)", style: theme[.muted])
         if let minimum = list.query.minimumSeverity {
             note.append("  level ≥ ", style: theme[.muted])
             note.append(minimum.name, style: theme[.key])
@@ -71,7 +72,8 @@ struct LogsScreen {
         let theme = context.theme
         let time = Timestamp(secondsSinceEpoch: Double(record.timeUnixNano / 1_000_000) / 1000)
         let milliseconds = Int(record.timeUnixNano / 1_000_000 % 1000)
-        let padded = milliseconds < 10 ? "00\(milliseconds)" : (milliseconds < 100 ? "0\(milliseconds)" : "\(milliseconds)")
+        let padded =
+            milliseconds < 10 ? "00\(milliseconds)" : (milliseconds < 100 ? "0\(milliseconds)" : "\(milliseconds)")
         return [
             Line("\(time.utcTimeOfDay).\(padded)", style: theme[.muted]),
             Line(record.severityLabel, style: levelStyle(record.severity)),
@@ -121,7 +123,10 @@ struct LogsScreen {
         let theme = context.theme
         let state = context.state
         if !context.view.logList.filterText.isEmpty || context.view.logList.minimumSeverity != nil {
-            return [Line("no record matches the level and filter (Esc clears the filter, v the level)", style: theme[.muted])]
+            return [
+                Line(
+                    "no record matches the level and filter (Esc clears the filter, v the level)", style: theme[.muted])
+            ]
         }
         var lines = [Line("no logs yet", style: theme[.muted])]
         for receiver in state.receivers.values.sorted(by: { $0.receiver < $1.receiver }) {

@@ -21,10 +21,11 @@ struct MetricsScreen {
         frame.write(summary, x: summaryArea.x, y: summaryArea.y, clip: summaryArea)
         let chartHeight = model.selected == nil ? 0 : max(0, min(12, rest.height / 2))
         let (listArea, chartArea) = rest.splitBottom(chartHeight)
-        var note = Line("", style: theme[.muted])
+        var note: Line?
         if !list.filterText.isEmpty {
-            note.append("filter: ", style: theme[.muted])
-            note.append(list.filterText, style: theme[.key])
+            var filter = Line("filter: ", style: theme[.muted])
+            filter.append(list.filterText, style: theme[.key])
+            note = filter
         }
         let block = context.block("Metrics (\(model.rows.count))", note: note, focused: true)
         block.render(in: listArea, into: &frame)
@@ -47,7 +48,8 @@ struct MetricsScreen {
             let suffix = unit.isEmpty || unit == "1" || unit.hasPrefix("{") ? "" : (unit == "/s" ? "/s" : " " + unit)
             SignalChart(
                 context: context,
-                title: "\(latest.metric)\(latest.attributes.isEmpty ? "" : " {\(latest.attributes)}") · \(latest.region)/\(latest.service)",
+                title:
+                    "\(latest.metric)\(latest.attributes.isEmpty ? "" : " {\(latest.attributes)}") · \(latest.region)/\(latest.service)",
                 current: latest.summary, signal: series.history, isStale: false,
                 format: { Format.number($0) + suffix }
             ).render(in: chartArea, into: &frame)
@@ -55,14 +57,14 @@ struct MetricsScreen {
     }
 
     static let columns: [TableColumn] = [
-        TableColumn("REGION", width: 14, priority: 90),
-        TableColumn("SERVICE", width: 12, priority: 80),
-        TableColumn("METRIC", width: 24, priority: 100, isFlexible: true),
-        TableColumn("ATTRIBUTES", width: 20, priority: 50, isFlexible: true),
+        TableColumn("REGION", width: 12, priority: 90),
+        TableColumn("SERVICE", width: 10, priority: 70),
+        TableColumn("METRIC", width: 28, priority: 100, isFlexible: true),
+        TableColumn("ATTRIBUTES", width: 20, priority: 85, isFlexible: true),
         TableColumn("TYPE", width: 9, priority: 60),
-        TableColumn("UNIT", width: 6, priority: 40),
-        TableColumn("POINTS", width: 7, alignment: .right, priority: 55),
-        TableColumn("LAST", width: 26, priority: 95),
+        TableColumn("UNIT", width: 5, priority: 30),
+        TableColumn("POINTS", width: 6, alignment: .right, priority: 50),
+        TableColumn("LAST", width: 26, priority: 95, isFlexible: true),
     ]
 
     private func row(_ series: MetricCatalog.Series) -> [Line] {

@@ -79,7 +79,8 @@ struct SpanDetailScreen {
         lines.append(
             fact(
                 "logs",
-                logCount == 0 ? "none received for this span" : "\(logCount) record\(logCount == 1 ? "" : "s") (L shows them)",
+                logCount == 0
+                    ? "none received for this span" : "\(logCount) record\(logCount == 1 ? "" : "s") (L shows them)",
                 logCount == 0 ? theme[.muted] : theme[.text]))
         var region = context.fact("region", "", width: width)
         region.append(span.region, style: context.regionStyle(span.region))
