@@ -36,8 +36,14 @@ public final class CollectionPipeline: @unchecked Sendable {
                 simulator = simulator ?? created
                 collectors.append(created)
             case .otlp(let settings):
-                if settings.httpEnabled { collectors.append(OTLPReceiverCollector(settings: settings, gate: gate)) }
-                if settings.grpc != nil { collectors.append(OTLPGRPCReceiverCollector(settings: settings, gate: gate)) }
+                // One metrics feed per collector: a series is the same whichever transport brings it.
+                let metrics = OTLPMetricsFeed(settings: settings)
+                if settings.httpEnabled {
+                    collectors.append(OTLPReceiverCollector(settings: settings, gate: gate, metrics: metrics))
+                }
+                if settings.grpc != nil {
+                    collectors.append(OTLPGRPCReceiverCollector(settings: settings, gate: gate, metrics: metrics))
+                }
             case .postgres(let settings):
                 collectors.append(PollingCollector(source: PostgresSource(settings: settings)))
             case .prometheusScrape(let settings):

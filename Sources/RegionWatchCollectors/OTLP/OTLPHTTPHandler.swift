@@ -13,8 +13,8 @@ final class OTLPReceiverContext: Sendable {
     let statistics: Mutex<ReceiverStatistics>
     /// Connections open and body bytes held, against `settings.limits`.
     let budget: ListenerBudget
-    /// Cumulative metric series between requests, shared by both transports.
-    let metricInterpreter: Mutex<OTLPMetricInterpreter>
+    /// The collector's metrics, shared by both transports.
+    let metrics: OTLPMetricsFeed
     /// Wrong-transport connections already noticed, and when.
     private let wrongTransportNoticeState = Mutex<(reported: Int, at: Timestamp)>((0, Timestamp(secondsSinceEpoch: 0)))
 
@@ -22,15 +22,15 @@ final class OTLPReceiverContext: Sendable {
     /// receiver's by default).
     init(
         settings: OTLPReceiverSettings, bus: EventBus<DashboardEvent>, gate: IngestGate, clock: WallClock,
-        receiver: String? = nil, listenAddress: String? = nil, transport: String = "http"
+        receiver: String? = nil, listenAddress: String? = nil, transport: String = "http",
+        metrics: OTLPMetricsFeed? = nil
     ) {
         self.settings = settings
         self.bus = bus
         self.gate = gate
         self.clock = clock
         budget = ListenerBudget(limits: settings.limits)
-        metricInterpreter = Mutex(
-            OTLPMetricInterpreter(source: settings.name + "/metrics", mappings: settings.metricMappings))
+        self.metrics = metrics ?? OTLPMetricsFeed(settings: settings)
         var statistics = ReceiverStatistics(
             receiver: receiver ?? settings.name, listenAddress: listenAddress ?? settings.listenAddress,
             observedAt: clock.now())
@@ -71,7 +71,7 @@ final class OTLPReceiverContext: Sendable {
             request = .logs(export)
         case .metrics(let export):
             received = export.pointCount
-            let round = metricInterpreter.withLock { $0.events(for: export, at: clock.now()) }
+            let round = metrics.events(for: export, at: clock.now())
             bus.publish(contentsOf: round.events)
             if !round.rejected.isEmpty {
                 statistics.withLock {
@@ -107,6 +107,7 @@ final class OTLPReceiverContext: Sendable {
                     .collectorStatus(OTLPReceiverCollector.report(collector: collector, at: now, error: nil)),
                 ])
             if let notice = wrongTransportNotice(at: now) { bus.publish(.notice(notice)) }
+            if let report = metrics.report(at: now) { bus.publish(.collectorStatus(report)) }
             do {
                 try await Task.sleep(for: .seconds(OTLPReceiverCollector.reportInterval))
             } catch {

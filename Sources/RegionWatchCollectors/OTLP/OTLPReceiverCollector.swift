@@ -17,10 +17,14 @@ public final class OTLPReceiverCollector: Collector {
     /// Seconds between statistics reports (and binding retries ×5).
     static let reportInterval = 1.0
 
-    public init(settings: OTLPReceiverSettings, gate: IngestGate) {
+    private let metrics: OTLPMetricsFeed
+
+    /// `metrics` is shared with the gRPC receiver of the same collector.
+    public init(settings: OTLPReceiverSettings, gate: IngestGate, metrics: OTLPMetricsFeed? = nil) {
         name = settings.name
         self.settings = settings
         self.gate = gate
+        self.metrics = metrics ?? OTLPMetricsFeed(settings: settings)
     }
 
     /// The port actually listened on (useful with port 0), once bound.
@@ -38,7 +42,7 @@ public final class OTLPReceiverCollector: Collector {
         // request bodies' memory must go back to the system once they are freed.
         ListenerLimits.prepareProcess()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(2, System.coreCount)))
-        let context = OTLPReceiverContext(settings: settings, bus: bus, gate: gate, clock: clock)
+        let context = OTLPReceiverContext(settings: settings, bus: bus, gate: gate, clock: clock, metrics: metrics)
         self.context.withLock { $0 = context }
         if let channel = await bindRetrying(group: group, context: context, bus: bus, clock: clock) {
             await serve(channel: channel, context: context, bus: bus, clock: clock)

@@ -19,11 +19,15 @@ public final class OTLPGRPCReceiverCollector: Collector {
     private let bound = Mutex<Int?>(nil)
 
     /// `settings.grpc` must be set; `gate` is shared with the HTTP receiver.
-    public init(settings: OTLPReceiverSettings, gate: IngestGate) {
+    private let metrics: OTLPMetricsFeed
+
+    /// `metrics` is shared with the HTTP receiver of the same collector.
+    public init(settings: OTLPReceiverSettings, gate: IngestGate, metrics: OTLPMetricsFeed? = nil) {
         self.settings = settings
         listen = settings.grpc ?? OTLPReceiverSettings.GRPCListen()
         name = settings.name + "-grpc"
         self.gate = gate
+        self.metrics = metrics ?? OTLPMetricsFeed(settings: settings)
     }
 
     /// The bound port once listening (useful when configured with port 0).
@@ -38,7 +42,7 @@ public final class OTLPGRPCReceiverCollector: Collector {
         ListenerLimits.prepareProcess()
         let context = OTLPReceiverContext(
             settings: settings, bus: bus, gate: gate, clock: clock, receiver: name, listenAddress: listen.address,
-            transport: "grpc")
+            transport: "grpc", metrics: metrics)
         self.context.withLock { $0 = context }
         // Its own event loops, as the HTTP receiver has: decompressing a large message never
         // holds up the probes and scrapes on NIO's shared loops.

@@ -1,4 +1,5 @@
 import RegionWatchCore
+import Synchronization
 
 /// How one OTLP metric feeds a dashboard signal.
 ///
@@ -163,11 +164,15 @@ public struct OTLPMetricInterpreter: Sendable {
         var touched: [String] = []
         for (index, resource) in export.resources.enumerated() {
             let identity = resource.attributes.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ",")
-            if let last = lastExportAt[identity], now > last {
-                let seconds = now.seconds(since: last)
-                exportIntervalSeconds = min(300, max(seconds, (exportIntervalSeconds ?? 0) * 0.8))
+            // Flushes in quick succession (a shutdown) say nothing about the export interval.
+            let previousExport = lastExportAt[identity]
+            if previousExport.map({ now.seconds(since: $0) >= Self.minimumIntervalSeconds }) ?? true {
+                if let previousExport {
+                    let seconds = now.seconds(since: previousExport)
+                    exportIntervalSeconds = min(300, max(seconds, (exportIntervalSeconds ?? 0) * 0.8))
+                }
+                lastExportAt[identity] = now
             }
-            lastExportAt[identity] = now
             if lastExportAt.count > 4096 { lastExportAt = [identity: now] }
             for metric in export.metrics where metric.resourceIndex == index {
                 for point in metric.points {
@@ -202,12 +207,20 @@ public struct OTLPMetricInterpreter: Sendable {
         state.startUnixNano = point.startUnixNano
         state.timeUnixNano = point.timeUnixNano
         state.value = point.value
-        // A point older than the one remembered (a retried export) changes nothing.
+        // A point older than the one remembered (a retried export) changes nothing; a cumulative
+        // point within a second of the last one is folded into the next interval (a rate over
+        // milliseconds says nothing).
+        let temporality = kind.temporality
         if previous.timeUnixNano > 0, point.timeUnixNano < previous.timeUnixNano {
             state = previous
             return
         }
-        let temporality = kind.temporality
+        if temporality == .cumulative, previous.value != nil, point.startUnixNano == previous.startUnixNano,
+            Double(point.timeUnixNano &- previous.timeUnixNano) / 1e9 < minimumIntervalSeconds
+        {
+            state = previous
+            return
+        }
         let sincePrevious =
             previous.timeUnixNano > 0 ? Double(point.timeUnixNano &- previous.timeUnixNano) / 1e9 : nil
         let sinceStart = point.startUnixNano > 0 ? Double(point.timeUnixNano &- point.startUnixNano) / 1e9 : nil
@@ -282,6 +295,8 @@ public struct OTLPMetricInterpreter: Sendable {
 
     /// A first point's start counts when it is at most this old.
     static let freshStartSeconds = 300.0
+    /// Cumulative points closer together than this are one interval.
+    static let minimumIntervalSeconds = 1.0
 
     /// The series' reading for the metrics screen.
     static func reading(of state: SeriesState, key: SeriesKey, service: String, at now: Timestamp) -> MetricSeriesUpdate
@@ -383,5 +398,47 @@ public struct OTLPMetricInterpreter: Sendable {
             let rates = intervals.compactMap(\.rate)
             return rates.isEmpty ? nil : rates.reduce(0, +) * scale
         }
+    }
+}
+
+/// One `otlp` collector's metrics, shared by its HTTP and gRPC receivers: the interpreter
+/// (cumulative series are the same whichever transport brought them) and its heartbeat as the
+/// collector `<name>/metrics`, whose interval is the exporters' observed export interval, so
+/// metric-derived signals go stale only when exports stop.
+public final class OTLPMetricsFeed: Sendable {
+    private let interpreter: Mutex<OTLPMetricInterpreter>
+    private let lastReport = Mutex<Timestamp?>(nil)
+    private let rejections = Mutex<(count: Int, last: String?)>((0, nil))
+    public let collector: String
+
+    public init(settings: OTLPReceiverSettings) {
+        collector = settings.name + "/metrics"
+        interpreter = Mutex(OTLPMetricInterpreter(source: collector, mappings: settings.metricMappings))
+    }
+
+    /// The events for one decoded export received at `now`.
+    func events(for export: DecodedMetrics, at now: Timestamp) -> CollectionRound {
+        let round = interpreter.withLock { $0.events(for: export, at: now) }
+        if !round.rejected.isEmpty {
+            rejections.withLock { $0 = ($0.count + round.rejected.count, round.rejected.last) }
+        }
+        return round
+    }
+
+    /// The heartbeat once metrics have arrived (at most one a half second, whichever receiver
+    /// asks): interval = the exporters' export interval (60 s, the SDKs' default, until seen).
+    func report(at now: Timestamp) -> CollectorReport? {
+        let (seen, interval) = interpreter.withLock { ($0.rememberedSeries > 0, $0.exportIntervalSeconds) }
+        guard seen else { return nil }
+        let due = lastReport.withLock { last -> Bool in
+            guard last.map({ now.seconds(since: $0) >= 0.5 }) ?? true else { return false }
+            last = now
+            return true
+        }
+        guard due else { return nil }
+        let (count, last) = rejections.withLock { $0 }
+        return CollectorReport(
+            collector: collector, kind: "otlp-metrics", observedAt: now, intervalSeconds: max(1, interval ?? 60),
+            regions: [], rejectedCount: count, rejection: last)
     }
 }
