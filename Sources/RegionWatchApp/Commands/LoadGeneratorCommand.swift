@@ -7,22 +7,33 @@ import Synchronization
 import Glibc
 #endif
 
-/// `regionwatch loadgen`: sends OTLP/HTTP trace exports of a chosen size over loopback, for
-/// ingest benchmarks. Request bodies are encoded once; every request gets fresh trace ids by
-/// patching the id bytes, so the receiver does real work and the generator stays cheap.
+/// `regionwatch loadgen`: sends OTLP exports (traces, metrics or logs; OTLP/HTTP or OTLP/gRPC)
+/// of a chosen size over loopback, for ingest benchmarks. Request bodies are encoded once; every
+/// trace request gets fresh trace ids by patching the id bytes, so the receiver does real work
+/// and the generator stays cheap.
 struct LoadGeneratorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loadgen",
-        abstract: "Send OTLP/HTTP trace exports to a receiver, for benchmarks."
+        abstract: "Send OTLP exports (traces, metrics or logs, over HTTP or gRPC) to a receiver, for benchmarks."
     )
 
-    @Option(name: .long, help: ArgumentHelp("Receiver address.", valueName: "HOST:PORT"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Receiver address (4318 for http, 4317 for grpc by convention).", valueName: "HOST:PORT"))
     var target = "127.0.0.1:4318"
 
-    @Option(name: .long, help: "Body encoding: protobuf or json.")
+    @Option(name: .customLong("protocol"), help: "Transport: http (OTLP/HTTP) or grpc (OTLP/gRPC).")
+    var transport = "http"
+
+    @Option(name: .long, help: "Signal: traces, metrics or logs.")
+    var signal = "traces"
+
+    @Option(name: .long, help: "Body encoding over http: protobuf or json (grpc is always protobuf).")
     var format = "protobuf"
 
-    @Option(name: .customLong("spans-per-request"), help: "Spans in each request.")
+    @Option(
+        name: [.customLong("items-per-request"), .customLong("spans-per-request")],
+        help: "Spans, data points or log records in each request.")
     var spansPerRequest = 1000
 
     @Option(name: .long, help: "Seconds to send for.")
@@ -45,6 +56,11 @@ struct LoadGeneratorCommand: ParsableCommand {
             throw ValidationError("--target must be HOST:PORT")
         }
         guard ["protobuf", "json"].contains(format) else { throw ValidationError("--format must be protobuf or json") }
+        guard ["http", "grpc"].contains(transport) else { throw ValidationError("--protocol must be http or grpc") }
+        guard OTLPSignal(rawValue: signal) != nil else {
+            throw ValidationError("--signal must be traces, metrics or logs")
+        }
+        if transport == "grpc", format == "json" { throw ValidationError("OTLP/gRPC is always protobuf") }
         guard (1...100_000).contains(spansPerRequest) else {
             throw ValidationError("--spans-per-request must be 1...100000")
         }
@@ -54,44 +70,74 @@ struct LoadGeneratorCommand: ParsableCommand {
 
     func run() throws {
         let (host, port) = OTLPReceiverSettings.parseListenAddress(target)!
+        let signal = OTLPSignal(rawValue: signal)!
         let templates = (0..<8).map {
-            RequestTemplate(spans: spansPerRequest, seed: UInt64(1000 + $0), json: format == "json")
+            RequestTemplate(signal: signal, items: spansPerRequest, seed: UInt64(1000 + $0), json: format == "json")
         }
         let counters = LoadCounters()
         let deadline = MonotonicClock.seconds() + duration
+        if transport == "grpc" {
+            let token = token, connections = connections
+            let finished = DispatchSemaphore(value: 0)
+            Task {
+                await OTLPGRPCLoadClient.run(
+                    host: host, port: port, signal: signal, token: token, connections: connections,
+                    deadline: deadline, body: { _, sequence in templates[Int(sequence % 8)].body(nonce: sequence) },
+                    record: { outcome, bytes in
+                        let status: Int? =
+                            switch outcome {
+                            case .accepted: 200
+                            case .refused: 429
+                            case .failed: nil
+                            }
+                        counters.record(status: status, bytes: bytes)
+                    })
+                finished.signal()
+            }
+            finished.wait()
+        } else {
+            sendOverHTTP(host: host, port: port, signal: signal, templates: templates, counters: counters, until: deadline)
+        }
+        let result = counters.snapshot(seconds: duration, itemsPerRequest: spansPerRequest)
+        let noun = signal.itemNoun
+        if json {
+            print(
+                #"{"signal":"\#(signal.rawValue)","protocol":"\#(transport)","requests":\#(result.requests),"accepted":\#(result.accepted),"refused429":\#(result.refused429),"otherStatus":\#(result.otherStatus),"failures":\#(result.failures),"itemsAccepted":\#(result.itemsAccepted),"itemsPerSecond":\#(Int(result.itemsPerSecond)),"bytesSent":\#(result.bytes)}"#
+            )
+        } else {
+            let encoding = transport == "grpc" ? "gRPC" : "HTTP, \(format)"
+            print(
+                "sent \(result.requests) \(signal.rawValue) requests (\(encoding), \(spansPerRequest) \(noun) each) in \(Format.fixed(duration, decimals: 1)) s over \(connections) connection(s)"
+            )
+            print(
+                "  accepted \(result.accepted), refused (429 / UNAVAILABLE) \(result.refused429), other status \(result.otherStatus), failures \(result.failures)"
+            )
+            print(
+                "  \(result.itemsAccepted) \(noun) accepted = \(Int(result.itemsPerSecond)) \(noun)/s, \(Format.bytes(Double(result.bytes))) sent"
+            )
+        }
+    }
+
+    /// One keep-alive HTTP connection per worker thread, sending back to back.
+    private func sendOverHTTP(
+        host: String, port: Int, signal: OTLPSignal, templates: [RequestTemplate], counters: LoadCounters,
+        until deadline: Double
+    ) {
         let interval = rate > 0 ? Double(connections) / rate : 0
-        var threads: [Thread] = []
         let done = DispatchGroup()
         for worker in 0..<connections {
             done.enter()
             let thread = Thread {
                 defer { done.leave() }
                 LoadWorker(
-                    host: host, port: port, token: token, json: format == "json", templates: templates,
-                    counters: counters, worker: worker
+                    host: host, port: port, path: signal.path, token: token, json: format == "json",
+                    templates: templates, counters: counters, worker: worker
                 )
                 .run(until: deadline, interval: interval)
             }
             thread.start()
-            threads.append(thread)
         }
         done.wait()
-        let result = counters.snapshot(seconds: duration, spansPerRequest: spansPerRequest)
-        if json {
-            print(
-                #"{"requests":\#(result.requests),"accepted":\#(result.accepted),"refused429":\#(result.refused429),"otherStatus":\#(result.otherStatus),"failures":\#(result.failures),"spansAccepted":\#(result.spansAccepted),"spansPerSecond":\#(Int(result.spansPerSecond)),"bytesSent":\#(result.bytes)}"#
-            )
-        } else {
-            print(
-                "sent \(result.requests) requests (\(format), \(spansPerRequest) spans each) in \(Format.fixed(duration, decimals: 1)) s over \(connections) connection(s)"
-            )
-            print(
-                "  accepted \(result.accepted), 429 \(result.refused429), other status \(result.otherStatus), connection failures \(result.failures)"
-            )
-            print(
-                "  \(result.spansAccepted) spans accepted = \(Int(result.spansPerSecond)) spans/s, \(Format.bytes(Double(result.bytes))) sent"
-            )
-        }
     }
 }
 
@@ -102,6 +148,28 @@ struct RequestTemplate: Sendable {
     let idOffsets: [(offset: Int, trace: Int)]
     let traceIDs: [TraceID]
     let isJSON: Bool
+
+    /// A request of `items` spans, data points or log records.
+    init(signal: OTLPSignal, items: Int, seed: UInt64, json: Bool) {
+        switch signal {
+        case .traces:
+            self.init(spans: items, seed: seed, json: json)
+        case .logs:
+            let batch = LoadBatches.logs(items, seed: seed)
+            self.init(fixed: json ? OTLPLogsEncoder.json(batch) : OTLPLogsEncoder.protobuf(batch), json: json)
+        case .metrics:
+            let (resources, metrics) = LoadBatches.metrics(items, seed: seed)
+            self.init(fixed: OTLPMetricsEncoder.protobuf(resources: resources, metrics: metrics), json: json)
+        }
+    }
+
+    /// A body sent as it is.
+    init(fixed body: [UInt8], json: Bool) {
+        self.body = body
+        isJSON = json
+        idOffsets = []
+        traceIDs = []
+    }
 
     init(spans: Int, seed: UInt64, json: Bool) {
         var random = SeededGenerator(seed: seed)
@@ -184,16 +252,16 @@ final class LoadCounters: Sendable {
     }
 
     struct Result {
-        var requests, accepted, refused429, otherStatus, failures, bytes, spansAccepted: Int
-        var spansPerSecond: Double
+        var requests, accepted, refused429, otherStatus, failures, bytes, itemsAccepted: Int
+        var itemsPerSecond: Double
     }
 
-    func snapshot(seconds: Double, spansPerRequest: Int) -> Result {
+    func snapshot(seconds: Double, itemsPerRequest: Int) -> Result {
         values.withLock {
             Result(
                 requests: $0.requests, accepted: $0.accepted, refused429: $0.refused429, otherStatus: $0.otherStatus,
-                failures: $0.failures, bytes: $0.bytes, spansAccepted: $0.accepted * spansPerRequest,
-                spansPerSecond: Double($0.accepted * spansPerRequest) / seconds)
+                failures: $0.failures, bytes: $0.bytes, itemsAccepted: $0.accepted * itemsPerRequest,
+                itemsPerSecond: Double($0.accepted * itemsPerRequest) / seconds)
         }
     }
 }
@@ -202,6 +270,8 @@ final class LoadCounters: Sendable {
 struct LoadWorker {
     let host: String
     let port: Int
+    /// `/v1/traces`, `/v1/metrics` or `/v1/logs`.
+    let path: String
     let token: String?
     let json: Bool
     let templates: [RequestTemplate]
@@ -227,7 +297,7 @@ struct LoadWorker {
             sequence += 1
             let body = templates[Int(sequence % UInt64(templates.count))].body(nonce: sequence)
             var head =
-                "POST /v1/traces HTTP/1.1\r\nHost: \(host)\r\nContent-Type: \(json ? "application/json" : "application/x-protobuf")\r\nContent-Length: \(body.count)\r\n"
+                "POST \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: \(json ? "application/json" : "application/x-protobuf")\r\nContent-Length: \(body.count)\r\n"
             if let token { head += "Authorization: Bearer \(token)\r\n" }
             head += "\r\n"
             let status = exchange(socket, Array(head.utf8) + body)
@@ -286,5 +356,73 @@ struct LoadWorker {
                 } ?? 0
             if received.count - end.upperBound >= length { return status }
         }
+    }
+}
+
+/// The load generator's metrics and logs: realistic shapes, spread over the demo's regions.
+enum LoadBatches {
+    /// `count` log records: mostly INFO request lines, 2 % ERROR, each in a trace.
+    static func logs(_ count: Int, seed: UInt64) -> LogBatch {
+        var random = SeededGenerator(seed: seed)
+        let regions = Topology.demo.regions.map(\.name)
+        let resources = regions.flatMap { region in
+            ["api", "worker"].map { service in
+                SpanResource(
+                    region: region, provider: nil, service: service, serviceVersion: "2.14.3",
+                    attributes: [
+                        Attribute("service.name", .string(service)), Attribute("cloud.region", .string(region)),
+                        Attribute("service.version", .string("2.14.3")),
+                    ])
+            }
+        }
+        let now = SystemWallClock().now().unixNanoseconds
+        let records = (0..<count).map { index -> IncomingLogRecord in
+            let isError = random.next() % 50 == 0
+            let milliseconds = random.next() % 400
+            return IncomingLogRecord(
+                timeUnixNano: now + UInt64(index), severityNumber: isError ? 17 : 9,
+                severityText: isError ? "ERROR" : "INFO",
+                body: isError
+                    ? "POST /checkout failed after \(milliseconds) ms: upstream inventory timed out"
+                    : "GET /orders/\(random.next() % 100_000) 200 in \(milliseconds) ms",
+                attributes: [
+                    Attribute("http.route", .string(isError ? "/checkout" : "/orders/{id}")),
+                    Attribute("user.id", .string("u\(random.next() % 10_000)")),
+                ],
+                traceID: TraceID(high: random.next() | 1, low: random.next()), spanID: SpanID(random.next() | 1),
+                resourceIndex: Int(random.next() % UInt64(resources.count)))
+        }
+        return LogBatch(source: "loadgen", receivedAt: SystemWallClock().now(), resources: resources, records: records)
+    }
+
+    /// `count` cumulative `http.server.request.duration` points (one series each), over the
+    /// demo's regions, with the SDK's default bucket layout for seconds.
+    static func metrics(_ count: Int, seed: UInt64) -> (resources: [SpanResource], metrics: [IncomingMetric]) {
+        var random = SeededGenerator(seed: seed)
+        let regions = Topology.demo.regions.map(\.name)
+        let resources = regions.map { region in
+            SpanResource(
+                region: region, provider: nil, service: "api", serviceVersion: nil,
+                attributes: [Attribute("service.name", .string("api")), Attribute("cloud.region", .string(region))])
+        }
+        let bounds = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
+        let now = SystemWallClock().now().unixNanoseconds
+        var metrics = resources.indices.map {
+            IncomingMetric(
+                name: "http.server.request.duration", unit: "s", kind: .histogram(temporality: .cumulative),
+                resourceIndex: $0, points: [])
+        }
+        for index in 0..<count {
+            let counts = (0...bounds.count).map { _ in Double(random.next() % 1000) }
+            metrics[index % metrics.count].points.append(
+                MetricPoint(
+                    attributes: [
+                        Attribute("http.route", .string("/route/\(index)")),
+                        Attribute("http.response.status_code", .int(index % 20 == 0 ? 503 : 200)),
+                    ], startUnixNano: now - 60_000_000_000, timeUnixNano: now,
+                    value: .histogram(
+                        count: counts.reduce(0, +), sum: nil, bounds: bounds, counts: counts, min: nil, max: nil)))
+        }
+        return (resources, metrics.filter { !$0.points.isEmpty })
     }
 }
