@@ -13,7 +13,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${SECONDS_PER_TARGET:-30}
-TARGETS=${*:-"otlp-protobuf otlp-json exposition promql config theme audit-log"}
+TARGETS=${*:-"otlp-protobuf otlp-json otlp-logs-protobuf otlp-logs-json otlp-metrics-protobuf otlp-metrics-json exposition promql config theme audit-log"}
 BUILD=.build-fuzz
 
 if [ -z "${SKIP_BUILD:-}" ]; then

@@ -59,16 +59,35 @@ enum OTLPBenchmarks {
             round += 1
         }
         report("apply to state (store insert, signals)", insertTiming, spans: spanCount)
-        // At capacity: every batch evicts about as many spans as it brings.
+        atCapacity(iterations: 200)
+    }
+
+    /// `batch` with every trace id changed by `key` (fresh traces, same shape).
+    static func rekeyed(_ batch: SpanBatch, _ key: UInt64) -> SpanBatch {
+        var copy = batch
+        for index in copy.spans.indices {
+            copy.spans[index].traceID = TraceID(
+                high: batch.spans[index].traceID.high ^ (key &* 0x9E37_79B9_7F4A_7C15),
+                low: batch.spans[index].traceID.low ^ key)
+        }
+        return copy
+    }
+
+    /// Storing at capacity: the store is full (200,000 spans) and every batch evicts about as
+    /// many spans as it brings, as in a long-running dashboard. `regionwatch-bench capacity`
+    /// runs only this (for profiling).
+    static func atCapacity(iterations: Int) {
+        let now = Timestamp(secondsSinceEpoch: 1_795_789_800)
+        let templates = (0..<10).map { received(batch(spans: 1000, seed: UInt64(5000 + $0))) }
         var full = DashboardState(topology: .demo, now: now)
-        let distinct = (0..<260).map { received(batch(spans: 1000, seed: UInt64(5000 + $0))) }
-        for batch in distinct.prefix(210) { full.apply(.spans(batch)) }
-        var next = 210
-        let evictingTiming = RegionWatchBenchmarks.measure(iterations: 40) {
-            full.apply(.spans(distinct[next % distinct.count]))
+        for round in 0..<210 { full.apply(.spans(rekeyed(templates[round % 10], UInt64(round + 1)))) }
+        let fresh = (0..<max(1, min(iterations, 400))).map { rekeyed(templates[$0 % 10], UInt64(10_000 + $0)) }
+        var next = 0
+        let evictingTiming = RegionWatchBenchmarks.measure(iterations: iterations) {
+            full.apply(.spans(fresh[next % fresh.count]))
             next += 1
         }
-        report("apply at capacity (with eviction)", evictingTiming, spans: spanCount)
+        report("apply at capacity (with eviction)", evictingTiming, spans: templates[0].spans.count)
     }
 
     static func report(_ name: String, _ timing: RegionWatchBenchmarks.Timing, spans: Int) {

@@ -6,16 +6,19 @@ import RegionWatchUI
 
 /// Microbenchmarks that print figures (targets live here, not in unit tests).
 ///
-///     swift run -c release regionwatch-bench [render|apply|replication|otlp|exposition|traces|idle|all] [--regions N] [--iterations N] [--retained-spans N]
+///     swift run -c release regionwatch-bench [render|apply|replication|otlp|logs|exposition|traces|idle|all] [--regions N] [--iterations N] [--retained-spans N] [--retained-logs N]
 @main
 struct RegionWatchBenchmarks {
-    static let groups = ["render", "apply", "replication", "otlp", "exposition", "traces", "idle", "all"]
+    static let groups = [
+        "render", "apply", "replication", "otlp", "capacity", "logs", "exposition", "traces", "idle", "all",
+    ]
     static let usage = """
         usage: regionwatch-bench [GROUP] [--regions N] [--iterations N] [--retained-spans N]
           GROUP: \(groups.joined(separator: ", ")) (default all)
           --regions N          regions in the benchmarked state (default 50)
           --iterations N       iterations per figure (default 2000)
           --retained-spans N   spans kept by the trace store benchmark (default 1000000)
+          --retained-logs N    records kept by the log store benchmark (default 1000000)
         """
 
     static func main() {
@@ -36,6 +39,11 @@ struct RegionWatchBenchmarks {
         if which == "apply" || which == "all" { applyBenchmark(regions: regions) }
         if which == "replication" || which == "all" { replicationBenchmark(regions: regions) }
         if which == "otlp" || which == "all" { OTLPBenchmarks.run(iterations: max(20, iterations / 20)) }
+        if which == "capacity" { OTLPBenchmarks.atCapacity(iterations: iterations) }
+        if which == "logs" || which == "all" {
+            LogBenchmarks.run(
+                iterations: max(20, iterations / 20), retained: option("--retained-logs", in: arguments) ?? 1_000_000)
+        }
         if which == "exposition" || which == "all" { ExpositionBenchmarks.run(iterations: max(20, iterations / 10)) }
         if which == "idle" || which == "all" { IdleBenchmarks.run(iterations: iterations) }
         if which == "traces" || which == "all" {

@@ -15,6 +15,30 @@ enum FuzzTargets {
         "otlp-json": { bytes in
             _ = try? OTLPJSONDecoder.decode(bytes, attribution: attribution, source: "fuzz", receivedAt: now)
         },
+        "otlp-logs-protobuf": { bytes in
+            _ = bytes.withUnsafeBytes {
+                try? OTLPLogsDecoder.decodeProtobuf($0, attribution: attribution, source: "fuzz", receivedAt: now)
+            }
+        },
+        "otlp-logs-json": { bytes in
+            _ = bytes.withUnsafeBytes {
+                try? OTLPLogsDecoder.decodeJSON($0, attribution: attribution, source: "fuzz", receivedAt: now)
+            }
+        },
+        "otlp-metrics-protobuf": { bytes in
+            guard let decoded = bytes.withUnsafeBytes({ try? OTLPMetricsDecoder.decodeProtobuf($0, attribution: attribution) })
+            else { return }
+            var interpreter = OTLPMetricInterpreter(source: "fuzz")
+            _ = interpreter.events(for: decoded, at: now)
+            _ = interpreter.events(for: decoded, at: now.adding(seconds: 5))
+        },
+        "otlp-metrics-json": { bytes in
+            guard let decoded = bytes.withUnsafeBytes({ try? OTLPMetricsDecoder.decodeJSON($0, attribution: attribution) })
+            else { return }
+            var interpreter = OTLPMetricInterpreter(source: "fuzz")
+            _ = interpreter.events(for: decoded, at: now)
+            _ = interpreter.events(for: decoded, at: now.adding(seconds: 5))
+        },
         "exposition": { bytes in
             let document = ExpositionParser().parse(bytes)
             var interpreter = ScrapeInterpreter(signals: signals)

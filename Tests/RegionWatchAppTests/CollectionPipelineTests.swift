@@ -36,7 +36,7 @@ struct CollectionPipelineTests {
         #expect(await eventually { pipeline.bus.publishedCount > 20 }, "the simulator publishes")
         let started = MonotonicClock.seconds()
         await pipeline.stop()
-        #expect(MonotonicClock.seconds() - started < 5, "a graceful stop is prompt")
+        #expect(MonotonicClock.seconds() - started < 15, "a graceful stop is prompt (0.4 s alone; generous under load)")
         let after = pipeline.bus.publishedCount
         // Nothing runs any more: several simulator intervals later the count is unchanged.
         try? await Task.sleep(for: .milliseconds(300))

@@ -140,6 +140,19 @@ struct LogStoreTests {
         #expect(state.storeBounds.contains { $0.name == "log records" && $0.count == 120 })
     }
 
+    /// Defect: a region that sent logs was judged stale only after the default interval
+    /// (15 s), not its collector's, since "COLLECTOR/logs" was a source of its own.
+    @Test func logsDoNotSlowDownStaleness() {
+        var state = DashboardState(topology: Fixture.topology, now: Fixture.at(0))
+        state.apply(contentsOf: [Fixture.collector(0), Fixture.sample("primary-1", 0)])
+        var batch = Logs.batch([Logs.record("hello")])
+        batch.source = "sim"
+        state.apply(.logs(batch))
+        #expect(state.staleAfter(source: "sim/logs") == state.staleAfter(source: "sim"))
+        state.apply(.tick(Fixture.at(5)))
+        #expect(state.region(named: "primary-1")!.health == .stale)
+    }
+
     @Test func logsFromUnknownRegionsAreKeptAndCounted() {
         var state = DashboardState(topology: Fixture.topology, now: Fixture.at(0))
         state.apply(.logs(Logs.batch([Logs.record("hello")], resources: [Logs.resource("mars-1")])))

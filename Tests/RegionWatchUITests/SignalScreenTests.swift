@@ -9,15 +9,16 @@ import RegionWatchTerminal
 struct SignalScreenTests {
     static let trace = TraceScreenTests.crossRegionTrace
 
-    /// The demo 130 s in, with logs (two of them in a kept trace) and a metric series.
+    /// The demo 130 s in (with its own logs and metrics), and the tests' logs (two of them in a
+    /// kept trace) and metric series, from services of their own.
     static let state: DashboardState = {
         var state = TraceScreenTests.state
         let now = state.now
         let resources = [
             SpanResource(
-                region: "us-east-1", provider: "aws", service: "checkout", serviceVersion: nil, attributes: []),
+                region: "us-east-1", provider: "aws", service: "test-checkout", serviceVersion: nil, attributes: []),
             SpanResource(
-                region: "eu-west-1", provider: "gcp", service: "payments", serviceVersion: nil, attributes: []),
+                region: "eu-west-1", provider: "gcp", service: "test-payments", serviceVersion: nil, attributes: []),
         ]
         let spanID = TraceScreenTests.state.traces.trace(trace.traceID)!.spans[0].spanID
         let base = now.unixNanoseconds - 20_000_000_000
@@ -45,13 +46,13 @@ struct SignalScreenTests {
                         source: "otlp/metrics",
                         updates: [
                             MetricSeriesUpdate(
-                                region: "us-east-1", service: "checkout", metric: "http.server.request.duration",
+                                region: "us-east-1", service: "test-checkout", metric: "http.server.request.duration",
                                 kind: "histogram", unit: "s", attributes: "http.response.status_code=200",
                                 value: 0.05 + Double(step % 5) * 0.01, valueUnit: "s",
                                 summary: "p50 0.030 s · p99 \(Format.number(0.05 + Double(step % 5) * 0.01)) s · 40/s",
                                 observedAt: at),
                             MetricSeriesUpdate(
-                                region: "eu-west-1", service: "payments", metric: "queue.depth", kind: "gauge",
+                                region: "eu-west-1", service: "test-payments", metric: "queue.depth", kind: "gauge",
                                 unit: "{item}", attributes: "", value: Double(step), valueUnit: "{item}",
                                 summary: "\(step)", observedAt: at),
                         ])))
@@ -73,12 +74,22 @@ struct SignalScreenTests {
         let frame = Self.render(view, size)
         Snapshot.assert(frame, named: "logs-\(sizeName)")
         #expect(frame.text.contains("following newest"))
-        #expect(frame.text.contains("insert into orders failed re"), "a line break is shown as a space")
+        Self.filter("service=test-payments", &view)
+        #expect(Self.render(view, size).text.contains("insert into orders failed re"), "a line break is a space")
+    }
+
+    /// Types `/text` Enter on the logs screen.
+    static func filter(_ text: String, _ view: inout ViewState) {
+        _ = view.handle(.character("/"), state: state)
+        _ = view.handle(.control("u"), state: state)
+        for character in text { _ = view.handle(.character(character), state: state) }
+        _ = view.handle(.enter, state: state)
     }
 
     @Test func arrowsPickARecordEndFollowsAgainAndVPicksTheLevel() {
         var view = SeededState.view()
         _ = view.handle(.character("L"), state: Self.state)
+        Self.filter("service=test-payments", &view)
         _ = view.handle(.up, state: Self.state)
         #expect(!view.logList.isFollowing)
         let model = LogListModel(state: Self.state, list: view.logList)
@@ -104,7 +115,8 @@ struct SignalScreenTests {
         #expect(view.activeKeyContext(in: Self.state) == .typedLine)
         _ = view.handle(.enter, state: Self.state)
         let rows = LogListModel(state: Self.state, list: view.logList).rows
-        #expect(rows.count == 3 && rows.allSatisfy { $0.region == "eu-west-1" && $0.body.contains("declined") })
+        #expect(rows.count >= 3 && rows.allSatisfy { $0.region == "eu-west-1" && $0.body.contains("declined") })
+        #expect(rows.filter { $0.service == "test-payments" }.count == 3)
         _ = view.handle(.escape, state: Self.state)
         #expect(view.logList.filterText.isEmpty && view.screen == .logs, "Esc clears the filter first")
         _ = view.handle(.character("/"), state: Self.state)
@@ -121,21 +133,26 @@ struct SignalScreenTests {
             Issue.record("expected the span detail, got \(view.screen)")
             return
         }
-        #expect(Self.render(view).text.contains("1 record (L shows them)"))
+        let count = Self.state.logs.recordCount(ofTrace: traceID, span: spanID)
+        #expect(Self.render(view).text.contains("\(count) records (L shows them)"), "the demo's and the test's")
         _ = view.handle(.character("L"), state: Self.state)
         #expect(view.screen == .logs)
         #expect(view.logList.filter == LogQuery(traceID: traceID, spanID: spanID))
         let rows = LogListModel(state: Self.state, list: view.logList).rows
-        #expect(rows.map(\.body) == ["insert into orders failed\nretrying"])
+        #expect(rows.count == count && rows.allSatisfy { $0.spanID == spanID })
+        #expect(rows.last?.body == "insert into orders failed\nretrying")
         // Enter on the record opens its trace's waterfall.
         _ = view.handle(.enter, state: Self.state)
         #expect(view.screen == .waterfall(trace: Self.trace.traceID))
         // From the waterfall, L shows the whole trace's logs.
         _ = view.handle(.character("L"), state: Self.state)
-        #expect(LogListModel(state: Self.state, list: view.logList).rows.count == 2)
+        let traceRows = LogListModel(state: Self.state, list: view.logList).rows
+        #expect(traceRows.count == Self.state.logs.recordCount(ofTrace: traceID) && traceRows.count > count)
+        #expect(traceRows.allSatisfy { $0.traceID == traceID })
         // A record without a trace says so.
         var plain = SeededState.view()
         _ = plain.handle(.character("L"), state: Self.state)
+        Self.filter("service=test-checkout", &plain)
         _ = plain.handle(.home, state: Self.state)
         _ = plain.handle(.enter, state: Self.state)
         #expect(plain.screen == .logs && plain.message?.text == "this record carries no trace id")
@@ -159,8 +176,9 @@ struct SignalScreenTests {
         Snapshot.assert(frame, named: "metrics-120x40")
         #expect(frame.text.contains("queue.depth") && frame.text.contains("http.server.request.duration"))
         #expect(frame.text.contains("now"), "the chart has a time axis")
+        let rows = MetricListModel(state: Self.state, list: view.metricList).rows
         _ = view.handle(.down, state: Self.state)
-        #expect(view.metricList.selected?.metric == "http.server.request.duration")
+        #expect(view.metricList.selected == rows[1].key)
         _ = view.handle(.character("/"), state: Self.state)
         for character in "queue" { _ = view.handle(.character(character), state: Self.state) }
         _ = view.handle(.enter, state: Self.state)

@@ -96,7 +96,8 @@ struct LoadGeneratorCommand: ParsableCommand {
             }
             finished.wait()
         } else {
-            sendOverHTTP(host: host, port: port, signal: signal, templates: templates, counters: counters, until: deadline)
+            sendOverHTTP(
+                host: host, port: port, signal: signal, templates: templates, counters: counters, until: deadline)
         }
         let result = counters.snapshot(seconds: duration, itemsPerRequest: spansPerRequest)
         let noun = signal.itemNoun

@@ -133,7 +133,14 @@ public struct DemoSimulation: Sendable {
         for index in links.indices {
             events.append(.replication(stepLink(at: index, cycle: cycle, now: now)))
         }
-        if let traces = makeTraces(shares: shares, now: now) { events.append(.spans(traces)) }
+        if let traces = makeTraces(shares: shares, now: now) {
+            events.append(.spans(traces))
+            if let logs = DemoTelemetry.logs(from: traces) { events.append(.logs(logs)) }
+        }
+        let samples = events.compactMap { if case .regionSample(let sample) = $0 { sample } else { nil } }
+        if let metrics = DemoTelemetry.metrics(from: samples, source: settings.name) {
+            events.append(.metrics(metrics))
+        }
         if lastVersionsAt.map({ now.seconds(since: $0) >= 15 }) ?? true {
             lastVersionsAt = now
             for region in regions {

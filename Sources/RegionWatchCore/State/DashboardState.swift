@@ -395,7 +395,7 @@ public struct DashboardState: Sendable {
     }
 
     /// Suffix of the source name of signals derived from logs.
-    public static let logSourceSuffix = "/logs"
+    public static let logSourceSuffix = StalenessRule.logSourceSuffix
 
     /// Writes span-derived figures into regions whose signal has no fresher non-span source.
     private mutating func applySpanSignals() {

@@ -1,5 +1,6 @@
 /// When data from a source is stale: `staleAfterIntervals` × the source's collection interval;
-/// signals derived from spans ("COLLECTOR/spans") not before their window has passed.
+/// signals derived from spans ("COLLECTOR/spans") not before their window has passed; logs
+/// ("COLLECTOR/logs") as their collector.
 ///
 /// A small value of its own, so that readers (health rules, link freshness) can carry it
 /// without holding on to the whole dashboard state.
@@ -14,11 +15,18 @@ public struct StalenessRule: Equatable, Sendable {
     /// Interval assumed for a source before its collector has reported one.
     public static let defaultIntervalSeconds = 5.0
 
-    /// Seconds after which data from `source` is stale.
+    /// Suffix of the source name of records derived from logs.
+    public static let logSourceSuffix = "/logs"
+
+    /// Seconds after which data from `source` is stale. Logs ("COLLECTOR/logs") are as fresh
+    /// as their collector: a region that sends logs is not judged more slowly for it.
     public func staleAfter(_ source: String?) -> Double {
         if let source, source.hasSuffix(Self.spanSourceSuffix) {
             let collector = String(source.dropLast(Self.spanSourceSuffix.count))
             return max(spanWindowSeconds, staleAfter(collector))
+        }
+        if let source, source.hasSuffix(Self.logSourceSuffix) {
+            return staleAfter(String(source.dropLast(Self.logSourceSuffix.count)))
         }
         return staleAfterIntervals * interval(of: source)
     }

@@ -93,6 +93,8 @@ struct StoredTrace: Sendable {
             resource: resourceID, scope: scopeID, region: regionID, kind: span.kind, status: span.statusCode
         )
         let position = spans.count
+        // Most traces have a few spans: room for four at once instead of growing 1, 2, 4.
+        if spans.isEmpty { spans.reserveCapacity(4) }
         spans.append(stored)
         if spanIndex != nil {
             spanIndex![stored.spanID] = Int32(position)
@@ -143,14 +145,29 @@ struct StoredTrace: Sendable {
         return hops
     }
 
+    /// The id of `string` in the trace's string table. Most traces name a handful of
+    /// operations: those are found by a scan, and only a trace with many names builds an index
+    /// (a dictionary per trace cost an allocation and a hash per span, and its memory freed at
+    /// eviction).
     private mutating func intern(_ string: String) -> UInt32 {
-        if let existing = stringIndex[string] { return existing }
+        if stringIndex.isEmpty {
+            if let position = strings.firstIndex(of: string) { return UInt32(position) }
+        } else if let existing = stringIndex[string] {
+            return existing
+        }
         let id = UInt32(strings.count)
         strings.append(string)
-        stringIndex[string] = id
+        if !stringIndex.isEmpty {
+            stringIndex[string] = id
+        } else if strings.count > Self.stringScanLimit {
+            stringIndex = Dictionary(uniqueKeysWithValues: strings.enumerated().map { ($1, UInt32($0)) })
+        }
         stringBytes += string.utf8.count + 48
         return id
     }
+
+    /// Distinct names found by a scan before the table gets an index.
+    static let stringScanLimit = 16
 
     static func truncated(_ string: String, to bytes: Int) -> String {
         guard string.utf8.count > bytes else { return string }
@@ -165,28 +182,37 @@ struct StoredTrace: Sendable {
     static func appendDetailRecord(
         of span: IncomingSpan, limits: TraceStoreLimits, into details: inout ContiguousArray<UInt8>
     ) {
-        var record = ContiguousArray<UInt8>()
         if let encoded = span.encodedDetails, encoded.count <= limits.maxDetailBytes {
-            record.append(contentsOf: encoded)
-            OTLPWire.writeDetails(
-                attributes: [], droppedAttributes: 0, events: [], links: [],
-                statusMessage: truncated(span.statusMessage, to: limits.maxValueBytes), into: &record)
-        } else {
-            let decoded = span.details
-            let (attributes, dropped) = limited(decoded.attributes, limits)
-            OTLPWire.writeDetails(
-                attributes: attributes, droppedAttributes: dropped + decoded.droppedAttributes,
-                events: decoded.events.prefix(limits.maxEventsPerSpan).map {
-                    SpanEvent(
-                        timeUnixNano: $0.timeUnixNano, name: truncated($0.name, to: 512),
-                        attributes: limited($0.attributes, limits).0)
-                },
-                links: decoded.links.prefix(limits.maxLinksPerSpan).map {
-                    SpanLink(traceID: $0.traceID, spanID: $0.spanID, attributes: limited($0.attributes, limits).0)
-                },
-                statusMessage: truncated(span.statusMessage, to: limits.maxValueBytes), into: &record
-            )
+            // The received bytes go straight into the blob: only a status message (rare: failed
+            // spans) needs a field of its own, whose size must be known for the length prefix.
+            var status = ContiguousArray<UInt8>()
+            if !span.statusMessage.isEmpty {
+                OTLPWire.writeDetails(
+                    attributes: [], droppedAttributes: 0, events: [], links: [],
+                    statusMessage: truncated(span.statusMessage, to: limits.maxValueBytes), into: &status)
+            }
+            // Room for a few spans' details at once instead of growing with every span.
+            if details.isEmpty { details.reserveCapacity(4 * (encoded.count + status.count + 2)) }
+            OTLPWire.writeVarint(UInt64(encoded.count + status.count), into: &details)
+            details.append(contentsOf: encoded)
+            details.append(contentsOf: status)
+            return
         }
+        var record = ContiguousArray<UInt8>()
+        let decoded = span.details
+        let (attributes, dropped) = limited(decoded.attributes, limits)
+        OTLPWire.writeDetails(
+            attributes: attributes, droppedAttributes: dropped + decoded.droppedAttributes,
+            events: decoded.events.prefix(limits.maxEventsPerSpan).map {
+                SpanEvent(
+                    timeUnixNano: $0.timeUnixNano, name: truncated($0.name, to: 512),
+                    attributes: limited($0.attributes, limits).0)
+            },
+            links: decoded.links.prefix(limits.maxLinksPerSpan).map {
+                SpanLink(traceID: $0.traceID, spanID: $0.spanID, attributes: limited($0.attributes, limits).0)
+            },
+            statusMessage: truncated(span.statusMessage, to: limits.maxValueBytes), into: &record
+        )
         OTLPWire.writeVarint(UInt64(record.count), into: &details)
         details.append(contentsOf: record)
     }

@@ -15,6 +15,9 @@ public struct TraceStore: Sendable {
     public private(set) var approximateBytes = 0
 
     private var slots: [StoredTrace?] = []
+    /// The generation of the trace in each slot (0 when free), beside the slots so eviction
+    /// can check a queue entry without touching (or copying) the trace.
+    private var slotGenerations: [UInt32] = []
     private var freeSlots: [Int32] = []
     private var index: [TraceID: Int32] = [:]
     private var nextGeneration: UInt32 = 1
@@ -71,46 +74,61 @@ public struct TraceStore: Sendable {
         counters.receivedSpans += batch.spans.count
         var resourceIDs = [UInt32?](repeating: nil, count: batch.resources.count)
         var scopeIDs = [UInt32?](repeating: nil, count: batch.scopes.count)
+        // Per resource, once: its region's id (a span would otherwise copy the resource and hash
+        // its region name).
+        var regionIDs = [UInt16?](repeating: nil, count: batch.resources.count)
         for resource in batch.resources {
             if let version = resource.serviceVersion, !version.isEmpty {
                 outcome.versions[resource.region, default: [:]][resource.service] = version
             }
         }
-        for span in batch.spans {
-            if let reason = Self.rejection(of: span, in: batch) {
-                reject(reason, &outcome)
-                continue
-            }
-            let resourceID: UInt32
-            if let known = resourceIDs[span.resourceIndex] {
-                resourceID = known
-            } else {
-                resourceID = resources.intern(batch.resources[span.resourceIndex])
-                resourceIDs[span.resourceIndex] = resourceID
-            }
-            let scopeID: UInt32
-            if let known = scopeIDs[span.scopeIndex] {
-                scopeID = known
-            } else {
-                scopeID = scopes.intern(batch.scopes[span.scopeIndex])
-                scopeIDs[span.scopeIndex] = scopeID
-            }
-            let resource = batch.resources[span.resourceIndex]
-            let regionID = regions.id(for: resource.region, limit: limits.maxRegions)
-            guard
-                insert(
-                    span, resourceID: resourceID, scopeID: scopeID, regionID: regionID, at: batch.receivedAt,
-                    outcome: &outcome)
-            else {
-                continue
-            }
-            if span.kind.isEntry {
-                outcome.entrySpans.append(
-                    EntrySpanObservation(
-                        region: regions.name(of: regionID),
-                        durationMilliseconds: Double(span.endUnixNano &- span.startUnixNano) / 1e6,
-                        isError: span.statusCode == .error
-                    ))
+        // Read through a buffer: binding each span to a local (or reading it by subscript)
+        // copied it, retaining its strings and arrays.
+        batch.spans.withUnsafeBufferPointer { spans in
+            for position in spans.indices {
+                if let reason = Self.rejection(of: spans[position], in: batch) {
+                    reject(reason, &outcome)
+                    continue
+                }
+                let resourceID: UInt32
+                if let known = resourceIDs[spans[position].resourceIndex] {
+                    resourceID = known
+                } else {
+                    resourceID = resources.intern(batch.resources[spans[position].resourceIndex])
+                    resourceIDs[spans[position].resourceIndex] = resourceID
+                }
+                let scopeID: UInt32
+                if let known = scopeIDs[spans[position].scopeIndex] {
+                    scopeID = known
+                } else {
+                    scopeID = scopes.intern(batch.scopes[spans[position].scopeIndex])
+                    scopeIDs[spans[position].scopeIndex] = scopeID
+                }
+                let regionID: UInt16
+                if let known = regionIDs[spans[position].resourceIndex] {
+                    regionID = known
+                } else {
+                    regionID = regions.id(
+                        for: batch.resources[spans[position].resourceIndex].region, limit: limits.maxRegions)
+                    regionIDs[spans[position].resourceIndex] = regionID
+                }
+                guard
+                    insert(
+                        spans[position], resourceID: resourceID, scopeID: scopeID, regionID: regionID,
+                        at: batch.receivedAt,
+                        outcome: &outcome)
+                else {
+                    continue
+                }
+                if spans[position].kind.isEntry {
+                    let span = spans[position]
+                    outcome.entrySpans.append(
+                        EntrySpanObservation(
+                            region: regions.name(of: regionID),
+                            durationMilliseconds: Double(span.endUnixNano &- span.startUnixNano) / 1e6,
+                            isError: span.statusCode == .error
+                        ))
+                }
             }
         }
         // Resources and scopes interned for spans that were all rejected are not kept.
@@ -185,9 +203,11 @@ public struct TraceStore: Sendable {
         if let free = freeSlots.popLast() {
             slot = free
             slots[Int(slot)] = trace
+            slotGenerations[Int(slot)] = generation
         } else {
             slot = Int32(slots.count)
             slots.append(trace)
+            slotGenerations.append(generation)
         }
         index[traceID] = slot
         while regionQueues.count <= Int(ownerRegion) {
@@ -214,7 +234,9 @@ public struct TraceStore: Sendable {
         var exhausted: Set<Int> = []
         while let region = largestRegion(excluding: exhausted) {
             while let (slot, generation) = regionQueues[region].popFirst() {
-                guard let trace = slots[Int(slot)], trace.generation == generation else { continue }
+                // Moved out of its slot, not copied: a copy retained and released every array
+                // of the trace once more per eviction.
+                guard slotGenerations[Int(slot)] == generation, let trace = slots[Int(slot)].take() else { continue }
                 remove(slotAt: slot, trace: trace)
                 counters.evictedTraces += 1
                 counters.evictedSpans += trace.spans.count
@@ -245,9 +267,10 @@ public struct TraceStore: Sendable {
         return best?.region
     }
 
-    private mutating func remove(slotAt slot: Int32, trace: StoredTrace) {
-        slots[Int(slot)] = nil
+    /// Forgets `trace`, already taken out of `slot`.
+    private mutating func remove(slotAt slot: Int32, trace: consuming StoredTrace) {
         freeSlots.append(slot)
+        slotGenerations[Int(slot)] = 0
         index[trace.traceID] = nil
         spanCount -= trace.spans.count
         regionSpanCounts[Int(trace.ownerRegion)] -= trace.spans.count

@@ -47,7 +47,7 @@ struct InProcessSessionTests {
         let session = try InProcessSession()
         session.type("?")
         #expect(await session.waitFor("Keys", "Everywhere", "move up / scroll up"), "\(session.screen)")
-        for _ in 0..<6 { session.press(.pageDown) }
+        for _ in 0..<9 { session.press(.pageDown) }
         #expect(await session.waitFor("Demo only", "take the selected region down"), "\(session.screen)")
         session.press(.escape)
         #expect(!session.screen.contains("Keys"))

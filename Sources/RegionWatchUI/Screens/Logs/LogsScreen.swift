@@ -32,7 +32,9 @@ struct LogsScreen {
             note.append("  filter: ", style: theme[.muted])
             note.append(list.filterText, style: theme[.key])
         }
-        let count = model.isComplete ? String(model.rows.count) : "\(model.rows.count)+"
+        let count =
+            model.rows.count == LogListModel.window
+            ? "newest \(model.rows.count)" : model.isComplete ? String(model.rows.count) : "\(model.rows.count)+"
         let block = context.block("Logs (\(count))", note: note, focused: true)
         block.render(in: listArea, into: &frame)
         let inner = block.inner(listArea).inset(horizontal: 1, vertical: 0)
