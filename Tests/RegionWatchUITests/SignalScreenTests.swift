@@ -184,4 +184,49 @@ struct SignalScreenTests {
         _ = view.handle(.enter, state: Self.state)
         #expect(MetricListModel(state: Self.state, list: view.metricList).rows.map(\.latest.metric) == ["queue.depth"])
     }
+
+    /// Review: a picked record was replaced by the newest one once a thousand newer records
+    /// had arrived (the window was always the newest thousand).
+    @Test func aPickedRecordStaysPickedHoweverManyArriveAfterIt() throws {
+        var view = SeededState.view()
+        _ = view.handle(.character("L"), state: Self.state)
+        _ = view.handle(.up, state: Self.state)
+        let picked = try #require(view.logList.selected)
+        var later = Self.state
+        let resource = SpanResource(
+            region: "us-east-1", provider: nil, service: "flood", serviceVersion: nil, attributes: [])
+        later.apply(
+            .logs(
+                LogBatch(
+                    source: "otlp", receivedAt: later.now, resources: [resource],
+                    records: (0..<3000).map { IncomingLogRecord(timeUnixNano: 1, body: "flood \($0)") })))
+        let model = LogListModel(state: later, list: view.logList)
+        #expect(model.selected?.sequence == picked)
+        #expect(model.rows.count > 500, "rows after it too: \(model.rows.count)")
+        _ = view.handle(.enter, state: later)
+        #expect(view.logList.selected == picked)
+    }
+
+    /// Review: after L from a span, L from the overview still showed only that span's logs.
+    @Test func logsOpenedFromElsewhereDropAContextsFilter() {
+        var view = SeededState.view()
+        view.openWaterfall(Self.trace.traceID)
+        _ = view.handle(.character("L"), state: Self.state)
+        #expect(view.logList.filter.traceID == Self.trace.traceID)
+        view.screens = [.overview]
+        _ = view.handle(.character("L"), state: Self.state)
+        #expect(view.logList.filter == LogQuery() && view.logList.filterText.isEmpty)
+        // A filter the operator typed stays.
+        Self.filter("timeout", &view)
+        view.screens = [.overview]
+        _ = view.handle(.character("L"), state: Self.state)
+        #expect(view.logList.filterText == "timeout")
+    }
+
+    /// Review: a huge negative value in a sparkline (a small metrics chart) trapped.
+    @Test func aSparklineOfHugeNegativeValuesDoesNotTrap() {
+        let line = Sparkline(values: [-1e300, -5, nil, 3], threshold: nil, style: Style(), alertStyle: Style()).line(
+            width: 4)
+        #expect(line.text.count == 4)
+    }
 }

@@ -61,6 +61,9 @@ struct LoadGeneratorCommand: ParsableCommand {
             throw ValidationError("--signal must be traces, metrics or logs")
         }
         if transport == "grpc", format == "json" { throw ValidationError("OTLP/gRPC is always protobuf") }
+        if signal == "metrics", format == "json" {
+            throw ValidationError("metrics are sent as protobuf only (--format json is for traces and logs)")
+        }
         guard (1...100_000).contains(spansPerRequest) else {
             throw ValidationError("--spans-per-request must be 1...100000")
         }

@@ -192,7 +192,13 @@ public struct LogStore: Sendable {
             if let known = resourceIDs[record.resourceIndex] {
                 resourceID = known
             } else {
-                resourceID = resources.intern(batch.resources[record.resourceIndex])
+                // Only what the logs screen shows: a resource's attributes (any size, from
+                // outside) are not kept for records, so the byte limit holds.
+                let resource = batch.resources[record.resourceIndex]
+                resourceID = resources.intern(
+                    SpanResource(
+                        region: resource.region, provider: resource.provider,
+                        service: Self.cut(resource.service, limit: 256), serviceVersion: nil, attributes: []))
                 resourceIDs[record.resourceIndex] = resourceID
             }
             let resource = batch.resources[record.resourceIndex]
@@ -247,6 +253,10 @@ public struct LogStore: Sendable {
     }
 
     /// `text` cut to at most `limit` UTF-8 bytes on a character boundary, with "…".
+    static func cut(_ text: String, limit: Int) -> String {
+        text.utf8.count <= limit ? text : cut(text, to: limit)
+    }
+
     static func cut(_ text: String, to limit: Int) -> String {
         var result = ""
         var used = 0
@@ -331,6 +341,33 @@ public struct LogStore: Sendable {
             if scanned >= scanLimit { return (found, false) }
         }
         return (found, true)
+    }
+
+    /// Up to `limit` records matching `query` that arrived after `sequence`, oldest first (the
+    /// rows below a picked record). Reads at most `scanLimit` records.
+    public func newer(
+        matching query: LogQuery, than sequence: UInt64, limit: Int, scanLimit: Int = 500_000
+    ) -> [LogView] {
+        guard limit > 0, let matcher = LogMatcher(query: query, regions: regions, resources: resources) else {
+            return []
+        }
+        var cursors = queues.map { Self.partition($0) { $0.sequence <= sequence } }
+        var found: [LogView] = []
+        var scanned = 0
+        while found.count < limit, scanned < scanLimit {
+            var best = -1
+            for index in cursors.indices where cursors[index] < queues[index].count {
+                if best < 0 || queues[index][cursors[index]].sequence < queues[best][cursors[best]].sequence {
+                    best = index
+                }
+            }
+            guard best >= 0 else { break }
+            let record = queues[best][cursors[best]]
+            cursors[best] += 1
+            scanned += 1
+            if matcher.matches(record, regionID: UInt16(best)) { found.append(view(of: record, regionID: best)) }
+        }
+        return found
     }
 
     /// Every kept record of `trace` (of one span when `span` is given), oldest first.

@@ -191,8 +191,6 @@ struct StoredTrace: Sendable {
                     attributes: [], droppedAttributes: 0, events: [], links: [],
                     statusMessage: truncated(span.statusMessage, to: limits.maxValueBytes), into: &status)
             }
-            // Room for a few spans' details at once instead of growing with every span.
-            if details.isEmpty { details.reserveCapacity(4 * (encoded.count + status.count + 2)) }
             OTLPWire.writeVarint(UInt64(encoded.count + status.count), into: &details)
             details.append(contentsOf: encoded)
             details.append(contentsOf: status)

@@ -111,6 +111,9 @@ public struct TraceStore: Sendable {
                     regionID = regions.id(
                         for: batch.resources[spans[position].resourceIndex].region, limit: limits.maxRegions)
                     regionIDs[spans[position].resourceIndex] = regionID
+                    // Held for the batch, so a later new name cannot take over the id while it is
+                    // cached (a rejected first span left it unused).
+                    regions.retain(regionID)
                 }
                 guard
                     insert(
@@ -131,6 +134,7 @@ public struct TraceStore: Sendable {
                 }
             }
         }
+        for id in regionIDs.compactMap({ $0 }) { regions.release(id) }
         // Resources and scopes interned for spans that were all rejected are not kept.
         for id in resourceIDs.compactMap({ $0 }) { resources.release(id, ifUnreferenced: true) }
         for id in scopeIDs.compactMap({ $0 }) { scopes.release(id, ifUnreferenced: true) }

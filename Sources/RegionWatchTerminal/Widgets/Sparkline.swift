@@ -46,7 +46,8 @@ public struct Sparkline: Widget {
                 continue
             }
             // Every known value shows at least the lowest bar; only unknown values leave a gap.
-            let level = min(8, max(1, Int((value / top * 8).rounded())))
+            // Clamped before the conversion: a huge negative value must not trap.
+            let level = Int(min(8, max(1, (value / top * 8).rounded())))
             let isAlert = threshold.map { value > $0 } ?? false
             line.append(String(Bars.eighths[level]), style: isAlert ? alertStyle : style)
         }

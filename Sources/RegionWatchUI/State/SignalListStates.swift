@@ -11,6 +11,9 @@ public struct LogListState: Equatable, Sendable {
     public var selected: UInt64?
     /// The `/` filter being typed.
     public var filterInput: CommandLineInput?
+    /// Whether the filter came with the screen (a region's, trace's or span's logs) rather than
+    /// from the operator: opening the logs from elsewhere clears it.
+    public var isContextFilter = false
 
     public init() {}
 

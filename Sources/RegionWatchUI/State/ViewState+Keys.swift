@@ -60,6 +60,8 @@ extension ViewState {
         case .showLatencyMatrix:
             push(.latencyMatrix)
         case .showLogs:
+            // From a screen without logs of its own: all logs, not the last region's or span's.
+            if logList.isContextFilter { logList = LogListState() }
             push(.logs)
         case .showMetrics:
             push(.metrics)
@@ -189,6 +191,7 @@ extension ViewState {
         logList.filter = query
         logList.filterText = text
         logList.selected = nil
+        logList.isContextFilter = true
         push(.logs)
     }
 

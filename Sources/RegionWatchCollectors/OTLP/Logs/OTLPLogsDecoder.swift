@@ -67,14 +67,14 @@ public enum OTLPLogsDecoder {
             scanner, key throws(JSONScanner.Failure) in
             guard key.isField("resourceLogs", "resource_logs") else { return false }
             try scanner.optionalArray { scanner, _ throws(JSONScanner.Failure) in
-                var resourceIndex: Int?
+                // The resource's slot first: "resource" may come after "scopeLogs" in the object.
+                let resource = builder.add(attribution.resource(from: []))
                 try scanner.optionalObject { scanner, key throws(JSONScanner.Failure) in
                     if key.equals("resource") {
-                        resourceIndex = builder.add(
-                            attribution.resource(from: try OTLPJSONRequest.resourceAttributes(&scanner)))
+                        builder.replace(
+                            resource, with: attribution.resource(from: try OTLPJSONRequest.resourceAttributes(&scanner))
+                        )
                     } else if key.isField("scopeLogs", "scope_logs") {
-                        let resource = resourceIndex ?? builder.add(attribution.resource(from: []))
-                        resourceIndex = resource
                         try scanner.optionalArray { scanner, _ throws(JSONScanner.Failure) in
                             try scanner.optionalObject { scanner, key throws(JSONScanner.Failure) in
                                 guard key.isField("logRecords", "log_records") else { return try scanner.skipValue() }
@@ -152,6 +152,11 @@ struct LogBatchBuilder {
     mutating func add(_ resource: SpanResource) -> Int {
         batch.resources.append(resource)
         return batch.resources.count - 1
+    }
+
+    /// Replaces the resource at `index` (read after the records that use it).
+    mutating func replace(_ index: Int, with resource: SpanResource) {
+        batch.resources[index] = resource
     }
 
     mutating func add(

@@ -42,13 +42,16 @@ public struct BucketDistribution: Sendable, Equatable {
     public mutating func add(_ exponential: ExponentialBuckets) {
         let base = pow(2, pow(2, -Double(exponential.scale)))
         if exponential.zeroCount > 0 { buckets.append(Bucket(lower: 0, upper: 0, count: exponential.zeroCount)) }
+        // Buckets beyond Double's range (a coarse scale with a far offset) describe no value.
         for (position, count) in exponential.positive.enumerated() where count > 0 {
             let index = Double(Int(exponential.positiveOffset) + position)
-            buckets.append(Bucket(lower: pow(base, index), upper: pow(base, index + 1), count: count))
+            let lower = pow(base, index), upper = pow(base, index + 1)
+            if lower.isFinite, upper.isFinite { buckets.append(Bucket(lower: lower, upper: upper, count: count)) }
         }
         for (position, count) in exponential.negative.enumerated() where count > 0 {
             let index = Double(Int(exponential.negativeOffset) + position)
-            buckets.append(Bucket(lower: -pow(base, index + 1), upper: -pow(base, index), count: count))
+            let lower = -pow(base, index + 1), upper = -pow(base, index)
+            if lower.isFinite, upper.isFinite { buckets.append(Bucket(lower: lower, upper: upper, count: count)) }
         }
     }
 
@@ -57,32 +60,45 @@ public struct BucketDistribution: Sendable, Equatable {
     }
 
     /// The `q` quantile (0…1) of every observation, or `nil` when there are none.
+    ///
+    /// One sweep over the buckets' edges in order: the cumulative count grows by the sum of the
+    /// open buckets' densities between edges and jumps at a zero-width bucket, so any mix of
+    /// layouts costs a sort, not a pass over every bucket per edge.
     public func quantile(_ q: Double) -> Double? {
         let total = self.total
         guard total > 0, q.isFinite else { return nil }
         let rank = Swift.min(Swift.max(q, 0), 1) * total
-        // The cumulative count is piecewise linear between the buckets' edges.
-        let edges = Array(Set(buckets.flatMap { [$0.lower, $0.upper] })).sorted()
-        func cumulative(at x: Double) -> Double {
-            buckets.reduce(0) { sum, bucket in
-                if x >= bucket.upper { return sum + bucket.count }
-                if x <= bucket.lower { return sum }
-                return sum + bucket.count * (x - bucket.lower) / (bucket.upper - bucket.lower)
+        // At each edge: the change of slope, and the count that sits exactly on it.
+        var changes: [(edge: Double, slope: Double, mass: Double)] = []
+        changes.reserveCapacity(buckets.count * 2)
+        for bucket in buckets {
+            if bucket.upper > bucket.lower {
+                let density = bucket.count / (bucket.upper - bucket.lower)
+                changes.append((bucket.lower, density, 0))
+                changes.append((bucket.upper, -density, 0))
+            } else {
+                changes.append((bucket.lower, 0, bucket.count))
             }
         }
-        var previousEdge = edges.first ?? 0
-        var previousCount = cumulative(at: previousEdge)
-        if previousCount >= rank { return previousEdge }
-        for edge in edges.dropFirst() {
-            let count = cumulative(at: edge)
-            if count >= rank {
-                let share = count > previousCount ? (rank - previousCount) / (count - previousCount) : 1
-                return previousEdge + (edge - previousEdge) * share
+        changes.sort { $0.edge < $1.edge }
+        var cumulative = 0.0, slope = 0.0
+        var position = changes.first?.edge ?? 0
+        var index = 0
+        while index < changes.count {
+            let edge = changes[index].edge
+            // Between the previous edge and this one the count grows linearly.
+            let reached = cumulative + slope * (edge - position)
+            if reached >= rank, slope > 0 { return position + (rank - cumulative) / slope }
+            cumulative = reached
+            position = edge
+            while index < changes.count, changes[index].edge == edge {
+                slope += changes[index].slope
+                cumulative += changes[index].mass
+                index += 1
             }
-            previousEdge = edge
-            previousCount = count
+            if cumulative >= rank { return edge }
         }
-        return edges.last
+        return position
     }
 }
 
@@ -119,6 +135,8 @@ extension ExponentialBuckets {
             guard !a.1.isEmpty else { return b.1.allSatisfy { $0 == 0 } ? a : nil }
             let low = Swift.min(Int(a.0), Int(b.0))
             let high = Swift.max(Int(a.0) + a.1.count, Int(b.0) + b.1.count)
+            // Offsets far apart are not the same series continued: a reset, never a huge array.
+            guard high - low <= 2 * DecodedMetrics.maxBuckets else { return nil }
             var result: [Double] = []
             for index in low..<high {
                 let x = (index >= Int(a.0) && index < Int(a.0) + a.1.count) ? a.1[index - Int(a.0)] : 0

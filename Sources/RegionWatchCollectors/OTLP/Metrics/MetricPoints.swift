@@ -141,7 +141,7 @@ public struct DecodedMetrics: Sendable {
     }
 
     /// Most buckets a histogram point may have (explicit or one exponential side).
-    static let maxBuckets = 4096
+    static let maxBuckets = 1024
 
     /// Adds a point after checking it, or counts why it is refused.
     mutating func add(_ point: MetricPoint, flags: UInt32, to metric: inout IncomingMetric) {

@@ -82,7 +82,7 @@ public struct AttributeMatcher: Equatable, Sendable {
             case .string(let value): value
             case .int(let value): String(value)
             case .bool(let value): String(value)
-            case .double(let value): value == value.rounded() ? String(Int(value)) : String(value)
+            case .double(let value): Int(exactly: value).map(String.init) ?? String(value)
             default: attribute.value.description
             }
         let lowered = pattern.lowercased()
@@ -106,10 +106,12 @@ public struct OTLPMetricInterpreter: Sendable {
     public let source: String
     private var series: RecencyBoundedMap<SeriesKey, SeriesState>
     /// Most series remembered; the stalest is forgotten beyond it.
-    public static let seriesCapacity = 20_000
+    public static let seriesCapacity = 10_000
     /// Time between export requests, per resource, for the staleness of the figures.
     public private(set) var exportIntervalSeconds: Double?
     private var lastExportAt: [String: Timestamp] = [:]
+    /// Each resource's latest export, however close to the one before.
+    private var latestExportAt: [String: Timestamp] = [:]
 
     struct SeriesKey: Hashable, Sendable {
         var metric: String
@@ -162,23 +164,24 @@ public struct OTLPMetricInterpreter: Sendable {
     public mutating func events(for export: DecodedMetrics, at now: Timestamp) -> CollectionRound {
         var updates: [MetricSeriesUpdate] = []
         var touched: [String] = []
+        var touchedSet: Set<String> = []
+        var rejected: [String] = []
+        // Metrics by resource, once (not a pass over every metric per resource).
+        var metricsByResource: [Int: [Int]] = [:]
+        for (position, metric) in export.metrics.enumerated() {
+            metricsByResource[metric.resourceIndex, default: []].append(position)
+        }
         for (index, resource) in export.resources.enumerated() {
-            let identity = resource.attributes.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ",")
-            // Flushes in quick succession (a shutdown) say nothing about the export interval.
-            let previousExport = lastExportAt[identity]
-            if previousExport.map({ now.seconds(since: $0) >= Self.minimumIntervalSeconds }) ?? true {
-                if let previousExport {
-                    let seconds = now.seconds(since: previousExport)
-                    exportIntervalSeconds = min(300, max(seconds, (exportIntervalSeconds ?? 0) * 0.8))
-                }
-                lastExportAt[identity] = now
-            }
-            if lastExportAt.count > 4096 { lastExportAt = [identity: now] }
-            for metric in export.metrics where metric.resourceIndex == index {
+            let identity = Self.bounded(
+                resource.attributes.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ","))
+            noteExport(of: identity, at: now)
+            for position in metricsByResource[index] ?? [] {
+                let metric = export.metrics[position]
                 for point in metric.points {
                     let key = SeriesKey(
-                        metric: metric.name, region: resource.region, resource: identity,
-                        attributes: point.attributes.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
+                        metric: Self.bounded(metric.name), region: resource.region, resource: identity,
+                        attributes: Self.bounded(
+                            point.attributes.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")))
                     var state =
                         series[key]
                         ?? SeriesState(
@@ -186,16 +189,55 @@ public struct OTLPMetricInterpreter: Sendable {
                     Self.advance(&state, with: point, kind: metric.kind, unit: metric.unit, at: now)
                     series.update(key, default: state) { $0 = state }
                     updates.append(Self.reading(of: state, key: key, service: resource.service, at: now))
-                    if !touched.contains(resource.region) { touched.append(resource.region) }
+                    guard !touchedSet.contains(resource.region) else { continue }
+                    // A bounded number of regions per request: one sample each, so a request
+                    // naming thousands of regions cannot flood the bus.
+                    if touched.count < Self.regionsPerRequest {
+                        touched.append(resource.region)
+                        touchedSet.insert(resource.region)
+                    } else if rejected.isEmpty {
+                        rejected.append(
+                            "more than \(Self.regionsPerRequest) regions in one request: the others feed no signals")
+                    }
                 }
             }
         }
-        var readings: [SignalReading] = []
-        for region in touched { readings += signalReadings(for: region, at: now) }
-        var round = SignalPublisher(source: source, replicationUpstream: nil).events(for: readings, at: now)
+        var round = SignalPublisher(source: source, replicationUpstream: nil).events(
+            for: signalReadings(for: touchedSet, at: now), at: now)
+        round.rejected += rejected
         if !updates.isEmpty { round.events.insert(.metrics(MetricBatch(source: source, updates: updates)), at: 0) }
         return round
     }
+
+    /// Most regions one request feeds signals to.
+    static let regionsPerRequest = 256
+    /// Longest key text (metric name, attributes, resource identity) remembered.
+    static let keyBytes = 512
+
+    /// `text` cut to `keyBytes` (keys need not be whole to tell series apart).
+    static func bounded(_ text: String) -> String {
+        text.utf8.count <= keyBytes ? text : String(decoding: text.utf8.prefix(keyBytes), as: UTF8.self)
+    }
+
+    /// Remembers when a resource exported (its latest export, which delta series must belong to
+    /// to count, and the export interval, from exports at least a second apart: flushes in quick
+    /// succession, a shutdown, say nothing about it).
+    private mutating func noteExport(of identity: String, at now: Timestamp) {
+        latestExportAt[identity] = now
+        let previousExport = lastExportAt[identity]
+        if previousExport.map({ now.seconds(since: $0) >= Self.minimumIntervalSeconds }) ?? true {
+            if let previousExport {
+                let seconds = now.seconds(since: previousExport)
+                exportIntervalSeconds = min(300, max(seconds, (exportIntervalSeconds ?? 0) * 0.8))
+            }
+            lastExportAt[identity] = now
+        }
+        if lastExportAt.count > Self.resourceCapacity { lastExportAt = [identity: now] }
+        if latestExportAt.count > Self.resourceCapacity { latestExportAt = [identity: now] }
+    }
+
+    /// Most exporting resources remembered for their export times.
+    static let resourceCapacity = 4096
 
     /// Moves a series to its new point, computing the interval since the previous one.
     static func advance(
@@ -337,28 +379,39 @@ public struct OTLPMetricInterpreter: Sendable {
         unit.isEmpty || unit == "1" || unit.hasPrefix("{") ? "" : " " + unit
     }
 
-    /// The region's signals from every fresh series of each mapped metric; for each signal the
-    /// first mapping that yields a value wins.
-    func signalReadings(for region: String, at now: Timestamp) -> [SignalReading] {
+    /// Each region's signals from every fresh series of each mapped metric; for each signal the
+    /// first mapping that yields a value wins. A delta series counts only when it was in its
+    /// resource's latest export: SDKs leave out delta series without measurements, so an absent
+    /// one means zero, not its last interval again.
+    func signalReadings(for regions: Set<String>, at now: Timestamp) -> [SignalReading] {
+        guard !regions.isEmpty else { return [] }
         let maximumAge = max(15, 2.5 * (exportIntervalSeconds ?? 60))
-        var fresh: [String: [SeriesState]] = [:]
-        for key in series.keys where key.region == region {
+        var fresh: [String: [String: [SeriesState]]] = [:]
+        for key in series.keys where regions.contains(key.region) {
             guard let state = series[key], let interval = state.interval,
                 now.seconds(since: interval.receivedAt) <= maximumAge
             else { continue }
-            fresh[key.metric, default: []].append(state)
+            if state.kind.temporality == .delta,
+                let latest = latestExportAt[key.resource], interval.receivedAt < latest
+            {
+                continue
+            }
+            fresh[key.region, default: [:]][key.metric, default: []].append(state)
         }
         var readings: [SignalReading] = []
-        var done: Set<MetricSignal> = []
-        for mapping in mappings where !done.contains(mapping.signal) {
-            let matching = (fresh[mapping.metric] ?? []).filter { state in
-                mapping.matchers.allSatisfy { $0.matches(state.attributes) }
+        for region in regions.sorted() {
+            guard let metrics = fresh[region] else { continue }
+            var done: Set<MetricSignal> = []
+            for mapping in mappings where !done.contains(mapping.signal) {
+                let matching = (metrics[mapping.metric] ?? []).filter { state in
+                    mapping.matchers.allSatisfy { $0.matches(state.attributes) }
+                }
+                guard let first = matching.first,
+                    let value = Self.value(of: mapping, series: matching, unit: first.unit)
+                else { continue }
+                readings.append(SignalReading(region: region, signal: mapping.signal, value: value))
+                done.insert(mapping.signal)
             }
-            guard let first = matching.first,
-                let value = Self.value(of: mapping, series: matching, unit: first.unit)
-            else { continue }
-            readings.append(SignalReading(region: region, signal: mapping.signal, value: value))
-            done.insert(mapping.signal)
         }
         return readings
     }

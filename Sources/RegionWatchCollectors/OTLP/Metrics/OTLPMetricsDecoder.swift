@@ -153,20 +153,14 @@ public enum OTLPMetricsDecoder {
             scanner, key throws(JSONScanner.Failure) in
             guard key.isField("resourceMetrics", "resource_metrics") else { return false }
             try scanner.optionalArray { scanner, _ throws(JSONScanner.Failure) in
-                var resourceIndex: Int?
-                func resource() -> Int {
-                    if let resourceIndex { return resourceIndex }
-                    decoded.resources.append(attribution.resource(from: []))
-                    resourceIndex = decoded.resources.count - 1
-                    return decoded.resources.count - 1
-                }
+                // The resource's slot first: "resource" may come after "scopeMetrics".
+                decoded.resources.append(attribution.resource(from: []))
+                let index = decoded.resources.count - 1
                 try scanner.optionalObject { scanner, key throws(JSONScanner.Failure) in
                     if key.equals("resource") {
-                        decoded.resources.append(
-                            attribution.resource(from: try OTLPJSONRequest.resourceAttributes(&scanner)))
-                        resourceIndex = decoded.resources.count - 1
+                        decoded.resources[index] = attribution.resource(
+                            from: try OTLPJSONRequest.resourceAttributes(&scanner))
                     } else if key.isField("scopeMetrics", "scope_metrics") {
-                        let index = resource()
                         try scanner.optionalArray { scanner, _ throws(JSONScanner.Failure) in
                             try scanner.optionalObject { scanner, key throws(JSONScanner.Failure) in
                                 guard key.equals("metrics") else { return try scanner.skipValue() }
@@ -373,8 +367,8 @@ public enum OTLPMetricsDecoder {
 }
 
 extension DecodedMetrics {
-    /// Counts `count` points of a metric refused as a whole.
+    /// Counts `count` points of a metric refused as a whole (none for a metric without points).
     mutating func reject(_ count: Int, _ reason: String) {
-        for _ in 0..<max(1, count) { rejected.reject(reason) }
+        for _ in 0..<count { rejected.reject(reason) }
     }
 }

@@ -74,6 +74,7 @@ enum LogsKeys: ScreenKeys {
                 view.logList.filterText = text
                 view.logList.filter = query
                 view.logList.selected = nil
+                view.logList.isContextFilter = false
                 return StatusMessage(text.isEmpty ? "filter cleared" : "filter: \(text)")
             case .failure(let error):
                 return StatusMessage(error.description, isError: true)
@@ -93,16 +94,22 @@ struct LogListModel {
     static let window = 1000
 
     init(state: DashboardState, list: LogListState) {
+        // A picked record stays on screen however many arrive after it: the rows are anchored
+        // on it (half before, half after) until it is evicted.
+        if let selected = list.selected {
+            let older = state.logs.newest(matching: list.query, limit: Self.window / 2, olderThan: selected &+ 1)
+            if let last = older.records.first, last.sequence == selected {
+                let newer = state.logs.newer(matching: list.query, than: selected, limit: Self.window / 2)
+                rows = older.records.reversed() + newer
+                isComplete = older.complete
+                selectedIndex = older.records.count - 1
+                return
+            }
+        }
         let result = state.logs.newest(matching: list.query, limit: Self.window)
         rows = result.records.reversed()
         isComplete = result.complete
-        if rows.isEmpty {
-            selectedIndex = nil
-        } else if let selected = list.selected, let index = rows.firstIndex(where: { $0.sequence == selected }) {
-            selectedIndex = index
-        } else {
-            selectedIndex = rows.count - 1
-        }
+        selectedIndex = rows.isEmpty ? nil : rows.count - 1
     }
 
     var selected: LogView? { selectedIndex.map { rows[$0] } }
