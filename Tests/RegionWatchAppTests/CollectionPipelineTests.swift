@@ -84,4 +84,24 @@ struct CollectionPipelineTests {
         await pipeline.stop()
         #expect(MonotonicClock.seconds() - started < 5, "the receiver's retry wait does not hold the stop")
     }
+
+    /// Review: a span or log batch dropped from the consumer's full buffer never gave back its
+    /// ingest reservation, so a burst of other events could leave the receivers refusing for good.
+    @Test func aDroppedBatchGivesItsIngestRoomBack() {
+        let pipeline = CollectionPipeline(configuration: configuration([]), clock: SystemWallClock())
+        let subscription = pipeline.subscribeAsConsumer(capacity: 2)
+        let now = Timestamp(secondsSinceEpoch: 1_800_000_000)
+        #expect(pipeline.gate.tryReserve(spans: 5))
+        var logs = LogBatch(
+            source: "otlp", receivedAt: now, resources: [],
+            records: (0..<5).map { IncomingLogRecord(timeUnixNano: 1, body: "r\($0)") })
+        logs.holdsIngestReservation = true
+        pipeline.bus.publish(.logs(logs))
+        // A burst of samples pushes the batch out of the two-event buffer.
+        for second in 0..<3 {
+            pipeline.bus.publish(.tick(now.adding(seconds: Double(second))))
+        }
+        #expect(subscription.droppedCount == 2)
+        #expect(pipeline.gate.spansInFlight == 0 && pipeline.gate.batchesInFlight == 0, "the dropped batch's room")
+    }
 }

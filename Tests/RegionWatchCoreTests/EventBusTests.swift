@@ -98,6 +98,16 @@ struct EventBusTests {
                 .cannotWaitForRefresh)
     }
 
+    @Test func droppedEventsAreHandedToOnDrop() {
+        let bus = EventBus<Int>()
+        let dropped = Mutex<[Int]>([])
+        let subscription = bus.subscribe(capacity: 2, onDrop: { events in dropped.withLock { $0 += events } })
+        bus.publish(contentsOf: [1, 2, 3])
+        bus.publish(4)
+        #expect(dropped.withLock { $0 } == [1, 2])
+        #expect(subscription.drain() == [3, 4] && subscription.droppedCount == 2)
+    }
+
     @Test func unsubscribedReceivesNothing() {
         let bus = EventBus<Int>()
         let subscription = bus.subscribe(capacity: 10)

@@ -77,7 +77,7 @@ public enum StatusCollection {
     ) async -> DashboardState {
         let pipeline = CollectionPipeline(configuration: configuration, clock: clock)
         let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        let subscription = pipeline.bus.subscribe(capacity: 1_000_000) { wake.yield() }
+        let subscription = pipeline.subscribeAsConsumer(capacity: 1_000_000) { wake.yield() }
         // One look, not a watch: health says what the signals say now. Hysteresis suppresses
         // flapping over time, which a single look does not have (a monitor that runs this
         // repeatedly has its own retry rules).

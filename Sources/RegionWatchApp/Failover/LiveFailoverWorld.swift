@@ -66,7 +66,7 @@ final class HeadlessCollection: Sendable {
         pipeline = CollectionPipeline(configuration: configuration, clock: clock)
         let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         // Woken when events arrive, and by the ticker: no thread polls.
-        let subscription = pipeline.bus.subscribe(capacity: 1_000_000) { wake.yield() }
+        let subscription = pipeline.subscribeAsConsumer(capacity: 1_000_000) { wake.yield() }
         let state = DashboardState(
             topology: configuration.topology, now: clock.now(), traceLimits: configuration.traceLimits,
             logLimits: configuration.logLimits)

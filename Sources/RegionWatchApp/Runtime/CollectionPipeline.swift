@@ -94,6 +94,18 @@ public final class CollectionPipeline: @unchecked Sendable {
         task?.cancel()
     }
 
+    /// Subscribes as the consumer that applies the events, and so gives back the ingest
+    /// reservations of span and log batches: a batch its full buffer drops gives its room back
+    /// too (otherwise a burst of other events could leave receivers refusing for good).
+    public func subscribeAsConsumer(
+        capacity: Int, wake: WakePolicy<DashboardEvent> = .anyEvent, onAvailable: (@Sendable () -> Void)? = nil
+    ) -> EventSubscription<DashboardEvent> {
+        let gate = gate
+        return bus.subscribe(capacity: capacity, wake: wake, onAvailable: onAvailable) { dropped in
+            for items in dropped.ingestReservations { gate.release(spans: items) }
+        }
+    }
+
     /// Applies drained events to `state` as one batch (roles, links and health are derived
     /// once for it), then releases the ingest reservations of span batches.
     public func apply(_ events: [DashboardEvent], to state: inout DashboardState) {

@@ -76,7 +76,7 @@ public final class DashboardSession {
 
         let pipeline = CollectionPipeline(configuration: options.configuration, clock: clock, logger: logger)
         // Samples wait for the refresh that draws them; only what cannot wait wakes the loop.
-        let subscription = pipeline.bus.subscribe(
+        let subscription = pipeline.subscribeAsConsumer(
             capacity: Self.busCapacity, wake: .urgent(pendingLimit: Self.wakePending, where: \.cannotWaitForRefresh)
         ) { waiter.wake() }
         pipeline.start()

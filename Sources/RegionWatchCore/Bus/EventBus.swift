@@ -18,10 +18,14 @@ public final class EventBus<Event: Sendable>: Sendable {
     ///   - wake: which events call `onAvailable`: by default the first event after a drain.
     ///   - onAvailable: called (on the publisher's thread, outside any lock) once per drain when
     ///     the buffer first holds what `wake` asks for, so a waiting consumer can wake up.
+    ///   - onDrop: called (on the publisher's thread, outside any lock) with the events a full
+    ///     buffer dropped, so what they held (an ingest reservation) can be given back.
     public func subscribe(
-        capacity: Int, wake: WakePolicy<Event> = .anyEvent, onAvailable: (@Sendable () -> Void)? = nil
+        capacity: Int, wake: WakePolicy<Event> = .anyEvent, onAvailable: (@Sendable () -> Void)? = nil,
+        onDrop: (@Sendable ([Event]) -> Void)? = nil
     ) -> EventSubscription<Event> {
-        let subscription = EventSubscription<Event>(capacity: capacity, wake: wake, onAvailable: onAvailable)
+        let subscription = EventSubscription<Event>(
+            capacity: capacity, wake: wake, onAvailable: onAvailable, onDrop: onDrop)
         subscribers.withLock { $0.append(subscription) }
         return subscription
     }
@@ -82,20 +86,28 @@ public final class EventSubscription<Event: Sendable>: Sendable {
     private let buffer = Mutex(Buffer())
     private let wake: WakePolicy<Event>
     private let onAvailable: (@Sendable () -> Void)?
+    private let onDrop: (@Sendable ([Event]) -> Void)?
 
-    init(capacity: Int, wake: WakePolicy<Event>, onAvailable: (@Sendable () -> Void)?) {
+    init(
+        capacity: Int, wake: WakePolicy<Event>, onAvailable: (@Sendable () -> Void)?,
+        onDrop: (@Sendable ([Event]) -> Void)? = nil
+    ) {
         precondition(capacity > 0, "a subscription needs room for at least one event")
         self.capacity = capacity
         self.wake = wake
         self.onAvailable = onAvailable
+        self.onDrop = onDrop
     }
 
     func enqueue<Events: Collection>(contentsOf events: Events) where Events.Element == Event {
         let wake = self.wake
+        let keepsDropped = onDrop != nil
+        var dropped: [Event] = []
         let wakesNow = buffer.withLock { buffer -> Bool in
             for event in events {
                 if buffer.events.count == capacity {
-                    buffer.events.removeFirst()
+                    let oldest = buffer.events.removeFirst()
+                    if keepsDropped { dropped.append(oldest) }
                     buffer.dropped += 1
                 }
                 buffer.events.append(event)
@@ -104,6 +116,7 @@ public final class EventSubscription<Event: Sendable>: Sendable {
             buffer.woken = buffer.events.count >= wake.pendingLimit || events.contains(where: wake.isUrgent)
             return buffer.woken
         }
+        if !dropped.isEmpty { onDrop?(dropped) }
         if wakesNow { onAvailable?() }
     }
 
