@@ -312,7 +312,7 @@ public struct LogStore: Sendable {
 
     /// Up to `limit` records matching `query`, newest first, older than `sequence` when given
     /// (to page back). Reads at most `scanLimit` records, so a filter that matches little
-    /// costs a bounded amount per frame; `scanned` says whether everything was read.
+    /// costs a bounded amount per frame; `complete` says whether everything was read.
     public func newest(
         matching query: LogQuery, limit: Int, olderThan sequence: UInt64? = nil, scanLimit: Int = 500_000
     ) -> (records: [LogView], complete: Bool) {
