@@ -1,37 +1,13 @@
+import RegionWatchApp
 import RegionWatchCollectors
 import RegionWatchCore
 
 /// Logs: decoding a request, storing records below and at the store's capacity, and the
 /// memory one retained record costs with a million kept.
 enum LogBenchmarks {
-    /// A request of `count` records like the load generator sends: request lines with two
-    /// attributes and a trace id, 2 % errors, over the demo's regions.
+    /// A request of `count` records as the load generator sends them, at a fixed time.
     static func batch(_ count: Int, seed: UInt64) -> LogBatch {
-        var random = SeededGenerator(seed: seed)
-        let regions = Topology.demo.regions.map(\.name)
-        let resources = regions.map { region in
-            SpanResource(
-                region: region, provider: nil, service: "api", serviceVersion: nil,
-                attributes: [Attribute("service.name", .string("api")), Attribute("cloud.region", .string(region))])
-        }
-        let records = (0..<count).map { index -> IncomingLogRecord in
-            let isError = random.next() % 50 == 0
-            return IncomingLogRecord(
-                timeUnixNano: 1_795_789_800_000_000_000 + UInt64(index), severityNumber: isError ? 17 : 9,
-                severityText: isError ? "ERROR" : "INFO",
-                body: isError
-                    ? "POST /checkout failed: upstream inventory timed out"
-                    : "GET /orders/\(random.next() % 100_000) 200 in \(random.next() % 400) ms",
-                attributes: [
-                    Attribute("http.route", .string("/orders/{id}")),
-                    Attribute("user.id", .string("u\(random.next() % 10_000)")),
-                ],
-                traceID: TraceID(high: random.next() | 1, low: random.next()), spanID: SpanID(random.next() | 1),
-                resourceIndex: Int(random.next() % UInt64(resources.count)))
-        }
-        return LogBatch(
-            source: "bench", receivedAt: Timestamp(secondsSinceEpoch: 1_795_789_800), resources: resources,
-            records: records)
+        LoadBatches.logs(count, seed: seed, at: Timestamp(secondsSinceEpoch: 1_795_789_800))
     }
 
     static func run(iterations: Int, retained: Int) {

@@ -363,10 +363,11 @@ struct LoadWorker {
     }
 }
 
-/// The load generator's metrics and logs: realistic shapes, spread over the demo's regions.
-enum LoadBatches {
-    /// `count` log records: mostly INFO request lines, 2 % ERROR, each in a trace.
-    static func logs(_ count: Int, seed: UInt64) -> LogBatch {
+/// The load generator's metrics and logs: realistic shapes, spread over the demo's regions (the
+/// log benchmarks use the same records).
+public enum LoadBatches {
+    /// `count` log records at `time`: mostly INFO request lines, 2 % ERROR, each in a trace.
+    public static func logs(_ count: Int, seed: UInt64, at time: Timestamp = SystemWallClock().now()) -> LogBatch {
         var random = SeededGenerator(seed: seed)
         let regions = Topology.demo.regions.map(\.name)
         let resources = regions.flatMap { region in
@@ -379,7 +380,7 @@ enum LoadBatches {
                     ])
             }
         }
-        let now = SystemWallClock().now().unixNanoseconds
+        let now = time.unixNanoseconds
         let records = (0..<count).map { index -> IncomingLogRecord in
             let isError = random.next() % 50 == 0
             let milliseconds = random.next() % 400
@@ -396,7 +397,7 @@ enum LoadBatches {
                 traceID: TraceID(high: random.next() | 1, low: random.next()), spanID: SpanID(random.next() | 1),
                 resourceIndex: Int(random.next() % UInt64(resources.count)))
         }
-        return LogBatch(source: "loadgen", receivedAt: SystemWallClock().now(), resources: resources, records: records)
+        return LogBatch(source: "loadgen", receivedAt: time, resources: resources, records: records)
     }
 
     /// `count` cumulative `http.server.request.duration` points (one series each), over the

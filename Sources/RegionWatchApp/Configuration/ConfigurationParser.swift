@@ -95,35 +95,18 @@ public enum ConfigurationParser {
         }
 
         var traceLimits = TraceStoreLimits()
-        if let node = entries["traces"]?.value,
-            let traces = reader.mapping(node, "traces", allowedKeys: ["maxSpans", "maxMemory"])
+        if let (count, bytes) = readStoreBounds(
+            entries["traces"]?.value, section: "traces", item: "maxSpans", reader: reader)
         {
-            if let value = traces["maxSpans"]?.value,
-                let count = reader.integer(value, "traces.maxSpans", range: 100...100_000_000)
-            {
-                traceLimits.maxSpans = count
-            }
-            if let value = traces["maxMemory"]?.value,
-                let bytes = reader.byteSize(value, "traces.maxMemory", range: 1_048_576...(1 << 40))
-            {
-                traceLimits.maxBytes = bytes
-            }
+            traceLimits.maxSpans = count ?? traceLimits.maxSpans
+            traceLimits.maxBytes = bytes ?? traceLimits.maxBytes
         }
-
         var logLimits = LogStoreLimits()
-        if let node = entries["logs"]?.value,
-            let logs = reader.mapping(node, "logs", allowedKeys: ["maxRecords", "maxMemory"])
+        if let (count, bytes) = readStoreBounds(
+            entries["logs"]?.value, section: "logs", item: "maxRecords", reader: reader)
         {
-            if let value = logs["maxRecords"]?.value,
-                let count = reader.integer(value, "logs.maxRecords", range: 100...100_000_000)
-            {
-                logLimits.maxRecords = count
-            }
-            if let value = logs["maxMemory"]?.value,
-                let bytes = reader.byteSize(value, "logs.maxMemory", range: 1_048_576...(1 << 40))
-            {
-                logLimits.maxBytes = bytes
-            }
+            logLimits.maxRecords = count ?? logLimits.maxRecords
+            logLimits.maxBytes = bytes ?? logLimits.maxBytes
         }
 
         let topology = Topology(
@@ -145,6 +128,21 @@ public enum ConfigurationParser {
         return RegionWatchConfiguration(
             topology: topology, collectors: collectors, display: display, traceLimits: traceLimits,
             logLimits: logLimits, failover: failover, source: file)
+    }
+
+    /// A store's bounds section (`traces:`, `logs:`): its count key (`maxSpans`, `maxRecords`)
+    /// and `maxMemory`; `nil` when the section is absent or not a mapping.
+    private static func readStoreBounds(
+        _ node: Node?, section: String, item: String, reader: YAMLReader
+    ) -> (count: Int?, bytes: Int?)? {
+        guard let node, let entries = reader.mapping(node, section, allowedKeys: [item, "maxMemory"]) else {
+            return nil
+        }
+        let count = entries[item].flatMap { reader.integer($0.value, "\(section).\(item)", range: 100...100_000_000) }
+        let bytes = entries["maxMemory"].flatMap {
+            reader.byteSize($0.value, "\(section).maxMemory", range: 1_048_576...(1 << 40))
+        }
+        return (count, bytes)
     }
 
     private static func readObjectives(_ node: Node, reader: YAMLReader) -> RecoveryObjectives {

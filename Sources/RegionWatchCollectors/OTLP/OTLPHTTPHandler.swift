@@ -50,25 +50,17 @@ final class OTLPReceiverContext: Sendable {
     /// consumer gives the room back once they are applied), turns metrics into signals and
     /// counts the request. Returns why it could not (ingest saturated: the caller refuses with
     /// its transport's retryable status).
-    func accept(_ request: inout DecodedSignalRequest, byteCount: Int) -> String? {
+    func accept(_ request: DecodedSignalRequest, byteCount: Int) -> String? {
         let received: Int
         switch request {
         case .traces(var export):
             received = export.batch.spans.count
-            if received > 0 {
-                guard gate.tryReserve(spans: received) else { return saturated() }
-                export.batch.holdsIngestReservation = true
-                bus.publish(.spans(export.batch))
-            }
-            request = .traces(export)
+            export.batch.holdsIngestReservation = true
+            guard publishReserving(received, .spans(export.batch)) else { return saturated() }
         case .logs(var export):
             received = export.batch.records.count
-            if received > 0 {
-                guard gate.tryReserve(spans: received) else { return saturated() }
-                export.batch.holdsIngestReservation = true
-                bus.publish(.logs(export.batch))
-            }
-            request = .logs(export)
+            export.batch.holdsIngestReservation = true
+            guard publishReserving(received, .logs(export.batch)) else { return saturated() }
         case .metrics(let export):
             received = export.pointCount
             let round = metrics.events(for: export, at: clock.now())
@@ -88,6 +80,15 @@ final class OTLPReceiverContext: Sendable {
                 received: received, rejected: rejected, message: message)
         }
         return nil
+    }
+
+    /// Reserves room for `count` items on the gate and publishes `event`, which holds it;
+    /// `false` when ingest is saturated. Nothing to hold, nothing published.
+    private func publishReserving(_ count: Int, _ event: @autoclosure () -> DashboardEvent) -> Bool {
+        guard count > 0 else { return true }
+        guard gate.tryReserve(spans: count) else { return false }
+        bus.publish(event())
+        return true
     }
 
     private func saturated() -> String {
@@ -459,7 +460,7 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 return .failure(error)
             }
         }
-        var request: DecodedSignalRequest
+        let request: DecodedSignalRequest
         switch decoded {
         case .success(let value):
             request = value
@@ -469,7 +470,7 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 keepAlive: keepAlive)
             return
         }
-        if let saturated = shared.accept(&request, byteCount: byteCount) {
+        if let saturated = shared.accept(request, byteCount: byteCount) {
             refuse(
                 context: context, status: .tooManyRequests, message: saturated, encoding: encoding,
                 keepAlive: keepAlive, extraHeaders: [("Retry-After", "1")])

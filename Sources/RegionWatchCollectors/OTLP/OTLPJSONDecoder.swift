@@ -19,35 +19,14 @@ public enum OTLPJSONDecoder {
     public static func decode(
         _ bytes: UnsafeRawBufferPointer, attribution: RegionAttribution, source: String, receivedAt: Timestamp
     ) throws(OTLPDecodingError) -> DecodedExport {
-        guard !bytes.isEmpty else { throw OTLPDecodingError("empty body: expected an ExportTraceServiceRequest") }
         var accumulator = ExportAccumulator()
-        let result: Result<Void, JSONScanner.Failure> = {
-            var scanner = JSONScanner(bytes.bindMemory(to: UInt8.self))
-            do throws(JSONScanner.Failure) {
-                guard try scanner.peekKind() == .object else {
-                    throw scanner.fail(
-                        "expected an object (an ExportTraceServiceRequest), found \(JSONScanner.describe(try scanner.peekKind()))"
-                    )
-                }
-                try scanner.object { scanner, key throws(JSONScanner.Failure) in
-                    if key.isField("resourceSpans", "resource_spans") {
-                        try scanner.optionalArray { scanner, _ throws(JSONScanner.Failure) in
-                            try readResourceSpans(&scanner, attribution: attribution, into: &accumulator)
-                        }
-                    } else {
-                        try scanner.skipValue()
-                    }
-                }
-                guard scanner.isAtEnd() else {
-                    throw scanner.fail("unexpected data after the request at byte \(scanner.position)")
-                }
-                return .success(())
-            } catch {
-                return .failure(error)
+        try OTLPJSONRequest.read(bytes, request: OTLPSignal.traces.requestName) {
+            scanner, key throws(JSONScanner.Failure) in
+            guard key.isField("resourceSpans", "resource_spans") else { return false }
+            try scanner.optionalArray { scanner, _ throws(JSONScanner.Failure) in
+                try readResourceSpans(&scanner, attribution: attribution, into: &accumulator)
             }
-        }()
-        if case .failure(let failure) = result {
-            throw OTLPDecodingError("malformed JSON body: \(failure.description)")
+            return true
         }
         return accumulator.export(source: source, receivedAt: receivedAt)
     }
@@ -192,19 +171,7 @@ public enum OTLPJSONDecoder {
 
     /// An enum given as an integer or by name; `nil` for unknown names.
     private static func readEnum(_ scanner: inout JSONScanner, names: [String]) throws(JSONScanner.Failure) -> Int? {
-        switch try scanner.peekKind() {
-        case .number:
-            let value = try scanner.signed()
-            return Int(clamping: value)
-        case .string:
-            let text = try scanner.string()
-            return names.firstIndex(of: text)
-        case .null:
-            _ = try scanner.consumeNull()
-            return nil
-        case let other:
-            throw scanner.fail("expected an integer enum value, found \(JSONScanner.describe(other))")
-        }
+        try OTLPJSONRequest.enumValue(&scanner) { names.firstIndex(of: $0) }
     }
 
     private static func readEvent(_ scanner: inout JSONScanner) throws(JSONScanner.Failure) -> SpanEvent {

@@ -1,15 +1,16 @@
 import RegionWatchCore
 
-/// What the OTLP/JSON decoders of metrics and logs share: the request object around the
+/// What the OTLP/JSON decoders of the three signals share: the request object around the
 /// resource list, resource attributes, and enums given as numbers or names.
 enum OTLPJSONRequest {
     /// Reads the top-level object of `bytes`, handing each member to `member`, which consumes
-    /// the value and returns `true`, or returns `false` to have it skipped. Any problem is a
-    /// decoding error naming where it is.
+    /// the value and returns `true`, or returns `false` to have it skipped. An empty body, or
+    /// any problem, is a decoding error naming where it is.
     static func read(
         _ bytes: UnsafeRawBufferPointer, request: String,
         member: (inout JSONScanner, UnsafeBufferPointer<UInt8>) throws(JSONScanner.Failure) -> Bool
     ) throws(OTLPDecodingError) {
+        guard !bytes.isEmpty else { throw OTLPDecodingError("empty body: expected an \(request)") }
         let result: Result<Void, JSONScanner.Failure> = {
             var scanner = JSONScanner(bytes.bindMemory(to: UInt8.self))
             do throws(JSONScanner.Failure) {

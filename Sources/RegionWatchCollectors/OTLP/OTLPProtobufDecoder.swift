@@ -29,15 +29,7 @@ public enum OTLPProtobufDecoder {
     public static func decode(
         _ bytes: UnsafeRawBufferPointer, attribution: RegionAttribution, source: String, receivedAt: Timestamp
     ) throws(OTLPDecodingError) -> DecodedExport {
-        guard !bytes.isEmpty else { throw OTLPDecodingError("empty body: expected an ExportTraceServiceRequest") }
-        var options = BinaryDecodingOptions()
-        options.messageDepthLimit = depthLimit
-        var request = LazyExportRequest()
-        do {
-            try request.merge(serializedBytes: bytes.bytes, options: options)
-        } catch {
-            throw OTLPDecodingError("malformed protobuf body: \(describe(error))")
-        }
+        let request = try message(LazyExportRequest.self, from: bytes, named: OTLPSignal.traces.requestName)
         var accumulator = ExportAccumulator()
         var details = DetailBuffer()
         accumulator.spans.reserveCapacity(
@@ -61,6 +53,21 @@ public enum OTLPProtobufDecoder {
             accumulator.spans[position].encodedDetails = shared[range]
         }
         return accumulator.export(source: source, receivedAt: receivedAt)
+    }
+
+    /// The request message `type` parsed from `bytes` (the three signals' decoders share the
+    /// checks): an empty or malformed body is a decoding error naming the problem.
+    static func message<Message: SwiftProtobuf.Message>(
+        _ type: Message.Type, from bytes: UnsafeRawBufferPointer, named name: String
+    ) throws(OTLPDecodingError) -> Message {
+        guard !bytes.isEmpty else { throw OTLPDecodingError("empty body: expected an \(name)") }
+        var options = BinaryDecodingOptions()
+        options.messageDepthLimit = depthLimit
+        do {
+            return try Message(serializedBytes: bytes.bytes, options: options)
+        } catch {
+            throw OTLPDecodingError("malformed protobuf body: \(describe(error))")
+        }
     }
 
     /// The details of a batch's spans, written one after another.

@@ -198,7 +198,7 @@ public struct LogStore: Sendable {
                 resourceID = resources.intern(
                     SpanResource(
                         region: resource.region, provider: resource.provider,
-                        service: Self.cut(resource.service, limit: 256), serviceVersion: nil, attributes: []))
+                        service: StoredTrace.truncated(resource.service, to: 256), serviceVersion: nil, attributes: []))
                 resourceIDs[record.resourceIndex] = resourceID
             }
             let resource = batch.resources[record.resourceIndex]
@@ -234,12 +234,12 @@ public struct LogStore: Sendable {
             attributes += attribute.key + "=" + attribute.value.description
         }
         if attributes.utf8.count > limits.maxAttributeBytes {
-            attributes = Self.cut(attributes, to: limits.maxAttributeBytes)
+            attributes = StoredTrace.truncated(attributes, to: limits.maxAttributeBytes)
             truncated = true
         }
         var body = record.body
         if body.utf8.count > limits.maxBodyBytes {
-            body = Self.cut(body, to: limits.maxBodyBytes)
+            body = StoredTrace.truncated(body, to: limits.maxBodyBytes)
             truncated = true
         }
         if truncated { counters.truncated += 1 }
@@ -247,26 +247,8 @@ public struct LogStore: Sendable {
         return StoredLogRecord(
             sequence: nextSequence, timeUnixNano: record.timeUnixNano, traceID: record.traceID,
             spanID: record.spanID, resourceID: resourceID, severityNumber: record.severityNumber,
-            severityText: record.severityText.utf8.count > 32
-                ? Self.cut(record.severityText, to: 32) : record.severityText,
+            severityText: StoredTrace.truncated(record.severityText, to: 32),
             body: body, attributes: attributes)
-    }
-
-    /// `text` cut to at most `limit` UTF-8 bytes on a character boundary, with "…".
-    static func cut(_ text: String, limit: Int) -> String {
-        text.utf8.count <= limit ? text : cut(text, to: limit)
-    }
-
-    static func cut(_ text: String, to limit: Int) -> String {
-        var result = ""
-        var used = 0
-        for character in text {
-            let size = character.utf8.count
-            guard used + size <= max(0, limit - 3) else { break }
-            result.append(character)
-            used += size
-        }
-        return result + "…"
     }
 
     private mutating func reject(_ reason: String) {
@@ -412,29 +394,19 @@ public struct LogStore: Sendable {
 /// A log query prepared against the store's tables.
 struct LogMatcher {
     private let query: LogQuery
-    private let regionID: UInt16?
-    /// Indexed by resource id: the service equals `service=`.
-    private let serviceMatches: [Bool]
+    private let tables: StoreMatchTables
     private let words: [String]
-    /// Per word, indexed by resource id / region id: the service or region contains it.
-    private let wordInService: [[Bool]]
-    private let wordInRegion: [[Bool]]
 
     /// `nil` when the query names a region no record came from.
     init?(query: LogQuery, regions: RegionTable, resources: SharedTable<SpanResource>) {
+        guard
+            let tables = StoreMatchTables(
+                region: query.region, service: query.service, words: query.words, regions: regions,
+                resources: resources)
+        else { return nil }
         self.query = query
-        if let region = query.region {
-            guard let id = regions.id(of: region) else { return nil }
-            regionID = id
-        } else {
-            regionID = nil
-        }
-        let services = (0..<resources.idLimit).map { resources.value(at: $0)?.service.lowercased() }
-        let wanted = query.service?.lowercased()
-        serviceMatches = services.map { $0 != nil && $0 == wanted }
+        self.tables = tables
         words = query.words.map { $0.lowercased() }
-        wordInService = words.map { word in services.map { $0?.contains(word) ?? false } }
-        wordInRegion = words.map { word in regions.names.map { $0.lowercased().contains(word) } }
     }
 
     func matches(_ record: LogStore.StoredLogRecord, regionID: UInt16) -> Bool {
@@ -443,13 +415,13 @@ struct LogMatcher {
                 severity >= minimum
             else { return false }
         }
-        if let wanted = self.regionID, wanted != regionID { return false }
-        if query.service != nil, !serviceMatches[Int(record.resourceID)] { return false }
+        if let wanted = tables.regionID, wanted != regionID { return false }
+        if query.service != nil, !tables.isService(record.resourceID) { return false }
         if let trace = query.traceID, record.traceID != trace { return false }
         if let span = query.spanID, record.spanID != span { return false }
         for (index, word) in words.enumerated() {
-            if wordInService[index][Int(record.resourceID)] { continue }
-            if Int(regionID) < wordInRegion[index].count, wordInRegion[index][Int(regionID)] { continue }
+            if tables.word(index, inService: record.resourceID) { continue }
+            if tables.word(index, inRegion: regionID) { continue }
             if TraceMatcher.contains(record.body, lowercasedNeedle: Array(word.utf8)) { continue }
             if TraceMatcher.contains(record.attributes, lowercasedNeedle: Array(word.utf8)) { continue }
             if record.traceID.isValid, record.traceID.hex.hasPrefix(word) { continue }

@@ -5,36 +5,25 @@
 /// byte scan, falling back to Unicode lower-casing only for names that are not ASCII.
 struct TraceMatcher {
     private let query: TraceQuery
-    private let regionID: UInt16?
-    /// Indexed by resource id: the resource's service equals the `service=` value.
-    private let serviceMatches: [Bool]
+    private let tables: StoreMatchTables
     /// The query's free words, lower-cased, as UTF-8.
     private let words: [[UInt8]]
     /// Per word: whether it is a prefix of trace ids at all (only hex digits, at most 32).
     private let wordIsHexPrefix: [Bool]
-    /// Per word, indexed by resource id: the service contains the word.
-    private let wordInService: [[Bool]]
-    /// Per word, indexed by region id: the region name contains the word.
-    private let wordInRegion: [[Bool]]
 
     /// `nil` when the query names a region no span came from (nothing can match).
     init?(query: TraceQuery, regions: RegionTable, resources: SharedTable<SpanResource>) {
+        guard
+            let tables = StoreMatchTables(
+                region: query.region, service: query.service, words: query.words, regions: regions,
+                resources: resources)
+        else { return nil }
         self.query = query
-        if let region = query.region {
-            guard let id = regions.id(of: region) else { return nil }
-            regionID = id
-        } else {
-            regionID = nil
-        }
-        let services = (0..<resources.idLimit).map { resources.value(at: $0)?.service.lowercased() }
-        let wantedService = query.service?.lowercased()
-        serviceMatches = services.map { $0 != nil && $0 == wantedService }
+        self.tables = tables
         words = query.words.map { Array($0.lowercased().utf8) }
         wordIsHexPrefix = words.map {
             $0.count <= 32 && $0.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
         }
-        wordInService = query.words.map { word in services.map { $0?.contains(word.lowercased()) ?? false } }
-        wordInRegion = query.words.map { word in regions.names.map { $0.lowercased().contains(word.lowercased()) } }
     }
 
     func matches(_ trace: StoredTrace) -> Bool {
@@ -42,18 +31,16 @@ struct TraceMatcher {
         let duration = Double(trace.endUnixNano &- trace.startUnixNano) / 1e6
         if let minimum = query.minimumMilliseconds, duration < minimum { return false }
         if let maximum = query.maximumMilliseconds, duration > maximum { return false }
-        if let regionID, !trace.regionIDs.contains(regionID) { return false }
-        if query.service != nil, !trace.resourceIDs.contains(where: { serviceMatches[Int($0)] }) { return false }
+        if let regionID = tables.regionID, !trace.regionIDs.contains(regionID) { return false }
+        if query.service != nil, !trace.resourceIDs.contains(where: tables.isService) { return false }
         for word in words.indices where !matches(word: word, trace) { return false }
         return true
     }
 
     private func matches(word: Int, _ trace: StoredTrace) -> Bool {
         if wordIsHexPrefix[word], trace.traceID.hex.utf8.starts(with: words[word]) { return true }
-        if trace.resourceIDs.contains(where: { wordInService[word][Int($0)] }) { return true }
-        if trace.regionIDs.contains(where: { Int($0) < wordInRegion[word].count && wordInRegion[word][Int($0)] }) {
-            return true
-        }
+        if trace.resourceIDs.contains(where: { tables.word(word, inService: $0) }) { return true }
+        if trace.regionIDs.contains(where: { tables.word(word, inRegion: $0) }) { return true }
         return trace.strings.contains { Self.contains($0, lowercasedNeedle: words[word]) }
     }
 
@@ -111,3 +98,45 @@ public protocol TraceSortable {
 }
 
 extension TraceSummary: TraceSortable {}
+
+/// What a query asks of a store's shared tables, answered once per query (the trace and log
+/// matchers share it): the `region=` id, and per resource and region whether the service equals
+/// `service=` and whether a name contains each word (lower-cased).
+struct StoreMatchTables {
+    let regionID: UInt16?
+    /// Indexed by resource id: the resource's service equals the `service=` value.
+    private let serviceMatches: [Bool]
+    /// Per word, indexed by resource id: the service contains the word.
+    private let wordInService: [[Bool]]
+    /// Per word, indexed by region id: the region name contains the word.
+    private let wordInRegion: [[Bool]]
+
+    /// `nil` when `region` names a region the store never saw (nothing can match).
+    init?(
+        region: String?, service: String?, words: [String], regions: RegionTable, resources: SharedTable<SpanResource>
+    ) {
+        if let region {
+            guard let id = regions.id(of: region) else { return nil }
+            regionID = id
+        } else {
+            regionID = nil
+        }
+        let services = (0..<resources.idLimit).map { resources.value(at: $0)?.service.lowercased() }
+        let wantedService = service?.lowercased()
+        serviceMatches = services.map { $0 != nil && $0 == wantedService }
+        let lowered = words.map { $0.lowercased() }
+        wordInService = lowered.map { word in services.map { $0?.contains(word) ?? false } }
+        wordInRegion = lowered.map { word in regions.names.map { $0.lowercased().contains(word) } }
+    }
+
+    /// Whether resource `id`'s service is the one `service=` names.
+    func isService(_ id: UInt32) -> Bool { serviceMatches[Int(id)] }
+
+    /// Whether word `index` is in resource `id`'s service.
+    func word(_ index: Int, inService id: UInt32) -> Bool { wordInService[index][Int(id)] }
+
+    /// Whether word `index` is in region `id`'s name.
+    func word(_ index: Int, inRegion id: UInt16) -> Bool {
+        Int(id) < wordInRegion[index].count && wordInRegion[index][Int(id)]
+    }
+}

@@ -42,13 +42,13 @@ struct OTLPExportServices: RegistrableRPCService {
 
     /// Handles one decoded export. Throws the gRPC status OTLP asks for on refusal.
     static func export(_ decoding: DecodedRequest, context: OTLPReceiverContext) throws -> ServerResponse<[UInt8]> {
-        var request: DecodedSignalRequest
+        let request: DecodedSignalRequest
         switch decoding.result {
         case .success(let decoded): request = decoded
         case .failure(let error):
             throw context.refuse(error.isTooLarge ? .resourceExhausted : .invalidArgument, error.description)
         }
-        if let saturated = context.accept(&request, byteCount: decoding.byteCount) {
+        if let saturated = context.accept(request, byteCount: decoding.byteCount) {
             // OTLP: UNAVAILABLE is retryable; RetryInfo says when.
             context.recordRefusal(code: .unavailable, message: saturated)
             throw GoogleRPCStatus(code: .unavailable, message: saturated, details: .retryInfo(delay: .seconds(1)))

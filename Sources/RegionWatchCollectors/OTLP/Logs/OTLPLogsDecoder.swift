@@ -29,15 +29,8 @@ public enum OTLPLogsDecoder {
     public static func decodeProtobuf(
         _ bytes: UnsafeRawBufferPointer, attribution: RegionAttribution, source: String, receivedAt: Timestamp
     ) throws(OTLPDecodingError) -> DecodedLogs {
-        guard !bytes.isEmpty else { throw OTLPDecodingError("empty body: expected an ExportLogsServiceRequest") }
-        var options = BinaryDecodingOptions()
-        options.messageDepthLimit = OTLPProtobufDecoder.depthLimit
-        let request: ExportLogsServiceRequest
-        do {
-            request = try ExportLogsServiceRequest(serializedBytes: bytes.bytes, options: options)
-        } catch {
-            throw OTLPDecodingError("malformed protobuf body: \(OTLPProtobufDecoder.describe(error))")
-        }
+        let request = try OTLPProtobufDecoder.message(
+            ExportLogsServiceRequest.self, from: bytes, named: OTLPSignal.logs.requestName)
         var builder = LogBatchBuilder(source: source, receivedAt: receivedAt)
         for resourceLogs in request.resourceLogs {
             let resource = builder.add(
@@ -61,7 +54,6 @@ public enum OTLPLogsDecoder {
     public static func decodeJSON(
         _ bytes: UnsafeRawBufferPointer, attribution: RegionAttribution, source: String, receivedAt: Timestamp
     ) throws(OTLPDecodingError) -> DecodedLogs {
-        guard !bytes.isEmpty else { throw OTLPDecodingError("empty body: expected an ExportLogsServiceRequest") }
         var builder = LogBatchBuilder(source: source, receivedAt: receivedAt)
         try OTLPJSONRequest.read(bytes, request: OTLPSignal.logs.requestName) {
             scanner, key throws(JSONScanner.Failure) in

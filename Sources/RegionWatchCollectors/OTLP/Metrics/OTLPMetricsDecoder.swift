@@ -14,15 +14,8 @@ public enum OTLPMetricsDecoder {
     public static func decodeProtobuf(
         _ bytes: UnsafeRawBufferPointer, attribution: RegionAttribution
     ) throws(OTLPDecodingError) -> DecodedMetrics {
-        guard !bytes.isEmpty else { throw OTLPDecodingError("empty body: expected an ExportMetricsServiceRequest") }
-        var options = BinaryDecodingOptions()
-        options.messageDepthLimit = OTLPProtobufDecoder.depthLimit
-        let request: ExportMetricsServiceRequest
-        do {
-            request = try ExportMetricsServiceRequest(serializedBytes: bytes.bytes, options: options)
-        } catch {
-            throw OTLPDecodingError("malformed protobuf body: \(OTLPProtobufDecoder.describe(error))")
-        }
+        let request = try OTLPProtobufDecoder.message(
+            ExportMetricsServiceRequest.self, from: bytes, named: OTLPSignal.metrics.requestName)
         var decoded = DecodedMetrics()
         for resourceMetrics in request.resourceMetrics {
             decoded.resources.append(
@@ -54,36 +47,32 @@ public enum OTLPMetricsDecoder {
         func attributes(_ list: [Opentelemetry_Proto_Common_V1_KeyValue]) -> [Attribute] {
             OTLPProtobufDecoder.attributes(list)
         }
-        func number(_ point: ProtoNumberPoint) -> Double {
-            switch point.value {
-            case .asDouble(let value): value
-            case .asInt(let value): Double(value)
-            case nil: .nan
+        func numberPoints(_ list: [ProtoNumberPoint]) -> [(MetricPoint, UInt32)] {
+            list.map { point in
+                let value: Double =
+                    switch point.value {
+                    case .asDouble(let value): value
+                    case .asInt(let value): Double(value)
+                    case nil: .nan
+                    }
+                return (
+                    MetricPoint(
+                        attributes: attributes(point.attributes), startUnixNano: point.startTimeUnixNano,
+                        timeUnixNano: point.timeUnixNano, value: .number(value)), point.flags
+                )
             }
         }
         var kind = MetricKind.gauge
         var points: [(MetricPoint, UInt32)] = []
         switch metric.data {
         case .gauge(let gauge):
-            points = gauge.dataPoints.map {
-                (
-                    MetricPoint(
-                        attributes: attributes($0.attributes), startUnixNano: $0.startTimeUnixNano,
-                        timeUnixNano: $0.timeUnixNano, value: .number(number($0))), $0.flags
-                )
-            }
+            points = numberPoints(gauge.dataPoints)
         case .sum(let sum):
             guard let temporality = temporality(sum.aggregationTemporality) else {
                 return decoded.reject(sum.dataPoints.count, "\(label): sum without aggregation temporality")
             }
             kind = .sum(monotonic: sum.isMonotonic, temporality: temporality)
-            points = sum.dataPoints.map {
-                (
-                    MetricPoint(
-                        attributes: attributes($0.attributes), startUnixNano: $0.startTimeUnixNano,
-                        timeUnixNano: $0.timeUnixNano, value: .number(number($0))), $0.flags
-                )
-            }
+            points = numberPoints(sum.dataPoints)
         case .histogram(let histogram):
             guard let temporality = temporality(histogram.aggregationTemporality) else {
                 return decoded.reject(
@@ -147,7 +136,6 @@ public enum OTLPMetricsDecoder {
     public static func decodeJSON(
         _ bytes: UnsafeRawBufferPointer, attribution: RegionAttribution
     ) throws(OTLPDecodingError) -> DecodedMetrics {
-        guard !bytes.isEmpty else { throw OTLPDecodingError("empty body: expected an ExportMetricsServiceRequest") }
         var decoded = DecodedMetrics()
         try OTLPJSONRequest.read(bytes, request: OTLPSignal.metrics.requestName) {
             scanner, key throws(JSONScanner.Failure) in

@@ -35,22 +35,11 @@ struct LogsScreen {
         let count =
             model.rows.count == LogListModel.window
             ? "newest \(model.rows.count)" : model.isComplete ? String(model.rows.count) : "\(model.rows.count)+"
-        let block = context.block("Logs (\(count))", note: note, focused: true)
-        block.render(in: listArea, into: &frame)
-        let inner = block.inner(listArea).inset(horizontal: 1, vertical: 0)
-        guard !model.rows.isEmpty else {
-            Paragraph(context.wrap(emptyLines(), width: inner.width, indent: 2)).render(in: inner, into: &frame)
-            return
-        }
-        let visibleRows = max(1, inner.height - 1)
-        let offset = Table.scrollOffset(
-            selected: model.selectedIndex, rowCount: model.rows.count, visibleRows: visibleRows)
-        let shown = model.rows[offset..<min(model.rows.count, offset + visibleRows)]
-        Table(
-            columns: Self.columns, rows: shown.map(row), headerStyle: theme[.tableHeader],
-            selectedRow: list.isFollowing ? nil : model.selectedIndex.map { $0 - offset },
-            selectionStyle: theme[.selection]
-        ).render(in: inner, into: &frame)
+        ListPane(
+            context: context, title: "Logs (\(count))", note: note, columns: Self.columns, rows: model.rows,
+            selectedIndex: model.selectedIndex, highlightsSelection: !list.isFollowing, emptyLines: emptyLines,
+            cells: { $0.map(row) }
+        ).render(in: listArea, into: &frame)
         if let record = model.selected, detailHeight > 0 {
             renderDetail(of: record, in: detailArea, into: &frame)
         }

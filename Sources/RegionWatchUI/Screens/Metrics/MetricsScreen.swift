@@ -27,21 +27,10 @@ struct MetricsScreen {
             filter.append(list.filterText, style: theme[.key])
             note = filter
         }
-        let block = context.block("Metrics (\(model.rows.count))", note: note, focused: true)
-        block.render(in: listArea, into: &frame)
-        let inner = block.inner(listArea).inset(horizontal: 1, vertical: 0)
-        guard !model.rows.isEmpty else {
-            Paragraph(context.wrap(emptyLines(), width: inner.width, indent: 2)).render(in: inner, into: &frame)
-            return
-        }
-        let visibleRows = max(1, inner.height - 1)
-        let offset = Table.scrollOffset(
-            selected: model.selectedIndex, rowCount: model.rows.count, visibleRows: visibleRows)
-        let shown = model.rows[offset..<min(model.rows.count, offset + visibleRows)]
-        Table(
-            columns: Self.columns, rows: shown.map(row), headerStyle: theme[.tableHeader],
-            selectedRow: model.selectedIndex.map { $0 - offset }, selectionStyle: theme[.selection]
-        ).render(in: inner, into: &frame)
+        ListPane(
+            context: context, title: "Metrics (\(model.rows.count))", note: note, columns: Self.columns,
+            rows: model.rows, selectedIndex: model.selectedIndex, emptyLines: emptyLines, cells: { $0.map(row) }
+        ).render(in: listArea, into: &frame)
         if let series = model.selected, chartHeight >= 3 {
             let latest = series.latest
             let unit = latest.valueUnit

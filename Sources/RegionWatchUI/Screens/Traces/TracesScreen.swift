@@ -26,26 +26,11 @@ struct TracesScreen {
             note.append("  filter: ", style: theme[.muted])
             note.append(list.filterText, style: theme[.key])
         }
-        let block = context.block("Traces (\(model.rows.count))", note: note, focused: true)
-        block.render(in: body, into: &frame)
-        let inner = block.inner(body).inset(horizontal: 1, vertical: 0)
-        guard !model.rows.isEmpty else {
-            Paragraph(context.wrap(emptyLines(), width: inner.width, indent: 2)).render(in: inner, into: &frame)
-            return
-        }
-        // Only the rows that can show are formatted.
-        let visibleRows = max(1, inner.height - 1)
-        let offset = Table.scrollOffset(
-            selected: model.selectedIndex, rowCount: model.rows.count, visibleRows: visibleRows)
-        let shown = model.rows[offset..<min(model.rows.count, offset + visibleRows)]
-        let table = Table(
-            columns: Self.columns,
-            rows: shown.compactMap { state.traces.summary(of: $0.traceID) }.map(row),
-            headerStyle: theme[.tableHeader],
-            selectedRow: model.selectedIndex.map { $0 - offset },
-            selectionStyle: theme[.selection]
-        )
-        table.render(in: inner, into: &frame)
+        ListPane(
+            context: context, title: "Traces (\(model.rows.count))", note: note, columns: Self.columns,
+            rows: model.rows, selectedIndex: model.selectedIndex, emptyLines: emptyLines,
+            cells: { $0.compactMap { state.traces.summary(of: $0.traceID) }.map(row) }
+        ).render(in: body, into: &frame)
     }
 
     static let columns: [TableColumn] = [
