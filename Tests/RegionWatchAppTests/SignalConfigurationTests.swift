@@ -101,4 +101,17 @@ struct SignalConfigurationTests {
         #expect(signal["received"] as? Int == 6 && signal["rejected"] as? Int == 1)
         #expect((signal["lastRejection"] as? String)?.contains("invalid span id") == true)
     }
+
+    /// Review: `loadgen --signal metrics --format json` sent protobuf bodies labelled JSON (every
+    /// request answered 400); the combination is refused with the reason.
+    @Test func loadgenRefusesWhatItCannotSend() {
+        #expect(throws: (any Error).self) {
+            try LoadGeneratorCommand.parse(["--signal", "metrics", "--format", "json"])
+        }
+        #expect(throws: (any Error).self) {
+            try LoadGeneratorCommand.parse(["--protocol", "grpc", "--format", "json"])
+        }
+        #expect(throws: (any Error).self) { try LoadGeneratorCommand.parse(["--signal", "profiles"]) }
+        #expect((try? LoadGeneratorCommand.parse(["--signal", "logs", "--format", "json"])) != nil)
+    }
 }

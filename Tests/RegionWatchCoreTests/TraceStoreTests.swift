@@ -296,6 +296,29 @@ struct TraceStoreTests {
     }
 }
 
+extension TraceStoreTests {
+    /// Review: a region id cached for a batch while no kept trace used it (its first span was
+    /// refused) could be taken over by a new name later in the same batch, and the resource's
+    /// next spans were then stored under that other region.
+    @Test func aRegionIdCachedForABatchCannotChangeNamesWithinIt() {
+        var limits = TraceStoreLimits()
+        limits.maxRegions = 2
+        var store = TraceStore(limits: limits)
+        let resources = [Spans.resource("a"), Spans.resource("x"), Spans.resource("y")]
+        _ = store.insert(
+            Spans.batch(
+                [
+                    Spans.span(trace: 1, id: 1, start: 0, duration: 5, resource: 0),
+                    // A duplicate: refused, and "x" has an id no kept trace uses.
+                    Spans.span(trace: 1, id: 1, start: 0, duration: 5, resource: 1),
+                    Spans.span(trace: 2, id: 1, start: 0, duration: 5, resource: 2),
+                    Spans.span(trace: 3, id: 1, start: 0, duration: 5, resource: 1),
+                ], resources: resources))
+        #expect(store.summary(of: Spans.trace(3))?.regions == ["x"])
+        #expect(store.summary(of: Spans.trace(2))?.regions != ["x"])
+    }
+}
+
 @Suite("Trace tree")
 struct TraceTreeTests {
     @Test func criticalPathFollowsTheLastFinishingChildren() {
