@@ -52,9 +52,7 @@ extension EndToEnd {
             // again (once) when the target is fresh and caught up.
             let first = await abortOnce(after: index, on: watch)
             guard first.machine.state == .refused else { return first }
-            _ = watch.wait(within: 20) {
-                $0.replicationLag(of: "eu-west-1")?.bytesBehind == 0 && $0.region(named: "eu-west-1")?.health == .ok
-            }
+            _ = watch.waitUntilGatesAllow(to: "eu-west-1")
             return await abortOnce(after: index, on: watch)
         }
 
@@ -109,10 +107,7 @@ extension EndToEnd {
             let steps = Self.plannedSteps
             let promoted = stoppedAfter == steps.firstIndex(of: "promote")
             let outcomes = steps.indices.map { $0 <= stoppedAfter ? "succeeded" : "skipped" }
-            #expect(
-                watch.wait(within: 20) {
-                    $0.replicationLag(of: "eu-west-1")?.bytesBehind == 0 && $0.region(named: "eu-west-1")?.health == .ok
-                } != nil)
+            #expect(watch.waitUntilGatesAllow(to: "eu-west-1") != nil)
 
             var aborted = await abort(after: stoppedAfter, on: watch)
             #expect(aborted.machine.state == .aborted, "\(aborted)")
@@ -157,10 +152,8 @@ extension EndToEnd {
                 #expect(try cluster.sql("eu-west-1", "SELECT pg_is_in_recovery()") == "t")
                 // Aborted at the same point once more, to resume this time.
                 #expect(
-                    watch.wait(within: 20) {
-                        $0.region(named: "us-east-1")?.role == .primary
-                            && $0.replicationLag(of: "eu-west-1")?.bytesBehind == 0
-                    } != nil)
+                    watch.wait(within: 20) { $0.region(named: "us-east-1")?.role == .primary } != nil
+                        && watch.waitUntilGatesAllow(to: "eu-west-1") != nil)
                 aborted = await abort(after: stoppedAfter, on: watch)
                 #expect(aborted.machine.state == .aborted, "\(aborted)")
             }
@@ -201,11 +194,7 @@ extension EndToEnd {
             #expect(watch.wait(within: 20) { $0.region(named: "us-east-1")?.role == .unknown } != nil)
             // Under load the standby's freshness can lag a moment: wait until the gates allow it.
             #expect(
-                watch.wait(within: 30) { state in
-                    FailoverGates.evaluate(
-                        kind: .failover, target: "eu-west-1", in: state, context: FailoverGateContext()
-                    ).gates.allSatisfy(\.allows)
-                } != nil,
+                watch.waitUntilGatesAllow(.failover, to: "eu-west-1", within: 30) != nil,
                 "\(FailoverGates.evaluate(kind: .failover, target: "eu-west-1", in: watch.state, context: FailoverGateContext()).gates)"
             )
 
@@ -350,10 +339,7 @@ extension EndToEnd {
                 toFile: configuration, atomically: true, encoding: .utf8)
             let watch = try LiveWatch(configuration: configuration, environment: scenario.environment)
             defer { watch.close() }
-            #expect(
-                watch.wait(within: 20) {
-                    $0.replicationLag(of: "eu-west-1")?.bytesBehind == 0 && $0.region(named: "eu-west-1")?.health == .ok
-                } != nil)
+            #expect(watch.waitUntilGatesAllow(to: "eu-west-1") != nil)
 
             let coordinator = watch.coordinator()
             _ = await coordinator.begin(kind: .switchover, to: "eu-west-1")

@@ -279,6 +279,18 @@ final class LiveWatch {
         return nil
     }
 
+    /// Waits until a move of `kind` to `target` would pass every gate on what is observed (the
+    /// target OK and caught up, the data its promotion would lose known: a standby can be
+    /// caught up before the primary's first poll, and the gates then rightly refuse).
+    func waitUntilGatesAllow(
+        _ kind: FailoverKind = .switchover, to target: String, within seconds: Double = 20
+    ) -> DashboardState? {
+        wait(within: seconds) { state in
+            FailoverGates.evaluate(kind: kind, target: target, in: state, context: FailoverGateContext()).gates
+                .allSatisfy(\.allows)
+        }
+    }
+
     func close() { collection.shutdown() }
 }
 
