@@ -1,8 +1,8 @@
 #!/bin/sh
 # Regenerates the OTLP protobuf Swift code in Sources/RegionWatchOTLPProtocol/Generated: the
-# OTLP trace, metrics and logs messages and their collector service requests, and regionwatch's own wire-compatible lazy view of them
-# (Protos/regionwatch/otlp_trace_lazy.proto, see docs/DECISIONS.md), which imports OTLP's
-# common.proto from the same descriptor set.
+# OTLP trace, metrics and logs messages and their collector service requests. (Spans and log
+# records are read from the wire by hand, see docs/DECISIONS.md §28; these messages serve the
+# rest.)
 #
 # The .proto definitions are not vendored: they come from the `opentelemetry-proto` package on
 # PyPI, whose generated Python modules embed the exact FileDescriptorProtos. Those are written
@@ -64,12 +64,4 @@ rm -f "$OUT"/*.pb.swift
     opentelemetry/proto/collector/metrics/v1/metrics_service.proto \
     opentelemetry/proto/logs/v1/logs.proto \
     opentelemetry/proto/collector/logs/v1/logs_service.proto
-"$WORK/venv/bin/python" -m grpc_tools.protoc \
-    --descriptor_set_in="$WORK/otlp.descriptors" \
-    -I "$ROOT/Protos" \
-    --plugin=protoc-gen-swift="$WORK/swift-protobuf/.build/release/protoc-gen-swift" \
-    --swift_opt=Visibility=Public \
-    --swift_opt=FileNaming=PathToUnderscores \
-    --swift_out="$OUT" \
-    regionwatch/otlp_trace_lazy.proto
 ls -l "$OUT"

@@ -52,47 +52,113 @@ struct ExportAccumulator {
     var rejected = 0
     var reasons: [String: Int] = [:]
     var reasonOrder: [String] = []
-    /// Spans of this request by trace and id: what the trace store would refuse (a second
-    /// span with the same id, a trace past its span limit) is refused here too, so the client's
-    /// `partial_success` counts it.
-    private var seen: Set<SpanKey> = []
-    private var spansPerTrace: [TraceID: Int] = [:]
     static let maxSpansPerTrace = TraceStoreLimits().maxSpansPerTrace
 
-    private struct SpanKey: Hashable {
-        var trace: TraceID
-        var span: SpanID
-    }
-
-    mutating func reject(_ reason: String) {
-        rejected += 1
+    mutating func reject(_ reason: String, count: Int = 1) {
+        rejected += count
         if reasons[reason] == nil {
             guard reasons.count < 16 else { return }
             reasonOrder.append(reason)
         }
-        reasons[reason, default: 0] += 1
+        reasons[reason, default: 0] += count
     }
 
-    /// Adds `span` unless it is invalid.
-    mutating func add(_ span: IncomingSpan) {
+    /// Adds `span` unless it is invalid; `true` when added.
+    @discardableResult
+    mutating func add(_ span: IncomingSpan) -> Bool {
         if let problem = SpanValidation.problem(of: span) {
             reject(problem)
-        } else if !seen.insert(SpanKey(trace: span.traceID, span: span.spanID)).inserted {
-            reject("duplicate span id in the request")
-        } else if spansPerTrace[span.traceID, default: 0] >= Self.maxSpansPerTrace {
-            reject("trace has more than \(Self.maxSpansPerTrace) spans")
-        } else {
-            spansPerTrace[span.traceID, default: 0] += 1
-            spans.append(span)
+            return false
         }
+        spans.append(span)
+        return true
     }
 
-    func export(source: String, receivedAt: Timestamp) -> DecodedExport {
-        DecodedExport(
+    /// The request's valid spans. What the trace store would refuse (a second span with the
+    /// same id, a trace past its span limit) is refused here too, so the client's
+    /// `partial_success` counts it: found once per request by sorting the spans' keys, which
+    /// costs less than hashing every span into a set as it arrives.
+    consuming func export(source: String, receivedAt: Timestamp) -> DecodedExport {
+        let refused = RequestSpanLimits.refused(in: spans, maxSpansPerTrace: Self.maxSpansPerTrace)
+        if !refused.positions.isEmpty {
+            if refused.duplicates > 0 { reject("duplicate span id in the request", count: refused.duplicates) }
+            if refused.overLimit > 0 {
+                reject("trace has more than \(Self.maxSpansPerTrace) spans", count: refused.overLimit)
+            }
+            var kept: [IncomingSpan] = []
+            kept.reserveCapacity(spans.count - refused.positions.count)
+            var next = refused.positions.makeIterator()
+            var skip = next.next()
+            for (position, span) in spans.enumerated() {
+                if position == skip {
+                    skip = next.next()
+                } else {
+                    kept.append(span)
+                }
+            }
+            spans = kept
+        }
+        return DecodedExport(
             batch: SpanBatch(
                 source: source, receivedAt: receivedAt, resources: resources, scopes: scopes, spans: spans),
             rejectedSpans: rejected,
             rejectionReasons: reasonOrder.map { ($0, reasons[$0] ?? 0) }
         )
+    }
+}
+
+/// The spans of one request the trace store would refuse: a repeated span id within a trace
+/// (the first is kept), and spans of a trace past its limit (the earliest are kept).
+enum RequestSpanLimits {
+    /// Positions to refuse, ascending, and how many for each reason.
+    static func refused(
+        in spans: [IncomingSpan], maxSpansPerTrace: Int
+    ) -> (positions: [Int], duplicates: Int, overLimit: Int) {
+        guard spans.count > 1 else { return ([], 0, 0) }
+        var keys = spans.indices.map { position in
+            Key(
+                high: spans[position].traceID.high, low: spans[position].traceID.low,
+                span: spans[position].spanID.value, position: Int32(position))
+        }
+        keys.sort()
+        var positions: [Int] = []
+        var duplicates = 0, overLimit = 0
+        var groupStart = 0
+        while groupStart < keys.count {
+            var groupEnd = groupStart + 1
+            while groupEnd < keys.count, keys[groupEnd].high == keys[groupStart].high,
+                keys[groupEnd].low == keys[groupStart].low
+            {
+                groupEnd += 1
+            }
+            var distinct: [Int32] = []
+            for index in groupStart..<groupEnd {
+                if index > groupStart, keys[index].span == keys[index - 1].span {
+                    positions.append(Int(keys[index].position))
+                    duplicates += 1
+                } else if groupEnd - groupStart > maxSpansPerTrace {
+                    distinct.append(keys[index].position)
+                }
+            }
+            if distinct.count > maxSpansPerTrace {
+                distinct.sort()
+                for position in distinct[maxSpansPerTrace...] { positions.append(Int(position)) }
+                overLimit += distinct.count - maxSpansPerTrace
+            }
+            groupStart = groupEnd
+        }
+        positions.sort()
+        return (positions, duplicates, overLimit)
+    }
+
+    private struct Key: Comparable {
+        var high: UInt64
+        var low: UInt64
+        var span: UInt64
+        var position: Int32
+
+        static func < (left: Key, right: Key) -> Bool {
+            (left.high, left.low, left.span, left.position) < (right.high, right.low, right.span, right.position)
+        }
     }
 }

@@ -4,19 +4,18 @@ import RegionWatchOTLPProtocol
 import SwiftProtobuf
 
 typealias ExportTraceServiceRequest = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest
-typealias LazyExportRequest = Regionwatch_Otlp_Lazy_ExportTraceServiceRequest
 typealias ExportTraceServiceResponse = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceResponse
 
-/// Decodes `application/x-protobuf` OTLP trace exports with swift-protobuf.
+/// Decodes `application/x-protobuf` OTLP trace exports.
 public enum OTLPProtobufDecoder {
     /// Nesting allowed in attribute values (arrays and maps inside each other).
     static let depthLimit = 64
 
     /// Decodes `bytes` into spans. Throws for a body that is not an ExportTraceServiceRequest.
     ///
-    /// Uses the lazy view of the request (Protos/regionwatch/otlp_trace_lazy.proto, generated
-    /// like the OTLP code): span attributes, events and links stay in their wire encoding and
-    /// are decoded only when a span's detail is shown (see docs/DECISIONS.md).
+    /// Spans are read straight from the wire (`SpanWireReader`): their attributes, events and
+    /// links stay in their wire encoding, copied into one buffer per request, and are decoded
+    /// only when a span's detail is shown (see docs/DECISIONS.md).
     public static func decode(
         _ bytes: [UInt8], attribution: RegionAttribution, source: String, receivedAt: Timestamp
     ) throws(OTLPDecodingError) -> DecodedExport {
@@ -29,30 +28,12 @@ public enum OTLPProtobufDecoder {
     public static func decode(
         _ bytes: UnsafeRawBufferPointer, attribution: RegionAttribution, source: String, receivedAt: Timestamp
     ) throws(OTLPDecodingError) -> DecodedExport {
-        let request = try message(LazyExportRequest.self, from: bytes, named: OTLPSignal.traces.requestName)
-        var accumulator = ExportAccumulator()
-        var details = DetailBuffer()
-        accumulator.spans.reserveCapacity(
-            request.resourceSpans.reduce(0) { $0 + $1.scopeSpans.reduce(0) { $0 + $1.spans.count } })
-        for resourceSpans in request.resourceSpans {
-            let resourceIndex = accumulator.resources.count
-            accumulator.resources.append(attribution.resource(from: attributes(resourceSpans.resource.attributes)))
-            for scopeSpans in resourceSpans.scopeSpans {
-                let scopeIndex = accumulator.scopes.count
-                accumulator.scopes.append(SpanScope(name: scopeSpans.scope.name, version: scopeSpans.scope.version))
-                for span in scopeSpans.spans {
-                    convert(
-                        span, resourceIndex: resourceIndex, scopeIndex: scopeIndex, details: &details,
-                        into: &accumulator)
-                }
-            }
+        guard !bytes.isEmpty else {
+            throw OTLPDecodingError("empty body: expected an \(OTLPSignal.traces.requestName)")
         }
-        // Every span's details are a slice of one buffer.
-        let shared = details.bytes
-        for (position, range) in details.ranges {
-            accumulator.spans[position].encodedDetails = shared[range]
-        }
-        return accumulator.export(source: source, receivedAt: receivedAt)
+        var reader = SpanWireReader(body: bytes, attribution: attribution)
+        try reader.readRequest()
+        return reader.export(source: source, receivedAt: receivedAt)
     }
 
     /// The request message `type` parsed from `bytes` (the three signals' decoders share the
@@ -70,85 +51,24 @@ public enum OTLPProtobufDecoder {
         }
     }
 
-    /// The details of a batch's spans, written one after another.
-    private struct DetailBuffer {
-        var bytes: [UInt8] = []
-        var ranges: [(position: Int, range: Range<Int>)] = []
-    }
-
     /// Only the swift-protobuf parse of the full OTLP graph (for benchmarks).
     public static func parseOnly(_ bytes: [UInt8]) throws -> Int {
         try ExportTraceServiceRequest(serializedBytes: bytes).resourceSpans.count
     }
 
-    /// Only the lazy view's parse (for benchmarks).
-    public static func parseLazyOnly(_ bytes: [UInt8]) throws -> Int {
-        try LazyExportRequest(serializedBytes: bytes).resourceSpans.count
-    }
-
-    private static func convert(
-        _ span: Regionwatch_Otlp_Lazy_Span, resourceIndex: Int, scopeIndex: Int, details: inout DetailBuffer,
-        into accumulator: inout ExportAccumulator
-    ) {
-        guard let traceID = span.traceID.withUnsafeBytes({ TraceID(bytes: $0) }) else {
-            accumulator.reject("invalid trace id (\(span.traceID.count) bytes)")
-            return
+    /// A message swift-protobuf parses (a resource's attribute, a scope) from `range` of a
+    /// body, with the depth limit; damage throws as for the whole request.
+    static func message<Message: SwiftProtobuf.Message>(
+        _ type: Message.Type, in body: UnsafeRawBufferPointer, at range: Range<Int>
+    ) throws(OTLPDecodingError) -> Message {
+        var options = BinaryDecodingOptions()
+        options.messageDepthLimit = depthLimit
+        let field = UnsafeRawBufferPointer(rebasing: body[range])
+        do {
+            return try Message(serializedBytes: field.bytes, options: options)
+        } catch {
+            throw OTLPDecodingError("malformed protobuf body: \(describe(error))")
         }
-        guard let spanID = span.spanID.withUnsafeBytes({ SpanID(bytes: $0) }) else {
-            accumulator.reject("invalid span id (\(span.spanID.count) bytes)")
-            return
-        }
-        var parent = SpanID.none
-        if !span.parentSpanID.isEmpty {
-            guard let parsed = span.parentSpanID.withUnsafeBytes({ SpanID(bytes: $0) }) else {
-                accumulator.reject("invalid parent span id (\(span.parentSpanID.count) bytes)")
-                return
-            }
-            parent = parsed
-        }
-        let before = accumulator.spans.count
-        accumulator.add(
-            IncomingSpan(
-                traceID: traceID, spanID: spanID, parentSpanID: parent, name: span.name,
-                kind: SpanKind(rawValue: UInt8(clamping: span.kind)) ?? .unspecified,
-                startUnixNano: span.startTimeUnixNano, endUnixNano: span.endTimeUnixNano,
-                statusCode: SpanStatusCode(rawValue: UInt8(clamping: span.status.code)) ?? .unset,
-                statusMessage: span.status.message,
-                resourceIndex: resourceIndex, scopeIndex: scopeIndex
-            ))
-        guard accumulator.spans.count > before else { return }
-        let start = details.bytes.count
-        appendDetails(of: span, to: &details.bytes)
-        if details.bytes.count > start {
-            details.ranges.append((before, start..<details.bytes.count))
-        }
-    }
-
-    /// The span's attribute, event and link fields, re-tagged exactly as OTLP encodes them.
-    private static func appendDetails(of span: Regionwatch_Otlp_Lazy_Span, to bytes: inout [UInt8]) {
-        guard !span.attributes.isEmpty || !span.events.isEmpty || !span.links.isEmpty || span.droppedAttributesCount > 0
-        else { return }
-        func appendVarint(_ value: UInt64) {
-            var remaining = value
-            while remaining >= 0x80 {
-                bytes.append(UInt8(truncatingIfNeeded: remaining) | 0x80)
-                remaining >>= 7
-            }
-            bytes.append(UInt8(remaining))
-        }
-        // Data's own byte iterator is slow; copy through its buffer.
-        func append(_ tag: UInt8, _ field: Data) {
-            bytes.append(tag)
-            appendVarint(UInt64(field.count))
-            field.withUnsafeBytes { bytes.append(contentsOf: $0) }
-        }
-        for field in span.attributes { append(OTLPWire.SpanTag.attribute, field) }
-        if span.droppedAttributesCount > 0 {
-            bytes.append(OTLPWire.SpanTag.droppedAttributes)
-            appendVarint(UInt64(span.droppedAttributesCount))
-        }
-        for field in span.events { append(OTLPWire.SpanTag.event, field) }
-        for field in span.links { append(OTLPWire.SpanTag.link, field) }
     }
 
     static func attributes(_ keyValues: [Opentelemetry_Proto_Common_V1_KeyValue]) -> [Attribute] {
