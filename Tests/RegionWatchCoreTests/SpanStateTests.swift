@@ -83,3 +83,36 @@ struct SpanStateTests {
             state.staleAfter(source: "otlp/spans") == 15, "span-derived data is stale after its collector's threshold")
     }
 }
+
+@Suite("Span ingest building blocks")
+struct SpanIngestBlocksTests {
+    /// A batch recorded at once gives the same window as recording its spans one by one, with
+    /// few regions (grouped) and with many (one by one).
+    @Test(arguments: [3, 20])
+    func aBatchRecordsAsItsSpansOneByOne(regionCount: Int) {
+        var random = SplitMix(seed: UInt64(regionCount))
+        let time = Timestamp(secondsSinceEpoch: 1_795_789_800)
+        let observations = (0..<500).map { _ in
+            EntrySpanObservation(
+                region: "region-\(Int.random(in: 0..<regionCount, using: &random))",
+                durationMilliseconds: Double.random(in: 0.1...900, using: &random),
+                isError: Int.random(in: 0..<20, using: &random) == 0)
+        }
+        var batched = SpanSignalWindow(), single = SpanSignalWindow()
+        batched.record(observations, at: time, source: "otlp/spans")
+        for observation in observations { single.record(observation, at: time, source: "otlp/spans") }
+        #expect(Set(batched.regionNames) == Set(single.regionNames))
+        for region in single.regionNames {
+            #expect(batched.figures(for: region, at: time) == single.figures(for: region, at: time), "\(region)")
+        }
+    }
+
+    @Test func compactIDsKeepOrderAndSpillBeyondThree() {
+        var ids = CompactIDs<UInt16>()
+        #expect(ids.count == 0 && !ids.contains(0) && Array(ids).isEmpty)
+        for id: UInt16 in [7, 0, 7, 9, 4, 0, 12, 4, 30] { _ = ids.insert(id) }
+        #expect(Array(ids) == [7, 0, 9, 4, 12, 30])
+        #expect(ids.count == 6 && ids.contains(12) && ids.contains(0) && !ids.contains(5))
+        #expect(!ids.insert(30) && ids.insert(5) && ids.count == 7)
+    }
+}

@@ -350,9 +350,7 @@ public struct DashboardState: Sendable {
         let outcome = traces.insert(batch)
         spanIngest.count(batch.spans.count, at: now)
         let source = batch.source + Self.spanSourceSuffix
-        for entry in outcome.entrySpans {
-            spanSignals.record(entry, at: batch.receivedAt, source: source)
-        }
+        spanSignals.record(outcome.entrySpans, at: batch.receivedAt, source: source)
         for hop in outcome.hops { hopLatencies.record(hop) }
         for (region, versions) in outcome.versions {
             guard let index = regionIndex[region] else { continue }

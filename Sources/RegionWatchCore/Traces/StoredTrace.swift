@@ -28,9 +28,9 @@ struct StoredTrace: Sendable {
     var strings: [String] = []
     private var stringIndex: [String: UInt32] = [:]
     private var spanIndex: [UInt64: Int32]?
-    private(set) var resourceIDs: [UInt32] = []
-    private(set) var scopeIDs: [UInt32] = []
-    private(set) var regionIDs: [UInt16] = []
+    private(set) var resourceIDs = CompactIDs<UInt32>()
+    private(set) var scopeIDs = CompactIDs<UInt32>()
+    private(set) var regionIDs = CompactIDs<UInt16>()
     private(set) var errorCount = 0
     private(set) var startUnixNano: UInt64 = .max
     private(set) var endUnixNano: UInt64 = 0
@@ -62,18 +62,10 @@ struct StoredTrace: Sendable {
     }
 
     /// Records that this trace uses a resource; `true` the first time.
-    mutating func retain(resource id: UInt32) -> Bool {
-        guard !resourceIDs.contains(id) else { return false }
-        resourceIDs.append(id)
-        return true
-    }
+    mutating func retain(resource id: UInt32) -> Bool { resourceIDs.insert(id) }
 
     /// Records that this trace uses a scope; `true` the first time.
-    mutating func retain(scope id: UInt32) -> Bool {
-        guard !scopeIDs.contains(id) else { return false }
-        scopeIDs.append(id)
-        return true
-    }
+    mutating func retain(scope id: UInt32) -> Bool { scopeIDs.insert(id) }
 
     /// Appends a span and returns the cross-region hops it completes (with its parent, or with
     /// children that arrived before it).
@@ -136,7 +128,7 @@ struct StoredTrace: Sendable {
         if stored.status == .error { errorCount += 1 }
         startUnixNano = min(startUnixNano, stored.startUnixNano)
         endUnixNano = max(endUnixNano, span.endUnixNano)
-        if !regionIDs.contains(regionID) { regionIDs.append(regionID) }
+        _ = regionIDs.insert(regionID)
         lastUpdated = max(lastUpdated, now)
         approximateBytes =
             spans.count * MemoryLayout<StoredSpan>.stride + details.count + stringBytes
@@ -183,6 +175,8 @@ struct StoredTrace: Sendable {
         of span: IncomingSpan, limits: TraceStoreLimits, into details: inout ContiguousArray<UInt8>
     ) {
         if let encoded = span.encodedDetails, encoded.count <= limits.maxDetailBytes {
+            // Room for about four spans' details at once, as for the spans themselves.
+            if details.isEmpty { details.reserveCapacity(4 * (encoded.count + 3)) }
             // The received bytes go straight into the blob: only a status message (rare: failed
             // spans) needs a field of its own, whose size must be known for the length prefix.
             var status = ContiguousArray<UInt8>()

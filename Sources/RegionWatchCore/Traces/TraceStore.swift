@@ -82,6 +82,8 @@ public struct TraceStore: Sendable {
                 outcome.versions[resource.region, default: [:]][resource.service] = version
             }
         }
+        // Spans of a trace mostly come one after another: the last trace's slot saves a lookup.
+        var lastTrace: (id: TraceID, slot: Int32)?
         // Read through a buffer: binding each span to a local (or reading it by subscript)
         // copied it, retaining its strings and arrays.
         batch.spans.withUnsafeBufferPointer { spans in
@@ -115,11 +117,19 @@ public struct TraceStore: Sendable {
                     // cached (a rejected first span left it unused).
                     regions.retain(regionID)
                 }
+                let slot: Int32
+                if let last = lastTrace, last.id == spans[position].traceID {
+                    slot = last.slot
+                } else {
+                    slot =
+                        index[spans[position].traceID]
+                        ?? allocateSlot(for: spans[position].traceID, ownerRegion: regionID, at: batch.receivedAt)
+                    lastTrace = (spans[position].traceID, slot)
+                }
                 guard
                     insert(
-                        spans[position], resourceID: resourceID, scopeID: scopeID, regionID: regionID,
-                        at: batch.receivedAt,
-                        outcome: &outcome)
+                        spans[position], into: slot, resourceID: resourceID, scopeID: scopeID, regionID: regionID,
+                        at: batch.receivedAt, outcome: &outcome)
                 else {
                     continue
                 }
@@ -159,15 +169,9 @@ public struct TraceStore: Sendable {
     }
 
     private mutating func insert(
-        _ span: IncomingSpan, resourceID: UInt32, scopeID: UInt32, regionID: UInt16, at now: Timestamp,
-        outcome: inout SpanInsertOutcome
+        _ span: IncomingSpan, into slot: Int32, resourceID: UInt32, scopeID: UInt32, regionID: UInt16,
+        at now: Timestamp, outcome: inout SpanInsertOutcome
     ) -> Bool {
-        let slot: Int32
-        if let existing = index[span.traceID] {
-            slot = existing
-        } else {
-            slot = allocateSlot(for: span.traceID, ownerRegion: regionID, at: now)
-        }
         let index = Int(slot)
         // Mutated in place in its slot: moving the trace out and back would retain and release
         // every one of its arrays for each span.
@@ -238,12 +242,9 @@ public struct TraceStore: Sendable {
         var exhausted: Set<Int> = []
         while let region = largestRegion(excluding: exhausted) {
             while let (slot, generation) = regionQueues[region].popFirst() {
-                // Moved out of its slot, not copied: a copy retained and released every array
-                // of the trace once more per eviction.
-                guard slotGenerations[Int(slot)] == generation, let trace = slots[Int(slot)].take() else { continue }
-                remove(slotAt: slot, trace: trace)
+                guard slotGenerations[Int(slot)] == generation else { continue }
                 counters.evictedTraces += 1
-                counters.evictedSpans += trace.spans.count
+                counters.evictedSpans += removeTrace(at: slot)
                 return true
             }
             exhausted.insert(region)
@@ -271,17 +272,22 @@ public struct TraceStore: Sendable {
         return best?.region
     }
 
-    /// Forgets `trace`, already taken out of `slot`.
-    private mutating func remove(slotAt slot: Int32, trace: consuming StoredTrace) {
+    /// Forgets the trace in `slot`; returns how many spans it held. Read and freed in its slot:
+    /// taking it out first copied it (and retained each of its arrays) once more per eviction.
+    private mutating func removeTrace(at slot: Int32) -> Int {
+        let position = Int(slot)
         freeSlots.append(slot)
-        slotGenerations[Int(slot)] = 0
-        index[trace.traceID] = nil
-        spanCount -= trace.spans.count
-        regionSpanCounts[Int(trace.ownerRegion)] -= trace.spans.count
-        approximateBytes -= trace.approximateBytes + StoredTrace.baseBytes
-        for resource in trace.resourceIDs { resources.release(resource) }
-        for scope in trace.scopeIDs { scopes.release(scope) }
-        for region in trace.regionIDs { regions.release(region) }
+        slotGenerations[position] = 0
+        let spans = slots[position]!.spans.count
+        index[slots[position]!.traceID] = nil
+        spanCount -= spans
+        regionSpanCounts[Int(slots[position]!.ownerRegion)] -= spans
+        approximateBytes -= slots[position]!.approximateBytes + StoredTrace.baseBytes
+        for resource in slots[position]!.resourceIDs { resources.release(resource) }
+        for scope in slots[position]!.scopeIDs { scopes.release(scope) }
+        for region in slots[position]!.regionIDs { regions.release(region) }
+        slots[position] = nil
+        return spans
     }
 
     // MARK: Reading
