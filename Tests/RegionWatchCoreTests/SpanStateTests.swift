@@ -107,6 +107,34 @@ struct SpanIngestBlocksTests {
         }
     }
 
+    /// The trace index against a dictionary, over random inserts, replacements and removals
+    /// (growth, probe runs wrapping around the end, removals in the middle of runs).
+    @Test(arguments: 0..<20 as Range<UInt64>)
+    func traceIndexAgreesWithADictionary(seed: UInt64) {
+        var random = SplitMix(seed: seed)
+        var index = TraceIndex(), oracle: [TraceID: Int32] = [:]
+        // Few distinct ids, so removals and re-insertions of the same ids are frequent.
+        let ids = (0..<300).map { _ in TraceID(high: random.next() % 7, low: random.next() | 1) }
+        for step in 0..<5000 {
+            let id = ids[Int(random.next() % UInt64(ids.count))]
+            if random.next() % 3 == 0 {
+                index[id] = nil
+                oracle[id] = nil
+            } else {
+                index[id] = Int32(step)
+                oracle[id] = Int32(step)
+            }
+            #expect(index.count == oracle.count, "seed \(seed) step \(step)")
+            if step % 97 == 0 {
+                for id in ids where index[id] != oracle[id] {
+                    Issue.record("seed \(seed) step \(step): \(id) is \(String(describing: index[id]))")
+                }
+            }
+        }
+        for id in ids { #expect(index[id] == oracle[id], "seed \(seed)") }
+        #expect(index[TraceID(high: 0, low: 0)] == nil)
+    }
+
     @Test func compactIDsKeepOrderAndSpillBeyondThree() {
         var ids = CompactIDs<UInt16>()
         #expect(ids.count == 0 && !ids.contains(0) && Array(ids).isEmpty)

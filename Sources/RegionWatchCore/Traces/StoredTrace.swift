@@ -55,6 +55,10 @@ struct StoredTrace: Sendable {
         lastUpdated = firstSeen
     }
 
+    /// What a free slot of the store holds (no allocation).
+    static let vacant = StoredTrace(
+        traceID: TraceID(high: 0, low: 0), generation: 0, ownerRegion: 0, firstSeen: Timestamp(secondsSinceEpoch: 0))
+
     /// Position of the span with `spanID`, if kept.
     func position(of spanID: UInt64) -> Int? {
         if let spanIndex { return spanIndex[spanID].map(Int.init) }
@@ -70,19 +74,22 @@ struct StoredTrace: Sendable {
     /// Appends a span and returns the cross-region hops it completes (with its parent, or with
     /// children that arrived before it).
     mutating func append(
-        _ span: IncomingSpan, resourceID: UInt32, scopeID: UInt32, regionID: UInt16, limits: TraceStoreLimits,
+        _ span: UnsafePointer<IncomingSpan>, resourceID: UInt32, scopeID: UInt32, regionID: UInt16,
+        limits: TraceStoreLimits,
         at now: Timestamp
     ) -> [(from: UInt16, to: UInt16, latencyMilliseconds: Double)] {
         var detailOffset = StoredSpan.noDetails
-        if span.hasDetails {
+        if span.pointee.hasDetails {
             detailOffset = UInt32(details.count)
             Self.appendDetailRecord(of: span, limits: limits, into: &details)
         }
         let stored = StoredSpan(
-            spanID: span.spanID.value, parentSpanID: span.parentSpanID.value,
-            startUnixNano: span.startUnixNano, durationNanos: span.endUnixNano - span.startUnixNano,
-            detailOffset: detailOffset, name: intern(Self.truncated(span.name, to: 512)),
-            resource: resourceID, scope: scopeID, region: regionID, kind: span.kind, status: span.statusCode
+            spanID: span.pointee.spanID.value, parentSpanID: span.pointee.parentSpanID.value,
+            startUnixNano: span.pointee.startUnixNano,
+            durationNanos: span.pointee.endUnixNano - span.pointee.startUnixNano,
+            detailOffset: detailOffset, name: intern(Self.truncated(span.pointee.name, to: 512)),
+            resource: resourceID, scope: scopeID, region: regionID, kind: span.pointee.kind,
+            status: span.pointee.statusCode
         )
         let position = spans.count
         // Most traces have a few spans: room for four at once instead of growing 1, 2, 4.
@@ -106,7 +113,8 @@ struct StoredTrace: Sendable {
                 / 1e6
             hops.append((parent.region, child.region, latency))
         }
-        let waitingChildren = awaitedParents.removeValue(forKey: stored.spanID) ?? 0
+        // Checked first: removing from an empty dictionary still hashed the key.
+        let waitingChildren = awaitedParents.isEmpty ? 0 : awaitedParents.removeValue(forKey: stored.spanID) ?? 0
         if stored.parentSpanID == 0 {
             if rootPosition.map({ spans[$0].startUnixNano > stored.startUnixNano }) ?? true { rootPosition = position }
         } else if let parent = self.position(of: stored.parentSpanID), parent != position {
@@ -127,7 +135,7 @@ struct StoredTrace: Sendable {
 
         if stored.status == .error { errorCount += 1 }
         startUnixNano = min(startUnixNano, stored.startUnixNano)
-        endUnixNano = max(endUnixNano, span.endUnixNano)
+        endUnixNano = max(endUnixNano, span.pointee.endUnixNano)
         _ = regionIDs.insert(regionID)
         lastUpdated = max(lastUpdated, now)
         approximateBytes =
@@ -172,24 +180,27 @@ struct StoredTrace: Sendable {
     /// protobuf bytes are kept as they are when within the limits; anything else is written
     /// from typed values, cut to the limits.
     static func appendDetailRecord(
-        of span: IncomingSpan, limits: TraceStoreLimits, into details: inout ContiguousArray<UInt8>
+        of span: UnsafePointer<IncomingSpan>, limits: TraceStoreLimits, into details: inout ContiguousArray<UInt8>
     ) {
-        if let encoded = span.encodedDetails, encoded.count <= limits.maxDetailBytes {
-            // Room for about four spans' details at once, as for the spans themselves.
-            if details.isEmpty { details.reserveCapacity(4 * (encoded.count + 3)) }
+        // Read in place through the buffer: binding the slice copied it (a retain and a
+        // release of the request's buffer per span).
+        let kept: Bool? = span.pointee.encodedDetails?.withUnsafeBufferPointer { encoded in
+            guard encoded.count <= limits.maxDetailBytes else { return false }
             // The received bytes go straight into the blob: only a status message (rare: failed
             // spans) needs a field of its own, whose size must be known for the length prefix.
             var status = ContiguousArray<UInt8>()
-            if !span.statusMessage.isEmpty {
+            if !span.pointee.statusMessage.isEmpty {
                 OTLPWire.writeDetails(
                     attributes: [], droppedAttributes: 0, events: [], links: [],
-                    statusMessage: truncated(span.statusMessage, to: limits.maxValueBytes), into: &status)
+                    statusMessage: truncated(span.pointee.statusMessage, to: limits.maxValueBytes), into: &status)
             }
             OTLPWire.writeVarint(UInt64(encoded.count + status.count), into: &details)
             details.append(contentsOf: encoded)
-            details.append(contentsOf: status)
-            return
+            if !status.isEmpty { details.append(contentsOf: status) }
+            return true
         }
+        if kept == true { return }
+        let span = span.pointee
         var record = ContiguousArray<UInt8>()
         let decoded = span.details
         let (attributes, dropped) = limited(decoded.attributes, limits)

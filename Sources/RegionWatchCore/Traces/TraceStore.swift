@@ -14,12 +14,14 @@ public struct TraceStore: Sendable {
     public private(set) var spanCount = 0
     public private(set) var approximateBytes = 0
 
-    private var slots: [StoredTrace?] = []
+    /// Traces by slot; a free slot holds `StoredTrace.vacant`. Not optional: mutating a trace
+    /// through an optional moved the whole record out of the array and back for every span.
+    private var slots: [StoredTrace] = []
     /// The generation of the trace in each slot (0 when free), beside the slots so eviction
     /// can check a queue entry without touching (or copying) the trace.
     private var slotGenerations: [UInt32] = []
     private var freeSlots: [Int32] = []
-    private var index: [TraceID: Int32] = [:]
+    private var index = TraceIndex()
     private var nextGeneration: UInt32 = 1
     private var regions = RegionTable()
     /// Per owner region: traces in arrival order (slot and generation; stale entries skipped).
@@ -128,18 +130,19 @@ public struct TraceStore: Sendable {
                 }
                 guard
                     insert(
-                        spans[position], into: slot, resourceID: resourceID, scopeID: scopeID, regionID: regionID,
+                        spans.baseAddress! + position, into: slot, resourceID: resourceID, scopeID: scopeID,
+                        regionID: regionID,
                         at: batch.receivedAt, outcome: &outcome)
                 else {
                     continue
                 }
                 if spans[position].kind.isEntry {
-                    let span = spans[position]
                     outcome.entrySpans.append(
                         EntrySpanObservation(
                             region: regions.name(of: regionID),
-                            durationMilliseconds: Double(span.endUnixNano &- span.startUnixNano) / 1e6,
-                            isError: span.statusCode == .error
+                            durationMilliseconds: Double(spans[position].endUnixNano &- spans[position].startUnixNano)
+                                / 1e6,
+                            isError: spans[position].statusCode == .error
                         ))
                 }
             }
@@ -153,7 +156,7 @@ public struct TraceStore: Sendable {
     }
 
     /// Why a span cannot be stored, or `nil` when it is valid.
-    static func rejection(of span: IncomingSpan, in batch: SpanBatch) -> String? {
+    static func rejection(of span: borrowing IncomingSpan, in batch: SpanBatch) -> String? {
         if !batch.resources.indices.contains(span.resourceIndex) || !batch.scopes.indices.contains(span.scopeIndex) {
             return "inconsistent batch"
         }
@@ -168,30 +171,32 @@ public struct TraceStore: Sendable {
         }
     }
 
+    /// Stores the span `span` points to (in the batch's buffer: passed by value, it was copied,
+    /// retaining its strings and slices, because the trace it goes into is mutated meanwhile).
     private mutating func insert(
-        _ span: IncomingSpan, into slot: Int32, resourceID: UInt32, scopeID: UInt32, regionID: UInt16,
+        _ span: UnsafePointer<IncomingSpan>, into slot: Int32, resourceID: UInt32, scopeID: UInt32, regionID: UInt16,
         at now: Timestamp, outcome: inout SpanInsertOutcome
     ) -> Bool {
         let index = Int(slot)
         // Mutated in place in its slot: moving the trace out and back would retain and release
         // every one of its arrays for each span.
-        if slots[index]!.spans.count >= limits.maxSpansPerTrace {
+        if slots[index].spans.count >= limits.maxSpansPerTrace {
             reject("trace has more than \(limits.maxSpansPerTrace) spans", &outcome)
             return false
         }
-        if slots[index]!.position(of: span.spanID.value) != nil {
+        if slots[index].position(of: span.pointee.spanID.value) != nil {
             reject("duplicate span id", &outcome)
             return false
         }
-        let before = slots[index]!.approximateBytes
-        if !slots[index]!.regionIDs.contains(regionID) { regions.retain(regionID) }
-        let hops = slots[index]!.append(
+        let before = slots[index].approximateBytes
+        if !slots[index].regionIDs.contains(regionID) { regions.retain(regionID) }
+        let hops = slots[index].append(
             span, resourceID: resourceID, scopeID: scopeID, regionID: regionID, limits: limits, at: now)
-        if slots[index]!.retain(resource: resourceID) { resources.retain(resourceID) }
-        if slots[index]!.retain(scope: scopeID) { scopes.retain(scopeID) }
-        approximateBytes += slots[index]!.approximateBytes - before
+        if slots[index].retain(resource: resourceID) { resources.retain(resourceID) }
+        if slots[index].retain(scope: scopeID) { scopes.retain(scopeID) }
+        approximateBytes += slots[index].approximateBytes - before
         spanCount += 1
-        regionSpanCounts[Int(slots[index]!.ownerRegion)] += 1
+        regionSpanCounts[Int(slots[index].ownerRegion)] += 1
         counters.acceptedSpans += 1
         outcome.accepted += 1
         for hop in hops {
@@ -278,15 +283,15 @@ public struct TraceStore: Sendable {
         let position = Int(slot)
         freeSlots.append(slot)
         slotGenerations[position] = 0
-        let spans = slots[position]!.spans.count
-        index[slots[position]!.traceID] = nil
+        let spans = slots[position].spans.count
+        index[slots[position].traceID] = nil
         spanCount -= spans
-        regionSpanCounts[Int(slots[position]!.ownerRegion)] -= spans
-        approximateBytes -= slots[position]!.approximateBytes + StoredTrace.baseBytes
-        for resource in slots[position]!.resourceIDs { resources.release(resource) }
-        for scope in slots[position]!.scopeIDs { scopes.release(scope) }
-        for region in slots[position]!.regionIDs { regions.release(region) }
-        slots[position] = nil
+        regionSpanCounts[Int(slots[position].ownerRegion)] -= spans
+        approximateBytes -= slots[position].approximateBytes + StoredTrace.baseBytes
+        for resource in slots[position].resourceIDs { resources.release(resource) }
+        for scope in slots[position].scopeIDs { scopes.release(scope) }
+        for region in slots[position].regionIDs { regions.release(region) }
+        slots[position] = .vacant
         return spans
     }
 
@@ -294,13 +299,13 @@ public struct TraceStore: Sendable {
 
     /// The trace with `id`, ready for display.
     public func trace(_ id: TraceID) -> TraceSnapshot? {
-        guard let slot = index[id], let trace = slots[Int(slot)] else { return nil }
-        return snapshot(of: trace)
+        guard let slot = index[id] else { return nil }
+        return snapshot(of: slots[Int(slot)])
     }
 
     /// Summaries of every kept trace (unordered).
     public func summaries() -> [TraceSummary] {
-        slots.compactMap { $0.map(summary(of:)) }
+        slots.indices.compactMap { slotGenerations[$0] == 0 ? nil : summary(of: slots[$0]) }
     }
 
     /// Summaries of the traces matching `query` (unordered).
@@ -314,25 +319,28 @@ public struct TraceStore: Sendable {
         var entries: [TraceListEntry] = []
         if query.isEmpty {
             entries.reserveCapacity(index.count)
-            for case let trace? in slots { entries.append(TraceListEntry(trace)) }
+            for position in slots.indices where slotGenerations[position] != 0 {
+                entries.append(TraceListEntry(slots[position]))
+            }
             return entries
         }
         guard let matcher = TraceMatcher(query: query, regions: regions, resources: resources) else { return [] }
-        for case let trace? in slots where matcher.matches(trace) {
-            entries.append(TraceListEntry(trace))
+        for position in slots.indices where slotGenerations[position] != 0 && matcher.matches(slots[position]) {
+            entries.append(TraceListEntry(slots[position]))
         }
         return entries
     }
 
     /// The summary of the trace with `id`, if it is kept.
     public func summary(of id: TraceID) -> TraceSummary? {
-        guard let slot = index[id], let trace = slots[Int(slot)] else { return nil }
-        return summary(of: trace)
+        guard let slot = index[id] else { return nil }
+        return summary(of: slots[Int(slot)])
     }
 
     /// The details of one span (decoded from the trace's blob).
     public func details(of spanID: SpanID, in traceID: TraceID) -> SpanDetails? {
-        guard let slot = index[traceID], let trace = slots[Int(slot)], let position = trace.position(of: spanID.value)
+        guard let slot = index[traceID], case let trace = slots[Int(slot)],
+            let position = trace.position(of: spanID.value)
         else { return nil }
         let span = trace.spans[position]
         let decoded =
