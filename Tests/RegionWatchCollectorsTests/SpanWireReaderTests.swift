@@ -330,3 +330,132 @@ enum RandomOTLP {
         }
     }
 }
+
+/// The hand-written log record reader against swift-protobuf's generated messages.
+@Suite("Log wire reader")
+struct LogWireReaderTests {
+    typealias LogsRequest = Opentelemetry_Proto_Collector_Logs_V1_ExportLogsServiceRequest
+    typealias ProtoLogRecord = Opentelemetry_Proto_Logs_V1_LogRecord
+
+    static func decode(_ bytes: [UInt8]) throws -> DecodedLogs {
+        try bytes.withUnsafeBytes { buffer in
+            try OTLPLogsDecoder.decodeProtobuf(
+                buffer, attribution: RegionAttribution(), source: "t", receivedAt: SpanWireReaderTests.now)
+        }
+    }
+
+    /// What the records must be, read from swift-protobuf's full parse.
+    static func expected(_ request: LogsRequest) -> [IncomingLogRecord] {
+        var records: [IncomingLogRecord] = []
+        for (resourceIndex, resourceLogs) in request.resourceLogs.enumerated() {
+            for record in resourceLogs.scopeLogs.flatMap(\.logRecords) {
+                guard record.traceID.isEmpty || record.traceID.count == 16,
+                    record.spanID.isEmpty || record.spanID.count == 8
+                else { continue }
+                let body: String =
+                    switch record.hasBody ? OTLPProtobufDecoder.value(record.body) : .empty {
+                    case .string(let text): text
+                    case .empty: ""
+                    case let other: other.description
+                    }
+                let time =
+                    record.timeUnixNano != 0
+                    ? record.timeUnixNano
+                    : record.observedTimeUnixNano != 0
+                        ? record.observedTimeUnixNano : SpanWireReaderTests.now.unixNanoseconds
+                records.append(
+                    IncomingLogRecord(
+                        timeUnixNano: time,
+                        severityNumber: (0...24).contains(record.severityNumber.rawValue)
+                            ? UInt8(record.severityNumber.rawValue) : 0,
+                        severityText: record.severityText, body: body,
+                        attributes: OTLPProtobufDecoder.attributes(record.attributes),
+                        traceID: TraceID(bytes: [UInt8](record.traceID)) ?? TraceID(high: 0, low: 0),
+                        spanID: SpanID(bytes: [UInt8](record.spanID)) ?? .none, resourceIndex: resourceIndex))
+            }
+        }
+        return records
+    }
+
+    static func request(_ random: inout SeededGenerator) -> LogsRequest {
+        var request = LogsRequest()
+        for _ in 0..<(1 + random.next() % 3) {
+            var resourceLogs = Opentelemetry_Proto_Logs_V1_ResourceLogs()
+            resourceLogs.resource.attributes = [RandomOTLP.keyValue("service.name", .stringValue("api"))]
+            var scopeLogs = Opentelemetry_Proto_Logs_V1_ScopeLogs()
+            scopeLogs.scope.name = "logger"
+            for index in 0..<(random.next() % 40) {
+                var record = ProtoLogRecord()
+                if random.next() % 4 > 0 { record.timeUnixNano = 1_795_789_800_000_000_000 + random.next() % 1000 }
+                if random.next() % 2 == 0 { record.observedTimeUnixNano = 1_795_789_801_000_000_000 }
+                record.severityNumber = .init(rawValue: Int(random.next() % 30)) ?? .unspecified
+                record.severityText = ["", "INFO", "ERROR", "предупреждение"][Int(random.next() % 4)]
+                if random.next() % 5 > 0 {
+                    record.body = ProtoAnyValue.with { $0.value = RandomOTLP.value(&random, depth: 0) }
+                }
+                record.attributes = (0..<(random.next() % 5)).map {
+                    RandomOTLP.keyValue("attribute.with.a.long.key.\($0)", RandomOTLP.value(&random, depth: 0))
+                }
+                switch random.next() % 5 {
+                case 0: record.traceID = Data([1, 2, 3])
+                case 1, 2: record.traceID = Data((0..<16).map { _ in UInt8(truncatingIfNeeded: random.next() | 1) })
+                default: break
+                }
+                if random.next() % 2 == 0 {
+                    record.spanID = Data((0..<(random.next() % 7 == 0 ? 5 : 8)).map { _ in UInt8(index + 1) })
+                }
+                record.flags = UInt32(random.next() % 3)
+                record.droppedAttributesCount = UInt32(random.next() % 2)
+                scopeLogs.logRecords.append(record)
+            }
+            resourceLogs.scopeLogs = [scopeLogs]
+            request.resourceLogs.append(resourceLogs)
+        }
+        return request
+    }
+
+    @Test func randomRequestsReadAsSwiftProtobufReadsThem() throws {
+        for seed in 0..<300 as Range<UInt64> {
+            var random = SeededGenerator(seed: seed)
+            let request = Self.request(&random)
+            let bytes: [UInt8] = try request.serializedBytes()
+            let decoded = try Self.decode(bytes)
+            let parsed = try LogsRequest(serializedBytes: bytes)
+            let expected = Self.expected(parsed)
+            #expect(decoded.batch.records == expected, "seed \(seed)")
+            let total = parsed.resourceLogs.reduce(0) { $0 + $1.scopeLogs.reduce(0) { $0 + $1.logRecords.count } }
+            #expect(decoded.rejectedRecords == total - expected.count, "seed \(seed)")
+            #expect(decoded.batch.resources.map(\.service) == parsed.resourceLogs.map { _ in "api" }, "seed \(seed)")
+        }
+    }
+
+    @Test func truncatedAndDamagedRequestsAreRefusedOrReadSafely() throws {
+        var random = SeededGenerator(seed: 9)
+        var request = Self.request(&random)
+        while request.resourceLogs.allSatisfy({ $0.scopeLogs[0].logRecords.isEmpty }) {
+            request = Self.request(&random)
+        }
+        let bytes: [UInt8] = try request.serializedBytes()
+        for length in 0..<bytes.count {
+            do {
+                _ = try Self.decode(Array(bytes.prefix(length)))
+            } catch {
+                #expect(
+                    String(describing: error).contains("protobuf body") || String(describing: error).contains("empty"))
+            }
+        }
+        for _ in 0..<2000 {
+            var damaged = bytes
+            damaged[Int(random.next() % UInt64(damaged.count))] = UInt8(truncatingIfNeeded: random.next())
+            _ = try? Self.decode(damaged)
+        }
+        // A key that is not UTF-8 refuses the request, as swift-protobuf did.
+        var record = ProtoLogRecord()
+        record.attributes = [RandomOTLP.keyValue("k", .stringValue("v"))]
+        var recordBytes: [UInt8] = try record.serializedBytes()
+        recordBytes += [0x32, 0x04, 0x0A, 0x02, 0xC3, 0x28]
+        let scopeLogs = SpanWireReaderTests.field(2, recordBytes)
+        let body = SpanWireReaderTests.field(1, SpanWireReaderTests.field(2, scopeLogs))
+        #expect(throws: OTLPDecodingError.self) { try Self.decode(body) }
+    }
+}

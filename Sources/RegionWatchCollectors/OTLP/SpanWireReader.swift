@@ -173,9 +173,10 @@ struct SpanWireReader {
     }
 }
 
-/// The span names of one request, each made a `String` once: a request repeats a handful of
-/// names across its spans, and a name longer than 15 bytes costs an allocation per `String`.
-private struct RecentNames {
+/// The repeated strings of one request (span names, attribute keys), each made a `String`
+/// once: a request repeats a handful of them across its items, and a string longer than 15
+/// bytes costs an allocation per `String`.
+struct RecentNames {
     private var bytes: [UInt8] = []
     private var entries: [(range: Range<Int>, name: String)] = []
     /// Distinct names remembered; further names are made a `String` each time.

@@ -26,28 +26,18 @@ public struct DecodedLogs: Sendable {
 /// time takes the time it was received; a body that is not a string is rendered as text.
 public enum OTLPLogsDecoder {
     /// Decodes a protobuf `ExportLogsServiceRequest` the caller owns, without copying it first.
+    /// Records are read straight from the wire (`LogWireReader`).
     public static func decodeProtobuf(
         _ bytes: UnsafeRawBufferPointer, attribution: RegionAttribution, source: String, receivedAt: Timestamp
     ) throws(OTLPDecodingError) -> DecodedLogs {
-        let request = try OTLPProtobufDecoder.message(
-            ExportLogsServiceRequest.self, from: bytes, named: OTLPSignal.logs.requestName)
-        var builder = LogBatchBuilder(source: source, receivedAt: receivedAt)
-        for resourceLogs in request.resourceLogs {
-            let resource = builder.add(
-                attribution.resource(from: OTLPProtobufDecoder.attributes(resourceLogs.resource.attributes)))
-            for scopeLogs in resourceLogs.scopeLogs {
-                for record in scopeLogs.logRecords {
-                    builder.add(
-                        time: record.timeUnixNano, observedTime: record.observedTimeUnixNano,
-                        severityNumber: record.severityNumber.rawValue, severityText: record.severityText,
-                        body: record.hasBody ? OTLPProtobufDecoder.value(record.body) : nil,
-                        attributes: OTLPProtobufDecoder.attributes(record.attributes),
-                        traceID: .bytes([UInt8](record.traceID)), spanID: .bytes([UInt8](record.spanID)),
-                        resourceIndex: resource)
-                }
-            }
+        guard !bytes.isEmpty else {
+            throw OTLPDecodingError("empty body: expected an \(OTLPSignal.logs.requestName)")
         }
-        return builder.decoded
+        var reader = LogWireReader(
+            body: bytes, attribution: attribution,
+            builder: LogBatchBuilder(source: source, receivedAt: receivedAt))
+        try reader.readRequest()
+        return reader.builder.decoded
     }
 
     /// Decodes an OTLP/JSON `ExportLogsServiceRequest` the caller owns.
@@ -155,14 +145,26 @@ struct LogBatchBuilder {
         time: UInt64, observedTime: UInt64, severityNumber: Int, severityText: String, body: AttributeValue?,
         attributes: [Attribute], traceID: Identifier, spanID: Identifier, resourceIndex: Int
     ) {
-        guard let trace = Self.traceID(traceID) else { return rejected.reject("invalid trace id") }
-        guard let span = Self.spanID(spanID) else { return rejected.reject("invalid span id") }
         let text: String =
             switch body {
             case .string(let value)?: value
             case nil, .empty?: ""
             case let other?: other.description
             }
+        add(
+            time: time, observedTime: observedTime, severityNumber: severityNumber, severityText: severityText,
+            body: text, attributes: attributes, traceID: Self.traceID(traceID), spanID: Self.spanID(spanID),
+            resourceIndex: resourceIndex)
+    }
+
+    /// Adds a record whose ids are parsed (`nil`: malformed, the record is rejected) and whose
+    /// body is text.
+    mutating func add(
+        time: UInt64, observedTime: UInt64, severityNumber: Int, severityText: String, body text: String,
+        attributes: [Attribute], traceID: TraceID?, spanID: SpanID?, resourceIndex: Int
+    ) {
+        guard let trace = traceID else { return rejected.reject("invalid trace id") }
+        guard let span = spanID else { return rejected.reject("invalid span id") }
         let when = time != 0 ? time : observedTime != 0 ? observedTime : batch.receivedAt.unixNanoseconds
         batch.records.append(
             IncomingLogRecord(
