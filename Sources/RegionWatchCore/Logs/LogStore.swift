@@ -182,62 +182,88 @@ public struct LogStore: Sendable {
     public mutating func insert(_ batch: LogBatch) -> InsertOutcome {
         var outcome = InsertOutcome()
         counters.received += batch.records.count
+        // Per resource, once: its interned id and its region's (a record would otherwise hash
+        // its region name), and per region the records and errors counted (named at the end).
         var resourceIDs = [UInt32?](repeating: nil, count: batch.resources.count)
-        for record in batch.records {
-            guard batch.resources.indices.contains(record.resourceIndex) else {
-                reject("inconsistent batch")
-                continue
+        var regionIDs = [UInt16](repeating: 0, count: batch.resources.count)
+        var recordsByRegion: [Int] = [], errorsByRegion: [Int] = []
+        // Read through a buffer: binding each record copied it (retaining its strings).
+        batch.records.withUnsafeBufferPointer { records in
+            for position in records.indices {
+                let resourceIndex = records[position].resourceIndex
+                guard batch.resources.indices.contains(resourceIndex) else {
+                    reject("inconsistent batch")
+                    continue
+                }
+                let resourceID: UInt32
+                if let known = resourceIDs[resourceIndex] {
+                    resourceID = known
+                } else {
+                    // Only what the logs screen shows: a resource's attributes (any size, from
+                    // outside) are not kept for records, so the byte limit holds.
+                    let resource = batch.resources[resourceIndex]
+                    resourceID = resources.intern(
+                        SpanResource(
+                            region: resource.region, provider: resource.provider,
+                            service: StoredTrace.truncated(resource.service, to: 256), serviceVersion: nil,
+                            attributes: []))
+                    resourceIDs[resourceIndex] = resourceID
+                    regionIDs[resourceIndex] = regions.id(for: resource.region, limit: limits.maxRegions)
+                    // Held for the batch, so a later new name cannot take over the id meanwhile.
+                    regions.retain(regionIDs[resourceIndex])
+                }
+                let regionID = regionIDs[resourceIndex]
+                let stored = store(records.baseAddress! + position, resourceID: resourceID)
+                resources.retain(resourceID)
+                regions.retain(regionID)
+                ensureQueue(regionID)
+                queues[Int(regionID)].append(stored)
+                recordCount += 1
+                approximateBytes += stored.approximateBytes
+                counters.accepted += 1
+                outcome.accepted += 1
+                while recordsByRegion.count <= Int(regionID) {
+                    recordsByRegion.append(0)
+                    errorsByRegion.append(0)
+                }
+                recordsByRegion[Int(regionID)] += 1
+                if let severity = records[position].severity, severity >= .error { errorsByRegion[Int(regionID)] += 1 }
             }
-            let resourceID: UInt32
-            if let known = resourceIDs[record.resourceIndex] {
-                resourceID = known
-            } else {
-                // Only what the logs screen shows: a resource's attributes (any size, from
-                // outside) are not kept for records, so the byte limit holds.
-                let resource = batch.resources[record.resourceIndex]
-                resourceID = resources.intern(
-                    SpanResource(
-                        region: resource.region, provider: resource.provider,
-                        service: StoredTrace.truncated(resource.service, to: 256), serviceVersion: nil, attributes: []))
-                resourceIDs[record.resourceIndex] = resourceID
-            }
-            let resource = batch.resources[record.resourceIndex]
-            let regionID = regions.id(for: resource.region, limit: limits.maxRegions)
-            let stored = store(record, resourceID: resourceID)
-            resources.retain(resourceID)
-            regions.retain(regionID)
-            ensureQueue(regionID)
-            queues[Int(regionID)].append(stored)
-            recordCount += 1
-            approximateBytes += stored.approximateBytes
-            counters.accepted += 1
-            outcome.accepted += 1
-            let region = regions.name(of: regionID)
-            outcome.recordsByRegion[region, default: 0] += 1
-            if let severity = record.severity, severity >= .error { outcome.errorsByRegion[region, default: 0] += 1 }
+        }
+        for (region, count) in recordsByRegion.enumerated() where count > 0 {
+            let name = regions.name(of: UInt16(region))
+            outcome.recordsByRegion[name] = count
+            if errorsByRegion[region] > 0 { outcome.errorsByRegion[name] = errorsByRegion[region] }
+        }
+        for (resourceIndex, id) in resourceIDs.enumerated() where id != nil {
+            regions.release(regionIDs[resourceIndex])
         }
         for id in resourceIDs.compactMap({ $0 }) { resources.release(id, ifUnreferenced: true) }
         enforceLimits()
         return outcome
     }
 
-    private mutating func store(_ record: IncomingLogRecord, resourceID: UInt32) -> StoredLogRecord {
+    /// The record `pointer` points to (in the batch's buffer), as kept.
+    private mutating func store(_ pointer: UnsafePointer<IncomingLogRecord>, resourceID: UInt32) -> StoredLogRecord {
         var truncated = false
         var attributes = ""
-        for (position, attribute) in record.attributes.enumerated() {
+        for (position, attribute) in pointer.pointee.attributes.enumerated() {
             guard position < limits.maxAttributes else {
-                attributes += "\n(\(record.attributes.count - position) more attributes dropped)"
+                attributes += "\n(\(pointer.pointee.attributes.count - position) more attributes dropped)"
                 truncated = true
                 break
             }
-            if !attributes.isEmpty { attributes += "\n" }
-            attributes += attribute.key + "=" + attribute.value.description
+            if !attributes.isEmpty { attributes.append("\n") }
+            // Appended piece by piece: `key + "=" + value` built two temporary strings.
+            attributes.append(attribute.key)
+            attributes.append("=")
+            attributes.append(attribute.value.description)
         }
         if attributes.utf8.count > limits.maxAttributeBytes {
             attributes = StoredTrace.truncated(attributes, to: limits.maxAttributeBytes)
             truncated = true
         }
-        var body = record.body
+        var body = pointer.pointee.body
         if body.utf8.count > limits.maxBodyBytes {
             body = StoredTrace.truncated(body, to: limits.maxBodyBytes)
             truncated = true
@@ -245,9 +271,9 @@ public struct LogStore: Sendable {
         if truncated { counters.truncated += 1 }
         defer { nextSequence += 1 }
         return StoredLogRecord(
-            sequence: nextSequence, timeUnixNano: record.timeUnixNano, traceID: record.traceID,
-            spanID: record.spanID, resourceID: resourceID, severityNumber: record.severityNumber,
-            severityText: StoredTrace.truncated(record.severityText, to: 32),
+            sequence: nextSequence, timeUnixNano: pointer.pointee.timeUnixNano, traceID: pointer.pointee.traceID,
+            spanID: pointer.pointee.spanID, resourceID: resourceID, severityNumber: pointer.pointee.severityNumber,
+            severityText: StoredTrace.truncated(pointer.pointee.severityText, to: 32),
             body: body, attributes: attributes)
     }
 
