@@ -145,14 +145,14 @@ struct OTLPDecodingTests {
         #expect(span.kind == .client && span.statusCode == .error)
         #expect(span.traceID.hex == "0af7651916cd43dd8448eb211c80319c")
         #expect(span.endUnixNano - span.startUnixNano == 1000)
-        #expect(span.attributes[0] == Attribute("n", .int(42)))
-        if case .double(let value) = span.attributes[1].value {
+        #expect(span.details.attributes[0] == Attribute("n", .int(42)))
+        if case .double(let value) = span.details.attributes[1].value {
             #expect(value.isNaN)
         } else {
             Issue.record("expected a double")
         }
-        #expect(span.attributes[2] == Attribute("b", .bytes([0, 1, 254, 255])))
-        #expect(span.attributes[3] == Attribute("e", .empty))
+        #expect(span.details.attributes[2] == Attribute("b", .bytes([0, 1, 254, 255])))
+        #expect(span.details.attributes[3] == Attribute("e", .empty))
         #expect(try Self.decodeJSON("{}").batch.spans.isEmpty, "an empty request is valid")
         #expect(try Self.decodeJSON(#"{"resourceSpans":null}"#).batch.spans.isEmpty)
     }

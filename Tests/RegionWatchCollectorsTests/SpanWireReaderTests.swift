@@ -115,6 +115,30 @@ struct SpanWireReaderTests {
         #expect(export.batch.spans.first?.details.droppedAttributes == 3)
     }
 
+    /// The store's writer of typed details (what JSON spans are kept as) writes the bytes
+    /// swift-protobuf writes for the same attributes, events and links.
+    @Test func typedDetailsAreWrittenAsSwiftProtobufWritesThem() throws {
+        for seed in 0..<200 as Range<UInt64> {
+            var random = SeededGenerator(seed: seed)
+            var span = RandomOTLP.span(&random, name: "n")
+            var details = ProtoSpan()
+            details.attributes = span.attributes
+            details.droppedAttributesCount = span.droppedAttributesCount
+            details.events = span.events
+            details.links = span.links
+            let typed = Self.expected(
+                ProtoRequest.with { request in
+                    span.attributes = details.attributes
+                    request.resourceSpans = [.with { $0.scopeSpans = [.with { $0.spans = [span] }] }]
+                })[0]
+            var written = ContiguousArray<UInt8>()
+            OTLPWire.writeDetails(
+                attributes: typed.attributes, droppedAttributes: typed.dropped, events: typed.events,
+                links: typed.links, statusMessage: "", into: &written)
+            #expect(Array(written) == (try details.serializedBytes() as [UInt8]), "seed \(seed)")
+        }
+    }
+
     /// More distinct long names than the reader remembers: every span keeps its own name.
     @Test func manyDistinctLongNamesEachKeepTheirOwn() throws {
         var random = SeededGenerator(seed: 3)

@@ -74,6 +74,31 @@ struct ExportAccumulator {
         return true
     }
 
+    /// Writes the typed attributes, events and links of the spans (as the JSON decoder reads
+    /// them) in OTLP's wire encoding into one buffer for the request, as the protobuf reader
+    /// keeps them: the store then copies each span's bytes instead of encoding them itself,
+    /// and this runs on the receiver's thread, not the dashboard's.
+    mutating func encodeDetails() {
+        var buffer = ContiguousArray<UInt8>()
+        var ranges: [(position: Int, range: Range<Int>)] = []
+        for position in spans.indices
+        where !spans[position].attributes.isEmpty || !spans[position].events.isEmpty
+            || !spans[position].links.isEmpty
+        {
+            let start = buffer.count
+            OTLPWire.writeDetails(
+                attributes: spans[position].attributes, droppedAttributes: 0, events: spans[position].events,
+                links: spans[position].links, statusMessage: "", into: &buffer)
+            ranges.append((position, start..<buffer.count))
+            spans[position].attributes = []
+            spans[position].events = []
+            spans[position].links = []
+        }
+        guard !ranges.isEmpty else { return }
+        let shared = Array(buffer)
+        for (position, range) in ranges { spans[position].encodedDetails = shared[range] }
+    }
+
     /// The request's valid spans. What the trace store would refuse (a second span with the
     /// same id, a trace past its span limit) is refused here too, so the client's
     /// `partial_success` counts it: found once per request by sorting the spans' keys, which

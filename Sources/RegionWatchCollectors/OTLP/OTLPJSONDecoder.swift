@@ -28,6 +28,7 @@ public enum OTLPJSONDecoder {
             }
             return true
         }
+        accumulator.encodeDetails()
         return accumulator.export(source: source, receivedAt: receivedAt)
     }
 

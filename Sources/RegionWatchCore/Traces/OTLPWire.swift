@@ -37,43 +37,90 @@ public enum OTLPWire {
     }
 
     static func writeString(_ tag: UInt8, _ text: String, into bytes: inout ContiguousArray<UInt8>) {
-        var copy = text
-        copy.withUTF8 { writeField(tag, $0, into: &bytes) }
+        bytes.append(tag)
+        writeVarint(UInt64(text.utf8.count), into: &bytes)
+        bytes.append(contentsOf: text.utf8)
+    }
+
+    // Every message is written in one pass into the output: its length prefix comes from
+    // `size(of:)`, computed first, instead of encoding each part into an array of its own
+    // and copying it in (two allocations per attribute).
+
+    /// Bytes of `value`'s base-128 encoding.
+    static func varintSize(_ value: UInt64) -> Int {
+        value < 0x80 ? 1 : (64 - value.leadingZeroBitCount + 6) / 7
+    }
+
+    /// Bytes of a length-delimited field whose body takes `body` bytes (one-byte tag).
+    static func fieldSize(_ body: Int) -> Int { 1 + varintSize(UInt64(body)) + body }
+
+    /// Bytes of the `AnyValue` message for `value`.
+    static func size(of value: AttributeValue) -> Int {
+        switch value {
+        case .string(let text): fieldSize(text.utf8.count)
+        case .bool: 2
+        case .int(let number): 1 + varintSize(UInt64(bitPattern: number))
+        case .double: 9
+        case .array(let values): fieldSize(values.reduce(0) { $0 + fieldSize(size(of: $1)) })
+        case .map(let entries): fieldSize(entries.reduce(0) { $0 + fieldSize(size(of: $1)) })
+        case .bytes(let data): fieldSize(data.count)
+        case .empty: 0
+        }
+    }
+
+    /// Bytes of the `KeyValue` message for `attribute`.
+    static func size(of attribute: Attribute) -> Int {
+        fieldSize(attribute.key.utf8.count) + fieldSize(size(of: attribute.value))
+    }
+
+    /// Writes `attribute` as a `KeyValue` field with `tag`.
+    static func write(_ attribute: Attribute, tag: UInt8, into bytes: inout ContiguousArray<UInt8>) {
+        bytes.append(tag)
+        writeVarint(UInt64(size(of: attribute)), into: &bytes)
+        writeString(0x0A, attribute.key, into: &bytes)
+        bytes.append(0x12)
+        writeVarint(UInt64(size(of: attribute.value)), into: &bytes)
+        writeBody(of: attribute.value, into: &bytes)
+    }
+
+    /// Writes the fields of the `AnyValue` message for `value`.
+    static func writeBody(of value: AttributeValue, into bytes: inout ContiguousArray<UInt8>) {
+        switch value {
+        case .string(let text): writeString(0x0A, text, into: &bytes)
+        case .bool(let flag):
+            bytes.append(0x10)
+            bytes.append(flag ? 1 : 0)
+        case .int(let number):
+            bytes.append(0x18)
+            writeVarint(UInt64(bitPattern: number), into: &bytes)
+        case .double(let number):
+            bytes.append(0x21)
+            withUnsafeBytes(of: number.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+        case .array(let values):
+            bytes.append(0x2A)
+            writeVarint(UInt64(values.reduce(0) { $0 + fieldSize(size(of: $1)) }), into: &bytes)
+            for element in values {
+                bytes.append(0x0A)
+                writeVarint(UInt64(size(of: element)), into: &bytes)
+                writeBody(of: element, into: &bytes)
+            }
+        case .map(let entries):
+            bytes.append(0x32)
+            writeVarint(UInt64(entries.reduce(0) { $0 + fieldSize(size(of: $1)) }), into: &bytes)
+            for entry in entries { write(entry, tag: 0x0A, into: &bytes) }
+        case .bytes(let data): writeField(0x3A, data, into: &bytes)
+        case .empty: break
+        }
     }
 
     /// Encodes a `KeyValue`.
     static func keyValue(_ attribute: Attribute) -> ContiguousArray<UInt8> {
         var body = ContiguousArray<UInt8>()
+        body.reserveCapacity(size(of: attribute))
         writeString(0x0A, attribute.key, into: &body)
-        writeField(0x12, anyValue(attribute.value), into: &body)
-        return body
-    }
-
-    /// Encodes an `AnyValue`.
-    static func anyValue(_ value: AttributeValue) -> ContiguousArray<UInt8> {
-        var body = ContiguousArray<UInt8>()
-        switch value {
-        case .string(let text): writeString(0x0A, text, into: &body)
-        case .bool(let flag):
-            body.append(0x10)
-            body.append(flag ? 1 : 0)
-        case .int(let number):
-            body.append(0x18)
-            writeVarint(UInt64(bitPattern: number), into: &body)
-        case .double(let number):
-            body.append(0x21)
-            withUnsafeBytes(of: number.bitPattern.littleEndian) { body.append(contentsOf: $0) }
-        case .array(let values):
-            var list = ContiguousArray<UInt8>()
-            for element in values { writeField(0x0A, anyValue(element), into: &list) }
-            writeField(0x2A, list, into: &body)
-        case .map(let entries):
-            var list = ContiguousArray<UInt8>()
-            for entry in entries { writeField(0x0A, keyValue(entry), into: &list) }
-            writeField(0x32, list, into: &body)
-        case .bytes(let data): writeField(0x3A, data, into: &body)
-        case .empty: break
-        }
+        body.append(0x12)
+        writeVarint(UInt64(size(of: attribute.value)), into: &body)
+        writeBody(of: attribute.value, into: &body)
         return body
     }
 
@@ -82,30 +129,33 @@ public enum OTLPWire {
         attributes: [Attribute], droppedAttributes: Int, events: [SpanEvent], links: [SpanLink], statusMessage: String,
         into bytes: inout ContiguousArray<UInt8>
     ) {
-        for attribute in attributes { writeField(SpanTag.attribute, keyValue(attribute), into: &bytes) }
+        for attribute in attributes { write(attribute, tag: SpanTag.attribute, into: &bytes) }
         if droppedAttributes > 0 {
             bytes.append(SpanTag.droppedAttributes)
             writeVarint(UInt64(droppedAttributes), into: &bytes)
         }
         for event in events {
-            var body = ContiguousArray<UInt8>()
-            body.append(0x09)
-            withUnsafeBytes(of: event.timeUnixNano.littleEndian) { body.append(contentsOf: $0) }
-            writeString(0x12, event.name, into: &body)
-            for attribute in event.attributes { writeField(0x1A, keyValue(attribute), into: &body) }
-            writeField(SpanTag.event, body, into: &bytes)
+            let body =
+                9 + fieldSize(event.name.utf8.count) + event.attributes.reduce(0) { $0 + fieldSize(size(of: $1)) }
+            bytes.append(SpanTag.event)
+            writeVarint(UInt64(body), into: &bytes)
+            bytes.append(0x09)
+            withUnsafeBytes(of: event.timeUnixNano.littleEndian) { bytes.append(contentsOf: $0) }
+            writeString(0x12, event.name, into: &bytes)
+            for attribute in event.attributes { write(attribute, tag: 0x1A, into: &bytes) }
         }
         for link in links {
-            var body = ContiguousArray<UInt8>()
-            writeField(0x0A, traceIDBytes(link.traceID), into: &body)
-            writeField(0x12, spanIDBytes(link.spanID), into: &body)
-            for attribute in link.attributes { writeField(0x22, keyValue(attribute), into: &body) }
-            writeField(SpanTag.link, body, into: &bytes)
+            let body = fieldSize(16) + fieldSize(8) + link.attributes.reduce(0) { $0 + fieldSize(size(of: $1)) }
+            bytes.append(SpanTag.link)
+            writeVarint(UInt64(body), into: &bytes)
+            writeField(0x0A, traceIDBytes(link.traceID), into: &bytes)
+            writeField(0x12, spanIDBytes(link.spanID), into: &bytes)
+            for attribute in link.attributes { write(attribute, tag: 0x22, into: &bytes) }
         }
         if !statusMessage.isEmpty {
-            var body = ContiguousArray<UInt8>()
-            writeString(0x12, statusMessage, into: &body)
-            writeField(SpanTag.status, body, into: &bytes)
+            bytes.append(SpanTag.status)
+            writeVarint(UInt64(fieldSize(statusMessage.utf8.count)), into: &bytes)
+            writeString(0x12, statusMessage, into: &bytes)
         }
     }
 
