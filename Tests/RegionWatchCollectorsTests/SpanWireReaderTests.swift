@@ -249,14 +249,9 @@ struct SpanWireReaderTests {
     }
 
     static func field(_ number: UInt8, _ body: [UInt8]) -> [UInt8] {
-        var bytes: [UInt8] = [number << 3 | 2]
-        var length = UInt64(body.count)
-        while length >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: length) | 0x80)
-            length >>= 7
-        }
-        bytes.append(UInt8(length))
-        return bytes + body
+        var bytes: [UInt8] = []
+        ProtobufWriter.appendField(number, body, to: &bytes)
+        return bytes
     }
 }
 

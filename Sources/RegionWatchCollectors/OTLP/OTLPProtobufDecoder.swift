@@ -102,20 +102,8 @@ public enum OTLPProtobufDecoder {
     /// A `google.rpc.Status` (code 1, message 2), the body OTLP asks for with failure statuses.
     public static func status(code: Int32, message: String) -> [UInt8] {
         var bytes: [UInt8] = [0x08]
-        var value = UInt64(UInt32(bitPattern: code))
-        while value >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        bytes.append(UInt8(value))
-        let utf8 = Array(message.utf8)
-        bytes.append(0x12)
-        var length = UInt64(utf8.count)
-        while length >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: length) | 0x80)
-            length >>= 7
-        }
-        bytes.append(UInt8(length))
-        return bytes + utf8
+        ProtobufWriter.appendVarint(UInt64(UInt32(bitPattern: code)), to: &bytes)
+        ProtobufWriter.appendField(2, Array(message.utf8), to: &bytes)
+        return bytes
     }
 }

@@ -133,12 +133,7 @@ struct SpanWireReader {
         }
         if UInt32(truncatingIfNeeded: dropped) > 0 {
             details.append(OTLPWire.SpanTag.droppedAttributes)
-            var remaining = UInt64(UInt32(truncatingIfNeeded: dropped))
-            while remaining >= 0x80 {
-                details.append(UInt8(truncatingIfNeeded: remaining) | 0x80)
-                remaining >>= 7
-            }
-            details.append(UInt8(remaining))
+            ProtobufWriter.appendVarint(UInt64(UInt32(truncatingIfNeeded: dropped)), to: &details)
         }
         guard let trace = TraceID(bytes: cursor.bytes(traceID)) else {
             return reject("invalid trace id (\(traceID.count) bytes)", detailsFrom: detailStart)
