@@ -190,6 +190,13 @@ struct SpanWireReaderTests {
         #expect(problem([0x0E]) == "malformed protobuf body: malformed protobuf", "wire type 6")
         #expect(problem([0x00]) == "malformed protobuf body: malformed protobuf", "field number 0")
         #expect(problem([0x0A, 0x05, 0x01]) == "malformed protobuf body: truncated message")
+        #expect(problem([0x0A]) == "malformed protobuf body: truncated message", "no length at all")
+        #expect(problem([0x0A, 0x80]) == "malformed protobuf body: malformed protobuf", "a length cut part-way")
+        // The same as swift-protobuf says for them.
+        #expect(throws: BinaryDecodingError.truncated) { try ProtoRequest(serializedBytes: [0x0A] as [UInt8]) }
+        #expect(throws: BinaryDecodingError.malformedProtobuf) {
+            try ProtoRequest(serializedBytes: [0x0A, 0x80] as [UInt8])
+        }
         #expect(problem([0x39, 1, 2]) == "malformed protobuf body: truncated message")
         let deepGroups = [UInt8](repeating: 0x0B, count: 200) + [UInt8](repeating: 0x0C, count: 200)
         #expect(problem(deepGroups)?.contains("nesting deeper than") == true)
@@ -230,7 +237,8 @@ struct SpanWireReaderTests {
             span(trace, 2, "d"), span(other, 1, "b again"), span(trace, 1, "e"),
         ]
         let refused = RequestSpanLimits.refused(in: spans, maxSpansPerTrace: 3)
-        #expect(refused.positions == [2, 5, 6])
+        #expect(refused.positions.map(\.position) == [2, 5, 6])
+        #expect(refused.positions.map(\.isDuplicate) == [true, true, false])
         #expect(refused.duplicates == 2 && refused.overLimit == 1)
         var accumulator = ExportAccumulator()
         accumulator.resources = [
@@ -241,6 +249,32 @@ struct SpanWireReaderTests {
         let export = accumulator.export(source: "t", receivedAt: Self.now)
         #expect(export.batch.spans.map(\.name) == ["a", "b", "c", "d", "e"])
         #expect(export.rejectedSpans == 2)
+    }
+
+    /// The partial-success message names reasons in the order the request gave them, whether
+    /// found while reading (a bad id) or once the request is read (a repeated id).
+    @Test func reasonsAreListedInRequestOrder() {
+        var accumulator = ExportAccumulator()
+        accumulator.resources = [
+            SpanResource(region: "r", provider: nil, service: "s", serviceVersion: nil, attributes: [])
+        ]
+        accumulator.scopes = [SpanScope(name: "", version: "")]
+        func span(_ id: UInt64, start: UInt64 = 1) -> IncomingSpan {
+            IncomingSpan(
+                traceID: TraceID(high: 1, low: 1), spanID: SpanID(id), name: "x", kind: .server, startUnixNano: start,
+                endUnixNano: 5, resourceIndex: 0, scopeIndex: 0)
+        }
+        accumulator.add(span(1))
+        accumulator.add(span(1))
+        accumulator.add(span(2, start: 0))
+        accumulator.reject("invalid trace id (3 bytes)")
+        accumulator.add(span(1))
+        let export = accumulator.export(source: "t", receivedAt: SpanWireReaderTests.now)
+        #expect(
+            export.rejectionReasons.map(\.reason) == [
+                "duplicate span id in the request", "missing start time", "invalid trace id (3 bytes)",
+            ])
+        #expect(export.rejectionReasons.map(\.count) == [2, 1, 1] && export.rejectedSpans == 4)
     }
 
     static func request(spanBytes: [UInt8]...) throws -> [UInt8] {
@@ -476,5 +510,34 @@ struct LogWireReaderTests {
         let scopeLogs = SpanWireReaderTests.field(2, recordBytes)
         let body = SpanWireReaderTests.field(1, SpanWireReaderTests.field(2, scopeLogs))
         #expect(throws: OTLPDecodingError.self) { try Self.decode(body) }
+    }
+}
+
+@Suite("Validated UTF-8")
+struct ValidatedUTF8Tests {
+    static func check(_ bytes: [UInt8]) -> Bool {
+        let fast = bytes.withUnsafeBufferPointer(ValidatedUTF8.string)
+        let oracle = String(validating: bytes, as: UTF8.self)
+        return fast == oracle
+    }
+
+    /// Agrees with the standard library's validating initialiser, including the inputs whose
+    /// repair keeps the length (a three-byte maximal invalid prefix becomes one three-byte
+    /// replacement character).
+    @Test func agreesWithTheStandardLibrary() {
+        let cases: [[UInt8]] = [
+            [], Array("plain".utf8), Array("café 😀 ключ".utf8), [0xF0, 0x90, 0x80, 0x41], [0xC0, 0xAF],
+            [0xED, 0xA0, 0x80], [0xC3], [0xE2, 0x82], [0xFF, 0xFE], [0xF4, 0x90, 0x80, 0x80], [0x41, 0xC3, 0x28],
+        ]
+        for bytes in cases { #expect(Self.check(bytes), "\(bytes)") }
+        var random = SeededGenerator(seed: 2)
+        for _ in 0..<20_000 {
+            let bytes = (0..<(random.next() % 8)).map { _ in
+                // Mostly bytes that matter to UTF-8: leads, continuations and ASCII.
+                [0x41, 0x80, 0xBF, 0xC2, 0xE0, 0xED, 0xF0, 0xF4, 0xF5, UInt8(truncatingIfNeeded: random.next())][
+                    Int(random.next() % 10)]
+            }
+            #expect(Self.check(bytes), "\(bytes)")
+        }
     }
 }

@@ -50,17 +50,28 @@ struct ExportAccumulator {
     var scopes: [SpanScope] = []
     var spans: [IncomingSpan] = []
     var rejected = 0
-    var reasons: [String: Int] = [:]
-    var reasonOrder: [String] = []
+    /// Each reason's count and the arrival (the span's place in the request) that first gave
+    /// it: the message lists reasons in the order the request gave them.
+    private var reasons: [String: (count: Int, first: Int)] = [:]
+    /// The arrival of each span in `spans`, for the reasons found at export.
+    private var arrivals: [Int32] = []
+    private var nextArrival = 0
     static let maxSpansPerTrace = TraceStoreLimits().maxSpansPerTrace
+    /// Distinct reasons remembered (the message lists the first ones; all are counted).
+    static let reasonLimit = 64
 
-    mutating func reject(_ reason: String, count: Int = 1) {
+    mutating func reject(_ reason: String) {
+        reject(reason, count: 1, arrival: nextArrival)
+        nextArrival += 1
+    }
+
+    private mutating func reject(_ reason: String, count: Int, arrival: Int) {
         rejected += count
-        if reasons[reason] == nil {
-            guard reasons.count < 16 else { return }
-            reasonOrder.append(reason)
+        if let known = reasons[reason] {
+            reasons[reason] = (known.count + count, min(known.first, arrival))
+        } else if reasons.count < Self.reasonLimit {
+            reasons[reason] = (count, arrival)
         }
-        reasons[reason, default: 0] += count
     }
 
     /// Adds `span` unless it is invalid; `true` when added.
@@ -71,6 +82,8 @@ struct ExportAccumulator {
             return false
         }
         spans.append(span)
+        arrivals.append(Int32(truncatingIfNeeded: nextArrival))
+        nextArrival += 1
         return true
     }
 
@@ -106,13 +119,15 @@ struct ExportAccumulator {
     consuming func export(source: String, receivedAt: Timestamp) -> DecodedExport {
         let refused = RequestSpanLimits.refused(in: spans, maxSpansPerTrace: Self.maxSpansPerTrace)
         if !refused.positions.isEmpty {
-            if refused.duplicates > 0 { reject("duplicate span id in the request", count: refused.duplicates) }
-            if refused.overLimit > 0 {
-                reject("trace has more than \(Self.maxSpansPerTrace) spans", count: refused.overLimit)
+            for (position, isDuplicate) in refused.positions {
+                reject(
+                    isDuplicate
+                        ? "duplicate span id in the request" : "trace has more than \(Self.maxSpansPerTrace) spans",
+                    count: 1, arrival: Int(arrivals[position]))
             }
             var kept: [IncomingSpan] = []
             kept.reserveCapacity(spans.count - refused.positions.count)
-            var next = refused.positions.makeIterator()
+            var next = refused.positions.lazy.map(\.position).makeIterator()
             var skip = next.next()
             for (position, span) in spans.enumerated() {
                 if position == skip {
@@ -127,7 +142,9 @@ struct ExportAccumulator {
             batch: SpanBatch(
                 source: source, receivedAt: receivedAt, resources: resources, scopes: scopes, spans: spans),
             rejectedSpans: rejected,
-            rejectionReasons: reasonOrder.map { ($0, reasons[$0] ?? 0) }
+            rejectionReasons: reasons.sorted { $0.value.first < $1.value.first }.prefix(16).map {
+                ($0.key, $0.value.count)
+            }
         )
     }
 }
@@ -135,10 +152,11 @@ struct ExportAccumulator {
 /// The spans of one request the trace store would refuse: a repeated span id within a trace
 /// (the first is kept), and spans of a trace past its limit (the earliest are kept).
 enum RequestSpanLimits {
-    /// Positions to refuse, ascending, and how many for each reason.
+    /// Positions to refuse, ascending (each with whether it repeats an id, else it is past
+    /// its trace's limit), and how many for each reason.
     static func refused(
         in spans: [IncomingSpan], maxSpansPerTrace: Int
-    ) -> (positions: [Int], duplicates: Int, overLimit: Int) {
+    ) -> (positions: [(position: Int, isDuplicate: Bool)], duplicates: Int, overLimit: Int) {
         guard spans.count > 1 else { return ([], 0, 0) }
         var keys = spans.indices.map { position in
             Key(
@@ -146,7 +164,7 @@ enum RequestSpanLimits {
                 span: spans[position].spanID.value, position: Int32(position))
         }
         keys.sort()
-        var positions: [Int] = []
+        var positions: [(position: Int, isDuplicate: Bool)] = []
         var duplicates = 0, overLimit = 0
         var groupStart = 0
         while groupStart < keys.count {
@@ -159,7 +177,7 @@ enum RequestSpanLimits {
             var distinct: [Int32] = []
             for index in groupStart..<groupEnd {
                 if index > groupStart, keys[index].span == keys[index - 1].span {
-                    positions.append(Int(keys[index].position))
+                    positions.append((Int(keys[index].position), true))
                     duplicates += 1
                 } else if groupEnd - groupStart > maxSpansPerTrace {
                     distinct.append(keys[index].position)
@@ -167,12 +185,12 @@ enum RequestSpanLimits {
             }
             if distinct.count > maxSpansPerTrace {
                 distinct.sort()
-                for position in distinct[maxSpansPerTrace...] { positions.append(Int(position)) }
+                for position in distinct[maxSpansPerTrace...] { positions.append((Int(position), false)) }
                 overLimit += distinct.count - maxSpansPerTrace
             }
             groupStart = groupEnd
         }
-        positions.sort()
+        positions.sort { $0.position < $1.position }
         return (positions, duplicates, overLimit)
     }
 

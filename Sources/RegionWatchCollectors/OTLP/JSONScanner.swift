@@ -254,7 +254,7 @@ struct JSONScanner {
         position += 1
         let slice = UnsafeBufferPointer(rebasing: bytes[start..<end])
         if !hasEscapes {
-            guard let text = String(validating: slice, as: UTF8.self) else { throw fail("string is not valid UTF-8") }
+            guard let text = ValidatedUTF8.string(slice) else { throw fail("string is not valid UTF-8") }
             return text
         }
         return try unescape(slice)
@@ -319,7 +319,9 @@ struct JSONScanner {
                 throw fail("invalid escape '\\\(Self.printable(escaped))'")
             }
         }
-        guard let text = String(validating: output, as: UTF8.self) else { throw fail("string is not valid UTF-8") }
+        guard let text = output.withUnsafeBufferPointer(ValidatedUTF8.string) else {
+            throw fail("string is not valid UTF-8")
+        }
         return text
     }
 

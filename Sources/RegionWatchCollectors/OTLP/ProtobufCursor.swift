@@ -46,7 +46,8 @@ struct ProtobufCursor {
             shift += 7
             if shift >= 70 { throw Self.malformed }
         }
-        throw Self.truncated
+        // As swift-protobuf: a number cut off part-way is malformed; none at all, truncated.
+        throw shift > 0 ? Self.malformed : Self.truncated
     }
 
     /// The next field's number and wire type.
@@ -83,11 +84,10 @@ struct ProtobufCursor {
     /// The text at `range` of `body`, which must be valid UTF-8.
     static func string(_ body: UnsafeRawBufferPointer, _ range: Range<Int>) throws(OTLPDecodingError) -> String {
         if range.isEmpty { return "" }
-        // A typed buffer takes the standard library's contiguous fast path.
         let utf8 = UnsafeBufferPointer(
             start: body.baseAddress!.advanced(by: range.lowerBound).assumingMemoryBound(to: UInt8.self),
             count: range.count)
-        guard let text = String(validating: utf8, as: UTF8.self) else { throw invalidUTF8 }
+        guard let text = ValidatedUTF8.string(utf8) else { throw invalidUTF8 }
         return text
     }
 

@@ -210,7 +210,8 @@ public struct TraceStore: Sendable {
 
     private mutating func allocateSlot(for traceID: TraceID, ownerRegion: UInt16, at now: Timestamp) -> Int32 {
         let generation = nextGeneration
-        nextGeneration &+= 1
+        // Zero marks a free slot: skipped when the counter wraps.
+        nextGeneration = nextGeneration == .max ? 1 : nextGeneration + 1
         let trace = StoredTrace(traceID: traceID, generation: generation, ownerRegion: ownerRegion, firstSeen: now)
         let slot: Int32
         if let free = freeSlots.popLast() {

@@ -124,6 +124,10 @@ struct LogWireReader {
             case (2, 0): value = .bool(try cursor.varint() != 0)
             case (3, 0): value = .int(Int64(bitPattern: try cursor.varint()))
             case (4, 1): value = .double(Double(bitPattern: try cursor.fixed64()))
+            case (8, 0):
+                // A profiles string-table reference means nothing here, as in the span path.
+                _ = try cursor.varint()
+                value = .empty
             case (5, 2), (6, 2), (7, 2):
                 let message = try OTLPProtobufDecoder.message(
                     Opentelemetry_Proto_Common_V1_AnyValue.self, in: body, at: range)
