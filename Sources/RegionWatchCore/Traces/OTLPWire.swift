@@ -113,17 +113,6 @@ public enum OTLPWire {
         }
     }
 
-    /// Encodes a `KeyValue`.
-    static func keyValue(_ attribute: Attribute) -> ContiguousArray<UInt8> {
-        var body = ContiguousArray<UInt8>()
-        body.reserveCapacity(size(of: attribute))
-        writeString(0x0A, attribute.key, into: &body)
-        body.append(0x12)
-        writeVarint(UInt64(size(of: attribute.value)), into: &body)
-        writeBody(of: attribute.value, into: &body)
-        return body
-    }
-
     /// Encodes typed span details as `Span` fields.
     public static func writeDetails(
         attributes: [Attribute], droppedAttributes: Int, events: [SpanEvent], links: [SpanLink], statusMessage: String,
