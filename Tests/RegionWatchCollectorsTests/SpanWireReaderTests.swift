@@ -237,9 +237,8 @@ struct SpanWireReaderTests {
             span(trace, 2, "d"), span(other, 1, "b again"), span(trace, 1, "e"),
         ]
         let refused = RequestSpanLimits.refused(in: spans, maxSpansPerTrace: 3)
-        #expect(refused.positions.map(\.position) == [2, 5, 6])
-        #expect(refused.positions.map(\.isDuplicate) == [true, true, false])
-        #expect(refused.duplicates == 2 && refused.overLimit == 1)
+        #expect(refused.map(\.position) == [2, 5, 6])
+        #expect(refused.map(\.isDuplicate) == [true, true, false])
         var accumulator = ExportAccumulator()
         accumulator.resources = [
             SpanResource(region: "r", provider: nil, service: "s", serviceVersion: nil, attributes: [])

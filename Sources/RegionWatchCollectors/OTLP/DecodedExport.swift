@@ -118,16 +118,16 @@ struct ExportAccumulator {
     /// costs less than hashing every span into a set as it arrives.
     consuming func export(source: String, receivedAt: Timestamp) -> DecodedExport {
         let refused = RequestSpanLimits.refused(in: spans, maxSpansPerTrace: Self.maxSpansPerTrace)
-        if !refused.positions.isEmpty {
-            for (position, isDuplicate) in refused.positions {
+        if !refused.isEmpty {
+            for (position, isDuplicate) in refused {
                 reject(
                     isDuplicate
                         ? "duplicate span id in the request" : "trace has more than \(Self.maxSpansPerTrace) spans",
                     count: 1, arrival: Int(arrivals[position]))
             }
             var kept: [IncomingSpan] = []
-            kept.reserveCapacity(spans.count - refused.positions.count)
-            var next = refused.positions.lazy.map(\.position).makeIterator()
+            kept.reserveCapacity(spans.count - refused.count)
+            var next = refused.lazy.map(\.position).makeIterator()
             var skip = next.next()
             for (position, span) in spans.enumerated() {
                 if position == skip {
@@ -152,12 +152,12 @@ struct ExportAccumulator {
 /// The spans of one request the trace store would refuse: a repeated span id within a trace
 /// (the first is kept), and spans of a trace past its limit (the earliest are kept).
 enum RequestSpanLimits {
-    /// Positions to refuse, ascending (each with whether it repeats an id, else it is past
-    /// its trace's limit), and how many for each reason.
+    /// Positions to refuse, ascending, each with whether it repeats an id (else it is past its
+    /// trace's limit).
     static func refused(
         in spans: [IncomingSpan], maxSpansPerTrace: Int
-    ) -> (positions: [(position: Int, isDuplicate: Bool)], duplicates: Int, overLimit: Int) {
-        guard spans.count > 1 else { return ([], 0, 0) }
+    ) -> [(position: Int, isDuplicate: Bool)] {
+        guard spans.count > 1 else { return [] }
         var keys = spans.indices.map { position in
             Key(
                 high: spans[position].traceID.high, low: spans[position].traceID.low,
@@ -165,7 +165,6 @@ enum RequestSpanLimits {
         }
         keys.sort()
         var positions: [(position: Int, isDuplicate: Bool)] = []
-        var duplicates = 0, overLimit = 0
         var groupStart = 0
         while groupStart < keys.count {
             var groupEnd = groupStart + 1
@@ -178,7 +177,6 @@ enum RequestSpanLimits {
             for index in groupStart..<groupEnd {
                 if index > groupStart, keys[index].span == keys[index - 1].span {
                     positions.append((Int(keys[index].position), true))
-                    duplicates += 1
                 } else if groupEnd - groupStart > maxSpansPerTrace {
                     distinct.append(keys[index].position)
                 }
@@ -186,12 +184,11 @@ enum RequestSpanLimits {
             if distinct.count > maxSpansPerTrace {
                 distinct.sort()
                 for position in distinct[maxSpansPerTrace...] { positions.append((Int(position), false)) }
-                overLimit += distinct.count - maxSpansPerTrace
             }
             groupStart = groupEnd
         }
         positions.sort { $0.position < $1.position }
-        return (positions, duplicates, overLimit)
+        return positions
     }
 
     private struct Key: Comparable {

@@ -42,13 +42,7 @@ public enum OTLPProtobufDecoder {
         _ type: Message.Type, from bytes: UnsafeRawBufferPointer, named name: String
     ) throws(OTLPDecodingError) -> Message {
         guard !bytes.isEmpty else { throw OTLPDecodingError("empty body: expected an \(name)") }
-        var options = BinaryDecodingOptions()
-        options.messageDepthLimit = depthLimit
-        do {
-            return try Message(serializedBytes: bytes.bytes, options: options)
-        } catch {
-            throw OTLPDecodingError("malformed protobuf body: \(describe(error))")
-        }
+        return try message(type, in: bytes, at: 0..<bytes.count)
     }
 
     /// Only the swift-protobuf parse of the full OTLP graph (for benchmarks).
@@ -69,6 +63,14 @@ public enum OTLPProtobufDecoder {
         } catch {
             throw OTLPDecodingError("malformed protobuf body: \(describe(error))")
         }
+    }
+
+    /// The `Resource` message at `range` of a body, attributed to its region.
+    static func resource(
+        in body: UnsafeRawBufferPointer, at range: Range<Int>, attribution: RegionAttribution
+    ) throws(OTLPDecodingError) -> SpanResource {
+        let resource = try message(Opentelemetry_Proto_Resource_V1_Resource.self, in: body, at: range)
+        return attribution.resource(from: attributes(resource.attributes))
     }
 
     static func attributes(_ keyValues: [Opentelemetry_Proto_Common_V1_KeyValue]) -> [Attribute] {

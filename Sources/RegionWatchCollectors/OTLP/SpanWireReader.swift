@@ -27,14 +27,7 @@ struct SpanWireReader {
     /// Reads the request's `resource_spans` (field 1); other fields are skipped.
     mutating func readRequest() throws(OTLPDecodingError) {
         var cursor = ProtobufCursor(body)
-        while !cursor.isAtEnd {
-            let (field, wire) = try cursor.tag()
-            if field == 1, wire == 2 {
-                try readResourceSpans(cursor.lengthDelimited())
-            } else {
-                try cursor.skip(field: field, wire: wire)
-            }
-        }
+        try cursor.forEach(field: 1) { range throws(OTLPDecodingError) in try readResourceSpans(range) }
     }
 
     /// The spans read, with their details, and what was rejected.
@@ -50,24 +43,13 @@ struct SpanWireReader {
     private mutating func readResourceSpans(_ range: Range<Int>) throws(OTLPDecodingError) {
         let resourceIndex = accumulator.resources.count
         accumulator.resources.append(attribution.resource(from: []))
-        var attributes: [Attribute] = []
         var cursor = ProtobufCursor(body, range: range)
         while !cursor.isAtEnd {
             let (field, wire) = try cursor.tag()
             switch (field, wire) {
             case (1, 2):
-                var resource = ProtobufCursor(body, range: try cursor.lengthDelimited())
-                while !resource.isAtEnd {
-                    let (inner, innerWire) = try resource.tag()
-                    if inner == 1, innerWire == 2 {
-                        let keyValue = try OTLPProtobufDecoder.message(
-                            Opentelemetry_Proto_Common_V1_KeyValue.self, in: body, at: resource.lengthDelimited())
-                        attributes.append(Attribute(keyValue.key, OTLPProtobufDecoder.value(keyValue.value)))
-                    } else {
-                        try resource.skip(field: inner, wire: innerWire)
-                    }
-                }
-                accumulator.resources[resourceIndex] = attribution.resource(from: attributes)
+                accumulator.resources[resourceIndex] = try OTLPProtobufDecoder.resource(
+                    in: body, at: cursor.lengthDelimited(), attribution: attribution)
             case (2, 2): try readScopeSpans(cursor.lengthDelimited(), resourceIndex: resourceIndex)
             default: try cursor.skip(field: field, wire: wire)
             }

@@ -94,20 +94,10 @@ public struct TraceStore: Sendable {
                     reject(reason, &outcome)
                     continue
                 }
-                let resourceID: UInt32
-                if let known = resourceIDs[spans[position].resourceIndex] {
-                    resourceID = known
-                } else {
-                    resourceID = resources.intern(batch.resources[spans[position].resourceIndex])
-                    resourceIDs[spans[position].resourceIndex] = resourceID
-                }
-                let scopeID: UInt32
-                if let known = scopeIDs[spans[position].scopeIndex] {
-                    scopeID = known
-                } else {
-                    scopeID = scopes.intern(batch.scopes[spans[position].scopeIndex])
-                    scopeIDs[spans[position].scopeIndex] = scopeID
-                }
+                let resourceIndex = spans[position].resourceIndex, scopeIndex = spans[position].scopeIndex
+                let resourceID = resources.intern(
+                    batch.resources[resourceIndex], cachedIn: &resourceIDs, at: resourceIndex)
+                let scopeID = scopes.intern(batch.scopes[scopeIndex], cachedIn: &scopeIDs, at: scopeIndex)
                 let regionID: UInt16
                 if let known = regionIDs[spans[position].resourceIndex] {
                     regionID = known
@@ -457,6 +447,15 @@ struct SharedTable<Value: Hashable & Sendable>: Sendable {
 
     /// The value with `id`, or `nil` when the id is free.
     func value(at id: Int) -> Value? { values[id] }
+
+    /// The id of a batch's value at `index`, interned once per batch: `cache` holds the ids
+    /// found so far (interning hashes the whole value).
+    mutating func intern(_ value: @autoclosure () -> Value, cachedIn cache: inout [UInt32?], at index: Int) -> UInt32 {
+        if let known = cache[index] { return known }
+        let id = intern(value())
+        cache[index] = id
+        return id
+    }
 
     /// The id of `value`, adding it (with no references yet) when new.
     mutating func intern(_ value: Value) -> UInt32 {

@@ -23,14 +23,7 @@ struct LogWireReader {
     /// Reads the request's `resource_logs` (field 1); other fields are skipped.
     mutating func readRequest() throws(OTLPDecodingError) {
         var cursor = ProtobufCursor(body)
-        while !cursor.isAtEnd {
-            let (field, wire) = try cursor.tag()
-            if field == 1, wire == 2 {
-                try readResourceLogs(cursor.lengthDelimited())
-            } else {
-                try cursor.skip(field: field, wire: wire)
-            }
-        }
+        try cursor.forEach(field: 1) { range throws(OTLPDecodingError) in try readResourceLogs(range) }
     }
 
     /// `ResourceLogs`: resource (1), scope_logs (2). The resource may come after its records.
@@ -41,20 +34,15 @@ struct LogWireReader {
             let (field, wire) = try cursor.tag()
             switch (field, wire) {
             case (1, 2):
-                let message = try OTLPProtobufDecoder.message(
-                    Opentelemetry_Proto_Resource_V1_Resource.self, in: body, at: cursor.lengthDelimited())
                 builder.replace(
-                    resource, with: attribution.resource(from: OTLPProtobufDecoder.attributes(message.attributes)))
+                    resource,
+                    with: try OTLPProtobufDecoder.resource(
+                        in: body, at: cursor.lengthDelimited(), attribution: attribution))
             case (2, 2):
                 // ScopeLogs: only its records (2) matter here.
                 var scope = ProtobufCursor(body, range: try cursor.lengthDelimited())
-                while !scope.isAtEnd {
-                    let (inner, innerWire) = try scope.tag()
-                    if inner == 2, innerWire == 2 {
-                        try readRecord(scope.lengthDelimited(), resourceIndex: resource)
-                    } else {
-                        try scope.skip(field: inner, wire: innerWire)
-                    }
+                try scope.forEach(field: 2) { record throws(OTLPDecodingError) in
+                    try readRecord(record, resourceIndex: resource)
                 }
             default: try cursor.skip(field: field, wire: wire)
             }
